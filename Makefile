@@ -1,0 +1,44 @@
+# The two commands a newcomer needs (README):
+#   make report   run the main job on the bundled sample data
+#   make test     run every test
+# Both build .venv with pip from pyproject.toml when it is missing or out of date.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REPORT_DIR ?= reports
+PYTEST_ARGS ?=
+
+.PHONY: report test venv sysdeps notebooks lint clean sample templates bench dashboard
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+# Debian packages the tests need (CJK fonts, Chromium, PostgreSQL): installed when root, else the tests that need them skip (never under CI=true).
+sysdeps:
+	@bash scripts/install-system-deps.sh
+
+report: venv
+	$(PY) -m fpanalysis report --out $(REPORT_DIR)
+
+test: venv sysdeps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check fpanalysis tests benchmarks
+
+sample: venv
+	$(PY) -m fpanalysis synth --seed 20241 --out data/sample --format csv
+	$(PY) -m fpanalysis synth --seed 20241 --out data/sample_workbook.xlsx --format xlsx --lang zh
+
+templates: venv
+	$(PY) -m fpanalysis templates --out data/templates
+
+clean:
+	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache .hypothesis

@@ -1,0 +1,91 @@
+"""The ``fpanalysis`` command line.
+
+Each subcommand is a module in this package with ``HELP`` (a one-line bilingual
+help), ``add_arguments(parser)`` and ``run(args) -> int``. Add a new one to
+``SUBCOMMANDS``; nothing else needs to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from fpanalysis import __version__
+from fpanalysis.errors import FPError
+
+# Order is the order shown in --help.
+SUBCOMMANDS = [
+    "validate",
+    "synth",
+    "templates",
+    "bonus",
+    "compliance",
+    "cases",
+    "accountability",
+    "relief",
+    "review",
+    "report",
+]
+
+DESCRIPTION = """\
+fpanalysis —— 民政局计划生育工作计划分析工具
+County Civil Affairs Bureau family-planning work-plan analyses.
+
+不给出数据集时，所有命令都使用自带的样例数据 data/sample。
+Without a DATASET every command uses the bundled sample, data/sample.
+
+退出码 / exit codes: 0 成功 ok; 1 数据或参数有误 bad data or parameters; 2 命令用法有误 bad command line.
+"""
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"fpanalysis.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"fpanalysis.cli.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="fpanalysis",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"fpanalysis {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        mod = _load(name)
+        if mod is None:
+            continue
+        p = sub.add_parser(
+            name,
+            help=mod.HELP,
+            description=getattr(mod, "DESCRIPTION", mod.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    lang = getattr(args, "lang", "zh") or "zh"
+    try:
+        return int(args._run(args) or 0)
+    except FPError as exc:
+        label = "错误" if lang == "zh" else "error"
+        print(f"{label}: {exc.text(lang)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("中断 / interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""ipywidgets dashboards for the analyses: one module per policy area (bonus, compliance, relief)."""
