@@ -359,6 +359,28 @@ class Params:
             )
         return value
 
+    def at_many(self, name: str, dates: Any, area: str | None = None) -> list[Any]:
+        """The value in force on each of ``dates`` (a Series or array of datetimes), vectorised.
+
+        Returns a list aligned with ``dates``; a missing date gives ``None``.
+
+        Examples:
+            >>> import pandas as pd
+            >>> p = default_params().with_overrides({"reward_monthly_yuan": {"2025-07-01": 30}})
+            >>> p.at_many("reward_monthly_yuan", pd.to_datetime(["2025-06-30", "2025-07-01", None]))
+            [20, 30, None]
+        """
+        import numpy as np
+        import pandas as pd
+
+        tl = self.timeline(name, area)
+        starts = np.array([np.datetime64(d, "D") for d, _ in tl])
+        values = [v for _, v in tl]
+        d = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[D]")
+        missing = np.isnat(d)
+        idx = np.searchsorted(starts, np.where(missing, starts[0], d), side="right") - 1
+        return [None if m or i < 0 else values[i] for i, m in zip(idx.tolist(), missing.tolist(), strict=True)]
+
     def dibao_standard(self, area: str, date: Any) -> Any:
         """The 低保 standard (yuan per person per month) for ``area`` on ``date``."""
         return self.at("dibao_standard_yuan", date, area=area)
