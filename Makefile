@@ -30,6 +30,16 @@ report: venv
 test: venv sysdeps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Re-execute the committed notebooks in place (defaults, cwd notebooks/) after an intended change;
+# nbval in `make test` then compares against these outputs.
+notebooks: venv
+	$(PY) -m fpanalysis.report refresh
+
+# The three notebooks as Voilà dashboards on 127.0.0.1 (Ctrl-C stops the server).
+DASHBOARD_PORT ?= 8866
+dashboard: venv
+	$(PY) -m fpanalysis.dashboard --port $(DASHBOARD_PORT)
+
 lint: venv
 	$(PY) -m ruff check fpanalysis tests benchmarks
 

@@ -375,6 +375,14 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "reason_en": "理由（英文）",
         "message_zh": "说明",
         "message_en": "说明（英文）",
+        # personal information in outputs (masked by privacy.mask_frame, POLICY.md §7)
+        "wife_name": "女方姓名",
+        "husband_name": "男方姓名",
+        "payee_name": "领取人姓名",
+        "unit_head_name": "单位负责人",
+        "party_name": "当事人姓名",
+        "wife_id_number": "女方身份证号",
+        "husband_id_number": "男方身份证号",
         # compliance (POLICY.md §3)
         "baseline_coverage": "年初摸底调查覆盖率",
         "followup_coverage": "半年跟踪调查覆盖率",
@@ -392,6 +400,19 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "denominator": "分母",
         "in_numerator": "计入分子",
         "unit_name": "单位名称",
+        "part": "半年/轮次",
+        "event_id": "事件编号",
+        "in_denominator": "计入分母",
+        "penalty": "扣分",
+        "value": "数值",
+        "first_date": "首次违规日期",
+        "violations": "违规情形",
+        "quota_cancelled_from": "生育指标注销日期",
+        "cancellation_basis": "注销依据",
+        "timeline_zh": "时间线",
+        "timeline_en": "时间线（英文）",
+        "action_zh": "处理措施",
+        "action_en": "处理措施（英文）",
         # bonus (POLICY.md §5)
         "committed_yuan": "已发证应付金额（元）",
         "new_p10_yuan": "新增预测P10（元）",
@@ -400,6 +421,9 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "liability_yuan": "剩余负债（元）",
         "liability_discounted_yuan": "剩余负债现值（元）",
         "scenario": "情景",
+        "certificates": "光荣证数",
+        "months_due": "应发月数",
+        "outside_yuan": "预算外应发金额（元）",
         # relief (POLICY.md §6)
         "rank": "排名",
         "eligible": "符合低保条件",
@@ -411,6 +435,19 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "selected": "拟纳入",
         "transition": "变动",
         "review_due": "应复核",
+        "selection": "纳入情况",
+        "pool": "资金池",
+        "tier_basis": "档次依据",
+        "cumulative_yuan": "累计月保障金（元）",
+        "incumbent": "在保户",
+        "previous_tier": "上期档次",
+        "previously_selected": "上期在保",
+        "income_changed": "收入有变化",
+        "review_months": "复核周期（月）",
+        "next_review_date": "下次复核日期",
+        "side": "位置",
+        "separated_by_zh": "区分依据",
+        "separated_by_en": "区分依据（英文）",
     }
 )
 
@@ -418,12 +455,44 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
 OUTPUT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "grade": MappingProxyType({"excellent": "优秀", "pass": "合格", "fail": "不合格"}),
+        # compliance indicators and accountability rules (POLICY.md §3, §4)
+        "indicator": MappingProxyType(
+            {
+                "baseline_coverage": "年初摸底调查覆盖率",
+                "followup_coverage": "半年跟踪调查覆盖率",
+                "feedback_timeliness": "信息反馈及时率",
+                "check_attendance": "环孕检到检率",
+                "falsifications": "节育弄虚作假",
+                "out_of_plan_births": "计划外生育",
+                "pregnancies_without_permit": "未持证怀孕",
+                "unapproved_late_terminations": "违规大月份引产",
+            }
+        ),
+        "rule": MappingProxyType(
+            {
+                "falsifications": "节育弄虚作假",
+                "out_of_plan_births": "计划外生育",
+                "pregnancies_without_permit": "未持证怀孕",
+                "unapproved_late_terminations": "违规大月份引产",
+                "sex_selective_termination": "选择性别终止妊娠",
+            }
+        ),
+        "cancellation_basis": MappingProxyType(
+            {"recorded": "县注销日期", "termination_date": "引产日期（未记录注销）"}
+        ),
         "fp_type": MappingProxyType(
             {"only_daughter": "独女户", "two_daughters_sterilized": "二女结扎户", "infertile": "不育户"}
         ),
         "transition": MappingProxyType(
             {"enter": "新纳入", "continue": "继续", "exit": "退出", "tier_change": "档次变动"}
         ),
+        # relief (POLICY.md §6)
+        "selection": MappingProxyType(
+            {"continuing": "继续保障", "admitted": "新纳入", "waiting": "候补未纳入", "not_eligible": "不符合条件"}
+        ),
+        "pool": MappingProxyType({"all": "城乡合并", "urban": "城镇", "rural": "农村"}),
+        "tier_basis": MappingProxyType({"assessed": "评议评定", "ratio": "按收入比"}),
+        "side": MappingProxyType({"above": "线上（纳入）", "below": "线下（未纳入）"}),
     }
 )
 

@@ -67,15 +67,19 @@ def age_on(birth_dates: pd.Series, on: Any) -> pd.Series:
     A 29 February birthday falls on 28 February in years that are not leap
     years (POLICY.md general conventions). Missing dates give ``<NA>``.
     """
-    b = pd.to_datetime(birth_dates)
-    d = _as_dates(on, b.index)
+    b0 = pd.to_datetime(birth_dates)
+    d0 = _as_dates(on, b0.index)
+    ok = b0.notna() & d0.notna()
+    # Fill missing dates before the arithmetic (NaN -> Int64 casts raise under np.seterr(all="raise")).
+    b = b0.where(ok, pd.Timestamp("2000-01-01"))
+    d = d0.where(ok, pd.Timestamp("2000-01-01"))
     by, bm, bd = b.dt.year, b.dt.month, b.dt.day
     dy, dm, dd = d.dt.year, d.dt.month, d.dt.day
     leap = (dy % 4 == 0) & ((dy % 100 != 0) | (dy % 400 == 0))
     bday = bd.where(~((bm == 2) & (bd == 29) & ~leap), 28)
     before = (dm < bm) | ((dm == bm) & (dd < bday))
     age = dy - by - before.astype("Int64")
-    return age.astype("Int64").where(b.notna() & d.notna())
+    return age.astype("Int64").where(ok)
 
 
 def is_staff_on(persons: pd.DataFrame, on: Any) -> pd.Series:
@@ -136,8 +140,9 @@ def responsible_units(
     ev["husband_id"] = ev["couple_id"].map(c["husband_id"])
     cpl = pd.DataFrame(
         {
-            "marriage_date": ev["couple_id"].map(c["marriage_date"]),
-            "divorce_date": ev["couple_id"].map(c["divorce_date"]),
+            # reindex, not map: Series.map fails on an empty frame with datetime values
+            "marriage_date": c["marriage_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
+            "divorce_date": c["divorce_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
         },
         index=ev.index,
     )

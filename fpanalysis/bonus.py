@@ -1,0 +1,1167 @@
+"""The only-child parents' reward: committed payments, projection, liability (POLICY.md §5).
+
+**Month m is paid** for a certificate iff ``month(issue_date) ≤ m``,
+``m ≤ month(child's birth_date + reward_age_cap years)``, ``m < month(revoked_date)``
+when revoked, and the payer is on the payroll in m
+(``month(hire_date) ≤ m ≤ month(leave_date)``). The amount is
+``reward_monthly_yuan`` in force on the first day of m.
+
+The computation is cut in two so that a widget can re-project instantly:
+
+1. :func:`certificate_segments` turns certificates into *payment segments*
+   (one per certificate, split mode and payer) and :func:`compress` folds the
+   segments into **cohorts**: segments with the same split mode, paying unit,
+   share, first paid month, last payroll/revocation month and the child's
+   **birth month**. The cohort keeps the birth month rather than the last paid
+   month, so a new age cap needs no second look at the certificates (a 29
+   February birthday falls on 28 February, which is still February: the month
+   of the cap birthday is always ``birth month + 12 × cap``).
+2. :func:`project_committed` evaluates the rule on cohorts × months in one
+   broadcast; its cost depends on the number of cohorts, not certificates.
+
+New certificates (:func:`new_certificate_groups`, :func:`simulate_new`) come
+from in-scope couples without a child, by seeded Monte Carlo vectorised over
+draws; :class:`BonusProjection` keeps every draw so that a percentile at any
+level (unit-month, year, bureau) is the percentile of that level's summed
+draws, never a sum of lower-level percentiles.
+
+Choices where POLICY.md §5 is silent (also in docs/design.md):
+
+- **Parameters by month**: every parameter (amount, age cap, split, uptake) is
+  the one in force on the first day of the month concerned; a cap raised from a
+  date therefore pays, from that date on, every child under the new cap (also
+  one whose payments had stopped under the old cap).
+- **On the bureau's payroll** = a person of category ``staff`` with a
+  ``unit_id``; in a month when ``month(hire_date) ≤ m ≤ month(leave_date)``
+  (empty leave date: still employed; empty hire date: never on the payroll, as
+  in :func:`fpanalysis.scope.is_staff_on`). The paying unit is the person's
+  ``unit_id``.
+- **split = half**: the two spouses are the certificate's couple. Both on the
+  bureau's payroll: each one's unit pays half while that spouse is on the
+  payroll; the payee's half gets the odd fen (``amount - amount // 2``), the
+  other ``amount // 2``, so the halves add up to the amount exactly. Only one
+  spouse on the bureau's payroll: its unit pays all, while that spouse is on
+  the payroll. Neither: outside the budget.
+- **Outside the budget**: a certificate with no payer on the bureau's payroll
+  under the split in force in the start month (split = payee: its payee is not
+  staff with a unit) is listed apart by :func:`outside_budget`, never added in.
+- **New certificates**: couples in scope on the start date
+  (:func:`fpanalysis.scope.couples_in_scope`, childbearing only) with no row
+  in ``children`` and a *staff* responsible unit (a floating couple's
+  certificate would be outside the budget). The first birth comes in month k of
+  the horizon with probability ``h (1-h)^k``, ``h = 1 - (1-p)^(1/12)``, ``p`` =
+  ``births_per_couple_year`` of the wife's age band on the start date (the band
+  is not advanced during the horizon); the certificate follows ``lag_months``
+  later with probability ``uptake`` (in force in the issue month). The payee is
+  the responsible spouse, assumed to stay on the payroll; with ``half`` the
+  other spouse's unit pays half when that spouse is staff on the start date.
+  Children born before the start month without a certificate, and second
+  children, are not modelled.
+- **Percentiles**: ``numpy.percentile(..., method="inverted_cdf")``: the
+  smallest draw with at least p % of draws at or below it, so every percentile
+  is an actual draw, exact to the fen.
+- **Liability**: the payments from the start month to the end of each current
+  certificate's entitlement, assuming every payer on the payroll in the start
+  month (or hired later) stays on it; a payer who left before the start month
+  pays nothing more. Discounted at ``discount_rate`` (yearly, in force in the
+  start month): the payment of month ``start + k`` counts ``1 / (1+r)^(k/12)``;
+  the discounted sum is rounded once to the fen (half up).
+
+Examples:
+    >>> from fpanalysis.schema import coerce
+    >>> from fpanalysis.params import load_params
+    >>> t = {
+    ...     "persons": coerce("persons", [{"person_id": "P1", "sex": "F", "unit_id": "U1",
+    ...         "category": "staff", "hire_date": "2000-01-01"}]),
+    ...     "couples": coerce("couples", [{"couple_id": "C1", "wife_id": "P1", "husband_id": "P2"}]),
+    ...     "children": coerce("children", [{"child_id": "K1", "couple_id": "C1",
+    ...         "birth_date": "2012-03-15"}]),
+    ...     "certificates": coerce("certificates", [{"cert_id": "G1", "couple_id": "C1",
+    ...         "child_id": "K1", "issue_date": "2013-01-05", "payee_id": "P1"}])}
+    >>> committed_payments(t, load_params(), "2026-01", 4)
+         month unit_id committed_yuan
+    0  2026-01      U1          20.00
+    1  2026-02      U1          20.00
+    2  2026-03      U1          20.00
+    3  2026-04      U1           0.00
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.errors import ParamError, UsageError
+from fpanalysis.params import Params, read_yaml
+from fpanalysis.scope import couples_in_scope, is_staff_on
+
+TABLES_NEEDED = ["units", "persons", "couples", "children", "certificates"]
+#: Default projection horizon in months (three budget years).
+DEFAULT_MONTHS = 36
+#: Default number of Monte Carlo draws.
+DEFAULT_DRAWS = 1000
+#: The largest age cap policy.yaml allows: a child older than this is never paid.
+MAX_AGE_CAP = 30
+
+MODES = ("payee", "half")
+SHARES = ("full", "major", "minor")  # major = the payee's half with the odd fen
+_LO, _HI = -(10**7), 10**7  # month sentinels for "no bound"
+SEGMENT_COLUMNS = ["cert_id", "mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
+#: What a cohort is keyed by: the child's birth month rather than the last paid month, so that any age cap
+#: re-projects from cohorts alone.
+COHORT_KEYS = ["mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
+OUTPUT_COLUMNS = [
+    "month",
+    "unit_id",
+    "committed_yuan",
+    "new_p10_yuan",
+    "new_p50_yuan",
+    "new_p90_yuan",
+]
+
+
+# --------------------------------------------------------------------------- months and money
+
+
+def month_index(dates: Any) -> np.ndarray:
+    """Months since year 0 (``year * 12 + month - 1``) as int64; a missing date gives a far-past sentinel.
+
+    Examples:
+        >>> month_index(pd.to_datetime(["2024-02-29", "2025-01-01"])).tolist()
+        [24289, 24300]
+    """
+    d = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates, dtype="datetime64[ns]")))
+    out = np.full(len(d), _LO, dtype=np.int64)
+    ok = ~d.isna()
+    out[ok] = d.year[ok].to_numpy(np.int64) * 12 + d.month[ok].to_numpy(np.int64) - 1
+    return out
+
+
+def _month_or(dates: pd.Series, missing: int) -> np.ndarray:
+    m = month_index(dates)
+    return np.where(np.isnat(np.asarray(dates, dtype="datetime64[ns]")), missing, m)
+
+
+def parse_month(value: Any) -> int:
+    """A ``YYYY-MM`` string, a date or a Timestamp as a month index; a bad value is a :class:`UsageError`.
+
+    Examples:
+        >>> month_label(parse_month("2026-01"))
+        '2026-01'
+    """
+    try:
+        ts = pd.Period(str(value)[:7] if isinstance(value, str) else value, freq="M")
+    except (ValueError, TypeError):
+        raise UsageError(
+            f"月份应写作 YYYY-MM：{value!r}",
+            f"a month must be written YYYY-MM: {value!r}",
+            value=str(value),
+            rule="month-format",
+        ) from None
+    if (
+        isinstance(value, str)
+        and not pd.Series([value]).str.fullmatch(r"\d{4}-\d{2}(-\d{2})?").iloc[0]
+    ):
+        raise UsageError(
+            f"月份应写作 YYYY-MM：{value!r}",
+            f"a month must be written YYYY-MM: {value!r}",
+            value=value,
+            rule="month-format",
+        )
+    return ts.year * 12 + ts.month - 1
+
+
+def month_label(m: int) -> str:
+    """``YYYY-MM`` of a month index."""
+    return f"{m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def month_start(m: int) -> dt.date:
+    """The first day of a month index."""
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def yuan_to_fen(value: Any) -> int:
+    """Yuan (int, float or Decimal) to integer fen, half up, through the decimal text.
+
+    Examples:
+        >>> yuan_to_fen(20), yuan_to_fen(12.345), yuan_to_fen("0.1")
+        (2000, 1235, 10)
+    """
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def fen_to_yuan(values: Iterable[int]) -> list[Decimal]:
+    """Integer fen to yuan Decimals with exactly 2 decimals (``Decimal('12.50')``)."""
+    return [Decimal(int(v)).scaleb(-2) for v in values]
+
+
+def _param_by_month(params: Params, name: str, months: np.ndarray) -> list[Any]:
+    dates = (
+        pd.to_datetime([month_start(int(m)) for m in months])
+        if len(months)
+        else pd.DatetimeIndex([])
+    )
+    return params.at_many(name, dates) if len(months) else []
+
+
+@dataclass(frozen=True)
+class MonthlyParams:
+    """The §5 parameters in force on the first day of each month of a horizon."""
+
+    months: np.ndarray  # month indices
+    amount_fen: np.ndarray  # int64
+    age_cap: np.ndarray  # int64
+    split: np.ndarray  # int8 code into MODES
+    uptake: np.ndarray  # float64
+
+    @classmethod
+    def of(cls, params: Params, start_m: int, months: int) -> MonthlyParams:
+        """Read the parameters month by month (one vectorised look-up per parameter)."""
+        ms = np.arange(start_m, start_m + months, dtype=np.int64)
+        amount = np.array(
+            [yuan_to_fen(v) for v in _param_by_month(params, "reward_monthly_yuan", ms)],
+            dtype=np.int64,
+        )
+        cap = np.array(_param_by_month(params, "reward_age_cap", ms), dtype=np.int64)
+        split = np.array(
+            [MODES.index(v) for v in _param_by_month(params, "reward_split", ms)], dtype=np.int8
+        )
+        uptake = np.array(_param_by_month(params, "uptake", ms), dtype=np.float64)
+        return cls(ms, amount, cap.reshape(-1), split.reshape(-1), uptake.reshape(-1))
+
+    def share_fen(self) -> np.ndarray:
+        """Fen per month for each share: rows full, major (payee's half, odd fen), minor."""
+        a = self.amount_fen
+        return np.stack([a, a - a // 2, a // 2])
+
+
+# --------------------------------------------------------------------------- certificates -> segments
+
+
+def _on_payroll_person(p: pd.DataFrame) -> np.ndarray:
+    return (
+        ((p["category"] == "staff") & p["unit_id"].notna() & p["hire_date"].notna())
+        .fillna(False)
+        .to_numpy(bool)
+    )
+
+
+def _key_index(keys: pd.Series) -> tuple[pd.Index, np.ndarray | None]:
+    """A look-up index over ``keys`` (the first of duplicated keys wins), built once per table."""
+    idx = pd.Index(keys.to_numpy())
+    if idx.is_unique:
+        return idx, None
+    first = ~idx.duplicated(keep="first")
+    return pd.Index(idx[first]), np.flatnonzero(first)
+
+
+def _positions(
+    index: tuple[pd.Index, np.ndarray | None] | pd.Series, values: pd.Series
+) -> np.ndarray:
+    """Position in the keyed table of each of ``values`` (-1 when absent)."""
+    idx, rows = _key_index(index) if isinstance(index, pd.Series) else index
+    pos = idx.get_indexer(values.to_numpy())
+    if rows is None:
+        return pos
+    return np.where(pos >= 0, rows[np.maximum(pos, 0)], -1)
+
+
+def _take(arr: np.ndarray, pos: np.ndarray, missing: Any) -> np.ndarray:
+    """``arr[pos]`` with ``missing`` where ``pos`` is -1."""
+    if len(arr) == 0:
+        return np.full(
+            len(pos),
+            missing,
+            dtype=np.asarray(missing).dtype if not isinstance(missing, bool) else bool,
+        )
+    out = arr[np.maximum(pos, 0)]
+    return np.where(pos >= 0, out, missing)
+
+
+def certificate_segments(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    assume_stay_from: int | None = None,
+    with_info: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Payment segments of every certificate, for both split modes (POLICY.md §5).
+
+    A segment says: under split ``mode``, unit ``unit_id`` pays ``share`` of the
+    amount in each month m with ``first_m ≤ m ≤ end_m`` and
+    ``m ≤ birth_m + 12 × age_cap``. Months are month indices (:func:`month_index`).
+    One pass of array look-ups: the person attributes are computed once, then
+    taken for payees, wives and husbands by position.
+
+    Args:
+        tables: needs ``certificates``, ``children``, ``persons``, ``couples``.
+        assume_stay_from: for the liability: a payer still on the payroll in
+            this month (or hired later) is assumed to stay (leave date ignored).
+        with_info: also return the per-certificate frame (``None`` otherwise:
+            a projection does not need it).
+
+    Returns:
+        ``(segments, certs)``: segments with :data:`SEGMENT_COLUMNS` (``share``
+        and ``mode`` as codes into :data:`SHARES`, :data:`MODES`; ``unit_id``
+        categorical), and one row per certificate with ``cert_id``,
+        ``couple_id``, ``payee_id``, ``category``, ``payee_unit_id``,
+        ``issue_m``, ``birth_m``, ``stop_m`` (last month before revocation) and
+        ``in_budget_payee`` / ``in_budget_half`` (a bureau payer exists under
+        that split).
+    """
+    certs = tables["certificates"]
+    persons = tables["persons"]
+    children = tables["children"]
+    couples = tables["couples"]
+
+    # Person attributes, once.
+    unit_codes, unit_labels = pd.factorize(persons["unit_id"].reset_index(drop=True))  # NaN -> -1
+    unit_labels = pd.Index([str(u) for u in unit_labels], dtype="str")
+    p_ok = _on_payroll_person(persons)
+    p_hire = _month_or(persons["hire_date"], _HI)
+    p_leave = _month_or(persons["leave_date"], _HI)
+    if assume_stay_from is not None:
+        p_leave = np.where(p_leave >= assume_stay_from, _HI, p_leave)
+    p_ids = _key_index(persons["person_id"])
+
+    pos_child = _positions(children["child_id"], certs["child_id"])
+    birth_m = _take(
+        _month_or(children["birth_date"], _LO), pos_child, _LO
+    )  # unknown child: never paid
+    pos_couple = _positions(couples["couple_id"], certs["couple_id"])
+    issue_m = _month_or(certs["issue_date"], _HI)  # no issue date: never paid
+    stop_m = _month_or(certs["revoked_date"], _HI + 1) - 1
+
+    def person(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (
+            _take(p_ok, pos, False).astype(bool),
+            _take(unit_codes, pos, -1),
+            _take(p_hire, pos, _HI),
+            _take(p_leave, pos, _LO),
+        )
+
+    payee_pos = _positions(p_ids, certs["payee_id"])
+    wife_pos = _positions(p_ids, _take_series(couples["wife_id"], pos_couple))
+    husb_pos = _positions(p_ids, _take_series(couples["husband_id"], pos_couple))
+    pay_ok, pay_unit, pay_hire, pay_leave = person(payee_pos)
+    w_ok, w_unit, w_hire, w_leave = person(wife_pos)
+    h_ok, h_unit, h_hire, h_leave = person(husb_pos)
+
+    parts = []
+
+    def add(mask, mode, unit, share, hire, leave):
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            return
+        parts.append(
+            (
+                idx,
+                MODES.index(mode),
+                unit[idx],
+                SHARES.index(share),
+                np.maximum(issue_m[idx], hire[idx]),
+                np.minimum(stop_m[idx], leave[idx]),
+            )
+        )
+
+    # split = payee: the payee's unit pays all while the payee is on the payroll.
+    add(pay_ok, "payee", pay_unit, "full", pay_hire, pay_leave)
+    # split = half: each spouse on the bureau's payroll pays half (the payee's half has the odd fen);
+    # only one spouse on the payroll: its unit pays all. A payee who is neither spouse counts as the wife.
+    payee_is_husband = (husb_pos >= 0) & (payee_pos == husb_pos)
+    both = w_ok & h_ok
+    add(both & ~payee_is_husband, "half", w_unit, "major", w_hire, w_leave)
+    add(both & payee_is_husband, "half", w_unit, "minor", w_hire, w_leave)
+    add(both & payee_is_husband, "half", h_unit, "major", h_hire, h_leave)
+    add(both & ~payee_is_husband, "half", h_unit, "minor", h_hire, h_leave)
+    add(w_ok & ~h_ok, "half", w_unit, "full", w_hire, w_leave)
+    add(h_ok & ~w_ok, "half", h_unit, "full", h_hire, h_leave)
+
+    cert_ids = certs["cert_id"].reset_index(drop=True)
+    if parts:
+        idx = np.concatenate([p[0] for p in parts])
+        seg = pd.DataFrame(
+            {
+                "cert_id": cert_ids.take(idx).to_numpy(),
+                "mode": np.concatenate([np.full(len(p[0]), p[1], np.int8) for p in parts]),
+                "unit_id": pd.Categorical.from_codes(
+                    np.concatenate([p[2] for p in parts]), categories=unit_labels
+                ),
+                "share": np.concatenate([np.full(len(p[0]), p[3], np.int8) for p in parts]),
+                "first_m": np.concatenate([p[4] for p in parts]),
+                "end_m": np.concatenate([p[5] for p in parts]),
+                "birth_m": birth_m[idx],
+            }
+        )
+    else:
+        seg = pd.DataFrame(
+            {
+                c: pd.Series([], dtype=t)
+                for c, t in zip(
+                    SEGMENT_COLUMNS,
+                    ["str", "int8", "str", "int8", "int64", "int64", "int64"],
+                    strict=True,
+                )
+            }
+        )
+    if not with_info:
+        return seg, None
+    cat = _take(persons["category"].to_numpy(object), payee_pos, None)
+    pay_unit_label = np.where(
+        pay_unit >= 0,
+        unit_labels.to_numpy(object)[np.maximum(pay_unit, 0)] if len(unit_labels) else None,
+        None,
+    )
+    info = pd.DataFrame(
+        {
+            "cert_id": cert_ids.to_numpy(),
+            "couple_id": certs["couple_id"].to_numpy(),
+            "payee_id": certs["payee_id"].to_numpy(),
+            "category": cat,
+            "payee_unit_id": pay_unit_label,
+            "issue_m": issue_m,
+            "birth_m": birth_m,
+            "stop_m": stop_m,
+            "in_budget_payee": pay_ok,
+            "in_budget_half": w_ok | h_ok,
+        }
+    )
+    return seg, info
+
+
+def _take_series(s: pd.Series, pos: np.ndarray) -> pd.Series:
+    """``s`` by position with missing where ``pos`` is -1 (keeps the dtype's missing value)."""
+    taken = s.reset_index(drop=True).reindex(pos)
+    return taken.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Segments folded into cohorts: numpy columns plus the unit labels.
+
+    ``unit`` is a code into ``units``; ``count`` is how many certificates the
+    cohort holds. Built once; every projection works from this form only.
+    """
+
+    units: tuple[str, ...]
+    mode: np.ndarray
+    unit: np.ndarray
+    share: np.ndarray
+    first_m: np.ndarray
+    end_m: np.ndarray
+    birth_m: np.ndarray
+    count: np.ndarray
+    start_m: int
+    max_months: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    @property
+    def certificates(self) -> int:
+        """Segments folded in (a ``half`` certificate paid by two units counts twice)."""
+        return int(self.count.sum())
+
+
+def compress(
+    segments: pd.DataFrame, start_m: int, units: Sequence[str] = (), max_months: int | None = None
+) -> Cohorts:
+    """Fold segments into cohorts from ``start_m`` on (months before it are dropped).
+
+    A segment that ends before ``start_m``, or whose child is older than
+    :data:`MAX_AGE_CAP` throughout, can never be paid from ``start_m`` on and is
+    dropped; ``first_m`` is raised to ``start_m`` so that certificates issued
+    before the start share one cohort, and ``end_m`` is lowered to the month of
+    the child's 30th birthday (no cap allows more). With ``max_months`` the
+    cohorts serve projections of at most that many months only: ends are
+    lowered to the horizon's last month and segments that start after it are
+    dropped, which bounds the number of cohorts whatever the number of
+    certificates.
+
+    Examples:
+        >>> seg = pd.DataFrame({"cert_id": ["A", "B", "C"], "mode": [0, 0, 0], "unit_id": ["U1"] * 3,
+        ...     "share": [0, 0, 0], "first_m": [24000, 24100, 24400], "end_m": [10**7] * 3,
+        ...     "birth_m": [24200, 24200, 24200]})
+        >>> c = compress(seg, 24300)
+        >>> len(c), c.count.tolist(), c.first_m.tolist(), c.end_m.tolist()
+        (2, [2, 1], [24300, 24400], [24560, 24560])
+    """
+    s = segments
+    first = np.maximum(s["first_m"].to_numpy(np.int64), start_m)
+    birth = s["birth_m"].to_numpy(np.int64)
+    # Beyond the child's 30th birthday month nothing is ever paid (MAX_AGE_CAP), so the end can be clipped
+    # there: this bounds every month column, which lets the six keys pack into one int64 below.
+    end = np.minimum(s["end_m"].to_numpy(np.int64), birth + 12 * MAX_AGE_CAP)
+    if max_months is not None:
+        end = np.minimum(end, start_m + max_months - 1)
+    keep = first <= end
+    codes, labels = pd.factorize(s["unit_id"].reset_index(drop=True)[keep])
+    labels = [str(x) for x in labels]
+    all_units = sorted(set(units) | set(labels))
+    unit_code = (
+        pd.Index(all_units).get_indexer(labels)[codes] if len(codes) else np.zeros(0, np.int64)
+    )
+    cols = [
+        s["mode"].to_numpy(np.int64)[keep],
+        unit_code.astype(np.int64),
+        s["share"].to_numpy(np.int64)[keep],
+        first[keep],
+        end[keep],
+        birth[keep],
+    ]
+    if len(cols[0]):
+        lows = [int(c.min()) for c in cols]
+        spans = [int(c.max()) - lo + 1 for c, lo in zip(cols, lows, strict=True)]
+        if np.prod([float(x) for x in spans]) < 2.0**62:
+            # Mixed-radix packing into one int64 key, then a hash factorize: O(n), no row sort.
+            key = np.zeros(len(cols[0]), np.int64)
+            for c, lo, sp in zip(cols, lows, spans, strict=True):
+                key = key * sp + (c - lo)
+            inv, uniq_keys = pd.factorize(key, sort=True)
+            count = np.bincount(inv, minlength=len(uniq_keys))
+            parts = []
+            rest = np.asarray(uniq_keys, dtype=np.int64)
+            for lo, sp in zip(reversed(lows), reversed(spans), strict=True):
+                parts.append(rest % sp + lo)
+                rest = rest // sp
+            uniq = np.column_stack(parts[::-1])
+        else:  # pathological month ranges: sort rows instead
+            uniq, count = np.unique(np.column_stack(cols), axis=0, return_counts=True)
+    else:
+        uniq, count = np.zeros((0, 6), np.int64), np.zeros(0, np.int64)
+    return Cohorts(
+        units=tuple(all_units),
+        mode=uniq[:, 0].astype(np.int8),
+        unit=uniq[:, 1],
+        share=uniq[:, 2].astype(np.int8),
+        first_m=uniq[:, 3],
+        end_m=uniq[:, 4],
+        birth_m=uniq[:, 5],
+        count=count.astype(np.int64),
+        start_m=start_m,
+        max_months=max_months,
+    )
+
+
+def _sum_by(codes: np.ndarray, values: np.ndarray, n: int, axis: int = 0) -> np.ndarray:
+    """Sum ``values`` along ``axis`` into ``n`` groups given by ``codes`` (sorted reduceat; exact ints)."""
+    shape = list(values.shape)
+    shape[axis] = n
+    out = np.zeros(shape, dtype=values.dtype)
+    if values.shape[axis] == 0:
+        return out
+    order = np.argsort(codes, kind="stable")
+    sc = codes[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    sums = np.add.reduceat(np.take(values, order, axis=axis), starts, axis=axis)
+    idx = [slice(None)] * values.ndim
+    idx[axis] = sc[starts]
+    out[tuple(idx)] = sums
+    return out
+
+
+def project_cohorts(cohorts: Cohorts, mp: MonthlyParams) -> np.ndarray:
+    """Committed fen per unit and month: array ``(len(cohorts.units), len(mp.months))``, exact int64.
+
+    One broadcast over cohorts × months: no loop over certificates or months.
+    """
+    n_u = len(cohorts.units)
+    out = np.zeros((n_u, len(mp.months)), np.int64)
+    m = mp.months[None, :]
+    cap_m = 12 * mp.age_cap[None, :]
+    fen_by_share = mp.share_fen()
+    # Blocks of cohorts bound the memory of the cohorts × months arrays on province-sized data.
+    for lo in range(0, len(cohorts.count), _BLOCK):
+        sl = slice(lo, lo + _BLOCK)
+        paid = (
+            (cohorts.first_m[sl, None] <= m)
+            & (m <= cohorts.end_m[sl, None])
+            & (m <= cohorts.birth_m[sl, None] + cap_m)
+            & (cohorts.mode[sl, None] == mp.split[None, :])
+        )
+        values = np.where(paid, fen_by_share[cohorts.share[sl]], 0) * cohorts.count[sl, None]
+        out += _sum_by(cohorts.unit[sl], values, n_u, axis=0)
+    return out
+
+
+_BLOCK = 1 << 18
+
+
+# --------------------------------------------------------------------------- new certificates
+
+
+NEW_GROUP_COLUMNS = ["payee_unit_id", "other_unit_id", "rate", "couples"]
+
+
+def _band_rate(ages: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
+    """The yearly rate of each age's band (``"15-19": 0.2``); an age in no band gets 0."""
+    a = ages.astype("float64").to_numpy()
+    out = np.zeros(len(a))
+    for band, r in rates.items():  # a handful of bands, not rows
+        lo, hi = (int(x) for x in str(band).split("-"))
+        out[(a >= lo) & (a <= hi)] = float(r)
+    return out
+
+
+def new_certificate_groups(
+    tables: Mapping[str, pd.DataFrame], params: Params, start: Any
+) -> pd.DataFrame:
+    """In-scope childless couples on ``start`` grouped by who would pay and their birth rate (§5).
+
+    Returns:
+        One row per group with :data:`NEW_GROUP_COLUMNS`: the responsible
+        (staff) unit that pays with split = payee, the other spouse's staff unit
+        (or missing) for split = half, the yearly first-birth probability, and
+        the number of couples. Sorted, so the simulation is reproducible.
+    """
+    on = pd.Timestamp(start)
+    scope = couples_in_scope(tables, params, on, childbearing_only=True)
+    has_child = scope["couple_id"].isin(tables["children"]["couple_id"])
+    scope = scope[~has_child & (scope["basis"] == "staff")].reset_index(drop=True)
+    if scope.empty:
+        return pd.DataFrame(
+            {
+                "payee_unit_id": pd.Series([], dtype="str"),
+                "other_unit_id": pd.Series([], dtype="str"),
+                "rate": pd.Series([], dtype="float64"),
+                "couples": pd.Series([], dtype="int64"),
+            }
+        )
+    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
+    wife = persons.reindex(scope["wife_id"].to_numpy())
+    husb = persons.reindex(scope["husband_id"].to_numpy())
+    w_unit = wife["unit_id"].where(is_staff_on(wife, on)).to_numpy(object)
+    h_unit = husb["unit_id"].where(is_staff_on(husb, on)).to_numpy(object)
+    payee_unit = scope["responsible_unit_id"].to_numpy(object)
+    # The payee is the responsible spouse: the other spouse is the one whose staff unit is not the payee's side.
+    wife_pays = pd.Series(w_unit).notna().to_numpy() & (w_unit == payee_unit)
+    resp = pd.Series(params.at_many("responsible_spouse", pd.to_datetime([on] * len(scope))))
+    wife_pays &= ~(
+        (resp == "husband").to_numpy()
+        & pd.Series(h_unit).notna().to_numpy()
+        & (h_unit == payee_unit)
+    )
+    other = np.where(wife_pays, h_unit, w_unit)
+    rate = _band_rate(scope["wife_age"], params.at("births_per_couple_year", on))
+    g = pd.DataFrame({"payee_unit_id": payee_unit, "other_unit_id": other, "rate": rate})
+    g["other_unit_id"] = g["other_unit_id"].astype("str")
+    g["payee_unit_id"] = g["payee_unit_id"].astype("str")
+    out = (
+        g.groupby(["payee_unit_id", "other_unit_id", "rate"], dropna=False, sort=True)
+        .size()
+        .rename("couples")
+        .reset_index()
+    )
+    out = out[out["rate"] > 0].reset_index(drop=True)
+    out["couples"] = out["couples"].astype("int64")
+    return out
+
+
+def simulate_new(
+    groups: pd.DataFrame, mp: MonthlyParams, lag_months: int, draws: int, seed: int
+) -> np.ndarray:
+    """New certificates issued in each month of the horizon: int array ``(draws, groups, months)``.
+
+    For a group of N couples with monthly hazard h, the certificate issue month
+    of all N couples is one multinomial draw over the categories "birth in month
+    k and certificate at k + lag" (probability ``h (1-h)^k × uptake``) and
+    "none within the horizon"; vectorised over groups and draws (one call).
+    """
+    n_m = len(mp.months)
+    g = len(groups)
+    out = np.zeros((draws, g, n_m), dtype=np.int64)
+    k_issue = n_m - lag_months  # issue months lag..n_m-1 come from births 0..k_issue-1
+    if g == 0 or k_issue <= 0 or draws <= 0:
+        return out
+    p = groups["rate"].to_numpy(np.float64)
+    h = 1.0 - np.power(1.0 - np.clip(p, 0.0, 1.0), 1.0 / 12.0)
+    k = np.arange(k_issue)
+    birth_p = h[:, None] * np.power(1.0 - h[:, None], k[None, :])  # (G, K)
+    up = mp.uptake[lag_months:][None, :]
+    cat = birth_p * up
+    rest = np.clip(1.0 - cat.sum(axis=1, keepdims=True), 0.0, 1.0)
+    pvals = np.concatenate([cat, rest], axis=1)
+    pvals /= pvals.sum(axis=1, keepdims=True)  # guard against rounding above 1
+    rng = np.random.default_rng(seed)
+    n = groups["couples"].to_numpy(np.int64)
+    draw = rng.multinomial(n, pvals, size=(draws, g))  # (D, G, K+1)
+    out[:, :, lag_months:] = draw[:, :, :k_issue]
+    return out
+
+
+def project_new(
+    groups: pd.DataFrame,
+    issued: np.ndarray,
+    mp: MonthlyParams,
+    lag_months: int,
+    units: Sequence[str],
+) -> np.ndarray:
+    """Fen paid to new certificates: int array ``(draws, len(units), months)``, exact.
+
+    A certificate issued in horizon month j (child born j - lag) is paid in
+    month m iff ``j ≤ m ≤ j - lag + 12 × age_cap(m)``: a window sum over issue
+    months, taken from cumulative sums (no loop over months).
+    """
+    d, g, n_m = issued.shape
+    out = np.zeros((d, len(units), n_m), dtype=np.int64)
+    if g == 0 or n_m == 0:
+        return out
+    uidx = pd.Index(list(units))
+    payee_u = uidx.get_indexer(groups["payee_unit_id"].to_numpy(object))
+    other_u = uidx.get_indexer(groups["other_unit_id"].to_numpy(object))
+    has_other = groups["other_unit_id"].notna().to_numpy() & (other_u >= 0)
+    fen = mp.share_fen()
+    is_payee = mp.split == MODES.index("payee")
+    # Three kinds of leg, each with one fen row over the payment months (the split in force in each month):
+    # 0 the payee's unit when the other spouse is not staff (all, either split); 1 the payee's unit when the
+    # other spouse is staff (all under payee, the major half under half); 2 the other spouse's unit (nothing
+    # under payee, the minor half under half).
+    kind_fen = np.stack([fen[0], np.where(is_payee, fen[0], fen[1]), np.where(is_payee, 0, fen[2])])
+    leg_g = np.r_[np.arange(g), np.flatnonzero(has_other)]
+    leg_key = np.r_[payee_u * 3 + np.where(has_other, 1, 0), other_u[has_other] * 3 + 2]
+    order = np.argsort(leg_key, kind="stable")
+    leg_g, leg_key = leg_g[order], leg_key[order]
+    first = np.flatnonzero(np.r_[True, leg_key[1:] != leg_key[:-1]])
+    keys = leg_key[first]
+    # The payment window is linear in the issued counts, so legs of one unit and kind are summed first:
+    # the work below scales with units, not with couples or groups. Counts fit int32 (halves the memory).
+    issued_k = np.add.reduceat(issued[:, leg_g, :].astype(np.int32), first, axis=1)  # (D, K, M)
+    csum = np.zeros((d, len(keys), n_m + 1), np.int32)
+    np.cumsum(issued_k, axis=2, out=csum[:, :, 1:])
+    m = np.arange(n_m)
+    lo = np.minimum(
+        np.clip(m - 12 * mp.age_cap + lag_months, 0, None), m + 1
+    )  # earliest issue still paid in m
+    active = csum[:, :, 1:] - csum[:, :, lo]  # (D, K, M) certificates being paid in m
+    values = active * kind_fen[keys % 3][None, :, :]  # int64 fen
+    unit_of = keys // 3  # sorted, since keys are
+    starts = np.flatnonzero(np.r_[True, unit_of[1:] != unit_of[:-1]])
+    out[:, unit_of[starts], :] = np.add.reduceat(values, starts, axis=1)
+    return out
+
+
+# --------------------------------------------------------------------------- the projection
+
+
+def _pct(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """P10, P50, P90 over ``axis`` as int64 fen (actual draws: ``inverted_cdf``)."""
+    if x.shape[axis] == 0:
+        shape = list(x.shape)
+        shape[axis] = 3
+        return np.zeros(shape, np.int64)
+    return np.percentile(x, [10, 50, 90], axis=axis, method="inverted_cdf").astype(np.int64)
+
+
+@dataclass
+class BonusProjection:
+    """A projection over a horizon: committed fen per unit-month and every draw of new fen.
+
+    Attributes:
+        start_m: first month (index).
+        units: unit ids (rows of ``committed_fen``).
+        committed_fen: int64 ``(units, months)``.
+        new_fen: int64 ``(draws, units, months)``: each draw kept, so that any
+            level's percentile is taken over that level's summed draws.
+    """
+
+    start_m: int
+    units: tuple[str, ...]
+    committed_fen: np.ndarray
+    new_fen: np.ndarray
+    scenario: str = "baseline"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def months(self) -> list[str]:
+        return [month_label(self.start_m + i) for i in range(self.committed_fen.shape[1])]
+
+    def _frame(
+        self, labels: dict[str, list], committed: np.ndarray, new: np.ndarray
+    ) -> pd.DataFrame:
+        p = (
+            _pct(new, axis=0)
+            if new.ndim and new.shape[0]
+            else np.zeros((3, *committed.shape), np.int64)
+        )
+        df = pd.DataFrame(labels)
+        df["committed_yuan"] = fen_to_yuan(committed.reshape(-1))
+        for i, q in enumerate(("p10", "p50", "p90")):
+            df[f"new_{q}_yuan"] = fen_to_yuan(p[i].reshape(-1))
+        return df
+
+    def table(self, by: Sequence[str] = ("month", "unit_id")) -> pd.DataFrame:
+        """Totals at a level: ``by`` ⊆ {``month`` or ``year``, ``unit_id``}; ``()`` = the whole horizon.
+
+        New-certificate percentiles are taken over the draws summed to that
+        level (POLICY.md §5). Rows sorted by period then unit.
+
+        Examples:
+            >>> pr = BonusProjection(24300, ("U1", "U2"), np.array([[100, 100], [0, 50]]),
+            ...                      np.array([[[0, 10], [10, 0]], [[10, 0], [0, 10]]]))
+            >>> pr.table(("month",))[["month", "committed_yuan", "new_p90_yuan"]]
+                 month committed_yuan new_p90_yuan
+            0  2025-01           1.00         0.10
+            1  2025-02           1.50         0.10
+        """
+        by = tuple(by)
+        c, n = self.committed_fen, self.new_fen
+        if "unit_id" not in by:
+            c, n = c.sum(axis=0, keepdims=True), n.sum(axis=1, keepdims=True)
+        months = np.arange(self.start_m, self.start_m + c.shape[1])
+        if "month" in by:
+            periods = [month_label(int(m)) for m in months]
+            pcol = "month"
+        elif "year" in by:
+            years = months // 12
+            uy = np.unique(years)
+            code = np.searchsorted(uy, years)
+            c = _sum_by(code, c, len(uy), axis=1)
+            n = _sum_by(code, n, len(uy), axis=2)
+            periods, pcol = [int(y) for y in uy], "year"
+        else:
+            c, n = c.sum(axis=1, keepdims=True), n.sum(axis=2, keepdims=True)
+            periods, pcol = [None], None
+        units = list(self.units) if "unit_id" in by else [None]
+        # rows: period-major, then unit
+        cc = np.ascontiguousarray(c.T)  # (P, U)
+        nn = np.ascontiguousarray(np.transpose(n, (0, 2, 1)))  # (D, P, U)
+        labels: dict[str, list] = {}
+        if pcol:
+            labels[pcol] = [p for p in periods for _ in units]
+        if "unit_id" in by:
+            labels["unit_id"] = [u for _ in periods for u in units]
+        df = self._frame(labels, cc, nn)
+        if self.scenario != "baseline" or self.meta.get("show_scenario"):
+            df.insert(0, "scenario", self.scenario)
+        return df
+
+
+@dataclass
+class BonusModel:
+    """The compressed form a projection (and a widget) works from: built once per dataset and start.
+
+    Re-projecting with new parameters (amount, age cap, split, uptake, lag,
+    horizon up to ``max_months``) reads only cohorts and new-certificate groups.
+    """
+
+    start_m: int
+    cohorts: Cohorts
+    groups: pd.DataFrame
+    units: tuple[str, ...]
+
+    @classmethod
+    def build(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        params: Params,
+        start: Any,
+        max_months: int | None = None,
+    ) -> BonusModel:
+        """Segments, cohorts and new-certificate groups as of the first day of ``start`` (a month).
+
+        ``max_months`` bounds the horizons this model can project (see :func:`compress`); ``None``: any.
+        """
+        start_m = parse_month(start)
+        seg, _ = certificate_segments(tables, with_info=False)
+        groups = new_certificate_groups(tables, params, month_start(start_m))
+        unit_ids = (
+            tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []
+        )
+        extra = groups["payee_unit_id"].tolist() + groups["other_unit_id"].dropna().tolist()
+        cohorts = compress(
+            seg, start_m, units=sorted(set(unit_ids) | set(extra)), max_months=max_months
+        )
+        return cls(start_m, cohorts, groups, cohorts.units)
+
+    def project(
+        self,
+        params: Params,
+        months: int = DEFAULT_MONTHS,
+        draws: int = DEFAULT_DRAWS,
+        seed: int = 0,
+        scenario: str = "baseline",
+    ) -> BonusProjection:
+        """Committed and new payments for ``months`` months from the start under ``params``."""
+        if months < 1:
+            raise UsageError(
+                "预测月数应至少为 1",
+                "the horizon must be at least 1 month",
+                value=months,
+                rule="months",
+            )
+        if draws < 1:
+            raise UsageError(
+                "模拟次数应至少为 1", "draws must be at least 1", value=draws, rule="draws"
+            )
+        if self.cohorts.max_months is not None and months > self.cohorts.max_months:
+            raise UsageError(
+                f"此模型最多预测 {self.cohorts.max_months} 个月",
+                f"this model projects at most {self.cohorts.max_months} months",
+                value=months,
+                rule="months",
+            )
+        mp = MonthlyParams.of(params, self.start_m, months)
+        committed = project_cohorts(self.cohorts, mp)
+        lag = int(params.at("lag_months", month_start(self.start_m)))
+        issued = simulate_new(self.groups, mp, lag, draws, seed)
+        new = project_new(self.groups, issued, mp, lag, self.units)
+        return BonusProjection(
+            self.start_m,
+            self.units,
+            committed,
+            new,
+            scenario=scenario,
+            meta={"draws": draws, "seed": seed, "months": months, "lag_months": lag},
+        )
+
+
+def project(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    start: Any,
+    months: int = DEFAULT_MONTHS,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+) -> BonusProjection:
+    """The budget projection (POLICY.md §5): committed payments and new certificates with bands."""
+    return BonusModel.build(tables, params, start, max_months=months).project(
+        params, months, draws, seed
+    )
+
+
+def committed_payments(
+    tables: Mapping[str, pd.DataFrame], params: Params, start: Any, months: int = DEFAULT_MONTHS
+) -> pd.DataFrame:
+    """Committed payments per month and unit (columns ``month``, ``unit_id``, ``committed_yuan``)."""
+    start_m = parse_month(start)
+    seg, _ = certificate_segments(tables, with_info=False)
+    unit_ids = (
+        tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []
+    )
+    cohorts = compress(seg, start_m, units=unit_ids, max_months=months)
+    mp = MonthlyParams.of(params, start_m, months)
+    fen = project_cohorts(cohorts, mp)
+    pr = BonusProjection(start_m, cohorts.units, fen, np.zeros((0, *fen.shape), np.int64))
+    return pr.table()[["month", "unit_id", "committed_yuan"]]
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def load_scenarios(paths: Sequence[str | Path]) -> dict[str, dict]:
+    """Read scenario files: each a plain override file (named by its file stem) or ``scenarios: {name: overrides}``.
+
+    Raises:
+        ParamError: a file is unreadable, not a mapping, or two scenarios share a name.
+    """
+    out: dict[str, dict] = {}
+    for path in paths:
+        path = Path(path)
+        raw = read_yaml(path)
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise ParamError(
+                "情景文件应为 名称: 值 的映射",
+                "a scenario file must be a mapping",
+                file=str(path),
+                rule="scenario-file",
+            )
+        named = raw["scenarios"] if set(raw) == {"scenarios"} else {path.stem: raw}
+        if not isinstance(named, Mapping):
+            raise ParamError(
+                "scenarios 下应为 情景名: 覆盖参数 的映射",
+                "'scenarios' must map scenario names to overrides",
+                file=str(path),
+                rule="scenario-file",
+            )
+        for name, ov in named.items():
+            name = str(name)
+            if name in out or name == "baseline":
+                raise ParamError(
+                    f"情景名重复或保留：{name}",
+                    f"scenario name repeated or reserved: {name}",
+                    file=str(path),
+                    value=name,
+                    rule="scenario-name",
+                )
+            out[name] = dict(ov or {})
+    return out
+
+
+def scenario_params(params: Params, scenarios: Mapping[str, Mapping]) -> dict[str, Params]:
+    """``{"baseline": params, name: params.with_overrides(overrides), ...}`` (overrides validated)."""
+    out = {"baseline": params}
+    for name, ov in scenarios.items():
+        out[name] = params.with_overrides(ov, source=f"scenario {name}")
+    return out
+
+
+def compare_scenarios(
+    model: BonusModel,
+    params_by_scenario: Mapping[str, Params],
+    months: int = DEFAULT_MONTHS,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    by: Sequence[str] = ("month", "unit_id"),
+) -> pd.DataFrame:
+    """Every scenario's table at level ``by``, stacked with a ``scenario`` column (baseline first).
+
+    Every scenario uses the same seed (common random numbers), so a difference
+    between scenarios comes from the parameters, not the draw.
+    """
+    frames = []
+    for name, p in params_by_scenario.items():
+        pr = model.project(p, months, draws, seed, scenario=name)
+        pr.meta["show_scenario"] = True
+        frames.append(pr.table(by))
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- liability and outside
+
+
+LIABILITY_COLUMNS = ["unit_id", "certificates", "liability_yuan", "liability_discounted_yuan"]
+
+
+def liability(tables: Mapping[str, pd.DataFrame], params: Params, start: Any) -> pd.DataFrame:
+    """Remaining payments owed to today's certificates from ``start`` on, by paying unit (§5).
+
+    Payers on the payroll in the start month are assumed to stay; parameters in
+    force in each future month apply (a dated rise counts). Undiscounted and
+    discounted at ``discount_rate`` (yearly; month ``start + k`` weighs
+    ``(1+r)^(-k/12)``), rounded once to the fen. ``certificates`` counts the
+    certificates with at least one future payment from that unit.
+    """
+    start_m = parse_month(start)
+    seg, _ = certificate_segments(tables, assume_stay_from=start_m, with_info=False)
+    unit_ids = (
+        tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []
+    )
+    cohorts = compress(seg, start_m, units=unit_ids)
+    units = list(cohorts.units)
+    if len(cohorts):
+        max_cap = max(int(v) for _, v in params.timeline("reward_age_cap"))
+        last = int(np.minimum(cohorts.end_m, cohorts.birth_m + 12 * max_cap).max())
+        months = max(last - start_m + 1, 1)
+    else:
+        months = 1
+    mp = MonthlyParams.of(params, start_m, months)
+    fen = project_cohorts(cohorts, mp)  # (U, M)
+    r = Decimal(str(params.at("discount_rate", month_start(start_m))))
+    # Discount factors exactly in Decimal on the unit-month totals (small), then one rounding per unit.
+    k = np.arange(months)
+    nz = fen.any(axis=0)
+    factors = {int(i): (1 + r) ** (Decimal(int(i)) / 12) for i in k[nz]}
+    disc = []
+    for row in fen:
+        s = sum((Decimal(int(v)) / factors[int(i)] for i, v in enumerate(row) if v), Decimal(0))
+        disc.append(int(s.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    # certificates still paid by each unit: any paid month in the horizon
+    m = mp.months[None, :]
+    paid_any = (
+        (cohorts.first_m[:, None] <= m)
+        & (m <= cohorts.end_m[:, None])
+        & (m <= cohorts.birth_m[:, None] + 12 * mp.age_cap[None, :])
+        & (cohorts.mode[:, None] == mp.split[None, :])
+    ).any(axis=1)
+    n_cert = _sum_by(cohorts.unit, np.where(paid_any, cohorts.count, 0), len(units))
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(units, dtype="str"),
+            "certificates": pd.Series(n_cert, dtype="int64"),
+            "liability_yuan": fen_to_yuan(fen.sum(axis=1)),
+            "liability_discounted_yuan": fen_to_yuan(disc),
+        }
+    )
+
+
+OUTSIDE_COLUMNS = [
+    "cert_id",
+    "couple_id",
+    "payee_id",
+    "category",
+    "unit_id",
+    "months_due",
+    "outside_yuan",
+]
+
+
+def outside_budget(
+    tables: Mapping[str, pd.DataFrame], params: Params, start: Any, months: int = DEFAULT_MONTHS
+) -> pd.DataFrame:
+    """Certificates with no payer on the bureau's payroll, shown apart from the budget (§5).
+
+    Under the split in force in the start month. ``months_due`` and
+    ``outside_yuan`` are what the certificate is entitled to in the horizon
+    (issue, age cap and revocation applied; payroll not), which the bureau does
+    not pay; ``unit_id`` is the payee's registered unit, if any. Certificates
+    entitled to nothing in the horizon are left out.
+    """
+    start_m = parse_month(start)
+    _, info = certificate_segments(tables)
+    split = params.at("reward_split", month_start(start_m))
+    inside = info["in_budget_payee"] if split == "payee" else info["in_budget_half"]
+    out = info[~inside.to_numpy(bool)].reset_index(drop=True)
+    mp = MonthlyParams.of(params, start_m, months)
+    m = mp.months[None, :]
+    ent = (
+        (out["issue_m"].to_numpy()[:, None] <= m)
+        & (m <= out["stop_m"].to_numpy()[:, None])
+        & (m <= out["birth_m"].to_numpy()[:, None] + 12 * mp.age_cap[None, :])
+    )
+    res = pd.DataFrame(
+        {
+            "cert_id": out["cert_id"].astype("str"),
+            "couple_id": out["couple_id"].astype("str"),
+            "payee_id": out["payee_id"].astype("str"),
+            "category": out["category"].astype("str"),
+            "unit_id": out["payee_unit_id"].astype("str"),
+            "months_due": ent.sum(axis=1).astype("int64"),
+            "outside_yuan": fen_to_yuan((ent * mp.amount_fen[None, :]).sum(axis=1)),
+        }
+    )
+    res = res[res["months_due"] > 0]  # entitled to nothing in the horizon: no budget question
+    return res.sort_values("cert_id", kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+_EVENT_DATES = {
+    "persons": ["hire_date", "leave_date"],
+    "couples": ["marriage_date", "divorce_date"],
+    "children": ["birth_date"],
+    "certificates": ["issue_date", "revoked_date"],
+}
+
+
+def default_start(tables: Mapping[str, pd.DataFrame]) -> str:
+    """The month after the dataset's last recorded date (never today's date), as ``YYYY-MM``.
+
+    Recorded dates: hires and departures, marriages and divorces, births,
+    certificate issues and revocations. A dataset with none of them raises
+    :class:`UsageError` (give ``--start``).
+    """
+    latest = []
+    for t, cols in _EVENT_DATES.items():
+        df = tables.get(t)
+        if df is None:
+            continue
+        for c in cols:
+            if c in df and df[c].notna().any():
+                latest.append(pd.Timestamp(df[c].max()))
+    if not latest:
+        raise UsageError(
+            "数据中没有任何日期，无法确定预测起始月份，请用 --start YYYY-MM 指定",
+            "the dataset records no dates, so the start month cannot be derived; give --start YYYY-MM",
+            rule="start-month",
+        )
+    return month_label(int(month_index(pd.DatetimeIndex([max(latest)]))[0]) + 1)

@@ -1,0 +1,178 @@
+"""``fpanalysis bonus``: budget projection of the only-child parents' reward (POLICY.md §5).
+
+One row per month and unit: ``month`` (YYYY-MM), ``unit_id``,
+``committed_yuan`` (today's certificates) and ``new_p10_yuan`` /
+``new_p50_yuan`` / ``new_p90_yuan`` (expected new certificates, seeded Monte
+Carlo). Amounts are yuan with 2 decimals, from exact fen.
+
+- ``--start`` defaults to the month after the dataset's last recorded date
+  (derived from the data, never today's date); ``--months`` to 36 (three budget
+  years); ``--draws`` to 1000; ``--seed`` to 0.
+- ``--scenario FILE`` (repeatable): each file is an override file (the
+  scenario is named after the file) or holds ``scenarios: {name: overrides}``;
+  the output then gains a ``scenario`` column, baseline first, every scenario
+  drawn with the same seed.
+- ``--liability FILE`` writes the remaining liability of today's certificates by
+  unit; ``--outside FILE`` the certificates outside the bureau's budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fpanalysis import bonus
+from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.errors import UsageError
+from fpanalysis.params import load_params
+
+HELP = "独生子女父母奖励金预算预测 / only-child parents' reward budget projection"
+DESCRIPTION = """\
+预测独生子女父母奖励金（光荣证）逐月、分单位的支出（POLICY.md §5）：已发证的应付金额，
+以及无子女育龄夫妇将来领证的新增支出（蒙特卡洛 P10/P50/P90）。
+Projects the only-child parents' reward by month and unit (POLICY.md §5): payments committed to
+today's certificates, and new certificates from childless in-scope couples (Monte Carlo P10/P50/P90).
+
+--start 默认为数据中最后记录日期的下一个月；--months 默认 36。
+--start defaults to the month after the dataset's last recorded date; --months defaults to 36.
+--scenario FILE 可重复：覆盖参数文件（以文件名为情景名），或 scenarios: {情景名: 覆盖参数}。
+--scenario FILE may repeat: an override file (named by its file name) or scenarios: {name: overrides}.
+"""
+
+
+def _positive(kind: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{kind}: 应为整数 / must be an integer: {text!r}"
+            ) from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{kind}: 应至少为 1 / must be at least 1: {v}")
+        return v
+
+    return parse
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为整数 / must be an integer: {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_analysis_options(parser)
+    parser.add_argument(
+        "--start",
+        metavar="YYYY-MM",
+        help="预测起始月份（默认：数据最后记录日期的下一个月） / first month "
+        "(default: the month after the dataset's last recorded date)",
+    )
+    parser.add_argument(
+        "--months",
+        type=_positive("--months"),
+        default=bonus.DEFAULT_MONTHS,
+        metavar="N",
+        help="预测月数（默认 36） / horizon in months (default 36)",
+    )
+    parser.add_argument(
+        "--draws",
+        type=_positive("--draws"),
+        default=bonus.DEFAULT_DRAWS,
+        metavar="N",
+        help="蒙特卡洛模拟次数（默认 1000） / Monte Carlo draws (default 1000)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_int,
+        default=0,
+        metavar="S",
+        help="随机数种子（默认 0） / random seed (default 0)",
+    )
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="情景文件（可重复） / scenario file (repeatable)",
+    )
+    parser.add_argument(
+        "--liability",
+        type=Path,
+        metavar="FILE",
+        help="另写出各单位剩余负债 / also write the remaining liability by unit",
+    )
+    parser.add_argument(
+        "--outside",
+        type=Path,
+        metavar="FILE",
+        help="另写出预算外的光荣证 / also write the certificates outside the budget",
+    )
+
+
+def _check_outputs(*paths: Path | None) -> None:
+    for p in paths:
+        if p is not None and p.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+            raise UsageError(
+                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
+                f"an output file must be .csv, .xlsx or .parquet: {p}",
+                file=str(p),
+                rule="output-extension",
+            )
+
+
+def _write(df, path: Path, args: argparse.Namespace) -> None:
+    from fpanalysis.io import write_table
+    from fpanalysis.privacy import mask_frame
+
+    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fpanalysis.io import load_for_analysis
+
+    _check_outputs(args.out, args.liability, args.outside)
+    if args.start:
+        bonus.parse_month(args.start)  # a bad month is a usage error before loading anything
+    params = load_params(args.params)
+    scenarios = (
+        bonus.scenario_params(params, bonus.load_scenarios(args.scenario))
+        if args.scenario
+        else None
+    )
+    dataset = load_for_analysis(
+        args.dataset, bonus.TABLES_NEEDED, skip_invalid=args.skip_invalid, lang=args.lang
+    )
+    for line in getattr(dataset, "messages", []):
+        print(line, file=sys.stderr)
+    start = args.start or bonus.default_start(dataset)
+    model = bonus.BonusModel.build(dataset, params, start, max_months=args.months)
+    if scenarios:
+        out = bonus.compare_scenarios(model, scenarios, args.months, args.draws, args.seed)
+    else:
+        out = model.project(params, args.months, args.draws, args.seed).table()
+    _write(out, args.out, args)
+    if args.liability is not None:
+        _write(bonus.liability(dataset, params, start), args.liability, args)
+    if args.outside is not None:
+        _write(bonus.outside_budget(dataset, params, start, args.months), args.outside, args)
+
+    base = out[out["scenario"] == "baseline"] if "scenario" in out else out
+    committed = sum(base["committed_yuan"], start=0)
+    last = bonus.month_label(bonus.parse_month(start) + args.months - 1)
+    n_units = base["unit_id"].nunique()
+    if args.lang == "zh":
+        print(
+            f"{start} 至 {last}，{n_units} 个单位：已发证应付 {committed} 元；"
+            f"新增见 new_p10/p50/p90（{args.draws} 次模拟，种子 {args.seed}）；已写到 {args.out}"
+        )
+    else:
+        print(
+            f"{start} to {last}, {n_units} units: committed {committed} yuan; new certificates in "
+            f"new_p10/p50/p90 ({args.draws} draws, seed {args.seed}); written to {args.out}"
+        )
+    return 0

@@ -1,0 +1,363 @@
+"""``fpanalysis relief``: rank hardship households for minimum-living relief (低保) (POLICY.md §6).
+
+Writes every household of the pool: ``rank`` (empty when not eligible),
+``household_id``, ``area``, ``township``, ``head_name`` (masked unless
+``--reveal-pii``), ``eligible``, ``tier``, ``fp_type``,
+``per_capita_income_yuan``, ``standard_yuan``, ``entitlement_yuan``,
+``selected``, ``selection`` and the reason in Chinese and English. Prints the
+declared FP types the members contradict (as warnings), what the round must
+say (continuing households exceeding the quota or budget), and the households
+just above and just below the cut line with what separates them.
+
+Pools (POLICY.md §6 "run urban and rural pools separately where they are
+funded separately"): ``--pool all`` (default) ranks both areas together as one
+fund; ``--pool urban`` / ``--pool rural`` runs one area's fund (run the command
+once per area); ``--pool separate`` runs both at once, each on its own, with
+``--quota urban=N,rural=M`` or ``--budget urban=Y,rural=Z``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.errors import UsageError
+
+HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
+DESCRIPTION = """\
+按低保标准、困难档次和计生优先类型给低保申请户排序，在名额或预算内确定拟纳入名单（POLICY.md §6）。
+Rank hardship households for minimum-living relief by tier and FP priority type, and select
+them under a quota or a monthly budget (POLICY.md §6).
+
+在保户（在保=是，或 --previous-round 中上一轮已选中）复核仍符合条件的继续保障，先占名额/预算；
+名额只限制新纳入户，其余按排序依次纳入，遇到第一户放不下即停止。
+Households receiving relief now that are still eligible continue and come first out of the
+quota or budget; the rest goes to newcomers strictly in rank order, stopping at the first
+that does not fit.
+
+--pool all（默认，城乡一个资金池）| urban | rural | separate（城乡分别排序，
+名额/预算写作 urban=N,rural=M）。
+--pool all (default: one fund) | urban | rural | separate (each area on its own; give
+--quota urban=N,rural=M or --budget urban=Y,rural=Z).
+
+--as-of 默认为数据中最近的申请或复核日期（不取今天）。
+--as-of defaults to the dataset's last application or review date (never today).
+"""
+
+POOL_CHOICES = ["all", "urban", "rural", "separate"]
+
+
+def parse_date(text: str | None, option: str = "--as-of") -> pd.Timestamp | None:
+    """``YYYY-MM-DD`` as a Timestamp; a bad date is a usage error naming the option."""
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(text))
+    except ValueError:
+        raise UsageError(
+            f"{option} 应为日期 YYYY-MM-DD：{text!r}",
+            f"{option} must be a date YYYY-MM-DD: {text!r}",
+            value=text,
+            rule="date",
+        ) from None
+
+
+def _number(text: str, option: str, whole: bool) -> Any:
+    try:
+        v = int(text) if whole else float(text)
+    except ValueError:
+        kind = ("非负整数", "a whole number >= 0") if whole else ("非负数", "a number >= 0")
+        raise UsageError(
+            f"{option} 应为{kind[0]}：{text!r}",
+            f"{option} must be {kind[1]}: {text!r}",
+            value=text,
+            rule=option.lstrip("-"),
+        ) from None
+    if v < 0:
+        raise UsageError(
+            f"{option} 不能为负：{text!r}",
+            f"{option} must not be negative: {text!r}",
+            value=text,
+            rule=option.lstrip("-"),
+        )
+    if not whole and v.is_integer():
+        v = int(v)
+    return v
+
+
+def parse_limit(text: str | None, option: str, pool: str, whole: bool) -> Any:
+    """``--quota 30`` / ``--budget 50000``, or ``urban=10,rural=20`` with ``--pool separate``."""
+    if text is None:
+        return None
+    if "=" in text:
+        if pool != "separate":
+            raise UsageError(
+                f"{option} 按地区分别给出时须配合 --pool separate",
+                f"{option} per area needs --pool separate",
+                value=text,
+                rule="pool",
+            )
+        out = {}
+        for part in text.split(","):
+            area, _, value = part.partition("=")
+            area = area.strip()
+            if area not in ("urban", "rural") or area in out:
+                raise UsageError(
+                    f"{option} 的地区应为 urban 或 rural（各一次）：{part!r}",
+                    f"{option}: the area must be urban or rural, once each: {part!r}",
+                    value=text,
+                    rule="pool",
+                )
+            out[area] = _number(value.strip(), option, whole)
+        missing = {"urban", "rural"} - set(out)
+        if missing:
+            raise UsageError(
+                f"--pool separate 需要两个地区的{option}：缺少 {', '.join(sorted(missing))}",
+                f"--pool separate needs {option} for both areas: missing {', '.join(sorted(missing))}",
+                value=text,
+                rule="pool",
+            )
+        return out
+    if pool == "separate":
+        raise UsageError(
+            f"--pool separate 时请写 {option} urban=N,rural=M",
+            f"with --pool separate write {option} urban=N,rural=M",
+            value=text,
+            rule="pool",
+        )
+    return _number(text, option, whole)
+
+
+def add_round_options(parser: argparse.ArgumentParser) -> None:
+    """--as-of, --quota | --budget, --pool: the options of a selection round."""
+    parser.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="基准日 YYYY-MM-DD（默认：数据中最近的申请或复核日期） / "
+        "as-of date (default: the dataset's last application or review date)",
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--quota",
+        metavar="N",
+        help="本轮名额（户；在保户先占） / households this round (continuing households first)",
+    )
+    group.add_argument(
+        "--budget",
+        metavar="YUAN",
+        help="每月预算（元；在保户先占） / monthly budget in yuan (continuing households first)",
+    )
+    parser.add_argument(
+        "--pool",
+        choices=POOL_CHOICES,
+        default="all",
+        help="资金池：all 城乡合并（默认）、urban、rural、separate 城乡分别 / "
+        "fund: all (default, one pool), urban, rural, separate (each area on its own)",
+    )
+    parser.add_argument(
+        "--previous-round",
+        type=Path,
+        metavar="FILE",
+        help="上一轮的 relief 输出（.csv/.xlsx；其中已选中的户视为在保） / "
+        "the last round's relief output (.csv/.xlsx); its selected households count as receiving",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_analysis_options(parser)
+    add_round_options(parser)
+    parser.add_argument(
+        "--meeting",
+        type=Path,
+        metavar="FILE",
+        help="另写出供评议会使用的拟纳入名单（格式化 .xlsx） / also write the selected list as a formatted .xlsx for the committee's meeting",
+    )
+
+
+def check_outputs(args: argparse.Namespace, *paths: Path | None) -> None:
+    """Refuse an unknown output extension, or an output that is an input, before any work."""
+    src = Path(args.dataset).resolve()
+    for p in paths:
+        if p is None:
+            continue
+        if p.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+            raise UsageError(
+                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
+                f"an output file must be .csv, .xlsx or .parquet: {p}",
+                file=str(p),
+                rule="output-extension",
+            )
+        rp = p.resolve()
+        if rp == src or (src.is_dir() and rp.parent == src):
+            raise UsageError(
+                "输出文件不能写进输入数据集",
+                "an output must not be written into the input dataset",
+                file=str(p),
+                rule="output-is-input",
+            )
+
+
+def read_previous_round(path: Path | None) -> pd.DataFrame | None:
+    """A previous ``relief`` output: its ``household_id`` and ``selected`` columns (English or Chinese headers)."""
+    if path is None:
+        return None
+    from fpanalysis.io import parse_bools
+    from fpanalysis.schema import OUTPUT_COLUMNS, TABLES
+
+    if not path.exists():
+        raise UsageError(
+            "找不到上一轮文件",
+            "the previous round's file does not exist",
+            file=str(path),
+            rule="file-exists",
+        )
+    if path.suffix.lower() == ".xlsx":
+        df = pd.read_excel(path, dtype=str)
+    elif path.suffix.lower() == ".csv":
+        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    else:
+        raise UsageError(
+            "上一轮文件应为 .csv 或 .xlsx",
+            "the previous round's file must be .csv or .xlsx",
+            file=str(path),
+        )
+    names = {
+        TABLES["households"].column("household_id").zh: "household_id",
+        OUTPUT_COLUMNS["selected"]: "selected",
+    }
+    df = df.rename(columns=names)
+    if not {"household_id", "selected"} <= set(df.columns):
+        raise UsageError(
+            "上一轮文件须有“户编号”和“拟纳入”两列（relief 的输出）",
+            "the previous round's file needs household_id and selected columns (a relief output)",
+            file=str(path),
+            rule="previous-round",
+        )
+    selected, bad = parse_bools(df["selected"].astype("str"))
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 2
+        raise UsageError(
+            "上一轮文件的“拟纳入”列应为 是/否",
+            "the previous round's selected column must be yes/no",
+            file=str(path),
+            row=row,
+            column="selected",
+            value=df["selected"].iloc[row - 2],
+        )
+    return pd.DataFrame({"household_id": df["household_id"], "selected": selected})
+
+
+def load(args: argparse.Namespace):
+    """Parameters and the validated households and members; prints what was left out."""
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.params import load_params
+    from fpanalysis.relief import RELIEF_TABLES
+
+    params = load_params(args.params)
+    dataset = load_for_analysis(
+        args.dataset, list(RELIEF_TABLES), skip_invalid=args.skip_invalid, lang=args.lang
+    )
+    for line in dataset.messages:
+        print(line, file=sys.stderr)
+    return dataset, params
+
+
+def print_problems(problems: pd.DataFrame, lang: str) -> None:
+    """Data problems found by the rules (declared FP types the members contradict), as warnings."""
+    label = "警告" if lang == "zh" else "warning"
+    col = "message_zh" if lang == "zh" else "message_en"
+    for p in problems.to_dict("records"):
+        where = f"households 第{p['row']}行" if lang == "zh" else f"households row {p['row']}"
+        print(
+            f"{label}: {where} [{p['household_id']}] {p['column']}: {p[col]} ({p['rule']})",
+            file=sys.stderr,
+        )
+
+
+def print_cut(cut: pd.DataFrame, lang: str) -> None:
+    """The households either side of the cut line and what separates them."""
+    if cut.empty:
+        return
+    from fpanalysis.schema import OUTPUT_LABELS
+
+    zh = lang == "zh"
+    labels = OUTPUT_LABELS["selection"] if zh else {}
+    print("分界线两侧：" if zh else "either side of the cut line:")
+    for r in cut.to_dict("records"):
+        side = ("线上" if r["side"] == "above" else "线下") if zh else r["side"]
+        rank = "" if pd.isna(r["rank"]) else int(r["rank"])
+        if zh:
+            print(
+                f"  {side} 第{rank}名 {r['household_id']}（{labels.get(r['selection'], r['selection'])}，月保障金 {r['entitlement_yuan']} 元）："
+                f"{r['separated_by_zh']}"
+            )
+        else:
+            print(
+                f"  {side} rank {rank} {r['household_id']} ({r['selection']}, {r['entitlement_yuan']} yuan): "
+                f"{r['separated_by_en']}"
+            )
+
+
+def run(args: argparse.Namespace) -> int:
+    from fpanalysis.io import write_table
+    from fpanalysis.privacy import mask_frame
+    from fpanalysis.relief import cut_line, export_meeting_xlsx, rank_households
+
+    check_outputs(args, args.out)
+    if args.meeting is not None and args.meeting.suffix.lower() != ".xlsx":
+        raise UsageError(
+            "--meeting 应为 .xlsx 文件", "--meeting must be an .xlsx file", file=str(args.meeting)
+        )
+    as_of = parse_date(args.as_of)
+    quota = parse_limit(args.quota, "--quota", args.pool, whole=True)
+    budget = parse_limit(args.budget, "--budget", args.pool, whole=False)
+    previous_round = read_previous_round(args.previous_round)
+    dataset, params = load(args)
+    result = rank_households(
+        dataset,
+        params,
+        as_of,
+        quota=quota,
+        budget_yuan=budget,
+        pool=args.pool,
+        previous_round=previous_round,
+    )
+    print_problems(result.problems, args.lang)
+    write_table(
+        mask_frame(result.output(), reveal=args.reveal_pii),
+        args.out,
+        lang=args.lang,
+        table="households",
+    )
+    if args.meeting is not None:
+        export_meeting_xlsx(result, args.meeting, lang=args.lang, reveal_pii=args.reveal_pii)
+
+    t = result.table
+    n = t["selection"].value_counts()
+    total = int(result.selected["entitlement_yuan"].astype("int64").sum())
+    day = result.as_of.strftime("%Y-%m-%d")
+    zh = args.lang == "zh"
+    for z, e in result.notes:
+        print(("注意：" + z) if zh else ("note: " + e))
+    print_cut(cut_line(result), args.lang)
+    if zh:
+        print(
+            f"基准日 {day}：{len(t)} 户，符合条件 {int(t['eligible'].sum())} 户；拟纳入 {len(result.selected)} 户"
+            f"（继续 {n.get('continuing', 0)}，新纳入 {n.get('admitted', 0)}），候补 {n.get('waiting', 0)} 户；"
+            f"月保障金合计 {total} 元；已写到 {args.out}"
+        )
+    else:
+        print(
+            f"as of {day}: {len(t)} households, {int(t['eligible'].sum())} eligible; {len(result.selected)} selected "
+            f"({n.get('continuing', 0)} continuing, {n.get('admitted', 0)} admitted), {n.get('waiting', 0)} waiting; "
+            f"{total} yuan a month; written to {args.out}"
+        )
+    if args.meeting is not None:
+        print(("评议会名单已写到 " if zh else "meeting list written to ") + str(args.meeting))
+    return 0

@@ -1,0 +1,59 @@
+"""``fpanalysis templates``: write the empty input templates and the data dictionary."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fpanalysis import config, templates
+
+HELP = "生成空白录入模板（Excel、CSV）和数据字典 / write blank input templates (Excel, CSV) and the data dictionary"
+
+DESCRIPTION = f"""\
+{HELP}
+
+写出 / writes:
+  DIR/{templates.WORKBOOK_NAME}   每表一个工作表，中文表头、批注、下拉选项 / one sheet per table
+  DIR/{templates.CSV_DIR}/<表>.csv               每表一个 CSV（UTF-8 带 BOM）/ one CSV per table
+  数据字典 data dictionary: docs/data_dictionary.md（默认 DIR 时）或 DIR/data_dictionary.md
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"输出文件夹（默认 {config.TEMPLATES_DIR.relative_to(config.PROJ_ROOT)}） / "
+        "output folder (default data/templates)",
+    )
+    parser.add_argument(
+        "--dictionary",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="数据字典的路径（默认见上） / where to write the data dictionary (default above)",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default="zh",
+        help="消息语言 / language of messages (default zh)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    out = args.out if args.out is not None else config.TEMPLATES_DIR
+    if args.dictionary is not None:
+        dictionary = args.dictionary
+    elif args.out is None:
+        dictionary = templates.DICTIONARY_PATH
+    else:
+        # a user-chosen folder gets everything in it, not a write into the project's docs
+        dictionary = Path(args.out) / "data_dictionary.md"
+    paths = templates.write_templates(out, dictionary)
+    word = "已写出" if args.lang == "zh" else "wrote"
+    for p in paths:
+        print(f"{word} {p}")
+    return 0

@@ -1,0 +1,69 @@
+"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII (POLICY.md §5, §7)."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from fpanalysis import config
+from fpanalysis.privacy import find_names, find_unmasked_ids
+
+NOTEBOOK = config.NOTEBOOKS_DIR / "02_bonus_budget.ipynb"
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (config.SAMPLE_DIR / "certificates.csv").exists(), reason="sample data not generated"
+    ),
+]
+
+
+def _run(tmp_path, **parameters):
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(out),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+    )
+    return nbformat.read(out, as_version=4)
+
+
+def _text(nb) -> str:
+    return json.dumps(
+        [c.get("outputs", []) for c in nb.cells if c.cell_type == "code"], ensure_ascii=False
+    )
+
+
+def test_notebook_structure():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for name in ("dataset", "start", "months", "scenario_file", "draws", "seed", "lang"):
+        assert f"{name} = " in tagged[0].source
+    widget = [c for c in nb.cells if c.cell_type == "code" and "budget_dashboard(" in c.source]
+    assert widget and all("nbval-ignore-output" in c.metadata.get("tags", []) for c in widget)
+
+
+def test_notebook_runs_offline_and_masks(tmp_path):
+    sc = tmp_path / "sc.yaml"
+    sc.write_text(
+        "scenarios:\n  rise_2027:\n    reward_monthly_yuan: {2027-01-01: 40}\n", encoding="utf-8"
+    )
+    nb = _run(tmp_path, months=24, draws=100, seed=3, scenario_file=str(sc), lang="en")
+    text = _text(nb)
+    assert '"output_type": "error"' not in text
+    assert text.count("image/svg+xml") >= 3  # fan, unit and scenario charts as static SVG
+    assert "cdn.jsdelivr" not in text  # nothing loaded from the network
+    assert "rise_2027" in text
+    persons = pd.read_csv(config.SAMPLE_DIR / "persons.csv", encoding="utf-8-sig", dtype=str)
+    assert find_unmasked_ids(text) == []
+    assert find_names(text, list(persons["name"].dropna())) == []
