@@ -273,7 +273,8 @@ def _text(s: pd.Series) -> pd.Series:
 
 def _nfkc(s: pd.Series) -> pd.Series:
     """Full-width digits and letters -> ASCII, then strip."""
-    return _text(s.str.normalize("NFKC"))
+    # astype first: an all-empty column may arrive as floats (NaN), which has no .str
+    return _text(s.astype("str").str.normalize("NFKC"))
 
 
 def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -635,8 +635,9 @@ def _conditional(ds: Dataset) -> list[_Finding]:
             detail=listed.astype(str),
         )
     if "households" in ds and "household_members" in ds:
-        # POLICY.md §6: a declared FP type that the members contradict is a data error. The
-        # derivation is relief's (one definition of the types), the report is ours.
+        # POLICY.md §6: a declared FP type that the members contradict is a data error. It is
+        # reported (naming the household) but does not reject the row: the members are the
+        # evidence, so relief uses the derived type (issue 5). The derivation is relief's.
         from fpanalysis.relief import derive_fp_types, fp_type_problems
 
         h = ds["households"]
@@ -651,6 +652,7 @@ def _conditional(ds: Dataset) -> list[_Finding]:
                     "fp_type_contradicted",
                     "申报计生类型与家庭成员不符",
                     "the declared FP type is contradicted by the members",
+                    severity="warning",
                     detail=None,
                     messages=probs.set_index(rows)[["message_zh", "message_en"]],
                 )

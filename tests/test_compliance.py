@@ -758,6 +758,24 @@ def test_reweight_scores(weights, score):
     assert card.loc["U1", "score"] == score
 
 
+def test_widgets_redraw_their_tables_on_change():
+    from fpanalysis.widgets.compliance import drilldown, reweight
+
+    t = _small()
+    d = compliance_detail(t, load_params(), "2024H1")
+    dd = drilldown(d, t, unit="U1")
+    table = dd.children[1]
+    assert "王**" in table.value and "王小红" not in table.value
+    dd.children[0].children[1].value = "check_attendance"
+    assert "check_attendance: 1" in table.value
+    rw = reweight(d, load_params(), "2024H1", ["U1", "U2"])
+    assert "57.5" in rw.children[2].value
+    rw.children[0].children[0].value = 0.0  # C1 weight to 0: the others scale up
+    rw.children[0].children[1].value = 0.0
+    rw.children[1].children[0].value = 0.0
+    assert "50.0" in rw.children[2].value  # checks only: 1/2
+
+
 def test_heatmap_has_a_cell_per_unit_and_indicator():
     from fpanalysis.charts.compliance import heatmap, indicator_frame, trend
 

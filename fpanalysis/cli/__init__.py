@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         label = "错误" if lang == "zh" else "error"
         print(f"{label}: {exc.text(lang)}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error of ours.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("中断 / interrupted", file=sys.stderr)
         return 130

@@ -14,11 +14,11 @@ without a browser.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 
 import ipywidgets as w
 import pandas as pd
-from IPython.display import display
 
 from fpanalysis.compliance import INDICATOR_IDS, INDICATORS, RATE_INDICATORS, scorecard_from_detail
 from fpanalysis.params import Params
@@ -88,6 +88,11 @@ def rescored(detail: pd.DataFrame, params: Params, period: str, weights: Mapping
     return scorecard_from_detail(detail, scenario, period, units)
 
 
+def _html(title: str, df: pd.DataFrame) -> str:
+    """A caption and a table as escaped HTML, for an HTML widget."""
+    return f"<p>{html.escape(title)}</p>" + df.to_html(index=False, escape=True, na_rep="")
+
+
 def drilldown(
     detail: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame] | None = None,
@@ -104,14 +109,14 @@ def drilldown(
         layout=w.Layout(width="420px"),
     )
     only = w.Checkbox(value=True, description="只看未达标 / only the missing or counted")
-    out = w.Output()
+    # An HTML widget rather than an Output widget: nothing is captured from the kernel's
+    # output stream, so a callback cannot race the notebook runner (an Output widget with
+    # clear_output(wait=True) was seen to hang papermill now and then).
+    out = w.HTML()
 
     def refresh(*_):
-        out.clear_output(wait=True)
-        with out:
-            rows = missing_rows(detail, unit_dd.value, ind_dd.value, tables, only.value, reveal)
-            print(f"{unit_dd.value} {ind_dd.value}: {len(rows)} 行 rows")
-            display(rows)
+        rows = missing_rows(detail, unit_dd.value, ind_dd.value, tables, only.value, reveal)
+        out.value = _html(f"{unit_dd.value} {ind_dd.value}: {len(rows)} 行 rows", rows)
 
     for c in (unit_dd, ind_dd, only):
         c.observe(refresh, names="value")
@@ -135,16 +140,14 @@ def reweight(
         )
         for k in RATE_INDICATORS
     }
-    out = w.Output()
+    out = w.HTML()  # see drilldown: no Output widget
 
     def refresh(*_):
-        out.clear_output(wait=True)
-        with out:
-            weights = {k: s.value for k, s in sliders.items()}
-            shown = normalised(weights)
-            print("权重 weights: " + ", ".join(f"{INDICATOR_IDS[k]} {v:.2f}" for k, v in shown.items()))
-            card = rescored(detail, params, period, weights, units)
-            display(card[["unit_id", "period", "score", "grade", "veto"]])
+        weights = {k: s.value for k, s in sliders.items()}
+        shown = normalised(weights)
+        title = "权重 weights: " + ", ".join(f"{INDICATOR_IDS[k]} {v:.2f}" for k, v in shown.items())
+        card = rescored(detail, params, period, weights, units)
+        out.value = _html(title, card[["unit_id", "period", "score", "grade", "veto"]])
 
     for s in sliders.values():
         s.observe(refresh, names="value")
