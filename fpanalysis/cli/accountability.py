@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out)
+    check_outputs(args.out, dataset=args.dataset)
     if args.period:
         parse_period(args.period)
     dataset, params = load(args, TABLES_NEEDED)

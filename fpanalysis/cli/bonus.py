@@ -23,8 +23,7 @@ import sys
 from pathlib import Path
 
 from fpanalysis import bonus
-from fpanalysis.cli.common import add_analysis_options
-from fpanalysis.errors import UsageError
+from fpanalysis.cli.common import add_analysis_options, check_outputs, write
 from fpanalysis.params import load_params
 
 HELP = "独生子女父母奖励金预算预测 / only-child parents' reward budget projection"
@@ -114,28 +113,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_outputs(*paths: Path | None) -> None:
-    for p in paths:
-        if p is not None and p.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
-            raise UsageError(
-                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
-                f"an output file must be .csv, .xlsx or .parquet: {p}",
-                file=str(p),
-                rule="output-extension",
-            )
-
-
-def _write(df, path: Path, args: argparse.Namespace) -> None:
-    from fpanalysis.io import write_table
-    from fpanalysis.privacy import mask_frame
-
-    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
-
-
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io import load_for_analysis
 
-    _check_outputs(args.out, args.liability, args.outside)
+    check_outputs(args.out, args.liability, args.outside, dataset=args.dataset)
     if args.start:
         bonus.parse_month(args.start)  # a bad month is a usage error before loading anything
     params = load_params(args.params)
@@ -155,11 +136,11 @@ def run(args: argparse.Namespace) -> int:
         out = bonus.compare_scenarios(model, scenarios, args.months, args.draws, args.seed)
     else:
         out = model.project(params, args.months, args.draws, args.seed).table()
-    _write(out, args.out, args)
+    write(out, args.out, args)
     if args.liability is not None:
-        _write(bonus.liability(dataset, params, start), args.liability, args)
+        write(bonus.liability(dataset, params, start), args.liability, args)
     if args.outside is not None:
-        _write(bonus.outside_budget(dataset, params, start, args.months), args.outside, args)
+        write(bonus.outside_budget(dataset, params, start, args.months), args.outside, args)
 
     base = out[out["scenario"] == "baseline"] if "scenario" in out else out
     committed = sum(base["committed_yuan"], start=0)

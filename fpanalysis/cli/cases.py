@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out)
+    check_outputs(args.out, dataset=args.dataset)
     dataset, params = load(args, TABLES)
     cases = case_list(dataset, params)
     write(cases, args.out, args)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from fpanalysis import config
+from fpanalysis.errors import UsageError
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
@@ -73,3 +74,40 @@ def add_analysis_options(parser: argparse.ArgumentParser, out_required: bool = T
     add_out(parser, required=out_required)
     add_reveal_pii(parser)
     add_skip_invalid(parser)
+
+
+OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
+def check_outputs(*paths: Path | None, dataset: Path | None = None) -> None:
+    """Refuse, before any work, an unknown output extension or an output inside the input dataset.
+
+    No input file is ever modified, so an output may not be the dataset's file or sit in its folder.
+    """
+    src = Path(dataset).resolve() if dataset is not None else None
+    for p in paths:
+        if p is None:
+            continue
+        if p.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise UsageError(
+                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
+                f"an output file must be .csv, .xlsx or .parquet: {p}",
+                file=str(p),
+                rule="output-extension",
+            )
+        rp = p.resolve()
+        if src is not None and (rp == src or (src.is_dir() and rp.parent == src)):
+            raise UsageError(
+                "输出文件不能写进输入数据集",
+                "an output must not be written into the input dataset",
+                file=str(p),
+                rule="output-is-input",
+            )
+
+
+def write(df, path: Path, args: argparse.Namespace) -> None:
+    """Mask personal information unless --reveal-pii, then write in the chosen language."""
+    from fpanalysis.io import write_table
+    from fpanalysis.privacy import mask_frame
+
+    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)

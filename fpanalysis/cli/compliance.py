@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.cli.common import add_analysis_options, check_outputs, write
 from fpanalysis.compliance import (
     TABLES_NEEDED,
     compliance_detail,
@@ -22,7 +22,6 @@ from fpanalysis.compliance import (
     latest_complete_year,
     parse_period,
 )
-from fpanalysis.errors import UsageError
 from fpanalysis.params import Params, load_params
 
 HELP = "单位计生工作考核（C1–C8、得分、等次、一票否决） / unit compliance scorecards (C1-C8, score, grade, veto)"
@@ -75,28 +74,8 @@ def period_of(args: argparse.Namespace, dataset) -> str:
     return str(latest_complete_year(dataset))
 
 
-def check_outputs(*paths: Path | None) -> None:
-    """Refuse an output path with an unknown extension before any work is done."""
-    for p in paths:
-        if p is not None and p.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
-            raise UsageError(
-                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
-                f"an output file must be .csv, .xlsx or .parquet: {p}",
-                file=str(p),
-                rule="output-extension",
-            )
-
-
-def write(df, path: Path, args: argparse.Namespace) -> None:
-    """Mask personal information unless --reveal-pii, then write in the chosen language."""
-    from fpanalysis.io import write_table
-    from fpanalysis.privacy import mask_frame
-
-    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
-
-
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out, args.detail)
+    check_outputs(args.out, args.detail, dataset=args.dataset)
     if args.period:
         parse_period(args.period)  # a bad period is a usage error before loading anything
     dataset, params = load(args)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.cli.common import add_analysis_options, check_outputs
 from fpanalysis.errors import UsageError
 
 HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
@@ -180,29 +180,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_outputs(args: argparse.Namespace, *paths: Path | None) -> None:
-    """Refuse an unknown output extension, or an output that is an input, before any work."""
-    src = Path(args.dataset).resolve()
-    for p in paths:
-        if p is None:
-            continue
-        if p.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
-            raise UsageError(
-                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
-                f"an output file must be .csv, .xlsx or .parquet: {p}",
-                file=str(p),
-                rule="output-extension",
-            )
-        rp = p.resolve()
-        if rp == src or (src.is_dir() and rp.parent == src):
-            raise UsageError(
-                "输出文件不能写进输入数据集",
-                "an output must not be written into the input dataset",
-                file=str(p),
-                rule="output-is-input",
-            )
-
-
 def read_previous_round(path: Path | None) -> pd.DataFrame | None:
     """A previous ``relief`` output: its ``household_id`` and ``selected`` columns (English or Chinese headers)."""
     if path is None:
@@ -309,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.privacy import mask_frame
     from fpanalysis.relief import cut_line, export_meeting_xlsx, rank_households
 
-    check_outputs(args, args.out)
+    check_outputs(args.out, dataset=args.dataset)
     if args.meeting is not None and args.meeting.suffix.lower() != ".xlsx":
         raise UsageError(
             "--meeting 应为 .xlsx 文件", "--meeting must be an .xlsx file", file=str(args.meeting)

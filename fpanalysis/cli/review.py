@@ -17,10 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.cli.common import add_analysis_options, check_outputs
 from fpanalysis.cli.relief import (
     add_round_options,
-    check_outputs,
     load,
     parse_date,
     parse_limit,
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.privacy import mask_frame
     from fpanalysis.relief import RELIEF_TABLES, review
 
-    check_outputs(args, args.out)
+    check_outputs(args.out, dataset=args.dataset)
     as_of = parse_date(args.as_of)
     previous_as_of = parse_date(args.previous_as_of, "--previous-as-of")
     quota = parse_limit(args.quota, "--quota", args.pool, whole=True)

@@ -10,20 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat as nbf
+from nbcells import code, md, write  # notebooks/src/nbcells.py
 
 OUT = Path(__file__).resolve().parents[1] / "01_unit_compliance.ipynb"
 
-
-def md(text: str) -> nbf.NotebookNode:
-    return nbf.v4.new_markdown_cell(text.strip())
-
-
-def code(text: str, tags: list[str] | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(text.strip())
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
 
 
 CELLS = [
@@ -220,19 +210,5 @@ reweight(detail, params, period, units=[unit] if unit else None)
 ]
 
 
-def build() -> nbf.NotebookNode:
-    nb = nbf.v4.new_notebook()
-    nb.cells = CELLS
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    # Stable cell ids: reruns of this script give the same file.
-    for i, c in enumerate(nb.cells):
-        c["id"] = f"cell-{i:02d}"
-    return nb
-
-
 if __name__ == "__main__":
-    nb = build()
-    nbf.validate(nb)
-    OUT.write_text(nbf.writes(nb) + "\n", encoding="utf-8")
-    print(f"wrote {OUT}")
+    write(CELLS, OUT)

@@ -11,20 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat as nbf
+from nbcells import code, md, write  # notebooks/src/nbcells.py
 
 OUT = Path(__file__).resolve().parents[1] / "02_bonus_budget.ipynb"
 
-
-def md(text: str) -> nbf.NotebookNode:
-    return nbf.v4.new_markdown_cell(text.strip())
-
-
-def code(text: str, tags: list[str] | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(text.strip())
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
 
 
 CELLS = [
@@ -232,22 +222,5 @@ budget_dashboard(model, params, months=months, draws=draws, seed=seed)
 ]
 
 
-def build() -> nbf.NotebookNode:
-    nb = nbf.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = CELLS
-    for i, c in enumerate(nb.cells):  # stable ids: byte-identical rebuilds
-        c["id"] = f"cell-{i:02d}"
-    return nb
-
-
 if __name__ == "__main__":
-    nb = build()
-    nbf.validate(nb)
-    nbf.write(nb, OUT)
-    print(f"wrote {OUT}")
+    write(CELLS, OUT)
