@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import nbformat
 import pandas as pd
 import pytest
+from nbrun import outputs_text, run_notebook
 
 from fpanalysis import config
 from fpanalysis.privacy import find_names, find_unmasked_ids
@@ -22,24 +21,6 @@ pytestmark = [
 ]
 
 
-def _run(tmp_path, **parameters):
-    papermill = pytest.importorskip("papermill")
-    out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(out),
-        parameters=parameters,
-        kernel_name="python3",
-        cwd=str(tmp_path),
-        progress_bar=False,
-    )
-    return nbformat.read(out, as_version=4)
-
-
-def _text(nb) -> str:
-    return json.dumps(
-        [c.get("outputs", []) for c in nb.cells if c.cell_type == "code"], ensure_ascii=False
-    )
 
 
 def test_notebook_structure():
@@ -58,8 +39,8 @@ def test_notebook_runs_offline_and_masks(tmp_path):
     sc.write_text(
         "scenarios:\n  rise_2027:\n    reward_monthly_yuan: {2027-01-01: 40}\n", encoding="utf-8"
     )
-    nb = _run(tmp_path, months=24, draws=100, seed=3, scenario_file=str(sc), lang="en")
-    text = _text(nb)
+    nb = run_notebook(NOTEBOOK, tmp_path, months=24, draws=100, seed=3, scenario_file=str(sc), lang="en")
+    text = outputs_text(nb)
     assert '"output_type": "error"' not in text
     assert text.count("image/svg+xml") >= 3  # fan, unit and scenario charts as static SVG
     assert "cdn.jsdelivr" not in text  # nothing loaded from the network

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import nbformat
 import pandas as pd
 import pytest
+from nbrun import outputs_text, run_notebook
 
 from fpanalysis import config
 from fpanalysis.privacy import find_names, find_unmasked_ids
@@ -20,19 +20,6 @@ pytestmark = [
     pytest.mark.skipif(not (config.SAMPLE_DIR / "units.csv").exists(), reason="sample data not generated"),
 ]
 
-
-def _run(tmp_path, **parameters):
-    papermill = pytest.importorskip("papermill")
-    out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK), str(out), parameters=parameters, kernel_name="python3", cwd=str(tmp_path), progress_bar=False
-    )
-    return nbformat.read(out, as_version=4)
-
-
-def _text(nb) -> str:
-    """Every output of every cell, as text (HTML tables, streams, SVG)."""
-    return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"], ensure_ascii=False)
 
 
 def _names():
@@ -58,8 +45,8 @@ def test_notebook_structure():
     ids=["whole-bureau", "one-unit"],
 )
 def test_notebook_runs_and_masks(tmp_path, params, units):
-    nb = _run(tmp_path, **params)
-    text = _text(nb)
+    nb = run_notebook(NOTEBOOK, tmp_path, **params)
+    text = outputs_text(nb)
     assert '"output_type": "error"' not in text
     assert "image/svg+xml" in text  # charts rendered offline as static SVG
     assert find_unmasked_ids(text) == []

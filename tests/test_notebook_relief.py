@@ -9,6 +9,7 @@ import nbformat
 import openpyxl
 import pandas as pd
 import pytest
+from nbrun import outputs_text, run_notebook
 
 from fpanalysis import config
 from fpanalysis.privacy import find_names, find_unmasked_ids
@@ -24,24 +25,6 @@ pytestmark = [
 ]
 
 
-def _run(tmp_path, **parameters):
-    papermill = pytest.importorskip("papermill")
-    out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(out),
-        parameters=parameters,
-        kernel_name="python3",
-        cwd=str(tmp_path),
-        progress_bar=False,
-    )
-    return nbformat.read(out, as_version=4)
-
-
-def _text(nb) -> str:
-    return json.dumps(
-        [c.get("outputs", []) for c in nb.cells if c.cell_type == "code"], ensure_ascii=False
-    )
 
 
 def _head_names():
@@ -67,8 +50,8 @@ def test_notebook_structure():
 )
 def test_notebook_runs_and_masks(tmp_path, params):
     meeting = tmp_path / "meeting.xlsx"
-    nb = _run(tmp_path, meeting_xlsx=str(meeting), **params)
-    text = _text(nb)
+    nb = run_notebook(NOTEBOOK, tmp_path, meeting_xlsx=str(meeting), **params)
+    text = outputs_text(nb)
     assert '"output_type": "error"' not in text
     assert text.count("image/svg+xml") >= 2  # both charts rendered offline as static SVG
     assert find_unmasked_ids(text) == []
