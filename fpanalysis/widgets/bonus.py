@@ -6,6 +6,12 @@ groups, built once) and redraws the fan chart and a one-line summary. The pure
 helpers :func:`slider_params` and :func:`reproject` carry the logic and are
 tested (and timed in ``benchmarks/bench_bonus.py``) without a browser.
 
+The chart and the summary are drawn into an ``ipywidgets.HTML`` widget (the
+chart as inline SVG made by vl-convert, :func:`chart_svg`), never into an
+``Output`` widget: an Output widget refreshed with ``clear_output(wait=True)``
+from a callback hung papermill and Voilà now and then (issue 6). The drawing
+needs no renderer and no network, whatever ``alt.renderers`` is enabled.
+
 A slider value applies from the projection's start month on (an override
 dated the first day of the start month), exactly as a ``--params`` file with
 that date would; a value equal to the one in force leaves the parameter alone.
@@ -13,13 +19,19 @@ that date would; a value equal to the one in force leaves the parameter alone.
 
 from __future__ import annotations
 
+import html
+import io
 from typing import Any
 
+import altair as alt
 import ipywidgets as w
-from IPython.display import display
 
 from fpanalysis.bonus import DEFAULT_DRAWS, BonusModel, BonusProjection, month_start
+from fpanalysis.errors import FPError
 from fpanalysis.params import Params
+
+# Bilingual slider labels in full (the default label width cuts "领证率 uptake" to "领证率 upt...").
+LABEL_STYLE = {"description_width": "initial"}
 
 
 def slider_params(
@@ -84,6 +96,43 @@ def summary(projection: BonusProjection) -> str:
     )
 
 
+def chart_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an SVG document (vl-convert, offline), for an HTML widget.
+
+    The same chart gives the same bytes (no ids, no timestamps).
+
+    Examples:
+        >>> import pandas as pd
+        >>> svg = chart_svg(alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:Q"))
+        >>> svg.startswith("<svg") and 'class="marks"' in svg
+        True
+    """
+    buf = io.StringIO()
+    chart.save(buf, format="svg")
+    return buf.getvalue()
+
+
+def error_html(exc: Exception) -> str:
+    """A failed redraw as a short bilingual line (an :class:`FPError` in its own words), escaped.
+
+    Examples:
+        >>> error_html(FPError("参数无效", "invalid parameter", value=-1))
+        '<p class="fp-error">无法重算 could not recompute: 参数无效 [值 -1] / invalid parameter [value -1]</p>'
+    """
+    if isinstance(exc, FPError):
+        text = f"{exc.text('zh')} / {exc.text('en')}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return f'<p class="fp-error">无法重算 could not recompute: {html.escape(text)}</p>'
+
+
+def dashboard_html(projection: BonusProjection) -> str:
+    """What the dashboard shows for one projection: the summary line and the fan chart (SVG)."""
+    from fpanalysis.charts.bonus import fan_chart
+
+    return f"<p>{html.escape(summary(projection))}</p>" + chart_svg(fan_chart(projection))
+
+
 def budget_dashboard(
     model: BonusModel,
     params: Params,
@@ -92,9 +141,14 @@ def budget_dashboard(
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
 ) -> w.Widget:
-    """Sliders for amount, age cap, uptake and horizon; the fan chart redraws as they move."""
-    from fpanalysis.charts.bonus import fan_chart
+    """Sliders for amount, age cap, uptake and horizon; the fan chart redraws as they move.
 
+    Returns:
+        ``VBox([HBox([amount, cap]), HBox([uptake, horizon]), view])``, where
+        ``view`` is an ``ipywidgets.HTML`` holding :func:`dashboard_html` (or
+        :func:`error_html` when a setting cannot be projected; the sliders stay
+        usable).
+    """
     day = month_start(model.start_m)
     amount = w.FloatSlider(
         value=float(params.at("reward_monthly_yuan", day)),
@@ -103,6 +157,7 @@ def budget_dashboard(
         step=5,
         description="月金额 yuan",
         continuous_update=False,
+        style=LABEL_STYLE,
         readout_format=".0f",
     )
     cap = w.IntSlider(
@@ -111,6 +166,7 @@ def budget_dashboard(
         max=22,
         description="年龄上限 cap",
         continuous_update=False,
+        style=LABEL_STYLE,
     )
     uptake = w.FloatSlider(
         value=float(params.at("uptake", day)),
@@ -119,6 +175,7 @@ def budget_dashboard(
         step=0.05,
         description="领证率 uptake",
         continuous_update=False,
+        style=LABEL_STYLE,
     )
     longest = model.cohorts.max_months or 120
     horizon = w.IntSlider(
@@ -128,26 +185,33 @@ def budget_dashboard(
         step=12,
         description="月数 months",
         continuous_update=False,
+        style=LABEL_STYLE,
     )
-    out = w.Output()
+    # An HTML widget, not an Output widget: the callback only assigns a string, so nothing
+    # is captured from the kernel's output stream and no clear_output can hang the page.
+    view = w.HTML()
 
     def refresh(*_):
-        pr = reproject(
-            model,
-            params,
-            amount_yuan=amount.value,
-            age_cap=cap.value,
-            uptake=uptake.value,
-            months=horizon.value,
-            draws=draws,
-            seed=seed,
-        )
-        out.clear_output(wait=True)
-        with out:
-            print(summary(pr))
-            display(fan_chart(pr))
+        try:
+            pr = reproject(
+                model,
+                params,
+                amount_yuan=amount.value,
+                age_cap=cap.value,
+                uptake=uptake.value,
+                months=horizon.value,
+                draws=draws,
+                seed=seed,
+            )
+            view.value = dashboard_html(pr)
+        except FPError as exc:
+            # e.g. a parameter check refusing a slider value: say so instead of a stale chart
+            view.value = error_html(exc)
+        except Exception as exc:
+            view.value = error_html(exc)
+            raise  # a bug: also into the kernel's log
 
     for s in (amount, cap, uptake, horizon):
         s.observe(refresh, names="value")
     refresh()
-    return w.VBox([w.HBox([amount, cap]), w.HBox([uptake, horizon]), out])
+    return w.VBox([w.HBox([amount, cap]), w.HBox([uptake, horizon]), view])

@@ -9,20 +9,29 @@ tested without a browser.
 
 A standard moved on the slider applies from the round's as-of date on (an
 override of ``dibao_standard_yuan`` dated the as-of date), exactly as a
-``--params`` file with that date would.
+``--params`` file with that date would. The quota slider is enabled only when
+the quota is the limit chosen, the budget slider only for the budget (a slider
+that changes nothing is greyed out).
+
+Everything is drawn into an ``ipywidgets.HTML`` widget (:func:`dashboard_html`:
+escaped text, the chart as inline SVG, the masked table as HTML), never into an
+``Output`` widget, which hung Voilà now and then when refreshed with
+``clear_output(wait=True)`` from a callback (issue 6).
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as w
 import pandas as pd
-from IPython.display import display
 
+from fpanalysis.errors import FPError
 from fpanalysis.params import Params
 from fpanalysis.relief import ReliefResult, cut_line, last_recorded_date, rank_households
+from fpanalysis.widgets.bonus import LABEL_STYLE, chart_svg, error_html
 
 MODES = [("名额 quota", "quota"), ("预算 budget", "budget"), ("不限 no limit", "none")]
 
@@ -87,6 +96,35 @@ def summary(result: ReliefResult) -> str:
     )
 
 
+def dashboard_html(
+    result: ReliefResult, budget_yuan: float | None = None, lang: str = "zh", reveal: bool = False
+) -> str:
+    """What the dashboard shows for one round, as HTML: summary, notes, budget chart, cut line.
+
+    The households either side of the cut line are masked (POLICY.md §7)
+    unless ``reveal``, with headers and labels in ``lang``; every text is
+    escaped and the chart is inline SVG (:func:`fpanalysis.widgets.bonus.chart_svg`).
+
+    Args:
+        budget_yuan: the budget line to draw (``None``: none).
+    """
+    from fpanalysis.charts.relief import budget_chart
+    from fpanalysis.io import localize
+    from fpanalysis.privacy import mask_frame
+
+    parts = [f"<p>{html.escape(summary(result))}</p>"]
+    parts += [f"<p>注意 {html.escape(z)} / note: {html.escape(e)}</p>" for z, e in result.notes]
+    parts.append(chart_svg(budget_chart(result, budget_yuan=budget_yuan)))
+    cut = cut_line(result)
+    if len(cut):
+        shown = localize(mask_frame(cut, reveal=reveal), lang)
+        # empty cells for missing values of every dtype (na_rep misses the nullable ones' <NA>)
+        shown = shown.astype(object).where(shown.notna(), "")
+        parts.append("<p>分界线两侧 either side of the cut line</p>")
+        parts.append(shown.to_html(index=False, escape=True))
+    return "".join(parts)
+
+
 def cut_dashboard(
     tables: Mapping[str, pd.DataFrame],
     params: Params,
@@ -96,12 +134,19 @@ def cut_dashboard(
     budget_yuan: float | None = None,
     pool: str = "all",
     lang: str = "zh",
+    reveal: bool = False,
 ) -> w.Widget:
-    """Sliders for the quota / budget and the standards; the cut line redraws as they move."""
-    from fpanalysis.charts.relief import budget_chart
-    from fpanalysis.io import localize
-    from fpanalysis.privacy import mask_frame
+    """Sliders for the quota / budget and the standards; the cut line redraws as they move.
 
+    Args:
+        reveal: show names and ID numbers in the cut-line table (``--reveal-pii``);
+            masked by default (POLICY.md §7).
+
+    Returns:
+        ``VBox([mode, HBox([quota, budget]), HBox([urban, rural]), view])``,
+        where ``view`` is an ``ipywidgets.HTML`` holding :func:`dashboard_html`
+        (or a bilingual error line when a setting cannot be run).
+    """
     if pool == "separate":
         pool = "all"  # one chart, one line: the dashboard explores a single pool
     as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
@@ -120,6 +165,7 @@ def cut_dashboard(
         max=max(n_eligible, 1),
         description="名额 quota",
         continuous_update=False,
+        style=LABEL_STYLE,
     )
     step = 100
     budget_max = max(int(full_cost * 1.2 // step * step + step), step)
@@ -130,26 +176,32 @@ def cut_dashboard(
         step=step,
         description="预算 budget",
         continuous_update=False,
+        style=LABEL_STYLE,
         layout=w.Layout(width="480px"),
     )
     std = {a: params.dibao_standard(a, as_of) for a in ("urban", "rural")}
+    # From 10 yuan, not 0: a standard of 0 makes no round (the ranking divides by it).
     std_s = {
         a: w.IntSlider(
             value=int(round(v)),
-            min=0,
+            min=10,
             max=int(round(v * 2)),
             step=10,
             description=("城镇标准 urban" if a == "urban" else "农村标准 rural"),
             continuous_update=False,
+            style=LABEL_STYLE,
         )
         for a, v in std.items()
     }
-    out = w.Output()
+    # An HTML widget, not an Output widget: the callback only assigns a string, so nothing
+    # is captured from the kernel's output stream and no clear_output can hang the page.
+    view = w.HTML()
 
     def refresh(*_):
-        out.clear_output(wait=True)
-        with out:
-            changed = {a: s.value for a, s in std_s.items() if s.value != int(round(std[a]))}
+        quota_s.disabled = mode.value != "quota"
+        budget_s.disabled = mode.value != "budget"
+        changed = {a: s.value for a, s in std_s.items() if s.value != int(round(std[a]))}
+        try:
             r = scenario(
                 tables,
                 params,
@@ -160,15 +212,20 @@ def cut_dashboard(
                 standards=changed or None,
                 pool=pool,
             )
-            print(summary(r))
-            for z, e in r.notes:
-                print(f"注意 {z} / note: {e}")
-            display(budget_chart(r, budget_yuan=budget_s.value if mode.value == "budget" else None))
-            cut = cut_line(r)
-            if len(cut):
-                display(localize(mask_frame(cut), lang))
+            view.value = dashboard_html(
+                r,
+                budget_yuan=budget_s.value if mode.value == "budget" else None,
+                lang=lang,
+                reveal=reveal,
+            )
+        except FPError as exc:
+            # e.g. a standard of 0 refused by the parameter check: say so instead of a stale chart
+            view.value = error_html(exc)
+        except Exception as exc:
+            view.value = error_html(exc)
+            raise  # a bug: also into the kernel's log
 
     for c in (mode, quota_s, budget_s, *std_s.values()):
         c.observe(refresh, names="value")
     refresh()
-    return w.VBox([mode, w.HBox([quota_s, budget_s]), w.HBox(list(std_s.values())), out])
+    return w.VBox([mode, w.HBox([quota_s, budget_s]), w.HBox(list(std_s.values())), view])
