@@ -3,8 +3,9 @@
 One Voilà server serves the ``notebooks/`` folder: the tree page lists the
 notebooks and ``/voila/render/NAME.ipynb`` runs one as an app with a live
 kernel (its default parameters, the bundled sample). The notebooks draw their
-charts with altair's static ``svg`` renderer, which needs no network and also
-renders inside widget outputs in Voilà.
+charts with altair's static ``svg`` renderer, which needs no network; the
+dashboards' widgets put the same SVG into HTML widgets (never Output widgets
+with ``clear_output``, which were seen to hang papermill and Voilà).
 
 Choices: the server listens on 127.0.0.1 only (personal data never leaves the
 machine, even masked); no token (local use by the analyst); ``--port`` picks
