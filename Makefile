@@ -43,6 +43,12 @@ dashboard: venv
 lint: venv
 	$(PY) -m ruff check fpanalysis tests benchmarks
 
+# Every benchmark in one run (budget vs Dask/DuckDB/naive/bandwidth floor, re-projection, compliance, relief,
+# make report): prints a table, writes benchmarks/results/bench_all.json. BENCH_ARGS=--quick for tiny sizes.
+BENCH_ARGS ?=
+bench: venv
+	$(PY) benchmarks/bench_all.py $(BENCH_ARGS)
+
 sample: venv
 	$(PY) -m fpanalysis synth --seed 20241 --out data/sample --format csv
 	$(PY) -m fpanalysis synth --seed 20241 --out data/sample_workbook.xlsx --format xlsx --lang zh

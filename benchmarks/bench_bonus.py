@@ -175,14 +175,14 @@ ORDER BY 1, 2
 """
 
 
-def run_duckdb(tables, params) -> tuple[float, pd.DataFrame]:
+def run_duckdb(tables, params, threads: int = 2) -> tuple[float, pd.DataFrame]:
     import duckdb
 
     start = bonus.parse_month(START)
     mp = bonus.MonthlyParams.of(params, start, MONTHS)
     assert len(set(mp.age_cap.tolist())) == 1 and set(mp.split.tolist()) == {0}
     con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    con.execute(f"SET threads TO {int(threads)}")
     month_params = pd.DataFrame(
         {"m": mp.months, "amount_fen": mp.amount_fen, "age_cap": mp.age_cap}
     )
@@ -289,6 +289,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--naive-sample", type=int, default=5000)
     ap.add_argument("--no-widget", action="store_true")
+    ap.add_argument(
+        "--out", type=Path, default=RESULTS / "bench_bonus.json", help="the JSON file written"
+    )
     args = ap.parse_args(argv)
     params = bench_params()
     results = {
@@ -345,10 +348,10 @@ def main(argv=None) -> int:
             f"{w['reproject_median_ms']:.1f} ms, max {w['reproject_max_ms']:.1f} ms; with the chart spec "
             f"median {w['with_chart_spec_median_ms']:.1f} ms, max {w['with_chart_spec_max_ms']:.1f} ms"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "bench_bonus.json"
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"written to {out.relative_to(ROOT)}")
+    print(f"written to {out}")
     return 0
 
 

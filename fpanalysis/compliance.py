@@ -167,6 +167,15 @@ def parse_period(text: str | int | Period) -> Period:
             rule="period-format",
         )
     year, half = int(m.group(1)), m.group(2)
+    if not 1900 <= year <= 2200:
+        # parameters hold from 1900 on; past 2200 pandas' dates overflow (found by fuzzing: 9999H2 crashed)
+        raise UsageError(
+            f"考核期 {text!r} 应在 1900 至 2200 年之间",
+            f"period {text!r} must lie between 1900 and 2200",
+            column="period",
+            value=str(text),
+            rule="period-range",
+        )
     return Period(f"{year}H{half}" if half else str(year), year, int(half) if half else None)
 
 
@@ -619,29 +628,90 @@ def compliance_detail(tables: Mapping[str, pd.DataFrame], params: Params, period
     out["in_numerator"] = out["in_numerator"].astype("boolean").fillna(False)
     out["penalty"] = pd.to_numeric(out["penalty"]).astype("float64")
     out["veto"] = out["veto"].astype("boolean").fillna(False).astype(bool)
-    out["_i"] = out["indicator"].map({k: i for i, k in enumerate(INDICATORS)})
+    return sort_detail(out)
+
+
+def sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
+    """Detail rows in the drill-down's order: unit, indicator (C1..C8), part, couple, event, person.
+
+    Stable, so rows of one couple keep their order: the drill-downs of parts
+    holding whole couples, stacked and sorted, equal the drill-down of the whole.
+    """
+    out = detail.assign(_i=detail["indicator"].map({k: i for i, k in enumerate(INDICATORS)}))
     out = out.sort_values(["unit_id", "_i", "part", "couple_id", "event_id", "person_id"], kind="stable", na_position="last")
     return out.drop(columns="_i").reset_index(drop=True)[DETAIL_COLUMNS]
 
 
-def indicator_summary(detail: pd.DataFrame, units: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
-    """Numerator, denominator and value per unit and indicator, from :func:`compliance_detail`.
+SUMS_COLUMNS = ["unit_id", "indicator", "numerator", "denominator", "penalty", "veto"]
 
-    A rate's ``value`` is numerator ÷ denominator, 1 when the denominator is 0;
-    a count's ``value`` is the numerator (denominator empty). C1 of a second
-    half-year is empty (no rows at all).
+
+def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
+    """The per-unit sums a scorecard is made of: the "map" half of the scoring (POLICY.md §3).
+
+    Every figure of the scorecard is a sum over detail rows, so sums of parts
+    of a dataset (partitions holding whole couples) add up to the sums of the
+    whole: :func:`add_unit_sums` adds them, :func:`scorecard_from_sums` scores.
+
+    Returns:
+        One row per (unit, indicator) present in ``detail``, sorted:
+        ``numerator`` (rows counted in the numerator, int64), ``denominator``
+        (rows in the denominator, int64), ``penalty`` (the exact
+        :class:`~fractions.Fraction` sum of the penalty points, object) and
+        ``veto`` (vetoing rows, int64).
+
+    Examples:
+        >>> d = pd.DataFrame({"unit_id": ["U1", "U1", "U1"], "indicator": ["followup_coverage"] * 2 + ["falsifications"],
+        ...     "in_denominator": pd.array([True, True, pd.NA], dtype="boolean"),
+        ...     "in_numerator": pd.array([True, False, True], dtype="boolean"),
+        ...     "penalty": [0.0, 0.0, 0.5], "veto": [False, False, False]})
+        >>> unit_sums(d).values.tolist()
+        [['U1', 'falsifications', 1, 0, Fraction(1, 2), 0], ['U1', 'followup_coverage', 1, 2, Fraction(0, 1), 0]]
     """
-    d = detail
-    if period is None:
-        period = d["period"].iloc[0] if len(d) else ""
+    d = detail[detail["unit_id"].notna()]
+    g = pd.DataFrame(
+        {
+            "unit_id": d["unit_id"].astype("str"),
+            "indicator": d["indicator"].astype("str"),
+            "numerator": (d["in_numerator"].fillna(False) & d["in_denominator"].fillna(True)).astype("int64"),
+            "denominator": d["in_denominator"].fillna(False).astype("int64"),
+            "veto": d["veto"].astype(bool).astype("int64"),
+        }
+    )
+    out = g.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]].sum()
+    # Penalty points exactly as written (0.5 is 1/2): a handful of event rows, not every couple.
+    pen = d.loc[d["penalty"] > 0, ["unit_id", "indicator", "penalty"]]
+    pen = pen.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(lambda s: sum((_exact(v) for v in s), Fraction(0)))
+    out["penalty"] = pd.Series([pen.get(k, Fraction(0)) for k in out.index], index=out.index, dtype="object")
+    return out.reset_index()[SUMS_COLUMNS]
+
+
+def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add :func:`unit_sums` of several parts of a dataset into the sums of the whole (the "reduce").
+
+    Examples:
+        >>> a = pd.DataFrame([["U1", "followup_coverage", 1, 2, Fraction(0), 0]], columns=SUMS_COLUMNS)
+        >>> b = pd.DataFrame([["U1", "followup_coverage", 3, 3, Fraction(1, 2), 1]], columns=SUMS_COLUMNS)
+        >>> add_unit_sums([a, b]).values.tolist()
+        [['U1', 'followup_coverage', 4, 5, Fraction(1, 2), 1]]
+    """
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object" if c == "penalty" else ("str" if c in ("unit_id", "indicator") else "int64")) for c in SUMS_COLUMNS})
+    s = pd.concat(parts, ignore_index=True)
+    out = s.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]].sum().astype("int64")
+    out["penalty"] = s.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(lambda v: sum(v, Fraction(0)))
+    return out.reset_index()[SUMS_COLUMNS]
+
+
+def summary_from_sums(sums: pd.DataFrame, units: list[str] | None = None, period: str = "") -> pd.DataFrame:
+    """:func:`indicator_summary` from :func:`unit_sums` (or their total over partitions)."""
     if units is None:
-        units = sorted(set(d["unit_id"].dropna()))
+        units = sorted(set(sums["unit_id"].dropna()))
     grid = pd.MultiIndex.from_product([units, INDICATORS], names=["unit_id", "indicator"])
-    num = d[d["in_numerator"] & (d["in_denominator"].fillna(True))].groupby(["unit_id", "indicator"]).size()
-    den = d[d["in_denominator"].fillna(False)].groupby(["unit_id", "indicator"]).size()
+    s = sums.set_index(["unit_id", "indicator"])
     out = pd.DataFrame(index=grid)
-    out["numerator"] = num.reindex(grid).fillna(0).astype("int64")
-    out["denominator"] = den.reindex(grid).fillna(0).astype("Int64")
+    out["numerator"] = s["numerator"].reindex(grid).fillna(0).astype("int64")
+    out["denominator"] = s["denominator"].reindex(grid).fillna(0).astype("int64").astype("Int64")
     is_rate = out.index.get_level_values("indicator").isin(RATE_INDICATORS)
     out.loc[~is_rate, "denominator"] = pd.NA
     rate = out["numerator"] / out["denominator"].astype("float64").where(out["denominator"].fillna(0) > 0)
@@ -652,6 +722,18 @@ def indicator_summary(detail: pd.DataFrame, units: list[str] | None = None, peri
     out = out.reset_index()
     out.insert(1, "period", period)
     return out[SUMMARY_COLUMNS]
+
+
+def indicator_summary(detail: pd.DataFrame, units: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
+    """Numerator, denominator and value per unit and indicator, from :func:`compliance_detail`.
+
+    A rate's ``value`` is numerator ÷ denominator, 1 when the denominator is 0;
+    a count's ``value`` is the numerator (denominator empty). C1 of a second
+    half-year is empty (no rows at all).
+    """
+    if period is None:
+        period = detail["period"].iloc[0] if len(detail) else ""
+    return summary_from_sums(unit_sums(detail), units, period)
 
 
 def round_half_up(x: Fraction | Decimal | int, places: int = 2) -> Decimal:
@@ -725,18 +807,28 @@ def scorecard_from_detail(
     detail: pd.DataFrame, params: Params, period: str | Period, units: list[str] | None = None
 ) -> pd.DataFrame:
     """Add :func:`compliance_detail` rows up into the scorecard (one row per unit)."""
+    return scorecard_from_sums(unit_sums(detail), params, period, units)
+
+
+def scorecard_from_sums(
+    sums: pd.DataFrame, params: Params, period: str | Period, units: list[str] | None = None
+) -> pd.DataFrame:
+    """Score the per-unit sums (:func:`unit_sums`, or :func:`add_unit_sums` of parts): the "compute" step.
+
+    Pooling (sums over halves and rounds), H2's reweighting, exact scores
+    rounded half up, grades and the veto, as :func:`score_unit`. Every unit of
+    ``units`` and every unit in ``sums`` gets a row.
+    """
     period = parse_period(period)
     if units is None:
-        units = sorted(set(detail["unit_id"].dropna()))
+        units = sorted(set(sums["unit_id"].dropna()))
     else:
-        units = sorted(set(units) | set(detail["unit_id"].dropna()))
-    summ = indicator_summary(detail, units, period.label)
+        units = sorted(set(units) | set(sums["unit_id"].dropna()))
+    summ = summary_from_sums(sums, units, period.label)
     weights = params.at("compliance_weights", period.end)
     thresholds = params.at("grade_thresholds", period.end)
-    pen = detail[detail["penalty"] > 0].groupby("unit_id")["penalty"].agg(
-        lambda s: sum((_exact(v) for v in s), Fraction(0))
-    )
-    veto = detail[detail["veto"]].groupby("unit_id").size()
+    pen = sums.groupby("unit_id")["penalty"].agg(lambda s: sum(s, Fraction(0)))
+    veto = sums.groupby("unit_id")["veto"].sum()
     wide = summ.pivot(index="unit_id", columns="indicator", values="value").reindex(index=units, columns=INDICATORS)
     nums = summ.pivot(index="unit_id", columns="indicator", values="numerator")
     dens = summ.pivot(index="unit_id", columns="indicator", values="denominator")

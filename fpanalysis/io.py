@@ -22,7 +22,14 @@ What the reader accepts (DATA.md "Types"):
   Excel's leap-year bug: no such dates occur in this data) and real date cells;
 - booleans 是/否, Y/N, yes/no, true/false, 1/0 (case-insensitive);
 - whole numbers and numbers with surrounding spaces, full-width digits, a
-  ``.0`` that Excel adds and ``,`` thousands separators;
+  ``.0`` that Excel adds and ``,`` or space (also no-break space) thousands
+  separators (``1,200``, ``1 200.50``, ``１２００``);
+- CSV delimited by ``,``, ``;``, tab or ``|``: the delimiter that makes the most
+  known headers in the first 10 lines wins (comma on a tie);
+- a title (or a two-level merged header) above the header row: the header is
+  the row among the first 10 that names the most known columns; rows above it
+  are ignored with a note, and a blank header cell takes the name written above
+  it (a header cell merged downwards);
 - enum values as the English code (case-insensitive) or the Chinese label;
   set values separated by ``;`` ``；`` ``、`` ``,`` or ``，``.
 
@@ -38,15 +45,28 @@ Choices where the spec is silent (also in docs/design.md):
   a 15-digit number is kept as it is (not upgraded).
 - Output CSV: UTF-8 with BOM, ``\\n`` line ends (Excel and WPS open it
   correctly), dates as ``YYYY-MM-DD``.
-- Formula injection: a text cell that begins with ``= + - @``, a tab or a
-  carriage return gets a leading ``'`` in CSV and XLSX outputs (OWASP's advice);
-  numbers, dates and booleans are never changed.
+- Formula injection: a text cell (or header) that begins with ``= + - @``, a
+  tab, a carriage return, a line feed or the full-width ``＝ ＋ － ＠`` gets a
+  leading ``'`` in CSV and XLSX outputs (OWASP's advice); numbers, dates and
+  booleans are never changed. A carriage return inside a CSV text cell is
+  written as a line feed (a lone CR is not quoted by the csv module, and
+  readers split the row there).
 - XLSX outputs carry fixed document dates (``SOURCE_DATE_EPOCH`` when set, else
   2000-01-01) and fixed zip entry times, so reruns give identical bytes.
 - XLSX inputs: openpyxl parses the workbook's XML through ``defusedxml``
   (it switches this on by itself when defusedxml is installed, which
   ``pyproject.toml`` requires); :func:`load_dataset` checks that it is on and
-  refuses to read a workbook otherwise.
+  refuses to read a workbook otherwise. A workbook whose XML declares entities
+  (billion laughs, external entities) is refused as ``unsafe_xml``; a part that
+  inflates more than :data:`XLSX_BOMB_RATIO` times past
+  :data:`XLSX_BOMB_MIN_BYTES`, or a workbook past :data:`XLSX_MAX_BYTES`, as
+  ``xlsx_too_large``, before anything is inflated. A file that is no workbook
+  (not a zip; a zip without ``xl/workbook.xml``; an old ``.xls``) says so.
+- Impossible cell text never crashes the reader: a year outside 1678–2261 is
+  "not a valid date"; a CSV the csv module cannot read (an unclosed quote
+  swallowing the file past its 128 KiB cell limit) is an ``unreadable_file``
+  error naming the line; control bytes anywhere in a CSV (not only in its
+  first 64 KiB) refuse the file, naming the line.
 - :func:`write_table` does not mask personal information: the caller masks with
   :func:`fpanalysis.privacy.mask_frame` (a rejects file must not be masked).
 
@@ -59,9 +79,11 @@ Examples:
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io as _io
 import os
@@ -92,6 +114,7 @@ __all__ = [
     "parse_ints",
     "parse_numbers",
     "neutralize_formulas",
+    "neutralize_text",
 ]
 
 # Columns holding resident ID numbers: normalised on reading.
@@ -183,6 +206,8 @@ class Dataset(Mapping):
         skipped: table -> rows left out by ``load_for_analysis(skip_invalid=True)``.
         messages: lines for a command to print (rows left out, warnings), in
             the language asked of :func:`load_for_analysis`.
+        parts: table -> [(first row, last row, part file), ...] for a table
+            read from a folder of Parquet parts (rows numbered on across parts).
     """
 
     def __init__(
@@ -197,6 +222,7 @@ class Dataset(Mapping):
         problems: Iterable[Problem] = (),
         absent: Iterable[str] = (),
         skipped: Mapping[str, int] | None = None,
+        parts: Mapping[str, list[tuple[int, int, str]]] | None = None,
     ) -> None:
         self._frames = dict(frames)
         self.source = Path(source) if source is not None else None
@@ -207,6 +233,7 @@ class Dataset(Mapping):
         self.problems = list(problems)
         self.absent = tuple(absent)
         self.skipped = dict(skipped or {})
+        self.parts = {k: list(v) for k, v in (parts or {}).items()}
         self.messages: list[str] = []
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -234,14 +261,25 @@ class Dataset(Mapping):
             problems=self.problems,
             absent=self.absent,
             skipped=self.skipped,
+            parts=self.parts,
         )
         out.messages = list(self.messages)
         return out
 
-    def file_of(self, table: str | None) -> str | None:
-        """The input file a table came from (for messages)."""
+    def file_of(self, table: str | None, row: int | None = None) -> str | None:
+        """The input file a table came from (for messages).
+
+        For a table read from a folder of Parquet parts, ``row`` picks the
+        part file that holds it (``persons/part-00001.parquet``); without a
+        row it is the folder (``persons/``).
+        """
         if table is None:
             return self.source.name if self.source else None
+        spans = self.parts.get(table) if row is not None else None
+        if spans:
+            i = bisect.bisect_right([s[0] for s in spans], row) - 1
+            if i >= 0 and spans[i][0] <= row <= spans[i][1]:
+                return spans[i][2]
         return self.files.get(table)
 
 
@@ -258,8 +296,16 @@ _DATE_RE = re.compile(
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _SERIAL_RE = re.compile(r"^\d{1,5}(?:\.\d+)?$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_INT_RE = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.0*)?$")
-_NUMBER_RE = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d*)?$|^[+-]?\.\d+$")
+# Thousands separators: "," or a space (after NFKC a no-break, thin or full-width space is
+# a plain space), the same one throughout the number: 1,200 / 1 200.50; "1 2 0 0" is refused.
+_INT_RE = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+)(?:\.0*)?$")
+_NUMBER_RE = re.compile(
+    r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+)(?:\.\d*)?$|^[+-]?\.\d+$"
+)
+# Years a datetime64[ns] can hold; a date outside is "not a valid date", not a crash.
+_YEAR_MIN, _YEAR_MAX = 1678, 2261
+# Invisible characters that copy-and-paste from web pages and chat tools leaves around a cell.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _TRUE = frozenset({"是", "y", "yes", "true", "t", "1", "1.0"})
 _FALSE = frozenset({"否", "n", "no", "false", "f", "0", "0.0"})
 _SET_SPLIT = r"\s*[;；、,，]\s*"
@@ -267,7 +313,7 @@ _SET_SPLIT = r"\s*[;；、,，]\s*"
 
 def _text(s: pd.Series) -> pd.Series:
     """Strip (Unicode whitespace, full-width space, NBSP); empty -> NaN."""
-    s = s.astype("str").str.strip()
+    s = s.astype("str").str.strip().str.strip(_INVISIBLE).str.strip()
     return s.where(s.notna() & (s != ""))
 
 
@@ -294,7 +340,7 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     parts = parts.fillna(compact)
     ymd = parts.apply(pd.to_numeric, errors="coerce")
     ymd.columns = ["year", "month", "day"]
-    has = ymd.notna().all(axis=1)
+    has = ymd.notna().all(axis=1) & ymd["year"].between(_YEAR_MIN, _YEAR_MAX)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if has.any():
         good = ymd[has].astype("int64")
@@ -334,7 +380,7 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     t = _nfkc(s)
     ok = t.str.fullmatch(_INT_RE).fillna(False).astype(bool)
-    num = pd.to_numeric(t.where(ok).str.replace(",", "", regex=False), errors="coerce")
+    num = pd.to_numeric(t.where(ok).str.replace(r"[, ]", "", regex=True), errors="coerce")
     # Past 2**53 a float loses digits: such a number is not a count we use, so refuse it.
     ok &= num.abs().lt(2**53).fillna(False).astype(bool)
     out = pd.Series(pd.NA, index=s.index, dtype="Int64")
@@ -354,7 +400,7 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     t = _nfkc(s)
     ok = t.str.fullmatch(_NUMBER_RE).fillna(False).astype(bool)
-    num = pd.to_numeric(t.where(ok).str.replace(",", "", regex=False), errors="coerce")
+    num = pd.to_numeric(t.where(ok).str.replace(r"[, ]", "", regex=True), errors="coerce")
     out = num.astype("float64").where(ok)
     bad = t.notna() & out.isna()
     return out, bad
@@ -436,12 +482,35 @@ def _parse_values(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Ser
     return t, no_bad
 
 
+@functools.cache
+def _unicode_digits() -> dict[int, str]:
+    """Every Unicode decimal digit that is not ASCII -> its ASCII digit (for ``str.translate``)."""
+    import sys
+
+    out = {}
+    for cp in range(128, sys.maxunicode + 1):
+        c = chr(cp)
+        if unicodedata.category(c) == "Nd":
+            out[cp] = str(unicodedata.digit(c))
+    return out
+
+
 def _normalize_id_numbers(s: pd.Series) -> pd.Series:
     from fpanalysis import ids  # the ID rules live there (POLICY.md §8)
 
-    uniq = s.dropna().unique()
-    mapping = {v: ids.normalize_id_number(v) for v in uniq}
-    return s.map(mapping).astype("str")
+    # a number already in the canonical form (17 digits and a digit or X) is left as it is:
+    # only the others go through the normaliser one by one (a province has millions of rows)
+    # [0-9], not \d: \d also matches full-width digits, which must be normalised
+    canonical = s.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    if canonical.all():
+        return s.astype("str")
+    uniq = s[~canonical].dropna().unique()
+    # other scripts' decimal digits (Arabic-Indic ٣, Devanagari ३...) -> ASCII first: Python's
+    # int() reads them, so they would otherwise pass the check character unnoticed
+    mapping = {v: ids.normalize_id_number(str(v).translate(_unicode_digits())) for v in uniq}
+    out = s.astype(object).copy()
+    out[~canonical] = s[~canonical].map(mapping)
+    return out.astype("str")
 
 
 _TYPE_MESSAGES = {
@@ -476,11 +545,18 @@ def decode_csv_bytes(data: bytes, file: str) -> str:
         DataError: the bytes are not text in either encoding (a binary file, a
             UTF-16 "Unicode text" export, a renamed workbook).
     """
-    if _CONTROL.search(data[:65536]):
+    # The whole file, not just its head: a NUL deep in a file would otherwise end up inside
+    # a key or a name (C-speed search: about 0.1 s for 60 MB).
+    found = _CONTROL.search(data)
+    if found:
+        line = data.count(b"\n", 0, found.start()) + 1
+        where_zh, where_en = ("", "") if line == 1 else (f"第 {line} 行起", f" from line {line}")
         raise DataError(
-            "不是文本 CSV 文件（含二进制内容）。请在 Excel 中“另存为 CSV UTF-8（逗号分隔）”后再试",
-            "not a text CSV file (binary content). Save it from Excel as 'CSV UTF-8 (comma delimited)'",
+            f"不是文本 CSV 文件（{where_zh}含二进制内容）。请在 Excel 中“另存为 CSV UTF-8（逗号分隔）”后再试",
+            f"not a text CSV file (binary content{where_en}). Save it from Excel as 'CSV UTF-8 "
+            "(comma delimited)'",
             file=file,
+            row=None if line == 1 else line,
             rule="unreadable_file",
         )
     for enc in ("utf-8-sig", "gb18030"):
@@ -496,12 +572,65 @@ def decode_csv_bytes(data: bytes, file: str) -> str:
     )
 
 
+# How many rows from the top are searched for the header row (title rows above it).
+HEADER_SEARCH_ROWS = 10
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@functools.cache
+def _known_headers() -> frozenset[str]:
+    """Every accepted header of every table, normalised (for delimiter detection)."""
+    return frozenset(h for t in schema.TABLES_LIST for h in t.header_map())
+
+
+def _detect_delimiter(text: str) -> str:
+    r"""The delimiter that splits the first lines into the most known headers.
+
+    A semicolon or tab file (Excel's "CSV" in some locales, a pasted table) is
+    read like a comma one. On a tie (no known header at all) the old rule
+    stands: tab when the first line has a tab and no comma, else comma.
+
+    Examples:
+        >>> _detect_delimiter("单位编号;单位名称;单位类型\nU1;办公室,一;股室\n")
+        ';'
+        >>> _detect_delimiter("a,b\n1,2\n")
+        ','
+    """
+    head = "\n".join(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
+    known = _known_headers()
+    first = text.split("\n", 1)[0]
+    best = "\t" if ("\t" in first and "," not in first) else ","
+    best_score = -1
+    for d in (best, *(x for x in _DELIMITERS if x != best)):
+        try:
+            rows = list(csv.reader(_io.StringIO(head, newline=""), delimiter=d))
+        except csv.Error:
+            continue
+        score = max(
+            (len({schema._norm_header(c) for c in r} & known) for r in rows), default=0
+        )
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
 def _records_csv(path: Path) -> list[list[str]]:
     text = decode_csv_bytes(path.read_bytes(), path.name)
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if ("\t" in first and "," not in first) else ","
+    delimiter = _detect_delimiter(text)
     # csv keeps a quoted line break inside its cell: one record = one row in Excel.
-    return [list(r) for r in csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)]
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [list(r) for r in reader]
+    except csv.Error as exc:
+        # e.g. a cell over csv's field limit (128 KiB): an unclosed quote swallowed the file
+        raise DataError(
+            f"CSV 第 {reader.line_num} 行附近无法读取（多半是引号未闭合，或单元格过长）：{exc}",
+            f"CSV cannot be read near line {reader.line_num} (most likely an unclosed quote "
+            f"or an overlong cell): {exc}",
+            file=path.name,
+            row=reader.line_num,
+            rule="unreadable_file",
+        ) from None
 
 
 def _cell_text(v: Any) -> str:
@@ -542,13 +671,94 @@ def _check_defused() -> None:
         )
 
 
+# Zip-bomb limits for .xlsx input: a part inflating past XLSX_BOMB_RATIO times its compressed
+# size (a real sheet compresses 5-20 times, a bomb about 1000) once above XLSX_BOMB_MIN_BYTES,
+# or a workbook inflating past XLSX_MAX_BYTES in all (Excel's own 1,048,576 rows stay far below).
+XLSX_BOMB_RATIO = 200
+XLSX_BOMB_MIN_BYTES = 64 * 2**20
+XLSX_MAX_BYTES = 4 * 2**30
+
+
+def _not_a_workbook(path: Path) -> DataError | None:
+    """Why ``path`` is not an .xlsx workbook, judged from its bytes (None if it may be one)."""
+    with path.open("rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97-2003 .xls, or an encrypted .xlsx
+        return DataError(
+            "无法打开 Excel 工作簿：这是旧版 Excel（.xls）文件或加密的工作簿：请在 Excel 中取消密码并“另存为 .xlsx”",
+            "cannot open the Excel workbook: this is an old Excel (.xls) file or an encrypted workbook: remove the password "
+            "and 'Save As' .xlsx in Excel",
+            file=path.name,
+            rule="unreadable_file",
+        )
+    if not zipfile.is_zipfile(path):
+        return DataError(
+            "无法打开 Excel 工作簿：不是 .xlsx（.xlsx 文件其实是 zip 压缩包，这个文件不是）：文件损坏，或是改了扩展名的其他文件",
+            "cannot open the Excel workbook: not an .xlsx (an .xlsx file is a zip archive; this one is not): the file is "
+            "damaged or another kind of file renamed",
+            file=path.name,
+            rule="unreadable_file",
+        )
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError):
+        infos = []
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
+        return DataError(
+            "无法打开 Excel 工作簿：是 zip 压缩包但不是工作簿（没有 xl/workbook.xml）",
+            "cannot open the Excel workbook: a zip archive but not a workbook (no xl/workbook.xml)",
+            file=path.name,
+            rule="unreadable_file",
+        )
+    # A decompression bomb: the sizes the zip declares bound what zipfile will inflate.
+    total = sum(i.file_size for i in infos)
+    bomb = [
+        i
+        for i in infos
+        if i.file_size > XLSX_BOMB_MIN_BYTES and i.file_size > XLSX_BOMB_RATIO * max(i.compress_size, 1)
+    ]
+    if bomb or total > XLSX_MAX_BYTES:
+        mb = total // 2**20
+        return DataError(
+            f"无法打开 Excel 工作簿：解压后有 {mb} MB"
+            + ("，压缩比异常（疑似“压缩炸弹”）" if bomb else "，超出可在内存中读取的大小")
+            + "。大表请导出为 CSV 或 Parquet 后再读",
+            f"cannot open the Excel workbook: it inflates to {mb} MB"
+            + (" at an abnormal compression ratio (a zip bomb?)" if bomb else ", more than can be read in memory")
+            + ". Export a large table as CSV or Parquet instead",
+            file=path.name,
+            value=bomb[0].filename if bomb else None,
+            rule="xlsx_too_large",
+        )
+    return None
+
+
 def _open_workbook(path: Path):
     import openpyxl
 
     _check_defused()
+    bad = _not_a_workbook(path)
+    if bad is not None:
+        raise bad
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        cause: BaseException | None = exc
+        while cause is not None:
+            # defusedxml refuses DTDs/entities (billion laughs, external entities) before
+            # expanding anything: say so, rather than "damaged".
+            if type(cause).__module__.startswith("defusedxml"):
+                raise DataError(
+                    "无法打开 Excel 工作簿：工作簿的 XML 含有实体声明（可能是“XML 炸弹”或外部实体攻击），出于安全原因拒绝读取。"
+                    "请在 Excel 中打开并另存为新的 .xlsx",
+                    "cannot open the Excel workbook: its XML declares entities (an XML bomb or external-entity attack); "
+                    "refused for safety. Open it in Excel and save it as a new .xlsx",
+                    file=path.name,
+                    value=type(cause).__name__,
+                    rule="unsafe_xml",
+                ) from None
+            cause = cause.__cause__ or cause.__context__
         raise DataError(
             f"无法打开 Excel 工作簿（文件损坏或不是 .xlsx）：{type(exc).__name__}",
             f"cannot open the Excel workbook (damaged or not .xlsx): {type(exc).__name__}",
@@ -565,30 +775,81 @@ def _records_sheet(ws) -> list[list[str]]:
     return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
 
 
-def _records_parquet(path: Path) -> list[list[str]]:
+def _records_parquet(path: Path, shown: str | None = None) -> list[list[str]]:
     try:
         df = pd.read_parquet(path)
     except Exception as exc:
         raise DataError(
             f"无法读取 Parquet 文件：{type(exc).__name__}",
             f"cannot read the Parquet file: {type(exc).__name__}",
-            file=path.name,
+            file=shown or path.name,
             rule="unreadable_file",
         ) from None
     header = [str(c) for c in df.columns]
-    cols = []
-    for c in df.columns:
-        s = df[c]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            txt = s.dt.strftime("%Y-%m-%d").fillna("")
-        else:
-            obj = s.astype(object)
-            txt = obj.where(s.notna(), None).map(_cell_text)
-        cols.append(txt.astype(str).tolist())
+    cols = [_parquet_text(df.iloc[:, j]).tolist() for j in range(df.shape[1])]
     return [header, *map(list, zip(*cols, strict=True))] if cols else [header]
 
 
+def _parquet_text(s: pd.Series) -> pd.Series:
+    """A Parquet column as the text :func:`_cell_text` gives each cell, by whole columns.
+
+    Strings, booleans, integers and whole floats are converted by vectorised
+    operations (a province's tables have millions of rows); other values (dates
+    as objects, times, mixed columns) cell by cell.
+    """
+    missing = s.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d").fillna("").astype(str)
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        return s.fillna("").astype(str)
+    if pd.api.types.is_bool_dtype(s):
+        txt = np.where(s.fillna(False).to_numpy(dtype=bool), "true", "false")
+        return pd.Series(np.where(missing, "", txt), index=s.index, dtype=object)
+    if pd.api.types.is_integer_dtype(s):
+        vals = s.fillna(0).to_numpy(dtype="int64").astype(str)
+        return pd.Series(np.where(missing, "", vals), index=s.index, dtype=object)
+    if pd.api.types.is_float_dtype(s):
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        whole = np.isfinite(v) & (np.abs(v) < 1e15)
+        whole[whole] = v[whole] == np.floor(v[whole])
+        out = np.full(v.shape, "", dtype=object)
+        out[whole] = v[whole].astype("int64").astype(str)
+        other = ~whole & ~np.isnan(v)
+        out[other] = [repr(float(x)) for x in v[other]]  # rare: non-whole amounts
+        return pd.Series(out, index=s.index, dtype=object)
+    obj = s.astype(object)
+    return obj.where(s.notna(), None).map(_cell_text).astype(str)
+
+
 # --------------------------------------------------------------------------- records -> frames
+
+
+def _header_row(table: schema.Table, records: list[list[str]]) -> int | None:
+    """The index of the header row: row 1 unless a lower row names more known columns.
+
+    Only the first :data:`HEADER_SEARCH_ROWS` rows are searched (a title, a
+    blank line, the upper level of a merged two-level header). ``None`` when
+    row 1 is blank and no row names a column.
+
+    Examples:
+        >>> t = schema.TABLES["units"]
+        >>> _header_row(t, [["某县单位名单"], [], ["单位编号", "单位名称", "单位类型"], ["U1", "a", "股室"]])
+        2
+        >>> _header_row(t, [["unit_id", "oops"], ["U1", "x"]]), _header_row(t, [[""], ["U1"]])
+        (0, None)
+    """
+    hmap = table.header_map()
+
+    def score(r: list[str]) -> int:
+        return len({hmap[k] for k in (schema._norm_header(c) for c in r if c.strip()) if k in hmap})
+
+    scores = [score(r) for r in records[:HEADER_SEARCH_ROWS]]
+    if not scores:
+        return None
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    if scores[best] > scores[0]:
+        return best
+    return 0 if any(c.strip() for c in records[0]) else None
 
 
 def _frame_from_records(
@@ -606,20 +867,49 @@ def _frame_from_records(
             Problem(table.name, None, column, value, rule, zh, en, severity, None, file)
         )
 
-    if not records or not any(c.strip() for c in records[0]):
-        table_error(
-            "empty_file",
-            f"文件为空或第 1 行没有表头：表“{table.zh}”无法读取",
-            f"the file is empty or row 1 has no header: table '{table.name}' cannot be read",
-        )
+    at = _header_row(table, records)
+    if at is None:
+        if any(any(c.strip() for c in r) for r in records[:HEADER_SEARCH_ROWS]):
+            table_error(
+                "no_header",
+                f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（第 1 行为空，其余各行都不含表“{table.zh}”的列名）："
+                "请把表头放在第 1 行",
+                f"no header row in the first {HEADER_SEARCH_ROWS} rows (row 1 is blank and no row "
+                f"names a column of table '{table.name}'); put the header in row 1",
+            )
+        else:
+            table_error(
+                "empty_file",
+                f"文件为空或第 1 行没有表头：表“{table.zh}”无法读取",
+                f"the file is empty or row 1 has no header: table '{table.name}' cannot be read",
+            )
         return None, None, {}, problems
 
-    header = [h.strip().lstrip("\ufeff") for h in records[0]]
+    header = [h.strip().lstrip("\ufeff") for h in records[at]]
+    if at > 0:
+        # A header cell merged downwards (two-level header) is blank in the lower row:
+        # take the known column name written above it.
+        hmap_ = table.header_map()
+        for j, h in enumerate(header):
+            if h:
+                continue
+            for above in reversed(records[:at]):
+                v = above[j].strip() if j < len(above) else ""
+                if v and schema._norm_header(v) in hmap_:
+                    header[j] = v
+                    break
+        above_zh, above_en = ("第 1 行", "row 1") if at == 1 else (f"第 1–{at} 行", f"rows 1-{at}")
+        table_error(
+            "header_row",
+            f"表头在第 {at + 1} 行；其上的{above_zh}（标题等）已忽略",
+            f"the header is row {at + 1}; {above_en} above it (a title) ignored",
+            severity="note",
+        )
     width = len(header)
-    body = records[1:]
+    body = records[at + 1 :]
     # Keep row numbers; drop blank rows (not data) and pad short rows.
     rows, numbers, overflow = [], [], []
-    for i, r in enumerate(body, start=2):
+    for i, r in enumerate(body, start=at + 2):
         if not any(c.strip() for c in r):
             continue
         if len(r) > width:
@@ -756,6 +1046,153 @@ def row_keys(frame: pd.DataFrame, table: str) -> pd.Series:
 
 
 _DATA_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_PART_SUFFIXES = (".parquet", ".pq")
+
+
+def _part_layout(path: Path) -> dict[str, list[Path]]:
+    """Folder name -> its Parquet part files (sorted by name), for folders named after a table.
+
+    Raises:
+        DataError: a table is both a file and a folder (``persons.parquet`` and
+            ``persons/``), or two folders name one table (``persons/`` and ``人员/``).
+    """
+    layout: dict[str, list[Path]] = {}
+    table_of: dict[str, str] = {}
+    for d in sorted(path.iterdir()):
+        if d.name.startswith(".") or not d.is_dir():
+            continue
+        try:
+            t = schema.table_for_name(d.name)
+        except KeyError:
+            continue
+        part_files = sorted(
+            f
+            for f in d.iterdir()
+            if f.is_file() and f.suffix.lower() in _PART_SUFFIXES and not f.name.startswith(".")
+        )
+        if not part_files:
+            continue
+        if t.name in table_of:
+            raise DataError(
+                f"表“{t.zh}”有两个分区文件夹：{table_of[t.name]}/ 和 {d.name}/，请只保留一个",
+                f"table '{t.name}' is in two folders of parts: {table_of[t.name]}/ and {d.name}/; keep one",
+                file=f"{d.name}/",
+                rule="duplicate_table",
+            )
+        table_of[t.name] = d.name
+        layout[d.name] = part_files
+    for f in sorted(path.iterdir()):
+        if f.name.startswith((".", "~$")) or not f.is_file():
+            continue
+        if f.suffix.lower() not in _DATA_SUFFIXES:
+            continue
+        try:
+            t = schema.table_for_name(f.stem)
+        except KeyError:
+            continue
+        if t.name in table_of:
+            folder = table_of[t.name]
+            raise DataError(
+                f"表“{t.zh}”既有文件 {f.name} 又有分区文件夹 {folder}/：两种布局不能混用，请只保留一个",
+                f"table '{t.name}' is both a file ({f.name}) and a folder of parts ({folder}/): "
+                "mixed layouts are refused; keep one",
+                file=f.name,
+                rule="mixed_layout",
+            )
+    return layout
+
+
+def partition_paths(path: str | os.PathLike) -> dict[str, list[Path]]:
+    """The Parquet part files of a partitioned dataset: English table name -> sorted parts.
+
+    A table is partitioned when the dataset folder holds a folder named after
+    it (English or Chinese) with ``.parquet`` files in it
+    (``DIR/persons/part-00000.parquet``, ...); parts are in name order, the
+    order :func:`load_dataset` numbers rows in. Tables given as one file are
+    not listed; a path that is not a folder gives ``{}``.
+
+    Raises:
+        DataError: a table is both a file and a folder of parts, or two folders.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> (d / "persons").mkdir()
+        >>> for name in ("part-00001.parquet", "part-00000.parquet"):
+        ...     _ = (d / "persons" / name).write_bytes(b"")
+        >>> [p.name for p in partition_paths(d)["persons"]]
+        ['part-00000.parquet', 'part-00001.parquet']
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return {}
+    out = {schema.table_for_name(k).name: v for k, v in _part_layout(path).items()}
+    return {t: out[t] for t in schema.TABLES if t in out}
+
+
+def _frame_from_parts(
+    table: schema.Table, part_files: list[Path], folder: str
+) -> tuple[
+    pd.DataFrame | None, pd.DataFrame | None, dict[str, str], list[Problem], list[tuple[int, int, str]]
+]:
+    """Read a table's Parquet parts in order; rows are numbered on from one part to the next.
+
+    Part ``k``'s first record is row ``2 + records in the parts before it``
+    (as if the parts were one sheet), and every problem names the part file
+    (``persons/part-00001.parquet``). A part that cannot be used, or whose
+    columns differ from the first part's, makes the whole table unusable.
+
+    Returns:
+        (typed frame, raw frame, headers, problems, [(first row, last row, part file), ...]).
+    """
+    frames, raws, problems, spans = [], [], [], []
+    headers: dict[str, str] | None = None
+    fatal = False
+    offset = 0
+    for part in part_files:
+        shown = f"{folder}/{part.name}"
+        try:
+            records = _records_parquet(part, shown)
+        except DataError as e:
+            problems.append(
+                Problem(
+                    table.name, None, None, None, e.rule or "unreadable_file",
+                    e.message_zh, e.message_en, "error", None, shown,
+                )
+            )
+            fatal = True
+            continue
+        n = len(records) - 1
+        frame, raw, hdrs, probs = _frame_from_records(table, records, shown)
+        if offset:
+            probs = [p if p.row is None else dataclasses.replace(p, row=p.row + offset) for p in probs]
+            if frame is not None:
+                frame.index = frame.index + offset
+            if raw is not None:
+                raw.index = raw.index + offset
+        problems.extend(probs)
+        spans.append((2 + offset, 1 + offset + n, shown))
+        offset += n
+        if headers is None:
+            headers = hdrs
+        elif raw is not None and hdrs != headers:
+            problems.append(
+                Problem(
+                    table.name, None, None, None, "part_columns",
+                    f"分区文件 {shown} 的列与第一个分区文件不同",
+                    f"the part file {shown} has other columns than the first part",
+                    "error", None, shown,
+                )
+            )
+            fatal = True
+        if frame is None:
+            fatal = True
+        frames.append(frame)
+        raws.append(raw)
+    good_raws = [r for r in raws if r is not None]
+    raw = pd.concat(good_raws) if good_raws else None
+    frame = None if fatal or not frames else pd.concat(frames)
+    return frame, raw, headers or {}, problems, spans
 _BOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
 
@@ -839,9 +1276,21 @@ def load_dataset(path: str | os.PathLike, tables: Iterable[str] | None = None) -
         sources[t.name] = (f.name, lambda f=f, reader=reader: reader(f))
 
     workbook = None
+    partitioned: dict[str, list[Path]] = {}
     if path.is_dir():
+        layout = _part_layout(path)  # a table given both as a file and as a folder is refused
         for f in sorted(path.iterdir()):
-            if f.name.startswith((".", "~$")) or not f.is_file():
+            if f.name.startswith((".", "~$")):
+                continue
+            if f.is_dir() and f.name in layout:
+                t = schema.table_for_name(f.name)
+                for part in layout[f.name]:
+                    sha[f"{f.name}/{part.name}"] = _sha256(part)
+                if t.name in wanted:
+                    sources[t.name] = (f"{f.name}/", None)
+                    partitioned[t.name] = layout[f.name]
+                continue
+            if not f.is_file():
                 continue
             kind = _DATA_SUFFIXES.get(f.suffix.lower())
             if kind:
@@ -889,6 +1338,7 @@ def load_dataset(path: str | os.PathLike, tables: Iterable[str] | None = None) -
         )
 
     frames, raws, headers, files = {}, {}, {}, {}
+    parts: dict[str, list[tuple[int, int, str]]] = {}
     try:
         for name in wanted:  # schema order: deterministic
             if name not in sources:
@@ -896,6 +1346,18 @@ def load_dataset(path: str | os.PathLike, tables: Iterable[str] | None = None) -
             shown, read = sources[name]
             files[name] = shown
             table = schema.TABLES[name]
+            if name in partitioned:
+                frame, raw, hdrs, probs, spans = _frame_from_parts(
+                    table, partitioned[name], shown.rstrip("/")
+                )
+                problems.extend(probs)
+                parts[name] = spans
+                if raw is not None:
+                    raws[name] = raw
+                    headers[name] = hdrs
+                if frame is not None:
+                    frames[name] = frame
+                continue
             try:
                 records = read()
             except DataError as e:
@@ -935,6 +1397,7 @@ def load_dataset(path: str | os.PathLike, tables: Iterable[str] | None = None) -
         headers=headers,
         problems=problems,
         absent=absent,
+        parts=parts,
     )
 
 
@@ -1151,13 +1614,29 @@ def localize(df: pd.DataFrame, lang: str, table: str | None = None) -> pd.DataFr
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list (= + - @ tab CR), LF, and the full-width forms a Chinese input method
+# types (＝ ＋ － ＠), which WPS and Excel with an IME may turn into a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def neutralize_text(v: Any) -> Any:
+    r"""``'`` + ``v`` when ``v`` is text a spreadsheet would run as a formula; else ``v``.
+
+    Examples:
+        >>> [neutralize_text(v) for v in ["=SUM(A1)", "＝1+1", "\t=1", "-5+1", -5, -5.5, "a=b"]]
+        ["'=SUM(A1)", "'＝1+1", "'\t=1", "'-5+1", -5, -5.5, 'a=b']
+    """
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
 
 
 def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to text cells that a spreadsheet would run as a formula.
+    """Prefix ``'`` to text cells (and headers) that a spreadsheet would run as a formula.
 
-    Only text columns: a negative number stays a number.
+    Cells starting with ``= + - @``, tab, CR, LF or the full-width ``＝ ＋ － ＠``
+    (OWASP: every such text cell, even ``"-3"``). Only text: a negative number
+    (an int or float cell) stays a number.
 
     Examples:
         >>> neutralize_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1, 2, 3]})).to_dict("list")
@@ -1173,6 +1652,8 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
             risky = risky.astype(bool)
             if risky.any():
                 out[col] = s.where(~risky, "'" + s.astype("str"))
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [neutralize_text(c) for c in out.columns]
     return out
 
 
@@ -1203,6 +1684,11 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def _one_line_end(v: Any) -> Any:
+    """CR LF and a lone CR inside text -> LF (see :func:`_csv_frame`)."""
+    return v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v
+
+
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
@@ -1211,6 +1697,14 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
             midnight = s.dropna().eq(s.dropna().dt.normalize()).all()
             fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S"
             out[col] = s.dt.strftime(fmt)
+        elif s.dtype == "str" or s.dtype == object:
+            # The csv module quotes a cell holding "\n" (our line end) but not one holding a
+            # lone "\r", which Excel and csv readers take as a line break: the row would split.
+            cr = s.astype(object).map(lambda v: isinstance(v, str) and "\r" in v).astype(bool)
+            if cr.any():
+                out[col] = s.where(~cr, s.astype(object).map(_one_line_end))
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [_one_line_end(c) for c in out.columns]
     return out
 
 

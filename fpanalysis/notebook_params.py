@@ -17,7 +17,8 @@ Choices (the spec is silent):
   parameter allows it. A whole-number float (``12.0``) is accepted for an int.
 - Path parameters given relative are resolved against the caller's working
   directory before the notebook runs (the report runs notebooks in its own
-  build folder).
+  build folder); a value with ``://`` (the register's ``postgresql://`` URL)
+  is not a path and is passed as given.
 - ``quota`` and ``budget_yuan`` of the relief notebook also take the per-area
   form ``urban=N,rural=M`` (for ``pool="separate"``), like ``fpanalysis relief``.
 """
@@ -56,6 +57,14 @@ _DATASET = NotebookParam(
     "dataset folder or .xlsx workbook; empty = the bundled sample", path=True,
 )
 _LANG = NotebookParam(str, "zh", "表头和标签的语言", "language of headers and labels", choices=("zh", "en"))
+_REGISTER = NotebookParam(
+    str, "", "登记簿：SQLite 文件或 postgresql:// 地址；空 = 不读登记簿",
+    "the decision register: an SQLite file or a postgresql:// URL; empty = none", path=True,
+)
+_REVEAL = NotebookParam(
+    bool, False, "显示完整姓名和身份证号（默认脱敏，POLICY.md §7；即 --reveal-pii）",
+    "show full names and ID numbers (masked by default, POLICY.md §7; what --reveal-pii sets)",
+)
 _PARAMS_FILE = NotebookParam(
     str, "", "参数覆盖文件（YAML）；空 = 默认参数", "parameter override file (YAML); empty = defaults",
     path=True,
@@ -75,6 +84,8 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
         ),
         "lang": _LANG,
         "unit": NotebookParam(str, "", "单位编号（如 U07）；空 = 全局", "unit id (e.g. U07); empty = the whole bureau"),
+        "reveal_pii": _REVEAL,
+        "register": _REGISTER,
     },
     "02_bonus_budget": {
         "dataset": _DATASET,
@@ -91,6 +102,7 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
         "draws": NotebookParam(int, 1000, "蒙特卡洛模拟次数", "Monte Carlo draws"),
         "seed": NotebookParam(int, 0, "随机数种子", "random seed"),
         "lang": _LANG,
+        "reveal_pii": _REVEAL,
     },
     "03_relief_ranking": {
         "dataset": _DATASET,
@@ -119,6 +131,8 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
             path=True,
         ),
         "lang": _LANG,
+        "reveal_pii": _REVEAL,
+        "register": _REGISTER,
     },
 }
 
@@ -257,7 +271,7 @@ def check_parameters(notebook: str, values: Mapping[str, Any], *, base: str | os
         >>> check_parameters("02_bonus_budget", {"draw": 10})
         Traceback (most recent call last):
         ...
-        fpanalysis.errors.ParamError: 笔记本 02_bonus_budget 没有参数 draw；可用参数：dataset, start, months, scenario_file, params_file, draws, seed, lang [文件 02_bonus_budget，列 draw，规则 notebook-parameter-unknown] / notebook 02_bonus_budget has no parameter draw; known: dataset, start, months, scenario_file, params_file, draws, seed, lang [file 02_bonus_budget, column draw, rule notebook-parameter-unknown]
+        fpanalysis.errors.ParamError: 笔记本 02_bonus_budget 没有参数 draw；可用参数：dataset, start, months, scenario_file, params_file, draws, seed, lang, reveal_pii [文件 02_bonus_budget，列 draw，规则 notebook-parameter-unknown] / notebook 02_bonus_budget has no parameter draw; known: dataset, start, months, scenario_file, params_file, draws, seed, lang, reveal_pii [file 02_bonus_budget, column draw, rule notebook-parameter-unknown]
     """
     decl = declared(notebook)
     stem = Path(notebook).stem if str(notebook).endswith(".ipynb") else str(notebook)
@@ -272,7 +286,7 @@ def check_parameters(notebook: str, values: Mapping[str, Any], *, base: str | os
             )
         p = decl[name]
         v = _check_one(stem, name, p, value)
-        if p.path and v:
+        if p.path and v and "://" not in str(v):  # a URL (the register's postgresql://) is no path
             v = str((Path(base or Path.cwd()) / Path(v).expanduser()).resolve())
         out[name] = v
     return out

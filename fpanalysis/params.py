@@ -16,8 +16,11 @@ override file (YAML, ``--params FILE``) changes only what it names:
   review months, birth rates) given as a mapping replaces the whole mapping and
   is validated whole (weights must still sum to 1).
 
-Unknown names, wrong types, malformed or repeated dates are errors
-(:class:`~fpanalysis.errors.ParamError`) that name the key.
+Unknown names, wrong types, malformed or repeated dates, effective dates
+before the start of time (1900-01-01: a typo in the year), keys that are not
+a name or a date, and YAML tags such as ``!!python/object`` (the loader is a
+safe one: plain data only) are errors (:class:`~fpanalysis.errors.ParamError`)
+that name the key.
 
 Examples:
     >>> p = load_params()
@@ -66,6 +69,14 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     seen: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str | int | float | bool | dt.date) and key is not None:
+            # YAML allows "? [a, b]" as a key; a parameter name or date is never one
+            raise ParamError(
+                f"参数文件中的键必须是名称或日期，不能是 {type(key).__name__}",
+                f"a key in a parameter file must be a name or a date, not a {type(key).__name__}",
+                row=key_node.start_mark.line + 1,
+                rule="param-key",
+            )
         norm = key.isoformat() if isinstance(key, dt.date) else key
         if norm in seen:
             raise ParamError(
@@ -102,6 +113,16 @@ def read_yaml(path: Path) -> Any:
         raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc.problem):
+            # !!python/object and friends: the safe loader builds plain data only
+            raise ParamError(
+                f"参数文件不是有效的 YAML：不允许的标签（出于安全原因只读取普通数据）：{exc.problem}",
+                f"parameter file is not valid YAML: a tag that is not allowed (only plain data "
+                f"is read, for safety): {exc.problem}",
+                file=str(path),
+                row=mark.line + 1 if mark else None,
+                rule="yaml-unsafe-tag",
+            ) from None
         raise ParamError(
             f"参数文件不是有效的 YAML：{getattr(exc, 'problem', exc)}",
             f"parameter file is not valid YAML: {getattr(exc, 'problem', exc)}",
@@ -244,15 +265,28 @@ def _check_value(spec: ParamSpec, v: Any) -> Any:
 
 
 def _parse_date(name: str, key: Any) -> dt.date:
+    d = None
     if isinstance(key, dt.datetime):
-        return key.date()
-    if isinstance(key, dt.date):
-        return key
-    if isinstance(key, str) and _DATE_RE.match(key):
+        d = key.date()
+    elif isinstance(key, dt.date):
+        d = key
+    elif isinstance(key, str) and _DATE_RE.match(key):
         try:
-            return dt.date.fromisoformat(key)
+            d = dt.date.fromisoformat(key)
         except ValueError:
             pass
+    if d is not None and d < START_OF_TIME:
+        # 1025-07-01 for 2025-07-01: before the start of time nothing is in force to replace
+        raise ParamError(
+            f"参数 {name}：生效日期 {d.isoformat()} 早于起始日 {START_OF_TIME.isoformat()}（多为年份笔误）",
+            f"parameter {name}: effective date {d.isoformat()} is before the start of time "
+            f"{START_OF_TIME.isoformat()} (a typo in the year?)",
+            column=name,
+            value=d.isoformat(),
+            rule="param-date",
+        )
+    if d is not None:
+        return d
     raise ParamError(
         f"参数 {name}：生效日期 {key!r} 不是有效的 ISO 日期（YYYY-MM-DD）",
         f"parameter {name}: effective date {key!r} is not a valid ISO date (YYYY-MM-DD)",
@@ -433,7 +467,7 @@ class Params:
         if not isinstance(raw, Mapping) or not raw:
             raise _err(spec.name, f"应为 地区 → {{日期: 金额}} 的映射，地区为 {areas}", f"must map area -> {{date: amount}}, areas {areas}", raw)
         out = dict(current)
-        number = ParamSpec(spec.name, "number", spec.unit, "", "", "", {"min": 0, "max": 1_000_000})
+        number = ParamSpec(spec.name, "number", spec.unit, "", "", "", {"min": 1, "max": 1_000_000})
         for area, tl in raw.items():
             if area not in areas:
                 raise _err(spec.name, f"未知地区 {area!r}，可选 {areas}", f"unknown area {area!r}; choose from {areas}", area)
@@ -479,7 +513,7 @@ def _load_defaults(path: Path = POLICY_FILE) -> Params:
         )
         specs[name] = spec
         if spec.type == "by_area":
-            number = ParamSpec(name, "number", spec.unit, "", "", "", {"min": 0})
+            number = ParamSpec(name, "number", spec.unit, "", "", "", {"min": 1, "max": 1_000_000})
             timelines[name] = MappingProxyType(
                 {a: _timeline(number, entry["values"][a], f"{name}.{a}") for a in options["keys"]}
             )

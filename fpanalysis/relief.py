@@ -569,17 +569,22 @@ def _key_value_text(key: str, row: pd.Series) -> tuple[str, str]:
     return str(row["household_id"]), str(row["household_id"])
 
 
-def rank_pool(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
-    """Rank the eligible households of one pool in the declared order (POLICY.md §6).
+# The columns of the row just above that the "decided by" text quotes.
+ABOVE_COLUMNS = list(dict.fromkeys(["household_id", "rank", *KEY_LABELS]))
 
-    Args:
-        assessed: rows of :func:`assess` (one pool).
-        order: ``ranking_order``; it ends with ``household_id``, so the order is total.
+
+def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
+    """The eligible rows of one pool sorted in the declared order, with ``rank`` and ``decided_by``.
+
+    The vectorised half of :func:`rank_pool` (no text): the Dask engine runs it
+    on the merged ranking keys of every partition. ``order`` ends with
+    ``household_id``, a key, so the order is total and sorting the union of
+    per-partition sorted lists gives the same list as sorting everything.
 
     Returns:
         The eligible rows sorted, with ``rank`` (1, 2, ...), ``decided_by``
         (the first key that separates a row from the one just above; NaN for
-        rank 1), ``above_id`` and ``decided_zh``/``decided_en`` texts.
+        rank 1), ``above_id`` and ``above_rank``.
     """
     order = list(order)
     e = assessed[assessed["eligible"].fillna(False).astype(bool)]
@@ -596,38 +601,67 @@ def rank_pool(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     e["decided_by"] = decided
     e["above_id"] = e["household_id"].shift()
     e["above_rank"] = e["rank"].shift()
+    return e
+
+
+def decided_texts(e: pd.DataFrame, above: pd.DataFrame, order: Iterable[str]) -> tuple[pd.Series, pd.Series]:
+    """What puts each ranked row below the one just above it, zh and en (POLICY.md §6).
+
+    Args:
+        e: ranked rows (:func:`rank_keys`): ``household_id``, ``rank``,
+            ``decided_by`` and the key columns.
+        above: the row just above each row of ``e`` (same index), with
+            :data:`ABOVE_COLUMNS`; ignored for rank 1.
+        order: the ranking order.
+
+    Each text needs only its row and the row above, so the rows may be cut
+    into pieces and done in parallel.
+    """
+    order = list(order)
     zh, en = [], []
-    rows = (
-        e[["household_id", "rank", "decided_by", *KEY_LABELS]]
-        .loc[:, lambda d: ~d.columns.duplicated()]
-        .to_dict("records")
-    )
-    for i, row in enumerate(rows):
-        if i == 0:
+    cols = ["household_id", "rank", "decided_by", *KEY_LABELS]
+    rows = e[cols].loc[:, ~pd.Index(cols).duplicated()].to_dict("records")
+    aboves = above[ABOVE_COLUMNS].to_dict("records")
+    for row, ab in zip(rows, aboves, strict=True):
+        if row["rank"] == 1:
             zh.append("本资金池中排序最前")
             en.append("first in the pool")
             continue
-        above = rows[i - 1]
         k = row["decided_by"]
         equal = order[: order.index(k)]
         vz, ve = _key_value_text(k, row)
-        az, ae = _key_value_text(k, above)
+        az, ae = _key_value_text(k, ab)
         same_zh = "、".join(KEY_LABELS[x][0] for x in equal)
         same_en = ", ".join(KEY_LABELS[x][1] for x in equal)
         pre_zh = (
-            f"与上一名 {above['household_id']}（第 {above['rank']} 名）{same_zh}相同，"
+            f"与上一名 {ab['household_id']}（第 {ab['rank']} 名）{same_zh}相同，"
             if equal
-            else f"与上一名 {above['household_id']}（第 {above['rank']} 名）相比，"
+            else f"与上一名 {ab['household_id']}（第 {ab['rank']} 名）相比，"
         )
         pre_en = (
-            f"same {same_en} as {above['household_id']} (rank {above['rank']}) just above; "
+            f"same {same_en} as {ab['household_id']} (rank {ab['rank']}) just above; "
             if equal
-            else f"against {above['household_id']} (rank {above['rank']}) just above, "
+            else f"against {ab['household_id']} (rank {ab['rank']}) just above, "
         )
         zh.append(f"{pre_zh}由{KEY_LABELS[k][0]}区分：本户 {vz}，上一名 {az}")
         en.append(f"{pre_en}separated by {KEY_LABELS[k][1]}: {ve} here, {ae} there")
-    e["decided_zh"] = pd.Series(zh, index=e.index, dtype="str")
-    e["decided_en"] = pd.Series(en, index=e.index, dtype="str")
+    return pd.Series(zh, index=e.index, dtype="str"), pd.Series(en, index=e.index, dtype="str")
+
+
+def rank_pool(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
+    """Rank the eligible households of one pool in the declared order (POLICY.md §6).
+
+    Args:
+        assessed: rows of :func:`assess` (one pool).
+        order: ``ranking_order``; it ends with ``household_id``, so the order is total.
+
+    Returns:
+        The eligible rows sorted, with ``rank`` (1, 2, ...), ``decided_by``
+        (the first key that separates a row from the one just above; NaN for
+        rank 1), ``above_id`` and ``decided_zh``/``decided_en`` texts.
+    """
+    e = rank_keys(assessed, order)
+    e["decided_zh"], e["decided_en"] = decided_texts(e, e[ABOVE_COLUMNS].shift(), order)
     return e
 
 
@@ -686,8 +720,12 @@ def _limit_for(limit: Any, pool: str, what: str) -> Any:
 def _check_limit(value: Any, name: str) -> None:
     if value is None:
         return
-    bad = isinstance(value, bool) or not isinstance(value, int | float | Decimal) or value < 0
-    if bad or (name == "quota" and not float(value).is_integer()):
+    bad = isinstance(value, bool) or not isinstance(value, int | float | Decimal)
+    if not bad:
+        # NaN and infinity are no amount (found by fuzzing: --budget nan crashed the money arithmetic)
+        finite = value.is_finite() if isinstance(value, Decimal) else not isinstance(value, float) or np.isfinite(value)
+        bad = not finite or value < 0
+    if bad or (name == "quota" and not (isinstance(value, int) or float(value).is_integer())):
         raise UsageError(
             f"{'名额' if name == 'quota' else '预算'}应为非负{'整数' if name == 'quota' else '数'}：{value!r}",
             f"the {name} must be a non-negative {'whole number' if name == 'quota' else 'number'}: {value!r}",
@@ -905,6 +943,34 @@ def rank_households(
     Raises:
         UsageError: an unknown pool, a negative quota or budget, or a missing per-pool limit.
     """
+    check_round_options(quota, budget_yuan, pool)
+    as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    order = tuple(params.at("ranking_order", as_of))
+    assessed, problems = prepare_round(tables, params, as_of, pool=pool, previous_round=previous_round)
+    parts, notes = [], []
+    for p in sorted(assessed["pool"].dropna().unique()):
+        a = assessed[assessed["pool"].eq(p)]
+        ranked = rank_pool(a, order)
+        q = _limit_for(quota, p, "名额/quota")
+        b = _limit_for(budget_yuan, p, "预算/budget")
+        sel, n = select_pool(ranked, ranked["incumbent"], quota=q, budget_yuan=b)
+        notes += pool_notes(n, p, pool)
+        parts += [sel, not_ranked(a, sel)]
+    table = finish_table(parts, assessed, params, as_of)
+    return ReliefResult(
+        table=table,
+        problems=problems,
+        notes=notes,
+        as_of=as_of,
+        pool=pool,
+        quota=quota,
+        budget_yuan=budget_yuan,
+        order=order,
+    )
+
+
+def check_round_options(quota: Any, budget_yuan: Any, pool: str) -> None:
+    """Refuse an unknown pool, a negative quota or budget, or per-area limits without separate pools."""
     if pool not in POOLS:
         raise UsageError(
             f"未知的资金池 {pool!r}，可选 {POOLS}",
@@ -919,8 +985,17 @@ def rank_households(
             "按地区分别给出的名额或预算须配合分池（separate）使用",
             "a quota or budget per area needs pool='separate'",
         )
-    as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
-    order = tuple(params.at("ranking_order", as_of))
+
+
+def prepare_round(
+    tables: Mapping[str, pd.DataFrame], params: Params, as_of: pd.Timestamp, *, pool: str, previous_round: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`assess`, plus ``incumbent`` and ``pool``, keeping only the pool's households.
+
+    Row by row (a household and its members), so it runs on any part of a
+    dataset holding whole households: the "map" of the Dask engine.
+    ``previous_round`` may be a frame, ids, or a set of ids.
+    """
     assessed, problems = assess(tables, params, as_of)
     assessed["incumbent"] = _incumbents(assessed, previous_round)
     if pool in ("urban", "rural"):
@@ -933,24 +1008,29 @@ def rank_households(
         assessed["pool"] = assessed["area"]
     else:
         assessed["pool"] = "all"
+    return assessed, problems
 
-    parts, notes = [], []
-    for p in sorted(assessed["pool"].dropna().unique()):
-        a = assessed[assessed["pool"].eq(p)]
-        ranked = rank_pool(a, order)
-        q = _limit_for(quota, p, "名额/quota")
-        b = _limit_for(budget_yuan, p, "预算/budget")
-        sel, n = select_pool(ranked, ranked["incumbent"], quota=q, budget_yuan=b)
-        if pool == "separate":
-            az, ae = AREA_LABELS.get(p, (p, p))
-            n = [(f"{az}资金池：{z}", f"{ae} pool: {e}") for z, e in n]
-        notes += n
-        rest = a[~a.index.isin(sel.index)].sort_values("household_id", kind="mergesort").copy()
-        rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
-        rest["selection"] = "not_eligible"
-        for c in ("rank", "cumulative_fen", "above_rank"):
-            rest[c] = pd.array([pd.NA] * len(rest), dtype="Int64")
-        parts += [sel, rest]
+
+def pool_notes(notes: list[tuple[str, str]], p: str, pool: str) -> list[tuple[str, str]]:
+    """A pool's notes, prefixed with the pool's name when the pools run separately."""
+    if pool != "separate":
+        return list(notes)
+    az, ae = AREA_LABELS.get(p, (p, p))
+    return [(f"{az}资金池：{z}", f"{ae} pool: {e}") for z, e in notes]
+
+
+def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
+    """The pool's households that are not ranked (not eligible), by household id."""
+    rest = a[~a.index.isin(sel.index)].sort_values("household_id", kind="mergesort").copy()
+    rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
+    rest["selection"] = "not_eligible"
+    for c in ("rank", "cumulative_fen", "above_rank"):
+        rest[c] = pd.array([pd.NA] * len(rest), dtype="Int64")
+    return rest
+
+
+def finish_table(parts: list[pd.DataFrame], assessed: pd.DataFrame, params: Params, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Stack the pools' ranked and unranked rows, fix the types and write every reason (row by row)."""
     cols = list(dict.fromkeys([c for p_ in parts for c in p_.columns]))
     table = pd.concat([p_.reindex(columns=cols) for p_ in parts]) if parts else assessed.iloc[0:0]
     for c, dtype in (("rank", "Int64"), ("selected", "boolean"), ("cumulative_fen", "Int64")):
@@ -961,17 +1041,7 @@ def rank_households(
     table["cumulative_yuan"] = table["cumulative_fen"] / 100
     table["incumbent"] = table["incumbent"].astype(bool)
     table["reason_zh"], table["reason_en"] = _reasons(table, tuple(params.at("tier_bands", as_of)))
-    table = table.reset_index(drop=True)
-    return ReliefResult(
-        table=table,
-        problems=problems,
-        notes=notes,
-        as_of=as_of,
-        pool=pool,
-        quota=quota,
-        budget_yuan=budget_yuan,
-        order=order,
-    )
+    return table.reset_index(drop=True)
 
 
 def _band_place(tier: int, bands: tuple, lang: str = "zh") -> str:
@@ -1152,8 +1222,10 @@ def review(
     "before" households continuing while still eligible).
 
     Each household selected before or now is ``enter``, ``continue``,
-    ``tier_change`` (the previous tier from the previous data; unknown without
-    it, which counts as the same) or ``exit`` (income at or above the
+    ``tier_change`` (the previous tier from the previous data, or from a
+    recorded round's ``tier``/``income_fen`` columns when ``previous_round`` is
+    a register round; unknown without either, which counts as the same) or
+    ``exit`` (income at or above the
     standard, or no longer listed: moved or died). Others have no transition.
 
     Returns:
@@ -1193,6 +1265,12 @@ def review(
         prev_tier = pa["tier"]
         prev_income = pa["income_fen"]
         prev_rows = pa
+    elif isinstance(previous_round, pd.DataFrame) and "tier" in previous_round:
+        # A recorded round (fpanalysis.register) knows each household's tier and income then.
+        pr = previous_round.drop_duplicates("household_id").set_index("household_id")
+        prev_tier = pr["tier"].astype("Int64")
+        if "income_fen" in pr:
+            prev_income = pr["income_fen"].astype("Int64")
     if pool in ("urban", "rural"):
         area_of = (
             now["area"].combine_first(prev_rows["area"]) if not prev_rows.empty else now["area"]
@@ -1385,6 +1463,7 @@ def export_meeting_xlsx(
     from openpyxl.writer.excel import ExcelWriter
 
     from fpanalysis import schema
+    from fpanalysis.io import neutralize_text
 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
@@ -1454,7 +1533,7 @@ def export_meeting_xlsx(
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "拟纳入名单" if zh else "selected"
-    ws.append([title])
+    ws.append([neutralize_text(title)])
     ws["A1"].font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
     ws.append([labels[c] for c in cols])
@@ -1471,8 +1550,7 @@ def export_meeting_xlsx(
                 v = value_labels[c].get(v, v)
             elif isinstance(v, np.generic):
                 v = v.item()
-            if isinstance(v, str) and v.startswith(("=", "+", "-", "@")):
-                v = "'" + v  # formula injection: text stays text
+            v = neutralize_text(v)  # formula injection: text stays text (fpanalysis.io)
             row.append(v)
         ws.append(row)
     widths = {

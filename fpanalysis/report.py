@@ -34,9 +34,12 @@ Choices (the spec is silent; also in docs/design.md and docs/report.md):
   ``notebooks/``.
 - Parallel runs use separate processes (papermill changes the process's
   working directory, so threads would race).
-- ``--reveal-pii`` is refused unless every notebook declares a ``reveal_pii``
-  parameter: the notebooks mask unconditionally (POLICY.md §7), and a report
-  claiming to reveal what it masks would be wrong. Provenance records it.
+- ``--reveal-pii`` passes ``reveal_pii=True`` to every notebook: each declares
+  the parameter and masks names and ID numbers unless it is set (POLICY.md
+  §7). A notebook that does not declare it would mask anyway, and a report
+  claiming to reveal what it masks would be wrong, so such a run is refused.
+  Provenance records it (each notebook's provenance cell, ``index.html``,
+  ``provenance.json``).
 - An existing ``out`` folder is replaced only when it is a previous report
   (it holds ``provenance.json``) or empty: anything else is refused.
 """
@@ -747,12 +750,38 @@ def _swap_in(build: Path, out: Path) -> None:
     os.umask(umask)
     build.chmod(0o777 & ~umask)  # mkdtemp makes 0700
     if out.exists():
+        if _exchange(build, out):
+            # one atomic step: a run killed at any moment leaves the old report or the new one at `out`
+            shutil.rmtree(build, ignore_errors=True)
+            return
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         out.replace(old / "report")
         build.replace(out)
         shutil.rmtree(old, ignore_errors=True)
     else:
         build.replace(out)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where that is not available (another OS, an old kernel or C
+    library, a file system without it); the caller then renames twice, which
+    leaves a moment with no report at ``out`` (the old one is kept under a
+    ``.NAME.old-*`` folder until the new one is in place).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def build_report(
@@ -781,7 +810,7 @@ def build_report(
         notebooks: notebook stems or number prefixes to run; None = all.
         notebooks_dir: where the notebooks are.
         jobs: notebooks run at the same time (processes).
-        reveal_pii: see the module docstring (refused for masking notebooks).
+        reveal_pii: show names and ID numbers (``reveal_pii=True`` to every notebook).
         progress: a tqdm progress bar on stderr.
 
     Returns:

@@ -13,6 +13,7 @@ from fpanalysis.config import PROJ_ROOT
 CONDA_NAMES = {
     "dask[distributed]": ["dask", "distributed"],
     "duckdb": ["python-duckdb"],
+    "psycopg[binary]": ["psycopg"],  # conda-forge's psycopg ships the compiled parts itself
 }
 
 

@@ -107,7 +107,18 @@ def test_plan_runs_per_unit_and_params_file(tmp_path):
     assert runs[3].parameters == {"lang": "en", "params_file": str(pf)}
 
 
-def test_reveal_pii_refused_for_masking_notebooks():
+def test_reveal_pii_passed_to_notebooks():
+    runs = plan_runs(["02_bonus_budget"], reveal_pii=True)
+    assert runs[0].parameters["reveal_pii"] is True
+    assert "reveal_pii" not in plan_runs(["02_bonus_budget"])[0].parameters
+
+
+def test_reveal_pii_refused_for_masking_notebooks(monkeypatch):
+    """A notebook without a ``reveal_pii`` parameter would mask anyway: the report refuses to claim otherwise."""
+    import fpanalysis.report as report
+
+    decl = {k: v for k, v in notebook_params.NOTEBOOKS["02_bonus_budget"].items() if k != "reveal_pii"}
+    monkeypatch.setattr(report, "declared", lambda nb: decl)
     with pytest.raises(UsageError) as e:
         plan_runs(["02_bonus_budget"], reveal_pii=True)
     assert e.value.rule == "reveal-pii-report"

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options, check_outputs, write
+from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs, write
 from fpanalysis.compliance import (
     TABLES_NEEDED,
     compliance_detail,
@@ -46,8 +46,12 @@ def add_period(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fpanalysis.cli.history import add_record_options
+
     add_analysis_options(parser)
     add_period(parser)
+    add_record_options(parser)
+    add_engine_options(parser)
     parser.add_argument(
         "--detail",
         type=Path,
@@ -75,13 +79,22 @@ def period_of(args: argparse.Namespace, dataset) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
+
     check_outputs(args.out, args.detail, dataset=args.dataset)
+    check_dask_options(args)
     if args.period:
         parse_period(args.period)  # a bad period is a usage error before loading anything
-    dataset, params = load(args)
-    period = period_of(args, dataset)
-    detail = compliance_detail(dataset, params, period)
-    card = compliance_scorecard(dataset, params, period, detail=detail)
+    check_record_options(args)
+    if args.record or args.register is not None:
+        open_from_args(args, create=True).close()  # an unusable register fails before any work
+    if getattr(args, "engine", "pandas") == "dask":
+        card, detail, period = run_dask(args)
+    else:
+        dataset, params = load(args)
+        period = period_of(args, dataset)
+        detail = compliance_detail(dataset, params, period)
+        card = compliance_scorecard(dataset, params, period, detail=detail)
     write(card, args.out, args)
     if args.detail is not None:
         write(detail, args.detail, args)
@@ -96,4 +109,53 @@ def run(args: argparse.Namespace) -> int:
             f"period {period}: {len(card)} units, excellent {n.get('excellent', 0)}, pass {n.get('pass', 0)}, "
             f"fail {n.get('fail', 0)} (vetoed {int(card['veto'].sum())}); written to {args.out}"
         )
+    if args.record:  # last: a failed command leaves the register as it was
+        record_compliance(args, card, detail, dataset, params, period)
     return 0
+
+
+def run_dask(args: argparse.Namespace):
+    """``--engine dask``: the scorecard (and ``--detail``) by :mod:`fpanalysis.distributed.compliance`.
+
+    The drill-down is gathered only with ``--detail`` (one file, the pandas
+    engine's bytes). ``--record``/``--register`` need the whole dataset in one
+    process (the accountability list) and are refused with the Dask engine.
+    """
+    from fpanalysis.cli.common import engine_client
+    from fpanalysis.distributed.compliance import compliance as dask_compliance
+
+    params: Params = load_params(args.params)
+    with engine_client(args) as client:
+        res = dask_compliance(
+            client,
+            args.dataset,
+            params,
+            args.period,
+            detail=args.detail is not None,
+            skip_invalid=args.skip_invalid,
+            lang=args.lang,
+        )
+    for line in res.messages:
+        print(line, file=sys.stderr)
+    return res.scorecard, res.detail, res.period
+
+
+def check_dask_options(args: argparse.Namespace) -> None:
+    """Engine options that do not go together, refused before any work (exit 2).
+
+    ``--record``/``--register`` need the whole dataset in one process (the
+    accountability list, the previous round) and are refused with ``--engine dask``.
+    """
+    from fpanalysis.cli.common import check_engine_options
+    from fpanalysis.errors import UsageError
+
+    check_engine_options(args)
+    if getattr(args, "engine", "pandas") == "dask" and (
+        getattr(args, "record", False) or getattr(args, "register", None) is not None
+    ):
+        raise UsageError(
+            "--record/--register 暂不能与 --engine dask 同用（需要在本机读入整个数据集）",
+            "--record/--register do not go with --engine dask yet (they need the whole dataset in one process)",
+            value="--engine dask",
+            rule="engine-options",
+        )

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_analysis_options, check_outputs
+from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs
 from fpanalysis.errors import UsageError
 
 HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
@@ -170,8 +170,12 @@ def add_round_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fpanalysis.cli.history import add_record_options
+
     add_analysis_options(parser)
     add_round_options(parser)
+    add_record_options(parser)
+    add_engine_options(parser)
     parser.add_argument(
         "--meeting",
         type=Path,
@@ -282,11 +286,15 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.cli.history import record_relief, relief_previous, relief_register
     from fpanalysis.io import write_table
     from fpanalysis.privacy import mask_frame
     from fpanalysis.relief import cut_line, export_meeting_xlsx, rank_households
 
     check_outputs(args.out, dataset=args.dataset)
+    from fpanalysis.cli.compliance import check_dask_options
+
+    check_dask_options(args)
     if args.meeting is not None and args.meeting.suffix.lower() != ".xlsx":
         raise UsageError(
             "--meeting 应为 .xlsx 文件", "--meeting must be an .xlsx file", file=str(args.meeting)
@@ -295,16 +303,22 @@ def run(args: argparse.Namespace) -> int:
     quota = parse_limit(args.quota, "--quota", args.pool, whole=True)
     budget = parse_limit(args.budget, "--budget", args.pool, whole=False)
     previous_round = read_previous_round(args.previous_round)
-    dataset, params = load(args)
-    result = rank_households(
-        dataset,
-        params,
-        as_of,
-        quota=quota,
-        budget_yuan=budget,
-        pool=args.pool,
-        previous_round=previous_round,
-    )
+    reg = relief_register(args)  # --register/--record: checked before any work
+    if getattr(args, "engine", "pandas") == "dask":
+        result = run_dask(args, as_of, quota, budget, previous_round)
+    else:
+        dataset, params = load(args)
+        # With a register, "receiving now" is its last relief round (POLICY.md §6).
+        previous_round, previous_round_id = relief_previous(args, reg, previous_round, dataset, as_of)
+        result = rank_households(
+            dataset,
+            params,
+            as_of,
+            quota=quota,
+            budget_yuan=budget,
+            pool=args.pool,
+            previous_round=previous_round,
+        )
     print_problems(result.problems, args.lang)
     write_table(
         mask_frame(result.output(), reveal=args.reveal_pii),
@@ -337,4 +351,41 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.meeting is not None:
         print(("评议会名单已写到 " if zh else "meeting list written to ") + str(args.meeting))
+    if args.record:  # last: a failed command leaves the register as it was
+        record_relief(
+            args,
+            reg,
+            result,
+            dataset,
+            params,
+            previous_round=previous_round,
+            previous_round_id=previous_round_id,
+            quota=quota,
+            budget=budget,
+        )
     return 0
+
+
+def run_dask(args: argparse.Namespace, as_of, quota, budget, previous_round):
+    """``--engine dask``: the round by :mod:`fpanalysis.distributed.relief` (the pandas engine's result)."""
+    from fpanalysis.cli.common import engine_client
+    from fpanalysis.distributed.relief import rank_households as dask_rank
+    from fpanalysis.params import load_params
+
+    params = load_params(args.params)
+    with engine_client(args) as client:
+        res = dask_rank(
+            client,
+            args.dataset,
+            params,
+            as_of,
+            quota=quota,
+            budget_yuan=budget,
+            pool=args.pool,
+            previous_round=previous_round,
+            skip_invalid=args.skip_invalid,
+            lang=args.lang,
+        )
+    for line in res.messages:
+        print(line, file=sys.stderr)
+    return res.result

@@ -6,9 +6,17 @@ reason: income at or above the standard, or no longer listed — moved or
 died), and every household selected now says when its next review falls due
 (6 months, or 12 with a disabled member whose income has not changed).
 
-"Before" is ``--previous-round FILE`` (the last round's relief output) when
-given, else the ``--previous`` dataset's ``receiving`` households, else this
-dataset's ``receiving`` households (this period against who receives relief now).
+"Before" is the decision register's last relief round in force with
+``--register PATH|URL`` (POLICY.md §6; its tiers and incomes make
+``tier_change`` and "income not changed" known), else ``--previous-round FILE``
+(the last round's relief output) when given, else the ``--previous``
+dataset's ``receiving`` households, else this dataset's ``receiving``
+households (this period against who receives relief now). With a register,
+"before" is the last round dated before this review's as-of date.
+
+``--units --register PATH|URL`` compares each unit's grade between the
+register's last two compliance rounds in force (``improved``, ``declined``,
+``unchanged``, ``new``, ``dropped``); it reads no dataset.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from fpanalysis.cli.relief import (
     print_problems,
     read_previous_round,
 )
+from fpanalysis.errors import UsageError
 
 HELP = "低保动态管理：新纳入、继续、档次变动、退出与到期复核 / relief register review: enter, continue, tier change, exit, reviews due"
 DESCRIPTION = """\
@@ -54,6 +63,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="上期基准日（默认：上期数据中最近的申请或复核日期） / the previous period's as-of date (default: its last recorded date)",
     )
     add_round_options(parser)
+    from fpanalysis.cli.history import add_register_option
+
+    add_register_option(
+        parser,
+        "; 给出时“上期”为登记簿最近一轮低保 / when given, \"before\" is the register's last relief round",
+    )
+    parser.add_argument(
+        "--units",
+        action="store_true",
+        help="比较登记簿最近两轮考核中各单位的等次（须 --register；不读数据集） / "
+        "each unit's grade between the register's last two compliance rounds (needs --register; reads no dataset)",
+    )
+
+
+def run_units(args: argparse.Namespace) -> int:
+    """``review --units``: units' grades between the last two compliance rounds in force."""
+    from fpanalysis.cli.history import open_from_args
+    from fpanalysis.io import write_table
+    from fpanalysis.register import unit_transitions
+
+    if args.register is None:
+        raise UsageError("--units 须与 --register 一起使用", "--units needs --register", rule="units")
+    reg = open_from_args(args, create=False)
+    try:
+        out = unit_transitions(reg)
+    finally:
+        reg.close()
+    write_table(out, args.out, lang=args.lang)
+    n = out["transition"].value_counts()
+    old, new = out["previous_round_id"].iloc[0], out["round_id"].iloc[0]
+    if args.lang == "zh":
+        print(
+            f"{old} → {new}：上升 {n.get('improved', 0)}，下降 {n.get('declined', 0)}，未变 {n.get('unchanged', 0)}，"
+            f"新列入 {n.get('new', 0)}，不再考核 {n.get('dropped', 0)}；已写到 {args.out}"
+        )
+    else:
+        print(
+            f"{old} -> {new}: improved {n.get('improved', 0)}, declined {n.get('declined', 0)}, unchanged "
+            f"{n.get('unchanged', 0)}, new {n.get('new', 0)}, dropped {n.get('dropped', 0)}; written to {args.out}"
+        )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,12 +112,46 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.relief import RELIEF_TABLES, review
 
     check_outputs(args.out, dataset=args.dataset)
+    if args.units:
+        return run_units(args)
     as_of = parse_date(args.as_of)
     previous_as_of = parse_date(args.previous_as_of, "--previous-as-of")
     quota = parse_limit(args.quota, "--quota", args.pool, whole=True)
     budget = parse_limit(args.budget, "--budget", args.pool, whole=False)
     previous_round = read_previous_round(args.previous_round)
+    if args.register is not None:
+        from fpanalysis.cli.history import open_from_args
+
+        if previous_round is not None:
+            raise UsageError(
+                "--previous-round 与 --register 只能给出一个",
+                "give --previous-round or --register, not both",
+                rule="previous-round",
+            )
+        reg = open_from_args(args, create=False)  # checked before any work
     dataset, params = load(args)
+    if args.register is not None:
+        from fpanalysis.relief import last_recorded_date
+
+        # "Before" is the last round recorded for an earlier date than this review's.
+        day = last_recorded_date(dataset) if as_of is None else as_of
+        previous_round, previous_round_id = reg.previous_selection(as_of=day)
+        reg.close()
+        if previous_round is None:
+            from fpanalysis.register import RegisterError
+
+            raise RegisterError(
+                f"登记簿中没有基准日早于 {day:%Y-%m-%d} 的低保轮次（先用 relief --record 记录一轮）",
+                f"the register holds no relief round dated before {day:%Y-%m-%d} (record one with relief --record)",
+                file=reg.where,
+                rule="register-rounds",
+            )
+        print(
+            f"上期：登记簿轮次 {previous_round_id}"
+            if args.lang == "zh"
+            else f"before: register round {previous_round_id}",
+            file=sys.stderr,
+        )
     previous = None
     if args.previous is not None:
         previous = load_for_analysis(

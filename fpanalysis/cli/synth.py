@@ -9,6 +9,10 @@ from pathlib import Path
 from fpanalysis import synth
 from fpanalysis.errors import UsageError
 
+# --format parquet is the province-scale partitioned layout (fpanalysis.synth_scale, --people =
+# persons); the small generator's one-file-per-table Parquet is --format parquet-flat.
+FORMATS = ("csv", "parquet", "parquet-flat", "xlsx")
+
 HELP = "生成模拟数据集 / generate a seeded synthetic dataset"
 DESCRIPTION = """\
 生成一个模拟县民政局的完整数据集（DATA.md 的每张表），同一种子得到逐字节相同的文件。
@@ -18,6 +22,12 @@ seed gives byte-identical files.
   fpanalysis synth --seed 20241 --out data/sample
   fpanalysis synth --seed 20241 --out data/sample_workbook.xlsx --format xlsx --lang zh
   fpanalysis synth --seed 7 --out /tmp/bad --faults      # 加入录入错误 / with data-entry errors
+  fpanalysis synth --seed 7 --out /tmp/county --format parquet-flat   # 每表一个 Parquet 文件
+
+全省规模 / province scale（分区 Parquet，每表一个文件夹，--people 为人数）:
+  fpanalysis synth --people 10000000 --format parquet --out /tmp/p10m
+  # 约 1 亿张光荣证 / about 100 million certificates:
+  fpanalysis synth --people 100000000 --format parquet --out /tmp/certs --certificates-per-couple 2.4 --tables units,persons,couples,children,certificates
 """
 
 
@@ -33,22 +43,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         metavar="PATH",
-        help="输出文件夹（csv/parquet）或 .xlsx 文件 / output folder (csv, parquet) or .xlsx file",
+        help="输出文件夹（csv/parquet）或 .xlsx 文件 / output folder (csv, parquet, parquet-flat) or .xlsx file",
     )
     parser.add_argument(
         "--format",
-        choices=synth.FORMATS,
+        choices=FORMATS,
         default=None,
-        help="csv（默认；--out 以 .xlsx 结尾时为 xlsx）、parquet 或 xlsx / "
-        "csv (default; xlsx when --out ends in .xlsx), parquet or xlsx",
+        help="csv（默认；--out 以 .xlsx 结尾时为 xlsx）、xlsx、parquet-flat（每表一个文件）或 "
+        "parquet（全省规模：分区 Parquet，每表一个文件夹，--people 为人数） / "
+        "csv (default; xlsx when --out ends in .xlsx), xlsx, parquet-flat (one file per table) or "
+        "parquet (province scale: partitioned, a folder per table; --people counts persons)",
     )
     parser.add_argument(
         "--people",
         type=int,
         default=None,
         metavar="N",
-        help=f"夫妻对数，低保户数相同（默认 {synth.DEFAULT_COUPLES}） / "
-        f"number of couples; as many households (default {synth.DEFAULT_COUPLES})",
+        help=f"csv/xlsx/parquet-flat：夫妻对数，低保户数相同（默认 {synth.DEFAULT_COUPLES}）；"
+        "parquet：人数（persons 表行数，必填，可达 1 亿） / "
+        f"csv, xlsx, parquet-flat: number of couples, as many households (default "
+        f"{synth.DEFAULT_COUPLES}); parquet: number of persons (rows of persons; required; up to 100 million)",
+    )
+    parser.add_argument(
+        "--partition-rows",
+        type=int,
+        default=None,
+        metavar="R",
+        help="parquet：每个分区的人数（默认 250000） / parquet: persons per partition (default 250000)",
+    )
+    parser.add_argument(
+        "--certificates-per-couple",
+        type=float,
+        default=None,
+        metavar="X",
+        help="parquet：压力测试用，每对夫妻约 X 张光荣证（光荣证 ≈ 0.42 × X × 人数） / "
+        "parquet: load test, about X certificates per couple (certificates ≈ 0.42 × X × people)",
+    )
+    parser.add_argument(
+        "--tables",
+        default=None,
+        metavar="T1,T2",
+        help="parquet：只写这些表（英文表名，逗号分隔） / parquet: write only these tables (English names, comma-separated)",
     )
     parser.add_argument(
         "--faults",
@@ -65,6 +100,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
+    if fmt == "parquet":
+        return _run_partitioned(args)
+    for opt, given in (
+        ("--partition-rows", args.partition_rows is not None),
+        ("--certificates-per-couple", args.certificates_per_couple is not None),
+        ("--tables", args.tables is not None),
+    ):
+        if given:
+            raise UsageError(
+                f"{opt} 只用于 --format parquet", f"{opt} is only for --format parquet", value=opt
+            )
+    if fmt == "parquet-flat":
+        fmt = "parquet"  # synth.write_dataset's one-file-per-table Parquet
     if args.people is not None and args.people < 1:
         raise UsageError("--people 必须至少为 1", "--people must be at least 1", value=args.people)
     if fmt == "xlsx" and args.out.suffix.lower() != ".xlsx":
@@ -99,4 +147,70 @@ def run(args: argparse.Namespace) -> int:
         counts = tables.faults.groupby("kind").size()
         for kind, (_table, _rate, fzh, fen) in synth.FAULTS.items():
             print(f"  {kind}: {int(counts.get(kind, 0))} ({fzh if zh else fen})", file=sys.stderr)
+    return 0
+
+
+def _run_partitioned(args: argparse.Namespace) -> int:
+    """``--format parquet``: the province-scale partitioned dataset (:mod:`fpanalysis.synth_scale`)."""
+    from fpanalysis import synth_scale
+
+    zh = args.lang == "zh"
+    if args.people is None:
+        raise UsageError(
+            "--format parquet 需要 --people（人数，即 persons 表的行数）",
+            "--format parquet needs --people (the number of persons, rows of persons)",
+        )
+    if args.faults:
+        raise UsageError(
+            "--faults 不能用于 --format parquet（请用 csv、xlsx 或 parquet-flat）",
+            "--faults is not available with --format parquet (use csv, xlsx or parquet-flat)",
+        )
+    if args.lang == "zh":
+        raise UsageError(
+            "--format parquet 只写英文列名（--lang zh 请用 csv、xlsx 或 parquet-flat）",
+            "--format parquet writes English column names only (for --lang zh use csv, xlsx or parquet-flat)",
+        )
+    if args.out.suffix.lower() == ".xlsx" or (args.out.exists() and not args.out.is_dir()):
+        raise UsageError(
+            "--format parquet 的 --out 必须是文件夹",
+            "with --format parquet, --out must be a folder",
+            value=str(args.out),
+        )
+    tables = None
+    if args.tables is not None:
+        from fpanalysis import schema
+
+        tables = []
+        for name in (t.strip() for t in args.tables.split(",") if t.strip()):
+            try:
+                tables.append(schema.table_for_name(name).name)
+            except KeyError:
+                raise UsageError(f"未知的表：{name}", f"unknown table: {name}", value=name) from None
+    part_rows = args.partition_rows or synth_scale.DEFAULT_PARTITION_PEOPLE
+    n_parts = -(-args.people // part_rows) if args.people > 0 else 0
+
+    def progress(part: int, total: int) -> None:
+        if total > 4:
+            print(f"  {part + 1}/{total}", file=sys.stderr, flush=True)
+
+    counts = synth_scale.generate_partitioned(
+        args.out,
+        args.people,
+        seed=args.seed,
+        partition_people=part_rows,
+        tables=tables,
+        certificates_per_couple=args.certificates_per_couple,
+        progress=progress,
+    )
+    rows = sum(counts.values())
+    print(
+        (
+            f"已写入 {len(counts)} 张表（{n_parts} 个分区），共 {rows} 行：{args.out}"
+            if zh
+            else f"wrote {len(counts)} tables in {n_parts} partition(s), {rows} rows: {args.out}"
+        ),
+        file=sys.stderr,
+    )
+    for t, n in counts.items():
+        print(f"  {t}: {n}", file=sys.stderr)
     return 0

@@ -39,12 +39,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="把被拒绝的行（原样、含原因）写到此文件夹 / write the rejected rows, as typed, with reasons, to DIR",
     )
+    parser.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="检查日（默认今天）：出生日期晚于此日为错误 / "
+        "the day of the check (default today): a birth date after it is an error",
+    )
     add_lang(parser)
     add_out(parser, required=False)
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.cli.relief import parse_date
+
     lang = args.lang
+    as_of = parse_date(args.as_of)
     dataset = load_dataset(args.dataset)
     # Output files never overwrite an input file.
     src = Path(dataset.source)
@@ -59,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             "--rejects must not be the dataset folder itself (it would be read as input)",
             file=str(args.rejects),
         )
-    report = validate_dataset(dataset)
+    report = validate_dataset(dataset, as_of=as_of)
     # Files first, then the printout: a closed pipe (`| head`) must not lose the files.
     written = (
         write_rejects(report, dataset, args.rejects, lang=lang) if args.rejects is not None else {}

@@ -30,7 +30,8 @@ late-termination / birth-quota cases; the accountability list.
 参数 / parameters: `dataset`（数据集，空 = 样例数据 / empty = the bundled sample），
 `period`（`2024`、`2024H1`、`2024H2`；空 = 数据中最近一个完整年度 / empty = latest complete year），
 `weights_file`（参数覆盖文件 YAML，可改权重 / parameter override file），
-`lang`（`zh` / `en`），`unit`（如 `"U07"` 只看该单位；空 = 全局 / one unit's own report; empty = the whole bureau）。
+`register`（登记簿：SQLite 文件或 postgresql:// 地址；空 = 不读 / the decision register; empty = none），
+`lang`（`zh` / `en`），`unit`（如 `"U07"` 只看该单位；空 = 全局 / one unit's own report; empty = the whole bureau），`reveal_pii`（`True` 显示完整姓名和身份证号，即 `--reveal-pii`；默认 `False` 脱敏 / full names and ID numbers; masked by default）。
 """
     ),
     code(
@@ -40,6 +41,8 @@ period = ""
 weights_file = ""
 lang = "zh"
 unit = ""
+reveal_pii = False
+register = ""
 """,
         tags=["parameters"],
     ),
@@ -77,7 +80,7 @@ for line in ds.messages:
 
 def show(df, table=None):
     \"\"\"Mask names (POLICY.md §7), then headers and labels in the chosen language.\"\"\"
-    display(localize(mask_frame(df.reset_index(drop=True)), lang, table))
+    display(localize(mask_frame(df.reset_index(drop=True), reveal=reveal_pii), lang, table))
 
 
 def mine(df, col="unit_id"):
@@ -188,7 +191,7 @@ Pick a unit and an indicator: who lacks a survey, who missed a check, which even
         """
 from fpanalysis.widgets.compliance import drilldown, reweight
 
-drilldown(detail, ds, unit=unit or None)
+drilldown(detail, ds, unit=unit or None, reveal=reveal_pii)
 """,
         tags=["nbval-ignore-output"],
     ),
@@ -206,6 +209,45 @@ For the official scorecard use a parameter file (`weights_file`).
 reweight(detail, params, period, units=[unit] if unit else None)
 """,
         tags=["nbval-ignore-output"],
+    ),
+    md(
+        """
+## 8. 登记簿中的历次考核 / Grades over the recorded rounds
+
+给出 `register` 时，列出登记簿中每个单位历次考核的得分、等次和一票否决（被更正的轮次注明更正轮次），
+并比较最近两轮（上升、下降、未变）。
+
+With `register` set: each unit's score, grade and veto over the compliance rounds recorded in the
+register (a corrected round names its correction), and the change between the last two rounds.
+"""
+    ),
+    code(
+        """
+if register:
+    from fpanalysis.register import GRADE_LABELS, RegisterError, open_register, unit_transitions
+
+    reg = open_register(register, create=False)
+    grades = mine(reg.unit_grades(unit or None))
+    print(f"登记簿 register: {reg.where}；考核轮次 compliance rounds: {grades['round_id'].nunique()}")
+    if len(grades):
+        k = 0 if lang == "zh" else 1
+        wide = grades[grades["superseded_by"].isna()].assign(
+            label=lambda g: g["grade"].map(lambda x: GRADE_LABELS[x][k]) + " " + g["score"].map("{:.2f}".format)
+            + g["veto"].map({True: " ×", False: ""})
+        ).pivot(index="unit_id", columns="period", values="label")
+        display(wide)
+    try:
+        changes = mine(unit_transitions(reg))
+    except RegisterError as e:  # fewer than two rounds in force
+        print(e.text(lang))
+    else:
+        print(changes["transition"].value_counts().to_string())
+        show(changes[["unit_id", "previous_period", "period", "previous_grade", "grade", "transition",
+                      "reason_zh" if lang == "zh" else "reason_en"]])
+else:
+    print("未给出登记簿（参数 register），不显示历次考核 / no register given (parameter register): "
+          "no recorded rounds to show")
+"""
     ),
 ]
 

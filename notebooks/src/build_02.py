@@ -33,7 +33,7 @@ side, and the remaining liability of today's certificates.
 `start`（起始月份 YYYY-MM；空 = 数据最后记录日期的下一个月 / empty = the month after the data's last
 recorded date），`months`（预测月数 / horizon in months），`scenario_file`（情景文件 YAML；空 = 两个示例情景 /
 empty = two example scenarios），`params_file`（参数覆盖文件 / parameter override file），`draws`（模拟次数 /
-Monte Carlo draws），`seed`（随机数种子 / random seed），`lang`（`zh` / `en`）。
+Monte Carlo draws），`seed`（随机数种子 / random seed），`lang`（`zh` / `en`），`reveal_pii`（`True` 显示完整姓名和身份证号，即 `--reveal-pii`；默认 `False` 脱敏 / full names and ID numbers; masked by default）。
 """
     ),
     code(
@@ -46,6 +46,7 @@ params_file = ""
 draws = 1000
 seed = 0
 lang = "zh"
+reveal_pii = False
 """,
         tags=["parameters"],
     ),
@@ -75,7 +76,7 @@ projection = model.project(params, months=months, draws=draws, seed=seed)
 
 def show(df):
     \"\"\"Mask personal information (POLICY.md §7), then headers in the chosen language.\"\"\"
-    display(localize(mask_frame(df.reset_index(drop=True)), lang))
+    display(localize(mask_frame(df.reset_index(drop=True), reveal=reveal_pii), lang))
 
 
 display(Markdown(

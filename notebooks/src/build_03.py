@@ -37,7 +37,8 @@ both empty: all who qualify；`pool`（`all` 城乡合并、`urban`、`rural`）
 `params_file`（参数覆盖文件 YAML / parameter override file），`previous`（上期数据集，空 = 与目前在保户比较 /
 previous period's dataset; empty = compare with who receives relief now），
 `meeting_xlsx`（写出评议会名单的路径；空 = 不写 / where to write the meeting list; empty = not written），
-`lang`（`zh` / `en`）。
+`register`（登记簿：SQLite 文件或 postgresql:// 地址；空 = 不读 / the decision register: an SQLite file or a
+postgresql:// URL; empty = none），`lang`（`zh` / `en`），`reveal_pii`（`True` 显示完整姓名和身份证号，即 `--reveal-pii`；默认 `False` 脱敏 / full names and ID numbers; masked by default）。
 """
     ),
     code(
@@ -51,6 +52,8 @@ params_file = ""
 previous = ""
 meeting_xlsx = ""
 lang = "zh"
+reveal_pii = False
+register = ""
 """,
         tags=["parameters"],
     ),
@@ -79,7 +82,7 @@ for line in ds.messages:
 
 def show(df, table="households"):
     \"\"\"Mask names (POLICY.md §7), then headers and labels in the chosen language.\"\"\"
-    display(localize(mask_frame(df.reset_index(drop=True)), lang, table))
+    display(localize(mask_frame(df.reset_index(drop=True), reveal=reveal_pii), lang, table))
 
 
 result = rank_households(ds, params, as_of or None, quota=quota, budget_yuan=budget_yuan, pool=pool)
@@ -185,7 +188,7 @@ Choose the limit and move the quota or budget slider, or change the urban or rur
 from fpanalysis.widgets.relief import cut_dashboard
 
 cut_dashboard(ds, params, result.as_of, quota=quota, budget_yuan=budget_yuan,
-              pool=pool if pool != "separate" else "all", lang=lang)
+              pool=pool if pool != "separate" else "all", lang=lang, reveal=reveal_pii)
 """,
         tags=["nbval-ignore-output"],
     ),
@@ -233,10 +236,51 @@ formatted workbook (title row, bold frozen headers, fixed document properties; n
     code(
         """
 if meeting_xlsx:
-    path = export_meeting_xlsx(result, meeting_xlsx, lang=lang)
+    path = export_meeting_xlsx(result, meeting_xlsx, lang=lang, reveal_pii=reveal_pii)
     print(f"已写到 written to {path.name}：{len(result.selected)} 户 households")
 else:
     print("未设置 meeting_xlsx，未写出 / meeting_xlsx not set: nothing written")
+"""
+    ),
+    md(
+        """
+## 7. 登记簿 / The decision register
+
+给出 `register` 时：本期结果与登记簿中基准日之前最近一轮（未被更正的）低保记录比较——在该轮中已选中、
+仍符合条件的户继续保障（POLICY.md §6）；列出登记簿中的各轮，以及一户的历次记录
+（第一户有变动的户：新纳入、退出或档次变动）。
+
+With `register` set: this period against the register's last relief round in force dated before
+the as-of date (households selected in it keep relief while eligible, POLICY.md §6); the rounds
+recorded; and one household's history (the first household that entered, exited or changed tier).
+"""
+    ),
+    code(
+        """
+if register:
+    from fpanalysis.register import open_register
+
+    reg = open_register(register, create=False)
+    prev_round, prev_id = reg.previous_selection(as_of=result.as_of)
+    rounds = reg.rounds("relief")
+    print(f"登记簿 register: {reg.where}；低保轮次 relief rounds: {len(rounds)}")
+    show(rounds[["round_id", "as_of", "recorded_at", "params_sha256", "supersedes", "superseded_by", "note"]])
+    if prev_id is None:
+        print(f"登记簿中没有 {day} 之前的低保轮次 / no relief round recorded before {day}")
+    else:
+        since, _ = review(ds, params, result.as_of, previous_round=prev_round, quota=quota,
+                          budget_yuan=budget_yuan, pool=pool)
+        print(f"与登记簿轮次 {prev_id} 比较 / against register round {prev_id}")
+        print(since["transition"].value_counts().to_string())
+        moved = since[since["transition"].isin(["enter", "exit", "tier_change"])]
+        show(moved[["household_id", "head_name", "transition", "previous_tier", "tier", "review_due", reason]])
+        who = moved["household_id"].iloc[0] if len(moved) else since["household_id"].iloc[0]
+        display(Markdown(f"**户 {who} 的历次记录 / household {who} over the recorded rounds**"))
+        hist = reg.household_history(who)
+        show(hist[["round_id", "as_of", "listed", "rank", "tier", "fp_type", "selected", "entitlement_yuan", reason]])
+else:
+    print("未给出登记簿（参数 register），不显示历次轮次 / no register given (parameter register): "
+          "no rounds or history to show")
 """
     ),
 ]

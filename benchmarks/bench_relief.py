@@ -1,0 +1,148 @@
+"""Benchmark the relief ranking (POLICY.md §6) at province scale: pandas engine and Dask engine.
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_relief.py --households 5000000
+    .venv/bin/python benchmarks/bench_relief.py --households 2000      # a quick run
+
+The input is :func:`fpanalysis.synth_scale.generate_partitioned` with only
+``households`` and ``household_members`` (one household per couple, so
+``people = 2.2 × households``), written to a scratch folder under /tmp and
+removed afterwards. The round ranks every household and selects with a quota
+of one in ten (continuing households first). The pandas engine loads the
+folder with the Dask engine's own typed Parquet reader (``read_partition_fast`` over every part; not
+validated, like the Dask engine with ``validate=False``) and runs
+:func:`fpanalysis.relief.rank_households`; the Dask engine
+(:func:`fpanalysis.distributed.relief.rank_households`, ``validate=False``)
+assesses and ranks per partition in the workers and merges in the driver. Both
+tables must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from fpanalysis import relief
+from fpanalysis.params import load_params
+
+#: Persons per household in synth_scale (one household per couple, 2.2 persons per couple).
+PEOPLE_PER_HOUSEHOLD = 2.2
+
+
+def prepare(
+    out_dir: Path, households: int, *, partition_people: int = 500_000, seed: int = 7
+) -> dict:
+    """Generate ``households`` (about) with their members; row counts and generation time."""
+    from fpanalysis.synth_scale import generate_partitioned
+
+    people = max(1, round(households * PEOPLE_PER_HOUSEHOLD))
+    t0 = time.perf_counter()
+    rows = generate_partitioned(
+        out_dir,
+        people,
+        seed=seed,
+        partition_people=min(partition_people, people),
+        tables=list(relief.RELIEF_TABLES),
+    )
+    secs = time.perf_counter() - t0
+    return {"generate_s": secs, "rows": {t: int(rows.get(t, 0)) for t in relief.RELIEF_TABLES}}
+
+
+def quota_for(n_households: int) -> int:
+    """One in ten households: a round with a real cut."""
+    return max(1, n_households // 10)
+
+
+def run_pandas(data: Path):
+    """Read the typed Parquet parts (not validated) and rank with the pandas engine: (figures, table)."""
+    from fpanalysis.distributed.cluster import partition_paths
+    from fpanalysis.distributed.relief import read_partition_fast
+
+    params = load_params()
+    t0 = time.perf_counter()
+    # every part at once through the Dask engine's reader: both engines start from the same typed frames
+    tables = read_partition_fast(partition_paths(data))
+    t1 = time.perf_counter()
+    res = relief.rank_households(tables, params, quota=quota_for(len(tables["households"])))
+    t2 = time.perf_counter()
+    return (
+        {
+            "load_s": t1 - t0,
+            "compute_s": t2 - t1,
+            "total_s": t2 - t0,
+            "households": len(tables["households"]),
+            "selected": int(res.table["selected"].sum()),
+        },
+        res.table,
+    )
+
+
+def run_dask(data: Path, n_workers: int = 2, processes: bool = True):
+    """The Dask engine on a fresh LocalCluster: (figures, table, per-worker peak RSS in MB)."""
+    import pyarrow.parquet as pq
+
+    from fpanalysis.distributed.cluster import dask_client
+    from fpanalysis.distributed.relief import rank_households as dask_rank
+
+    params = load_params()
+    n = sum(pq.read_metadata(f).num_rows for f in sorted((data / "households").glob("*.parquet")))
+    t0 = time.perf_counter()
+    with dask_client(
+        n_workers=n_workers, threads_per_worker=1, memory_limit="4GB", processes=processes
+    ) as client:
+        t1 = time.perf_counter()
+        out = dask_rank(client, data, params, quota=quota_for(n), validate=False)
+        t2 = time.perf_counter()
+        workers = sorted(
+            client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024).values()
+        )
+    return (
+        {
+            "total_s": t2 - t1,
+            "cluster_start_s": t1 - t0,
+            "partitions": out.partitions,
+            "households": n,
+        },
+        out.result.table,
+        workers,
+    )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=5_000_000)
+    ap.add_argument("--partition-people", type=int, default=500_000)
+    ap.add_argument("--no-dask", action="store_true")
+    args = ap.parse_args(argv)
+    scratch = Path(tempfile.mkdtemp(prefix="fp_bench_relief_"))
+    try:
+        prep = prepare(scratch / "data", args.households, partition_people=args.partition_people)
+        print(prep["rows"], f"generated in {prep['generate_s']:.1f} s")
+        out, table = run_pandas(scratch / "data")
+        print(
+            f"pandas: load {out['load_s']:.2f} s + ranking {out['compute_s']:.2f} s "
+            f"({out['households']:,} households, {out['selected']:,} selected)"
+        )
+        if not args.no_dask:
+            dout, dtable, workers = run_dask(scratch / "data")
+            same = (
+                table.reset_index(drop=True)
+                .astype(str)
+                .equals(dtable.reset_index(drop=True).astype(str))
+            )
+            print(
+                f"dask:   {dout['total_s']:.2f} s ({dout['partitions']} partitions, cluster start "
+                f"{dout['cluster_start_s']:.1f} s); worker peaks {workers} MB; identical: {same}"
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

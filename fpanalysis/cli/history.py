@@ -1,0 +1,277 @@
+"""``fpanalysis history``: what the decision register recorded (POLICY.md §6 动态管理, §3).
+
+- ``fpanalysis history HOUSEHOLD_ID [--register PATH|URL] --out FILE``: one row
+  per recorded relief round for the household (``round_id``, ``as_of``,
+  ``rank``, ``tier``, ``fp_type``, ``selected``, ``entitlement_yuan``,
+  ``reason_zh``, ``reason_en``, ``params_sha256``, then ``listed``,
+  ``eligible``, ``selection``, ``review_due``, ``next_review_date``,
+  ``supersedes``, ``superseded_by``, ``note``); a round without the household
+  says so.
+- ``--unit UNIT_ID``: the unit's score, grade and veto over the recorded
+  compliance rounds; ``--units``: every unit's.
+- ``--rounds``: the rounds themselves (id, kind, as-of/period, recording time,
+  package version, parameter hash, what each supersedes or is superseded by).
+
+The register defaults to ``register.sqlite`` in the working folder. This module
+also holds the register options shared by ``relief``, ``compliance`` and
+``review`` (``--register``, ``--record``, ``--supersedes``, ``--note``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fpanalysis.cli.common import add_lang, add_out, check_outputs
+from fpanalysis.errors import UsageError
+
+HELP = "登记簿查询：某户历次低保记录、单位历次考核等次 / the decision register: a household's relief rounds, units' grades"
+DESCRIPTION = """\
+从登记簿（--register，默认当前文件夹的 register.sqlite，或 postgresql:// 地址）读出记录。
+Read the decision register (--register, default register.sqlite in the working folder, or a
+postgresql:// URL).
+
+fpanalysis history H0001 --out h.csv          某户历次低保轮次 / a household over the relief rounds
+fpanalysis history --unit U01 --out u.csv     某单位历次考核等次 / a unit's grades over the rounds
+fpanalysis history --units --out units.csv    所有单位 / every unit
+fpanalysis history --rounds --out rounds.csv  所有轮次 / the rounds themselves
+
+登记簿不可用时退出码 3，正被他人写入时 75（请稍后重试）。
+Exit code 3 when the register cannot be used, 75 when it is busy (try again).
+"""
+
+TIMEOUT_ENV = "FPANALYSIS_REGISTER_TIMEOUT"
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def add_register_option(parser: argparse.ArgumentParser, help_extra: str = "") -> None:
+    parser.add_argument(
+        "--register",
+        metavar="PATH|URL",
+        help="登记簿：SQLite 文件路径或 postgresql:// 地址（默认 register.sqlite） / "
+        "the decision register: an SQLite file or a postgresql:// URL (default register.sqlite)"
+        + help_extra,
+    )
+
+
+def add_record_options(parser: argparse.ArgumentParser) -> None:
+    """--register, --record, --supersedes, --note (relief and compliance)."""
+    add_register_option(
+        parser,
+        "; 给出时上一轮在保户取自登记簿最近一轮 / when given, who receives relief now comes from its last round"
+        if parser.prog.endswith("relief")
+        else "",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="把本轮结果记入登记簿（不可修改，只能追加）并显示轮次编号 / "
+        "record this round in the register (append-only) and print its round id",
+    )
+    parser.add_argument(
+        "--supersedes",
+        metavar="ROUND_ID",
+        help="本轮更正的轮次编号（同类，须已记录） / the round this one corrects (same kind, recorded)",
+    )
+    parser.add_argument(
+        "--note",
+        metavar="TEXT",
+        help="本轮说明（如更正原因） / a note kept with the round (e.g. why it corrects another)",
+    )
+
+
+def _timeout() -> float:
+    from fpanalysis.register import DEFAULT_TIMEOUT
+
+    text = os.environ.get(TIMEOUT_ENV)
+    try:
+        return float(text) if text else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def check_record_options(args: argparse.Namespace) -> None:
+    """--supersedes and --note only make sense with --record."""
+    for opt in ("supersedes", "note"):
+        if getattr(args, opt, None) is not None and not getattr(args, "record", False):
+            raise UsageError(
+                f"--{opt} 须与 --record 一起使用",
+                f"--{opt} needs --record",
+                rule=opt,
+            )
+
+
+def open_from_args(args: argparse.Namespace, *, create: bool):
+    """The register named by ``--register`` (default ``register.sqlite``), checked."""
+    from fpanalysis.register import open_register
+
+    return open_register(getattr(args, "register", None), create=create, timeout=_timeout())
+
+
+def relief_register(args: argparse.Namespace):
+    """For ``relief``: the register of ``--register``/``--record``, checked before any work (or None)."""
+    check_record_options(args)
+    if getattr(args, "register", None) is None and not getattr(args, "record", False):
+        return None
+    return open_from_args(args, create=bool(getattr(args, "record", False)))
+
+
+def relief_previous(
+    args: argparse.Namespace, reg: Any, previous_round: pd.DataFrame | None, dataset: Any, as_of: Any
+) -> tuple[pd.DataFrame | None, str | None]:
+    """``(previous_round, previous_round_id)`` for a relief round on ``as_of``.
+
+    With a register, "who receives relief now" is its last relief round in force
+    dated before ``as_of`` (default: the dataset's last recorded date), and
+    before the round ``--supersedes`` corrects; ``--previous-round FILE`` wins
+    when given (and is recorded as such).
+    """
+    if reg is None or previous_round is not None:
+        return previous_round, None
+    from fpanalysis.relief import last_recorded_date
+
+    day = last_recorded_date(dataset) if as_of is None else as_of
+    return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day)
+
+
+def _params_text(args: argparse.Namespace) -> str | None:
+    p = getattr(args, "params", None)
+    if p is None:
+        return None
+    return Path(p).read_text(encoding="utf-8")
+
+
+def record_relief(
+    args: argparse.Namespace,
+    reg: Any,
+    result: Any,
+    dataset: Any,
+    params: Any,
+    *,
+    previous_round: pd.DataFrame | None,
+    previous_round_id: str | None,
+    quota: Any,
+    budget: Any,
+) -> str:
+    """Record the relief round (with each selected household's review date); print its id."""
+    from fpanalysis.relief import review
+
+    rev, _ = review(
+        dataset,
+        params,
+        result.as_of,
+        previous_round=previous_round,
+        quota=quota,
+        budget_yuan=budget,
+        pool=result.pool,
+    )
+    before = (
+        f"register:{previous_round_id}"
+        if previous_round_id
+        else (f"file:{args.previous_round}" if getattr(args, "previous_round", None) else "receiving")
+    )
+    options = {"quota": quota, "budget_yuan": budget, "pool": result.pool, "before": before}
+    rid = reg.record_relief(
+        result,
+        params,
+        dataset=dataset,
+        review=rev,
+        override_text=_params_text(args),
+        options=options,
+        supersedes=args.supersedes,
+        note=args.note,
+    )
+    print_recorded(rid, reg, args.lang)
+    return rid
+
+
+def record_compliance(args: argparse.Namespace, card, detail, dataset, params, period: str) -> str:
+    """Record the compliance evaluation with its accountability list; print its id."""
+    from fpanalysis.compliance import accountability_list
+
+    check_record_options(args)
+    reg = open_from_args(args, create=True)
+    acc = accountability_list(dataset, params, period, detail=detail)
+    rid = reg.record_compliance(
+        card,
+        acc,
+        params,
+        period=period,
+        dataset=dataset,
+        override_text=_params_text(args),
+        supersedes=args.supersedes,
+        note=args.note,
+    )
+    print_recorded(rid, reg, args.lang)
+    return rid
+
+
+def print_recorded(round_id: str, reg: Any, lang: str) -> None:
+    if lang == "zh":
+        print(f"已记入登记簿 {reg.where}：轮次 {round_id}")
+    else:
+        print(f"recorded in the register {reg.where}: round {round_id}")
+
+
+# --------------------------------------------------------------------------- history
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("household_id", nargs="?", metavar="HOUSEHOLD_ID", help="户编号 / household id")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--unit", metavar="UNIT_ID", help="某单位历次考核等次 / one unit's grades over the rounds")
+    group.add_argument("--units", action="store_true", help="所有单位历次考核等次 / every unit's grades")
+    group.add_argument("--rounds", action="store_true", help="登记簿中的所有轮次 / every recorded round")
+    add_register_option(parser)
+    add_lang(parser)
+    add_out(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fpanalysis.io import write_table
+
+    check_outputs(args.out)
+    modes = [args.household_id is not None, args.unit is not None, args.units, args.rounds]
+    if sum(bool(m) for m in modes) != 1:
+        raise UsageError(
+            "请给出户编号，或 --unit / --units / --rounds 之一",
+            "give a household id, or one of --unit / --units / --rounds",
+            rule="history-mode",
+        )
+    reg = open_from_args(args, create=False)
+    zh = args.lang == "zh"
+    try:
+        if args.household_id is not None:
+            df = reg.household_history(args.household_id)
+            n_listed = int(df["listed"].sum())
+            if zh:
+                msg = f"户 {args.household_id}：登记簿共 {len(df)} 轮低保，其中 {n_listed} 轮有此户"
+            else:
+                msg = f"household {args.household_id}: {len(df)} relief rounds recorded, listed in {n_listed}"
+            if len(df) and n_listed == 0:
+                print(
+                    f"注意：登记簿的任何一轮都没有户 {args.household_id}"
+                    if zh
+                    else f"note: household {args.household_id} is in no recorded round",
+                    file=sys.stderr,
+                )
+        elif args.rounds:
+            df = reg.rounds()
+            msg = f"登记簿共 {len(df)} 轮" if zh else f"{len(df)} rounds recorded"
+        else:
+            df = reg.unit_grades(args.unit)
+            who = args.unit or ("所有单位" if zh else "every unit")
+            n = df["round_id"].nunique()
+            msg = f"{who}：{n} 轮考核，{len(df)} 行" if zh else f"{who}: {n} compliance rounds, {len(df)} rows"
+    finally:
+        reg.close()
+    write_table(df, args.out, lang=args.lang)
+    print(f"{msg}；已写到 {args.out}" if zh else f"{msg}; written to {args.out}")
+    return 0

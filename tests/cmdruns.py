@@ -1,0 +1,289 @@
+"""Every ``fpanalysis`` command run once (twice, with another PYTHONHASHSEED) on copies of the sample.
+
+Shared by tests/test_determinism.py, tests/test_pii_outputs.py and
+tests/test_nothing_lost.py so that the commands (and the slow ``report``)
+run once per pytest session, whichever of those files run: :func:`command_runs`
+caches its result in this module.
+
+Each run executes every command in a subprocess (``python -m fpanalysis``) on
+a copy of the sample as a CSV folder (``--lang zh``) and as the ``.xlsx``
+workbook (``--lang en``), writing every output the command can write into its
+own folder, and keeps each command's stdout and stderr (the "logs"). Run ``a``
+uses ``PYTHONHASHSEED=0``, run ``b`` ``PYTHONHASHSEED=12345``; the report gets
+``SOURCE_DATE_EPOCH`` (its documented way to a fixed run time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpanalysis import config
+
+PY = sys.executable
+HASH_SEEDS = {"a": "0", "b": "12345"}
+SOURCE_DATE_EPOCH = "1764288000"  # 2025-11-28T00:00:00Z, the sample's extract date
+REPORT_UNITS = "U01"  # one per-unit run besides the bureau's: the report stays under ~30 s
+
+
+@dataclass
+class CommandRun:
+    """One command of one run: its argv, exit code, logs and output folder."""
+
+    name: str
+    argv: list[str]
+    out: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+@dataclass
+class Runs:
+    """Everything :func:`command_runs` did."""
+
+    root: Path
+    inputs: dict[str, Path]  # "csv" -> folder, "xlsx" -> workbook (the copies the commands read)
+    hashes_before: dict[str, str]
+    hashes_after: dict[str, str]
+    sample_before: dict[str, str]
+    sample_after: dict[str, str]
+    runs: dict[str, dict[str, CommandRun]] = field(default_factory=dict)  # run -> command -> result
+    seconds: float = 0.0
+
+
+def tree_hashes(path: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``path`` (or of ``path`` itself), keyed by relative path."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return {
+        (p.name if p == path else p.relative_to(path).as_posix()): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in files
+    }
+
+
+def history_available() -> bool:
+    """Whether the ``history`` command exists (another engineer adds it)."""
+    return (Path(config.PACKAGE_DIR) / "cli" / "history.py").is_file()
+
+
+def commands(csv_ds: Path, xlsx_ds: Path) -> list[tuple[str, list[str]]]:
+    """(name, argv after ``fpanalysis``) of every command, outputs relative to the run's folder."""
+    out: list[tuple[str, list[str]]] = []
+    for kind, ds, lang in (("csv", csv_ds, "zh"), ("xlsx", xlsx_ds, "en")):
+        d, L = str(ds), ["--lang", lang]
+        out += [
+            (f"validate-{kind}", ["validate", d, "--rejects", "rejects", "--out", "problems.csv", *L]),
+            (f"bonus-{kind}", ["bonus", d, "--draws", "40", "--out", "bonus.csv", "--liability",
+                               "liability.xlsx", "--outside", "outside.parquet", *L]),
+            (f"compliance-{kind}", ["compliance", d, "--out", "scorecard.xlsx", "--detail", "detail.csv", *L]),
+            (f"cases-{kind}", ["cases", d, "--out", "cases.xlsx", *L]),
+            (f"accountability-{kind}", ["accountability", d, "--out", "accountability.csv", *L]),
+            (f"relief-{kind}", ["relief", d, "--quota", "40", "--out", "relief.csv", "--meeting", "meeting.xlsx", *L]),
+            (f"review-{kind}", ["review", d, "--out", "review.xlsx", *L]),
+        ]
+    out += [
+        ("synth-csv", ["synth", "--seed", "11", "--people", "30", "--out", "synth"]),
+        ("synth-xlsx", ["synth", "--seed", "11", "--people", "30", "--faults", "--out", "synth.xlsx", "--lang", "zh"]),
+        ("templates", ["templates", "--out", "templates"]),
+        # the default dataset (data/sample) is read, never written
+        ("validate-default", ["validate"]),
+        ("report", ["report", str(csv_ds), "--out", "report", "--units", REPORT_UNITS, "--no-progress"]),
+    ]
+    if history_available():
+        # a relief round recorded first (PRE_STEPS), then one household's history from the register
+        out.append(("history", ["history", "H0001", "--register", "register.sqlite", "--out", "history.csv"]))
+    return out
+
+
+def pre_steps(name: str, csv_ds: Path) -> list[list[str]]:
+    """Commands run before ``name`` in the same folder (the register must hold a round first)."""
+    if name == "history":
+        return [["relief", str(csv_ds), "--quota", "40", "--out", "relief.csv", "--record",
+                 "--register", "register.sqlite"]]
+    return []
+
+
+#: files that hold the time they were written by design (the register's ``recorded_at``):
+#: compared for nothing but scanned for PII like every other output.
+TIME_STAMPED = ("register.sqlite",)
+
+
+def run_command(name: str, argv: list[str], folder: Path, hash_seed: str, pre: list[list[str]] = ()) -> CommandRun:
+    """Run ``python -m fpanalysis ARGV`` in ``folder`` (created) with ``PYTHONHASHSEED``.
+
+    ``pre`` commands run first; their exit codes and logs are folded into the result.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    logs_out, logs_err, worst = "", "", 0
+    for step in pre:
+        r = run_command(name, step, folder, hash_seed)
+        logs_out, logs_err, worst = logs_out + r.stdout, logs_err + r.stderr, worst or r.returncode
+    env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED")}
+    env["PYTHONHASHSEED"] = hash_seed
+    env["PYTHONIOENCODING"] = "utf-8"
+    if argv[0] == "report":
+        env["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
+    t0 = time.monotonic()
+    p = subprocess.run(
+        [PY, "-m", "fpanalysis", *argv], cwd=folder, env=env, capture_output=True,
+        text=True, encoding="utf-8", errors="replace", timeout=600,
+    )
+    return CommandRun(name, argv, folder, worst or p.returncode, logs_out + p.stdout, logs_err + p.stderr,
+                      time.monotonic() - t0)
+
+
+_CACHE: dict[str, Runs] = {}
+
+
+def command_runs() -> Runs:
+    """Run every command twice (PYTHONHASHSEED 0 and 12345) once per session; cached."""
+    if "runs" in _CACHE:
+        return _CACHE["runs"]
+    t0 = time.monotonic()
+    root = Path(tempfile.mkdtemp(prefix="fp-cmdruns-"))
+    inputs = {"csv": root / "input" / "sample", "xlsx": root / "input" / "sample_workbook.xlsx"}
+    shutil.copytree(config.SAMPLE_DIR, inputs["csv"])
+    shutil.copy2(Path(config.SAMPLE_DIR).parent / "sample_workbook.xlsx", inputs["xlsx"])
+    before = {**tree_hashes(inputs["csv"]), **tree_hashes(inputs["xlsx"])}
+    sample_before = tree_hashes(config.SAMPLE_DIR)
+    cmds = commands(inputs["csv"], inputs["xlsx"])
+    jobs = [(run, name, argv) for run in HASH_SEEDS for name, argv in cmds]
+    # the two report runs first, so that they overlap the many short commands (2 cores)
+    jobs.sort(key=lambda j: j[1] != "report")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            (run, name): pool.submit(run_command, name, argv, root / run / name, HASH_SEEDS[run],
+                                     pre_steps(name, inputs["csv"]))
+            for run, name, argv in jobs
+        }
+    result = Runs(
+        root=root,
+        inputs=inputs,
+        hashes_before=before,
+        hashes_after={**tree_hashes(inputs["csv"]), **tree_hashes(inputs["xlsx"])},
+        sample_before=sample_before,
+        sample_after=tree_hashes(config.SAMPLE_DIR),
+    )
+    for (run, name), f in futures.items():
+        result.runs.setdefault(run, {})[name] = f.result()
+    result.seconds = time.monotonic() - t0
+    _CACHE["runs"] = result
+    import atexit
+
+    atexit.register(shutil.rmtree, root, True)
+    return result
+
+
+def output_files(cr: CommandRun) -> list[Path]:
+    """Every file a command wrote, sorted (relative to its folder via ``.relative_to(cr.out)``)."""
+    return sorted(p for p in cr.out.rglob("*") if p.is_file())
+
+
+_U_ESCAPE_RE = None
+
+
+def file_text(path: Path) -> str:
+    """The text a person could read in an output file, for the PII scan.
+
+    XLSX: every XML part of the zip; Parquet: the table as CSV; notebooks and
+    JSON: re-dumped without ASCII escapes; everything else decoded as UTF-8.
+    HTML entities and JSON ``\\uXXXX`` escapes are decoded, and SVG images
+    embedded as base64 data URIs (the report's charts) are appended decoded, so
+    that an escaped or embedded name or ID number is found too. PNG images are
+    pixels, not text: not scanned (the report's charts are SVG).
+    """
+    import base64
+    import html
+    import json
+    import re
+    import zipfile
+
+    global _U_ESCAPE_RE
+    if _U_ESCAPE_RE is None:
+        _U_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        with zipfile.ZipFile(path) as z:
+            text = "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    elif suffix == ".parquet":
+        import pandas as pd
+
+        df = pd.read_parquet(path)
+        text = ",".join(map(str, df.columns)) + "\n" + df.to_csv(index=False)
+    elif suffix in (".ipynb", ".json"):
+        text = json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False)
+    else:
+        text = path.read_bytes().decode("utf-8", "replace")
+    text = _U_ESCAPE_RE.sub(lambda m: chr(int(m[1], 16)), text)
+    text = html.unescape(text)
+    # charts in the report's HTML are base64 data URIs: scan the SVG (text) inside them too
+    return text + "".join(
+        "\n" + base64.b64decode(m[1]).decode("utf-8", "replace")
+        for m in re.finditer(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", text)
+    )
+
+
+def input_names(dataset: Path) -> list[str]:
+    """Every person's name in a dataset (columns declared ``pii_kind="name"`` in schema.py)."""
+    from fpanalysis import schema
+    from fpanalysis.io import load_dataset
+
+    ds = load_dataset(dataset)
+    names: dict[str, None] = {}
+    for t in schema.TABLES_LIST:
+        if t.name not in ds:
+            continue
+        for c in t.columns:
+            if c.pii and c.pii_kind == "name":
+                names.update(dict.fromkeys(str(v).strip() for v in ds[t.name][c.name].dropna()))
+    return sorted(n for n in names if len(n) >= 2)
+
+
+def input_id_numbers(dataset: Path) -> list[str]:
+    """Every resident ID number in a dataset (columns declared ``pii_kind="id_number"``)."""
+    from fpanalysis import schema
+    from fpanalysis.io import load_dataset
+
+    ds = load_dataset(dataset)
+    out: set[str] = set()
+    for t in schema.TABLES_LIST:
+        if t.name not in ds:
+            continue
+        for c in t.columns:
+            if c.pii and c.pii_kind == "id_number":
+                out |= {str(v) for v in ds[t.name][c.name].dropna()}
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------- figures for the closing note
+
+FIGURES: dict[str, str] = {}
+
+
+class _Summary:
+    """A plugin registered at run time: prints :data:`FIGURES` at the end of the session."""
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):  # noqa: ARG002
+        if FIGURES:
+            terminalreporter.section("fpanalysis trust figures (issue 8)")
+            for k in sorted(FIGURES):
+                terminalreporter.write_line(f"{k}: {FIGURES[k]}")
+
+
+def record_figure(config, key: str, text: str) -> None:
+    """Record a figure (fuzz examples run, outputs compared, bytes scanned) for the session summary."""
+    FIGURES[key] = text
+    pm = config.pluginmanager
+    if not pm.has_plugin("fpanalysis-trust-figures"):
+        pm.register(_Summary(), "fpanalysis-trust-figures")
