@@ -57,9 +57,7 @@ Choices where the spec is silent (also in docs/design.md, "Dask engine"):
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +67,17 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis import bonus, schema
-from fpanalysis.errors import DataError, FPError
+from fpanalysis.distributed.common import (
+    Failure,
+    as_folder,
+    check_unique,
+    failure,
+    is_frames,
+    key_hashes,
+    n_workers,
+    part_name,
+)
+from fpanalysis.errors import FPError
 from fpanalysis.params import Params
 
 TABLES_NEEDED = bonus.TABLES_NEEDED
@@ -387,73 +395,18 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
     return out
 
 
-@dataclass
-class _Failure:
-    """An FPError raised in a worker, carried back as plain fields (FPError does not unpickle)."""
-
-    cls: str
-    fields: dict[str, Any]
-
-    def raise_(self) -> None:
-        from fpanalysis import errors
-
-        raise getattr(errors, self.cls, FPError)(**self.fields)
-
-
-def _failure(exc: FPError, where: str) -> _Failure:
-    return _Failure(
-        type(exc).__name__,
-        {
-            "message_zh": f"{exc.message_zh}（分区 {where}）",
-            "message_en": f"{exc.message_en} (partition {where})",
-            "file": exc.file,
-            "row": exc.row,
-            "column": exc.column,
-            "value": exc.value,
-            "rule": exc.rule,
-            "exit_code": exc.exit_code,
-        },
-    )
-
-
-@contextlib.contextmanager
-def _as_folder(files: Mapping[str, Sequence[str | Path]]):
-    """A temporary folder with one ``<table>.parquet`` per table (links to the part files) for the loader."""
-    with tempfile.TemporaryDirectory(prefix="fp-part-") as tmp:
-        for table, paths in files.items():
-            paths = [Path(p) for p in paths]
-            target = Path(tmp) / f"{table}.parquet"
-            if len(paths) == 1:
-                try:
-                    target.symlink_to(paths[0].resolve())
-                except OSError:
-                    import shutil
-
-                    shutil.copyfile(paths[0], target)
-            else:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-
-                pq.write_table(
-                    pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default"),
-                    target,
-                )
-        yield Path(tmp)
-
-
 def read_partition_validated(
     files: Mapping[str, Sequence[str | Path]], *, skip_invalid: bool, lang: str
 ):
     """One partition through the package's loader and validator (the pandas engine's semantics)."""
     from fpanalysis.io import load_for_analysis
 
-    with _as_folder(files) as folder:
+    with as_folder(files) as folder:
         return load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
 
 
 def _name(files: Mapping[str, Sequence[str | Path]]) -> str:
-    parts = files.get("certificates") or next(iter(files.values()), [])
-    return ", ".join(Path(p).name for p in parts) or "?"
+    return part_name(files, "certificates")
 
 
 def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
@@ -577,14 +530,6 @@ def _childless_only(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
     }
 
 
-def _key_hashes(tables: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
-    return {
-        t: np.sort(pd.util.hash_array(tables[t][k].dropna().to_numpy(object)))
-        for t, k in UNIQUE_KEYS.items()
-        if t in tables
-    }
-
-
 # --------------------------------------------------------------------------- map
 
 
@@ -603,7 +548,7 @@ class Partial:
     hashes: dict[str, np.ndarray] | None = None
     units: list[str] | None = None
     not_aligned: str | None = None
-    failure: _Failure | None = None
+    failure: Failure | None = None
 
 
 def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Mapping, Partial]:
@@ -639,7 +584,7 @@ def _last_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
 def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"):
     """Map task of the first pass: the partition's last recorded date (for the default start month)."""
     try:
-        if not validate and not _is_frames(source):
+        if not validate and not is_frames(source):
             tables = _read_dates(source)
         else:
             if validate and alignment_problem(read_partition_fast(source)) is not None:
@@ -647,15 +592,7 @@ def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False,
             tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
         return Partial(last_date=_last_date(tables))
     except FPError as exc:
-        return Partial(failure=_failure(exc, _name(source) if not _is_frames(source) else "?"))
-
-
-def _is_frames(source) -> bool:
-    return (
-        isinstance(source, Mapping)
-        and bool(source)
-        and all(isinstance(v, pd.DataFrame) for v in source.values())
-    )
+        return Partial(failure=failure(exc, _name(source) if not is_frames(source) else "?"))
 
 
 def _read_dates(files) -> dict[str, pd.DataFrame]:
@@ -692,7 +629,7 @@ def map_budget(
     check_alignment: bool = True,
 ) -> Partial:
     """Map task: one partition's cohorts, new-certificate groups, and on request liability and outside rows."""
-    where = _name(source) if not _is_frames(source) else "?"
+    where = _name(source) if not is_frames(source) else "?"
     try:
         if validate and skip_invalid:
             # --skip-invalid would quietly drop a reference that lives in another partition: check first.
@@ -730,10 +667,10 @@ def map_budget(
             info.outside = bonus.outside_budget(tables, params, bonus.month_label(start_m), months)
         info.rows = {t: len(tables[t]) for t in TABLES_NEEDED if t in tables}
         if check_keys:
-            info.hashes = _key_hashes(tables)
+            info.hashes = key_hashes(tables, UNIQUE_KEYS)
         return info
     except FPError as exc:
-        return Partial(failure=_failure(exc, where))
+        return Partial(failure=failure(exc, where))
 
 
 # --------------------------------------------------------------------------- driver
@@ -799,33 +736,11 @@ def _driver_tables(dataset, tables, *, skip_invalid: bool, lang: str):
     parts = partition_paths(dataset)
     if parts:
         # A partitioned folder that is not aligned: its parts, table by table, as one file each.
-        with _as_folder({t: parts[t] for t in TABLES_NEEDED if t in parts}) as folder:
+        with as_folder({t: parts[t] for t in TABLES_NEEDED if t in parts}) as folder:
             ds = load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
     else:
         ds = load_for_analysis(dataset, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
     return ds, list(getattr(ds, "messages", []))
-
-
-def _n_workers(client) -> int:
-    try:
-        return max(1, len(client.scheduler_info()["workers"]))
-    except Exception:  # noqa: BLE001 - a scheduler without the info: assume two
-        return 2
-
-
-def _check_unique(partials: Sequence[Partial]) -> None:
-    for t, key in UNIQUE_KEYS.items():
-        arrays = [p.hashes[t] for p in partials if p.hashes and t in p.hashes]
-        if len(arrays) < 2:
-            continue
-        allh = np.sort(np.concatenate(arrays))
-        if len(allh) and (allh[1:] == allh[:-1]).any():
-            raise DataError(
-                f"表“{schema.TABLES[t].zh}”的 {key} 在不同分区中重复，请检查分区数据",
-                f"{t}.{key} repeats across partitions; check the partitioned data",
-                column=key,
-                rule="duplicate_key_across_partitions",
-            )
 
 
 def _messages(partials: Sequence[Partial], lang: str) -> list[str]:
@@ -1027,7 +942,7 @@ def budget(
     if unit_ids is None:  # aligned partitions: the units table as the workers loaded it
         unit_ids = partials[0].units or [] if partials else []
     if not repartition:
-        _check_unique(partials)
+        check_unique([p.hashes for p in partials], UNIQUE_KEYS)
         messages += _messages(partials, lang)
 
     groups = merge_groups([p.groups for p in partials])
@@ -1057,7 +972,7 @@ def budget(
 
 
 def _scatter(client, tables: Mapping[str, pd.DataFrame], partitions: int | None):
-    n = partitions or 4 * _n_workers(client)
+    n = partitions or 4 * n_workers(client)
     parts = split_by_couple(tables, n)
     unit_ids = (
         tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []

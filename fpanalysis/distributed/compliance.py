@@ -54,7 +54,16 @@ import pandas as pd
 
 from fpanalysis import compliance as cp
 from fpanalysis import schema
-from fpanalysis.distributed.bonus import _as_folder, _Failure, _failure, _is_frames, _n_workers
+from fpanalysis.distributed.common import (
+    Failure,
+    as_folder,
+    check_unique,
+    failure,
+    is_frames,
+    key_hashes,
+    n_workers,
+    part_name,
+)
 from fpanalysis.errors import DataError, FPError
 from fpanalysis.params import Params
 
@@ -215,38 +224,7 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
 
 
 def _part_name(files: Mapping[str, Sequence[str | Path]]) -> str:
-    parts = files.get("couples") or next(iter(files.values()), [])
-    return ", ".join(Path(p).name for p in parts) or "?"
-
-
-def _key_hashes(tables: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
-    return {
-        t: np.sort(pd.util.hash_array(tables[t][k].dropna().to_numpy(object)))
-        for t, k in UNIQUE_KEYS.items()
-        if t in tables
-    }
-
-
-def check_unique(
-    hashes: Sequence[dict[str, np.ndarray] | None], keys: Mapping[str, str] = UNIQUE_KEYS
-) -> None:
-    """Refuse keys repeated across partitions (each partition is validated on its own).
-
-    Raises:
-        DataError: a key of ``keys`` appears in two partitions.
-    """
-    for t, key in keys.items():
-        arrays = [h[t] for h in hashes if h and t in h]
-        if len(arrays) < 2:
-            continue
-        allh = np.sort(np.concatenate(arrays))
-        if len(allh) and (allh[1:] == allh[:-1]).any():
-            raise DataError(
-                f"表“{schema.TABLES[t].zh}”的 {key} 在不同分区中重复，请检查分区数据",
-                f"{t}.{key} repeats across partitions; check the partitioned data",
-                column=key,
-                rule="duplicate_key_across_partitions",
-            )
+    return part_name(files, "couples")
 
 
 # --------------------------------------------------------------------------- map
@@ -264,7 +242,7 @@ class Partial:
     messages: list[str] = field(default_factory=list)
     hashes: dict[str, np.ndarray] | None = None
     not_aligned: str | None = None
-    failure: _Failure | None = None
+    failure: Failure | None = None
 
 
 def load_partition(
@@ -283,7 +261,7 @@ def load_partition(
     is reported as such (``info.not_aligned``), not as a data error.
     """
     info = Partial()
-    if _is_frames(source):
+    if is_frames(source):
         return source, info
     if not validate:
         return read_partition_fast(source), info
@@ -294,7 +272,7 @@ def load_partition(
     if problem is not None:
         info.not_aligned = f"{_part_name(source)}: {problem}"
         return fast, info
-    with _as_folder(source) as folder:
+    with as_folder(source) as folder:
         ds = load_for_analysis(folder, list(tables), skip_invalid=skip_invalid, lang=lang)
     info.skipped = dict(getattr(ds, "skipped", {}) or {})
     info.messages = list(getattr(ds, "messages", []) or [])
@@ -305,7 +283,7 @@ def map_last_date(
     source: Any, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"
 ) -> Partial:
     """First pass: the partition's last recorded date (:func:`fpanalysis.compliance.last_recorded_date`)."""
-    where = "?" if _is_frames(source) else _part_name(source)
+    where = "?" if is_frames(source) else _part_name(source)
     try:
         tables, info = load_partition(
             source, validate=validate, skip_invalid=skip_invalid, lang=lang
@@ -315,7 +293,7 @@ def map_last_date(
         info.last_date = cp.last_recorded_date(tables)
         return info
     except FPError as exc:
-        return Partial(failure=_failure(exc, where))
+        return Partial(failure=failure(exc, where))
 
 
 def map_compliance(
@@ -332,7 +310,7 @@ def map_compliance(
     check_keys: bool = False,
 ) -> Partial:
     """Map task: one partition's per-unit sums (and drill-down when asked, or written to ``detail_path``)."""
-    where = "?" if _is_frames(source) else _part_name(source)
+    where = "?" if is_frames(source) else _part_name(source)
     try:
         tables, info = load_partition(
             source, validate=validate, skip_invalid=skip_invalid, lang=lang
@@ -356,10 +334,10 @@ def map_compliance(
             t: len(tables[t]) for t in TABLES_NEEDED if t in tables and t not in SHARED_TABLES
         }
         if check_keys:
-            info.hashes = _key_hashes(tables)
+            info.hashes = key_hashes(tables, UNIQUE_KEYS)
         return info
     except FPError as exc:
-        return Partial(failure=_failure(exc, where))
+        return Partial(failure=failure(exc, where))
 
 
 # --------------------------------------------------------------------------- driver
@@ -512,7 +490,7 @@ def compliance(
     repartitioned = sources is None
 
     def scatter(frames: Mapping[str, pd.DataFrame]):
-        n = partitions or 4 * _n_workers(client)
+        n = partitions or 4 * n_workers(client)
         parts = split_by_couple_group(frames, n)
         ids = list(frames["units"]["unit_id"].dropna().astype("str")) if "units" in frames else []
         return client.scatter(parts), ids
@@ -580,7 +558,7 @@ def compliance(
                 rule="dangling_reference",
             )
     if not repartitioned:
-        check_unique([p.hashes for p in partials])
+        check_unique([p.hashes for p in partials], UNIQUE_KEYS)
         seen: set[str] = set()
         for p in partials:  # the shared tables' warnings come once per partition: say them once
             for m in p.messages:

@@ -56,10 +56,18 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis import relief as rl
-from fpanalysis.distributed.bonus import _Failure, _failure, _is_frames, _n_workers
+from fpanalysis.distributed.common import (
+    Failure,
+    as_folder,
+    check_unique,
+    failure,
+    is_frames,
+    key_hashes,
+    n_workers,
+    part_name,
+)
 from fpanalysis.distributed.compliance import (
     _not_aligned_note,
-    check_unique,
     driver_tables,
     gather,
     partition_sources,
@@ -159,8 +167,7 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
 
 
 def _part_name(files: Mapping[str, Sequence[str | Path]]) -> str:
-    parts = files.get("households") or next(iter(files.values()), [])
-    return ", ".join(Path(p).name for p in parts) or "?"
+    return part_name(files, "households")
 
 
 # --------------------------------------------------------------------------- map
@@ -178,7 +185,7 @@ class Partial:
     messages: list[str] = field(default_factory=list)
     hashes: dict[str, np.ndarray] | None = None
     not_aligned: str | None = None
-    failure: _Failure | None = None
+    failure: Failure | None = None
 
     def summary(self) -> Partial:
         """Everything but the assessed rows (what the driver gathers)."""
@@ -232,7 +239,7 @@ def load_partition(
 ) -> tuple[Mapping, Partial]:
     """A partition's households and members (frames, or part files read and validated in the worker)."""
     info = Partial()
-    if _is_frames(source):
+    if is_frames(source):
         return source, info
     fast = read_partition_fast(source)
     problem = alignment_problem(fast)
@@ -241,10 +248,9 @@ def load_partition(
         return fast, info
     if not validate:
         return fast, info
-    from fpanalysis.distributed.bonus import _as_folder
     from fpanalysis.io import load_for_analysis
 
-    with _as_folder(source) as folder:
+    with as_folder(source) as folder:
         ds = load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
     info.messages = list(getattr(ds, "messages", []) or [])
     return ds, info
@@ -259,7 +265,7 @@ def map_last_date(
     source: Any, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"
 ) -> Partial:
     """First pass: the partition's latest application or review date."""
-    where = "?" if _is_frames(source) else _part_name(source)
+    where = "?" if is_frames(source) else _part_name(source)
     try:
         tables, info = load_partition(
             source, validate=validate, skip_invalid=skip_invalid, lang=lang
@@ -268,7 +274,7 @@ def map_last_date(
             info.last_date = _last_date(tables["households"])
         return info
     except FPError as exc:
-        return Partial(failure=_failure(exc, where))
+        return Partial(failure=failure(exc, where))
 
 
 def map_assess(
@@ -284,7 +290,7 @@ def map_assess(
     check_keys: bool = False,
 ) -> Partial:
     """Map task: assess one partition's households; the eligible ones' keys, sorted per pool in the ranking order."""
-    where = "?" if _is_frames(source) else _part_name(source)
+    where = "?" if is_frames(source) else _part_name(source)
     try:
         tables, info = load_partition(
             source, validate=validate, skip_invalid=skip_invalid, lang=lang
@@ -303,13 +309,10 @@ def map_assess(
         info.keys = e.loc[sk.index, KEY_COLUMNS].reset_index(drop=True)
         info.rows = {t: len(tables[t]) for t in TABLES_NEEDED}
         if check_keys:
-            info.hashes = {
-                t: np.sort(pd.util.hash_array(tables[t][k].dropna().to_numpy(object)))
-                for t, k in UNIQUE_KEYS.items()
-            }
+            info.hashes = key_hashes(tables, UNIQUE_KEYS)
         return info
     except FPError as exc:
-        return Partial(failure=_failure(exc, where))
+        return Partial(failure=failure(exc, where))
 
 
 def _summary(p: Partial) -> Partial:
@@ -412,7 +415,7 @@ def rank_households(
     opts = {"validate": validate, "skip_invalid": skip_invalid, "lang": lang}
 
     def scatter(frames: Mapping[str, pd.DataFrame]):
-        n = partitions or 4 * _n_workers(client)
+        n = partitions or 4 * n_workers(client)
         return client.scatter(split_by_household(frames, n))
 
     if sources is None:
