@@ -148,6 +148,9 @@ def dask_client(
         host="127.0.0.1",
         protocol="tcp://",
         dashboard_address=None,
+        # No dashboard, but the scheduler still serves /health on HTTP: on 127.0.0.1 at a free
+        # port, not the well-known 8787 an analyst's own Dask session may hold.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         processes=processes,
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
