@@ -87,6 +87,32 @@ def as_folder(files: Mapping[str, Sequence[str | Path]]) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def read_parts(
+    files: Mapping[str, Sequence[str | Path]], tables: Sequence[str], *, empty_missing: bool = False
+) -> dict[str, pd.DataFrame]:
+    """One partition's ``tables`` read with pyarrow and put in the typed form (no validation).
+
+    Columns the schema does not know are dropped. A table without part files
+    is left out, or with ``empty_missing`` given as an empty typed frame.
+    """
+    import pyarrow.parquet as pq
+
+    out = {}
+    for table in tables:
+        paths = files.get(table, [])
+        if not paths and not empty_missing:
+            continue
+        frames = [pq.read_table(f).to_pandas() for f in paths]
+        df = (
+            pd.concat(frames, ignore_index=True)
+            if len(frames) > 1
+            else (frames[0] if frames else pd.DataFrame())
+        )
+        df = df[[c for c in df.columns if c in schema.TABLES[table].names]]
+        out[table] = schema.coerce(table, df)
+    return out
+
+
 def is_frames(source: Any) -> bool:
     """Whether a map task's source is in-memory tables (not part files)."""
     return (

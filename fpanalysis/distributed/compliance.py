@@ -63,6 +63,7 @@ from fpanalysis.distributed.common import (
     key_hashes,
     n_workers,
     part_name,
+    read_parts,
 )
 from fpanalysis.errors import DataError, FPError
 from fpanalysis.params import Params
@@ -208,19 +209,7 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
 
 def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
     """One partition's tables read with pyarrow in their stored types and put in the typed form (no validation)."""
-    import pyarrow.parquet as pq
-
-    out = {}
-    for table in TABLES_NEEDED:
-        paths = files.get(table, [])
-        if not paths:
-            continue
-        frames = [pq.read_table(f).to_pandas() for f in paths]
-        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        t = schema.TABLES[table]
-        df = df[[c for c in df.columns if c in t.names]]
-        out[table] = schema.coerce(table, df)
-    return out
+    return read_parts(files, TABLES_NEEDED)
 
 
 def _part_name(files: Mapping[str, Sequence[str | Path]]) -> str:

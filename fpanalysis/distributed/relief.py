@@ -65,6 +65,7 @@ from fpanalysis.distributed.common import (
     key_hashes,
     n_workers,
     part_name,
+    read_parts,
 )
 from fpanalysis.distributed.compliance import (
     _not_aligned_note,
@@ -153,17 +154,7 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
 
 def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
     """One partition's households and members read with pyarrow and put in the typed form (no validation)."""
-    import pyarrow.parquet as pq
-
-    from fpanalysis import schema
-
-    out = {}
-    for table in TABLES_NEEDED:
-        frames = [pq.read_table(f).to_pandas() for f in files.get(table, [])]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        df = df[[c for c in df.columns if c in schema.TABLES[table].names]]
-        out[table] = schema.coerce(table, df)
-    return out
+    return read_parts(files, TABLES_NEEDED, empty_missing=True)
 
 
 def _part_name(files: Mapping[str, Sequence[str | Path]]) -> str:
