@@ -83,6 +83,9 @@ CELL_TIMEOUT = int(os.environ.get("FPANALYSIS_CELL_TIMEOUT", "120"))
 #: a run whose cell timed out is retried this many times: seen here, a widget cell of the
 #: compliance notebook sometimes never reports "idle" to papermill (~1 run in 10).
 TIMEOUT_RETRIES = 1
+#: Seconds a notebook kernel may take to start: papermill's 60 s default was seen to run out on
+#: 2 busy cores (CI runs two reports beside other commands), failing a report that had no fault.
+KERNEL_START_TIMEOUT = 240
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ARROW_RE = re.compile(r"^\s*-+>\s*(\d+)\s?(.*)$")
 
@@ -542,6 +545,7 @@ def _execute_one(input_nb: str, output_path: str, parameters: dict[str, Any], cw
             papermill.execute_notebook(
                 input_nb, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
                 progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT,
+                start_timeout=KERNEL_START_TIMEOUT,
             )
         except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
             if attempt < TIMEOUT_RETRIES:
