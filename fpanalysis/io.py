@@ -1765,6 +1765,122 @@ def _write_xlsx(df: pd.DataFrame, tmp: Path, sheet: str) -> None:
             dst.writestr(zi, src.read(info.filename))
 
 
+#: Data rows an .xlsx sheet holds (Excel's 1,048,576 rows, less the header).
+XLSX_MAX_ROWS = 1_048_575
+
+
+def _check_xlsx_rows(n: int, path: Path) -> None:
+    if n > XLSX_MAX_ROWS:
+        raise UsageError(
+            f"输出有 {n:,} 行，超过 Excel 工作表的上限 {XLSX_MAX_ROWS:,} 行：请改用 .csv 或 .parquet",
+            f"the output has {n:,} rows, more than an Excel sheet holds ({XLSX_MAX_ROWS:,}): use .csv or .parquet",
+            file=str(path),
+            value=str(n),
+            rule="xlsx_rows",
+        )
+
+
+def write_table_chunks(
+    chunks: Iterable[pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    lang: str = "en",
+    table: str | None = None,
+) -> tuple[Path, int]:
+    """:func:`write_table` for a table that comes a slice at a time (too large to hold whole).
+
+    The slices are written as they come, so only one is in memory. The file
+    is the one :func:`write_table` writes for the slices joined: identical
+    bytes for ``.csv`` (one header, then every slice's rows) and for a single
+    slice in any format; ``.parquet`` from several slices holds one row group
+    per slice (same columns, types and values; the schema is the first
+    slice's, a column that is empty there is text). ``.xlsx`` joins the slices
+    (a sheet holds at most :data:`XLSX_MAX_ROWS` rows anyway) and refuses more.
+    Atomic as :func:`write_table`: a reader sees the old file or the whole new one.
+
+    Args:
+        chunks: frames with the same columns, in order; at least one.
+        path, lang, table: as :func:`write_table`.
+
+    Returns:
+        ``(path, rows written)``.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> df = pd.DataFrame({"sex": ["F", "M", "F"], "note": ["=1", "b", "c"]})
+        >>> _ = write_table(df, d / "whole.csv", lang="zh")
+        >>> write_table_chunks([df.iloc[:2], df.iloc[2:]], d / "parts.csv", lang="zh")[1]
+        3
+        >>> (d / "whole.csv").read_bytes() == (d / "parts.csv").read_bytes()
+        True
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    it = iter(chunks)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("write_table_chunks needs at least one frame (an empty one writes the header)")
+    second = next(it, None)
+    if second is None:  # one slice: exactly write_table
+        return write_table(first, path, lang=lang, table=table), len(first)
+    if ext == ".xlsx":
+        whole = [first, second]
+        n = len(first) + len(second)
+        for c in it:
+            n += len(c)
+            _check_xlsx_rows(n, path)  # before holding more than a sheet can take
+            whole.append(c)
+        return write_table(pd.concat(whole, ignore_index=True), path, lang=lang, table=table), n
+    if ext not in (".csv", ".parquet"):
+        return write_table(first, path, lang=lang, table=table), len(first)  # refuses the type
+
+    def frames() -> Iterator[pd.DataFrame]:
+        yield first
+        yield second
+        yield from it
+
+    rows = 0
+
+    def write_csv(tmp: Path) -> None:
+        nonlocal rows
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            for k, df in enumerate(frames()):
+                out = neutralize_formulas(localize(_prepare(df), lang, table))
+                _csv_frame(out).to_csv(fh, index=False, header=k == 0, lineterminator="\n")
+                rows += len(df)
+
+    def write_parquet(tmp: Path) -> None:
+        nonlocal rows
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = None
+        schema = None
+        try:
+            for df in frames():
+                out = localize(_prepare(df), lang, table)
+                if schema is None:
+                    t = pa.Table.from_pandas(out, preserve_index=False)
+                    # a column with no value in the first slice is typed null: make it text
+                    fields = [
+                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in t.schema
+                    ]
+                    schema = pa.schema(fields, metadata=t.schema.metadata)
+                    t = t.cast(schema)
+                    writer = pq.ParquetWriter(tmp, schema)
+                else:
+                    t = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+                writer.write_table(t)
+                rows += len(df)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    _atomic_write(path, write_csv if ext == ".csv" else write_parquet)
+    return path, rows
+
+
 def write_table(
     df: pd.DataFrame, path: str | os.PathLike, *, lang: str = "en", table: str | None = None
 ) -> Path:
@@ -1812,6 +1928,7 @@ def write_table(
     if ext == ".csv":
         _atomic_write(path, lambda tmp: _write_csv(out, tmp))
     else:
+        _check_xlsx_rows(len(out), path)
         sheet = (
             (schema.TABLES[table].zh if lang == "zh" else table)
             if table in schema.TABLES

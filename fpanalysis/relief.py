@@ -80,8 +80,9 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -260,6 +261,38 @@ def last_recorded_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
 # --------------------------------------------------------------------------- FP types
 
 
+def _join_per_group(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
+    """``values.groupby(keys).agg(sep.join)`` in one vectorised pass (pyarrow's ``binary_join``).
+
+    The groupby runs a Python join per group: most of a province's relief
+    round (5M households: minutes). Same result: indexed by the sorted keys
+    (missing keys dropped), each group's values joined in their order.
+
+    Examples:
+        >>> _join_per_group(pd.Series(["H2", "H1", "H2"]), pd.Series(["a", "b", "c"]), "、").to_dict()
+        {'H1': 'b', 'H2': 'a、c'}
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = pd.factorize(keys, sort=True)
+    keep = codes >= 0
+    codes = codes[keep]
+    order = np.argsort(codes, kind="stable")  # stable: each group keeps its rows' order
+    offsets = np.zeros(len(uniques) + 1, np.int64)
+    np.cumsum(np.bincount(codes, minlength=len(uniques)), out=offsets[1:])
+    vals = pa.array(values.to_numpy(object)[keep][order], type=pa.large_string())
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), vals), pa.scalar(sep, pa.large_string()))
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=pd.Index(uniques), dtype="str")
+
+
+def _records(df: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
+    """``df[columns].to_dict("records")``, several times faster on text columns (one ``tolist`` a column)."""
+    cols = list(dict.fromkeys(columns))
+    lists = [df[c].tolist() for c in cols]
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)]
+
+
 def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Each household's FP priority type from its members (POLICY.md §6).
 
@@ -291,23 +324,18 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     kids = m[m["relation"].eq("child")]
     n_children = kids.groupby("household_id").size()
     n_daughters = kids[kids["sex"].eq("F")].groupby("household_id").size()
-    kid_text_zh = (
-        (
-            kids["member_id"]
-            + "（"
-            + kids["sex"].map({"F": "女", "M": "男"}).fillna("性别不详")
-            + "）"
-        )
-        .groupby(kids["household_id"])
-        .agg("、".join)
+    kid_text_zh = _join_per_group(
+        kids["household_id"],
+        kids["member_id"] + "（" + kids["sex"].map({"F": "女", "M": "男"}).fillna("性别不详") + "）",
+        "、",
     )
-    kid_text_en = (
-        (kids["member_id"] + " (" + kids["sex"].map({"F": "F", "M": "M"}).fillna("?") + ")")
-        .groupby(kids["household_id"])
-        .agg(", ".join)
+    kid_text_en = _join_per_group(
+        kids["household_id"],
+        kids["member_id"] + " (" + kids["sex"].map({"F": "F", "M": "M"}).fillna("?") + ")",
+        ", ",
     )
     parents = m[m["relation"].isin(["head", "spouse"]) & m["sterilized"].fillna(False).astype(bool)]
-    ster = parents["member_id"].groupby(parents["household_id"]).agg("、".join)
+    ster = _join_per_group(parents["household_id"], parents["member_id"], "、")
 
     hid = households["household_id"]
     nc = hid.map(n_children).fillna(0).astype("int64")
@@ -572,6 +600,25 @@ def _key_value_text(key: str, row: pd.Series) -> tuple[str, str]:
 # The columns of the row just above that the "decided by" text quotes.
 ABOVE_COLUMNS = list(dict.fromkeys(["household_id", "rank", *KEY_LABELS]))
 
+#: The texts written row by row, the costly part of a round at province scale. A *lean* round
+#: (``rank_households(..., texts=False)``) leaves them out and carries the row above's values as
+#: ``above__<column>`` instead; :meth:`ReliefResult.chunks` writes them a slice at a time.
+TEXT_COLUMNS = ("decided_zh", "decided_en", "reason_zh", "reason_en")
+ABOVE_PREFIX = "above__"
+#: Rows per slice when a lean round's texts are written (about 100 MB of texts and working columns).
+CHUNK_ROWS = 100_000
+#: What the texts are written from (:func:`texts_for`): a slice of a lean table needs only these.
+TEXT_INPUT_COLUMNS = list(
+    dict.fromkeys(
+        [
+            "household_id", "rank", "decided_by", *KEY_LABELS, "area", "size", "eligible",
+            "incumbent", "tier", "tier_basis", "ratio_tier", "standard_fen", "income_fen",
+            "entitlement_yuan", "fp_evidence_zh", "fp_evidence_en", "why_zh", "why_en",
+            *(ABOVE_PREFIX + c for c in ABOVE_COLUMNS),
+        ]
+    )
+)
+
 
 def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     """The eligible rows of one pool sorted in the declared order, with ``rank`` and ``decided_by``.
@@ -619,9 +666,8 @@ def decided_texts(e: pd.DataFrame, above: pd.DataFrame, order: Iterable[str]) ->
     """
     order = list(order)
     zh, en = [], []
-    cols = ["household_id", "rank", "decided_by", *KEY_LABELS]
-    rows = e[cols].loc[:, ~pd.Index(cols).duplicated()].to_dict("records")
-    aboves = above[ABOVE_COLUMNS].to_dict("records")
+    rows = _records(e, ["household_id", "rank", "decided_by", *KEY_LABELS])
+    aboves = _records(above, ABOVE_COLUMNS)
     for row, ab in zip(rows, aboves, strict=True):
         if row["rank"] == 1:
             zh.append("本资金池中排序最前")
@@ -648,12 +694,15 @@ def decided_texts(e: pd.DataFrame, above: pd.DataFrame, order: Iterable[str]) ->
     return pd.Series(zh, index=e.index, dtype="str"), pd.Series(en, index=e.index, dtype="str")
 
 
-def rank_pool(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
+def rank_pool(assessed: pd.DataFrame, order: Iterable[str], *, texts: bool = True) -> pd.DataFrame:
     """Rank the eligible households of one pool in the declared order (POLICY.md §6).
 
     Args:
         assessed: rows of :func:`assess` (one pool).
         order: ``ranking_order``; it ends with ``household_id``, so the order is total.
+        texts: write ``decided_zh``/``decided_en``; ``False`` leaves them to
+            :func:`texts_for` and adds the row above's :data:`ABOVE_COLUMNS`
+            as ``above__<column>`` (what the texts quote).
 
     Returns:
         The eligible rows sorted, with ``rank`` (1, 2, ...), ``decided_by``
@@ -661,7 +710,12 @@ def rank_pool(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
         rank 1), ``above_id`` and ``decided_zh``/``decided_en`` texts.
     """
     e = rank_keys(assessed, order)
-    e["decided_zh"], e["decided_en"] = decided_texts(e, e[ABOVE_COLUMNS].shift(), order)
+    above = e[ABOVE_COLUMNS].shift()
+    if texts:
+        e["decided_zh"], e["decided_en"] = decided_texts(e, above, order)
+    else:
+        for c in ABOVE_COLUMNS:
+            e[ABOVE_PREFIX + c] = above[c]
     return e
 
 
@@ -692,6 +746,11 @@ class ReliefResult:
     quota: Any = None
     budget_yuan: Any = None
     order: tuple[str, ...] = field(default_factory=tuple)
+    bands: tuple = ()
+    #: How a lean round's texts are written: ``runner(slices, bands, order)`` yields
+    #: :func:`texts_for` of each slice, in order. ``None``: here, one slice after another;
+    #: the Dask engine sets one that writes them in its workers.
+    runner: Callable[..., Iterator[pd.DataFrame]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -699,10 +758,115 @@ class ReliefResult:
         t = self.table
         return t[t["selected"].fillna(False).astype(bool)]
 
+    @property
+    def lean(self) -> bool:
+        """Whether the texts (:data:`TEXT_COLUMNS`) are still to be written (:meth:`chunks`)."""
+        return "reason_zh" not in self.table.columns
+
+    def output_columns(self) -> list[str]:
+        """The CLI's columns (:data:`CLI_COLUMNS`, with ``pool`` first when the pools run separately)."""
+        return CLI_COLUMNS if self.pool != "separate" else ["pool", *CLI_COLUMNS]
+
+    def chunks(self, rows: int | None = None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The table a slice of ``rows`` rows at a time, with every text, in table order.
+
+        A lean round writes each slice's texts when it is reached, so the
+        texts of a province (gigabytes) are never all in memory: a writer
+        appends slice after slice. At least one (maybe empty) slice comes, so
+        a writer always gets the header. Joined, the slices are the table
+        :func:`rank_households` gives with ``texts=True``. ``rows`` defaults
+        to :data:`CHUNK_ROWS`.
+        """
+        rows = rows or CHUNK_ROWS
+        t = self.table
+        n = len(t)
+        starts = range(0, n, rows) if n else range(1)
+        if not self.lean:
+            for s in starts:
+                piece = t.iloc[s : s + rows]
+                yield piece if columns is None else piece[columns]
+            return
+        slices = (t.iloc[s : s + rows] for s in starts)
+        inputs = (sl[[c for c in TEXT_INPUT_COLUMNS if c in sl.columns]] for sl in slices)
+        run = self.runner or _texts_here
+        for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
+            full = with_texts(t.iloc[s : s + rows], texts)
+            yield full if columns is None else full[columns]
+
+    def with_texts(self) -> ReliefResult:
+        """This round with every text written (itself when it is not lean)."""
+        if not self.lean:
+            return self
+        table = pd.concat(list(self.chunks()))
+        return dataclasses.replace(self, table=table.reset_index(drop=True), runner=None)
+
     def output(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The table with the CLI's columns (:data:`CLI_COLUMNS`), unmasked."""
-        cols = columns or (CLI_COLUMNS if self.pool != "separate" else ["pool", *CLI_COLUMNS])
+        cols = columns or self.output_columns()
+        if self.lean:
+            return pd.concat(list(self.chunks(columns=cols))).reset_index(drop=True)
         return self.table[cols].reset_index(drop=True)
+
+    def output_chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """:meth:`output` a slice at a time (what the CLI writes)."""
+        for piece in self.chunks(rows, columns=self.output_columns()):
+            yield piece.reset_index(drop=True)
+
+
+def texts_for(lean: pd.DataFrame, bands: tuple, order: Iterable[str]) -> pd.DataFrame:
+    """The texts (:data:`TEXT_COLUMNS`) of some rows of a lean round's table (POLICY.md §6).
+
+    Each row's texts need only the row itself and the row above's values
+    (``above__<column>``), so any slice may be written on its own, anywhere.
+
+    Args:
+        lean: rows of a lean table (at least :data:`TEXT_INPUT_COLUMNS` that it has).
+        bands: ``tier_bands`` on the round's date.
+        order: the ranking order.
+
+    Returns:
+        ``decided_zh``, ``decided_en`` (ranked rows; NaN otherwise),
+        ``reason_zh``, ``reason_en``, on ``lean``'s index.
+    """
+    order = list(order)
+    if ABOVE_PREFIX + "rank" in lean:
+        e = lean[lean["rank"].notna()]
+        above = e[[ABOVE_PREFIX + c for c in ABOVE_COLUMNS]].set_axis(ABOVE_COLUMNS, axis=1)
+        dz, de = decided_texts(e, above, order)
+    else:  # a round with no household has no ranking columns
+        dz = de = pd.Series([], dtype=object)
+    t = lean.assign(
+        decided_zh=dz.reindex(lean.index).astype(object),
+        decided_en=de.reindex(lean.index).astype(object),
+    )
+    rz, re_ = _reasons(t, bands)
+    return pd.DataFrame(
+        {"decided_zh": t["decided_zh"], "decided_en": t["decided_en"], "reason_zh": rz, "reason_en": re_},
+        index=lean.index,
+    )
+
+
+def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a lean table with their texts, in the columns and order of the full table.
+
+    ``decided_zh``/``decided_en`` take the place of the ``above__`` columns
+    (where :func:`rank_pool` writes them); ``reason_zh``/``reason_en`` come last.
+    """
+    cols = list(lean.columns)
+    above = [c for c in cols if c.startswith(ABOVE_PREFIX)]
+    out = lean.drop(columns=above)
+    if above:  # a round with no household has no ranking columns (as the full table)
+        at = cols.index(above[0])
+        for k, c in enumerate(("decided_zh", "decided_en")):  # object, as the stacked full table has them
+            out.insert(at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object))
+    out["reason_zh"] = texts["reason_zh"].to_numpy()
+    out["reason_en"] = texts["reason_en"].to_numpy()
+    return out
+
+
+def _texts_here(slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str]) -> Iterator[pd.DataFrame]:
+    for sl in slices:
+        yield texts_for(sl, bands, order)
 
 
 def _limit_for(limit: Any, pool: str, what: str) -> Any:
@@ -921,6 +1085,7 @@ def rank_households(
     budget_yuan: Any = None,
     pool: str = "all",
     previous_round: Any = None,
+    texts: bool = True,
 ) -> ReliefResult:
     """Rank and select hardship households for 低保 on ``as_of`` (POLICY.md §6).
 
@@ -936,6 +1101,10 @@ def rank_households(
         previous_round: the last recorded round's selection (a frame with
             ``household_id`` and ``selected``, or the selected ids); those
             households count as receiving relief now, like ``receiving``.
+        texts: write every text now. ``False`` gives a *lean* round: the
+            same table without :data:`TEXT_COLUMNS`, whose texts
+            :meth:`ReliefResult.chunks` writes a slice at a time (a province's
+            millions of reasons need not all be in memory at once).
 
     Returns:
         A :class:`ReliefResult`; ``result.table`` has a reason for every household.
@@ -950,13 +1119,13 @@ def rank_households(
     parts, notes = [], []
     for p in sorted(assessed["pool"].dropna().unique()):
         a = assessed[assessed["pool"].eq(p)]
-        ranked = rank_pool(a, order)
+        ranked = rank_pool(a, order, texts=texts)
         q = _limit_for(quota, p, "名额/quota")
         b = _limit_for(budget_yuan, p, "预算/budget")
         sel, n = select_pool(ranked, ranked["incumbent"], quota=q, budget_yuan=b)
         notes += pool_notes(n, p, pool)
         parts += [sel, not_ranked(a, sel)]
-    table = finish_table(parts, assessed, params, as_of)
+    table = finish_table(parts, assessed, params, as_of, texts=texts)
     return ReliefResult(
         table=table,
         problems=problems,
@@ -966,6 +1135,7 @@ def rank_households(
         quota=quota,
         budget_yuan=budget_yuan,
         order=order,
+        bands=tuple(params.at("tier_bands", as_of)),
     )
 
 
@@ -1029,8 +1199,13 @@ def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
     return rest
 
 
-def finish_table(parts: list[pd.DataFrame], assessed: pd.DataFrame, params: Params, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Stack the pools' ranked and unranked rows, fix the types and write every reason (row by row)."""
+def finish_table(
+    parts: list[pd.DataFrame], assessed: pd.DataFrame, params: Params, as_of: pd.Timestamp, *, texts: bool = True
+) -> pd.DataFrame:
+    """Stack the pools' ranked and unranked rows, fix the types and write every reason (row by row).
+
+    ``texts=False``: no reasons (a lean table, :func:`rank_households`).
+    """
     cols = list(dict.fromkeys([c for p_ in parts for c in p_.columns]))
     table = pd.concat([p_.reindex(columns=cols) for p_ in parts]) if parts else assessed.iloc[0:0]
     for c, dtype in (("rank", "Int64"), ("selected", "boolean"), ("cumulative_fen", "Int64")):
@@ -1038,9 +1213,29 @@ def finish_table(parts: list[pd.DataFrame], assessed: pd.DataFrame, params: Para
             table[c] = pd.Series(dtype=dtype)
         if str(table[c].dtype) != dtype:
             table[c] = table[c].astype(dtype)
+    if "selection" not in table:  # no household at all: the columns still exist (an empty output, not a KeyError)
+        table["selection"] = pd.Series(dtype="str")
     table["cumulative_yuan"] = table["cumulative_fen"] / 100
     table["incumbent"] = table["incumbent"].astype(bool)
-    table["reason_zh"], table["reason_en"] = _reasons(table, tuple(params.at("tier_bands", as_of)))
+    for c in (ABOVE_PREFIX + "rank", ABOVE_PREFIX + "tier"):
+        if c in table:  # the unranked rows' NaN made them floats: "rank 3", not "rank 3.0"
+            v = table[c]
+            na = v.isna().to_numpy()
+            ints = v.astype("float64").fillna(0).to_numpy().astype(np.int64)  # no NaN cast (np.seterr)
+            table[c] = pd.arrays.IntegerArray(ints, na)
+    # Stacking with the unranked rows' NaN left these as Python objects (~60-110 bytes a row; a
+    # province's table is millions of rows): typed, they are the same values in a fraction of it.
+    for c, dtype in (
+        ("decided_by", "str"),
+        ("above_id", "str"),
+        (ABOVE_PREFIX + "household_id", "str"),
+        (ABOVE_PREFIX + "fp_priority", "boolean"),
+        (ABOVE_PREFIX + "application_date", "datetime64[ns]"),
+    ):
+        if c in table and table[c].dtype == object:
+            table[c] = table[c].astype(dtype)
+    if texts:
+        table["reason_zh"], table["reason_en"] = _reasons(table, tuple(params.at("tier_bands", as_of)))
     return table.reset_index(drop=True)
 
 
@@ -1058,7 +1253,10 @@ def _band_place(tier: int, bands: tuple, lang: str = "zh") -> str:
 def _reasons(t: pd.DataFrame, bands: tuple) -> tuple[pd.Series, pd.Series]:
     """The plain-language reason of every household, zh and en (POLICY.md §6)."""
     zh, en = [], []
-    for r in t.to_dict("records"):
+    needed = ["area", "standard_fen", "income_fen", "size", "per_capita_income_yuan", "eligible", "tier",
+              "ratio_tier", "tier_basis", "entitlement_yuan", "rank", "fp_evidence_zh", "fp_evidence_en",
+              "decided_zh", "decided_en", "why_zh", "why_en"]
+    for r in _records(t, [c for c in [*needed, "incumbent"] if c in t]):  # an empty round lacks some
         area_z, area_e = AREA_LABELS.get(r["area"], (r["area"], r["area"]))
         std = _yuan_text(r["standard_fen"], True)
         inc = _yuan_text(r["income_fen"])

@@ -287,9 +287,7 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.history import record_relief, relief_previous, relief_register
-    from fpanalysis.io import write_table
-    from fpanalysis.privacy import mask_frame
-    from fpanalysis.relief import cut_line, export_meeting_xlsx, rank_households
+    from fpanalysis.relief import cut_line, rank_households
 
     check_outputs(args.out, dataset=args.dataset)
     from fpanalysis.cli.compliance import check_dask_options
@@ -305,11 +303,16 @@ def run(args: argparse.Namespace) -> int:
     previous_round = read_previous_round(args.previous_round)
     reg = relief_register(args)  # --register/--record: checked before any work
     if getattr(args, "engine", "pandas") == "dask":
-        result = run_dask(args, as_of, quota, budget, previous_round)
+        from fpanalysis.cli.common import engine_client
+
+        with engine_client(args) as client:  # the workers write the texts as the table is written
+            result = run_dask(client, args, as_of, quota, budget, previous_round)
+            write_outputs(result, args)
     else:
         dataset, params = load(args)
         # With a register, "receiving now" is its last relief round (POLICY.md §6).
         previous_round, previous_round_id = relief_previous(args, reg, previous_round, dataset, as_of)
+        # lean: the reasons are written a slice at a time as the table is written (province scale)
         result = rank_households(
             dataset,
             params,
@@ -318,16 +321,9 @@ def run(args: argparse.Namespace) -> int:
             budget_yuan=budget,
             pool=args.pool,
             previous_round=previous_round,
+            texts=bool(args.record) or args.meeting is not None,
         )
-    print_problems(result.problems, args.lang)
-    write_table(
-        mask_frame(result.output(), reveal=args.reveal_pii),
-        args.out,
-        lang=args.lang,
-        table="households",
-    )
-    if args.meeting is not None:
-        export_meeting_xlsx(result, args.meeting, lang=args.lang, reveal_pii=args.reveal_pii)
+        write_outputs(result, args)
 
     t = result.table
     n = t["selection"].value_counts()
@@ -366,26 +362,51 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_dask(args: argparse.Namespace, as_of, quota, budget, previous_round):
-    """``--engine dask``: the round by :mod:`fpanalysis.distributed.relief` (the pandas engine's result)."""
-    from fpanalysis.cli.common import engine_client
+def write_outputs(result, args: argparse.Namespace) -> None:
+    """The problems, the table (``--out``) and the meeting workbook (``--meeting``) of a round.
+
+    The table is written a slice at a time (:func:`fpanalysis.io.write_table_chunks`):
+    a lean round's reasons are written per slice and never all held at once.
+    """
+    from fpanalysis.io import write_table_chunks
+    from fpanalysis.privacy import mask_frame
+    from fpanalysis.relief import export_meeting_xlsx
+
+    print_problems(result.problems, args.lang)
+    write_table_chunks(
+        (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks()),
+        args.out,
+        lang=args.lang,
+        table="households",
+    )
+    if args.meeting is not None:
+        export_meeting_xlsx(
+            result.with_texts(), args.meeting, lang=args.lang, reveal_pii=args.reveal_pii
+        )
+
+
+def run_dask(client, args: argparse.Namespace, as_of, quota, budget, previous_round):
+    """``--engine dask``: the round by :mod:`fpanalysis.distributed.relief` (the pandas engine's result).
+
+    Lean: the table's texts are written by ``client``'s workers while it is written.
+    """
     from fpanalysis.distributed.relief import rank_households as dask_rank
     from fpanalysis.params import load_params
 
     params = load_params(args.params)
-    with engine_client(args) as client:
-        res = dask_rank(
-            client,
-            args.dataset,
-            params,
-            as_of,
-            quota=quota,
-            budget_yuan=budget,
-            pool=args.pool,
-            previous_round=previous_round,
-            skip_invalid=args.skip_invalid,
-            lang=args.lang,
-        )
+    res = dask_rank(
+        client,
+        args.dataset,
+        params,
+        as_of,
+        quota=quota,
+        budget_yuan=budget,
+        pool=args.pool,
+        previous_round=previous_round,
+        skip_invalid=args.skip_invalid,
+        lang=args.lang,
+        texts=False,
+    )
     for line in res.messages:
         print(line, file=sys.stderr)
     return res.result

@@ -23,6 +23,10 @@ On Dask:
    the driver stacks the partitions' tables in the pandas engine's row order.
    The slices travel inside the tasks (not scattered, which has no lineage),
    so a worker restarted mid-round is recomputed, not a cancelled round.
+4. **lean** (``texts=False``, what the CLI runs): step 3 leaves the texts
+   out, the driver holds the table without them, and the workers write them
+   a slice at a time as the output is written (:func:`texts_runner`), so a
+   province's millions of reasons are never all in one process.
 
 The result is a :class:`~fpanalysis.relief.ReliefResult` with the pandas
 engine's rows, values, notes and problems, so the CLI writes the same bytes
@@ -47,6 +51,7 @@ Choices where the spec is silent (also in docs/design.md):
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,13 +316,19 @@ def _summary(p: Partial) -> Partial:
 
 
 def map_finish(
-    part: Partial, ranked: pd.DataFrame, params: Params, as_of: pd.Timestamp, order: Sequence[str]
+    part: Partial,
+    ranked: pd.DataFrame,
+    params: Params,
+    as_of: pd.Timestamp,
+    order: Sequence[str],
+    texts: bool = True,
 ) -> pd.DataFrame:
     """Finish task: one partition's rows of the round's table (texts and reasons), given its ranks and selection.
 
     ``ranked`` holds this partition's ranked households (:data:`RANKED_COLUMNS`,
     ``pool`` and the row above's values as ``above__<column>``), in rank order
     per pool. The columns are built in the pandas engine's order, by its code.
+    ``texts=False``: the rows of a lean table (no texts; the ``above__`` columns kept).
     """
     a = part.assessed
     parts = []
@@ -332,11 +343,15 @@ def map_finish(
         for c in ("rank", "decided_by", "above_id", "above_rank"):
             e[c] = rp[c].set_axis(e.index)
         above = rp[list(above_cols)].rename(columns=above_cols).set_axis(e.index)
-        e["decided_zh"], e["decided_en"] = rl.decided_texts(e, above, order)
+        if texts:
+            e["decided_zh"], e["decided_en"] = rl.decided_texts(e, above, order)
+        else:
+            for c in rl.ABOVE_COLUMNS:
+                e[rl.ABOVE_PREFIX + c] = above[c]
         for c in ("incumbent", "selected", "selection", "cumulative_fen", "why_zh", "why_en"):
             e[c] = rp[c].set_axis(e.index)
         parts += [e, rl.not_ranked(ap, e)]
-    return rl.finish_table(parts, a, params, as_of)
+    return rl.finish_table(parts, a, params, as_of, texts=texts)
 
 
 # --------------------------------------------------------------------------- driver
@@ -368,6 +383,7 @@ def rank_households(
     lang: str = "zh",
     partitions: int | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
+    texts: bool = True,
 ) -> DaskRelief:
     """:func:`fpanalysis.relief.rank_households` on a Dask cluster, with the same result.
 
@@ -386,6 +402,12 @@ def rank_households(
         partitions: how many partitions to cut a non-partitioned dataset into
             (default: 4 per worker).
         tables: an in-memory dataset instead of ``dataset``.
+        texts: write every text in the workers now. ``False`` gives a *lean*
+            round (as :func:`fpanalysis.relief.rank_households`): the driver
+            holds the table without texts, and
+            :meth:`~fpanalysis.relief.ReliefResult.chunks` has the workers
+            write them a slice at a time **while** ``client`` **is open**
+            (a province's reasons never all in one process).
 
     Returns:
         A :class:`DaskRelief`; ``.result`` is the round.
@@ -505,7 +527,7 @@ def rank_households(
         # distributed suggests scattering graphs over 10 MB: the very thing that lost the slices
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
         finishing = [
-            client.submit(map_finish, f, s, params, day, order, pure=False)
+            client.submit(map_finish, f, s, params, day, order, texts, pure=False)
             for f, s in zip(futures, slices, strict=True)
         ]
     del slices, allranked  # the tasks hold their own copies now
@@ -513,15 +535,7 @@ def rank_households(
     del finishing
     for f in futures:
         f.release()
-    table = pd.concat(done, ignore_index=True)
-    table = (
-        table.assign(_rest=table["rank"].isna())
-        .sort_values(
-            ["pool", "_rest", "rank", "household_id"], kind="mergesort", na_position="last"
-        )
-        .drop(columns="_rest")
-        .reset_index(drop=True)
-    )
+    table = stack_in_order(done)
     problems = pd.concat([p.problems for p in summaries], ignore_index=True)
     rows: dict[str, int] = {}
     for p in summaries:
@@ -536,8 +550,65 @@ def rank_households(
         quota=quota,
         budget_yuan=budget_yuan,
         order=order,
+        bands=tuple(params.at("tier_bands", day)),
+        runner=None if texts else texts_runner(client),
     )
     return DaskRelief(result, len(futures), rows, messages, repartitioned)
+
+
+def texts_runner(client: Any, in_flight: int | None = None):
+    """A :attr:`~fpanalysis.relief.ReliefResult.runner` that writes a lean round's texts in the workers.
+
+    Slices go to the workers as they are asked for, at most ``in_flight``
+    (default 2 per worker) at a time, and come back in order, so the driver
+    holds a few slices' texts, never all of them.
+    """
+    limit = in_flight or 2 * n_workers(client)
+
+    def run(slices, bands, order):
+        pending: deque = deque()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            for sl in slices:
+                pending.append(client.submit(rl.texts_for, sl, bands, order, pure=False))
+                if len(pending) >= limit:
+                    yield _take_result(pending.popleft())
+        while pending:
+            yield _take_result(pending.popleft())
+
+    return run
+
+
+def _take_result(fut: Any) -> pd.DataFrame:
+    out = fut.result()
+    fut.release()
+    return out
+
+
+def stack_in_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The partitions' rows stacked in the pandas engine's order (per pool: ranked by rank, then the rest by id).
+
+    The order is found on three key columns, then the stacked rows are taken
+    in it once: the driver holds the table twice at most (the stack and the
+    ordered copy), not three times as a sort of the whole frame would. The
+    list is emptied (its frames are in the stack).
+
+    Examples:
+        >>> a = pd.DataFrame({"pool": ["all", "all"], "rank": pd.array([2, None], dtype="Int64"), "household_id": ["H2", "H9"]})
+        >>> b = pd.DataFrame({"pool": ["all", "all"], "rank": pd.array([1, None], dtype="Int64"), "household_id": ["H1", "H3"]})
+        >>> stack_in_order([a, b])["household_id"].tolist()
+        ['H1', 'H2', 'H3', 'H9']
+    """
+    keys = pd.concat([f[["pool", "rank", "household_id"]] for f in frames], ignore_index=True)
+    order = (
+        keys.assign(_rest=keys["rank"].isna())
+        .sort_values(["pool", "_rest", "rank", "household_id"], kind="mergesort", na_position="last")
+        .index.to_numpy()
+    )
+    del keys
+    table = pd.concat(frames, ignore_index=True)
+    frames.clear()
+    return table.take(order).reset_index(drop=True)
 
 
 def _no_households() -> pd.DataFrame:
