@@ -146,6 +146,23 @@ _NAT = np.iinfo(np.int64).min
 _EPOCH_M = 1970 * 12  # datetime64[M] counts months from 1970-01
 
 
+#: Rows per block of the blockwise loops below: their temporaries (a few MB) stay in the cache and are
+#: reused, instead of full-length arrays of tens of millions of rows each touched fresh.
+_BLOCK = 1 << 20
+
+
+#: Ticks per day of the datetime64 units that divide a day (the cast to days is a floor division by this).
+_PER_DAY = {
+    "D": 1,
+    "h": 24,
+    "m": 1440,
+    "s": 86_400,
+    "ms": 86_400_000,
+    "us": 86_400_000_000,
+    "ns": 86_400_000_000_000,
+}
+
+
 def _month_or(dates: Any, missing: int, dtype: Any = np.int64) -> np.ndarray:
     """Month index of each date (``dtype``), ``missing`` where the date is missing.
 
@@ -153,28 +170,52 @@ def _month_or(dates: Any, missing: int, dtype: Any = np.int64) -> np.ndarray:
     month indices over the column's range of days: numpy's own cast to
     ``datetime64[M]`` and pandas' year/month fields both run a calendar
     computation per element, several times slower on the tens of millions of
-    dates of a province's tables.
+    dates of a province's tables. The range comes from the raw values (the
+    cast to days is monotonic), and the cast and look-up run block by block
+    into the result: no full-length array of days.
+
+    Examples:
+        >>> d = np.array(["1969-12-31T23:00", "NaT", "2024-02-29"], dtype="datetime64[ns]")
+        >>> _month_or(d, -1, np.int32).tolist()
+        [23639, -1, 24289]
     """
     arr = np.asarray(dates)
     if arr.dtype.kind != "M":
         arr = np.asarray(dates, dtype="datetime64[ns]")
-    days = arr.astype("datetime64[D]").view(np.int64)  # astype copies: safe to change in place
-    if len(days) == 0:
-        return days
-    nat = days == _NAT
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, np.int64)  # int64 whatever ``dtype``, as before: callers widen it
+    raw = arr.view(np.int64)
+    nat = raw == _NAT
     any_nat = bool(nat.any())
-    if any_nat:
-        if nat.all():
-            return np.full(len(days), missing, dtype)
-        days[nat] = days[np.argmin(nat)]  # any real day: keeps the table's range; overwritten below
-    lo, hi = int(days.min()), int(days.max())
+    if any_nat and bool(nat.all()):
+        return np.full(n, missing, dtype)
+    hi_raw = int(raw.max())  # NaT is the smallest int64: never the maximum of a column with a date
+    lo_raw = int(np.min(raw, where=~nat, initial=hi_raw)) if any_nat else int(raw.min())
+    lo, hi = (
+        int(np.array([lo_raw, hi_raw]).view(arr.dtype).astype("datetime64[D]").view(np.int64)[i])
+        for i in (0, 1)
+    )
     if hi - lo > 5_000_000:  # absurd range (year 9999 and the like): let numpy do the calendar
         out = (arr.astype("datetime64[M]").view(np.int64) + _EPOCH_M).astype(dtype)
     else:
         table = np.arange(lo, hi + 1).astype("datetime64[D]").astype("datetime64[M]").view(np.int64)
         table = (table + _EPOCH_M).astype(dtype)
-        days -= lo
-        out = table.take(days)
+        out = np.empty(n, dtype)
+        unit, step = np.datetime_data(arr.dtype)
+        per_day = _PER_DAY.get(unit) if step == 1 else None
+        for b0 in range(0, n, _BLOCK):
+            b1 = min(b0 + _BLOCK, n)
+            # a copy either way (safe to change in place); the floor division by the ticks of a day is
+            # what numpy's cast to days computes, several times faster
+            if per_day is not None:
+                days = raw[b0:b1] // per_day
+            else:
+                days = arr[b0:b1].astype("datetime64[D]").view(np.int64)
+            days -= lo
+            if any_nat:
+                days[nat[b0:b1]] = 0  # any valid offset; overwritten below
+            table.take(days, out=out[b0:b1])
     if any_nat:
         out[nat] = missing
     return out
@@ -359,10 +400,11 @@ def _take(arr: np.ndarray, pos: np.ndarray, missing: Any) -> np.ndarray:
             missing,
             dtype=np.asarray(missing).dtype if not isinstance(missing, bool) else bool,
         )
-    out = arr[np.maximum(pos, 0)]
     absent = pos < 0
-    if absent.any():
-        out[absent] = missing
+    if not absent.any():  # the usual case: every key found, no clipped copy of the positions
+        return arr[pos]
+    out = arr[np.maximum(pos, 0)]
+    out[absent] = missing
     return out
 
 
@@ -458,17 +500,19 @@ def certificate_segments(
 
     p_ids = _ids(persons["person_id"])
 
+    # Person attributes, once; then only positions are carried per certificate and the attributes are
+    # gathered for the segments that exist (fewer full-length temporaries on province-sized tables).
+    def person_units():
+        return _factorize_units(persons["unit_id"])
+
     def person_side():
-        # Person attributes, once; then only positions are carried per certificate and the attributes are
-        # gathered for the segments that exist (fewer full-length temporaries on province-sized tables).
-        unit_codes, unit_labels = _factorize_units(persons["unit_id"])
         p_ok = _on_payroll_person(persons)
         # int32 months (sentinels ±10**7 fit): half the memory first touched on province-sized tables
         p_hire = _month_or(persons["hire_date"], _HI, np.int32)
         p_leave = _month_or(persons["leave_date"], _HI, np.int32)
         if assume_stay_from is not None:
             p_leave[p_leave >= assume_stay_from] = _HI
-        return unit_codes, unit_labels, p_ok, p_hire, p_leave
+        return p_ok, p_hire, p_leave
 
     def cert_side():
         pos_child = _lookup(children["child_id"], certs["child_id"])
@@ -485,19 +529,31 @@ def certificate_segments(
             ids = _ids(couples[column])
             if len(ids) == 0:
                 return np.full(len(pos_couple), -1, np.int64)
+            unknown = pos_couple < 0
+            if not unknown.any():  # every couple found: no clipped copy of the positions
+                return _lookup(p_ids, ids[pos_couple])
             pos = _lookup(p_ids, ids[np.maximum(pos_couple, 0)])
-            pos[pos_couple < 0] = -1  # unknown couple: no spouses
+            pos[unknown] = -1  # unknown couple: no spouses
             return pos
 
-        payee_pos = _lookup(p_ids, certs["payee_id"])
-        return birth_m, issue_m, stop_m, payee_pos, spouse("wife_id"), spouse("husband_id")
+        # positions kept as int32 when the persons table allows: three full-length arrays held until the
+        # segments are written, at half the memory
+        narrow = np.int32 if len(p_ids) < 2**31 - 1 else np.int64
+        payee_pos = _lookup(p_ids, certs["payee_id"]).astype(narrow, copy=False)
+        wife_pos = spouse("wife_id").astype(narrow, copy=False)
+        husb_pos = spouse("husband_id").astype(narrow, copy=False)
+        return birth_m, issue_m, stop_m, payee_pos, wife_pos, husb_pos
 
     with _pool(len(certs)) as pool:
-        # the person side and the certificate side are independent: two threads when the tables are large
-        # (numpy and pyarrow release the GIL), otherwise one after the other
+        # the persons' units, their other attributes and the certificate side are independent: when the
+        # tables are large two pool threads take the person side, in two jobs of about equal length, while
+        # this thread does the certificate side (numpy and pyarrow release the GIL), otherwise one after
+        # the other
+        units_job = pool.submit(person_units)
         person_job = pool.submit(person_side)
         birth_m, issue_m, stop_m, payee_pos, wife_pos, husb_pos = cert_side()
-        unit_codes, unit_labels, p_ok, p_hire, p_leave = person_job.result()
+        unit_codes, unit_labels = units_job.result()
+        p_ok, p_hire, p_leave = person_job.result()
     pay_ok = _take(p_ok, payee_pos, False)
     w_ok = _take(p_ok, wife_pos, False)
     h_ok = _take(p_ok, husb_pos, False)
@@ -524,46 +580,67 @@ def certificate_segments(
     ]
     del payee_is_husband
     # Every column is written once into its final array (no per-leg pieces concatenated afterwards).
-    sizes = [int(np.count_nonzero(leg[0])) for leg in legs]
-    total = sum(sizes)
-    idx = np.empty(total, np.int64)
+    # The work is cut in pieces of one leg and one block of certificates, each writing its own slice of
+    # every column, so that two threads share it evenly (three legs of unequal size would not).
+    n_certs = len(certs)
+    pieces = []  # (leg, first certificate, first segment row)
+    total = 0
+    for k, leg in enumerate(legs):
+        for b0 in range(0, n_certs, _BLOCK):
+            pieces.append((k, b0, total))
+            total += int(np.count_nonzero(leg[0][b0 : b0 + _BLOCK]))
+    cert_ids = certs["cert_id"].reset_index(drop=True)
+    # integer certificate ids (numpy) are gathered block by block like the other columns; any other kind
+    # (strings, nullable) through one index array and the array's own take
+    cert_np = (
+        cert_ids.to_numpy()
+        if cert_ids.dtype.kind in "iu" and isinstance(cert_ids.dtype, np.dtype)
+        else None
+    )
+    cid = np.empty(total, cert_np.dtype) if cert_np is not None else None
+    idx = np.empty(total, np.int64) if cert_np is None else None
     mode = np.empty(total, np.int8)
     # codes as narrow as the categorical will store them, so that it takes them without a copy
     unit = np.empty(total, np.int16 if len(unit_labels) < 2**15 else np.int32)
     share = np.empty(total, np.int8)
     first = np.empty(total, np.int64)
     end = np.empty(total, np.int64)
-    starts = np.cumsum([0, *sizes])
+    birth = np.empty(total, np.int64)
 
-    def fill(k: int) -> None:  # leg k writes its own slice of every column
+    def fill(k: int, b0: int, o: int) -> None:  # leg k, certificates b0 .. b0 + _BLOCK - 1
         mask, mode_code, pos, share_code = legs[k]
-        sl = slice(int(starts[k]), int(starts[k + 1]))
-        rows = np.flatnonzero(mask)
-        idx[sl] = rows
+        # block by block: the gathered temporaries stay small (in the cache) and are reused
+        rows = np.flatnonzero(mask[b0 : b0 + _BLOCK])
+        rows += b0
+        sl = slice(o, o + len(rows))
         mode[sl] = mode_code
+        if cid is not None:
+            cid[sl] = cert_np[rows]
+        else:
+            idx[sl] = rows
         share[sl] = share_code if np.ndim(share_code) == 0 else share_code[rows]
         pp = pos[rows]
         unit[sl] = unit_codes[pp]
         np.maximum(issue_m[rows], p_hire[pp], out=first[sl])
         np.minimum(stop_m[rows], p_leave[pp], out=end[sl])
+        birth[sl] = birth_m[rows]
 
     with _pool(total) as pool:
-        for job in [pool.submit(fill, k) for k in range(len(legs))]:
+        for job in [pool.submit(fill, *piece) for piece in pieces]:
             job.result()
     legs.clear()  # drop the masks early
 
-    cert_ids = certs["cert_id"].reset_index(drop=True)
     if total:
         # copy=False: no consolidation of the int columns into one block (a full copy of every segment)
         seg = pd.DataFrame(
             {
-                "cert_id": cert_ids.array.take(idx),
+                "cert_id": cid if cid is not None else cert_ids.array.take(idx),
                 "mode": mode,
                 "unit_id": pd.Categorical.from_codes(unit, categories=unit_labels, validate=False),
                 "share": share,
                 "first_m": first,
                 "end_m": end,
-                "birth_m": birth_m[idx].astype(np.int64),
+                "birth_m": birth,
             },
             copy=False,
         )
@@ -665,44 +742,69 @@ def compress(
     half = (n + 1) // 2
     bounds = [(0, half), (half, n)] if n >= _PARALLEL_MIN else [(0, n)]
 
+    # The clipped month columns are held as int32 when every value a kept row can have fits (month indices
+    # do; sentinels too): half the memory. Values of rows that are dropped are clipped into that range
+    # too (a first month past the last possible end, an end before the start: still dropped).
+    b_max = int(birth_all.max()) if n else 0
+    first_cap = b_max + 12 * MAX_AGE_CAP + 1  # past every row's end
+    narrow = -(2**31) <= start_m - 1 and max(start_m, first_cap) < 2**31 - 1
+    mdt = np.int32 if narrow else np.int64
+    unit_col = s["unit_id"]
+    # segments from certificate_segments: the unit codes are there already; only categories in use count
+    codes = (
+        unit_col.cat.codes.to_numpy() if isinstance(unit_col.dtype, pd.CategoricalDtype) else None
+    )
+    n_cats = len(unit_col.cat.categories) if codes is not None else 0
+
     def prepare(lo: int, hi: int):
-        first = np.maximum(first_all[lo:hi], start_m)
-        birth = birth_all[lo:hi]
-        # Beyond the child's 30th birthday month nothing is ever paid (MAX_AGE_CAP), so the end can be
-        # clipped there: this bounds every month column, which lets the six keys pack into one int64.
-        cap_end = birth + 12 * MAX_AGE_CAP
-        end = np.minimum(end_all[lo:hi], cap_end)
-        if horizon_end is not None:
-            np.minimum(end, horizon_end, out=end)
-        keep = first <= end
-        # Typical: paid from the start month until the horizon ends or the child turns 30, neither
-        # payroll nor revocation ending it first. Such a row's key is (mode, unit, share, birth) alone.
-        typical = end == cap_end
-        if horizon_end is not None:
-            typical |= end == horizon_end
-        typical &= first == start_m
-        typical &= keep
-        return first, end, keep, typical
+        m = hi - lo
+        first, end = np.empty(m, mdt), np.empty(m, mdt)
+        keep, typical = np.empty(m, bool), np.empty(m, bool)
+        kept_per_cat = np.zeros(n_cats + 1, np.int64)  # kept rows per code + 1 (0: none, dropped)
+        for b0 in range(0, m, _BLOCK):  # block by block: the int64 temporaries stay small
+            b1 = min(b0 + _BLOCK, m)
+            f = np.maximum(first_all[lo + b0 : lo + b1], start_m)
+            seg_end = end_all[lo + b0 : lo + b1]
+            # Beyond the child's 30th birthday month nothing is ever paid (MAX_AGE_CAP), so the end can be
+            # clipped there: this bounds every month column, which lets the six keys pack into one int64.
+            e = birth_all[lo + b0 : lo + b1] + 12 * MAX_AGE_CAP
+            if horizon_end is not None:
+                np.minimum(e, horizon_end, out=e)
+            # Typical: paid from the start month until the horizon ends or the child turns 30, neither
+            # payroll nor revocation ending it first (the segment's own end is no earlier than that one).
+            # Such a row's key is (mode, unit, share, birth) alone.
+            t = seg_end >= e
+            np.minimum(e, seg_end, out=e)
+            k = f <= e
+            t &= f == start_m
+            t &= k
+            keep[b0:b1], typical[b0:b1] = k, t
+            if codes is not None:
+                cb = codes[lo + b0 : lo + b1].astype(np.intp)
+                cb += 1
+                cb *= k
+                kept_per_cat += np.bincount(cb, minlength=n_cats + 1)
+            if narrow:
+                np.minimum(f, first_cap, out=f)
+                np.maximum(e, start_m - 1, out=e)
+            first[b0:b1], end[b0:b1] = f, e
+        return first, end, keep, typical, kept_per_cat
 
     with _pool(n) as pool:
         prepared = [job.result() for job in [pool.submit(prepare, lo, hi) for lo, hi in bounds]]
-    keep = prepared[0][2] if len(prepared) == 1 else np.concatenate([p[2] for p in prepared])
 
-    unit_col = s["unit_id"]
-    if isinstance(unit_col.dtype, pd.CategoricalDtype):
-        # segments from certificate_segments: the codes are there already; only categories in use count
-        codes = unit_col.cat.codes.to_numpy()
-        kept_codes = codes[keep]
-        used = np.bincount(kept_codes[kept_codes >= 0], minlength=len(unit_col.cat.categories)) > 0
-        del kept_codes
+    if codes is not None:
+        used = sum(p[4] for p in prepared)[1:] > 0
         cats = [str(x) for x in unit_col.cat.categories]
         labels = [c for c, u in zip(cats, used, strict=True) if u]
         all_units = sorted(set(units) | set(labels))
         recode = np.append(pd.Index(all_units).get_indexer(cats), -1)  # code -1 (no unit) -> -1
+        recode = recode.astype(np.int16 if len(all_units) < 2**15 else np.int32)  # narrow row codes
 
         def unit_of(lo: int, hi: int) -> np.ndarray:
             return recode[codes[lo:hi]]
     else:
+        keep = prepared[0][2] if len(prepared) == 1 else np.concatenate([p[2] for p in prepared])
         fcodes, fl = pd.factorize(unit_col.reset_index(drop=True)[keep])
         labels = [str(x) for x in fl]
         all_units = sorted(set(units) | set(labels))
@@ -719,7 +821,7 @@ def compress(
     mode_all, share_all = s["mode"].to_numpy(), s["share"].to_numpy()
 
     def columns(k: int) -> list[np.ndarray]:
-        (lo, hi), (first, end, _, _) = bounds[k], prepared[k]
+        (lo, hi), (first, end, *_) = bounds[k], prepared[k]
         return [mode_all[lo:hi], unit_of(lo, hi), share_all[lo:hi], first, end, birth_all[lo:hi]]
 
     uniq, count = _fold(columns, prepared, n, start_m, horizon_end, len(all_units))
@@ -745,13 +847,15 @@ def _fold(columns, prepared, n: int, start_m: int, horizon_end: int | None, n_un
     """Distinct kept rows of the six key columns (mode, unit, share, first, end, birth) in lexicographic order.
 
     ``columns(k)`` gives chunk k's six columns and ``prepared[k]`` its
-    ``(first, end, keep, typical)``. The keys are packed mixed-radix into one
-    int64. *Typical* rows (see :func:`compress`) are counted in a dense table
-    over (mode, unit, share, birth month) with ``np.bincount`` (no hashing),
-    one table per chunk, added up; the other kept rows by a hash factorize of
-    their packed keys. The two sorted lists are then merged (a typical key
-    never equals an atypical one). Same result as counting every row at once
-    (the property tests compare with a month-by-month reference).
+    ``(first, end, keep, typical, ...)`` (the list is emptied once the rows
+    are folded, so that its full-length arrays are freed early). The keys are
+    packed mixed-radix into one int64. *Typical* rows (see :func:`compress`)
+    are counted in a dense table over (mode, unit, share, birth month) with
+    ``np.bincount`` (no hashing), one table per chunk, added up; the other
+    kept rows by a hash factorize of their packed keys. The two sorted lists
+    are then merged (a typical key never equals an atypical one). Same result
+    as counting every row at once (the property tests compare with a
+    month-by-month reference).
 
     Returns:
         ``([mode, unit, share, first, end, birth], count)``, int64 arrays.
@@ -821,15 +925,21 @@ def _fold(columns, prepared, n: int, start_m: int, horizon_end: int | None, n_un
         keep, typical = prepared[k][2], prepared[k][3]
         hist = None
         if use_dense:
-            d = mode.astype(
-                np.int64
-            )  # over every row of the chunk (no gathers); only typical rows count
-            d -= lows[0]
-            for c, i in ((unit, 1), (share, 2), (birth, 5)):
-                d *= spans[i]
-                d += c
-                d -= lows[i]
-            hist = np.bincount(d[typical], minlength=dense)
+            # the typical rows' cells, block by block (computed over every row of a block, no gathers)
+            d = np.empty(int(np.count_nonzero(typical)), np.int64)
+            o = 0
+            for b0 in range(0, len(mode), _BLOCK):
+                sl = slice(b0, b0 + _BLOCK)
+                db = mode[sl].astype(np.int64)
+                db -= lows[0]
+                for c, i in ((unit, 1), (share, 2), (birth, 5)):
+                    db *= spans[i]
+                    db += c[sl]
+                    db -= lows[i]
+                db = db[typical[sl]]
+                d[o : o + len(db)] = db
+                o += len(db)
+            hist = np.bincount(d, minlength=dense)
             del d
             rest = keep & ~typical
         else:
@@ -841,12 +951,17 @@ def _fold(columns, prepared, n: int, start_m: int, horizon_end: int | None, n_un
 
     with _pool(n) as pool:
         folded = [job.result() for job in [pool.submit(fold_chunk, k) for k in range(len(chunks))]]
+    # the full-length columns are no longer needed (the caller keeps none of them): free them before the
+    # cohorts' own arrays are allocated, so that those reuse their memory
     chunks.clear()
+    prepared.clear()
+    hists = [f[0] for f in folded]
+    folded = [f[1] for f in folded]
     parts_keys, parts_counts, parts_cols = [], [], []
     if use_dense:
-        hist = folded[0][0]
-        for h, _ in folded[1:]:
-            hist += h
+        hist = hists.pop(0)
+        while hists:
+            hist += hists.pop()
         cells = np.flatnonzero(hist)
         cnt = hist[cells]
         del hist
@@ -861,7 +976,7 @@ def _fold(columns, prepared, n: int, start_m: int, horizon_end: int | None, n_un
         parts_keys.append(pack(tcols))
         parts_counts.append(cnt)
         parts_cols.append(tcols)
-    key = folded[0][1] if len(folded) == 1 else np.concatenate([f[1] for f in folded])
+    key = folded[0] if len(folded) == 1 else np.concatenate(folded)
     del folded
     if len(key) or not use_dense:
         inv, uk = pd.factorize(key, sort=True)

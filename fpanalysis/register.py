@@ -783,6 +783,8 @@ class Register:
             supersedes: the round id this one corrects (same kind).
             note: free text (why the round was recorded or corrected).
         """
+        if getattr(result, "lean", False):  # a lean round: the reasons are recorded too
+            result = result.with_texts()
         t = result.table
         as_of = pd.Timestamp(result.as_of).date()
         rev = None

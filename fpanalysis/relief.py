@@ -1687,6 +1687,7 @@ def export_meeting_xlsx(
     ]
     if result.pool != "separate":
         cols.remove("pool")  # one pool: the title says which
+    result = result.with_texts()  # a lean round: its reasons now (the meeting list is a county's)
     sel = result.selected.copy()
     sel = sel.assign(_first=~sel["incumbent"]).sort_values(
         ["pool", "_first", "rank"], kind="mergesort"

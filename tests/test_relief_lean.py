@@ -283,3 +283,17 @@ def test_join_per_group_is_groupby_join(keys, values, sep, expected):
     assert got.to_dict() == expected
     if keys:
         assert got.to_dict() == v.groupby(k).agg(sep.join).to_dict()
+
+
+def test_a_lean_round_gives_the_meeting_workbook_and_the_register_their_reasons(tmp_path):
+    from fpanalysis.register import open_register
+
+    full = rl.rank_households(round_tables(), P, AS_OF, quota=2)
+    lean = rl.rank_households(round_tables(), P, AS_OF, quota=2, texts=False)
+    rl.export_meeting_xlsx(full, tmp_path / "full.xlsx")
+    rl.export_meeting_xlsx(lean, tmp_path / "lean.xlsx")
+    assert (tmp_path / "lean.xlsx").read_bytes() == (tmp_path / "full.xlsx").read_bytes()
+    with open_register(tmp_path / "r.sqlite") as reg:
+        round_id = reg.record_relief(lean, P)
+        rows = reg.relief_rows(round_id)
+    assert rows.set_index("household_id").loc["H2", "reason_en"].startswith("rank 2. tier 1")
