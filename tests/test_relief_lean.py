@@ -297,3 +297,18 @@ def test_a_lean_round_gives_the_meeting_workbook_and_the_register_their_reasons(
         round_id = reg.record_relief(lean, P)
         rows = reg.relief_rows(round_id)
     assert rows.set_index("household_id").loc["H2", "reason_en"].startswith("rank 2. tier 1")
+
+
+def test_a_dask_lean_round_writes_its_texts_in_the_workers_then_here_once_closed(sample_tables):
+    """Slices of 40 rows: written by the workers while the client is open, in the driver after it closed."""
+    from fpanalysis.distributed import relief as dr
+    from fpanalysis.distributed.cluster import dask_client
+
+    full = rl.rank_households(sample_tables, P, quota=180)
+    with dask_client(n_workers=2, processes=False, memory_limit="2GB") as client:
+        lean = dr.rank_households(client, None, P, quota=180, tables=sample_tables, partitions=3, texts=False).result
+        assert lean.runner is not None
+        pt.assert_frame_equal(lean.table, rl.rank_households(sample_tables, P, quota=180, texts=False).table)
+        in_workers = pd.concat(list(lean.chunks(rows=40))).reset_index(drop=True)
+    pt.assert_frame_equal(in_workers, full.table)
+    pt.assert_frame_equal(lean.output(), full.output())  # the client is closed now

@@ -561,11 +561,16 @@ def texts_runner(client: Any, in_flight: int | None = None):
 
     Slices go to the workers as they are asked for, at most ``in_flight``
     (default 2 per worker) at a time, and come back in order, so the driver
-    holds a few slices' texts, never all of them.
+    holds a few slices' texts, never all of them. Once the client is closed
+    the texts are written here, in the driver (the same texts, slower).
     """
     limit = in_flight or 2 * n_workers(client)
 
     def run(slices, bands, order):
+        if getattr(client, "status", "running") != "running":  # the cluster is gone: write them here
+            for sl in slices:
+                yield rl.texts_for(sl, bands, order)
+            return
         pending: deque = deque()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
