@@ -411,6 +411,33 @@ def test_merge_cohorts_equals_compress_on_the_whole(cuts):
     assert merged.certificates == 9  # G6 ended before the start
 
 
+@pytest.mark.parametrize(
+    "far",
+    [100, 2**40],
+    # 2**40: first and end months each span 2**40, so the six spans (2 x 2 x 1 x 2**40 x 2**40 x 1)
+    # overflow an int64 and the rows are merged unpacked
+    ids=["packed-key", "months-too-far-apart-to-pack"],
+)
+def test_merge_cohorts_sums_equal_cohorts_exactly(far):
+    # Part A: cohort X (U1, first 24300, end 24300 + far) twice, cohort Y (U2, first 24300 + far, end 24300)
+    # once; part B: X three times. Merged: X 5 then Y 1 (sorted by mode, unit, ...), counts summed in integers.
+    def part(units, unit, first, end, count):
+        n = len(count)
+        return bonus.Cohorts(
+            units=units, mode=np.zeros(n, np.int8), unit=np.array(unit, np.int64),
+            share=np.zeros(n, np.int8), first_m=np.array(first, np.int64), end_m=np.array(end, np.int64),
+            birth_m=np.full(n, 24200, np.int64), count=np.array(count, np.int64), start_m=24300, max_months=None,
+        )
+
+    a = part(("U1", "U2"), [0, 1], [24300, 24300 + far], [24300 + far, 24300], [2, 1])
+    b = part(("U1",), [0], [24300], [24300 + far], [3])
+    m = db.merge_cohorts([a, b])
+    assert m.units == ("U1", "U2")
+    assert m.unit.tolist() == [0, 1] and m.count.tolist() == [5, 1]
+    assert m.first_m.tolist() == [24300, 24300 + far] and m.end_m.tolist() == [24300 + far, 24300]
+    assert m.count.dtype == np.int64 and m.mode.dtype == np.int8
+
+
 def test_merge_cohorts_refuses_parts_of_different_starts():
     seg = pd.DataFrame(
         {

@@ -129,48 +129,54 @@ def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> 
         raise ValueError("cohorts to merge must share start_m and max_months")
     all_units = sorted(set(units).union(*(p.units for p in parts)))
     index = pd.Index(all_units, dtype=object)
-    cols, counts = [], []
-    for p in parts:
-        if not len(p):
-            continue
-        recode = index.get_indexer(list(p.units)).astype(np.int64)
-        cols.append(
-            np.column_stack(
-                [
-                    p.mode.astype(np.int64),
-                    recode[p.unit],
-                    p.share.astype(np.int64),
-                    p.first_m.astype(np.int64),
-                    p.end_m.astype(np.int64),
-                    p.birth_m.astype(np.int64),
-                ]
-            )
-        )
-        counts.append(p.count.astype(np.int64))
-    if cols:
-        stacked = np.concatenate(cols)
-        weights = np.concatenate(counts)
-        lows = stacked.min(axis=0)
-        spans = stacked.max(axis=0) - lows + 1
-        if np.prod(spans.astype(float)) < 2.0**62:
-            # Mixed-radix packing into one int64 (as compress does): its order is the rows' lexicographic
-            # order, and a 1-D sort is far cheaper than np.unique(axis=0) on millions of cohorts.
-            key = np.zeros(len(stacked), np.int64)
-            for j in range(stacked.shape[1]):
-                key = key * spans[j] + (stacked[:, j] - lows[j])
-            uniq_key, inv = np.unique(key, return_inverse=True)
-            parts_ = []
-            rest = uniq_key
-            for j in reversed(range(stacked.shape[1])):
-                parts_.append(rest % spans[j] + lows[j])
-                rest = rest // spans[j]
-            uniq = np.column_stack(parts_[::-1])
-        else:  # pathological month ranges
-            uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
-        # float weights are exact here: every count sum is far below 2**53
-        count = np.rint(np.bincount(inv.reshape(-1), weights=weights, minlength=len(uniq))).astype(
-            np.int64
-        )
+    live = [p for p in parts if len(p)]
+    recodes = [index.get_indexer(list(p.units)).astype(np.int64) for p in live]
+    fields = ("mode", "unit", "share", "first_m", "end_m", "birth_m")
+
+    def column(k: int, j: int) -> np.ndarray:  # key column j of part k (units re-coded), as int64
+        if j == 1:
+            return recodes[k][live[k].unit]
+        return np.asarray(getattr(live[k], fields[j])).astype(np.int64, copy=False)
+
+    if live:
+        lows = np.array([min(int(column(k, j).min()) for k in range(len(live))) for j in range(6)])
+        highs = np.array([max(int(column(k, j).max()) for k in range(len(live))) for j in range(6)])
+        spans = highs - lows + 1
+    if live and np.prod(spans.astype(float)) < 2.0**62:
+        # Mixed-radix packing into one int64 per cohort (as compress does), part by part: its order is the
+        # rows' lexicographic order. The driver holds one int64 key and one count a cohort while it sorts
+        # (not the six stacked int64 columns: at 100M certificates, 20M partial cohorts, gigabytes).
+        keys = []
+        for k in range(len(live)):
+            key = np.zeros(len(live[k]), np.int64)
+            for j in range(6):
+                key *= spans[j]
+                key += column(k, j) - lows[j]
+            keys.append(key)
+        key = np.concatenate(keys)
+        del keys
+        weights = np.concatenate([np.asarray(p.count, np.int64) for p in live])
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        weights = weights[order]
+        del order
+        starts_at = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        uniq_key = key[starts_at]
+        del key
+        count = np.add.reduceat(weights, starts_at) if len(starts_at) else np.zeros(0, np.int64)
+        del weights
+        cols_ = []
+        rest = uniq_key
+        for j in reversed(range(6)):
+            cols_.append(rest % spans[j] + lows[j])
+            rest = rest // spans[j]
+        uniq = np.column_stack(cols_[::-1])
+    elif live:  # pathological month ranges
+        stacked = np.concatenate([np.column_stack([column(k, j) for j in range(6)]) for k in range(len(live))])
+        weights = np.concatenate([np.asarray(p.count, np.int64) for p in live])
+        uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
+        count = np.zeros(len(uniq), np.int64)
+        np.add.at(count, inv.reshape(-1), weights)  # exact integer sums
     else:
         uniq, count = np.zeros((0, 6), np.int64), np.zeros(0, np.int64)
     return bonus.Cohorts(
