@@ -17,7 +17,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -534,12 +534,17 @@ def empty_frame(table: str) -> pd.DataFrame:
     return df
 
 
-def coerce(table: str, df: pd.DataFrame | list[dict] | dict) -> pd.DataFrame:
+def coerce(
+    table: str, df: pd.DataFrame | list[dict] | dict, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Turn a hand-written frame into the typed form the rules expect.
 
-    For tests and notebooks: dates may be ISO strings, booleans Python bools,
-    missing columns are added empty. Not a validator: bad values raise. The
-    index becomes the file row numbers 2, 3, ... as if read from a file.
+    For tests and notebooks, and for typed Parquet read without validation:
+    dates may be ISO strings (a time of day is dropped: dates are midnight),
+    booleans Python bools, missing columns are added empty. Not a validator:
+    bad values raise. The index becomes the file row numbers 2, 3, ... as if
+    read from a file. ``columns``: only these of the table's columns (in the
+    table's order), for a computation that needs no others.
 
     Examples:
         >>> df = coerce("couples", [{"couple_id": "C1", "wife_id": "P1", "husband_id": "P2",
@@ -554,10 +559,13 @@ def coerce(table: str, df: pd.DataFrame | list[dict] | dict) -> pd.DataFrame:
         raise KeyError(f"{table} has no columns {unknown}")
     out = {}
     n = len(df)
+    keep = None if columns is None else set(columns)
     for c in t.columns:
+        if keep is not None and c.name not in keep:
+            continue
         s = df[c.name] if c.name in df.columns else pd.Series([None] * n, index=df.index)
         if c.type == "date":
-            s = pd.to_datetime(s).astype("datetime64[ns]")
+            s = pd.to_datetime(s).astype("datetime64[ns]").dt.normalize()
         elif c.type in ("id", "text", "enum", "set"):
             s = s.astype("str").where(s.notna())
         else:

@@ -426,3 +426,31 @@ def test_id_checks_equal_the_row_by_row_rules_on_mutated_numbers():
         "id_sex_mismatch",
         "id_unknown_region",
     }
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected_columns"),
+    [
+        (None, None),  # every schema column
+        ({"couples": ["couple_id", "marriage_date"]}, ["couple_id", "marriage_date"]),
+    ],
+    ids=["all-columns", "only-the-needed-columns"],
+)
+def test_read_parts_types_dates_as_midnight_and_projects_columns(tmp_path, columns, expected_columns):
+    """A part written with a time of day on a date column and a column the schema does not know."""
+    from fpanalysis import schema
+    from fpanalysis.distributed.common import read_parts
+
+    part = tmp_path / "part-00000.parquet"
+    pd.DataFrame(
+        {
+            "couple_id": ["C1", "C2"],
+            "wife_id": ["P1", "P3"],
+            "marriage_date": [pd.Timestamp("2020-05-01 13:45"), pd.Timestamp("2021-01-02")],
+            "not_in_schema": [1, 2],
+        }
+    ).to_parquet(part)
+    got = read_parts({"couples": [part]}, ["couples"], columns=columns)["couples"]
+    assert list(got.columns) == (expected_columns or schema.TABLES["couples"].names)
+    assert got["marriage_date"].tolist() == [pd.Timestamp("2020-05-01"), pd.Timestamp("2021-01-02")]
+    assert got.index.tolist() == [2, 3]

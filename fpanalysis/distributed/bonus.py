@@ -76,6 +76,7 @@ from fpanalysis.distributed.common import (
     key_hashes,
     n_workers,
     part_name,
+    read_parts,
 )
 from fpanalysis.errors import FPError
 from fpanalysis.params import Params
@@ -357,48 +358,9 @@ def split_by_couple(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[str
     return [p for p in out if len(p["couples"]) or len(p["certificates"]) or len(p["persons"])]
 
 
-def _typed(table: str, df: pd.DataFrame) -> pd.DataFrame:
-    """A frame read from typed Parquet in the in-memory form of docs/design.md (needed columns only)."""
-    t = schema.TABLES[table]
-    n = len(df)
-    out = {}
-    for c in t.columns:
-        if c.name not in COLUMNS_NEEDED[table]:
-            continue
-        if c.name in df.columns:
-            s = df[c.name]
-        else:
-            s = pd.Series(np.full(n, None, dtype=object))
-        if c.type == "date":
-            s = pd.to_datetime(s).astype("datetime64[ns]").dt.normalize()
-        elif c.type in ("id", "text", "enum", "set"):
-            s = s.astype("str")
-        else:
-            s = s.astype(c.dtype)
-        out[c.name] = s.reset_index(drop=True)
-    res = pd.DataFrame(out)
-    res.index = pd.RangeIndex(2, 2 + n, name="row")
-    return res
-
-
 def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
     """The budget's columns of one partition, read with pyarrow in their stored types (no validation)."""
-    import pyarrow.parquet as pq
-
-    out = {}
-    for table in TABLES_NEEDED:
-        frames = []
-        for f in files.get(table, []):
-            have = set(pq.read_schema(f).names)
-            cols = [c for c in COLUMNS_NEEDED[table] if c in have]
-            frames.append(pq.read_table(f, columns=cols).to_pandas())
-        df = (
-            pd.concat(frames, ignore_index=True)
-            if len(frames) > 1
-            else (frames[0] if frames else pd.DataFrame())
-        )
-        out[table] = _typed(table, df)
-    return out
+    return read_parts(files, TABLES_NEEDED, columns=COLUMNS_NEEDED, empty_missing=True)
 
 
 def read_partition_validated(

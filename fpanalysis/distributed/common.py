@@ -88,12 +88,17 @@ def as_folder(files: Mapping[str, Sequence[str | Path]]) -> Iterator[Path]:
 
 
 def read_parts(
-    files: Mapping[str, Sequence[str | Path]], tables: Sequence[str], *, empty_missing: bool = False
+    files: Mapping[str, Sequence[str | Path]],
+    tables: Sequence[str],
+    *,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    empty_missing: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """One partition's ``tables`` read with pyarrow and put in the typed form (no validation).
 
-    Columns the schema does not know are dropped. A table without part files
-    is left out, or with ``empty_missing`` given as an empty typed frame.
+    Columns the schema does not know are dropped; with ``columns``, only
+    ``columns[table]`` are read (and kept). A table without part files is
+    left out, or with ``empty_missing`` given as an empty typed frame.
     """
     import pyarrow.parquet as pq
 
@@ -102,14 +107,17 @@ def read_parts(
         paths = files.get(table, [])
         if not paths and not empty_missing:
             continue
-        frames = [pq.read_table(f).to_pandas() for f in paths]
+        wanted = schema.TABLES[table].names if columns is None else columns[table]
+        frames = []
+        for f in paths:
+            have = set(pq.read_schema(f).names)
+            frames.append(pq.read_table(f, columns=[c for c in wanted if c in have]).to_pandas())
         df = (
             pd.concat(frames, ignore_index=True)
             if len(frames) > 1
             else (frames[0] if frames else pd.DataFrame())
         )
-        df = df[[c for c in df.columns if c in schema.TABLES[table].names]]
-        out[table] = schema.coerce(table, df)
+        out[table] = schema.coerce(table, df, None if columns is None else columns[table])
     return out
 
 
