@@ -77,7 +77,11 @@ def write_round(result, path: Path) -> dict:
     _, rows = write_table_chunks(
         (mask_frame(c) for c in result.output_chunks()), path, lang="zh", table="households"
     )
-    return {"rows": rows, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
+    return {
+        "rows": rows,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "bytes": path.stat().st_size,
+    }
 
 
 def run_pandas(data: Path, out: Path):
@@ -90,7 +94,9 @@ def run_pandas(data: Path, out: Path):
     # every part at once through the Dask engine's reader: both engines start from the same typed frames
     tables = read_partition_fast(partition_paths(data))
     t1 = time.perf_counter()
-    res = relief.rank_households(tables, params, quota=quota_for(len(tables["households"])), texts=False)
+    res = relief.rank_households(
+        tables, params, quota=quota_for(len(tables["households"])), texts=False
+    )
     t2 = time.perf_counter()
     n = len(tables["households"])
     del tables

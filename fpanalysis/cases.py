@@ -106,7 +106,9 @@ def _d(s: pd.Series) -> pd.Series:
 def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     """``values`` (indexed by key) looked up for each of ``keys``; keeps the dtype even when empty."""
     values = values[~values.index.duplicated()]
-    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype)
+    return pd.Series(
+        values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype
+    )
 
 
 # --------------------------------------------------------------------------- births
@@ -138,7 +140,9 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """
     preg = _table(tables, "pregnancies")
     kids = _table(tables, "children")
-    births = preg.loc[preg["outcome"] == "birth", ["pregnancy_id", "couple_id", "outcome_date", "child_id"]]
+    births = preg.loc[
+        preg["outcome"] == "birth", ["pregnancy_id", "couple_id", "outcome_date", "child_id"]
+    ]
     kid_birth = kids.drop_duplicates("child_id").set_index("child_id")["birth_date"]
     births = births.assign(
         named_birth=_d(_lookup(births["child_id"], kid_birth)),
@@ -156,7 +160,9 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     keys = pd.concat(
         [
             births[["couple_id", "date", "pregnancy_id"]],
-            births[["couple_id", "named_birth", "pregnancy_id"]].rename(columns={"named_birth": "date"}),
+            births[["couple_id", "named_birth", "pregnancy_id"]].rename(
+                columns={"named_birth": "date"}
+            ),
         ]
     ).dropna(subset=["date"])
     keys = keys.drop_duplicates(["couple_id", "date"])
@@ -221,13 +227,17 @@ def terminations(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataF
     preg = _table(tables, "pregnancies")
     t = preg[(preg["outcome"] == "termination") & preg["outcome_date"].notna()].copy()
     t["date"] = _d(t["outcome_date"])
-    t["late_weeks"] = pd.Series(params.at_many("late_termination_weeks", t["date"]), index=t.index, dtype="Int64")
+    t["late_weeks"] = pd.Series(
+        params.at_many("late_termination_weeks", t["date"]), index=t.index, dtype="Int64"
+    )
     weeks = t["gestation_weeks"].astype("Int64")
     t["is_late"] = (weeks >= t["late_weeks"]).fillna(False).astype(bool)
     t["is_sex_selection"] = (t["termination_reason"] == "sex_selection").fillna(False).astype(bool)
     approved = t["county_approved"].fillna(False).astype(bool)
     designated = t["designated_facility"].fillna(False).astype(bool)
-    t["is_lawful"] = (~t["is_sex_selection"] & (~t["is_late"] | (approved & designated))).astype(bool)
+    t["is_lawful"] = (~t["is_sex_selection"] & (~t["is_late"] | (approved & designated))).astype(
+        bool
+    )
     t = t.sort_values(["couple_id", "date", "pregnancy_id"], kind="stable").reset_index(drop=True)
     return t[TERMINATION_COLUMNS + ["county_approved", "designated_facility"]]
 
@@ -239,7 +249,9 @@ def _valid_pairs(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) ->
     """Every (event, permit) pair of one couple where the permit is valid on the event's date."""
     ev = events[["_k", "couple_id", "_date"]]
     m = ev.merge(
-        status[["permit_id", "couple_id", "issue_date", cancel_col, "used_on"]], on="couple_id", how="inner"
+        status[["permit_id", "couple_id", "issue_date", cancel_col, "used_on"]],
+        on="couple_id",
+        how="inner",
     )
     d = m["_date"]
     ok = (
@@ -253,7 +265,9 @@ def _valid_pairs(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) ->
 def _first_valid(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) -> pd.Series:
     """For each event (by ``_k``) the id of the first valid permit, else missing."""
     pairs = _valid_pairs(status, events, cancel_col)
-    pairs = pairs.sort_values(["_k", "issue_date", "permit_id"], kind="stable").drop_duplicates("_k")
+    pairs = pairs.sort_values(["_k", "issue_date", "permit_id"], kind="stable").drop_duplicates(
+        "_k"
+    )
     return pairs.set_index("_k")["permit_id"].reindex(events["_k"]).set_axis(events.index)
 
 
@@ -264,7 +278,9 @@ def _prep_events(events: pd.DataFrame, date_column: str) -> pd.DataFrame:
     return ev
 
 
-def _quota_triggers(tables: Mapping[str, pd.DataFrame], params: Params, base: pd.DataFrame) -> pd.DataFrame:
+def _quota_triggers(
+    tables: Mapping[str, pd.DataFrame], params: Params, base: pd.DataFrame
+) -> pd.DataFrame:
     """§4.2: per couple, the first sex-selective termination while holding a valid permit."""
     term = terminations(tables, params)
     sel = term[term["is_sex_selection"]]
@@ -281,8 +297,12 @@ def _quota_triggers(tables: Mapping[str, pd.DataFrame], params: Params, base: pd
     pairs = _valid_pairs(base, ev, "cancelled_date")
     held = pairs.groupby("_k")["permit_id"].agg(lambda s: ";".join(sorted(s)))
     sel = sel.assign(held=held.reindex(ev["_k"]).set_axis(sel.index))
-    sel = sel.dropna(subset=["held"]).sort_values(["couple_id", "date", "pregnancy_id"], kind="stable")
-    return sel.drop_duplicates("couple_id")[["couple_id", "pregnancy_id", "date", "held"]].reset_index(drop=True)
+    sel = sel.dropna(subset=["held"]).sort_values(
+        ["couple_id", "date", "pregnancy_id"], kind="stable"
+    )
+    return sel.drop_duplicates("couple_id")[
+        ["couple_id", "pregnancy_id", "date", "held"]
+    ].reset_index(drop=True)
 
 
 def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
@@ -297,14 +317,18 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
         Sorted by ``permit_id``, index 0..n-1.
     """
     permits = _table(tables, "permits")
-    base = permits[["permit_id", "couple_id", "issue_date", "cancelled_date", "cancel_reason"]].copy()
+    base = permits[
+        ["permit_id", "couple_id", "issue_date", "cancelled_date", "cancel_reason"]
+    ].copy()
     base["issue_date"] = _d(base["issue_date"])
     base["cancelled_date"] = _d(base["cancelled_date"])
     births = birth_events(tables)
     m = base[["permit_id", "couple_id", "issue_date"]].merge(
         births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
     )
-    m = m[m["date"] >= m["issue_date"]].sort_values(["permit_id", "date", "event_id"], kind="stable")
+    m = m[m["date"] >= m["issue_date"]].sort_values(
+        ["permit_id", "date", "event_id"], kind="stable"
+    )
     first = m.drop_duplicates("permit_id").set_index("permit_id")
     base["used_on"] = _d(_lookup(base["permit_id"], first["date"]))
     base["used_by"] = base["permit_id"].map(first["event_id"])
@@ -318,14 +342,21 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
     derived = derived.mask(is_held, base["cancelled_date"].fillna(t_date))
     derived = derived.mask(issued_after, base["issue_date"])
     base["derived_cancelled_date"] = derived
-    base["effective_cancelled_date"] = pd.concat([base["cancelled_date"], derived], axis=1).min(axis=1)
+    base["effective_cancelled_date"] = pd.concat([base["cancelled_date"], derived], axis=1).min(
+        axis=1
+    )
     base["effective_cancelled_date"] = _d(base["effective_cancelled_date"])
     basis = pd.Series(np.nan, index=base.index, dtype="str")
     basis = basis.mask(base["cancelled_date"].notna(), "recorded")
     basis = basis.mask(is_held & base["cancelled_date"].isna(), "termination_date")
-    basis = basis.mask(issued_after & ~(base["cancelled_date"] < base["issue_date"]).fillna(False), "issued_after_cancellation")
+    basis = basis.mask(
+        issued_after & ~(base["cancelled_date"] < base["issue_date"]).fillna(False),
+        "issued_after_cancellation",
+    )
     base["cancel_basis"] = basis
-    base["trigger_pregnancy_id"] = base["couple_id"].map(trig["pregnancy_id"]).where(is_held | issued_after)
+    base["trigger_pregnancy_id"] = (
+        base["couple_id"].map(trig["pregnancy_id"]).where(is_held | issued_after)
+    )
     return base.sort_values("permit_id", kind="stable").reset_index(drop=True)
 
 
@@ -373,8 +404,14 @@ _REASON_TEXT = {
 }
 _BASIS_TEXT = {
     "recorded": ("按县注销日期", "from the county's recorded date"),
-    "termination_date": ("按引产日期（生育证表未记注销）", "from the termination date (no cancellation recorded)"),
-    "issued_after_cancellation": ("注销指标后发放，无效", "issued after the quota was cancelled: not valid"),
+    "termination_date": (
+        "按引产日期（生育证表未记注销）",
+        "from the termination date (no cancellation recorded)",
+    ),
+    "issued_after_cancellation": (
+        "注销指标后发放，无效",
+        "issued after the quota was cancelled: not valid",
+    ),
 }
 
 
@@ -403,7 +440,11 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
     births = birth_events(tables)
     births = births[births["couple_id"].isin(couples)]
     st = status[status["couple_id"].isin(couples)]
-    cancel_from = st.dropna(subset=["trigger_pregnancy_id"]).groupby("couple_id")["effective_cancelled_date"].min()
+    cancel_from = (
+        st.dropna(subset=["trigger_pregnancy_id"])
+        .groupby("couple_id")["effective_cancelled_date"]
+        .min()
+    )
 
     parts = []
     parts.append(
@@ -413,12 +454,22 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
                 "date": st["issue_date"],
                 "kind": "permit_issued",
                 "event_id": st["permit_id"],
-                "detail_zh": np.where(st["cancel_basis"] == "issued_after_cancellation", "（指标已注销，此证无效）", ""),
-                "detail_en": np.where(st["cancel_basis"] == "issued_after_cancellation", " (quota cancelled: not valid)", ""),
+                "detail_zh": np.where(
+                    st["cancel_basis"] == "issued_after_cancellation",
+                    "（指标已注销，此证无效）",
+                    "",
+                ),
+                "detail_en": np.where(
+                    st["cancel_basis"] == "issued_after_cancellation",
+                    " (quota cancelled: not valid)",
+                    "",
+                ),
             }
         )
     )
-    canc = st[st["effective_cancelled_date"].notna() & (st["cancel_basis"] != "issued_after_cancellation")]
+    canc = st[
+        st["effective_cancelled_date"].notna() & (st["cancel_basis"] != "issued_after_cancellation")
+    ]
     bz = canc["cancel_basis"].map(lambda b: _BASIS_TEXT.get(b, ("", ""))[0])
     be = canc["cancel_basis"].map(lambda b: _BASIS_TEXT.get(b, ("", ""))[1])
     parts.append(
@@ -434,7 +485,9 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
         )
     )
     # Pregnancies detected: out of plan when no valid permit (C7); flagged as §4.3 after a cancellation.
-    pr = preg[["pregnancy_id", "couple_id", "detected_date"]].rename(columns={"detected_date": "date"})
+    pr = preg[["pregnancy_id", "couple_id", "detected_date"]].rename(
+        columns={"detected_date": "date"}
+    )
     pr_valid = valid_permit_on(tables, params, pr, status=status)
     after = pr["date"] >= _d(_lookup(pr["couple_id"], cancel_from))
     parts.append(
@@ -444,9 +497,15 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
                 "date": pr["date"],
                 "kind": "pregnancy_detected",
                 "event_id": pr["pregnancy_id"],
-                "violation": np.where(pr_valid.isna() & after.fillna(False), "pregnancy_without_permit", None),
-                "detail_zh": np.where(pr_valid.isna(), "（无有效生育证）", "（持证 " + pr_valid.fillna("") + "）"),
-                "detail_en": np.where(pr_valid.isna(), " (no valid permit)", " (permit " + pr_valid.fillna("") + ")"),
+                "violation": np.where(
+                    pr_valid.isna() & after.fillna(False), "pregnancy_without_permit", None
+                ),
+                "detail_zh": np.where(
+                    pr_valid.isna(), "（无有效生育证）", "（持证 " + pr_valid.fillna("") + "）"
+                ),
+                "detail_en": np.where(
+                    pr_valid.isna(), " (no valid permit)", " (permit " + pr_valid.fillna("") + ")"
+                ),
             }
         )
     )
@@ -459,9 +518,19 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
                 "date": births["date"],
                 "kind": "birth",
                 "event_id": births["event_id"],
-                "violation": np.where(b_valid.isna() & b_after.fillna(False), "out_of_plan_birth", None),
-                "detail_zh": np.where(b_valid.isna(), "（无有效生育证，计划外）", "（持证 " + b_valid.fillna("") + "）"),
-                "detail_en": np.where(b_valid.isna(), " (no valid permit: out of plan)", " (permit " + b_valid.fillna("") + ")"),
+                "violation": np.where(
+                    b_valid.isna() & b_after.fillna(False), "out_of_plan_birth", None
+                ),
+                "detail_zh": np.where(
+                    b_valid.isna(),
+                    "（无有效生育证，计划外）",
+                    "（持证 " + b_valid.fillna("") + "）",
+                ),
+                "detail_en": np.where(
+                    b_valid.isna(),
+                    " (no valid permit: out of plan)",
+                    " (permit " + b_valid.fillna("") + ")",
+                ),
             }
         )
     )
@@ -482,18 +551,37 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
                 "kind": "termination",
                 "event_id": tm["pregnancy_id"],
                 "violation": viol,
-                "detail_zh": "（孕" + weeks + "周，原因" + rz + "，县批准" + _yesno(tm["county_approved"], True)
-                + "，指定机构" + _yesno(tm["designated_facility"], True) + "）",
-                "detail_en": " (" + weeks + " weeks, reason " + re_ + ", county approval "
-                + _yesno(tm["county_approved"], False) + ", designated facility "
-                + _yesno(tm["designated_facility"], False) + ")",
+                "detail_zh": "（孕"
+                + weeks
+                + "周，原因"
+                + rz
+                + "，县批准"
+                + _yesno(tm["county_approved"], True)
+                + "，指定机构"
+                + _yesno(tm["designated_facility"], True)
+                + "）",
+                "detail_en": " ("
+                + weeks
+                + " weeks, reason "
+                + re_
+                + ", county approval "
+                + _yesno(tm["county_approved"], False)
+                + ", designated facility "
+                + _yesno(tm["designated_facility"], False)
+                + ")",
             }
         )
     )
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
+    out = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else None
+    )
     cols = ["couple_id", "date", "kind", "event_id", "violation", "text_zh", "text_en"]
     if out is None:
-        return pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c == "date" else "str") for c in cols})
+        return pd.DataFrame(
+            {c: pd.Series([], dtype="datetime64[ns]" if c == "date" else "str") for c in cols}
+        )
     if "violation" not in out:
         out["violation"] = np.nan
     out["date"] = _d(out["date"])
@@ -503,9 +591,23 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
     ds = out["date"].dt.strftime("%Y-%m-%d")
     out["text_zh"] = ds + " " + kz + " " + out["event_id"] + out["detail_zh"].fillna("")
     out["text_en"] = ds + " " + ke + " " + out["event_id"] + out["detail_en"].fillna("")
-    order = {k: i for i, k in enumerate(["permit_issued", "pregnancy_detected", "termination", "miscarriage", "birth", "permit_cancelled"])}
+    order = {
+        k: i
+        for i, k in enumerate(
+            [
+                "permit_issued",
+                "pregnancy_detected",
+                "termination",
+                "miscarriage",
+                "birth",
+                "permit_cancelled",
+            ]
+        )
+    }
     out["_o"] = out["kind"].map(order)
-    out = out.sort_values(["couple_id", "date", "_o", "event_id"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["couple_id", "date", "_o", "event_id"], kind="stable").reset_index(
+        drop=True
+    )
     return out[cols]
 
 
@@ -562,13 +664,23 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
     kinds = v.groupby("couple_id")["violation"].agg(lambda s: ";".join(sorted(set(s))))
     out["violations"] = out["couple_id"].map(kinds)
     counts = v.groupby(["couple_id", "violation"]).size().unstack(fill_value=0)
-    for code, col in (("out_of_plan_birth", "out_of_plan_births"), ("pregnancy_without_permit", "pregnancies_without_permit")):
-        out[col] = out["couple_id"].map(counts[code] if code in counts else pd.Series(dtype="int64")).fillna(0).astype("int64")
+    for code, col in (
+        ("out_of_plan_birth", "out_of_plan_births"),
+        ("pregnancy_without_permit", "pregnancies_without_permit"),
+    ):
+        out[col] = (
+            out["couple_id"]
+            .map(counts[code] if code in counts else pd.Series(dtype="int64"))
+            .fillna(0)
+            .astype("int64")
+        )
     st = status.dropna(subset=["trigger_pregnancy_id"])
     held = st[st["cancel_basis"] != "issued_after_cancellation"]
     cf = held.groupby("couple_id")["effective_cancelled_date"].min()
     out["quota_cancelled_from"] = _d(_lookup(out["couple_id"], cf))
-    basis = held.sort_values(["couple_id", "effective_cancelled_date", "permit_id"]).drop_duplicates("couple_id")
+    basis = held.sort_values(
+        ["couple_id", "effective_cancelled_date", "permit_id"]
+    ).drop_duplicates("couple_id")
     out["cancellation_basis"] = out["couple_id"].map(basis.set_index("couple_id")["cancel_basis"])
     ev = ev[ev["couple_id"].isin(keep)]
     out["timeline_zh"] = out["couple_id"].map(ev.groupby("couple_id")["text_zh"].agg("；".join))
@@ -580,7 +692,13 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
     has["out_of_plan"] = (out["out_of_plan_births"] + out["pregnancies_without_permit"]) > 0
     az = pd.Series("", index=out.index)
     ae = pd.Series("", index=out.index)
-    for code in ("unapproved_late_termination", "sex_selective_termination", "cancel_quota", "confirm_cancellation", "out_of_plan"):
+    for code in (
+        "unapproved_late_termination",
+        "sex_selective_termination",
+        "cancel_quota",
+        "confirm_cancellation",
+        "out_of_plan",
+    ):
         flag = has[code].fillna(False).astype(bool)
         z, e = _ACTIONS[code]
         az = az.where(~flag, az + np.where(az == "", "", "；") + z)

@@ -78,8 +78,18 @@ from fpanalysis.params import Params
 from fpanalysis.schema import TABLES, empty_frame
 from fpanalysis.scope import couples_in_scope, responsible_units
 
-RATE_INDICATORS = ["baseline_coverage", "followup_coverage", "feedback_timeliness", "check_attendance"]
-COUNT_INDICATORS = ["falsifications", "out_of_plan_births", "pregnancies_without_permit", "unapproved_late_terminations"]
+RATE_INDICATORS = [
+    "baseline_coverage",
+    "followup_coverage",
+    "feedback_timeliness",
+    "check_attendance",
+]
+COUNT_INDICATORS = [
+    "falsifications",
+    "out_of_plan_births",
+    "pregnancies_without_permit",
+    "unapproved_late_terminations",
+]
 INDICATORS = RATE_INDICATORS + COUNT_INDICATORS
 INDICATOR_IDS = dict(zip(INDICATORS, [f"C{i}" for i in range(1, 9)], strict=True))
 SCORECARD_COLUMNS = ["unit_id", "period", *INDICATORS, "score", "grade", "veto"]
@@ -255,7 +265,9 @@ def _surveys(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- C1, C2
 
 
-def _baseline_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Period) -> pd.DataFrame:
+def _baseline_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+) -> pd.DataFrame:
     jan1 = pd.Timestamp(period.year, 1, 1)
     mm, dd = (int(x) for x in params.at("baseline_deadline", jan1).split("-"))
     deadline = pd.Timestamp(period.year, mm, dd)
@@ -279,12 +291,22 @@ def _baseline_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: P
         date=sdate,
         in_denominator=True,
         in_numerator=got,
-        reason_zh=np.where(got, "年初摸底调查 " + sid.fillna("") + "（" + _ds(sdate) + "）", f"1月1日至{dl}无年初摸底调查"),
-        reason_en=np.where(got, "baseline survey " + sid.fillna("") + " on " + _ds(sdate), f"no baseline survey from 01-01 to {dl}"),
+        reason_zh=np.where(
+            got,
+            "年初摸底调查 " + sid.fillna("") + "（" + _ds(sdate) + "）",
+            f"1月1日至{dl}无年初摸底调查",
+        ),
+        reason_en=np.where(
+            got,
+            "baseline survey " + sid.fillna("") + " on " + _ds(sdate),
+            f"no baseline survey from 01-01 to {dl}",
+        ),
     )
 
 
-def _followup_rows(tables: Mapping[str, pd.DataFrame], params: Params, half: Period) -> pd.DataFrame:
+def _followup_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, half: Period
+) -> pd.DataFrame:
     sc = couples_in_scope(tables, params, half.start, childbearing_only=True)
     s = _surveys(tables)
     s = s[(s["kind"] == "followup") & half.contains(s["survey_date"])]
@@ -321,13 +343,17 @@ def _followup_rows(tables: Mapping[str, pd.DataFrame], params: Params, half: Per
 # --------------------------------------------------------------------------- C3
 
 
-def _feedback_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Period) -> pd.DataFrame:
+def _feedback_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+) -> pd.DataFrame:
     s = _surveys(tables)
     s = s[period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool)]
     s = responsible_units(tables, params, s, "survey_date")
     s = s[s["responsible_unit_id"].notna()]
     days = (_d(s["reported_date"]) - s["survey_date"]).dt.days
-    limit = pd.Series(params.at_many("feedback_days", s["survey_date"]), index=s.index, dtype="Int64")
+    limit = pd.Series(
+        params.at_many("feedback_days", s["survey_date"]), index=s.index, dtype="Int64"
+    )
     timely = ((days >= 0) & (days <= limit)).fillna(False).astype(bool)
     rep = _ds(_d(s["reported_date"]))
     dz = days.astype("Int64").astype("str").fillna("")
@@ -337,7 +363,13 @@ def _feedback_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: P
         np.where(
             days < 0,
             "反馈日期 " + rep + " 早于调查日期",
-            np.where(timely, "", "超期：") + rep + " 反馈，调查后 " + dz + " 天（期限 " + limit.astype("str") + " 天）",
+            np.where(timely, "", "超期：")
+            + rep
+            + " 反馈，调查后 "
+            + dz
+            + " 天（期限 "
+            + limit.astype("str")
+            + " 天）",
         ),
     )
     reason_en = np.where(
@@ -346,7 +378,14 @@ def _feedback_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: P
         np.where(
             days < 0,
             "report date " + rep + " is before the survey",
-            np.where(timely, "", "late: ") + "reported " + rep + ", " + dz + " days after the survey (limit " + limit.astype("str") + ")",
+            np.where(timely, "", "late: ")
+            + "reported "
+            + rep
+            + ", "
+            + dz
+            + " days after the survey (limit "
+            + limit.astype("str")
+            + ")",
         ),
     )
     return _rows(
@@ -372,24 +411,35 @@ def _sterilised(tables: Mapping[str, pd.DataFrame], who: pd.DataFrame) -> pd.Ser
     """For rows of ``who`` (person_id, _date, _k), the first sterilisation record in force, else missing."""
     c = _table(tables, "contraception")
     c = c[c["method"].isin(["female_sterilization", "male_sterilization"])]
-    m = who.merge(c[["record_id", "person_id", "start_date", "end_date", "falsified_found_date"]], on="person_id")
+    m = who.merge(
+        c[["record_id", "person_id", "start_date", "end_date", "falsified_found_date"]],
+        on="person_id",
+    )
     d = m["_date"]
     ok = (
-        (m["start_date"] <= d)
-        & (m["end_date"].isna() | (m["end_date"] > d))
-        & (m["falsified_found_date"].isna() | (m["falsified_found_date"] > d))
-    ).fillna(False).astype(bool)
+        (
+            (m["start_date"] <= d)
+            & (m["end_date"].isna() | (m["end_date"] > d))
+            & (m["falsified_found_date"].isna() | (m["falsified_found_date"] > d))
+        )
+        .fillna(False)
+        .astype(bool)
+    )
     m = m[ok].sort_values(["_k", "record_id"], kind="stable").drop_duplicates("_k")
     return m.set_index("_k")["record_id"]
 
 
 def _check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Period) -> pd.DataFrame:
     rounds = _table(tables, "check_rounds")
-    rounds = rounds[period.contains(_d(rounds["start_date"]))].sort_values(["start_date", "round_id"], kind="stable")
+    rounds = rounds[period.contains(_d(rounds["start_date"]))].sort_values(
+        ["start_date", "round_id"], kind="stable"
+    )
     blocks = []
     for r in rounds.itertuples(index=False):  # a handful of county rounds a year, not rows of data
         sc = couples_in_scope(tables, params, r.start_date, childbearing_only=True)
-        sc = sc.assign(round_id=r.round_id, _start=pd.Timestamp(r.start_date), _end=pd.Timestamp(r.end_date))
+        sc = sc.assign(
+            round_id=r.round_id, _start=pd.Timestamp(r.start_date), _end=pd.Timestamp(r.end_date)
+        )
         sc["_exempt_days"] = params.at("check_exempt_after_outcome_days", r.start_date)
         blocks.append(sc)
     if not blocks:
@@ -413,10 +463,16 @@ def _check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
     m = w[["_k", "couple_id", "_start", "_exempt_days"]].merge(
         p[["pregnancy_id", "couple_id", "detected_date", "outcome_date"]], on="couple_id"
     )
-    ongoing = (m["detected_date"] <= m["_start"]) & (m["outcome_date"].isna() | (m["outcome_date"] >= m["_start"]))
+    ongoing = (m["detected_date"] <= m["_start"]) & (
+        m["outcome_date"].isna() | (m["outcome_date"] >= m["_start"])
+    )
     gap = (m["_start"] - m["outcome_date"]).dt.days
     recent = (gap >= 0) & (gap <= m["_exempt_days"])
-    preg_on = m[ongoing.fillna(False).astype(bool)].sort_values(["_k", "pregnancy_id"]).drop_duplicates("_k")
+    preg_on = (
+        m[ongoing.fillna(False).astype(bool)]
+        .sort_values(["_k", "pregnancy_id"])
+        .drop_duplicates("_k")
+    )
     preg_on = preg_on.set_index("_k")["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
     ended = m[recent.fillna(False).astype(bool) & ~ongoing.fillna(False).astype(bool)]
     ended = ended.sort_values(["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
@@ -425,10 +481,21 @@ def _check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
 
     a = _table(tables, "check_attendance")
     att = w[["_k", "round_id", "wife_id", "_start", "_end"]].merge(
-        a[["round_id", "person_id", "attended_date"]], left_on=["round_id", "wife_id"], right_on=["round_id", "person_id"]
+        a[["round_id", "person_id", "attended_date"]],
+        left_on=["round_id", "wife_id"],
+        right_on=["round_id", "person_id"],
     )
-    inside = ((att["attended_date"] >= att["_start"]) & (att["attended_date"] <= att["_end"])).fillna(False).astype(bool)
-    att_date = _d(att.drop_duplicates("_k").set_index("_k")["attended_date"].reindex(w["_k"]).set_axis(w.index))
+    inside = (
+        ((att["attended_date"] >= att["_start"]) & (att["attended_date"] <= att["_end"]))
+        .fillna(False)
+        .astype(bool)
+    )
+    att_date = _d(
+        att.drop_duplicates("_k")
+        .set_index("_k")["attended_date"]
+        .reindex(w["_k"])
+        .set_axis(w.index)
+    )
     att_ok = pd.Series(w["_k"].isin(att.loc[inside, "_k"]).to_numpy(), index=w.index)
 
     exempt = steril.notna() | preg_on.notna() | ended_id.notna()
@@ -442,7 +509,13 @@ def _check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
         [
             "免检：夫妻一方已结扎（" + steril.fillna("") + "）",
             "免检：轮次开始时怀孕（" + preg_on.fillna("") + "）",
-            "免检：妊娠 " + ended_id.fillna("") + " 于 " + _ds(ended_on) + " 结束，距轮次开始不超过 " + w["_exempt_days"].astype("str") + " 天",
+            "免检：妊娠 "
+            + ended_id.fillna("")
+            + " 于 "
+            + _ds(ended_on)
+            + " 结束，距轮次开始不超过 "
+            + w["_exempt_days"].astype("str")
+            + " 天",
             "已于 " + _ds(att_date) + " 受检",
             "受检日期 " + _ds(att_date) + " 不在轮次期间 " + win,
         ],
@@ -453,7 +526,13 @@ def _check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
         [
             "exempt: a spouse is sterilised (" + steril.fillna("") + ")",
             "exempt: pregnant on the round's start (" + preg_on.fillna("") + ")",
-            "exempt: pregnancy " + ended_id.fillna("") + " ended on " + _ds(ended_on) + ", within " + w["_exempt_days"].astype("str") + " days of the start",
+            "exempt: pregnancy "
+            + ended_id.fillna("")
+            + " ended on "
+            + _ds(ended_on)
+            + ", within "
+            + w["_exempt_days"].astype("str")
+            + " days of the start",
             "attended on " + _ds(att_date),
             "attended on " + _ds(att_date) + ", outside the round's window " + win,
         ],
@@ -494,12 +573,17 @@ def _event_block(
         return _rows(pd.RangeIndex(0))
     ru = responsible_units(tables, params, ev[["couple_id", "date"]], "date")
     penalty = pd.Series(
-        [p[indicator] if p is not None else np.nan for p in params.at_many("compliance_penalties", ev["date"])],
+        [
+            p[indicator] if p is not None else np.nan
+            for p in params.at_many("compliance_penalties", ev["date"])
+        ],
         index=ev.index,
         dtype="float64",
     )
     counted = counted.astype(bool)
-    veto_s = (pd.Series(veto, index=ev.index) if not isinstance(veto, pd.Series) else veto).astype(bool) & counted
+    veto_s = (pd.Series(veto, index=ev.index) if not isinstance(veto, pd.Series) else veto).astype(
+        bool
+    ) & counted
     out = _rows(
         ev.index,
         unit_id=ru["responsible_unit_id"],
@@ -519,16 +603,31 @@ def _event_block(
     return out[ru["responsible_unit_id"].notna().to_numpy()]
 
 
-def _event_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Period) -> list[pd.DataFrame]:
+def _event_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+) -> list[pd.DataFrame]:
     blocks = []
     # C5: verified falsifications.
     c = _table(tables, "contraception")
     f = c[period.contains(_d(c["falsified_found_date"]))]
-    ev = pd.DataFrame({"couple_id": f["couple_id"], "date": _d(f["falsified_found_date"]), "event_id": f["record_id"]})
+    ev = pd.DataFrame(
+        {
+            "couple_id": f["couple_id"],
+            "date": _d(f["falsified_found_date"]),
+            "event_id": f["record_id"],
+        }
+    )
     blocks.append(
         _event_block(
-            tables, params, ev, "falsifications", pd.Series(True, index=ev.index), False,
-            "查实节育弄虚作假（" + f["method"].map(TABLES["contraception"].column("method").labels).fillna("") + "）",
+            tables,
+            params,
+            ev,
+            "falsifications",
+            pd.Series(True, index=ev.index),
+            False,
+            "查实节育弄虚作假（"
+            + f["method"].map(TABLES["contraception"].column("method").labels).fillna("")
+            + "）",
             "verified contraception falsification (" + f["method"].fillna("") + ")",
             person=f["person_id"],
         )
@@ -542,27 +641,53 @@ def _event_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
     kids = b["child_ids"].fillna("")
     blocks.append(
         _event_block(
-            tables, params, ev, "out_of_plan_births", valid.isna(), True,
-            np.where(valid.isna(), "分娩（" + kids + "）时无有效生育证", "持有效生育证 " + valid.fillna("") + "（" + kids + "）"),
-            np.where(valid.isna(), "birth (" + kids + ") without a valid permit", "valid permit " + valid.fillna("") + " (" + kids + ")"),
+            tables,
+            params,
+            ev,
+            "out_of_plan_births",
+            valid.isna(),
+            True,
+            np.where(
+                valid.isna(),
+                "分娩（" + kids + "）时无有效生育证",
+                "持有效生育证 " + valid.fillna("") + "（" + kids + "）",
+            ),
+            np.where(
+                valid.isna(),
+                "birth (" + kids + ") without a valid permit",
+                "valid permit " + valid.fillna("") + " (" + kids + ")",
+            ),
         )
     )
     # C7: pregnancies detected without a valid permit.
     p = _table(tables, "pregnancies")
     p = p[period.contains(_d(p["detected_date"]))]
-    ev = pd.DataFrame({"couple_id": p["couple_id"], "date": _d(p["detected_date"]), "event_id": p["pregnancy_id"]})
+    ev = pd.DataFrame(
+        {"couple_id": p["couple_id"], "date": _d(p["detected_date"]), "event_id": p["pregnancy_id"]}
+    )
     valid = valid_permit_on(tables, params, ev, status=status)
     blocks.append(
         _event_block(
-            tables, params, ev, "pregnancies_without_permit", valid.isna(), False,
+            tables,
+            params,
+            ev,
+            "pregnancies_without_permit",
+            valid.isna(),
+            False,
             np.where(valid.isna(), "发现怀孕时无有效生育证", "持有效生育证 " + valid.fillna("")),
-            np.where(valid.isna(), "pregnancy detected without a valid permit", "valid permit " + valid.fillna("")),
+            np.where(
+                valid.isna(),
+                "pregnancy detected without a valid permit",
+                "valid permit " + valid.fillna(""),
+            ),
         )
     )
     # C8: late terminations that were not lawful (§4.1); sex selection vetoes.
     t = terminations(tables, params)
     t = t[period.contains(t["date"]) & t["is_late"]]
-    ev = pd.DataFrame({"couple_id": t["couple_id"], "date": t["date"], "event_id": t["pregnancy_id"]})
+    ev = pd.DataFrame(
+        {"couple_id": t["couple_id"], "date": t["date"], "event_id": t["pregnancy_id"]}
+    )
     wk = t["gestation_weeks"].astype("Int64").astype("str")
     appr = t["county_approved"].fillna(False).astype(bool)
     desig = t["designated_facility"].fillna(False).astype(bool)
@@ -573,12 +698,22 @@ def _event_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
     )
     why_en = np.select(
         [t["is_sex_selection"], ~appr & ~desig, ~appr, ~desig],
-        ["for sex selection", "not approved by the county, not at a designated facility", "not approved by the county", "not at a designated facility"],
+        [
+            "for sex selection",
+            "not approved by the county, not at a designated facility",
+            "not approved by the county",
+            "not at a designated facility",
+        ],
         "approved by the county, at a designated facility",
     )
     blocks.append(
         _event_block(
-            tables, params, ev, "unapproved_late_terminations", ~t["is_lawful"], t["is_sex_selection"],
+            tables,
+            params,
+            ev,
+            "unapproved_late_terminations",
+            ~t["is_lawful"],
+            t["is_sex_selection"],
             "孕" + wk + "周引产：" + why_zh,
             "termination at " + wk + " weeks: " + why_en,
         )
@@ -589,7 +724,9 @@ def _event_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Peri
 # --------------------------------------------------------------------------- public
 
 
-def compliance_detail(tables: Mapping[str, pd.DataFrame], params: Params, period: str | Period) -> pd.DataFrame:
+def compliance_detail(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: str | Period
+) -> pd.DataFrame:
     """The drill-down behind every figure of the scorecard (POLICY.md §3).
 
     Args:
@@ -621,7 +758,17 @@ def compliance_detail(tables: Mapping[str, pd.DataFrame], params: Params, period
     else:
         out = pd.concat(blocks, ignore_index=True)
     out["period"] = period.label
-    for c in ("unit_id", "period", "indicator", "part", "couple_id", "person_id", "event_id", "reason_zh", "reason_en"):
+    for c in (
+        "unit_id",
+        "period",
+        "indicator",
+        "part",
+        "couple_id",
+        "person_id",
+        "event_id",
+        "reason_zh",
+        "reason_en",
+    ):
         out[c] = out[c].astype("str").where(out[c].notna())
     out["date"] = _d(out["date"])
     out["in_denominator"] = out["in_denominator"].astype("boolean")
@@ -638,7 +785,11 @@ def sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
     holding whole couples, stacked and sorted, equal the drill-down of the whole.
     """
     out = detail.assign(_i=detail["indicator"].map({k: i for i, k in enumerate(INDICATORS)}))
-    out = out.sort_values(["unit_id", "_i", "part", "couple_id", "event_id", "person_id"], kind="stable", na_position="last")
+    out = out.sort_values(
+        ["unit_id", "_i", "part", "couple_id", "event_id", "person_id"],
+        kind="stable",
+        na_position="last",
+    )
     return out.drop(columns="_i").reset_index(drop=True)[DETAIL_COLUMNS]
 
 
@@ -672,7 +823,9 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
         {
             "unit_id": d["unit_id"].astype("str"),
             "indicator": d["indicator"].astype("str"),
-            "numerator": (d["in_numerator"].fillna(False) & d["in_denominator"].fillna(True)).astype("int64"),
+            "numerator": (
+                d["in_numerator"].fillna(False) & d["in_denominator"].fillna(True)
+            ).astype("int64"),
             "denominator": d["in_denominator"].fillna(False).astype("int64"),
             "veto": d["veto"].astype(bool).astype("int64"),
         }
@@ -680,8 +833,12 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
     out = g.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]].sum()
     # Penalty points exactly as written (0.5 is 1/2): a handful of event rows, not every couple.
     pen = d.loc[d["penalty"] > 0, ["unit_id", "indicator", "penalty"]]
-    pen = pen.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(lambda s: sum((_exact(v) for v in s), Fraction(0)))
-    out["penalty"] = pd.Series([pen.get(k, Fraction(0)) for k in out.index], index=out.index, dtype="object")
+    pen = pen.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(
+        lambda s: sum((_exact(v) for v in s), Fraction(0))
+    )
+    out["penalty"] = pd.Series(
+        [pen.get(k, Fraction(0)) for k in out.index], index=out.index, dtype="object"
+    )
     return out.reset_index()[SUMS_COLUMNS]
 
 
@@ -696,14 +853,31 @@ def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="object" if c == "penalty" else ("str" if c in ("unit_id", "indicator") else "int64")) for c in SUMS_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="object"
+                    if c == "penalty"
+                    else ("str" if c in ("unit_id", "indicator") else "int64")
+                )
+                for c in SUMS_COLUMNS
+            }
+        )
     s = pd.concat(parts, ignore_index=True)
-    out = s.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]].sum().astype("int64")
-    out["penalty"] = s.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(lambda v: sum(v, Fraction(0)))
+    out = (
+        s.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]]
+        .sum()
+        .astype("int64")
+    )
+    out["penalty"] = s.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(
+        lambda v: sum(v, Fraction(0))
+    )
     return out.reset_index()[SUMS_COLUMNS]
 
 
-def summary_from_sums(sums: pd.DataFrame, units: list[str] | None = None, period: str = "") -> pd.DataFrame:
+def summary_from_sums(
+    sums: pd.DataFrame, units: list[str] | None = None, period: str = ""
+) -> pd.DataFrame:
     """:func:`indicator_summary` from :func:`unit_sums` (or their total over partitions)."""
     if units is None:
         units = sorted(set(sums["unit_id"].dropna()))
@@ -714,17 +888,23 @@ def summary_from_sums(sums: pd.DataFrame, units: list[str] | None = None, period
     out["denominator"] = s["denominator"].reindex(grid).fillna(0).astype("int64").astype("Int64")
     is_rate = out.index.get_level_values("indicator").isin(RATE_INDICATORS)
     out.loc[~is_rate, "denominator"] = pd.NA
-    rate = out["numerator"] / out["denominator"].astype("float64").where(out["denominator"].fillna(0) > 0)
+    rate = out["numerator"] / out["denominator"].astype("float64").where(
+        out["denominator"].fillna(0) > 0
+    )
     out["value"] = np.where(is_rate, rate.fillna(1.0), out["numerator"].astype("float64"))
     no_c1 = str(period).endswith("H2")
     if no_c1:
-        out.loc[out.index.get_level_values("indicator") == "baseline_coverage", ["numerator", "value"]] = [0, np.nan]
+        out.loc[
+            out.index.get_level_values("indicator") == "baseline_coverage", ["numerator", "value"]
+        ] = [0, np.nan]
     out = out.reset_index()
     out.insert(1, "period", period)
     return out[SUMMARY_COLUMNS]
 
 
-def indicator_summary(detail: pd.DataFrame, units: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
+def indicator_summary(
+    detail: pd.DataFrame, units: list[str] | None = None, period: str | None = None
+) -> pd.DataFrame:
     """Numerator, denominator and value per unit and indicator, from :func:`compliance_detail`.
 
     A rate's ``value`` is numerator ÷ denominator, 1 when the denominator is 0;
@@ -829,13 +1009,17 @@ def scorecard_from_sums(
     thresholds = params.at("grade_thresholds", period.end)
     pen = sums.groupby("unit_id")["penalty"].agg(lambda s: sum(s, Fraction(0)))
     veto = sums.groupby("unit_id")["veto"].sum()
-    wide = summ.pivot(index="unit_id", columns="indicator", values="value").reindex(index=units, columns=INDICATORS)
+    wide = summ.pivot(index="unit_id", columns="indicator", values="value").reindex(
+        index=units, columns=INDICATORS
+    )
     nums = summ.pivot(index="unit_id", columns="indicator", values="numerator")
     dens = summ.pivot(index="unit_id", columns="indicator", values="denominator")
     rows = []
     for u in units:  # one iteration per unit (tens or hundreds), not per record
         rates = {
-            k: None if (k == "baseline_coverage" and period.half == 2) else (int(nums.at[u, k]), int(dens.at[u, k]))
+            k: None
+            if (k == "baseline_coverage" and period.half == 2)
+            else (int(nums.at[u, k]), int(dens.at[u, k]))
             for k in RATE_INDICATORS
         }
         v = bool(veto.get(u, 0))
@@ -887,7 +1071,9 @@ def compliance_scorecard(
     return scorecard_from_detail(detail, params, period, units)
 
 
-def half_year_trend(tables: Mapping[str, pd.DataFrame], params: Params, years: list[int]) -> pd.DataFrame:
+def half_year_trend(
+    tables: Mapping[str, pd.DataFrame], params: Params, years: list[int]
+) -> pd.DataFrame:
     """Scorecards of every half of ``years``, stacked (for trend charts)."""
     cards = [compliance_scorecard(tables, params, f"{y}H{h}") for y in years for h in (1, 2)]
     return pd.concat(cards, ignore_index=True)
@@ -938,7 +1124,19 @@ def accountability_list(
     if detail is None:
         detail = compliance_detail(tables, params, period)
     v = detail[detail["indicator"].isin(COUNT_INDICATORS) & detail["in_numerator"]]
-    v = v.assign(rule=v["indicator"])[["date", "rule", "event_id", "couple_id", "unit_id", "penalty", "veto", "reason_zh", "reason_en"]]
+    v = v.assign(rule=v["indicator"])[
+        [
+            "date",
+            "rule",
+            "event_id",
+            "couple_id",
+            "unit_id",
+            "penalty",
+            "veto",
+            "reason_zh",
+            "reason_en",
+        ]
+    ]
     t = terminations(tables, params)
     t = t[period.contains(t["date"]) & t["is_sex_selection"] & ~t["is_late"]]
     if len(t):
@@ -952,8 +1150,12 @@ def accountability_list(
                 "unit_id": ru["responsible_unit_id"],
                 "penalty": 0.0,
                 "veto": False,
-                "reason_zh": "孕" + t["gestation_weeks"].astype("Int64").astype("str").fillna("?") + "周选择性别终止妊娠",
-                "reason_en": "sex-selective termination at " + t["gestation_weeks"].astype("Int64").astype("str").fillna("?") + " weeks",
+                "reason_zh": "孕"
+                + t["gestation_weeks"].astype("Int64").astype("str").fillna("?")
+                + "周选择性别终止妊娠",
+                "reason_en": "sex-selective termination at "
+                + t["gestation_weeks"].astype("Int64").astype("str").fillna("?")
+                + " weeks",
             }
         )
         v = pd.concat([v, extra[extra["unit_id"].notna()]], ignore_index=True)
@@ -974,5 +1176,7 @@ def accountability_list(
     for c in ACCOUNTABILITY_COLUMNS:
         if c not in ("date", "veto", "penalty"):
             out[c] = out[c].astype("str").where(out[c].notna())
-    out = out.sort_values(["date", "unit_id", "rule", "event_id"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["date", "unit_id", "rule", "event_id"], kind="stable").reset_index(
+        drop=True
+    )
     return out[ACCOUNTABILITY_COLUMNS]

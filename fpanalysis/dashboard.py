@@ -43,13 +43,21 @@ def voila_command(target: str | os.PathLike, port: int) -> list[str]:
     voila = Path(sys.executable).with_name("voila")
     exe = [str(voila)] if voila.exists() else [sys.executable, "-m", "voila"]
     return [
-        *exe, str(target), f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
+        *exe,
+        str(target),
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--no-browser",
         '--Voila.tornado_settings={"allow_origin": ""}',
     ]
 
 
 def start_voila(
-    target: str | os.PathLike = config.NOTEBOOKS_DIR, port: int | None = None, *, log=None, timeout: float = 60
+    target: str | os.PathLike = config.NOTEBOOKS_DIR,
+    port: int | None = None,
+    *,
+    log=None,
+    timeout: float = 60,
 ) -> tuple[subprocess.Popen, str]:
     """Start Voilà and wait until it answers; return the process and its base URL.
 
@@ -60,7 +68,9 @@ def start_voila(
     """
     port = port or free_port()
     proc = subprocess.Popen(
-        voila_command(target, port), stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        voila_command(target, port),
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         cwd=str(Path(target).parent if Path(target).is_file() else target),
     )
     url = f"http://127.0.0.1:{port}"

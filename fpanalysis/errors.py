@@ -49,7 +49,13 @@ class FPError(Exception):
         labels = (
             {"file": "文件", "row": "行", "column": "列", "value": "值", "rule": "规则"}
             if lang == "zh"
-            else {"file": "file", "row": "row", "column": "column", "value": "value", "rule": "rule"}
+            else {
+                "file": "file",
+                "row": "row",
+                "column": "column",
+                "value": "value",
+                "rule": "rule",
+            }
         )
         parts = []
         for key in ("file", "row", "column", "value", "rule"):

@@ -606,9 +606,7 @@ def _detect_delimiter(text: str) -> str:
             rows = list(csv.reader(_io.StringIO(head, newline=""), delimiter=d))
         except csv.Error:
             continue
-        score = max(
-            (len({schema._norm_header(c) for c in r} & known) for r in rows), default=0
-        )
+        score = max((len({schema._norm_header(c) for c in r} & known) for r in rows), default=0)
         if score > best_score:
             best, best_score = d, score
     return best
@@ -716,7 +714,8 @@ def _not_a_workbook(path: Path) -> DataError | None:
     bomb = [
         i
         for i in infos
-        if i.file_size > XLSX_BOMB_MIN_BYTES and i.file_size > XLSX_BOMB_RATIO * max(i.compress_size, 1)
+        if i.file_size > XLSX_BOMB_MIN_BYTES
+        and i.file_size > XLSX_BOMB_RATIO * max(i.compress_size, 1)
     ]
     if bomb or total > XLSX_MAX_BYTES:
         mb = total // 2**20
@@ -725,7 +724,11 @@ def _not_a_workbook(path: Path) -> DataError | None:
             + ("，压缩比异常（疑似“压缩炸弹”）" if bomb else "，超出可在内存中读取的大小")
             + "。大表请导出为 CSV 或 Parquet 后再读",
             f"cannot open the Excel workbook: it inflates to {mb} MB"
-            + (" at an abnormal compression ratio (a zip bomb?)" if bomb else ", more than can be read in memory")
+            + (
+                " at an abnormal compression ratio (a zip bomb?)"
+                if bomb
+                else ", more than can be read in memory"
+            )
             + ". Export a large table as CSV or Parquet instead",
             file=path.name,
             value=bomb[0].filename if bomb else None,
@@ -1133,7 +1136,11 @@ def partition_paths(path: str | os.PathLike) -> dict[str, list[Path]]:
 def _frame_from_parts(
     table: schema.Table, part_files: list[Path], folder: str
 ) -> tuple[
-    pd.DataFrame | None, pd.DataFrame | None, dict[str, str], list[Problem], list[tuple[int, int, str]]
+    pd.DataFrame | None,
+    pd.DataFrame | None,
+    dict[str, str],
+    list[Problem],
+    list[tuple[int, int, str]],
 ]:
     """Read a table's Parquet parts in order; rows are numbered on from one part to the next.
 
@@ -1156,8 +1163,16 @@ def _frame_from_parts(
         except DataError as e:
             problems.append(
                 Problem(
-                    table.name, None, None, None, e.rule or "unreadable_file",
-                    e.message_zh, e.message_en, "error", None, shown,
+                    table.name,
+                    None,
+                    None,
+                    None,
+                    e.rule or "unreadable_file",
+                    e.message_zh,
+                    e.message_en,
+                    "error",
+                    None,
+                    shown,
                 )
             )
             fatal = True
@@ -1165,7 +1180,9 @@ def _frame_from_parts(
         n = len(records) - 1
         frame, raw, hdrs, probs = _frame_from_records(table, records, shown)
         if offset:
-            probs = [p if p.row is None else dataclasses.replace(p, row=p.row + offset) for p in probs]
+            probs = [
+                p if p.row is None else dataclasses.replace(p, row=p.row + offset) for p in probs
+            ]
             if frame is not None:
                 frame.index = frame.index + offset
             if raw is not None:
@@ -1178,10 +1195,16 @@ def _frame_from_parts(
         elif raw is not None and hdrs != headers:
             problems.append(
                 Problem(
-                    table.name, None, None, None, "part_columns",
+                    table.name,
+                    None,
+                    None,
+                    None,
+                    "part_columns",
                     f"分区文件 {shown} 的列与第一个分区文件不同",
                     f"the part file {shown} has other columns than the first part",
-                    "error", None, shown,
+                    "error",
+                    None,
+                    shown,
                 )
             )
             fatal = True
@@ -1193,6 +1216,8 @@ def _frame_from_parts(
     raw = pd.concat(good_raws) if good_raws else None
     frame = None if fatal or not frames else pd.concat(frames)
     return frame, raw, headers or {}, problems, spans
+
+
 _BOOK_SUFFIXES = {".xlsx", ".xlsm"}
 
 
@@ -1820,7 +1845,9 @@ def write_table_chunks(
     it = iter(chunks)
     first = next(it, None)
     if first is None:
-        raise ValueError("write_table_chunks needs at least one frame (an empty one writes the header)")
+        raise ValueError(
+            "write_table_chunks needs at least one frame (an empty one writes the header)"
+        )
     second = next(it, None)
     if second is None:  # one slice: exactly write_table
         return write_table(first, path, lang=lang, table=table), len(first)
@@ -1844,7 +1871,7 @@ def write_table_chunks(
 
     def write_csv(tmp: Path) -> None:
         nonlocal rows
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             for k, df in enumerate(frames()):
                 out = neutralize_formulas(localize(_prepare(df), lang, table))
                 _csv_frame(out).to_csv(fh, index=False, header=k == 0, lineterminator="\n")
@@ -1864,7 +1891,8 @@ def write_table_chunks(
                     t = pa.Table.from_pandas(out, preserve_index=False)
                     # a column with no value in the first slice is typed null: make it text
                     fields = [
-                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in t.schema
+                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                        for f in t.schema
                     ]
                     schema = pa.schema(fields, metadata=t.schema.metadata)
                     t = t.cast(schema)

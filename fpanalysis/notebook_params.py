@@ -53,20 +53,33 @@ class NotebookParam(NamedTuple):
 NoneType = type(None)
 
 _DATASET = NotebookParam(
-    str, "", "数据集：CSV/Parquet 文件夹或 .xlsx 工作簿；空 = 自带样例数据",
-    "dataset folder or .xlsx workbook; empty = the bundled sample", path=True,
+    str,
+    "",
+    "数据集：CSV/Parquet 文件夹或 .xlsx 工作簿；空 = 自带样例数据",
+    "dataset folder or .xlsx workbook; empty = the bundled sample",
+    path=True,
 )
-_LANG = NotebookParam(str, "zh", "表头和标签的语言", "language of headers and labels", choices=("zh", "en"))
+_LANG = NotebookParam(
+    str, "zh", "表头和标签的语言", "language of headers and labels", choices=("zh", "en")
+)
 _REGISTER = NotebookParam(
-    str, "", "登记簿：SQLite 文件或 postgresql:// 地址；空 = 不读登记簿",
-    "the decision register: an SQLite file or a postgresql:// URL; empty = none", path=True,
+    str,
+    "",
+    "登记簿：SQLite 文件或 postgresql:// 地址；空 = 不读登记簿",
+    "the decision register: an SQLite file or a postgresql:// URL; empty = none",
+    path=True,
 )
 _REVEAL = NotebookParam(
-    bool, False, "显示完整姓名和身份证号（默认脱敏，POLICY.md §7；即 --reveal-pii）",
+    bool,
+    False,
+    "显示完整姓名和身份证号（默认脱敏，POLICY.md §7；即 --reveal-pii）",
     "show full names and ID numbers (masked by default, POLICY.md §7; what --reveal-pii sets)",
 )
 _PARAMS_FILE = NotebookParam(
-    str, "", "参数覆盖文件（YAML）；空 = 默认参数", "parameter override file (YAML); empty = defaults",
+    str,
+    "",
+    "参数覆盖文件（YAML）；空 = 默认参数",
+    "parameter override file (YAML); empty = defaults",
     path=True,
 )
 
@@ -75,7 +88,9 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
     "01_unit_compliance": {
         "dataset": _DATASET,
         "period": NotebookParam(
-            str, "", "考核期：2024、2024H1 或 2024H2；空 = 最近一个完整年度",
+            str,
+            "",
+            "考核期：2024、2024H1 或 2024H2；空 = 最近一个完整年度",
             "period: 2024, 2024H1 or 2024H2; empty = the latest complete year",
         ),
         "weights_file": _PARAMS_FILE._replace(
@@ -83,19 +98,26 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
             help_en="parameter override file (YAML, e.g. the indicator weights); empty = defaults",
         ),
         "lang": _LANG,
-        "unit": NotebookParam(str, "", "单位编号（如 U07）；空 = 全局", "unit id (e.g. U07); empty = the whole bureau"),
+        "unit": NotebookParam(
+            str, "", "单位编号（如 U07）；空 = 全局", "unit id (e.g. U07); empty = the whole bureau"
+        ),
         "reveal_pii": _REVEAL,
         "register": _REGISTER,
     },
     "02_bonus_budget": {
         "dataset": _DATASET,
         "start": NotebookParam(
-            str, "", "起始月份 YYYY-MM；空 = 数据最后记录日期的下一个月",
+            str,
+            "",
+            "起始月份 YYYY-MM；空 = 数据最后记录日期的下一个月",
             "first month YYYY-MM; empty = the month after the data's last recorded date",
         ),
         "months": NotebookParam(int, 36, "预测月数", "horizon in months"),
         "scenario_file": NotebookParam(
-            str, "", "情景文件（YAML）；空 = 示例情景", "scenario file (YAML); empty = example scenarios",
+            str,
+            "",
+            "情景文件（YAML）；空 = 示例情景",
+            "scenario file (YAML); empty = example scenarios",
             path=True,
         ),
         "params_file": _PARAMS_FILE,
@@ -107,27 +129,43 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
     "03_relief_ranking": {
         "dataset": _DATASET,
         "as_of": NotebookParam(
-            str, "", "基准日 YYYY-MM-DD；空 = 数据最后记录日期", "as-of date YYYY-MM-DD; empty = the data's last recorded date",
+            str,
+            "",
+            "基准日 YYYY-MM-DD；空 = 数据最后记录日期",
+            "as-of date YYYY-MM-DD; empty = the data's last recorded date",
         ),
         "quota": NotebookParam(
-            (int, dict, NoneType), None, "名额（户）；None = 不限；分池时 urban=N,rural=M",
+            (int, dict, NoneType),
+            None,
+            "名额（户）；None = 不限；分池时 urban=N,rural=M",
             "quota (households); None = no limit; urban=N,rural=M with pool=separate",
         ),
         "budget_yuan": NotebookParam(
-            (int, float, dict, NoneType), None, "每月预算（元）；None = 不限；分池时 urban=Y,rural=Z",
+            (int, float, dict, NoneType),
+            None,
+            "每月预算（元）；None = 不限；分池时 urban=Y,rural=Z",
             "monthly budget (yuan); None = no limit; urban=Y,rural=Z with pool=separate",
         ),
         "pool": NotebookParam(
-            str, "all", "资金池：all、urban、rural 或 separate", "pool: all, urban, rural or separate",
+            str,
+            "all",
+            "资金池：all、urban、rural 或 separate",
+            "pool: all, urban, rural or separate",
             choices=("all", "urban", "rural", "separate"),
         ),
         "params_file": _PARAMS_FILE,
         "previous": NotebookParam(
-            str, "", "上期数据集；空 = 与目前在保户比较", "previous period's dataset; empty = compare with those receiving now",
+            str,
+            "",
+            "上期数据集；空 = 与目前在保户比较",
+            "previous period's dataset; empty = compare with those receiving now",
             path=True,
         ),
         "meeting_xlsx": NotebookParam(
-            str, "", "评议会名单 .xlsx 的输出文件；空 = 不写", "meeting list .xlsx to write; empty = none",
+            str,
+            "",
+            "评议会名单 .xlsx 的输出文件；空 = 不写",
+            "meeting list .xlsx to write; empty = none",
             path=True,
         ),
         "lang": _LANG,
@@ -149,8 +187,14 @@ UNIT_PARAMETER = "unit"
 
 def _type_names(t: type | tuple[type, ...]) -> str:
     ts = t if isinstance(t, tuple) else (t,)
-    names = {str: "text", int: "integer", float: "number", bool: "true/false", dict: "urban=..,rural=..",
-             NoneType: "None"}
+    names = {
+        str: "text",
+        int: "integer",
+        float: "number",
+        bool: "true/false",
+        dict: "urban=..,rural=..",
+        NoneType: "None",
+    }
     return " | ".join(names.get(x, x.__name__) for x in ts)
 
 
@@ -172,7 +216,8 @@ def declared(notebook: str) -> dict[str, NotebookParam]:
             f"笔记本 {stem} 没有在 fpanalysis/notebook_params.py 中声明参数；已声明：{', '.join(NOTEBOOKS)}",
             f"notebook {stem} has no parameter declaration in fpanalysis/notebook_params.py; "
             f"declared: {', '.join(NOTEBOOKS)}",
-            file=stem, rule="notebook-declared",
+            file=stem,
+            rule="notebook-declared",
         ) from None
 
 
@@ -211,7 +256,9 @@ def _from_text(text: str, p: NotebookParam, name: str, notebook: str) -> Any:
             out = {}
             for part in s.split(","):
                 k, _, v = part.partition("=")
-                out[k.strip()] = _from_text(v, p._replace(type=tuple(x for x in ts if x in (int, float))), name, notebook)
+                out[k.strip()] = _from_text(
+                    v, p._replace(type=tuple(x for x in ts if x in (int, float))), name, notebook
+                )
             return out
         if t is str:
             return text
@@ -222,7 +269,10 @@ def _bad_type(notebook: str, name: str, p: NotebookParam, value: Any) -> ParamEr
     return ParamError(
         f"笔记本 {notebook} 的参数 {name} 应为 {_type_names(p.type)}（{p.help_zh}）",
         f"notebook {notebook}: parameter {name} must be {_type_names(p.type)} ({p.help_en})",
-        file=notebook, column=name, value=value, rule="notebook-parameter-type",
+        file=notebook,
+        column=name,
+        value=value,
+        rule="notebook-parameter-type",
     )
 
 
@@ -249,12 +299,17 @@ def _check_one(notebook: str, name: str, p: NotebookParam, value: Any) -> Any:
         raise ParamError(
             f"笔记本 {notebook} 的参数 {name} 只能是 {'、'.join(p.choices)}",
             f"notebook {notebook}: parameter {name} must be one of {', '.join(p.choices)}",
-            file=notebook, column=name, value=value, rule="notebook-parameter-choice",
+            file=notebook,
+            column=name,
+            value=value,
+            rule="notebook-parameter-choice",
         )
     return value
 
 
-def check_parameters(notebook: str, values: Mapping[str, Any], *, base: str | os.PathLike | None = None) -> dict[str, Any]:
+def check_parameters(
+    notebook: str, values: Mapping[str, Any], *, base: str | os.PathLike | None = None
+) -> dict[str, Any]:
     """Check ``values`` against the declaration of ``notebook`` and return them typed.
 
     Text values (from the command line) are converted to the declared type;
@@ -282,7 +337,9 @@ def check_parameters(notebook: str, values: Mapping[str, Any], *, base: str | os
             raise ParamError(
                 f"笔记本 {stem} 没有参数 {name}；可用参数：{known}",
                 f"notebook {stem} has no parameter {name}; known: {known}",
-                file=stem, column=name, rule="notebook-parameter-unknown",
+                file=stem,
+                column=name,
+                rule="notebook-parameter-unknown",
             )
         p = decl[name]
         v = _check_one(stem, name, p, value)
@@ -313,7 +370,8 @@ def parse_assignments(items: Iterable[str], notebooks: Iterable[str]) -> dict[st
             raise ParamError(
                 f"参数 {item!r} 应写成 NAME=VALUE 或 NOTEBOOK:NAME=VALUE",
                 f"parameter {item!r} must be NAME=VALUE or NOTEBOOK:NAME=VALUE",
-                value=item, rule="notebook-parameter-syntax",
+                value=item,
+                rule="notebook-parameter-syntax",
             )
         nb, colon, name = target.strip().rpartition(":")
         name = name.strip()
@@ -323,7 +381,8 @@ def parse_assignments(items: Iterable[str], notebooks: Iterable[str]) -> dict[st
                 raise ParamError(
                     f"没有笔记本 {nb}；可选：{', '.join(stems)}",
                     f"no notebook {nb}; choose from {', '.join(stems)}",
-                    value=item, rule="notebook-unknown",
+                    value=item,
+                    rule="notebook-unknown",
                 )
             for s in chosen:
                 if name not in declared(s):
@@ -334,7 +393,9 @@ def parse_assignments(items: Iterable[str], notebooks: Iterable[str]) -> dict[st
                 raise ParamError(
                     f"没有笔记本声明参数 {name}",
                     f"no notebook declares a parameter {name}",
-                    column=name, value=item, rule="notebook-parameter-unknown",
+                    column=name,
+                    value=item,
+                    rule="notebook-parameter-unknown",
                 )
         for s in chosen:
             out[s][name] = value

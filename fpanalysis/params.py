@@ -199,7 +199,7 @@ def _check_value(spec: ParamSpec, v: Any) -> Any:
     if t == "month_day":
         m = _MONTH_DAY_RE.match(v) if isinstance(v, str) else None
         if not m:
-            raise _err(n, "应为 \"MM-DD\" 格式", 'must be "MM-DD"', v)
+            raise _err(n, '应为 "MM-DD" 格式', 'must be "MM-DD"', v)
         try:
             dt.date(2000, int(m.group(1)), int(m.group(2)))
         except ValueError:
@@ -207,10 +207,15 @@ def _check_value(spec: ParamSpec, v: Any) -> Any:
         return v
     if t in ("weights", "number_map"):
         if not isinstance(v, Mapping):
-            raise _err(n, f"应为映射，键为 {o['keys']}", f"must be a mapping with keys {o['keys']}", v)
+            raise _err(
+                n, f"应为映射，键为 {o['keys']}", f"must be a mapping with keys {o['keys']}", v
+            )
         keys = set(v)
         if keys != set(o["keys"]):
-            unknown, missing = sorted(map(str, keys - set(o["keys"]))), sorted(set(o["keys"]) - keys)
+            unknown, missing = (
+                sorted(map(str, keys - set(o["keys"]))),
+                sorted(set(o["keys"]) - keys),
+            )
             raise _err(
                 n,
                 f"键不符：未知 {unknown}，缺少 {missing}",
@@ -220,10 +225,17 @@ def _check_value(spec: ParamSpec, v: Any) -> Any:
         for k, x in v.items():
             integer = o.get("integer", False)
             if not (_is_int(x) if integer else _is_number(x)) or x < 0:
-                kind = ("非负整数", "a whole number >= 0") if integer else ("非负数", "a number >= 0")
+                kind = (
+                    ("非负整数", "a whole number >= 0") if integer else ("非负数", "a number >= 0")
+                )
                 raise _err(f"{n}.{k}", f"应为{kind[0]}", f"must be {kind[1]}", x)
         if t == "weights" and abs(sum(v.values()) - 1.0) > 1e-9:
-            raise _err(n, f"权重之和应为 1（现为 {sum(v.values()):g}）", f"weights must sum to 1 (they sum to {sum(v.values()):g})", v)
+            raise _err(
+                n,
+                f"权重之和应为 1（现为 {sum(v.values()):g}）",
+                f"weights must sum to 1 (they sum to {sum(v.values()):g})",
+                v,
+            )
         if n == "grade_thresholds" and v["excellent"] < v["pass"]:
             raise _err(n, "优秀分数线不得低于合格分数线", "excellent must not be below pass", v)
         return _freeze({k: v[k] for k in o["keys"]})
@@ -240,11 +252,21 @@ def _check_value(spec: ParamSpec, v: Any) -> Any:
             raise _err(n, "应为名称列表", "must be a list of names", v)
         bad = [x for x in v if x not in o["choices"]]
         if bad:
-            raise _err(n, f"未知的排序键 {bad}，可选 {o['choices']}", f"unknown keys {bad}; choose from {o['choices']}", v)
+            raise _err(
+                n,
+                f"未知的排序键 {bad}，可选 {o['choices']}",
+                f"unknown keys {bad}; choose from {o['choices']}",
+                v,
+            )
         if len(set(v)) != len(v):
             raise _err(n, "排序键重复", "a key appears twice", v)
         if v[-1] != o["last"]:
-            raise _err(n, f"最后一个键应为 {o['last']}（保证排序唯一）", f"must end with {o['last']} so the order is total", v)
+            raise _err(
+                n,
+                f"最后一个键应为 {o['last']}（保证排序唯一）",
+                f"must end with {o['last']} so the order is total",
+                v,
+            )
         return tuple(v)
     if t == "age_band_rates":
         if not isinstance(v, Mapping) or not v:
@@ -253,7 +275,9 @@ def _check_value(spec: ParamSpec, v: Any) -> Any:
         for k, x in v.items():
             m = _BAND_RE.match(str(k))
             if not m or int(m.group(1)) > int(m.group(2)):
-                raise _err(n, f"年龄段 {k!r} 应写作 \"A-B\"", f'age band {k!r} must be written "A-B"', k)
+                raise _err(
+                    n, f'年龄段 {k!r} 应写作 "A-B"', f'age band {k!r} must be written "A-B"', k
+                )
             if not _is_number(x) or not 0 <= x <= 1:
                 raise _err(f"{n}.{k}", "概率应在 0 到 1 之间", "rate must be between 0 and 1", x)
             out[str(k)] = x
@@ -305,11 +329,15 @@ def _is_dated(v: Any) -> bool:
     )
 
 
-def _timeline(spec: ParamSpec, raw: Any, name: str | None = None) -> tuple[tuple[dt.date, Any], ...]:
+def _timeline(
+    spec: ParamSpec, raw: Any, name: str | None = None
+) -> tuple[tuple[dt.date, Any], ...]:
     """Turn a plain value or a {date: value} mapping into a checked, sorted timeline."""
     name = name or spec.name
     if isinstance(raw, Mapping) and raw and not _is_dated(raw):
-        if any(isinstance(k, dt.date) or (isinstance(k, str) and re.match(r"^\d{4}-", k)) for k in raw):
+        if any(
+            isinstance(k, dt.date) or (isinstance(k, str) and re.match(r"^\d{4}-", k)) for k in raw
+        ):
             for k in raw:  # a half-dated mapping: name the key that is not a date
                 _parse_date(name, k)
     if _is_dated(raw):
@@ -373,7 +401,9 @@ class Params:
         if spec.type == "by_area":
             if area not in tl:
                 raise ParamError(
-                    f"参数 {name} 没有地区 {area!r}", f"parameter {name} has no area {area!r}", column=name
+                    f"参数 {name} 没有地区 {area!r}",
+                    f"parameter {name} has no area {area!r}",
+                    column=name,
                 )
             tl = tl[area]
         return list(tl)
@@ -389,7 +419,9 @@ class Params:
                 break
         if value is None:
             raise ParamError(
-                f"参数 {name} 在 {d} 没有生效的值", f"parameter {name} has no value in force on {d}", column=name
+                f"参数 {name} 在 {d} 没有生效的值",
+                f"parameter {name} has no value in force on {d}",
+                column=name,
             )
         return value
 
@@ -413,7 +445,10 @@ class Params:
         d = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[D]")
         missing = np.isnat(d)
         idx = np.searchsorted(starts, np.where(missing, starts[0], d), side="right") - 1
-        return [None if m or i < 0 else values[i] for i, m in zip(idx.tolist(), missing.tolist(), strict=True)]
+        return [
+            None if m or i < 0 else values[i]
+            for i, m in zip(idx.tolist(), missing.tolist(), strict=True)
+        ]
 
     def dibao_standard(self, area: str, date: Any) -> Any:
         """The 低保 standard (yuan per person per month) for ``area`` on ``date``."""
@@ -465,12 +500,22 @@ class Params:
     def _override_by_area(spec: ParamSpec, current: Mapping, raw: Any) -> Mapping:
         areas = spec.options["keys"]
         if not isinstance(raw, Mapping) or not raw:
-            raise _err(spec.name, f"应为 地区 → {{日期: 金额}} 的映射，地区为 {areas}", f"must map area -> {{date: amount}}, areas {areas}", raw)
+            raise _err(
+                spec.name,
+                f"应为 地区 → {{日期: 金额}} 的映射，地区为 {areas}",
+                f"must map area -> {{date: amount}}, areas {areas}",
+                raw,
+            )
         out = dict(current)
         number = ParamSpec(spec.name, "number", spec.unit, "", "", "", {"min": 1, "max": 1_000_000})
         for area, tl in raw.items():
             if area not in areas:
-                raise _err(spec.name, f"未知地区 {area!r}，可选 {areas}", f"unknown area {area!r}; choose from {areas}", area)
+                raise _err(
+                    spec.name,
+                    f"未知地区 {area!r}，可选 {areas}",
+                    f"unknown area {area!r}; choose from {areas}",
+                    area,
+                )
             out[area] = _merge(current[area], _timeline(number, tl, f"{spec.name}.{area}"))
         return MappingProxyType(out)
 
@@ -481,7 +526,9 @@ class Params:
             if isinstance(v, Mapping):
                 return {str(k): plain(x) for k, x in v.items()}
             if isinstance(v, tuple | list):
-                if v and all(isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], dt.date) for e in v):
+                if v and all(
+                    isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], dt.date) for e in v
+                ):
                     return {e[0].isoformat(): plain(e[1]) for e in v}
                 return [plain(x) for x in v]
             return v
@@ -554,7 +601,9 @@ def load_params(override: str | Path | Mapping[str, Any] | None = None) -> Param
     return params.with_overrides(doc, source=str(path))
 
 
-def describe(params: Params, names: Iterable[str] | None = None, lang: str = "zh") -> list[dict[str, Any]]:
+def describe(
+    params: Params, names: Iterable[str] | None = None, lang: str = "zh"
+) -> list[dict[str, Any]]:
     """One row per parameter and effective date: name, from, value, unit, clause, description."""
     rows = []
     for name in names or params.names:

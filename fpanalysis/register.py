@@ -85,7 +85,12 @@ PG_LOCK_KEY = 7_046_301_909
 REGISTER_TABLES = ("meta", "rounds", "relief_rows", "compliance_units", "compliance_accountability")
 APPEND_ONLY_TABLES = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
 
-INDICATOR_RATES = ["baseline_coverage", "followup_coverage", "feedback_timeliness", "check_attendance"]
+INDICATOR_RATES = [
+    "baseline_coverage",
+    "followup_coverage",
+    "feedback_timeliness",
+    "check_attendance",
+]
 INDICATOR_COUNTS = [
     "falsifications",
     "out_of_plan_births",
@@ -140,7 +145,11 @@ class ExactDecimal(sa.types.TypeDecorator):
         return dialect.type_descriptor(sa.String(40))
 
     def _dec(self, value: Any) -> Decimal:
-        d = value if isinstance(value, Decimal) else Decimal(repr(float(value)) if isinstance(value, float) else str(value))
+        d = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(repr(float(value)) if isinstance(value, float) else str(value))
+        )
         return d.quantize(self._q, rounding=ROUND_HALF_UP)
 
     def process_bind_param(self, value, dialect):
@@ -158,7 +167,12 @@ class ExactDecimal(sa.types.TypeDecorator):
 # Version 1: the first layout. Frozen: never edit it; add an upgrade step instead.
 
 _V1 = sa.MetaData()
-sa.Table("meta", _V1, sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text, nullable=False))
+sa.Table(
+    "meta",
+    _V1,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
 sa.Table(
     "rounds",
     _V1,
@@ -472,7 +486,10 @@ class Register:
             return
         if p.is_dir():
             raise RegisterError(
-                "登记簿路径是一个文件夹", "the register path is a folder", file=str(p), rule="register-file"
+                "登记簿路径是一个文件夹",
+                "the register path is a folder",
+                file=str(p),
+                rule="register-file",
             )
         if p.stat().st_size == 0:
             return
@@ -531,8 +548,10 @@ class Register:
         low = text.lower()
         if "locked" in low or "busy" in low:
             return RegisterBusyError(self.where)
-        if isinstance(exc, sa_exc.OperationalError) and self.backend == "postgresql" and (
-            "connect" in low or "connection" in low or "timeout" in low or "refused" in low
+        if (
+            isinstance(exc, sa_exc.OperationalError)
+            and self.backend == "postgresql"
+            and ("connect" in low or "connection" in low or "timeout" in low or "refused" in low)
         ):
             return RegisterError(
                 f"无法连接登记簿数据库服务器：{text.strip().splitlines()[0] if text.strip() else ''}",
@@ -647,7 +666,12 @@ class Register:
 
     def _remove_if_created(self, created: bool) -> None:
         """A failed first write leaves no empty file behind (SQLite creates it on connecting)."""
-        if created and self.path is not None and self.path.exists() and self.path.stat().st_size == 0:
+        if (
+            created
+            and self.path is not None
+            and self.path.exists()
+            and self.path.stat().st_size == 0
+        ):
             self.path.unlink()
 
     @staticmethod
@@ -752,7 +776,9 @@ class Register:
                 inputs_json=json.dumps(inputs, sort_keys=True, ensure_ascii=False),
                 supersedes=supersedes,
                 override_text=override_text,
-                options_json=json.dumps(dict(options or {}), sort_keys=True, ensure_ascii=False, default=str),
+                options_json=json.dumps(
+                    dict(options or {}), sort_keys=True, ensure_ascii=False, default=str
+                ),
                 note=note,
             )
         )
@@ -912,9 +938,13 @@ class Register:
                 note=note,
             )
             if units:
-                conn.execute(T["compliance_units"].insert(), [{"round_id": rid, **x} for x in units])
+                conn.execute(
+                    T["compliance_units"].insert(), [{"round_id": rid, **x} for x in units]
+                )
             if acc:
-                conn.execute(T["compliance_accountability"].insert(), [{"round_id": rid, **x} for x in acc])
+                conn.execute(
+                    T["compliance_accountability"].insert(), [{"round_id": rid, **x} for x in acc]
+                )
         return rid
 
     # ------------------------------------------------------------ reading
@@ -956,7 +986,11 @@ class Register:
             _check_kind(kind)
             stmt = stmt.where(r.c.kind == kind)
         df = self._read(stmt, cols)
-        by = {s: r for s, r in zip(df["supersedes"], df["round_id"], strict=True) if isinstance(s, str)}
+        by = {
+            s: r
+            for s, r in zip(df["supersedes"], df["round_id"], strict=True)
+            if isinstance(s, str)
+        }
         df["superseded_by"] = df["round_id"].map(by) if len(df) else pd.Series(dtype="object")
         df = df[self.ROUND_COLUMNS]
         df["seq"] = df["seq"].astype("int64")
@@ -1024,10 +1058,16 @@ class Register:
                 )
             if kind == "relief":
                 key_b = (b["as_of"].strftime("%Y-%m-%d"), "", int(b["seq"]))
-                keys = [(a.strftime("%Y-%m-%d"), "", int(s)) for a, s in zip(df["as_of"], df["seq"], strict=True)]
+                keys = [
+                    (a.strftime("%Y-%m-%d"), "", int(s))
+                    for a, s in zip(df["as_of"], df["seq"], strict=True)
+                ]
             else:
                 key_b = (*_period_bounds(b["period"]), int(b["seq"]))
-                keys = [(*_period_bounds(p), int(s)) for p, s in zip(df["period"], df["seq"], strict=True)]
+                keys = [
+                    (*_period_bounds(p), int(s))
+                    for p, s in zip(df["period"], df["seq"], strict=True)
+                ]
             keep = [k < key_b for k in keys]
             df = df[pd.Series(keep, index=df.index, dtype=bool) & df["round_id"].ne(before)]
         if df.empty:
@@ -1042,7 +1082,9 @@ class Register:
         """
         t = T["relief_rows"]
         cols = [c.name for c in t.columns]
-        df = self._read(sa.select(t).where(t.c.round_id == round_id).order_by(t.c.household_id), cols)
+        df = self._read(
+            sa.select(t).where(t.c.round_id == round_id).order_by(t.c.household_id), cols
+        )
         return _typed_relief(df)
 
     def compliance_units(self, round_id: str) -> pd.DataFrame:
@@ -1060,8 +1102,20 @@ class Register:
         df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
         df["line"] = df["line"].astype("int64")
         df["veto"] = df["veto"].astype(bool)
-        df["penalty"] = df["penalty"].map(lambda v: None if v is None else float(v)).astype("float64")
-        for c in ("round_id", "rule", "event_id", "couple_id", "wife_id", "husband_id", "unit_id", "reason_zh", "reason_en"):
+        df["penalty"] = (
+            df["penalty"].map(lambda v: None if v is None else float(v)).astype("float64")
+        )
+        for c in (
+            "round_id",
+            "rule",
+            "event_id",
+            "couple_id",
+            "wife_id",
+            "husband_id",
+            "unit_id",
+            "reason_zh",
+            "reason_en",
+        ):
             df[c] = df[c].astype("str").where(df[c].notna())
         return df.reset_index(drop=True)
 
@@ -1104,15 +1158,30 @@ class Register:
         rows = _typed_relief(
             self._read(sa.select(t).where(t.c.household_id == str(household_id)), cols)
         ).set_index("round_id")
-        out = rounds[["round_id", "as_of", "params_sha256", "supersedes", "superseded_by", "note"]].copy()
+        out = rounds[
+            ["round_id", "as_of", "params_sha256", "supersedes", "superseded_by", "note"]
+        ].copy()
         listed = out["round_id"].isin(rows.index)
-        for c in ("rank", "tier", "fp_type", "selected", "entitlement_yuan", "reason_zh", "reason_en",
-                  "eligible", "selection", "review_due", "next_review_date"):
+        for c in (
+            "rank",
+            "tier",
+            "fp_type",
+            "selected",
+            "entitlement_yuan",
+            "reason_zh",
+            "reason_en",
+            "eligible",
+            "selection",
+            "review_due",
+            "next_review_date",
+        ):
             out[c] = rows[c].reindex(out["round_id"]).to_numpy()
             out[c] = out[c].astype(rows[c].dtype)
         out["listed"] = listed.astype(bool)
         out.loc[~listed, "reason_zh"] = "本轮数据中没有此户（未申请、迁出或死亡）"
-        out.loc[~listed, "reason_en"] = "not listed in this round's data (not applying, moved or died)"
+        out.loc[~listed, "reason_en"] = (
+            "not listed in this round's data (not applying, moved or died)"
+        )
         return out[self.HISTORY_COLUMNS].reset_index(drop=True)
 
     GRADE_COLUMNS = ["unit_id", "round_id", "period", "score", "grade", "veto", "superseded_by"]
@@ -1153,20 +1222,45 @@ class Register:
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise RegisterError(
-            f"轮次类别应为 {KINDS}", f"the round kind must be one of {KINDS}", value=kind, rule="kind"
+            f"轮次类别应为 {KINDS}",
+            f"the round kind must be one of {KINDS}",
+            value=kind,
+            rule="kind",
         )
 
 
 def _typed_relief(df: pd.DataFrame) -> pd.DataFrame:
-    for c in ("rank", "size", "income_fen", "tier", "per_capita_income_fen", "standard_fen",
-              "entitlement_yuan", "review_months"):
-        df[c] = pd.array([None if v is None or pd.isna(v) else int(v) for v in df[c]], dtype="Int64")
+    for c in (
+        "rank",
+        "size",
+        "income_fen",
+        "tier",
+        "per_capita_income_fen",
+        "standard_fen",
+        "entitlement_yuan",
+        "review_months",
+    ):
+        df[c] = pd.array(
+            [None if v is None or pd.isna(v) else int(v) for v in df[c]], dtype="Int64"
+        )
     for c in ("eligible", "selected", "review_due"):
-        df[c] = pd.array([None if v is None or pd.isna(v) else bool(v) for v in df[c]], dtype="boolean")
+        df[c] = pd.array(
+            [None if v is None or pd.isna(v) else bool(v) for v in df[c]], dtype="boolean"
+        )
     for c in ("application_date", "last_review_date", "next_review_date"):
         df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
-    for c in ("round_id", "household_id", "pool", "area", "township", "tier_basis", "fp_type",
-              "selection", "reason_zh", "reason_en"):
+    for c in (
+        "round_id",
+        "household_id",
+        "pool",
+        "area",
+        "township",
+        "tier_basis",
+        "fp_type",
+        "selection",
+        "reason_zh",
+        "reason_en",
+    ):
         df[c] = df[c].astype("str").where(df[c].notna())
     return df.reset_index(drop=True)
 
@@ -1175,7 +1269,9 @@ def _typed_units(df: pd.DataFrame) -> pd.DataFrame:
     for c in INDICATOR_RATES:
         df[c] = df[c].astype("float64")
     for c in INDICATOR_COUNTS:
-        df[c] = pd.array([None if v is None or pd.isna(v) else int(v) for v in df[c]], dtype="Int64")
+        df[c] = pd.array(
+            [None if v is None or pd.isna(v) else int(v) for v in df[c]], dtype="Int64"
+        )
     # Stored exact (2 decimals); shown as the scorecard shows it.
     df["score"] = df["score"].map(lambda v: None if v is None else float(v)).astype("float64")
     df["veto"] = df["veto"].astype(bool)
@@ -1185,7 +1281,10 @@ def _typed_units(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def open_register(
-    target: str | os.PathLike | None = None, *, create: bool = True, timeout: float = DEFAULT_TIMEOUT
+    target: str | os.PathLike | None = None,
+    *,
+    create: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Register:
     """Open the decision register at ``target`` and check it can be used.
 
@@ -1227,7 +1326,11 @@ def open_register(
 # --------------------------------------------------------------------------- comparisons
 
 GRADE_ORDER = {"fail": 0, "pass": 1, "excellent": 2}
-GRADE_LABELS = {"excellent": ("优秀", "excellent"), "pass": ("合格", "pass"), "fail": ("不合格", "fail")}
+GRADE_LABELS = {
+    "excellent": ("优秀", "excellent"),
+    "pass": ("合格", "pass"),
+    "fail": ("不合格", "fail"),
+}
 UNIT_TRANSITION_COLUMNS = [
     "unit_id",
     "previous_round_id",
@@ -1245,7 +1348,9 @@ UNIT_TRANSITION_COLUMNS = [
 ]
 
 
-def unit_transitions(reg: Register, *, new: str | None = None, old: str | None = None) -> pd.DataFrame:
+def unit_transitions(
+    reg: Register, *, new: str | None = None, old: str | None = None
+) -> pd.DataFrame:
     """Each unit's grade between two compliance rounds (POLICY.md §3; default: the last two in force).
 
     ``transition``: ``improved`` / ``declined`` (grade order 不合格 < 合格 < 优秀),
@@ -1285,7 +1390,10 @@ def unit_transitions(reg: Register, *, new: str | None = None, old: str | None =
         pg, g = r["previous_grade"], r["grade"]
         if pd.isna(pg):
             t = "new"
-            z, e = f"新列入考核：{GRADE_LABELS[g][0]}（{r['score']:.2f} 分）", f"new: {g} ({r['score']:.2f} points)"
+            z, e = (
+                f"新列入考核：{GRADE_LABELS[g][0]}（{r['score']:.2f} 分）",
+                f"new: {g} ({r['score']:.2f} points)",
+            )
         elif pd.isna(g):
             t = "dropped"
             z, e = "本轮考核中已无此单位", "no longer in this round's evaluation"
@@ -1310,6 +1418,13 @@ def unit_transitions(reg: Register, *, new: str | None = None, old: str | None =
     out["transition"] = pd.Series(tr, dtype="str")
     out["reason_zh"] = pd.Series(zh, dtype="str")
     out["reason_en"] = pd.Series(en, dtype="str")
-    for c in ("previous_round_id", "round_id", "previous_period", "period", "previous_grade", "grade"):
+    for c in (
+        "previous_round_id",
+        "round_id",
+        "previous_period",
+        "period",
+        "previous_grade",
+        "grade",
+    ):
         out[c] = out[c].astype("str").where(out[c].notna())
     return out[UNIT_TRANSITION_COLUMNS]

@@ -282,7 +282,9 @@ def _join_per_group(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
     offsets = np.zeros(len(uniques) + 1, np.int64)
     np.cumsum(np.bincount(codes, minlength=len(uniques)), out=offsets[1:])
     vals = pa.array(values.to_numpy(object)[keep][order], type=pa.large_string())
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), vals), pa.scalar(sep, pa.large_string()))
+    joined = pc.binary_join(
+        pa.LargeListArray.from_arrays(pa.array(offsets), vals), pa.scalar(sep, pa.large_string())
+    )
     return pd.Series(joined.to_numpy(zero_copy_only=False), index=pd.Index(uniques), dtype="str")
 
 
@@ -326,7 +328,10 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     n_daughters = kids[kids["sex"].eq("F")].groupby("household_id").size()
     kid_text_zh = _join_per_group(
         kids["household_id"],
-        kids["member_id"] + "（" + kids["sex"].map({"F": "女", "M": "男"}).fillna("性别不详") + "）",
+        kids["member_id"]
+        + "（"
+        + kids["sex"].map({"F": "女", "M": "男"}).fillna("性别不详")
+        + "）",
         "、",
     )
     kid_text_en = _join_per_group(
@@ -611,9 +616,24 @@ CHUNK_ROWS = 100_000
 TEXT_INPUT_COLUMNS = list(
     dict.fromkeys(
         [
-            "household_id", "rank", "decided_by", *KEY_LABELS, "area", "size", "eligible",
-            "incumbent", "tier", "tier_basis", "ratio_tier", "standard_fen", "income_fen",
-            "entitlement_yuan", "fp_evidence_zh", "fp_evidence_en", "why_zh", "why_en",
+            "household_id",
+            "rank",
+            "decided_by",
+            *KEY_LABELS,
+            "area",
+            "size",
+            "eligible",
+            "incumbent",
+            "tier",
+            "tier_basis",
+            "ratio_tier",
+            "standard_fen",
+            "income_fen",
+            "entitlement_yuan",
+            "fp_evidence_zh",
+            "fp_evidence_en",
+            "why_zh",
+            "why_en",
             *(ABOVE_PREFIX + c for c in ABOVE_COLUMNS),
         ]
     )
@@ -651,7 +671,9 @@ def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     return e
 
 
-def decided_texts(e: pd.DataFrame, above: pd.DataFrame, order: Iterable[str]) -> tuple[pd.Series, pd.Series]:
+def decided_texts(
+    e: pd.DataFrame, above: pd.DataFrame, order: Iterable[str]
+) -> tuple[pd.Series, pd.Series]:
     """What puts each ranked row below the one just above it, zh and en (POLICY.md §6).
 
     Args:
@@ -750,7 +772,9 @@ class ReliefResult:
     #: How a lean round's texts are written: ``runner(slices, bands, order)`` yields
     #: :func:`texts_for` of each slice, in order. ``None``: here, one slice after another;
     #: the Dask engine sets one that writes them in its workers.
-    runner: Callable[..., Iterator[pd.DataFrame]] | None = field(default=None, repr=False, compare=False)
+    runner: Callable[..., Iterator[pd.DataFrame]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -767,7 +791,9 @@ class ReliefResult:
         """The CLI's columns (:data:`CLI_COLUMNS`, with ``pool`` first when the pools run separately)."""
         return CLI_COLUMNS if self.pool != "separate" else ["pool", *CLI_COLUMNS]
 
-    def chunks(self, rows: int | None = None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    def chunks(
+        self, rows: int | None = None, columns: list[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         """The table a slice of ``rows`` rows at a time, with every text, in table order.
 
         A lean round writes each slice's texts when it is reached, so the
@@ -841,7 +867,12 @@ def texts_for(lean: pd.DataFrame, bands: tuple, order: Iterable[str]) -> pd.Data
     )
     rz, re_ = _reasons(t, bands)
     return pd.DataFrame(
-        {"decided_zh": t["decided_zh"], "decided_en": t["decided_en"], "reason_zh": rz, "reason_en": re_},
+        {
+            "decided_zh": t["decided_zh"],
+            "decided_en": t["decided_en"],
+            "reason_zh": rz,
+            "reason_en": re_,
+        },
         index=lean.index,
     )
 
@@ -857,14 +888,20 @@ def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
     out = lean.drop(columns=above)
     if above:  # a round with no household has no ranking columns (as the full table)
         at = cols.index(above[0])
-        for k, c in enumerate(("decided_zh", "decided_en")):  # object, as the stacked full table has them
-            out.insert(at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object))
+        for k, c in enumerate(
+            ("decided_zh", "decided_en")
+        ):  # object, as the stacked full table has them
+            out.insert(
+                at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object)
+            )
     out["reason_zh"] = texts["reason_zh"].to_numpy()
     out["reason_en"] = texts["reason_en"].to_numpy()
     return out
 
 
-def _texts_here(slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str]) -> Iterator[pd.DataFrame]:
+def _texts_here(
+    slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str]
+) -> Iterator[pd.DataFrame]:
     for sl in slices:
         yield texts_for(sl, bands, order)
 
@@ -887,7 +924,11 @@ def _check_limit(value: Any, name: str) -> None:
     bad = isinstance(value, bool) or not isinstance(value, int | float | Decimal)
     if not bad:
         # NaN and infinity are no amount (found by fuzzing: --budget nan crashed the money arithmetic)
-        finite = value.is_finite() if isinstance(value, Decimal) else not isinstance(value, float) or np.isfinite(value)
+        finite = (
+            value.is_finite()
+            if isinstance(value, Decimal)
+            else not isinstance(value, float) or np.isfinite(value)
+        )
         bad = not finite or value < 0
     if bad or (name == "quota" and not (isinstance(value, int) or float(value).is_integer())):
         raise UsageError(
@@ -1115,7 +1156,9 @@ def rank_households(
     check_round_options(quota, budget_yuan, pool)
     as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     order = tuple(params.at("ranking_order", as_of))
-    assessed, problems = prepare_round(tables, params, as_of, pool=pool, previous_round=previous_round)
+    assessed, problems = prepare_round(
+        tables, params, as_of, pool=pool, previous_round=previous_round
+    )
     parts, notes = [], []
     for p in sorted(assessed["pool"].dropna().unique()):
         a = assessed[assessed["pool"].eq(p)]
@@ -1158,7 +1201,12 @@ def check_round_options(quota: Any, budget_yuan: Any, pool: str) -> None:
 
 
 def prepare_round(
-    tables: Mapping[str, pd.DataFrame], params: Params, as_of: pd.Timestamp, *, pool: str, previous_round: Any
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    as_of: pd.Timestamp,
+    *,
+    pool: str,
+    previous_round: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`assess`, plus ``incumbent`` and ``pool``, keeping only the pool's households.
 
@@ -1200,7 +1248,12 @@ def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
 
 
 def finish_table(
-    parts: list[pd.DataFrame], assessed: pd.DataFrame, params: Params, as_of: pd.Timestamp, *, texts: bool = True
+    parts: list[pd.DataFrame],
+    assessed: pd.DataFrame,
+    params: Params,
+    as_of: pd.Timestamp,
+    *,
+    texts: bool = True,
 ) -> pd.DataFrame:
     """Stack the pools' ranked and unranked rows, fix the types and write every reason (row by row).
 
@@ -1213,7 +1266,9 @@ def finish_table(
             table[c] = pd.Series(dtype=dtype)
         if str(table[c].dtype) != dtype:
             table[c] = table[c].astype(dtype)
-    if "selection" not in table:  # no household at all: the columns still exist (an empty output, not a KeyError)
+    if (
+        "selection" not in table
+    ):  # no household at all: the columns still exist (an empty output, not a KeyError)
         table["selection"] = pd.Series(dtype="str")
     table["cumulative_yuan"] = table["cumulative_fen"] / 100
     table["incumbent"] = table["incumbent"].astype(bool)
@@ -1221,7 +1276,9 @@ def finish_table(
         if c in table:  # the unranked rows' NaN made them floats: "rank 3", not "rank 3.0"
             v = table[c]
             na = v.isna().to_numpy()
-            ints = v.astype("float64").fillna(0).to_numpy().astype(np.int64)  # no NaN cast (np.seterr)
+            ints = (
+                v.astype("float64").fillna(0).to_numpy().astype(np.int64)
+            )  # no NaN cast (np.seterr)
             table[c] = pd.arrays.IntegerArray(ints, na)
     # Stacking with the unranked rows' NaN left these as Python objects (~60-110 bytes a row; a
     # province's table is millions of rows): typed, they are the same values in a fraction of it.
@@ -1235,7 +1292,9 @@ def finish_table(
         if c in table and table[c].dtype == object:
             table[c] = table[c].astype(dtype)
     if texts:
-        table["reason_zh"], table["reason_en"] = _reasons(table, tuple(params.at("tier_bands", as_of)))
+        table["reason_zh"], table["reason_en"] = _reasons(
+            table, tuple(params.at("tier_bands", as_of))
+        )
     return table.reset_index(drop=True)
 
 
@@ -1253,10 +1312,28 @@ def _band_place(tier: int, bands: tuple, lang: str = "zh") -> str:
 def _reasons(t: pd.DataFrame, bands: tuple) -> tuple[pd.Series, pd.Series]:
     """The plain-language reason of every household, zh and en (POLICY.md §6)."""
     zh, en = [], []
-    needed = ["area", "standard_fen", "income_fen", "size", "per_capita_income_yuan", "eligible", "tier",
-              "ratio_tier", "tier_basis", "entitlement_yuan", "rank", "fp_evidence_zh", "fp_evidence_en",
-              "decided_zh", "decided_en", "why_zh", "why_en"]
-    for r in _records(t, [c for c in [*needed, "incumbent"] if c in t]):  # an empty round lacks some
+    needed = [
+        "area",
+        "standard_fen",
+        "income_fen",
+        "size",
+        "per_capita_income_yuan",
+        "eligible",
+        "tier",
+        "ratio_tier",
+        "tier_basis",
+        "entitlement_yuan",
+        "rank",
+        "fp_evidence_zh",
+        "fp_evidence_en",
+        "decided_zh",
+        "decided_en",
+        "why_zh",
+        "why_en",
+    ]
+    for r in _records(
+        t, [c for c in [*needed, "incumbent"] if c in t]
+    ):  # an empty round lacks some
         area_z, area_e = AREA_LABELS.get(r["area"], (r["area"], r["area"]))
         std = _yuan_text(r["standard_fen"], True)
         inc = _yuan_text(r["income_fen"])

@@ -216,7 +216,8 @@ def run_time() -> tuple[str, str]:
             raise UsageError(
                 f"环境变量 SOURCE_DATE_EPOCH 应为整数秒，而不是 {epoch!r}",
                 f"SOURCE_DATE_EPOCH must be whole seconds, not {epoch!r}",
-                value=epoch, rule="source-date-epoch",
+                value=epoch,
+                rule="source-date-epoch",
             ) from None
         source = "SOURCE_DATE_EPOCH"
     else:
@@ -253,7 +254,10 @@ def dataset_hashes(dataset: str | os.PathLike) -> dict[str, str]:
     if p.is_file():
         return {p.name: _sha256_file(p)}
     raise DataError(
-        f"找不到数据集 {p}", f"dataset {p} not found", file=str(p), rule="dataset-exists",
+        f"找不到数据集 {p}",
+        f"dataset {p} not found",
+        file=str(p),
+        rule="dataset-exists",
     )
 
 
@@ -276,7 +280,9 @@ def unit_names(dataset: str | os.PathLike) -> dict[str, str]:
     if "units" not in ds:
         return {}
     u = ds["units"].dropna(subset=["unit_id"])
-    return {str(k): ("" if v != v else str(v)) for k, v in zip(u["unit_id"], u["name"], strict=True)}
+    return {
+        str(k): ("" if v != v else str(v)) for k, v in zip(u["unit_id"], u["name"], strict=True)
+    }
 
 
 def provenance(
@@ -426,8 +432,12 @@ def provenance_markdown(prov: Mapping[str, Any], run: Run) -> str:
     L = _L[prov["lang"]]
     ds = prov["dataset"]
     rows = [
-        (L["version"], f"fpanalysis {prov['version']} (Python {prov['python']}, "
-         + ", ".join(f"{k} {v}" for k, v in prov["packages"].items()) + ")"),
+        (
+            L["version"],
+            f"fpanalysis {prov['version']} (Python {prov['python']}, "
+            + ", ".join(f"{k} {v}" for k, v in prov["packages"].items())
+            + ")",
+        ),
         (L["time"], f"{prov['run_time']} ({prov['run_time_source']})"),
         (L["dataset"], ds["path"] + (" " + L["sample"] if ds["sample"] else "")),
     ]
@@ -532,7 +542,9 @@ def _quiet_worker() -> None:
     os.close(devnull)
 
 
-def _execute_one(input_nb: str, output_path: str, parameters: dict[str, Any], cwd: str) -> dict[str, Any] | None:
+def _execute_one(
+    input_nb: str, output_path: str, parameters: dict[str, Any], cwd: str
+) -> dict[str, Any] | None:
     """Run one notebook with papermill (in a worker process); return None or the error's parts."""
     import logging
 
@@ -543,19 +555,33 @@ def _execute_one(input_nb: str, output_path: str, parameters: dict[str, Any], cw
     for attempt in range(TIMEOUT_RETRIES + 1):
         try:
             papermill.execute_notebook(
-                input_nb, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
-                progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT,
+                input_nb,
+                output_path,
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=cwd,
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=CELL_TIMEOUT,
                 start_timeout=KERNEL_START_TIMEOUT,
             )
         except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
             if attempt < TIMEOUT_RETRIES:
                 continue
-            return {"source": "", "ename": "CellTimeoutError", "evalue": f"{exc} (> {CELL_TIMEOUT} s)",
-                    "line": "", "exec_count": None}
+            return {
+                "source": "",
+                "ename": "CellTimeoutError",
+                "evalue": f"{exc} (> {CELL_TIMEOUT} s)",
+                "line": "",
+                "exec_count": None,
+            }
         except PapermillExecutionError as exc:
             return {
-                "source": exc.source, "ename": exc.ename, "evalue": exc.evalue,
-                "line": _error_line(exc.traceback), "exec_count": exc.exec_count,
+                "source": exc.source,
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "line": _error_line(exc.traceback),
+                "exec_count": exc.exec_count,
             }
         return None
     return None
@@ -564,15 +590,25 @@ def _execute_one(input_nb: str, output_path: str, parameters: dict[str, Any], cw
 def _notebook_error(run: Run, original: Any, err: Mapping[str, Any]) -> NotebookError:
     """A NotebookError naming the notebook, the cell (1-based, in the original notebook) and the line."""
     cell_no = next(
-        (i + 1 for i, c in enumerate(original.cells) if c.cell_type == "code" and c.source == err["source"]),
+        (
+            i + 1
+            for i, c in enumerate(original.cells)
+            if c.cell_type == "code" and c.source == err["source"]
+        ),
         None,
     )
     if cell_no:
         where_zh, where_en = f"第 {cell_no} 个单元格", f"cell {cell_no}"
     elif err["exec_count"] is not None:
-        where_zh, where_en = f"执行序号 {err['exec_count']} 的单元格", f"the cell executed as In [{err['exec_count']}]"
+        where_zh, where_en = (
+            f"执行序号 {err['exec_count']} 的单元格",
+            f"the cell executed as In [{err['exec_count']}]",
+        )
     else:  # a timeout: nbclient does not say which cell
-        where_zh, where_en = f"某个单元格（超过 {CELL_TIMEOUT} 秒未完成）", f"a cell (still running after {CELL_TIMEOUT} s)"
+        where_zh, where_en = (
+            f"某个单元格（超过 {CELL_TIMEOUT} 秒未完成）",
+            f"a cell (still running after {CELL_TIMEOUT} s)",
+        )
     line_zh = f"（第 {err['line']}）" if err["line"] else ""
     line_en = f" (line {err['line']})" if err["line"] else ""
     evalue = str(err["evalue"]).strip().splitlines()
@@ -583,7 +619,9 @@ def _notebook_error(run: Run, original: Any, err: Mapping[str, Any]) -> Notebook
         f"笔记本 {run.notebook}.ipynb{unit} {where_zh}出错{line_zh}：{err['ename']}: {evalue}。报告未生成，原有报告保持不变",
         f"notebook {run.notebook}.ipynb{unit_en} failed in {where_en}{line_en}: {err['ename']}: {evalue}. "
         "No report was written; the previous report is unchanged",
-        file=f"{run.notebook}.ipynb", row=cell_no, rule="notebook-failed",
+        file=f"{run.notebook}.ipynb",
+        row=cell_no,
+        rule="notebook-failed",
     )
 
 
@@ -605,8 +643,13 @@ def _run_all(
         return {}
     ctx = multiprocessing.get_context("spawn")  # fork after threads (zmq, tqdm) is unsafe
     failed: dict[str, dict[str, Any]] = {}
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_quiet_worker) as pool:
-        futures = {pool.submit(_execute_one, inp, out, params, cwd): run for run, inp, out, params, cwd in jobs_list}
+    with cf.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_quiet_worker
+    ) as pool:
+        futures = {
+            pool.submit(_execute_one, inp, out, params, cwd): run
+            for run, inp, out, params, cwd in jobs_list
+        }
         try:
             for fut in cf.as_completed(futures):
                 run = futures[fut]
@@ -656,22 +699,33 @@ def to_html(nb: Any, title: str, lang: str = "zh") -> str:
         outs = []
         for out in cell.get("outputs", []):
             if WIDGET_MIME in out.get("data", {}):
-                out = {"output_type": "display_data", "metadata": {},
-                       "data": {"text/html": f"<p><em>{html.escape(note)}</em></p>", "text/plain": note}}
+                out = {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "text/html": f"<p><em>{html.escape(note)}</em></p>",
+                        "text/plain": note,
+                    },
+                }
             outs.append(out)
         if cell.cell_type == "code":
             cell.outputs = outs
     exporter = HTMLExporter(
-        template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     exporter.mathjax_url = ""
     exporter.require_js_url = ""
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>\s*', "", body)
-    return body.replace('<html>', f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
+    return body.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
 
 
-def render_index(prov: Mapping[str, Any], titles: Mapping[str, str], units: Mapping[str, str]) -> str:
+def render_index(
+    prov: Mapping[str, Any], titles: Mapping[str, str], units: Mapping[str, str]
+) -> str:
     """index.html: the reports, then the provenance table and the parameters in force."""
     lang = prov["lang"]
     L = _L[lang]
@@ -704,11 +758,14 @@ def render_index(prov: Mapping[str, Any], titles: Mapping[str, str], units: Mapp
         )
     parts.append("</ul>")
     if per_unit:
-        parts += [f"<h3>{e(L['per_unit'])}</h3>", "<table>",
-                  f"<tr><th>{e(L['unit'])}</th><th>{e(L['name'])}</th><th>{e(L['reports'])}</th></tr>"]
+        parts += [
+            f"<h3>{e(L['per_unit'])}</h3>",
+            "<table>",
+            f"<tr><th>{e(L['unit'])}</th><th>{e(L['name'])}</th><th>{e(L['reports'])}</th></tr>",
+        ]
         for r in per_unit:
             parts.append(
-                f'<tr><td>{e(r["unit"])}</td><td>{e(units.get(r["unit"], ""))}</td>'
+                f"<tr><td>{e(r['unit'])}</td><td>{e(units.get(r['unit'], ''))}</td>"
                 f'<td><a href="{e(r["html"])}">{e(titles.get(r["notebook"], r["notebook"]))}</a> '
                 f'(<a href="{e(r["ipynb"])}">ipynb</a>)</td></tr>'
             )
@@ -716,8 +773,12 @@ def render_index(prov: Mapping[str, Any], titles: Mapping[str, str], units: Mapp
     ds = prov["dataset"]
     pf = prov["params_file"]
     rows = [
-        (L["version"], f"fpanalysis {prov['version']} (Python {prov['python']}, "
-         + ", ".join(f"{k} {v}" for k, v in prov["packages"].items()) + ")"),
+        (
+            L["version"],
+            f"fpanalysis {prov['version']} (Python {prov['python']}, "
+            + ", ".join(f"{k} {v}" for k, v in prov["packages"].items())
+            + ")",
+        ),
         (L["time"], f"{prov['run_time']} ({prov['run_time_source']})"),
         (L["dataset"], ds["path"] + (" " + L["sample"] if ds["sample"] else "")),
         *[(f"{L['file']} {n}", s) for n, s in ds["sha256"].items()],
@@ -731,16 +792,24 @@ def render_index(prov: Mapping[str, Any], titles: Mapping[str, str], units: Mapp
     parts.append("</table>")
     if pf:
         parts += [f"<h3>{e(L['content'])}</h3>", f"<pre>{e(pf['content'])}</pre>"]
-    parts += [f"<h3>{e(L['nb_params'])}</h3>", "<table>",
-              f"<tr><th>{e(L['reports'])}</th><th>{e(L['name'])}</th><th>{e(L['value'])}</th></tr>"]
+    parts += [
+        f"<h3>{e(L['nb_params'])}</h3>",
+        "<table>",
+        f"<tr><th>{e(L['reports'])}</th><th>{e(L['name'])}</th><th>{e(L['value'])}</th></tr>",
+    ]
     for r in main:
         for k, v in r["parameters"].items():
-            parts.append(f"<tr><td>{e(r['name'])}</td><td><code>{e(k)}</code></td>"
-                         f"<td><code>{e(json.dumps(v, ensure_ascii=False))}</code></td></tr>")
+            parts.append(
+                f"<tr><td>{e(r['name'])}</td><td><code>{e(k)}</code></td>"
+                f"<td><code>{e(json.dumps(v, ensure_ascii=False))}</code></td></tr>"
+            )
     parts.append("</table>")
-    parts += [f"<h3>{e(L['in_force'])}</h3>", "<table>",
-              f"<tr><th>{e(L['name'])}</th><th>{e(L['from'])}</th><th>{e(L['value'])}</th>"
-              f"<th>{e(L['unit_col'])}</th><th>{e(L['clause'])}</th></tr>"]
+    parts += [
+        f"<h3>{e(L['in_force'])}</h3>",
+        "<table>",
+        f"<tr><th>{e(L['name'])}</th><th>{e(L['from'])}</th><th>{e(L['value'])}</th>"
+        f"<th>{e(L['unit_col'])}</th><th>{e(L['clause'])}</th></tr>",
+    ]
     for p in prov["parameters"]:
         mark = " *" if p["overridden"] else ""
         parts.append(
@@ -764,15 +833,18 @@ def _prepare_out(out: Path) -> None:
     if out.exists():
         if not out.is_dir():
             raise UsageError(
-                f"--out {out} 已存在且不是文件夹", f"--out {out} exists and is not a folder",
-                file=str(out), rule="report-out",
+                f"--out {out} 已存在且不是文件夹",
+                f"--out {out} exists and is not a folder",
+                file=str(out),
+                rule="report-out",
             )
         if any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
             raise UsageError(
                 f"--out {out} 已存在且不是以前生成的报告（没有 {REPORT_MARKER}）：为免覆盖其他文件，请换一个文件夹",
                 f"--out {out} exists and is not a previous report (no {REPORT_MARKER}): "
                 "choose another folder so that nothing else is overwritten",
-                file=str(out), rule="report-out",
+                file=str(out),
+                rule="report-out",
             )
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -811,7 +883,13 @@ def _exchange(a: Path, b: Path) -> bool:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     renameat2.restype = ctypes.c_int
     at_fdcwd, rename_exchange = -100, 2
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
@@ -860,26 +938,44 @@ def build_report(
 
     out = Path(out)
     if lang not in ("zh", "en"):
-        raise UsageError(f"语言应为 zh 或 en，而不是 {lang!r}", f"lang must be zh or en, not {lang!r}",
-                         value=lang, rule="lang")
+        raise UsageError(
+            f"语言应为 zh 或 en，而不是 {lang!r}",
+            f"lang must be zh or en, not {lang!r}",
+            value=lang,
+            rule="lang",
+        )
     if dataset is not None and not Path(dataset).exists():
-        raise DataError(f"找不到数据集 {dataset}", f"dataset {dataset} not found", file=str(dataset),
-                        rule="dataset-exists")
+        raise DataError(
+            f"找不到数据集 {dataset}",
+            f"dataset {dataset} not found",
+            file=str(dataset),
+            rule="dataset-exists",
+        )
     if params_file is not None and not Path(params_file).is_file():
-        raise UsageError(f"找不到参数文件 {params_file}", f"parameter file {params_file} not found",
-                         file=str(params_file), rule="params-file-exists")
+        raise UsageError(
+            f"找不到参数文件 {params_file}",
+            f"parameter file {params_file} not found",
+            file=str(params_file),
+            rule="params-file-exists",
+        )
     paths = {p.stem: p for p in find_notebooks(notebooks_dir)}
     if notebooks is not None:
         wanted = []
         for n in notebooks:
             hit = [s for s in paths if s == n or s.split("_", 1)[0] == n]
             if not hit:
-                raise UsageError(f"没有笔记本 {n}；可选：{', '.join(paths)}", f"no notebook {n}; choose from {', '.join(paths)}",
-                                 value=n, rule="notebook-unknown")
+                raise UsageError(
+                    f"没有笔记本 {n}；可选：{', '.join(paths)}",
+                    f"no notebook {n}; choose from {', '.join(paths)}",
+                    value=n,
+                    rule="notebook-unknown",
+                )
             wanted += [s for s in hit if s not in wanted]
         paths = {s: paths[s] for s in sorted(wanted)}
     if not paths:
-        raise UsageError(f"{notebooks_dir} 中没有笔记本", f"no notebooks in {notebooks_dir}", rule="notebooks")
+        raise UsageError(
+            f"{notebooks_dir} 中没有笔记本", f"no notebooks in {notebooks_dir}", rule="notebooks"
+        )
     for stem in paths:
         declared(stem)  # every notebook must be declared (ParamError otherwise)
     overrides = parse_assignments(parameters, list(paths))
@@ -887,10 +983,17 @@ def build_report(
     if units is None:
         units = dataset_units(ds_path) if any(UNIT_PARAMETER in declared(s) for s in paths) else []
     runs = plan_runs(
-        list(paths), dataset=dataset, lang=lang, params_file=params_file, overrides=overrides,
-        units=units, reveal_pii=reveal_pii,
+        list(paths),
+        dataset=dataset,
+        lang=lang,
+        params_file=params_file,
+        overrides=overrides,
+        units=units,
+        reveal_pii=reveal_pii,
     )
-    prov = provenance(dataset=dataset, params_file=params_file, lang=lang, reveal_pii=reveal_pii, runs=runs)
+    prov = provenance(
+        dataset=dataset, params_file=params_file, lang=lang, reveal_pii=reveal_pii, runs=runs
+    )
     _prepare_out(out)
 
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
@@ -907,9 +1010,17 @@ def build_report(
             nb.cells.append(cell)
             inp = work / f"{run.name}.ipynb"
             nbformat.write(nb, inp)
-            jobs_list.append((run, str(inp), str(build / f"{run.name}.ipynb"), run.parameters, str(build)))
-        bar = tqdm(total=len(runs), file=sys.stderr, disable=not progress, desc="报告 report", unit="nb",
-                   mininterval=0.5)
+            jobs_list.append(
+                (run, str(inp), str(build / f"{run.name}.ipynb"), run.parameters, str(build))
+            )
+        bar = tqdm(
+            total=len(runs),
+            file=sys.stderr,
+            disable=not progress,
+            desc="报告 report",
+            unit="nb",
+            mininterval=0.5,
+        )
         start = time.monotonic()
 
         def done(run: Run) -> None:
@@ -934,7 +1045,10 @@ def build_report(
             _write_text(build / f"{run.name}.html", to_html(nb, title, lang))
         names = unit_names(ds_path) if units else {}
         _write_text(build / "index.html", render_index(prov, titles, names))
-        _write_text(build / REPORT_MARKER, json.dumps(prov, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+        _write_text(
+            build / REPORT_MARKER,
+            json.dumps(prov, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        )
         prov_elapsed = time.monotonic() - start
         _swap_in(build, out)
     except BaseException:
@@ -969,7 +1083,9 @@ def refresh_notebooks(
         for p in nbs:
             run = Run(p.stem, p.stem, {})
             jobs_list.append((run, str(p), str(tmp / p.name), {}, str(p.parent)))
-        bar = tqdm(total=len(nbs), file=sys.stderr, disable=not progress, desc="notebooks", unit="nb")
+        bar = tqdm(
+            total=len(nbs), file=sys.stderr, disable=not progress, desc="notebooks", unit="nb"
+        )
         try:
             failed = _run_all(jobs_list, jobs, lambda run: bar.update(1))
         finally:

@@ -57,7 +57,9 @@ def _ts(on: Any) -> pd.Timestamp:
 def _as_dates(on: Any, index: pd.Index) -> pd.Series:
     """A scalar date or a per-row Series of dates, as a datetime Series on ``index``."""
     if isinstance(on, pd.Series):
-        return pd.to_datetime(on).reindex(index) if not on.index.equals(index) else pd.to_datetime(on)
+        return (
+            pd.to_datetime(on).reindex(index) if not on.index.equals(index) else pd.to_datetime(on)
+        )
     return pd.Series(_ts(on), index=index, dtype="datetime64[ns]")
 
 
@@ -87,7 +89,9 @@ def is_staff_on(persons: pd.DataFrame, on: Any) -> pd.Series:
     d = _as_dates(on, persons.index)
     hired = persons["hire_date"].notna() & (persons["hire_date"] <= d)
     not_left = persons["leave_date"].isna() | (persons["leave_date"] > d)
-    return ((persons["category"] == "staff") & persons["unit_id"].notna() & hired & not_left).astype(bool)
+    return (
+        (persons["category"] == "staff") & persons["unit_id"].notna() & hired & not_left
+    ).astype(bool)
 
 
 def is_floating_on(persons: pd.DataFrame, on: Any) -> pd.Series:
@@ -95,7 +99,9 @@ def is_floating_on(persons: pd.DataFrame, on: Any) -> pd.Series:
     d = _as_dates(on, persons.index)
     started = persons["hire_date"].isna() | (persons["hire_date"] <= d)
     not_left = persons["leave_date"].isna() | (persons["leave_date"] > d)
-    return ((persons["category"] == "floating") & persons["unit_id"].notna() & started & not_left).astype(bool)
+    return (
+        (persons["category"] == "floating") & persons["unit_id"].notna() & started & not_left
+    ).astype(bool)
 
 
 def is_married_on(couples: pd.DataFrame, on: Any) -> pd.Series:
@@ -114,7 +120,10 @@ def _pick(first: pd.Series, second: pd.Series, wife_first: pd.Series) -> pd.Seri
 
 
 def responsible_units(
-    tables: Mapping[str, pd.DataFrame], params: Params, events: pd.DataFrame, date_column: str = "date"
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    events: pd.DataFrame,
+    date_column: str = "date",
 ) -> pd.DataFrame:
     """The responsible unit of each event's couple on the event's date (§2).
 
@@ -159,8 +168,12 @@ def responsible_units(
     resp = pd.Series(params.at_many("responsible_spouse", dates), index=ev.index)
     wife_first = (resp != "husband").astype(bool)
 
-    staff_unit = _pick(wife["unit_id"].where(w_staff), husband["unit_id"].where(h_staff), wife_first)
-    float_unit = _pick(wife["unit_id"].where(w_float), husband["unit_id"].where(h_float), wife_first)
+    staff_unit = _pick(
+        wife["unit_id"].where(w_staff), husband["unit_id"].where(h_staff), wife_first
+    )
+    float_unit = _pick(
+        wife["unit_id"].where(w_float), husband["unit_id"].where(h_float), wife_first
+    )
     ev["responsible_unit_id"] = staff_unit.where(staff_unit.notna(), float_unit).astype("str")
     ev.loc[staff_unit.isna() & float_unit.isna(), "responsible_unit_id"] = np.nan
     ev["basis"] = pd.Series(
@@ -173,7 +186,9 @@ def responsible_units(
     bounds = params.at_many("childbearing_age", dates)
     lo = pd.Series([b[0] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
     hi = pd.Series([b[1] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
-    ev["wife_childbearing"] = ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
+    ev["wife_childbearing"] = (
+        ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
+    )
     return ev
 
 

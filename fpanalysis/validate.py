@@ -761,7 +761,11 @@ def _id_findings(
     def add(sev: str, code: str, where: np.ndarray, zh, en) -> None:
         if len(where):
             found.setdefault((sev, code), []).append(
-                (np.asarray(rows[where]), np.asarray(zh, dtype=object), np.asarray(en, dtype=object))
+                (
+                    np.asarray(rows[where]),
+                    np.asarray(zh, dtype=object),
+                    np.asarray(en, dtype=object),
+                )
             )
 
     plain = vals.str.fullmatch(r"[0-9X]+").fillna(False).to_numpy(dtype=bool)
@@ -796,7 +800,9 @@ def _id_findings(
     return out
 
 
-def _id_rowwise(pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add) -> None:
+def _id_rowwise(
+    pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
+) -> None:
     """The unusual values: :func:`fpanalysis.ids.check_id_number` row by row (few rows)."""
     from fpanalysis import ids
 
@@ -838,7 +844,10 @@ def _id_vectorised(
         "bad_length",
         pos[bad_len],
         [f"身份证号应为 18 位（或 15 位旧号），实为 {n} 位" for n in length[bad_len]],
-        [f"an ID number has 18 characters (or 15 digits, legacy); this one has {n}" for n in length[bad_len]],
+        [
+            f"an ID number has 18 characters (or 15 digits, legacy); this one has {n}"
+            for n in length[bad_len]
+        ],
     )
     bad_chars = ~bad_len & ~is15 & ~is18
     k = int(bad_chars.sum())
@@ -919,13 +928,19 @@ def _id_vectorised(
         0,
     )
     mismatch = valid & known & (rec_ymd != y * 10000 + m * 100 + d)
-    born = [f"{a:04d}-{b_:02d}-{c:02d}" for a, b_, c in zip(y[mismatch], m[mismatch], d[mismatch], strict=True)]
+    born = [
+        f"{a:04d}-{b_:02d}-{c:02d}"
+        for a, b_, c in zip(y[mismatch], m[mismatch], d[mismatch], strict=True)
+    ]
     recorded = [f"{x // 10000:04d}-{x // 100 % 100:02d}-{x % 100:02d}" for x in rec_ymd[mismatch]]
     add(
         "error",
         "birth_date_mismatch",
         at[mismatch],
-        [f"身份证号中的出生日期 {a} 与登记的出生日期 {r} 不一致" for a, r in zip(born, recorded, strict=True)],
+        [
+            f"身份证号中的出生日期 {a} 与登记的出生日期 {r} 不一致"
+            for a, r in zip(born, recorded, strict=True)
+        ],
         [
             f"the birth date in the ID number, {a}, disagrees with the recorded {r}"
             for a, r in zip(born, recorded, strict=True)
@@ -938,11 +953,22 @@ def _id_vectorised(
         "error",
         "sex_mismatch",
         at[sex_bad],
-        [f"身份证号表示性别为{_SEX_ZH[a]}，登记为{_SEX_ZH[r]}" for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)],
-        [f"the ID number says sex {a}; the record says {r}" for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)],
+        [
+            f"身份证号表示性别为{_SEX_ZH[a]}，登记为{_SEX_ZH[r]}"
+            for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)
+        ],
+        [
+            f"the ID number says sex {a}; the record says {r}"
+            for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)
+        ],
     )
     region = (
-        digits[0] * 100000 + digits[1] * 10000 + digits[2] * 1000 + digits[3] * 100 + digits[4] * 10 + digits[5]
+        digits[0] * 100000
+        + digits[1] * 10000
+        + digits[2] * 1000
+        + digits[3] * 100
+        + digits[4] * 10
+        + digits[5]
     )
     codes, inverse = np.unique(region, return_inverse=True)
     known_code = np.array([ids.region_known(f"{c:06d}") for c in codes], dtype=bool)
@@ -953,7 +979,10 @@ def _id_vectorised(
         "unknown_region",
         at[unknown],
         [f"地区码 {r} 不在代码表中（可能已撤销，仅提示）" for r in regs],
-        [f"region code {r} is not in the code list (perhaps abolished; a warning only)" for r in regs],
+        [
+            f"region code {r} is not in the code list (perhaps abolished; a warning only)"
+            for r in regs
+        ],
     )
 
 
@@ -1050,9 +1079,7 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         if t in dataset:
             for row, col, rule, zh, en in _column_problems(t, dataset[t]):
                 col_probs.append(
-                    Problem(
-                        t, row, col, None, rule, zh, en, "error", None, dataset.file_of(t, row)
-                    )
+                    Problem(t, row, col, None, rule, zh, en, "error", None, dataset.file_of(t, row))
                 )
     ref_findings, notes = _references(dataset)
     as_of = (

@@ -66,7 +66,9 @@ def tree_hashes(path: Path) -> dict[str, str]:
     path = Path(path)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     return {
-        (p.name if p == path else p.relative_to(path).as_posix()): hashlib.sha256(p.read_bytes()).hexdigest()
+        (p.name if p == path else p.relative_to(path).as_posix()): hashlib.sha256(
+            p.read_bytes()
+        ).hexdigest()
         for p in files
     }
 
@@ -82,34 +84,100 @@ def commands(csv_ds: Path, xlsx_ds: Path) -> list[tuple[str, list[str]]]:
     for kind, ds, lang in (("csv", csv_ds, "zh"), ("xlsx", xlsx_ds, "en")):
         d, L = str(ds), ["--lang", lang]
         out += [
-            (f"validate-{kind}", ["validate", d, "--rejects", "rejects", "--out", "problems.csv", *L]),
-            (f"bonus-{kind}", ["bonus", d, "--draws", "40", "--out", "bonus.csv", "--liability",
-                               "liability.xlsx", "--outside", "outside.parquet", *L]),
-            (f"compliance-{kind}", ["compliance", d, "--out", "scorecard.xlsx", "--detail", "detail.csv", *L]),
+            (
+                f"validate-{kind}",
+                ["validate", d, "--rejects", "rejects", "--out", "problems.csv", *L],
+            ),
+            (
+                f"bonus-{kind}",
+                [
+                    "bonus",
+                    d,
+                    "--draws",
+                    "40",
+                    "--out",
+                    "bonus.csv",
+                    "--liability",
+                    "liability.xlsx",
+                    "--outside",
+                    "outside.parquet",
+                    *L,
+                ],
+            ),
+            (
+                f"compliance-{kind}",
+                ["compliance", d, "--out", "scorecard.xlsx", "--detail", "detail.csv", *L],
+            ),
             (f"cases-{kind}", ["cases", d, "--out", "cases.xlsx", *L]),
             (f"accountability-{kind}", ["accountability", d, "--out", "accountability.csv", *L]),
-            (f"relief-{kind}", ["relief", d, "--quota", "40", "--out", "relief.csv", "--meeting", "meeting.xlsx", *L]),
+            (
+                f"relief-{kind}",
+                [
+                    "relief",
+                    d,
+                    "--quota",
+                    "40",
+                    "--out",
+                    "relief.csv",
+                    "--meeting",
+                    "meeting.xlsx",
+                    *L,
+                ],
+            ),
             (f"review-{kind}", ["review", d, "--out", "review.xlsx", *L]),
         ]
     out += [
         ("synth-csv", ["synth", "--seed", "11", "--people", "30", "--out", "synth"]),
-        ("synth-xlsx", ["synth", "--seed", "11", "--people", "30", "--faults", "--out", "synth.xlsx", "--lang", "zh"]),
+        (
+            "synth-xlsx",
+            [
+                "synth",
+                "--seed",
+                "11",
+                "--people",
+                "30",
+                "--faults",
+                "--out",
+                "synth.xlsx",
+                "--lang",
+                "zh",
+            ],
+        ),
         ("templates", ["templates", "--out", "templates"]),
         # the default dataset (data/sample) is read, never written
         ("validate-default", ["validate"]),
-        ("report", ["report", str(csv_ds), "--out", "report", "--units", REPORT_UNITS, "--no-progress"]),
+        (
+            "report",
+            ["report", str(csv_ds), "--out", "report", "--units", REPORT_UNITS, "--no-progress"],
+        ),
     ]
     if history_available():
         # a relief round recorded first (PRE_STEPS), then one household's history from the register
-        out.append(("history", ["history", "H0001", "--register", "register.sqlite", "--out", "history.csv"]))
+        out.append(
+            (
+                "history",
+                ["history", "H0001", "--register", "register.sqlite", "--out", "history.csv"],
+            )
+        )
     return out
 
 
 def pre_steps(name: str, csv_ds: Path) -> list[list[str]]:
     """Commands run before ``name`` in the same folder (the register must hold a round first)."""
     if name == "history":
-        return [["relief", str(csv_ds), "--quota", "40", "--out", "relief.csv", "--record",
-                 "--register", "register.sqlite"]]
+        return [
+            [
+                "relief",
+                str(csv_ds),
+                "--quota",
+                "40",
+                "--out",
+                "relief.csv",
+                "--record",
+                "--register",
+                "register.sqlite",
+            ]
+        ]
     return []
 
 
@@ -118,7 +186,9 @@ def pre_steps(name: str, csv_ds: Path) -> list[list[str]]:
 TIME_STAMPED = ("register.sqlite",)
 
 
-def run_command(name: str, argv: list[str], folder: Path, hash_seed: str, pre: list[list[str]] = ()) -> CommandRun:
+def run_command(
+    name: str, argv: list[str], folder: Path, hash_seed: str, pre: list[list[str]] = ()
+) -> CommandRun:
     """Run ``python -m fpanalysis ARGV`` in ``folder`` (created) with ``PYTHONHASHSEED``.
 
     ``pre`` commands run first; their exit codes and logs are folded into the result.
@@ -135,11 +205,24 @@ def run_command(name: str, argv: list[str], folder: Path, hash_seed: str, pre: l
         env["SOURCE_DATE_EPOCH"] = SOURCE_DATE_EPOCH
     t0 = time.monotonic()
     p = subprocess.run(
-        [PY, "-m", "fpanalysis", *argv], cwd=folder, env=env, capture_output=True,
-        text=True, encoding="utf-8", errors="replace", timeout=600,
+        [PY, "-m", "fpanalysis", *argv],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=600,
     )
-    return CommandRun(name, argv, folder, worst or p.returncode, logs_out + p.stdout, logs_err + p.stderr,
-                      time.monotonic() - t0)
+    return CommandRun(
+        name,
+        argv,
+        folder,
+        worst or p.returncode,
+        logs_out + p.stdout,
+        logs_err + p.stderr,
+        time.monotonic() - t0,
+    )
 
 
 _CACHE: dict[str, Runs] = {}
@@ -162,8 +245,14 @@ def command_runs() -> Runs:
     jobs.sort(key=lambda j: j[1] != "report")
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            (run, name): pool.submit(run_command, name, argv, root / run / name, HASH_SEEDS[run],
-                                     pre_steps(name, inputs["csv"]))
+            (run, name): pool.submit(
+                run_command,
+                name,
+                argv,
+                root / run / name,
+                HASH_SEEDS[run],
+                pre_steps(name, inputs["csv"]),
+            )
             for run, name, argv in jobs
         }
     result = Runs(

@@ -121,7 +121,9 @@ def cases() -> dict[str, dict[str, bytes]]:
     }
     c["tab"] = {"units.csv": u8(UNITS.replace(",", "\t"))}
     c["semicolon_gb18030_zh"] = {
-        "单位.csv": "单位编号;单位名称;单位类型\nU1;办公室;股室\nU2;福利院;局属单位\n".encode("gb18030")
+        "单位.csv": "单位编号;单位名称;单位类型\nU1;办公室;股室\nU2;福利院;局属单位\n".encode(
+            "gb18030"
+        )
     }
     c["crlf_bom_trailing_commas"] = {
         "units.csv": b"\xef\xbb\xbf" + u8(UNITS.replace("\n", ",,\r\n"))
@@ -129,20 +131,26 @@ def cases() -> dict[str, dict[str, bytes]]:
 
     # --- headers
     c["missing_column"] = {
-        "persons.csv": u8(f"person_id,name,id_number,birth_date,category\nP1,陈一,{ID_P1},1990-05-12,outside\n")
+        "persons.csv": u8(
+            f"person_id,name,id_number,birth_date,category\nP1,陈一,{ID_P1},1990-05-12,outside\n"
+        )
     }
     c["duplicate_header_zh"] = {
-        "persons.csv": u8("人员编号,姓名,姓名,性别,出生日期,人员类别\nP1,陈一,陈壹,女,1990-05-12,系统外\n")
+        "persons.csv": u8(
+            "人员编号,姓名,姓名,性别,出生日期,人员类别\nP1,陈一,陈壹,女,1990-05-12,系统外\n"
+        )
     }
     c["duplicate_header_en_zh"] = {
-        "persons.csv": u8("person_id,name,姓名,sex,birth_date,category\nP1,陈一,陈壹,F,1990-05-12,outside\n")
+        "persons.csv": u8(
+            "person_id,name,姓名,sex,birth_date,category\nP1,陈一,陈壹,F,1990-05-12,outside\n"
+        )
     }
     c["unknown_columns"] = {
-        "units.csv": u8("unit_id,name,kind,备注,Remarks\nU1,办公室,section,二楼,x\nU2,福利院,affiliated,,\n")
+        "units.csv": u8(
+            "unit_id,name,kind,备注,Remarks\nU1,办公室,section,二楼,x\nU2,福利院,affiliated,,\n"
+        )
     }
-    c["title_row_csv"] = {
-        "units.csv": u8("某县民政局计生单位名单（2025年）,,\n,,\n" + UNITS)
-    }
+    c["title_row_csv"] = {"units.csv": u8("某县民政局计生单位名单（2025年）,,\n,,\n" + UNITS)}
     c["title_row_xlsx"] = {
         "book.xlsx": workbook(
             {
@@ -171,7 +179,9 @@ def cases() -> dict[str, dict[str, bytes]]:
         )
     }
     c["no_header_xlsx"] = {
-        "book.xlsx": workbook({"单位": [[None, None, None], ["U1", "办公室", "股室"], ["U2", "福利院", "局属单位"]]})
+        "book.xlsx": workbook(
+            {"单位": [[None, None, None], ["U1", "办公室", "股室"], ["U2", "福利院", "局属单位"]]}
+        )
     }
     c["missing_sheet_xlsx"] = {
         "book.xlsx": workbook(
@@ -231,7 +241,9 @@ def cases() -> dict[str, dict[str, bytes]]:
         )
     }
     c["excel_serial_csv"] = {
-        "check_rounds.csv": u8("round_id,start_date,end_date\nR1,45352,45366.0\nR2,45536.75,2024-09-15\n")
+        "check_rounds.csv": u8(
+            "round_id,start_date,end_date\nR1,45352,45366.0\nR2,45536.75,2024-09-15\n"
+        )
     }
     c["excel_serial_xlsx"] = {
         "book.xlsx": workbook(
@@ -246,13 +258,13 @@ def cases() -> dict[str, dict[str, bytes]]:
     }
 
     # --- impossible dates
-    c["date_before_1900"] = {
-        "persons.csv": u8(PERSONS_HEAD + "P1,陈一,,F,1899-12-31,,outside,,\n")
-    }
+    c["date_before_1900"] = {"persons.csv": u8(PERSONS_HEAD + "P1,陈一,,F,1899-12-31,,outside,,\n")}
     c["excel_zero_date"] = {"persons.csv": u8(PERSONS_HEAD + "P1,陈一,,F,0,,outside,,\n")}
     c["birth_in_future"] = {"persons.csv": u8(PERSONS_HEAD + "P1,陈一,,F,2100-01-01,,outside,,\n")}
     c["date_out_of_range"] = {
-        "persons.csv": u8(PERSONS_HEAD + "P1,陈一,,F,2999-01-01,,outside,,\nP2,刘二,,M,9999-12-31,,outside,,\n")
+        "persons.csv": u8(
+            PERSONS_HEAD + "P1,陈一,,F,2999-01-01,,outside,,\nP2,刘二,,M,9999-12-31,,outside,,\n"
+        )
     }
 
     # --- formula text in the input (spreadsheet safety of --rejects and --out)
@@ -267,9 +279,7 @@ def cases() -> dict[str, dict[str, bytes]]:
     c["params"] = {
         "unknown_key.yaml": u8("reward_monthly_yuan: 30\nreward_monthy_yuan: 40\n"),
         "wrong_type.yaml": u8("reward_monthly_yuan: 三十\n"),
-        "same_date_twice.yaml": u8(
-            "reward_monthly_yuan:\n  2025-07-01: 30\n  '2025-07-01': 40\n"
-        ),
+        "same_date_twice.yaml": u8("reward_monthly_yuan:\n  2025-07-01: 30\n  '2025-07-01': 40\n"),
         "area_same_date_twice.yaml": u8(
             "dibao_standard_yuan:\n  urban:\n    2025-01-01: 700\n    2025-01-01: 710\n"
         ),

@@ -90,8 +90,18 @@ class PgServer:
         try:
             if self.datadir.exists():
                 r = subprocess.run(
-                    [*_as_postgres(), str(self.bindir / "pg_ctl"), "-D", str(self.datadir),
-                     "-m", "immediate", "-w", "-t", "20", "stop"],
+                    [
+                        *_as_postgres(),
+                        str(self.bindir / "pg_ctl"),
+                        "-D",
+                        str(self.datadir),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "-t",
+                        "20",
+                        "stop",
+                    ],
                     capture_output=True,
                     text=True,
                     timeout=30,
@@ -119,7 +129,9 @@ def start_server() -> PgServer:
     if bindir is None:
         raise FileNotFoundError("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) not found")
     if os.geteuid() == 0 and not shutil.which("runuser"):
-        raise FileNotFoundError("runuser not found (needed to run PostgreSQL as postgres when root)")
+        raise FileNotFoundError(
+            "runuser not found (needed to run PostgreSQL as postgres when root)"
+        )
     root = Path(tempfile.mkdtemp(prefix="fpanalysis-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres", group="postgres")
@@ -127,8 +139,20 @@ def start_server() -> PgServer:
     run = [*_as_postgres()]
     try:
         r = subprocess.run(
-            [*run, str(bindir / "initdb"), "-D", str(server.datadir), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--no-locale", "--no-sync"],
+            [
+                *run,
+                str(bindir / "initdb"),
+                "-D",
+                str(server.datadir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
             capture_output=True,
             text=True,
             timeout=120,
@@ -142,8 +166,20 @@ def start_server() -> PgServer:
         )
         log = root / "server.log"
         r = subprocess.run(
-            [*run, str(bindir / "pg_ctl"), "-D", str(server.datadir), "-o", opts, "-l", str(log),
-             "-w", "-t", "60", "start"],
+            [
+                *run,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(server.datadir),
+                "-o",
+                opts,
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             capture_output=True,
             text=True,
             timeout=90,

@@ -50,16 +50,92 @@ TABLE_NAMES = [t.name for t in schema.TABLES_LIST]
 # --------------------------------------------------------------------------- cell values
 
 ODD_VALUES = [
-    "", " ", "\u00a0", "\u3000", "N/A", "nan", "NaN", "None", "NULL", "null", "-", "0", "-1", "-0",
-    "1e309", "-1e309", "inf", "1,200", "1 200.50", "１２００", "12.5", "9" * 30, "0x1F",
-    "1899-12-31", "1900-01-01", "1900-02-29", "2024-02-30", "2099-12-31", "0000-00-00", "45352",
-    "-45352", "2958466", "2024/13/01", "20240301", "2024年3月1日", "2024.3.1", "1/3/2024",
-    "2024-03-01 25:61:00", "是", "否", "maybe", "TRUE", "yes", "x", "X",
-    "=1+2", "+cmd|' /C calc'!A0", "@SUM(A1)", "-2", "\t=1", "'", '"', '""', "a,b", "a;b", "a\nb",
-    "😀", "張三𠀀", "\x00", "\x07bell", "\u202e反向", "\ufeff", "\ud7ff", "F", "M", "f", "女",
-    "staff", "STAFF", "在编职工", "sex_selection", "U01", "P00001", "C0001", "H0001", "ZZ999",
-    "11010519491231002X", "11010519491231002x", "110105194912310021", "130503670401001",
-    "disabled;disabled", "orphan、disabled", "urban", "rural", "城镇", "only_daughter",
+    "",
+    " ",
+    "\u00a0",
+    "\u3000",
+    "N/A",
+    "nan",
+    "NaN",
+    "None",
+    "NULL",
+    "null",
+    "-",
+    "0",
+    "-1",
+    "-0",
+    "1e309",
+    "-1e309",
+    "inf",
+    "1,200",
+    "1 200.50",
+    "１２００",
+    "12.5",
+    "9" * 30,
+    "0x1F",
+    "1899-12-31",
+    "1900-01-01",
+    "1900-02-29",
+    "2024-02-30",
+    "2099-12-31",
+    "0000-00-00",
+    "45352",
+    "-45352",
+    "2958466",
+    "2024/13/01",
+    "20240301",
+    "2024年3月1日",
+    "2024.3.1",
+    "1/3/2024",
+    "2024-03-01 25:61:00",
+    "是",
+    "否",
+    "maybe",
+    "TRUE",
+    "yes",
+    "x",
+    "X",
+    "=1+2",
+    "+cmd|' /C calc'!A0",
+    "@SUM(A1)",
+    "-2",
+    "\t=1",
+    "'",
+    '"',
+    '""',
+    "a,b",
+    "a;b",
+    "a\nb",
+    "😀",
+    "張三𠀀",
+    "\x00",
+    "\x07bell",
+    "\u202e反向",
+    "\ufeff",
+    "\ud7ff",
+    "F",
+    "M",
+    "f",
+    "女",
+    "staff",
+    "STAFF",
+    "在编职工",
+    "sex_selection",
+    "U01",
+    "P00001",
+    "C0001",
+    "H0001",
+    "ZZ999",
+    "11010519491231002X",
+    "11010519491231002x",
+    "110105194912310021",
+    "130503670401001",
+    "disabled;disabled",
+    "orphan、disabled",
+    "urban",
+    "rural",
+    "城镇",
+    "only_daughter",
 ]
 ODD = st.sampled_from(ODD_VALUES)
 
@@ -119,8 +195,21 @@ def schema_rows(draw, table: str, keys: dict[str, list[str]]) -> dict[str, str]:
 
 
 EDITS = [
-    "cell", "cell", "cell", "cell", "dangling", "duplicate", "drop_column", "unknown_column",
-    "header_only", "empty_file", "garbage", "drop_table", "add_rows", "blank_row", "swap_dates",
+    "cell",
+    "cell",
+    "cell",
+    "cell",
+    "dangling",
+    "duplicate",
+    "drop_column",
+    "unknown_column",
+    "header_only",
+    "empty_file",
+    "garbage",
+    "drop_table",
+    "add_rows",
+    "blank_row",
+    "swap_dates",
 ]
 
 
@@ -129,12 +218,19 @@ def datasets(draw, max_edits: int = 6) -> dict[str, Any]:
     """A dataset spec: ``tables`` (text frames or ``bytes``), ``fmt``, ``lang``, ``encoding``, ``edits``."""
     tables: dict[str, Any] = base_tables()
     keys = {
-        f"{t.name}.{c}": list(tables[t.name][c]) for t in schema.TABLES_LIST if t.name in tables for c in t.key
+        f"{t.name}.{c}": list(tables[t.name][c])
+        for t in schema.TABLES_LIST
+        if t.name in tables
+        for c in t.key
     }
     edits = []
     for _ in range(draw(st.integers(0, max_edits))):
         kind = draw(st.sampled_from(EDITS))
-        name = draw(st.sampled_from(sorted(k for k, v in tables.items() if isinstance(v, pd.DataFrame)) or ["units"]))
+        name = draw(
+            st.sampled_from(
+                sorted(k for k, v in tables.items() if isinstance(v, pd.DataFrame)) or ["units"]
+            )
+        )
         df = tables.get(name)
         if not isinstance(df, pd.DataFrame):
             continue
@@ -148,7 +244,9 @@ def datasets(draw, max_edits: int = 6) -> dict[str, Any]:
             refs = [c.name for c in t.columns if c.references and c.name in df.columns]
             if refs and len(df):
                 col = draw(st.sampled_from(refs))
-                df.loc[draw(st.integers(0, len(df) - 1)), col] = draw(st.sampled_from(["ZZ999", "", " P00001 "]))
+                df.loc[draw(st.integers(0, len(df) - 1)), col] = draw(
+                    st.sampled_from(["ZZ999", "", " P00001 "])
+                )
                 edits.append((kind, name, col))
         elif kind == "duplicate" and len(df):
             i = draw(st.integers(0, len(df) - 1))
@@ -176,7 +274,9 @@ def datasets(draw, max_edits: int = 6) -> dict[str, Any]:
             edits.append((kind, name))
         elif kind == "add_rows":
             rows = draw(st.lists(schema_rows(name, keys), min_size=1, max_size=3))
-            tables[name] = pd.concat([df, pd.DataFrame(rows, columns=df.columns)], ignore_index=True)
+            tables[name] = pd.concat(
+                [df, pd.DataFrame(rows, columns=df.columns)], ignore_index=True
+            )
             edits.append((kind, name, len(rows)))
         elif kind == "blank_row" and len(df):
             blank = pd.DataFrame([[""] * len(df.columns)], columns=df.columns)
@@ -254,7 +354,9 @@ def write_dataset(spec: dict[str, Any], folder: Path) -> Path:
         if isinstance(df, bytes):
             (path / f"{stem}.{fmt}").write_bytes(df)
         elif fmt == "csv":
-            (path / f"{stem}.csv").write_bytes(_csv_bytes(df, _headers(df, name, lang), spec["encoding"]))
+            (path / f"{stem}.csv").write_bytes(
+                _csv_bytes(df, _headers(df, name, lang), spec["encoding"])
+            )
         else:
             out = df.astype(str)
             out.columns = _headers(df, name, lang)
@@ -276,8 +378,12 @@ def _param_specs() -> dict[str, Any]:
 
 def _value_for(spec) -> st.SearchStrategy[Any]:
     o = dict(spec.options)
-    num = st.one_of(st.integers(-5, 500), st.floats(-1, 1e6, allow_nan=False), st.sampled_from([0, 0.5, 1]))
-    junk = st.one_of(st.text(max_size=6), st.none(), st.booleans(), st.lists(st.integers(), max_size=2))
+    num = st.one_of(
+        st.integers(-5, 500), st.floats(-1, 1e6, allow_nan=False), st.sampled_from([0, 0.5, 1])
+    )
+    junk = st.one_of(
+        st.text(max_size=6), st.none(), st.booleans(), st.lists(st.integers(), max_size=2)
+    )
     if spec.type == "int":
         good = st.integers(int(o.get("min", 0)), int(o.get("max", 100)))
     elif spec.type == "number":
@@ -295,24 +401,41 @@ def _value_for(spec) -> st.SearchStrategy[Any]:
     elif spec.type == "order":
         good = st.permutations(o["choices"])
     elif spec.type == "age_band_rates":
-        good = st.dictionaries(st.sampled_from(["15-19", "20-24", "25-49", "50-40", "x"]),
-                               st.floats(-0.5, 1.5, allow_nan=False), max_size=3)
+        good = st.dictionaries(
+            st.sampled_from(["15-19", "20-24", "25-49", "50-40", "x"]),
+            st.floats(-0.5, 1.5, allow_nan=False),
+            max_size=3,
+        )
     elif spec.type == "by_area":
-        good = st.dictionaries(st.sampled_from(["urban", "rural", "town"]),
-                               st.dictionaries(DATES.map(str), num, min_size=1, max_size=2), max_size=2)
+        good = st.dictionaries(
+            st.sampled_from(["urban", "rural", "town"]),
+            st.dictionaries(DATES.map(str), num, min_size=1, max_size=2),
+            max_size=2,
+        )
     else:
         good = num
-    dated = st.dictionaries(st.one_of(DATES.map(str), DATES, st.sampled_from(["2024-13-01", "soon"])),
-                            good, min_size=1, max_size=3)
+    dated = st.dictionaries(
+        st.one_of(DATES.map(str), DATES, st.sampled_from(["2024-13-01", "soon"])),
+        good,
+        min_size=1,
+        max_size=3,
+    )
     return st.one_of(good, good, dated, junk)
 
 
 @st.composite
 def param_files(draw) -> str:
     """The text of a parameter override file (YAML), valid or broken."""
-    kind = draw(st.sampled_from(["override", "override", "override", "unknown", "junk", "unsafe", "list"]))
+    kind = draw(
+        st.sampled_from(["override", "override", "override", "unknown", "junk", "unsafe", "list"])
+    )
     if kind == "junk":
-        return draw(st.one_of(st.text(max_size=40), st.sampled_from(["a: [1, 2", "a: b: c", "\t- x", "{", "%YAML 9.9\n---\n"])))
+        return draw(
+            st.one_of(
+                st.text(max_size=40),
+                st.sampled_from(["a: [1, 2", "a: b: c", "\t- x", "{", "%YAML 9.9\n---\n"]),
+            )
+        )
     if kind == "unsafe":
         return "!!python/object/apply:os.system ['echo pwned']\n"
     if kind == "list":

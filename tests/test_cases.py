@@ -48,14 +48,21 @@ def status_of(t):
         (
             [permit("B1", "2023-01-10"), permit("B2", "2024-08-01")],
             [SEX_SEL],
-            {"B1": ("2024-03-01", "termination_date"), "B2": ("2024-08-01", "issued_after_cancellation")},
+            {
+                "B1": ("2024-03-01", "termination_date"),
+                "B2": ("2024-08-01", "issued_after_cancellation"),
+            },
         ),
         (
             [permit("B1", "2023-01-10", cancelled="2024-04-15"), permit("B2", "2024-04-01")],
             [SEX_SEL],
             {"B1": ("2024-04-15", "recorded"), "B2": ("2024-04-01", "issued_after_cancellation")},
         ),
-        ([permit("B1", "2023-01-10")], [{**SEX_SEL, "termination_reason": "medical"}], {"B1": (None, None)}),
+        (
+            [permit("B1", "2023-01-10")],
+            [{**SEX_SEL, "termination_reason": "medical"}],
+            {"B1": (None, None)},
+        ),
         ([permit("B1", "2024-03-02")], [SEX_SEL], {"B1": (None, None)}),
         (
             [permit("B1", "2023-01-10", cancelled="2023-12-01")],
@@ -64,7 +71,14 @@ def status_of(t):
         ),
         (
             [permit("B1", "2023-01-10")],
-            [{**SEX_SEL, "county_approved": True, "designated_facility": True, "gestation_weeks": 20}],
+            [
+                {
+                    **SEX_SEL,
+                    "county_approved": True,
+                    "designated_facility": True,
+                    "gestation_weeks": 20,
+                }
+            ],
             {"B1": ("2024-03-01", "termination_date")},
         ),
     ],
@@ -85,7 +99,11 @@ def test_quota_cancellation(permits, pregnancies, expected):
 
 
 def test_permit_used_before_termination_holds_no_quota():
-    t = world(permits=[permit("B1", "2021-01-10")], children=[child("K0", "2022-02-01")], pregnancies=[SEX_SEL])
+    t = world(
+        permits=[permit("B1", "2021-01-10")],
+        children=[child("K0", "2022-02-01")],
+        pregnancies=[SEX_SEL],
+    )
     s = permit_status(t, load_params()).set_index("permit_id")
     assert s.loc["B1", "used_by"] == "K0"
     assert pd.isna(s.loc["B1", "effective_cancelled_date"])
@@ -98,7 +116,13 @@ def test_permit_used_before_termination_holds_no_quota():
         ([permit("B1", "2023-01-10")], "2024-03-01", None, 1, 0),
         ([permit("B1", "2023-01-10", cancelled="2024-04-15")], "2024-04-14", None, 0, 0),
         ([permit("B1", "2023-01-10", cancelled="2024-04-15")], "2024-04-15", None, 1, 0),
-        ([permit("B1", "2023-01-10"), permit("B2", "2024-08-01")], "2024-09-01", "2025-05-01", 1, 1),
+        (
+            [permit("B1", "2023-01-10"), permit("B2", "2024-08-01")],
+            "2024-09-01",
+            "2025-05-01",
+            1,
+            1,
+        ),
     ],
     ids=[
         "pregnancy-and-birth-after-cancellation-out-of-plan",
@@ -127,7 +151,10 @@ def test_case_list_row():
     r = cl.iloc[0]
     assert (r.couple_id, r.unit_id, r.wife_name, r.husband_name) == ("C1", "U1", "张三妹", "李四")
     assert r.violations == "out_of_plan_birth;pregnancy_without_permit;sex_selective_termination"
-    assert (str(r.quota_cancelled_from.date()), r.cancellation_basis) == ("2024-03-01", "termination_date")
+    assert (str(r.quota_cancelled_from.date()), r.cancellation_basis) == (
+        "2024-03-01",
+        "termination_date",
+    )
     assert (r.out_of_plan_births, r.pregnancies_without_permit) == (1, 1)
     assert r.timeline_en.split("; ") == [
         "2023-01-10 birth permit issued B1",
@@ -146,12 +173,25 @@ def test_case_list_row():
 @pytest.mark.parametrize(
     ("rows", "violations", "action"),
     [
-        ([term("G1", "2024-05-01", 18, approved=False)], "unapproved_late_termination", "investigation"),
+        (
+            [term("G1", "2024-05-01", 18, approved=False)],
+            "unapproved_late_termination",
+            "investigation",
+        ),
         ([term("G1", "2024-05-01", 18)], None, None),
         ([term("G1", "2024-05-01", 10, approved=False)], None, None),
-        ([term("G1", "2024-05-01", 10, reason="sex_selection")], "sex_selective_termination", "sex-selective"),
+        (
+            [term("G1", "2024-05-01", 10, reason="sex_selection")],
+            "sex_selective_termination",
+            "sex-selective",
+        ),
     ],
-    ids=["late-unapproved-is-a-case", "late-approved-no-case", "early-unapproved-no-case", "sex-selection-without-permit"],
+    ids=[
+        "late-unapproved-is-a-case",
+        "late-approved-no-case",
+        "early-unapproved-no-case",
+        "sex-selection-without-permit",
+    ],
 )
 def test_case_list_which_couples(rows, violations, action):
     cl = case_list(world(pregnancies=rows), load_params())
@@ -172,7 +212,12 @@ def test_case_outside_the_bureau_not_listed():
 def test_case_events_are_in_date_order():
     t = world(permits=[permit("B1", "2023-01-10")], pregnancies=[SEX_SEL])
     ev = case_events(t, load_params())
-    assert ev["kind"].tolist() == ["permit_issued", "pregnancy_detected", "termination", "permit_cancelled"]
+    assert ev["kind"].tolist() == [
+        "permit_issued",
+        "pregnancy_detected",
+        "termination",
+        "permit_cancelled",
+    ]
     assert ev["violation"].tolist()[2] == "sex_selective_termination"
 
 
@@ -201,7 +246,9 @@ def test_birth_events_mixed():
         pregnancies=[preg("G1", "2023-09-01", "birth", "2024-05-01", child_id="K1")],
     )
     b = birth_events(t)
-    assert b[["event_id", "pregnancy_id", "child_ids"]].astype(object).where(b[["event_id", "pregnancy_id", "child_ids"]].notna(), None).values.tolist() == [
+    assert b[["event_id", "pregnancy_id", "child_ids"]].astype(object).where(
+        b[["event_id", "pregnancy_id", "child_ids"]].notna(), None
+    ).values.tolist() == [
         ["G1", "G1", "K1;K2"],
         ["K3", None, "K3;K4"],
     ]
@@ -209,14 +256,25 @@ def test_birth_events_mixed():
 
 def test_valid_permit_on_keeps_the_index():
     t = world(permits=[permit("B1", "2024-01-01")])
-    ev = pd.DataFrame({"couple_id": ["C1", "C1", "CX"], "date": pd.to_datetime(["2023-12-31", "2024-01-01", "2024-06-01"])}, index=[7, 8, 9])
+    ev = pd.DataFrame(
+        {
+            "couple_id": ["C1", "C1", "CX"],
+            "date": pd.to_datetime(["2023-12-31", "2024-01-01", "2024-06-01"]),
+        },
+        index=[7, 8, 9],
+    )
     v = valid_permit_on(t, load_params(), ev)
     assert list(v.index) == [7, 8, 9]
     assert v.isna().tolist() == [True, False, True]
 
 
 def test_terminations_threshold_in_force_on_termination_date():
-    t = world(pregnancies=[term("G1", "2024-05-31", 15, approved=False), term("G2", "2024-06-01", 15, approved=False)])
+    t = world(
+        pregnancies=[
+            term("G1", "2024-05-31", 15, approved=False),
+            term("G2", "2024-06-01", 15, approved=False),
+        ]
+    )
     out = terminations(t, load_params({"late_termination_weeks": {"2024-06-01": 14}}))
     assert out[["pregnancy_id", "late_weeks", "is_late", "is_lawful"]].values.tolist() == [
         ["G1", 16, False, True],

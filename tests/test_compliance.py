@@ -33,8 +33,20 @@ from fpanalysis.params import load_params
 from fpanalysis.schema import coerce
 
 UNITS = [
-    {"unit_id": "U1", "name": "办公室", "kind": "section", "head_name": "王局长", "liaison_name": "李联络"},
-    {"unit_id": "U2", "name": "福利院", "kind": "affiliated", "head_name": "赵院长", "liaison_name": "钱联络"},
+    {
+        "unit_id": "U1",
+        "name": "办公室",
+        "kind": "section",
+        "head_name": "王局长",
+        "liaison_name": "李联络",
+    },
+    {
+        "unit_id": "U2",
+        "name": "福利院",
+        "kind": "affiliated",
+        "head_name": "赵院长",
+        "liaison_name": "钱联络",
+    },
 ]
 
 
@@ -83,7 +95,9 @@ def survey(sid, kind, date, couple="C1", unit="U1", problem=False, reported=None
 def fig(t, period, unit, indicator, params=None):
     """(numerator, denominator) of a rate, or the count, for one unit."""
     d = compliance_detail(t, params or load_params(), period)
-    s = indicator_summary(d, ["U1", "U2"], parse_period(period).label).set_index(["unit_id", "indicator"])
+    s = indicator_summary(d, ["U1", "U2"], parse_period(period).label).set_index(
+        ["unit_id", "indicator"]
+    )
     row = s.loc[(unit, indicator)]
     if pd.isna(row["denominator"]):
         return int(row["numerator"])
@@ -108,7 +122,9 @@ def test_parse_period(text, label, start, end):
     assert (p.label, str(p.start.date()), str(p.end.date())) == (label, start, end)
 
 
-@pytest.mark.parametrize("text", ["2024H3", "24", "2024Q1", ""], ids=["H3", "two-digit", "quarter", "empty"])
+@pytest.mark.parametrize(
+    "text", ["2024H3", "24", "2024Q1", ""], ids=["H3", "two-digit", "quarter", "empty"]
+)
 def test_parse_period_refuses(text):
     with pytest.raises(UsageError) as e:
         parse_period(text)
@@ -160,14 +176,25 @@ def test_c1_baseline(surveys, expected):
 @pytest.mark.parametrize(
     ("wife", "couple", "expected"),
     [
-        (W1, {**C1, "marriage_date": "2024-03-15"}, (0, 0)),  # married mid-year: not in scope on 1 Jan
+        (
+            W1,
+            {**C1, "marriage_date": "2024-03-15"},
+            (0, 0),
+        ),  # married mid-year: not in scope on 1 Jan
         (W1, {**C1, "marriage_date": "2024-01-01"}, (1, 1)),  # married on 1 Jan: in scope
         ({**W1, "birth_date": "1974-01-01"}, C1, (0, 0)),  # turned 50 on 1 Jan
         ({**W1, "birth_date": "1974-01-02"}, C1, (1, 1)),  # 49 on 1 Jan
         ({**W1, "category": "floating", "hire_date": None}, C1, (0, 0)),  # floating: not in C1
         ({**W1, "hire_date": "2024-01-02"}, C1, (0, 0)),  # hired after 1 Jan
     ],
-    ids=["married-mid-year", "married-1-jan", "age-50-on-1-jan", "age-49-on-1-jan", "floating-not-in-c1", "hired-2-jan"],
+    ids=[
+        "married-mid-year",
+        "married-1-jan",
+        "age-50-on-1-jan",
+        "age-49-on-1-jan",
+        "floating-not-in-c1",
+        "hired-2-jan",
+    ],
 )
 def test_c1_scope(wife, couple, expected):
     t = world([wife, H1], [couple], surveys=[survey("S1", "baseline", "2024-02-01")])
@@ -191,8 +218,18 @@ def test_c1_baseline_deadline_parameter():
         ("2024H2", [survey("S1", "followup", "2024-07-01")], C1, (1, 1)),
         ("2024H2", [survey("S1", "followup", "2024-12-31")], C1, (1, 1)),
         ("2024", [survey("S1", "followup", "2024-03-01")], C1, (1, 2)),
-        ("2024", [survey("S1", "followup", "2024-03-01"), survey("S2", "followup", "2024-09-01")], C1, (2, 2)),
-        ("2024", [survey("S1", "followup", "2024-09-01")], {**C1, "marriage_date": "2024-03-15"}, (1, 1)),
+        (
+            "2024",
+            [survey("S1", "followup", "2024-03-01"), survey("S2", "followup", "2024-09-01")],
+            C1,
+            (2, 2),
+        ),
+        (
+            "2024",
+            [survey("S1", "followup", "2024-09-01")],
+            {**C1, "marriage_date": "2024-03-15"},
+            (1, 1),
+        ),
         ("2024H1", [survey("S1", "baseline", "2024-02-01")], C1, (0, 1)),
     ],
     ids=[
@@ -215,7 +252,10 @@ def test_c2_floating_couple_counts_under_registration_unit():
     wife = person("W2", "F", "1992-01-01", "U2", "floating")
     t = world(
         [W1, H1, wife, person("H2", "M", "1990-01-01")],
-        [C1, {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "2018-01-01"}],
+        [
+            C1,
+            {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "2018-01-01"},
+        ],
         surveys=[survey("S1", "followup", "2024-03-01", couple="C2", unit="U1")],
     )
     assert fig(t, "2024H1", "U2", "followup_coverage") == (1, 1)
@@ -254,7 +294,14 @@ def test_c2_both_spouses_staff_of_different_units(override, u1, u2):
             ],
             (2, 3),
         ),
-        ([survey("S1", "followup", "2024-03-01", unit="U2", problem=True, reported="2024-03-02")], (1, 1)),
+        (
+            [
+                survey(
+                    "S1", "followup", "2024-03-01", unit="U2", problem=True, reported="2024-03-02"
+                )
+            ],
+            (1, 1),
+        ),
     ],
     ids=[
         "reported-day-15-timely",
@@ -322,8 +369,22 @@ def preg(gid, detected, outcome="ongoing", outcome_date=None, couple="C1", **kw)
         ({"contraception": [contra("K1", "W1", "female_sterilization", "2020-01-01")]}, (0, 0)),
         ({"contraception": [contra("K1", "W1", "female_sterilization", "2024-04-01")]}, (0, 0)),
         ({"contraception": [contra("K1", "W1", "female_sterilization", "2024-04-02")]}, (0, 1)),
-        ({"contraception": [contra("K1", "W1", "female_sterilization", "2020-01-01", end="2023-06-01")]}, (0, 1)),
-        ({"contraception": [contra("K1", "W1", "female_sterilization", "2020-01-01", falsified="2024-03-01")]}, (0, 1)),
+        (
+            {
+                "contraception": [
+                    contra("K1", "W1", "female_sterilization", "2020-01-01", end="2023-06-01")
+                ]
+            },
+            (0, 1),
+        ),
+        (
+            {
+                "contraception": [
+                    contra("K1", "W1", "female_sterilization", "2020-01-01", falsified="2024-03-01")
+                ]
+            },
+            (0, 1),
+        ),
         ({"contraception": [contra("K1", "W1", "iud", "2020-01-01")]}, (0, 1)),
         ({"pregnancies": [preg("G1", "2024-02-01")]}, (0, 0)),
         ({"pregnancies": [preg("G1", "2024-04-01")]}, (0, 0)),
@@ -360,7 +421,12 @@ def test_c4_check_attendance(extra, expected):
 
 @pytest.mark.parametrize(
     ("birth", "expected"),
-    [("1974-04-01", (0, 0)), ("1974-04-02", (0, 1)), ("2009-04-01", (0, 1)), ("2009-04-02", (0, 0))],
+    [
+        ("1974-04-01", (0, 0)),
+        ("1974-04-02", (0, 1)),
+        ("2009-04-01", (0, 1)),
+        ("2009-04-02", (0, 0)),
+    ],
     ids=["turns-50-on-start", "49-on-start", "turns-15-on-start", "14-on-start"],
 )
 def test_c4_age_boundaries(birth, expected):
@@ -393,7 +459,12 @@ def test_c4_exemption_days_parameter():
 
 
 def permit(pid, issued, couple="C1", cancelled=None):
-    return {"permit_id": pid, "couple_id": couple, "issue_date": issued, "cancelled_date": cancelled}
+    return {
+        "permit_id": pid,
+        "couple_id": couple,
+        "issue_date": issued,
+        "cancelled_date": cancelled,
+    }
 
 
 def child(kid, born, couple="C1", sex="F"):
@@ -403,10 +474,34 @@ def child(kid, born, couple="C1", sex="F"):
 @pytest.mark.parametrize(
     ("extra", "period", "expected"),
     [
-        ({"contraception": [contra("K1", "W1", "iud", "2020-01-01", falsified="2024-05-01")]}, "2024", 1),
-        ({"contraception": [contra("K1", "W1", "iud", "2020-01-01", falsified="2023-12-31")]}, "2024", 0),
-        ({"contraception": [contra("K1", "H1", "male_sterilization", "2020-01-01", falsified="2024-07-01")]}, "2024H2", 1),
-        ({"contraception": [contra("K1", "H1", "male_sterilization", "2020-01-01", falsified="2024-07-01")]}, "2024H1", 0),
+        (
+            {"contraception": [contra("K1", "W1", "iud", "2020-01-01", falsified="2024-05-01")]},
+            "2024",
+            1,
+        ),
+        (
+            {"contraception": [contra("K1", "W1", "iud", "2020-01-01", falsified="2023-12-31")]},
+            "2024",
+            0,
+        ),
+        (
+            {
+                "contraception": [
+                    contra("K1", "H1", "male_sterilization", "2020-01-01", falsified="2024-07-01")
+                ]
+            },
+            "2024H2",
+            1,
+        ),
+        (
+            {
+                "contraception": [
+                    contra("K1", "H1", "male_sterilization", "2020-01-01", falsified="2024-07-01")
+                ]
+            },
+            "2024H1",
+            0,
+        ),
     ],
     ids=["found-in-year", "found-previous-year", "husband-found-1-jul-h2", "found-1-jul-not-h1"],
 )
@@ -421,8 +516,20 @@ def test_c5_falsifications(extra, period, expected):
         ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2023-01-01")]}, 0),
         ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2024-05-01")]}, 0),
         ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2024-05-02")]}, 1),
-        ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2023-01-01", cancelled="2024-05-01")]}, 1),
-        ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2023-01-01", cancelled="2024-05-02")]}, 0),
+        (
+            {
+                "children": [child("K1", "2024-05-01")],
+                "permits": [permit("B1", "2023-01-01", cancelled="2024-05-01")],
+            },
+            1,
+        ),
+        (
+            {
+                "children": [child("K1", "2024-05-01")],
+                "permits": [permit("B1", "2023-01-01", cancelled="2024-05-02")],
+            },
+            0,
+        ),
         (
             {
                 "children": [child("K1", "2024-05-01")],
@@ -508,7 +615,13 @@ def test_c6_couple_outside_scope_on_the_date_counts_for_nobody():
         ),
         ({"pregnancies": [preg("G1", "2023-12-31")]}, 0),
     ],
-    ids=["no-permit", "permit-issued-that-day", "permit-issued-next-day", "permit-already-used", "detected-previous-year"],
+    ids=[
+        "no-permit",
+        "permit-issued-that-day",
+        "permit-issued-next-day",
+        "permit-already-used",
+        "detected-previous-year",
+    ],
 )
 def test_c7_pregnancies_without_permit(extra, expected):
     assert fig(world(**extra), "2024", "U1", "pregnancies_without_permit") == expected
@@ -539,7 +652,12 @@ def term(gid, date, weeks, reason="medical", approved=True, designated=True, cou
         (term("G1", "2024-05-01", 20, reason="sex_selection"), None, 1, True),
         (term("G1", "2024-05-01", 12, reason="sex_selection", approved=False), None, 0, False),
         (term("G1", "2024-05-01", 14, approved=False), {"late_termination_weeks": 14}, 1, False),
-        (term("G1", "2024-05-01", 14, approved=False), {"late_termination_weeks": {"2024-06-01": 14}}, 0, False),
+        (
+            term("G1", "2024-05-01", 14, approved=False),
+            {"late_termination_weeks": {"2024-06-01": 14}},
+            0,
+            False,
+        ),
     ],
     ids=[
         "16-weeks-unapproved",
@@ -563,7 +681,12 @@ def test_c8_late_terminations(row, override, count, veto):
 
 # --------------------------------------------------------------------------- score, grade, veto
 
-W = {"baseline_coverage": 0.25, "followup_coverage": 0.25, "feedback_timeliness": 0.15, "check_attendance": 0.35}
+W = {
+    "baseline_coverage": 0.25,
+    "followup_coverage": 0.25,
+    "feedback_timeliness": 0.15,
+    "check_attendance": 0.35,
+}
 T = {"excellent": 90, "pass": 70}
 FULL = {k: (1, 1) for k in W}
 
@@ -579,8 +702,20 @@ FULL = {k: (1, 1) for k in W}
         ({**FULL, "check_attendance": (5, 7)}, 25, False, "65.00", "fail"),
         (FULL, 120, False, "0.00", "fail"),
         (FULL, 0, True, "100.00", "fail"),
-        ({**FULL, "baseline_coverage": None, "followup_coverage": (1, 2)}, 0, False, "83.33", "pass"),
-        ({**FULL, "baseline_coverage": None, "feedback_timeliness": (1, 3)}, 0, False, "86.67", "pass"),
+        (
+            {**FULL, "baseline_coverage": None, "followup_coverage": (1, 2)},
+            0,
+            False,
+            "83.33",
+            "pass",
+        ),
+        (
+            {**FULL, "baseline_coverage": None, "feedback_timeliness": (1, 3)},
+            0,
+            False,
+            "86.67",
+            "pass",
+        ),
     ],
     ids=[
         "all-full",
@@ -601,7 +736,12 @@ def test_score_unit(rates, penalty, veto, score, grade):
 
 @pytest.mark.parametrize(
     ("x", "out"),
-    [(Fraction(89995, 1000), "90.00"), (Fraction(69994, 1000), "69.99"), (Fraction(1, 200), "0.01"), (Fraction(1, 3), "0.33")],
+    [
+        (Fraction(89995, 1000), "90.00"),
+        (Fraction(69994, 1000), "69.99"),
+        (Fraction(1, 200), "0.01"),
+        (Fraction(1, 3), "0.33"),
+    ],
     ids=["89.995-up", "69.994-down", "0.005-up", "third"],
 )
 def test_round_half_up(x, out):
@@ -625,7 +765,12 @@ def test_scorecard_columns_units_and_h2():
     u1 = card.set_index("unit_id").loc["U1"]
     assert pd.isna(u1["baseline_coverage"])
     # H2 weights 0.25, 0.15, 0.35 scaled by 1/0.75: C2 1, C3 1 (no problems), C4 0 -> 100 * 0.4/0.75
-    assert (u1["followup_coverage"], u1["check_attendance"], u1["score"], u1["grade"]) == (1.0, 0.0, 53.33, "fail")
+    assert (u1["followup_coverage"], u1["check_attendance"], u1["score"], u1["grade"]) == (
+        1.0,
+        0.0,
+        53.33,
+        "fail",
+    )
     assert card.set_index("unit_id").loc["U2", "score"] == 100.0
     year = compliance_scorecard(t, load_params(), "2024").set_index("unit_id").loc["U1"]
     # C1 1/1, C2 1/2 (H1 unsurveyed), C3 1, C4 0/1 -> 25 + 12.5 + 15 + 0 = 52.5
@@ -655,9 +800,18 @@ def test_penalties_and_weights_from_parameters():
         surveys=[survey("S1", "baseline", "2024-01-05"), survey("S2", "followup", "2024-03-01")],
         pregnancies=[preg("G1", "2024-03-01")],
     )
-    p = load_params({"compliance_penalties": {"2024-03-01": {"falsifications": 5, "out_of_plan_births": 20,
-                                                              "pregnancies_without_permit": 7.5,
-                                                              "unapproved_late_terminations": 20}}})
+    p = load_params(
+        {
+            "compliance_penalties": {
+                "2024-03-01": {
+                    "falsifications": 5,
+                    "out_of_plan_births": 20,
+                    "pregnancies_without_permit": 7.5,
+                    "unapproved_late_terminations": 20,
+                }
+            }
+        }
+    )
     u1 = compliance_scorecard(t, p, "2024H1").set_index("unit_id").loc["U1"]
     assert (u1["pregnancies_without_permit"], u1["score"], u1["grade"]) == (1, 92.5, "excellent")
 
@@ -665,15 +819,29 @@ def test_penalties_and_weights_from_parameters():
 def test_detail_traces_every_figure():
     t = world(
         [W1, H1, {**W1, "person_id": "W2", "birth_date": "1991-01-01"}, {**H1, "person_id": "H2"}],
-        [C1, {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "2016-01-01"}],
+        [
+            C1,
+            {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "2016-01-01"},
+        ],
         surveys=[survey("S1", "baseline", "2024-01-05")],
     )
     d = compliance_detail(t, load_params(), "2024H1")
     c1 = d[d["indicator"] == "baseline_coverage"]
-    assert c1[["unit_id", "couple_id", "person_id", "event_id", "in_denominator", "in_numerator"]].astype(object).where(
-        c1[["unit_id", "couple_id", "person_id", "event_id", "in_denominator", "in_numerator"]].notna(), None
-    ).values.tolist() == [["U1", "C1", "W1", "S1", True, True], ["U1", "C2", "W2", None, True, False]]
-    assert c1["reason_en"].tolist() == ["baseline survey S1 on 2024-01-05", "no baseline survey from 01-01 to 03-31"]
+    assert c1[
+        ["unit_id", "couple_id", "person_id", "event_id", "in_denominator", "in_numerator"]
+    ].astype(object).where(
+        c1[
+            ["unit_id", "couple_id", "person_id", "event_id", "in_denominator", "in_numerator"]
+        ].notna(),
+        None,
+    ).values.tolist() == [
+        ["U1", "C1", "W1", "S1", True, True],
+        ["U1", "C2", "W2", None, True, False],
+    ]
+    assert c1["reason_en"].tolist() == [
+        "baseline survey S1 on 2024-01-05",
+        "no baseline survey from 01-01 to 03-31",
+    ]
     card = compliance_scorecard(t, load_params(), "2024H1", detail=d).set_index("unit_id")
     assert card.loc["U1", "baseline_coverage"] == 0.5
     assert set(d["indicator"]) <= set(INDICATORS)
@@ -698,17 +866,73 @@ def test_accountability_list_one_row_per_violation():
         contraception=[contra("K9", "W1", "iud", "2020-01-01", falsified="2024-02-01")],
     )
     a = accountability_list(t, load_params(), "2024")
-    got = a[["date", "rule", "event_id", "unit_id", "unit_head_name", "liaison_name", "wife_name", "veto"]]
+    got = a[
+        [
+            "date",
+            "rule",
+            "event_id",
+            "unit_id",
+            "unit_head_name",
+            "liaison_name",
+            "wife_name",
+            "veto",
+        ]
+    ]
     got = got.assign(date=got["date"].dt.strftime("%Y-%m-%d")).values.tolist()
     # G2 and G3 were detected on 2024-01-01 (see term()) without a permit: two C7 events.
     assert got == [
-        ["2024-01-01", "pregnancies_without_permit", "G2", "U1", "王局长", "李联络", "张三妹", False],
-        ["2024-01-01", "pregnancies_without_permit", "G3", "U1", "王局长", "李联络", "张三妹", False],
+        [
+            "2024-01-01",
+            "pregnancies_without_permit",
+            "G2",
+            "U1",
+            "王局长",
+            "李联络",
+            "张三妹",
+            False,
+        ],
+        [
+            "2024-01-01",
+            "pregnancies_without_permit",
+            "G3",
+            "U1",
+            "王局长",
+            "李联络",
+            "张三妹",
+            False,
+        ],
         ["2024-02-01", "falsifications", "K9", "U1", "王局长", "李联络", "张三妹", False],
-        ["2024-03-01", "pregnancies_without_permit", "G1", "U1", "王局长", "李联络", "张三妹", False],
+        [
+            "2024-03-01",
+            "pregnancies_without_permit",
+            "G1",
+            "U1",
+            "王局长",
+            "李联络",
+            "张三妹",
+            False,
+        ],
         ["2024-05-01", "out_of_plan_births", "G1", "U1", "王局长", "李联络", "张三妹", True],
-        ["2024-09-01", "sex_selective_termination", "G2", "U1", "王局长", "李联络", "张三妹", False],
-        ["2024-11-01", "unapproved_late_terminations", "G3", "U1", "王局长", "李联络", "张三妹", False],
+        [
+            "2024-09-01",
+            "sex_selective_termination",
+            "G2",
+            "U1",
+            "王局长",
+            "李联络",
+            "张三妹",
+            False,
+        ],
+        [
+            "2024-11-01",
+            "unapproved_late_terminations",
+            "G3",
+            "U1",
+            "王局长",
+            "李联络",
+            "张三妹",
+            False,
+        ],
     ]
     assert a["husband_name"].unique().tolist() == ["李四"]
     assert a["penalty"].tolist() == [5.0, 5.0, 5.0, 5.0, 20.0, 0.0, 20.0]
@@ -719,8 +943,16 @@ def test_accountability_list_one_row_per_violation():
 
 def _small():
     return world(
-        [W1, H1, {**W1, "person_id": "W2", "name": "王小红", "birth_date": "1991-01-01"}, {**H1, "person_id": "H2"}],
-        [C1, {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "2016-01-01"}],
+        [
+            W1,
+            H1,
+            {**W1, "person_id": "W2", "name": "王小红", "birth_date": "1991-01-01"},
+            {**H1, "person_id": "H2"},
+        ],
+        [
+            C1,
+            {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "2016-01-01"},
+        ],
         surveys=[survey("S1", "baseline", "2024-01-05"), survey("S2", "followup", "2024-03-01")],
         check_rounds=ROUND,
         check_attendance=[attend("2024-04-03")],
@@ -734,17 +966,51 @@ def test_drilldown_lists_who_is_missing_masked():
     d = compliance_detail(t, load_params(), "2024H1")
     rows = missing_rows(d, "U1", "check_attendance", t)
     assert rows[["couple_id", "person_id", "wife_name"]].values.tolist() == [["C2", "W2", "王**"]]
-    assert missing_rows(d, "U1", "check_attendance", t, reveal=True)["wife_name"].tolist() == ["王小红"]
+    assert missing_rows(d, "U1", "check_attendance", t, reveal=True)["wife_name"].tolist() == [
+        "王小红"
+    ]
     assert missing_rows(d, "U1", "followup_coverage", t)["couple_id"].tolist() == ["C2"]
 
 
 @pytest.mark.parametrize(
     ("weights", "score"),
     [
-        ({"baseline_coverage": 0.25, "followup_coverage": 0.25, "feedback_timeliness": 0.15, "check_attendance": 0.35}, 57.5),
-        ({"baseline_coverage": 0, "followup_coverage": 0, "feedback_timeliness": 0, "check_attendance": 1}, 50.0),
-        ({"baseline_coverage": 2, "followup_coverage": 2, "feedback_timeliness": 0, "check_attendance": 0}, 50.0),
-        ({"baseline_coverage": 0, "followup_coverage": 0, "feedback_timeliness": 0, "check_attendance": 0}, 62.5),
+        (
+            {
+                "baseline_coverage": 0.25,
+                "followup_coverage": 0.25,
+                "feedback_timeliness": 0.15,
+                "check_attendance": 0.35,
+            },
+            57.5,
+        ),
+        (
+            {
+                "baseline_coverage": 0,
+                "followup_coverage": 0,
+                "feedback_timeliness": 0,
+                "check_attendance": 1,
+            },
+            50.0,
+        ),
+        (
+            {
+                "baseline_coverage": 2,
+                "followup_coverage": 2,
+                "feedback_timeliness": 0,
+                "check_attendance": 0,
+            },
+            50.0,
+        ),
+        (
+            {
+                "baseline_coverage": 0,
+                "followup_coverage": 0,
+                "feedback_timeliness": 0,
+                "check_attendance": 0,
+            },
+            62.5,
+        ),
     ],
     ids=["default-weights", "all-on-checks", "sliders-scaled-to-sum-1", "all-zero-equal-weights"],
 )

@@ -20,7 +20,9 @@ from fpanalysis.compliance import (
 )
 from fpanalysis.params import load_params
 
-pytestmark = pytest.mark.skipif(not (config.SAMPLE_DIR / "units.csv").exists(), reason="sample data not generated")
+pytestmark = pytest.mark.skipif(
+    not (config.SAMPLE_DIR / "units.csv").exists(), reason="sample data not generated"
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,22 @@ def test_default_period_is_latest_complete_year_from_data(sample, tmp_path, caps
 @pytest.mark.parametrize("period", ["2024", "2024H1", "2024H2"], ids=["year", "h1", "h2"])
 def test_scorecard_and_detail_agree(sample, tmp_path, period):
     out, det = tmp_path / "card.csv", tmp_path / "detail.csv"
-    assert main(["compliance", "--period", period, "--out", str(out), "--detail", str(det), "--lang", "en"]) == 0
+    assert (
+        main(
+            [
+                "compliance",
+                "--period",
+                period,
+                "--out",
+                str(out),
+                "--detail",
+                str(det),
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
     card = pd.read_csv(out, encoding="utf-8-sig", dtype={"period": str}).set_index("unit_id")
     d = pd.read_csv(det, encoding="utf-8-sig", dtype={"period": str})
     # Recompute C2 and the counts from the written drill-down alone.
@@ -66,7 +83,9 @@ def _gb18030_copy(src: Path, dst: Path) -> None:
     dst.mkdir()
     for name, df in ds.items():
         t = schema.TABLES[name]
-        io.localize(df, "zh", name).to_csv(dst / f"{t.zh}.csv", index=False, encoding="gb18030", date_format="%Y/%m/%d")
+        io.localize(df, "zh", name).to_csv(
+            dst / f"{t.zh}.csv", index=False, encoding="gb18030", date_format="%Y/%m/%d"
+        )
 
 
 def test_same_figures_from_csv_gb18030_and_workbook(sample, tmp_path):
@@ -107,7 +126,11 @@ def test_chinese_output_headers_and_labels(tmp_path):
 def _full_names():
     persons = pd.read_csv(config.SAMPLE_DIR / "persons.csv", encoding="utf-8-sig", dtype=str)
     units = pd.read_csv(config.SAMPLE_DIR / "units.csv", encoding="utf-8-sig", dtype=str)
-    return {n for n in pd.concat([persons["name"], units["head_name"], units["liaison_name"]]).dropna() if len(n) > 1}
+    return {
+        n
+        for n in pd.concat([persons["name"], units["head_name"], units["liaison_name"]]).dropna()
+        if len(n) > 1
+    }
 
 
 @pytest.mark.parametrize("command", ["accountability", "cases"])
@@ -159,8 +182,25 @@ def test_invalid_dataset_refused_then_skipped(tmp_path, capsys):
     lines[1] = ",".join(row)
     (src / "surveys.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "card.csv"
-    assert main(["compliance", str(src), "--period", "2024", "--out", str(out), "--lang", "en"]) == 1
+    assert (
+        main(["compliance", str(src), "--period", "2024", "--out", str(out), "--lang", "en"]) == 1
+    )
     assert "survey_date" in capsys.readouterr().err and not out.exists()
-    assert main(["compliance", str(src), "--period", "2024", "--out", str(out), "--lang", "en", "--skip-invalid"]) == 0
+    assert (
+        main(
+            [
+                "compliance",
+                str(src),
+                "--period",
+                "2024",
+                "--out",
+                str(out),
+                "--lang",
+                "en",
+                "--skip-invalid",
+            ]
+        )
+        == 0
+    )
     assert "1 rows left out" in capsys.readouterr().err
     assert out.exists()

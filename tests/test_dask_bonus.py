@@ -424,9 +424,16 @@ def test_merge_cohorts_sums_equal_cohorts_exactly(far):
     def part(units, unit, first, end, count):
         n = len(count)
         return bonus.Cohorts(
-            units=units, mode=np.zeros(n, np.int8), unit=np.array(unit, np.int64),
-            share=np.zeros(n, np.int8), first_m=np.array(first, np.int64), end_m=np.array(end, np.int64),
-            birth_m=np.full(n, 24200, np.int64), count=np.array(count, np.int64), start_m=24300, max_months=None,
+            units=units,
+            mode=np.zeros(n, np.int8),
+            unit=np.array(unit, np.int64),
+            share=np.zeros(n, np.int8),
+            first_m=np.array(first, np.int64),
+            end_m=np.array(end, np.int64),
+            birth_m=np.full(n, 24200, np.int64),
+            count=np.array(count, np.int64),
+            start_m=24300,
+            max_months=None,
         )
 
     a = part(("U1", "U2"), [0, 1], [24300, 24300 + far], [24300 + far, 24300], [2, 1])

@@ -43,10 +43,16 @@ def test_command_succeeds(runs, name):
 def test_outputs_identical_across_processes(runs, name, request):
     """Same inputs and parameters, another process and hash seed: the same files, byte for byte."""
     a, b = runs.runs["a"][name], runs.runs["b"][name]
-    files_a = {p.relative_to(a.out).as_posix(): p for p in cmdruns.output_files(a)
-               if p.name not in cmdruns.TIME_STAMPED}
-    files_b = {p.relative_to(b.out).as_posix(): p for p in cmdruns.output_files(b)
-               if p.name not in cmdruns.TIME_STAMPED}
+    files_a = {
+        p.relative_to(a.out).as_posix(): p
+        for p in cmdruns.output_files(a)
+        if p.name not in cmdruns.TIME_STAMPED
+    }
+    files_b = {
+        p.relative_to(b.out).as_posix(): p
+        for p in cmdruns.output_files(b)
+        if p.name not in cmdruns.TIME_STAMPED
+    }
     assert sorted(files_a) == sorted(files_b)
     differ = [rel for rel in files_a if files_a[rel].read_bytes() != files_b[rel].read_bytes()]
     assert not differ, f"{name}: differs between PYTHONHASHSEED 0 and 12345: {differ}"

@@ -33,13 +33,27 @@ from fpanalysis.params import load_params
 from fpanalysis.validate import count_accounting, validate_dataset
 
 settings.register_profile(
-    "fpanalysis-ci", derandomize=True, deadline=None, database=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                           HealthCheck.function_scoped_fixture],  # capsys: read out per example
+    "fpanalysis-ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],  # capsys: read out per example
 )
 settings.register_profile(
-    "fpanalysis-dev", deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    "fpanalysis-dev",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 _PROFILE = "fpanalysis-" + os.environ.get("HYPOTHESIS_PROFILE", "ci").removeprefix("fpanalysis-")
 _SCALE = 1 if _PROFILE == "fpanalysis-ci" else 5
@@ -53,7 +67,8 @@ def _count(request):
     yield
     if EXAMPLES:
         cmdruns.record_figure(
-            request.config, "fuzz examples run",
+            request.config,
+            "fuzz examples run",
             f"{sum(EXAMPLES.values())} ({', '.join(f'{k} {v}' for k, v in sorted(EXAMPLES.items()))}; "
             f"profile {_PROFILE})",
         )
@@ -124,8 +139,11 @@ def test_load_and_validate_never_crash(spec):
 
 
 @_fuzz(20)
-@given(spec=strategies.datasets(max_edits=4), analysis=st.sampled_from(sorted(ANALYSES)),
-       skip_invalid=st.booleans())
+@given(
+    spec=strategies.datasets(max_edits=4),
+    analysis=st.sampled_from(sorted(ANALYSES)),
+    skip_invalid=st.booleans(),
+)
 def test_analyses_never_crash(spec, analysis, skip_invalid):
     """load_for_analysis and an analysis on a drawn dataset: a result or an FPError."""
     _seen("analyses")
@@ -172,19 +190,46 @@ def test_parameter_files_never_crash(text, analysis):
 
 
 CLI_COMMANDS = {
-    "validate": lambda d, o: ["validate", d, "--rejects", str(o / "rejects"), "--out", str(o / "p.csv")],
+    "validate": lambda d, o: [
+        "validate",
+        d,
+        "--rejects",
+        str(o / "rejects"),
+        "--out",
+        str(o / "p.csv"),
+    ],
     "bonus": lambda d, o: ["bonus", d, "--draws", "5", "--months", "6", "--out", str(o / "b.xlsx")],
-    "compliance": lambda d, o: ["compliance", d, "--out", str(o / "c.csv"), "--detail", str(o / "d.parquet")],
+    "compliance": lambda d, o: [
+        "compliance",
+        d,
+        "--out",
+        str(o / "c.csv"),
+        "--detail",
+        str(o / "d.parquet"),
+    ],
     "cases": lambda d, o: ["cases", d, "--out", str(o / "cases.xlsx")],
     "accountability": lambda d, o: ["accountability", d, "--out", str(o / "a.csv")],
-    "relief": lambda d, o: ["relief", d, "--quota", "2", "--out", str(o / "r.csv"), "--meeting", str(o / "m.xlsx")],
+    "relief": lambda d, o: [
+        "relief",
+        d,
+        "--quota",
+        "2",
+        "--out",
+        str(o / "r.csv"),
+        "--meeting",
+        str(o / "m.xlsx"),
+    ],
     "review": lambda d, o: ["review", d, "--out", str(o / "rv.csv")],
 }
 
 
 @_fuzz(12)
-@given(spec=strategies.datasets(max_edits=3), command=st.sampled_from(sorted(CLI_COMMANDS)),
-       skip_invalid=st.booleans(), lang=st.sampled_from(["zh", "en"]))
+@given(
+    spec=strategies.datasets(max_edits=3),
+    command=st.sampled_from(sorted(CLI_COMMANDS)),
+    skip_invalid=st.booleans(),
+    lang=st.sampled_from(["zh", "en"]),
+)
 def test_cli_never_crashes(spec, command, skip_invalid, lang, capsys):
     """The command line on a drawn dataset: exit 0, 1 or 2 with a message, never an exception."""
     from fpanalysis.cli import main
@@ -211,16 +256,26 @@ _DATES = st.dates(dt.date(1890, 1, 1), dt.date(2110, 12, 31))
 @_fuzz(30)
 @given(
     analysis=st.sampled_from(["bonus", "compliance", "accountability", "relief", "review"]),
-    day=_DATES, other_day=_DATES,
-    quota=st.one_of(st.none(), st.integers(0, 400),
-                    st.fixed_dictionaries({"urban": st.integers(0, 50), "rural": st.integers(0, 50)})),
+    day=_DATES,
+    other_day=_DATES,
+    quota=st.one_of(
+        st.none(),
+        st.integers(0, 400),
+        st.fixed_dictionaries({"urban": st.integers(0, 50), "rural": st.integers(0, 50)}),
+    ),
     budget=st.one_of(st.none(), st.floats(0, 1e6), st.integers(0, 10**9)),
     pool=st.sampled_from(["all", "urban", "rural", "separate"]),
-    period=st.one_of(st.integers(1890, 2110).map(str),
-                     st.sampled_from(["2024H1", "2024H2", "1900H2", "2100h1", "24", "2024H3", "", "2024 H1"])),
-    months=st.integers(1, 600), draws=st.integers(1, 30), seed=st.integers(-5, 2**63),
+    period=st.one_of(
+        st.integers(1890, 2110).map(str),
+        st.sampled_from(["2024H1", "2024H2", "1900H2", "2100h1", "24", "2024H3", "", "2024 H1"]),
+    ),
+    months=st.integers(1, 600),
+    draws=st.integers(1, 30),
+    seed=st.integers(-5, 2**63),
 )
-def test_analysis_options_never_crash(analysis, day, other_day, quota, budget, pool, period, months, draws, seed):
+def test_analysis_options_never_crash(
+    analysis, day, other_day, quota, budget, pool, period, months, draws, seed
+):
     """Any as-of date, start month, period, quota, budget, pool, horizon, draws or seed on the sample:
     a result or an FPError."""
     _seen("analysis options")
@@ -237,12 +292,22 @@ def test_analysis_options_never_crash(analysis, day, other_day, quota, budget, p
         elif analysis == "accountability":
             compliance.accountability_list(ds, params, period)
         elif analysis == "relief":
-            result = relief.rank_households(ds, params, day, quota=quota, budget_yuan=budget, pool=pool)
+            result = relief.rank_households(
+                ds, params, day, quota=quota, budget_yuan=budget, pool=pool
+            )
             relief.cut_line(result)
             result.output()
         else:
-            relief.review(ds, params, day, previous=ds, previous_as_of=other_day, quota=quota,
-                          budget_yuan=budget, pool=pool)
+            relief.review(
+                ds,
+                params,
+                day,
+                previous=ds,
+                previous_as_of=other_day,
+                quota=quota,
+                budget_yuan=budget,
+                pool=pool,
+            )
     except ALLOWED:
         pass
 
@@ -251,7 +316,8 @@ def test_analysis_options_never_crash(analysis, day, other_day, quota, budget, p
 
 
 @pytest.mark.parametrize(
-    "start", ["1899-12", "1850-01", "2201-01", "2300-01", "9999-12"],
+    "start",
+    ["1899-12", "1850-01", "2201-01", "2300-01", "9999-12"],
     ids=["before-1900-no-parameter-in-force", "1850", "after-2200", "2300-pandas-overflow", "9999"],
 )
 def test_bonus_start_outside_1900_2200_is_a_usage_error(start, capsys):
@@ -279,17 +345,47 @@ def test_bonus_start_at_the_bounds_runs(start):
 
 
 BAD_OPTIONS = [
-    ("relief-budget-nan", ["relief", "--budget", "nan"], "the budget must be a non-negative number"),
-    ("relief-budget-inf", ["relief", "--budget", "inf"], "the budget must be a non-negative number"),
-    ("relief-budget-1e400", ["relief", "--budget", "1e400"], "the budget must be a non-negative number"),
-    ("compliance-period-9999H2", ["compliance", "--period", "9999H2"], "must lie between 1900 and 2200"),
-    ("compliance-period-0001", ["compliance", "--period", "0001"], "period '0001' must lie between 1900 and 2200"),
-    ("accountability-period-1899", ["accountability", "--period", "1899"], "must lie between 1900 and 2200"),
-    ("bonus-seed-negative", ["bonus", "--seed", "-1", "--draws", "2"], "the seed must be a whole number >= 0"),
+    (
+        "relief-budget-nan",
+        ["relief", "--budget", "nan"],
+        "the budget must be a non-negative number",
+    ),
+    (
+        "relief-budget-inf",
+        ["relief", "--budget", "inf"],
+        "the budget must be a non-negative number",
+    ),
+    (
+        "relief-budget-1e400",
+        ["relief", "--budget", "1e400"],
+        "the budget must be a non-negative number",
+    ),
+    (
+        "compliance-period-9999H2",
+        ["compliance", "--period", "9999H2"],
+        "must lie between 1900 and 2200",
+    ),
+    (
+        "compliance-period-0001",
+        ["compliance", "--period", "0001"],
+        "period '0001' must lie between 1900 and 2200",
+    ),
+    (
+        "accountability-period-1899",
+        ["accountability", "--period", "1899"],
+        "must lie between 1900 and 2200",
+    ),
+    (
+        "bonus-seed-negative",
+        ["bonus", "--seed", "-1", "--draws", "2"],
+        "the seed must be a whole number >= 0",
+    ),
 ]
 
 
-@pytest.mark.parametrize("argv,message", [c[1:] for c in BAD_OPTIONS], ids=[c[0] for c in BAD_OPTIONS])
+@pytest.mark.parametrize(
+    "argv,message", [c[1:] for c in BAD_OPTIONS], ids=[c[0] for c in BAD_OPTIONS]
+)
 def test_bad_option_values_found_by_fuzzing_are_usage_errors(tmp_path, capsys, argv, message):
     """Found by fuzzing the options: ``--budget nan``/``inf`` crashed in Decimal/int conversion,
     ``--period 9999H2`` in pandas (OutOfBoundsDatetime), ``--seed -1`` in numpy (ValueError).
@@ -304,8 +400,13 @@ def test_bad_option_values_found_by_fuzzing_are_usage_errors(tmp_path, capsys, a
 
 
 @pytest.mark.parametrize(
-    "limit,name", [(float("nan"), "budget_yuan"), (float("inf"), "budget_yuan"), (float("-inf"), "budget_yuan"),
-                   (10**30, "quota")],
+    "limit,name",
+    [
+        (float("nan"), "budget_yuan"),
+        (float("inf"), "budget_yuan"),
+        (float("-inf"), "budget_yuan"),
+        (10**30, "quota"),
+    ],
     ids=["budget-nan", "budget-inf", "budget-minus-inf", "quota-10**30-is-fine"],
 )
 def test_relief_limits_library(limit, name):

@@ -51,16 +51,106 @@ PROBLEM_CASES = [
     ("empty_file", "units", None, None, None, "empty_file", "文件为空", "the file is empty"),
     ("garbage_csv", "units", None, None, None, "unreadable_file", "不是文本 CSV", "not a text CSV"),
     ("utf16_csv", "units", None, None, None, "unreadable_file", "CSV UTF-8", "CSV UTF-8"),
-    ("garbage_parquet", "units", None, None, None, "unreadable_file", "无法读取 Parquet", "cannot read the Parquet"),
-    ("missing_column", "persons", None, "sex", None, "missing_column", "缺少必填列“性别”", "lacks the required column 'sex'"),
-    ("duplicate_header_zh", "persons", None, "name", "姓名", "duplicate_column", "列“姓名”出现了两次", "appears twice ('姓名' and '姓名')"),
-    ("duplicate_header_en_zh", "persons", None, "name", "姓名", "duplicate_column", "出现了两次（“name”和“姓名”）", "appears twice ('name' and '姓名')"),
-    ("no_header_xlsx", "units", None, None, None, "no_header", "前 10 行中找不到表头", "no header row in the first 10 rows"),
-    ("numbers_bad_grouping", "households", 2, "monthly_income", "1 2 0 0", "number", "不是数字", "not a number"),
-    ("date_before_1900", "persons", 2, "birth_date", "1899-12-31", "date_before_1900", "出生日期早于 1900-01-01", "birth_date is before 1900-01-01"),
-    ("excel_zero_date", "persons", 2, "birth_date", "0", "date_before_1900", "出生日期早于 1900-01-01", "empty Excel date"),
-    ("birth_in_future", "persons", 2, "birth_date", "2100-01-01", "date_in_future", f"出生日期晚于校验基准日 {AS_OF}", f"after the as-of date {AS_OF}"),
-    ("date_out_of_range", "persons", 2, "birth_date", "2999-01-01", "date", "不是有效日期", "not a valid date"),
+    (
+        "garbage_parquet",
+        "units",
+        None,
+        None,
+        None,
+        "unreadable_file",
+        "无法读取 Parquet",
+        "cannot read the Parquet",
+    ),
+    (
+        "missing_column",
+        "persons",
+        None,
+        "sex",
+        None,
+        "missing_column",
+        "缺少必填列“性别”",
+        "lacks the required column 'sex'",
+    ),
+    (
+        "duplicate_header_zh",
+        "persons",
+        None,
+        "name",
+        "姓名",
+        "duplicate_column",
+        "列“姓名”出现了两次",
+        "appears twice ('姓名' and '姓名')",
+    ),
+    (
+        "duplicate_header_en_zh",
+        "persons",
+        None,
+        "name",
+        "姓名",
+        "duplicate_column",
+        "出现了两次（“name”和“姓名”）",
+        "appears twice ('name' and '姓名')",
+    ),
+    (
+        "no_header_xlsx",
+        "units",
+        None,
+        None,
+        None,
+        "no_header",
+        "前 10 行中找不到表头",
+        "no header row in the first 10 rows",
+    ),
+    (
+        "numbers_bad_grouping",
+        "households",
+        2,
+        "monthly_income",
+        "1 2 0 0",
+        "number",
+        "不是数字",
+        "not a number",
+    ),
+    (
+        "date_before_1900",
+        "persons",
+        2,
+        "birth_date",
+        "1899-12-31",
+        "date_before_1900",
+        "出生日期早于 1900-01-01",
+        "birth_date is before 1900-01-01",
+    ),
+    (
+        "excel_zero_date",
+        "persons",
+        2,
+        "birth_date",
+        "0",
+        "date_before_1900",
+        "出生日期早于 1900-01-01",
+        "empty Excel date",
+    ),
+    (
+        "birth_in_future",
+        "persons",
+        2,
+        "birth_date",
+        "2100-01-01",
+        "date_in_future",
+        f"出生日期晚于校验基准日 {AS_OF}",
+        f"after the as-of date {AS_OF}",
+    ),
+    (
+        "date_out_of_range",
+        "persons",
+        2,
+        "birth_date",
+        "2999-01-01",
+        "date",
+        "不是有效日期",
+        "not a valid date",
+    ),
 ]
 
 
@@ -281,7 +371,9 @@ def test_badly_grouped_numbers_are_errors_not_guesses():
     ]
 
 
-@pytest.mark.parametrize("case", ["excel_serial_csv", "excel_serial_xlsx"], ids=["csv-text", "xlsx-numbers"])
+@pytest.mark.parametrize(
+    "case", ["excel_serial_csv", "excel_serial_xlsx"], ids=["csv-text", "xlsx-numbers"]
+)
 def test_excel_serial_dates(case):
     ds, report, rounds = _loaded(case, "check_rounds")
     assert rounds["start_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-09-01"]
@@ -338,11 +430,21 @@ def test_normalised_cases_validate_clean_through_the_cli(capsys, case):
 
 # file, rule, Chinese text, English text
 PARAM_CASES = [
-    ("unknown_key.yaml", None, "未知参数 reward_monthy_yuan", "unknown parameter reward_monthy_yuan"),
+    (
+        "unknown_key.yaml",
+        None,
+        "未知参数 reward_monthy_yuan",
+        "unknown parameter reward_monthy_yuan",
+    ),
     ("wrong_type.yaml", "param-type", "应为", "must be a number"),
     ("same_date_twice.yaml", "unique-keys", "键重复：2025-07-01", "repeated key 2025-07-01"),
     ("area_same_date_twice.yaml", "unique-keys", "键重复：2025-01-01", "repeated key 2025-01-01"),
-    ("before_1900.yaml", "param-date", "早于起始日 1900-01-01", "before the start of time 1900-01-01"),
+    (
+        "before_1900.yaml",
+        "param-date",
+        "早于起始日 1900-01-01",
+        "before the start of time 1900-01-01",
+    ),
     ("list_key.yaml", "param-key", "键必须是名称或日期", "must be a name or a date, not a list"),
     ("python_object.yaml", "yaml-unsafe-tag", "不允许的标签", "a tag that is not allowed"),
     ("utf16.yaml", None, "不是 UTF-8", "not UTF-8"),
@@ -394,7 +496,10 @@ def test_nul_byte_past_the_first_64k_refuses_the_file(tmp_path):
     # refused as a whole file (a NUL must not end up inside a key), naming the line
     [p] = report.errors
     assert (p.table, p.rule, p.file) == ("units", "unreadable_file", "units.csv")
-    assert "第 5002 行起含二进制内容" in p.message_zh and "binary content from line 5002" in p.message_en
+    assert (
+        "第 5002 行起含二进制内容" in p.message_zh
+        and "binary content from line 5002" in p.message_en
+    )
 
 
 W17 = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
@@ -531,6 +636,9 @@ def _cells(data: bytes) -> dict:
 
     wb = openpyxl.load_workbook(_io.BytesIO(data))
     return {
-        ws.title: ([list(r) for r in ws.iter_rows(values_only=True)], sorted(map(str, ws.merged_cells.ranges)))
+        ws.title: (
+            [list(r) for r in ws.iter_rows(values_only=True)],
+            sorted(map(str, ws.merged_cells.ranges)),
+        )
         for ws in wb
     }

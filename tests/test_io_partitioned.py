@@ -436,7 +436,9 @@ def test_id_checks_equal_the_row_by_row_rules_on_mutated_numbers():
     ],
     ids=["all-columns", "only-the-needed-columns"],
 )
-def test_read_parts_types_dates_as_midnight_and_projects_columns(tmp_path, columns, expected_columns):
+def test_read_parts_types_dates_as_midnight_and_projects_columns(
+    tmp_path, columns, expected_columns
+):
     """A part written with a time of day on a date column and a column the schema does not know."""
     from fpanalysis import schema
     from fpanalysis.distributed.common import read_parts

@@ -23,7 +23,9 @@ REAL = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 def test_declaration_matches_parameters_cell(path: Path):
     """Names, order and defaults of notebook_params.NOTEBOOKS equal the notebook's parameters cell."""
     papermill = pytest.importorskip("papermill")
-    assert path.stem in NOTEBOOKS, f"{path.name} has no declaration in fpanalysis/notebook_params.py"
+    assert path.stem in NOTEBOOKS, (
+        f"{path.name} has no declaration in fpanalysis/notebook_params.py"
+    )
     found = papermill.inspect_notebook(str(path))
     decl = NOTEBOOKS[path.stem]
     assert list(found) == list(decl)
@@ -45,15 +47,33 @@ def test_committed_executed_and_normalised(path: Path):
     assert "papermill" not in nb.metadata and "widgets" not in nb.metadata
     assert not any("papermill" in c.metadata or "execution" in c.metadata for c in nb.cells)
     for c in code:
-        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c.get("outputs", [])):
+        if any(
+            "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            for o in c.get("outputs", [])
+        ):
             assert "nbval-ignore-output" in c.metadata.get("tags", []), c.source[:60]
 
 
 def _nbval(*extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         "--nbval", "--nbval-current-env", *extra, str(FIXTURE)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--nbval",
+            "--nbval-current-env",
+            *extra,
+            str(FIXTURE),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -21,8 +21,6 @@ pytestmark = [
 ]
 
 
-
-
 def test_notebook_structure():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
@@ -39,7 +37,9 @@ def test_notebook_runs_offline_and_masks(tmp_path):
     sc.write_text(
         "scenarios:\n  rise_2027:\n    reward_monthly_yuan: {2027-01-01: 40}\n", encoding="utf-8"
     )
-    nb = run_notebook(NOTEBOOK, tmp_path, months=24, draws=100, seed=3, scenario_file=str(sc), lang="en")
+    nb = run_notebook(
+        NOTEBOOK, tmp_path, months=24, draws=100, seed=3, scenario_file=str(sc), lang="en"
+    )
     text = outputs_text(nb)
     assert '"output_type": "error"' not in text
     assert text.count("image/svg+xml") >= 3  # fan, unit and scenario charts as static SVG

@@ -17,9 +17,10 @@ NOTEBOOK = config.NOTEBOOKS_DIR / "01_unit_compliance.ipynb"
 pytestmark = [
     pytest.mark.notebook,
     pytest.mark.slow,
-    pytest.mark.skipif(not (config.SAMPLE_DIR / "units.csv").exists(), reason="sample data not generated"),
+    pytest.mark.skipif(
+        not (config.SAMPLE_DIR / "units.csv").exists(), reason="sample data not generated"
+    ),
 ]
-
 
 
 def _names():
@@ -36,7 +37,11 @@ def test_notebook_structure():
     for name in ("dataset", "period", "weights_file", "lang", "unit"):
         assert f"{name} = " in tagged[0].source
     widget_cells = [c for c in nb.cells if "drilldown(" in c.source or "reweight(" in c.source]
-    assert widget_cells and all("nbval-ignore-output" in c.metadata.get("tags", []) for c in widget_cells if c.cell_type == "code")
+    assert widget_cells and all(
+        "nbval-ignore-output" in c.metadata.get("tags", [])
+        for c in widget_cells
+        if c.cell_type == "code"
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,7 +56,9 @@ def test_notebook_runs_and_masks(tmp_path, params, units):
     assert "image/svg+xml" in text  # charts rendered offline as static SVG
     assert find_unmasked_ids(text) == []
     assert find_names(text, _names()) == []
-    scorecard = next(c for c in nb.cells if c.cell_type == "code" and "compliance_scorecard(" in c.source)
+    scorecard = next(
+        c for c in nb.cells if c.cell_type == "code" and "compliance_scorecard(" in c.source
+    )
     html = "".join(o.get("data", {}).get("text/html", "") for o in scorecard.outputs)
     shown = sorted(set(re.findall(r"<td>(U\d+)</td>", html)))
     if units:

@@ -25,8 +25,6 @@ pytestmark = [
 ]
 
 
-
-
 def _head_names():
     h = pd.read_csv(config.SAMPLE_DIR / "households.csv", encoding="utf-8-sig", dtype=str)
     return list(h["head_name"].dropna())

@@ -50,8 +50,18 @@ def runs():
 @pytest.mark.parametrize("kind", ["csv", "xlsx"], ids=["csv-folder", "xlsx-workbook"])
 def test_every_command_leaves_the_inputs_unchanged(runs, kind):
     ran = {cr.argv[0] for run in runs.runs.values() for cr in run.values()}
-    wanted = {"validate", "synth", "templates", "bonus", "compliance", "cases", "accountability",
-              "relief", "review", "report"} | ({"history"} if cmdruns.history_available() else set())
+    wanted = {
+        "validate",
+        "synth",
+        "templates",
+        "bonus",
+        "compliance",
+        "cases",
+        "accountability",
+        "relief",
+        "review",
+        "report",
+    } | ({"history"} if cmdruns.history_available() else set())
     assert wanted <= ran
     src = runs.inputs[kind]
     keys = {k for k in runs.hashes_before if (kind == "xlsx") == k.endswith(".xlsx")}
@@ -89,15 +99,44 @@ def _rejects(folder: Path) -> dict[str, list[int]]:
 
 def _validate(ds_path: Path, rejects: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [PY, "-m", "fpanalysis", "validate", str(ds_path), "--rejects", str(rejects), "--lang", "en"],
-        capture_output=True, text=True, encoding="utf-8", timeout=300,
+        [
+            PY,
+            "-m",
+            "fpanalysis",
+            "validate",
+            str(ds_path),
+            "--rejects",
+            str(rejects),
+            "--lang",
+            "en",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
     )
 
 
 def _synth(out: Path, *extra: str) -> None:
     p = subprocess.run(
-        [PY, "-m", "fpanalysis", "synth", "--seed", "5", "--people", "120", "--faults", "--out", str(out), *extra],
-        capture_output=True, text=True, encoding="utf-8", timeout=300,
+        [
+            PY,
+            "-m",
+            "fpanalysis",
+            "synth",
+            "--seed",
+            "5",
+            "--people",
+            "120",
+            "--faults",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
     )
     assert p.returncode == 0, p.stderr
 
@@ -237,7 +276,18 @@ def test_bonus_command_killed_keeps_previous_output(tmp_path, after):
     temporaries may be left beside them. On a fast machine the run may finish
     before the kill: then every file must be the complete new one.
     """
-    args = [PY, "-m", "fpanalysis", "bonus", "--draws", "200", "--out", "bonus.csv", "--liability", "liability.xlsx"]
+    args = [
+        PY,
+        "-m",
+        "fpanalysis",
+        "bonus",
+        "--draws",
+        "200",
+        "--out",
+        "bonus.csv",
+        "--liability",
+        "liability.xlsx",
+    ]
     again = [*args[:5], "500", *args[6:]]
     fresh = tmp_path / "fresh"
     fresh.mkdir()
@@ -260,7 +310,11 @@ def test_bonus_command_killed_keeps_previous_output(tmp_path, after):
         assert digest in (before[name], new[name]), name
     if p.returncode == 0:  # it finished before the kill: every file is the new one
         assert finals == new
-    assert all(re.match(r"^\.(bonus\.csv|liability\.xlsx)\..+\.tmp$", k) for k in after_tree if k not in finals)
+    assert all(
+        re.match(r"^\.(bonus\.csv|liability\.xlsx)\..+\.tmp$", k)
+        for k in after_tree
+        if k not in finals
+    )
 
 
 @pytest.mark.slow
@@ -272,9 +326,23 @@ def test_report_killed_keeps_previous_report(runs, tmp_path, wait_for):
     before = _tree(out)
     env = {**os.environ, "SOURCE_DATE_EPOCH": cmdruns.SOURCE_DATE_EPOCH}
     p = subprocess.Popen(
-        [PY, "-m", "fpanalysis", "report", "--out", str(out), "--notebooks", "03", "--units", "none",
-         "--no-progress"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PY,
+            "-m",
+            "fpanalysis",
+            "report",
+            "--out",
+            str(out),
+            "--notebooks",
+            "03",
+            "--units",
+            "none",
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # its notebook kernels are killed with it
     )
     try:

@@ -47,7 +47,9 @@ def test_every_name_of_policy_md_is_a_parameter():
 def test_every_parameter_has_unit_reference_and_descriptions():
     p = load_params()
     for spec in p.specs.values():
-        assert spec.unit and spec.reference and spec.description_zh and spec.description_en, spec.name
+        assert spec.unit and spec.reference and spec.description_zh and spec.description_en, (
+            spec.name
+        )
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,11 @@ def test_every_parameter_has_unit_reference_and_descriptions():
         ("reward_age_cap", "2024-01-01", 14),
         ("reward_split", "2024-01-01", "payee"),
         ("tier_bands", "2024-01-01", (0.3, 0.6, 1.0)),
-        ("ranking_order", "2024-01-01", ("tier", "fp_priority", "per_capita_income_yuan", "application_date", "household_id")),
+        (
+            "ranking_order",
+            "2024-01-01",
+            ("tier", "fp_priority", "per_capita_income_yuan", "application_date", "household_id"),
+        ),
     ],
     ids=lambda v: str(v),
 )
@@ -138,12 +144,24 @@ def test_area_not_named_keeps_default():
 
 
 def test_mapping_parameter_replaced_whole_and_validated_whole():
-    new = {"baseline_coverage": 0.4, "followup_coverage": 0.4, "feedback_timeliness": 0.2, "check_attendance": 0.0}
-    assert dict(load_params({"compliance_weights": new}).at("compliance_weights", "2024-01-01")) == new
+    new = {
+        "baseline_coverage": 0.4,
+        "followup_coverage": 0.4,
+        "feedback_timeliness": 0.2,
+        "check_attendance": 0.0,
+    }
+    assert (
+        dict(load_params({"compliance_weights": new}).at("compliance_weights", "2024-01-01")) == new
+    )
 
 
 def test_dated_mapping_parameter():
-    new = {"baseline_coverage": 0.4, "followup_coverage": 0.4, "feedback_timeliness": 0.2, "check_attendance": 0.0}
+    new = {
+        "baseline_coverage": 0.4,
+        "followup_coverage": 0.4,
+        "feedback_timeliness": 0.2,
+        "check_attendance": 0.0,
+    }
     p = load_params({"compliance_weights": {"2025-01-01": new}})
     assert dict(p.at("compliance_weights", "2024-12-31"))["check_attendance"] == 0.35
     assert dict(p.at("compliance_weights", "2025-01-01")) == new
@@ -153,7 +171,11 @@ def test_at_many_vectorised():
     import pandas as pd
 
     p = load_params({"reward_monthly_yuan": {"2025-07-01": 30}})
-    assert p.at_many("reward_monthly_yuan", pd.to_datetime(["2025-06-30", "2025-07-01", None])) == [20, 30, None]
+    assert p.at_many("reward_monthly_yuan", pd.to_datetime(["2025-06-30", "2025-07-01", None])) == [
+        20,
+        30,
+        None,
+    ]
 
 
 def test_with_overrides_does_not_change_the_original():
@@ -176,11 +198,28 @@ def test_with_overrides_does_not_change_the_original():
         ({"baseline_deadline": "02-30"}, "is not a valid month-day"),
         ({"childbearing_age": [49, 15]}, "low must not exceed high"),
         (
-            {"compliance_weights": {"baseline_coverage": 0.5, "followup_coverage": 0.5, "feedback_timeliness": 0.5, "check_attendance": 0}},
+            {
+                "compliance_weights": {
+                    "baseline_coverage": 0.5,
+                    "followup_coverage": 0.5,
+                    "feedback_timeliness": 0.5,
+                    "check_attendance": 0,
+                }
+            },
             "weights must sum to 1",
         ),
         ({"compliance_weights": {"baseline_coverage": 1}}, "keys do not match"),
-        ({"compliance_penalties": {"falsifications": -5, "out_of_plan_births": 20, "pregnancies_without_permit": 5, "unapproved_late_terminations": 20}}, "must be a number >= 0"),
+        (
+            {
+                "compliance_penalties": {
+                    "falsifications": -5,
+                    "out_of_plan_births": 20,
+                    "pregnancies_without_permit": 5,
+                    "unapproved_late_terminations": 20,
+                }
+            },
+            "must be a number >= 0",
+        ),
         ({"grade_thresholds": {"excellent": 60, "pass": 70}}, "excellent must not be below pass"),
         ({"tier_bands": [0.6, 0.3, 1.0]}, "strictly increasing"),
         ({"tier_bands": [0.3, 1.0]}, "must have 3 numbers"),
@@ -239,7 +278,13 @@ def test_bad_overrides_name_the_key(override, message_part):
         ("- 1\n- 2\n", "must be a mapping"),
         ("!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
     ],
-    ids=["same-date-twice", "same-date-as-date-and-string", "bad-yaml", "not-a-mapping", "unsafe-tag-refused"],
+    ids=[
+        "same-date-twice",
+        "same-date-as-date-and-string",
+        "bad-yaml",
+        "not-a-mapping",
+        "unsafe-tag-refused",
+    ],
 )
 def test_bad_override_files(tmp_path, text, message_part):
     f = tmp_path / "bad.yaml"

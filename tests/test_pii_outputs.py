@@ -62,7 +62,8 @@ def _record(request):
 
 def _scannable(cr: cmdruns.CommandRun) -> list[Path]:
     return [
-        p for p in cmdruns.output_files(cr)
+        p
+        for p in cmdruns.output_files(cr)
         if not any(part.startswith(NOT_SCANNED) for part in p.relative_to(cr.out).parts)
     ]
 
@@ -107,8 +108,12 @@ def test_report_charts_are_scanned(runs):
     """The report's charts (SVG text, where tooltips and labels live) are part of what is scanned."""
     page = runs.runs["a"]["report"].out / "report" / "03_relief_ranking.html"
     assert "data:image/svg+xml;base64," in page.read_text(encoding="utf-8")
-    assert cmdruns.file_text(page).count("<svg") >= 5  # the decoded charts are part of the scanned text
-    prov = json.loads((runs.runs["a"]["report"].out / "report" / "provenance.json").read_text(encoding="utf-8"))
+    assert (
+        cmdruns.file_text(page).count("<svg") >= 5
+    )  # the decoded charts are part of the scanned text
+    prov = json.loads(
+        (runs.runs["a"]["report"].out / "report" / "provenance.json").read_text(encoding="utf-8")
+    )
     assert prov["reveal_pii"] is False
 
 
@@ -116,15 +121,21 @@ def test_scan_finds_what_it_looks_for():
     """The scanner is not blind: a real ID number and a name from the input are found, masked ones not."""
     names = cmdruns.input_names(config.SAMPLE_DIR)
     ids = cmdruns.input_id_numbers(config.SAMPLE_DIR)
-    text = f"户主 {names[0]}，身份证 {ids[0]}；脱敏 {names[1][0]}*，{ids[1][:6]}********{ids[1][-4:]}"
+    text = (
+        f"户主 {names[0]}，身份证 {ids[0]}；脱敏 {names[1][0]}*，{ids[1][:6]}********{ids[1][-4:]}"
+    )
     assert find_names(text, names) == [names[0]]
     assert find_unmasked_ids(text) == [ids[0]]
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "fpanalysis", *args], cwd=cwd, capture_output=True, text=True,
-        encoding="utf-8", timeout=300,
+        [sys.executable, "-m", "fpanalysis", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
     )
 
 
@@ -135,7 +146,9 @@ REVEAL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,out", [c[1:] for c in REVEAL_CASES], ids=[c[0] for c in REVEAL_CASES])
+@pytest.mark.parametrize(
+    "args,out", [c[1:] for c in REVEAL_CASES], ids=[c[0] for c in REVEAL_CASES]
+)
 def test_reveal_pii_shows_names(tmp_path, args, out):
     """--reveal-pii is the way to show them: the same command with it writes full names."""
     names = cmdruns.input_names(config.SAMPLE_DIR)
@@ -169,7 +182,9 @@ def test_notebook_reveals_only_when_asked(tmp_path):
     from nbrun import outputs_text, run_notebook
 
     names = cmdruns.input_names(config.SAMPLE_DIR)
-    nb = run_notebook(Path(config.NOTEBOOKS_DIR) / "03_relief_ranking.ipynb", tmp_path, reveal_pii=True)
+    nb = run_notebook(
+        Path(config.NOTEBOOKS_DIR) / "03_relief_ranking.ipynb", tmp_path, reveal_pii=True
+    )
     assert len(find_names(outputs_text(nb), names)) >= 10
 
 

@@ -80,8 +80,18 @@ def sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def household(hid, size, income, *, app="2025-01-01", receiving=False, review=None, tier=None,
-              name="张三丰", id_number=None):
+def household(
+    hid,
+    size,
+    income,
+    *,
+    app="2025-01-01",
+    receiving=False,
+    review=None,
+    tier=None,
+    name="张三丰",
+    id_number=None,
+):
     return {
         "household_id": hid,
         "head_name": name,
@@ -117,7 +127,9 @@ def round1_tables():
     hh = [
         household("A", 2, 100, app="2025-01-10"),
         household("B", 1, 200, app="2024-05-01", receiving=True, review="2025-01-01", name="李四"),
-        household("C", 1, 300, app="2024-06-01", receiving=True, review="2025-03-01", tier=1, name="王五"),
+        household(
+            "C", 1, 300, app="2024-06-01", receiving=True, review="2025-03-01", tier=1, name="王五"
+        ),
         household("F", 1, 250, app="2024-01-01", receiving=True, review="2025-05-01", name="钱七"),
         household("D", 1, 500, app="2025-02-01", name="赵六"),
     ]
@@ -144,7 +156,11 @@ def record_round(reg, t, params, as_of, quota, **kw):
 def n_rows(url, table):
     reg = R.open_register(url)
     with reg._transaction(write=False) as (conn, _):
-        return 0 if conn is None else conn.execute(sa.select(sa.func.count()).select_from(R.T[table])).scalar()
+        return (
+            0
+            if conn is None
+            else conn.execute(sa.select(sa.func.count()).select_from(R.T[table])).scalar()
+        )
 
 
 # ---------------------------------------------------------------------------- the story
@@ -155,7 +171,13 @@ def test_story_rounds_review_and_history(register_url, params):
     rid1, _, res1 = record_round(reg, round1_tables(), params, "2025-06-30", 4)
     assert rid1 == "relief-2025-06-30-0001"
     sel1 = res1.table.set_index("household_id")["selection"].to_dict()
-    assert sel1 == {"A": "admitted", "B": "continuing", "C": "continuing", "F": "continuing", "D": "waiting"}
+    assert sel1 == {
+        "A": "admitted",
+        "B": "continuing",
+        "C": "continuing",
+        "F": "continuing",
+        "D": "waiting",
+    }
 
     # This period against the last recorded round (before recording it).
     prev, prev_id = reg.previous_selection(as_of="2025-12-31")
@@ -163,7 +185,12 @@ def test_story_rounds_review_and_history(register_url, params):
     rev, _ = review(round2_tables(), params, "2025-12-31", previous_round=prev, quota=3)
     r = rev.set_index("household_id")
     assert r["transition"].fillna("").to_dict() == {
-        "A": "continue", "B": "exit", "C": "tier_change", "D": "", "E": "enter", "F": "exit",
+        "A": "continue",
+        "B": "exit",
+        "C": "tier_change",
+        "D": "",
+        "E": "enter",
+        "F": "exit",
     }
     assert r.loc["C", "previous_tier"] == 1 and r.loc["C", "tier"] == 2
     assert r.loc["C", "reason_en"].startswith("tier change: selected both times, tier 1 -> tier 2")
@@ -181,7 +208,13 @@ def test_story_rounds_review_and_history(register_url, params):
     rid2, _, res2 = record_round(reg, round2_tables(), params, "2025-12-31", 3, note="second half")
     assert rid2 == "relief-2025-12-31-0002"
     sel2 = res2.table.set_index("household_id")["selection"].to_dict()
-    assert sel2 == {"A": "continuing", "C": "continuing", "E": "admitted", "D": "waiting", "B": "not_eligible"}
+    assert sel2 == {
+        "A": "continuing",
+        "C": "continuing",
+        "E": "admitted",
+        "D": "waiting",
+        "B": "not_eligible",
+    }
 
     hist = {h: reg.household_history(h).set_index("round_id") for h in "ABCEF"}
     b = hist["B"]
@@ -192,7 +225,11 @@ def test_story_rounds_review_and_history(register_url, params):
     e = hist["E"]
     assert e["listed"].tolist() == [False, True]
     assert e.loc[rid1, "reason_en"].startswith("not listed in this round's data")
-    assert (e.loc[rid2, "rank"], e.loc[rid2, "tier"], e.loc[rid2, "entitlement_yuan"]) == (2, 1, 620)
+    assert (e.loc[rid2, "rank"], e.loc[rid2, "tier"], e.loc[rid2, "entitlement_yuan"]) == (
+        2,
+        1,
+        620,
+    )
     c = hist["C"]
     assert c["tier"].tolist() == [1, 2] and c["selected"].tolist() == [True, True]
     f = hist["F"]
@@ -200,7 +237,14 @@ def test_story_rounds_review_and_history(register_url, params):
     a = hist["A"]
     assert a["rank"].tolist() == [1, 1] and a["entitlement_yuan"].tolist() == [1440, 1440]
     assert list(a.columns[:9]) == [
-        "as_of", "rank", "tier", "fp_type", "selected", "entitlement_yuan", "reason_zh", "reason_en",
+        "as_of",
+        "rank",
+        "tier",
+        "fp_type",
+        "selected",
+        "entitlement_yuan",
+        "reason_zh",
+        "reason_en",
         "params_sha256",
     ]
     assert a["params_sha256"].tolist() == [params.sha256] * 2
@@ -216,10 +260,23 @@ def test_round_ids_and_metadata(register_url, params, monkeypatch):
     t = round1_tables()
     rid, _, _ = record_round(reg, t, params, "2025-06-30", 4)
     card = pd.DataFrame(
-        [{"unit_id": "U1", "period": "2024H1", "baseline_coverage": 0.5, "followup_coverage": 1.0,
-          "feedback_timeliness": 1.0, "check_attendance": 1.0, "falsifications": 0,
-          "out_of_plan_births": 0, "pregnancies_without_permit": 0, "unapproved_late_terminations": 0,
-          "score": 87.5, "grade": "pass", "veto": False}]
+        [
+            {
+                "unit_id": "U1",
+                "period": "2024H1",
+                "baseline_coverage": 0.5,
+                "followup_coverage": 1.0,
+                "feedback_timeliness": 1.0,
+                "check_attendance": 1.0,
+                "falsifications": 0,
+                "out_of_plan_births": 0,
+                "pregnancies_without_permit": 0,
+                "unapproved_late_terminations": 0,
+                "score": 87.5,
+                "grade": "pass",
+                "veto": False,
+            }
+        ]
     )
     cid = reg.record_compliance(card, None, params, period="2024H1")
     assert (rid, cid) == ("relief-2025-06-30-0001", "compliance-2024H1-0002")
@@ -238,7 +295,12 @@ def test_inputs_and_override_recorded(tmp_path, params):
     from fpanalysis.io import Dataset
 
     t = round1_tables()
-    ds = Dataset(t, source=tmp_path, files={"households": "households.csv"}, sha256={"households.csv": "ab" * 32})
+    ds = Dataset(
+        t,
+        source=tmp_path,
+        files={"households": "households.csv"},
+        sha256={"households.csv": "ab" * 32},
+    )
     override = tmp_path / "o.yaml"
     override.write_text("dibao_standard_yuan:\n  urban: 770\n", encoding="utf-8")
     p = load_params(override)
@@ -247,7 +309,9 @@ def test_inputs_and_override_recorded(tmp_path, params):
     rid = reg.record_relief(res, p, dataset=ds)
     row = reg.rounds().set_index("round_id").loc[rid]
     assert json.loads(row["inputs_json"])["sha256"] == {"households.csv": "ab" * 32}
-    assert row["override_text"] == "dibao_standard_yuan:\n  urban: 770\n"  # read from params.override_file
+    assert (
+        row["override_text"] == "dibao_standard_yuan:\n  urban: 770\n"
+    )  # read from params.override_file
 
 
 def test_money_is_exact(register_url, params):
@@ -255,17 +319,28 @@ def test_money_is_exact(register_url, params):
     rid, _, _ = record_round(reg, round1_tables(), params, "2025-06-30", 4)
     rows = reg.relief_rows(rid).set_index("household_id")
     # income 100 yuan = 10000 fen over 2 persons = 5000 fen; standard 770 = 77000 fen.
-    assert rows.loc["A", ["income_fen", "per_capita_income_fen", "standard_fen", "entitlement_yuan"]].tolist() == [
-        10000, 5000, 77000, 1440,
+    assert rows.loc[
+        "A", ["income_fen", "per_capita_income_fen", "standard_fen", "entitlement_yuan"]
+    ].tolist() == [
+        10000,
+        5000,
+        77000,
+        1440,
     ]
     assert str(rows["entitlement_yuan"].dtype) == "Int64"
 
 
 def test_score_stored_exact_as_two_decimals(tmp_path, params):
     reg = R.open_register(tmp_path / "r.sqlite")
-    card = pd.DataFrame([{"unit_id": "U1", "period": "2024", "score": 73.33, "grade": "pass", "veto": False}])
+    card = pd.DataFrame(
+        [{"unit_id": "U1", "period": "2024", "score": 73.33, "grade": "pass", "veto": False}]
+    )
     rid = reg.record_compliance(card, None, params, period="2024")
-    raw = sqlite3.connect(tmp_path / "r.sqlite").execute("SELECT score FROM compliance_units").fetchone()[0]
+    raw = (
+        sqlite3.connect(tmp_path / "r.sqlite")
+        .execute("SELECT score FROM compliance_units")
+        .fetchone()[0]
+    )
     assert raw == "73.33"  # text, not a binary float
     assert reg.compliance_units(rid).loc[0, "score"] == 73.33
 
@@ -277,7 +352,9 @@ def test_supersedes_rules(register_url, params):
     reg = R.open_register(register_url)
     t = round1_tables()
     r1, _, _ = record_round(reg, t, params, "2025-06-30", 4)
-    card = pd.DataFrame([{"unit_id": "U1", "period": "2024", "score": 90.0, "grade": "excellent", "veto": False}])
+    card = pd.DataFrame(
+        [{"unit_id": "U1", "period": "2024", "score": 90.0, "grade": "excellent", "veto": False}]
+    )
     c1 = reg.record_compliance(card, None, params, period="2024")
     res = rank_households(t, params, "2025-06-30", quota=4)
     cases = [
@@ -304,7 +381,9 @@ def test_last_round_is_latest_in_force_by_date(register_url, params):
     r2 = reg.record_relief(res_dec, params)
     r3 = reg.record_relief(res_jun, params, supersedes=r1)  # a late correction of June
     assert reg.last_round("relief")["round_id"] == r2
-    assert reg.last_round("relief", as_of="2025-12-31")["round_id"] == r3  # strictly before December
+    assert (
+        reg.last_round("relief", as_of="2025-12-31")["round_id"] == r3
+    )  # strictly before December
     assert reg.last_round("relief", before=r2)["round_id"] == r3
     assert reg.last_round("relief", before=r3) is None  # r1 is superseded by r3
     assert reg.last_round("relief", as_of="2025-06-30") is None
@@ -336,7 +415,9 @@ def test_a_failed_round_writes_nothing(register_url, params):
     record_round(reg, round1_tables(), params, "2025-06-30", 4)
     before = sha(register_url) if not register_url.startswith("postgresql") else None
     res = rank_households(round2_tables(), params, "2025-12-31", quota=3)
-    res.table = pd.concat([res.table, res.table.iloc[[0]]])  # a household twice: the insert fails midway
+    res.table = pd.concat(
+        [res.table, res.table.iloc[[0]]]
+    )  # a household twice: the insert fails midway
     with pytest.raises(R.RegisterError, match="refused this write"):
         reg.record_relief(res, params)
     assert len(reg.rounds()) == 1
@@ -353,12 +434,30 @@ def test_no_names_or_id_numbers_stored(register_url, params):
     res = rank_households(t, params, "2025-06-30")
     assert res.table.loc[0, "head_name"] == "欧阳娜娜"  # the result holds it ...
     reg.record_relief(res, params)
-    card = pd.DataFrame([{"unit_id": "U1", "period": "2024", "score": 90.0, "grade": "excellent", "veto": False}])
+    card = pd.DataFrame(
+        [{"unit_id": "U1", "period": "2024", "score": 90.0, "grade": "excellent", "veto": False}]
+    )
     acc = pd.DataFrame(
-        [{"date": pd.Timestamp("2024-05-01"), "rule": "falsifications", "event_id": "J1", "couple_id": "C1",
-          "wife_id": "P1", "husband_id": "P2", "wife_name": "上官婉儿", "husband_name": "司马相如",
-          "unit_id": "U1", "unit_name": "办公室", "unit_head_name": "诸葛明", "liaison_name": "东方朔",
-          "penalty": 5.0, "veto": False, "reason_zh": "查实节育弄虚作假", "reason_en": "falsification"}]
+        [
+            {
+                "date": pd.Timestamp("2024-05-01"),
+                "rule": "falsifications",
+                "event_id": "J1",
+                "couple_id": "C1",
+                "wife_id": "P1",
+                "husband_id": "P2",
+                "wife_name": "上官婉儿",
+                "husband_name": "司马相如",
+                "unit_id": "U1",
+                "unit_name": "办公室",
+                "unit_head_name": "诸葛明",
+                "liaison_name": "东方朔",
+                "penalty": 5.0,
+                "veto": False,
+                "reason_zh": "查实节育弄虚作假",
+                "reason_en": "falsification",
+            }
+        ]
     )
     reg.record_compliance(card, acc, params, period="2024")
     engine = sa.create_engine(reg.url)
@@ -387,7 +486,9 @@ def test_new_register_matches_the_current_tables(register_url, params):
     with engine.connect() as conn:
         insp = sa.inspect(conn)
         for name, table in R.T.items():
-            assert sorted(c["name"] for c in insp.get_columns(name)) == sorted(c.name for c in table.columns)
+            assert sorted(c["name"] for c in insp.get_columns(name)) == sorted(
+                c.name for c in table.columns
+            )
     engine.dispose()
 
 
@@ -410,7 +511,10 @@ def test_v1_file_upgrades_in_place_on_first_write(tmp_path, params):
     rid, _, _ = record_round(reg, round2_tables(), params, "2025-12-31", 3)
     assert rid == "relief-2025-12-31-0003"
     assert reg.check() == 2
-    assert reg.rounds()["round_id"].tolist()[:2] == ["relief-2025-06-30-0001", "compliance-2024-0002"]
+    assert reg.rounds()["round_id"].tolist()[:2] == [
+        "relief-2025-06-30-0001",
+        "compliance-2024-0002",
+    ]
     # The upgraded file is append-only too.
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         con = sqlite3.connect(path)
@@ -423,11 +527,21 @@ def test_v1_upgrade_on_postgresql(pg_server, params):
     engine = sa.create_engine(R.normalize_target(url)[1])
     with engine.begin() as conn:  # a register as version 1 built it
         R._create_v1(conn)
-        conn.execute(R._V1.tables["rounds"].insert().values(
-            round_id="relief-2025-06-30-0001", seq=1, kind="relief", as_of=pd.Timestamp("2025-06-30").date(),
-            recorded_at="2025-07-01T08:00:00Z", package_version="0.1.0", params_json="{}",
-            params_sha256="aaaa", inputs_json="{}",
-        ))
+        conn.execute(
+            R._V1.tables["rounds"]
+            .insert()
+            .values(
+                round_id="relief-2025-06-30-0001",
+                seq=1,
+                kind="relief",
+                as_of=pd.Timestamp("2025-06-30").date(),
+                recorded_at="2025-07-01T08:00:00Z",
+                package_version="0.1.0",
+                params_json="{}",
+                params_sha256="aaaa",
+                inputs_json="{}",
+            )
+        )
     engine.dispose()
     reg = R.open_register(url)
     assert reg.check() == 1
@@ -459,12 +573,21 @@ def _newer_sqlite(path):
     ("make", "rule"),
     [
         (lambda p: p.write_bytes(os.urandom(4096)), "register-not-sqlite"),
-        (lambda p: p.write_text("household_id,selected\nH1,是\n", encoding="utf-8"), "register-not-sqlite"),
+        (
+            lambda p: p.write_text("household_id,selected\nH1,是\n", encoding="utf-8"),
+            "register-not-sqlite",
+        ),
         (lambda p: p.write_bytes(R.SQLITE_MAGIC + os.urandom(4000)), "register-not-sqlite"),
         (_foreign_sqlite, "register-foreign"),
         (_newer_sqlite, "register-version"),
     ],
-    ids=["random-bytes", "a-csv-file", "sqlite-header-then-garbage", "foreign-sqlite-db", "newer-version"],
+    ids=[
+        "random-bytes",
+        "a-csv-file",
+        "sqlite-header-then-garbage",
+        "foreign-sqlite-db",
+        "newer-version",
+    ],
 )
 def test_refused_files_are_left_unchanged(tmp_path, params, make, rule):
     path = tmp_path / "register.sqlite"
@@ -522,8 +645,12 @@ def test_unreachable_server_refused():
 
 @pytest.mark.parametrize(
     ("target", "backend"),
-    [("r.sqlite", "sqlite"), ("sqlite:///r.sqlite", "sqlite"), ("postgres://u@h/db", "postgresql"),
-     ("postgresql+psycopg://u@h/db", "postgresql")],
+    [
+        ("r.sqlite", "sqlite"),
+        ("sqlite:///r.sqlite", "sqlite"),
+        ("postgres://u@h/db", "postgresql"),
+        ("postgresql+psycopg://u@h/db", "postgresql"),
+    ],
     ids=["path", "sqlite-url", "postgres-scheme", "psycopg-url"],
 )
 def test_targets(target, backend):
@@ -567,7 +694,9 @@ def _writers(url, timeout, n=3000):
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, url, str(start), str(n), tag, str(timeout)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for tag in ("X", "Y")
     ]
@@ -597,7 +726,9 @@ def test_busy_register_gives_try_again_and_writes_nothing(register_url, params):
         import psycopg
 
         u = sa.make_url(register_url)
-        holder = psycopg.connect(host=u.host, port=u.port, user=u.username, dbname=u.database, autocommit=True)
+        holder = psycopg.connect(
+            host=u.host, port=u.port, user=u.username, dbname=u.database, autocommit=True
+        )
         holder.execute(f"SELECT pg_advisory_lock({R.PG_LOCK_KEY})")
         before = None
     else:
@@ -624,33 +755,70 @@ def test_busy_register_gives_try_again_and_writes_nothing(register_url, params):
 
 def _card(period, grades):
     return pd.DataFrame(
-        [{"unit_id": u, "period": period, "score": s, "grade": g, "veto": v} for u, (s, g, v) in grades.items()]
+        [
+            {"unit_id": u, "period": period, "score": s, "grade": g, "veto": v}
+            for u, (s, g, v) in grades.items()
+        ]
     )
 
 
 def test_unit_grades_and_transitions(register_url, params):
     reg = R.open_register(register_url)
     c1 = reg.record_compliance(
-        _card("2024H1", {"U1": (92.5, "excellent", False), "U2": (75.0, "pass", False), "U3": (80.0, "pass", False)}),
-        None, params, period="2024H1",
+        _card(
+            "2024H1",
+            {
+                "U1": (92.5, "excellent", False),
+                "U2": (75.0, "pass", False),
+                "U3": (80.0, "pass", False),
+            },
+        ),
+        None,
+        params,
+        period="2024H1",
     )
     c2 = reg.record_compliance(
-        _card("2024H2", {"U1": (73.33, "pass", False), "U2": (91.0, "excellent", False), "U4": (95.0, "fail", True)}),
-        None, params, period="2024H2",
+        _card(
+            "2024H2",
+            {
+                "U1": (73.33, "pass", False),
+                "U2": (91.0, "excellent", False),
+                "U4": (95.0, "fail", True),
+            },
+        ),
+        None,
+        params,
+        period="2024H2",
     )
     g = reg.unit_grades("U1")
-    assert g[["round_id", "grade", "score"]].values.tolist() == [[c1, "excellent", 92.5], [c2, "pass", 73.33]]
+    assert g[["round_id", "grade", "score"]].values.tolist() == [
+        [c1, "excellent", 92.5],
+        [c2, "pass", 73.33],
+    ]
     assert len(reg.unit_grades()) == 6
     tr = R.unit_transitions(reg).set_index("unit_id")
-    assert tr["transition"].to_dict() == {"U1": "declined", "U2": "improved", "U3": "dropped", "U4": "new"}
-    assert tr.loc["U1", "reason_en"] == "grade declined: excellent (2024H1, 92.50 points) -> pass (2024H2, 73.33 points)"
+    assert tr["transition"].to_dict() == {
+        "U1": "declined",
+        "U2": "improved",
+        "U3": "dropped",
+        "U4": "new",
+    }
+    assert (
+        tr.loc["U1", "reason_en"]
+        == "grade declined: excellent (2024H1, 92.50 points) -> pass (2024H2, 73.33 points)"
+    )
     assert tr.loc["U4", "reason_zh"] == "新列入考核：不合格（95.00 分）；本期一票否决"
-    assert (tr["previous_round_id"].unique().tolist(), tr["round_id"].unique().tolist()) == ([c1], [c2])
+    assert (tr["previous_round_id"].unique().tolist(), tr["round_id"].unique().tolist()) == (
+        [c1],
+        [c2],
+    )
 
 
 def test_unit_transitions_need_two_rounds(tmp_path, params):
     reg = R.open_register(tmp_path / "r.sqlite")
-    reg.record_compliance(_card("2024", {"U1": (90.0, "excellent", False)}), None, params, period="2024")
+    reg.record_compliance(
+        _card("2024", {"U1": (90.0, "excellent", False)}), None, params, period="2024"
+    )
     with pytest.raises(R.RegisterError, match="fewer than two compliance rounds"):
         R.unit_transitions(reg)
 
@@ -658,13 +826,33 @@ def test_unit_transitions_need_two_rounds(tmp_path, params):
 def test_accountability_round_trip(tmp_path, params):
     reg = R.open_register(tmp_path / "r.sqlite")
     acc = pd.DataFrame(
-        [{"date": pd.Timestamp("2024-05-01"), "rule": "out_of_plan_births", "event_id": "B1", "couple_id": "C1",
-          "wife_id": "P1", "husband_id": "P2", "unit_id": "U1", "penalty": 20.0, "veto": True,
-          "reason_zh": "计划外生育", "reason_en": "out-of-plan birth"}]
+        [
+            {
+                "date": pd.Timestamp("2024-05-01"),
+                "rule": "out_of_plan_births",
+                "event_id": "B1",
+                "couple_id": "C1",
+                "wife_id": "P1",
+                "husband_id": "P2",
+                "unit_id": "U1",
+                "penalty": 20.0,
+                "veto": True,
+                "reason_zh": "计划外生育",
+                "reason_en": "out-of-plan birth",
+            }
+        ]
     )
-    rid = reg.record_compliance(_card("2024", {"U1": (0.0, "fail", True)}), acc, params, period="2024")
+    rid = reg.record_compliance(
+        _card("2024", {"U1": (0.0, "fail", True)}), acc, params, period="2024"
+    )
     got = reg.compliance_accountability(rid)
-    assert got.loc[0, ["line", "rule", "couple_id", "penalty", "veto"]].tolist() == [1, "out_of_plan_births", "C1", 20.0, True]
+    assert got.loc[0, ["line", "rule", "couple_id", "penalty", "veto"]].tolist() == [
+        1,
+        "out_of_plan_births",
+        "C1",
+        20.0,
+        True,
+    ]
     assert got.loc[0, "date"] == pd.Timestamp("2024-05-01")
     assert types.SimpleNamespace  # keep the import used by WRITER's twin
     assert Decimal("20.00") == Decimal(str(got.loc[0, "penalty"]))

@@ -42,22 +42,37 @@ from fpanalysis.schema import coerce
 
 P = load_params()
 AS_OF = "2025-06-30"
-ROUND = [("H1", 100, "2025-03-01"), ("H2", 150, "2025-03-01"), ("H3", 150, "2025-03-05"),
-         ("H4", 300, "2025-03-01"), ("H5", 900, "2025-03-01")]
+ROUND = [
+    ("H1", 100, "2025-03-01"),
+    ("H2", 150, "2025-03-01"),
+    ("H3", 150, "2025-03-05"),
+    ("H4", 300, "2025-03-01"),
+    ("H5", 900, "2025-03-01"),
+]
 
 
 def round_tables():
     hh = coerce(
         "households",
         [
-            {"household_id": h, "head_name": f"户主{h}", "area": "urban", "township": "城关镇", "size": 1,
-             "monthly_income": float(v), "application_date": d}
+            {
+                "household_id": h,
+                "head_name": f"户主{h}",
+                "area": "urban",
+                "township": "城关镇",
+                "size": 1,
+                "monthly_income": float(v),
+                "application_date": d,
+            }
             for h, v, d in ROUND
         ],
     )
     mm = coerce(
         "household_members",
-        [{"member_id": f"M{h}", "household_id": h, "relation": "head", "sex": "M"} for h, _, _ in ROUND],
+        [
+            {"member_id": f"M{h}", "household_id": h, "relation": "head", "sex": "M"}
+            for h, _, _ in ROUND
+        ],
     )
     return {"households": hh, "household_members": mm}
 
@@ -77,10 +92,16 @@ def sample_tables():
     ("household", "decided_en"),
     [
         ("H1", "first in the pool"),
-        ("H2", "same tier, FP priority as H1 (rank 1) just above; separated by per-capita income: "
-               "150.00 yuan here, 100.00 yuan there"),
-        ("H3", "same tier, FP priority, per-capita income as H2 (rank 2) just above; separated by "
-               "application date: 2025-03-05 here, 2025-03-01 there"),
+        (
+            "H2",
+            "same tier, FP priority as H1 (rank 1) just above; separated by per-capita income: "
+            "150.00 yuan here, 100.00 yuan there",
+        ),
+        (
+            "H3",
+            "same tier, FP priority, per-capita income as H2 (rank 2) just above; separated by "
+            "application date: 2025-03-05 here, 2025-03-01 there",
+        ),
         ("H4", "against H3 (rank 3) just above, separated by tier: tier 2 here, tier 1 there"),
     ],
     ids=["rank-1-first", "rank-2-by-income", "rank-3-by-date", "rank-4-by-tier"],
@@ -117,8 +138,15 @@ def test_the_not_eligible_row_gets_its_reason_and_no_ranking_text():
         ("separate", {"quota": {"urban": 2, "rural": 3}}, 13),
         ("urban", {}, 50),
     ],
-    ids=["all-quota-rows1", "all-quota-rows7", "all-budget-rows64", "all-nolimit-rows299",
-         "all-quota-one-slice", "separate-rows13", "urban-rows50"],
+    ids=[
+        "all-quota-rows1",
+        "all-quota-rows7",
+        "all-budget-rows64",
+        "all-nolimit-rows299",
+        "all-quota-one-slice",
+        "separate-rows13",
+        "urban-rows50",
+    ],
 )
 def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows):
     full = rl.rank_households(sample_tables, P, pool=pool, **limits)
@@ -129,7 +157,9 @@ def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows)
     pieces = list(lean.chunks(rows=rows))
     assert [len(p) for p in pieces[:-1]] == [rows] * (len(pieces) - 1)
     pt.assert_frame_equal(pd.concat(pieces).reset_index(drop=True), full.table)
-    pt.assert_frame_equal(pd.concat(list(lean.output_chunks(rows)), ignore_index=True), full.output())
+    pt.assert_frame_equal(
+        pd.concat(list(lean.output_chunks(rows)), ignore_index=True), full.output()
+    )
     pt.assert_frame_equal(lean.with_texts().table, full.table)
     pt.assert_frame_equal(rl.cut_line(lean), rl.cut_line(full))
 
@@ -185,7 +215,9 @@ def test_parquet_slices_read_back_as_the_whole(tmp_path, cuts):
         pd.read_parquet(tmp_path / "parts.parquet"), pd.read_parquet(tmp_path / "whole.parquet")
     )
     if len(cuts) == 1:  # one slice is write_table itself
-        assert (tmp_path / "parts.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+        assert (tmp_path / "parts.parquet").read_bytes() == (
+            tmp_path / "whole.parquet"
+        ).read_bytes()
 
 
 def test_a_column_empty_in_the_first_slice_is_text(tmp_path):
@@ -200,7 +232,10 @@ def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
     monkeypatch.setattr(fio, "XLSX_MAX_ROWS", 3)
     with pytest.raises(UsageError) as e:
         write_table_chunks([FRAME.iloc[:2], FRAME.iloc[2:]], tmp_path / "t.xlsx")
-    assert "超过 Excel 工作表的上限 3 行" in e.value.message_zh and ".csv or .parquet" in e.value.message_en
+    assert (
+        "超过 Excel 工作表的上限 3 行" in e.value.message_zh
+        and ".csv or .parquet" in e.value.message_en
+    )
     assert e.value.file == str(tmp_path / "t.xlsx") and e.value.rule == "xlsx_rows"
     assert not (tmp_path / "t.xlsx").exists()
     with pytest.raises(UsageError):
@@ -256,7 +291,11 @@ def test_cli_dask_writes_the_texts_in_its_workers_slice_by_slice(tmp_path, monke
     files = {}
     for engine in ("pandas", "dask"):
         out = tmp_path / f"{engine}.csv"
-        extra = ["--engine", "dask", "--workers", "1", "--worker-memory", "2GB"] if engine == "dask" else []
+        extra = (
+            ["--engine", "dask", "--workers", "1", "--worker-memory", "2GB"]
+            if engine == "dask"
+            else []
+        )
         code, _ = run_cli(["relief", "--quota", "180", "--out", str(out), *extra])
         assert code == 0
         files[engine] = out.read_bytes()
@@ -271,8 +310,18 @@ def test_cli_dask_writes_the_texts_in_its_workers_slice_by_slice(tmp_path, monke
     ("keys", "values", "sep", "expected"),
     [
         (["H1", "H1", "H2"], ["a", "b", "c"], "、", {"H1": "a、b", "H2": "c"}),
-        (["H2", "H1", "H2"], ["a", "b", "c"], ", ", {"H1": "b", "H2": "a, c"}),  # each group keeps its order
-        (["H1", None, "H1"], ["a", "b", "c"], "、", {"H1": "a、c"}),  # no household: dropped, as groupby does
+        (
+            ["H2", "H1", "H2"],
+            ["a", "b", "c"],
+            ", ",
+            {"H1": "b", "H2": "a, c"},
+        ),  # each group keeps its order
+        (
+            ["H1", None, "H1"],
+            ["a", "b", "c"],
+            "、",
+            {"H1": "a、c"},
+        ),  # no household: dropped, as groupby does
         ([], [], "、", {}),
     ],
     ids=["two-groups", "unsorted-keys", "missing-key", "empty"],
@@ -306,9 +355,13 @@ def test_a_dask_lean_round_writes_its_texts_in_the_workers_then_here_once_closed
 
     full = rl.rank_households(sample_tables, P, quota=180)
     with dask_client(n_workers=2, processes=False, memory_limit="2GB") as client:
-        lean = dr.rank_households(client, None, P, quota=180, tables=sample_tables, partitions=3, texts=False).result
+        lean = dr.rank_households(
+            client, None, P, quota=180, tables=sample_tables, partitions=3, texts=False
+        ).result
         assert lean.runner is not None
-        pt.assert_frame_equal(lean.table, rl.rank_households(sample_tables, P, quota=180, texts=False).table)
+        pt.assert_frame_equal(
+            lean.table, rl.rank_households(sample_tables, P, quota=180, texts=False).table
+        )
         in_workers = pd.concat(list(lean.chunks(rows=40))).reset_index(drop=True)
     pt.assert_frame_equal(in_workers, full.table)
     pt.assert_frame_equal(lean.output(), full.output())  # the client is closed now

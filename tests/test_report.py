@@ -28,13 +28,17 @@ def fixture_nbs(tmp_path, monkeypatch):
     d = tmp_path / "nbs"
     d.mkdir()
     shutil.copy(FIXTURES / f"{FIX}.ipynb", d)
-    monkeypatch.setitem(notebook_params.NOTEBOOKS, FIX, {
-        "dataset": NotebookParam(str, "", "数据集", "dataset", path=True),
-        "lang": NotebookParam(str, "zh", "语言", "language", choices=("zh", "en")),
-        "unit": NotebookParam(str, "", "单位", "unit"),
-        "fail": NotebookParam(bool, False, "失败", "fail"),
-        "months": NotebookParam(int, 3, "月数", "months"),
-    })
+    monkeypatch.setitem(
+        notebook_params.NOTEBOOKS,
+        FIX,
+        {
+            "dataset": NotebookParam(str, "", "数据集", "dataset", path=True),
+            "lang": NotebookParam(str, "zh", "语言", "language", choices=("zh", "en")),
+            "unit": NotebookParam(str, "", "单位", "unit"),
+            "fail": NotebookParam(bool, False, "失败", "fail"),
+            "months": NotebookParam(int, 3, "月数", "months"),
+        },
+    )
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764000000")
     return d
 
@@ -52,10 +56,19 @@ def fixture_nbs(tmp_path, monkeypatch):
         ({"budget_yuan": "1500.5"}, {"budget_yuan": 1500.5}),
         ({"pool": "urban"}, {"pool": "urban"}),
     ],
-    ids=["int-from-text", "whole-float-is-int", "none-text", "per-area-quota", "float-budget", "choice"],
+    ids=[
+        "int-from-text",
+        "whole-float-is-int",
+        "none-text",
+        "per-area-quota",
+        "float-budget",
+        "choice",
+    ],
 )
 def test_check_parameters_converts(values, expected):
-    nb = "03_relief_ranking" if set(values) & {"quota", "budget_yuan", "pool"} else "02_bonus_budget"
+    nb = (
+        "03_relief_ranking" if set(values) & {"quota", "budget_yuan", "pool"} else "02_bonus_budget"
+    )
     assert check_parameters(nb, values) == expected
 
 
@@ -70,7 +83,15 @@ def test_check_parameters_converts(values, expected):
         ("03_relief_ranking", {"pool": "county"}, "notebook-parameter-choice"),
         ("99_nothing", {}, "notebook-declared"),
     ],
-    ids=["unknown-name", "text-for-int", "fraction-for-int", "bool-for-int", "bad-lang", "bad-pool", "undeclared-notebook"],
+    ids=[
+        "unknown-name",
+        "text-for-int",
+        "fraction-for-int",
+        "bool-for-int",
+        "bad-lang",
+        "bad-pool",
+        "undeclared-notebook",
+    ],
 )
 def test_check_parameters_refuses(nb, values, rule):
     with pytest.raises(ParamError) as e:
@@ -80,15 +101,20 @@ def test_check_parameters_refuses(nb, values, rule):
 
 
 def test_path_parameter_made_absolute(tmp_path):
-    got = check_parameters("02_bonus_budget", {"scenario_file": "sc.yaml", "params_file": ""}, base=tmp_path)
+    got = check_parameters(
+        "02_bonus_budget", {"scenario_file": "sc.yaml", "params_file": ""}, base=tmp_path
+    )
     assert got == {"scenario_file": str(tmp_path / "sc.yaml"), "params_file": ""}
 
 
 def test_parse_assignments_scoped_and_unknown():
     stems = ["01_unit_compliance", "02_bonus_budget", "03_relief_ranking"]
     got = parse_assignments(["lang=en", "02:draws=50"], stems)
-    assert got == {"01_unit_compliance": {"lang": "en"}, "02_bonus_budget": {"lang": "en", "draws": "50"},
-                   "03_relief_ranking": {"lang": "en"}}
+    assert got == {
+        "01_unit_compliance": {"lang": "en"},
+        "02_bonus_budget": {"lang": "en", "draws": "50"},
+        "03_relief_ranking": {"lang": "en"},
+    }
     with pytest.raises(ParamError):
         parse_assignments(["draws"], stems)
     with pytest.raises(ParamError):
@@ -99,9 +125,15 @@ def test_parse_assignments_scoped_and_unknown():
 
 def test_plan_runs_per_unit_and_params_file(tmp_path):
     pf = tmp_path / "o.yaml"
-    runs = plan_runs(["01_unit_compliance", "02_bonus_budget"], lang="en", params_file=pf, units=["U01", "U02"])
-    assert [r.name for r in runs] == ["01_unit_compliance", "01_unit_compliance__U01", "01_unit_compliance__U02",
-                                      "02_bonus_budget"]
+    runs = plan_runs(
+        ["01_unit_compliance", "02_bonus_budget"], lang="en", params_file=pf, units=["U01", "U02"]
+    )
+    assert [r.name for r in runs] == [
+        "01_unit_compliance",
+        "01_unit_compliance__U01",
+        "01_unit_compliance__U02",
+        "02_bonus_budget",
+    ]
     assert runs[0].parameters == {"lang": "en", "weights_file": str(pf)}
     assert runs[2].parameters["unit"] == "U02"
     assert runs[3].parameters == {"lang": "en", "params_file": str(pf)}
@@ -117,7 +149,9 @@ def test_reveal_pii_refused_for_masking_notebooks(monkeypatch):
     """A notebook without a ``reveal_pii`` parameter would mask anyway: the report refuses to claim otherwise."""
     import fpanalysis.report as report
 
-    decl = {k: v for k, v in notebook_params.NOTEBOOKS["02_bonus_budget"].items() if k != "reveal_pii"}
+    decl = {
+        k: v for k, v in notebook_params.NOTEBOOKS["02_bonus_budget"].items() if k != "reveal_pii"
+    }
     monkeypatch.setattr(report, "declared", lambda nb: decl)
     with pytest.raises(UsageError) as e:
         plan_runs(["02_bonus_budget"], reveal_pii=True)
@@ -128,15 +162,24 @@ def test_reveal_pii_refused_for_masking_notebooks(monkeypatch):
 
 
 def test_normalize_notebook_makes_ids_stable():
-    nb = nbformat.v4.new_notebook(metadata={"papermill": {"start_time": "x"}, "widgets": {"state": {}}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"papermill": {"start_time": "x"}, "widgets": {"state": {}}}
+    )
     cells = []
     for mid in ("aa11", "bb22", "aa11"):
         c = nbformat.v4.new_code_cell("w", metadata={"papermill": {}, "execution": {}})
-        c.outputs = [nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": mid}})]
+        c.outputs = [
+            nbformat.v4.new_output(
+                "display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": mid}}
+            )
+        ]
         cells.append(c)
     nb.cells = cells
     out = normalize_notebook(nb)
-    ids = [c.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for c in out.cells]
+    ids = [
+        c.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for c in out.cells
+    ]
     assert ids == [f"{1:032x}", f"{2:032x}", f"{1:032x}"]
     assert dict(out.metadata) == {}
 
@@ -149,13 +192,32 @@ def test_report_on_fixture_provenance_and_swap(fixture_nbs, tmp_path):
     out = tmp_path / "rep"
     pf = tmp_path / "override.yaml"
     pf.write_text("discount_rate: 0.05\n", encoding="utf-8")
-    build_report(out, params_file=None, lang="en", parameters=["months=7"], units=["U01", "U02"],
-                 notebooks_dir=fixture_nbs, jobs=2, progress=False)
+    build_report(
+        out,
+        params_file=None,
+        lang="en",
+        parameters=["months=7"],
+        units=["U01", "U02"],
+        notebooks_dir=fixture_nbs,
+        jobs=2,
+        progress=False,
+    )
     files = sorted(p.name for p in out.iterdir())
-    assert files == [f"{FIX}.html", f"{FIX}.ipynb", f"{FIX}__U01.html", f"{FIX}__U01.ipynb",
-                     f"{FIX}__U02.html", f"{FIX}__U02.ipynb", "index.html", "provenance.json"]
+    assert files == [
+        f"{FIX}.html",
+        f"{FIX}.ipynb",
+        f"{FIX}__U01.html",
+        f"{FIX}__U01.ipynb",
+        f"{FIX}__U02.html",
+        f"{FIX}__U02.ipynb",
+        "index.html",
+        "provenance.json",
+    ]
     prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
-    assert prov["run_time"] == "2025-11-24T16:00:00Z" and prov["run_time_source"] == "SOURCE_DATE_EPOCH"
+    assert (
+        prov["run_time"] == "2025-11-24T16:00:00Z"
+        and prov["run_time_source"] == "SOURCE_DATE_EPOCH"
+    )
     assert prov["reveal_pii"] is False
     assert set(prov["dataset"]["sha256"]) >= {"persons.csv", "units.csv"}
     assert prov["runs"][1]["parameters"] == {"lang": "en", "months": 7, "unit": "U01"}
@@ -172,14 +234,29 @@ def test_report_on_fixture_provenance_and_swap(fixture_nbs, tmp_path):
     first = {p.name: p.read_bytes() for p in out.iterdir()}
 
     # A rerun with an override file replaces the report as a whole; same epoch, same bytes elsewhere.
-    build_report(out, params_file=pf, lang="en", parameters=["months=7"], units=["U01", "U02"],
-                 notebooks_dir=fixture_nbs, jobs=1, progress=False)
+    build_report(
+        out,
+        params_file=pf,
+        lang="en",
+        parameters=["months=7"],
+        units=["U01", "U02"],
+        notebooks_dir=fixture_nbs,
+        jobs=1,
+        progress=False,
+    )
     prov2 = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert prov2["params_file"]["content"] == "discount_rate: 0.05\n"
     assert prov2["parameters_overridden"] == ["discount_rate"]
     assert "discount_rate: 0.05" in (out / "index.html").read_text(encoding="utf-8")
-    build_report(out, lang="en", parameters=["months=7"], units=["U01", "U02"],
-                 notebooks_dir=fixture_nbs, jobs=2, progress=False)
+    build_report(
+        out,
+        lang="en",
+        parameters=["months=7"],
+        units=["U01", "U02"],
+        notebooks_dir=fixture_nbs,
+        jobs=2,
+        progress=False,
+    )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first  # byte-identical rerun
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rep.")]  # no temp folders left
 
@@ -190,8 +267,14 @@ def test_failing_notebook_keeps_previous_report(fixture_nbs, tmp_path):
     build_report(out, units=[], notebooks_dir=fixture_nbs, jobs=1, progress=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(NotebookError) as e:
-        build_report(out, units=["U01"], parameters=["fail=true"], notebooks_dir=fixture_nbs, jobs=2,
-                     progress=False)
+        build_report(
+            out,
+            units=["U01"],
+            parameters=["fail=true"],
+            notebooks_dir=fixture_nbs,
+            jobs=2,
+            progress=False,
+        )
     err = e.value
     assert err.row == 5 and err.file == f"{FIX}.ipynb"  # the fifth cell of the notebook
     assert "ValueError: fixture failure" in err.message_en and "line 3" in err.message_en
@@ -238,8 +321,12 @@ def test_cli_reports_bad_parameter_in_both_languages(capsys):
 
 def _pii_names() -> list[str]:
     names: list[str] = []
-    for table, cols in {"persons": ["name"], "units": ["head_name", "liaison_name"],
-                        "households": ["head_name"], "household_members": ["name"]}.items():
+    for table, cols in {
+        "persons": ["name"],
+        "units": ["head_name", "liaison_name"],
+        "households": ["head_name"],
+        "household_members": ["name"],
+    }.items():
         f = config.SAMPLE_DIR / f"{table}.csv"
         if f.exists():
             df = pd.read_csv(f, encoding="utf-8-sig", dtype=str)
@@ -251,7 +338,10 @@ def _pii_names() -> list[str]:
 
 @pytest.mark.notebook
 @pytest.mark.slow
-@pytest.mark.skipif(not (config.NOTEBOOKS_DIR / "01_unit_compliance.ipynb").exists(), reason="notebooks not written yet")
+@pytest.mark.skipif(
+    not (config.NOTEBOOKS_DIR / "01_unit_compliance.ipynb").exists(),
+    reason="notebooks not written yet",
+)
 def test_real_report_masks_pii_and_renders_offline(tmp_path, monkeypatch):
     """The three notebooks and one unit's run, in English: every output file is scanned for
     unmasked ID numbers (valid GB 11643 check character) and full names (POLICY.md §7)."""
@@ -272,5 +362,12 @@ def test_real_report_masks_pii_and_renders_offline(tmp_path, monkeypatch):
             assert 'src="http' not in text and "cdn.jsdelivr" not in text, f.name
     for f in out.glob("*.ipynb"):
         nb = nbformat.read(f, as_version=4)
-        assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"], f.name
-        assert sum("image/svg+xml" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])) >= 2, f.name
+        assert not [
+            o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+        ], f.name
+        assert (
+            sum(
+                "image/svg+xml" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])
+            )
+            >= 2
+        ), f.name

@@ -64,7 +64,12 @@ def person(pid, sex, birth, unit, category, hire=None, leave=None):
         ("2020-03-01", None, "2020-03-01", True),  # hired that day
         ("2020-03-01", None, "2020-02-29", False),
         ("2020-03-01", "2024-06-30", "2024-06-29", True),
-        ("2020-03-01", "2024-06-30", "2024-06-30", False),  # left that day: "leave date after it" fails
+        (
+            "2020-03-01",
+            "2024-06-30",
+            "2024-06-30",
+            False,
+        ),  # left that day: "leave date after it" fails
         (None, None, "2024-01-01", False),  # no hire date: not staff
     ],
     ids=["hire-day", "before-hire", "day-before-leaving", "leave-day", "no-hire-date"],
@@ -82,7 +87,9 @@ PERSONS = [
     person("H2", "M", "1990-01-01", "U2", "staff", "2012-01-01"),
     person("W3", "F", "1991-01-01", "U1", "floating"),  # C3: floating wife, outside husband
     person("H3", "M", "1990-01-01", None, "outside"),
-    person("W4", "F", "1991-01-01", "U1", "floating"),  # C4: floating wife, staff husband: staff first
+    person(
+        "W4", "F", "1991-01-01", "U1", "floating"
+    ),  # C4: floating wife, staff husband: staff first
     person("H4", "M", "1990-01-01", "U2", "staff", "2015-01-01"),
     person("W5", "F", "1990-01-01", None, "outside"),  # C5: nobody in the system
     person("H5", "M", "1990-01-01", None, "outside"),

@@ -170,13 +170,22 @@ def test_relief_meeting_workbook_neutralises_text(tmp_path, reveal):
 
 def test_validate_rejects_and_problem_list_are_neutralised(capsys, tmp_path):
     data = HOSTILE / "formula_in_input"
-    rc = main(["validate", str(data), "--rejects", str(tmp_path / "rej"), "--out", str(tmp_path / "p.xlsx")])
+    rc = main(
+        [
+            "validate",
+            str(data),
+            "--rejects",
+            str(tmp_path / "rej"),
+            "--out",
+            str(tmp_path / "p.xlsx"),
+        ]
+    )
     capsys.readouterr()
     assert rc == 1
     rows = _csv_rows(tmp_path / "rej" / "units.csv")
     assert rows[0][:4] == ["行号", "unit_id", "name", "kind"]
     assert [r[:4] for r in rows[1:]] == [
-        ["2", "U1", "'=HYPERLINK(\"http://example.invalid\",\"点我\")", "section"],
+        ["2", "U1", '\'=HYPERLINK("http://example.invalid","点我")', "section"],
         ["3", "U1", "'@SUM(1+1)", "section"],
         ["4", "U3", "'＝1+1", "'=2+3"],
     ]
@@ -227,7 +236,9 @@ def test_templates_hold_no_formula_text():
     wb = openpyxl.load_workbook(_io.BytesIO(templates.build_workbook_bytes()))
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert cells and not [c.coordinate for c in cells if c.data_type == "f"]
-    assert not [c.value for c in cells if isinstance(c.value, str) and c.value.startswith(io._FORMULA_START)]
+    assert not [
+        c.value for c in cells if isinstance(c.value, str) and c.value.startswith(io._FORMULA_START)
+    ]
 
 
 # --------------------------------------------------------------------------- YAML
@@ -270,7 +281,8 @@ def test_yaml_alias_bomb_ends_quickly(tmp_path):
 LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
     + "".join(
-        f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">\n' for i in range(1, 10)
+        f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">\n'
+        for i in range(1, 10)
     )
     + "]>\n"
 )  # &lol9; expands to 10**9 "lol"s: 3 GB
@@ -305,7 +317,11 @@ def _bomb_workbook(path: Path, where: str, dtd: str, payload: str = "&lol9;") ->
                         b"</Relationships>",
                     )
                 elif n == "xl/worksheets/sheet1.xml":
-                    data = re.sub(rb'<c r="B2" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="B2" t="s"><v>0</v></c>', data)
+                    data = re.sub(
+                        rb'<c r="B2" t="inlineStr"><is><t>[^<]*</t></is></c>',
+                        b'<c r="B2" t="s"><v>0</v></c>',
+                        data,
+                    )
             elif where == "sheet" and n == "xl/worksheets/sheet1.xml":
                 data = dtd.encode() + re.sub(rb"^<\?xml[^>]*\?>", b"", data).replace(
                     "办公室".encode(), payload.encode()

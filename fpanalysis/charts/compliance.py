@@ -45,12 +45,19 @@ def _label(ind: str) -> str:
 
 def indicator_frame(card: pd.DataFrame) -> pd.DataFrame:
     """The scorecard in long form: unit_id, indicator, label, value, kind (rate/count), text."""
-    long = card.melt(id_vars=["unit_id", "period"], value_vars=INDICATORS, var_name="indicator", value_name="value")
+    long = card.melt(
+        id_vars=["unit_id", "period"],
+        value_vars=INDICATORS,
+        var_name="indicator",
+        value_name="value",
+    )
     long["label"] = long["indicator"].map(_label)
     long["kind"] = long["indicator"].map(lambda k: "rate" if k in RATE_INDICATORS else "count")
     rate = long["kind"] == "rate"
     long["text"] = long["value"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
-    long.loc[~rate, "text"] = long.loc[~rate, "value"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    long.loc[~rate, "text"] = long.loc[~rate, "value"].map(
+        lambda v: "" if pd.isna(v) else str(int(v))
+    )
     return long
 
 
@@ -63,24 +70,38 @@ def heatmap(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
         y=alt.Y("unit_id:N", sort="ascending", title="单位 unit"),
         tooltip=["unit_id:N", "label:N", "text:N"],
     )
-    rates = base.transform_filter(alt.datum.kind == "rate").mark_rect().encode(
-        color=alt.Color(
-            "value:Q",
-            scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
-            legend=alt.Legend(title="比率 rate", format="%"),
+    rates = (
+        base.transform_filter(alt.datum.kind == "rate")
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+                legend=alt.Legend(title="比率 rate", format="%"),
+            )
         )
     )
-    counts = base.transform_filter(alt.datum.kind == "count").mark_rect().encode(
-        color=alt.Color(
-            "value:Q",
-            scale=alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
-            legend=alt.Legend(title="违规数 violations"),
+    counts = (
+        base.transform_filter(alt.datum.kind == "count")
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
+                legend=alt.Legend(title="违规数 violations"),
+            )
         )
     )
     text = base.mark_text(fontSize=10).encode(text="text:N")
     period = ", ".join(sorted(set(card["period"].astype(str))))
-    chart = alt.layer(rates, counts, text).resolve_scale(color="independent").properties(
-        title=title or f"单位考核指标 Unit indicators {period}", width=alt.Step(70), height=alt.Step(18)
+    chart = (
+        alt.layer(rates, counts, text)
+        .resolve_scale(color="independent")
+        .properties(
+            title=title or f"单位考核指标 Unit indicators {period}",
+            width=alt.Step(70),
+            height=alt.Step(18),
+        )
     )
     return chart.configure(font=FONT)
 
@@ -91,19 +112,23 @@ def score_bars(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
     df["grade_label"] = df["grade"].map(lambda g: f"{OUTPUT_LABELS['grade'].get(g, g)} {g}")
     df["veto_text"] = df["veto"].map({True: "一票否决 veto", False: ""})
     period = ", ".join(sorted(set(card["period"].astype(str))))
-    bars = alt.Chart(df).mark_bar().encode(
-        x=alt.X("unit_id:N", title="单位 unit", sort="ascending"),
-        y=alt.Y("score:Q", title="得分 score", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color(
-            "grade:N",
-            scale=alt.Scale(domain=list(GRADE_COLORS), range=list(GRADE_COLORS.values())),
-            legend=alt.Legend(title="等次 grade"),
-        ),
-        tooltip=["unit_id:N", "score:Q", "grade_label:N", "veto_text:N"],
+    bars = (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("unit_id:N", title="单位 unit", sort="ascending"),
+            y=alt.Y("score:Q", title="得分 score", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color(
+                "grade:N",
+                scale=alt.Scale(domain=list(GRADE_COLORS), range=list(GRADE_COLORS.values())),
+                legend=alt.Legend(title="等次 grade"),
+            ),
+            tooltip=["unit_id:N", "score:Q", "grade_label:N", "veto_text:N"],
+        )
     )
-    return bars.properties(title=title or f"得分与等次 Score and grade {period}", width=alt.Step(22), height=220).configure(
-        font=FONT
-    )
+    return bars.properties(
+        title=title or f"得分与等次 Score and grade {period}", width=alt.Step(22), height=220
+    ).configure(font=FONT)
 
 
 def trend(cards: pd.DataFrame, unit: str | None = None, title: str | None = None) -> alt.Chart:
@@ -119,8 +144,14 @@ def trend(cards: pd.DataFrame, unit: str | None = None, title: str | None = None
         tooltip=["unit_id:N", "period:N", "score:Q", "grade:N", "veto_text:N"],
     )
     lines = base.mark_line(point=True)
-    vetoed = base.transform_filter(alt.datum.veto).mark_point(shape="cross", size=120, color="#b2182b", filled=True)
+    vetoed = base.transform_filter(alt.datum.veto).mark_point(
+        shape="cross", size=120, color="#b2182b", filled=True
+    )
     name = f"单位 {unit} " if unit else ""
-    return alt.layer(lines, vetoed).properties(
-        title=title or f"{name}半年得分走势 Half-year score trend", width=420, height=220
-    ).configure(font=FONT)
+    return (
+        alt.layer(lines, vetoed)
+        .properties(
+            title=title or f"{name}半年得分走势 Half-year score trend", width=420, height=220
+        )
+        .configure(font=FONT)
+    )

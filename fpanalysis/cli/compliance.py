@@ -65,7 +65,9 @@ def load(args: argparse.Namespace, tables: Sequence[str] = TABLES_NEEDED):
     from fpanalysis.io import load_for_analysis
 
     params: Params = load_params(args.params)
-    dataset = load_for_analysis(args.dataset, list(tables), skip_invalid=args.skip_invalid, lang=args.lang)
+    dataset = load_for_analysis(
+        args.dataset, list(tables), skip_invalid=args.skip_invalid, lang=args.lang
+    )
     for line in getattr(dataset, "messages", []):
         print(line, file=sys.stderr)
     return dataset, params

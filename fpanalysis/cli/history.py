@@ -124,7 +124,11 @@ def relief_register(args: argparse.Namespace):
 
 
 def relief_previous(
-    args: argparse.Namespace, reg: Any, previous_round: pd.DataFrame | None, dataset: Any, as_of: Any
+    args: argparse.Namespace,
+    reg: Any,
+    previous_round: pd.DataFrame | None,
+    dataset: Any,
+    as_of: Any,
 ) -> tuple[pd.DataFrame | None, str | None]:
     """``(previous_round, previous_round_id)`` for a relief round on ``as_of``.
 
@@ -175,7 +179,9 @@ def record_relief(
     before = (
         f"register:{previous_round_id}"
         if previous_round_id
-        else (f"file:{args.previous_round}" if getattr(args, "previous_round", None) else "receiving")
+        else (
+            f"file:{args.previous_round}" if getattr(args, "previous_round", None) else "receiving"
+        )
     )
     options = {"quota": quota, "budget_yuan": budget, "pool": result.pool, "before": before}
     rid = reg.record_relief(
@@ -224,11 +230,19 @@ def print_recorded(round_id: str, reg: Any, lang: str) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("household_id", nargs="?", metavar="HOUSEHOLD_ID", help="户编号 / household id")
+    parser.add_argument(
+        "household_id", nargs="?", metavar="HOUSEHOLD_ID", help="户编号 / household id"
+    )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--unit", metavar="UNIT_ID", help="某单位历次考核等次 / one unit's grades over the rounds")
-    group.add_argument("--units", action="store_true", help="所有单位历次考核等次 / every unit's grades")
-    group.add_argument("--rounds", action="store_true", help="登记簿中的所有轮次 / every recorded round")
+    group.add_argument(
+        "--unit", metavar="UNIT_ID", help="某单位历次考核等次 / one unit's grades over the rounds"
+    )
+    group.add_argument(
+        "--units", action="store_true", help="所有单位历次考核等次 / every unit's grades"
+    )
+    group.add_argument(
+        "--rounds", action="store_true", help="登记簿中的所有轮次 / every recorded round"
+    )
     add_register_option(parser)
     add_lang(parser)
     add_out(parser)
@@ -269,7 +283,11 @@ def run(args: argparse.Namespace) -> int:
             df = reg.unit_grades(args.unit)
             who = args.unit or ("所有单位" if zh else "every unit")
             n = df["round_id"].nunique()
-            msg = f"{who}：{n} 轮考核，{len(df)} 行" if zh else f"{who}: {n} compliance rounds, {len(df)} rows"
+            msg = (
+                f"{who}：{n} 轮考核，{len(df)} 行"
+                if zh
+                else f"{who}: {n} compliance rounds, {len(df)} rows"
+            )
     finally:
         reg.close()
     write_table(df, args.out, lang=args.lang)

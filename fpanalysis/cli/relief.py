@@ -311,7 +311,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         dataset, params = load(args)
         # With a register, "receiving now" is its last relief round (POLICY.md §6).
-        previous_round, previous_round_id = relief_previous(args, reg, previous_round, dataset, as_of)
+        previous_round, previous_round_id = relief_previous(
+            args, reg, previous_round, dataset, as_of
+        )
         # lean: the reasons are written a slice at a time as the table is written (province scale)
         result = rank_households(
             dataset,

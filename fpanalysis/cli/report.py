@@ -31,30 +31,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_params(parser)
     add_lang(parser)
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="DIR",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="报告文件夹（成功后整体替换） / report folder (replaced as a whole when the run succeeds)",
     )
     add_reveal_pii(parser)
     parser.add_argument(
-        "-p", "--parameter", action="append", default=[], metavar="[NOTEBOOK:]NAME=VALUE",
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="[NOTEBOOK:]NAME=VALUE",
         help="笔记本参数，可重复；NOTEBOOK 为编号（如 02）或文件名 / a notebook parameter, repeatable; "
         "NOTEBOOK is the number (02) or the file stem",
     )
     parser.add_argument(
-        "--units", metavar="U01,U02",
+        "--units",
+        metavar="U01,U02",
         help="只为这些单位生成单位报告；none = 不生成（默认：单位表中的全部单位） / per-unit reports only "
         "for these units; none = no per-unit reports (default: every unit of the units table)",
     )
     parser.add_argument(
-        "--notebooks", metavar="01,03",
+        "--notebooks",
+        metavar="01,03",
         help="只运行这些笔记本（编号或文件名） / run only these notebooks (numbers or stems)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=2, metavar="N",
+        "--jobs",
+        type=int,
+        default=2,
+        metavar="N",
         help="同时运行的笔记本数（默认 2） / notebooks run at the same time (default 2)",
     )
     parser.add_argument(
-        "--no-progress", action="store_true", help="不显示进度条 / no progress bar",
+        "--no-progress",
+        action="store_true",
+        help="不显示进度条 / no progress bar",
     )
 
 

@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_register_option(
         parser,
-        "; 给出时“上期”为登记簿最近一轮低保 / when given, \"before\" is the register's last relief round",
+        '; 给出时“上期”为登记簿最近一轮低保 / when given, "before" is the register\'s last relief round',
     )
     parser.add_argument(
         "--units",
@@ -84,7 +84,9 @@ def run_units(args: argparse.Namespace) -> int:
     from fpanalysis.register import unit_transitions
 
     if args.register is None:
-        raise UsageError("--units 须与 --register 一起使用", "--units needs --register", rule="units")
+        raise UsageError(
+            "--units 须与 --register 一起使用", "--units needs --register", rule="units"
+        )
     reg = open_from_args(args, create=False)
     try:
         out = unit_transitions(reg)

@@ -185,7 +185,9 @@ def _run_partitioned(args: argparse.Namespace) -> int:
             try:
                 tables.append(schema.table_for_name(name).name)
             except KeyError:
-                raise UsageError(f"未知的表：{name}", f"unknown table: {name}", value=name) from None
+                raise UsageError(
+                    f"未知的表：{name}", f"unknown table: {name}", value=name
+                ) from None
     part_rows = args.partition_rows or synth_scale.DEFAULT_PARTITION_PEOPLE
     n_parts = -(-args.people // part_rows) if args.people > 0 else 0
 

@@ -173,7 +173,9 @@ def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> 
             rest = rest // spans[j]
         uniq = np.column_stack(cols_[::-1])
     elif live:  # pathological month ranges
-        stacked = np.concatenate([np.column_stack([column(k, j) for j in range(6)]) for k in range(len(live))])
+        stacked = np.concatenate(
+            [np.column_stack([column(k, j) for j in range(6)]) for k in range(len(live))]
+        )
         weights = np.concatenate([np.asarray(p.count, np.int64) for p in live])
         uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
         count = np.zeros(len(uniq), np.int64)

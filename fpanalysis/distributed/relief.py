@@ -567,7 +567,9 @@ def texts_runner(client: Any, in_flight: int | None = None):
     limit = in_flight or 2 * n_workers(client)
 
     def run(slices, bands, order):
-        if getattr(client, "status", "running") != "running":  # the cluster is gone: write them here
+        if (
+            getattr(client, "status", "running") != "running"
+        ):  # the cluster is gone: write them here
             for sl in slices:
                 yield rl.texts_for(sl, bands, order)
             return
@@ -607,7 +609,9 @@ def stack_in_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
     keys = pd.concat([f[["pool", "rank", "household_id"]] for f in frames], ignore_index=True)
     order = (
         keys.assign(_rest=keys["rank"].isna())
-        .sort_values(["pool", "_rest", "rank", "household_id"], kind="mergesort", na_position="last")
+        .sort_values(
+            ["pool", "_rest", "rank", "household_id"], kind="mergesort", na_position="last"
+        )
         .index.to_numpy()
     )
     del keys

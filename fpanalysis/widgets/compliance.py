@@ -25,7 +25,17 @@ from fpanalysis.params import Params
 from fpanalysis.privacy import mask_frame
 from fpanalysis.schema import OUTPUT_COLUMNS
 
-DRILL_COLUMNS = ["part", "couple_id", "person_id", "wife_name", "event_id", "date", "in_numerator", "reason_zh", "reason_en"]
+DRILL_COLUMNS = [
+    "part",
+    "couple_id",
+    "person_id",
+    "wife_name",
+    "event_id",
+    "date",
+    "in_numerator",
+    "reason_zh",
+    "reason_en",
+]
 
 
 def missing_rows(
@@ -78,7 +88,13 @@ def normalised(raw: Mapping[str, float]) -> dict[str, float]:
     return {k: round(v / total, 6) for k, v in raw.items()}
 
 
-def rescored(detail: pd.DataFrame, params: Params, period: str, weights: Mapping[str, float], units: list[str]) -> pd.DataFrame:
+def rescored(
+    detail: pd.DataFrame,
+    params: Params,
+    period: str,
+    weights: Mapping[str, float],
+    units: list[str],
+) -> pd.DataFrame:
     """The scorecard again with other weights (a scenario: only ``compliance_weights`` changes)."""
     w = normalised(dict(weights))
     # Absorb rounding so the weights sum to exactly 1 as the parameter check requires.
@@ -101,7 +117,11 @@ def drilldown(
 ) -> w.Widget:
     """A unit picker and an indicator picker over the drill-down; shows who is missing what."""
     units = sorted(set(detail["unit_id"].dropna()))
-    unit_dd = w.Dropdown(options=units, value=unit if unit in units else (units[0] if units else None), description="单位 unit")
+    unit_dd = w.Dropdown(
+        options=units,
+        value=unit if unit in units else (units[0] if units else None),
+        description="单位 unit",
+    )
     ind_dd = w.Dropdown(
         options=[(f"{INDICATOR_IDS[k]} {OUTPUT_COLUMNS[k]} {k}", k) for k in INDICATORS],
         value="followup_coverage",
@@ -135,8 +155,13 @@ def reweight(
     current = params.at("compliance_weights", pd.Timestamp(period[:4] + "-12-31"))
     sliders = {
         k: w.FloatSlider(
-            value=float(current[k]), min=0, max=1, step=0.05, description=INDICATOR_IDS[k],
-            tooltip=OUTPUT_COLUMNS[k], continuous_update=False,
+            value=float(current[k]),
+            min=0,
+            max=1,
+            step=0.05,
+            description=INDICATOR_IDS[k],
+            tooltip=OUTPUT_COLUMNS[k],
+            continuous_update=False,
         )
         for k in RATE_INDICATORS
     }
@@ -145,7 +170,9 @@ def reweight(
     def refresh(*_):
         weights = {k: s.value for k, s in sliders.items()}
         shown = normalised(weights)
-        title = "权重 weights: " + ", ".join(f"{INDICATOR_IDS[k]} {v:.2f}" for k, v in shown.items())
+        title = "权重 weights: " + ", ".join(
+            f"{INDICATOR_IDS[k]} {v:.2f}" for k, v in shown.items()
+        )
         card = rescored(detail, params, period, weights, units)
         out.value = _html(title, card[["unit_id", "period", "score", "grade", "veto"]])
 
