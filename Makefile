@@ -38,7 +38,7 @@ notebooks: venv
 # The three notebooks as Voilà dashboards on 127.0.0.1 (Ctrl-C stops the server).
 DASHBOARD_PORT ?= 8866
 dashboard: venv
-	$(PY) -m fpanalysis.dashboard --port $(DASHBOARD_PORT)
+	$(PY) -m fpanalysis.report.dashboard --port $(DASHBOARD_PORT)
 
 lint: venv
 	$(PY) -m ruff check fpanalysis tests benchmarks

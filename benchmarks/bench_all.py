@@ -156,7 +156,7 @@ def w_budget_pandas(d: Path, n: int) -> dict:
     import bench_bonus as bb
     import numpy as np
 
-    from fpanalysis import bonus
+    from fpanalysis.rules import bonus
 
     tables = _budget_tables(d)
     params = bb.bench_params()
@@ -310,9 +310,9 @@ def _worker_peaks(client) -> list[float]:
 def w_budget_dask(d: Path, n: int) -> dict:
     import bench_bonus as bb
 
-    from fpanalysis import bonus
-    from fpanalysis.distributed import bonus as dbonus
-    from fpanalysis.distributed.cluster import dask_client
+    from fpanalysis.engines.dask import bonus as dbonus
+    from fpanalysis.engines.dask.cluster import dask_client
+    from fpanalysis.rules import bonus
 
     params = bb.bench_params()
     start = bonus.parse_month(bb.START)

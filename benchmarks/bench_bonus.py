@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fpanalysis import bonus
-from fpanalysis.params import load_params
+from fpanalysis.core.params import load_params
+from fpanalysis.rules import bonus
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -236,8 +236,8 @@ def run_naive(tables, params, sample: int) -> float:
 
 
 def widget_latency(repeats: int = 3) -> dict:
-    from fpanalysis import config
     from fpanalysis.charts.bonus import fan_chart
+    from fpanalysis.core import config
     from fpanalysis.io import load_for_analysis
     from fpanalysis.widgets.bonus import reproject, summary
 

@@ -5,13 +5,13 @@ Run (from the repository root)::
     .venv/bin/python benchmarks/bench_compliance.py --people 2200000    # about 1M couples
     .venv/bin/python benchmarks/bench_compliance.py --people 4000       # a quick run
 
-The input is :func:`fpanalysis.synth_scale.generate_partitioned` (aligned
+The input is :func:`fpanalysis.synth.scale.generate_partitioned` (aligned
 Parquet partitions, written to a scratch folder under /tmp and removed
 afterwards) with the tables the scorecard reads. The pandas engine loads the
 folder with the Dask engine's own typed Parquet reader (``read_partition_fast`` over every part; not
 validated, like the Dask engine with ``validate=False``) and runs
-:func:`fpanalysis.compliance.compliance_scorecard`; the Dask engine
-(:func:`fpanalysis.distributed.compliance.compliance`, ``validate=False``)
+:func:`fpanalysis.rules.compliance.compliance_scorecard`; the Dask engine
+(:func:`fpanalysis.engines.dask.compliance.compliance`, ``validate=False``)
 reads each partition in its worker, sums per unit and scores in the driver.
 Both scorecards must be identical. ``benchmarks/bench_all.py`` runs the same
 functions, each engine in its own process.
@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fpanalysis import compliance
-from fpanalysis.params import load_params
+from fpanalysis.core.params import load_params
+from fpanalysis.rules import compliance
 
 #: Tables holding events (everything a couple does that an indicator counts).
 EVENT_TABLES = (
@@ -43,7 +43,7 @@ EVENT_TABLES = (
 
 def prepare(out_dir: Path, people: int, *, partition_people: int = 500_000, seed: int = 7) -> dict:
     """Generate the scorecard's tables for ``people`` persons; row counts and generation time."""
-    from fpanalysis.synth_scale import generate_partitioned
+    from fpanalysis.synth.scale import generate_partitioned
 
     t0 = time.perf_counter()
     rows = generate_partitioned(
@@ -68,8 +68,8 @@ def prepare(out_dir: Path, people: int, *, partition_people: int = 500_000, seed
 
 def run_pandas(data: Path):
     """Read the typed Parquet parts (not validated) and score with the pandas engine: (figures, scorecard)."""
-    from fpanalysis.distributed.cluster import partition_paths
-    from fpanalysis.distributed.compliance import read_partition_fast
+    from fpanalysis.engines.dask.cluster import partition_paths
+    from fpanalysis.engines.dask.compliance import read_partition_fast
 
     params = load_params()
     t0 = time.perf_counter()
@@ -90,8 +90,8 @@ def run_pandas(data: Path):
 
 def run_dask(data: Path, period: str, n_workers: int = 2, processes: bool = True):
     """The Dask engine on a fresh LocalCluster: (figures, scorecard, per-worker peak RSS in MB)."""
-    from fpanalysis.distributed.cluster import dask_client
-    from fpanalysis.distributed.compliance import compliance as dask_compliance
+    from fpanalysis.engines.dask.cluster import dask_client
+    from fpanalysis.engines.dask.compliance import compliance as dask_compliance
 
     params = load_params()
     t0 = time.perf_counter()

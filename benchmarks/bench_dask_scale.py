@@ -12,12 +12,12 @@ What it does, in one run:
    per partition (each couple: wife and husband, one child, one certificate;
    string ids carrying the partition number; ``max(20, N // 5000)`` units, the
    unit count ``benchmarks/bench_bonus.py`` uses). Not the realistic province
-   generator (:mod:`fpanalysis.synth_scale`): it makes one unit per 15
+   generator (:mod:`fpanalysis.synth.scale`): it makes one unit per 15
    couples, so at 100M certificates the by-unit projection alone would be
    hundreds of thousands of units × months × draws; and it runs in one
    process.
 2. **Budget** on a *fresh* cluster (so each worker's lifetime peak RSS is the
-   budget's alone): :func:`fpanalysis.distributed.bonus.budget` (map per
+   budget's alone): :func:`fpanalysis.engines.dask.bonus.budget` (map per
    partition → cohorts; reduce; ``validate=False``: the data are the
    generator's, typed) and the projection over the merged cohorts in the driver.
 3. **Memory**: each worker's peak RSS (``getrusage(RUSAGE_SELF).ru_maxrss`` in
@@ -222,8 +222,8 @@ def _maxrss() -> int:
 
 
 def run_budget(client, data: Path, months: int, draws: int) -> tuple[dict, pd.DataFrame]:
-    from fpanalysis.distributed import bonus as db
-    from fpanalysis.params import load_params
+    from fpanalysis.core.params import load_params
+    from fpanalysis.engines.dask import bonus as db
 
     params = load_params()
     pids0 = client.run(os.getpid)
@@ -259,10 +259,10 @@ def run_budget(client, data: Path, months: int, draws: int) -> tuple[dict, pd.Da
 
 def check_pandas(data: Path, months: int, draws: int, table: pd.DataFrame) -> bool:
     """The pandas engine on the same data (read whole in this process): identical table?"""
-    from fpanalysis import bonus
-    from fpanalysis.distributed import bonus as db
-    from fpanalysis.distributed.cluster import partition_paths
-    from fpanalysis.params import load_params
+    from fpanalysis.core.params import load_params
+    from fpanalysis.engines.dask import bonus as db
+    from fpanalysis.engines.dask.cluster import partition_paths
+    from fpanalysis.rules import bonus
 
     parts = partition_paths(data)
     tables = db.read_partition_fast(parts)
@@ -301,7 +301,7 @@ def main(argv=None) -> int:
     import dask
     import distributed
 
-    from fpanalysis.distributed.cluster import dask_client
+    from fpanalysis.engines.dask.cluster import dask_client
 
     data = a.data or Path(f"/tmp/fp_dask_bench_{a.certificates}")
     result = {

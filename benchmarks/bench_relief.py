@@ -5,7 +5,7 @@ Run (from the repository root)::
     .venv/bin/python benchmarks/bench_relief.py --households 5000000
     .venv/bin/python benchmarks/bench_relief.py --households 2000      # a quick run
 
-The input is :func:`fpanalysis.synth_scale.generate_partitioned` with only
+The input is :func:`fpanalysis.synth.scale.generate_partitioned` with only
 ``households`` and ``household_members`` (one household per couple, so
 ``people = 2.2 × households``), written to a scratch folder under /tmp and
 removed afterwards. The round ranks every household and selects with a quota
@@ -14,8 +14,8 @@ households receive relief now and 72 % are eligible, so the cut falls among
 the newcomers and the selection stops inside the ranking). The pandas engine loads the
 folder with the Dask engine's own typed Parquet reader (``read_partition_fast`` over every part; not
 validated, like the Dask engine with ``validate=False``) and runs
-:func:`fpanalysis.relief.rank_households`; the Dask engine
-(:func:`fpanalysis.distributed.relief.rank_households`, ``validate=False``)
+:func:`fpanalysis.rules.relief.rank_households`; the Dask engine
+(:func:`fpanalysis.engines.dask.relief.rank_households`, ``validate=False``)
 assesses and ranks per partition in the workers and merges in the driver.
 
 Both run as the CLI does: a *lean* round (``texts=False``), then the output
@@ -36,8 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fpanalysis import relief
-from fpanalysis.params import load_params
+from fpanalysis.core.params import load_params
+from fpanalysis.rules import relief
 
 #: Persons per household in synth_scale (one household per couple, 2.2 persons per couple).
 PEOPLE_PER_HOUSEHOLD = 2.2
@@ -47,7 +47,7 @@ def prepare(
     out_dir: Path, households: int, *, partition_people: int = 500_000, seed: int = 7
 ) -> dict:
     """Generate ``households`` (about) with their members; row counts and generation time."""
-    from fpanalysis.synth_scale import generate_partitioned
+    from fpanalysis.synth.scale import generate_partitioned
 
     people = max(1, round(households * PEOPLE_PER_HOUSEHOLD))
     t0 = time.perf_counter()
@@ -71,8 +71,8 @@ def write_round(result, path: Path) -> dict:
     """Write a round's table as the CLI does (masked, zh headers, a slice at a time): rows and SHA-256."""
     import hashlib
 
+    from fpanalysis.core.privacy import mask_frame
     from fpanalysis.io import write_table_chunks
-    from fpanalysis.privacy import mask_frame
 
     _, rows = write_table_chunks(
         (mask_frame(c) for c in result.output_chunks()), path, lang="zh", table="households"
@@ -86,8 +86,8 @@ def write_round(result, path: Path) -> dict:
 
 def run_pandas(data: Path, out: Path):
     """Read the typed Parquet parts (not validated), rank with the pandas engine, write ``out``: figures."""
-    from fpanalysis.distributed.cluster import partition_paths
-    from fpanalysis.distributed.relief import read_partition_fast
+    from fpanalysis.engines.dask.cluster import partition_paths
+    from fpanalysis.engines.dask.relief import read_partition_fast
 
     params = load_params()
     t0 = time.perf_counter()
@@ -118,8 +118,8 @@ def run_dask(data: Path, out: Path, n_workers: int = 2, processes: bool = True):
     """The Dask engine on a fresh LocalCluster, writing ``out``: (figures, per-worker peak RSS in MB)."""
     import pyarrow.parquet as pq
 
-    from fpanalysis.distributed.cluster import dask_client
-    from fpanalysis.distributed.relief import rank_households as dask_rank
+    from fpanalysis.engines.dask.cluster import dask_client
+    from fpanalysis.engines.dask.relief import rank_households as dask_rank
 
     params = load_params()
     n = sum(pq.read_metadata(f).num_rows for f in sorted((data / "households").glob("*.parquet")))

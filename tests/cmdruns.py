@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fpanalysis import config
+from fpanalysis.core import config
 
 PY = sys.executable
 HASH_SEEDS = {"a": "0", "b": "12345"}
@@ -325,7 +325,7 @@ def file_text(path: Path) -> str:
 
 def input_names(dataset: Path) -> list[str]:
     """Every person's name in a dataset (columns declared ``pii_kind="name"`` in schema.py)."""
-    from fpanalysis import schema
+    from fpanalysis.core import schema
     from fpanalysis.io import load_dataset
 
     ds = load_dataset(dataset)
@@ -341,7 +341,7 @@ def input_names(dataset: Path) -> list[str]:
 
 def input_id_numbers(dataset: Path) -> list[str]:
     """Every resident ID number in a dataset (columns declared ``pii_kind="id_number"``)."""
-    from fpanalysis import schema
+    from fpanalysis.core import schema
     from fpanalysis.io import load_dataset
 
     ds = load_dataset(dataset)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpanalysis import config
+from fpanalysis.core import config
 
 # A silent NaN or overflow in numpy arithmetic becomes a failure (Tax-Calculator's habit).
 np.seterr(all="raise")

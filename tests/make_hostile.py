@@ -11,7 +11,7 @@ Run ``.venv/bin/python tests/make_hostile.py`` to regenerate; README.md in the
 folder lists the cases and what each must end in.
 
 Resident ID numbers are built here with the GB 11643 check character
-(POLICY.md §8), independently of fpanalysis.ids.
+(POLICY.md §8), independently of fpanalysis.core.ids.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cmdruns  # noqa: E402
 
-from fpanalysis import config  # noqa: E402
+from fpanalysis.core import config  # noqa: E402
 
 SEED = "0"
 
@@ -115,8 +115,10 @@ def _prepare(root: Path) -> list[tuple[str, list[str], list[list[str]]]]:
     return jobs
 
 
-def run_all(root: Path) -> dict[str, str]:
+def run_all(root: Path, only: list[str] | None = None) -> dict[str, str]:
     jobs = _prepare(root)
+    if only:
+        jobs = [j for j in jobs if any(w in j[0] for w in only)]
     jobs.sort(key=lambda j: "report" not in j[0])
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
@@ -142,12 +144,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("mode", choices=["record", "compare"])
     ap.add_argument("manifest", type=Path)
     ap.add_argument("--keep", action="store_true", help="keep the run folder (printed)")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="run only the jobs whose name contains one of these comma-separated words "
+        "(compare then checks only those entries)",
+    )
     a = ap.parse_args(argv)
     os.environ["SOURCE_DATE_EPOCH"] = cmdruns.SOURCE_DATE_EPOCH
     root = Path(tempfile.mkdtemp(prefix="fp-manifest-"))
     t0 = time.monotonic()
     try:
-        got = run_all(root)
+        got = run_all(root, [w for w in a.only.split(",") if w])
     finally:
         if not a.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -160,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     want = json.loads(a.manifest.read_text(encoding="utf-8"))
+    if a.only:
+        ran = {k.rsplit("/", 1)[0].split("/:")[0] for k in got}
+        want = {k: v for k, v in want.items() if k in got or any(k.startswith(r + "/") for r in ran)}
     diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
     for k in diff:
         print(f"DIFFERS {k}: {want.get(k, '(absent)')[:12]} -> {got.get(k, '(absent)')[:12]}")

@@ -2,7 +2,7 @@
 
 A drawn dataset starts from a tiny, valid synthetic county (``synth.generate``,
 6 couples, as text exactly as the generator writes it), adds rows typed from
-:mod:`fpanalysis.schema` (each cell a valid value of its column's type) and
+:mod:`fpanalysis.core.schema` (each cell a valid value of its column's type) and
 then applies a few hostile edits: odd cell values (wrong types, impossible
 dates, CJK, NUL and control characters, emoji, formulas, huge numbers),
 dangling references, duplicate keys, dropped or renamed columns, unknown
@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 from hypothesis import strategies as st
 
-from fpanalysis import schema
+from fpanalysis.core import schema
 
 # --------------------------------------------------------------------------- the base dataset
 
@@ -370,7 +370,7 @@ def write_dataset(spec: dict[str, Any], folder: Path) -> Path:
 
 
 def _param_specs() -> dict[str, Any]:
-    from fpanalysis.params import default_params
+    from fpanalysis.core.params import default_params
 
     p = default_params()
     return {n: p._spec(n) for n in p.names}

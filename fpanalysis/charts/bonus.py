@@ -7,7 +7,7 @@
   units; percentiles do not (POLICY.md §5), so the stack uses means and the
   bands stay in the fan chart.
 - :func:`scenario_chart` — committed + new P50 per month, one line per
-  scenario, from :func:`fpanalysis.bonus.compare_scenarios` at ``by=("month",)``.
+  scenario, from :func:`fpanalysis.rules.bonus.compare_scenarios` at ``by=("month",)``.
 
 Charts are drawn from small aggregated frames (bureau or unit × year), so
 altair's 5,000-row limit never bites. Amounts are converted from exact fen to
@@ -16,7 +16,7 @@ in notebooks enable the offline ``svg`` renderer.
 
 Examples:
     >>> import numpy as np
-    >>> from fpanalysis.bonus import BonusProjection
+    >>> from fpanalysis.rules.bonus import BonusProjection
     >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]), np.array([[[0, 1000]], [[0, 3000]]]))
     >>> fan_frame(pr)[["month", "committed", "p10", "p50", "p90"]].values.tolist()
     [['2025-01', 20.0, 20.0, 20.0, 20.0], ['2025-02', 20.0, 30.0, 30.0, 50.0]]
@@ -28,7 +28,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from fpanalysis.bonus import BonusProjection
+from fpanalysis.rules.bonus import BonusProjection
 
 FONT = "Noto Sans CJK SC"
 COMMITTED = "已发证 committed"

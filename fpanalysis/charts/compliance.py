@@ -22,8 +22,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from fpanalysis.compliance import INDICATOR_IDS, INDICATORS, RATE_INDICATORS
-from fpanalysis.schema import OUTPUT_COLUMNS, OUTPUT_LABELS
+from fpanalysis.core.schema import OUTPUT_COLUMNS, OUTPUT_LABELS
+from fpanalysis.rules.compliance import INDICATOR_IDS, INDICATORS, RATE_INDICATORS
 
 FONT = "Noto Sans CJK SC"
 _SHORT_EN = {

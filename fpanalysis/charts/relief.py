@@ -172,7 +172,7 @@ def budget_chart(
     """Cumulative entitlement along the payment order, the budget line and the cut line.
 
     Args:
-        result: a :class:`fpanalysis.relief.ReliefResult`.
+        result: a :class:`fpanalysis.rules.relief.ReliefResult`.
         pool: which pool to draw (default: the first).
         budget_yuan: the budget line (default: the result's budget when it has a single one).
     """

@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from fpanalysis import __version__
-from fpanalysis.errors import FPError
+from fpanalysis.core.errors import FPError
 
 # Order is the order shown in --help.
 SUBCOMMANDS = [

@@ -12,7 +12,7 @@ import argparse
 
 from fpanalysis.cli.common import add_analysis_options
 from fpanalysis.cli.compliance import add_period, check_outputs, load, period_of, write
-from fpanalysis.compliance import TABLES_NEEDED, accountability_list, parse_period
+from fpanalysis.rules.compliance import TABLES_NEEDED, accountability_list, parse_period
 
 HELP = "责任追究清单：每起违规一行 / accountability list: one row per violation"
 DESCRIPTION = """\

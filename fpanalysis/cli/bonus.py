@@ -16,7 +16,7 @@ Carlo). Amounts are yuan with 2 decimals, from exact fen.
   unit; ``--outside FILE`` the certificates outside the bureau's budget.
 - ``--engine dask [--scheduler ADDRESS]``: the same files, computed as a
   map-reduce over the dataset's partitions on a Dask cluster
-  (:mod:`fpanalysis.distributed.bonus`).
+  (:mod:`fpanalysis.engines.dask.bonus`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from fpanalysis import bonus
 from fpanalysis.cli.common import (
     add_analysis_options,
     add_engine_options,
@@ -34,7 +33,8 @@ from fpanalysis.cli.common import (
     engine_client,
     write,
 )
-from fpanalysis.params import load_params
+from fpanalysis.core.params import load_params
+from fpanalysis.rules import bonus
 
 HELP = "独生子女父母奖励金预算预测 / only-child parents' reward budget projection"
 DESCRIPTION = """\
@@ -141,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
         else None
     )
     if args.engine == "dask":
-        # Map-reduce over partitions on a Dask cluster (fpanalysis.distributed.bonus): same tables.
-        from fpanalysis.distributed.bonus import budget as dask_budget
+        # Map-reduce over partitions on a Dask cluster (fpanalysis.engines.dask.bonus): same tables.
+        from fpanalysis.engines.dask.bonus import budget as dask_budget
 
         with engine_client(args) as client:
             res = dask_budget(

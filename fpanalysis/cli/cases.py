@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cases import case_list
 from fpanalysis.cli.common import add_analysis_options
 from fpanalysis.cli.compliance import check_outputs, load, write
+from fpanalysis.rules.cases import case_list
 
 HELP = "大月份引产与生育指标注销案件清单 / late-termination and birth-quota case list"
 DESCRIPTION = """\

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fpanalysis import config
-from fpanalysis.errors import UsageError
+from fpanalysis.core import config
+from fpanalysis.core.errors import UsageError
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
@@ -107,8 +107,8 @@ def check_outputs(*paths: Path | None, dataset: Path | None = None) -> None:
 
 def write(df, path: Path, args: argparse.Namespace) -> None:
     """Mask personal information unless --reveal-pii, then write in the chosen language."""
+    from fpanalysis.core.privacy import mask_frame
     from fpanalysis.io import write_table
-    from fpanalysis.privacy import mask_frame
 
     write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
 
@@ -129,8 +129,8 @@ def _workers(text: str) -> int:
 
 
 def _memory(text: str) -> str:
-    from fpanalysis.distributed.cluster import parse_memory
-    from fpanalysis.errors import FPError
+    from fpanalysis.core.errors import FPError
+    from fpanalysis.engines.dask.cluster import parse_memory
 
     try:
         parse_memory(text)
@@ -214,7 +214,7 @@ def engine_client(args: argparse.Namespace):
 
     Usage in a command's ``run``: ``with engine_client(args) as client: ...``.
     """
-    from fpanalysis.distributed.cluster import dask_client
+    from fpanalysis.engines.dask.cluster import dask_client
 
     check_engine_options(args)
     kw = {}

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs, write
-from fpanalysis.compliance import (
+from fpanalysis.core.params import Params, load_params
+from fpanalysis.rules.compliance import (
     TABLES_NEEDED,
     compliance_detail,
     compliance_scorecard,
     latest_complete_year,
     parse_period,
 )
-from fpanalysis.params import Params, load_params
 
 HELP = "单位计生工作考核（C1–C8、得分、等次、一票否决） / unit compliance scorecards (C1-C8, score, grade, veto)"
 DESCRIPTION = """\
@@ -117,14 +117,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_dask(args: argparse.Namespace):
-    """``--engine dask``: the scorecard (and ``--detail``) by :mod:`fpanalysis.distributed.compliance`.
+    """``--engine dask``: the scorecard (and ``--detail``) by :mod:`fpanalysis.engines.dask.compliance`.
 
     The drill-down is gathered only with ``--detail`` (one file, the pandas
     engine's bytes). ``--record``/``--register`` need the whole dataset in one
     process (the accountability list) and are refused with the Dask engine.
     """
     from fpanalysis.cli.common import engine_client
-    from fpanalysis.distributed.compliance import compliance as dask_compliance
+    from fpanalysis.engines.dask.compliance import compliance as dask_compliance
 
     params: Params = load_params(args.params)
     with engine_client(args) as client:
@@ -149,7 +149,7 @@ def check_dask_options(args: argparse.Namespace) -> None:
     accountability list, the previous round) and are refused with ``--engine dask``.
     """
     from fpanalysis.cli.common import check_engine_options
-    from fpanalysis.errors import UsageError
+    from fpanalysis.core.errors import UsageError
 
     check_engine_options(args)
     if getattr(args, "engine", "pandas") == "dask" and (

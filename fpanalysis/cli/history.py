@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from fpanalysis.cli.common import add_lang, add_out, check_outputs
-from fpanalysis.errors import UsageError
+from fpanalysis.core.errors import UsageError
 
 HELP = "登记簿查询：某户历次低保记录、单位历次考核等次 / the decision register: a household's relief rounds, units' grades"
 DESCRIPTION = """\
@@ -139,7 +139,7 @@ def relief_previous(
     """
     if reg is None or previous_round is not None:
         return previous_round, None
-    from fpanalysis.relief import last_recorded_date
+    from fpanalysis.rules.relief import last_recorded_date
 
     day = last_recorded_date(dataset) if as_of is None else as_of
     return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day)
@@ -165,7 +165,7 @@ def record_relief(
     budget: Any,
 ) -> str:
     """Record the relief round (with each selected household's review date); print its id."""
-    from fpanalysis.relief import review
+    from fpanalysis.rules.relief import review
 
     rev, _ = review(
         dataset,
@@ -200,7 +200,7 @@ def record_relief(
 
 def record_compliance(args: argparse.Namespace, card, detail, dataset, params, period: str) -> str:
     """Record the compliance evaluation with its accountability list; print its id."""
-    from fpanalysis.compliance import accountability_list
+    from fpanalysis.rules.compliance import accountability_list
 
     check_record_options(args)
     reg = open_from_args(args, create=True)

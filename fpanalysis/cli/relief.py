@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs
-from fpanalysis.errors import UsageError
+from fpanalysis.core.errors import UsageError
 
 HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
 DESCRIPTION = """\
@@ -188,8 +188,8 @@ def read_previous_round(path: Path | None) -> pd.DataFrame | None:
     """A previous ``relief`` output: its ``household_id`` and ``selected`` columns (English or Chinese headers)."""
     if path is None:
         return None
+    from fpanalysis.core.schema import OUTPUT_COLUMNS, TABLES
     from fpanalysis.io import parse_bools
-    from fpanalysis.schema import OUTPUT_COLUMNS, TABLES
 
     if not path.exists():
         raise UsageError(
@@ -236,9 +236,9 @@ def read_previous_round(path: Path | None) -> pd.DataFrame | None:
 
 def load(args: argparse.Namespace):
     """Parameters and the validated households and members; prints what was left out."""
+    from fpanalysis.core.params import load_params
     from fpanalysis.io import load_for_analysis
-    from fpanalysis.params import load_params
-    from fpanalysis.relief import RELIEF_TABLES
+    from fpanalysis.rules.relief import RELIEF_TABLES
 
     params = load_params(args.params)
     dataset = load_for_analysis(
@@ -265,7 +265,7 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
     """The households either side of the cut line and what separates them."""
     if cut.empty:
         return
-    from fpanalysis.schema import OUTPUT_LABELS
+    from fpanalysis.core.schema import OUTPUT_LABELS
 
     zh = lang == "zh"
     labels = OUTPUT_LABELS["selection"] if zh else {}
@@ -287,7 +287,7 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.history import record_relief, relief_previous, relief_register
-    from fpanalysis.relief import cut_line, rank_households
+    from fpanalysis.rules.relief import cut_line, rank_households
 
     check_outputs(args.out, dataset=args.dataset)
     from fpanalysis.cli.compliance import check_dask_options
@@ -370,9 +370,9 @@ def write_outputs(result, args: argparse.Namespace) -> None:
     The table is written a slice at a time (:func:`fpanalysis.io.write_table_chunks`):
     a lean round's reasons are written per slice and never all held at once.
     """
+    from fpanalysis.core.privacy import mask_frame
     from fpanalysis.io import write_table_chunks
-    from fpanalysis.privacy import mask_frame
-    from fpanalysis.relief import export_meeting_xlsx
+    from fpanalysis.rules.relief import export_meeting_xlsx
 
     print_problems(result.problems, args.lang)
     write_table_chunks(
@@ -388,12 +388,12 @@ def write_outputs(result, args: argparse.Namespace) -> None:
 
 
 def run_dask(client, args: argparse.Namespace, as_of, quota, budget, previous_round):
-    """``--engine dask``: the round by :mod:`fpanalysis.distributed.relief` (the pandas engine's result).
+    """``--engine dask``: the round by :mod:`fpanalysis.engines.dask.relief` (the pandas engine's result).
 
     Lean: the table's texts are written by ``client``'s workers while it is written.
     """
-    from fpanalysis.distributed.relief import rank_households as dask_rank
-    from fpanalysis.params import load_params
+    from fpanalysis.core.params import load_params
+    from fpanalysis.engines.dask.relief import rank_households as dask_rank
 
     params = load_params(args.params)
     res = dask_rank(

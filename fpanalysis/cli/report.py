@@ -81,7 +81,7 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis import config
+    from fpanalysis.core import config
     from fpanalysis.report import build_report
 
     dataset = None if Path(args.dataset).resolve() == config.SAMPLE_DIR.resolve() else args.dataset

@@ -34,7 +34,7 @@ from fpanalysis.cli.relief import (
     print_problems,
     read_previous_round,
 )
-from fpanalysis.errors import UsageError
+from fpanalysis.core.errors import UsageError
 
 HELP = "低保动态管理：新纳入、继续、档次变动、退出与到期复核 / relief register review: enter, continue, tier change, exit, reviews due"
 DESCRIPTION = """\
@@ -109,9 +109,9 @@ def run_units(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.core.privacy import mask_frame
     from fpanalysis.io import load_for_analysis, write_table
-    from fpanalysis.privacy import mask_frame
-    from fpanalysis.relief import RELIEF_TABLES, review
+    from fpanalysis.rules.relief import RELIEF_TABLES, review
 
     check_outputs(args.out, dataset=args.dataset)
     if args.units:
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         reg = open_from_args(args, create=False)  # checked before any work
     dataset, params = load(args)
     if args.register is not None:
-        from fpanalysis.relief import last_recorded_date
+        from fpanalysis.rules.relief import last_recorded_date
 
         # "Before" is the last round recorded for an earlier date than this review's.
         day = last_recorded_date(dataset) if as_of is None else as_of

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from fpanalysis import synth
-from fpanalysis.errors import UsageError
+from fpanalysis.core.errors import UsageError
 
-# --format parquet is the province-scale partitioned layout (fpanalysis.synth_scale, --people =
+# --format parquet is the province-scale partitioned layout (fpanalysis.synth.scale, --people =
 # persons); the small generator's one-file-per-table Parquet is --format parquet-flat.
 FORMATS = ("csv", "parquet", "parquet-flat", "xlsx")
 
@@ -151,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_partitioned(args: argparse.Namespace) -> int:
-    """``--format parquet``: the province-scale partitioned dataset (:mod:`fpanalysis.synth_scale`)."""
-    from fpanalysis import synth_scale
+    """``--format parquet``: the province-scale partitioned dataset (:mod:`fpanalysis.synth.scale`)."""
+    from fpanalysis.synth import scale as synth_scale
 
     zh = args.lang == "zh"
     if args.people is None:
@@ -178,7 +178,7 @@ def _run_partitioned(args: argparse.Namespace) -> int:
         )
     tables = None
     if args.tables is not None:
-        from fpanalysis import schema
+        from fpanalysis.core import schema
 
         tables = []
         for name in (t.strip() for t in args.tables.split(",") if t.strip()):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fpanalysis import config, templates
+from fpanalysis.core import config
+from fpanalysis.io import templates
 
 HELP = "生成空白录入模板（Excel、CSV）和数据字典 / write blank input templates (Excel, CSV) and the data dictionary"
 

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 from fpanalysis.cli.common import add_dataset, add_lang, add_out
-from fpanalysis.errors import UsageError
+from fpanalysis.core.errors import UsageError
 from fpanalysis.io import load_dataset, write_table
-from fpanalysis.validate import validate_dataset, write_rejects
+from fpanalysis.io.validate import validate_dataset, write_rejects
 
 HELP = "校验数据集并列出全部问题 / check a dataset and list every problem"
 DESCRIPTION = """\

@@ -1,7 +1,7 @@
 """ipywidgets dashboard over the reward budget (POLICY.md §5): amount, age cap, uptake, horizon.
 
 :func:`budget_dashboard` shows four sliders; every change re-projects from the
-compressed :class:`~fpanalysis.bonus.BonusModel` (cohorts and new-certificate
+compressed :class:`~fpanalysis.rules.bonus.BonusModel` (cohorts and new-certificate
 groups, built once) and redraws the fan chart and a one-line summary. The pure
 helpers :func:`slider_params` and :func:`reproject` carry the logic and are
 tested (and timed in ``benchmarks/bench_bonus.py``) without a browser.
@@ -26,9 +26,9 @@ from typing import Any
 import altair as alt
 import ipywidgets as w
 
-from fpanalysis.bonus import DEFAULT_DRAWS, BonusModel, BonusProjection, month_start
-from fpanalysis.errors import FPError
-from fpanalysis.params import Params
+from fpanalysis.core.errors import FPError
+from fpanalysis.core.params import Params
+from fpanalysis.rules.bonus import DEFAULT_DRAWS, BonusModel, BonusProjection, month_start
 
 # Bilingual slider labels in full (the default label width cuts "领证率 uptake" to "领证率 upt...").
 LABEL_STYLE = {"description_width": "initial"}
@@ -45,8 +45,8 @@ def slider_params(
     """``params`` with the sliders' values in force from the start month on.
 
     Examples:
-        >>> from fpanalysis.params import load_params
-        >>> from fpanalysis.bonus import parse_month
+        >>> from fpanalysis.core.params import load_params
+        >>> from fpanalysis.rules.bonus import parse_month
         >>> p = slider_params(load_params(), parse_month("2026-01"), amount_yuan=30, age_cap=18)
         >>> p.at("reward_monthly_yuan", "2025-12-31"), p.at("reward_monthly_yuan", "2026-01-01")
         (20, 30)

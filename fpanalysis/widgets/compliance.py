@@ -6,7 +6,7 @@
   grade recomputed live from the same drill-down (the weights are scaled to
   sum to 1, as ``compliance_weights`` requires).
 
-Both are built from :func:`fpanalysis.compliance.compliance_detail`, so they
+Both are built from :func:`fpanalysis.rules.compliance.compliance_detail`, so they
 show exactly the figures of the scorecard. The pure helpers
 (:func:`missing_rows`, :func:`rescored`) carry the logic and are tested
 without a browser.
@@ -20,10 +20,15 @@ from collections.abc import Mapping
 import ipywidgets as w
 import pandas as pd
 
-from fpanalysis.compliance import INDICATOR_IDS, INDICATORS, RATE_INDICATORS, scorecard_from_detail
-from fpanalysis.params import Params
-from fpanalysis.privacy import mask_frame
-from fpanalysis.schema import OUTPUT_COLUMNS
+from fpanalysis.core.params import Params
+from fpanalysis.core.privacy import mask_frame
+from fpanalysis.core.schema import OUTPUT_COLUMNS
+from fpanalysis.rules.compliance import (
+    INDICATOR_IDS,
+    INDICATORS,
+    RATE_INDICATORS,
+    scorecard_from_detail,
+)
 
 DRILL_COLUMNS = [
     "part",

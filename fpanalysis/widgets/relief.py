@@ -28,9 +28,9 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from fpanalysis.errors import FPError
-from fpanalysis.params import Params
-from fpanalysis.relief import ReliefResult, cut_line, last_recorded_date, rank_households
+from fpanalysis.core.errors import FPError
+from fpanalysis.core.params import Params
+from fpanalysis.rules.relief import ReliefResult, cut_line, last_recorded_date, rank_households
 from fpanalysis.widgets.bonus import LABEL_STYLE, chart_svg, error_html
 
 MODES = [("名额 quota", "quota"), ("预算 budget", "budget"), ("不限 no limit", "none")]
@@ -55,8 +55,8 @@ def scenario(
         standards: ``{"urban": 800, "rural": 620}``: standards in force from ``as_of`` on.
 
     Examples:
-        >>> from fpanalysis.params import load_params
-        >>> from fpanalysis.schema import coerce
+        >>> from fpanalysis.core.params import load_params
+        >>> from fpanalysis.core.schema import coerce
         >>> hh = coerce("households", [{"household_id": "H1", "head_name": "张三", "area": "urban", "size": 1,
         ...     "monthly_income": 780.0, "application_date": "2025-03-01"}])
         >>> mm = coerce("household_members", [{"member_id": "M1", "household_id": "H1", "relation": "head", "sex": "M"}])
@@ -109,8 +109,8 @@ def dashboard_html(
         budget_yuan: the budget line to draw (``None``: none).
     """
     from fpanalysis.charts.relief import budget_chart
+    from fpanalysis.core.privacy import mask_frame
     from fpanalysis.io import localize
-    from fpanalysis.privacy import mask_frame
 
     parts = [f"<p>{html.escape(summary(result))}</p>"]
     parts += [f"<p>注意 {html.escape(z)} / note: {html.escape(e)}</p>" for z, e in result.notes]

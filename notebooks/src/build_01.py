@@ -52,16 +52,16 @@ import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from fpanalysis import config
-from fpanalysis.cases import case_list
+from fpanalysis.core import config
+from fpanalysis.rules.cases import case_list
 from fpanalysis.charts import compliance as charts
-from fpanalysis.compliance import (
+from fpanalysis.rules.compliance import (
     TABLES_NEEDED, accountability_list, compliance_detail, compliance_scorecard,
     half_year_trend, latest_complete_year, parse_period,
 )
 from fpanalysis.io import load_for_analysis, localize
-from fpanalysis.params import load_params
-from fpanalysis.privacy import mask_frame
+from fpanalysis.core.params import load_params
+from fpanalysis.core.privacy import mask_frame
 
 alt.renderers.enable("svg")  # static and offline: the saved notebook shows every chart
 pd.set_option("display.max_rows", 60)
@@ -71,7 +71,7 @@ params = load_params(weights_file or None)
 period = parse_period(period).label if period else str(latest_complete_year(ds))
 year = int(period[:4])
 if unit and unit not in set(ds["units"]["unit_id"]):
-    from fpanalysis.errors import UsageError
+    from fpanalysis.core.errors import UsageError
 
     raise UsageError(f"数据集中没有单位 {unit}", f"the dataset has no unit {unit}", column="unit", value=unit)
 for line in ds.messages:

@@ -56,11 +56,12 @@ import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from fpanalysis import bonus, config
+from fpanalysis.rules import bonus
+from fpanalysis.core import config
 from fpanalysis.charts import bonus as charts
 from fpanalysis.io import load_for_analysis, localize
-from fpanalysis.params import load_params
-from fpanalysis.privacy import mask_frame
+from fpanalysis.core.params import load_params
+from fpanalysis.core.privacy import mask_frame
 
 alt.renderers.enable("svg")  # static and offline: the saved notebook shows every chart
 pd.set_option("display.max_rows", 60)

@@ -63,12 +63,12 @@ import altair as alt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from fpanalysis import config
+from fpanalysis.core import config
 from fpanalysis.charts import relief as charts
 from fpanalysis.io import load_for_analysis, localize
-from fpanalysis.params import load_params
-from fpanalysis.privacy import mask_frame
-from fpanalysis.relief import RELIEF_TABLES, cut_line, export_meeting_xlsx, rank_households, review
+from fpanalysis.core.params import load_params
+from fpanalysis.core.privacy import mask_frame
+from fpanalysis.rules.relief import RELIEF_TABLES, cut_line, export_meeting_xlsx, rank_households, review
 
 alt.renderers.enable("svg")  # static and offline: the saved notebook shows every chart
 pd.set_option("display.max_rows", 80)

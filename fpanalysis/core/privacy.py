@@ -1,0 +1,203 @@
+"""Masking of names and resident ID numbers (POLICY.md §7).
+
+Every output that leaves the package masks personal information unless the
+user asks otherwise (``--reveal-pii``): a name keeps its first character
+(``张**``), an ID number its first 6 and last 4 characters
+(``110105********002X``). Which columns hold personal information is declared
+in :mod:`fpanalysis.core.schema` (``pii_kind``); outputs name their own PII columns
+from :data:`PII_NAME_COLUMNS` / :data:`PII_ID_COLUMNS` so that
+:func:`mask_frame` finds them, under English or Chinese headers.
+
+Choices where the spec is silent:
+
+- A one-character name becomes ``*`` (keeping it would show the whole name).
+- An ID value of 10 characters or fewer is masked entirely (keeping 6 + 4
+  characters would show all of it); an empty string stays empty; missing stays
+  missing. Values are masked as they stand (not normalised first).
+- :func:`find_names` ignores names shorter than 2 characters: one character is
+  what a masked name shows anyway.
+
+Examples:
+    >>> mask_name("张三丰"), mask_id_number("11010519491231002X")
+    ('张**', '110105********002X')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from fpanalysis.core import schema
+
+# Output-only columns that hold names / ID numbers (analyses use these names).
+_OUTPUT_NAME_COLUMNS = {"wife_name", "husband_name", "payee_name", "unit_head_name", "party_name"}
+_OUTPUT_ID_COLUMNS = {"wife_id_number", "husband_id_number"}
+
+
+def _pii_columns(kind: str) -> set[str]:
+    return {c.name for t in schema.TABLES_LIST for c in t.columns if c.pii and c.pii_kind == kind}
+
+
+def _pii_headers(kind: str, output_only: set[str]) -> set[str]:
+    zh = {c.zh for t in schema.TABLES_LIST for c in t.columns if c.pii and c.pii_kind == kind}
+    zh |= {schema.OUTPUT_COLUMNS[c] for c in output_only if c in schema.OUTPUT_COLUMNS}
+    return zh
+
+
+#: English names of columns holding personal names.
+PII_NAME_COLUMNS: frozenset[str] = frozenset(_pii_columns("name") | _OUTPUT_NAME_COLUMNS)
+#: English names of columns holding resident ID numbers.
+PII_ID_COLUMNS: frozenset[str] = frozenset(_pii_columns("id_number") | _OUTPUT_ID_COLUMNS)
+#: Chinese headers of the same columns (a localised frame is masked too).
+PII_NAME_HEADERS: frozenset[str] = frozenset(_pii_headers("name", _OUTPUT_NAME_COLUMNS))
+PII_ID_HEADERS: frozenset[str] = frozenset(_pii_headers("id_number", _OUTPUT_ID_COLUMNS))
+
+# One pattern per kind; the callables decide the stars, so that a whole column is
+# masked by one vectorised str.replace.
+_ALL_RE = re.compile(r"^(.)(.*)$", re.DOTALL)
+_ID_RE = re.compile(r"^(.{6})(.+)(.{4})$", re.DOTALL)
+
+
+def _name_repl(m: re.Match) -> str:
+    return m[1] + "*" * len(m[2]) if m[2] else "*"
+
+
+def _id_repl(m: re.Match) -> str:
+    return m[1] + "*" * len(m[2]) + m[3]
+
+
+def _missing(s: Any) -> bool:
+    try:
+        return bool(pd.isna(s))
+    except (TypeError, ValueError):
+        return False
+
+
+def mask_name(s: Any) -> Any:
+    """Keep the first character of a name and star the rest.
+
+    Examples:
+        >>> mask_name("张三丰"), mask_name("王五"), mask_name("李"), mask_name("")
+        ('张**', '王*', '*', '')
+        >>> mask_name(float("nan"))
+        nan
+    """
+    if _missing(s):
+        return s
+    return _ALL_RE.sub(_name_repl, str(s))
+
+
+def mask_id_number(s: Any) -> Any:
+    """Keep the first 6 and last 4 characters of an ID number; star the rest.
+
+    A value of 10 characters or fewer is starred entirely.
+
+    Examples:
+        >>> mask_id_number("11010519491231002X")
+        '110105********002X'
+        >>> mask_id_number("130503670401001"), mask_id_number("12345")
+        ('130503*****1001', '*****')
+    """
+    if _missing(s):
+        return s
+    s = str(s)
+    if len(s) <= 10:
+        return "*" * len(s)
+    return _ID_RE.sub(_id_repl, s)
+
+
+def _mask_series(s: pd.Series, kind: str) -> pd.Series:
+    if not (pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s)):
+        # numbers typed into a spreadsheet, object columns: mask their text form
+        s = s.astype("str").where(s.notna())
+    if kind == "name":
+        return s.str.replace(_ALL_RE, _name_repl, regex=True)
+    long = s.str.len() > 10
+    starred = s.str.replace(_ALL_RE, lambda m: "*" * len(m[0]), regex=True)
+    return s.str.replace(_ID_RE, _id_repl, regex=True).where(long | s.isna(), starred)
+
+
+def _kind(label: Any) -> str | None:
+    if label in PII_NAME_COLUMNS or label in PII_NAME_HEADERS:
+        return "name"
+    if label in PII_ID_COLUMNS or label in PII_ID_HEADERS:
+        return "id_number"
+    return None
+
+
+def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
+    """A copy of ``df`` with every PII column masked (POLICY.md §7).
+
+    Columns are found by English name (:data:`PII_NAME_COLUMNS`,
+    :data:`PII_ID_COLUMNS`) or Chinese header; index levels with such names
+    are masked too. ``reveal=True`` returns an unmasked copy (``--reveal-pii``).
+    Masking an already masked frame changes nothing.
+
+    Examples:
+        >>> df = pd.DataFrame({"姓名": ["张三丰"], "id_number": ["11010519491231002X"], "n": [1]})
+        >>> mask_frame(df).to_dict("records")
+        [{'姓名': '张**', 'id_number': '110105********002X', 'n': 1}]
+        >>> mask_frame(df, reveal=True).iloc[0, 0]
+        '张三丰'
+    """
+    out = df.copy()
+    if reveal:
+        return out
+    for j, col in enumerate(out.columns):
+        kind = _kind(col)
+        if kind is not None:
+            # by position: a frame may repeat a header
+            out.isetitem(j, _mask_series(out.iloc[:, j], kind))
+    names = list(out.index.names)
+    kinds = [_kind(n) for n in names]
+    if any(kinds):
+        idx = out.index.to_frame(index=False)
+        for j, k in enumerate(kinds):
+            if k is not None:
+                idx.isetitem(j, _mask_series(idx.iloc[:, j], k))
+        out.index = (
+            pd.MultiIndex.from_frame(idx)
+            if len(names) > 1
+            else pd.Index(idx.iloc[:, 0], name=names[0])
+        )
+    return out
+
+
+_ID_IN_TEXT_RE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[0-9Xx])(?![0-9A-Za-z])")
+
+
+def find_unmasked_ids(text: str) -> list[str]:
+    """Every 18-character ID number with a valid check character in ``text``.
+
+    For the PII tests of outputs: a hit is a number that was not masked.
+    Occurrences are returned in order (repeats included).
+
+    Examples:
+        >>> find_unmasked_ids("a 11010519491231002X, b 110105********002X, c 110105194912310021")
+        ['11010519491231002X']
+    """
+    from fpanalysis.core.ids import _check_char
+
+    return [m for m in _ID_IN_TEXT_RE.findall(text) if _check_char(m[:17]) == m[17].upper()]
+
+
+def find_names(text: str, names: Iterable[Any]) -> list[str]:
+    """The names in ``names`` (2 characters or more) that occur in ``text``.
+
+    Returned once each, in the order of ``names``; missing values are skipped.
+
+    Examples:
+        >>> find_names("负责人：张**，联系人 李四", ["张三丰", "李四", "王", None])
+        ['李四']
+    """
+    seen: dict[str, None] = {}
+    for n in names:
+        if _missing(n):
+            continue
+        n = str(n).strip()
+        if len(n) >= 2 and n not in seen and n in text:
+            seen[n] = None
+    return list(seen)

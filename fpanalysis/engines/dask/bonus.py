@@ -1,0 +1,953 @@
+"""The reward budget on Dask: map per partition, reduce the cohort counts, compute in the driver (POLICY.md §5).
+
+The pandas engine (:mod:`fpanalysis.rules.bonus`) already works in two steps:
+certificates → cohorts (:func:`~fpanalysis.rules.bonus.compress`), then a projection
+over the cohorts only. Cohort counts add up, so the Dask engine is a map-reduce:
+
+1. **map** (in the workers, one task per partition): read the partition's
+   tables, join each certificate to its child, couple and payee
+   (:func:`~fpanalysis.rules.bonus.certificate_segments`) and fold the segments into
+   cohorts (:func:`~fpanalysis.rules.bonus.compress`); likewise the childless couples'
+   new-certificate groups (:func:`~fpanalysis.rules.bonus.new_certificate_groups`),
+   and on request the liability cohorts and the certificates outside the budget;
+2. **reduce**: :func:`merge_cohorts` sums counts over equal cohort keys,
+   :func:`merge_groups` sums couples over equal groups;
+3. **compute** (driver): a :class:`~fpanalysis.rules.bonus.BonusModel` over the merged
+   cohorts and groups projects exactly as the pandas engine does.
+
+The driver never holds more than the small partial results, so the certificate
+count is bounded by disk, not memory.
+
+What depends on the whole dataset, and how it is handled:
+
+- **the start month** (``--start`` omitted): the month after the last recorded
+  date over *all* partitions — a first, cheap pass (dates only) takes the
+  maximum per partition;
+- **the unit list and the unit codes** of the cohorts: every partition is
+  compressed against the global ``units`` table, and :func:`merge_cohorts`
+  re-codes into the sorted union, so cohort order and codes equal what
+  ``compress`` gives on the concatenated data;
+- **persons married twice** across partitions and other cross-partition
+  references: see *alignment* below.
+
+Choices where the spec is silent (also in docs/design.md, "Dask engine"):
+
+- **Aligned partitions** are the contract (``DIR/<table>/part-NNNNN.parquet``,
+  part k of every table holding whole couples: spouses, children,
+  certificates; ``units`` one shared part). Each map task checks it: every
+  certificate's couple, child and payee, and every couple's spouses, must be in
+  the same partition. A partition that breaks it is never computed on: the
+  engine falls back to loading the dataset in the driver and re-partitioning it
+  by couple (a note says so), so the answer stays right.
+- **Not a partitioned dataset** (a CSV folder, a workbook, one Parquet file per
+  table): loaded and validated in the driver exactly as the pandas engine
+  does, then split by couple (:func:`split_by_couple`: contiguous blocks of
+  couples, each with its children and certificates and a copy of every person
+  it refers to) and scattered to the workers.
+- **Validation** (``validate=True``, what the CLI does): each partition is
+  loaded by the package's own loader and validated in its worker
+  (:func:`fpanalysis.io.load_for_analysis` on that partition, with
+  ``--skip-invalid`` applied per partition — alignment keeps every reference
+  inside one partition); an error is reported with its partition's file names.
+  Keys duplicated *across* partitions are caught in the reduce (ids are hashed
+  per partition and compared).
+  ``validate=False`` (library and benchmark use, for trusted generator output)
+  reads only the needed columns with pyarrow in their stored types.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.errors import FPError
+from fpanalysis.core.params import Params
+from fpanalysis.engines.dask.common import (
+    Failure,
+    as_folder,
+    check_unique,
+    failure,
+    is_frames,
+    key_hashes,
+    n_workers,
+    part_name,
+    read_parts,
+)
+from fpanalysis.rules import bonus
+
+TABLES_NEEDED = bonus.TABLES_NEEDED
+SHARED_TABLES = ("units",)
+#: The columns the budget reads, per table (the fast reader loads only these).
+COLUMNS_NEEDED: dict[str, list[str]] = {
+    "units": ["unit_id"],
+    "persons": ["person_id", "sex", "birth_date", "unit_id", "category", "hire_date", "leave_date"],
+    "couples": ["couple_id", "wife_id", "husband_id", "marriage_date", "divorce_date"],
+    "children": ["child_id", "couple_id", "birth_date"],
+    "certificates": ["cert_id", "couple_id", "child_id", "issue_date", "payee_id", "revoked_date"],
+}
+#: Keys that must be unique across the whole dataset (checked across partitions).
+UNIQUE_KEYS = {
+    "persons": "person_id",
+    "couples": "couple_id",
+    "children": "child_id",
+    "certificates": "cert_id",
+}
+#: Partial cohort sets merged at once in the driver (bounds the driver's memory).
+MERGE_EVERY = 16
+
+
+# --------------------------------------------------------------------------- reduce
+
+
+def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> bonus.Cohorts:
+    """Sum cohort counts over equal keys: the cohorts ``compress`` gives on the concatenated segments.
+
+    Unit codes are re-coded into the sorted union of every part's units and
+    ``units``; rows come out sorted by (mode, unit, share, first, end, birth
+    month) like :func:`fpanalysis.rules.bonus.compress`'s. Every part must share
+    ``start_m`` and ``max_months``.
+
+    Examples:
+        >>> seg = pd.DataFrame({"cert_id": ["A", "B", "C"], "mode": [0, 0, 0],
+        ...     "unit_id": ["U2", "U1", "U2"], "share": [0, 0, 0], "first_m": [24300] * 3,
+        ...     "end_m": [24400] * 3, "birth_m": [24200] * 3})
+        >>> a, b = bonus.compress(seg[:2], 24300), bonus.compress(seg[2:], 24300)
+        >>> m = merge_cohorts([a, b])
+        >>> m.units, m.unit.tolist(), m.count.tolist()
+        (('U1', 'U2'), [0, 1], [1, 2])
+    """
+    if not parts:
+        raise ValueError("merge_cohorts needs at least one part")
+    starts = {p.start_m for p in parts}
+    maxes = {p.max_months for p in parts}
+    if len(starts) != 1 or len(maxes) != 1:
+        raise ValueError("cohorts to merge must share start_m and max_months")
+    all_units = sorted(set(units).union(*(p.units for p in parts)))
+    index = pd.Index(all_units, dtype=object)
+    live = [p for p in parts if len(p)]
+    recodes = [index.get_indexer(list(p.units)).astype(np.int64) for p in live]
+    fields = ("mode", "unit", "share", "first_m", "end_m", "birth_m")
+
+    def column(k: int, j: int) -> np.ndarray:  # key column j of part k (units re-coded), as int64
+        if j == 1:
+            return recodes[k][live[k].unit]
+        return np.asarray(getattr(live[k], fields[j])).astype(np.int64, copy=False)
+
+    if live:
+        lows = np.array([min(int(column(k, j).min()) for k in range(len(live))) for j in range(6)])
+        highs = np.array([max(int(column(k, j).max()) for k in range(len(live))) for j in range(6)])
+        spans = highs - lows + 1
+    if live and np.prod(spans.astype(float)) < 2.0**62:
+        # Mixed-radix packing into one int64 per cohort (as compress does), part by part: its order is the
+        # rows' lexicographic order. The driver holds one int64 key and one count a cohort while it sorts
+        # (not the six stacked int64 columns: at 100M certificates, 20M partial cohorts, gigabytes).
+        keys = []
+        for k in range(len(live)):
+            key = np.zeros(len(live[k]), np.int64)
+            for j in range(6):
+                key *= spans[j]
+                key += column(k, j) - lows[j]
+            keys.append(key)
+        key = np.concatenate(keys)
+        del keys
+        weights = np.concatenate([np.asarray(p.count, np.int64) for p in live])
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        weights = weights[order]
+        del order
+        starts_at = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        uniq_key = key[starts_at]
+        del key
+        count = np.add.reduceat(weights, starts_at) if len(starts_at) else np.zeros(0, np.int64)
+        del weights
+        cols_ = []
+        rest = uniq_key
+        for j in reversed(range(6)):
+            cols_.append(rest % spans[j] + lows[j])
+            rest = rest // spans[j]
+        uniq = np.column_stack(cols_[::-1])
+    elif live:  # pathological month ranges
+        stacked = np.concatenate(
+            [np.column_stack([column(k, j) for j in range(6)]) for k in range(len(live))]
+        )
+        weights = np.concatenate([np.asarray(p.count, np.int64) for p in live])
+        uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
+        count = np.zeros(len(uniq), np.int64)
+        np.add.at(count, inv.reshape(-1), weights)  # exact integer sums
+    else:
+        uniq, count = np.zeros((0, 6), np.int64), np.zeros(0, np.int64)
+    return bonus.Cohorts(
+        units=tuple(all_units),
+        mode=uniq[:, 0].astype(np.int8),
+        unit=uniq[:, 1].astype(np.int64),
+        share=uniq[:, 2].astype(np.int8),
+        first_m=uniq[:, 3].astype(np.int64),
+        end_m=uniq[:, 4].astype(np.int64),
+        birth_m=uniq[:, 5].astype(np.int64),
+        count=count,
+        start_m=starts.pop(),
+        max_months=maxes.pop(),
+    )
+
+
+GROUP_KEYS = ["payee_unit_id", "other_unit_id", "rate"]
+
+
+def merge_groups(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Sum the couples of equal new-certificate groups: :func:`fpanalysis.rules.bonus.new_certificate_groups` on the whole.
+
+    Examples:
+        >>> a = pd.DataFrame({"payee_unit_id": ["U1"], "other_unit_id": pd.Series([None], dtype="str"),
+        ...     "rate": [0.1], "couples": [2]})
+        >>> merge_groups([a, a])["couples"].tolist()
+        [4]
+    """
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return parts[0].iloc[:0].reset_index(drop=True) if parts else _empty_groups()
+    g = pd.concat(frames, ignore_index=True)
+    out = (
+        g.groupby(GROUP_KEYS, dropna=False, sort=True)["couples"]
+        .sum()
+        .rename("couples")
+        .reset_index()
+    )
+    out["payee_unit_id"] = out["payee_unit_id"].astype("str")
+    out["other_unit_id"] = out["other_unit_id"].astype("str")
+    out["couples"] = out["couples"].astype("int64")
+    return out[out["rate"] > 0].reset_index(drop=True)
+
+
+def _empty_groups() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "payee_unit_id": pd.Series([], dtype="str"),
+            "other_unit_id": pd.Series([], dtype="str"),
+            "rate": pd.Series([], dtype="float64"),
+            "couples": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def liability_from_cohorts(cohorts: bonus.Cohorts, params: Params, start_m: int) -> pd.DataFrame:
+    """:func:`fpanalysis.rules.bonus.liability` from (merged) liability cohorts instead of tables.
+
+    The cohorts must come from ``certificate_segments(..., assume_stay_from=start_m)``
+    and ``compress(..., start_m, units=unit_ids)`` without ``max_months``. The
+    arithmetic is the pandas engine's, line for line (the Dask tests compare the
+    two on every run).
+    """
+    from decimal import ROUND_HALF_UP, Decimal
+
+    units = list(cohorts.units)
+    if len(cohorts):
+        max_cap = max(int(v) for _, v in params.timeline("reward_age_cap"))
+        last = int(np.minimum(cohorts.end_m, cohorts.birth_m + 12 * max_cap).max())
+        months = max(last - start_m + 1, 1)
+    else:
+        months = 1
+    mp = bonus.MonthlyParams.of(params, start_m, months)
+    fen = bonus.project_cohorts(cohorts, mp)
+    r = Decimal(str(params.at("discount_rate", bonus.month_start(start_m))))
+    k = np.arange(months)
+    nz = fen.any(axis=0)
+    factors = {int(i): (1 + r) ** (Decimal(int(i)) / 12) for i in k[nz]}
+    disc = []
+    for row in fen:  # one row per unit: a handful
+        s = sum((Decimal(int(v)) / factors[int(i)] for i, v in enumerate(row) if v), Decimal(0))
+        disc.append(int(s.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    m = mp.months[None, :]
+    paid_any = (
+        (cohorts.first_m[:, None] <= m)
+        & (m <= cohorts.end_m[:, None])
+        & (m <= cohorts.birth_m[:, None] + 12 * mp.age_cap[None, :])
+        & (cohorts.mode[:, None] == mp.split[None, :])
+    ).any(axis=1)
+    n_cert = bonus._sum_by(cohorts.unit, np.where(paid_any, cohorts.count, 0), len(units))
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(units, dtype="str"),
+            "certificates": pd.Series(n_cert, dtype="int64"),
+            "liability_yuan": bonus.fen_to_yuan(fen.sum(axis=1)),
+            "liability_discounted_yuan": bonus.fen_to_yuan(disc),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+def split_by_couple(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[str, pd.DataFrame]]:
+    """Cut an in-memory dataset into ``n`` aligned partitions by couple (for non-partitioned input).
+
+    Couples go in contiguous blocks of their table order; a child or
+    certificate goes with its couple (one whose couple is unknown with the
+    first partition); a person goes to every partition whose couples or
+    certificates refer to it (a person married twice may be copied), and
+    persons nobody refers to go to the first; ``units`` goes to every one.
+    Empty partitions are dropped.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> t = {"units": coerce("units", [{"unit_id": "U1"}]),
+        ...      "couples": coerce("couples", [{"couple_id": c, "wife_id": w, "husband_id": h}
+        ...          for c, w, h in [("C1", "W1", "H1"), ("C2", "W2", "H1")]]),
+        ...      "persons": coerce("persons", [{"person_id": p} for p in ["W1", "H1", "W2", "X"]]),
+        ...      "children": coerce("children", []), "certificates": coerce("certificates", [])}
+        >>> [sorted(p["persons"]["person_id"]) for p in split_by_couple(t, 2)]
+        [['H1', 'W1', 'X'], ['H1', 'W2']]
+    """
+    couples = tables["couples"]
+    n = max(1, min(int(n), max(len(couples), 1)))
+    block = (np.arange(len(couples)) * n) // max(len(couples), 1)
+    cpos = pd.Index(couples["couple_id"].to_numpy(object))
+    if not cpos.is_unique:  # duplicated keys (validated data has none): the first copy decides
+        first = ~cpos.duplicated(keep="first")
+        lookup = pd.Series(block[first], index=cpos[first])
+    else:
+        lookup = pd.Series(block, index=cpos)
+
+    def part_of(ids: pd.Series) -> np.ndarray:
+        return lookup.reindex(ids.to_numpy(object)).fillna(0).to_numpy(np.int64)
+
+    out: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
+    child_part = part_of(tables["children"]["couple_id"])
+    cert_part = part_of(tables["certificates"]["couple_id"])
+    persons = tables["persons"]
+    # who refers to whom: (person id, partition) pairs from couples and certificates
+    refs = pd.DataFrame(
+        {
+            "pid": np.concatenate(
+                [
+                    couples["wife_id"].to_numpy(object),
+                    couples["husband_id"].to_numpy(object),
+                    tables["certificates"]["payee_id"].to_numpy(object),
+                ]
+            ),
+            "part": np.concatenate([block, block, cert_part]),
+        }
+    ).dropna()
+    pidx = pd.Index(persons["person_id"].to_numpy(object))
+    pos = pidx.get_indexer_for(refs["pid"].to_numpy(object)) if len(refs) else np.zeros(0, int)
+    # get_indexer_for on duplicated person ids returns every copy: repeat the partitions to match
+    if len(refs) and not pidx.is_unique:
+        counts = pd.Series(pidx).value_counts()
+        rep = counts.reindex(refs["pid"].to_numpy(object)).fillna(1).astype(int).to_numpy()
+        parts_rep = np.repeat(refs["part"].to_numpy(), rep)
+    else:
+        parts_rep = refs["part"].to_numpy()
+    found = pos >= 0
+    pairs = pd.DataFrame({"pos": pos[found], "part": parts_rep[found]}).drop_duplicates()
+    orphan = np.setdiff1d(np.arange(len(persons)), pairs["pos"].to_numpy())
+    pairs = pd.concat(
+        [pairs, pd.DataFrame({"pos": orphan, "part": np.zeros(len(orphan), np.int64)})]
+    ).sort_values(["part", "pos"], kind="stable")
+    for k in range(n):
+        p = out[k]
+        for t in SHARED_TABLES:
+            if t in tables:
+                p[t] = tables[t]
+        p["couples"] = couples[block == k]
+        p["children"] = tables["children"][child_part == k]
+        p["certificates"] = tables["certificates"][cert_part == k]
+        p["persons"] = persons.iloc[pairs.loc[pairs["part"] == k, "pos"].to_numpy()]
+    return [p for p in out if len(p["couples"]) or len(p["certificates"]) or len(p["persons"])]
+
+
+def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
+    """The budget's columns of one partition, read with pyarrow in their stored types (no validation)."""
+    return read_parts(files, TABLES_NEEDED, columns=COLUMNS_NEEDED, empty_missing=True)
+
+
+def read_partition_validated(
+    files: Mapping[str, Sequence[str | Path]], *, skip_invalid: bool, lang: str
+):
+    """One partition through the package's loader and validator (the pandas engine's semantics)."""
+    from fpanalysis.io import load_for_analysis
+
+    with as_folder(files) as folder:
+        return load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
+
+
+def _name(files: Mapping[str, Sequence[str | Path]]) -> str:
+    return part_name(files, "certificates")
+
+
+def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
+    """Why a partition is not aligned (a reference leaves it), or ``None`` when it is.
+
+    Checks that every certificate's couple, child and payee, every child's
+    couple and every couple's spouses are in the partition (missing values
+    are not references).
+    """
+    return _encode(tables)[1]
+
+
+def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """``values.isin(keys)`` as a bool array, in pyarrow (pandas' string ``isin`` goes through Python objects).
+
+    Examples:
+        >>> _isin(pd.Series(["a", None, "c"], dtype="str"), pd.Series(["a", "b"], dtype="str")).tolist()
+        [True, False, False]
+    """
+    import pyarrow.compute as pc
+
+    found = pc.is_in(_arrow(values), value_set=_arrow(keys).drop_null(), skip_nulls=True)
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _arrow(s: pd.Series):
+    """A key column as one pyarrow array (integers as they are, anything else as strings)."""
+    import pyarrow as pa
+
+    if s.dtype.kind in "iu":
+        return pa.array(s.to_numpy())
+    try:
+        a = pa.array(s.astype("str"), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: go through Python strings
+        a = pa.array(s.astype(object).where(s.notna(), None).map(str, na_action="ignore"))
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def _positions_in(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position in ``keys`` of each value (the first of duplicated keys; -1 when absent), hashed in pyarrow."""
+    import pyarrow.compute as pc
+
+    pos = pc.index_in(_arrow(values), value_set=_arrow(keys))
+    return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+#: Key columns and the table (and key) each refers to: encoded to integer positions by :func:`encode_ids`.
+_REFERENCES = {
+    "couples": {"wife_id": "persons", "husband_id": "persons"},
+    "children": {"couple_id": "couples"},
+    "certificates": {"couple_id": "couples", "child_id": "children", "payee_id": "persons"},
+}
+_KEYS = {
+    "persons": "person_id",
+    "couples": "couple_id",
+    "children": "child_id",
+    "certificates": "cert_id",
+}
+
+
+def encode_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables with every person, couple, child and certificate id replaced by an integer code.
+
+    A row's key becomes its position in its table (0, 1, ...) and a reference
+    the position of the first row holding that key (-1 when none), which is how
+    :func:`fpanalysis.rules.bonus.certificate_segments` resolves string keys too (the
+    first of duplicated keys wins; an unknown one is absent) — so the segments,
+    cohorts and groups are the same, while the look-ups become integer offsets
+    instead of string hashing (the partition's main cost). Unit ids stay as
+    they are (they appear in the output). Not for outputs that list ids.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> t = encode_ids({"persons": coerce("persons", [{"person_id": "W"}, {"person_id": "H"}]),
+        ...     "couples": coerce("couples", [{"couple_id": "C", "wife_id": "W", "husband_id": "X"}]),
+        ...     "children": coerce("children", []), "certificates": coerce("certificates", [])})
+        >>> t["couples"][["couple_id", "wife_id", "husband_id"]].values.tolist()
+        [[0, 0, -1]]
+    """
+    return _encode(tables)[0]
+
+
+def _encode(tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """:func:`encode_ids`, and the first reference that leaves the partition (``None``: aligned)."""
+    out = dict(tables)
+    problem = None
+    for t, refs in _REFERENCES.items():
+        df = tables[t].copy()
+        for col, ref in refs.items():
+            pos = _positions_in(tables[t][col], tables[ref][_KEYS[ref]])
+            if problem is None:
+                lost = (pos < 0) & tables[t][col].notna().to_numpy()
+                if lost.any():
+                    problem = f"{t}.{col} {tables[t][col].to_numpy()[lost.argmax()]!r} not in {ref}"
+            df[col] = pos
+        out[t] = df
+    for t, key in _KEYS.items():
+        df = out[t] if out[t] is not tables[t] else tables[t].copy()
+        df[key] = np.arange(len(df), dtype=np.int64)
+        out[t] = df
+    return out, problem
+
+
+def _childless_only(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables :func:`fpanalysis.rules.bonus.new_certificate_groups` needs, cut to childless couples.
+
+    That function keeps only in-scope couples with no row in ``children``; a
+    couple's scope depends on its own row and its spouses only, so dropping the
+    couples with a child (and every child) beforehand gives the same groups,
+    without pandas' slow string ``isin`` over every couple.
+    """
+    couples = tables["couples"]
+    childless = couples[~_isin(couples["couple_id"], tables["children"]["couple_id"])]
+    persons = tables["persons"]
+    spouses = pd.concat([childless["wife_id"], childless["husband_id"]], ignore_index=True)
+    return {
+        **tables,
+        "couples": childless,
+        "persons": persons[_isin(persons["person_id"], spouses)],
+        "children": tables["children"].iloc[:0],
+    }
+
+
+# --------------------------------------------------------------------------- map
+
+
+@dataclass
+class Partial:
+    """What one partition gives back: small, whatever the partition's size."""
+
+    cohorts: bonus.Cohorts | None = None
+    groups: pd.DataFrame | None = None
+    liability: bonus.Cohorts | None = None
+    outside: pd.DataFrame | None = None
+    last_date: pd.Timestamp | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[Any] = field(default_factory=list)
+    hashes: dict[str, np.ndarray] | None = None
+    units: list[str] | None = None
+    not_aligned: str | None = None
+    failure: Failure | None = None
+
+
+def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Mapping, Partial]:
+    """Tables of one partition: ``source`` is ``{table: [part files]}`` or already a dict of frames."""
+    info = Partial()
+    if (
+        isinstance(source, Mapping)
+        and source
+        and all(isinstance(v, pd.DataFrame) for v in source.values())
+    ):
+        return source, info
+    if validate:
+        ds = read_partition_validated(source, skip_invalid=skip_invalid, lang=lang)
+        info.skipped = dict(getattr(ds, "skipped", {}) or {})
+        report = getattr(ds, "report", None)
+        info.warnings = list(report.warnings) if report is not None else []
+        return ds, info
+    return read_partition_fast(source), info
+
+
+def _last_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
+    latest = []
+    for t, cols in bonus._EVENT_DATES.items():
+        df = tables.get(t)
+        if df is None:
+            continue
+        for c in cols:
+            if c in df and df[c].notna().any():
+                latest.append(pd.Timestamp(df[c].max()))
+    return max(latest) if latest else None
+
+
+def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"):
+    """Map task of the first pass: the partition's last recorded date (for the default start month)."""
+    try:
+        if not validate and not is_frames(source):
+            tables = _read_dates(source)
+        else:
+            if validate and alignment_problem(read_partition_fast(source)) is not None:
+                return Partial(not_aligned=_name(source))  # the second pass re-partitions
+            tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
+        return Partial(last_date=_last_date(tables))
+    except FPError as exc:
+        return Partial(failure=failure(exc, _name(source) if not is_frames(source) else "?"))
+
+
+def _read_dates(files) -> dict[str, pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    out = {}
+    for t, cols in bonus._EVENT_DATES.items():
+        frames = []
+        for f in files.get(t, []):
+            have = set(pq.read_schema(f).names)
+            use = [c for c in cols if c in have]
+            if use:
+                df = pq.read_table(f, columns=use).to_pandas()
+                frames.append(
+                    df.apply(lambda s: pd.to_datetime(s).astype("datetime64[ns]").dt.normalize())
+                )
+        if frames:
+            out[t] = pd.concat(frames, ignore_index=True)
+    return out
+
+
+def map_budget(
+    source,
+    params: Params,
+    start_m: int,
+    months: int,
+    *,
+    want_liability: bool = False,
+    want_outside: bool = False,
+    validate: bool = False,
+    skip_invalid: bool = False,
+    lang: str = "zh",
+    check_keys: bool = True,
+    check_alignment: bool = True,
+) -> Partial:
+    """Map task: one partition's cohorts, new-certificate groups, and on request liability and outside rows."""
+    where = _name(source) if not is_frames(source) else "?"
+    try:
+        if validate and skip_invalid:
+            # --skip-invalid would quietly drop a reference that lives in another partition: check first.
+            problem = alignment_problem(read_partition_fast(source))
+            if problem is not None:
+                return Partial(not_aligned=f"{where}: {problem}")
+        try:
+            tables, info = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
+        except FPError:
+            if validate:  # a reference error may only mean that the partitions are not aligned
+                problem = alignment_problem(read_partition_fast(source))
+                if problem is not None:
+                    return Partial(not_aligned=f"{where}: {problem}")
+            raise
+        # The unit list as this partition loaded it (units are in every partition; the pandas engine
+        # takes them from the loaded table too, so a normalised or skipped unit row counts the same).
+        unit_ids = _units_of(tables)
+        info.units = unit_ids
+        # integer look-ups (same segments, a fraction of the time); the same pass checks alignment
+        coded, problem = _encode(tables)
+        if problem is not None and check_alignment:
+            info.not_aligned = f"{where}: {problem}"
+            return info
+        seg, _ = bonus.certificate_segments(coded, with_info=False)
+        info.cohorts = bonus.compress(seg, start_m, units=unit_ids, max_months=months)
+        del seg
+        info.groups = bonus.new_certificate_groups(
+            _childless_only(coded), params, bonus.month_start(start_m)
+        )
+        if want_liability:
+            lseg, _ = bonus.certificate_segments(coded, assume_stay_from=start_m, with_info=False)
+            info.liability = bonus.compress(lseg, start_m, units=unit_ids)
+        del coded
+        if want_outside:
+            info.outside = bonus.outside_budget(tables, params, bonus.month_label(start_m), months)
+        info.rows = {t: len(tables[t]) for t in TABLES_NEEDED if t in tables}
+        if check_keys:
+            info.hashes = key_hashes(tables, UNIQUE_KEYS)
+        return info
+    except FPError as exc:
+        return Partial(failure=failure(exc, where))
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@dataclass
+class DaskBudget:
+    """The reduced result: a :class:`~fpanalysis.rules.bonus.BonusModel` plus the requested extra tables."""
+
+    model: bonus.BonusModel
+    start: str
+    liability: pd.DataFrame | None
+    outside: pd.DataFrame | None
+    partitions: int
+    rows: dict[str, int]
+    messages: list[str]
+    repartitioned: bool = False
+
+
+def _sources(
+    client,
+    dataset,
+    *,
+    partitions: int | None,
+    validate: bool,
+    skip_invalid: bool,
+    lang: str,
+    tables: Mapping[str, pd.DataFrame] | None,
+):
+    """(list of map sources, unit ids, repartitioned?, messages)."""
+    from fpanalysis.engines.dask.cluster import aligned_partitions, partition_paths
+
+    if tables is None and dataset is not None:
+        parts = partition_paths(dataset)
+        aligned = aligned_partitions(parts, TABLES_NEEDED, SHARED_TABLES) if parts else None
+        if aligned:
+            return aligned, None, False, []
+        note = []
+        if parts:
+            note.append(
+                "分区数据集的各表分区数不一致（未对齐），已在本机读入后按夫妇重新分区"
+                if lang == "zh"
+                else "the partitioned dataset's tables have different part counts (not aligned): "
+                "loaded in the driver and re-partitioned by couple"
+            )
+        return None, None, True, note
+    return None, None, True, []
+
+
+def _units_of(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The ``units`` table's ids as the pandas engine lists them."""
+    if "units" not in tables:
+        return []
+    return tables["units"]["unit_id"].dropna().astype("str").tolist()
+
+
+def _driver_tables(dataset, tables, *, skip_invalid: bool, lang: str):
+    from fpanalysis.engines.dask.cluster import partition_paths
+    from fpanalysis.io import load_for_analysis
+
+    if tables is not None:
+        return tables, []
+    parts = partition_paths(dataset)
+    if parts:
+        # A partitioned folder that is not aligned: its parts, table by table, as one file each.
+        with as_folder({t: parts[t] for t in TABLES_NEEDED if t in parts}) as folder:
+            ds = load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
+    else:
+        ds = load_for_analysis(dataset, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
+    return ds, list(getattr(ds, "messages", []))
+
+
+def _messages(partials: Sequence[Partial], lang: str) -> list[str]:
+    from fpanalysis.io import MAX_WARNINGS_SHOWN
+
+    zh = lang == "zh"
+    skipped: dict[str, int] = {}
+    for i, p in enumerate(partials):
+        for t, n in p.skipped.items():
+            if t not in SHARED_TABLES or i == 0:  # shared tables are validated in every partition
+                skipped[t] = skipped.get(t, 0) + n
+    out = []
+    for t in TABLES_NEEDED:
+        if skipped.get(t):
+            n = skipped[t]
+            out.append(
+                f"表“{schema.TABLES[t].zh}”有 {n} 行未通过校验被剔除"
+                if zh
+                else f"{t}: {n} rows left out (failed validation)"
+            )
+    warns = [
+        w
+        for i, p in enumerate(partials)
+        for w in p.warnings
+        if i == 0 or getattr(w, "table", None) not in SHARED_TABLES
+    ]
+    out.extend(w.text(lang) for w in warns[:MAX_WARNINGS_SHOWN])
+    if len(warns) > MAX_WARNINGS_SHOWN:
+        rest = len(warns) - MAX_WARNINGS_SHOWN
+        out.append(
+            f"……另有 {rest} 个警告，运行 `fpanalysis validate` 查看全部"
+            if zh
+            else f"... and {rest} more warnings; run `fpanalysis validate` to see them all"
+        )
+    return out
+
+
+def _gather(client, futures, on_result=None):
+    """Results of ``futures`` as they complete (passed through ``on_result``); raise the first worker failure."""
+    from distributed import as_completed
+
+    out = []
+    for fut in as_completed(futures, loop=client.loop):
+        res = fut.result()
+        fut.release()
+        if res.failure is not None:
+            for f in futures:
+                f.cancel()
+            res.failure.raise_()
+        out.append(on_result(res) if on_result is not None else res)
+    return out
+
+
+class _Reducer:
+    """Merges partial cohorts as they arrive, so the driver holds at most :data:`MERGE_EVERY` unmerged."""
+
+    def __init__(self) -> None:
+        self.acc: dict[str, bonus.Cohorts | None] = {"cohorts": None, "liability": None}
+        self.pending: dict[str, list[bonus.Cohorts]] = {"cohorts": [], "liability": []}
+
+    def __call__(self, p: Partial) -> Partial:
+        for name in ("cohorts", "liability"):
+            c = getattr(p, name)
+            if c is None:
+                continue
+            self.pending[name].append(c)
+            setattr(p, name, None)
+            if len(self.pending[name]) >= MERGE_EVERY:
+                self._fold(name, ())
+        return p
+
+    def _fold(self, name: str, units: Sequence[str]) -> None:
+        acc = self.acc[name]
+        parts = ([acc] if acc is not None else []) + self.pending[name]
+        self.acc[name] = merge_cohorts(parts, units) if parts else None
+        self.pending[name] = []
+
+    def result(self, name: str, units: Sequence[str]) -> bonus.Cohorts | None:
+        """Everything merged, with ``units`` added (the final unit list and codes)."""
+        self._fold(name, units)
+        return self.acc[name]
+
+
+def budget(
+    client,
+    dataset: str | Path | None,
+    params: Params,
+    *,
+    start: str | None = None,
+    months: int = bonus.DEFAULT_MONTHS,
+    liability: bool = False,
+    outside: bool = False,
+    validate: bool = True,
+    skip_invalid: bool = False,
+    lang: str = "zh",
+    partitions: int | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> DaskBudget:
+    """The reward budget's reduced model on a Dask cluster (map per partition, reduce, compute later).
+
+    Args:
+        client: a ``distributed.Client`` (see :func:`fpanalysis.engines.dask.cluster.dask_client`).
+        dataset: a partitioned Parquet folder (read in the workers), or any
+            dataset the package reads (loaded in the driver and split by couple).
+        params: the parameters (baseline) — the model re-projects any scenario.
+        start: ``YYYY-MM``; ``None``: the month after the last recorded date of
+            the whole dataset (a first pass over the partitions).
+        months: the horizon the model must serve (cohorts are clipped to it).
+        liability, outside: also compute the liability by unit / the
+            certificates outside the budget (what ``--liability`` / ``--outside`` write).
+        validate: load and validate each partition with the package's loader
+            (the CLI); ``False`` reads typed Parquet directly (trusted data).
+        skip_invalid: drop rejected rows (per partition) instead of refusing.
+        lang: language of messages.
+        partitions: how many partitions to split a non-partitioned dataset
+            into (default: 4 per worker, at most one per couple).
+        tables: an in-memory dataset instead of ``dataset`` (split by couple).
+
+    Returns:
+        A :class:`DaskBudget`; ``result.model.project(params, months, draws, seed)``
+        then gives exactly the pandas engine's projection.
+
+    Raises:
+        DataError: the data fail validation (naming the partition), or keys
+            repeat across partitions.
+    """
+    if start is not None:
+        bonus.parse_month(start)
+    if dataset is not None:
+        # Workers open the part files themselves: absolute paths (a remote cluster needs them on a
+        # file system it shares with this machine, at the same path).
+        dataset = Path(dataset).resolve()
+    sources, unit_ids, repartition, messages = _sources(
+        client,
+        dataset,
+        partitions=partitions,
+        validate=validate,
+        skip_invalid=skip_invalid,
+        lang=lang,
+        tables=tables,
+    )
+    opts = {"validate": validate, "skip_invalid": skip_invalid, "lang": lang}
+    driver_tables = None
+    if repartition:
+        driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
+        messages += msgs
+        sources, unit_ids = _scatter(client, driver_tables, partitions)
+        opts = {"validate": False, "skip_invalid": False, "lang": lang}
+
+    def run(sources, unit_ids, opts):
+        start_label = start
+        if start_label is None:
+            first = functools.partial(map_last_date, **opts)
+            firsts = _gather(client, client.map(first, sources, pure=False))
+            if any(p.not_aligned for p in firsts):
+                return None, None, ([p for p in firsts if p.not_aligned], None)
+            dates = [p.last_date for p in firsts if p.last_date is not None]
+            if not dates:
+                bonus.default_start({})  # raises the pandas engine's UsageError
+            start_label = bonus.month_label(
+                int(bonus.month_index(pd.DatetimeIndex([max(dates)]))[0]) + 1
+            )
+        start_m = bonus.parse_month(start_label)
+        # The constant arguments travel in a partial: distributed would turn a large keyword value
+        # (a province's unit list) into a task of its own, keyed by the keyword's name.
+        task = functools.partial(
+            map_budget,
+            params=params,
+            start_m=start_m,
+            months=months,
+            want_liability=liability,
+            want_outside=outside,
+            check_keys=validate and not repartition,
+            # split_by_couple's parts are aligned by construction: a reference it could not place
+            # exists nowhere, and the pandas engine treats it as absent, so the map must too.
+            check_alignment=not repartition,
+            **opts,
+        )
+        futures = client.map(task, sources, pure=False)
+        reducer = _Reducer()
+        return start_label, start_m, (_gather(client, futures, reducer), reducer)
+
+    start_label, start_m, (partials, reducer) = run(sources, unit_ids, opts)
+    bad = [p.not_aligned for p in partials if p.not_aligned]
+    if bad:
+        # Never compute on partitions that do not hold whole couples: re-partition in the driver.
+        messages.append(
+            f"分区未对齐（{bad[0]}），已在本机读入后按夫妇重新分区"
+            if lang == "zh"
+            else f"partitions not aligned ({bad[0]}): loaded in the driver and re-partitioned by couple"
+        )
+        repartition = True
+        driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
+        messages += msgs
+        sources, unit_ids = _scatter(client, driver_tables, partitions)
+        start_label, start_m, (partials, reducer) = run(
+            sources, unit_ids, {"validate": False, "skip_invalid": False, "lang": lang}
+        )
+    if unit_ids is None:  # aligned partitions: the units table as the workers loaded it
+        unit_ids = partials[0].units or [] if partials else []
+    if not repartition:
+        check_unique([p.hashes for p in partials], UNIQUE_KEYS)
+        messages += _messages(partials, lang)
+
+    groups = merge_groups([p.groups for p in partials])
+    extra = groups["payee_unit_id"].tolist() + groups["other_unit_id"].dropna().tolist()
+    all_units = sorted(set(unit_ids) | set(extra))
+    cohorts = reducer.result("cohorts", all_units)
+    model = bonus.BonusModel(start_m, cohorts, groups, cohorts.units)
+    liab = None
+    if liability:
+        lc = reducer.result("liability", list(unit_ids))
+        liab = liability_from_cohorts(lc, params, start_m)
+    out_rows = None
+    if outside:
+        frames = [p.outside for p in partials]
+        out_rows = (
+            pd.concat(frames, ignore_index=True)
+            .sort_values("cert_id", kind="stable")
+            .reset_index(drop=True)
+        )
+    rows: dict[str, int] = {}
+    for p in partials:
+        for t, n in p.rows.items():
+            rows[t] = rows.get(t, 0) + n
+    return DaskBudget(
+        model, start_label, liab, out_rows, len(partials), rows, messages, repartition
+    )
+
+
+def _scatter(client, tables: Mapping[str, pd.DataFrame], partitions: int | None):
+    n = partitions or 4 * n_workers(client)
+    parts = split_by_couple(tables, n)
+    unit_ids = (
+        tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []
+    )
+    if not parts:
+        parts = [dict(tables)]
+    return client.scatter(parts), unit_ids

@@ -1,0 +1,665 @@
+"""Relief ranking and selection on Dask: assess per partition, merge the ranking keys, select in the driver (POLICY.md §6).
+
+The pandas engine (:func:`fpanalysis.rules.relief.rank_households`) assesses every
+household (eligibility, tier, FP type, entitlement: row by row, a household
+with its members), ranks each pool by the declared total order
+(``ranking_order``, ending with ``household_id``), selects sequentially
+(continuing households first, then newcomers in rank order until the first
+that does not fit the quota or budget) and writes a reason per household.
+On Dask:
+
+1. **map** (workers, one task per partition holding whole households):
+   :func:`~fpanalysis.rules.relief.prepare_round` (assessment, incumbents, pool);
+   the assessed partition stays in the worker's memory. The eligible rows'
+   ranking keys (a few small columns) are sorted per pool and sent back.
+2. **reduce** (driver): the sorted key lists of all partitions are merged
+   into one list per pool (the order is total, so the merge equals a global
+   sort), ranked (:func:`~fpanalysis.rules.relief.rank_keys`) and selected
+   (:func:`~fpanalysis.rules.relief.select_pool`) — sequential, on the keys only.
+3. **finish** (workers): each partition receives its households' ranks,
+   selection and the row just above each of them, and writes the texts and
+   reasons (:func:`~fpanalysis.rules.relief.decided_texts`,
+   :func:`~fpanalysis.rules.relief.not_ranked`, :func:`~fpanalysis.rules.relief.finish_table`);
+   the driver stacks the partitions' tables in the pandas engine's row order.
+   The slices travel inside the tasks (not scattered, which has no lineage),
+   so a worker restarted mid-round is recomputed, not a cancelled round.
+4. **lean** (``texts=False``, what the CLI runs): step 3 leaves the texts
+   out, the driver holds the table without them, and the workers write them
+   a slice at a time as the output is written (:func:`texts_runner`), so a
+   province's millions of reasons are never all in one process.
+
+The result is a :class:`~fpanalysis.rules.relief.ReliefResult` with the pandas
+engine's rows, values, notes and problems, so the CLI writes the same bytes
+(the table, the cut line, the meeting workbook).
+
+Choices where the spec is silent (also in docs/design.md):
+
+- **The default as-of date**: the latest application or review date over all
+  partitions (a first, cheap pass).
+- **Partitions**: aligned partitioned Parquet (``DIR/households/part-k``
+  with ``DIR/household_members/part-k`` holding the same households) is read
+  and validated in the workers; a member whose household is in another part
+  means the data are not aligned, and the dataset is then loaded in the
+  driver and re-partitioned. Other datasets are loaded and validated in the
+  driver as the pandas engine does and cut into contiguous blocks of
+  households (:func:`split_by_household`), so problems keep the file's order
+  and row numbers.
+- **Problems** (declared FP types the members contradict) name the row of
+  the household in its partition's file when the data are partitioned.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.errors import DataError, FPError
+from fpanalysis.core.params import Params
+from fpanalysis.engines.dask.common import (
+    Failure,
+    as_folder,
+    check_unique,
+    failure,
+    is_frames,
+    key_hashes,
+    n_workers,
+    part_name,
+    read_parts,
+)
+from fpanalysis.engines.dask.compliance import (
+    _not_aligned_note,
+    driver_tables,
+    gather,
+    partition_sources,
+)
+from fpanalysis.rules import relief as rl
+
+TABLES_NEEDED = list(rl.RELIEF_TABLES)
+UNIQUE_KEYS = {"households": "household_id", "household_members": "member_id"}
+#: The columns of an eligible household the driver needs to rank and select.
+KEY_COLUMNS = [
+    "pool",
+    "household_id",
+    "eligible",
+    "tier",
+    "fp_priority",
+    "pc_key",
+    "per_capita_income_yuan",
+    "application_date",
+    "entitlement_yuan",
+    "incumbent",
+]
+#: What a partition gets back for each of its ranked households (plus the row above's ABOVE_COLUMNS).
+RANKED_COLUMNS = [
+    "household_id",
+    "rank",
+    "decided_by",
+    "above_id",
+    "above_rank",
+    "incumbent",
+    "selected",
+    "selection",
+    "cumulative_fen",
+    "why_zh",
+    "why_en",
+]
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+def split_by_household(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[str, pd.DataFrame]]:
+    """Cut ``households`` and ``household_members`` into at most ``n`` partitions of whole households.
+
+    Households go in contiguous blocks of their table order, each with its
+    members (a member of an unknown household goes to the first block), so
+    stacking the partitions gives back the tables in their order.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> t = {"households": coerce("households", [{"household_id": h} for h in ["H1", "H2", "H3"]]),
+        ...      "household_members": coerce("household_members", [
+        ...          {"member_id": m, "household_id": h} for m, h in [("M1", "H3"), ("M2", "H1")]])}
+        >>> [p["household_members"]["member_id"].tolist() for p in split_by_household(t, 2)]
+        [['M2'], ['M1']]
+    """
+    h = tables["households"]
+    nh = len(h)
+    n = max(1, min(int(n), max(nh, 1)))
+    block = (np.arange(nh) * n) // max(nh, 1)
+    lookup = pd.Series(block, index=pd.Index(h["household_id"].to_numpy(object)))
+    lookup = lookup[~lookup.index.duplicated()]
+    m = tables["household_members"]
+    mpart = lookup.reindex(m["household_id"].to_numpy(object)).fillna(0).to_numpy(np.int64)
+    out = [{"households": h[block == k], "household_members": m[mpart == k]} for k in range(n)]
+    return [
+        p
+        for i, p in enumerate(out)
+        if i == 0 or len(p["households"]) or len(p["household_members"])
+    ]
+
+
+def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
+    """Why a partition does not hold whole households (a member's household elsewhere), or ``None``."""
+    from fpanalysis.io import isin_keys
+
+    v = tables["household_members"]["household_id"]
+    missing = v.notna() & ~isin_keys(v, tables["households"]["household_id"])
+    if missing.any():
+        return f"household_members.household_id {v[missing].iloc[0]!r} not in households"
+    return None
+
+
+def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
+    """One partition's households and members read with pyarrow and put in the typed form (no validation)."""
+    return read_parts(files, TABLES_NEEDED, empty_missing=True)
+
+
+def _part_name(files: Mapping[str, Sequence[str | Path]]) -> str:
+    return part_name(files, "households")
+
+
+# --------------------------------------------------------------------------- map
+
+
+@dataclass
+class Partial:
+    """One partition's work: the assessed rows stay in the worker; ``keys`` go to the driver."""
+
+    assessed: pd.DataFrame | None = None
+    problems: pd.DataFrame | None = None
+    keys: pd.DataFrame | None = None
+    last_date: pd.Timestamp | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    hashes: dict[str, np.ndarray] | None = None
+    not_aligned: str | None = None
+    failure: Failure | None = None
+
+    def summary(self) -> Partial:
+        """Everything but the assessed rows (what the driver gathers)."""
+        return Partial(
+            None,
+            self.problems,
+            self.keys,
+            self.last_date,
+            self.rows,
+            self.messages,
+            self.hashes,
+            self.not_aligned,
+            self.failure,
+        )
+
+
+def _sizeof_partial(part: Partial) -> int:
+    """Bytes a :class:`Partial` holds, for the Dask worker's memory manager.
+
+    Without this ``dask.sizeof`` sees a dataclass as ~56 bytes, so a worker
+    holding every assessed partition (gigabytes at 1M households) believes it
+    holds nothing, never spills to disk and is killed by its nanny at 95 % of
+    ``memory_limit`` — losing the scattered rank slices and cancelling
+    ``map_finish``. Counting the frames lets the worker spill Partials instead.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from dask.sizeof import sizeof
+        >>> df = pd.DataFrame({"a": range(100_000)})
+        >>> sizeof(Partial(assessed=df)) >= sizeof(df)
+        True
+    """
+    from dask.sizeof import sizeof
+
+    held = (part.assessed, part.problems, part.keys, part.hashes, part.rows, part.messages)
+    return 1_000 + sum(int(sizeof(x)) for x in held if x is not None)
+
+
+def _register_sizeof() -> None:
+    # Registered at import: workers import this module when they unpickle map_assess.
+    from dask.sizeof import sizeof
+
+    sizeof.register(Partial)(_sizeof_partial)
+
+
+_register_sizeof()
+
+
+def load_partition(
+    source: Any, *, validate: bool, skip_invalid: bool, lang: str
+) -> tuple[Mapping, Partial]:
+    """A partition's households and members (frames, or part files read and validated in the worker)."""
+    info = Partial()
+    if is_frames(source):
+        return source, info
+    fast = read_partition_fast(source)
+    problem = alignment_problem(fast)
+    if problem is not None:
+        info.not_aligned = f"{_part_name(source)}: {problem}"
+        return fast, info
+    if not validate:
+        return fast, info
+    from fpanalysis.io import load_for_analysis
+
+    with as_folder(source) as folder:
+        ds = load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
+    info.messages = list(getattr(ds, "messages", []) or [])
+    return ds, info
+
+
+def _last_date(h: pd.DataFrame) -> pd.Timestamp | None:
+    dates = pd.concat([h["application_date"], h["last_review_date"]]).dropna()
+    return None if dates.empty else pd.Timestamp(dates.max()).normalize()
+
+
+def map_last_date(
+    source: Any, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"
+) -> Partial:
+    """First pass: the partition's latest application or review date."""
+    where = "?" if is_frames(source) else _part_name(source)
+    try:
+        tables, info = load_partition(
+            source, validate=validate, skip_invalid=skip_invalid, lang=lang
+        )
+        if not info.not_aligned:
+            info.last_date = _last_date(tables["households"])
+        return info
+    except FPError as exc:
+        return Partial(failure=failure(exc, where))
+
+
+def map_assess(
+    source: Any,
+    params: Params,
+    as_of: pd.Timestamp,
+    *,
+    pool: str,
+    previous_ids: Sequence[str] | None,
+    validate: bool = False,
+    skip_invalid: bool = False,
+    lang: str = "zh",
+    check_keys: bool = False,
+) -> Partial:
+    """Map task: assess one partition's households; the eligible ones' keys, sorted per pool in the ranking order."""
+    where = "?" if is_frames(source) else _part_name(source)
+    try:
+        tables, info = load_partition(
+            source, validate=validate, skip_invalid=skip_invalid, lang=lang
+        )
+        if info.not_aligned:
+            return info
+        order = list(params.at("ranking_order", as_of))
+        a, problems = rl.prepare_round(
+            tables, params, as_of, pool=pool, previous_round=previous_ids
+        )
+        info.assessed = a
+        info.problems = problems
+        e = a[a["eligible"].fillna(False).astype(bool)]
+        sk = rl._sort_frame(e).assign(pool=e["pool"])
+        sk = sk.sort_values(["pool", *order], kind="mergesort", na_position="last")
+        info.keys = e.loc[sk.index, KEY_COLUMNS].reset_index(drop=True)
+        info.rows = {t: len(tables[t]) for t in TABLES_NEEDED}
+        if check_keys:
+            info.hashes = key_hashes(tables, UNIQUE_KEYS)
+        return info
+    except FPError as exc:
+        return Partial(failure=failure(exc, where))
+
+
+def _summary(p: Partial) -> Partial:
+    return p.summary()
+
+
+def map_finish(
+    part: Partial,
+    ranked: pd.DataFrame,
+    params: Params,
+    as_of: pd.Timestamp,
+    order: Sequence[str],
+    texts: bool = True,
+) -> pd.DataFrame:
+    """Finish task: one partition's rows of the round's table (texts and reasons), given its ranks and selection.
+
+    ``ranked`` holds this partition's ranked households (:data:`RANKED_COLUMNS`,
+    ``pool`` and the row above's values as ``above__<column>``), in rank order
+    per pool. The columns are built in the pandas engine's order, by its code.
+    ``texts=False``: the rows of a lean table (no texts; the ``above__`` columns kept).
+    """
+    a = part.assessed
+    parts = []
+    above_cols = {f"above__{c}": c for c in rl.ABOVE_COLUMNS}
+    for p in sorted(a["pool"].dropna().unique()):
+        ap = a[a["pool"].eq(p)]
+        rp = ranked[ranked["pool"].eq(p)]
+        pos = pd.Index(ap["household_id"].to_numpy(object)).get_indexer(
+            rp["household_id"].to_numpy(object)
+        )
+        e = ap.iloc[pos].copy()
+        for c in ("rank", "decided_by", "above_id", "above_rank"):
+            e[c] = rp[c].set_axis(e.index)
+        above = rp[list(above_cols)].rename(columns=above_cols).set_axis(e.index)
+        if texts:
+            e["decided_zh"], e["decided_en"] = rl.decided_texts(e, above, order)
+        else:
+            for c in rl.ABOVE_COLUMNS:
+                e[rl.ABOVE_PREFIX + c] = above[c]
+        for c in ("incumbent", "selected", "selection", "cumulative_fen", "why_zh", "why_en"):
+            e[c] = rp[c].set_axis(e.index)
+        parts += [e, rl.not_ranked(ap, e)]
+    return rl.finish_table(parts, a, params, as_of, texts=texts)
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@dataclass
+class DaskRelief:
+    """The round (a :class:`~fpanalysis.rules.relief.ReliefResult` equal to the pandas engine's) and how it ran."""
+
+    result: rl.ReliefResult
+    partitions: int
+    rows: dict[str, int]
+    messages: list[str]
+    repartitioned: bool = False
+
+
+def rank_households(
+    client: Any,
+    dataset: str | Path | None,
+    params: Params,
+    as_of: Any = None,
+    *,
+    quota: int | Mapping[str, int] | None = None,
+    budget_yuan: Any = None,
+    pool: str = "all",
+    previous_round: Any = None,
+    validate: bool = True,
+    skip_invalid: bool = False,
+    lang: str = "zh",
+    partitions: int | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    texts: bool = True,
+) -> DaskRelief:
+    """:func:`fpanalysis.rules.relief.rank_households` on a Dask cluster, with the same result.
+
+    Args:
+        client: a ``distributed.Client`` (:func:`fpanalysis.engines.dask.cluster.dask_client`).
+        dataset: a partitioned Parquet folder (``DIR/households/part-NNNNN.parquet``
+            and ``DIR/household_members/part-NNNNN.parquet``, read in the
+            workers) or any dataset the package reads (loaded in the driver
+            and cut by :func:`split_by_household`).
+        params, as_of, quota, budget_yuan, pool, previous_round: as
+            :func:`fpanalysis.rules.relief.rank_households`.
+        validate: load and validate each partition with the package's loader
+            (the CLI); ``False`` reads typed Parquet directly (trusted data).
+        skip_invalid: drop rejected rows instead of refusing (per partition).
+        lang: language of messages.
+        partitions: how many partitions to cut a non-partitioned dataset into
+            (default: 4 per worker).
+        tables: an in-memory dataset instead of ``dataset``.
+        texts: write every text in the workers now. ``False`` gives a *lean*
+            round (as :func:`fpanalysis.rules.relief.rank_households`): the driver
+            holds the table without texts, and
+            :meth:`~fpanalysis.rules.relief.ReliefResult.chunks` has the workers
+            write them a slice at a time **while** ``client`` **is open**
+            (a province's reasons never all in one process).
+
+    Returns:
+        A :class:`DaskRelief`; ``.result`` is the round.
+
+    Raises:
+        UsageError: as the pandas engine.
+        DataError: the data fail validation (naming the partition), keys repeat
+            across partitions, or no household has a date to default ``as_of`` to.
+    """
+    rl.check_round_options(quota, budget_yuan, pool)
+    previous_ids = sorted(rl._selected_ids(previous_round)) if previous_round is not None else None
+    messages: list[str] = []
+    sources, notes = (
+        (None, []) if tables is not None else partition_sources(dataset, TABLES_NEEDED, (), lang)
+    )
+    messages += notes
+    repartitioned = sources is None
+    opts = {"validate": validate, "skip_invalid": skip_invalid, "lang": lang}
+
+    def scatter(frames: Mapping[str, pd.DataFrame]):
+        n = partitions or 4 * n_workers(client)
+        return client.scatter(split_by_household(frames, n))
+
+    if sources is None:
+        frames, msgs = (
+            (tables, [])
+            if tables is not None
+            else driver_tables(dataset, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
+        )
+        messages += msgs
+        sources = scatter(frames)
+        opts = {"validate": False, "skip_invalid": False, "lang": lang}
+
+    def run(sources, opts):
+        day = None if as_of is None else pd.Timestamp(as_of).normalize()
+        if day is None:
+            firsts = gather(client.map(map_last_date, sources, pure=False, **opts))
+            if any(p.not_aligned for p in firsts):
+                return None, None, [p for p in firsts if p.not_aligned]
+            dates = [p.last_date for p in firsts if p.last_date is not None]
+            day = max(dates) if dates else rl.last_recorded_date({"households": _no_households()})
+        futures = client.map(
+            map_assess,
+            sources,
+            params=params,
+            as_of=day,
+            pool=pool,
+            previous_ids=previous_ids,
+            check_keys=not repartitioned,
+            pure=False,
+            **opts,
+        )
+        summaries = gather(client.map(_summary, futures, pure=False))
+        return day, futures, summaries
+
+    day, futures, summaries = run(sources, opts)
+    bad = [p.not_aligned for p in summaries if p.not_aligned]
+    if bad:
+        messages.append(_not_aligned_note(bad[0], lang))
+        repartitioned = True
+        frames, msgs = driver_tables(dataset, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
+        messages += msgs
+        sources = scatter(frames)
+        day, futures, summaries = run(
+            sources, {"validate": False, "skip_invalid": False, "lang": lang}
+        )
+        if any(p.not_aligned for p in summaries):
+            raise DataError(
+                "家庭成员表中有引用不到的低保户，无法计算",
+                "household members refer to households that are not there",
+                rule="dangling_reference",
+            )
+    if not repartitioned:
+        check_unique([p.hashes for p in summaries], UNIQUE_KEYS)
+        seen: set[str] = set()
+        for p in summaries:
+            for m in p.messages:
+                if m not in seen:
+                    seen.add(m)
+                    messages.append(m)
+
+    order = tuple(params.at("ranking_order", day))
+    # Reduce: merge the per-partition sorted keys, rank and select each pool on the keys only.
+    keys = pd.concat([p.keys.assign(_part=k) for k, p in enumerate(summaries)], ignore_index=True)
+    pools = sorted(
+        set().union(*[set(p.keys["pool"].dropna()) for p in summaries])
+        | _pools_present(client, futures)
+    )
+    notes_out: list[tuple[str, str]] = []
+    ranked_parts = []
+    for p in pools:
+        kp = keys[keys["pool"].eq(p)]
+        ranked = rl.rank_keys(kp, order)
+        q = rl._limit_for(quota, p, "名额/quota")
+        b = rl._limit_for(budget_yuan, p, "预算/budget")
+        sel, n = rl.select_pool(ranked, ranked["incumbent"], quota=q, budget_yuan=b)
+        notes_out += rl.pool_notes(n, p, pool)
+        above = ranked[rl.ABOVE_COLUMNS].shift()
+        above.columns = [f"above__{c}" for c in rl.ABOVE_COLUMNS]
+        ranked_parts.append(pd.concat([sel[["pool", "_part", *RANKED_COLUMNS]], above], axis=1))
+    allranked = (
+        pd.concat(ranked_parts)
+        if ranked_parts
+        else pd.DataFrame(columns=["pool", "_part", *RANKED_COLUMNS])
+    )
+    del keys
+
+    # Finish: every partition writes its rows' texts; the driver stacks them in the pandas order.
+    slices = [
+        allranked[allranked["_part"].eq(k)].drop(columns="_part") for k in range(len(futures))
+    ]
+    # The slices travel inside the tasks, NOT scattered: scattered data has no lineage, so a worker
+    # lost mid-round (killed by its nanny for memory) lost them for good and the scheduler cancelled
+    # map_finish (FutureCancelledError at 1M households). Inside the task the scheduler keeps a copy
+    # and recomputes after a restart, like map_assess from its part files.
+    with warnings.catch_warnings():
+        # distributed suggests scattering graphs over 10 MB: the very thing that lost the slices
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        finishing = [
+            client.submit(map_finish, f, s, params, day, order, texts, pure=False)
+            for f, s in zip(futures, slices, strict=True)
+        ]
+    del slices, allranked  # the tasks hold their own copies now
+    done = gather_frames(finishing, release=futures)
+    del finishing
+    for f in futures:
+        f.release()
+    table = stack_in_order(done)
+    problems = pd.concat([p.problems for p in summaries], ignore_index=True)
+    rows: dict[str, int] = {}
+    for p in summaries:
+        for t, k in p.rows.items():
+            rows[t] = rows.get(t, 0) + k
+    result = rl.ReliefResult(
+        table=table,
+        problems=problems.reset_index(drop=True),
+        notes=notes_out,
+        as_of=day,
+        pool=pool,
+        quota=quota,
+        budget_yuan=budget_yuan,
+        order=order,
+        bands=tuple(params.at("tier_bands", day)),
+        runner=None if texts else texts_runner(client),
+    )
+    return DaskRelief(result, len(futures), rows, messages, repartitioned)
+
+
+def texts_runner(client: Any, in_flight: int | None = None):
+    """A :attr:`~fpanalysis.rules.relief.ReliefResult.runner` that writes a lean round's texts in the workers.
+
+    Slices go to the workers as they are asked for, at most ``in_flight``
+    (default 2 per worker) at a time, and come back in order, so the driver
+    holds a few slices' texts, never all of them. Once the client is closed
+    the texts are written here, in the driver (the same texts, slower).
+    """
+    limit = in_flight or 2 * n_workers(client)
+
+    def run(slices, bands, order):
+        if (
+            getattr(client, "status", "running") != "running"
+        ):  # the cluster is gone: write them here
+            for sl in slices:
+                yield rl.texts_for(sl, bands, order)
+            return
+        pending: deque = deque()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            for sl in slices:
+                pending.append(client.submit(rl.texts_for, sl, bands, order, pure=False))
+                if len(pending) >= limit:
+                    yield _take_result(pending.popleft())
+        while pending:
+            yield _take_result(pending.popleft())
+
+    return run
+
+
+def _take_result(fut: Any) -> pd.DataFrame:
+    out = fut.result()
+    fut.release()
+    return out
+
+
+def stack_in_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The partitions' rows stacked in the pandas engine's order (per pool: ranked by rank, then the rest by id).
+
+    The order is found on three key columns, then the stacked rows are taken
+    in it once: the driver holds the table twice at most (the stack and the
+    ordered copy), not three times as a sort of the whole frame would. The
+    list is emptied (its frames are in the stack).
+
+    Examples:
+        >>> a = pd.DataFrame({"pool": ["all", "all"], "rank": pd.array([2, None], dtype="Int64"), "household_id": ["H2", "H9"]})
+        >>> b = pd.DataFrame({"pool": ["all", "all"], "rank": pd.array([1, None], dtype="Int64"), "household_id": ["H1", "H3"]})
+        >>> stack_in_order([a, b])["household_id"].tolist()
+        ['H1', 'H2', 'H3', 'H9']
+    """
+    keys = pd.concat([f[["pool", "rank", "household_id"]] for f in frames], ignore_index=True)
+    order = (
+        keys.assign(_rest=keys["rank"].isna())
+        .sort_values(
+            ["pool", "_rest", "rank", "household_id"], kind="mergesort", na_position="last"
+        )
+        .index.to_numpy()
+    )
+    del keys
+    table = pd.concat(frames, ignore_index=True)
+    frames.clear()
+    return table.take(order).reset_index(drop=True)
+
+
+def _no_households() -> pd.DataFrame:
+    from fpanalysis.core.schema import empty_frame
+
+    return empty_frame("households")
+
+
+def _pools_of(part: Partial) -> set[str]:
+    return set(part.assessed["pool"].dropna()) if part.assessed is not None else set()
+
+
+def _pools_present(client: Any, futures: Sequence[Any]) -> set[str]:
+    """Every pool with a household in some partition (a pool may have nobody eligible)."""
+    out: set[str] = set()
+    for s in client.gather(client.map(_pools_of, futures, pure=False)):
+        out |= s
+    return out
+
+
+def gather_frames(futures: Sequence[Any], release: Sequence[Any] = ()) -> list[pd.DataFrame]:
+    """Frames of ``futures`` in their order, each fetched as soon as it is done.
+
+    A fetched future is released at once, with ``release[k]`` (the assessed
+    partition its task read), so a worker does not hold every partition's
+    assessed rows and finished table together until the last one is done.
+    """
+    from distributed import as_completed
+
+    futures = list(futures)
+    release = list(release)
+    where = {f.key: k for k, f in enumerate(futures)}
+    out: list[Any] = [None] * len(futures)
+    if not futures:
+        return []
+    # the engine's client is not the default one (set_as_default=False): hand over its loop
+    pending = as_completed(futures, loop=futures[0].client.loop)
+    del futures
+    for fut in pending:
+        k = where[fut.key]
+        out[k] = fut.result()
+        fut.release()
+        if k < len(release):
+            release[k].release()
+    return out

@@ -1,0 +1,5 @@
+"""``python -m fpanalysis.report refresh``: re-execute the committed notebooks (``make notebooks``)."""
+
+from fpanalysis.report import main
+
+raise SystemExit(main())

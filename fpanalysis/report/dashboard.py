@@ -1,0 +1,123 @@
+"""The notebooks as Voilà dashboards on 127.0.0.1 (``make dashboard``; issue 6).
+
+One Voilà server serves the ``notebooks/`` folder: the tree page lists the
+notebooks and ``/voila/render/NAME.ipynb`` runs one as an app with a live
+kernel (its default parameters, the bundled sample). The notebooks draw their
+charts with altair's static ``svg`` renderer, which needs no network; the
+dashboards' widgets put the same SVG into HTML widgets (never Output widgets
+with ``clear_output``, which were seen to hang papermill and Voilà).
+
+Choices: the server listens on 127.0.0.1 only (personal data never leaves the
+machine, even masked); no token (local use by the analyst); ``--port`` picks
+the port (default 8866, Voilà's own); the server is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from fpanalysis.core import config
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def voila_command(target: str | os.PathLike, port: int) -> list[str]:
+    """The command line of a Voilà server for ``target`` (a notebook or a folder) on 127.0.0.1:``port``.
+
+    Examples:
+        >>> voila_command("notebooks", 8870)[-4:]
+        ['--port=8870', '--Voila.ip=127.0.0.1', '--no-browser', '--Voila.tornado_settings={"allow_origin": ""}']
+    """
+    voila = Path(sys.executable).with_name("voila")
+    exe = [str(voila)] if voila.exists() else [sys.executable, "-m", "voila"]
+    return [
+        *exe,
+        str(target),
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--no-browser",
+        '--Voila.tornado_settings={"allow_origin": ""}',
+    ]
+
+
+def start_voila(
+    target: str | os.PathLike = config.NOTEBOOKS_DIR,
+    port: int | None = None,
+    *,
+    log=None,
+    timeout: float = 60,
+) -> tuple[subprocess.Popen, str]:
+    """Start Voilà and wait until it answers; return the process and its base URL.
+
+    The caller stops it with :func:`stop` (by PID).
+
+    Raises:
+        RuntimeError: the server did not answer within ``timeout`` seconds.
+    """
+    port = port or free_port()
+    proc = subprocess.Popen(
+        voila_command(target, port),
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=str(Path(target).parent if Path(target).is_file() else target),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"voila exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    stop(proc)
+    raise RuntimeError(f"voila did not answer on {url} within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started here, by its PID (terminate, then kill)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m fpanalysis.report.dashboard",
+        description="笔记本仪表板（Voilà，仅本机） / the notebooks as Voilà dashboards (127.0.0.1 only)",
+    )
+    parser.add_argument("--port", type=int, default=8866)
+    parser.add_argument("--notebooks", type=Path, default=config.NOTEBOOKS_DIR)
+    args = parser.parse_args(argv)
+    proc, url = start_voila(args.notebooks, args.port, log=sys.stderr)
+    print(f"仪表板 dashboards: {url}/  (Ctrl-C 停止 / to stop)")
+    for nb in sorted(Path(args.notebooks).glob("[0-9][0-9]_*.ipynb")):
+        print(f"  {url}/voila/render/{nb.name}")
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,708 @@
+"""Late terminations, the birth quota and permit validity (POLICY.md §3, §4).
+
+The building blocks that §3's indicators C6–C8 and §4's case list share:
+
+- :func:`birth_events` — births counted once (§3 "Births"): a pregnancy with
+  outcome ``birth`` and the child it names are one event; children of one
+  couple born on the same day are one event (twins); a child with no
+  pregnancy record is a birth event on its birth date.
+- :func:`terminations` — every termination with its §4.1 verdict: late
+  (≥ ``late_termination_weeks`` in force on the termination date), lawful
+  (county approval **and** a designated facility, never for sex selection;
+  an empty approval or facility field counts as no).
+- :func:`permit_status` — each permit with the date it was used (a permit
+  covers one birth, the first on or after its issue) and its effective
+  cancellation: the one recorded, or the one §4.2 derives from a
+  sex-selective termination by a couple holding a valid permit (from the
+  county's recorded cancellation date, else from the termination date; a
+  permit issued to the couple after the termination is never valid).
+- :func:`valid_permit_on` — whether each event's couple held a valid permit
+  on the event's date (§3 definition).
+- :func:`case_events` and :func:`case_list` — §4.4: one row per couple with a
+  case, its timeline, the violation and the action the bureau must take.
+
+Choices where POLICY.md is silent (also in docs/design.md):
+
+- A termination recorded as sex selection is unlawful whatever its approval
+  flags say (§4.1: the approval is for medical reasons only), so §4.2 applies
+  to every sex-selective termination by a couple holding a valid permit.
+- A termination without an outcome date cannot be placed in time and is not
+  counted; one without gestation weeks is not counted as late (§4.2 still
+  applies to it when it was for sex selection).
+- A birth on a permit's issue date is covered by it ("issued on or before").
+- Two permits held at once are each used by the first birth after their own
+  issue (POLICY.md's literal rule), so one birth can use both.
+- A couple is listed as a case when it has an unlawful termination (late and
+  unapproved, or sex-selective at any gestation) and a responsible unit on its
+  first such termination's date; couples outside the bureau's scope are not.
+
+Examples:
+    >>> from fpanalysis.core.schema import coerce
+    >>> from fpanalysis.core.params import load_params
+    >>> t = {
+    ...     "permits": coerce("permits", [{"permit_id": "B1", "couple_id": "C1", "issue_date": "2023-01-10"}]),
+    ...     "pregnancies": coerce("pregnancies", [{"pregnancy_id": "G1", "couple_id": "C1",
+    ...         "detected_date": "2024-01-05", "outcome": "termination", "outcome_date": "2024-03-01",
+    ...         "gestation_weeks": 18, "termination_reason": "sex_selection"}]),
+    ...     "children": coerce("children", [])}
+    >>> s = permit_status(t, load_params())
+    >>> s.loc[0, ["permit_id", "effective_cancelled_date", "cancel_basis"]].tolist()
+    ['B1', Timestamp('2024-03-01 00:00:00'), 'termination_date']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.params import Params
+from fpanalysis.core.schema import empty_frame
+from fpanalysis.rules.scope import responsible_units
+
+BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
+TERMINATION_COLUMNS = [
+    "pregnancy_id",
+    "couple_id",
+    "date",
+    "gestation_weeks",
+    "termination_reason",
+    "late_weeks",
+    "is_late",
+    "is_sex_selection",
+    "is_lawful",
+]
+CASE_COLUMNS = [
+    "couple_id",
+    "wife_id",
+    "husband_id",
+    "wife_name",
+    "husband_name",
+    "unit_id",
+    "first_date",
+    "violations",
+    "quota_cancelled_from",
+    "cancellation_basis",
+    "out_of_plan_births",
+    "pregnancies_without_permit",
+    "timeline_zh",
+    "timeline_en",
+    "action_zh",
+    "action_en",
+]
+
+
+def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """The table, or a typed empty one when the dataset lacks it."""
+    t = tables.get(name)
+    return empty_frame(name) if t is None else t
+
+
+def _d(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s).astype("datetime64[ns]")
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` (indexed by key) looked up for each of ``keys``; keeps the dtype even when empty."""
+    values = values[~values.index.duplicated()]
+    return pd.Series(
+        values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype
+    )
+
+
+# --------------------------------------------------------------------------- births
+
+
+def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Births counted once (POLICY.md §3 "Births").
+
+    Args:
+        tables: uses ``pregnancies`` and ``children`` (either may be absent).
+
+    Returns:
+        One row per birth event, sorted by couple and date: ``event_id`` (the
+        pregnancy's id, or the first child's id when no pregnancy names it),
+        ``couple_id``, ``date`` (the pregnancy's outcome date, else the named
+        child's birth date), ``pregnancy_id`` and ``child_ids`` (``;``-joined).
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> t = {"pregnancies": coerce("pregnancies", [{"pregnancy_id": "G1", "couple_id": "C1",
+        ...          "detected_date": "2024-01-01", "outcome": "birth", "outcome_date": "2024-09-01",
+        ...          "child_id": "K1"}]),
+        ...      "children": coerce("children", [
+        ...          {"child_id": "K1", "couple_id": "C1", "birth_date": "2024-09-01", "sex": "F"},
+        ...          {"child_id": "K2", "couple_id": "C1", "birth_date": "2024-09-01", "sex": "M"},
+        ...          {"child_id": "K3", "couple_id": "C1", "birth_date": "2026-02-01", "sex": "M"}])}
+        >>> birth_events(t)[["event_id", "date", "child_ids"]].astype(str).values.tolist()
+        [['G1', '2024-09-01', 'K1;K2'], ['K3', '2026-02-01', 'K3']]
+    """
+    preg = _table(tables, "pregnancies")
+    kids = _table(tables, "children")
+    births = preg.loc[
+        preg["outcome"] == "birth", ["pregnancy_id", "couple_id", "outcome_date", "child_id"]
+    ]
+    kid_birth = kids.drop_duplicates("child_id").set_index("child_id")["birth_date"]
+    births = births.assign(
+        named_birth=_d(_lookup(births["child_id"], kid_birth)),
+        date=_d(births["outcome_date"]),
+    )
+    births["date"] = births["date"].fillna(births["named_birth"])
+    births = births.dropna(subset=["date"])
+    # Twins recorded as two pregnancies are one birth: keep the first per couple and day.
+    births = births.sort_values(["couple_id", "date", "pregnancy_id"], kind="stable")
+    births = births.drop_duplicates(["couple_id", "date"])
+
+    # A child belongs to a pregnancy's birth when named by it, or born to the same couple on the
+    # pregnancy's outcome day or on the named child's birth day (its twin).
+    named = set(preg.loc[preg["outcome"] == "birth", "child_id"].dropna())
+    keys = pd.concat(
+        [
+            births[["couple_id", "date", "pregnancy_id"]],
+            births[["couple_id", "named_birth", "pregnancy_id"]].rename(
+                columns={"named_birth": "date"}
+            ),
+        ]
+    ).dropna(subset=["date"])
+    keys = keys.drop_duplicates(["couple_id", "date"])
+    k = kids[["child_id", "couple_id", "birth_date"]].rename(columns={"birth_date": "date"})
+    k = k.assign(date=_d(k["date"])).dropna(subset=["date"])
+    k = k.merge(keys, on=["couple_id", "date"], how="left")
+    by_preg = k.dropna(subset=["pregnancy_id"])
+    named_kids = births[["pregnancy_id", "child_id"]].dropna()
+    preg_kids = pd.concat([by_preg[["pregnancy_id", "child_id"]], named_kids]).drop_duplicates()
+    preg_kids = preg_kids.sort_values(["pregnancy_id", "child_id"], kind="stable")
+    kid_lists = preg_kids.groupby("pregnancy_id", sort=True)["child_id"].agg(";".join)
+
+    lone = k[k["pregnancy_id"].isna() & ~k["child_id"].isin(named)]
+    lone = lone.sort_values(["couple_id", "date", "child_id"], kind="stable")
+    lone_events = lone.groupby(["couple_id", "date"], sort=True).agg(
+        event_id=("child_id", "first"), child_ids=("child_id", ";".join)
+    )
+    lone_events = lone_events.reset_index()
+    lone_events["pregnancy_id"] = pd.Series(np.nan, index=lone_events.index, dtype="str")
+
+    p_events = pd.DataFrame(
+        {
+            "event_id": births["pregnancy_id"],
+            "couple_id": births["couple_id"],
+            "date": births["date"],
+            "pregnancy_id": births["pregnancy_id"],
+            "child_ids": births["pregnancy_id"].map(kid_lists),
+        }
+    )
+    out = pd.concat([p_events, lone_events[BIRTH_EVENT_COLUMNS]], ignore_index=True)
+    out["date"] = _d(out["date"])
+    for c in ("event_id", "couple_id", "pregnancy_id", "child_ids"):
+        out[c] = out[c].astype("str").where(out[c].notna())
+    return out.sort_values(["couple_id", "date", "event_id"], kind="stable").reset_index(drop=True)[
+        BIRTH_EVENT_COLUMNS
+    ]
+
+
+# --------------------------------------------------------------------------- terminations
+
+
+def terminations(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+    """Every dated termination with its §4.1 verdict.
+
+    Returns:
+        Columns :data:`TERMINATION_COLUMNS`: ``date`` is the outcome date,
+        ``late_weeks`` the threshold in force that day, ``is_late`` gestation at
+        or above it, ``is_sex_selection``, and ``is_lawful``: not late, or late
+        with county approval and at a designated facility — and never when for
+        sex selection (empty approval/facility = no).
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> from fpanalysis.core.params import load_params
+        >>> t = {"pregnancies": coerce("pregnancies", [
+        ...     {"pregnancy_id": "G1", "couple_id": "C1", "detected_date": "2024-01-01",
+        ...      "outcome": "termination", "outcome_date": "2024-04-01", "gestation_weeks": 16,
+        ...      "termination_reason": "medical", "county_approved": True}])}
+        >>> terminations(t, load_params())[["is_late", "is_lawful"]].values.tolist()
+        [[True, False]]
+    """
+    preg = _table(tables, "pregnancies")
+    t = preg[(preg["outcome"] == "termination") & preg["outcome_date"].notna()].copy()
+    t["date"] = _d(t["outcome_date"])
+    t["late_weeks"] = pd.Series(
+        params.at_many("late_termination_weeks", t["date"]), index=t.index, dtype="Int64"
+    )
+    weeks = t["gestation_weeks"].astype("Int64")
+    t["is_late"] = (weeks >= t["late_weeks"]).fillna(False).astype(bool)
+    t["is_sex_selection"] = (t["termination_reason"] == "sex_selection").fillna(False).astype(bool)
+    approved = t["county_approved"].fillna(False).astype(bool)
+    designated = t["designated_facility"].fillna(False).astype(bool)
+    t["is_lawful"] = (~t["is_sex_selection"] & (~t["is_late"] | (approved & designated))).astype(
+        bool
+    )
+    t = t.sort_values(["couple_id", "date", "pregnancy_id"], kind="stable").reset_index(drop=True)
+    return t[TERMINATION_COLUMNS + ["county_approved", "designated_facility"]]
+
+
+# --------------------------------------------------------------------------- permits
+
+
+def _valid_pairs(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) -> pd.DataFrame:
+    """Every (event, permit) pair of one couple where the permit is valid on the event's date."""
+    ev = events[["_k", "couple_id", "_date"]]
+    m = ev.merge(
+        status[["permit_id", "couple_id", "issue_date", cancel_col, "used_on"]],
+        on="couple_id",
+        how="inner",
+    )
+    d = m["_date"]
+    ok = (
+        (m["issue_date"] <= d)
+        & (m[cancel_col].isna() | (m[cancel_col] > d))
+        & (m["used_on"].isna() | (m["used_on"] >= d))
+    )
+    return m[ok.fillna(False).astype(bool)]
+
+
+def _first_valid(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) -> pd.Series:
+    """For each event (by ``_k``) the id of the first valid permit, else missing."""
+    pairs = _valid_pairs(status, events, cancel_col)
+    pairs = pairs.sort_values(["_k", "issue_date", "permit_id"], kind="stable").drop_duplicates(
+        "_k"
+    )
+    return pairs.set_index("_k")["permit_id"].reindex(events["_k"]).set_axis(events.index)
+
+
+def _prep_events(events: pd.DataFrame, date_column: str) -> pd.DataFrame:
+    ev = events[["couple_id"]].copy()
+    ev["_date"] = _d(events[date_column])
+    ev["_k"] = np.arange(len(ev))
+    return ev
+
+
+def _quota_triggers(
+    tables: Mapping[str, pd.DataFrame], params: Params, base: pd.DataFrame
+) -> pd.DataFrame:
+    """§4.2: per couple, the first sex-selective termination while holding a valid permit."""
+    term = terminations(tables, params)
+    sel = term[term["is_sex_selection"]]
+    if sel.empty:
+        return pd.DataFrame(
+            {
+                "couple_id": pd.Series([], dtype="str"),
+                "pregnancy_id": pd.Series([], dtype="str"),
+                "date": pd.Series([], dtype="datetime64[ns]"),
+                "held": pd.Series([], dtype="str"),
+            }
+        )
+    ev = _prep_events(sel.assign(date=sel["date"]), "date")
+    pairs = _valid_pairs(base, ev, "cancelled_date")
+    held = pairs.groupby("_k")["permit_id"].agg(lambda s: ";".join(sorted(s)))
+    sel = sel.assign(held=held.reindex(ev["_k"]).set_axis(sel.index))
+    sel = sel.dropna(subset=["held"]).sort_values(
+        ["couple_id", "date", "pregnancy_id"], kind="stable"
+    )
+    return sel.drop_duplicates("couple_id")[
+        ["couple_id", "pregnancy_id", "date", "held"]
+    ].reset_index(drop=True)
+
+
+def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+    """Every permit with its use and its effective cancellation (§3 valid permit, §4.2).
+
+    Returns:
+        The ``permits`` columns plus ``used_on`` / ``used_by`` (the first birth
+        event on or after issue), ``derived_cancelled_date`` (from §4.2),
+        ``effective_cancelled_date`` (the earlier of recorded and derived),
+        ``cancel_basis`` (``recorded``, ``termination_date``,
+        ``issued_after_cancellation`` or missing) and ``trigger_pregnancy_id``.
+        Sorted by ``permit_id``, index 0..n-1.
+    """
+    permits = _table(tables, "permits")
+    base = permits[
+        ["permit_id", "couple_id", "issue_date", "cancelled_date", "cancel_reason"]
+    ].copy()
+    base["issue_date"] = _d(base["issue_date"])
+    base["cancelled_date"] = _d(base["cancelled_date"])
+    births = birth_events(tables)
+    m = base[["permit_id", "couple_id", "issue_date"]].merge(
+        births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
+    )
+    m = m[m["date"] >= m["issue_date"]].sort_values(
+        ["permit_id", "date", "event_id"], kind="stable"
+    )
+    first = m.drop_duplicates("permit_id").set_index("permit_id")
+    base["used_on"] = _d(_lookup(base["permit_id"], first["date"]))
+    base["used_by"] = base["permit_id"].map(first["event_id"])
+
+    trig = _quota_triggers(tables, params, base).set_index("couple_id")
+    t_date = _d(_lookup(base["couple_id"], trig["date"]))
+    held_ids = set(";".join(trig["held"]).split(";")) if len(trig) else set()
+    is_held = base["permit_id"].isin(held_ids)
+    issued_after = t_date.notna() & (base["issue_date"] > t_date)
+    derived = pd.Series(pd.NaT, index=base.index, dtype="datetime64[ns]")
+    derived = derived.mask(is_held, base["cancelled_date"].fillna(t_date))
+    derived = derived.mask(issued_after, base["issue_date"])
+    base["derived_cancelled_date"] = derived
+    base["effective_cancelled_date"] = pd.concat([base["cancelled_date"], derived], axis=1).min(
+        axis=1
+    )
+    base["effective_cancelled_date"] = _d(base["effective_cancelled_date"])
+    basis = pd.Series(np.nan, index=base.index, dtype="str")
+    basis = basis.mask(base["cancelled_date"].notna(), "recorded")
+    basis = basis.mask(is_held & base["cancelled_date"].isna(), "termination_date")
+    basis = basis.mask(
+        issued_after & ~(base["cancelled_date"] < base["issue_date"]).fillna(False),
+        "issued_after_cancellation",
+    )
+    base["cancel_basis"] = basis
+    base["trigger_pregnancy_id"] = (
+        base["couple_id"].map(trig["pregnancy_id"]).where(is_held | issued_after)
+    )
+    return base.sort_values("permit_id", kind="stable").reset_index(drop=True)
+
+
+def valid_permit_on(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    events: pd.DataFrame,
+    date_column: str = "date",
+    status: pd.DataFrame | None = None,
+) -> pd.Series:
+    """The first permit valid on each event's date for its couple (§3), or missing.
+
+    Args:
+        tables: uses ``permits``, ``pregnancies``, ``children``.
+        params: parameters in force.
+        events: a frame with ``couple_id`` and ``date_column``; its index is kept.
+        date_column: the column with each event's date.
+        status: a precomputed :func:`permit_status` (saves work when called repeatedly).
+
+    Returns:
+        A string Series on ``events.index``: a valid permit's id, or missing.
+    """
+    if status is None:
+        status = permit_status(tables, params)
+    ev = _prep_events(events, date_column)
+    return _first_valid(status, ev, "effective_cancelled_date")
+
+
+# --------------------------------------------------------------------------- §4 cases
+
+_EVENT_TEXT = {
+    # kind: (zh, en)
+    "permit_issued": ("发放生育证", "birth permit issued"),
+    "permit_cancelled": ("生育证注销", "birth permit cancelled"),
+    "pregnancy_detected": ("发现怀孕", "pregnancy detected"),
+    "birth": ("分娩", "birth"),
+    "termination": ("终止妊娠", "termination"),
+    "miscarriage": ("自然流产", "miscarriage"),
+}
+_REASON_TEXT = {
+    "medical": ("医学需要", "medical"),
+    "sex_selection": ("选择性别", "sex selection"),
+    "other": ("其他", "other"),
+    "unknown": ("不详", "unknown"),
+}
+_BASIS_TEXT = {
+    "recorded": ("按县注销日期", "from the county's recorded date"),
+    "termination_date": (
+        "按引产日期（生育证表未记注销）",
+        "from the termination date (no cancellation recorded)",
+    ),
+    "issued_after_cancellation": (
+        "注销指标后发放，无效",
+        "issued after the quota was cancelled: not valid",
+    ),
+}
+
+
+def _yesno(s: pd.Series, zh: bool) -> pd.Series:
+    v = s.astype("boolean").fillna(False).astype(bool)
+    return pd.Series(np.where(v, "是" if zh else "yes", "否" if zh else "no"), index=s.index)
+
+
+def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+    """§4 timeline of every couple with a case: one row per event, in date order.
+
+    Returns:
+        Columns ``couple_id``, ``date``, ``kind`` (``permit_issued``,
+        ``permit_cancelled``, ``pregnancy_detected``, ``birth``,
+        ``termination``, ``miscarriage``), ``event_id``, ``violation`` (a rule
+        code or missing: ``unapproved_late_termination``,
+        ``sex_selective_termination``, ``out_of_plan_birth``,
+        ``pregnancy_without_permit``), ``text_zh``, ``text_en``.
+    """
+    term = terminations(tables, params)
+    bad = term[~term["is_lawful"]]
+    couples = sorted(set(bad["couple_id"]))
+    status = permit_status(tables, params)
+    preg = _table(tables, "pregnancies")
+    preg = preg[preg["couple_id"].isin(couples)]
+    births = birth_events(tables)
+    births = births[births["couple_id"].isin(couples)]
+    st = status[status["couple_id"].isin(couples)]
+    cancel_from = (
+        st.dropna(subset=["trigger_pregnancy_id"])
+        .groupby("couple_id")["effective_cancelled_date"]
+        .min()
+    )
+
+    parts = []
+    parts.append(
+        pd.DataFrame(
+            {
+                "couple_id": st["couple_id"],
+                "date": st["issue_date"],
+                "kind": "permit_issued",
+                "event_id": st["permit_id"],
+                "detail_zh": np.where(
+                    st["cancel_basis"] == "issued_after_cancellation",
+                    "（指标已注销，此证无效）",
+                    "",
+                ),
+                "detail_en": np.where(
+                    st["cancel_basis"] == "issued_after_cancellation",
+                    " (quota cancelled: not valid)",
+                    "",
+                ),
+            }
+        )
+    )
+    canc = st[
+        st["effective_cancelled_date"].notna() & (st["cancel_basis"] != "issued_after_cancellation")
+    ]
+    bz = canc["cancel_basis"].map(lambda b: _BASIS_TEXT.get(b, ("", ""))[0])
+    be = canc["cancel_basis"].map(lambda b: _BASIS_TEXT.get(b, ("", ""))[1])
+    parts.append(
+        pd.DataFrame(
+            {
+                "couple_id": canc["couple_id"],
+                "date": canc["effective_cancelled_date"],
+                "kind": "permit_cancelled",
+                "event_id": canc["permit_id"],
+                "detail_zh": "（" + bz + "）",
+                "detail_en": " (" + be + ")",
+            }
+        )
+    )
+    # Pregnancies detected: out of plan when no valid permit (C7); flagged as §4.3 after a cancellation.
+    pr = preg[["pregnancy_id", "couple_id", "detected_date"]].rename(
+        columns={"detected_date": "date"}
+    )
+    pr_valid = valid_permit_on(tables, params, pr, status=status)
+    after = pr["date"] >= _d(_lookup(pr["couple_id"], cancel_from))
+    parts.append(
+        pd.DataFrame(
+            {
+                "couple_id": pr["couple_id"],
+                "date": pr["date"],
+                "kind": "pregnancy_detected",
+                "event_id": pr["pregnancy_id"],
+                "violation": np.where(
+                    pr_valid.isna() & after.fillna(False), "pregnancy_without_permit", None
+                ),
+                "detail_zh": np.where(
+                    pr_valid.isna(), "（无有效生育证）", "（持证 " + pr_valid.fillna("") + "）"
+                ),
+                "detail_en": np.where(
+                    pr_valid.isna(), " (no valid permit)", " (permit " + pr_valid.fillna("") + ")"
+                ),
+            }
+        )
+    )
+    b_valid = valid_permit_on(tables, params, births, status=status)
+    b_after = births["date"] >= _d(_lookup(births["couple_id"], cancel_from))
+    parts.append(
+        pd.DataFrame(
+            {
+                "couple_id": births["couple_id"],
+                "date": births["date"],
+                "kind": "birth",
+                "event_id": births["event_id"],
+                "violation": np.where(
+                    b_valid.isna() & b_after.fillna(False), "out_of_plan_birth", None
+                ),
+                "detail_zh": np.where(
+                    b_valid.isna(),
+                    "（无有效生育证，计划外）",
+                    "（持证 " + b_valid.fillna("") + "）",
+                ),
+                "detail_en": np.where(
+                    b_valid.isna(),
+                    " (no valid permit: out of plan)",
+                    " (permit " + b_valid.fillna("") + ")",
+                ),
+            }
+        )
+    )
+    tm = term[term["couple_id"].isin(couples)]
+    rz = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[0])
+    re_ = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[1])
+    weeks = tm["gestation_weeks"].astype("Int64").astype("str").fillna("?")
+    viol = np.where(
+        tm["is_sex_selection"],
+        "sex_selective_termination",
+        np.where(~tm["is_lawful"], "unapproved_late_termination", None),
+    )
+    parts.append(
+        pd.DataFrame(
+            {
+                "couple_id": tm["couple_id"],
+                "date": tm["date"],
+                "kind": "termination",
+                "event_id": tm["pregnancy_id"],
+                "violation": viol,
+                "detail_zh": "（孕"
+                + weeks
+                + "周，原因"
+                + rz
+                + "，县批准"
+                + _yesno(tm["county_approved"], True)
+                + "，指定机构"
+                + _yesno(tm["designated_facility"], True)
+                + "）",
+                "detail_en": " ("
+                + weeks
+                + " weeks, reason "
+                + re_
+                + ", county approval "
+                + _yesno(tm["county_approved"], False)
+                + ", designated facility "
+                + _yesno(tm["designated_facility"], False)
+                + ")",
+            }
+        )
+    )
+    out = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else None
+    )
+    cols = ["couple_id", "date", "kind", "event_id", "violation", "text_zh", "text_en"]
+    if out is None:
+        return pd.DataFrame(
+            {c: pd.Series([], dtype="datetime64[ns]" if c == "date" else "str") for c in cols}
+        )
+    if "violation" not in out:
+        out["violation"] = np.nan
+    out["date"] = _d(out["date"])
+    out["violation"] = out["violation"].astype("str").where(out["violation"].notna())
+    kz = out["kind"].map(lambda k: _EVENT_TEXT[k][0])
+    ke = out["kind"].map(lambda k: _EVENT_TEXT[k][1])
+    ds = out["date"].dt.strftime("%Y-%m-%d")
+    out["text_zh"] = ds + " " + kz + " " + out["event_id"] + out["detail_zh"].fillna("")
+    out["text_en"] = ds + " " + ke + " " + out["event_id"] + out["detail_en"].fillna("")
+    order = {
+        k: i
+        for i, k in enumerate(
+            [
+                "permit_issued",
+                "pregnancy_detected",
+                "termination",
+                "miscarriage",
+                "birth",
+                "permit_cancelled",
+            ]
+        )
+    }
+    out["_o"] = out["kind"].map(order)
+    out = out.sort_values(["couple_id", "date", "_o", "event_id"], kind="stable").reset_index(
+        drop=True
+    )
+    return out[cols]
+
+
+_ACTIONS = {
+    "unapproved_late_termination": (
+        "上报县计生部门查处违规大月份引产，并按责任追究制度追究单位责任",
+        "report the unapproved late termination to the county for investigation and hold the unit accountable",
+    ),
+    "sex_selective_termination": (
+        "上报县计生部门查处非医学需要的选择性别终止妊娠",
+        "report the non-medical sex-selective termination to the county",
+    ),
+    "cancel_quota": (
+        "报县注销其生育指标（生育证），不再安排生育指标",
+        "report the couple to the county to cancel the birth quota (permit); no new quota is arranged",
+    ),
+    "confirm_cancellation": (
+        "生育证表未记录注销：核实县里的注销决定并补录注销日期",
+        "the permits table records no cancellation: confirm the county's decision and record its date",
+    ),
+    "out_of_plan": (
+        "注销指标后的怀孕、生育属计划外，上报给予行政和经济处罚",
+        "pregnancies and births after the cancellation are out of plan: report them for administrative and economic penalties",
+    ),
+}
+
+
+def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+    """§4.4: one row per couple with a case, its timeline, violation and the bureau's action.
+
+    A couple has a case when it has an unlawful termination (late and not
+    approved or not at a designated facility, or for sex selection at any
+    gestation). Names are the persons' full names: mask them with
+    :func:`fpanalysis.core.privacy.mask_frame` before anything leaves the package (§7).
+
+    Returns:
+        Columns :data:`CASE_COLUMNS`, sorted by ``couple_id``.
+    """
+    ev = case_events(tables, params)
+    if ev.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="str") for c in CASE_COLUMNS})
+    status = permit_status(tables, params)
+    v = ev.dropna(subset=["violation"])
+    first = v.groupby("couple_id")["date"].min().rename("first_date").reset_index()
+    first = responsible_units(tables, params, first, "first_date")
+    first = first[first["responsible_unit_id"].notna()]
+    keep = first["couple_id"]
+    out = first[["couple_id", "wife_id", "husband_id", "first_date"]].rename(columns={})
+    out["unit_id"] = first["responsible_unit_id"]
+    persons = _table(tables, "persons").drop_duplicates("person_id").set_index("person_id")["name"]
+    out["wife_name"] = out["wife_id"].map(persons)
+    out["husband_name"] = out["husband_id"].map(persons)
+    v = v[v["couple_id"].isin(keep)]
+    kinds = v.groupby("couple_id")["violation"].agg(lambda s: ";".join(sorted(set(s))))
+    out["violations"] = out["couple_id"].map(kinds)
+    counts = v.groupby(["couple_id", "violation"]).size().unstack(fill_value=0)
+    for code, col in (
+        ("out_of_plan_birth", "out_of_plan_births"),
+        ("pregnancy_without_permit", "pregnancies_without_permit"),
+    ):
+        out[col] = (
+            out["couple_id"]
+            .map(counts[code] if code in counts else pd.Series(dtype="int64"))
+            .fillna(0)
+            .astype("int64")
+        )
+    st = status.dropna(subset=["trigger_pregnancy_id"])
+    held = st[st["cancel_basis"] != "issued_after_cancellation"]
+    cf = held.groupby("couple_id")["effective_cancelled_date"].min()
+    out["quota_cancelled_from"] = _d(_lookup(out["couple_id"], cf))
+    basis = held.sort_values(
+        ["couple_id", "effective_cancelled_date", "permit_id"]
+    ).drop_duplicates("couple_id")
+    out["cancellation_basis"] = out["couple_id"].map(basis.set_index("couple_id")["cancel_basis"])
+    ev = ev[ev["couple_id"].isin(keep)]
+    out["timeline_zh"] = out["couple_id"].map(ev.groupby("couple_id")["text_zh"].agg("；".join))
+    out["timeline_en"] = out["couple_id"].map(ev.groupby("couple_id")["text_en"].agg("; ".join))
+
+    has = {code: out["violations"].str.contains(code, regex=False) for code in _ACTIONS}
+    has["cancel_quota"] = out["quota_cancelled_from"].notna()
+    has["confirm_cancellation"] = out["cancellation_basis"] == "termination_date"
+    has["out_of_plan"] = (out["out_of_plan_births"] + out["pregnancies_without_permit"]) > 0
+    az = pd.Series("", index=out.index)
+    ae = pd.Series("", index=out.index)
+    for code in (
+        "unapproved_late_termination",
+        "sex_selective_termination",
+        "cancel_quota",
+        "confirm_cancellation",
+        "out_of_plan",
+    ):
+        flag = has[code].fillna(False).astype(bool)
+        z, e = _ACTIONS[code]
+        az = az.where(~flag, az + np.where(az == "", "", "；") + z)
+        ae = ae.where(~flag, ae + np.where(ae == "", "", "; ") + e)
+    out["action_zh"] = az
+    out["action_en"] = ae
+    return out.sort_values("couple_id", kind="stable").reset_index(drop=True)[CASE_COLUMNS]

@@ -1,0 +1,231 @@
+"""Who is in scope on a date, and which unit answers for a couple (POLICY.md §2).
+
+- A **childbearing-age woman** is 15–49 in completed years on the date
+  (``childbearing_age``); a 29 February birthday falls on 28 February in other
+  years.
+- A couple is **married** on a date when its marriage date is on or before it
+  and it has no divorce on or before it.
+- A person is **staff** of a unit on a date when of category ``staff``, hired
+  on or before it and not yet left (leave date empty or after it).
+- A **floating** person is registered with a unit on a date when of category
+  ``floating`` with a ``unit_id``. Choice (POLICY.md is silent on dates for the
+  floating population): ``hire_date`` and ``leave_date`` are read as the
+  registration's start and end when given, and an empty ``hire_date`` means
+  registered throughout.
+- The **responsible unit**: the unit of the staff spouse; when both are staff
+  of different units, the ``responsible_spouse`` one's (wife by default);
+  otherwise the unit a floating spouse is registered with (staff before
+  floating; two floating spouses registered with different units follow
+  ``responsible_spouse`` too). A couple with neither is outside the bureau's
+  scope.
+
+These functions are pure and vectorised: one merge, no loop over couples.
+
+Examples:
+    >>> import pandas as pd
+    >>> age_on(pd.Series(pd.to_datetime(["2000-02-29", "1975-06-30"])), "2025-02-28").tolist()
+    [25, 49]
+    >>> age_on(pd.Series(pd.to_datetime(["1975-06-30"])), "2025-06-29").tolist()
+    [49]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.params import Params
+
+SCOPE_COLUMNS = [
+    "couple_id",
+    "wife_id",
+    "husband_id",
+    "wife_age",
+    "wife_childbearing",
+    "responsible_unit_id",
+    "basis",
+]
+
+
+def _ts(on: Any) -> pd.Timestamp:
+    return pd.Timestamp(on).normalize()
+
+
+def _as_dates(on: Any, index: pd.Index) -> pd.Series:
+    """A scalar date or a per-row Series of dates, as a datetime Series on ``index``."""
+    if isinstance(on, pd.Series):
+        return (
+            pd.to_datetime(on).reindex(index) if not on.index.equals(index) else pd.to_datetime(on)
+        )
+    return pd.Series(_ts(on), index=index, dtype="datetime64[ns]")
+
+
+def age_on(birth_dates: pd.Series, on: Any) -> pd.Series:
+    """Age in completed years on ``on`` (a date, or a Series of dates aligned with ``birth_dates``).
+
+    A 29 February birthday falls on 28 February in years that are not leap
+    years (POLICY.md general conventions). Missing dates give ``<NA>``.
+    """
+    b0 = pd.to_datetime(birth_dates)
+    d0 = _as_dates(on, b0.index)
+    ok = b0.notna() & d0.notna()
+    # Fill missing dates before the arithmetic (NaN -> Int64 casts raise under np.seterr(all="raise")).
+    b = b0.where(ok, pd.Timestamp("2000-01-01"))
+    d = d0.where(ok, pd.Timestamp("2000-01-01"))
+    by, bm, bd = b.dt.year, b.dt.month, b.dt.day
+    dy, dm, dd = d.dt.year, d.dt.month, d.dt.day
+    leap = (dy % 4 == 0) & ((dy % 100 != 0) | (dy % 400 == 0))
+    bday = bd.where(~((bm == 2) & (bd == 29) & ~leap), 28)
+    before = (dm < bm) | ((dm == bm) & (dd < bday))
+    age = dy - by - before.astype("Int64")
+    return age.astype("Int64").where(ok)
+
+
+def is_staff_on(persons: pd.DataFrame, on: Any) -> pd.Series:
+    """True where the person is staff (干部职工) of a unit on ``on`` (§2)."""
+    d = _as_dates(on, persons.index)
+    hired = persons["hire_date"].notna() & (persons["hire_date"] <= d)
+    not_left = persons["leave_date"].isna() | (persons["leave_date"] > d)
+    return (
+        (persons["category"] == "staff") & persons["unit_id"].notna() & hired & not_left
+    ).astype(bool)
+
+
+def is_floating_on(persons: pd.DataFrame, on: Any) -> pd.Series:
+    """True where the person is floating population (流动人口) registered with a unit on ``on``."""
+    d = _as_dates(on, persons.index)
+    started = persons["hire_date"].isna() | (persons["hire_date"] <= d)
+    not_left = persons["leave_date"].isna() | (persons["leave_date"] > d)
+    return (
+        (persons["category"] == "floating") & persons["unit_id"].notna() & started & not_left
+    ).astype(bool)
+
+
+def is_married_on(couples: pd.DataFrame, on: Any) -> pd.Series:
+    """True where the couple is married on ``on``: married on or before it, not divorced on or before it."""
+    d = _as_dates(on, couples.index)
+    married = couples["marriage_date"].notna() & (couples["marriage_date"] <= d)
+    not_divorced = couples["divorce_date"].isna() | (couples["divorce_date"] > d)
+    return (married & not_divorced).astype(bool)
+
+
+def _pick(first: pd.Series, second: pd.Series, wife_first: pd.Series) -> pd.Series:
+    """The wife's unit or the husband's, by ``responsible_spouse``, whichever exists."""
+    a = first.where(wife_first, second)
+    b = second.where(wife_first, first)
+    return a.where(a.notna(), b)
+
+
+def responsible_units(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    events: pd.DataFrame,
+    date_column: str = "date",
+) -> pd.DataFrame:
+    """The responsible unit of each event's couple on the event's date (§2).
+
+    Args:
+        tables: needs ``couples`` and ``persons``.
+        params: for ``responsible_spouse`` and ``childbearing_age`` in force on each date.
+        events: a frame with ``couple_id`` and ``date_column``; its index is kept.
+        date_column: the column holding each event's date.
+
+    Returns:
+        ``events`` with columns ``wife_id``, ``husband_id``, ``wife_age``,
+        ``wife_childbearing``, ``married``, ``responsible_unit_id`` (missing when
+        the couple is outside the bureau's scope on that date) and ``basis``
+        (``staff`` or ``floating``). An event whose couple is unknown gets a
+        missing unit.
+    """
+    couples = tables["couples"]
+    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
+    ev = events.copy()
+    dates = pd.to_datetime(ev[date_column]).astype("datetime64[ns]")
+    c = couples.drop_duplicates("couple_id").set_index("couple_id")
+    ev["wife_id"] = ev["couple_id"].map(c["wife_id"])
+    ev["husband_id"] = ev["couple_id"].map(c["husband_id"])
+    cpl = pd.DataFrame(
+        {
+            # reindex, not map: Series.map fails on an empty frame with datetime values
+            "marriage_date": c["marriage_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
+            "divorce_date": c["divorce_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
+        },
+        index=ev.index,
+    )
+    ev["married"] = is_married_on(cpl, dates)
+
+    def spouse(col: str) -> pd.DataFrame:
+        p = persons.reindex(ev[col])
+        p.index = ev.index
+        return p
+
+    wife, husband = spouse("wife_id"), spouse("husband_id")
+    w_staff, h_staff = is_staff_on(wife, dates), is_staff_on(husband, dates)
+    w_float, h_float = is_floating_on(wife, dates), is_floating_on(husband, dates)
+    resp = pd.Series(params.at_many("responsible_spouse", dates), index=ev.index)
+    wife_first = (resp != "husband").astype(bool)
+
+    staff_unit = _pick(
+        wife["unit_id"].where(w_staff), husband["unit_id"].where(h_staff), wife_first
+    )
+    float_unit = _pick(
+        wife["unit_id"].where(w_float), husband["unit_id"].where(h_float), wife_first
+    )
+    ev["responsible_unit_id"] = staff_unit.where(staff_unit.notna(), float_unit).astype("str")
+    ev.loc[staff_unit.isna() & float_unit.isna(), "responsible_unit_id"] = np.nan
+    ev["basis"] = pd.Series(
+        np.where(staff_unit.notna(), "staff", np.where(float_unit.notna(), "floating", None)),
+        index=ev.index,
+    ).astype("str")
+    ev.loc[ev["responsible_unit_id"].isna(), "basis"] = np.nan
+
+    ev["wife_age"] = age_on(wife["birth_date"], dates)
+    bounds = params.at_many("childbearing_age", dates)
+    lo = pd.Series([b[0] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
+    hi = pd.Series([b[1] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
+    ev["wife_childbearing"] = (
+        ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
+    )
+    return ev
+
+
+def couples_in_scope(
+    tables: Mapping[str, pd.DataFrame], params: Params, on: Any, childbearing_only: bool = False
+) -> pd.DataFrame:
+    """Couples married on ``on`` that have a responsible unit in the bureau (§2).
+
+    Args:
+        tables: needs ``couples`` and ``persons``.
+        params: parameters in force.
+        on: the reference date.
+        childbearing_only: keep only childbearing-age couples (wife 15–49).
+
+    Returns:
+        One row per couple, sorted by ``couple_id``, with :data:`SCOPE_COLUMNS`.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> from fpanalysis.core.params import load_params
+        >>> t = {
+        ...     "persons": coerce("persons", [
+        ...         {"person_id": "W1", "name": "甲", "sex": "F", "birth_date": "1990-01-01",
+        ...          "unit_id": "U1", "category": "staff", "hire_date": "2010-01-01"},
+        ...         {"person_id": "H1", "name": "乙", "sex": "M", "birth_date": "1988-01-01",
+        ...          "unit_id": "U2", "category": "staff", "hire_date": "2010-01-01"}]),
+        ...     "couples": coerce("couples", [{"couple_id": "C1", "wife_id": "W1",
+        ...          "husband_id": "H1", "marriage_date": "2015-01-01"}])}
+        >>> couples_in_scope(t, load_params(), "2024-01-01")[["couple_id", "responsible_unit_id", "basis"]]
+          couple_id responsible_unit_id  basis
+        0        C1                  U1  staff
+    """
+    couples = tables["couples"]
+    ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
+    ev = responsible_units(tables, params, ev)
+    keep = ev["married"] & ev["responsible_unit_id"].notna()
+    if childbearing_only:
+        keep &= ev["wife_childbearing"]
+    out = ev.loc[keep, SCOPE_COLUMNS].sort_values("couple_id", kind="stable").reset_index(drop=True)
+    return out

@@ -1,0 +1,315 @@
+"""Policy parameters (POLICY.md §9): defaults, values in force on a date, override files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from fpanalysis.core.errors import ParamError
+from fpanalysis.core.params import load_params
+
+NAMES_IN_POLICY_MD = [
+    "childbearing_age",
+    "responsible_spouse",
+    "baseline_deadline",
+    "feedback_days",
+    "check_exempt_after_outcome_days",
+    "late_termination_weeks",
+    "compliance_weights",
+    "compliance_penalties",
+    "grade_thresholds",
+    "reward_monthly_yuan",
+    "reward_age_cap",
+    "reward_split",
+    "births_per_couple_year",
+    "uptake",
+    "lag_months",
+    "discount_rate",
+    "dibao_standard_yuan",
+    "tier_bands",
+    "ranking_order",
+    "review_months",
+]
+
+
+def write(tmp_path, text: str):
+    p = tmp_path / "override.yaml"
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+def test_every_name_of_policy_md_is_a_parameter():
+    assert load_params().names == NAMES_IN_POLICY_MD
+
+
+def test_every_parameter_has_unit_reference_and_descriptions():
+    p = load_params()
+    for spec in p.specs.values():
+        assert spec.unit and spec.reference and spec.description_zh and spec.description_en, (
+            spec.name
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "date", "expected"),
+    [
+        ("childbearing_age", "2024-01-01", (15, 49)),
+        ("responsible_spouse", "2024-01-01", "wife"),
+        ("baseline_deadline", "2024-01-01", "03-31"),
+        ("feedback_days", "2024-01-01", 15),
+        ("check_exempt_after_outcome_days", "2024-01-01", 30),
+        ("late_termination_weeks", "2024-01-01", 16),
+        ("reward_monthly_yuan", "2024-01-01", 20),
+        ("reward_age_cap", "2024-01-01", 14),
+        ("reward_split", "2024-01-01", "payee"),
+        ("tier_bands", "2024-01-01", (0.3, 0.6, 1.0)),
+        (
+            "ranking_order",
+            "2024-01-01",
+            ("tier", "fp_priority", "per_capita_income_yuan", "application_date", "household_id"),
+        ),
+    ],
+    ids=lambda v: str(v),
+)
+def test_defaults_of_policy_md(name, date, expected):
+    assert load_params().at(name, date) == expected
+
+
+def test_mapping_defaults():
+    p = load_params()
+    assert dict(p.at("compliance_weights", "2024-06-01")) == {
+        "baseline_coverage": 0.25,
+        "followup_coverage": 0.25,
+        "feedback_timeliness": 0.15,
+        "check_attendance": 0.35,
+    }
+    assert dict(p.at("compliance_penalties", "2024-06-01")) == {
+        "falsifications": 5,
+        "out_of_plan_births": 20,
+        "pregnancies_without_permit": 5,
+        "unapproved_late_terminations": 20,
+    }
+    assert dict(p.at("grade_thresholds", "2024-06-01")) == {"excellent": 90, "pass": 70}
+    assert dict(p.at("review_months", "2024-06-01")) == {"default": 6, "disabled_member": 12}
+
+
+@pytest.mark.parametrize(
+    ("area", "date", "expected"),
+    [
+        ("urban", "2020-12-31", 624),
+        ("urban", "2021-01-01", 684),  # the effective date itself is in force
+        ("rural", "2021-06-30", 504),
+        ("rural", "2025-03-01", 600),
+    ],
+    ids=["urban-day-before-change", "urban-on-change-day", "rural-2021", "rural-2025"],
+)
+def test_dibao_standard_in_force(area, date, expected):
+    assert load_params().dibao_standard(area, date) == expected
+
+
+def test_values_are_frozen():
+    w = load_params().at("compliance_weights", "2024-01-01")
+    with pytest.raises(TypeError):
+        w["baseline_coverage"] = 1  # type: ignore[index]
+
+
+def test_policy_md_example_override(tmp_path):
+    f = write(
+        tmp_path,
+        """
+        reward_monthly_yuan:
+          2025-07-01: 30        # from July 2025 on; earlier months keep the default
+        reward_age_cap: 18      # a plain value holds from the start
+        dibao_standard_yuan:
+          urban: {2025-01-01: 800}
+          rural: {2025-01-01: 600}
+        """,
+    )
+    p = load_params(f)
+    assert p.at("reward_monthly_yuan", "2025-06-30") == 20
+    assert p.at("reward_monthly_yuan", "2025-07-01") == 30
+    assert p.at("reward_age_cap", "1950-01-01") == 18
+    assert p.dibao_standard("urban", "2024-12-31") == 730  # default before the override's date
+    assert p.dibao_standard("urban", "2025-01-01") == 800
+    assert p.override_file == str(f)
+    assert p.sha256 != load_params().sha256
+
+
+def test_area_not_named_keeps_default():
+    p = load_params({"dibao_standard_yuan": {"urban": 900}})
+    assert p.dibao_standard("urban", "2010-01-01") == 900
+    assert p.dibao_standard("rural", "2021-06-01") == 504
+
+
+def test_mapping_parameter_replaced_whole_and_validated_whole():
+    new = {
+        "baseline_coverage": 0.4,
+        "followup_coverage": 0.4,
+        "feedback_timeliness": 0.2,
+        "check_attendance": 0.0,
+    }
+    assert (
+        dict(load_params({"compliance_weights": new}).at("compliance_weights", "2024-01-01")) == new
+    )
+
+
+def test_dated_mapping_parameter():
+    new = {
+        "baseline_coverage": 0.4,
+        "followup_coverage": 0.4,
+        "feedback_timeliness": 0.2,
+        "check_attendance": 0.0,
+    }
+    p = load_params({"compliance_weights": {"2025-01-01": new}})
+    assert dict(p.at("compliance_weights", "2024-12-31"))["check_attendance"] == 0.35
+    assert dict(p.at("compliance_weights", "2025-01-01")) == new
+
+
+def test_at_many_vectorised():
+    import pandas as pd
+
+    p = load_params({"reward_monthly_yuan": {"2025-07-01": 30}})
+    assert p.at_many("reward_monthly_yuan", pd.to_datetime(["2025-06-30", "2025-07-01", None])) == [
+        20,
+        30,
+        None,
+    ]
+
+
+def test_with_overrides_does_not_change_the_original():
+    base = load_params()
+    base.with_overrides({"reward_monthly_yuan": 50})
+    assert base.at("reward_monthly_yuan", "2024-01-01") == 20
+
+
+@pytest.mark.parametrize(
+    ("override", "message_part"),
+    [
+        ({"reward_monthly": 30}, "unknown parameter reward_monthly"),
+        ({"reward_monthly_yuan": "thirty"}, "must be a number"),
+        ({"reward_monthly_yuan": True}, "must be a number"),
+        ({"reward_age_cap": 14.5}, "must be a whole number"),
+        ({"reward_monthly_yuan": {"2025-02-30": 30}}, "is not a valid ISO date"),
+        ({"reward_monthly_yuan": {"2025-07-01": 30, "July": 40}}, "is not a valid ISO date"),
+        ({"reward_split": "thirds"}, "must be one of"),
+        ({"baseline_deadline": "3/31"}, 'must be "MM-DD"'),
+        ({"baseline_deadline": "02-30"}, "is not a valid month-day"),
+        ({"childbearing_age": [49, 15]}, "low must not exceed high"),
+        (
+            {
+                "compliance_weights": {
+                    "baseline_coverage": 0.5,
+                    "followup_coverage": 0.5,
+                    "feedback_timeliness": 0.5,
+                    "check_attendance": 0,
+                }
+            },
+            "weights must sum to 1",
+        ),
+        ({"compliance_weights": {"baseline_coverage": 1}}, "keys do not match"),
+        (
+            {
+                "compliance_penalties": {
+                    "falsifications": -5,
+                    "out_of_plan_births": 20,
+                    "pregnancies_without_permit": 5,
+                    "unapproved_late_terminations": 20,
+                }
+            },
+            "must be a number >= 0",
+        ),
+        ({"grade_thresholds": {"excellent": 60, "pass": 70}}, "excellent must not be below pass"),
+        ({"tier_bands": [0.6, 0.3, 1.0]}, "strictly increasing"),
+        ({"tier_bands": [0.3, 1.0]}, "must have 3 numbers"),
+        ({"ranking_order": ["tier", "household_id", "tier"]}, "a key appears twice"),
+        ({"ranking_order": ["tier", "fp_priority"]}, "must end with household_id"),
+        ({"ranking_order": ["size", "household_id"]}, "unknown keys"),
+        ({"review_months": {"default": 6.5, "disabled_member": 12}}, "must be a whole number >= 0"),
+        ({"dibao_standard_yuan": {"suburban": {"2025-01-01": 700}}}, "unknown area"),
+        ({"dibao_standard_yuan": {"urban": {"2025-01-01": "lots"}}}, "must be a number"),
+        ({"dibao_standard_yuan": {"urban": {"2025-01-01": 0}}}, "must be between 1 and 1000000"),
+        ({"uptake": 1.5}, "must be between 0 and 1"),
+        ({"births_per_couple_year": {"20-29": 0.3, "25-34": 0.2}}, "age bands overlap"),
+    ],
+    ids=[
+        "unknown-name",
+        "text-for-number",
+        "bool-for-number",
+        "fraction-for-int",
+        "impossible-date",
+        "half-dated-mapping",
+        "unknown-enum",
+        "month-day-format",
+        "month-day-impossible",
+        "range-reversed",
+        "weights-not-summing-to-1",
+        "weights-missing-keys",
+        "negative-penalty",
+        "thresholds-reversed",
+        "bands-not-increasing",
+        "bands-wrong-length",
+        "order-repeat",
+        "order-not-total",
+        "order-unknown-key",
+        "review-months-fraction",
+        "dibao-unknown-area",
+        "dibao-text",
+        "dibao-zero",
+        "share-above-1",
+        "age-bands-overlap",
+    ],
+)
+def test_bad_overrides_name_the_key(override, message_part):
+    with pytest.raises(ParamError) as exc:
+        load_params(override)
+    assert message_part in exc.value.text("en")
+    assert exc.value.message_zh  # a Chinese message too
+    assert str(next(iter(override))) in exc.value.text("en")
+
+
+@pytest.mark.parametrize(
+    ("text", "message_part"),
+    [
+        ("reward_monthly_yuan:\n  2025-07-01: 30\n  2025-07-01: 40\n", "repeated key 2025-07-01"),
+        ("reward_monthly_yuan:\n  2025-07-01: 30\n  '2025-07-01': 40\n", "repeated key 2025-07-01"),
+        ("reward_monthly_yuan: [30\n", "not valid YAML"),
+        ("- 1\n- 2\n", "must be a mapping"),
+        ("!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
+    ],
+    ids=[
+        "same-date-twice",
+        "same-date-as-date-and-string",
+        "bad-yaml",
+        "not-a-mapping",
+        "unsafe-tag-refused",
+    ],
+)
+def test_bad_override_files(tmp_path, text, message_part):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ParamError) as exc:
+        load_params(f)
+    assert message_part in exc.value.text("en")
+    assert exc.value.file == str(f)
+
+
+def test_missing_override_file(tmp_path):
+    with pytest.raises(ParamError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_empty_override_file_changes_nothing(tmp_path):
+    f = tmp_path / "empty.yaml"
+    f.write_text("# nothing\n", encoding="utf-8")
+    assert load_params(f).sha256 == load_params().sha256
+
+
+def test_timeline_sorted_and_change_dates():
+    p = load_params({"reward_monthly_yuan": {"2026-01-01": 40, "2025-07-01": 30}})
+    assert p.timeline("reward_monthly_yuan") == [
+        (dt.date(1900, 1, 1), 20),
+        (dt.date(2025, 7, 1), 30),
+        (dt.date(2026, 1, 1), 40),
+    ]

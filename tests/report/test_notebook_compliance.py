@@ -1,0 +1,68 @@
+"""notebooks/01_unit_compliance.ipynb runs under papermill for the bureau and for one unit (POLICY.md §3, §7)."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+from nbrun import outputs_text, run_notebook
+
+from fpanalysis.core import config
+from fpanalysis.core.privacy import find_names, find_unmasked_ids
+
+NOTEBOOK = config.NOTEBOOKS_DIR / "01_unit_compliance.ipynb"
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (config.SAMPLE_DIR / "units.csv").exists(), reason="sample data not generated"
+    ),
+]
+
+
+def _names():
+    persons = pd.read_csv(config.SAMPLE_DIR / "persons.csv", encoding="utf-8-sig", dtype=str)
+    units = pd.read_csv(config.SAMPLE_DIR / "units.csv", encoding="utf-8-sig", dtype=str)
+    return list(pd.concat([persons["name"], units["head_name"], units["liaison_name"]]).dropna())
+
+
+def test_notebook_structure():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for name in ("dataset", "period", "weights_file", "lang", "unit"):
+        assert f"{name} = " in tagged[0].source
+    widget_cells = [c for c in nb.cells if "drilldown(" in c.source or "reweight(" in c.source]
+    assert widget_cells and all(
+        "nbval-ignore-output" in c.metadata.get("tags", [])
+        for c in widget_cells
+        if c.cell_type == "code"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "units"),
+    [({}, None), ({"unit": "U07", "period": "2024H1", "lang": "en"}, ["U07"])],
+    ids=["whole-bureau", "one-unit"],
+)
+def test_notebook_runs_and_masks(tmp_path, params, units):
+    nb = run_notebook(NOTEBOOK, tmp_path, **params)
+    text = outputs_text(nb)
+    assert '"output_type": "error"' not in text
+    assert "image/svg+xml" in text  # charts rendered offline as static SVG
+    assert find_unmasked_ids(text) == []
+    assert find_names(text, _names()) == []
+    scorecard = next(
+        c for c in nb.cells if c.cell_type == "code" and "compliance_scorecard(" in c.source
+    )
+    html = "".join(o.get("data", {}).get("text/html", "") for o in scorecard.outputs)
+    shown = sorted(set(re.findall(r"<td>(U\d+)</td>", html)))
+    if units:
+        assert shown == units
+        assert "2024H1" in text
+    else:
+        assert len(shown) == 20

@@ -1,0 +1,160 @@
+"""The budget engine's fast paths (POLICY.md §5) give the same cohorts whatever the shape of the keys.
+
+``fpanalysis.rules.bonus`` picks a look-up per key column (consecutive integers: an
+offset; sorted integers: bisection; anything else: a hash), folds typical and
+atypical segments differently, and hands big tables to two threads. Every
+path must give the same cohorts, and the same payments as an independent
+engine (DuckDB's SQL in benchmarks/bench_bonus.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fpanalysis.rules import bonus
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_bonus as bb  # noqa: E402
+
+N = 4000
+START = bonus.parse_month(bb.START)
+
+
+@pytest.mark.parametrize(
+    "keys, values, expected",
+    [
+        ([10, 11, 12, 13], [13, 10, 14, 9], [3, 0, -1, -1]),  # consecutive: offsets
+        ([10, 20, 20, 30], [30, 20, 25], [3, 1, -1]),  # sorted with a repeat: the first wins
+        ([10, 20, 30], [30, 10, 20], [2, 0, 1]),  # values out of order
+        ([30, 10, 20], [10, 30, 40], [1, 0, -1]),  # unsorted keys: hashed
+        (["b", "a", "b"], ["a", "b", "c"], [1, 0, -1]),  # strings: hashed, first wins
+        ([], [1, 2], [-1, -1]),
+    ],
+    ids=["consecutive", "sorted-repeat", "values-unsorted", "keys-unsorted", "strings", "empty"],
+)
+def test_lookup(keys, values, expected):
+    k = pd.Series(keys, dtype="int64" if keys and isinstance(keys[0], int) else "str")
+    v = pd.Series(values, dtype="int64" if isinstance(values[0], int) else "str")
+    assert bonus._lookup(k, v).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "dates, expected",
+    [
+        (["2024-02-29", "2025-01-01"], [24289, 24300]),
+        (["1969-12-31", None, "1900-02-28"], [23639, -1, 22801]),  # before 1970; missing
+        ([None, None], [-1, -1]),
+    ],
+    ids=["leap-day", "before-1970-and-missing", "all-missing"],
+)
+def test_month_or(dates, expected):
+    s = pd.Series(pd.to_datetime(pd.Series(dates, dtype="object")), dtype="datetime64[ns]")
+    assert bonus._month_or(s, -1).tolist() == expected
+
+
+def _cohorts(tables) -> bonus.Cohorts:
+    seg, _ = bonus.certificate_segments(tables, with_info=False)
+    return bonus.compress(seg, START, max_months=bb.MONTHS)
+
+
+def _same(a: bonus.Cohorts, b: bonus.Cohorts) -> bool:
+    return a.units == b.units and all(
+        np.array_equal(getattr(a, f), getattr(b, f))
+        for f in ("mode", "unit", "share", "first_m", "end_m", "birth_m", "count")
+    )
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return bb.synth_tables(N, seed=3)
+
+
+def _gapped(t):
+    """Person ids 0, 3, 6, ... (sorted, not consecutive): the bisection path."""
+    t = {k: v.copy() for k, v in t.items()}
+    t["persons"]["person_id"] *= 3
+    for c in ("wife_id", "husband_id"):
+        t["couples"][c] *= 3
+    t["certificates"]["payee_id"] *= 3
+    return t
+
+
+def _shuffled(t):
+    """Every table's rows in a random order: unsorted keys, the hash path."""
+    rng = np.random.default_rng(0)
+    return {k: v.iloc[rng.permutation(len(v))].reset_index(drop=True) for k, v in t.items()}
+
+
+def _strings(t):
+    """Ids as text, as a county's files have them."""
+    t = {k: v.copy() for k, v in t.items()}
+    for name, cols in {
+        "persons": ["person_id"],
+        "couples": ["couple_id", "wife_id", "husband_id"],
+        "children": ["child_id", "couple_id"],
+        "certificates": ["cert_id", "couple_id", "child_id", "payee_id"],
+    }.items():
+        for c in cols:
+            t[name][c] = ("X" + t[name][c].astype(str)).astype("str")
+    return t
+
+
+@pytest.mark.parametrize(
+    "variant", [_gapped, _shuffled, _strings], ids=["sorted-with-gaps", "shuffled", "string-ids"]
+)
+def test_every_key_path_gives_the_same_cohorts(tables, variant):
+    assert _same(_cohorts(tables), _cohorts(variant(tables)))
+
+
+def test_two_threads_give_the_same_cohorts(tables, monkeypatch):
+    serial = _cohorts(tables)
+    monkeypatch.setattr(bonus, "_PARALLEL_MIN", 0)
+    assert _same(serial, _cohorts(tables))
+
+
+@pytest.mark.parametrize("dense_max", [bonus._DENSE_MAX, 0], ids=["dense-table", "hash-only"])
+def test_fold_paths_agree_with_duckdb(tables, monkeypatch, dense_max):
+    monkeypatch.setattr(bonus, "_DENSE_MAX", dense_max)
+    _, ours, _ = bb.run_fpanalysis(tables, bb.bench_params())
+    _, duck = bb.run_duckdb(tables, bb.bench_params(), threads=1)
+    assert ours.sum() > 0
+    assert ours.equals(duck)
+
+
+def test_unit_codes_of_a_chunked_arrow_column():
+    # concatenated frames keep one Arrow chunk each, each with its own dictionary once encoded
+    s = pd.concat(
+        [pd.Series(["b", "a", None], dtype="str"), pd.Series(["c", "a", "b"], dtype="str")],
+        ignore_index=True,
+    )
+    codes, labels = bonus._factorize_units(s)
+    assert codes.tolist() == [0, 1, -1, 2, 1, 0]
+    assert list(labels) == ["b", "a", "c"]
+
+
+@pytest.mark.parametrize("split", ["payee", "half"], ids=["payee", "half"])
+def test_projection_does_not_need_sorted_cohorts(tables, split, monkeypatch):
+    c = _cohorts(tables)
+    rev = bonus.Cohorts(
+        c.units,
+        *(
+            getattr(c, f)[::-1].copy()
+            for f in ("mode", "unit", "share", "first_m", "end_m", "birth_m", "count")
+        ),
+        start_m=c.start_m,
+        max_months=c.max_months,
+    )
+    p = bb.bench_params().with_overrides(
+        {"reward_split": split, "reward_age_cap": {"2026-09-01": 16}}
+    )
+    mp = bonus.MonthlyParams.of(p, START, bb.MONTHS)
+    want = bonus.project_cohorts(c, mp)
+    assert want.sum() > 0
+    assert np.array_equal(bonus.project_cohorts(rev, mp), want)
+    monkeypatch.setattr(bonus, "_PARALLEL_MIN", 0)  # two halves per run of months
+    assert np.array_equal(bonus.project_cohorts(c, mp), want)

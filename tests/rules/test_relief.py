@@ -1,0 +1,777 @@
+"""Minimum-living relief (低保) ranking, selection and review (POLICY.md §6): hand-computed cases.
+
+Standards in force by default (policy.yaml): urban 770, rural 600 yuan per
+person per month from 2025-01-01 (730 / 560 from 2023-01-01). Every case
+below is small enough to check on paper; the arithmetic is in the comments.
+"""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from fpanalysis.core.errors import UsageError
+from fpanalysis.core.params import load_params
+from fpanalysis.core.schema import coerce
+from fpanalysis.rules import relief
+
+P = load_params()
+AS_OF = "2025-06-30"
+
+
+def hh(
+    hid,
+    income,
+    size=1,
+    area="urban",
+    *,
+    tier=None,
+    applied="2025-01-01",
+    receiving=False,
+    infertile=None,
+    declared=None,
+    last_review=None,
+    groups=None,
+    name="王某某",
+):
+    return {
+        "household_id": hid,
+        "head_name": name,
+        "area": area,
+        "township": "城关镇",
+        "size": size,
+        "monthly_income": income,
+        "assessed_tier": tier,
+        "special_groups": groups,
+        "infertile": infertile,
+        "declared_fp_type": declared,
+        "application_date": applied,
+        "receiving": receiving,
+        "last_review_date": last_review,
+    }
+
+
+def mem(hid, *specs):
+    """Members from short specs: ``"head:M"``, ``"spouse:F:st"`` (sterilised), ``"child:F"``, ``"other:M:dis"``."""
+    out = []
+    for i, spec in enumerate(specs, start=1):
+        relation, sex, *flags = spec.split(":")
+        out.append(
+            {
+                "member_id": f"{hid}-{i}",
+                "household_id": hid,
+                "relation": relation,
+                "sex": sex,
+                "sterilized": "st" in flags,
+                "disabled": "dis" in flags,
+            }
+        )
+    return out
+
+
+def tables(households, members=None):
+    if members is None:  # one head per household
+        members = [m for h in households for m in mem(h["household_id"], "head:M")]
+    return {
+        "households": coerce("households", households),
+        "household_members": coerce("household_members", members),
+    }
+
+
+def run(households, members=None, params=P, as_of=AS_OF, **kw):
+    r = relief.rank_households(tables(households, members), params, as_of, **kw)
+    return r, r.table.set_index("household_id")
+
+
+# --------------------------------------------------------------------------- eligibility and tiers
+
+
+@pytest.mark.parametrize(
+    ("income", "size", "eligible", "tier", "entitlement"),
+    [
+        (230.99, 1, True, 1, 540),  # 230.99 / 770 < 0.3; 770 - 230.99 = 539.01 -> 540
+        (231.00, 1, True, 2, 539),  # 231 / 770 = 0.3 exactly: not below 0.3
+        (461.99, 1, True, 2, 309),  # below 0.6; 308.01 -> 309
+        (462.00, 1, True, 3, 308),  # 462 / 770 = 0.6 exactly
+        (769.99, 1, True, 3, 1),  # 0.01 short of the standard: eligible, 1 yuan (rounded up)
+        (770.00, 1, False, None, None),  # ratio 1.0: not below the standard
+        (693.00, 3, True, 2, 1617),  # per capita 231 = 0.3 x 770; 2310 - 693 = 1617
+        (2309.99, 3, True, 3, 1),  # per capita 769.996... shows as 770.00 yet is below: eligible
+        (2310.00, 3, False, None, None),  # exactly 770 x 3
+    ],
+    ids=[
+        "below-0.3",
+        "ratio-exactly-0.3",
+        "below-0.6",
+        "ratio-exactly-0.6",
+        "one-fen-below-standard",
+        "ratio-exactly-1.0",
+        "size3-ratio-exactly-0.3",
+        "size3-per-capita-rounds-to-standard",
+        "size3-exactly-standard",
+    ],
+)
+def test_tier_band_edges(income, size, eligible, tier, entitlement):
+    _, t = run([hh("H1", income, size)])
+    row = t.loc["H1"]
+    assert bool(row["eligible"]) is eligible
+    assert pd.isna(row["tier"]) if tier is None else row["tier"] == tier
+    assert (
+        pd.isna(row["entitlement_yuan"])
+        if entitlement is None
+        else row["entitlement_yuan"] == entitlement
+    )
+    assert pd.isna(row["rank"]) is (not eligible)
+
+
+def test_per_capita_shown_to_the_fen_but_compared_exactly():
+    _, t = run([hh("H1", 2309.99, 3)])
+    assert t.loc["H1", "per_capita_income_yuan"] == 770.00
+    assert (
+        "家庭月收入 2309.99 元 < 城镇标准 770 元 × 3 人 = 2310.00 元，符合低保条件"
+        in t.loc["H1", "reason_zh"]
+    )
+    assert "2309.99 / 2310.00 = 0.9999, at least 0.6" in t.loc["H1", "reason_en"]
+
+
+@pytest.mark.parametrize(
+    ("assessed", "income", "eligible", "tier", "basis"),
+    [
+        (1, 600.0, True, 1, "assessed"),  # ratio 0.78 would give tier 3; the committee said 1
+        (3, 100.0, True, 3, "assessed"),  # ratio 0.13 would give tier 1; the committee said 3
+        (
+            1,
+            800.0,
+            False,
+            1,
+            "assessed",
+        ),  # assessed, but income above 770: not eligible whatever the tier
+        (None, 600.0, True, 3, "ratio"),
+    ],
+    ids=[
+        "assessed-1-over-ratio-3",
+        "assessed-3-over-ratio-1",
+        "assessed-but-income-too-high",
+        "no-assessment-ratio",
+    ],
+)
+def test_assessed_tier_overrides_income(assessed, income, eligible, tier, basis):
+    _, t = run([hh("H1", income, tier=assessed)])
+    row = t.loc["H1"]
+    assert bool(row["eligible"]) is eligible
+    assert row["tier"] == tier
+    assert row["tier_basis"] == basis
+    if not eligible:
+        assert pd.isna(row["rank"]) and not row["selected"]
+        assert "评定档次 1 不改变资格" in row["reason_zh"]
+
+
+def test_assessed_tier_ranks_above_a_poorer_household():
+    # H1: assessed tier 1 at income 600 (ratio 0.78); H2: income 300 (ratio 0.39, tier 2 by ratio).
+    _, t = run([hh("H1", 600.0, tier=1), hh("H2", 300.0)])
+    assert t.loc["H1", "rank"] == 1 and t.loc["H2", "rank"] == 2
+    assert (
+        "民政评议评定" in t.loc["H1", "reason_zh"]
+        and "assessed by the committee" in t.loc["H1", "reason_en"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("area", "income", "eligible", "standard", "entitlement"),
+    [
+        ("urban", 650.0, True, 770, 120),
+        ("rural", 650.0, False, 600, None),
+        ("rural", 599.5, True, 600, 1),  # 0.50 rounded up to 1 yuan
+    ],
+    ids=["urban-770", "rural-600-not-eligible", "rural-600-eligible"],
+)
+def test_urban_and_rural_standards(area, income, eligible, standard, entitlement):
+    _, t = run([hh("H1", income, area=area)])
+    assert bool(t.loc["H1", "eligible"]) is eligible
+    assert t.loc["H1", "standard_yuan"] == standard
+    assert (
+        pd.isna(t.loc["H1", "entitlement_yuan"])
+        if entitlement is None
+        else t.loc["H1", "entitlement_yuan"] == entitlement
+    )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "eligible", "entitlement"),
+    [("2025-06-30", False, None), ("2025-07-01", True, 20), ("2024-12-31", False, None)],
+    ids=["day-before-rise-770", "rise-day-800", "previous-year-730"],
+)
+def test_standard_changes_mid_year(as_of, eligible, entitlement):
+    params = P.with_overrides({"dibao_standard_yuan": {"urban": {"2025-07-01": 800}}})
+    _, t = run([hh("H1", 780.0)], params=params, as_of=as_of)
+    assert bool(t.loc["H1", "eligible"]) is eligible
+    assert (
+        pd.isna(t.loc["H1", "entitlement_yuan"])
+        if entitlement is None
+        else t.loc["H1", "entitlement_yuan"] == entitlement
+    )
+
+
+@pytest.mark.parametrize(
+    ("standard", "size", "income", "entitlement"),
+    [
+        (770, 3, 1000.00, 1310),  # 2310 - 1000 = 1310 exactly: nothing to round
+        (770, 3, 1000.01, 1310),  # 1309.99 -> 1310
+        (770, 3, 999.99, 1311),  # 1310.01 -> 1311 (up, not to nearest)
+        (770.5, 3, 0.0, 2312),  # 2311.50 -> 2312
+        (770.5, 2, 0.0, 1541),  # 1541.00
+        (770, 1, 0.1 + 0.2, 770),  # float 0.30000000000000004 read as 0.30 yuan; 769.70 -> 770
+    ],
+    ids=[
+        "whole",
+        "99-fen-up",
+        "1-fen-up",
+        "half-yuan-standard-up",
+        "half-yuan-standard-even",
+        "float-noise",
+    ],
+)
+def test_entitlement_rounded_up_to_whole_yuan(standard, size, income, entitlement):
+    params = P.with_overrides({"dibao_standard_yuan": {"urban": standard}})
+    _, t = run([hh("H1", income, size)], params=params)
+    assert t.loc["H1", "entitlement_yuan"] == entitlement
+
+
+# --------------------------------------------------------------------------- FP priority types
+
+
+@pytest.mark.parametrize(
+    ("specs", "infertile", "fp_type"),
+    [
+        (["head:M", "spouse:F", "child:F"], None, "only_daughter"),
+        (["head:F", "child:F"], None, "only_daughter"),  # a widow and her (married-out) daughter
+        (
+            ["head:M", "spouse:F", "child:M", "child:F"],
+            None,
+            None,
+        ),  # near miss: a son and a daughter
+        (["head:M", "spouse:F", "child:M"], None, None),
+        (["head:M:st", "spouse:F", "child:F", "child:F"], None, "two_daughters_sterilized"),
+        (["head:M", "spouse:F:st", "child:F", "child:F"], None, "two_daughters_sterilized"),
+        (["head:M", "spouse:F", "child:F", "child:F"], None, None),  # near miss: nobody sterilised
+        (
+            ["head:M", "spouse:F", "child:F", "child:F", "other:F:st"],
+            None,
+            None,
+        ),  # a grandmother is not a spouse
+        (["head:M:st", "spouse:F", "child:F", "child:F", "child:F"], None, None),  # three daughters
+        (["head:M", "spouse:F"], True, "infertile"),
+        (["head:M", "spouse:F"], None, None),  # near miss: childless, infertility not recorded
+        (["head:M", "spouse:F"], False, None),
+        (
+            ["head:M", "spouse:F", "child:F"],
+            True,
+            "only_daughter",
+        ),  # a child makes "infertile" moot
+    ],
+    ids=[
+        "only-daughter",
+        "only-daughter-widow",
+        "son-and-daughter",
+        "only-son",
+        "two-daughters-head-sterilised",
+        "two-daughters-spouse-sterilised",
+        "two-daughters-nobody-sterilised",
+        "two-daughters-other-sterilised",
+        "three-daughters",
+        "infertile",
+        "childless-not-recorded",
+        "childless-recorded-no",
+        "child-and-infertile-flag",
+    ],
+)
+def test_fp_priority_types(specs, infertile, fp_type):
+    _, t = run([hh("H1", 100.0, size=len(specs), infertile=infertile)], mem("H1", *specs))
+    got = t.loc["H1", "fp_type"]
+    assert pd.isna(got) if fp_type is None else got == fp_type
+
+
+@pytest.mark.parametrize(
+    ("declared", "specs", "infertile", "problem"),
+    [
+        ("only_daughter", ["head:M", "child:M", "child:F"], None, True),
+        ("two_daughters_sterilized", ["head:M", "spouse:F", "child:F", "child:F"], None, True),
+        ("infertile", ["head:M", "spouse:F"], None, True),
+        ("only_daughter", ["head:M", "child:F"], None, False),
+        (
+            None,
+            ["head:M", "child:F"],
+            None,
+            False,
+        ),  # nothing declared: the derived type, no problem
+    ],
+    ids=[
+        "declared-only-daughter-has-son",
+        "declared-two-daughters-nobody-sterilised",
+        "declared-infertile-not-recorded",
+        "declared-agrees",
+        "undeclared",
+    ],
+)
+def test_declared_type_contradicted_is_a_problem_and_derived_is_used(
+    declared, specs, infertile, problem
+):
+    r, t = run(
+        [hh("H1", 100.0, size=len(specs), declared=declared, infertile=infertile)],
+        mem("H1", *specs),
+    )
+    assert (len(r.problems) == 1) is problem
+    if problem:
+        p = r.problems.iloc[0]
+        assert (p["household_id"], p["row"], p["column"], p["rule"]) == (
+            "H1",
+            2,
+            "declared_fp_type",
+            "fp_type_contradicted",
+        )
+        assert "H1" in p["message_zh"] and "H1" in p["message_en"]
+        assert pd.isna(t.loc["H1", "fp_type"])  # the members decide
+    else:
+        assert t.loc["H1", "fp_type"] == "only_daughter"
+
+
+# --------------------------------------------------------------------------- ranking and ties
+
+
+def test_priority_first_within_a_tier_even_when_richer():
+    # Both tier 2 (300 and 350 of 770: 0.39 and 0.45); H2 is an only-daughter household.
+    hs = [hh("H1", 300.0, 2), hh("H2", 350.0, 2)]
+    ms = mem("H1", "head:M", "child:M") + mem("H2", "head:M", "child:F")
+    _, t = run(hs, ms)
+    assert (t.loc["H2", "rank"], t.loc["H1", "rank"]) == (1, 2)
+    assert "由计生优先区分" in t.loc["H1", "reason_zh"]
+    assert "separated by FP priority" in t.loc["H1", "reason_en"]
+
+
+def test_tier_before_priority():
+    # H1 tier 1 (per capita 50: 0.06) without priority ranks above H2 tier 2 (per capita 300: 0.39) with priority.
+    hs = [hh("H1", 100.0, 2), hh("H2", 600.0, 2)]
+    ms = mem("H1", "head:M", "child:M") + mem("H2", "head:M", "child:F")
+    _, t = run(hs, ms)
+    assert (t.loc["H1", "rank"], t.loc["H2", "rank"]) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected", "decided"),
+    [
+        # Lower per-capita income first: 150 < 160.
+        (
+            [("H1", 320.0, 2, "2025-01-01"), ("H2", 300.0, 2, "2025-02-01")],
+            ["H2", "H1"],
+            "per_capita_income_yuan",
+        ),
+        # Equal per capita as exact fractions (1000/3 = 2000/6): the earlier application first.
+        (
+            [("H1", 2000.0, 6, "2025-02-01"), ("H2", 1000.0, 3, "2025-01-15")],
+            ["H2", "H1"],
+            "application_date",
+        ),
+        # Everything equal: household id (text order).
+        (
+            [("H2", 300.0, 2, "2025-01-01"), ("H1", 300.0, 2, "2025-01-01")],
+            ["H1", "H2"],
+            "household_id",
+        ),
+    ],
+    ids=["per-capita", "exact-equal-per-capita-then-date", "full-tie-household-id"],
+)
+def test_ties_resolved_by_the_declared_order(rows, expected, decided):
+    hs = [hh(h, inc, size, applied=d) for h, inc, size, d in rows]
+    r, t = run(hs, [m for h, *_ in rows for m in mem(h, "head:M")])
+    assert list(t.sort_values("rank").index) == expected
+    ranked = relief.rank_pool(relief.assess(tables(hs), P, AS_OF)[0], r.order)
+    assert ranked.set_index("household_id").loc[expected[1], "decided_by"] == decided
+
+
+def test_ranking_order_is_a_parameter():
+    # Date before income: H1 (applied earlier, richer) now ranks first.
+    params = P.with_overrides(
+        {
+            "ranking_order": [
+                "tier",
+                "application_date",
+                "fp_priority",
+                "per_capita_income_yuan",
+                "household_id",
+            ]
+        }
+    )
+    hs = [hh("H1", 320.0, 2, applied="2025-01-01"), hh("H2", 300.0, 2, applied="2025-02-01")]
+    _, t_default = run(hs)
+    _, t_param = run(hs, params=params)
+    assert t_default.loc["H2", "rank"] == 1
+    assert t_param.loc["H1", "rank"] == 1
+
+
+def test_same_inputs_same_output():
+    hs = [hh(f"H{i}", 50.0 * i, 1 + i % 3, applied=f"2025-0{1 + i % 5}-01") for i in range(1, 9)]
+    a, _ = run(hs, quota=3)
+    b, _ = run(list(reversed(hs)), quota=3)
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+# --------------------------------------------------------------------------- selection
+
+# Four newcomers, urban, one person each: A 100 (ent. 670), B 200 (570), C 300 (470), D 400 (370).
+# Ranks: A, B (tier 1: below 231), C, D (tier 2).
+FOUR = [("A", 100.0), ("B", 200.0), ("C", 300.0), ("D", 400.0)]
+
+
+def four(receiving=()):
+    return [hh(h, inc, receiving=h in receiving) for h, inc in FOUR]
+
+
+@pytest.mark.parametrize(
+    ("kw", "receiving", "selected", "notes"),
+    [
+        ({}, (), "ABCD", 0),  # no limit: all who qualify
+        ({"quota": 2}, (), "AB", 0),
+        ({"quota": 0}, (), "", 0),
+        ({"budget_yuan": 1240}, (), "AB", 0),  # 670 + 570 = 1240 fits exactly
+        (
+            {"budget_yuan": 1239},
+            (),
+            "A",
+            0,
+        ),  # B does not fit; C (470) would, but selection stops at B
+        ({"budget_yuan": 669}, (), "", 0),  # A does not fit: nobody, although D (370) would
+        ({"quota": 2}, ("D",), "DA", 0),  # D continues and takes one place; A gets the other
+        (
+            {"quota": 1},
+            ("C", "D"),
+            "CD",
+            1,
+        ),  # continuing households exceed the quota: both stay, nobody new
+        ({"quota": 2}, ("C", "D"), "CD", 1),  # they use the whole quota: nobody new, and it is said
+        ({"budget_yuan": 1040}, ("D",), "DA", 0),  # 370 + 670 = 1040
+        ({"budget_yuan": 1039}, ("D",), "D", 0),  # 1039 - 370 = 669 < 670: stop at A
+        (
+            {"budget_yuan": 300},
+            ("D",),
+            "D",
+            1,
+        ),  # D alone (370) exceeds the budget: it stays, nobody new
+        ({"quota": 2, "budget_yuan": 5000}, (), "AB", 0),  # both limits: the quota binds
+    ],
+    ids=[
+        "no-limit",
+        "quota-2",
+        "quota-0",
+        "budget-exact-fit",
+        "budget-stop-at-first-misfit",
+        "budget-first-misfits-nobody",
+        "quota-with-incumbent",
+        "incumbents-exceed-quota",
+        "incumbents-fill-quota",
+        "budget-with-incumbent",
+        "budget-incumbent-then-stop",
+        "incumbent-exceeds-budget",
+        "quota-and-budget",
+    ],
+)
+def test_selection(kw, receiving, selected, notes):
+    r, t = run(four(receiving), **kw)
+    assert set(t.index[t["selected"].astype(bool)]) == set(selected)
+    assert len(r.notes) == notes
+    for h in receiving:
+        assert t.loc[h, "selection"] == "continuing"
+
+
+def test_stop_rule_is_explained():
+    r, t = run(four(), budget_yuan=1239)
+    assert t.loc["B", "selection"] == "waiting" and t.loc["C", "selection"] == "waiting"
+    assert "预算剩余 569.00 元，不足本户月保障金 570.00 元" in t.loc["B", "reason_zh"]
+    assert "selection stopped at B (rank 2)" in t.loc["C", "reason_en"]
+    cut = relief.cut_line(r)
+    assert list(zip(cut["side"], cut["household_id"], strict=True)) == [
+        ("above", "A"),
+        ("below", "B"),
+    ]
+    assert "排在 B 之前，因人均月收入" in cut.loc[0, "separated_by_zh"]
+    assert t.loc["A", "cumulative_yuan"] == 670.0
+
+
+def test_incumbents_exceeding_quota_say_so():
+    r, t = run(four(("C", "D")), quota=1)
+    assert "nobody new enters" in r.notes[0][1] and "本轮无新纳入" in r.notes[0][0]
+    assert "名额 1 户已用完（在保户 2 户，新纳入 0 户）" in t.loc["A", "reason_zh"]
+    cut = relief.cut_line(r)
+    assert list(cut["household_id"]) == ["D", "A"]
+    assert "not re-ranked" in cut.loc[0, "separated_by_en"]
+
+
+def test_incumbent_no_longer_eligible_leaves_and_frees_its_place():
+    hs = four(("D",))
+    hs[3] = hh("D", 800.0, receiving=True)  # income now above 770
+    _, t = run(hs, quota=2)
+    assert t.loc["D", "selection"] == "not_eligible" and not t.loc["D", "selected"]
+    assert "应退出" in t.loc["D", "reason_zh"]
+    assert set(t.index[t["selected"].astype(bool)]) == {"A", "B"}
+
+
+def test_previous_round_counts_as_receiving():
+    _, t = run(
+        four(),
+        quota=1,
+        previous_round=pd.DataFrame({"household_id": ["D", "A"], "selected": [True, False]}),
+    )
+    assert t.loc["D", "selection"] == "continuing"
+    assert not t.loc["A", "selected"]
+
+
+@pytest.mark.parametrize(
+    ("pool", "kw", "selected"),
+    [
+        ("all", {"quota": 1}, {"R"}),  # one fund: R (rural, 50/600) ranks first overall
+        ("urban", {"quota": 1}, {"U"}),
+        ("rural", {"quota": 1}, {"R"}),
+        ("separate", {"quota": {"urban": 1, "rural": 1}}, {"U", "R"}),
+        ("separate", {"budget_yuan": {"urban": 500, "rural": 600}}, {"R"}),  # U needs 670 > 500
+    ],
+    ids=["joint", "urban-only", "rural-only", "separate-quotas", "separate-budgets"],
+)
+def test_pools(pool, kw, selected):
+    hs = [
+        hh("U", 100.0),
+        hh("U2", 150.0),
+        hh("R", 50.0, area="rural"),
+        hh("R2", 60.0, area="rural"),
+    ]
+    r, t = run(hs, pool=pool, **kw)
+    assert set(t.index[t["selected"].astype(bool)]) == selected
+    if pool in ("urban", "rural"):
+        assert set(t["area"]) == {pool}
+    if pool == "separate":
+        assert t.loc["U", "rank"] == 1 and t.loc["R", "rank"] == 1  # each pool ranks on its own
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"quota": -1}, "non-negative"),
+        ({"quota": 1.5}, "whole number"),
+        ({"pool": "county"}, "unknown pool"),
+        ({"quota": {"urban": 1}}, "pool='separate'"),
+        ({"quota": {"urban": 1}, "pool": "separate"}, "rural pool"),
+    ],
+    ids=[
+        "negative-quota",
+        "fractional-quota",
+        "unknown-pool",
+        "mapping-without-separate",
+        "missing-pool-limit",
+    ],
+)
+def test_bad_limits_are_usage_errors(kw, message):
+    hs = [hh("U", 100.0), hh("R", 50.0, area="rural")]
+    with pytest.raises(UsageError) as exc:
+        run(hs, **kw)
+    assert message in exc.value.message_en
+
+
+def test_as_of_defaults_to_last_recorded_date():
+    hs = [
+        hh("H1", 100.0, applied="2025-03-01", last_review="2025-05-20"),
+        hh("H2", 100.0, applied="2025-04-02"),
+    ]
+    r = relief.rank_households(tables(hs), P)
+    assert r.as_of == pd.Timestamp("2025-05-20")
+
+
+def test_every_household_has_both_reasons():
+    r, t = run(four(("D",)) + [hh("X", 900.0)], quota=2)
+    assert t["reason_zh"].str.len().gt(20).all() and t["reason_en"].str.len().gt(20).all()
+    assert "不符合低保条件" in t.loc["X", "reason_zh"]
+
+
+# --------------------------------------------------------------------------- dynamic management
+
+
+def review_case():
+    """Previous period (2024-12-31) and this one (2025-06-30).
+
+    H1 receiving, tier 1 both times, a disabled member, income unchanged      -> continue, 12 months
+    H2 receiving, tier 1 (100) before, tier 2 (300) now, disabled, changed     -> tier_change, 6 months
+    H3 not receiving before, eligible now                                      -> enter
+    H4 receiving before, income 900 now (>= 770)                               -> exit (income)
+    H5 receiving before, not listed now                                        -> exit (moved or died)
+    H6 never eligible                                                          -> no transition
+    """
+    prev = [
+        hh("H1", 100.0, receiving=True, last_review="2025-01-01"),
+        hh("H2", 100.0, receiving=True, last_review="2025-01-01"),
+        hh("H3", 900.0),
+        hh("H4", 100.0, receiving=True, last_review="2024-12-31"),
+        hh("H5", 100.0, receiving=True),
+        hh("H6", 900.0),
+    ]
+    cur = [
+        hh("H1", 100.0, receiving=True, last_review="2025-01-01"),
+        hh("H2", 300.0, receiving=True, last_review="2024-12-31"),
+        hh("H3", 100.0, applied="2025-05-01"),
+        hh("H4", 900.0, receiving=True, last_review="2024-12-31"),
+        hh("H6", 900.0),
+    ]
+    pm = [
+        m
+        for h in prev
+        for m in mem(
+            h["household_id"], "head:M:dis" if h["household_id"] in ("H1", "H2") else "head:M"
+        )
+    ]
+    cm = [
+        m
+        for h in cur
+        for m in mem(
+            h["household_id"], "head:M:dis" if h["household_id"] in ("H1", "H2") else "head:M"
+        )
+    ]
+    return tables(cur, cm), tables(prev, pm)
+
+
+@pytest.mark.parametrize(
+    ("hid", "transition", "words_en", "months", "next_review", "due"),
+    [
+        ("H1", "continue", "same tier", 12, "2026-01-01", False),
+        (
+            "H2",
+            "tier_change",
+            "tier 1 -> tier 2",
+            6,
+            "2025-06-30",
+            True,
+        ),  # 6 months up on the as-of day
+        ("H3", "enter", "enters", 6, "2025-12-30", False),  # counted from this round
+        ("H4", "exit", "at or above the standard of 770", None, None, None),
+        ("H5", "exit", "no longer listed (moved or died)", None, None, None),
+        ("H6", None, "not selected before or now", None, None, None),
+    ],
+    ids=[
+        "continue-disabled-unchanged-12m",
+        "tier-change-income-changed-6m",
+        "enter",
+        "exit-income",
+        "exit-not-listed",
+        "never",
+    ],
+)
+def test_review_transitions(hid, transition, words_en, months, next_review, due):
+    cur, prev = review_case()
+    out, _ = relief.review(cur, P, AS_OF, previous=prev, previous_as_of="2024-12-31")
+    row = out.set_index("household_id").loc[hid]
+    assert pd.isna(row["transition"]) if transition is None else row["transition"] == transition
+    assert words_en in row["reason_en"]
+    assert pd.isna(row["review_months"]) if months is None else row["review_months"] == months
+    assert (
+        pd.isna(row["next_review_date"])
+        if next_review is None
+        else row["next_review_date"] == pd.Timestamp(next_review)
+    )
+    assert pd.isna(row["review_due"]) if due is None else bool(row["review_due"]) is due
+
+
+def test_review_without_previous_data_uses_receiving_and_6_months():
+    cur, _ = review_case()
+    out, _ = relief.review(cur, P, AS_OF)
+    t = out.set_index("household_id")
+    # Income change unknown without the previous data: the disabled household H1 gets 6 months, due since 2025-07-01? no:
+    # last review 2025-01-01 + 6 months = 2025-07-01 > 2025-06-30, so not yet due.
+    assert t.loc["H1", "review_months"] == 6 and not t.loc["H1", "review_due"]
+    assert pd.isna(t.loc["H1", "income_changed"])
+    assert (
+        t.loc["H1", "transition"] == "continue"
+        and "previous tier not recorded" in t.loc["H1", "reason_en"]
+    )
+    assert t.loc["H3", "transition"] == "enter"
+    assert t.loc["H4", "transition"] == "exit"
+    assert "H5" not in t.index  # nobody knows it was receiving
+
+
+@pytest.mark.parametrize(
+    ("last_review", "next_review", "due"),
+    [
+        ("2024-12-31", "2025-06-30", True),
+        ("2025-01-01", "2025-07-01", False),
+        ("2024-08-31", "2025-02-28", True),
+    ],
+    ids=["due-on-the-day", "one-day-early", "month-end-clips"],
+)
+def test_review_due_date(last_review, next_review, due):
+    cur = tables([hh("H1", 100.0, receiving=True, last_review=last_review)])
+    out, _ = relief.review(cur, P, AS_OF)
+    assert out.loc[0, "next_review_date"] == pd.Timestamp(next_review)
+    assert bool(out.loc[0, "review_due"]) is due
+
+
+# --------------------------------------------------------------------------- the meeting workbook
+
+
+def test_meeting_workbook_is_formatted_masked_and_reproducible(tmp_path):
+    r, _ = run(
+        [hh("A", 100.0, name="张三丰"), hh("B", 200.0, name="李四"), hh("C", 900.0)], quota=1
+    )
+    a = relief.export_meeting_xlsx(r, tmp_path / "a.xlsx")
+    b = relief.export_meeting_xlsx(r, tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
+    ws = openpyxl.load_workbook(a).active
+    assert "低保拟纳入名单" in ws["A1"].value and "名额 1" in ws["A1"].value
+    assert ws.freeze_panes == "A3"
+    assert ws["A2"].font.bold
+    values = [c.value for c in ws[3]]
+    assert "A" in values and "张**" in values and "张三丰" not in values
+    assert ws.max_row == 3  # title, header, one selected household
+
+
+# --------------------------------------------------------------------------- charts and widgets
+
+
+def test_budget_frame_follows_the_payment_order_and_keeps_the_cut():
+    from fpanalysis.charts.relief import budget_chart, budget_frame, pool_chart
+
+    r, _ = run(four(("D",)), budget_yuan=1039)
+    f = budget_frame(r)
+    # D continues and is paid first (370), then A (670 -> 1040, over 1039: waits), B, C.
+    assert f[["household_id", "cumulative_yuan", "selection"]].values.tolist() == [
+        ["D", 370, "continuing"],
+        ["A", 1040, "waiting"],
+        ["B", 1610, "waiting"],
+        ["C", 2080, "waiting"],
+    ]
+    thin = budget_frame(r, max_points=2)
+    assert {"D", "A"} <= set(
+        thin["household_id"]
+    )  # the last selected and the first waiting survive thinning
+    spec = budget_chart(r).to_dict()
+    assert len(spec["layer"]) == 4  # line, points, cut line, budget line
+    assert spec["config"]["font"] == "Noto Sans CJK SC"
+    assert pool_chart(r).to_dict()["mark"]["type"] == "bar"
+
+
+def test_widget_scenario_moves_the_standard_and_the_limit():
+    from fpanalysis.widgets.relief import cut_dashboard, scenario, summary
+
+    t = tables(four(("D",)))
+    # Urban standard 500 from the as-of date: C (300, 470 -> 200) and D (400 -> 100) still qualify; all four do.
+    r = scenario(t, P, AS_OF, mode="quota", quota=2, standards={"urban": 500})
+    assert r.table.set_index("household_id").loc["A", "entitlement_yuan"] == 400
+    assert set(r.selected["household_id"]) == {"D", "A"}
+    assert summary(r).startswith("拟纳入 2 户（继续 1，新纳入 1）")
+    # The quota is ignored in "none" mode: all who qualify.
+    assert len(scenario(t, P, AS_OF, mode="none", quota=2).selected) == 4
+    box = cut_dashboard(t, P, AS_OF, quota=2)
+    assert box.children[0].value == "quota"
+
+
+def test_incumbents_using_the_whole_budget_is_the_reason_given():
+    # D continues (370) and alone exceeds 300: A waits because the budget is gone, not for want of 670.
+    _, t = run(four(("D",)), budget_yuan=300)
+    assert (
+        "the continuing households' 370.00 yuan use up the budget of 300 yuan"
+        in t.loc["A", "reason_en"]
+    )

@@ -1,0 +1,367 @@
+"""A lean relief round and the table written a slice at a time (issue 7: 5M households).
+
+A lean round (``rank_households(..., texts=False)``) is the round without its
+texts; :meth:`ReliefResult.chunks` writes them a slice at a time from each
+row and the row above's values (``above__`` columns), and
+:func:`fpanalysis.io.write_table_chunks` appends slice after slice to the file.
+Joined, the slices must be the full round's table, whatever the slice size and
+wherever a slice starts (even a slice of one row must quote the row above it).
+
+The hand-made round: four urban one-person households as of 2025-06-30 (urban
+standard 770 yuan, tier bands 0.3 and 0.6: incomes below 231 are tier 1,
+below 462 tier 2), none an FP priority household:
+
+=====  ======  ====  ====  ================================================
+id     income  tier  rank  separated from the row above by
+=====  ======  ====  ====  ================================================
+H1     100     1     1     (first in the pool)
+H2     150     1     2     per-capita income: 150.00 here, 100.00 there
+H3     150     1     3     application date (H3 applied later than H2)
+H4     300     2     4     tier: tier 2 here, tier 1 there
+H5     900     -     -     not eligible (900 ≥ 770)
+=====  ======  ====  ====  ================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+
+import pandas as pd
+import pandas.testing as pt
+import pytest
+
+from fpanalysis import io as fio
+from fpanalysis.cli import main
+from fpanalysis.core.errors import UsageError
+from fpanalysis.core.params import load_params
+from fpanalysis.core.privacy import mask_frame
+from fpanalysis.core.schema import coerce
+from fpanalysis.io import load_for_analysis, write_table, write_table_chunks
+from fpanalysis.rules import relief as rl
+
+P = load_params()
+AS_OF = "2025-06-30"
+ROUND = [
+    ("H1", 100, "2025-03-01"),
+    ("H2", 150, "2025-03-01"),
+    ("H3", 150, "2025-03-05"),
+    ("H4", 300, "2025-03-01"),
+    ("H5", 900, "2025-03-01"),
+]
+
+
+def round_tables():
+    hh = coerce(
+        "households",
+        [
+            {
+                "household_id": h,
+                "head_name": f"户主{h}",
+                "area": "urban",
+                "township": "城关镇",
+                "size": 1,
+                "monthly_income": float(v),
+                "application_date": d,
+            }
+            for h, v, d in ROUND
+        ],
+    )
+    mm = coerce(
+        "household_members",
+        [
+            {"member_id": f"M{h}", "household_id": h, "relation": "head", "sex": "M"}
+            for h, _, _ in ROUND
+        ],
+    )
+    return {"households": hh, "household_members": mm}
+
+
+@pytest.fixture(scope="module")
+def sample_tables():
+    from fpanalysis.core.config import SAMPLE_DIR
+
+    ds = load_for_analysis(SAMPLE_DIR, list(rl.RELIEF_TABLES))
+    return {t: ds[t] for t in rl.RELIEF_TABLES}
+
+
+# --------------------------------------------------------------------------- the texts, a slice at a time
+
+
+@pytest.mark.parametrize(
+    ("household", "decided_en"),
+    [
+        ("H1", "first in the pool"),
+        (
+            "H2",
+            "same tier, FP priority as H1 (rank 1) just above; separated by per-capita income: "
+            "150.00 yuan here, 100.00 yuan there",
+        ),
+        (
+            "H3",
+            "same tier, FP priority, per-capita income as H2 (rank 2) just above; separated by "
+            "application date: 2025-03-05 here, 2025-03-01 there",
+        ),
+        ("H4", "against H3 (rank 3) just above, separated by tier: tier 2 here, tier 1 there"),
+    ],
+    ids=["rank-1-first", "rank-2-by-income", "rank-3-by-date", "rank-4-by-tier"],
+)
+def test_a_one_row_slice_still_quotes_the_row_above(household, decided_en):
+    lean = rl.rank_households(round_tables(), P, AS_OF, texts=False)
+    assert lean.lean and "reason_en" not in lean.table
+    pieces = list(lean.chunks(rows=1))
+    assert len(pieces) == 5  # one row each, H5 (not eligible) last
+    row = next(p for p in pieces if p["household_id"].iloc[0] == household).iloc[0]
+    assert row["decided_en"] == decided_en
+    assert row["reason_en"].startswith(f"rank {int(row['rank'])}. ")
+    assert f"ranking: {decided_en};" in row["reason_en"]
+
+
+def test_the_not_eligible_row_gets_its_reason_and_no_ranking_text():
+    lean = rl.rank_households(round_tables(), P, AS_OF, texts=False)
+    h5 = pd.concat(list(lean.chunks(rows=2))).set_index("household_id").loc["H5"]
+    assert pd.isna(h5["decided_en"])
+    assert h5["reason_en"].startswith(
+        "not eligible: per-capita income 900.00 yuan (household income 900.00 yuan / 1) is not below "
+        "the urban standard of 770 yuan"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pool", "limits", "rows"),
+    [
+        ("all", {"quota": 5}, 1),
+        ("all", {"quota": 5}, 7),
+        ("all", {"budget_yuan": 20000}, 64),
+        ("all", {}, 299),
+        ("all", {"quota": 5}, 300),
+        ("separate", {"quota": {"urban": 2, "rural": 3}}, 13),
+        ("urban", {}, 50),
+    ],
+    ids=[
+        "all-quota-rows1",
+        "all-quota-rows7",
+        "all-budget-rows64",
+        "all-nolimit-rows299",
+        "all-quota-one-slice",
+        "separate-rows13",
+        "urban-rows50",
+    ],
+)
+def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows):
+    full = rl.rank_households(sample_tables, P, pool=pool, **limits)
+    lean = rl.rank_households(sample_tables, P, pool=pool, texts=False, **limits)
+    # everything but the texts is already in the lean table
+    same = [c for c in full.table.columns if c not in rl.TEXT_COLUMNS]
+    pt.assert_frame_equal(lean.table[same], full.table[same])
+    pieces = list(lean.chunks(rows=rows))
+    assert [len(p) for p in pieces[:-1]] == [rows] * (len(pieces) - 1)
+    pt.assert_frame_equal(pd.concat(pieces).reset_index(drop=True), full.table)
+    pt.assert_frame_equal(
+        pd.concat(list(lean.output_chunks(rows)), ignore_index=True), full.output()
+    )
+    pt.assert_frame_equal(lean.with_texts().table, full.table)
+    pt.assert_frame_equal(rl.cut_line(lean), rl.cut_line(full))
+
+
+def test_a_round_with_no_household_gives_one_empty_slice():
+    t = round_tables()
+    empty = {k: v.iloc[0:0] for k, v in t.items()}
+    full = rl.rank_households(empty, P, AS_OF)
+    lean = rl.rank_households(empty, P, AS_OF, texts=False)
+    pieces = list(lean.output_chunks())
+    assert len(pieces) == 1 and pieces[0].empty
+    assert list(pieces[0].columns) == list(full.output().columns)
+
+
+# --------------------------------------------------------------------------- write_table_chunks
+
+
+FRAME = pd.DataFrame(
+    {
+        "household_id": ["H1", "H2", "H3", "H4", "H5"],
+        "sex": ["F", "M", "F", "M", "F"],
+        "note": ["=1+1", "plain", "-2", "@x", "ok"],
+        "n": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+        "amount": [1.5, 2.25, 0.1, 1e6, None],
+        "day": pd.to_datetime(["2025-01-01", None, "2025-02-03", "2025-03-04", "2025-04-05"]),
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [[5], [1, 4], [2, 2, 1], [0, 5], [1, 1, 1, 1, 1]],
+    ids=["one-slice", "1+4", "2+2+1", "empty-first", "row-by-row"],
+)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_csv_slices_give_the_bytes_of_the_whole(tmp_path, cuts, lang):
+    starts = [sum(cuts[:k]) for k in range(len(cuts))]
+    pieces = [FRAME.iloc[s : s + n] for s, n in zip(starts, cuts, strict=True)]
+    write_table(FRAME, tmp_path / "whole.csv", lang=lang, table="persons")
+    path, rows = write_table_chunks(pieces, tmp_path / "parts.csv", lang=lang, table="persons")
+    assert rows == 5
+    assert path.read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert "'=1+1" in path.read_text(encoding="utf-8-sig")  # formulas neutralised in every slice
+
+
+@pytest.mark.parametrize("cuts", [[5], [2, 3], [0, 1, 4]], ids=["one-slice", "2+3", "empty-first"])
+def test_parquet_slices_read_back_as_the_whole(tmp_path, cuts):
+    starts = [sum(cuts[:k]) for k in range(len(cuts))]
+    pieces = [FRAME.iloc[s : s + n] for s, n in zip(starts, cuts, strict=True)]
+    write_table(FRAME, tmp_path / "whole.parquet", lang="zh", table="persons")
+    write_table_chunks(pieces, tmp_path / "parts.parquet", lang="zh", table="persons")
+    pt.assert_frame_equal(
+        pd.read_parquet(tmp_path / "parts.parquet"), pd.read_parquet(tmp_path / "whole.parquet")
+    )
+    if len(cuts) == 1:  # one slice is write_table itself
+        assert (tmp_path / "parts.parquet").read_bytes() == (
+            tmp_path / "whole.parquet"
+        ).read_bytes()
+
+
+def test_a_column_empty_in_the_first_slice_is_text(tmp_path):
+    a = pd.DataFrame({"k": [1, 2], "why": pd.Series([None, None], dtype=object)})
+    b = pd.DataFrame({"k": [3], "why": pd.Series(["quota used up"], dtype=object)})
+    write_table_chunks([a, b], tmp_path / "t.parquet")
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["why"].tolist()[2] == "quota used up" and back["why"].isna().sum() == 2
+
+
+def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
+    monkeypatch.setattr(fio, "XLSX_MAX_ROWS", 3)
+    with pytest.raises(UsageError) as e:
+        write_table_chunks([FRAME.iloc[:2], FRAME.iloc[2:]], tmp_path / "t.xlsx")
+    assert (
+        "超过 Excel 工作表的上限 3 行" in e.value.message_zh
+        and ".csv or .parquet" in e.value.message_en
+    )
+    assert e.value.file == str(tmp_path / "t.xlsx") and e.value.rule == "xlsx_rows"
+    assert not (tmp_path / "t.xlsx").exists()
+    with pytest.raises(UsageError):
+        write_table(FRAME, tmp_path / "t.xlsx")
+    write_table_chunks([FRAME.iloc[:2], FRAME.iloc[2:3]], tmp_path / "ok.xlsx")  # 3 rows fit
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_a_failure_mid_way_leaves_the_old_file(tmp_path, ext):
+    out = tmp_path / f"t.{ext}"
+    write_table(FRAME, out)
+    before = out.read_bytes()
+
+    def pieces():
+        yield FRAME.iloc[:2]
+        yield FRAME.iloc[2:4]
+        raise RuntimeError("the cluster went away")
+
+    with pytest.raises(RuntimeError):
+        write_table_chunks(pieces(), out)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+# --------------------------------------------------------------------------- the CLI writes slice by slice
+
+
+def run_cli(argv):
+    text = _io.StringIO()
+    with contextlib.redirect_stdout(text):
+        code = main(argv)
+    return code, text.getvalue()
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_cli_output_does_not_depend_on_the_slice_size(tmp_path, monkeypatch, sample_tables, ext):
+    """The sample (300 households) written in slices of 7 rows equals the full round written whole."""
+    monkeypatch.setattr(rl, "CHUNK_ROWS", 7)
+    out = tmp_path / f"relief.{ext}"
+    code, text = run_cli(["relief", "--quota", "180", "--lang", "zh", "--out", str(out)])
+    assert code == 0
+    full = rl.rank_households(sample_tables, P, quota=180)
+    write_table(mask_frame(full.output()), tmp_path / f"whole.{ext}", lang="zh", table="households")
+    if ext == "csv":
+        assert out.read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    else:
+        pt.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "whole.parquet"))
+
+
+def test_cli_dask_writes_the_texts_in_its_workers_slice_by_slice(tmp_path, monkeypatch):
+    """``--engine dask`` with slices of 50 rows: the bytes of the pandas engine's file."""
+    monkeypatch.setattr(rl, "CHUNK_ROWS", 50)
+    files = {}
+    for engine in ("pandas", "dask"):
+        out = tmp_path / f"{engine}.csv"
+        extra = (
+            ["--engine", "dask", "--workers", "1", "--worker-memory", "2GB"]
+            if engine == "dask"
+            else []
+        )
+        code, _ = run_cli(["relief", "--quota", "180", "--out", str(out), *extra])
+        assert code == 0
+        files[engine] = out.read_bytes()
+    assert files["dask"] == files["pandas"]
+    assert files["dask"].count(b"\n") == 301  # the header and the sample's 300 households
+
+
+# --------------------------------------------------------------------------- the per-household joins
+
+
+@pytest.mark.parametrize(
+    ("keys", "values", "sep", "expected"),
+    [
+        (["H1", "H1", "H2"], ["a", "b", "c"], "、", {"H1": "a、b", "H2": "c"}),
+        (
+            ["H2", "H1", "H2"],
+            ["a", "b", "c"],
+            ", ",
+            {"H1": "b", "H2": "a, c"},
+        ),  # each group keeps its order
+        (
+            ["H1", None, "H1"],
+            ["a", "b", "c"],
+            "、",
+            {"H1": "a、c"},
+        ),  # no household: dropped, as groupby does
+        ([], [], "、", {}),
+    ],
+    ids=["two-groups", "unsorted-keys", "missing-key", "empty"],
+)
+def test_join_per_group_is_groupby_join(keys, values, sep, expected):
+    k, v = pd.Series(keys, dtype="str"), pd.Series(values, dtype="str")
+    got = rl._join_per_group(k, v, sep)
+    assert got.to_dict() == expected
+    if keys:
+        assert got.to_dict() == v.groupby(k).agg(sep.join).to_dict()
+
+
+def test_a_lean_round_gives_the_meeting_workbook_and_the_register_their_reasons(tmp_path):
+    from fpanalysis.register import open_register
+
+    full = rl.rank_households(round_tables(), P, AS_OF, quota=2)
+    lean = rl.rank_households(round_tables(), P, AS_OF, quota=2, texts=False)
+    rl.export_meeting_xlsx(full, tmp_path / "full.xlsx")
+    rl.export_meeting_xlsx(lean, tmp_path / "lean.xlsx")
+    assert (tmp_path / "lean.xlsx").read_bytes() == (tmp_path / "full.xlsx").read_bytes()
+    with open_register(tmp_path / "r.sqlite") as reg:
+        round_id = reg.record_relief(lean, P)
+        rows = reg.relief_rows(round_id)
+    assert rows.set_index("household_id").loc["H2", "reason_en"].startswith("rank 2. tier 1")
+
+
+def test_a_dask_lean_round_writes_its_texts_in_the_workers_then_here_once_closed(sample_tables):
+    """Slices of 40 rows: written by the workers while the client is open, in the driver after it closed."""
+    from fpanalysis.engines.dask import relief as dr
+    from fpanalysis.engines.dask.cluster import dask_client
+
+    full = rl.rank_households(sample_tables, P, quota=180)
+    with dask_client(n_workers=2, processes=False, memory_limit="2GB") as client:
+        lean = dr.rank_households(
+            client, None, P, quota=180, tables=sample_tables, partitions=3, texts=False
+        ).result
+        assert lean.runner is not None
+        pt.assert_frame_equal(
+            lean.table, rl.rank_households(sample_tables, P, quota=180, texts=False).table
+        )
+        in_workers = pd.concat(list(lean.chunks(rows=40))).reset_index(drop=True)
+    pt.assert_frame_equal(in_workers, full.table)
+    pt.assert_frame_equal(lean.output(), full.output())  # the client is closed now

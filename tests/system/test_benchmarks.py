@@ -1,0 +1,88 @@
+"""Smoke test: every benchmark script runs at a tiny size and its contenders agree (no timing asserted).
+
+The benchmarks live outside the package (``benchmarks/``) and are run by hand
+(``make bench``); this keeps them from rotting when the APIs they call change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench_all.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_all.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+
+
+def test_quick_run_measures_every_budget_contender(quick_run):
+    results, _ = quick_run
+    (row,) = results["budget"].values()
+    for name in ("pandas", "dask", "duckdb", "duckdb_1thread", "naive", "floor"):
+        assert "error" not in row[name], (name, row[name])
+        assert row[name]["total_s"] >= 0
+    # the three engines compute the same payments, to the fen
+    assert row["agree_duckdb"] is True
+    assert row["agree_duckdb_1thread"] is True
+    assert row["agree_dask"] is True
+    assert row["pandas"]["total_fen"] == row["duckdb"]["total_fen"] > 0
+    assert row["pandas"]["reproject_changes"] == 24
+
+
+def test_quick_run_measures_widget_compliance_relief(quick_run):
+    results, stdout = quick_run
+    assert results["widget"]["changes_timed"] == 8
+    for key in ("compliance", "relief"):
+        row = results[key]
+        assert "error" not in row["pandas"], row["pandas"]
+        assert "error" not in row["dask"], row["dask"]
+        assert row["agree_dask"] is True, key
+    assert results["compliance"]["prepare"]["rows"]["couples"] > 0
+    relief = results["relief"]["pandas"]
+    assert (
+        0 < relief["selected"] < relief["households"]
+    )  # continuing households plus a quota of new ones
+    assert results["report"] == {"skipped": "--quick"}
+    assert "budget (committed payments" in stdout and "relief ranking" in stdout
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        (
+            "bench_bonus.py",
+            ["--sizes", "2000", "--naive-sample", "100", "--no-widget", "--out", "{tmp}/b.json"],
+        ),
+        ("bench_compliance.py", ["--people", "3000", "--partition-people", "1500", "--no-dask"]),
+        ("bench_relief.py", ["--households", "1000", "--partition-people", "1500", "--no-dask"]),
+    ],
+    ids=["bonus", "compliance", "relief"],
+)
+def test_single_benchmark_scripts_run(script, args, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *(a.format(tmp=tmp_path) for a in args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "pandas" in proc.stdout or "fpanalysis" in proc.stdout
