@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -152,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = ap.parse_args(argv)
     os.environ["SOURCE_DATE_EPOCH"] = cmdruns.SOURCE_DATE_EPOCH
-    root = Path(tempfile.mkdtemp(prefix="fp-manifest-"))
+    # a fixed folder inside the project: the report shows input paths relative to the project,
+    # so every run (in any clone) names its inputs alike
+    root = config.PROJ_ROOT / "out" / "manifest"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     t0 = time.monotonic()
     try:
         got = run_all(root, [w for w in a.only.split(",") if w])
@@ -170,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     want = json.loads(a.manifest.read_text(encoding="utf-8"))
     if a.only:
         ran = {k.rsplit("/", 1)[0].split("/:")[0] for k in got}
-        want = {k: v for k, v in want.items() if k in got or any(k.startswith(r + "/") for r in ran)}
+        want = {
+            k: v for k, v in want.items() if k in got or any(k.startswith(r + "/") for r in ran)
+        }
     diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
     for k in diff:
         print(f"DIFFERS {k}: {want.get(k, '(absent)')[:12]} -> {got.get(k, '(absent)')[:12]}")

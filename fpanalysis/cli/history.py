@@ -139,9 +139,9 @@ def relief_previous(
     """
     if reg is None or previous_round is not None:
         return previous_round, None
-    from fpanalysis.rules.relief import last_recorded_date
+    from fpanalysis.rules.relief import default_as_of
 
-    day = last_recorded_date(dataset) if as_of is None else as_of
+    day = default_as_of(dataset) if as_of is None else as_of
     return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day)
 
 

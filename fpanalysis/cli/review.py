@@ -133,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
         reg = open_from_args(args, create=False)  # checked before any work
     dataset, params = load(args)
     if args.register is not None:
-        from fpanalysis.rules.relief import last_recorded_date
+        from fpanalysis.rules.relief import default_as_of
 
         # "Before" is the last round recorded for an earlier date than this review's.
-        day = last_recorded_date(dataset) if as_of is None else as_of
+        day = default_as_of(dataset) if as_of is None else as_of
         previous_round, previous_round_id = reg.previous_selection(as_of=day)
         reg.close()
         if previous_round is None:

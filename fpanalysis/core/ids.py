@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from stdnum.cn import ric
 
 # Characters a pasted number may carry that are not part of it: ASCII, no-break,
@@ -94,9 +95,66 @@ def normalize_id_number(s: Any) -> str:
     return _SPACES_RE.sub("", str(s)).translate(_FULLWIDTH)
 
 
-def _check_char(first17: str) -> str:
+#: GB 11643 weights of the first 17 digits, and the check character of each sum mod 11.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARACTERS = "10X98765432"
+
+
+def check_char(first17: str) -> str:
+    """The check character of a 17-digit body (python-stdnum).
+
+    Examples:
+        >>> check_char("11010519491231002")
+        'X'
+    """
     # stdnum ignores the last character it is given: pass a placeholder.
     return ric.calc_check_digit(first17 + "0")
+
+
+def body_digits(bodies: Any) -> np.ndarray:
+    """The digits of 17-digit bodies as an int32 array of shape (17, n), position-major.
+
+    ``bodies`` holds 17-character strings, or whole numbers below 10**17.
+
+    Examples:
+        >>> body_digits(["11010519491231002"])[:, 0].tolist()[:6]
+        [1, 1, 0, 1, 0, 5]
+        >>> body_digits(np.array([11010519491231002]))[:, 0].tolist()[-3:]
+        [0, 0, 2]
+    """
+    b = np.asarray(bodies)
+    if b.dtype.kind in "iu":
+        rest = b.astype(np.int64)
+        out = np.empty((17, rest.size), dtype=np.int32)
+        for j in range(16, -1, -1):  # the last digit first
+            out[j] = rest % 10
+            rest = rest // 10
+        return out
+    raw = np.asarray(b, dtype="S17")
+    return np.ascontiguousarray(raw.view(np.uint8).reshape(raw.size, 17).T).astype(np.int32) - 48
+
+
+def check_indices(digits: np.ndarray) -> np.ndarray:
+    """Weighted sum mod 11 of each column of a (17, n) digit array: the index into ``CHECK_CHARACTERS``.
+
+    One pass over the column per position, not a loop over rows.
+    """
+    total = np.zeros(digits.shape[1], dtype=np.int32)
+    for j, w in enumerate(ID_WEIGHTS):
+        total += digits[j] * w
+    return total % 11
+
+
+def check_chars(bodies: Any) -> np.ndarray:
+    """GB 11643 check characters of many 17-digit bodies at once (the vectorised :func:`check_char`).
+
+    Examples:
+        >>> check_chars(["11010519491231002", "13050319670401001"]).tolist()
+        ['X', '6']
+    """
+    if np.asarray(bodies).size == 0:
+        return np.array([], dtype="U1")
+    return np.array(list(CHECK_CHARACTERS))[check_indices(body_digits(bodies))]
 
 
 def upgrade_15(s: Any) -> str:
@@ -115,7 +173,7 @@ def upgrade_15(s: Any) -> str:
     if not _RE_15.match(n):
         raise ValueError(f"not a 15-digit ID number: {s!r}")
     body = n[:6] + "19" + n[6:]
-    return body + _check_char(body)
+    return body + check_char(body)
 
 
 def make_id_number(region: str, birth_date: dt.date, seq: int) -> str:
@@ -135,7 +193,7 @@ def make_id_number(region: str, birth_date: dt.date, seq: int) -> str:
     if not 0 <= int(seq) <= 999:
         raise ValueError(f"seq must be 0-999: {seq!r}")
     body = f"{region}{birth_date:%Y%m%d}{int(seq):03d}"
-    return body + _check_char(body)
+    return body + check_char(body)
 
 
 def sex_from_id(s: Any) -> str:
@@ -280,7 +338,7 @@ def check_id_number(
                 f"the birth date in the ID number, {born}, is after {today_d}",
             )
         )
-    expected = _check_char(n[:17])
+    expected = check_char(n[:17])
     if n[17] != expected:
         errors.append(
             (

@@ -179,9 +179,9 @@ def find_unmasked_ids(text: str) -> list[str]:
         >>> find_unmasked_ids("a 11010519491231002X, b 110105********002X, c 110105194912310021")
         ['11010519491231002X']
     """
-    from fpanalysis.core.ids import _check_char
+    from fpanalysis.core.ids import check_char
 
-    return [m for m in _ID_IN_TEXT_RE.findall(text) if _check_char(m[:17]) == m[17].upper()]
+    return [m for m in _ID_IN_TEXT_RE.findall(text) if check_char(m[:17]) == m[17].upper()]
 
 
 def find_names(text: str, names: Iterable[Any]) -> list[str]:

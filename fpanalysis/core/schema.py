@@ -17,7 +17,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -67,6 +67,10 @@ class Column:
         pii_kind: ``"name"`` or ``"id_number"``.
         min, max: bounds for int/number columns.
         note_zh, note_en: the rule as DATA.md states it, for templates and docs.
+        recorded: a date on which something happened and was recorded (a hire, a
+            survey, a birth, an application), not a schedule or a birthday: the
+            dataset's last recorded date, the default of every time-dependent
+            option, is the latest of these (:func:`last_recorded_date`).
     """
 
     name: str
@@ -81,6 +85,7 @@ class Column:
     max: float | None = None
     note_zh: str = ""
     note_en: str = ""
+    recorded: bool = False
 
     @property
     def dtype(self) -> str:
@@ -224,9 +229,15 @@ TABLES_LIST: tuple[Table, ...] = (
                 "date",
                 note_zh="干部职工必填",
                 note_en="required for staff",
+                recorded=True,
             ),
             _c(
-                "leave_date", "离职日期", "date", note_zh="在职为空", note_en="empty while employed"
+                "leave_date",
+                "离职日期",
+                "date",
+                note_zh="在职为空",
+                note_en="empty while employed",
+                recorded=True,
             ),
         ),
         ("person_id",),
@@ -256,8 +267,8 @@ TABLES_LIST: tuple[Table, ...] = (
                 note_zh="性别为男",
                 note_en="sex M",
             ),
-            _c("marriage_date", "结婚日期", "date", required=True),
-            _c("divorce_date", "离婚日期", "date"),
+            _c("marriage_date", "结婚日期", "date", required=True, recorded=True),
+            _c("divorce_date", "离婚日期", "date", recorded=True),
         ),
         ("couple_id",),
     ),
@@ -267,7 +278,7 @@ TABLES_LIST: tuple[Table, ...] = (
         (
             _c("child_id", "子女编号", "id", required=True),
             _c("couple_id", "夫妻编号", "id", required=True, references="couples.couple_id"),
-            _c("birth_date", "出生日期", "date", required=True),
+            _c("birth_date", "出生日期", "date", required=True, recorded=True),
             _c("sex", "性别", "enum", required=True, labels=SEX),
         ),
         ("child_id",),
@@ -278,8 +289,8 @@ TABLES_LIST: tuple[Table, ...] = (
         (
             _c("permit_id", "生育证号", "id", required=True),
             _c("couple_id", "夫妻编号", "id", required=True, references="couples.couple_id"),
-            _c("issue_date", "发证日期", "date", required=True),
-            _c("cancelled_date", "注销日期", "date"),
+            _c("issue_date", "发证日期", "date", required=True, recorded=True),
+            _c("cancelled_date", "注销日期", "date", recorded=True),
             _c("cancel_reason", "注销原因", "text"),
         ),
         ("permit_id",),
@@ -290,7 +301,7 @@ TABLES_LIST: tuple[Table, ...] = (
         (
             _c("pregnancy_id", "妊娠编号", "id", required=True),
             _c("couple_id", "夫妻编号", "id", required=True, references="couples.couple_id"),
-            _c("detected_date", "发现日期", "date", required=True),
+            _c("detected_date", "发现日期", "date", required=True, recorded=True),
             _c(
                 "outcome",
                 "结局",
@@ -309,6 +320,7 @@ TABLES_LIST: tuple[Table, ...] = (
                 "date",
                 note_zh="妊娠中为空",
                 note_en="empty while ongoing",
+                recorded=True,
             ),
             _c(
                 "gestation_weeks",
@@ -357,7 +369,7 @@ TABLES_LIST: tuple[Table, ...] = (
                 required=True,
                 labels={"baseline": "年初摸底", "followup": "半年跟踪"},
             ),
-            _c("survey_date", "调查日期", "date", required=True),
+            _c("survey_date", "调查日期", "date", required=True, recorded=True),
             _c("problem_found", "发现问题", "bool", required=True),
             _c(
                 "reported_date",
@@ -365,6 +377,7 @@ TABLES_LIST: tuple[Table, ...] = (
                 "date",
                 note_zh="发现问题后向局反馈的日期",
                 note_en="when a problem was reported to the bureau",
+                recorded=True,
             ),
         ),
         ("survey_id",),
@@ -407,7 +420,7 @@ TABLES_LIST: tuple[Table, ...] = (
                 note_zh="女性",
                 note_en="a woman",
             ),
-            _c("attended_date", "受检日期", "date", required=True),
+            _c("attended_date", "受检日期", "date", required=True, recorded=True),
         ),
         ("round_id", "person_id"),
     ),
@@ -439,14 +452,15 @@ TABLES_LIST: tuple[Table, ...] = (
                     "other": "其他",
                 },
             ),
-            _c("start_date", "开始日期", "date", required=True),
-            _c("end_date", "结束日期", "date"),
+            _c("start_date", "开始日期", "date", required=True, recorded=True),
+            _c("end_date", "结束日期", "date", recorded=True),
             _c(
                 "falsified_found_date",
                 "查实弄虚作假日期",
                 "date",
                 note_zh="查实弄虚作假",
                 note_en="a verified falsification",
+                recorded=True,
             ),
         ),
         ("record_id",),
@@ -465,6 +479,7 @@ TABLES_LIST: tuple[Table, ...] = (
                 required=True,
                 note_zh="不早于子女出生日期",
                 note_en="not before the child's birth",
+                recorded=True,
             ),
             _c(
                 "payee_id",
@@ -475,7 +490,7 @@ TABLES_LIST: tuple[Table, ...] = (
                 note_zh="父母一方",
                 note_en="a parent",
             ),
-            _c("revoked_date", "收回日期", "date"),
+            _c("revoked_date", "收回日期", "date", recorded=True),
         ),
         ("cert_id",),
     ),
@@ -538,9 +553,9 @@ TABLES_LIST: tuple[Table, ...] = (
                     "infertile": "不育户",
                 },
             ),
-            _c("application_date", "申请日期", "date", required=True),
+            _c("application_date", "申请日期", "date", required=True, recorded=True),
             _c("receiving", "在保", "bool", note_zh="目前享受低保", note_en="receives relief now"),
-            _c("last_review_date", "最近复核日期", "date"),
+            _c("last_review_date", "最近复核日期", "date", recorded=True),
         ),
         ("household_id",),
     ),
@@ -791,3 +806,31 @@ def coerce(
     res = pd.DataFrame(out)
     res.index = pd.RangeIndex(2, 2 + n, name="row")
     return res
+
+
+def last_recorded_date(
+    tables: Mapping[str, pd.DataFrame], among: Iterable[str]
+) -> pd.Timestamp | None:
+    """The latest recorded date (columns declared ``recorded``) in the tables ``among`` that are present.
+
+    Each analysis passes the tables it reads, so its default period, as-of date
+    or start month comes from its own data, never from today's date (rulebook,
+    general conventions). None when none of those columns holds a date.
+
+    Examples:
+        >>> h = coerce("households", pd.DataFrame({"application_date": ["2025-03-01"],
+        ...     "last_review_date": ["2025-06-30"]}))
+        >>> last_recorded_date({"households": h}, among=["households"])
+        Timestamp('2025-06-30 00:00:00')
+        >>> last_recorded_date({}, among=["households"]) is None
+        True
+    """
+    latest = []
+    for name in among:
+        df = tables.get(name)
+        if df is None:
+            continue
+        for c in TABLES[name].columns:
+            if c.recorded and c.name in df and df[c.name].notna().any():
+                latest.append(pd.Timestamp(df[c.name].max()))
+    return max(latest) if latest else None

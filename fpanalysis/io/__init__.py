@@ -100,6 +100,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
+from fpanalysis.core.clock import document_time
 from fpanalysis.core.errors import DataError, UsageError
 
 __all__ = [
@@ -1682,13 +1683,6 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _fixed_time() -> dt.datetime:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
-    return dt.datetime(2000, 1, 1)
-
-
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Index into columns when it carries information; the file row number does not."""
     if isinstance(df.index, pd.RangeIndex) or df.index.name in (None, "row"):
@@ -1771,7 +1765,7 @@ def _write_xlsx(df: pd.DataFrame, tmp: Path, sheet: str) -> None:
                 if c.value is not None:
                     c.number_format = "yyyy-mm-dd"
     ws.freeze_panes = "A2"
-    when = _fixed_time()
+    when = document_time()
     wb.properties.creator = "fpanalysis"
     wb.properties.created = when
     wb.properties.modified = when

@@ -42,6 +42,7 @@ import zipfile
 from pathlib import Path
 
 from fpanalysis.core import config, schema
+from fpanalysis.core.clock import document_time
 from fpanalysis.core.schema import Column, Table
 
 WORKBOOK_NAME = "fpanalysis_template.xlsx"
@@ -49,13 +50,6 @@ CSV_DIR = "csv"
 DICTIONARY_PATH = config.PROJ_ROOT / "docs" / "data_dictionary.md"
 _LAST_ROW = 10000
 _BOOL_LABELS = ("是", "否")
-
-
-def _fixed_time() -> dt.datetime:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
-    return dt.datetime(2000, 1, 1)
 
 
 def _width(text: str) -> int:
@@ -216,7 +210,7 @@ def build_workbook_bytes() -> bytes:
     wb.remove(wb.active)
     for table in schema.TABLES_LIST:
         _sheet(wb, table)
-    when = _fixed_time()
+    when = document_time()
     wb.properties.creator = "fpanalysis"
     wb.properties.lastModifiedBy = "fpanalysis"
     wb.properties.title = "计划生育数据录入模板 / family-planning data entry template"

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from fpanalysis.core import schema
+from fpanalysis.core import ids, schema
 from fpanalysis.io import SEVERITY_LABELS, Dataset, Problem, isin_keys, row_keys, write_table
 
 __all__ = ["Problem", "ValidationReport", "validate_dataset", "pandera_schema", "write_rejects"]
@@ -804,7 +804,6 @@ def _id_rowwise(
     pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
 ) -> None:
     """The unusual values: :func:`fpanalysis.core.ids.check_id_number` row by row (few rows)."""
-    from fpanalysis.core import ids
 
     for i in pos:
         bb, s = births.iloc[i], sexes[i]
@@ -818,8 +817,7 @@ def _id_rowwise(
                 add(sev, code, np.array([i]), [zh], [en])
 
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
+_ID_CHECK = np.frombuffer(ids.CHECK_CHARACTERS.encode("ascii"), dtype=np.uint8)
 _SEX_ZH = {"F": "女", "M": "男"}
 
 
@@ -827,7 +825,6 @@ def _id_vectorised(
     pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
 ) -> None:
     """Numbers of ASCII digits and ``X``: the rules of ``check_id_number`` by whole columns."""
-    from fpanalysis.core import ids
 
     if not pos.size:
         return
@@ -873,10 +870,7 @@ def _id_vectorised(
         buf[legacy, 8:17] = old[:, 6:15]
     # one contiguous row per digit position (position-major), so each pass reads memory in order
     digits = np.ascontiguousarray(buf[:, :17].T).astype(np.int32) - 48
-    total = np.zeros(raw.size, dtype=np.int32)
-    for j, w in enumerate(_ID_WEIGHTS):  # 17 passes over the column
-        total += digits[j] * w
-    expected = _ID_CHECK[total % 11]
+    expected = _ID_CHECK[ids.check_indices(digits)]
     buf[legacy, 17] = expected[legacy]
 
     def full(mask: np.ndarray) -> np.ndarray:  # the 18-character numbers of some rows, as text

@@ -71,6 +71,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from fpanalysis import __version__
+from fpanalysis.core.clock import now_utc
 from fpanalysis.core.errors import FPError
 
 APP = "fpanalysis-register"
@@ -329,12 +330,7 @@ assert len(UPGRADES) == CURRENT_SCHEMA_VERSION - 1
 
 def _now() -> str:
     """The recording time, UTC to the second (``SOURCE_DATE_EPOCH`` when set: reproducible runs)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        t = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    else:
-        t = dt.datetime.now(tz=dt.UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now_utc().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _period_bounds(label: str | None) -> tuple[str, str]:

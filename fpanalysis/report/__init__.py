@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import copy
-import datetime as dt
 import hashlib
 import html
 import json
@@ -67,6 +66,7 @@ from typing import Any
 
 from fpanalysis import __version__
 from fpanalysis.core import config
+from fpanalysis.core.clock import now_source, now_utc
 from fpanalysis.core.errors import DataError, FPError, UsageError
 from fpanalysis.report.notebook_params import (
     PARAMS_FILE_PARAMETER,
@@ -209,22 +209,7 @@ def run_time() -> tuple[str, str]:
         ('1970-01-01T00:00:00Z', 'SOURCE_DATE_EPOCH')
         >>> del os.environ["SOURCE_DATE_EPOCH"]
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        try:
-            when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-        except (ValueError, OverflowError, OSError):
-            raise UsageError(
-                f"环境变量 SOURCE_DATE_EPOCH 应为整数秒，而不是 {epoch!r}",
-                f"SOURCE_DATE_EPOCH must be whole seconds, not {epoch!r}",
-                value=epoch,
-                rule="source-date-epoch",
-            ) from None
-        source = "SOURCE_DATE_EPOCH"
-    else:
-        when = dt.datetime.now(dt.UTC)
-        source = "clock"
-    return when.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"), source
+    return now_utc().strftime("%Y-%m-%dT%H:%M:%SZ"), now_source()
 
 
 def _sha256_file(path: Path) -> str:

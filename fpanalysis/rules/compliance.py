@@ -74,7 +74,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
-from fpanalysis.core.schema import TABLES, empty_frame
+from fpanalysis.core.schema import TABLES, empty_frame, last_recorded_date
 from fpanalysis.rules.cases import (
     _lookup,
     birth_events,
@@ -195,28 +195,16 @@ def parse_period(text: str | int | Period) -> Period:
     return Period(f"{year}H{half}" if half else str(year), year, int(half) if half else None)
 
 
-_RECORD_DATES = {
-    "couples": ["marriage_date", "divorce_date"],
-    "children": ["birth_date"],
-    "permits": ["issue_date", "cancelled_date"],
-    "pregnancies": ["detected_date", "outcome_date"],
-    "surveys": ["survey_date", "reported_date"],
-    "check_attendance": ["attended_date"],
-    "contraception": ["start_date", "end_date", "falsified_found_date"],
-}
-
-
-def last_recorded_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
-    """The latest date on which something was recorded (events, not schedules or birthdays)."""
-    latest = []
-    for t, cols in _RECORD_DATES.items():
-        df = tables.get(t)
-        if df is None:
-            continue
-        for c in cols:
-            if c in df and df[c].notna().any():
-                latest.append(pd.Timestamp(df[c].max()))
-    return max(latest) if latest else None
+#: the tables whose recorded dates (``schema.Column.recorded``) give the default period
+RECORDED_TABLES = (
+    "couples",
+    "children",
+    "permits",
+    "pregnancies",
+    "surveys",
+    "check_attendance",
+    "contraception",
+)
 
 
 def latest_complete_year(tables: Mapping[str, pd.DataFrame]) -> int:
@@ -227,7 +215,7 @@ def latest_complete_year(tables: Mapping[str, pd.DataFrame]) -> int:
     Raises:
         UsageError: the dataset has no dated record at all.
     """
-    last = last_recorded_date(tables)
+    last = last_recorded_date(tables, among=RECORDED_TABLES)
     if last is None:
         raise UsageError(
             "数据集中没有任何日期记录，无法确定考核期：请用 --period 指定",

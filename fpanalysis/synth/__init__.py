@@ -110,7 +110,6 @@ Examples:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import os
 import re
@@ -122,6 +121,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.clock import document_time
+from fpanalysis.core.ids import check_chars
 from fpanalysis.core.schema import TABLES, TABLES_LIST
 
 DEFAULT_SEED = 20241
@@ -325,24 +326,6 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
     """``prefix`` + zero-padded 1..n, wide enough that string order is numeric order."""
     w = max(width, len(str(n)))
     return np.array([f"{prefix}{i:0{w}d}" for i in range(1, n + 1)], dtype=object)
-
-
-_W = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_CHECK = np.array(list("10X98765432"))
-
-
-def check_chars(bodies) -> np.ndarray:
-    """GB 11643 check characters of 17-digit bodies, vectorised (POLICY.md §8).
-
-    Examples:
-        >>> check_chars(["11010519491231002"]).tolist()
-        ['X']
-    """
-    b = np.asarray(bodies, dtype="U17")
-    if b.size == 0:
-        return np.array([], dtype="U1")
-    digits = b.view("U1").reshape(-1, 17).astype(int)
-    return _CHECK[(digits @ _W) % 11]
 
 
 def _regions(rng: np.random.Generator, birth_days: np.ndarray, home_share: float) -> np.ndarray:
@@ -1904,15 +1887,6 @@ def inject_faults(
 FORMATS = ("csv", "parquet", "xlsx")
 
 
-def _fixed_time() -> dt.datetime:
-    """Document time for XLSX: ``SOURCE_DATE_EPOCH`` when set, else 2000-01-01 (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        t = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
-        return max(t, dt.datetime(1980, 1, 1))  # zip times start in 1980
-    return dt.datetime(2000, 1, 1)
-
-
 def _fmt_number(v) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
@@ -2002,7 +1976,7 @@ def _parquet_bytes(df: pd.DataFrame, table: str, lang: str) -> bytes:
 def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], lang: str) -> bytes:
     from openpyxl import Workbook
 
-    fixed = _fixed_time()
+    fixed = document_time()
     wb = Workbook()
     wb.remove(wb.active)
     for t in TABLES_LIST:

@@ -90,6 +90,7 @@ import pyarrow.parquet as pq
 
 from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
+from fpanalysis.core.ids import CHECK_CHARACTERS, body_digits, check_indices
 from fpanalysis.synth import (
     AFFILIATED,
     END,
@@ -254,8 +255,7 @@ def _uint(rng, lo, hi, n) -> np.ndarray:
     return lo + np.floor(rng.random(n) * (hi - lo + 1)).astype("int64")
 
 
-_W = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype="int64")
-_CHECK = pa.array(list("10X98765432"))
+_CHECK = pa.array(list(CHECK_CHARACTERS))
 
 
 def _id_numbers(
@@ -283,12 +283,7 @@ def _id_numbers(
     group_offset[order] = offset[order][gstart]
     seq = 2 * ((group_offset + rank) % 500) + sex
     body = regions * 10**11 + ymd * 1000 + seq
-    check = np.zeros(n, dtype="int64")
-    rest = body.copy()
-    for w in _W[::-1]:  # the last digit first: 17 passes over the column, not a loop over rows
-        check += (rest % 10) * w
-        rest //= 10
-    check %= 11
+    check = check_indices(body_digits(body))
     return pc.binary_join_element_wise(
         pc.cast(pa.array(body), pa.string()), _CHECK.take(pa.array(check)), ""
     )

@@ -30,7 +30,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
-from fpanalysis.rules.relief import ReliefResult, cut_line, last_recorded_date, rank_households
+from fpanalysis.rules.relief import ReliefResult, cut_line, default_as_of, rank_households
 from fpanalysis.widgets.bonus import LABEL_STYLE, chart_svg, error_html
 
 MODES = [("名额 quota", "quota"), ("预算 budget", "budget"), ("不限 no limit", "none")]
@@ -67,7 +67,7 @@ def scenario(
         >>> bool(r.table.loc[0, "eligible"]), int(r.table.loc[0, "entitlement_yuan"])
         (True, 20)
     """
-    as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     if standards:
         day = as_of.strftime("%Y-%m-%d")
         params = params.with_overrides(
@@ -149,7 +149,7 @@ def cut_dashboard(
     """
     if pool == "separate":
         pool = "all"  # one chart, one line: the dashboard explores a single pool
-    as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     base = rank_households(tables, params, as_of, pool=pool)
     eligible = base.table[base.table["rank"].notna()]
     n_eligible = len(eligible)

@@ -6,11 +6,13 @@ digits, sum mod 11 -> "1 0 X 9 8 7 6 5 4 3 2".
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
+from fpanalysis.core import ids
 from fpanalysis.core.ids import (
     check_id_number,
     make_id_number,
@@ -273,3 +275,25 @@ def test_made_numbers_check_out(region, born, seq):
     # every other last character is a wrong check character
     wrong = next(c for c in "0123456789X" if c != n[-1])
     assert codes(check_id_number(n[:-1] + wrong).errors) == ["bad_check_character"]
+
+
+@pytest.mark.parametrize(
+    ("body", "check"),
+    [
+        pytest.param("11010519491231002", "X", id="GB11643-example-X"),
+        pytest.param("44052418800101001", "4", id="GB11643-example-4"),
+        pytest.param("13050319670401001", "6", id="upgraded-15-digit-6"),
+    ],
+)
+def test_check_character_scalar_and_vectorised(body, check):
+    assert ids.check_char(body) == check
+    assert ids.check_chars([body]).tolist() == [check]
+    assert ids.check_chars(np.array([int(body)])).tolist() == [check]
+
+
+def test_vectorised_check_agrees_with_scalar_on_random_bodies():
+    rng = np.random.default_rng(11643)
+    bodies = ["".join(map(str, rng.integers(0, 10, 17))) for _ in range(2000)]
+    assert ids.check_chars(bodies).tolist() == [ids.check_char(b) for b in bodies]
+    as_ints = np.array([int(b) for b in bodies], dtype=np.int64)
+    assert ids.check_chars(as_ints).tolist() == [ids.check_char(b) for b in bodies]

@@ -185,7 +185,7 @@ def test_a_tie_is_broken_by_the_total_order(client):
 def test_sample_equals_pandas(client, sample_dir, kw):
     ds = load_for_analysis(sample_dir, rl.RELIEF_TABLES)
     r = both_engines(client, ds, partitions=5, as_of=None, **kw)
-    assert r.as_of == rl.last_recorded_date(ds)  # the default as-of date, over every partition
+    assert r.as_of == rl.default_as_of(ds)  # the default as-of date, over every partition
 
 
 def write_parts(tables, out, n, *, break_alignment=False):

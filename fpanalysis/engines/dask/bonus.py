@@ -540,18 +540,6 @@ def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Map
     return read_partition_fast(source), info
 
 
-def _last_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
-    latest = []
-    for t, cols in bonus._EVENT_DATES.items():
-        df = tables.get(t)
-        if df is None:
-            continue
-        for c in cols:
-            if c in df and df[c].notna().any():
-                latest.append(pd.Timestamp(df[c].max()))
-    return max(latest) if latest else None
-
-
 def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"):
     """Map task of the first pass: the partition's last recorded date (for the default start month)."""
     try:
@@ -561,7 +549,7 @@ def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False,
             if validate and alignment_problem(read_partition_fast(source)) is not None:
                 return Partial(not_aligned=_name(source))  # the second pass re-partitions
             tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
-        return Partial(last_date=_last_date(tables))
+        return Partial(last_date=schema.last_recorded_date(tables, among=bonus.RECORDED_TABLES))
     except FPError as exc:
         return Partial(failure=failure(exc, _name(source) if not is_frames(source) else "?"))
 
@@ -570,7 +558,8 @@ def _read_dates(files) -> dict[str, pd.DataFrame]:
     import pyarrow.parquet as pq
 
     out = {}
-    for t, cols in bonus._EVENT_DATES.items():
+    for t in bonus.RECORDED_TABLES:
+        cols = [c.name for c in schema.TABLES[t].columns if c.recorded]
         frames = []
         for f in files.get(t, []):
             have = set(pq.read_schema(f).names)

@@ -271,7 +271,7 @@ def load_partition(
 def map_last_date(
     source: Any, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"
 ) -> Partial:
-    """First pass: the partition's last recorded date (:func:`fpanalysis.rules.compliance.last_recorded_date`)."""
+    """First pass: the partition's last recorded date (of ``compliance.RECORDED_TABLES``)."""
     where = "?" if is_frames(source) else _part_name(source)
     try:
         tables, info = load_partition(
@@ -279,7 +279,7 @@ def map_last_date(
         )
         if info.not_aligned:
             return info
-        info.last_date = cp.last_recorded_date(tables)
+        info.last_date = schema.last_recorded_date(tables, among=cp.RECORDED_TABLES)
         return info
     except FPError as exc:
         return Partial(failure=failure(exc, where))

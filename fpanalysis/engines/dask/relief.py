@@ -62,6 +62,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import DataError, FPError
 from fpanalysis.core.params import Params
+from fpanalysis.core.schema import last_recorded_date
 from fpanalysis.engines.dask.common import (
     Failure,
     as_folder,
@@ -252,11 +253,6 @@ def load_partition(
     return ds, info
 
 
-def _last_date(h: pd.DataFrame) -> pd.Timestamp | None:
-    dates = pd.concat([h["application_date"], h["last_review_date"]]).dropna()
-    return None if dates.empty else pd.Timestamp(dates.max()).normalize()
-
-
 def map_last_date(
     source: Any, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"
 ) -> Partial:
@@ -267,7 +263,7 @@ def map_last_date(
             source, validate=validate, skip_invalid=skip_invalid, lang=lang
         )
         if not info.not_aligned:
-            info.last_date = _last_date(tables["households"])
+            info.last_date = last_recorded_date(tables, among=rl.RECORDED_TABLES)
         return info
     except FPError as exc:
         return Partial(failure=failure(exc, where))
@@ -448,7 +444,7 @@ def rank_households(
             if any(p.not_aligned for p in firsts):
                 return None, None, [p for p in firsts if p.not_aligned]
             dates = [p.last_date for p in firsts if p.last_date is not None]
-            day = max(dates) if dates else rl.last_recorded_date({"households": _no_households()})
+            day = max(dates) if dates else rl.default_as_of({"households": _no_households()})
         futures = client.map(
             map_assess,
             sources,

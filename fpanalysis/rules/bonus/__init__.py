@@ -102,6 +102,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import ParamError, UsageError
 from fpanalysis.core.params import Params, read_yaml
+from fpanalysis.core.schema import last_recorded_date
 from fpanalysis.rules.scope import couples_in_scope, is_staff_on
 
 TABLES_NEEDED = ["units", "persons", "couples", "children", "certificates"]
@@ -1651,12 +1652,8 @@ def outside_budget(
 # --------------------------------------------------------------------------- defaults
 
 
-_EVENT_DATES = {
-    "persons": ["hire_date", "leave_date"],
-    "couples": ["marriage_date", "divorce_date"],
-    "children": ["birth_date"],
-    "certificates": ["issue_date", "revoked_date"],
-}
+#: the tables whose recorded dates (``schema.Column.recorded``) give the default start month
+RECORDED_TABLES = ("persons", "couples", "children", "certificates")
 
 
 def default_start(tables: Mapping[str, pd.DataFrame]) -> str:
@@ -1666,18 +1663,11 @@ def default_start(tables: Mapping[str, pd.DataFrame]) -> str:
     certificate issues and revocations. A dataset with none of them raises
     :class:`UsageError` (give ``--start``).
     """
-    latest = []
-    for t, cols in _EVENT_DATES.items():
-        df = tables.get(t)
-        if df is None:
-            continue
-        for c in cols:
-            if c in df and df[c].notna().any():
-                latest.append(pd.Timestamp(df[c].max()))
-    if not latest:
+    last = last_recorded_date(tables, among=RECORDED_TABLES)
+    if last is None:
         raise UsageError(
             "数据中没有任何日期，无法确定预测起始月份，请用 --start YYYY-MM 指定",
             "the dataset records no dates, so the start month cannot be derived; give --start YYYY-MM",
             rule="start-month",
         )
-    return month_label(int(month_index(pd.DatetimeIndex([max(latest)]))[0]) + 1)
+    return month_label(int(month_index(pd.DatetimeIndex([last]))[0]) + 1)

@@ -94,6 +94,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import DataError, UsageError
 from fpanalysis.core.params import Params
+from fpanalysis.core.schema import last_recorded_date
 
 RELIEF_TABLES = ("households", "household_members")
 FP_TYPES = ("only_daughter", "two_daughters_sterilized", "infertile")
@@ -238,7 +239,11 @@ def _date_text(d: Any) -> str:
 # --------------------------------------------------------------------------- dates
 
 
-def last_recorded_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
+#: the tables whose recorded dates (``schema.Column.recorded``) give the default as-of date
+RECORDED_TABLES = ("households",)
+
+
+def default_as_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
     """The households' last recorded date: the latest application or review date.
 
     The default as-of date of ``relief`` and ``review`` (POLICY.md general
@@ -247,15 +252,14 @@ def last_recorded_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
     Raises:
         DataError: the households table has no dates at all.
     """
-    h = tables["households"]
-    dates = pd.concat([h["application_date"], h["last_review_date"]]).dropna()
-    if dates.empty:
+    last = last_recorded_date(tables, among=RECORDED_TABLES)
+    if last is None:
         raise DataError(
             "低保户表没有任何申请日期或复核日期，无法确定基准日；请用 --as-of 指定",
             "the households table has no application or review dates to take the as-of date from; give --as-of",
             rule="as_of",
         )
-    return pd.Timestamp(dates.max()).normalize()
+    return last.normalize()
 
 
 # --------------------------------------------------------------------------- FP types
@@ -1133,7 +1137,7 @@ def rank_households(
     Args:
         tables: ``households`` and ``household_members`` (typed frames).
         params: parameters (``dibao_standard_yuan``, ``tier_bands``, ``ranking_order``).
-        as_of: the date of the round; default :func:`last_recorded_date`.
+        as_of: the date of the round; default :func:`default_as_of`.
         quota: households per round (new admissions are limited; continuing
             households are never dropped). A mapping per area with ``pool="separate"``.
         budget_yuan: monthly budget in yuan (same rules). A mapping per area
@@ -1154,7 +1158,7 @@ def rank_households(
         UsageError: an unknown pool, a negative quota or budget, or a missing per-pool limit.
     """
     check_round_options(quota, budget_yuan, pool)
-    as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     order = tuple(params.at("ranking_order", as_of))
     assessed, problems = prepare_round(
         tables, params, as_of, pool=pool, previous_round=previous_round
@@ -1507,7 +1511,7 @@ def review(
         ``(review_table, relief_result)``: one row per household listed now or
         before (:data:`REVIEW_COLUMNS`, sorted by household id), and the round.
     """
-    as_of = last_recorded_date(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     cur_h = tables["households"]
     if previous_round is not None:
         before = _selected_ids(previous_round)
@@ -1533,7 +1537,7 @@ def review(
     prev_rows = pd.DataFrame()
     if previous is not None:
         p_as_of = (
-            last_recorded_date(previous) if previous_as_of is None else pd.Timestamp(previous_as_of)
+            default_as_of(previous) if previous_as_of is None else pd.Timestamp(previous_as_of)
         )
         pa, _ = assess(previous, params, p_as_of)
         pa = pa.set_index("household_id")
@@ -1847,12 +1851,9 @@ def export_meeting_xlsx(
                     "0.00" if c in ("per_capita_income_yuan", "cumulative_yuan") else "0"
                 )
     ws.freeze_panes = "A3"
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = (
-        dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
-        if epoch and epoch.strip().isdigit()
-        else dt.datetime(2000, 1, 1)
-    )
+    from fpanalysis.core.clock import document_time
+
+    when = document_time()
     wb.properties.creator = "fpanalysis"
     wb.properties.title = title
     wb.properties.created = when
