@@ -1,29 +1,11 @@
-"""Altair charts of a relief (低保) round (POLICY.md §6): the pool and the budget line.
+"""Altair charts of a relief (低保) round (rulebook §6): the pool and the budget line.
 
-- :func:`pool_chart` — households by tier, stacked by FP priority type, one
-  bar per selection status (continuing, admitted, waiting, not eligible).
-- :func:`budget_chart` — the monthly entitlements consumed along the order in
-  which money is paid (continuing households first, then newcomers in rank
-  order), with the budget (or quota) and the cut line.
-
-Every chart is drawn from a small aggregated frame (:func:`pool_frame`,
-:func:`budget_frame`), so altair's 5,000-row limit never bites; the budget
-curve is thinned to at most ``max_points`` points (the cut line's neighbours
-are always kept). Text is bilingual and uses ``Noto Sans CJK SC``; in notebooks
-enable the offline ``svg`` renderer.
-
-Examples:
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"pool": ["all"] * 3, "rank": pd.array([1, 2, None], dtype="Int64"),
-    ...     "household_id": ["A", "B", "C"], "tier": pd.array([1, 2, None], dtype="Int64"),
-    ...     "fp_type": ["only_daughter", None, None], "selection": ["continuing", "waiting", "not_eligible"],
-    ...     "incumbent": [True, False, False], "entitlement_yuan": pd.array([670, 470, None], dtype="Int64")})
-    >>> pool_frame(t)[["tier_label", "fp_label", "selection_label", "households"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
-    [['一档 tier 1', '独女户 only-daughter', '继续保障 continuing', 1],
-     ['二档 tier 2', '非优先 none', '候补未纳入 waiting', 1],
-     ['不符合 not eligible', '非优先 none', '不符合条件 not eligible', 1]]
-    >>> budget_frame(t)[["order", "household_id", "cumulative_yuan"]].values.tolist()
-    [[1, 'A', 670], [2, 'B', 1140]]
+:func:`pool_chart` stacks the households by tier and FP priority type, one
+bar per selection status; :func:`budget_chart` draws the monthly
+entitlements consumed along the order money is paid, with the budget and the
+cut line. Each is drawn from a small aggregated frame (:func:`pool_frame`,
+:func:`budget_frame`, thinned to ``max_points``), so altair's 5,000-row limit
+never bites; text is bilingual in ``Noto Sans CJK SC``.
 """
 
 from __future__ import annotations
@@ -62,7 +44,18 @@ def _table(result: Any) -> pd.DataFrame:
 
 
 def pool_frame(result: Any) -> pd.DataFrame:
-    """Households per tier, FP type and selection status (one row per combination present)."""
+    """Households per tier, FP type and selection status (one row per combination present).
+
+    Examples:
+        >>> t = pd.DataFrame({"pool": ["all"] * 3, "tier": pd.array([1, 2, None], dtype="Int64"),
+        ...     "fp_type": ["only_daughter", None, None],
+        ...     "selection": ["continuing", "waiting", "not_eligible"]})
+        >>> columns = ["tier_label", "fp_label", "selection_label", "households"]
+        >>> pool_frame(t)[columns].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+        [['一档 tier 1', '独女户 only-daughter', '继续保障 continuing', 1],
+         ['二档 tier 2', '非优先 none', '候补未纳入 waiting', 1],
+         ['不符合 not eligible', '非优先 none', '不符合条件 not eligible', 1]]
+    """
     t = _table(result)
     tier = t["tier"].where(t["selection"].ne("not_eligible"))
     f = pd.DataFrame(
@@ -125,12 +118,20 @@ def pool_chart(
 
 
 def budget_frame(result: Any, pool: str | None = None, max_points: int = 2000) -> pd.DataFrame:
-    """The cumulative monthly entitlement in the order money is paid, one row per eligible household.
+    """The cumulative monthly entitlement in the order money is paid, a row per eligible household.
 
     Continuing households come first (in rank order), then newcomers in rank
     order, waiting ones included (to show where the budget runs out).
     ``cumulative_yuan`` is whole yuan. Thinned to ``max_points`` rows, always
     keeping the last selected and the first waiting household.
+
+    Examples:
+        >>> t = pd.DataFrame({"pool": ["all"] * 3, "rank": pd.array([1, 2, None], dtype="Int64"),
+        ...     "household_id": ["A", "B", "C"], "incumbent": [True, False, False],
+        ...     "selection": ["continuing", "waiting", "not_eligible"],
+        ...     "entitlement_yuan": pd.array([670, 470, None], dtype="Int64")})
+        >>> budget_frame(t)[["order", "household_id", "cumulative_yuan"]].values.tolist()
+        [[1, 'A', 670], [2, 'B', 1140]]
     """
     t = _table(result)
     if pool is None and "pool" in t and t["pool"].notna().any():

@@ -1,4 +1,4 @@
-"""``fpanalysis relief``: rank hardship households for minimum-living relief (低保) (POLICY.md §6).
+"""``fpanalysis relief``: rank hardship households for minimum-living relief (低保) (rulebook §6).
 
 Writes every household of the pool: ``rank`` (empty when not eligible),
 ``household_id``, ``area``, ``township``, ``head_name`` (masked unless
@@ -9,7 +9,7 @@ declared FP types the members contradict (as warnings), what the round must
 say (continuing households exceeding the quota or budget), and the households
 just above and just below the cut line with what separates them.
 
-Pools (POLICY.md §6 "run urban and rural pools separately where they are
+Pools (rulebook §6 "run urban and rural pools separately where they are
 funded separately"): ``--pool all`` (default) ranks both areas together as one
 fund; ``--pool urban`` / ``--pool rural`` runs one area's fund (run the command
 once per area); ``--pool separate`` runs both at once, each on its own, with
@@ -119,7 +119,8 @@ def parse_limit(text: str | None, option: str, pool: str, whole: bool) -> Any:
         if missing:
             raise UsageError(
                 f"--pool separate 需要两个地区的{option}：缺少 {', '.join(sorted(missing))}",
-                f"--pool separate needs {option} for both areas: missing {', '.join(sorted(missing))}",
+                f"--pool separate needs {option} for both areas: "
+                f"missing {', '.join(sorted(missing))}",
                 value=text,
                 rule="pool",
             )
@@ -180,12 +181,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--meeting",
         type=Path,
         metavar="FILE",
-        help="另写出供评议会使用的拟纳入名单（格式化 .xlsx） / also write the selected list as a formatted .xlsx for the committee's meeting",
+        help="另写出供评议会使用的拟纳入名单（格式化 .xlsx） / "
+        "also write the selected list as a formatted .xlsx for the committee's meeting",
     )
 
 
 def read_previous_round(path: Path | None) -> pd.DataFrame | None:
-    """A previous ``relief`` output: its ``household_id`` and ``selected`` columns (English or Chinese headers)."""
+    """A previous ``relief`` output: its ``household_id`` and ``selected`` columns.
+
+    The headers may be English or Chinese.
+    """
     if path is None:
         return None
     from fpanalysis.core.schema import OUTPUT_COLUMNS, TABLES
@@ -275,12 +280,15 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
         rank = "" if pd.isna(r["rank"]) else int(r["rank"])
         if zh:
             print(
-                f"  {side} 第{rank}名 {r['household_id']}（{labels.get(r['selection'], r['selection'])}，月保障金 {r['entitlement_yuan']} 元）："
+                f"  {side} 第{rank}名 {r['household_id']}"
+                f"（{labels.get(r['selection'], r['selection'])}，"
+                f"月保障金 {r['entitlement_yuan']} 元）："
                 f"{r['separated_by_zh']}"
             )
         else:
             print(
-                f"  {side} rank {rank} {r['household_id']} ({r['selection']}, {r['entitlement_yuan']} yuan): "
+                f"  {side} rank {rank} {r['household_id']} "
+                f"({r['selection']}, {r['entitlement_yuan']} yuan): "
                 f"{r['separated_by_en']}"
             )
 
@@ -301,16 +309,17 @@ def run(args: argparse.Namespace) -> int:
     quota = parse_limit(args.quota, "--quota", args.pool, whole=True)
     budget = parse_limit(args.budget, "--budget", args.pool, whole=False)
     previous_round = read_previous_round(args.previous_round)
+    limits = {"quota": quota, "budget_yuan": budget, "pool": args.pool}
     reg = relief_register(args)  # --register/--record: checked before any work
     if getattr(args, "engine", "pandas") == "dask":
         from fpanalysis.cli.common import engine_client
 
         with engine_client(args) as client:  # the workers write the texts as the table is written
-            result = run_dask(client, args, as_of, quota, budget, previous_round)
+            result = run_dask(client, args, as_of, limits, previous_round)
             write_outputs(result, args)
     else:
         dataset, params = load(args)
-        # With a register, "receiving now" is its last relief round (POLICY.md §6).
+        # With a register, "receiving now" is its last relief round (rulebook §6).
         previous_round, previous_round_id = relief_previous(
             args, reg, previous_round, dataset, as_of
         )
@@ -319,9 +328,7 @@ def run(args: argparse.Namespace) -> int:
             dataset,
             params,
             as_of,
-            quota=quota,
-            budget_yuan=budget,
-            pool=args.pool,
+            **limits,
             previous_round=previous_round,
             texts=bool(args.record) or args.meeting is not None,
         )
@@ -335,16 +342,18 @@ def run(args: argparse.Namespace) -> int:
     for z, e in result.notes:
         print(("注意：" + z) if zh else ("note: " + e))
     print_cut(cut_line(result), args.lang)
+    eligible, chosen = int(t["eligible"].sum()), len(result.selected)
+    going, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     if zh:
         print(
-            f"基准日 {day}：{len(t)} 户，符合条件 {int(t['eligible'].sum())} 户；拟纳入 {len(result.selected)} 户"
-            f"（继续 {n.get('continuing', 0)}，新纳入 {n.get('admitted', 0)}），候补 {n.get('waiting', 0)} 户；"
+            f"基准日 {day}：{len(t)} 户，符合条件 {eligible} 户；拟纳入 {chosen} 户"
+            f"（继续 {going}，新纳入 {admitted}），候补 {waiting} 户；"
             f"月保障金合计 {total} 元；已写到 {args.out}"
         )
     else:
         print(
-            f"as of {day}: {len(t)} households, {int(t['eligible'].sum())} eligible; {len(result.selected)} selected "
-            f"({n.get('continuing', 0)} continuing, {n.get('admitted', 0)} admitted), {n.get('waiting', 0)} waiting; "
+            f"as of {day}: {len(t)} households, {eligible} eligible; {chosen} selected "
+            f"({going} continuing, {admitted} admitted), {waiting} waiting; "
             f"{total} yuan a month; written to {args.out}"
         )
     if args.meeting is not None:
@@ -372,7 +381,7 @@ def write_outputs(result, args: argparse.Namespace) -> None:
     """
     from fpanalysis.core.privacy import mask_frame
     from fpanalysis.io import write_table_chunks
-    from fpanalysis.rules.relief import export_meeting_xlsx
+    from fpanalysis.io.exports import export_meeting_xlsx
 
     print_problems(result.problems, args.lang)
     write_table_chunks(
@@ -387,8 +396,8 @@ def write_outputs(result, args: argparse.Namespace) -> None:
         )
 
 
-def run_dask(client, args: argparse.Namespace, as_of, quota, budget, previous_round):
-    """``--engine dask``: the round by :mod:`fpanalysis.engines.dask.relief` (the pandas engine's result).
+def run_dask(client, args: argparse.Namespace, as_of, limits, previous_round):
+    """``--engine dask``: the round by :mod:`fpanalysis.engines.dask.relief` (the pandas result).
 
     Lean: the table's texts are written by ``client``'s workers while it is written.
     """
@@ -401,9 +410,7 @@ def run_dask(client, args: argparse.Namespace, as_of, quota, budget, previous_ro
         args.dataset,
         params,
         as_of,
-        quota=quota,
-        budget_yuan=budget,
-        pool=args.pool,
+        **limits,
         previous_round=previous_round,
         skip_invalid=args.skip_invalid,
         lang=args.lang,

@@ -1,22 +1,11 @@
-"""ipywidgets dashboard over a relief (低保) round (POLICY.md §6): move the quota, the budget or the standard.
+"""ipywidgets dashboard over a relief (低保) round (rulebook §6, §7).
 
 :func:`cut_dashboard` shows sliders for the quota or the monthly budget and
 for the urban and rural standards; every change reruns the round
-(:func:`scenario`) and redraws the budget chart with its cut line, the
-households either side of the line and a one-line summary. Names are masked
-(POLICY.md §7). The pure helper :func:`scenario` carries the logic and is
-tested without a browser.
-
-A standard moved on the slider applies from the round's as-of date on (an
-override of ``dibao_standard_yuan`` dated the as-of date), exactly as a
-``--params`` file with that date would. The quota slider is enabled only when
-the quota is the limit chosen, the budget slider only for the budget (a slider
-that changes nothing is greyed out).
-
-Everything is drawn into an ``ipywidgets.HTML`` widget (:func:`dashboard_html`:
-escaped text, the chart as inline SVG, the masked table as HTML), never into an
-``Output`` widget, which hung Voilà now and then when refreshed with
-``clear_output(wait=True)`` from a callback (issue 6).
+(:func:`scenario`: a standard moved applies from the round's as-of date on)
+and redraws, into one ``ipywidgets.HTML`` widget (:func:`dashboard_html`),
+the budget chart with its cut line, the households either side of the line
+(names masked) and a one-line summary.
 """
 
 from __future__ import annotations
@@ -57,9 +46,11 @@ def scenario(
     Examples:
         >>> from fpanalysis.core.params import load_params
         >>> from fpanalysis.core.schema import coerce
-        >>> hh = coerce("households", [{"household_id": "H1", "head_name": "张三", "area": "urban", "size": 1,
-        ...     "monthly_income": 780.0, "application_date": "2025-03-01"}])
-        >>> mm = coerce("household_members", [{"member_id": "M1", "household_id": "H1", "relation": "head", "sex": "M"}])
+        >>> hh = coerce("households", [
+        ...     {"household_id": "H1", "head_name": "张三", "area": "urban", "size": 1,
+        ...      "monthly_income": 780.0, "application_date": "2025-03-01"}])
+        >>> mm = coerce("household_members", [
+        ...     {"member_id": "M1", "household_id": "H1", "relation": "head", "sex": "M"}])
         >>> t = {"households": hh, "household_members": mm}
         >>> bool(scenario(t, load_params(), "2025-06-30").table.loc[0, "eligible"])
         False
@@ -88,10 +79,12 @@ def summary(result: ReliefResult) -> str:
     """One line: selected (continuing, admitted), waiting, the monthly total."""
     n = result.table["selection"].value_counts()
     total = int(result.selected["entitlement_yuan"].astype("int64").sum())
+    chosen = len(result.selected)
+    going, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     return (
-        f"拟纳入 {len(result.selected)} 户（继续 {n.get('continuing', 0)}，新纳入 {n.get('admitted', 0)}），"
-        f"候补 {n.get('waiting', 0)} 户，月保障金 {total} 元 / selected {len(result.selected)} "
-        f"({n.get('continuing', 0)} continuing, {n.get('admitted', 0)} admitted), {n.get('waiting', 0)} waiting, "
+        f"拟纳入 {chosen} 户（继续 {going}，新纳入 {admitted}），"
+        f"候补 {waiting} 户，月保障金 {total} 元 / selected {chosen} "
+        f"({going} continuing, {admitted} admitted), {waiting} waiting, "
         f"{total} yuan a month"
     )
 
@@ -101,7 +94,7 @@ def dashboard_html(
 ) -> str:
     """What the dashboard shows for one round, as HTML: summary, notes, budget chart, cut line.
 
-    The households either side of the cut line are masked (POLICY.md §7)
+    The households either side of the cut line are masked (rulebook §7)
     unless ``reveal``, with headers and labels in ``lang``; every text is
     escaped and the chart is inline SVG (:func:`fpanalysis.widgets.bonus.chart_svg`).
 
@@ -140,7 +133,7 @@ def cut_dashboard(
 
     Args:
         reveal: show names and ID numbers in the cut-line table (``--reveal-pii``);
-            masked by default (POLICY.md §7).
+            masked by default (rulebook §7).
 
     Returns:
         ``VBox([mode, HBox([quota, budget]), HBox([urban, rural]), view])``,

@@ -68,7 +68,8 @@ from fpanalysis.charts import relief as charts
 from fpanalysis.io import load_for_analysis, localize
 from fpanalysis.core.params import load_params
 from fpanalysis.core.privacy import mask_frame
-from fpanalysis.rules.relief import RELIEF_TABLES, cut_line, export_meeting_xlsx, rank_households, review
+from fpanalysis.io.exports import export_meeting_xlsx
+from fpanalysis.rules.relief import RELIEF_TABLES, cut_line, rank_households, review
 
 alt.renderers.enable("svg")  # static and offline: the saved notebook shows every chart
 pd.set_option("display.max_rows", 80)

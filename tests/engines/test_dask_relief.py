@@ -1,4 +1,4 @@
-"""Relief on the Dask engine (issue 7): assessed per partition, ranked and selected on the merged keys.
+"""Relief on the Dask engine: assessed per partition, ranked and selected on the merged keys.
 
 A real ``LocalCluster`` (threads, 2 workers) is started once for the module
 and stopped at its end. The small round: six urban one-person households, as
@@ -106,7 +106,7 @@ def test_three_partitions_of_two_households():
     ("kw", "receiving", "selection"),
     [
         # Quota 4: ranks 1-4 in; the cut falls inside partition B (HB1 in, HB2 out) and C.
-        (
+        pytest.param(
             {"quota": 4},
             (),
             {
@@ -117,10 +117,11 @@ def test_three_partitions_of_two_households():
                 "HC2": "waiting",
                 "HB2": "waiting",
             },
+            id="quota-cut-inside-partition-B",
         ),
-        # Budget 1900: 670 + 620 = 1290, + 620 = 1910 > 1900: HC1 does not fit and everything below waits,
-        # even HB2 (170) that would fit.
-        (
+        # Budget 1900: 670 + 620 = 1290, + 620 = 1910 > 1900: HC1 does not fit and everything
+        # below waits, even HB2 (170) that would fit.
+        pytest.param(
             {"budget_yuan": 1900},
             (),
             {
@@ -131,9 +132,10 @@ def test_three_partitions_of_two_households():
                 "HC2": "waiting",
                 "HB2": "waiting",
             },
+            id="budget-stops-at-first-misfit",
         ),
         # HB2 receives relief now: it continues first; quota 4 leaves 3 places for ranks 1-3.
-        (
+        pytest.param(
             {"quota": 4},
             ("HB2",),
             {
@@ -144,15 +146,10 @@ def test_three_partitions_of_two_households():
                 "HC2": "waiting",
                 "HB2": "continuing",
             },
+            id="incumbent-first",
         ),
         # No limit: all six are admitted.
-        ({}, (), dict.fromkeys(INCOMES, "admitted")),
-    ],
-    ids=[
-        "quota-cut-inside-partition-B",
-        "budget-stops-at-first-misfit",
-        "incumbent-first",
-        "no-limit",
+        pytest.param({}, (), dict.fromkeys(INCOMES, "admitted"), id="no-limit"),
     ],
 )
 def test_selection_over_three_partitions(client, kw, receiving, selection):
@@ -164,7 +161,7 @@ def test_selection_over_three_partitions(client, kw, receiving, selection):
 
 
 def test_a_tie_is_broken_by_the_total_order(client):
-    """HA1 and HC1 (partitions A and C) tie on tier, FP priority, income and date: the household id decides."""
+    """HA1 and HC1 (parts A and C) tie on tier, FP priority, income and date: the id decides."""
     r = both_engines(client, round_tables(), quota=2)
     hc1 = r.table.set_index("household_id").loc["HC1"]
     assert hc1["rank"] == 3
@@ -179,8 +176,13 @@ def test_a_tie_is_broken_by_the_total_order(client):
 
 @pytest.mark.parametrize(
     "kw",
-    [{"quota": 180}, {"pool": "separate", "budget_yuan": {"urban": 100000, "rural": 90000}}],
-    ids=["quota-one-pool", "separate-pools-budget"],
+    [
+        pytest.param({"quota": 180}, id="quota-one-pool"),
+        pytest.param(
+            {"pool": "separate", "budget_yuan": {"urban": 100000, "rural": 90000}},
+            id="separate-pools-budget",
+        ),
+    ],
 )
 def test_sample_equals_pandas(client, sample_dir, kw):
     ds = load_for_analysis(sample_dir, rl.RELIEF_TABLES)
@@ -203,7 +205,11 @@ def write_parts(tables, out, n, *, break_alignment=False):
 
 
 @pytest.mark.parametrize(
-    "broken", [False, True], ids=["aligned-parts-read-in-workers", "not-aligned-repartitioned"]
+    "broken",
+    [
+        pytest.param(False, id="aligned-parts-read-in-workers"),
+        pytest.param(True, id="not-aligned-repartitioned"),
+    ],
 )
 def test_partitioned_parquet(client, tmp_path, broken):
     tables = round_tables(("HB2",))
@@ -228,7 +234,7 @@ def run_cli(argv):
 
 
 def test_cli_dask_equals_pandas_byte_for_byte(tmp_path):
-    """The sample, quota 180 (the cut falls among the newcomers): table, meeting workbook and printout."""
+    """The sample, quota 180 (the cut falls among the newcomers): table, meeting list, printout."""
     runs = {}
     for engine in ("pandas", "dask"):
         d = tmp_path / engine
@@ -263,11 +269,12 @@ def test_cli_dask_equals_pandas_byte_for_byte(tmp_path):
 
 
 def test_a_worker_lost_before_the_finish_does_not_cancel_the_round(tmp_path, monkeypatch):
-    """Issue 7 follow-up: at 1M households a worker was killed by its nanny (95 % of 4 GB) between
-    the ranking and the finish. The rank slices had been *scattered*, which has no lineage, so the
-    scheduler forgot them and cancelled ``map_finish`` (FutureCancelledError). Reproduced small: the
-    worker holding the most data is closed just before the finish results are gathered; the round
-    must be recomputed from the part files and still equal the pandas engine's (quota 4, as above)."""
+    """At 1M households a worker was killed by its nanny (95 % of 4 GB) between the ranking and
+    the finish. The rank slices had been *scattered*, which has no lineage, so the scheduler forgot
+    them and cancelled ``map_finish`` (FutureCancelledError). Reproduced small: the worker holding
+    the most data is closed just before the finish results are gathered; the round must be
+    recomputed from the part files and still equal the pandas engine's (quota 4, as above).
+    """
     from distributed import Client, LocalCluster
 
     tables = round_tables(("HB2",))
@@ -304,12 +311,17 @@ def test_a_worker_lost_before_the_finish_does_not_cancel_the_round(tmp_path, mon
 
 @pytest.mark.parametrize(
     ("rows", "at_least"),
-    [(1_000, 8_000), (100_000, 800_000)],
-    ids=["1k-int64-rows-count-8kB", "100k-int64-rows-count-800kB"],
+    [
+        pytest.param(1_000, 8_000, id="1k-int64-rows-count-8kB"),
+        pytest.param(100_000, 800_000, id="100k-int64-rows-count-800kB"),
+    ],
 )
 def test_a_partial_tells_dask_how_big_it_is(rows, at_least):
-    """The worker's memory manager spills what ``dask.sizeof`` counts; a Partial used to count 56 bytes
-    whatever it held, so the assessed partitions were never spilled (100 000 int64 = 800 000 bytes)."""
+    """The worker's memory manager spills what ``dask.sizeof`` counts.
+
+    A Partial used to count 56 bytes whatever it held, so the assessed partitions were never
+    spilled (100 000 int64 = 800 000 bytes).
+    """
     from dask.sizeof import sizeof
 
     frame = pd.DataFrame({"a": pd.Series(range(rows), dtype="int64")})

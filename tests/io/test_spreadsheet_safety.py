@@ -29,6 +29,7 @@ from fpanalysis.cli import main
 from fpanalysis.core import schema
 from fpanalysis.core.errors import DataError, ParamError
 from fpanalysis.core.params import load_params
+from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.rules import relief
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
@@ -152,7 +153,7 @@ def _relief_result():
 
 @pytest.mark.parametrize("reveal", [False, True], ids=["masked", "revealed"])
 def test_relief_meeting_workbook_neutralises_text(tmp_path, reveal):
-    path = relief.export_meeting_xlsx(_relief_result(), tmp_path / "m.xlsx", reveal_pii=reveal)
+    path = export_meeting_xlsx(_relief_result(), tmp_path / "m.xlsx", reveal_pii=reveal)
     ws = openpyxl.load_workbook(path).active
     header = [c.value for c in ws[2]]
     town = header.index(schema.zh_header("township", "households")) + 1
@@ -210,7 +211,7 @@ def test_input_read_back_keeps_the_text_as_typed():
 # io.neutralize_text on each cell) and be added here with its reason.
 AUDITED_WRITERS = {
     "io.py": "write_table: neutralize_formulas on every text cell and header (tested above)",
-    "relief.py": "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)",
+    "exports.py": "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)",
     "synth.py": "writes synthetic INPUT datasets (generated names and codes), not outputs",
     "templates.py": "writes empty input templates: fixed headers and notes from schema.py",
 }

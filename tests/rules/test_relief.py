@@ -1,4 +1,4 @@
-"""Minimum-living relief (低保) ranking, selection and review (POLICY.md §6): hand-computed cases.
+"""Minimum-living relief (低保) ranking, selection and review (rulebook §6): hand-computed cases.
 
 Standards in force by default (policy.yaml): urban 770, rural 600 yuan per
 person per month from 2025-01-01 (730 / 560 from 2023-01-01). Every case
@@ -7,7 +7,6 @@ below is small enough to check on paper; the arithmetic is in the comments.
 
 from __future__ import annotations
 
-import openpyxl
 import pandas as pd
 import pytest
 
@@ -53,7 +52,10 @@ def hh(
 
 
 def mem(hid, *specs):
-    """Members from short specs: ``"head:M"``, ``"spouse:F:st"`` (sterilised), ``"child:F"``, ``"other:M:dis"``."""
+    """Members from short specs.
+
+    ``"head:M"``, ``"spouse:F:st"`` (sterilised), ``"child:F"``, ``"other:M:dis"`` (disabled).
+    """
     out = []
     for i, spec in enumerate(specs, start=1):
         relation, sex, *flags = spec.split(":")
@@ -90,26 +92,21 @@ def run(households, members=None, params=P, as_of=AS_OF, **kw):
 @pytest.mark.parametrize(
     ("income", "size", "eligible", "tier", "entitlement"),
     [
-        (230.99, 1, True, 1, 540),  # 230.99 / 770 < 0.3; 770 - 230.99 = 539.01 -> 540
-        (231.00, 1, True, 2, 539),  # 231 / 770 = 0.3 exactly: not below 0.3
-        (461.99, 1, True, 2, 309),  # below 0.6; 308.01 -> 309
-        (462.00, 1, True, 3, 308),  # 462 / 770 = 0.6 exactly
-        (769.99, 1, True, 3, 1),  # 0.01 short of the standard: eligible, 1 yuan (rounded up)
-        (770.00, 1, False, None, None),  # ratio 1.0: not below the standard
-        (693.00, 3, True, 2, 1617),  # per capita 231 = 0.3 x 770; 2310 - 693 = 1617
-        (2309.99, 3, True, 3, 1),  # per capita 769.996... shows as 770.00 yet is below: eligible
-        (2310.00, 3, False, None, None),  # exactly 770 x 3
-    ],
-    ids=[
-        "below-0.3",
-        "ratio-exactly-0.3",
-        "below-0.6",
-        "ratio-exactly-0.6",
-        "one-fen-below-standard",
-        "ratio-exactly-1.0",
-        "size3-ratio-exactly-0.3",
-        "size3-per-capita-rounds-to-standard",
-        "size3-exactly-standard",
+        # 230.99 / 770 < 0.3; 770 - 230.99 = 539.01 -> 540
+        pytest.param(230.99, 1, True, 1, 540, id="below-0.3"),
+        # 231 / 770 = 0.3 exactly: not below 0.3
+        pytest.param(231.00, 1, True, 2, 539, id="ratio-exactly-0.3"),
+        pytest.param(461.99, 1, True, 2, 309, id="below-0.6"),  # below 0.6; 308.01 -> 309
+        pytest.param(462.00, 1, True, 3, 308, id="ratio-exactly-0.6"),  # 462 / 770 = 0.6 exactly
+        # 0.01 short of the standard: eligible, 1 yuan (rounded up)
+        pytest.param(769.99, 1, True, 3, 1, id="one-fen-below-standard"),
+        # ratio 1.0: not below the standard
+        pytest.param(770.00, 1, False, None, None, id="ratio-exactly-1.0"),
+        # per capita 231 = 0.3 x 770; 2310 - 693 = 1617
+        pytest.param(693.00, 3, True, 2, 1617, id="size3-ratio-exactly-0.3"),
+        # per capita 769.996... shows as 770.00 yet is below: eligible
+        pytest.param(2309.99, 3, True, 3, 1, id="size3-per-capita-rounds-to-standard"),
+        pytest.param(2310.00, 3, False, None, None, id="size3-exactly-standard"),  # exactly 770 x 3
     ],
 )
 def test_tier_band_edges(income, size, eligible, tier, entitlement):
@@ -138,22 +135,13 @@ def test_per_capita_shown_to_the_fen_but_compared_exactly():
 @pytest.mark.parametrize(
     ("assessed", "income", "eligible", "tier", "basis"),
     [
-        (1, 600.0, True, 1, "assessed"),  # ratio 0.78 would give tier 3; the committee said 1
-        (3, 100.0, True, 3, "assessed"),  # ratio 0.13 would give tier 1; the committee said 3
-        (
-            1,
-            800.0,
-            False,
-            1,
-            "assessed",
-        ),  # assessed, but income above 770: not eligible whatever the tier
-        (None, 600.0, True, 3, "ratio"),
-    ],
-    ids=[
-        "assessed-1-over-ratio-3",
-        "assessed-3-over-ratio-1",
-        "assessed-but-income-too-high",
-        "no-assessment-ratio",
+        # ratio 0.78 would give tier 3; the committee said 1
+        pytest.param(1, 600.0, True, 1, "assessed", id="assessed-1-over-ratio-3"),
+        # ratio 0.13 would give tier 1; the committee said 3
+        pytest.param(3, 100.0, True, 3, "assessed", id="assessed-3-over-ratio-1"),
+        # assessed, but income above 770: not eligible whatever the tier
+        pytest.param(1, 800.0, False, 1, "assessed", id="assessed-but-income-too-high"),
+        pytest.param(None, 600.0, True, 3, "ratio", id="no-assessment-ratio"),
     ],
 )
 def test_assessed_tier_overrides_income(assessed, income, eligible, tier, basis):
@@ -180,11 +168,11 @@ def test_assessed_tier_ranks_above_a_poorer_household():
 @pytest.mark.parametrize(
     ("area", "income", "eligible", "standard", "entitlement"),
     [
-        ("urban", 650.0, True, 770, 120),
-        ("rural", 650.0, False, 600, None),
-        ("rural", 599.5, True, 600, 1),  # 0.50 rounded up to 1 yuan
+        pytest.param("urban", 650.0, True, 770, 120, id="urban-770"),
+        pytest.param("rural", 650.0, False, 600, None, id="rural-600-not-eligible"),
+        # 0.50 rounded up to 1 yuan
+        pytest.param("rural", 599.5, True, 600, 1, id="rural-600-eligible"),
     ],
-    ids=["urban-770", "rural-600-not-eligible", "rural-600-eligible"],
 )
 def test_urban_and_rural_standards(area, income, eligible, standard, entitlement):
     _, t = run([hh("H1", income, area=area)])
@@ -199,8 +187,11 @@ def test_urban_and_rural_standards(area, income, eligible, standard, entitlement
 
 @pytest.mark.parametrize(
     ("as_of", "eligible", "entitlement"),
-    [("2025-06-30", False, None), ("2025-07-01", True, 20), ("2024-12-31", False, None)],
-    ids=["day-before-rise-770", "rise-day-800", "previous-year-730"],
+    [
+        pytest.param("2025-06-30", False, None, id="day-before-rise-770"),
+        pytest.param("2025-07-01", True, 20, id="rise-day-800"),
+        pytest.param("2024-12-31", False, None, id="previous-year-730"),
+    ],
 )
 def test_standard_changes_mid_year(as_of, eligible, entitlement):
     params = P.with_overrides({"dibao_standard_yuan": {"urban": {"2025-07-01": 800}}})
@@ -216,20 +207,14 @@ def test_standard_changes_mid_year(as_of, eligible, entitlement):
 @pytest.mark.parametrize(
     ("standard", "size", "income", "entitlement"),
     [
-        (770, 3, 1000.00, 1310),  # 2310 - 1000 = 1310 exactly: nothing to round
-        (770, 3, 1000.01, 1310),  # 1309.99 -> 1310
-        (770, 3, 999.99, 1311),  # 1310.01 -> 1311 (up, not to nearest)
-        (770.5, 3, 0.0, 2312),  # 2311.50 -> 2312
-        (770.5, 2, 0.0, 1541),  # 1541.00
-        (770, 1, 0.1 + 0.2, 770),  # float 0.30000000000000004 read as 0.30 yuan; 769.70 -> 770
-    ],
-    ids=[
-        "whole",
-        "99-fen-up",
-        "1-fen-up",
-        "half-yuan-standard-up",
-        "half-yuan-standard-even",
-        "float-noise",
+        # 2310 - 1000 = 1310 exactly: nothing to round
+        pytest.param(770, 3, 1000.00, 1310, id="whole"),
+        pytest.param(770, 3, 1000.01, 1310, id="99-fen-up"),  # 1309.99 -> 1310
+        pytest.param(770, 3, 999.99, 1311, id="1-fen-up"),  # 1310.01 -> 1311 (up, not to nearest)
+        pytest.param(770.5, 3, 0.0, 2312, id="half-yuan-standard-up"),  # 2311.50 -> 2312
+        pytest.param(770.5, 2, 0.0, 1541, id="half-yuan-standard-even"),  # 1541.00
+        # float 0.30000000000000004 read as 0.30 yuan; 769.70 -> 770
+        pytest.param(770, 1, 0.1 + 0.2, 770, id="float-noise"),
     ],
 )
 def test_entitlement_rounded_up_to_whole_yuan(standard, size, income, entitlement):
@@ -244,46 +229,55 @@ def test_entitlement_rounded_up_to_whole_yuan(standard, size, income, entitlemen
 @pytest.mark.parametrize(
     ("specs", "infertile", "fp_type"),
     [
-        (["head:M", "spouse:F", "child:F"], None, "only_daughter"),
-        (["head:F", "child:F"], None, "only_daughter"),  # a widow and her (married-out) daughter
-        (
-            ["head:M", "spouse:F", "child:M", "child:F"],
+        pytest.param(["head:M", "spouse:F", "child:F"], None, "only_daughter", id="only-daughter"),
+        # a widow and her (married-out) daughter
+        pytest.param(["head:F", "child:F"], None, "only_daughter", id="only-daughter-widow"),
+        # near miss: a son and a daughter
+        pytest.param(
+            ["head:M", "spouse:F", "child:M", "child:F"], None, None, id="son-and-daughter"
+        ),
+        pytest.param(["head:M", "spouse:F", "child:M"], None, None, id="only-son"),
+        pytest.param(
+            ["head:M:st", "spouse:F", "child:F", "child:F"],
+            None,
+            "two_daughters_sterilized",
+            id="two-daughters-head-sterilised",
+        ),
+        pytest.param(
+            ["head:M", "spouse:F:st", "child:F", "child:F"],
+            None,
+            "two_daughters_sterilized",
+            id="two-daughters-spouse-sterilised",
+        ),
+        # near miss: nobody sterilised
+        pytest.param(
+            ["head:M", "spouse:F", "child:F", "child:F"],
             None,
             None,
-        ),  # near miss: a son and a daughter
-        (["head:M", "spouse:F", "child:M"], None, None),
-        (["head:M:st", "spouse:F", "child:F", "child:F"], None, "two_daughters_sterilized"),
-        (["head:M", "spouse:F:st", "child:F", "child:F"], None, "two_daughters_sterilized"),
-        (["head:M", "spouse:F", "child:F", "child:F"], None, None),  # near miss: nobody sterilised
-        (
+            id="two-daughters-nobody-sterilised",
+        ),
+        # a grandmother is not a spouse
+        pytest.param(
             ["head:M", "spouse:F", "child:F", "child:F", "other:F:st"],
             None,
             None,
-        ),  # a grandmother is not a spouse
-        (["head:M:st", "spouse:F", "child:F", "child:F", "child:F"], None, None),  # three daughters
-        (["head:M", "spouse:F"], True, "infertile"),
-        (["head:M", "spouse:F"], None, None),  # near miss: childless, infertility not recorded
-        (["head:M", "spouse:F"], False, None),
-        (
-            ["head:M", "spouse:F", "child:F"],
-            True,
-            "only_daughter",
-        ),  # a child makes "infertile" moot
-    ],
-    ids=[
-        "only-daughter",
-        "only-daughter-widow",
-        "son-and-daughter",
-        "only-son",
-        "two-daughters-head-sterilised",
-        "two-daughters-spouse-sterilised",
-        "two-daughters-nobody-sterilised",
-        "two-daughters-other-sterilised",
-        "three-daughters",
-        "infertile",
-        "childless-not-recorded",
-        "childless-recorded-no",
-        "child-and-infertile-flag",
+            id="two-daughters-other-sterilised",
+        ),
+        # three daughters
+        pytest.param(
+            ["head:M:st", "spouse:F", "child:F", "child:F", "child:F"],
+            None,
+            None,
+            id="three-daughters",
+        ),
+        pytest.param(["head:M", "spouse:F"], True, "infertile", id="infertile"),
+        # near miss: childless, infertility not recorded
+        pytest.param(["head:M", "spouse:F"], None, None, id="childless-not-recorded"),
+        pytest.param(["head:M", "spouse:F"], False, None, id="childless-recorded-no"),
+        # a child makes "infertile" moot
+        pytest.param(
+            ["head:M", "spouse:F", "child:F"], True, "only_daughter", id="child-and-infertile-flag"
+        ),
     ],
 )
 def test_fp_priority_types(specs, infertile, fp_type):
@@ -295,23 +289,26 @@ def test_fp_priority_types(specs, infertile, fp_type):
 @pytest.mark.parametrize(
     ("declared", "specs", "infertile", "problem"),
     [
-        ("only_daughter", ["head:M", "child:M", "child:F"], None, True),
-        ("two_daughters_sterilized", ["head:M", "spouse:F", "child:F", "child:F"], None, True),
-        ("infertile", ["head:M", "spouse:F"], None, True),
-        ("only_daughter", ["head:M", "child:F"], None, False),
-        (
+        pytest.param(
+            "only_daughter",
+            ["head:M", "child:M", "child:F"],
             None,
-            ["head:M", "child:F"],
+            True,
+            id="declared-only-daughter-has-son",
+        ),
+        pytest.param(
+            "two_daughters_sterilized",
+            ["head:M", "spouse:F", "child:F", "child:F"],
             None,
-            False,
-        ),  # nothing declared: the derived type, no problem
-    ],
-    ids=[
-        "declared-only-daughter-has-son",
-        "declared-two-daughters-nobody-sterilised",
-        "declared-infertile-not-recorded",
-        "declared-agrees",
-        "undeclared",
+            True,
+            id="declared-two-daughters-nobody-sterilised",
+        ),
+        pytest.param(
+            "infertile", ["head:M", "spouse:F"], None, True, id="declared-infertile-not-recorded"
+        ),
+        pytest.param("only_daughter", ["head:M", "child:F"], None, False, id="declared-agrees"),
+        # nothing declared: the derived type, no problem
+        pytest.param(None, ["head:M", "child:F"], None, False, id="undeclared"),
     ],
 )
 def test_declared_type_contradicted_is_a_problem_and_derived_is_used(
@@ -350,7 +347,8 @@ def test_priority_first_within_a_tier_even_when_richer():
 
 
 def test_tier_before_priority():
-    # H1 tier 1 (per capita 50: 0.06) without priority ranks above H2 tier 2 (per capita 300: 0.39) with priority.
+    # H1 tier 1 (per capita 50: 0.06) without priority ranks above
+    # H2 tier 2 (per capita 300: 0.39) with priority.
     hs = [hh("H1", 100.0, 2), hh("H2", 600.0, 2)]
     ms = mem("H1", "head:M", "child:M") + mem("H2", "head:M", "child:F")
     _, t = run(hs, ms)
@@ -361,25 +359,27 @@ def test_tier_before_priority():
     ("rows", "expected", "decided"),
     [
         # Lower per-capita income first: 150 < 160.
-        (
+        pytest.param(
             [("H1", 320.0, 2, "2025-01-01"), ("H2", 300.0, 2, "2025-02-01")],
             ["H2", "H1"],
             "per_capita_income_yuan",
+            id="per-capita",
         ),
         # Equal per capita as exact fractions (1000/3 = 2000/6): the earlier application first.
-        (
+        pytest.param(
             [("H1", 2000.0, 6, "2025-02-01"), ("H2", 1000.0, 3, "2025-01-15")],
             ["H2", "H1"],
             "application_date",
+            id="exact-equal-per-capita-then-date",
         ),
         # Everything equal: household id (text order).
-        (
+        pytest.param(
             [("H2", 300.0, 2, "2025-01-01"), ("H1", 300.0, 2, "2025-01-01")],
             ["H1", "H2"],
             "household_id",
+            id="full-tie-household-id",
         ),
     ],
-    ids=["per-capita", "exact-equal-per-capita-then-date", "full-tie-household-id"],
 )
 def test_ties_resolved_by_the_declared_order(rows, expected, decided):
     hs = [hh(h, inc, size, applied=d) for h, inc, size, d in rows]
@@ -430,49 +430,29 @@ def four(receiving=()):
 @pytest.mark.parametrize(
     ("kw", "receiving", "selected", "notes"),
     [
-        ({}, (), "ABCD", 0),  # no limit: all who qualify
-        ({"quota": 2}, (), "AB", 0),
-        ({"quota": 0}, (), "", 0),
-        ({"budget_yuan": 1240}, (), "AB", 0),  # 670 + 570 = 1240 fits exactly
-        (
-            {"budget_yuan": 1239},
-            (),
-            "A",
-            0,
-        ),  # B does not fit; C (470) would, but selection stops at B
-        ({"budget_yuan": 669}, (), "", 0),  # A does not fit: nobody, although D (370) would
-        ({"quota": 2}, ("D",), "DA", 0),  # D continues and takes one place; A gets the other
-        (
-            {"quota": 1},
-            ("C", "D"),
-            "CD",
-            1,
-        ),  # continuing households exceed the quota: both stay, nobody new
-        ({"quota": 2}, ("C", "D"), "CD", 1),  # they use the whole quota: nobody new, and it is said
-        ({"budget_yuan": 1040}, ("D",), "DA", 0),  # 370 + 670 = 1040
-        ({"budget_yuan": 1039}, ("D",), "D", 0),  # 1039 - 370 = 669 < 670: stop at A
-        (
-            {"budget_yuan": 300},
-            ("D",),
-            "D",
-            1,
-        ),  # D alone (370) exceeds the budget: it stays, nobody new
-        ({"quota": 2, "budget_yuan": 5000}, (), "AB", 0),  # both limits: the quota binds
-    ],
-    ids=[
-        "no-limit",
-        "quota-2",
-        "quota-0",
-        "budget-exact-fit",
-        "budget-stop-at-first-misfit",
-        "budget-first-misfits-nobody",
-        "quota-with-incumbent",
-        "incumbents-exceed-quota",
-        "incumbents-fill-quota",
-        "budget-with-incumbent",
-        "budget-incumbent-then-stop",
-        "incumbent-exceeds-budget",
-        "quota-and-budget",
+        pytest.param({}, (), "ABCD", 0, id="no-limit"),  # no limit: all who qualify
+        pytest.param({"quota": 2}, (), "AB", 0, id="quota-2"),
+        pytest.param({"quota": 0}, (), "", 0, id="quota-0"),
+        # 670 + 570 = 1240 fits exactly
+        pytest.param({"budget_yuan": 1240}, (), "AB", 0, id="budget-exact-fit"),
+        # B does not fit; C (470) would, but selection stops at B
+        pytest.param({"budget_yuan": 1239}, (), "A", 0, id="budget-stop-at-first-misfit"),
+        # A does not fit: nobody, although D (370) would
+        pytest.param({"budget_yuan": 669}, (), "", 0, id="budget-first-misfits-nobody"),
+        # D continues and takes one place; A gets the other
+        pytest.param({"quota": 2}, ("D",), "DA", 0, id="quota-with-incumbent"),
+        # continuing households exceed the quota: both stay, nobody new
+        pytest.param({"quota": 1}, ("C", "D"), "CD", 1, id="incumbents-exceed-quota"),
+        # they use the whole quota: nobody new, and it is said
+        pytest.param({"quota": 2}, ("C", "D"), "CD", 1, id="incumbents-fill-quota"),
+        # 370 + 670 = 1040
+        pytest.param({"budget_yuan": 1040}, ("D",), "DA", 0, id="budget-with-incumbent"),
+        # 1039 - 370 = 669 < 670: stop at A
+        pytest.param({"budget_yuan": 1039}, ("D",), "D", 0, id="budget-incumbent-then-stop"),
+        # D alone (370) exceeds the budget: it stays, nobody new
+        pytest.param({"budget_yuan": 300}, ("D",), "D", 1, id="incumbent-exceeds-budget"),
+        # both limits: the quota binds
+        pytest.param({"quota": 2, "budget_yuan": 5000}, (), "AB", 0, id="quota-and-budget"),
     ],
 )
 def test_selection(kw, receiving, selected, notes):
@@ -528,13 +508,18 @@ def test_previous_round_counts_as_receiving():
 @pytest.mark.parametrize(
     ("pool", "kw", "selected"),
     [
-        ("all", {"quota": 1}, {"R"}),  # one fund: R (rural, 50/600) ranks first overall
-        ("urban", {"quota": 1}, {"U"}),
-        ("rural", {"quota": 1}, {"R"}),
-        ("separate", {"quota": {"urban": 1, "rural": 1}}, {"U", "R"}),
-        ("separate", {"budget_yuan": {"urban": 500, "rural": 600}}, {"R"}),  # U needs 670 > 500
+        # one fund: R (rural, 50/600) ranks first overall
+        pytest.param("all", {"quota": 1}, {"R"}, id="joint"),
+        pytest.param("urban", {"quota": 1}, {"U"}, id="urban-only"),
+        pytest.param("rural", {"quota": 1}, {"R"}, id="rural-only"),
+        pytest.param(
+            "separate", {"quota": {"urban": 1, "rural": 1}}, {"U", "R"}, id="separate-quotas"
+        ),
+        # U needs 670 > 500
+        pytest.param(
+            "separate", {"budget_yuan": {"urban": 500, "rural": 600}}, {"R"}, id="separate-budgets"
+        ),
     ],
-    ids=["joint", "urban-only", "rural-only", "separate-quotas", "separate-budgets"],
 )
 def test_pools(pool, kw, selected):
     hs = [
@@ -554,18 +539,13 @@ def test_pools(pool, kw, selected):
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"quota": -1}, "non-negative"),
-        ({"quota": 1.5}, "whole number"),
-        ({"pool": "county"}, "unknown pool"),
-        ({"quota": {"urban": 1}}, "pool='separate'"),
-        ({"quota": {"urban": 1}, "pool": "separate"}, "rural pool"),
-    ],
-    ids=[
-        "negative-quota",
-        "fractional-quota",
-        "unknown-pool",
-        "mapping-without-separate",
-        "missing-pool-limit",
+        pytest.param({"quota": -1}, "non-negative", id="negative-quota"),
+        pytest.param({"quota": 1.5}, "whole number", id="fractional-quota"),
+        pytest.param({"pool": "county"}, "unknown pool", id="unknown-pool"),
+        pytest.param({"quota": {"urban": 1}}, "pool='separate'", id="mapping-without-separate"),
+        pytest.param(
+            {"quota": {"urban": 1}, "pool": "separate"}, "rural pool", id="missing-pool-limit"
+        ),
     ],
 )
 def test_bad_limits_are_usage_errors(kw, message):
@@ -596,12 +576,12 @@ def test_every_household_has_both_reasons():
 def review_case():
     """Previous period (2024-12-31) and this one (2025-06-30).
 
-    H1 receiving, tier 1 both times, a disabled member, income unchanged      -> continue, 12 months
-    H2 receiving, tier 1 (100) before, tier 2 (300) now, disabled, changed     -> tier_change, 6 months
-    H3 not receiving before, eligible now                                      -> enter
-    H4 receiving before, income 900 now (>= 770)                               -> exit (income)
-    H5 receiving before, not listed now                                        -> exit (moved or died)
-    H6 never eligible                                                          -> no transition
+    H1 receiving, tier 1 both times, disabled, income unchanged  -> continue, 12 months
+    H2 receiving, tier 1 (100) before, 2 (300) now, disabled     -> tier_change, 6 months
+    H3 not receiving before, eligible now                        -> enter
+    H4 receiving before, income 900 now (>= 770)                 -> exit (income)
+    H5 receiving before, not listed now                          -> exit (moved or died)
+    H6 never eligible                                            -> no transition
     """
     prev = [
         hh("H1", 100.0, receiving=True, last_review="2025-01-01"),
@@ -638,27 +618,34 @@ def review_case():
 @pytest.mark.parametrize(
     ("hid", "transition", "words_en", "months", "next_review", "due"),
     [
-        ("H1", "continue", "same tier", 12, "2026-01-01", False),
-        (
+        pytest.param(
+            "H1",
+            "continue",
+            "same tier",
+            12,
+            "2026-01-01",
+            False,
+            id="continue-disabled-unchanged-12m",
+        ),
+        # 6 months up on the as-of day
+        pytest.param(
             "H2",
             "tier_change",
             "tier 1 -> tier 2",
             6,
             "2025-06-30",
             True,
-        ),  # 6 months up on the as-of day
-        ("H3", "enter", "enters", 6, "2025-12-30", False),  # counted from this round
-        ("H4", "exit", "at or above the standard of 770", None, None, None),
-        ("H5", "exit", "no longer listed (moved or died)", None, None, None),
-        ("H6", None, "not selected before or now", None, None, None),
-    ],
-    ids=[
-        "continue-disabled-unchanged-12m",
-        "tier-change-income-changed-6m",
-        "enter",
-        "exit-income",
-        "exit-not-listed",
-        "never",
+            id="tier-change-income-changed-6m",
+        ),
+        # counted from this round
+        pytest.param("H3", "enter", "enters", 6, "2025-12-30", False, id="enter"),
+        pytest.param(
+            "H4", "exit", "at or above the standard of 770", None, None, None, id="exit-income"
+        ),
+        pytest.param(
+            "H5", "exit", "no longer listed (moved or died)", None, None, None, id="exit-not-listed"
+        ),
+        pytest.param("H6", None, "not selected before or now", None, None, None, id="never"),
     ],
 )
 def test_review_transitions(hid, transition, words_en, months, next_review, due):
@@ -680,8 +667,9 @@ def test_review_without_previous_data_uses_receiving_and_6_months():
     cur, _ = review_case()
     out, _ = relief.review(cur, P, AS_OF)
     t = out.set_index("household_id")
-    # Income change unknown without the previous data: the disabled household H1 gets 6 months, due since 2025-07-01? no:
-    # last review 2025-01-01 + 6 months = 2025-07-01 > 2025-06-30, so not yet due.
+    # Income change unknown without the previous data: the disabled household H1 gets 6 months,
+    # due since 2025-07-01? no: last review 2025-01-01 + 6 months = 2025-07-01 > 2025-06-30,
+    # so not yet due.
     assert t.loc["H1", "review_months"] == 6 and not t.loc["H1", "review_due"]
     assert pd.isna(t.loc["H1", "income_changed"])
     assert (
@@ -696,36 +684,16 @@ def test_review_without_previous_data_uses_receiving_and_6_months():
 @pytest.mark.parametrize(
     ("last_review", "next_review", "due"),
     [
-        ("2024-12-31", "2025-06-30", True),
-        ("2025-01-01", "2025-07-01", False),
-        ("2024-08-31", "2025-02-28", True),
+        pytest.param("2024-12-31", "2025-06-30", True, id="due-on-the-day"),
+        pytest.param("2025-01-01", "2025-07-01", False, id="one-day-early"),
+        pytest.param("2024-08-31", "2025-02-28", True, id="month-end-clips"),
     ],
-    ids=["due-on-the-day", "one-day-early", "month-end-clips"],
 )
 def test_review_due_date(last_review, next_review, due):
     cur = tables([hh("H1", 100.0, receiving=True, last_review=last_review)])
     out, _ = relief.review(cur, P, AS_OF)
     assert out.loc[0, "next_review_date"] == pd.Timestamp(next_review)
     assert bool(out.loc[0, "review_due"]) is due
-
-
-# --------------------------------------------------------------------------- the meeting workbook
-
-
-def test_meeting_workbook_is_formatted_masked_and_reproducible(tmp_path):
-    r, _ = run(
-        [hh("A", 100.0, name="张三丰"), hh("B", 200.0, name="李四"), hh("C", 900.0)], quota=1
-    )
-    a = relief.export_meeting_xlsx(r, tmp_path / "a.xlsx")
-    b = relief.export_meeting_xlsx(r, tmp_path / "b.xlsx")
-    assert a.read_bytes() == b.read_bytes()
-    ws = openpyxl.load_workbook(a).active
-    assert "低保拟纳入名单" in ws["A1"].value and "名额 1" in ws["A1"].value
-    assert ws.freeze_panes == "A3"
-    assert ws["A2"].font.bold
-    values = [c.value for c in ws[3]]
-    assert "A" in values and "张**" in values and "张三丰" not in values
-    assert ws.max_row == 3  # title, header, one selected household
 
 
 # --------------------------------------------------------------------------- charts and widgets
@@ -757,7 +725,8 @@ def test_widget_scenario_moves_the_standard_and_the_limit():
     from fpanalysis.widgets.relief import cut_dashboard, scenario, summary
 
     t = tables(four(("D",)))
-    # Urban standard 500 from the as-of date: C (300, 470 -> 200) and D (400 -> 100) still qualify; all four do.
+    # Urban standard 500 from the as-of date: C (300, 470 -> 200) and D (400 -> 100) still
+    # qualify; all four do.
     r = scenario(t, P, AS_OF, mode="quota", quota=2, standards={"urban": 500})
     assert r.table.set_index("household_id").loc["A", "entitlement_yuan"] == 400
     assert set(r.selected["household_id"]) == {"D", "A"}
@@ -769,7 +738,8 @@ def test_widget_scenario_moves_the_standard_and_the_limit():
 
 
 def test_incumbents_using_the_whole_budget_is_the_reason_given():
-    # D continues (370) and alone exceeds 300: A waits because the budget is gone, not for want of 670.
+    # D continues (370) and alone exceeds 300: A waits because the budget is gone,
+    # not for want of 670.
     _, t = run(four(("D",)), budget_yuan=300)
     assert (
         "the continuing households' 370.00 yuan use up the budget of 300 yuan"

@@ -1,4 +1,4 @@
-"""A lean relief round and the table written a slice at a time (issue 7: 5M households).
+"""A lean relief round and the table written a slice at a time (a province: 5M households).
 
 A lean round (``rank_households(..., texts=False)``) is the round without its
 texts; :meth:`ReliefResult.chunks` writes them a slice at a time from each
@@ -38,7 +38,9 @@ from fpanalysis.core.params import load_params
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.core.schema import coerce
 from fpanalysis.io import load_for_analysis, write_table, write_table_chunks
+from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.rules import relief as rl
+from fpanalysis.rules.relief import result as relief_result
 
 P = load_params()
 AS_OF = "2025-06-30"
@@ -85,26 +87,31 @@ def sample_tables():
     return {t: ds[t] for t in rl.RELIEF_TABLES}
 
 
-# --------------------------------------------------------------------------- the texts, a slice at a time
+# -------------------------------------------------------------------- the texts, a slice at a time
 
 
 @pytest.mark.parametrize(
     ("household", "decided_en"),
     [
-        ("H1", "first in the pool"),
-        (
+        pytest.param("H1", "first in the pool", id="rank-1-first"),
+        pytest.param(
             "H2",
             "same tier, FP priority as H1 (rank 1) just above; separated by per-capita income: "
             "150.00 yuan here, 100.00 yuan there",
+            id="rank-2-by-income",
         ),
-        (
+        pytest.param(
             "H3",
             "same tier, FP priority, per-capita income as H2 (rank 2) just above; separated by "
             "application date: 2025-03-05 here, 2025-03-01 there",
+            id="rank-3-by-date",
         ),
-        ("H4", "against H3 (rank 3) just above, separated by tier: tier 2 here, tier 1 there"),
+        pytest.param(
+            "H4",
+            "against H3 (rank 3) just above, separated by tier: tier 2 here, tier 1 there",
+            id="rank-4-by-tier",
+        ),
     ],
-    ids=["rank-1-first", "rank-2-by-income", "rank-3-by-date", "rank-4-by-tier"],
 )
 def test_a_one_row_slice_still_quotes_the_row_above(household, decided_en):
     lean = rl.rank_households(round_tables(), P, AS_OF, texts=False)
@@ -122,30 +129,21 @@ def test_the_not_eligible_row_gets_its_reason_and_no_ranking_text():
     h5 = pd.concat(list(lean.chunks(rows=2))).set_index("household_id").loc["H5"]
     assert pd.isna(h5["decided_en"])
     assert h5["reason_en"].startswith(
-        "not eligible: per-capita income 900.00 yuan (household income 900.00 yuan / 1) is not below "
-        "the urban standard of 770 yuan"
+        "not eligible: per-capita income 900.00 yuan (household income 900.00 yuan / 1) "
+        "is not below the urban standard of 770 yuan"
     )
 
 
 @pytest.mark.parametrize(
     ("pool", "limits", "rows"),
     [
-        ("all", {"quota": 5}, 1),
-        ("all", {"quota": 5}, 7),
-        ("all", {"budget_yuan": 20000}, 64),
-        ("all", {}, 299),
-        ("all", {"quota": 5}, 300),
-        ("separate", {"quota": {"urban": 2, "rural": 3}}, 13),
-        ("urban", {}, 50),
-    ],
-    ids=[
-        "all-quota-rows1",
-        "all-quota-rows7",
-        "all-budget-rows64",
-        "all-nolimit-rows299",
-        "all-quota-one-slice",
-        "separate-rows13",
-        "urban-rows50",
+        pytest.param("all", {"quota": 5}, 1, id="all-quota-rows1"),
+        pytest.param("all", {"quota": 5}, 7, id="all-quota-rows7"),
+        pytest.param("all", {"budget_yuan": 20000}, 64, id="all-budget-rows64"),
+        pytest.param("all", {}, 299, id="all-nolimit-rows299"),
+        pytest.param("all", {"quota": 5}, 300, id="all-quota-one-slice"),
+        pytest.param("separate", {"quota": {"urban": 2, "rural": 3}}, 13, id="separate-rows13"),
+        pytest.param("urban", {}, 50, id="urban-rows50"),
     ],
 )
 def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows):
@@ -191,8 +189,13 @@ FRAME = pd.DataFrame(
 
 @pytest.mark.parametrize(
     "cuts",
-    [[5], [1, 4], [2, 2, 1], [0, 5], [1, 1, 1, 1, 1]],
-    ids=["one-slice", "1+4", "2+2+1", "empty-first", "row-by-row"],
+    [
+        pytest.param([5], id="one-slice"),
+        pytest.param([1, 4], id="1+4"),
+        pytest.param([2, 2, 1], id="2+2+1"),
+        pytest.param([0, 5], id="empty-first"),
+        pytest.param([1, 1, 1, 1, 1], id="row-by-row"),
+    ],
 )
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_csv_slices_give_the_bytes_of_the_whole(tmp_path, cuts, lang):
@@ -205,7 +208,14 @@ def test_csv_slices_give_the_bytes_of_the_whole(tmp_path, cuts, lang):
     assert "'=1+1" in path.read_text(encoding="utf-8-sig")  # formulas neutralised in every slice
 
 
-@pytest.mark.parametrize("cuts", [[5], [2, 3], [0, 1, 4]], ids=["one-slice", "2+3", "empty-first"])
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        pytest.param([5], id="one-slice"),
+        pytest.param([2, 3], id="2+3"),
+        pytest.param([0, 1, 4], id="empty-first"),
+    ],
+)
 def test_parquet_slices_read_back_as_the_whole(tmp_path, cuts):
     starts = [sum(cuts[:k]) for k in range(len(cuts))]
     pieces = [FRAME.iloc[s : s + n] for s, n in zip(starts, cuts, strict=True)]
@@ -260,7 +270,7 @@ def test_a_failure_mid_way_leaves_the_old_file(tmp_path, ext):
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
-# --------------------------------------------------------------------------- the CLI writes slice by slice
+# ------------------------------------------------------------------- the CLI writes slice by slice
 
 
 def run_cli(argv):
@@ -272,8 +282,8 @@ def run_cli(argv):
 
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
 def test_cli_output_does_not_depend_on_the_slice_size(tmp_path, monkeypatch, sample_tables, ext):
-    """The sample (300 households) written in slices of 7 rows equals the full round written whole."""
-    monkeypatch.setattr(rl, "CHUNK_ROWS", 7)
+    """The sample (300 households) written in slices of 7 rows is the full round written whole."""
+    monkeypatch.setattr(relief_result, "CHUNK_ROWS", 7)
     out = tmp_path / f"relief.{ext}"
     code, text = run_cli(["relief", "--quota", "180", "--lang", "zh", "--out", str(out)])
     assert code == 0
@@ -287,7 +297,7 @@ def test_cli_output_does_not_depend_on_the_slice_size(tmp_path, monkeypatch, sam
 
 def test_cli_dask_writes_the_texts_in_its_workers_slice_by_slice(tmp_path, monkeypatch):
     """``--engine dask`` with slices of 50 rows: the bytes of the pandas engine's file."""
-    monkeypatch.setattr(rl, "CHUNK_ROWS", 50)
+    monkeypatch.setattr(relief_result, "CHUNK_ROWS", 50)
     files = {}
     for engine in ("pandas", "dask"):
         out = tmp_path / f"{engine}.csv"
@@ -303,32 +313,27 @@ def test_cli_dask_writes_the_texts_in_its_workers_slice_by_slice(tmp_path, monke
     assert files["dask"].count(b"\n") == 301  # the header and the sample's 300 households
 
 
-# --------------------------------------------------------------------------- the per-household joins
+# ------------------------------------------------------------------------- the per-household joins
 
 
 @pytest.mark.parametrize(
     ("keys", "values", "sep", "expected"),
     [
-        (["H1", "H1", "H2"], ["a", "b", "c"], "、", {"H1": "a、b", "H2": "c"}),
-        (
-            ["H2", "H1", "H2"],
-            ["a", "b", "c"],
-            ", ",
-            {"H1": "b", "H2": "a, c"},
-        ),  # each group keeps its order
-        (
-            ["H1", None, "H1"],
-            ["a", "b", "c"],
-            "、",
-            {"H1": "a、c"},
-        ),  # no household: dropped, as groupby does
-        ([], [], "、", {}),
+        pytest.param(
+            ["H1", "H1", "H2"], ["a", "b", "c"], "、", {"H1": "a、b", "H2": "c"}, id="two-groups"
+        ),
+        # each group keeps its order
+        pytest.param(
+            ["H2", "H1", "H2"], ["a", "b", "c"], ", ", {"H1": "b", "H2": "a, c"}, id="unsorted-keys"
+        ),
+        # no household: dropped, as groupby does
+        pytest.param(["H1", None, "H1"], ["a", "b", "c"], "、", {"H1": "a、c"}, id="missing-key"),
+        pytest.param([], [], "、", {}, id="empty"),
     ],
-    ids=["two-groups", "unsorted-keys", "missing-key", "empty"],
 )
 def test_join_per_group_is_groupby_join(keys, values, sep, expected):
     k, v = pd.Series(keys, dtype="str"), pd.Series(values, dtype="str")
-    got = rl._join_per_group(k, v, sep)
+    got = rl.join_per_group(k, v, sep)
     assert got.to_dict() == expected
     if keys:
         assert got.to_dict() == v.groupby(k).agg(sep.join).to_dict()
@@ -339,8 +344,8 @@ def test_a_lean_round_gives_the_meeting_workbook_and_the_register_their_reasons(
 
     full = rl.rank_households(round_tables(), P, AS_OF, quota=2)
     lean = rl.rank_households(round_tables(), P, AS_OF, quota=2, texts=False)
-    rl.export_meeting_xlsx(full, tmp_path / "full.xlsx")
-    rl.export_meeting_xlsx(lean, tmp_path / "lean.xlsx")
+    export_meeting_xlsx(full, tmp_path / "full.xlsx")
+    export_meeting_xlsx(lean, tmp_path / "lean.xlsx")
     assert (tmp_path / "lean.xlsx").read_bytes() == (tmp_path / "full.xlsx").read_bytes()
     with open_register(tmp_path / "r.sqlite") as reg:
         round_id = reg.record_relief(lean, P)
@@ -349,7 +354,7 @@ def test_a_lean_round_gives_the_meeting_workbook_and_the_register_their_reasons(
 
 
 def test_a_dask_lean_round_writes_its_texts_in_the_workers_then_here_once_closed(sample_tables):
-    """Slices of 40 rows: written by the workers while the client is open, in the driver after it closed."""
+    """Slices of 40 rows: by the workers while the client is open, in the driver after it closed."""
     from fpanalysis.engines.dask import relief as dr
     from fpanalysis.engines.dask.cluster import dask_client
 

@@ -1,51 +1,16 @@
-"""Relief ranking and selection on Dask: assess per partition, merge the ranking keys, select in the driver (POLICY.md §6).
+"""Relief ranking and selection on Dask, with the pandas engine's result (rulebook §6).
 
-The pandas engine (:func:`fpanalysis.rules.relief.rank_households`) assesses every
-household (eligibility, tier, FP type, entitlement: row by row, a household
-with its members), ranks each pool by the declared total order
-(``ranking_order``, ending with ``household_id``), selects sequentially
-(continuing households first, then newcomers in rank order until the first
-that does not fit the quota or budget) and writes a reason per household.
-On Dask:
-
-1. **map** (workers, one task per partition holding whole households):
-   :func:`~fpanalysis.rules.relief.prepare_round` (assessment, incumbents, pool);
-   the assessed partition stays in the worker's memory. The eligible rows'
-   ranking keys (a few small columns) are sorted per pool and sent back.
-2. **reduce** (driver): the sorted key lists of all partitions are merged
-   into one list per pool (the order is total, so the merge equals a global
-   sort), ranked (:func:`~fpanalysis.rules.relief.rank_keys`) and selected
-   (:func:`~fpanalysis.rules.relief.select_pool`) — sequential, on the keys only.
-3. **finish** (workers): each partition receives its households' ranks,
-   selection and the row just above each of them, and writes the texts and
-   reasons (:func:`~fpanalysis.rules.relief.decided_texts`,
-   :func:`~fpanalysis.rules.relief.not_ranked`, :func:`~fpanalysis.rules.relief.finish_table`);
-   the driver stacks the partitions' tables in the pandas engine's row order.
-   The slices travel inside the tasks (not scattered, which has no lineage),
-   so a worker restarted mid-round is recomputed, not a cancelled round.
-4. **lean** (``texts=False``, what the CLI runs): step 3 leaves the texts
-   out, the driver holds the table without them, and the workers write them
-   a slice at a time as the output is written (:func:`texts_runner`), so a
-   province's millions of reasons are never all in one process.
-
-The result is a :class:`~fpanalysis.rules.relief.ReliefResult` with the pandas
-engine's rows, values, notes and problems, so the CLI writes the same bytes
-(the table, the cut line, the meeting workbook).
-
-Choices where the spec is silent (also in docs/design.md):
-
-- **The default as-of date**: the latest application or review date over all
-  partitions (a first, cheap pass).
-- **Partitions**: aligned partitioned Parquet (``DIR/households/part-k``
-  with ``DIR/household_members/part-k`` holding the same households) is read
-  and validated in the workers; a member whose household is in another part
-  means the data are not aligned, and the dataset is then loaded in the
-  driver and re-partitioned. Other datasets are loaded and validated in the
-  driver as the pandas engine does and cut into contiguous blocks of
-  households (:func:`split_by_household`), so problems keep the file's order
-  and row numbers.
-- **Problems** (declared FP types the members contradict) name the row of
-  the household in its partition's file when the data are partitioned.
+Each worker assesses a partition of whole households
+(:func:`~fpanalysis.rules.relief.prepare_round`) and keeps the rows; only the
+eligible households' ranking keys, sorted per pool, go to the driver, which
+merges them (the order is total, so the merge equals a global sort), ranks
+and selects each pool on the keys
+(:func:`~fpanalysis.rules.relief.rank_and_select`) and sends each partition
+its households' ranks and selection; the workers then write the texts and
+reasons, or, for a lean round, write them a slice at a time as the output is
+written (:func:`texts_runner`). Aligned partitioned Parquet is read and
+validated in the workers; other datasets are loaded in the driver and cut
+into contiguous blocks of households (:func:`split_by_household`).
 """
 
 from __future__ import annotations
@@ -97,7 +62,7 @@ KEY_COLUMNS = [
     "entitlement_yuan",
     "incumbent",
 ]
-#: What a partition gets back for each of its ranked households (plus the row above's ABOVE_COLUMNS).
+#: What a partition gets back for each of its ranked households (and the row above's values).
 RANKED_COLUMNS = [
     "household_id",
     "rank",
@@ -111,13 +76,15 @@ RANKED_COLUMNS = [
     "why_zh",
     "why_en",
 ]
+#: The row above's values each ranked household's texts quote.
+ABOVE_KEYS = [rl.ABOVE_PREFIX + c for c in rl.ABOVE_COLUMNS]
 
 
 # --------------------------------------------------------------------------- partitions
 
 
 def split_by_household(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[str, pd.DataFrame]]:
-    """Cut ``households`` and ``household_members`` into at most ``n`` partitions of whole households.
+    """Cut ``households`` and ``household_members`` into at most ``n`` parts of whole households.
 
     Households go in contiguous blocks of their table order, each with its
     members (a member of an unknown household goes to the first block), so
@@ -125,9 +92,10 @@ def split_by_household(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[
 
     Examples:
         >>> from fpanalysis.core.schema import coerce
-        >>> t = {"households": coerce("households", [{"household_id": h} for h in ["H1", "H2", "H3"]]),
-        ...      "household_members": coerce("household_members", [
-        ...          {"member_id": m, "household_id": h} for m, h in [("M1", "H3"), ("M2", "H1")]])}
+        >>> hh = [{"household_id": h} for h in ["H1", "H2", "H3"]]
+        >>> mm = [{"member_id": m, "household_id": h} for m, h in [("M1", "H3"), ("M2", "H1")]]
+        >>> t = {"households": coerce("households", hh),
+        ...      "household_members": coerce("household_members", mm)}
         >>> [p["household_members"]["member_id"].tolist() for p in split_by_household(t, 2)]
         [['M2'], ['M1']]
     """
@@ -148,7 +116,7 @@ def split_by_household(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[
 
 
 def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
-    """Why a partition does not hold whole households (a member's household elsewhere), or ``None``."""
+    """Why a partition does not hold whole households (a member's household is elsewhere)."""
     from fpanalysis.io import isin_keys
 
     v = tables["household_members"]["household_id"]
@@ -159,7 +127,7 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
 
 
 def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
-    """One partition's households and members read with pyarrow and put in the typed form (no validation)."""
+    """One partition's households and members read with pyarrow and typed (no validation)."""
     return read_parts(files, TABLES_NEEDED, empty_missing=True)
 
 
@@ -234,7 +202,7 @@ _register_sizeof()
 def load_partition(
     source: Any, *, validate: bool, skip_invalid: bool, lang: str
 ) -> tuple[Mapping, Partial]:
-    """A partition's households and members (frames, or part files read and validated in the worker)."""
+    """A partition's households and members (frames, or part files read and validated here)."""
     info = Partial()
     if is_frames(source):
         return source, info
@@ -281,7 +249,7 @@ def map_assess(
     lang: str = "zh",
     check_keys: bool = False,
 ) -> Partial:
-    """Map task: assess one partition's households; the eligible ones' keys, sorted per pool in the ranking order."""
+    """Map task: assess one partition; the eligible households' keys, sorted per pool and rank."""
     where = "?" if is_frames(source) else _part_name(source)
     try:
         tables, info = load_partition(
@@ -296,7 +264,7 @@ def map_assess(
         info.assessed = a
         info.problems = problems
         e = a[a["eligible"].fillna(False).astype(bool)]
-        sk = rl._sort_frame(e).assign(pool=e["pool"])
+        sk = rl.sort_frame(e).assign(pool=e["pool"])
         sk = sk.sort_values(["pool", *order], kind="mergesort", na_position="last")
         info.keys = e.loc[sk.index, KEY_COLUMNS].reset_index(drop=True)
         info.rows = {t: len(tables[t]) for t in TABLES_NEEDED}
@@ -319,7 +287,7 @@ def map_finish(
     order: Sequence[str],
     texts: bool = True,
 ) -> pd.DataFrame:
-    """Finish task: one partition's rows of the round's table (texts and reasons), given its ranks and selection.
+    """Finish task: a partition's rows of the round's table, given their ranks and selection.
 
     ``ranked`` holds this partition's ranked households (:data:`RANKED_COLUMNS`,
     ``pool`` and the row above's values as ``above__<column>``), in rank order
@@ -328,7 +296,7 @@ def map_finish(
     """
     a = part.assessed
     parts = []
-    above_cols = {f"above__{c}": c for c in rl.ABOVE_COLUMNS}
+    above_cols = {rl.ABOVE_PREFIX + c: c for c in rl.ABOVE_COLUMNS}
     for p in sorted(a["pool"].dropna().unique()):
         ap = a[a["pool"].eq(p)]
         rp = ranked[ranked["pool"].eq(p)]
@@ -339,11 +307,7 @@ def map_finish(
         for c in ("rank", "decided_by", "above_id", "above_rank"):
             e[c] = rp[c].set_axis(e.index)
         above = rp[list(above_cols)].rename(columns=above_cols).set_axis(e.index)
-        if texts:
-            e["decided_zh"], e["decided_en"] = rl.decided_texts(e, above, order)
-        else:
-            for c in rl.ABOVE_COLUMNS:
-                e[rl.ABOVE_PREFIX + c] = above[c]
+        rl.add_decided(e, above, order, texts=texts)
         for c in ("incumbent", "selected", "selection", "cumulative_fen", "why_zh", "why_en"):
             e[c] = rp[c].set_axis(e.index)
         parts += [e, rl.not_ranked(ap, e)]
@@ -355,7 +319,7 @@ def map_finish(
 
 @dataclass
 class DaskRelief:
-    """The round (a :class:`~fpanalysis.rules.relief.ReliefResult` equal to the pandas engine's) and how it ran."""
+    """A round on Dask: its result (the pandas engine's, to the byte) and how it ran."""
 
     result: rl.ReliefResult
     partitions: int
@@ -414,7 +378,7 @@ def rank_households(
             across partitions, or no household has a date to default ``as_of`` to.
     """
     rl.check_round_options(quota, budget_yuan, pool)
-    previous_ids = sorted(rl._selected_ids(previous_round)) if previous_round is not None else None
+    previous_ids = sorted(rl.selected_ids(previous_round)) if previous_round is not None else None
     messages: list[str] = []
     sources, notes = (
         (None, []) if tables is not None else partition_sources(dataset, TABLES_NEEDED, (), lang)
@@ -495,15 +459,17 @@ def rank_households(
     notes_out: list[tuple[str, str]] = []
     ranked_parts = []
     for p in pools:
-        kp = keys[keys["pool"].eq(p)]
-        ranked = rl.rank_keys(kp, order)
-        q = rl._limit_for(quota, p, "名额/quota")
-        b = rl._limit_for(budget_yuan, p, "预算/budget")
-        sel, n = rl.select_pool(ranked, ranked["incumbent"], quota=q, budget_yuan=b)
-        notes_out += rl.pool_notes(n, p, pool)
-        above = ranked[rl.ABOVE_COLUMNS].shift()
-        above.columns = [f"above__{c}" for c in rl.ABOVE_COLUMNS]
-        ranked_parts.append(pd.concat([sel[["pool", "_part", *RANKED_COLUMNS]], above], axis=1))
+        sel, n = rl.rank_and_select(
+            keys[keys["pool"].eq(p)],
+            order,
+            p,
+            quota=quota,
+            budget_yuan=budget_yuan,
+            pool=pool,
+            texts=False,
+        )
+        notes_out += n
+        ranked_parts.append(sel[["pool", "_part", *RANKED_COLUMNS, *ABOVE_KEYS]])
     allranked = (
         pd.concat(ranked_parts)
         if ranked_parts
@@ -537,23 +503,22 @@ def rank_households(
     for p in summaries:
         for t, k in p.rows.items():
             rows[t] = rows.get(t, 0) + k
-    result = rl.ReliefResult(
-        table=table,
-        problems=problems.reset_index(drop=True),
-        notes=notes_out,
-        as_of=day,
+    result = rl.ReliefResult.of_round(
+        table,
+        problems.reset_index(drop=True),
+        notes_out,
+        params,
+        day,
         pool=pool,
         quota=quota,
         budget_yuan=budget_yuan,
-        order=order,
-        bands=tuple(params.at("tier_bands", day)),
         runner=None if texts else texts_runner(client),
     )
     return DaskRelief(result, len(futures), rows, messages, repartitioned)
 
 
 def texts_runner(client: Any, in_flight: int | None = None):
-    """A :attr:`~fpanalysis.rules.relief.ReliefResult.runner` that writes a lean round's texts in the workers.
+    """A :attr:`~fpanalysis.rules.relief.ReliefResult.runner`: a lean round's texts, in the workers.
 
     Slices go to the workers as they are asked for, at most ``in_flight``
     (default 2 per worker) at a time, and come back in order, so the driver
@@ -563,9 +528,7 @@ def texts_runner(client: Any, in_flight: int | None = None):
     limit = in_flight or 2 * n_workers(client)
 
     def run(slices, bands, order):
-        if (
-            getattr(client, "status", "running") != "running"
-        ):  # the cluster is gone: write them here
+        if getattr(client, "status", "running") != "running":  # the cluster is gone: write here
             for sl in slices:
                 yield rl.texts_for(sl, bands, order)
             return
@@ -589,7 +552,9 @@ def _take_result(fut: Any) -> pd.DataFrame:
 
 
 def stack_in_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The partitions' rows stacked in the pandas engine's order (per pool: ranked by rank, then the rest by id).
+    """The partitions' rows stacked in the pandas engine's order.
+
+    Per pool: the ranked rows by rank, then the rest by household id.
 
     The order is found on three key columns, then the stacked rows are taken
     in it once: the driver holds the table twice at most (the stack and the
@@ -597,8 +562,10 @@ def stack_in_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
     list is emptied (its frames are in the stack).
 
     Examples:
-        >>> a = pd.DataFrame({"pool": ["all", "all"], "rank": pd.array([2, None], dtype="Int64"), "household_id": ["H2", "H9"]})
-        >>> b = pd.DataFrame({"pool": ["all", "all"], "rank": pd.array([1, None], dtype="Int64"), "household_id": ["H1", "H3"]})
+        >>> def part(ranks, ids):
+        ...     return pd.DataFrame({"pool": ["all", "all"], "household_id": ids,
+        ...                          "rank": pd.array(ranks, dtype="Int64")})
+        >>> a, b = part([2, None], ["H2", "H9"]), part([1, None], ["H1", "H3"])
         >>> stack_in_order([a, b])["household_id"].tolist()
         ['H1', 'H2', 'H3', 'H9']
     """

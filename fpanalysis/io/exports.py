@@ -1,0 +1,205 @@
+"""The committee's meeting workbook of a relief round (rulebook §6, §7).
+
+:func:`export_meeting_xlsx` writes the selected households in the order they
+are paid (continuing first, then the admitted ones in rank order) under a
+title row naming the round, with bold frozen headers, column widths, masked
+names, every text cell neutralised against formulas, and fixed document
+properties and zip entry times, so that reruns give identical bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io as _io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.clock import document_time
+from fpanalysis.core.errors import UsageError
+from fpanalysis.core.privacy import mask_frame
+from fpanalysis.io import neutralize_text
+from fpanalysis.rules.relief import (
+    AREA_LABELS,
+    FP_LABELS,
+    RELIEF_COLUMNS,
+    ReliefResult,
+    date_text,
+    yuan_text,
+)
+
+#: The round's columns the meeting list leaves out (the reason in its language comes last).
+NOT_SHOWN = (
+    "monthly_income",
+    "eligible",
+    "tier_basis",
+    "incumbent",
+    "selected",
+    "application_date",
+    "reason_zh",
+    "reason_en",
+)
+#: The round's columns the meeting list shows, in the table's order, before the reason.
+MEETING_COLUMNS = [c for c in RELIEF_COLUMNS if c not in NOT_SHOWN]
+#: Column widths in characters (others: 11).
+WIDTHS = {"reason_zh": 80, "reason_en": 100, "township": 12, "head_name": 10, "household_id": 12}
+
+
+def export_meeting_xlsx(
+    result: ReliefResult,
+    path: str | Path,
+    *,
+    lang: str = "zh",
+    reveal_pii: bool = False,
+    title: str | None = None,
+) -> Path:
+    """Write the selected list as a formatted workbook for the committee's meeting.
+
+    A title row (the round, its date and limits), bold frozen headers, column
+    widths, the selected households in rank order (continuing first, then the
+    admitted ones) and fixed document properties and zip times, so reruns give
+    identical bytes (``SOURCE_DATE_EPOCH`` when set, else 2000-01-01). Names are
+    masked unless ``reveal_pii``. Written to a temporary name and renamed.
+
+    Returns:
+        The path written.
+
+    Raises:
+        UsageError: ``path`` is not an ``.xlsx`` file.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(
+            "会议表须为 .xlsx 文件", "the meeting workbook must be an .xlsx file", file=str(path)
+        )
+    cols = [*MEETING_COLUMNS, "reason_zh" if lang == "zh" else "reason_en"]
+    if result.pool != "separate":
+        cols.remove("pool")  # one pool: the title says which
+    result = result.with_texts()  # a lean round: its reasons now (the meeting list is a county's)
+    sel = result.selected.copy()
+    sel = sel.assign(_first=~sel["incumbent"]).sort_values(
+        ["pool", "_first", "rank"], kind="mergesort"
+    )[cols]
+    if not reveal_pii:
+        sel = mask_frame(sel)
+    zh = lang == "zh"
+    if title is None:
+        title = _title(result, len(sel), zh)
+    wb = _workbook(sel, cols, title, zh)
+    _write_workbook(wb, path)
+    return path
+
+
+def _title(result: ReliefResult, n: int, zh: bool) -> str:
+    """The title row: the round's date, pool and limits, the households and their money."""
+    total = int(result.selected["entitlement_yuan"].astype("int64").sum()) * 100
+    lim = []
+    if result.quota is not None:
+        lim.append((f"名额 {result.quota}", f"quota {result.quota}"))
+    if result.budget_yuan is not None:
+        lim.append((f"预算 {result.budget_yuan} 元", f"budget {result.budget_yuan} yuan"))
+    limz = "，".join(x[0] for x in lim) or "应保尽保"
+    lime = ", ".join(x[1] for x in lim) or "all who qualify"
+    if result.pool in AREA_LABELS:
+        limz = f"{AREA_LABELS[result.pool][0]}资金池；{limz}"
+        lime = f"{AREA_LABELS[result.pool][1]} pool; {lime}"
+    day = date_text(result.as_of)
+    if zh:
+        return (
+            f"低保拟纳入名单（基准日 {day}；{limz}；共 {n} 户，月保障金合计 {yuan_text(total)} 元）"
+        )
+    return (
+        f"Minimum-living relief: selected households (as of {day}; {lime}; "
+        f"{n} households, {yuan_text(total)} yuan a month)"
+    )
+
+
+def _workbook(sel: pd.DataFrame, cols: list[str], title: str, zh: bool):
+    """The formatted workbook of the selected rows ``sel`` (an ``openpyxl.Workbook``)."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+
+    labels = (
+        {**{c: schema.zh_header(c, "households") for c in cols}, "reason_zh": "理由"}
+        if zh
+        else {c: c for c in cols}
+    )
+    areas = {k: v[0 if zh else 1] for k, v in AREA_LABELS.items()} | {
+        "all": "城乡合并" if zh else "all"
+    }
+    value_labels = {
+        "area": areas,
+        "pool": areas,
+        "fp_type": {k: v[0 if zh else 1] for k, v in FP_LABELS.items()},
+        "selection": ({"continuing": "继续保障", "admitted": "新纳入"} if zh else {}),
+    }
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "拟纳入名单" if zh else "selected"
+    ws.append([neutralize_text(title)])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
+    ws.append([labels[c] for c in cols])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for rec in sel.to_dict("records"):
+        row = []
+        for c in cols:
+            v = rec[c]
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+                v = None
+            elif c in value_labels:
+                v = value_labels[c].get(v, v)
+            elif isinstance(v, np.generic):
+                v = v.item()
+            v = neutralize_text(v)  # formula injection: text stays text
+            row.append(v)
+        ws.append(row)
+    for j, c in enumerate(cols, start=1):
+        ws.column_dimensions[openpyxl.utils.get_column_letter(j)].width = WIDTHS.get(c, 11)
+        if c.startswith("reason"):
+            for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if c.endswith("_yuan"):
+            for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
+                cell.number_format = (
+                    "0.00" if c in ("per_capita_income_yuan", "cumulative_yuan") else "0"
+                )
+    ws.freeze_panes = "A3"
+    wb.properties.title = title
+    return wb
+
+
+def _write_workbook(wb, path: Path) -> None:
+    """Write ``wb`` to ``path`` atomically, with fixed document properties and zip entry times."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    when = document_time()
+    wb.properties.creator = "fpanalysis"
+    wb.properties.created = when
+    wb.properties.modified = when
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).write_data()  # not save_workbook: it stamps the current time
+    stamp = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        buf.seek(0)
+        with zipfile.ZipFile(buf) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                zi = zipfile.ZipInfo(info.filename, date_time=stamp)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = 0o600 << 16
+                dst.writestr(zi, src.read(info.filename))
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,363 @@
+"""A round of minimum-living relief (rulebook §6): :func:`rank_households` and its result.
+
+The round assesses every household, ranks and selects each pool and gives
+every household a plain-language reason. A *lean* round leaves the texts out
+and writes them a slice at a time as its table is written (a province's
+millions of reasons are never all in memory); how the slices' texts are
+written may be handed in (:attr:`ReliefResult.runner`), so an engine can
+write them elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.params import Params
+from fpanalysis.rules.relief.assess import default_as_of
+from fpanalysis.rules.relief.selection import (
+    check_round_options,
+    not_ranked,
+    prepare_round,
+    rank_and_select,
+)
+from fpanalysis.rules.relief.texts import (
+    ABOVE_PREFIX,
+    TEXT_INPUT_COLUMNS,
+    reason_texts,
+    texts_for,
+)
+
+# Output columns of :func:`rank_households`, in order.
+RELIEF_COLUMNS = [
+    "pool",
+    "rank",
+    "household_id",
+    "area",
+    "township",
+    "head_name",
+    "size",
+    "monthly_income",
+    "eligible",
+    "tier",
+    "tier_basis",
+    "fp_type",
+    "per_capita_income_yuan",
+    "standard_yuan",
+    "entitlement_yuan",
+    "cumulative_yuan",
+    "incumbent",
+    "selected",
+    "selection",
+    "application_date",
+    "reason_zh",
+    "reason_en",
+]
+
+# The columns the CLI writes (head_name masked unless revealed).
+CLI_COLUMNS = [
+    "rank",
+    "household_id",
+    "area",
+    "township",
+    "head_name",
+    "eligible",
+    "tier",
+    "fp_type",
+    "per_capita_income_yuan",
+    "standard_yuan",
+    "entitlement_yuan",
+    "selected",
+    "selection",
+    "reason_zh",
+    "reason_en",
+]
+
+#: Rows per slice when a lean round's texts are written (about 100 MB of texts and
+#: working columns).
+CHUNK_ROWS = 100_000
+
+
+@dataclass
+class ReliefResult:
+    """A round of relief selection: the table, the problems, the notes and the cut.
+
+    Attributes:
+        table: one row per household of the pool(s) (:data:`RELIEF_COLUMNS`
+            plus working columns), ranked households first in rank order.
+        problems: data problems (:func:`fp_type_problems`), shown as warnings.
+        notes: ``(zh, en)`` lines the output must say (incumbents exceeding the
+            quota or budget, a pool with nobody new).
+        as_of: the date the standards and tiers are taken on.
+        pool: ``all``, ``urban``, ``rural`` or ``separate``.
+        quota, budget_yuan: what limited the round (``None`` = no limit).
+        order: the ranking order used.
+    """
+
+    table: pd.DataFrame
+    problems: pd.DataFrame
+    notes: list[tuple[str, str]]
+    as_of: pd.Timestamp
+    pool: str = "all"
+    quota: Any = None
+    budget_yuan: Any = None
+    order: tuple[str, ...] = field(default_factory=tuple)
+    bands: tuple = ()
+    #: How a lean round's texts are written: ``runner(slices, bands, order)`` yields
+    #: :func:`texts_for` of each slice, in order. ``None``: here, one slice after another;
+    #: an engine may hand in one that writes them elsewhere (in its workers).
+    runner: Callable[..., Iterator[pd.DataFrame]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @classmethod
+    def of_round(
+        cls,
+        table: pd.DataFrame,
+        problems: pd.DataFrame,
+        notes: list[tuple[str, str]],
+        params: Params,
+        as_of: pd.Timestamp,
+        *,
+        pool: str,
+        quota: Any,
+        budget_yuan: Any,
+        runner: Callable[..., Iterator[pd.DataFrame]] | None = None,
+    ) -> ReliefResult:
+        """The result of a round on ``as_of``, with the ranking order and bands in force then."""
+        return cls(
+            table=table,
+            problems=problems,
+            notes=notes,
+            as_of=as_of,
+            pool=pool,
+            quota=quota,
+            budget_yuan=budget_yuan,
+            order=tuple(params.at("ranking_order", as_of)),
+            bands=tuple(params.at("tier_bands", as_of)),
+            runner=runner,
+        )
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected households in rank order."""
+        t = self.table
+        return t[t["selected"].fillna(False).astype(bool)]
+
+    @property
+    def lean(self) -> bool:
+        """Whether the texts (:data:`TEXT_COLUMNS`) are still to be written (:meth:`chunks`)."""
+        return "reason_zh" not in self.table.columns
+
+    def output_columns(self) -> list[str]:
+        """The CLI's columns (:data:`CLI_COLUMNS`; ``pool`` first when the pools run separately)."""
+        return CLI_COLUMNS if self.pool != "separate" else ["pool", *CLI_COLUMNS]
+
+    def chunks(
+        self, rows: int | None = None, columns: list[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """The table a slice of ``rows`` rows at a time, with every text, in table order.
+
+        A lean round writes each slice's texts when it is reached, so the
+        texts of a province (gigabytes) are never all in memory: a writer
+        appends slice after slice. At least one (maybe empty) slice comes, so
+        a writer always gets the header. Joined, the slices are the table
+        :func:`rank_households` gives with ``texts=True``. ``rows`` defaults
+        to :data:`CHUNK_ROWS`.
+        """
+        rows = rows or CHUNK_ROWS
+        t = self.table
+        n = len(t)
+        starts = range(0, n, rows) if n else range(1)
+        if not self.lean:
+            for s in starts:
+                piece = t.iloc[s : s + rows]
+                yield piece if columns is None else piece[columns]
+            return
+        slices = (t.iloc[s : s + rows] for s in starts)
+        inputs = (sl[[c for c in TEXT_INPUT_COLUMNS if c in sl.columns]] for sl in slices)
+        run = self.runner or _texts_here
+        for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
+            full = with_texts(t.iloc[s : s + rows], texts)
+            yield full if columns is None else full[columns]
+
+    def with_texts(self) -> ReliefResult:
+        """This round with every text written (itself when it is not lean)."""
+        if not self.lean:
+            return self
+        table = pd.concat(list(self.chunks()))
+        return dataclasses.replace(self, table=table.reset_index(drop=True), runner=None)
+
+    def output(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The table with the CLI's columns (:data:`CLI_COLUMNS`), unmasked."""
+        cols = columns or self.output_columns()
+        if self.lean:
+            return pd.concat(list(self.chunks(columns=cols))).reset_index(drop=True)
+        return self.table[cols].reset_index(drop=True)
+
+    def output_chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """:meth:`output` a slice at a time (what the CLI writes)."""
+        for piece in self.chunks(rows, columns=self.output_columns()):
+            yield piece.reset_index(drop=True)
+
+
+def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a lean table with their texts, in the columns and order of the full table.
+
+    ``decided_zh``/``decided_en`` take the place of the ``above__`` columns
+    (where :func:`rank_pool` writes them); ``reason_zh``/``reason_en`` come last.
+    """
+    cols = list(lean.columns)
+    above = [c for c in cols if c.startswith(ABOVE_PREFIX)]
+    out = lean.drop(columns=above)
+    if above:  # a round with no household has no ranking columns (as the full table)
+        at = cols.index(above[0])
+        # object, as the stacked full table has them
+        for k, c in enumerate(("decided_zh", "decided_en")):
+            out.insert(
+                at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object)
+            )
+    out["reason_zh"] = texts["reason_zh"].to_numpy()
+    out["reason_en"] = texts["reason_en"].to_numpy()
+    return out
+
+
+def _texts_here(
+    slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str]
+) -> Iterator[pd.DataFrame]:
+    for sl in slices:
+        yield texts_for(sl, bands, order)
+
+
+def rank_households(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    as_of: Any = None,
+    *,
+    quota: int | Mapping[str, int] | None = None,
+    budget_yuan: Any = None,
+    pool: str = "all",
+    previous_round: Any = None,
+    texts: bool = True,
+) -> ReliefResult:
+    """Rank and select hardship households for 低保 on ``as_of`` (rulebook §6).
+
+    Args:
+        tables: ``households`` and ``household_members`` (typed frames).
+        params: parameters (``dibao_standard_yuan``, ``tier_bands``, ``ranking_order``).
+        as_of: the date of the round; default :func:`default_as_of`.
+        quota: households per round (new admissions are limited; continuing
+            households are never dropped). A mapping per area with ``pool="separate"``.
+        budget_yuan: monthly budget in yuan (same rules). A mapping per area
+            with ``pool="separate"``.
+        pool: ``all`` (one pool), ``urban``, ``rural`` or ``separate``.
+        previous_round: the last recorded round's selection (a frame with
+            ``household_id`` and ``selected``, or the selected ids); those
+            households count as receiving relief now, like ``receiving``.
+        texts: write every text now. ``False`` gives a *lean* round: the
+            same table without :data:`TEXT_COLUMNS`, whose texts
+            :meth:`ReliefResult.chunks` writes a slice at a time (a province's
+            millions of reasons need not all be in memory at once).
+
+    Returns:
+        A :class:`ReliefResult`; ``result.table`` has a reason for every household.
+
+    Raises:
+        UsageError: an unknown pool, a negative quota or budget, or a missing per-pool limit.
+
+    Examples:
+        >>> import textwrap
+        >>> from fpanalysis.core.params import load_params
+        >>> from fpanalysis.core.schema import coerce
+        >>> hh = coerce("households", [
+        ...     {"household_id": "H1", "head_name": "张三", "area": "urban", "size": 2,
+        ...      "monthly_income": 300.0, "application_date": "2025-03-01"},
+        ...     {"household_id": "H2", "head_name": "李四", "area": "urban", "size": 1,
+        ...      "monthly_income": 800.0, "application_date": "2025-03-02"}])
+        >>> mm = coerce("household_members", [
+        ...     {"member_id": "M1", "household_id": "H1", "relation": "head", "sex": "F"},
+        ...     {"member_id": "M2", "household_id": "H1", "relation": "child", "sex": "F"},
+        ...     {"member_id": "M3", "household_id": "H2", "relation": "head", "sex": "M"}])
+        >>> tables = {"households": hh, "household_members": mm}
+        >>> r = rank_households(tables, load_params(), "2025-06-30")
+        >>> columns = ["household_id", "rank", "tier", "fp_type", "entitlement_yuan", "selected"]
+        >>> r.table[columns].astype(object).values.tolist()
+        [['H1', 1, 1, 'only_daughter', 1240, True], ['H2', <NA>, <NA>, nan, <NA>, False]]
+        >>> print(textwrap.fill(r.table.loc[0, "reason_en"], 90))
+        rank 1. tier 1 (income ratio = household income / (standard x size) = 300.00 / 1540.00 =
+        0.1948, below 0.3); only-daughter household: the only child M2 (F) is a daughter;
+        household income 300.00 yuan < urban standard 770 x 2 = 1540.00 yuan: eligible;
+        entitlement 1540.00 - 300.00, rounded up to 1240 yuan a month; ranking: first in the pool;
+        admitted: no quota or budget (all who qualify are covered)
+    """
+    check_round_options(quota, budget_yuan, pool)
+    as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
+    order = tuple(params.at("ranking_order", as_of))
+    assessed, problems = prepare_round(
+        tables, params, as_of, pool=pool, previous_round=previous_round
+    )
+    parts, notes = [], []
+    for p in sorted(assessed["pool"].dropna().unique()):
+        a = assessed[assessed["pool"].eq(p)]
+        sel, n = rank_and_select(
+            a, order, p, quota=quota, budget_yuan=budget_yuan, pool=pool, texts=texts
+        )
+        notes += n
+        parts += [sel, not_ranked(a, sel)]
+    table = finish_table(parts, assessed, params, as_of, texts=texts)
+    return ReliefResult.of_round(
+        table, problems, notes, params, as_of, pool=pool, quota=quota, budget_yuan=budget_yuan
+    )
+
+
+def finish_table(
+    parts: list[pd.DataFrame],
+    assessed: pd.DataFrame,
+    params: Params,
+    as_of: pd.Timestamp,
+    *,
+    texts: bool = True,
+) -> pd.DataFrame:
+    """Stack the pools' ranked and unranked rows, fix the types and write every reason.
+
+    ``texts=False``: no reasons (a lean table, :func:`rank_households`).
+    """
+    cols = list(dict.fromkeys([c for p_ in parts for c in p_.columns]))
+    table = pd.concat([p_.reindex(columns=cols) for p_ in parts]) if parts else assessed.iloc[0:0]
+    for c, dtype in (("rank", "Int64"), ("selected", "boolean"), ("cumulative_fen", "Int64")):
+        if c not in table:
+            table[c] = pd.Series(dtype=dtype)
+        if str(table[c].dtype) != dtype:
+            table[c] = table[c].astype(dtype)
+    if "selection" not in table:  # no household: the columns exist still (an empty output)
+        table["selection"] = pd.Series(dtype="str")
+    table["cumulative_yuan"] = table["cumulative_fen"] / 100
+    table["incumbent"] = table["incumbent"].astype(bool)
+    for c in (ABOVE_PREFIX + "rank", ABOVE_PREFIX + "tier"):
+        if c in table:  # the unranked rows' NaN made them floats: "rank 3", not "rank 3.0"
+            v = table[c]
+            na = v.isna().to_numpy()
+            # no NaN is cast (np.seterr)
+            ints = v.astype("float64").fillna(0).to_numpy().astype(np.int64)
+            table[c] = pd.arrays.IntegerArray(ints, na)
+    # Stacking with the unranked rows' NaN left these as Python objects (~60-110 bytes a row; a
+    # province's table is millions of rows): typed, they are the same values in a fraction of it.
+    for c, dtype in (
+        ("decided_by", "str"),
+        ("above_id", "str"),
+        (ABOVE_PREFIX + "household_id", "str"),
+        (ABOVE_PREFIX + "fp_priority", "boolean"),
+        (ABOVE_PREFIX + "application_date", "datetime64[ns]"),
+    ):
+        if c in table and table[c].dtype == object:
+            table[c] = table[c].astype(dtype)
+    if texts:
+        table["reason_zh"], table["reason_en"] = reason_texts(
+            table, tuple(params.at("tier_bands", as_of))
+        )
+    return table.reset_index(drop=True)

@@ -1,0 +1,350 @@
+"""Selection of relief households under a quota or a monthly budget (rulebook §6).
+
+The round's options checked, who receives relief now, the pools (one fund,
+one area, or each area on its own), and each pool ranked and selected:
+continuing households first, paid first, then newcomers strictly in rank
+order, stopping at the first that does not fit. :func:`rank_and_select` is
+that step for one pool, whatever engine assessed the households.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.errors import UsageError
+from fpanalysis.core.params import Params
+from fpanalysis.rules.relief.assess import assess, value_fen
+from fpanalysis.rules.relief.ranking import rank_pool
+from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
+
+POOLS = ("all", "urban", "rural", "separate")
+# Selection codes (``selection`` column) with their zh labels in schema.OUTPUT_LABELS.
+SELECTION_CODES = ("continuing", "admitted", "waiting", "not_eligible")
+
+
+def _limit_for(limit: Any, pool: str, what: str) -> Any:
+    if limit is None or not isinstance(limit, Mapping):
+        return limit
+    if pool not in limit:
+        raise UsageError(
+            f"分池运行时须为资金池 {pool} 指定{what}",
+            f"with separate pools, give the {what} for the {pool} pool",
+            value=str(dict(limit)),
+        )
+    return limit[pool]
+
+
+def _check_limit(value: Any, name: str) -> None:
+    if value is None:
+        return
+    bad = isinstance(value, bool) or not isinstance(value, int | float | Decimal)
+    if not bad:
+        # NaN and infinity are no amount (--budget nan once crashed the money arithmetic)
+        finite = (
+            value.is_finite()
+            if isinstance(value, Decimal)
+            else not isinstance(value, float) or np.isfinite(value)
+        )
+        bad = not finite or value < 0
+    if bad or (name == "quota" and not (isinstance(value, int) or float(value).is_integer())):
+        quota = name == "quota"
+        raise UsageError(
+            f"{'名额' if quota else '预算'}应为非负{'整数' if quota else '数'}：{value!r}",
+            f"the {name} must be a non-negative {'whole number' if quota else 'number'}: {value!r}",
+            value=str(value),
+            rule=name,
+        )
+
+
+def check_round_options(quota: Any, budget_yuan: Any, pool: str) -> None:
+    """Refuse an unknown pool, a negative quota or budget, or per-area limits on one pool."""
+    if pool not in POOLS:
+        raise UsageError(
+            f"未知的资金池 {pool!r}，可选 {POOLS}",
+            f"unknown pool {pool!r}; choose from {POOLS}",
+            value=pool,
+        )
+    for name, lim in (("quota", quota), ("budget", budget_yuan)):
+        for v in lim.values() if isinstance(lim, Mapping) else [lim]:
+            _check_limit(v, name)
+    if (isinstance(quota, Mapping) or isinstance(budget_yuan, Mapping)) and pool != "separate":
+        raise UsageError(
+            "按地区分别给出的名额或预算须配合分池（separate）使用",
+            "a quota or budget per area needs pool='separate'",
+        )
+
+
+def _incumbents(households: pd.DataFrame, previous_round: Any) -> pd.Series:
+    inc = households["receiving"].fillna(False).astype(bool)
+    if previous_round is not None:
+        ids = selected_ids(previous_round)
+        inc |= households["household_id"].isin(ids)
+    return inc
+
+
+def selected_ids(previous_round: Any) -> set[str]:
+    """Household ids from a last round: a frame with ``household_id`` and ``selected``, or ids."""
+    if isinstance(previous_round, pd.DataFrame):
+        sel = (
+            previous_round["selected"].fillna(False).astype(bool)
+            if "selected" in previous_round
+            else True
+        )
+        return set(previous_round.loc[sel, "household_id"].dropna().astype(str))
+    return {str(x) for x in previous_round}
+
+
+def prepare_round(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    as_of: pd.Timestamp,
+    *,
+    pool: str,
+    previous_round: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`assess`, plus ``incumbent`` and ``pool``, keeping only the pool's households.
+
+    Row by row (a household and its members), so it runs on any part of a
+    dataset holding whole households. ``previous_round`` may be a frame, ids,
+    or a set of ids.
+    """
+    assessed, problems = assess(tables, params, as_of)
+    assessed["incumbent"] = _incumbents(assessed, previous_round)
+    if pool in ("urban", "rural"):
+        assessed = assessed[assessed["area"].eq(pool)]
+        assessed["pool"] = pool
+        problems = problems[problems["household_id"].isin(assessed["household_id"])].reset_index(
+            drop=True
+        )
+    elif pool == "separate":
+        assessed["pool"] = assessed["area"]
+    else:
+        assessed["pool"] = "all"
+    return assessed, problems
+
+
+def select_pool(
+    ranked: pd.DataFrame, incumbent: pd.Series, *, quota: int | None = None, budget_yuan: Any = None
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Select from one ranked pool (rulebook §6 selection).
+
+    Continuing households (incumbents still eligible) are selected first and
+    their entitlements come first out of the quota or budget, even when they
+    alone exceed it. What remains goes to the other eligible households
+    strictly in rank order, stopping at the first that does not fit.
+
+    Args:
+        ranked: :func:`rank_pool` output (eligible rows in rank order).
+        incumbent: bool per row of ``ranked`` (receiving now or selected last round).
+        quota: households (``None`` = no limit).
+        budget_yuan: monthly budget in yuan (``None`` = no limit).
+
+    Returns:
+        ``(frame, notes)``: ``ranked`` plus ``incumbent``, ``selected``, ``selection``,
+        ``cumulative_fen``, ``why_zh``, ``why_en``; ``notes`` are ``(zh, en)`` lines.
+    """
+    r = ranked.copy()
+    inc = incumbent.reindex(r.index).fillna(False).astype(bool)
+    # Budgets pay whole yuan: the rounded-up entitlement is what a household costs.
+    ent = r["entitlement_yuan"].astype("int64") * 100
+    inc_cost = int(ent[inc].sum())
+    inc_n = int(inc.sum())
+    new = ~inc
+    pos = new.cumsum().where(new, 0)  # 1-based position among newcomers
+    new_cost = ent.where(new, 0).cumsum()
+    ok = pd.Series(True, index=r.index)
+    budget_fen = None if budget_yuan is None else value_fen(budget_yuan)
+    slots = None if quota is None else max(0, int(quota) - inc_n)
+    if slots is not None:
+        ok &= pos <= slots
+    if budget_fen is not None:
+        ok &= (inc_cost + new_cost) <= budget_fen
+    # Stop at the first newcomer that does not fit: everything after it waits too.
+    admitted = new & ok
+    stopped = (new & ~ok).cumsum() > 0
+    admitted &= ~stopped
+    selected = inc | admitted
+    r["incumbent"] = inc
+    r["selected"] = selected.astype("boolean")
+    r["selection"] = np.where(inc, "continuing", np.where(admitted, "admitted", "waiting"))
+    cum = (ent.where(inc, 0).sum() + ent.where(admitted, 0).cumsum()).where(selected)
+    # Incumbents' cumulative: their running sum among themselves (paid first).
+    cum = cum.mask(inc, ent.where(inc, 0).cumsum())
+    r["cumulative_fen"] = cum.astype("Int64")
+
+    notes: list[tuple[str, str]] = []
+    waiting_n = int((r["selection"] == "waiting").sum())
+    inc_cost_txt = yuan_text(inc_cost)
+    if quota is not None and inc_n > quota:
+        notes.append(
+            (
+                f"在保户 {inc_n} 户已超过名额 {quota} 户：全部继续保障，本轮无新纳入",
+                f"the {inc_n} continuing households exceed the quota of {quota}: "
+                "all continue and nobody new enters",
+            )
+        )
+    elif quota is not None and 0 < inc_n == quota and waiting_n:
+        notes.append(
+            (
+                f"在保户 {inc_n} 户正好用完名额 {quota} 户：本轮无新纳入",
+                f"the {inc_n} continuing households use the whole quota of {quota}: "
+                "nobody new enters",
+            )
+        )
+    if budget_fen is not None and inc_cost > budget_fen:
+        notes.append(
+            (
+                f"在保户月保障金合计 {inc_cost_txt} 元已超过预算 {yuan_text(budget_fen, True)} 元："
+                "全部继续保障，本轮无新纳入",
+                f"the continuing households' entitlements, {inc_cost_txt} yuan a month, "
+                f"exceed the budget of {yuan_text(budget_fen, True)} yuan: "
+                "all continue and nobody new enters",
+            )
+        )
+
+    # Why each newcomer is in or out.
+    why_zh = pd.Series("", index=r.index, dtype="str")
+    why_en = pd.Series("", index=r.index, dtype="str")
+    why_zh[inc] = "在保户复核仍符合条件：继续保障（不与新申请户重新排序），保障金先行列支"
+    why_en[inc] = (
+        "receives relief now and is still eligible: continues "
+        "(re-checked, not re-ranked against newcomers), paid first"
+    )
+    lim_zh = []
+    lim_en = []
+    if slots is not None:
+        lim_zh.append(f"名额 {quota} 户")
+        lim_en.append(f"quota {quota}")
+    if budget_fen is not None:
+        lim_zh.append(f"预算 {yuan_text(budget_fen, True)} 元")
+        lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
+    lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
+    le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
+    cum_txt = pd.Series(
+        [yuan_text(v) if pd.notna(v) else "" for v in r["cumulative_fen"]],
+        index=r.index,
+        dtype="str",
+    )
+    if lim_zh:
+        why_zh[admitted] = "新纳入：按排序在" + lz + "之内（累计 " + cum_txt[admitted] + " 元）"
+        why_en[admitted] = (
+            "admitted: within the "
+            + le
+            + " in rank order (cumulative "
+            + cum_txt[admitted]
+            + " yuan)"
+        )
+    else:
+        why_zh[admitted] = "新纳入：" + lz
+        why_en[admitted] = "admitted: " + le
+    first_out = new & ~ok & ~((new & ~ok).cumsum().shift(fill_value=0) > 0)
+    for idx in r.index[first_out]:
+        reasons_zh, reasons_en = [], []
+        if slots is not None and pos[idx] > slots:
+            reasons_zh.append(f"名额 {quota} 户已用完（在保户 {inc_n} 户，新纳入 {slots} 户）")
+            reasons_en.append(
+                f"the quota of {quota} is used up ({inc_n} continuing, {slots} admitted)"
+            )
+        if budget_fen is not None and inc_cost + int(new_cost[idx]) > budget_fen:
+            left = budget_fen - (inc_cost + int(new_cost[idx]) - int(ent[idx]))
+            if inc_cost >= budget_fen:
+                reasons_zh.append(
+                    f"在保户月保障金合计 {yuan_text(inc_cost)} 元"
+                    f"已用完预算 {yuan_text(budget_fen, True)} 元"
+                )
+                reasons_en.append(
+                    f"the continuing households' {yuan_text(inc_cost)} yuan use up the budget of "
+                    f"{yuan_text(budget_fen, True)} yuan"
+                )
+            else:
+                reasons_zh.append(
+                    f"预算剩余 {yuan_text(left)} 元，不足本户月保障金 {yuan_text(ent[idx])} 元"
+                )
+                reasons_en.append(
+                    f"the budget has {yuan_text(left)} yuan left, "
+                    f"less than this household's {yuan_text(ent[idx])} yuan"
+                )
+        why_zh[idx] = (
+            "未纳入："
+            + "；".join(reasons_zh)
+            + "。按排序在此停止，其后各户均不纳入（跳过本户会打乱优先次序）"
+        )
+        why_en[idx] = (
+            "waiting: "
+            + "; ".join(reasons_en)
+            + ". Selection stops here in rank order; every household below waits too "
+            "(skipping this one would break the priority)"
+        )
+    if first_out.any():
+        fo = r.index[first_out][0]
+        later = (r["selection"] == "waiting") & ~first_out
+        fo_id, fo_rank = r.at[fo, "household_id"], r.at[fo, "rank"]
+        why_zh[later] = f"未纳入：排序在前的 {fo_id}（第 {fo_rank} 名）未能纳入，按排序在该户处停止"
+        why_en[later] = (
+            f"waiting: selection stopped at {fo_id} (rank {fo_rank}) above, which did not fit"
+        )
+    r["why_zh"] = why_zh
+    r["why_en"] = why_en
+    return r, notes
+
+
+def rank_and_select(
+    assessed: pd.DataFrame,
+    order: Iterable[str],
+    p: str,
+    *,
+    quota: Any = None,
+    budget_yuan: Any = None,
+    pool: str = "all",
+    texts: bool = True,
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Rank one pool and select under its quota or budget (rulebook §6).
+
+    Args:
+        assessed: the pool's rows of :func:`prepare_round` (or only their
+            ranking keys: ``pool``, ``household_id``, ``eligible``, ``tier``,
+            ``fp_priority``, ``pc_key``, ``per_capita_income_yuan``,
+            ``application_date``, ``entitlement_yuan``, ``incumbent``).
+        order: the ranking order.
+        p: the pool's name (``all``, ``urban`` or ``rural``).
+        quota, budget_yuan: the round's limits; a mapping per area with separate pools.
+        pool: the round's pool option (``separate`` prefixes the notes with the pool's name).
+        texts: as :func:`rank_pool`.
+
+    Returns:
+        ``(frame, notes)``: :func:`select_pool` of :func:`rank_pool` of ``assessed``.
+
+    Raises:
+        UsageError: separate pools without a limit for this one.
+    """
+    ranked = rank_pool(assessed, order, texts=texts)
+    sel, notes = select_pool(
+        ranked,
+        ranked["incumbent"],
+        quota=_limit_for(quota, p, "名额/quota"),
+        budget_yuan=_limit_for(budget_yuan, p, "预算/budget"),
+    )
+    return sel, pool_notes(notes, p, pool)
+
+
+def pool_notes(notes: list[tuple[str, str]], p: str, pool: str) -> list[tuple[str, str]]:
+    """A pool's notes, prefixed with the pool's name when the pools run separately."""
+    if pool != "separate":
+        return list(notes)
+    az, ae = AREA_LABELS.get(p, (p, p))
+    return [(f"{az}资金池：{z}", f"{ae} pool: {e}") for z, e in notes]
+
+
+def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
+    """The pool's households that are not ranked (not eligible), by household id."""
+    rest = a[~a.index.isin(sel.index)].sort_values("household_id", kind="mergesort").copy()
+    rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
+    rest["selection"] = "not_eligible"
+    for c in ("rank", "cumulative_fen", "above_rank"):
+        rest[c] = pd.array([pd.NA] * len(rest), dtype="Int64")
+    return rest
