@@ -1,4 +1,4 @@
-"""Policy parameters as effective-dated data (POLICY.md §9).
+"""Policy parameters as effective-dated data (rulebook §9).
 
 The defaults live in ``policy.yaml`` beside this module, each with the date it
 takes effect from, its unit and the clause of the work plan it comes from. An
@@ -93,11 +93,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file safely, refusing repeated keys; errors name the file."""
-    path = Path(path)
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ParamError(
             "找不到参数文件", "parameter file not found", file=str(path), rule="file-exists"
@@ -106,8 +104,35 @@ def read_yaml(path: Path) -> Any:
         raise ParamError(
             "参数文件不是 UTF-8 文本", "parameter file is not UTF-8 text", file=str(path)
         ) from None
+
+
+def _key_lines(loader: _StrictLoader, node: Any, prefix: tuple, out: dict, seen: set) -> None:
+    """Record the line (1-based) of every mapping key under ``node``, by its path of keys.
+
+    A node reached again through a YAML alias is not walked twice (aliases of
+    aliases would otherwise take exponential time).
+    """
+    if not isinstance(node, yaml.MappingNode) or id(node) in seen:
+        return
+    seen.add(id(node))
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        path = (*prefix, key.isoformat() if isinstance(key, dt.date) else key)
+        out[path] = key_node.start_mark.line + 1
+        _key_lines(loader, value_node, path, out, seen)
+
+
+def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
+    path = Path(path)
+    text = _read_text(path)
+    loader = _StrictLoader(text)
+    lines: dict[tuple, int] = {}
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        node = loader.get_single_node()
+        doc = None if node is None else loader.construct_document(node)
+        if with_lines and node is not None:
+            _key_lines(loader, node, (), lines, set())
+        return doc, lines
     except ParamError as exc:
         exc.file = str(path)
         raise
@@ -116,7 +141,8 @@ def read_yaml(path: Path) -> Any:
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc.problem):
             # !!python/object and friends: the safe loader builds plain data only
             raise ParamError(
-                f"参数文件不是有效的 YAML：不允许的标签（出于安全原因只读取普通数据）：{exc.problem}",
+                "参数文件不是有效的 YAML：不允许的标签（出于安全原因只读取普通数据）："
+                f"{exc.problem}",
                 f"parameter file is not valid YAML: a tag that is not allowed (only plain data "
                 f"is read, for safety): {exc.problem}",
                 file=str(path),
@@ -130,6 +156,31 @@ def read_yaml(path: Path) -> Any:
             row=mark.line + 1 if mark else None,
             rule="yaml-syntax",
         ) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file safely, refusing repeated keys; errors name the file."""
+    return _parse_yaml(path, with_lines=False)[0]
+
+
+def read_yaml_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
+    """Read a YAML file like :func:`read_yaml`, and the line of every mapping key in it.
+
+    Returns:
+        ``(doc, lines)``: ``lines`` maps the path of keys to a key (dates as
+        ``YYYY-MM-DD``) to its line in the file, counting from 1.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "o.yaml"
+        >>> _ = p.write_text("reward_age_cap: 18\\nreward_monthly_yuan:\\n  2025-07-01: 30\\n")
+        >>> doc, lines = read_yaml_lines(p)
+        >>> doc["reward_monthly_yuan"], lines[("reward_monthly_yuan", "2025-07-01")]
+        ({'2025-07-01': 30}, 3)
+    """
+    return _parse_yaml(path, with_lines=True)
 
 
 # --------------------------------------------------------------------------- specs
@@ -302,7 +353,8 @@ def _parse_date(name: str, key: Any) -> dt.date:
     if d is not None and d < START_OF_TIME:
         # 1025-07-01 for 2025-07-01: before the start of time nothing is in force to replace
         raise ParamError(
-            f"参数 {name}：生效日期 {d.isoformat()} 早于起始日 {START_OF_TIME.isoformat()}（多为年份笔误）",
+            f"参数 {name}：生效日期 {d.isoformat()} 早于起始日 "
+            f"{START_OF_TIME.isoformat()}（多为年份笔误）",
             f"parameter {name}: effective date {d.isoformat()} is before the start of time "
             f"{START_OF_TIME.isoformat()} (a typo in the year?)",
             column=name,
@@ -351,6 +403,32 @@ def _merge(default: tuple, override: tuple) -> tuple:
     return tuple([e for e in default if e[0] < first] + list(override))
 
 
+@dataclass(frozen=True)
+class ValueSource:
+    """Where a value in force was written: a file and line, and whether it is a default.
+
+    ``file`` is the parameter file (``policy.yaml`` for a default), or a label
+    such as ``scenario NAME`` for overrides given as a mapping; ``line``
+    counts from 1 and is ``None`` when the value was not read from a file.
+    """
+
+    file: str | None
+    line: int | None
+    default: bool = False
+
+
+def _entry_lines(name: str, raw: Any, lines: Mapping[tuple, int], prefix: tuple) -> dict:
+    """The line of each effective date of a raw value: ``{date: line or None}``."""
+    if _is_dated(raw):
+        return {
+            _parse_date(name, k): lines.get(
+                (*prefix, k.isoformat() if isinstance(k, dt.date) else k)
+            )
+            for k in raw
+        }
+    return {START_OF_TIME: lines.get(prefix)}
+
+
 # --------------------------------------------------------------------------- Params
 
 
@@ -378,6 +456,10 @@ class Params:
     timelines: Mapping[str, Any]
     overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     override_file: str | None = None
+    # (name, area or None, effective_from) -> ValueSource; not part of the values (nor the hash)
+    sources: Mapping[tuple, ValueSource] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
 
     @property
     def names(self) -> list[str]:
@@ -458,8 +540,37 @@ class Params:
         """The dates on which ``name`` takes a new value (the first is the start of time)."""
         return [d for d, _ in self.timeline(name, area)]
 
-    def with_overrides(self, overrides: Mapping[str, Any], source: str | None = None) -> Params:
-        """Return new parameters with ``overrides`` applied (the form of an override file)."""
+    def source(self, name: str, date: Any, area: str | None = None) -> ValueSource | None:
+        """Where the value of ``name`` in force on ``date`` was written (file and line).
+
+        Examples:
+            >>> p = default_params().with_overrides({"reward_age_cap": 18}, source="scenario A")
+            >>> p.source("reward_age_cap", "2025-01-01")
+            ValueSource(file='scenario A', line=None, default=False)
+            >>> s = p.source("reward_monthly_yuan", "2025-01-01")
+            >>> s.default, Path(s.file).name, s.line > 0
+            (True, 'policy.yaml', True)
+        """
+        d = _to_date(date)
+        start = None
+        for s, _ in self.timeline(name, area):
+            if s <= d:
+                start = s
+        return None if start is None else self.sources.get((name, area, start))
+
+    def with_overrides(
+        self,
+        overrides: Mapping[str, Any],
+        source: str | None = None,
+        lines: Mapping[tuple, int] | None = None,
+    ) -> Params:
+        """Return new parameters with ``overrides`` applied (the form of an override file).
+
+        Args:
+            overrides: ``{name: value or {date: value}}``.
+            source: the override file (or a label), named in errors and in :meth:`source`.
+            lines: the line of each key in the file (:func:`read_yaml_lines`), for :meth:`source`.
+        """
         if overrides is None:
             return self
         if not isinstance(overrides, Mapping):
@@ -470,6 +581,8 @@ class Params:
                 rule="param-file",
             )
         timelines = dict(self.timelines)
+        sources = dict(self.sources)
+        lines = lines or {}
         for name, raw in overrides.items():
             spec = self.specs.get(name)
             if spec is None:
@@ -483,17 +596,28 @@ class Params:
             try:
                 if spec.type == "by_area":
                     timelines[name] = self._override_by_area(spec, timelines[name], raw)
+                    written = {
+                        a: _entry_lines(f"{name}.{a}", tl, lines, (name, a))
+                        for a, tl in raw.items()
+                    }
                 else:
                     timelines[name] = _merge(timelines[name], _timeline(spec, raw))
+                    written = {None: _entry_lines(name, raw, lines, (name,))}
             except ParamError as exc:
                 exc.file = exc.file or source
                 raise
+            for area, dated in written.items():
+                tl = timelines[name] if area is None else timelines[name][area]
+                for start, _ in tl:
+                    if start in dated:
+                        sources[(name, area, start)] = ValueSource(source, dated[start])
         merged = {**dict(self.overrides), **{k: overrides[k] for k in overrides}}
         return Params(
             specs=self.specs,
             timelines=MappingProxyType(timelines),
             overrides=MappingProxyType(merged),
             override_file=source or self.override_file,
+            sources=MappingProxyType(sources),
         )
 
     @staticmethod
@@ -543,9 +667,10 @@ class Params:
 
 
 def _load_defaults(path: Path = POLICY_FILE) -> Params:
-    doc = read_yaml(path)
+    doc, lines = read_yaml_lines(path)
     specs: dict[str, ParamSpec] = {}
     timelines: dict[str, Any] = {}
+    sources: dict[tuple, ValueSource] = {}
     meta = {"type", "unit", "reference", "description_zh", "description_en", "values"}
     for name, entry in doc.items():
         options = {k: v for k, v in entry.items() if k not in meta}
@@ -564,9 +689,18 @@ def _load_defaults(path: Path = POLICY_FILE) -> Params:
             timelines[name] = MappingProxyType(
                 {a: _timeline(number, entry["values"][a], f"{name}.{a}") for a in options["keys"]}
             )
+            raw = {a: (entry["values"][a], (name, "values", a)) for a in options["keys"]}
         else:
             timelines[name] = _timeline(spec, entry["values"])
-    return Params(specs=MappingProxyType(specs), timelines=MappingProxyType(timelines))
+            raw = {None: (entry["values"], (name, "values"))}
+        for area, (value, prefix) in raw.items():
+            for start, line in _entry_lines(name, value, lines, prefix).items():
+                sources[(name, area, start)] = ValueSource(str(path), line, default=True)
+    return Params(
+        specs=MappingProxyType(specs),
+        timelines=MappingProxyType(timelines),
+        sources=MappingProxyType(sources),
+    )
 
 
 _DEFAULTS: Params | None = None
@@ -594,11 +728,19 @@ def load_params(override: str | Path | Mapping[str, Any] | None = None) -> Param
         return params
     if isinstance(override, Mapping):
         return params.with_overrides(override)
-    path = Path(override)
-    doc = read_yaml(path)
+    return with_override_file(params, override)
+
+
+def with_override_file(params: Params, path: str | Path) -> Params:
+    """``params`` with the override file at ``path`` applied, remembering each value's line.
+
+    Raises:
+        ParamError: as :func:`load_params`.
+    """
+    doc, lines = read_yaml_lines(Path(path))
     if doc is None:
         return params
-    return params.with_overrides(doc, source=str(path))
+    return params.with_overrides(doc, source=str(path), lines=lines)
 
 
 def describe(
@@ -631,3 +773,251 @@ def _plain(v: Any) -> Any:
     if isinstance(v, tuple):
         return [_plain(x) for x in v]
     return v
+
+
+# --------------------------------------------------------------------- listings and the rulebook
+
+
+def format_value(v: Any) -> str:
+    """A value as an override file would write it (YAML flow style).
+
+    Examples:
+        >>> format_value((15, 49)), format_value("wife"), format_value(0.25)
+        ('[15, 49]', 'wife', '0.25')
+        >>> format_value({"default": 6, "disabled_member": 12})
+        '{default: 6, disabled_member: 12}'
+    """
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k}: {format_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return v if yaml.safe_load(v) == v else json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _areas(spec: ParamSpec) -> list[str | None]:
+    return list(spec.options["keys"]) if spec.type == "by_area" else [None]
+
+
+def latest_effective_date(params: Params) -> dt.date:
+    """The latest effective-from date of any parameter: the values in force from then on.
+
+    Examples:
+        >>> latest_effective_date(default_params()) >= START_OF_TIME
+        True
+    """
+    return max(
+        d
+        for name in params.names
+        for area in _areas(params.specs[name])
+        for d in params.change_dates(name, area)
+    )
+
+
+def in_force(params: Params, date: Any) -> list[dict[str, Any]]:
+    """Every parameter's value in force on ``date``, one row per parameter (and area).
+
+    Returns:
+        Rows with ``parameter`` (``name`` or ``name.area``), ``name``, ``area``,
+        ``value``, ``unit``, ``effective_from`` and ``source`` (:class:`ValueSource`).
+
+    Examples:
+        >>> rows = in_force(default_params(), "2024-06-01")
+        >>> [(r["parameter"], r["value"], str(r["effective_from"])) for r in rows][16]
+        ('dibao_standard_yuan.urban', 730, '2023-01-01')
+    """
+    d = _to_date(date)
+    rows = []
+    for name in params.names:
+        spec = params.specs[name]
+        for area in _areas(spec):
+            start = max(s for s in params.change_dates(name, area) if s <= d)
+            rows.append(
+                {
+                    "parameter": name if area is None else f"{name}.{area}",
+                    "name": name,
+                    "area": area,
+                    "value": params.at(name, d, area),
+                    "unit": spec.unit,
+                    "effective_from": start,
+                    "source": params.sources.get((name, area, start)),
+                }
+            )
+    return rows
+
+
+def param_changes(before: Params, after: Params) -> list[dict[str, Any]]:
+    """What ``after`` changes against ``before``: one row per parameter (and area) and date.
+
+    A row is written for every date on which either timeline takes a new value
+    and the two differ there, and for a date from which they agree again
+    (``old == new``) after differing.
+
+    Returns:
+        Rows with ``parameter``, ``name``, ``area``, ``effective_from``, ``old``,
+        ``new`` and ``unit``, in the order of ``policy.yaml``, dates ascending.
+        No row: nothing changes.
+
+    Examples:
+        >>> p = default_params()
+        >>> q = p.with_overrides({"reward_monthly_yuan": {"2025-07-01": 30}})
+        >>> [(r["parameter"], str(r["effective_from"]), r["old"], r["new"])
+        ...  for r in param_changes(p, q)]
+        [('reward_monthly_yuan', '2025-07-01', 20, 30)]
+        >>> param_changes(p, p)
+        []
+    """
+    rows = []
+    for name in after.names:
+        spec = after.specs[name]
+        for area in _areas(spec):
+            dates = sorted(
+                set(before.change_dates(name, area)) | set(after.change_dates(name, area))
+            )
+            differed = False
+            for d in dates:
+                old, new = before.at(name, d, area), after.at(name, d, area)
+                if old != new or differed:
+                    rows.append(
+                        {
+                            "parameter": name if area is None else f"{name}.{area}",
+                            "name": name,
+                            "area": area,
+                            "effective_from": d,
+                            "old": old,
+                            "new": new,
+                            "unit": spec.unit,
+                        }
+                    )
+                differed = old != new
+    return rows
+
+
+def _limits(spec: ParamSpec) -> str:
+    """The type and limits of a parameter, as the override check applies them."""
+    o, t = spec.options, spec.type
+    keys = ", ".join(map(str, o.get("keys", ())))
+    if t in ("int", "number"):
+        kind = "whole number" if t == "int" else "number"
+        return f"{kind}, {o.get('min')}–{o.get('max')}"
+    if t == "int_range":
+        return "[low, high], whole numbers, 0 ≤ low ≤ high ≤ 130"
+    if t == "enum":
+        return "one of " + ", ".join(map(str, o["choices"]))
+    if t == "month_day":
+        return '"MM-DD" (29 Feb: 28 Feb in other years)'
+    if t == "weights":
+        return f"numbers ≥ 0 for {keys}, summing to 1"
+    if t == "number_map":
+        return f"{'whole numbers' if o.get('integer') else 'numbers'} ≥ 0 for {keys}"
+    if t == "increasing":
+        return f"{o.get('length')} numbers > 0, strictly increasing"
+    if t == "order":
+        return f"an order of {', '.join(o['choices'])}; no repeats; ends with {o['last']}"
+    if t == "age_band_rates":
+        return 'age band "A-B" → rate 0–1; bands do not overlap'
+    if t == "by_area":
+        return f"per area ({keys}): {{date: number 1–1000000}}"
+    raise AssertionError(f"unknown parameter type {t}")  # pragma: no cover - policy.yaml is ours
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _dated(tl: Iterable[tuple[dt.date, Any]]) -> str:
+    return "; ".join(f"`{format_value(v)}` from {d.isoformat()}" for d, v in tl)
+
+
+def parameter_table(names: Iterable[str], params: Params | None = None) -> str:
+    """A markdown table of parameters: description, default by date, unit, limits, reference.
+
+    The rulebook (``docs/rules.md``) holds one such table per section, between
+    ``<!-- params: NAME, ... -->`` and ``<!-- /params -->``
+    (:func:`update_rulebook` writes them).
+
+    Args:
+        names: the parameters, in the order of the table's rows.
+        params: the parameters to show (default :func:`default_params`).
+
+    Raises:
+        ParamError: an unknown name.
+
+    Examples:
+        >>> row = parameter_table(["feedback_days"]).splitlines()[2]
+        >>> row.split(" | ")[2:5]
+        ['`15` from 1900-01-01', 'days', 'whole number, 0–366']
+    """
+    params = params or default_params()
+    out = [
+        "| 参数 parameter | 说明 description | 默认值 default（生效日期 from） | 单位 unit "
+        "| 类型与限制 type, limits | 出处 reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        spec = params._spec(name)
+        if spec.type == "by_area":
+            value = "<br>".join(f"{a}: {_dated(params.timeline(name, a))}" for a in _areas(spec))
+        else:
+            value = _dated(params.timeline(name))
+        cells = [
+            f"`{name}`",
+            f"{spec.description_zh}<br>{spec.description_en}",
+            value,
+            spec.unit,
+            _limits(spec),
+            spec.reference,
+        ]
+        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+_BLOCK_RE = re.compile(r"<!-- params: (?P<names>[^>]*?) -->\n(?P<body>.*?)<!-- /params -->", re.S)
+
+
+@dataclass(frozen=True)
+class ParamBlock:
+    """A generated parameter table in the rulebook: its names, its text now, where it starts."""
+
+    names: tuple[str, ...]
+    body: str
+    line: int
+
+
+def rulebook_blocks(text: str) -> list[ParamBlock]:
+    """The parameter blocks of a rulebook's text, in order.
+
+    Examples:
+        >>> rulebook_blocks("x\\n<!-- params: a, b -->\\nold\\n<!-- /params -->\\n")
+        [ParamBlock(names=('a', 'b'), body='old\\n', line=2)]
+    """
+    return [
+        ParamBlock(
+            tuple(n.strip() for n in m["names"].split(",") if n.strip()),
+            m["body"],
+            text.count("\n", 0, m.start()) + 1,
+        )
+        for m in _BLOCK_RE.finditer(text)
+    ]
+
+
+def update_rulebook(text: str, params: Params | None = None) -> str:
+    """The rulebook's text with every parameter block regenerated by :func:`parameter_table`.
+
+    Raises:
+        ParamError: a block names an unknown parameter.
+
+    Examples:
+        >>> t = update_rulebook("<!-- params: uptake -->\\n<!-- /params -->\\n")
+        >>> t.splitlines()[3].startswith("| `uptake` |"), update_rulebook(t) == t
+        (True, True)
+    """
+
+    def table(m: re.Match) -> str:
+        names = [n.strip() for n in m["names"].split(",") if n.strip()]
+        return f"<!-- params: {m['names']} -->\n{parameter_table(names, params)}<!-- /params -->"
+
+    return _BLOCK_RE.sub(table, text)
