@@ -19,17 +19,19 @@ from pathlib import Path
 
 from fpanalysis.cli.common import add_lang, add_out, add_params, check_outputs
 from fpanalysis.core.errors import FPError, UsageError
+from fpanalysis.core.param_tables import (
+    format_value,
+    in_force,
+    latest_effective_date,
+    param_changes,
+    rulebook_blocks,
+    update_rulebook,
+)
 from fpanalysis.core.params import (
     START_OF_TIME,
     Params,
     ValueSource,
-    format_value,
-    in_force,
-    latest_effective_date,
     load_params,
-    param_changes,
-    rulebook_blocks,
-    update_rulebook,
     with_override_file,
 )
 

@@ -16,12 +16,8 @@ from pathlib import Path
 import pytest
 
 from fpanalysis.core import config
-from fpanalysis.core.params import (
-    default_params,
-    parameter_table,
-    read_yaml,
-    rulebook_blocks,
-)
+from fpanalysis.core.param_tables import parameter_table, rulebook_blocks
+from fpanalysis.core.params import default_params, read_yaml
 
 ROOT = config.PROJ_ROOT
 RULEBOOK = ROOT / "docs" / "rules.md"
