@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "validate",
     "synth",
     "templates",
+    "params",
     "bonus",
     "compliance",
     "cases",
@@ -29,16 +30,18 @@ SUBCOMMANDS = [
     "report",
 ]
 
-DESCRIPTION = """\
-fpanalysis —— 民政局计划生育工作计划分析工具
-County Civil Affairs Bureau family-planning work-plan analyses.
-
-不给出数据集时，所有命令都使用自带的样例数据 data/sample。
-Without a DATASET every command uses the bundled sample, data/sample.
-
-退出码 / exit codes: 0 成功 ok; 1 数据或参数有误 bad data or parameters; 2 命令用法有误 bad command line;
-3 登记簿不可用 the register cannot be used; 75 登记簿正被他人写入，请稍后重试 the register is busy, try again.
-"""
+DESCRIPTION = (
+    "fpanalysis —— 民政局计划生育工作计划分析工具\n"
+    "County Civil Affairs Bureau family-planning work-plan analyses.\n"
+    "\n"
+    "不给出数据集时，所有命令都使用自带的样例数据 data/sample。\n"
+    "Without a DATASET every command uses the bundled sample, data/sample.\n"
+    "\n"
+    "退出码 / exit codes: 0 成功 ok; 1 数据或参数有误 bad data or parameters; "
+    "2 命令用法有误 bad command line;\n"
+    "3 登记簿不可用 the register cannot be used; "
+    "75 登记簿正被他人写入，请稍后重试 the register is busy, try again.\n"
+)
 
 
 def _load(name: str):

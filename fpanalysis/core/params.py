@@ -1,4 +1,4 @@
-"""Policy parameters as effective-dated data (POLICY.md §9).
+"""Policy parameters as effective-dated data (rulebook §9).
 
 The defaults live in ``policy.yaml`` beside this module, each with the date it
 takes effect from, its unit and the clause of the work plan it comes from. An
@@ -93,11 +93,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file safely, refusing repeated keys; errors name the file."""
-    path = Path(path)
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ParamError(
             "找不到参数文件", "parameter file not found", file=str(path), rule="file-exists"
@@ -106,8 +104,35 @@ def read_yaml(path: Path) -> Any:
         raise ParamError(
             "参数文件不是 UTF-8 文本", "parameter file is not UTF-8 text", file=str(path)
         ) from None
+
+
+def _key_lines(loader: _StrictLoader, node: Any, prefix: tuple, out: dict, seen: set) -> None:
+    """Record the line (1-based) of every mapping key under ``node``, by its path of keys.
+
+    A node reached again through a YAML alias is not walked twice (aliases of
+    aliases would otherwise take exponential time).
+    """
+    if not isinstance(node, yaml.MappingNode) or id(node) in seen:
+        return
+    seen.add(id(node))
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        path = (*prefix, key.isoformat() if isinstance(key, dt.date) else key)
+        out[path] = key_node.start_mark.line + 1
+        _key_lines(loader, value_node, path, out, seen)
+
+
+def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
+    path = Path(path)
+    text = _read_text(path)
+    loader = _StrictLoader(text)
+    lines: dict[tuple, int] = {}
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        node = loader.get_single_node()
+        doc = None if node is None else loader.construct_document(node)
+        if with_lines and node is not None:
+            _key_lines(loader, node, (), lines, set())
+        return doc, lines
     except ParamError as exc:
         exc.file = str(path)
         raise
@@ -116,7 +141,8 @@ def read_yaml(path: Path) -> Any:
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc.problem):
             # !!python/object and friends: the safe loader builds plain data only
             raise ParamError(
-                f"参数文件不是有效的 YAML：不允许的标签（出于安全原因只读取普通数据）：{exc.problem}",
+                "参数文件不是有效的 YAML：不允许的标签（出于安全原因只读取普通数据）："
+                f"{exc.problem}",
                 f"parameter file is not valid YAML: a tag that is not allowed (only plain data "
                 f"is read, for safety): {exc.problem}",
                 file=str(path),
@@ -130,6 +156,31 @@ def read_yaml(path: Path) -> Any:
             row=mark.line + 1 if mark else None,
             rule="yaml-syntax",
         ) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file safely, refusing repeated keys; errors name the file."""
+    return _parse_yaml(path, with_lines=False)[0]
+
+
+def read_yaml_lines(path: Path) -> tuple[Any, dict[tuple, int]]:
+    """Read a YAML file like :func:`read_yaml`, and the line of every mapping key in it.
+
+    Returns:
+        ``(doc, lines)``: ``lines`` maps the path of keys to a key (dates as
+        ``YYYY-MM-DD``) to its line in the file, counting from 1.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "o.yaml"
+        >>> _ = p.write_text("reward_age_cap: 18\\nreward_monthly_yuan:\\n  2025-07-01: 30\\n")
+        >>> doc, lines = read_yaml_lines(p)
+        >>> doc["reward_monthly_yuan"], lines[("reward_monthly_yuan", "2025-07-01")]
+        ({'2025-07-01': 30}, 3)
+    """
+    return _parse_yaml(path, with_lines=True)
 
 
 # --------------------------------------------------------------------------- specs
@@ -302,7 +353,8 @@ def _parse_date(name: str, key: Any) -> dt.date:
     if d is not None and d < START_OF_TIME:
         # 1025-07-01 for 2025-07-01: before the start of time nothing is in force to replace
         raise ParamError(
-            f"参数 {name}：生效日期 {d.isoformat()} 早于起始日 {START_OF_TIME.isoformat()}（多为年份笔误）",
+            f"参数 {name}：生效日期 {d.isoformat()} 早于起始日 "
+            f"{START_OF_TIME.isoformat()}（多为年份笔误）",
             f"parameter {name}: effective date {d.isoformat()} is before the start of time "
             f"{START_OF_TIME.isoformat()} (a typo in the year?)",
             column=name,
@@ -351,10 +403,37 @@ def _merge(default: tuple, override: tuple) -> tuple:
     return tuple([e for e in default if e[0] < first] + list(override))
 
 
+@dataclass(frozen=True)
+class ValueSource:
+    """Where a value in force was written: a file and line, and whether it is a default.
+
+    ``file`` is the parameter file (``policy.yaml`` for a default), or a label
+    such as ``scenario NAME`` for overrides given as a mapping; ``line``
+    counts from 1 and is ``None`` when the value was not read from a file.
+    """
+
+    file: str | None
+    line: int | None
+    default: bool = False
+
+
+def _entry_lines(name: str, raw: Any, lines: Mapping[tuple, int], prefix: tuple) -> dict:
+    """The line of each effective date of a raw value: ``{date: line or None}``."""
+    if _is_dated(raw):
+        return {
+            _parse_date(name, k): lines.get(
+                (*prefix, k.isoformat() if isinstance(k, dt.date) else k)
+            )
+            for k in raw
+        }
+    return {START_OF_TIME: lines.get(prefix)}
+
+
 # --------------------------------------------------------------------------- Params
 
 
-def _to_date(d: Any) -> dt.date:
+def to_date(d: Any) -> dt.date:
+    """A date from a date, datetime, pandas Timestamp or ``YYYY-MM-DD`` text."""
     if isinstance(d, dt.datetime):
         return d.date()
     if isinstance(d, dt.date):
@@ -378,11 +457,19 @@ class Params:
     timelines: Mapping[str, Any]
     overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     override_file: str | None = None
+    # (name, area or None, effective_from) -> ValueSource; not part of the values (nor the hash)
+    sources: Mapping[tuple, ValueSource] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
 
     @property
     def names(self) -> list[str]:
         """Every parameter name, in the order of ``policy.yaml``."""
         return list(self.specs)
+
+    def spec(self, name: str) -> ParamSpec:
+        """What ``name`` is (type, unit, reference, descriptions); an unknown name is an error."""
+        return self._spec(name)
 
     def _spec(self, name: str) -> ParamSpec:
         if name not in self.specs:
@@ -410,7 +497,7 @@ class Params:
 
     def at(self, name: str, date: Any, area: str | None = None) -> Any:
         """Return the value of ``name`` in force on ``date`` (inclusive of its first day)."""
-        d = _to_date(date)
+        d = to_date(date)
         value = None
         for start, v in self.timeline(name, area):
             if start <= d:
@@ -458,8 +545,37 @@ class Params:
         """The dates on which ``name`` takes a new value (the first is the start of time)."""
         return [d for d, _ in self.timeline(name, area)]
 
-    def with_overrides(self, overrides: Mapping[str, Any], source: str | None = None) -> Params:
-        """Return new parameters with ``overrides`` applied (the form of an override file)."""
+    def source(self, name: str, date: Any, area: str | None = None) -> ValueSource | None:
+        """Where the value of ``name`` in force on ``date`` was written (file and line).
+
+        Examples:
+            >>> p = default_params().with_overrides({"reward_age_cap": 18}, source="scenario A")
+            >>> p.source("reward_age_cap", "2025-01-01")
+            ValueSource(file='scenario A', line=None, default=False)
+            >>> s = p.source("reward_monthly_yuan", "2025-01-01")
+            >>> s.default, Path(s.file).name, s.line > 0
+            (True, 'policy.yaml', True)
+        """
+        d = to_date(date)
+        start = None
+        for s, _ in self.timeline(name, area):
+            if s <= d:
+                start = s
+        return None if start is None else self.sources.get((name, area, start))
+
+    def with_overrides(
+        self,
+        overrides: Mapping[str, Any],
+        source: str | None = None,
+        lines: Mapping[tuple, int] | None = None,
+    ) -> Params:
+        """Return new parameters with ``overrides`` applied (the form of an override file).
+
+        Args:
+            overrides: ``{name: value or {date: value}}``.
+            source: the override file (or a label), named in errors and in :meth:`source`.
+            lines: the line of each key in the file (:func:`read_yaml_lines`), for :meth:`source`.
+        """
         if overrides is None:
             return self
         if not isinstance(overrides, Mapping):
@@ -470,6 +586,8 @@ class Params:
                 rule="param-file",
             )
         timelines = dict(self.timelines)
+        sources = dict(self.sources)
+        lines = lines or {}
         for name, raw in overrides.items():
             spec = self.specs.get(name)
             if spec is None:
@@ -483,17 +601,28 @@ class Params:
             try:
                 if spec.type == "by_area":
                     timelines[name] = self._override_by_area(spec, timelines[name], raw)
+                    written = {
+                        a: _entry_lines(f"{name}.{a}", tl, lines, (name, a))
+                        for a, tl in raw.items()
+                    }
                 else:
                     timelines[name] = _merge(timelines[name], _timeline(spec, raw))
+                    written = {None: _entry_lines(name, raw, lines, (name,))}
             except ParamError as exc:
                 exc.file = exc.file or source
                 raise
+            for area, dated in written.items():
+                tl = timelines[name] if area is None else timelines[name][area]
+                for start, _ in tl:
+                    if start in dated:
+                        sources[(name, area, start)] = ValueSource(source, dated[start])
         merged = {**dict(self.overrides), **{k: overrides[k] for k in overrides}}
         return Params(
             specs=self.specs,
             timelines=MappingProxyType(timelines),
             overrides=MappingProxyType(merged),
             override_file=source or self.override_file,
+            sources=MappingProxyType(sources),
         )
 
     @staticmethod
@@ -543,9 +672,10 @@ class Params:
 
 
 def _load_defaults(path: Path = POLICY_FILE) -> Params:
-    doc = read_yaml(path)
+    doc, lines = read_yaml_lines(path)
     specs: dict[str, ParamSpec] = {}
     timelines: dict[str, Any] = {}
+    sources: dict[tuple, ValueSource] = {}
     meta = {"type", "unit", "reference", "description_zh", "description_en", "values"}
     for name, entry in doc.items():
         options = {k: v for k, v in entry.items() if k not in meta}
@@ -564,9 +694,18 @@ def _load_defaults(path: Path = POLICY_FILE) -> Params:
             timelines[name] = MappingProxyType(
                 {a: _timeline(number, entry["values"][a], f"{name}.{a}") for a in options["keys"]}
             )
+            raw = {a: (entry["values"][a], (name, "values", a)) for a in options["keys"]}
         else:
             timelines[name] = _timeline(spec, entry["values"])
-    return Params(specs=MappingProxyType(specs), timelines=MappingProxyType(timelines))
+            raw = {None: (entry["values"], (name, "values"))}
+        for area, (value, prefix) in raw.items():
+            for start, line in _entry_lines(name, value, lines, prefix).items():
+                sources[(name, area, start)] = ValueSource(str(path), line, default=True)
+    return Params(
+        specs=MappingProxyType(specs),
+        timelines=MappingProxyType(timelines),
+        sources=MappingProxyType(sources),
+    )
 
 
 _DEFAULTS: Params | None = None
@@ -594,11 +733,19 @@ def load_params(override: str | Path | Mapping[str, Any] | None = None) -> Param
         return params
     if isinstance(override, Mapping):
         return params.with_overrides(override)
-    path = Path(override)
-    doc = read_yaml(path)
+    return with_override_file(params, override)
+
+
+def with_override_file(params: Params, path: str | Path) -> Params:
+    """``params`` with the override file at ``path`` applied, remembering each value's line.
+
+    Raises:
+        ParamError: as :func:`load_params`.
+    """
+    doc, lines = read_yaml_lines(Path(path))
     if doc is None:
         return params
-    return params.with_overrides(doc, source=str(path))
+    return params.with_overrides(doc, source=str(path), lines=lines)
 
 
 def describe(
