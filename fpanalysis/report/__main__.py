@@ -1,4 +1,4 @@
-"""``python -m fpanalysis.report refresh``: re-execute the committed notebooks (``make notebooks``)."""
+"""``python -m fpanalysis.report refresh``: re-execute the committed notebooks."""
 
 from fpanalysis.report import main
 

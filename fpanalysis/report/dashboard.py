@@ -1,16 +1,7 @@
-"""The notebooks as Voilà dashboards on 127.0.0.1 (``make dashboard``; issue 6).
-
-One Voilà server serves the ``notebooks/`` folder: the tree page lists the
-notebooks and ``/voila/render/NAME.ipynb`` runs one as an app with a live
-kernel (its default parameters, the bundled sample). The notebooks draw their
-charts with altair's static ``svg`` renderer, which needs no network; the
-dashboards' widgets put the same SVG into HTML widgets (never Output widgets
-with ``clear_output``, which were seen to hang papermill and Voilà).
-
-Choices: the server listens on 127.0.0.1 only (personal data never leaves the
-machine, even masked); no token (local use by the analyst); ``--port`` picks
-the port (default 8866, Voilà's own); the server is stopped by its PID.
-"""
+"""The notebooks as Voilà dashboards (``make dashboard``): one server for the ``notebooks/``
+folder, each notebook an app with a live kernel on its default parameters, listening on
+127.0.0.1 only (personal data never leaves the machine, even masked), without a token (local
+use by the analyst), on ``--port`` (default 8866) and stopped by its PID."""
 
 from __future__ import annotations
 
@@ -34,11 +25,15 @@ def free_port() -> int:
 
 
 def voila_command(target: str | os.PathLike, port: int) -> list[str]:
-    """The command line of a Voilà server for ``target`` (a notebook or a folder) on 127.0.0.1:``port``.
+    """The command line of a Voilà server for ``target`` (a notebook or a folder) on ``port``.
 
     Examples:
-        >>> voila_command("notebooks", 8870)[-4:]
-        ['--port=8870', '--Voila.ip=127.0.0.1', '--no-browser', '--Voila.tornado_settings={"allow_origin": ""}']
+        >>> for arg in voila_command("notebooks", 8870)[-4:]:
+        ...     print(arg)
+        --port=8870
+        --Voila.ip=127.0.0.1
+        --no-browser
+        --Voila.tornado_settings={"allow_origin": ""}
     """
     voila = Path(sys.executable).with_name("voila")
     exe = [str(voila)] if voila.exists() else [sys.executable, "-m", "voila"]
@@ -101,7 +96,8 @@ def stop(proc: subprocess.Popen) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m fpanalysis.report.dashboard",
-        description="笔记本仪表板（Voilà，仅本机） / the notebooks as Voilà dashboards (127.0.0.1 only)",
+        description="笔记本仪表板（Voilà，仅本机） / "
+        "the notebooks as Voilà dashboards (127.0.0.1 only)",
     )
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--notebooks", type=Path, default=config.NOTEBOOKS_DIR)

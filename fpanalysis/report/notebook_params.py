@@ -1,27 +1,7 @@
-"""The notebooks' parameters, declared once with their types (issue 6).
-
-Papermill only *warns* about a parameter a notebook does not declare and never
-checks a value's type, so a typo (``draw=200``) or a wrong value
-(``months=abc``) would run a whole report on the defaults. ``fpanalysis report``
-checks every parameter against :data:`NOTEBOOKS` before anything runs and
-refuses the run with an :class:`~fpanalysis.core.errors.ParamError` instead.
-
-``tests/test_nbval_setup.py`` compares this declaration with each notebook's
-``parameters`` cell (``papermill.inspect_notebook``), so the two cannot drift:
-change both together.
-
-Choices (the spec is silent):
-
-- A value given on the command line is text; it is converted to the declared
-  type (``36`` → 36). ``none``/``null`` (any case) gives ``None`` where the
-  parameter allows it. A whole-number float (``12.0``) is accepted for an int.
-- Path parameters given relative are resolved against the caller's working
-  directory before the notebook runs (the report runs notebooks in its own
-  build folder); a value with ``://`` (the register's ``postgresql://`` URL)
-  is not a path and is passed as given.
-- ``quota`` and ``budget_yuan`` of the relief notebook also take the per-area
-  form ``urban=N,rural=M`` (for ``pool="separate"``), like ``fpanalysis relief``.
-"""
+"""The notebooks' parameters, declared once with their types (:data:`NOTEBOOKS`), and the checks
+a report makes before anything runs: an undeclared name, a value of the wrong type or outside
+its choices is a :class:`~fpanalysis.core.errors.ParamError`; command-line text is converted
+to the declared type and relative paths are made absolute (a ``://`` URL is not a path)."""
 
 from __future__ import annotations
 
@@ -31,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fpanalysis.core.errors import ParamError
+from fpanalysis.core.errors import FPError, ParamError
 
 
 class NotebookParam(NamedTuple):
@@ -72,8 +52,8 @@ _REGISTER = NotebookParam(
 _REVEAL = NotebookParam(
     bool,
     False,
-    "显示完整姓名和身份证号（默认脱敏，POLICY.md §7；即 --reveal-pii）",
-    "show full names and ID numbers (masked by default, POLICY.md §7; what --reveal-pii sets)",
+    "显示完整姓名和身份证号（默认脱敏，rulebook §7；即 --reveal-pii）",
+    "show full names and ID numbers (masked by default, rulebook §7; what --reveal-pii sets)",
 )
 _PARAMS_FILE = NotebookParam(
     str,
@@ -213,8 +193,10 @@ def declared(notebook: str) -> dict[str, NotebookParam]:
         return NOTEBOOKS[stem]
     except KeyError:
         raise ParamError(
-            f"笔记本 {stem} 没有在 fpanalysis/report/notebook_params.py 中声明参数；已声明：{', '.join(NOTEBOOKS)}",
-            f"notebook {stem} has no parameter declaration in fpanalysis/report/notebook_params.py; "
+            f"笔记本 {stem} 没有在 fpanalysis/report/notebook_params.py 中声明参数；"
+            f"已声明：{', '.join(NOTEBOOKS)}",
+            f"notebook {stem} has no parameter declaration in "
+            "fpanalysis/report/notebook_params.py; "
             f"declared: {', '.join(NOTEBOOKS)}",
             file=stem,
             rule="notebook-declared",
@@ -323,10 +305,14 @@ def check_parameters(
     Examples:
         >>> check_parameters("02_bonus_budget", {"months": "24", "lang": "en"})
         {'months': 24, 'lang': 'en'}
-        >>> check_parameters("02_bonus_budget", {"draw": 10})
+        >>> check_parameters("02_bonus_budget", {"draw": 10})  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        fpanalysis.core.errors.ParamError: 笔记本 02_bonus_budget 没有参数 draw；可用参数：dataset, start, months, scenario_file, params_file, draws, seed, lang, reveal_pii [文件 02_bonus_budget，列 draw，规则 notebook-parameter-unknown] / notebook 02_bonus_budget has no parameter draw; known: dataset, start, months, scenario_file, params_file, draws, seed, lang, reveal_pii [file 02_bonus_budget, column draw, rule notebook-parameter-unknown]
+        fpanalysis.core.errors.ParamError: 笔记本 02_bonus_budget 没有参数 draw；可用参数：dataset,
+        start, months, scenario_file, params_file, draws, seed, lang, reveal_pii
+        [文件 02_bonus_budget，列 draw，规则 notebook-parameter-unknown] / notebook 02_bonus_budget
+        has no parameter draw; known: dataset, start, months, scenario_file, params_file, draws,
+        seed, lang, reveal_pii [file 02_bonus_budget, column draw, rule notebook-parameter-unknown]
     """
     decl = declared(notebook)
     stem = Path(notebook).stem if str(notebook).endswith(".ipynb") else str(notebook)
@@ -349,6 +335,30 @@ def check_parameters(
     return out
 
 
+def notebooks_named(
+    name: str, stems: list[str], *, error: type[FPError] = ParamError, value: Any = None
+) -> list[str]:
+    """The notebooks ``name`` designates among ``stems``: the stem itself or its number prefix.
+
+    Raises:
+        ParamError: (or ``error``) no notebook has that name; ``value`` is what the user wrote
+            (default: ``name``).
+
+    Examples:
+        >>> notebooks_named("02", ["01_unit_compliance", "02_bonus_budget"])
+        ['02_bonus_budget']
+    """
+    hit = [s for s in stems if s == name or s.split("_", 1)[0] == name]
+    if not hit:
+        raise error(
+            f"没有笔记本 {name}；可选：{', '.join(stems)}",
+            f"no notebook {name}; choose from {', '.join(stems)}",
+            value=name if value is None else value,
+            rule="notebook-unknown",
+        )
+    return hit
+
+
 def parse_assignments(items: Iterable[str], notebooks: Iterable[str]) -> dict[str, dict[str, str]]:
     """Read ``-p [NOTEBOOK:]NAME=VALUE`` options into {notebook stem: {name: text}}.
 
@@ -359,7 +369,8 @@ def parse_assignments(items: Iterable[str], notebooks: Iterable[str]) -> dict[st
         ParamError: no ``=``, an unknown notebook, or a name no notebook declares.
 
     Examples:
-        >>> parse_assignments(["draws=200", "01:period=2024H1"], ["01_unit_compliance", "02_bonus_budget"])
+        >>> stems = ["01_unit_compliance", "02_bonus_budget"]
+        >>> parse_assignments(["draws=200", "01:period=2024H1"], stems)
         {'01_unit_compliance': {'period': '2024H1'}, '02_bonus_budget': {'draws': '200'}}
     """
     stems = list(notebooks)
@@ -376,14 +387,7 @@ def parse_assignments(items: Iterable[str], notebooks: Iterable[str]) -> dict[st
         nb, colon, name = target.strip().rpartition(":")
         name = name.strip()
         if colon:
-            chosen = [s for s in stems if s == nb or s.split("_", 1)[0] == nb]
-            if not chosen:
-                raise ParamError(
-                    f"没有笔记本 {nb}；可选：{', '.join(stems)}",
-                    f"no notebook {nb}; choose from {', '.join(stems)}",
-                    value=item,
-                    rule="notebook-unknown",
-                )
+            chosen = notebooks_named(nb, stems, value=item)
             for s in chosen:
                 if name not in declared(s):
                     check_parameters(s, {name: value})  # raises the unknown-parameter error

@@ -4,7 +4,7 @@ The same test bodies run on both backends (the ``register_url`` fixture). The
 PostgreSQL server is a throwaway cluster started once per session (tests/pg.py):
 without Debian's binaries these tests skip, except under CI=true where they fail.
 
-The story (POLICY.md §6, hand-computed; urban standard 770 yuan, one-person
+The story (rulebook §6, hand-computed; urban standard 770 yuan, one-person
 households unless said, tier bands 0.3 / 0.6 / 1.0):
 
 Round 1, as of 2025-06-30, quota 4
@@ -46,6 +46,8 @@ import sqlalchemy as sa
 from fpanalysis import register as R
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
+from fpanalysis.register.migrations import create_v1
+from fpanalysis.register.tables import V1
 from fpanalysis.rules.relief import rank_households, review
 
 FIXTURE_V1 = Path(__file__).resolve().parents[1] / "fixtures" / "register" / "v1.sqlite"
@@ -155,7 +157,7 @@ def record_round(reg, t, params, as_of, quota, **kw):
 
 def n_rows(url, table):
     reg = R.open_register(url)
-    with reg._transaction(write=False) as (conn, _):
+    with reg.transaction(write=False) as (conn, _):
         return (
             0
             if conn is None
@@ -200,7 +202,8 @@ def test_story_rounds_review_and_history(register_url, params):
     )
     assert r.loc["F", "reason_en"].startswith("exits: no longer listed (moved or died)")
     assert r.loc["E", "reason_en"].startswith("enters: selected in this round (tier 1)")
-    # C: last review 2025-03-01 + 6 months = 2025-09-01 <= 2025-12-31; E entered now: next 2026-06-30.
+    # C: last review 2025-03-01 + 6 months = 2025-09-01 <= 2025-12-31;
+    # E entered now: next 2026-06-30.
     assert bool(r.loc["C", "review_due"]) and not bool(r.loc["E", "review_due"])
     assert r.loc["E", "next_review_date"] == pd.Timestamp("2026-06-30")
     assert r.loc["C", "income_changed"] == False  # noqa: E712 - from the recorded income
@@ -498,7 +501,8 @@ def test_v1_file_upgrades_in_place_on_first_write(tmp_path, params):
     before = sha(path)
     reg = R.open_register(path)
     assert reg.check() == 1
-    # Reading an old register upgrades inside a transaction that is rolled back: the file is unchanged.
+    # Reading an old register upgrades inside a transaction that is rolled back:
+    # the file is unchanged.
     rounds = reg.rounds()
     assert rounds["round_id"].tolist() == ["relief-2025-06-30-0001", "compliance-2024-0002"]
     assert rounds["note"].isna().all()
@@ -526,9 +530,9 @@ def test_v1_upgrade_on_postgresql(pg_server, params):
     url = pg_server.new_database()
     engine = sa.create_engine(R.normalize_target(url)[1])
     with engine.begin() as conn:  # a register as version 1 built it
-        R._create_v1(conn)
+        create_v1(conn)
         conn.execute(
-            R._V1.tables["rounds"]
+            V1.tables["rounds"]
             .insert()
             .values(
                 round_id="relief-2025-06-30-0001",
@@ -572,21 +576,21 @@ def _newer_sqlite(path):
 @pytest.mark.parametrize(
     ("make", "rule"),
     [
-        (lambda p: p.write_bytes(os.urandom(4096)), "register-not-sqlite"),
-        (
+        pytest.param(
+            lambda p: p.write_bytes(os.urandom(4096)), "register-not-sqlite", id="random-bytes"
+        ),
+        pytest.param(
             lambda p: p.write_text("household_id,selected\nH1,是\n", encoding="utf-8"),
             "register-not-sqlite",
+            id="a-csv-file",
         ),
-        (lambda p: p.write_bytes(R.SQLITE_MAGIC + os.urandom(4000)), "register-not-sqlite"),
-        (_foreign_sqlite, "register-foreign"),
-        (_newer_sqlite, "register-version"),
-    ],
-    ids=[
-        "random-bytes",
-        "a-csv-file",
-        "sqlite-header-then-garbage",
-        "foreign-sqlite-db",
-        "newer-version",
+        pytest.param(
+            lambda p: p.write_bytes(R.SQLITE_MAGIC + os.urandom(4000)),
+            "register-not-sqlite",
+            id="sqlite-header-then-garbage",
+        ),
+        pytest.param(_foreign_sqlite, "register-foreign", id="foreign-sqlite-db"),
+        pytest.param(_newer_sqlite, "register-version", id="newer-version"),
     ],
 )
 def test_refused_files_are_left_unchanged(tmp_path, params, make, rule):
@@ -646,12 +650,11 @@ def test_unreachable_server_refused():
 @pytest.mark.parametrize(
     ("target", "backend"),
     [
-        ("r.sqlite", "sqlite"),
-        ("sqlite:///r.sqlite", "sqlite"),
-        ("postgres://u@h/db", "postgresql"),
-        ("postgresql+psycopg://u@h/db", "postgresql"),
+        pytest.param("r.sqlite", "sqlite", id="path"),
+        pytest.param("sqlite:///r.sqlite", "sqlite", id="sqlite-url"),
+        pytest.param("postgres://u@h/db", "postgresql", id="postgres-scheme"),
+        pytest.param("postgresql+psycopg://u@h/db", "postgresql", id="psycopg-url"),
     ],
-    ids=["path", "sqlite-url", "postgres-scheme", "psycopg-url"],
 )
 def test_targets(target, backend):
     assert R.normalize_target(target)[0] == backend
@@ -673,7 +676,8 @@ WRITER = textwrap.dedent(
     url, start, n, tag = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     table = pd.DataFrame({
         "household_id": [f"{tag}{i:05d}" for i in range(n)], "pool": "all", "eligible": True,
-        "selected": True, "selection": "admitted", "size": 1, "income_fen": 100, "reason_zh": "x" * 200,
+        "selected": True, "selection": "admitted", "size": 1, "income_fen": 100,
+        "reason_zh": "x" * 200,
     })
     res = types.SimpleNamespace(table=table, as_of=pd.Timestamp("2025-06-30"), pool="all")
     p = load_params()
@@ -860,8 +864,10 @@ def test_accountability_round_trip(tmp_path, params):
 
 @pytest.mark.parametrize(
     ("ci", "outcome"),
-    [("true", pytest.fail.Exception), ("", pytest.skip.Exception)],
-    ids=["ci-fails", "elsewhere-skips"],
+    [
+        pytest.param("true", pytest.fail.Exception, id="ci-fails"),
+        pytest.param("", pytest.skip.Exception, id="elsewhere-skips"),
+    ],
 )
 def test_missing_postgresql_skips_except_under_ci(monkeypatch, ci, outcome):
     import pg

@@ -367,29 +367,29 @@ def test_report_killed_keeps_previous_report(runs, tmp_path, wait_for):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
 def test_report_swap_is_one_atomic_exchange(tmp_path):
     """The finished report replaces the old one in one step (renameat2 RENAME_EXCHANGE): no moment without one."""
-    from fpanalysis.report import _exchange, _swap_in
+    from fpanalysis.report.folders import exchange, swap_in
 
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
     (a / "f").write_text("a")
     (b / "f").write_text("b")
-    assert _exchange(a, b) is True
+    assert exchange(a, b) is True
     assert (a / "f").read_text() == "b" and (b / "f").read_text() == "a"
-    _swap_in(a, b)  # a holds "b" now: b gets it back, a (the old one) is removed
+    swap_in(a, b)  # a holds "b" now: b gets it back, a (the old one) is removed
     assert (b / "f").read_text() == "b" and sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 
 
 def test_report_swap_without_exchange_falls_back_to_two_renames(tmp_path, monkeypatch):
     """Where the exchange is unavailable the old report is moved aside first, then removed."""
-    from fpanalysis import report
+    from fpanalysis.report import folders
 
-    monkeypatch.setattr(report, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(folders, "exchange", lambda a, b: False)
     new, out = tmp_path / ".out.building-1", tmp_path / "out"
     new.mkdir()
     out.mkdir()
     (new / "index.html").write_text("new")
     (out / "index.html").write_text("old")
-    report._swap_in(new, out)
+    folders.swap_in(new, out)
     assert (out / "index.html").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

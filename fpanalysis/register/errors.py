@@ -1,0 +1,107 @@
+"""The register's refusals: :class:`RegisterError` (exit code 3) and :class:`RegisterBusyError`
+(exit code 75, try again), and the messages for a bad target, a foreign or corrupt database, an
+unreachable server and a write the database refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+
+from fpanalysis.core.errors import FPError
+
+
+class RegisterError(FPError):
+    """The register cannot be used: not a register, foreign, too new, unreachable, refused."""
+
+    def __init__(self, message_zh: str, message_en: str, **kw: Any) -> None:
+        kw.setdefault("exit_code", 3)
+        super().__init__(message_zh, message_en, **kw)
+
+
+class RegisterBusyError(RegisterError):
+    """Another writer holds the register: nothing was written, try again."""
+
+    def __init__(self, where: str | None = None) -> None:
+        super().__init__(
+            "登记簿正被他人写入，请稍后重试（本次未写入任何内容）",
+            "the register is busy, try again (nothing was written)",
+            file=where,
+            rule="register-busy",
+            exit_code=75,
+        )
+
+
+def first_line(exc: Exception) -> str:
+    """The first line of a database error's message (the driver's own, when wrapped)."""
+    text = str(getattr(exc, "orig", exc)).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def bad_target(text: str) -> RegisterError:
+    return RegisterError(
+        "登记簿应为文件路径（SQLite）或 postgresql:// 地址",
+        "the register must be a file path (SQLite) or a postgresql:// URL",
+        value=text,
+        rule="register-target",
+    )
+
+
+def not_sqlite(where: str) -> RegisterError:
+    return RegisterError(
+        "不是登记簿文件（不是 SQLite 数据库，或文件已损坏）；未做任何改动",
+        "not a register file (not an SQLite database, or corrupt); nothing was changed",
+        file=where,
+        rule="register-not-sqlite",
+    )
+
+
+def foreign(where: str, names: list[str]) -> RegisterError:
+    """A database that holds other tables and no register."""
+    shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+    return RegisterError(
+        f"该数据库不是 fpanalysis 登记簿（已有其他表：{shown}）；未做任何改动",
+        f"this database is not an fpanalysis register (it holds other tables: {shown}); "
+        "nothing was changed",
+        file=where,
+        rule="register-foreign",
+    )
+
+
+def unreachable(where: str, exc: Exception) -> RegisterError:
+    line = first_line(exc)
+    return RegisterError(
+        f"无法连接登记簿数据库服务器：{line}",
+        f"cannot reach the register's database server: {line}",
+        file=where,
+        rule="register-unreachable",
+    )
+
+
+def db_error(exc: Exception, where: str, backend: str) -> RegisterError:
+    """The refusal a database error stands for: busy, unreachable, corrupt, append-only, other."""
+    low = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in low or "busy" in low:
+        return RegisterBusyError(where)
+    if (
+        isinstance(exc, sa_exc.OperationalError)
+        and backend == "postgresql"
+        and ("connect" in low or "connection" in low or "timeout" in low or "refused" in low)
+    ):
+        return unreachable(where, exc)
+    if "not a database" in low or "malformed" in low or "encrypted" in low:
+        return not_sqlite(where)
+    if "append-only" in low:
+        return RegisterError(
+            "登记簿只能追加：已记录的轮次不能修改或删除",
+            "the register is append-only: recorded rounds cannot be changed or deleted",
+            file=where,
+            rule="register-append-only",
+        )
+    line = first_line(exc)
+    return RegisterError(
+        f"登记簿拒绝了本次写入，未写入任何内容：{line}",
+        f"the register refused this write; nothing was written: {line}",
+        file=where,
+        rule="register-refused",
+    )

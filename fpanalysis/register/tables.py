@@ -1,0 +1,205 @@
+"""The register's tables (SQLAlchemy Core): version 1 as first built (frozen), the current
+layout (:data:`T`, version 1 plus the columns later versions add), the exact decimal type, and
+the triggers that make recorded rounds append-only on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+APP = "fpanalysis-register"
+REGISTER_TABLES = ("meta", "rounds", "relief_rows", "compliance_units", "compliance_accountability")
+APPEND_ONLY_TABLES = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
+
+INDICATOR_RATES = [
+    "baseline_coverage",
+    "followup_coverage",
+    "feedback_timeliness",
+    "check_attendance",
+]
+INDICATOR_COUNTS = [
+    "falsifications",
+    "out_of_plan_births",
+    "pregnancies_without_permit",
+    "unapproved_late_terminations",
+]
+
+
+class ExactDecimal(sa.types.TypeDecorator):
+    """A decimal kept exact: NUMERIC on PostgreSQL, canonical text on SQLite.
+
+    SQLite has no exact decimal type (NUMERIC affinity stores a float), so the
+    value is stored as its text; values are quantised to ``scale`` places
+    (scores and penalty points are written with 2 decimals, rulebook §3).
+    """
+
+    impl = sa.String(40)
+    cache_ok = True
+
+    def __init__(self, scale: int = 2) -> None:
+        super().__init__()
+        self.scale = scale
+        self._q = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.Numeric(18, self.scale, asdecimal=True))
+        return dialect.type_descriptor(sa.String(40))
+
+    def _dec(self, value: Any) -> Decimal:
+        d = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(repr(float(value)) if isinstance(value, float) else str(value))
+        )
+        return d.quantize(self._q, rounding=ROUND_HALF_UP)
+
+    def process_bind_param(self, value, dialect):
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        d = self._dec(value)
+        return d if dialect.name == "postgresql" else str(d)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self._dec(value)
+
+
+# Version 1: the first layout. Frozen: never edit it; add an upgrade step instead.
+V1 = sa.MetaData()
+sa.Table(
+    "meta",
+    V1,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+sa.Table(
+    "rounds",
+    V1,
+    sa.Column("round_id", sa.String(80), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("as_of", sa.Date),
+    sa.Column("period", sa.String(16)),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("package_version", sa.String(32), nullable=False),
+    sa.Column("params_json", sa.Text, nullable=False),
+    sa.Column("params_sha256", sa.String(64), nullable=False),
+    sa.Column("inputs_json", sa.Text, nullable=False),
+    sa.Column("supersedes", sa.String(80), sa.ForeignKey("rounds.round_id")),
+    sa.CheckConstraint("kind IN ('relief', 'compliance')", name="rounds_kind"),
+)
+sa.Table(
+    "relief_rows",
+    V1,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column("household_id", sa.String(64), primary_key=True),
+    sa.Column("pool", sa.String(16), nullable=False),
+    sa.Column("rank", sa.Integer),
+    sa.Column("area", sa.String(16)),
+    sa.Column("township", sa.Text),
+    sa.Column("size", sa.Integer),
+    sa.Column("income_fen", sa.BigInteger),
+    sa.Column("eligible", sa.Boolean, nullable=False),
+    sa.Column("tier", sa.Integer),
+    sa.Column("tier_basis", sa.String(16)),
+    sa.Column("fp_type", sa.String(32)),
+    sa.Column("per_capita_income_fen", sa.BigInteger),
+    sa.Column("standard_fen", sa.BigInteger),
+    sa.Column("entitlement_yuan", sa.BigInteger),
+    sa.Column("selected", sa.Boolean, nullable=False),
+    sa.Column("selection", sa.String(16), nullable=False),
+    sa.Column("application_date", sa.Date),
+    sa.Column("reason_zh", sa.Text),
+    sa.Column("reason_en", sa.Text),
+)
+sa.Table(
+    "compliance_units",
+    V1,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column("unit_id", sa.String(64), primary_key=True),
+    sa.Column("period", sa.String(16), nullable=False),
+    *[sa.Column(c, sa.Float) for c in INDICATOR_RATES],
+    *[sa.Column(c, sa.Integer) for c in INDICATOR_COUNTS],
+    sa.Column("score", ExactDecimal(2)),
+    sa.Column("grade", sa.String(16), nullable=False),
+    sa.Column("veto", sa.Boolean, nullable=False),
+)
+sa.Table(
+    "compliance_accountability",
+    V1,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True),
+    sa.Column("date", sa.Date),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(64)),
+    sa.Column("couple_id", sa.String(64)),
+    sa.Column("wife_id", sa.String(64)),
+    sa.Column("husband_id", sa.String(64)),
+    sa.Column("unit_id", sa.String(64)),
+    sa.Column("penalty", ExactDecimal(2)),
+    sa.Column("veto", sa.Boolean, nullable=False),
+    sa.Column("reason_zh", sa.Text),
+    sa.Column("reason_en", sa.Text),
+)
+
+# The current layout (version 2) = version 1 + the columns the upgrade adds. The
+# tables below are what the code reads and writes; tests check they match a
+# register built by the upgrade steps.
+V2_ADDED = {
+    "rounds": [
+        sa.Column("override_text", sa.Text),
+        sa.Column("options_json", sa.Text),
+        sa.Column("note", sa.Text),
+    ],
+    "relief_rows": [
+        sa.Column("review_months", sa.Integer),
+        sa.Column("last_review_date", sa.Date),
+        sa.Column("next_review_date", sa.Date),
+        sa.Column("review_due", sa.Boolean),
+    ],
+}
+
+META = sa.MetaData()
+for _t in V1.sorted_tables:
+    _new = _t.to_metadata(META)
+    for _c in V2_ADDED.get(_t.name, []):
+        _new.append_column(_c)
+T = {name: META.tables[name] for name in REGISTER_TABLES}
+
+
+def add_column_sql(conn: sa.Connection, table: str, col: sa.Column) -> str:
+    kind = col.type.compile(dialect=conn.dialect)
+    return f"ALTER TABLE {table} ADD COLUMN {col.name} {kind}"
+
+
+def append_only_sql(dialect: str) -> list[str]:
+    """Triggers that make the database itself refuse UPDATE and DELETE of recorded rounds."""
+    out = []
+    if dialect == "sqlite":
+        for t in APPEND_ONLY_TABLES:
+            for op in ("UPDATE", "DELETE"):
+                out.append(
+                    f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN "
+                    f"SELECT RAISE(ABORT, 'fpanalysis register: {t} is append-only "
+                    f"({op} refused)'); END"
+                )
+    else:
+        out.append(
+            "CREATE OR REPLACE FUNCTION fpanalysis_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ "
+            # %% : the driver's paramstyle; the server sees plpgsql's own % placeholders.
+            "BEGIN RAISE EXCEPTION 'fpanalysis register: %% is append-only (%% refused)', "
+            "TG_TABLE_NAME, TG_OP; END $$"
+        )
+        for t in APPEND_ONLY_TABLES:
+            out.append(
+                f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+                "FOR EACH ROW EXECUTE FUNCTION fpanalysis_append_only()"
+            )
+            out.append(
+                f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION fpanalysis_append_only()"
+            )
+    return out

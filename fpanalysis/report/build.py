@@ -1,0 +1,227 @@
+"""``build_report``: every notebook run on a dataset into one folder, each as ``NAME.ipynb``
+(executed, with a provenance section at the end) and ``NAME.html`` (without code), with
+``index.html`` and ``provenance.json``; parameters are checked before anything runs and the
+folder is swapped in only when every notebook succeeded."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fpanalysis.core import config
+from fpanalysis.core.errors import DataError, UsageError
+from fpanalysis.report.execute import Job, notebook_error, run_all
+from fpanalysis.report.folders import REPORT_MARKER, prepare_out, swap_in, write_text
+from fpanalysis.report.normalize import normalize_notebook
+from fpanalysis.report.notebook_params import UNIT_PARAMETER, declared, parse_assignments
+from fpanalysis.report.pages import notebook_title, render_index, to_html
+from fpanalysis.report.plan import Run, find_notebooks, plan_runs, select_notebooks
+from fpanalysis.report.provenance import (
+    dataset_units,
+    provenance,
+    provenance_markdown,
+    unit_names,
+)
+
+
+def _check_inputs(
+    lang: str, dataset: str | os.PathLike | None, params_file: str | os.PathLike | None
+) -> None:
+    if lang not in ("zh", "en"):
+        raise UsageError(
+            f"语言应为 zh 或 en，而不是 {lang!r}",
+            f"lang must be zh or en, not {lang!r}",
+            value=lang,
+            rule="lang",
+        )
+    if dataset is not None and not Path(dataset).exists():
+        raise DataError(
+            f"找不到数据集 {dataset}",
+            f"dataset {dataset} not found",
+            file=str(dataset),
+            rule="dataset-exists",
+        )
+    if params_file is not None and not Path(params_file).is_file():
+        raise UsageError(
+            f"找不到参数文件 {params_file}",
+            f"parameter file {params_file} not found",
+            file=str(params_file),
+            rule="params-file-exists",
+        )
+
+
+def _write_inputs(
+    runs: Sequence[Run],
+    originals: Mapping[str, Any],
+    prov: Mapping[str, Any],
+    build: Path,
+    work: Path,
+) -> list[Job]:
+    """Each run's input notebook, with its provenance cell appended, and its job."""
+    import nbformat
+
+    jobs_list = []
+    for run in runs:
+        nb = copy.deepcopy(originals[run.notebook])
+        cell = nbformat.v4.new_markdown_cell(provenance_markdown(prov, run))
+        cell.metadata["tags"] = ["provenance"]
+        cell.id = "provenance"  # a fixed id: stable bytes
+        nb.cells.append(cell)
+        inp = work / f"{run.name}.ipynb"
+        nbformat.write(nb, inp)
+        jobs_list.append(
+            (run, str(inp), str(build / f"{run.name}.ipynb"), run.parameters, str(build))
+        )
+    return jobs_list
+
+
+def _run_with_bar(
+    runs: Sequence[Run],
+    jobs_list: Sequence[Job],
+    jobs: int,
+    progress: bool,
+    originals: Mapping[str, Any],
+) -> None:
+    """Run the jobs under a progress bar; raise the first failure as a NotebookError."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=len(runs),
+        file=sys.stderr,
+        disable=not progress,
+        desc="报告 report",
+        unit="nb",
+        mininterval=0.5,
+    )
+
+    def done(run: Run) -> None:
+        bar.set_postfix_str(run.name, refresh=False)
+        bar.update(1)
+
+    try:
+        failed = run_all(jobs_list, jobs, done)
+    finally:
+        bar.close()
+    if failed:
+        name, err = next(iter(failed.items()))
+        run = next(r for r in runs if r.name == name)
+        raise notebook_error(run, originals[run.notebook], err)
+
+
+def _write_outputs(
+    runs: Sequence[Run],
+    originals: Mapping[str, Any],
+    prov: Mapping[str, Any],
+    build: Path,
+    lang: str,
+    names: Mapping[str, str],
+) -> None:
+    """The normalised notebooks, their HTML pages, index.html and provenance.json."""
+    import nbformat
+
+    titles = {s: notebook_title(nb, s) for s, nb in originals.items()}
+    for run in runs:
+        path = build / f"{run.name}.ipynb"
+        nb = normalize_notebook(nbformat.read(path, as_version=4))
+        nbformat.write(nb, path)
+        title = titles[run.notebook] + (f" — {run.unit}" if run.unit else "")
+        write_text(build / f"{run.name}.html", to_html(nb, title, lang))
+    write_text(build / "index.html", render_index(prov, titles, names))
+    write_text(
+        build / REPORT_MARKER,
+        json.dumps(prov, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+    )
+
+
+def build_report(
+    out: str | os.PathLike,
+    dataset: str | os.PathLike | None = None,
+    *,
+    params_file: str | os.PathLike | None = None,
+    lang: str = "zh",
+    parameters: Iterable[str] = (),
+    units: Sequence[str] | None = None,
+    notebooks: Sequence[str] | None = None,
+    notebooks_dir: str | os.PathLike = config.NOTEBOOKS_DIR,
+    jobs: int = 2,
+    reveal_pii: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Run every notebook on ``dataset`` and write the browsable report to ``out``.
+
+    Args:
+        out: the report folder (replaced atomically when the run succeeds).
+        dataset: dataset folder or workbook; None = the bundled sample.
+        params_file: parameter override YAML (``--params``).
+        lang: ``zh`` or ``en``.
+        parameters: ``[NOTEBOOK:]NAME=VALUE`` overrides (``-p``), checked first.
+        units: unit ids for the per-unit runs; None = every unit of the dataset.
+        notebooks: notebook stems or number prefixes to run; None = all.
+        notebooks_dir: where the notebooks are.
+        jobs: notebooks run at the same time (processes).
+        reveal_pii: show names and ID numbers (``reveal_pii=True`` to every notebook).
+        progress: a tqdm progress bar on stderr.
+
+    Returns:
+        The report folder.
+
+    Raises:
+        ParamError: unknown or ill-typed parameters (before anything runs).
+        NotebookError: a notebook failed (the previous report is kept).
+    """
+    import nbformat
+
+    out = Path(out)
+    _check_inputs(lang, dataset, params_file)
+    paths = select_notebooks({p.stem: p for p in find_notebooks(notebooks_dir)}, notebooks)
+    if not paths:
+        raise UsageError(
+            f"{notebooks_dir} 中没有笔记本", f"no notebooks in {notebooks_dir}", rule="notebooks"
+        )
+    for stem in paths:
+        declared(stem)  # every notebook must be declared (ParamError otherwise)
+    overrides = parse_assignments(parameters, list(paths))
+    ds_path = Path(dataset) if dataset is not None else config.SAMPLE_DIR
+    if units is None:
+        units = dataset_units(ds_path) if any(UNIT_PARAMETER in declared(s) for s in paths) else []
+    runs = plan_runs(
+        list(paths),
+        dataset=dataset,
+        lang=lang,
+        params_file=params_file,
+        overrides=overrides,
+        units=units,
+        reveal_pii=reveal_pii,
+    )
+    prov = provenance(
+        dataset=dataset, params_file=params_file, lang=lang, reveal_pii=reveal_pii, runs=runs
+    )
+    prepare_out(out)
+
+    build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        work = build / ".inputs"
+        work.mkdir()
+        originals = {s: nbformat.read(p, as_version=4) for s, p in paths.items()}
+        jobs_list = _write_inputs(runs, originals, prov, build, work)
+        start = time.monotonic()
+        _run_with_bar(runs, jobs_list, jobs, progress, originals)
+        shutil.rmtree(work)
+        names = unit_names(ds_path) if units else {}
+        _write_outputs(runs, originals, prov, build, lang, names)
+        elapsed = time.monotonic() - start
+        swap_in(build, out)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    if progress:
+        print(f"{len(runs)} 个笔记本 notebooks, {elapsed:.0f} s", file=sys.stderr)
+    return out
