@@ -29,6 +29,8 @@ from pathlib import Path
 from fpanalysis.core import config
 
 PY = sys.executable
+#: seconds one command may take
+TIMEOUT = 600
 HASH_SEEDS = {"a": "0", "b": "12345"}
 SOURCE_DATE_EPOCH = "1764288000"  # 2025-11-28T00:00:00Z, the sample's extract date
 REPORT_UNITS = "U01"  # one per-unit run besides the bureau's: the report stays under ~30 s
@@ -212,7 +214,7 @@ def run_command(
         text=True,
         encoding="utf-8",
         errors="replace",
-        timeout=600,
+        timeout=TIMEOUT,
     )
     return CommandRun(
         name,

@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = ap.parse_args(argv)
     os.environ["SOURCE_DATE_EPOCH"] = cmdruns.SOURCE_DATE_EPOCH
+    cmdruns.TIMEOUT = 3600  # the full report on a busy machine
     # a fixed folder inside the project: the report shows input paths relative to the project,
     # so every run (in any clone) names its inputs alike
     root = config.PROJ_ROOT / "out" / "manifest"
