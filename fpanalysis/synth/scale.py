@@ -91,7 +91,7 @@ import pyarrow.parquet as pq
 from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.ids import CHECK_CHARACTERS, body_digits, check_indices
-from fpanalysis.synth import (
+from fpanalysis.synth.common import (
     AFFILIATED,
     END,
     RURAL_TOWNSHIPS,
