@@ -57,7 +57,7 @@ def _write_parts(folder: Path, parts: list[pd.DataFrame]) -> None:
 def two_parts(tmp_path) -> Path:
     """persons/ in two parts: 2 rows, then 3 rows; the 2nd row of part 1 has a bad date and sex."""
     b = "11010519491231003"  # a man born 1949-12-31: body of a valid number, check char below
-    man = b + synth.check_chars([b])[0]
+    man = b + ids.check_chars([b])[0]
     _write_parts(
         tmp_path / "persons",
         [
@@ -233,7 +233,7 @@ def _vectorised(table, df, column, births, sexes, subject):
 
 
 def _ok(body: str) -> str:
-    return body + synth.check_chars([body])[0]
+    return body + ids.check_chars([body])[0]
 
 
 # (ID number, recorded birth date, recorded sex) -> rules expected, worked out by hand
@@ -393,7 +393,7 @@ def test_id_checks_equal_the_row_by_row_rules_on_mutated_numbers():
     region = rng.choice(["110105", "412825", "411722", "999999", "000000"], n)
     seq = rng.integers(0, 1000, n)
     bodies = [f"{r}{b:%Y%m%d}{q:03d}" for r, b, q in zip(region, born, seq, strict=True)]
-    nums = [b + c for b, c in zip(bodies, synth.check_chars(bodies), strict=True)]
+    nums = [b + c for b, c in zip(bodies, ids.check_chars(bodies), strict=True)]
     out = []
     for x, how in zip(nums, rng.integers(0, 9, n), strict=True):
         i = int(rng.integers(0, 18))

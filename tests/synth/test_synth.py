@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from fpanalysis import synth
 from fpanalysis.cli import main as cli_main
 from fpanalysis.core import config
+from fpanalysis.core.ids import check_chars
 from fpanalysis.core.schema import TABLES, TABLES_LIST
 
 END = synth.END
@@ -69,7 +70,10 @@ def test_different_seed_different_data():
 
 
 def test_committed_sample_is_the_generators_output(tmp_path, monkeypatch):
-    """data/sample and data/sample_workbook.xlsx are exactly `make sample` (regenerate after changing synth)."""
+    """data/sample and data/sample_workbook.xlsx are exactly `make sample`.
+
+    Regenerate them after changing synth.
+    """
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     t = synth.generate(seed=20241)
     synth.write_dataset(t, tmp_path / "csv")
@@ -161,11 +165,13 @@ def test_enum_values_are_codes(sample):
 
 @pytest.mark.parametrize(
     ("body", "check"),
-    [("11010519491231002", "X"), ("44052418800101001", "4")],
-    ids=["GB11643-example-X", "GB11643-example-4"],
+    [
+        pytest.param("11010519491231002", "X", id="GB11643-example-X"),
+        pytest.param("44052418800101001", "4", id="GB11643-example-4"),
+    ],
 )
 def test_check_chars_hand_examples(body, check):
-    assert synth.check_chars([body]).tolist() == [check]
+    assert check_chars([body]).tolist() == [check]
 
 
 def test_check_chars_agree_with_stdnum(sample):
@@ -180,7 +186,8 @@ def test_id_numbers_agree_with_sex_and_birth_date(sample):
     for num, sex, birth in zip(p["id_number"], p["sex"], p["birth_date"], strict=True):
         r = ids.check_id_number(num, birth_date=birth, sex=sex)
         assert r.ok and not r.errors, (num, r.errors)
-    # regions are real codes; the 2000 renumbering (412825 -> 411722) shows in people born before 2000
+    # regions are real codes; the 2000 renumbering (412825 -> 411722) shows in people born
+    # before 2000
     regions = p["id_number"].str[:6]
     assert {"412825", "411722"} <= set(regions)
     assert ((regions == "411722") & (p["birth_date"].dt.year < 2000)).any()
@@ -332,7 +339,8 @@ def test_households_size_members_and_declared_types(sample):
 
 
 def test_section4_case_exists(sample):
-    """A couple with a valid permit terminates for sex selection without approval, then has another pregnancy."""
+    """A couple with a valid permit terminates for sex selection without approval, then has
+    another pregnancy."""
     p = sample["pregnancies"]
     pm = sample["permits"]
     sel = p[(p["termination_reason"] == "sex_selection") & ~p["county_approved"].fillna(False)]
@@ -344,7 +352,7 @@ def test_section4_case_exists(sample):
     later = later[later["detected_date_later"] > later["outcome_date"]]
     assert later["couple_id"].nunique() >= 2
     # both variants: the county's cancellation recorded, and not recorded with a later permit
-    assert (later["cancel_reason"] == synth._CANCEL_SEX_SELECTION).any()
+    assert (later["cancel_reason"] == synth.CANCEL_SEX_SELECTION).any()
     assert (
         later.merge(pm, on="couple_id", suffixes=("", "_new")).pipe(
             lambda d: d["issue_date_new"] > d["outcome_date"]
@@ -456,7 +464,7 @@ def test_faults_written_as_text(tmp_path, faulty):
     assert "约" in (tmp_path / "d" / "households.csv").read_text(encoding="utf-8-sig")
 
 
-# --------------------------------------------------------------------------- writing and the command line
+# ------------------------------------------------------------------ writing and the command line
 
 
 def test_csv_format(tmp_path, sample):

@@ -1,4 +1,4 @@
-"""Province-scale generator (fpanalysis.synth.scale; issue 7 item 1): layout, alignment, determinism."""
+"""Province-scale generator (fpanalysis.synth.scale): layout, alignment, determinism."""
 
 from __future__ import annotations
 
@@ -57,14 +57,14 @@ def test_layout_a_folder_per_table(small):
 @pytest.mark.parametrize(
     ("people", "part", "persons", "couples", "units"),
     [
-        # 1000 persons: couples = round(1000 / 2.2) = 455, singles 1000 - 910 = 90, units round(455/15) = 30
-        (1000, 1000, [1000], [455], [30]),
+        # 1000 persons: couples = round(1000 / 2.2) = 455, singles 1000 - 910 = 90,
+        # units round(455/15) = 30
+        pytest.param(1000, 1000, [1000], [455], [30], id="1000-one-part"),
         # 1001 persons in parts of 500: 500 (227 couples, 15 units), 500, 1 (no couple, 1 unit)
-        (1001, 500, [500, 500, 1], [227, 227, 0], [15, 15, 1]),
+        pytest.param(1001, 500, [500, 500, 1], [227, 227, 0], [15, 15, 1], id="1001-in-500s"),
         # 3 persons: one couple and one single staff member, one unit
-        (3, 10, [3], [1], [1]),
+        pytest.param(3, 10, [3], [1], [1], id="3-people"),
     ],
-    ids=["1000-one-part", "1001-in-500s", "3-people"],
 )
 def test_row_counts_by_hand(tmp_path, people, part, persons, couples, units):
     counts = synth_scale.generate_partitioned(
@@ -218,9 +218,9 @@ def test_id_numbers_are_valid_and_agree(small):
 
 
 def test_id_numbers_differ_between_partitions_by_region():
-    pools = [set(synth_scale._region_pool(k)) for k in range(50)]
+    pools = [set(synth_scale.region_pool(k)) for k in range(50)]
     assert all(not (pools[i] & pools[j]) for i in range(50) for j in range(i + 1, 50))
-    assert len(synth_scale.REGION_CODES) // synth_scale._REGIONS_PER_PARTITION >= 400
+    assert len(synth_scale.REGION_CODES) // synth_scale.REGIONS_PER_PARTITION >= 400
 
 
 def test_shapes_comparable_to_the_county_sample(tmp_path):
