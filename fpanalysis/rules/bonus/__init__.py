@@ -1,7 +1,8 @@
-"""The only-child parents' reward (rulebook §5): the engine that applies the rule to a county or a
-province (certificates to payment segments, segments folded into cohorts, cohorts projected month by
-month), new certificates by seeded Monte Carlo, the budget projection and its scenarios, the
-remaining liability and the certificates outside the budget. Pure functions over frames: it imports
+"""The only-child parents' reward (rulebook §5): the rule read plainly for one certificate and
+one month (:mod:`.reward`), and the fast engine that applies it to a county or a province
+(certificates to payment segments, segments folded into cohorts, cohorts projected month by month),
+new certificates by seeded Monte Carlo, the budget projection and its scenarios, the remaining
+liability and the certificates outside the budget. Pure functions over frames: it imports
 :mod:`fpanalysis.core` and :mod:`fpanalysis.rules.scope` only.
 """
 
@@ -52,6 +53,14 @@ from fpanalysis.rules.bonus.new import (
     project_new,
     simulate_new,
 )
+from fpanalysis.rules.bonus.reward import (
+    Certificate,
+    Person,
+    entitled,
+    month_paid,
+    payment,
+    payments,
+)
 from fpanalysis.rules.bonus.scenarios import (
     compare_scenarios,
     scenario_overrides,
@@ -82,24 +91,30 @@ __all__ = [
     "TABLES_NEEDED",
     "BonusModel",
     "BonusProjection",
+    "Certificate",
     "Cohorts",
     "MonthlyParams",
+    "Person",
     "certificate_segments",
     "committed_payments",
     "compare_scenarios",
     "compress",
     "default_start",
     "empty_groups",
+    "entitled",
     "fen_to_yuan",
     "liability",
     "liability_from_cohorts",
     "month_after",
     "month_index",
     "month_label",
+    "month_paid",
     "month_start",
     "new_certificate_groups",
     "outside_budget",
     "parse_month",
+    "payment",
+    "payments",
     "project",
     "project_cohorts",
     "project_new",
