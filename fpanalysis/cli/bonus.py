@@ -1,23 +1,8 @@
-"""``fpanalysis bonus``: budget projection of the only-child parents' reward (POLICY.md §5).
-
-One row per month and unit: ``month`` (YYYY-MM), ``unit_id``,
-``committed_yuan`` (today's certificates) and ``new_p10_yuan`` /
-``new_p50_yuan`` / ``new_p90_yuan`` (expected new certificates, seeded Monte
-Carlo). Amounts are yuan with 2 decimals, from exact fen.
-
-- ``--start`` defaults to the month after the dataset's last recorded date
-  (derived from the data, never today's date); ``--months`` to 36 (three budget
-  years); ``--draws`` to 1000; ``--seed`` to 0.
-- ``--scenario FILE`` (repeatable): each file is an override file (the
-  scenario is named after the file) or holds ``scenarios: {name: overrides}``;
-  the output then gains a ``scenario`` column, baseline first, every scenario
-  drawn with the same seed.
-- ``--liability FILE`` writes the remaining liability of today's certificates by
-  unit; ``--outside FILE`` the certificates outside the bureau's budget.
-- ``--engine dask [--scheduler ADDRESS]``: the same files, computed as a
-  map-reduce over the dataset's partitions on a Dask cluster
-  (:mod:`fpanalysis.engines.dask.bonus`).
-"""
+"""``fpanalysis bonus``: the budget projection of the only-child parents' reward (rulebook §5), one
+row per month and unit (``committed_yuan`` for today's certificates, ``new_p10_yuan`` /
+``new_p50_yuan`` / ``new_p90_yuan`` for new ones, seeded Monte Carlo), with ``--scenario`` files
+side by side, ``--liability`` and ``--outside`` tables, and ``--engine dask`` for the same files
+computed over a partitioned dataset on a Dask cluster."""
 
 from __future__ import annotations
 
@@ -41,13 +26,16 @@ DESCRIPTION = """\
 预测独生子女父母奖励金（光荣证）逐月、分单位的支出（POLICY.md §5）：已发证的应付金额，
 以及无子女育龄夫妇将来领证的新增支出（蒙特卡洛 P10/P50/P90）。
 Projects the only-child parents' reward by month and unit (POLICY.md §5): payments committed to
-today's certificates, and new certificates from childless in-scope couples (Monte Carlo P10/P50/P90).
+today's certificates, and new certificates from childless in-scope couples (Monte Carlo \
+P10/P50/P90).
 
 --start 默认为数据中最后记录日期的下一个月；--months 默认 36。
 --start defaults to the month after the dataset's last recorded date; --months defaults to 36.
 --scenario FILE 可重复：覆盖参数文件（以文件名为情景名），或 scenarios: {情景名: 覆盖参数}。
---scenario FILE may repeat: an override file (named by its file name) or scenarios: {name: overrides}.
---engine dask：按分区在 Dask 集群上计算（分区 Parquet 数据集在工作进程中读取），输出与 pandas 引擎逐字节相同。
+--scenario FILE may repeat: an override file (named by its file name) or \
+scenarios: {name: overrides}.
+--engine dask：按分区在 Dask 集群上计算（分区 Parquet 数据集在工作进程中读取），\
+输出与 pandas 引擎逐字节相同。
 --engine dask: computed partition by partition on a Dask cluster (a partitioned Parquet dataset is
 read in the workers); the output files are byte-identical to the pandas engine's.
 """
@@ -129,6 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io import load_for_analysis
+    from fpanalysis.io.scenarios import load_scenarios
 
     check_outputs(args.out, args.liability, args.outside, dataset=args.dataset)
     check_engine_options(args)
@@ -136,9 +125,7 @@ def run(args: argparse.Namespace) -> int:
         bonus.parse_month(args.start)  # a bad month is a usage error before loading anything
     params = load_params(args.params)
     scenarios = (
-        bonus.scenario_params(params, bonus.load_scenarios(args.scenario))
-        if args.scenario
-        else None
+        bonus.scenario_params(params, load_scenarios(args.scenario)) if args.scenario else None
     )
     if args.engine == "dask":
         # Map-reduce over partitions on a Dask cluster (fpanalysis.engines.dask.bonus): same tables.

@@ -1,21 +1,8 @@
-"""ipywidgets dashboard over the reward budget (POLICY.md §5): amount, age cap, uptake, horizon.
-
-:func:`budget_dashboard` shows four sliders; every change re-projects from the
-compressed :class:`~fpanalysis.rules.bonus.BonusModel` (cohorts and new-certificate
-groups, built once) and redraws the fan chart and a one-line summary. The pure
-helpers :func:`slider_params` and :func:`reproject` carry the logic and are
-tested (and timed in ``benchmarks/bench_bonus.py``) without a browser.
-
-The chart and the summary are drawn into an ``ipywidgets.HTML`` widget (the
-chart as inline SVG made by vl-convert, :func:`chart_svg`), never into an
-``Output`` widget: an Output widget refreshed with ``clear_output(wait=True)``
-from a callback hung papermill and Voilà now and then (issue 6). The drawing
-needs no renderer and no network, whatever ``alt.renderers`` is enabled.
-
-A slider value applies from the projection's start month on (an override
-dated the first day of the start month), exactly as a ``--params`` file with
-that date would; a value equal to the one in force leaves the parameter alone.
-"""
+"""ipywidgets dashboard over the reward budget (rulebook §5): sliders for amount, age cap, uptake
+and horizon re-project the compressed :class:`~fpanalysis.rules.bonus.BonusModel` and redraw the fan
+chart (inline SVG in an ``ipywidgets.HTML``, never an ``Output`` widget) and a one-line summary; a
+slider value applies from the start month on, as a ``--params`` file dated that day would. The pure
+helpers :func:`slider_params` and :func:`reproject` carry the logic and run without a browser."""
 
 from __future__ import annotations
 
@@ -89,10 +76,10 @@ def summary(projection: BonusProjection) -> str:
     r = t.iloc[0]
     c = r["committed_yuan"]
     months = projection.months
+    p10, p50, p90 = (c + r[f"new_{q}_yuan"] for q in ("p10", "p50", "p90"))
     return (
-        f"{months[0]}–{months[-1]}：已发证 {c} 元；合计 P10 {c + r['new_p10_yuan']} / P50 "
-        f"{c + r['new_p50_yuan']} / P90 {c + r['new_p90_yuan']} 元 | committed {c} yuan; with new "
-        f"certificates P10 {c + r['new_p10_yuan']} / P50 {c + r['new_p50_yuan']} / P90 {c + r['new_p90_yuan']}"
+        f"{months[0]}–{months[-1]}：已发证 {c} 元；合计 P10 {p10} / P50 {p50} / P90 {p90} 元 | "
+        f"committed {c} yuan; with new certificates P10 {p10} / P50 {p50} / P90 {p90}"
     )
 
 
@@ -116,8 +103,9 @@ def error_html(exc: Exception) -> str:
     """A failed redraw as a short bilingual line (an :class:`FPError` in its own words), escaped.
 
     Examples:
-        >>> error_html(FPError("参数无效", "invalid parameter", value=-1))
-        '<p class="fp-error">无法重算 could not recompute: 参数无效 [值 -1] / invalid parameter [value -1]</p>'
+        >>> line = error_html(FPError("参数无效", "invalid parameter", value=-1))
+        >>> line.removeprefix('<p class="fp-error">无法重算 could not recompute: ')
+        '参数无效 [值 -1] / invalid parameter [value -1]</p>'
     """
     if isinstance(exc, FPError):
         text = f"{exc.text('zh')} / {exc.text('en')}"
@@ -131,6 +119,17 @@ def dashboard_html(projection: BonusProjection) -> str:
     from fpanalysis.charts.bonus import fan_chart
 
     return f"<p>{html.escape(summary(projection))}</p>" + chart_svg(fan_chart(projection))
+
+
+def _slider(kind: type, value: Any, description: str, **bounds: Any) -> w.Widget:
+    """A slider that applies its value when released, with its bilingual label in full."""
+    return kind(
+        value=value,
+        **bounds,
+        description=description,
+        continuous_update=False,
+        style=LABEL_STYLE,
+    )
 
 
 def budget_dashboard(
@@ -150,42 +149,24 @@ def budget_dashboard(
         usable).
     """
     day = month_start(model.start_m)
-    amount = w.FloatSlider(
-        value=float(params.at("reward_monthly_yuan", day)),
+    amount = _slider(
+        w.FloatSlider,
+        float(params.at("reward_monthly_yuan", day)),
+        "月金额 yuan",
         min=0,
         max=200,
         step=5,
-        description="月金额 yuan",
-        continuous_update=False,
-        style=LABEL_STYLE,
         readout_format=".0f",
     )
-    cap = w.IntSlider(
-        value=int(params.at("reward_age_cap", day)),
-        min=10,
-        max=22,
-        description="年龄上限 cap",
-        continuous_update=False,
-        style=LABEL_STYLE,
+    cap = _slider(
+        w.IntSlider, int(params.at("reward_age_cap", day)), "年龄上限 cap", min=10, max=22
     )
-    uptake = w.FloatSlider(
-        value=float(params.at("uptake", day)),
-        min=0,
-        max=1,
-        step=0.05,
-        description="领证率 uptake",
-        continuous_update=False,
-        style=LABEL_STYLE,
+    uptake = _slider(
+        w.FloatSlider, float(params.at("uptake", day)), "领证率 uptake", min=0, max=1, step=0.05
     )
     longest = model.cohorts.max_months or 120
-    horizon = w.IntSlider(
-        value=int(months),
-        min=min(12, longest),
-        max=longest,
-        step=12,
-        description="月数 months",
-        continuous_update=False,
-        style=LABEL_STYLE,
+    horizon = _slider(
+        w.IntSlider, int(months), "月数 months", min=min(12, longest), max=longest, step=12
     )
     # An HTML widget, not an Output widget: the callback only assigns a string, so nothing
     # is captured from the kernel's output stream and no clear_output can hang the page.

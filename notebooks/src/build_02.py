@@ -60,6 +60,7 @@ from fpanalysis.rules import bonus
 from fpanalysis.core import config
 from fpanalysis.charts import bonus as charts
 from fpanalysis.io import load_for_analysis, localize
+from fpanalysis.io.scenarios import load_scenarios
 from fpanalysis.core.params import load_params
 from fpanalysis.core.privacy import mask_frame
 
@@ -164,7 +165,7 @@ start month, payment to age 18 from the start month, uptake down to 0.5.
     code(
         """
 day = bonus.month_start(model.start_m).isoformat()
-scenarios = bonus.load_scenarios([scenario_file]) if scenario_file else {
+scenarios = load_scenarios([scenario_file]) if scenario_file else {
     "amount_30": {"reward_monthly_yuan": {day: 30}},
     "age_cap_18": {"reward_age_cap": {day: 18}},
     "uptake_0.5": {"uptake": {day: 0.5}},

@@ -1,4 +1,4 @@
-"""The reward budget on Dask equals the pandas engine's, to the byte (issue 7, POLICY.md §5).
+"""The reward budget on Dask equals the pandas engine's, to the byte (rulebook §5).
 
 A real LocalCluster (threads, for speed) is started once for the module and
 stopped at its end; the CLI tests start their own (worker processes) through
@@ -34,11 +34,11 @@ def client():
 # --------------------------------------------------------------------------- the hand dataset
 #
 # Three partitions, each holding whole couples.
-#   part 0: C1  wife W1 staff of U1 since 2010, certificate G1 (child born 2015): U1 pays 20 a month.
+#   part 0: C1  wife W1 staff of U1 since 2010, certificate G1 (child born 2015): U1 pays 20/month.
 #   part 1: C2  husband H2 joins U2's payroll on 2026-03-15: G2 is paid from March (month of hire).
-#           C3  wife W3 staff of U3, G3 revoked on 2026-04-10: paid Jan-Mar, not April (month of revocation).
+#           C3  wife W3 staff of U3, G3 revoked on 2026-04-10: paid Jan-Mar, not April (revoked).
 #   part 2: C4  childless, wife staff of U1, 30 years old: new certificates only (Monte Carlo).
-#           C5  payee W5 is floating: G5 is outside the budget (6 months x 20 = 120 yuan, never added in).
+#           C5  payee W5 is floating: G5 is outside the budget (6 x 20 = 120 yuan, never added in).
 
 UNITS = [
     {"unit_id": u, "name": n, "kind": k}
@@ -279,7 +279,8 @@ def test_hand_dataset_equals_pandas_engine(client, hand, overrides, validate):
 
 
 def test_default_start_is_taken_over_all_partitions(client, hand):
-    # the last recorded date is G3's revocation, 2026-04-10, in part 1 only: the start is 2026-05 for all
+    # the last recorded date is G3's revocation, 2026-04-10, in part 1 only: the start is 2026-05
+    # for all
     res = db.budget(
         client, hand / "parts", load_params(), months=MONTHS, liability=True, outside=True
     )
@@ -420,8 +421,9 @@ def test_merge_cohorts_equals_compress_on_the_whole(cuts):
     ids=["packed-key", "months-too-far-apart-to-pack"],
 )
 def test_merge_cohorts_sums_equal_cohorts_exactly(far):
-    # Part A: cohort X (U1, first 24300, end 24300 + far) twice, cohort Y (U2, first 24300 + far, end 24300)
-    # once; part B: X three times. Merged: X 5 then Y 1 (sorted by mode, unit, ...), counts summed in integers.
+    # Part A: cohort X (U1, first 24300, end 24300 + far) twice, cohort Y (U2, first 24300 + far,
+    # end 24300) once; part B: X three times. Merged: X 5 then Y 1 (sorted by mode, unit, ...),
+    # counts summed in integers.
     def part(units, unit, first, end, count):
         n = len(count)
         return bonus.Cohorts(
@@ -672,7 +674,8 @@ def test_integer_coded_ids_give_the_same_cohorts_and_groups(damage):
 
 
 def test_in_memory_tables_with_an_unknown_payee_equal_the_pandas_engine(client):
-    # library callers may pass unvalidated tables: the pandas engine treats an unknown payee as absent
+    # library callers may pass unvalidated tables: the pandas engine treats an unknown payee as
+    # absent
     t = {"units": coerce("units", UNITS)}
     for table in TABLES[1:]:
         t[table] = pd.concat([p[table] for p in hand_parts()], ignore_index=True)

@@ -1,4 +1,4 @@
-"""The only-child parents' reward (POLICY.md §5): hand-computed cases, bands, scenarios, liability."""
+"""The only-child parents' reward (rulebook §5): cases by hand, bands, scenarios, liability."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce, empty_frame
+from fpanalysis.io.scenarios import load_scenarios
 from fpanalysis.rules import bonus
 
 P = load_params()
@@ -31,7 +32,10 @@ def world(
     extra_couples=(),
     children=True,
 ):
-    """One couple (W, H), their child K1 and certificate G1; wife staff of U1, husband staff of U2 by default."""
+    """One couple (W, H), their child K1 and certificate G1.
+
+    By default the wife is staff of U1, the husband staff of U2.
+    """
     w = {
         "person_id": "W",
         "sex": "F",
@@ -102,138 +106,166 @@ def by_unit(df: pd.DataFrame, col: str = "committed_yuan") -> dict[str, list[str
     return out
 
 
-# ---------------------------------------------------------------------------- committed: hand-computed
+# ------------------------------------------------------------------------ committed: hand-computed
 
 COMMITTED_CASES = [
     # (world kwargs, overrides, start, months, expected {unit: [yuan per month]})
-    (
+    pytest.param(
         dict(birth="2020-01-10", issue="2025-03-31"),
         {},
         "2025-01",
         4,
         {"U1": ["0.00", "0.00", "20.00", "20.00"]},
+        id="issued-in-March-paid-from-March",
     ),
-    (
+    pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05"),
         {},
         "2026-02",
         3,
         {"U1": ["20.00", "20.00", "0.00"]},
+        id="paid-through-14th-birthday-month",
     ),
-    (
+    pytest.param(
         dict(birth="2012-02-29", issue="2013-01-05"),
         {},
         "2026-01",
         3,
         {"U1": ["20.00", "20.00", "0.00"]},
+        id="29-Feb-birthday-ends-in-February",
     ),
-    (
+    pytest.param(
         dict(birth="2012-02-29", issue="2013-01-05"),
         {"reward_age_cap": 16},
         "2028-01",
         3,
         {"U1": ["20.00", "20.00", "0.00"]},
+        id="29-Feb-birthday-cap-16-ends-February-2028",
     ),
-    (dict(revoked="2025-05-20"), {}, "2025-03", 4, {"U1": ["20.00", "20.00", "0.00", "0.00"]}),
-    (
+    pytest.param(
+        dict(revoked="2025-05-20"),
+        {},
+        "2025-03",
+        4,
+        {"U1": ["20.00", "20.00", "0.00", "0.00"]},
+        id="revocation-month-not-paid",
+    ),
+    pytest.param(
         dict(wife={"hire_date": "2025-07-15"}),
         {},
         "2025-05",
         4,
         {"U1": ["0.00", "0.00", "20.00", "20.00"]},
+        id="payee-hired-mid-July-paid-from-July",
     ),
-    (dict(wife={"leave_date": "2025-09-10"}), {}, "2025-08", 3, {"U1": ["20.00", "20.00", "0.00"]}),
-    (
+    pytest.param(
+        dict(wife={"leave_date": "2025-09-10"}),
+        {},
+        "2025-08",
+        3,
+        {"U1": ["20.00", "20.00", "0.00"]},
+        id="payee-leaving-in-September-paid-through-September",
+    ),
+    pytest.param(
         dict(),
         {"reward_monthly_yuan": {"2025-07-01": 30}},
         "2025-05",
         4,
         {"U1": ["20.00", "20.00", "30.00", "30.00"]},
+        id="rise-to-30-from-July",
     ),
-    (
+    pytest.param(
         dict(birth="2010-06-01", issue="2011-01-01"),
         {"reward_age_cap": 18},
         "2028-05",
         3,
         {"U1": ["20.00", "20.00", "0.00"]},
+        id="age-cap-18-pays-through-18th-birthday",
     ),
-    (dict(birth="2010-06-01", issue="2011-01-01"), {}, "2028-05", 3, {}),
-    (dict(payee="H"), {}, "2025-01", 2, {"U2": ["20.00", "20.00"]}),
-    (
+    pytest.param(
+        dict(birth="2010-06-01", issue="2011-01-01"),
+        {},
+        "2028-05",
+        3,
+        {},
+        id="age-cap-14-same-child-already-aged-out",
+    ),
+    pytest.param(
+        dict(payee="H"),
+        {},
+        "2025-01",
+        2,
+        {"U2": ["20.00", "20.00"]},
+        id="husband-payee-paid-by-his-unit",
+    ),
+    pytest.param(
         dict(),
         {"reward_split": "half"},
         "2025-01",
         2,
         {"U1": ["10.00", "10.00"], "U2": ["10.00", "10.00"]},
+        id="half-split-both-staff-ten-each",
     ),
-    (
+    pytest.param(
         dict(),
         {"reward_split": "half", "reward_monthly_yuan": 25.01},
         "2025-01",
         1,
         {"U1": ["12.51"], "U2": ["12.50"]},
+        id="half-split-odd-fen-to-payees-unit",
     ),
-    (
+    pytest.param(
         dict(payee="H"),
         {"reward_split": "half", "reward_monthly_yuan": 25.01},
         "2025-01",
         1,
         {"U1": ["12.50"], "U2": ["12.51"]},
+        id="half-split-husband-payee-gets-odd-fen",
     ),
-    (
+    pytest.param(
         dict(husband={"category": "outside", "unit_id": None, "hire_date": None}),
         {"reward_split": "half"},
         "2025-01",
         2,
         {"U1": ["20.00", "20.00"]},
+        id="half-split-husband-outside-wifes-unit-pays-all",
     ),
-    (
+    pytest.param(
         dict(husband={"leave_date": "2025-01-20"}),
         {"reward_split": "half"},
         "2025-01",
         2,
         {"U1": ["10.00", "10.00"], "U2": ["10.00", "0.00"]},
+        id="half-split-husband-leaves-his-half-stops",
     ),
-    (
+    pytest.param(
         dict(),
         {"reward_split": {"2025-02-01": "half"}},
         "2025-01",
         2,
         {"U1": ["20.00", "10.00"], "U2": ["0.00", "10.00"]},
+        id="split-changes-to-half-from-February",
     ),
-    (dict(wife={"category": "floating"}), {}, "2025-01", 2, {}),
-    (
+    pytest.param(
+        dict(wife={"category": "floating"}),
+        {},
+        "2025-01",
+        2,
+        {},
+        id="floating-payee-outside-budget",
+    ),
+    pytest.param(
         dict(issue="2015-06-10", birth="2015-06-10"),
         {"reward_age_cap": {"2025-01-01": 8}},
         "2024-12",
         2,
         {"U1": ["20.00", "0.00"]},
+        id="cap-lowered-to-8-stops-a-9-year-old",
     ),
 ]
-COMMITTED_IDS = [
-    "issued-in-March-paid-from-March",
-    "paid-through-14th-birthday-month",
-    "29-Feb-birthday-ends-in-February",
-    "29-Feb-birthday-cap-16-ends-February-2028",
-    "revocation-month-not-paid",
-    "payee-hired-mid-July-paid-from-July",
-    "payee-leaving-in-September-paid-through-September",
-    "rise-to-30-from-July",
-    "age-cap-18-pays-through-18th-birthday",
-    "age-cap-14-same-child-already-aged-out",
-    "husband-payee-paid-by-his-unit",
-    "half-split-both-staff-ten-each",
-    "half-split-odd-fen-to-payees-unit",
-    "half-split-husband-payee-gets-odd-fen",
-    "half-split-husband-outside-wifes-unit-pays-all",
-    "half-split-husband-leaves-his-half-stops",
-    "split-changes-to-half-from-February",
-    "floating-payee-outside-budget",
-    "cap-lowered-to-8-stops-a-9-year-old",
-]
 
 
-@pytest.mark.parametrize("kw,overrides,start,months,expected", COMMITTED_CASES, ids=COMMITTED_IDS)
+@pytest.mark.parametrize("kw,overrides,start,months,expected", COMMITTED_CASES)
 def test_committed_hand_computed(kw, overrides, start, months, expected):
     df = bonus.committed_payments(world(**kw), P.with_overrides(overrides), start, months)
     assert list(df.columns) == ["month", "unit_id", "committed_yuan"]
@@ -277,12 +309,12 @@ def test_outside_budget_under_half_needs_neither_spouse_on_payroll():
     assert bonus.outside_budget(t, P.with_overrides({"reward_split": "half"}), "2025-01").empty
 
 
-# ---------------------------------------------------------------------------- cohorts and re-projection
+# ----------------------------------------------------------------------- cohorts and re-projection
 
 
 def test_cohorts_fold_certificates_and_reproject_age_cap():
-    # Three certificates of one unit issued before the start, children born in the same month: one cohort
-    # per split mode (the half-split cohort is kept for a scenario that switches to half).
+    # Three certificates of one unit issued before the start, children born in the same month: one
+    # cohort per split mode (the half-split cohort is kept for a scenario that switches to half).
     persons = [
         {
             "person_id": f"W{i}",
@@ -376,39 +408,52 @@ CERTAIN = {
 }
 
 NEW_CASES = [
-    (
+    pytest.param(
         dict(extra_couples=childless(3)),
         CERTAIN,
         5,
         {"U1": ["0.00", "0.00", "60.00", "60.00", "60.00"]},
+        id="three-certain-births-certificates-after-two-months",
     ),
-    (dict(extra_couples=childless(3)), {**CERTAIN, "uptake": 0.0}, 5, {}),
-    (
+    pytest.param(
+        dict(extra_couples=childless(3)),
+        {**CERTAIN, "uptake": 0.0},
+        5,
+        {},
+        id="no-uptake-no-new-certificates",
+    ),
+    pytest.param(
         dict(extra_couples=childless(2, unit="U3", husband_unit="U2")),
         {**CERTAIN, "reward_split": "half"},
         4,
         {"U2": ["0.00", "0.00", "20.00", "20.00"], "U3": ["0.00", "0.00", "20.00", "20.00"]},
+        id="half-split-new-certificates-shared-by-both-units",
     ),
-    (dict(extra_couples=childless(2, category="floating")), CERTAIN, 4, {}),
-    (dict(extra_couples=childless(2, birth="1970-01-01")), CERTAIN, 4, {}),
-    (
+    pytest.param(
+        dict(extra_couples=childless(2, category="floating")),
+        CERTAIN,
+        4,
+        {},
+        id="floating-couples-outside-budget",
+    ),
+    pytest.param(
+        dict(extra_couples=childless(2, birth="1970-01-01")),
+        CERTAIN,
+        4,
+        {},
+        id="wife-over-49-not-childbearing",
+    ),
+    pytest.param(
         dict(extra_couples=childless(1)),
         {**CERTAIN, "lag_months": 0, "reward_age_cap": 0},
         3,
         {"U1": ["20.00", "0.00", "0.00"]},
+        id="age-cap-0-pays-birth-month-only",
     ),
 ]
-NEW_IDS = [
-    "three-certain-births-certificates-after-two-months",
-    "no-uptake-no-new-certificates",
-    "half-split-new-certificates-shared-by-both-units",
-    "floating-couples-outside-budget",
-    "wife-over-49-not-childbearing",
-    "age-cap-0-pays-birth-month-only",
-]
 
 
-@pytest.mark.parametrize("kw,overrides,months,expected", NEW_CASES, ids=NEW_IDS)
+@pytest.mark.parametrize("kw,overrides,months,expected", NEW_CASES)
 def test_new_certificates_hand_computed(kw, overrides, months, expected):
     # The world's own couple C1 has a child, so only the extra couples can have new certificates.
     pr = bonus.project(
@@ -442,8 +487,9 @@ def test_draws_are_seeded():
 
 
 def test_percentile_of_summed_draws_not_sum_of_percentiles():
-    # Ten draws: unit U1 gets 0..9 fen, U2 the mirror image 9..0, so their sum is 9 fen in every draw.
-    # P90 of each unit (smallest draw with 90 % at or below) is 8 fen; the bureau's P90 is 9 fen, not 16.
+    # Ten draws: unit U1 gets 0..9 fen, U2 the mirror image 9..0, so their sum is 9 fen in every
+    # draw. P90 of each unit (smallest draw with 90 % at or below) is 8 fen; the bureau's P90 is 9
+    # fen, not 16.
     a = np.arange(10)
     new = np.stack([a, 9 - a], axis=1)[:, :, None]  # (draws, units, months)
     pr = bonus.BonusProjection(24300, ("U1", "U2"), np.zeros((2, 1), np.int64), new)
@@ -477,7 +523,7 @@ def test_scenarios_side_by_side(tmp_path):
     )
     g = tmp_path / "uptake_low.yaml"
     g.write_text("uptake: 0.5\n", encoding="utf-8")
-    sc = bonus.load_scenarios([f, g])
+    sc = load_scenarios([f, g])
     assert list(sc) == ["rise", "cap18", "uptake_low"]
     t = world()
     model = bonus.BonusModel.build(t, P, "2025-01")
@@ -503,48 +549,51 @@ def test_bad_scenario_is_a_param_error(tmp_path):
     f = tmp_path / "bad.yaml"
     f.write_text("scenarios:\n  x:\n    reward_monthy_yuan: 30\n", encoding="utf-8")
     with pytest.raises(ParamError):
-        bonus.scenario_params(P, bonus.load_scenarios([f]))
+        bonus.scenario_params(P, load_scenarios([f]))
 
 
 # ---------------------------------------------------------------------------- liability
 
 LIABILITY_CASES = [
-    (dict(birth="2012-03-15", issue="2013-01-05"), {}, "2026-01", ("U1", 1, "60.00", "59.85")),
-    (
+    pytest.param(
+        dict(birth="2012-03-15", issue="2013-01-05"),
+        {},
+        "2026-01",
+        ("U1", 1, "60.00", "59.85"),
+        id="three-months-left-at-3-percent",
+    ),
+    pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05", wife={"leave_date": "2026-02-10"}),
         {},
         "2026-01",
         ("U1", 1, "60.00", "59.85"),
+        id="payee-leaving-later-assumed-to-stay",
     ),
-    (
+    pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05", wife={"leave_date": "2025-12-10"}),
         {},
         "2026-01",
         ("U1", 0, "0.00", "0.00"),
+        id="payee-left-before-start-owes-nothing",
     ),
-    (
+    pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05"),
         {"discount_rate": 0},
         "2026-01",
         ("U1", 1, "60.00", "60.00"),
+        id="zero-rate-equals-undiscounted",
     ),
-    (
+    pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05"),
         {"reward_monthly_yuan": {"2026-03-01": 50}},
         "2026-01",
         ("U1", 1, "90.00", "89.71"),
+        id="dated-rise-counts-in-liability",
     ),  # 20 + 19.9508 + 50/1.03^(2/12) = 20 + 19.9508 + 49.7543
 ]
-LIABILITY_IDS = [
-    "three-months-left-at-3-percent",
-    "payee-leaving-later-assumed-to-stay",
-    "payee-left-before-start-owes-nothing",
-    "zero-rate-equals-undiscounted",
-    "dated-rise-counts-in-liability",
-]
 
 
-@pytest.mark.parametrize("kw,overrides,start,expected", LIABILITY_CASES, ids=LIABILITY_IDS)
+@pytest.mark.parametrize("kw,overrides,start,expected", LIABILITY_CASES)
 def test_liability_hand_computed(kw, overrides, start, expected):
     # 20 + 20/1.03^(1/12) + 20/1.03^(2/12) = 20 + 19.9508 + 19.9017 = 59.85 (rounded once)
     df = bonus.liability(world(**kw), P.with_overrides(overrides), start)
@@ -567,7 +616,12 @@ def test_default_start_is_month_after_last_recorded_date():
 
 
 @pytest.mark.parametrize(
-    "value", ["2025/01", "Jan 2025", "2025-13"], ids=["slash", "words", "month-13"]
+    "value",
+    [
+        pytest.param("2025/01", id="slash"),
+        pytest.param("Jan 2025", id="words"),
+        pytest.param("2025-13", id="month-13"),
+    ],
 )
 def test_bad_month_is_usage_error(value):
     from fpanalysis.core.errors import UsageError
@@ -576,7 +630,7 @@ def test_bad_month_is_usage_error(value):
         bonus.parse_month(value)
 
 
-# ---------------------------------------------------------------------------- property: vs a simple reference
+# ----------------------------------------------------------------- property: vs a simple reference
 
 
 def _cap_month(birth: dt.date, cap: int) -> tuple[int, int]:

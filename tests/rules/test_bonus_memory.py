@@ -1,8 +1,8 @@
-"""The budget engine's memory-lean paths (POLICY.md §5) give the hand-computed segments and cohorts.
+"""The budget engine's memory-lean paths (rulebook §5) give the hand-computed segments and cohorts.
 
-``certificate_segments`` and ``compress`` work block by block (``bonus._BLOCK``
+``certificate_segments`` and ``compress`` work block by block (``parallel.BLOCK``
 rows at a time) and hand pieces to two threads on large tables
-(``bonus._PARALLEL_MIN``); ``compress`` holds its month columns as int32 when
+(``parallel.PARALLEL_MIN``); ``compress`` holds its month columns as int32 when
 they fit. These tests shrink both constants so that tiny hand-made tables
 cross block boundaries and take the threaded path, and check the rows a person
 can work out on paper.
@@ -16,56 +16,63 @@ import pytest
 
 from fpanalysis.core.schema import coerce
 from fpanalysis.rules import bonus
+from fpanalysis.rules.bonus import parallel
+from fpanalysis.rules.bonus.months import FAR_FUTURE, month_or
+from fpanalysis.rules.bonus.segments import take
 
-HI = 10**7  # bonus._HI: "no end"
+HI = FAR_FUTURE  # "no end"
 
 
 @pytest.fixture(params=["one-row-blocks", "default-blocks"])
 def blocks(request, monkeypatch):
     """Blocks of one row and threads for two rows, or the shipped sizes."""
     if request.param == "one-row-blocks":
-        monkeypatch.setattr(bonus, "_BLOCK", 1)
-        monkeypatch.setattr(bonus, "_PARALLEL_MIN", 2)
+        monkeypatch.setattr(parallel, "BLOCK", 1)
+        monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
     return request.param
 
 
 @pytest.mark.parametrize(
     "values, unit, expected",
     [
-        (["2024-02-29", "2025-01-01", "2000-01-01"], "ns", [24289, 24300, 24000]),
-        (["1969-12-31T23:00", None, "1970-01-01"], "ns", [23639, -1, 23640]),  # floor, not toward 0
-        (["1969-12-31T23:59:59", "2262-04-01", None], "s", [23639, 27147, -1]),  # past ns range
-        ([None, "1999-12-31", None], "us", [-1, 23999, -1]),
-        (["2024-02-29", "1970-01-01"], "D", [24289, 23640]),
-        (["2024-02", None], "M", [24289, -1]),  # months: no division, numpy's own cast
-        ([None, None], "ns", [-1, -1]),
-    ],
-    ids=[
-        "ns",
-        "ns-before-1970-and-missing",
-        "seconds",
-        "us-missing-both-ends",
-        "days",
-        "months",
-        "all-missing",
+        pytest.param(
+            ["2024-02-29", "2025-01-01", "2000-01-01"], "ns", [24289, 24300, 24000], id="ns"
+        ),
+        pytest.param(
+            ["1969-12-31T23:00", None, "1970-01-01"],
+            "ns",
+            [23639, -1, 23640],
+            id="ns-before-1970-and-missing",
+        ),  # floor, not toward 0
+        pytest.param(
+            ["1969-12-31T23:59:59", "2262-04-01", None], "s", [23639, 27147, -1], id="seconds"
+        ),  # past ns range
+        pytest.param([None, "1999-12-31", None], "us", [-1, 23999, -1], id="us-missing-both-ends"),
+        pytest.param(["2024-02-29", "1970-01-01"], "D", [24289, 23640], id="days"),
+        # months: no division, numpy's own cast
+        pytest.param(["2024-02", None], "M", [24289, -1], id="months"),
+        pytest.param([None, None], "ns", [-1, -1], id="all-missing"),
     ],
 )
 def test_month_or_blockwise(blocks, values, unit, expected):
     arr = np.array([np.datetime64(v) if v else np.datetime64("NaT") for v in values]).astype(
         f"datetime64[{unit}]"
     )
-    out = bonus._month_or(arr, -1, np.int32)
+    out = month_or(arr, -1, np.int32)
     assert out.dtype == np.int32
     assert out.tolist() == expected
 
 
 @pytest.mark.parametrize(
     "pos, expected",
-    [([2, 0, 1], [30, 10, 20]), ([2, -1, 0], [30, -9, 10]), ([-1, -1], [-9, -9])],
-    ids=["all-found", "one-missing", "all-missing"],
+    [
+        pytest.param([2, 0, 1], [30, 10, 20], id="all-found"),
+        pytest.param([2, -1, 0], [30, -9, 10], id="one-missing"),
+        pytest.param([-1, -1], [-9, -9], id="all-missing"),
+    ],
 )
 def test_take(pos, expected):
-    assert bonus._take(np.array([10, 20, 30]), np.array(pos), -9).tolist() == expected
+    assert take(np.array([10, 20, 30]), np.array(pos), -9).tolist() == expected
 
 
 def _tables(int_ids: bool) -> dict[str, pd.DataFrame]:
@@ -147,7 +154,13 @@ def _tables(int_ids: bool) -> dict[str, pd.DataFrame]:
     return t
 
 
-@pytest.mark.parametrize("int_ids", [True, False], ids=["integer-ids", "string-ids"])
+@pytest.mark.parametrize(
+    "int_ids",
+    [
+        pytest.param(True, id="integer-ids"),
+        pytest.param(False, id="string-ids"),
+    ],
+)
 def test_segments_by_hand(blocks, int_ids):
     seg, _ = bonus.certificate_segments(_tables(int_ids), with_info=False)
     c0, c1 = (0, 1) if int_ids else ("C0", "C1")
@@ -206,7 +219,7 @@ def _segments(rows) -> pd.DataFrame:
 @pytest.mark.parametrize(
     "rows, max_months, expected",
     [
-        (  # the compress docstring's case: issued before the start -> one cohort of two
+        pytest.param(  # the compress docstring's case: issued before the start -> one cohort of two
             [
                 ("A", 0, "U1", 0, 24000, HI, 24200),
                 ("B", 0, "U1", 0, 24100, HI, 24200),
@@ -214,8 +227,9 @@ def _segments(rows) -> pd.DataFrame:
             ],
             None,
             [(24300, 24560, 24200, 2), (24400, 24560, 24200, 1)],  # ends at the 30th birthday
+            id="docstring-case",
         ),
-        (  # horizon 2025-01 .. 2025-12 (24300 .. 24311)
+        pytest.param(  # horizon 2025-01 .. 2025-12 (24300 .. 24311)
             [
                 ("A", 0, "U1", 0, 24000, 24311, 24000),  # ends with the horizon: typical
                 ("B", 0, "U1", 0, 24000, 24310, 24000),  # leaves a month before: atypical
@@ -225,14 +239,15 @@ def _segments(rows) -> pd.DataFrame:
             ],  # starts after the horizon: dropped
             12,
             [(24300, 24305, 23945, 1), (24300, 24310, 24000, 1), (24300, 24311, 24000, 1)],
+            id="horizon-typical-atypical-dropped",
         ),
-        (  # a birth month beyond int32 (a corrupt date): the int64 path, same rule
+        pytest.param(  # a birth month beyond int32 (a corrupt date): the int64 path, same rule
             [("A", 0, "U1", 0, 24000, HI, 3 * 10**9), ("B", 0, "U1", 0, 24000, HI, 24200)],
             None,
             [(24300, 24560, 24200, 1), (24300, HI, 3 * 10**9, 1)],
+            id="int64-months",
         ),
     ],
-    ids=["docstring-case", "horizon-typical-atypical-dropped", "int64-months"],
 )
 def test_compress_by_hand(blocks, rows, max_months, expected):
     c = bonus.compress(_segments(rows), 24300, max_months=max_months)

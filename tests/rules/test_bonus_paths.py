@@ -1,4 +1,4 @@
-"""The budget engine's fast paths (POLICY.md §5) give the same cohorts whatever the shape of the keys.
+"""The budget engine's fast paths (rulebook §5) give the same cohorts whatever the keys' shape.
 
 ``fpanalysis.rules.bonus`` picks a look-up per key column (consecutive integers: an
 offset; sorted integers: bisection; anything else: a hash), folds typical and
@@ -17,6 +17,9 @@ import pandas as pd
 import pytest
 
 from fpanalysis.rules import bonus
+from fpanalysis.rules.bonus import cohorts, parallel
+from fpanalysis.rules.bonus.months import month_or
+from fpanalysis.rules.bonus.segments import factorize_units, lookup
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_bonus as bb  # noqa: E402
@@ -28,33 +31,38 @@ START = bonus.parse_month(bb.START)
 @pytest.mark.parametrize(
     "keys, values, expected",
     [
-        ([10, 11, 12, 13], [13, 10, 14, 9], [3, 0, -1, -1]),  # consecutive: offsets
-        ([10, 20, 20, 30], [30, 20, 25], [3, 1, -1]),  # sorted with a repeat: the first wins
-        ([10, 20, 30], [30, 10, 20], [2, 0, 1]),  # values out of order
-        ([30, 10, 20], [10, 30, 40], [1, 0, -1]),  # unsorted keys: hashed
-        (["b", "a", "b"], ["a", "b", "c"], [1, 0, -1]),  # strings: hashed, first wins
-        ([], [1, 2], [-1, -1]),
+        # consecutive: offsets
+        pytest.param([10, 11, 12, 13], [13, 10, 14, 9], [3, 0, -1, -1], id="consecutive"),
+        # sorted with a repeat: the first wins
+        pytest.param([10, 20, 20, 30], [30, 20, 25], [3, 1, -1], id="sorted-repeat"),
+        # values out of order
+        pytest.param([10, 20, 30], [30, 10, 20], [2, 0, 1], id="values-unsorted"),
+        # unsorted keys: hashed
+        pytest.param([30, 10, 20], [10, 30, 40], [1, 0, -1], id="keys-unsorted"),
+        # strings: hashed, first wins
+        pytest.param(["b", "a", "b"], ["a", "b", "c"], [1, 0, -1], id="strings"),
+        pytest.param([], [1, 2], [-1, -1], id="empty"),
     ],
-    ids=["consecutive", "sorted-repeat", "values-unsorted", "keys-unsorted", "strings", "empty"],
 )
 def test_lookup(keys, values, expected):
     k = pd.Series(keys, dtype="int64" if keys and isinstance(keys[0], int) else "str")
     v = pd.Series(values, dtype="int64" if isinstance(values[0], int) else "str")
-    assert bonus._lookup(k, v).tolist() == expected
+    assert lookup(k, v).tolist() == expected
 
 
 @pytest.mark.parametrize(
     "dates, expected",
     [
-        (["2024-02-29", "2025-01-01"], [24289, 24300]),
-        (["1969-12-31", None, "1900-02-28"], [23639, -1, 22801]),  # before 1970; missing
-        ([None, None], [-1, -1]),
+        pytest.param(["2024-02-29", "2025-01-01"], [24289, 24300], id="leap-day"),
+        pytest.param(
+            ["1969-12-31", None, "1900-02-28"], [23639, -1, 22801], id="before-1970-and-missing"
+        ),  # before 1970; missing
+        pytest.param([None, None], [-1, -1], id="all-missing"),
     ],
-    ids=["leap-day", "before-1970-and-missing", "all-missing"],
 )
 def test_month_or(dates, expected):
     s = pd.Series(pd.to_datetime(pd.Series(dates, dtype="object")), dtype="datetime64[ns]")
-    assert bonus._month_or(s, -1).tolist() == expected
+    assert month_or(s, -1).tolist() == expected
 
 
 def _cohorts(tables) -> bonus.Cohorts:
@@ -105,7 +113,12 @@ def _strings(t):
 
 
 @pytest.mark.parametrize(
-    "variant", [_gapped, _shuffled, _strings], ids=["sorted-with-gaps", "shuffled", "string-ids"]
+    "variant",
+    [
+        pytest.param(_gapped, id="sorted-with-gaps"),
+        pytest.param(_shuffled, id="shuffled"),
+        pytest.param(_strings, id="string-ids"),
+    ],
 )
 def test_every_key_path_gives_the_same_cohorts(tables, variant):
     assert _same(_cohorts(tables), _cohorts(variant(tables)))
@@ -113,13 +126,19 @@ def test_every_key_path_gives_the_same_cohorts(tables, variant):
 
 def test_two_threads_give_the_same_cohorts(tables, monkeypatch):
     serial = _cohorts(tables)
-    monkeypatch.setattr(bonus, "_PARALLEL_MIN", 0)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 0)
     assert _same(serial, _cohorts(tables))
 
 
-@pytest.mark.parametrize("dense_max", [bonus._DENSE_MAX, 0], ids=["dense-table", "hash-only"])
+@pytest.mark.parametrize(
+    "dense_max",
+    [
+        pytest.param(cohorts.DENSE_MAX, id="dense-table"),
+        pytest.param(0, id="hash-only"),
+    ],
+)
 def test_fold_paths_agree_with_duckdb(tables, monkeypatch, dense_max):
-    monkeypatch.setattr(bonus, "_DENSE_MAX", dense_max)
+    monkeypatch.setattr(cohorts, "DENSE_MAX", dense_max)
     _, ours, _ = bb.run_fpanalysis(tables, bb.bench_params())
     _, duck = bb.run_duckdb(tables, bb.bench_params(), threads=1)
     assert ours.sum() > 0
@@ -132,12 +151,18 @@ def test_unit_codes_of_a_chunked_arrow_column():
         [pd.Series(["b", "a", None], dtype="str"), pd.Series(["c", "a", "b"], dtype="str")],
         ignore_index=True,
     )
-    codes, labels = bonus._factorize_units(s)
+    codes, labels = factorize_units(s)
     assert codes.tolist() == [0, 1, -1, 2, 1, 0]
     assert list(labels) == ["b", "a", "c"]
 
 
-@pytest.mark.parametrize("split", ["payee", "half"], ids=["payee", "half"])
+@pytest.mark.parametrize(
+    "split",
+    [
+        pytest.param("payee", id="payee"),
+        pytest.param("half", id="half"),
+    ],
+)
 def test_projection_does_not_need_sorted_cohorts(tables, split, monkeypatch):
     c = _cohorts(tables)
     rev = bonus.Cohorts(
@@ -156,5 +181,5 @@ def test_projection_does_not_need_sorted_cohorts(tables, split, monkeypatch):
     want = bonus.project_cohorts(c, mp)
     assert want.sum() > 0
     assert np.array_equal(bonus.project_cohorts(rev, mp), want)
-    monkeypatch.setattr(bonus, "_PARALLEL_MIN", 0)  # two halves per run of months
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 0)  # two halves per run of months
     assert np.array_equal(bonus.project_cohorts(c, mp), want)

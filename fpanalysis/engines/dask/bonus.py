@@ -1,59 +1,10 @@
-"""The reward budget on Dask: map per partition, reduce the cohort counts, compute in the driver (POLICY.md §5).
-
-The pandas engine (:mod:`fpanalysis.rules.bonus`) already works in two steps:
-certificates → cohorts (:func:`~fpanalysis.rules.bonus.compress`), then a projection
-over the cohorts only. Cohort counts add up, so the Dask engine is a map-reduce:
-
-1. **map** (in the workers, one task per partition): read the partition's
-   tables, join each certificate to its child, couple and payee
-   (:func:`~fpanalysis.rules.bonus.certificate_segments`) and fold the segments into
-   cohorts (:func:`~fpanalysis.rules.bonus.compress`); likewise the childless couples'
-   new-certificate groups (:func:`~fpanalysis.rules.bonus.new_certificate_groups`),
-   and on request the liability cohorts and the certificates outside the budget;
-2. **reduce**: :func:`merge_cohorts` sums counts over equal cohort keys,
-   :func:`merge_groups` sums couples over equal groups;
-3. **compute** (driver): a :class:`~fpanalysis.rules.bonus.BonusModel` over the merged
-   cohorts and groups projects exactly as the pandas engine does.
-
-The driver never holds more than the small partial results, so the certificate
-count is bounded by disk, not memory.
-
-What depends on the whole dataset, and how it is handled:
-
-- **the start month** (``--start`` omitted): the month after the last recorded
-  date over *all* partitions — a first, cheap pass (dates only) takes the
-  maximum per partition;
-- **the unit list and the unit codes** of the cohorts: every partition is
-  compressed against the global ``units`` table, and :func:`merge_cohorts`
-  re-codes into the sorted union, so cohort order and codes equal what
-  ``compress`` gives on the concatenated data;
-- **persons married twice** across partitions and other cross-partition
-  references: see *alignment* below.
-
-Choices where the spec is silent (also in docs/design.md, "Dask engine"):
-
-- **Aligned partitions** are the contract (``DIR/<table>/part-NNNNN.parquet``,
-  part k of every table holding whole couples: spouses, children,
-  certificates; ``units`` one shared part). Each map task checks it: every
-  certificate's couple, child and payee, and every couple's spouses, must be in
-  the same partition. A partition that breaks it is never computed on: the
-  engine falls back to loading the dataset in the driver and re-partitioning it
-  by couple (a note says so), so the answer stays right.
-- **Not a partitioned dataset** (a CSV folder, a workbook, one Parquet file per
-  table): loaded and validated in the driver exactly as the pandas engine
-  does, then split by couple (:func:`split_by_couple`: contiguous blocks of
-  couples, each with its children and certificates and a copy of every person
-  it refers to) and scattered to the workers.
-- **Validation** (``validate=True``, what the CLI does): each partition is
-  loaded by the package's own loader and validated in its worker
-  (:func:`fpanalysis.io.load_for_analysis` on that partition, with
-  ``--skip-invalid`` applied per partition — alignment keeps every reference
-  inside one partition); an error is reported with its partition's file names.
-  Keys duplicated *across* partitions are caught in the reduce (ids are hashed
-  per partition and compared).
-  ``validate=False`` (library and benchmark use, for trusted generator output)
-  reads only the needed columns with pyarrow in their stored types.
-"""
+"""The reward budget on Dask (rulebook §5), a map-reduce over aligned partitions: each worker turns
+its partition's certificates into cohorts and its childless couples into new-certificate groups with
+the functions of :mod:`fpanalysis.rules.bonus` (and, on request, liability cohorts and the
+certificates outside the budget), the driver sums the counts over equal keys (:func:`merge_cohorts`,
+:func:`merge_groups`) and projects a :class:`~fpanalysis.rules.bonus.BonusModel` over them, exactly
+as the pandas engine does; a dataset that is not partitioned, or whose partitions split a couple, is
+loaded in the driver and split by couple (:func:`split_by_couple`)."""
 
 from __future__ import annotations
 
@@ -107,7 +58,7 @@ MERGE_EVERY = 16
 
 
 def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> bonus.Cohorts:
-    """Sum cohort counts over equal keys: the cohorts ``compress`` gives on the concatenated segments.
+    """Sum cohort counts over equal keys: what ``compress`` gives on the concatenated segments.
 
     Unit codes are re-coded into the sorted union of every part's units and
     ``units``; rows come out sorted by (mode, unit, share, first, end, birth
@@ -145,9 +96,10 @@ def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> 
         highs = np.array([max(int(column(k, j).max()) for k in range(len(live))) for j in range(6)])
         spans = highs - lows + 1
     if live and np.prod(spans.astype(float)) < 2.0**62:
-        # Mixed-radix packing into one int64 per cohort (as compress does), part by part: its order is the
-        # rows' lexicographic order. The driver holds one int64 key and one count a cohort while it sorts
-        # (not the six stacked int64 columns: at 100M certificates, 20M partial cohorts, gigabytes).
+        # Mixed-radix packing into one int64 per cohort (as compress does), part by part: its order
+        # is the rows' lexicographic order. The driver holds one int64 key and one count a cohort
+        # while it sorts (not the six stacked int64 columns: at 100M certificates, 20M partial
+        # cohorts, gigabytes).
         keys = []
         for k in range(len(live)):
             key = np.zeros(len(live[k]), np.int64)
@@ -201,17 +153,18 @@ GROUP_KEYS = ["payee_unit_id", "other_unit_id", "rate"]
 
 
 def merge_groups(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Sum the couples of equal new-certificate groups: :func:`fpanalysis.rules.bonus.new_certificate_groups` on the whole.
+    """Sum the couples of equal new-certificate groups: ``new_certificate_groups`` on the whole.
 
     Examples:
-        >>> a = pd.DataFrame({"payee_unit_id": ["U1"], "other_unit_id": pd.Series([None], dtype="str"),
+        >>> a = pd.DataFrame({"payee_unit_id": ["U1"],
+        ...     "other_unit_id": pd.Series([None], dtype="str"),
         ...     "rate": [0.1], "couples": [2]})
         >>> merge_groups([a, a])["couples"].tolist()
         [4]
     """
     frames = [p for p in parts if len(p)]
     if not frames:
-        return parts[0].iloc[:0].reset_index(drop=True) if parts else _empty_groups()
+        return parts[0].iloc[:0].reset_index(drop=True) if parts else bonus.empty_groups()
     g = pd.concat(frames, ignore_index=True)
     out = (
         g.groupby(GROUP_KEYS, dropna=False, sort=True)["couples"]
@@ -223,62 +176,6 @@ def merge_groups(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     out["other_unit_id"] = out["other_unit_id"].astype("str")
     out["couples"] = out["couples"].astype("int64")
     return out[out["rate"] > 0].reset_index(drop=True)
-
-
-def _empty_groups() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "payee_unit_id": pd.Series([], dtype="str"),
-            "other_unit_id": pd.Series([], dtype="str"),
-            "rate": pd.Series([], dtype="float64"),
-            "couples": pd.Series([], dtype="int64"),
-        }
-    )
-
-
-def liability_from_cohorts(cohorts: bonus.Cohorts, params: Params, start_m: int) -> pd.DataFrame:
-    """:func:`fpanalysis.rules.bonus.liability` from (merged) liability cohorts instead of tables.
-
-    The cohorts must come from ``certificate_segments(..., assume_stay_from=start_m)``
-    and ``compress(..., start_m, units=unit_ids)`` without ``max_months``. The
-    arithmetic is the pandas engine's, line for line (the Dask tests compare the
-    two on every run).
-    """
-    from decimal import ROUND_HALF_UP, Decimal
-
-    units = list(cohorts.units)
-    if len(cohorts):
-        max_cap = max(int(v) for _, v in params.timeline("reward_age_cap"))
-        last = int(np.minimum(cohorts.end_m, cohorts.birth_m + 12 * max_cap).max())
-        months = max(last - start_m + 1, 1)
-    else:
-        months = 1
-    mp = bonus.MonthlyParams.of(params, start_m, months)
-    fen = bonus.project_cohorts(cohorts, mp)
-    r = Decimal(str(params.at("discount_rate", bonus.month_start(start_m))))
-    k = np.arange(months)
-    nz = fen.any(axis=0)
-    factors = {int(i): (1 + r) ** (Decimal(int(i)) / 12) for i in k[nz]}
-    disc = []
-    for row in fen:  # one row per unit: a handful
-        s = sum((Decimal(int(v)) / factors[int(i)] for i, v in enumerate(row) if v), Decimal(0))
-        disc.append(int(s.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-    m = mp.months[None, :]
-    paid_any = (
-        (cohorts.first_m[:, None] <= m)
-        & (m <= cohorts.end_m[:, None])
-        & (m <= cohorts.birth_m[:, None] + 12 * mp.age_cap[None, :])
-        & (cohorts.mode[:, None] == mp.split[None, :])
-    ).any(axis=1)
-    n_cert = bonus._sum_by(cohorts.unit, np.where(paid_any, cohorts.count, 0), len(units))
-    return pd.DataFrame(
-        {
-            "unit_id": pd.Series(units, dtype="str"),
-            "certificates": pd.Series(n_cert, dtype="int64"),
-            "liability_yuan": bonus.fen_to_yuan(fen.sum(axis=1)),
-            "liability_discounted_yuan": bonus.fen_to_yuan(disc),
-        }
-    )
 
 
 # --------------------------------------------------------------------------- partitions
@@ -362,7 +259,7 @@ def split_by_couple(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[str
 
 
 def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
-    """The budget's columns of one partition, read with pyarrow in their stored types (no validation)."""
+    """The budget's columns of one partition, read with pyarrow in their stored types (no check)."""
     return read_parts(files, TABLES_NEEDED, columns=COLUMNS_NEEDED, empty_missing=True)
 
 
@@ -391,10 +288,11 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
 
 
 def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """``values.isin(keys)`` as a bool array, in pyarrow (pandas' string ``isin`` goes through Python objects).
+    """``values.isin(keys)`` as a bool array, in pyarrow (pandas' string ``isin`` is slower).
 
     Examples:
-        >>> _isin(pd.Series(["a", None, "c"], dtype="str"), pd.Series(["a", "b"], dtype="str")).tolist()
+        >>> s = pd.Series(["a", None, "c"], dtype="str")
+        >>> _isin(s, pd.Series(["a", "b"], dtype="str")).tolist()
         [True, False, False]
     """
     import pyarrow.compute as pc
@@ -417,14 +315,15 @@ def _arrow(s: pd.Series):
 
 
 def _positions_in(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Position in ``keys`` of each value (the first of duplicated keys; -1 when absent), hashed in pyarrow."""
+    """Position in ``keys`` of each value (the first of repeated keys; -1: absent), in pyarrow."""
     import pyarrow.compute as pc
 
     pos = pc.index_in(_arrow(values), value_set=_arrow(keys))
     return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-#: Key columns and the table (and key) each refers to: encoded to integer positions by :func:`encode_ids`.
+#: Key columns and the table (and key) each refers to: encoded to integer positions by
+#: :func:`encode_ids`.
 _REFERENCES = {
     "couples": {"wife_id": "persons", "husband_id": "persons"},
     "children": {"couple_id": "couples"},
@@ -452,7 +351,8 @@ def encode_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     Examples:
         >>> from fpanalysis.core.schema import coerce
         >>> t = encode_ids({"persons": coerce("persons", [{"person_id": "W"}, {"person_id": "H"}]),
-        ...     "couples": coerce("couples", [{"couple_id": "C", "wife_id": "W", "husband_id": "X"}]),
+        ...     "couples": coerce("couples", [{"couple_id": "C", "wife_id": "W",
+        ...         "husband_id": "X"}]),
         ...     "children": coerce("children", []), "certificates": coerce("certificates", [])})
         >>> t["couples"][["couple_id", "wife_id", "husband_id"]].values.tolist()
         [[0, 0, -1]]
@@ -482,7 +382,7 @@ def _encode(tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame]
 
 
 def _childless_only(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables :func:`fpanalysis.rules.bonus.new_certificate_groups` needs, cut to childless couples.
+    """The tables ``new_certificate_groups`` needs, cut to the childless couples.
 
     That function keeps only in-scope couples with no row in ``children``; a
     couple's scope depends on its own row and its spouses only, so dropping the
@@ -523,7 +423,7 @@ class Partial:
 
 
 def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Mapping, Partial]:
-    """Tables of one partition: ``source`` is ``{table: [part files]}`` or already a dict of frames."""
+    """Tables of one partition: ``source`` is ``{table: [part files]}`` or a dict of frames."""
     info = Partial()
     if (
         isinstance(source, Mapping)
@@ -541,7 +441,7 @@ def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Map
 
 
 def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"):
-    """Map task of the first pass: the partition's last recorded date (for the default start month)."""
+    """Map task of the first pass: the partition's last recorded date (for the default start)."""
     try:
         if not validate and not is_frames(source):
             tables = _read_dates(source)
@@ -588,11 +488,12 @@ def map_budget(
     check_keys: bool = True,
     check_alignment: bool = True,
 ) -> Partial:
-    """Map task: one partition's cohorts, new-certificate groups, and on request liability and outside rows."""
+    """Map task: one partition's cohorts, new-certificate groups (liability, outside rows)."""
     where = _name(source) if not is_frames(source) else "?"
     try:
         if validate and skip_invalid:
-            # --skip-invalid would quietly drop a reference that lives in another partition: check first.
+            # --skip-invalid would quietly drop a reference that lives in another partition: check
+            # first.
             problem = alignment_problem(read_partition_fast(source))
             if problem is not None:
                 return Partial(not_aligned=f"{where}: {problem}")
@@ -605,8 +506,9 @@ def map_budget(
                     return Partial(not_aligned=f"{where}: {problem}")
             raise
         # The unit list as this partition loaded it (units are in every partition; the pandas engine
-        # takes them from the loaded table too, so a normalised or skipped unit row counts the same).
-        unit_ids = _units_of(tables)
+        # takes them from the loaded table too, so a normalised or skipped unit row counts the
+        # same).
+        unit_ids = bonus.unit_ids(tables)
         info.units = unit_ids
         # integer look-ups (same segments, a fraction of the time); the same pass checks alignment
         coded, problem = _encode(tables)
@@ -638,7 +540,7 @@ def map_budget(
 
 @dataclass
 class DaskBudget:
-    """The reduced result: a :class:`~fpanalysis.rules.bonus.BonusModel` plus the requested extra tables."""
+    """The reduced result: a :class:`~fpanalysis.rules.bonus.BonusModel` and the extra tables."""
 
     model: bonus.BonusModel
     start: str
@@ -678,13 +580,6 @@ def _sources(
             )
         return None, None, True, note
     return None, None, True, []
-
-
-def _units_of(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """The ``units`` table's ids as the pandas engine lists them."""
-    if "units" not in tables:
-        return []
-    return tables["units"]["unit_id"].dropna().astype("str").tolist()
 
 
 def _driver_tables(dataset, tables, *, skip_invalid: bool, lang: str):
@@ -739,7 +634,7 @@ def _messages(partials: Sequence[Partial], lang: str) -> list[str]:
 
 
 def _gather(client, futures, on_result=None):
-    """Results of ``futures`` as they complete (passed through ``on_result``); raise the first worker failure."""
+    """Results of ``futures`` as they complete (through ``on_result``); raise the first failure."""
     from distributed import as_completed
 
     out = []
@@ -755,7 +650,7 @@ def _gather(client, futures, on_result=None):
 
 
 class _Reducer:
-    """Merges partial cohorts as they arrive, so the driver holds at most :data:`MERGE_EVERY` unmerged."""
+    """Merges partial cohorts as they arrive, holding :data:`MERGE_EVERY` unmerged at most."""
 
     def __init__(self) -> None:
         self.acc: dict[str, bonus.Cohorts | None] = {"cohorts": None, "liability": None}
@@ -799,7 +694,7 @@ def budget(
     partitions: int | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> DaskBudget:
-    """The reward budget's reduced model on a Dask cluster (map per partition, reduce, compute later).
+    """The reward budget's reduced model on a Dask cluster (map per partition, then reduce).
 
     Args:
         client: a ``distributed.Client`` (see :func:`fpanalysis.engines.dask.cluster.dask_client`).
@@ -860,9 +755,7 @@ def budget(
             dates = [p.last_date for p in firsts if p.last_date is not None]
             if not dates:
                 bonus.default_start({})  # raises the pandas engine's UsageError
-            start_label = bonus.month_label(
-                int(bonus.month_index(pd.DatetimeIndex([max(dates)]))[0]) + 1
-            )
+            start_label = bonus.month_after(max(dates))
         start_m = bonus.parse_month(start_label)
         # The constant arguments travel in a partial: distributed would turn a large keyword value
         # (a province's unit list) into a task of its own, keyed by the keyword's name.
@@ -890,7 +783,8 @@ def budget(
         messages.append(
             f"分区未对齐（{bad[0]}），已在本机读入后按夫妇重新分区"
             if lang == "zh"
-            else f"partitions not aligned ({bad[0]}): loaded in the driver and re-partitioned by couple"
+            else f"partitions not aligned ({bad[0]}): loaded in the driver and re-partitioned "
+            "by couple"
         )
         repartition = True
         driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
@@ -913,7 +807,7 @@ def budget(
     liab = None
     if liability:
         lc = reducer.result("liability", list(unit_ids))
-        liab = liability_from_cohorts(lc, params, start_m)
+        liab = bonus.liability_from_cohorts(lc, params, start_m)
     out_rows = None
     if outside:
         frames = [p.outside for p in partials]
@@ -934,9 +828,7 @@ def budget(
 def _scatter(client, tables: Mapping[str, pd.DataFrame], partitions: int | None):
     n = partitions or 4 * n_workers(client)
     parts = split_by_couple(tables, n)
-    unit_ids = (
-        tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []
-    )
+    unit_ids = bonus.unit_ids(tables)
     if not parts:
         parts = [dict(tables)]
     return client.scatter(parts), unit_ids

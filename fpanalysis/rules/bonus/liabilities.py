@@ -1,0 +1,133 @@
+"""The remaining liability of today's certificates and the certificates outside the bureau's budget
+(rulebook §5). The liability assumes every payer on the payroll in the start month (or hired later)
+stays on it, applies the parameters in force in each future month, and is discounted at
+``discount_rate`` (month ``start + k`` weighs ``(1+r)^(-k/12)``), rounded once to the fen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.params import Params
+from fpanalysis.rules.bonus.cohorts import Cohorts, compress, project_cohorts, sum_by
+from fpanalysis.rules.bonus.model import DEFAULT_MONTHS
+from fpanalysis.rules.bonus.months import (
+    MonthlyParams,
+    fen_to_yuan,
+    month_start,
+    parse_month,
+)
+from fpanalysis.rules.bonus.segments import certificate_segments, unit_ids
+
+LIABILITY_COLUMNS = ["unit_id", "certificates", "liability_yuan", "liability_discounted_yuan"]
+
+
+def liability(tables: Mapping[str, pd.DataFrame], params: Params, start: Any) -> pd.DataFrame:
+    """Remaining payments owed to today's certificates from ``start`` on, by paying unit.
+
+    Payers on the payroll in the start month are assumed to stay; parameters in
+    force in each future month apply (a dated rise counts). Undiscounted and
+    discounted at ``discount_rate`` (yearly; month ``start + k`` weighs
+    ``(1+r)^(-k/12)``), rounded once to the fen. ``certificates`` counts the
+    certificates with at least one future payment from that unit.
+    """
+    start_m = parse_month(start)
+    seg, _ = certificate_segments(tables, assume_stay_from=start_m, with_info=False)
+    return liability_from_cohorts(compress(seg, start_m, units=unit_ids(tables)), params, start_m)
+
+
+def liability_from_cohorts(cohorts: Cohorts, params: Params, start_m: int) -> pd.DataFrame:
+    """:func:`liability` from liability cohorts (those of several partitions merged, say).
+
+    The cohorts come from ``certificate_segments(..., assume_stay_from=start_m)``
+    folded by ``compress(..., start_m, units=...)`` without ``max_months``.
+    """
+    units = list(cohorts.units)
+    if len(cohorts):
+        max_cap = max(int(v) for _, v in params.timeline("reward_age_cap"))
+        last = int(np.minimum(cohorts.end_m, cohorts.birth_m + 12 * max_cap).max())
+        months = max(last - start_m + 1, 1)
+    else:
+        months = 1
+    mp = MonthlyParams.of(params, start_m, months)
+    fen = project_cohorts(cohorts, mp)  # (U, M)
+    r = Decimal(str(params.at("discount_rate", month_start(start_m))))
+    # Discount factors exactly in Decimal on the unit-month totals (small), then one rounding per
+    # unit.
+    k = np.arange(months)
+    nz = fen.any(axis=0)
+    factors = {int(i): (1 + r) ** (Decimal(int(i)) / 12) for i in k[nz]}
+    disc = []
+    for row in fen:
+        s = sum((Decimal(int(v)) / factors[int(i)] for i, v in enumerate(row) if v), Decimal(0))
+        disc.append(int(s.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    # certificates still paid by each unit: any paid month in the horizon
+    m = mp.months[None, :]
+    paid_any = (
+        (cohorts.first_m[:, None] <= m)
+        & (m <= cohorts.end_m[:, None])
+        & (m <= cohorts.birth_m[:, None] + 12 * mp.age_cap[None, :])
+        & (cohorts.mode[:, None] == mp.split[None, :])
+    ).any(axis=1)
+    n_cert = sum_by(cohorts.unit, np.where(paid_any, cohorts.count, 0), len(units))
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(units, dtype="str"),
+            "certificates": pd.Series(n_cert, dtype="int64"),
+            "liability_yuan": fen_to_yuan(fen.sum(axis=1)),
+            "liability_discounted_yuan": fen_to_yuan(disc),
+        }
+    )
+
+
+OUTSIDE_COLUMNS = [
+    "cert_id",
+    "couple_id",
+    "payee_id",
+    "category",
+    "unit_id",
+    "months_due",
+    "outside_yuan",
+]
+
+
+def outside_budget(
+    tables: Mapping[str, pd.DataFrame], params: Params, start: Any, months: int = DEFAULT_MONTHS
+) -> pd.DataFrame:
+    """Certificates with no payer on the bureau's payroll, shown apart from the budget.
+
+    Under the split in force in the start month. ``months_due`` and
+    ``outside_yuan`` are what the certificate is entitled to in the horizon
+    (issue, age cap and revocation applied; payroll not), which the bureau does
+    not pay; ``unit_id`` is the payee's registered unit, if any. Certificates
+    entitled to nothing in the horizon are left out.
+    """
+    start_m = parse_month(start)
+    _, info = certificate_segments(tables)
+    split = params.at("reward_split", month_start(start_m))
+    inside = info["in_budget_payee"] if split == "payee" else info["in_budget_half"]
+    out = info[~inside.to_numpy(bool)].reset_index(drop=True)
+    mp = MonthlyParams.of(params, start_m, months)
+    m = mp.months[None, :]
+    ent = (
+        (out["issue_m"].to_numpy()[:, None] <= m)
+        & (m <= out["stop_m"].to_numpy()[:, None])
+        & (m <= out["birth_m"].to_numpy()[:, None] + 12 * mp.age_cap[None, :])
+    )
+    res = pd.DataFrame(
+        {
+            "cert_id": out["cert_id"].astype("str"),
+            "couple_id": out["couple_id"].astype("str"),
+            "payee_id": out["payee_id"].astype("str"),
+            "category": out["category"].astype("str"),
+            "unit_id": out["payee_unit_id"].astype("str"),
+            "months_due": ent.sum(axis=1).astype("int64"),
+            "outside_yuan": fen_to_yuan((ent * mp.amount_fen[None, :]).sum(axis=1)),
+        }
+    )
+    res = res[res["months_due"] > 0]  # entitled to nothing in the horizon: no budget question
+    return res.sort_values("cert_id", kind="stable").reset_index(drop=True)

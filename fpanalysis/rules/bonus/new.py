@@ -1,0 +1,179 @@
+"""New certificates (rulebook §5): in-scope childless couples grouped by who would pay and their
+yearly first-birth rate, a seeded Monte Carlo of the certificates they take up month by month
+(vectorised over draws), and the fen those certificates are paid."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.errors import UsageError
+from fpanalysis.core.params import Params
+from fpanalysis.rules.bonus.months import MODES, MonthlyParams
+from fpanalysis.rules.scope import couples_in_scope, is_staff_on
+
+NEW_GROUP_COLUMNS = ["payee_unit_id", "other_unit_id", "rate", "couples"]
+
+
+def _band_rate(ages: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
+    """The yearly rate of each age's band (``"15-19": 0.2``); an age in no band gets 0."""
+    a = ages.astype("float64").to_numpy()
+    out = np.zeros(len(a))
+    for band, r in rates.items():  # a handful of bands, not rows
+        lo, hi = (int(x) for x in str(band).split("-"))
+        out[(a >= lo) & (a <= hi)] = float(r)
+    return out
+
+
+def empty_groups() -> pd.DataFrame:
+    """No new-certificate group: the columns of :func:`new_certificate_groups`, typed, no row."""
+    return pd.DataFrame(
+        {
+            "payee_unit_id": pd.Series([], dtype="str"),
+            "other_unit_id": pd.Series([], dtype="str"),
+            "rate": pd.Series([], dtype="float64"),
+            "couples": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def new_certificate_groups(
+    tables: Mapping[str, pd.DataFrame], params: Params, start: Any
+) -> pd.DataFrame:
+    """In-scope childless couples on ``start`` grouped by who would pay and their birth rate (§5).
+
+    Returns:
+        One row per group with :data:`NEW_GROUP_COLUMNS`: the responsible
+        (staff) unit that pays with split = payee, the other spouse's staff unit
+        (or missing) for split = half, the yearly first-birth probability, and
+        the number of couples. Sorted, so the simulation is reproducible.
+    """
+    on = pd.Timestamp(start)
+    scope = couples_in_scope(tables, params, on, childbearing_only=True)
+    has_child = scope["couple_id"].isin(tables["children"]["couple_id"])
+    scope = scope[~has_child & (scope["basis"] == "staff")].reset_index(drop=True)
+    if scope.empty:
+        return empty_groups()
+    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
+    wife = persons.reindex(scope["wife_id"].to_numpy())
+    husb = persons.reindex(scope["husband_id"].to_numpy())
+    w_unit = wife["unit_id"].where(is_staff_on(wife, on)).to_numpy(object)
+    h_unit = husb["unit_id"].where(is_staff_on(husb, on)).to_numpy(object)
+    payee_unit = scope["responsible_unit_id"].to_numpy(object)
+    # The payee is the responsible spouse: the other spouse is the one whose staff unit is not the
+    # payee's side.
+    wife_pays = pd.Series(w_unit).notna().to_numpy() & (w_unit == payee_unit)
+    resp = pd.Series(params.at_many("responsible_spouse", pd.to_datetime([on] * len(scope))))
+    wife_pays &= ~(
+        (resp == "husband").to_numpy()
+        & pd.Series(h_unit).notna().to_numpy()
+        & (h_unit == payee_unit)
+    )
+    other = np.where(wife_pays, h_unit, w_unit)
+    rate = _band_rate(scope["wife_age"], params.at("births_per_couple_year", on))
+    g = pd.DataFrame({"payee_unit_id": payee_unit, "other_unit_id": other, "rate": rate})
+    g["other_unit_id"] = g["other_unit_id"].astype("str")
+    g["payee_unit_id"] = g["payee_unit_id"].astype("str")
+    out = (
+        g.groupby(["payee_unit_id", "other_unit_id", "rate"], dropna=False, sort=True)
+        .size()
+        .rename("couples")
+        .reset_index()
+    )
+    out = out[out["rate"] > 0].reset_index(drop=True)
+    out["couples"] = out["couples"].astype("int64")
+    return out
+
+
+def simulate_new(
+    groups: pd.DataFrame, mp: MonthlyParams, lag_months: int, draws: int, seed: int
+) -> np.ndarray:
+    """New certificates issued in each month of the horizon: int array ``(draws, groups, months)``.
+
+    For a group of N couples with monthly hazard h, the certificate issue month
+    of all N couples is one multinomial draw over the categories "birth in month
+    k and certificate at k + lag" (probability ``h (1-h)^k × uptake``) and
+    "none within the horizon"; vectorised over groups and draws (one call).
+    """
+    n_m = len(mp.months)
+    g = len(groups)
+    out = np.zeros((draws, g, n_m), dtype=np.int64)
+    k_issue = n_m - lag_months  # issue months lag..n_m-1 come from births 0..k_issue-1
+    if g == 0 or k_issue <= 0 or draws <= 0:
+        return out
+    p = groups["rate"].to_numpy(np.float64)
+    h = 1.0 - np.power(1.0 - np.clip(p, 0.0, 1.0), 1.0 / 12.0)
+    k = np.arange(k_issue)
+    birth_p = h[:, None] * np.power(1.0 - h[:, None], k[None, :])  # (G, K)
+    up = mp.uptake[lag_months:][None, :]
+    cat = birth_p * up
+    rest = np.clip(1.0 - cat.sum(axis=1, keepdims=True), 0.0, 1.0)
+    pvals = np.concatenate([cat, rest], axis=1)
+    pvals /= pvals.sum(axis=1, keepdims=True)  # guard against rounding above 1
+    if seed is not None and int(seed) < 0:  # numpy's ValueError otherwise (found by fuzzing)
+        raise UsageError(
+            f"随机数种子应为非负整数：{seed!r}",
+            f"the seed must be a whole number >= 0: {seed!r}",
+            value=str(seed),
+            rule="seed",
+        )
+    rng = np.random.default_rng(seed)
+    n = groups["couples"].to_numpy(np.int64)
+    draw = rng.multinomial(n, pvals, size=(draws, g))  # (D, G, K+1)
+    out[:, :, lag_months:] = draw[:, :, :k_issue]
+    return out
+
+
+def project_new(
+    groups: pd.DataFrame,
+    issued: np.ndarray,
+    mp: MonthlyParams,
+    lag_months: int,
+    units: Sequence[str],
+) -> np.ndarray:
+    """Fen paid to new certificates: int array ``(draws, len(units), months)``, exact.
+
+    A certificate issued in horizon month j (child born j - lag) is paid in
+    month m iff ``j ≤ m ≤ j - lag + 12 × age_cap(m)``: a window sum over issue
+    months, taken from cumulative sums (no loop over months).
+    """
+    d, g, n_m = issued.shape
+    out = np.zeros((d, len(units), n_m), dtype=np.int64)
+    if g == 0 or n_m == 0:
+        return out
+    uidx = pd.Index(list(units))
+    payee_u = uidx.get_indexer(groups["payee_unit_id"].to_numpy(object))
+    other_u = uidx.get_indexer(groups["other_unit_id"].to_numpy(object))
+    has_other = groups["other_unit_id"].notna().to_numpy() & (other_u >= 0)
+    fen = mp.share_fen()
+    is_payee = mp.split == MODES.index("payee")
+    # Three kinds of leg, each with one fen row over the payment months (the split in force in each
+    # month): 0 the payee's unit when the other spouse is not staff (all, either split); 1 the
+    # payee's unit when the other spouse is staff (all under payee, the major half under half); 2
+    # the other spouse's unit (nothing under payee, the minor half under half).
+    kind_fen = np.stack([fen[0], np.where(is_payee, fen[0], fen[1]), np.where(is_payee, 0, fen[2])])
+    leg_g = np.r_[np.arange(g), np.flatnonzero(has_other)]
+    leg_key = np.r_[payee_u * 3 + np.where(has_other, 1, 0), other_u[has_other] * 3 + 2]
+    order = np.argsort(leg_key, kind="stable")
+    leg_g, leg_key = leg_g[order], leg_key[order]
+    first = np.flatnonzero(np.r_[True, leg_key[1:] != leg_key[:-1]])
+    keys = leg_key[first]
+    # The payment window is linear in the issued counts, so legs of one unit and kind are summed
+    # first: the work below scales with units, not with couples or groups. Counts fit int32 (halves
+    # the memory).
+    issued_k = np.add.reduceat(issued[:, leg_g, :].astype(np.int32), first, axis=1)  # (D, K, M)
+    csum = np.zeros((d, len(keys), n_m + 1), np.int32)
+    np.cumsum(issued_k, axis=2, out=csum[:, :, 1:])
+    m = np.arange(n_m)
+    lo = np.minimum(
+        np.clip(m - 12 * mp.age_cap + lag_months, 0, None), m + 1
+    )  # earliest issue still paid in m
+    active = csum[:, :, 1:] - csum[:, :, lo]  # (D, K, M) certificates being paid in m
+    values = active * kind_fen[keys % 3][None, :, :]  # int64 fen
+    unit_of = keys // 3  # sorted, since keys are
+    starts = np.flatnonzero(np.r_[True, unit_of[1:] != unit_of[:-1]])
+    out[:, unit_of[starts], :] = np.add.reduceat(values, starts, axis=1)
+    return out
