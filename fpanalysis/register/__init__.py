@@ -797,7 +797,7 @@ class Register:
         Args:
             result: a :class:`fpanalysis.rules.relief.ReliefResult` (every household of the round).
             params: the :class:`~fpanalysis.core.params.Params` in force (all recorded, with their hash).
-            dataset: the :class:`~fpanalysis.io.Dataset` read (its files' SHA-256 are recorded).
+            dataset: the :class:`~fpanalysis.core.dataset.Dataset` read (its files' SHA-256 are recorded).
             review: :func:`fpanalysis.rules.relief.review`'s table for the same round, for each
                 selected household's review months, next review date and whether it is due.
             override_text: the override file's text (default: read from ``params.override_file``).
