@@ -33,7 +33,7 @@ _TYPE_RULES = frozenset({"date", "bool", "int", "number"})
 
 
 def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
-    """Check every rule of DATA.md over a loaded dataset; list every problem.
+    """Check every rule of the data dictionary over a loaded dataset; list every problem.
 
     Args:
         dataset: from :func:`fpanalysis.io.load_dataset` (or a
