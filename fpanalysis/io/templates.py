@@ -1,49 +1,19 @@
-"""Empty input templates and the data dictionary, built from :mod:`fpanalysis.core.schema`.
-
-The bureau's clerks fill these in and hand them back; the loader
-(:func:`fpanalysis.io.load_dataset`) reads a filled template as it stands.
-
-- ``fpanalysis_template.xlsx``: one sheet per table named by its Chinese name,
-  the Chinese header as the only non-data row (bold, frozen, sized), a comment
-  on each header cell (type, required, allowed values, reference, note in
-  Chinese and English), drop-down lists for option columns (Chinese labels)
-  and yes/no columns (是/否), and number bounds where DATA.md gives them.
-- ``csv/<table>.csv``: one per table, UTF-8 with BOM, Chinese header only.
-- ``docs/data_dictionary.md``: every table and column in both languages.
-
-All are byte-identical when regenerated: the workbook's document dates are
-``SOURCE_DATE_EPOCH`` when set, else 2000-01-01, and its zip entries carry
-that time too.
-
-Choices where the spec is silent:
-
-- The CSV templates sit in a ``csv/`` sub-folder named by the English table
-  name (``csv/persons.csv``), so that the folder is itself a loadable (empty)
-  dataset and no file name depends on the user's code page.
-- Set columns (``special_groups``) get no drop-down (Excel lists allow one
-  value); their comment lists the values and the separators.
-- Drop-downs and bounds cover rows 2-10000; Excel shows a warning for a value
-  outside the list but lets the clerk keep it (``errorStyle="warning"``), since
-  the loader also accepts English codes and the validator reports the rest.
-
-Examples:
-    >>> md = data_dictionary()
-    >>> "| `sex` | 性别 | 选项 / one of the listed values | 是 / yes |" in md
-    True
+"""Empty input templates and the data dictionary, built from :mod:`fpanalysis.core.schema` for
+the clerks to fill in: ``fpanalysis_template.xlsx`` (one sheet per table, Chinese headers with
+a comment each, drop-down lists and bounds), ``csv/<table>.csv`` (UTF-8 with BOM, Chinese
+header only; the folder is itself a loadable empty dataset) and ``docs/data_dictionary.md``
+(every table and column in both languages), all byte-identical when regenerated.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io as _io
 import os
 import unicodedata
-import zipfile
 from pathlib import Path
 
 from fpanalysis.core import config, schema
-from fpanalysis.core.clock import document_time
 from fpanalysis.core.schema import Column, Table
+from fpanalysis.io.write import workbook_bytes
 
 WORKBOOK_NAME = "fpanalysis_template.xlsx"
 CSV_DIR = "csv"
@@ -204,32 +174,17 @@ def _sheet(wb, table: Table) -> None:
 def build_workbook_bytes() -> bytes:
     """The template workbook as bytes (identical on every call)."""
     import openpyxl
-    from openpyxl.writer.excel import ExcelWriter
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for table in schema.TABLES_LIST:
         _sheet(wb, table)
-    when = document_time()
-    wb.properties.creator = "fpanalysis"
-    wb.properties.lastModifiedBy = "fpanalysis"
-    wb.properties.title = "计划生育数据录入模板 / family-planning data entry template"
-    wb.properties.created = when
-    wb.properties.modified = when
-    buf = _io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        # ExcelWriter, not wb.save: save stamps the current time into docProps.
-        ExcelWriter(wb, archive).write_data()
-    stamp = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
-    out = _io.BytesIO()
-    buf.seek(0)
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=stamp)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            dst.writestr(zi, src.read(info.filename))
-    return out.getvalue()
+    return workbook_bytes(
+        wb,
+        title="计划生育数据录入模板 / family-planning data entry template",
+        last_modified_by="fpanalysis",
+        file_mode=0o644,
+    )
 
 
 def csv_template(table: Table) -> bytes:
@@ -247,7 +202,13 @@ def _md(text: str) -> str:
 
 
 def data_dictionary() -> str:
-    """The data dictionary (Markdown) of every table and column in :mod:`fpanalysis.core.schema`."""
+    """The data dictionary (Markdown) of every table and column in :mod:`fpanalysis.core.schema`.
+
+    Examples:
+        >>> md = data_dictionary()
+        >>> "| `sex` | 性别 | 选项 / one of the listed values | 是 / yes |" in md
+        True
+    """
     lines = [
         "# 数据字典 / Data dictionary",
         "",
@@ -264,9 +225,8 @@ def data_dictionary() -> str:
     ]
     for t in schema.TABLES_LIST:
         desc = " / ".join(x for x in (t.description_zh, t.description_en) if x)
-        lines.append(
-            f"| [`{t.name}`](#{t.name}) | {t.zh} | {', '.join(f'`{k}`' for k in t.key)} | {_md(desc)} |"
-        )
+        keys = ", ".join(f"`{k}`" for k in t.key)
+        lines.append(f"| [`{t.name}`](#{t.name}) | {t.zh} | {keys} | {_md(desc)} |")
     for t in schema.TABLES_LIST:
         lines += [
             "",
@@ -276,12 +236,12 @@ def data_dictionary() -> str:
             + (f" — {t.description_zh} / {t.description_en}" if t.description_zh else ""),
             "",
         ]
-        lines.append(
-            f"文件 file: `{t.name}.csv` 或工作表 or sheet `{t.zh}`；主键 key: {', '.join(f'`{k}`' for k in t.key)}"
-        )
+        keys = ", ".join(f"`{k}`" for k in t.key)
+        lines.append(f"文件 file: `{t.name}.csv` 或工作表 or sheet `{t.zh}`；主键 key: {keys}")
         lines += [
             "",
-            "| column | 中文表头 | 类型 type | 必填 required | 可选值 allowed values | 引用 references | 说明 notes |",
+            "| column | 中文表头 | 类型 type | 必填 required | 可选值 allowed values "
+            "| 引用 references | 说明 notes |",
             "|---|---|---|---|---|---|---|",
         ]
         for c in t.columns:
@@ -300,8 +260,9 @@ def data_dictionary() -> str:
                 notes.append(
                     "个人信息，输出时脱敏 / personal information, masked in outputs (POLICY.md §7)"
                 )
+            required = "是 / yes" if c.required else "否 / no"
             lines.append(
-                f"| `{c.name}` | {c.zh} | {tzh} / {ten} | {'是 / yes' if c.required else '否 / no'} "
+                f"| `{c.name}` | {c.zh} | {tzh} / {ten} | {required} "
                 f"| {_md(allowed)} | {ref} | {_md('; '.join(notes))} |"
             )
     return "\n".join(lines) + "\n"

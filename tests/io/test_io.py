@@ -201,7 +201,8 @@ def test_gb18030_chinese_headers_and_labels_load_like_english():
     en = io.load_dataset(BAD / "all_valid", tables=["units", "persons"])
     assert zh.files == {"units": "单位.csv", "persons": "人员.csv"}
     pd.testing.assert_frame_equal(zh["units"], en["units"])
-    # rows 2, 3 of the English file are P1, P2; 1990/5/12 and 2012年7月1日 parse, the id's x is upper-cased
+    # rows 2, 3 of the English file are P1, P2; 1990/5/12 and 2012年7月1日 parse,
+    # the id's x is upper-cased
     pd.testing.assert_frame_equal(zh["persons"], en["persons"].loc[[2, 3]])
     assert not [p for p in zh.problems if p.severity != "note"]
 

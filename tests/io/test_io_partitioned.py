@@ -1,4 +1,4 @@
-"""Loading a folder of Parquet parts per table, and validation at scale (issue 7 item 1).
+"""Loading a folder of Parquet parts per table, and validation at scale.
 
 - ``io.load_dataset`` / ``load_for_analysis`` read ``DIR/<table>/part-*.parquet``
   in name order, numbering rows on across parts and naming the part file;
@@ -19,7 +19,8 @@ import pytest
 from fpanalysis import io, synth
 from fpanalysis.core import config, ids, schema
 from fpanalysis.core.errors import DataError
-from fpanalysis.io import validate
+from fpanalysis.io import cells, read, validate
+from fpanalysis.io.validate import findings, idnumbers
 
 # --------------------------------------------------------------------------- helpers
 
@@ -182,15 +183,15 @@ def test_parquet_text_is_the_cell_text(tmp_path):
         s = back[c]
         if pd.api.types.is_datetime64_any_dtype(s):
             continue  # dates are written YYYY-MM-DD (unchanged path)
-        expected = [io._cell_text(None if pd.isna(v) else v) for v in s.astype(object)]
-        assert io._parquet_text(s).tolist() == expected, c
+        expected = [cells.cell_text(None if pd.isna(v) else v) for v in s.astype(object)]
+        assert read._parquet_text(s).tolist() == expected, c
 
 
 def test_id_number_normalisation_keeps_canonical_numbers_and_tidies_the_rest():
     s = pd.Series(
         ["11010519491231002X", " 110105 19491231 002x", "１１０１０５", None], dtype="str"
     )
-    got = io._normalize_id_numbers(s)
+    got = cells._normalize_id_numbers(s)
     assert got.tolist()[:3] == ["11010519491231002X", "11010519491231002X", "110105"]
     assert pd.isna(got.iloc[3])
 
@@ -199,7 +200,7 @@ def test_id_number_normalisation_keeps_canonical_numbers_and_tidies_the_rest():
 
 
 def _reference_id_findings(table, df, column, births, sexes, subject):
-    """The row-by-row implementation the vectorised one replaces (validate.py before issue 7)."""
+    """The row-by-row implementation the vectorised one replaces."""
     v = df[column]
     has = v.notna()
     out = set()
@@ -218,7 +219,7 @@ def _reference_id_findings(table, df, column, births, sexes, subject):
 
 def _vectorised(table, df, column, births, sexes, subject):
     out = set()
-    for f in validate._id_findings(table, df, column, births, sexes, subject):
+    for f in idnumbers._id_findings(table, df, column, births, sexes, subject):
         for r in f.rows:
             out.add(
                 (
@@ -361,11 +362,11 @@ def test_whole_report_unchanged(tmp_path, monkeypatch, which):
         ):
             by.setdefault((sev, rule, zh, en), []).append(row)
         return [
-            validate._Finding(table, pd.Index(r), column, rule, zh, en, sev)
+            findings.Finding(table, pd.Index(r), column, rule, zh, en, sev)
             for (sev, rule, zh, en), r in by.items()
         ]
 
-    monkeypatch.setattr(validate, "_id_findings", reference)
+    monkeypatch.setattr(idnumbers, "_id_findings", reference)
     old = _report_rows(validate.validate_dataset(ds))
     assert new == old
     if which == "faults":

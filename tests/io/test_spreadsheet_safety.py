@@ -1,4 +1,4 @@
-"""Spreadsheet safety (issue 8 item 6): formula injection, safe YAML, XML bombs in .xlsx input.
+"""Spreadsheet safety: formula injection, safe YAML, XML bombs in .xlsx input.
 
 - Every writer of CSV/XLSX in the package neutralises text that a spreadsheet
   would run as a formula (a leading ``'``), while numbers stay numbers;
@@ -24,16 +24,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
+import fpanalysis
 from fpanalysis import io
 from fpanalysis.cli import main
 from fpanalysis.core import schema
 from fpanalysis.core.errors import DataError, ParamError
 from fpanalysis.core.params import load_params
 from fpanalysis.io.exports import export_meeting_xlsx
+from fpanalysis.io import read
 from fpanalysis.rules import relief
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
-PACKAGE = Path(io.__file__).resolve().parent
+PACKAGE = Path(fpanalysis.__file__).resolve().parent
 
 # prefix, why a spreadsheet would run it
 RISKY = [
@@ -112,7 +114,7 @@ def test_neutralize_text_examples():
     ]
 
 
-# --------------------------------------------------------------------------- relief meeting workbook
+# ------------------------------------------------------------------------ relief meeting workbook
 
 
 def _relief_result():
@@ -210,10 +212,10 @@ def test_input_read_back_keeps_the_text_as_typed():
 # file -> why its spreadsheet writes are safe. A new writer must use io.write_table (or
 # io.neutralize_text on each cell) and be added here with its reason.
 AUDITED_WRITERS = {
-    "io.py": "write_table: neutralize_formulas on every text cell and header (tested above)",
-    "exports.py": "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)",
-    "synth.py": "writes synthetic INPUT datasets (generated names and codes), not outputs",
-    "templates.py": "writes empty input templates: fixed headers and notes from schema.py",
+    "io/write.py": "write_table: neutralize_formulas on every text cell and header (tested above)",
+    "io/exports.py": "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)",
+    "synth/write.py": "writes synthetic INPUT datasets (generated names and codes), not outputs",
+    "io/templates.py": "writes empty input templates: fixed headers and notes from schema.py",
 }
 WRITE_CALL = re.compile(
     r"\.to_csv\(|\.to_excel\(|csv\.writer\(|csv\.DictWriter\(|Workbook\(|ExcelWriter\(|xlsxwriter"
@@ -240,7 +242,7 @@ def test_templates_hold_no_formula_text():
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert cells and not [c.coordinate for c in cells if c.data_type == "f"]
     assert not [
-        c.value for c in cells if isinstance(c.value, str) and c.value.startswith(io._FORMULA_START)
+        c.value for c in cells if isinstance(c.value, str) and c.value.startswith(io.FORMULA_START)
     ]
 
 
@@ -316,7 +318,8 @@ def _bomb_workbook(path: Path, where: str, dtd: str, payload: str = "&lol9;") ->
                     data = data.replace(
                         b"</Relationships>",
                         b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
-                        b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                        b'officeDocument/2006/relationships/sharedStrings" '
+                        b'Target="sharedStrings.xml"/>'
                         b"</Relationships>",
                     )
                 elif n == "xl/worksheets/sheet1.xml":
@@ -398,19 +401,19 @@ def _inflating_workbook(path: Path, inflated_bytes: int) -> Path:
 
 def test_zip_bomb_refused_before_inflating(capsys, tmp_path, monkeypatch):
     # the limits are lowered so the test builds 8 MB, not the real 64 MB threshold
-    monkeypatch.setattr(io, "XLSX_BOMB_MIN_BYTES", 4 * 2**20)
+    monkeypatch.setattr(read, "XLSX_BOMB_MIN_BYTES", 4 * 2**20)
     book = _inflating_workbook(tmp_path / "bomb.xlsx", 8 * 2**20)
     assert book.stat().st_size < 100_000
     with pytest.raises(DataError) as e:
         io.load_dataset(book)
     assert (e.value.rule, e.value.value) == ("xlsx_too_large", "xl/media/padding.xml")
     assert "疑似“压缩炸弹”" in e.value.message_zh and "zip bomb" in e.value.message_en
-    monkeypatch.setattr(io, "XLSX_BOMB_MIN_BYTES", 16 * 2**20)  # the same file under the limit
+    monkeypatch.setattr(read, "XLSX_BOMB_MIN_BYTES", 16 * 2**20)  # the same file under the limit
     assert list(io.load_dataset(book)) == ["units"]
 
 
 def test_workbook_too_large_for_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "XLSX_MAX_BYTES", 2**20)
+    monkeypatch.setattr(read, "XLSX_MAX_BYTES", 2**20)
     book = _inflating_workbook(tmp_path / "big.xlsx", 2 * 2**20)
     with pytest.raises(DataError) as e:
         io.load_dataset(book)

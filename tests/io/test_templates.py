@@ -136,7 +136,10 @@ def test_data_dictionary_lists_every_column():
 
 
 def test_committed_templates_are_up_to_date(tmp_path):
-    """data/templates and docs/data_dictionary.md match the schema: run `fpanalysis templates` if not."""
+    """data/templates and docs/data_dictionary.md match the schema.
+
+    Run `fpanalysis templates` if not.
+    """
     dd = tmp_path / "data_dictionary.md"
     written = templates.write_templates(tmp_path / "templates", dd)
     stale = []

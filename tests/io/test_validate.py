@@ -18,8 +18,8 @@ from conftest import sample_available
 from fpanalysis import io
 from fpanalysis.cli import main
 from fpanalysis.core import config, schema
+from fpanalysis.core.dataset import Dataset
 from fpanalysis.core.errors import DataError
-from fpanalysis.io import Dataset
 from fpanalysis.io.validate import validate_dataset, write_rejects
 
 BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad"
@@ -159,7 +159,7 @@ def test_empty_folder_is_an_error(tmp_path):
     assert [p.rule for p in report.errors] == ["no_tables"]
 
 
-# --------------------------------------------------------------------------- rules on hand-made frames
+# ---------------------------------------------------------------------- rules on hand-made frames
 
 
 def _base():
@@ -688,7 +688,8 @@ def test_household_size_equals_members(name, size, relations, expected):
 
 
 def test_head_id_number_against_head_member():
-    # 420106 1960-02-02 seq 005 (odd: a man), check character computed by hand: see make_fixtures.rid
+    # 420106 1960-02-02 seq 005 (odd: a man), check character computed by hand:
+    # see make_fixtures.rid
     from fixtures.bad.make_fixtures import rid
 
     num = rid("420106", "1960-02-02", 5)
@@ -1022,7 +1023,7 @@ def test_declared_fp_type_against_members(name, declared, children, infertile, e
         Dataset({"households": h, "household_members": schema.coerce("household_members", members)})
     )
     # A contradiction is reported, naming the household, but as a warning: relief uses the
-    # type the members establish (issue 5), so the row is not rejected.
+    # type the members establish, so the row is not rejected.
     assert problems.errors == []
     assert [(p.table, p.row, p.column, p.rule) for p in problems.warnings] == expected
     if expected:

@@ -295,7 +295,7 @@ def test_round_ids_and_metadata(register_url, params, monkeypatch):
 
 
 def test_inputs_and_override_recorded(tmp_path, params):
-    from fpanalysis.io import Dataset
+    from fpanalysis.core.dataset import Dataset
 
     t = round1_tables()
     ds = Dataset(

@@ -31,7 +31,6 @@ import pandas as pd
 import pandas.testing as pt
 import pytest
 
-from fpanalysis import io as fio
 from fpanalysis.cli import main
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import load_params
@@ -39,6 +38,7 @@ from fpanalysis.core.privacy import mask_frame
 from fpanalysis.core.schema import coerce
 from fpanalysis.io import load_for_analysis, write_table, write_table_chunks
 from fpanalysis.io.exports import export_meeting_xlsx
+from fpanalysis.io import write as fio_write
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief import result as relief_result
 
@@ -239,7 +239,7 @@ def test_a_column_empty_in_the_first_slice_is_text(tmp_path):
 
 
 def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
-    monkeypatch.setattr(fio, "XLSX_MAX_ROWS", 3)
+    monkeypatch.setattr(fio_write, "XLSX_MAX_ROWS", 3)
     with pytest.raises(UsageError) as e:
         write_table_chunks([FRAME.iloc[:2], FRAME.iloc[2:]], tmp_path / "t.xlsx")
     assert (

@@ -190,7 +190,7 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
     Every couple's spouses, every row's couple and every check attendance's
     woman must be in the partition.
     """
-    from fpanalysis.io import isin_keys
+    from fpanalysis.core.dataset import isin_keys
 
     checks = [(t, "couple_id", "couples", "couple_id") for t in BY_COUPLE] + [
         ("couples", "wife_id", "persons", "person_id"),

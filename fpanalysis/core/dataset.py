@@ -1,0 +1,230 @@
+"""The in-memory dataset types: :class:`Dataset` (English table name -> typed frame, with
+the provenance of every table), :class:`Problem` (one problem found in a dataset, as a clerk
+needs it to correct the input) and the helpers over frames they need (row keys, key lookups).
+Nothing here reads or writes a file: :mod:`fpanalysis.io` does.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.errors import DataError
+
+__all__ = [
+    "ID_NUMBER_COLUMNS",
+    "SEVERITY_LABELS",
+    "Dataset",
+    "Problem",
+    "isin_keys",
+    "row_keys",
+]
+
+#: Columns holding resident ID numbers: normalised on reading.
+ID_NUMBER_COLUMNS = frozenset(
+    {"id_number", "head_id_number", "wife_id_number", "husband_id_number"}
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a dataset, as a clerk needs it to correct the input.
+
+    Attributes:
+        table: English table name (``None`` for the dataset as a whole).
+        row: row number as the user sees it (header = 1); ``None`` for the whole table.
+        column: English column name, if one is concerned.
+        value: the cell as it stands in the input (raw text).
+        rule: short rule name (``date``, ``enum``, ``required``, ``unique``,
+            ``reference``, ``date_order``, ``id_check_char``...).
+        message_zh, message_en: what is wrong, in Chinese and English.
+        severity: ``error`` (rejects the row), ``warning`` or ``note``.
+        key: the row's key value (``P0001``; ``R1/P0003`` for a composite key).
+        file: the input file (``persons.csv``; ``book.xlsx[人员]`` for a sheet).
+    """
+
+    table: str | None
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    message_zh: str
+    message_en: str
+    severity: str = "error"
+    key: str | None = None
+    file: str | None = None
+
+    def text(self, lang: str = "zh") -> str:
+        """One line for a person: where, what, rule.
+
+        Examples:
+            >>> Problem("persons", 5, "sex", "X", "enum", "不是允许的选项", "not an allowed value",
+            ...         key="P3", file="persons.csv").text("en")
+            "error: persons.csv row 5 [P3] column sex value 'X': not an allowed value (rule enum)"
+        """
+        zh = lang == "zh"
+        sev = SEVERITY_LABELS.get(self.severity, (self.severity, self.severity))[0 if zh else 1]
+        where = []
+        if self.file or self.table:
+            where.append(self.file or self.table)
+        if self.row is not None:
+            where.append(f"第{self.row}行" if zh else f"row {self.row}")
+        if self.key:
+            where.append(f"[{self.key}]")
+        if self.column:
+            col = schema.zh_header(self.column, self.table) if zh else self.column
+            where.append(f"列 {col}" if zh else f"column {self.column}")
+        if self.value not in (None, ""):
+            where.append(f"值 {self.value!r}" if zh else f"value {self.value!r}")
+        msg = self.message_zh if zh else self.message_en
+        rule = f"（规则 {self.rule}）" if zh else f" (rule {self.rule})"
+        sep = "：" if zh else ": "
+        return f"{sev}{sep}{' '.join(where)}{sep}{msg}{rule}" if where else f"{sev}{sep}{msg}{rule}"
+
+    @classmethod
+    def from_error(cls, error: DataError, table: str | None, file: str | None) -> Problem:
+        """The error that makes a whole file unusable (it cannot be read), as a problem.
+
+        Examples:
+            >>> e = DataError("无法读取", "cannot be read", rule="unreadable_file")
+            >>> Problem.from_error(e, "units", "units.csv").text("en")
+            'error: units.csv: cannot be read (rule unreadable_file)'
+        """
+        rule = error.rule or "unreadable_file"
+        zh, en = error.message_zh, error.message_en
+        return cls(table, None, None, None, rule, zh, en, "error", None, file)
+
+
+#: A problem's severity as a clerk reads it: (Chinese, English).
+SEVERITY_LABELS = {
+    "error": ("错误", "error"),
+    "warning": ("警告", "warning"),
+    "note": ("说明", "note"),
+}
+
+
+class Dataset(Mapping):
+    """A loaded dataset: English table name -> typed DataFrame (docs/design.md).
+
+    Attributes:
+        source: the folder or workbook read.
+        files: table -> the file it came from (``persons.csv``, ``book.xlsx[人员]``).
+        sha256: file name -> SHA-256 hex of every input file read (provenance).
+        raw: table -> the rows as text exactly as in the input (all original
+            columns under their original headers, index = row number).
+        headers: table -> {English column: header as written in the input}.
+        problems: problems found while reading (types, headers, files).
+        absent: known tables asked for and not in the dataset.
+        skipped: table -> rows left out by ``load_for_analysis(skip_invalid=True)``.
+        messages: lines for a command to print (rows left out, warnings), in
+            the language asked of :func:`load_for_analysis`.
+        parts: table -> [(first row, last row, part file), ...] for a table
+            read from a folder of Parquet parts (rows numbered on across parts).
+    """
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: Path | str | None = None,
+        files: Mapping[str, str] | None = None,
+        sha256: Mapping[str, str] | None = None,
+        raw: Mapping[str, pd.DataFrame] | None = None,
+        headers: Mapping[str, Mapping[str, str]] | None = None,
+        problems: Iterable[Problem] = (),
+        absent: Iterable[str] = (),
+        skipped: Mapping[str, int] | None = None,
+        parts: Mapping[str, list[tuple[int, int, str]]] | None = None,
+    ) -> None:
+        self._frames = dict(frames)
+        self.source = Path(source) if source is not None else None
+        self.files = dict(files or {})
+        self.sha256 = dict(sha256 or {})
+        self.raw = dict(raw or {})
+        self.headers = {k: dict(v) for k, v in (headers or {}).items()}
+        self.problems = list(problems)
+        self.absent = tuple(absent)
+        self.skipped = dict(skipped or {})
+        self.parts = {k: list(v) for k, v in (parts or {}).items()}
+        self.messages: list[str] = []
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in self._frames.items())
+        return f"Dataset({self.source}: {sizes})"
+
+    def replace_frames(self, frames: Mapping[str, pd.DataFrame]) -> Dataset:
+        """A copy with other frames and the same provenance."""
+        out = Dataset(
+            frames,
+            source=self.source,
+            files=self.files,
+            sha256=self.sha256,
+            raw=self.raw,
+            headers=self.headers,
+            problems=self.problems,
+            absent=self.absent,
+            skipped=self.skipped,
+            parts=self.parts,
+        )
+        out.messages = list(self.messages)
+        return out
+
+    def file_of(self, table: str | None, row: int | None = None) -> str | None:
+        """The input file a table came from (for messages).
+
+        For a table read from a folder of Parquet parts, ``row`` picks the
+        part file that holds it (``persons/part-00001.parquet``); without a
+        row it is the folder (``persons/``).
+        """
+        if table is None:
+            return self.source.name if self.source else None
+        spans = self.parts.get(table) if row is not None else None
+        if spans:
+            i = bisect.bisect_right([s[0] for s in spans], row) - 1
+            if i >= 0 and spans[i][0] <= row <= spans[i][1]:
+                return spans[i][2]
+        return self.files.get(table)
+
+
+def row_keys(frame: pd.DataFrame, table: str) -> pd.Series:
+    """The key value of each row as text (``R1/P0003`` for a composite key).
+
+    Examples:
+        >>> df = schema.coerce("check_attendance", [{"round_id": "R1", "person_id": "P3",
+        ...                                          "attended_date": "2024-03-02"}])
+        >>> row_keys(df, "check_attendance").tolist()
+        ['R1/P3']
+    """
+    key = schema.TABLES[table].key
+    parts = [frame[k].astype("str").fillna("") for k in key]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "/" + p
+    return out
+
+
+def isin_keys(values: pd.Series, keys: pd.Series) -> pd.Series:
+    """``values.isin(keys)`` through a hash index (pandas' string ``isin`` is slow on many keys).
+
+    Examples:
+        >>> keys = pd.Series(["a", "b", "a"], dtype="str")
+        >>> isin_keys(pd.Series(["a", None, "c"], dtype="str"), keys).tolist()
+        [True, False, False]
+    """
+    index = pd.Index(pd.unique(keys.dropna().to_numpy(dtype=object)))
+    found = index.get_indexer(values.to_numpy(dtype=object)) >= 0
+    return pd.Series(found & values.notna().to_numpy(), index=values.index)

@@ -1,0 +1,222 @@
+"""Rows of text to typed frames: the header row (searched below a title), the columns
+(English or Chinese headers, unknown ones dropped with a warning, a missing required one
+making the table unusable), blank and overlong rows, and each column parsed to its type, every
+cell that is no value of its type becoming a :class:`~fpanalysis.core.dataset.Problem` that
+names its row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.dataset import Problem, row_keys
+from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
+from fpanalysis.io.read import HEADER_SEARCH_ROWS
+
+__all__ = ["frame_from_records"]
+
+
+def _header_row(table: schema.Table, records: list[list[str]]) -> int | None:
+    """The index of the header row: row 1 unless a lower row names more known columns.
+
+    Only the first :data:`HEADER_SEARCH_ROWS` rows are searched (a title, a
+    blank line, the upper level of a merged two-level header). ``None`` when
+    row 1 is blank and no row names a column.
+
+    Examples:
+        >>> t = schema.TABLES["units"]
+        >>> rows = [["某县单位名单"], [], ["单位编号", "单位名称", "单位类型"], ["U1", "a", "股室"]]
+        >>> _header_row(t, rows)
+        2
+        >>> _header_row(t, [["unit_id", "oops"], ["U1", "x"]]), _header_row(t, [[""], ["U1"]])
+        (0, None)
+    """
+    hmap = table.header_map()
+
+    def score(r: list[str]) -> int:
+        return len({hmap[k] for k in (schema._norm_header(c) for c in r if c.strip()) if k in hmap})
+
+    scores = [score(r) for r in records[:HEADER_SEARCH_ROWS]]
+    if not scores:
+        return None
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    if scores[best] > scores[0]:
+        return best
+    return 0 if any(c.strip() for c in records[0]) else None
+
+
+def frame_from_records(
+    table: schema.Table, records: list[list[str]], file: str
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, str], list[Problem]]:
+    """Header + rows of text -> (typed frame, raw frame, headers, problems).
+
+    The typed frame is None when the table cannot be used at all (no header,
+    a required column missing, a column given twice).
+    """
+    problems: list[Problem] = []
+
+    def table_error(rule, zh, en, column=None, value=None, severity="error"):
+        problems.append(
+            Problem(table.name, None, column, value, rule, zh, en, severity, None, file)
+        )
+
+    at = _header_row(table, records)
+    if at is None:
+        if any(any(c.strip() for c in r) for r in records[:HEADER_SEARCH_ROWS]):
+            table_error(
+                "no_header",
+                f"前 {HEADER_SEARCH_ROWS} 行中找不到表头"
+                f"（第 1 行为空，其余各行都不含表“{table.zh}”的列名）：请把表头放在第 1 行",
+                f"no header row in the first {HEADER_SEARCH_ROWS} rows (row 1 is blank and no row "
+                f"names a column of table '{table.name}'); put the header in row 1",
+            )
+        else:
+            table_error(
+                "empty_file",
+                f"文件为空或第 1 行没有表头：表“{table.zh}”无法读取",
+                f"the file is empty or row 1 has no header: table '{table.name}' cannot be read",
+            )
+        return None, None, {}, problems
+
+    header = [h.strip().lstrip("\ufeff") for h in records[at]]
+    if at > 0:
+        # A header cell merged downwards (two-level header) is blank in the lower row:
+        # take the known column name written above it.
+        hmap_ = table.header_map()
+        for j, h in enumerate(header):
+            if h:
+                continue
+            for above in reversed(records[:at]):
+                v = above[j].strip() if j < len(above) else ""
+                if v and schema._norm_header(v) in hmap_:
+                    header[j] = v
+                    break
+        above_zh, above_en = ("第 1 行", "row 1") if at == 1 else (f"第 1–{at} 行", f"rows 1-{at}")
+        table_error(
+            "header_row",
+            f"表头在第 {at + 1} 行；其上的{above_zh}（标题等）已忽略",
+            f"the header is row {at + 1}; {above_en} above it (a title) ignored",
+            severity="note",
+        )
+    width = len(header)
+    body = records[at + 1 :]
+    # Keep row numbers; drop blank rows (not data) and pad short rows.
+    rows, numbers, overflow = [], [], []
+    for i, r in enumerate(body, start=at + 2):
+        if not any(c.strip() for c in r):
+            continue
+        if len(r) > width:
+            if any(c.strip() for c in r[width:]):
+                overflow.append(i)
+            r = r[:width]
+        elif len(r) < width:
+            r = r + [""] * (width - len(r))
+        rows.append(r)
+        numbers.append(i)
+    index = pd.Index(numbers, dtype="int64", name="row")
+
+    # Raw frame: original headers made unique (a blank header gets a placeholder).
+    raw_cols, seen = [], {}
+    for j, h in enumerate(header):
+        name = h or f"(col{j + 1})"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        raw_cols.append(name)
+    raw = (
+        pd.DataFrame(rows, columns=raw_cols, index=index, dtype="str")
+        if rows
+        else pd.DataFrame({c: pd.Series([], dtype="str") for c in raw_cols}, index=index)
+    )
+
+    for i in overflow:
+        problems.append(
+            Problem(
+                table.name,
+                i,
+                None,
+                None,
+                "extra_cells",
+                "本行单元格多于表头，多出的内容被忽略",
+                "this row has more cells than the header; the extra cells are ignored",
+                "warning",
+                None,
+                file,
+            )
+        )
+
+    hmap = table.header_map()
+    found: dict[str, str] = {}
+    fatal = False
+    for j, h in enumerate(header):
+        rc = raw_cols[j]
+        name = hmap.get(schema._norm_header(h))
+        if name is None:
+            if h == "" and not (raw[rc].str.strip() != "").any():
+                continue  # an empty trailing column Excel left behind
+            table_error(
+                "unknown_column",
+                f"未知列“{rc}”，已忽略（表“{table.zh}”没有这一列）",
+                f"unknown column '{rc}' ignored (table '{table.name}' has no such column)",
+                value=rc,
+                severity="warning",
+            )
+            continue
+        if name in found:
+            fatal = True
+            table_error(
+                "duplicate_column",
+                f"列“{table.column(name).zh}”出现了两次（“{found[name]}”和“{h}”）",
+                f"column '{name}' appears twice ('{found[name]}' and '{h}')",
+                column=name,
+                value=h,
+            )
+            continue
+        found[name] = rc
+    for c in table.columns:
+        if c.name not in found and c.required:
+            fatal = True
+            table_error(
+                "missing_column",
+                f"表“{table.zh}”缺少必填列“{c.zh}”（{c.name}）",
+                f"table '{table.name}' lacks the required column '{c.name}' ({c.zh})",
+                column=c.name,
+            )
+    headers = {name: rc for name, rc in found.items()}
+    if fatal:
+        return None, raw, headers, problems
+
+    typed: dict[str, pd.Series] = {}
+    for c in table.columns:
+        if c.name not in found:
+            typed[c.name] = pd.Series(
+                np.nan if c.dtype != "boolean" else pd.NA, index=index
+            ).astype(c.dtype)
+            continue
+        src = raw[found[c.name]]
+        values, bad = parse_column(src, c)
+        typed[c.name] = values.astype(c.dtype)
+        if bad.any():
+            zh, en = TYPE_MESSAGES[c.type]
+            for row, v in src[bad].items():
+                problems.append(
+                    Problem(table.name, int(row), c.name, v, c.type, zh, en, "error", None, file)
+                )
+    frame = pd.DataFrame(typed, index=index)
+    if problems:
+        keys = row_keys(frame, table.name)
+        problems = [
+            p if p.row is None or p.key is not None else _with_key(p, keys.get(p.row))
+            for p in problems
+        ]
+    return frame, raw, headers, problems
+
+
+def _with_key(p: Problem, key: str | None) -> Problem:
+    return dataclasses.replace(p, key=key or None)

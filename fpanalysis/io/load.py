@@ -1,0 +1,353 @@
+"""Loading a dataset: :func:`load_dataset` reads a folder of CSV/Parquet files (or of Parquet
+parts), one ``.xlsx`` workbook or one table file into a :class:`~fpanalysis.core.dataset.Dataset`
+of typed frames, with every problem met while reading; :func:`load_for_analysis` also validates
+it and refuses a dataset with errors, or (``skip_invalid``) leaves out the rejected rows and the
+rows that refer to them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.dataset import Dataset, Problem, isin_keys
+from fpanalysis.core.errors import DataError, UsageError
+from fpanalysis.io.frames import frame_from_records
+from fpanalysis.io.parts import frame_from_parts, part_layout
+from fpanalysis.io.read import (
+    BOOK_SUFFIXES,
+    DATA_SUFFIXES,
+    open_workbook,
+    records_csv,
+    records_parquet,
+    records_sheet,
+    sha256_file,
+)
+from fpanalysis.io.validate import ValidationReport, validate_dataset
+
+__all__ = ["MAX_LISTED", "MAX_WARNINGS_SHOWN", "load_dataset", "load_for_analysis"]
+
+
+def _requested(tables: Iterable[str] | None) -> list[str]:
+    if tables is None:
+        return list(schema.TABLES)
+    out = []
+    for t in tables:
+        try:
+            out.append(schema.table_for_name(t).name)
+        except KeyError:
+            raise UsageError(f"未知的表：{t}", f"unknown table: {t}", value=t) from None
+    return out
+
+
+def _given_twice(table: schema.Table, first: str, second: str, kind: str) -> DataError:
+    """Two files (or two sheets of a workbook) hold one table."""
+    if kind == "sheets":
+        zh = f"表“{table.zh}”有两个工作表：{first} 和 {second}"
+        en = f"table '{table.name}' is in two sheets: {first} and {second}"
+    else:
+        zh = f"表“{table.zh}”有两个文件：{first} 和 {second}，请只保留一个"
+        en = f"table '{table.name}' is in two files: {first} and {second}; keep one"
+    return DataError(zh, en, file=second, rule="duplicate_table")
+
+
+def load_dataset(path: str | os.PathLike, tables: Iterable[str] | None = None) -> Dataset:
+    """Read a dataset: a folder of CSV/Parquet files, one ``.xlsx`` workbook, or one table file.
+
+    Args:
+        path: the folder, workbook or single CSV/Parquet file (stem = table name).
+        tables: English or Chinese names of the tables to read; ``None`` reads
+            every known table that is present. Tables asked for and not found are
+            listed in ``dataset.absent``; files and sheets that are not tables are
+            ignored with a note.
+
+    Returns:
+        A :class:`~fpanalysis.core.dataset.Dataset`. Cells that cannot be parsed
+        are missing in the typed frames and listed in ``dataset.problems``; a table whose header is
+        unusable (empty file, required column missing) is left out of the
+        mapping and listed there too. Nothing is validated beyond types: see
+        :func:`fpanalysis.io.validate.validate_dataset`.
+
+    Raises:
+        DataError: the path does not exist or is not a dataset, the workbook
+            cannot be opened, or two files hold the same table.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> text = "单位编号,单位名称,单位类型\\nU1,办公室,股室\\n"
+        >>> _ = (d / "单位.csv").write_text(text, encoding="gb18030")
+        >>> ds = load_dataset(d)
+        >>> ds["units"].loc[2, ["unit_id", "kind"]].tolist(), ds.absent[:2]
+        (['U1', 'section'], ('persons', 'couples'))
+    """
+    path = Path(path)
+    wanted = _requested(tables)
+    if not path.exists():
+        raise DataError(
+            f"找不到数据集：{path}", f"dataset not found: {path}", file=str(path), rule="no_dataset"
+        )
+
+    sources: dict[str, tuple[str, Any]] = {}  # table -> (display file name, loader)
+    sha: dict[str, str] = {}
+    problems: list[Problem] = []
+
+    def note(rule, zh, en, file):
+        problems.append(Problem(None, None, None, None, rule, zh, en, "note", None, file))
+
+    def add_file(f: Path, kind: str):
+        try:
+            t = schema.table_for_name(f.stem)
+        except KeyError:
+            note(
+                "unknown_file",
+                f"文件“{f.name}”不是已知的表，已忽略",
+                f"file '{f.name}' is not a known table; ignored",
+                f.name,
+            )
+            return
+        sha[f.name] = sha256_file(f)
+        if t.name not in wanted:
+            return
+        if t.name in sources:
+            raise _given_twice(t, sources[t.name][0], f.name, "files")
+        reader = records_csv if kind == "csv" else records_parquet
+        sources[t.name] = (f.name, lambda f=f, reader=reader: reader(f))
+
+    workbook = None
+    partitioned: dict[str, list[Path]] = {}
+    if path.is_dir():
+        layout = part_layout(path)  # a table given both as a file and as a folder is refused
+        for f in sorted(path.iterdir()):
+            if f.name.startswith((".", "~$")):
+                continue
+            if f.is_dir() and f.name in layout:
+                t = schema.table_for_name(f.name)
+                for part in layout[f.name]:
+                    sha[f"{f.name}/{part.name}"] = sha256_file(part)
+                if t.name in wanted:
+                    sources[t.name] = (f"{f.name}/", None)
+                    partitioned[t.name] = layout[f.name]
+                continue
+            if not f.is_file():
+                continue
+            kind = DATA_SUFFIXES.get(f.suffix.lower())
+            if kind:
+                add_file(f, kind)
+    elif path.suffix.lower() in BOOK_SUFFIXES:
+        sha[path.name] = sha256_file(path)
+        workbook = open_workbook(path)
+        for sheet in workbook.sheetnames:
+            shown = f"{path.name}[{sheet}]"
+            try:
+                t = schema.table_for_name(sheet)
+            except KeyError:
+                note(
+                    "unknown_sheet",
+                    f"工作表“{sheet}”不是已知的表，已忽略",
+                    f"sheet '{sheet}' is not a known table; ignored",
+                    shown,
+                )
+                continue
+            if t.name not in wanted:
+                continue
+            if t.name in sources:
+                raise _given_twice(t, sources[t.name][0], shown, "sheets")
+            sources[t.name] = (shown, lambda ws=workbook[sheet]: records_sheet(ws))
+    elif path.suffix.lower() in DATA_SUFFIXES:
+        add_file(path, DATA_SUFFIXES[path.suffix.lower()])
+        if not sources and not sha:
+            raise DataError(
+                f"文件名“{path.stem}”不是已知的表名",
+                f"file name '{path.stem}' is not a known table name",
+                file=path.name,
+                rule="no_dataset",
+            )
+    else:
+        raise DataError(
+            "数据集应为 CSV/Parquet 文件夹或一个 .xlsx 工作簿",
+            "a dataset is a folder of CSV/Parquet files or one .xlsx workbook",
+            file=str(path),
+            rule="no_dataset",
+        )
+
+    frames, raws, headers, files = {}, {}, {}, {}
+    parts: dict[str, list[tuple[int, int, str]]] = {}
+    try:
+        for name in wanted:  # schema order: deterministic
+            if name not in sources:
+                continue
+            shown, read = sources[name]
+            files[name] = shown
+            table = schema.TABLES[name]
+            if name in partitioned:
+                frame, raw, hdrs, probs, spans = frame_from_parts(
+                    table, partitioned[name], shown.rstrip("/")
+                )
+                problems.extend(probs)
+                parts[name] = spans
+                if raw is not None:
+                    raws[name] = raw
+                    headers[name] = hdrs
+                if frame is not None:
+                    frames[name] = frame
+                continue
+            try:
+                records = read()
+            except DataError as e:
+                problems.append(Problem.from_error(e, name, shown))
+                continue
+            frame, raw, hdrs, probs = frame_from_records(table, records, shown)
+            problems.extend(probs)
+            if raw is not None:
+                raws[name] = raw
+                headers[name] = hdrs
+            if frame is not None:
+                frames[name] = frame
+    finally:
+        if workbook is not None:
+            workbook.close()
+
+    absent = tuple(t for t in wanted if t not in sources)
+    return Dataset(
+        frames,
+        source=path,
+        files=files,
+        sha256=dict(sorted(sha.items())),
+        raw=raws,
+        headers=headers,
+        problems=problems,
+        absent=absent,
+        parts=parts,
+    )
+
+
+MAX_LISTED = 20
+MAX_WARNINGS_SHOWN = 5
+
+
+def load_for_analysis(
+    path: str | os.PathLike,
+    tables: Iterable[str],
+    *,
+    skip_invalid: bool = False,
+    lang: str = "zh",
+) -> Dataset:
+    """Load and validate the tables an analysis needs (rulebook, general conventions).
+
+    Args:
+        path: the dataset (see :func:`load_dataset`).
+        tables: the tables the analysis needs; each must be present.
+        skip_invalid: drop rejected rows instead of refusing the dataset, and
+            also every row that refers to a dropped row (a child of a dropped
+            couple, say), repeatedly until nothing refers to a dropped row.
+            ``dataset.skipped`` records {table: rows left out}.
+        lang: language of ``dataset.messages`` (the lines a command prints:
+            rows left out, the first 5 warnings and how many more there are).
+
+    Raises:
+        DataError: a table is missing or unreadable; or the tables have errors
+            and ``skip_invalid`` is false (the message lists the first 20 problems
+            and the count, and suggests ``fpanalysis validate`` and
+            ``--skip-invalid``); or a whole table is unusable (a missing required
+            column), which ``skip_invalid`` cannot mend.
+    """
+    wanted = _requested(tables)
+    ds = load_dataset(path, wanted)
+    unusable = [
+        p for p in ds.problems if p.severity == "error" and p.row is None and p.table in wanted
+    ]
+    missing = [t for t in wanted if t in ds.absent]
+    if missing:
+        names_zh = "、".join(f"{schema.TABLES[t].zh}（{t}）" for t in missing)
+        names_en = ", ".join(missing)
+        raise DataError(
+            f"数据集缺少本分析需要的表：{names_zh}。请添加相应文件或工作表",
+            f"the dataset lacks tables this analysis needs: {names_en}; add the files or sheets",
+            file=str(ds.source),
+            rule="missing_table",
+        )
+    report = validate_dataset(ds)
+    if unusable or (report.errors and not skip_invalid):
+        raise _refusal(report, unusable_only=bool(unusable))
+    kept = report.valid_frames(ds) if report.errors else dict(ds)
+    kept, cascade = _drop_dangling(kept)
+    skipped = {t: len(ds[t]) - len(kept[t]) for t in ds if len(ds[t]) != len(kept[t])}
+    out = ds.replace_frames(kept)
+    out.skipped = skipped
+    zh = lang == "zh"
+    for t, n in skipped.items():
+        c = cascade.get(t, 0)
+        if zh:
+            extra = f"（其中 {c} 行因引用了被剔除的行）" if c else ""
+            out.messages.append(f"表“{schema.TABLES[t].zh}”有 {n} 行未通过校验被剔除{extra}")
+        else:
+            extra = f" ({c} of them refer to a left-out row)" if c else ""
+            out.messages.append(f"{t}: {n} rows left out (failed validation){extra}")
+    # Warnings do not stop an analysis; show a few, not thousands (a county with many
+    # renamed region codes would otherwise bury the output).
+    warns = report.warnings
+    out.messages.extend(p.text(lang) for p in warns[:MAX_WARNINGS_SHOWN])
+    if len(warns) > MAX_WARNINGS_SHOWN:
+        rest = len(warns) - MAX_WARNINGS_SHOWN
+        out.messages.append(
+            f"……另有 {rest} 个警告，运行 `fpanalysis validate` 查看全部"
+            if zh
+            else f"... and {rest} more warnings; run `fpanalysis validate` to see them all"
+        )
+    out.report = report  # type: ignore[attr-defined]
+    return out
+
+
+def _refusal(report: ValidationReport, unusable_only: bool = False) -> DataError:
+    errs = [p for p in report.errors if (p.row is None) or not unusable_only]
+    n = len(errs)
+    lines_zh = [p.text("zh") for p in errs[:MAX_LISTED]]
+    lines_en = [p.text("en") for p in errs[:MAX_LISTED]]
+    more_zh = f"\n……另有 {n - MAX_LISTED} 个问题" if n > MAX_LISTED else ""
+    more_en = f"\n... and {n - MAX_LISTED} more" if n > MAX_LISTED else ""
+    hint_zh = "请运行 `fpanalysis validate 数据集 --rejects 文件夹` 查看并改正全部问题"
+    hint_en = "run `fpanalysis validate DATASET --rejects DIR` to see and correct them all"
+    if not unusable_only:
+        hint_zh += "，或加 --skip-invalid 跳过这些行后运行"
+        hint_en += ", or add --skip-invalid to run without those rows"
+    return DataError(
+        f"数据有 {n} 个错误，分析未运行：\n" + "\n".join(lines_zh) + more_zh + "\n" + hint_zh,
+        f"the data has {n} errors; the analysis did not run:\n"
+        + "\n".join(lines_en)
+        + more_en
+        + "\n"
+        + hint_en,
+        rule="invalid_data",
+    )
+
+
+def _drop_dangling(
+    frames: dict[str, pd.DataFrame],
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Drop rows whose reference no longer resolves, until none is left (skip_invalid)."""
+    frames = dict(frames)
+    cascade: dict[str, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for t, df in list(frames.items()):
+            keep = pd.Series(True, index=df.index)
+            for c in schema.TABLES[t].columns:
+                if not c.references:
+                    continue
+                tt, tc = c.references.split(".")
+                if tt not in frames:
+                    continue
+                v = df[c.name]
+                keep &= v.isna() | isin_keys(v, frames[tt][tc])
+            if not keep.all():
+                cascade[t] = cascade.get(t, 0) + int((~keep).sum())
+                frames[t] = df[keep]
+                changed = True
+    return frames, cascade

@@ -1,0 +1,168 @@
+"""Validation of a loaded dataset: :func:`validate_dataset` runs every check (the problems met
+while reading, the per-column checks, the checks across fields and tables, the resident ID
+numbers) and lists every problem with its table, row, key, column, value as typed, rule and
+message in Chinese and English; errors reject their row, warnings and notes do not, and a cell
+that cannot be parsed is reported once, as a type error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.dataset import Dataset, Problem, row_keys
+from fpanalysis.io.validate.columns import column_problems
+from fpanalysis.io.validate.crossfield import (
+    conditional,
+    date_bounds,
+    date_order,
+    references,
+)
+from fpanalysis.io.validate.findings import Finding, fmt_date
+from fpanalysis.io.validate.idnumbers import id_number_findings
+from fpanalysis.io.validate.report import ValidationReport
+
+__all__ = ["validate_dataset"]
+
+# Rules whose problem is "the cell is empty": not repeated for a cell that has a type error.
+_EMPTINESS_RULES = frozenset({"required", "hire_date_required", "outcome_date_required"})
+_TYPE_RULES = frozenset({"date", "bool", "int", "number"})
+
+
+def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
+    """Check every rule of the data dictionary over a loaded dataset; list every problem.
+
+    Args:
+        dataset: from :func:`fpanalysis.io.load_dataset` (or a
+            :class:`~fpanalysis.core.dataset.Dataset` of hand-made frames).
+        as_of: the day of the check (date, Timestamp or ``YYYY-MM-DD``): a birth
+            date after it is an error (``date_in_future``). Default: today (UTC),
+            the one thing a check may take from the clock, since a birth that
+            has not happened yet is impossible whatever the data's extract date.
+
+    Returns:
+        A :class:`ValidationReport`; ``report.ok`` is true when nothing is an
+        error. Problems are sorted by table (schema order), row, column.
+
+    Examples:
+        >>> units = schema.coerce("units", [
+        ...     {"unit_id": "U1", "name": "办公室", "kind": "section"},
+        ...     {"unit_id": "U1", "name": "财务股", "kind": "section"}])
+        >>> report = validate_dataset(Dataset({"units": units}))
+        >>> [(p.row, p.column, p.rule) for p in report.errors]
+        [(2, 'unit_id', 'unique'), (3, 'unit_id', 'unique')]
+        >>> report.ok
+        False
+    """
+    problems: list[Problem] = list(dataset.problems)
+    if dataset.source is not None and not len(dataset) and not dataset.raw and not dataset.files:
+        problems.append(
+            Problem(
+                None,
+                None,
+                None,
+                None,
+                "no_tables",
+                "数据集中没有找到任何表（文件名或工作表名应为表名，如 persons.csv 或“人员”）",
+                "no tables found in the dataset (files or sheets are named after tables, "
+                "e.g. persons.csv or 人员)",
+                "error",
+                None,
+                str(dataset.source),
+            )
+        )
+    findings: list[Finding] = []
+    col_probs: list[Problem] = []
+    keys = {t: row_keys(df, t) for t, df in dataset.items()}
+
+    def raw_value(table: str, row: int | None, column: str | None) -> str | None:
+        if row is None or column is None:
+            return None
+        raw = dataset.raw.get(table)
+        header = dataset.headers.get(table, {}).get(column)
+        if raw is not None and header is not None and row in raw.index:
+            return raw.at[row, header]
+        v = (
+            dataset[table].at[row, column]
+            if table in dataset and row in dataset[table].index
+            else None
+        )
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return ""
+        return fmt_date(v) if isinstance(v, pd.Timestamp) else str(v)
+
+    for t in schema.TABLES:
+        if t in dataset:
+            for row, col, rule, zh, en in column_problems(t, dataset[t]):
+                col_probs.append(
+                    Problem(t, row, col, None, rule, zh, en, "error", None, dataset.file_of(t, row))
+                )
+    ref_findings, notes = references(dataset)
+    as_of = (
+        pd.Timestamp(dt.datetime.now(dt.UTC).date()) if as_of is None else pd.Timestamp(as_of)
+    ).normalize()
+    findings += ref_findings + date_order(dataset) + date_bounds(dataset, as_of)
+    findings += conditional(dataset) + id_number_findings(dataset)
+    problems += notes + col_probs
+    for f in findings:
+        for row in f.rows:
+            file = dataset.file_of(f.table, int(row))  # a part file for partitioned tables
+            zh, en = f.zh, f.en
+            if f.messages is not None:
+                zh, en = f.messages.at[row, "message_zh"], f.messages.at[row, "message_en"]
+            elif f.detail is not None:
+                d = f.detail.get(row)
+                if d is not None and not (isinstance(d, float) and pd.isna(d)) and d != "":
+                    zh, en = f"{zh}（{d}）", f"{en} ({d})"
+            problems.append(
+                Problem(f.table, int(row), f.column, None, f.rule, zh, en, f.severity, None, file)
+            )
+
+    # One report per cell: a type error stands for the emptiness it causes.
+    typed_cells = {(p.table, p.row, p.column) for p in problems if p.rule in _TYPE_RULES}
+    problems = [
+        p
+        for p in problems
+        if not (p.rule in _EMPTINESS_RULES and (p.table, p.row, p.column) in typed_cells)
+        and not (p.rule == "date_order" and (p.table, p.row, p.column) in typed_cells)
+    ]
+    # Fill in the key and the raw value as the clerk typed it.
+    filled = []
+    for p in problems:
+        if p.table in keys and p.row is not None:
+            key = p.key if p.key is not None else (keys[p.table].get(p.row) or None)
+            value = p.value if p.value is not None else raw_value(p.table, p.row, p.column)
+            p = replace(p, key=key, value=value)
+        filled.append(p)
+    order = {t: i for i, t in enumerate(schema.TABLES)}
+    sev_order = {"error": 0, "warning": 1, "note": 2}
+    colpos = {t.name: {c.name: i for i, c in enumerate(t.columns)} for t in schema.TABLES_LIST}
+    filled.sort(
+        key=lambda p: (
+            sev_order.get(p.severity, 3),
+            order.get(p.table, -1),
+            -1 if p.row is None else p.row,
+            colpos.get(p.table, {}).get(p.column, -1),
+            p.rule,
+        )
+    )
+    filled = list(dict.fromkeys(filled))
+
+    rows = {t: len(df) for t, df in dataset.raw.items()} | {t: len(df) for t, df in dataset.items()}
+    rejected: dict[str, list[int]] = {}
+    for t in rows:
+        idx = dataset[t].index if t in dataset else dataset.raw[t].index
+        if any(p.table == t and p.row is None and p.severity == "error" for p in filled):
+            rej = set(idx)
+        else:
+            rej = {
+                p.row
+                for p in filled
+                if p.table == t and p.severity == "error" and p.row is not None
+            }
+        if rej:
+            rejected[t] = sorted(int(r) for r in rej)
+    return ValidationReport(filled, rows, rejected)

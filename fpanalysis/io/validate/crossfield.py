@@ -1,0 +1,344 @@
+"""Checks across fields and tables, vectorised over whole columns: references between tables
+that are present (a reference to an absent table is not checked, and a note says so), date
+order, impossible dates (before 1900-01-01; a birth after the day of the check), conditional
+requirements, records that must belong to their couple, household size, and declared FP types
+that the members contradict.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.dataset import Dataset, Problem, isin_keys
+from fpanalysis.io.validate.findings import Finding, fmt_date, map_values
+from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
+
+__all__ = [
+    "BIRTH_DATES",
+    "DATE_ORDER",
+    "EARLIEST_DATE",
+    "conditional",
+    "date_bounds",
+    "date_order",
+    "references",
+]
+
+
+# (table, later column, earlier column): later >= earlier when both are given
+DATE_ORDER = (
+    ("persons", "leave_date", "hire_date"),
+    ("couples", "divorce_date", "marriage_date"),
+    ("pregnancies", "outcome_date", "detected_date"),
+    ("check_rounds", "end_date", "start_date"),
+    ("contraception", "end_date", "start_date"),
+    ("permits", "cancelled_date", "issue_date"),
+    ("certificates", "revoked_date", "issue_date"),
+    ("surveys", "reported_date", "survey_date"),
+)
+
+
+def date_order(ds: Dataset) -> list[Finding]:
+    out = []
+    for table, later, earlier in DATE_ORDER:
+        if table not in ds:
+            continue
+        df = ds[table]
+        bad = df[later] < df[earlier]
+        if bad.any():
+            t = schema.TABLES[table]
+            lz, ez = t.column(later).zh, t.column(earlier).zh
+            out.append(
+                Finding(
+                    table,
+                    df.index[bad],
+                    later,
+                    "date_order",
+                    f"{lz}早于{ez}",
+                    f"{later} is before {earlier}",
+                    detail=df.loc[bad, earlier].map(fmt_date),
+                )
+            )
+    return out
+
+
+# The start of time of the parameters (rulebook §9) and of Excel's calendar: no record
+# of living people or of the bureau's work is older.
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
+# Dates that cannot lie after the day of the check: a person cannot be born tomorrow.
+BIRTH_DATES = (
+    ("persons", "birth_date"),
+    ("children", "birth_date"),
+    ("household_members", "birth_date"),
+)
+
+
+def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
+    """Impossible dates: any date before 1900-01-01; a birth after ``as_of``.
+
+    Examples:
+        >>> woman = {"sex": "F", "category": "outside"}
+        >>> p = schema.coerce("persons", [
+        ...     {"person_id": "P1", "name": "甲", "birth_date": "1899-12-31", **woman},
+        ...     {"person_id": "P2", "name": "乙", "birth_date": "2030-01-01", **woman}])
+        >>> found = date_bounds(Dataset({"persons": p}), pd.Timestamp("2026-01-01"))
+        >>> [(list(f.rows), f.rule) for f in found]
+        [([2], 'date_before_1900'), ([3], 'date_in_future')]
+    """
+    out = []
+    for t in schema.TABLES_LIST:
+        if t.name not in ds:
+            continue
+        df = ds[t.name]
+        for c in t.columns:
+            if c.type != "date":
+                continue
+            early = df[c.name] < EARLIEST_DATE
+            if early.any():
+                out.append(
+                    Finding(
+                        t.name,
+                        df.index[early],
+                        c.name,
+                        "date_before_1900",
+                        f"{c.zh}早于 1900-01-01，不可能"
+                        "（多为录入错误，或 Excel 把空日期显示为 1900 年前后）",
+                        f"{c.name} is before 1900-01-01, which is impossible (a typing error, "
+                        "or an empty Excel date shown as 1899/1900)",
+                    )
+                )
+    for table, col in BIRTH_DATES:
+        if table not in ds:
+            continue
+        df = ds[table]
+        late = df[col] > as_of
+        if late.any():
+            zh = schema.TABLES[table].column(col).zh
+            out.append(
+                Finding(
+                    table,
+                    df.index[late],
+                    col,
+                    "date_in_future",
+                    f"{zh}晚于校验基准日 {fmt_date(as_of)}，不可能",
+                    f"{col} is after the as-of date {fmt_date(as_of)}, which is impossible",
+                )
+            )
+    return out
+
+
+def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
+    findings, notes = [], []
+    for t in schema.TABLES_LIST:
+        if t.name not in ds:
+            continue
+        df = ds[t.name]
+        for c in t.columns:
+            if not c.references:
+                continue
+            tt, tc = c.references.split(".")
+            if tt not in ds:
+                notes.append(
+                    Problem(
+                        t.name,
+                        None,
+                        c.name,
+                        None,
+                        "reference_not_checked",
+                        f"未提供表“{schema.TABLES[tt].zh}”，列“{c.zh}”的引用未检查",
+                        f"table '{tt}' is not in the dataset; references in column '{c.name}' "
+                        "were not checked",
+                        "note",
+                        None,
+                        ds.file_of(t.name),
+                    )
+                )
+                continue
+            v = df[c.name]
+            bad = v.notna() & ~isin_keys(v, ds[tt][tc])
+            if bad.any():
+                findings.append(
+                    Finding(
+                        t.name,
+                        df.index[bad],
+                        c.name,
+                        "reference",
+                        f"在表“{schema.TABLES[tt].zh}”中找不到这个{schema.TABLES[tt].column(tc).zh}",
+                        f"no such {tc} in table '{tt}'",
+                    )
+                )
+    return findings, notes
+
+
+def _lookup(ds: Dataset, table: str, key: str, values: pd.Series, column: str) -> pd.Series:
+    """``table.column`` of the (first) row whose ``key`` equals each value (NaN if none)."""
+    ref = ds[table].drop_duplicates(key).set_index(key)[column]
+    return map_values(values, ref)
+
+
+def conditional(ds: Dataset) -> list[Finding]:
+    out: list[Finding] = []
+
+    def add(table, mask, column, rule, zh, en, severity="error", detail=None):
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            df = ds[table]
+            out.append(
+                Finding(
+                    table,
+                    df.index[mask],
+                    column,
+                    rule,
+                    zh,
+                    en,
+                    severity,
+                    None if detail is None else detail[mask],
+                )
+            )
+
+    def child_of_couple(table: str, rule: str, zh: str) -> None:
+        """The record's child must be a child of the record's couple."""
+        df = ds[table]
+        cc = _lookup(ds, "children", "child_id", df["child_id"], "couple_id")
+        wrong = cc.notna() & df["couple_id"].notna() & cc.ne(df["couple_id"])
+        add(table, wrong, "child_id", rule, zh, "the child belongs to another couple", detail=cc)
+
+    if "persons" in ds:
+        p = ds["persons"]
+        add(
+            "persons",
+            p["category"].eq("staff") & p["hire_date"].isna(),
+            "hire_date",
+            "hire_date_required",
+            "干部职工必须填写入职日期",
+            "hire_date is required for staff",
+        )
+    if "pregnancies" in ds:
+        g = ds["pregnancies"]
+        ongoing = g["outcome"].eq("ongoing")
+        add(
+            "pregnancies",
+            g["outcome"].notna() & ~ongoing & g["outcome_date"].isna(),
+            "outcome_date",
+            "outcome_date_required",
+            "妊娠已有结局，必须填写结局日期",
+            "outcome_date is required unless the pregnancy is ongoing",
+        )
+        add(
+            "pregnancies",
+            ongoing & g["outcome_date"].notna(),
+            "outcome_date",
+            "outcome_date_while_ongoing",
+            "妊娠中不应有结局日期",
+            "an ongoing pregnancy should have no outcome_date",
+            "warning",
+        )
+        if "children" in ds:
+            child_of_couple(
+                "pregnancies", "pregnancy_child_couple", "该子女不属于本条妊娠记录的夫妻"
+            )
+    if "persons" in ds:
+        sex = ds["persons"].drop_duplicates("person_id").set_index("person_id")["sex"]
+        if "couples" in ds:
+            c = ds["couples"]
+            add(
+                "couples",
+                c["wife_id"].map(sex).eq("M"),
+                "wife_id",
+                "wife_sex",
+                "女方在人员表中的性别为男",
+                "the wife is recorded as male in persons",
+            )
+            add(
+                "couples",
+                c["husband_id"].map(sex).eq("F"),
+                "husband_id",
+                "husband_sex",
+                "男方在人员表中的性别为女",
+                "the husband is recorded as female in persons",
+            )
+        if "check_attendance" in ds:
+            a = ds["check_attendance"]
+            add(
+                "check_attendance",
+                a["person_id"].map(sex).eq("M"),
+                "person_id",
+                "attendance_woman",
+                "环孕检记录的人员应为女性",
+                "check attendance must be of a woman",
+            )
+    if "couples" in ds:
+        cp = ds["couples"].drop_duplicates("couple_id").set_index("couple_id")
+
+        def not_spouse(df, col):
+            wife = df["couple_id"].map(cp["wife_id"])
+            husband = df["couple_id"].map(cp["husband_id"])
+            known = df["couple_id"].isin(cp.index) & df[col].notna()
+            return known & df[col].ne(wife) & df[col].ne(husband)
+
+        if "certificates" in ds:
+            add(
+                "certificates",
+                not_spouse(ds["certificates"], "payee_id"),
+                "payee_id",
+                "payee_spouse",
+                "领取人不是这对夫妻中的一方",
+                "the payee is not one of the couple's spouses",
+            )
+        if "contraception" in ds:
+            add(
+                "contraception",
+                not_spouse(ds["contraception"], "person_id"),
+                "person_id",
+                "contraception_spouse",
+                "采取措施的人不是这对夫妻中的一方",
+                "the person is not one of the couple's spouses",
+            )
+    if "certificates" in ds and "children" in ds:
+        ce = ds["certificates"]
+        child_of_couple("certificates", "certificate_child_couple", "该子女不属于光荣证上的夫妻")
+        born = _lookup(ds, "children", "child_id", ce["child_id"], "birth_date")
+        add(
+            "certificates",
+            ce["issue_date"] < born,
+            "issue_date",
+            "certificate_before_birth",
+            "领证日期早于子女出生日期",
+            "issue_date is before the child's birth_date",
+            detail=born.map(fmt_date),
+        )
+    if "households" in ds and "household_members" in ds:
+        h = ds["households"]
+        counts = ds["household_members"].groupby("household_id").size()
+        listed = h["household_id"].map(counts).fillna(0).astype("int64")
+        add(
+            "households",
+            h["size"].notna() & h["household_id"].notna() & h["size"].ne(listed),
+            "size",
+            "household_size",
+            "家庭人口与家庭成员表所列人数不符",
+            "size differs from the members listed",
+            detail=listed.astype(str),
+        )
+    if "households" in ds and "household_members" in ds:
+        # rulebook §6: a declared FP type that the members contradict is a data error. It is
+        # reported (naming the household) but does not reject the row: the members are the
+        # evidence, so relief uses the derived type. The derivation is relief's.
+        h = ds["households"]
+        probs = fp_type_problems(h, derive_fp_types(h, ds["household_members"]))
+        if len(probs):
+            rows = pd.Index(probs["row"].astype("int64"))
+            out.append(
+                Finding(
+                    "households",
+                    rows,
+                    "declared_fp_type",
+                    "fp_type_contradicted",
+                    "申报计生类型与家庭成员不符",
+                    "the declared FP type is contradicted by the members",
+                    severity="warning",
+                    detail=None,
+                    messages=probs.set_index(rows)[["message_zh", "message_en"]],
+                )
+            )
+    return out

@@ -1,0 +1,304 @@
+"""Resident ID numbers checked by the rules of rulebook §8 (:mod:`fpanalysis.core.ids`), by
+whole columns: a province holds tens of millions of numbers, so numbers of ASCII digits and
+``X`` are checked by numpy (check character, birth date, sex digit, 15-digit upgrade, region
+code) and the unusual rest one by one, with exactly the problems and messages of
+:func:`fpanalysis.core.ids.check_id_number`; two persons with one number are a warning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core import ids
+from fpanalysis.core.dataset import Dataset
+from fpanalysis.io.validate.findings import Finding, map_values
+
+__all__ = ["id_number_findings"]
+
+
+def _id_findings(
+    table: str,
+    df: pd.DataFrame,
+    column: str,
+    births: pd.Series,
+    sexes: pd.Series,
+    subject: tuple[str, str],
+) -> list[Finding]:
+    """Check ``df[column]`` by the rules of :func:`fpanalysis.core.ids.check_id_number`.
+
+    Vectorised over the column (a province has tens of millions of numbers):
+    numbers written with ASCII digits and ``X`` only are checked by numpy over
+    their 17 digits — check character (weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8
+    4 2, ``10X98765432``), birth date, sex digit, 15-digit upgrade, region
+    code — giving exactly the problems and messages ``check_id_number`` gives;
+    any other value (spaces, full-width digits, a lowercase ``x``, other
+    scripts, empty) goes through ``check_id_number`` itself, one by one.
+    """
+    v = df[column]
+    has = v.notna()
+    if not has.any():
+        return []
+    rows = df.index[has]
+    vals = v[has].astype("str")
+    b = births[has]
+    if not pd.api.types.is_datetime64_any_dtype(b):
+        b = pd.to_datetime(b, errors="coerce")
+    sx = sexes[has].astype(object).to_numpy()
+    found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+    def add(sev: str, code: str, where: np.ndarray, zh, en) -> None:
+        if len(where):
+            found.setdefault((sev, code), []).append(
+                (
+                    np.asarray(rows[where]),
+                    np.asarray(zh, dtype=object),
+                    np.asarray(en, dtype=object),
+                )
+            )
+
+    plain = vals.str.fullmatch(r"[0-9X]+").fillna(False).to_numpy(dtype=bool)
+    _id_rowwise(np.flatnonzero(~plain), vals, b, sx, add)
+    _id_vectorised(np.flatnonzero(plain), vals, b, sx, add)
+
+    out = []
+    for (sev, code), chunks in found.items():
+        r = np.concatenate([c[0] for c in chunks])
+        zh = np.concatenate([c[1] for c in chunks])
+        en = np.concatenate([c[2] for c in chunks])
+        msgs = pd.DataFrame(
+            {
+                "message_zh": [f"{subject[0]}{x}" for x in zh],
+                "message_en": [f"{subject[1]}{x}" for x in en],
+            },
+            index=pd.Index(r),
+        )
+        rule = code if str(code).startswith("id") else f"id_{code}"
+        out.append(
+            Finding(
+                table,
+                pd.Index(r),
+                column,
+                rule,
+                msgs["message_zh"].iloc[0],
+                msgs["message_en"].iloc[0],
+                sev,
+                messages=msgs,
+            )
+        )
+    return out
+
+
+def _id_rowwise(
+    pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
+) -> None:
+    """The unusual values: :func:`fpanalysis.core.ids.check_id_number` row by row (few rows)."""
+
+    for i in pos:
+        bb, s = births.iloc[i], sexes[i]
+        res = ids.check_id_number(
+            vals.iloc[i],
+            birth_date=None if pd.isna(bb) else pd.Timestamp(bb).date(),
+            sex=None if (s is None or pd.isna(s) or s not in ("F", "M")) else s,
+        )
+        for sev, items in (("error", res.errors), ("warning", res.warnings)):
+            for code, zh, en in items:
+                add(sev, code, np.array([i]), [zh], [en])
+
+
+_ID_CHECK = np.frombuffer(ids.CHECK_CHARACTERS.encode("ascii"), dtype=np.uint8)
+_SEX_ZH = {"F": "女", "M": "男"}
+
+
+def _id_vectorised(
+    pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
+) -> None:
+    """Numbers of ASCII digits and ``X``: the rules of ``check_id_number`` by whole columns."""
+
+    if not pos.size:
+        return
+    sub = vals.iloc[pos]
+    text = sub.to_numpy(dtype=object)
+    length = sub.str.len().to_numpy(dtype=np.int64)
+    has_x = sub.str.contains("X", regex=False).to_numpy(dtype=bool)
+    x_last_only = sub.str.fullmatch(r"[0-9]{17}X").to_numpy(dtype=bool)
+    is15 = (length == 15) & ~has_x
+    is18 = (length == 18) & (~has_x | x_last_only)
+    bad_len = (length != 15) & (length != 18)
+    add(
+        "error",
+        "bad_length",
+        pos[bad_len],
+        [f"身份证号应为 18 位（或 15 位旧号），实为 {n} 位" for n in length[bad_len]],
+        [
+            f"an ID number has 18 characters (or 15 digits, legacy); this one has {n}"
+            for n in length[bad_len]
+        ],
+    )
+    bad_chars = ~bad_len & ~is15 & ~is18
+    k = int(bad_chars.sum())
+    add(
+        "error",
+        "bad_characters",
+        pos[bad_chars],
+        ["身份证号只能是数字，最后一位可以是 X"] * k,
+        ["an ID number is digits only, with X allowed as the last character"] * k,
+    )
+    ok = is15 | is18
+    if not ok.any():
+        return
+    # 18-character form: a 15-digit number gets "19" before its year and a computed check character
+    raw = np.array(text[ok].tolist(), dtype="S18")
+    buf = np.zeros((raw.size, 18), dtype=np.uint8)
+    buf[:, :] = raw.view(np.uint8).reshape(raw.size, 18) if raw.size else buf
+    legacy = is15[ok]
+    if legacy.any():
+        old = buf[legacy, :15].copy()
+        buf[legacy, :6] = old[:, :6]
+        buf[legacy, 6:8] = np.frombuffer(b"19", dtype=np.uint8)
+        buf[legacy, 8:17] = old[:, 6:15]
+    # one contiguous row per digit position (position-major), so each pass reads memory in order
+    digits = np.ascontiguousarray(buf[:, :17].T).astype(np.int32) - 48
+    expected = _ID_CHECK[ids.check_indices(digits)]
+    buf[legacy, 17] = expected[legacy]
+
+    def full(mask: np.ndarray) -> np.ndarray:  # the 18-character numbers of some rows, as text
+        return buf[mask].view("S18").ravel().astype(str)
+
+    at = pos[ok]
+    if legacy.any():
+        up = full(legacy)
+        add(
+            "warning",
+            "legacy_15",
+            at[legacy],
+            [f"15 位旧身份证号，已升级为 18 位：{n}" for n in up],
+            [f"15-digit legacy ID number, upgraded to 18 characters: {n}" for n in up],
+        )
+    sex_id = np.where(digits[16] % 2 == 1, "M", "F")
+    y = (digits[6] * 1000 + digits[7] * 100 + digits[8] * 10 + digits[9]).astype(np.int64)
+    m = (digits[10] * 10 + digits[11]).astype(np.int64)
+    d = (digits[12] * 10 + digits[13]).astype(np.int64)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m - 1, 0, 11)]
+    month_days = month_days + ((m == 2) & leap)
+    valid = (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_days)
+    bad_date = ~valid
+    add(
+        "error",
+        "bad_birth_date",
+        at[bad_date],
+        [f"身份证号中的出生日期 {n[6:14]} 不存在" for n in full(bad_date)],
+        [f"the birth date in the ID number, {n[6:14]}, does not exist" for n in full(bad_date)],
+    )
+    wrong = ~legacy & (buf[:, 17] != expected)
+    got = buf[wrong, 17].tobytes().decode("ascii")
+    exp = expected[wrong].tobytes().decode("ascii")
+    add(
+        "error",
+        "bad_check_character",
+        at[wrong],
+        [f"校验码错误：末位为“{g}”，应为“{e}”" for g, e in zip(got, exp, strict=True)],
+        [f"wrong check character '{g}'; expected '{e}'" for g, e in zip(got, exp, strict=True)],
+    )
+    rec = births.iloc[at]
+    known = rec.notna().to_numpy(dtype=bool)
+    rec_ymd = np.where(
+        known,
+        (rec.dt.year.fillna(0) * 10000 + rec.dt.month.fillna(0) * 100 + rec.dt.day.fillna(0))
+        .to_numpy(dtype="float64")
+        .astype(np.int64),
+        0,
+    )
+    mismatch = valid & known & (rec_ymd != y * 10000 + m * 100 + d)
+    born = [
+        f"{a:04d}-{b_:02d}-{c:02d}"
+        for a, b_, c in zip(y[mismatch], m[mismatch], d[mismatch], strict=True)
+    ]
+    recorded = [f"{x // 10000:04d}-{x // 100 % 100:02d}-{x % 100:02d}" for x in rec_ymd[mismatch]]
+    add(
+        "error",
+        "birth_date_mismatch",
+        at[mismatch],
+        [
+            f"身份证号中的出生日期 {a} 与登记的出生日期 {r} 不一致"
+            for a, r in zip(born, recorded, strict=True)
+        ],
+        [
+            f"the birth date in the ID number, {a}, disagrees with the recorded {r}"
+            for a, r in zip(born, recorded, strict=True)
+        ],
+    )
+    rs = sexes[at]
+    rec_sex = np.where(rs == "F", "F", np.where(rs == "M", "M", ""))
+    sex_bad = (rec_sex != "") & (rec_sex != sex_id)
+    add(
+        "error",
+        "sex_mismatch",
+        at[sex_bad],
+        [
+            f"身份证号表示性别为{_SEX_ZH[a]}，登记为{_SEX_ZH[r]}"
+            for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)
+        ],
+        [
+            f"the ID number says sex {a}; the record says {r}"
+            for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)
+        ],
+    )
+    region = (
+        digits[0] * 100000
+        + digits[1] * 10000
+        + digits[2] * 1000
+        + digits[3] * 100
+        + digits[4] * 10
+        + digits[5]
+    )
+    codes, inverse = np.unique(region, return_inverse=True)
+    known_code = np.array([ids.region_known(f"{c:06d}") for c in codes], dtype=bool)
+    unknown = ~known_code[inverse.ravel()]
+    regs = [f"{c:06d}" for c in region[unknown]]
+    add(
+        "warning",
+        "unknown_region",
+        at[unknown],
+        [f"地区码 {r} 不在代码表中（可能已撤销，仅提示）" for r in regs],
+        [
+            f"region code {r} is not in the code list (perhaps abolished; a warning only)"
+            for r in regs
+        ],
+    )
+
+
+def id_number_findings(ds: Dataset) -> list[Finding]:
+    out: list[Finding] = []
+    if "persons" in ds:
+        p = ds["persons"]
+        out += _id_findings("persons", p, "id_number", p["birth_date"], p["sex"], ("", ""))
+        n = p["id_number"]
+        dup = n.notna() & n.duplicated(keep=False)
+        if dup.any():
+            out.append(
+                Finding(
+                    "persons",
+                    p.index[dup],
+                    "id_number",
+                    "duplicate_id_number",
+                    "身份证号与另一人员相同",
+                    "the same ID number is recorded for another person",
+                    "warning",
+                )
+            )
+    if "households" in ds:
+        h = ds["households"]
+        births = pd.Series(pd.NaT, index=h.index, dtype="datetime64[ns]")
+        sexes = pd.Series(None, index=h.index, dtype="str")
+        if "household_members" in ds:
+            m = ds["household_members"]
+            heads = m[m["relation"].eq("head")]
+            heads = heads[~heads["household_id"].duplicated(keep=False)].set_index("household_id")
+            births = map_values(h["household_id"], heads["birth_date"])
+            sexes = map_values(h["household_id"], heads["sex"])
+        out += _id_findings(
+            "households", h, "head_id_number", births, sexes, ("户主成员：", "head member: ")
+        )
+    return out

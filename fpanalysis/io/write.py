@@ -1,0 +1,498 @@
+"""Writing outputs: :func:`write_table` and :func:`write_table_chunks` write a frame as
+``.csv`` (UTF-8 with BOM), ``.xlsx`` or ``.parquet``, headers and enum values in the language
+asked (:func:`localize`), text a spreadsheet would run as a formula neutralised
+(:func:`neutralize_formulas`), atomically and with identical bytes on every run;
+:func:`write_workbook` does the same for a workbook built cell by cell. Personal information
+is not masked here: the caller masks with :func:`fpanalysis.core.privacy.mask_frame`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io as _io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.clock import document_time
+from fpanalysis.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+__all__ = [
+    "FORMULA_START",
+    "XLSX_MAX_ROWS",
+    "localize",
+    "neutralize_formulas",
+    "neutralize_text",
+    "workbook_bytes",
+    "write_table",
+    "write_table_chunks",
+    "write_workbook",
+]
+
+
+def _labels_for(column: str, table: str | None) -> Mapping[str, str] | None:
+    """English code -> Chinese label for an enum/set column of ``table`` or any table."""
+    if column in schema.OUTPUT_LABELS:
+        return schema.OUTPUT_LABELS[column]
+    if table in schema.TABLES:
+        try:
+            c = schema.TABLES[table].column(column)
+            return c.labels or None
+        except KeyError:
+            pass
+    merged: dict[str, str] = {}
+    conflicts: set[str] = set()
+    for t in schema.TABLES_LIST:
+        for c in t.columns:
+            if c.name == column and c.labels:
+                for code, label in c.labels.items():
+                    if merged.get(code, label) != label:
+                        conflicts.add(code)
+                    merged[code] = label
+    for code in conflicts:
+        merged.pop(code)
+    return merged or None
+
+
+def localize(df: pd.DataFrame, lang: str, table: str | None = None) -> pd.DataFrame:
+    """Headers and enum values in ``lang`` (``zh``: Chinese headers and labels, 是/否).
+
+    Columns are looked up in ``table`` first, then in every table and in
+    ``schema.OUTPUT_COLUMNS``/``OUTPUT_LABELS``; an unknown column keeps its
+    name. Set values (``widow;disabled``) become ``寡、残``.
+
+    Examples:
+        >>> veto = pd.array([True], dtype="boolean")
+        >>> df = pd.DataFrame({"sex": ["F"], "grade": ["pass"], "veto": veto})
+        >>> localize(df, "zh").to_dict("records")
+        [{'性别': '女', '等次': '合格', '一票否决': '是'}]
+    """
+    if lang not in ("zh", "en"):
+        raise UsageError(f"不支持的语言：{lang}", f"unsupported language: {lang}", value=lang)
+    out = df.copy()
+    if lang == "en":
+        return out
+    for col in out.columns:
+        s = out[col]
+        labels = _labels_for(str(col), table)
+        if labels and (s.dtype == "str" or s.dtype == object):
+            is_set = any(
+                c.name == col and c.type == "set" for t in schema.TABLES_LIST for c in t.columns
+            )
+            if is_set:
+                # by position: the frame's index may repeat labels
+                pos = s.reset_index(drop=True)
+                parts = pos.str.split(";").explode()
+                mapped = parts.map(lambda v, lab=labels: lab.get(v, v), na_action="ignore")
+                joined = mapped.groupby(level=0, sort=False).agg(
+                    lambda v: "、".join(x for x in v if isinstance(x, str))
+                )
+                joined = joined.reindex(pos.index).where(pos.notna())
+                out[col] = pd.Series(joined.to_numpy(), index=s.index, dtype="str")
+            else:
+                out[col] = s.map(lambda v, lab=labels: lab.get(v, v), na_action="ignore")
+        elif s.dtype == "boolean" or s.dtype == bool:
+            out[col] = s.map({True: "是", False: "否"}).astype("str").where(s.notna())
+    out.columns = [schema.zh_header(str(c), table) for c in out.columns]
+    if out.index.name is not None:
+        out.index.name = schema.zh_header(str(out.index.name), table)
+    return out
+
+
+# OWASP's list (= + - @ tab CR), LF, and the full-width forms a Chinese input method
+# types (＝ ＋ － ＠), which WPS and Excel with an IME may turn into a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def neutralize_text(v: Any) -> Any:
+    r"""``'`` + ``v`` when ``v`` is text a spreadsheet would run as a formula; else ``v``.
+
+    Examples:
+        >>> [neutralize_text(v) for v in ["=SUM(A1)", "＝1+1", "\t=1", "-5+1", -5, -5.5, "a=b"]]
+        ["'=SUM(A1)", "'＝1+1", "'\t=1", "'-5+1", -5, -5.5, 'a=b']
+    """
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
+
+
+def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells (and headers) that a spreadsheet would run as a formula.
+
+    Cells starting with ``= + - @``, tab, CR, LF or the full-width ``＝ ＋ － ＠``
+    (OWASP: every such text cell, even ``"-3"``). Only text: a negative number
+    (an int or float cell) stays a number.
+
+    Examples:
+        >>> df = pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1, 2, 3]})
+        >>> neutralize_formulas(df).to_dict("list")
+        {'a': ["'=1+1", 'ok', "'-x"], 'b': [-1, 2, 3]}
+    """
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == "str" or s.dtype == object:
+            risky = s.astype(object).map(
+                lambda v: isinstance(v, str) and v.startswith(FORMULA_START)
+            )
+            risky = risky.astype(bool)
+            if risky.any():
+                out[col] = s.where(~risky, "'" + s.astype("str"))
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [neutralize_text(c) for c in out.columns]
+    return out
+
+
+def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Index into columns when it carries information; the file row number does not."""
+    if isinstance(df.index, pd.RangeIndex) or df.index.name in (None, "row"):
+        if not (isinstance(df.index, pd.MultiIndex)):
+            return df.reset_index(drop=True)
+    return df.reset_index()
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _one_line_end(v: Any) -> Any:
+    """CR LF and a lone CR inside text -> LF (see :func:`_csv_frame`)."""
+    return v.replace("\r\n", "\n").replace("\r", "\n") if isinstance(v, str) else v
+
+
+def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            midnight = s.dropna().eq(s.dropna().dt.normalize()).all()
+            fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S"
+            out[col] = s.dt.strftime(fmt)
+        elif s.dtype == "str" or s.dtype == object:
+            # The csv module quotes a cell holding "\n" (our line end) but not one holding a
+            # lone "\r", which Excel and csv readers take as a line break: the row would split.
+            cr = s.astype(object).map(lambda v: isinstance(v, str) and "\r" in v).astype(bool)
+            if cr.any():
+                out[col] = s.where(~cr, s.astype(object).map(_one_line_end))
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [_one_line_end(c) for c in out.columns]
+    return out
+
+
+def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
+    _csv_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def _xlsx_value(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime()
+        return v.date() if v.time() == dt.time(0) else v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", v)
+    return v
+
+
+def _write_xlsx(df: pd.DataFrame, tmp: Path, sheet: str) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "data"
+    ws.append([str(c) for c in df.columns])
+    date_cols = [j for j, c in enumerate(df.columns) if pd.api.types.is_datetime64_any_dtype(df[c])]
+    for row in df.itertuples(index=False, name=None):
+        ws.append([_xlsx_value(v) for v in row])
+    for j in date_cols:
+        for cell in ws.iter_cols(min_col=j + 1, max_col=j + 1, min_row=2):
+            for c in cell:
+                if c.value is not None:
+                    c.number_format = "yyyy-mm-dd"
+    ws.freeze_panes = "A2"
+    _save_workbook(wb, tmp)
+
+
+def _save_workbook(
+    wb: Workbook,
+    dst: Path | BinaryIO,
+    *,
+    title: str | None = None,
+    last_modified_by: str | None = None,
+    file_mode: int = 0o600,
+) -> None:
+    """Save ``wb`` to ``dst`` with fixed document properties and zip entry times."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    when = document_time()
+    wb.properties.creator = "fpanalysis"
+    if last_modified_by is not None:
+        wb.properties.lastModifiedBy = last_modified_by
+    if title is not None:
+        wb.properties.title = title
+    wb.properties.created = when
+    wb.properties.modified = when
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        # ExcelWriter, not save_workbook: save_workbook stamps the current time.
+        ExcelWriter(wb, archive).write_data()
+    # Re-pack with fixed entry times so that reruns give identical bytes.
+    stamp = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
+    buf.seek(0)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=stamp)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = file_mode << 16
+            out.writestr(zi, src.read(info.filename))
+
+
+def workbook_bytes(
+    wb: Workbook,
+    *,
+    title: str | None = None,
+    last_modified_by: str | None = None,
+    file_mode: int = 0o600,
+) -> bytes:
+    """An openpyxl workbook as the bytes of an .xlsx file, identical on every run.
+
+    The document's creator is ``fpanalysis``, its created and modified dates and
+    every zip entry's time are :func:`fpanalysis.core.clock.document_time`
+    (``SOURCE_DATE_EPOCH`` when set, else 2000-01-01); ``title`` and
+    ``last_modified_by`` are set when given; ``file_mode`` is the permission
+    recorded for each zip entry.
+
+    Examples:
+        >>> import openpyxl
+        >>> workbook_bytes(openpyxl.Workbook()) == workbook_bytes(openpyxl.Workbook())
+        True
+    """
+    out = _io.BytesIO()
+    _save_workbook(wb, out, title=title, last_modified_by=last_modified_by, file_mode=file_mode)
+    return out.getvalue()
+
+
+def write_workbook(wb: Workbook, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write an openpyxl workbook to ``path`` atomically, with fixed document properties.
+
+    The bytes are those of :func:`workbook_bytes` (identical on every run); the
+    file is written to a temporary name in the same folder and renamed, so a
+    reader sees the old file or the whole new one. Cells are written as they
+    are: neutralise formula text first (:func:`neutralize_text`).
+
+    Returns:
+        The path written.
+
+    Examples:
+        >>> import openpyxl, tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "book.xlsx"
+        >>> wb = openpyxl.Workbook()
+        >>> write_workbook(wb, p, title="t").read_bytes() == workbook_bytes(wb, title="t")
+        True
+    """
+    path = Path(path)
+    _atomic_write(path, lambda tmp: _save_workbook(wb, tmp, title=title))
+    return path
+
+
+#: Data rows an .xlsx sheet holds (Excel's 1,048,576 rows, less the header).
+XLSX_MAX_ROWS = 1_048_575
+
+
+def _check_xlsx_rows(n: int, path: Path) -> None:
+    if n > XLSX_MAX_ROWS:
+        raise UsageError(
+            f"输出有 {n:,} 行，超过 Excel 工作表的上限 {XLSX_MAX_ROWS:,} 行："
+            "请改用 .csv 或 .parquet",
+            f"the output has {n:,} rows, more than an Excel sheet holds ({XLSX_MAX_ROWS:,}): "
+            "use .csv or .parquet",
+            file=str(path),
+            value=str(n),
+            rule="xlsx_rows",
+        )
+
+
+def write_table_chunks(
+    chunks: Iterable[pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    lang: str = "en",
+    table: str | None = None,
+) -> tuple[Path, int]:
+    """:func:`write_table` for a table that comes a slice at a time (too large to hold whole).
+
+    The slices are written as they come, so only one is in memory. The file
+    is the one :func:`write_table` writes for the slices joined: identical
+    bytes for ``.csv`` (one header, then every slice's rows) and for a single
+    slice in any format; ``.parquet`` from several slices holds one row group
+    per slice (same columns, types and values; the schema is the first
+    slice's, a column that is empty there is text). ``.xlsx`` joins the slices
+    (a sheet holds at most :data:`XLSX_MAX_ROWS` rows anyway) and refuses more.
+    Atomic as :func:`write_table`: a reader sees the old file or the whole new one.
+
+    Args:
+        chunks: frames with the same columns, in order; at least one.
+        path, lang, table: as :func:`write_table`.
+
+    Returns:
+        ``(path, rows written)``.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> df = pd.DataFrame({"sex": ["F", "M", "F"], "note": ["=1", "b", "c"]})
+        >>> _ = write_table(df, d / "whole.csv", lang="zh")
+        >>> write_table_chunks([df.iloc[:2], df.iloc[2:]], d / "parts.csv", lang="zh")[1]
+        3
+        >>> (d / "whole.csv").read_bytes() == (d / "parts.csv").read_bytes()
+        True
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    it = iter(chunks)
+    first = next(it, None)
+    if first is None:
+        raise ValueError(
+            "write_table_chunks needs at least one frame (an empty one writes the header)"
+        )
+    second = next(it, None)
+    if second is None:  # one slice: exactly write_table
+        return write_table(first, path, lang=lang, table=table), len(first)
+    if ext == ".xlsx":
+        whole = [first, second]
+        n = len(first) + len(second)
+        for c in it:
+            n += len(c)
+            _check_xlsx_rows(n, path)  # before holding more than a sheet can take
+            whole.append(c)
+        return write_table(pd.concat(whole, ignore_index=True), path, lang=lang, table=table), n
+    if ext not in (".csv", ".parquet"):
+        return write_table(first, path, lang=lang, table=table), len(first)  # refuses the type
+
+    def frames() -> Iterator[pd.DataFrame]:
+        yield first
+        yield second
+        yield from it
+
+    rows = 0
+
+    def write_csv(tmp: Path) -> None:
+        nonlocal rows
+        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+            for k, df in enumerate(frames()):
+                out = neutralize_formulas(localize(_prepare(df), lang, table))
+                _csv_frame(out).to_csv(fh, index=False, header=k == 0, lineterminator="\n")
+                rows += len(df)
+
+    def write_parquet(tmp: Path) -> None:
+        nonlocal rows
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = None
+        schema = None
+        try:
+            for df in frames():
+                out = localize(_prepare(df), lang, table)
+                if schema is None:
+                    t = pa.Table.from_pandas(out, preserve_index=False)
+                    # a column with no value in the first slice is typed null: make it text
+                    fields = [
+                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                        for f in t.schema
+                    ]
+                    schema = pa.schema(fields, metadata=t.schema.metadata)
+                    t = t.cast(schema)
+                    writer = pq.ParquetWriter(tmp, schema)
+                else:
+                    t = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+                writer.write_table(t)
+                rows += len(df)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    _atomic_write(path, write_csv if ext == ".csv" else write_parquet)
+    return path, rows
+
+
+def write_table(
+    df: pd.DataFrame, path: str | os.PathLike, *, lang: str = "en", table: str | None = None
+) -> Path:
+    """Write an output table; the format follows the extension.
+
+    ``.csv``: UTF-8 with BOM, ``\\n`` line ends, dates ``YYYY-MM-DD``.
+    ``.xlsx``: one sheet (named after ``table`` in ``lang``), header frozen, fixed
+    document properties and zip times (identical bytes on rerun).
+    ``.parquet``: pyarrow, types kept, headers localised like the others.
+    With ``lang="zh"`` headers and enum values are translated (:func:`localize`).
+    Text cells that start with ``= + - @`` (or tab/CR) get a leading ``'``
+    (CSV/XLSX). The file is written to a temporary name in the same folder and
+    renamed, so a reader never sees half a file. The index is written as
+    columns unless it is a plain counter or the input row number (``row``).
+    Personal information is NOT masked here: mask first
+    (:func:`fpanalysis.core.privacy.mask_frame`).
+
+    Returns:
+        The path written.
+
+    Raises:
+        UsageError: the extension is not .csv, .xlsx or .parquet.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
+        >>> _ = write_table(pd.DataFrame({"sex": ["F"], "note": ["=cmd"]}), p, lang="zh")
+        >>> p.read_bytes().decode("utf-8")
+        "\\ufeff性别,note\\n女,'=cmd\\n"
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in (".csv", ".xlsx", ".parquet"):
+        raise UsageError(
+            f"不支持的输出文件类型“{path.suffix}”，请用 .csv、.xlsx 或 .parquet",
+            f"unsupported output type '{path.suffix}'; use .csv, .xlsx or .parquet",
+            file=str(path),
+            rule="output_type",
+        )
+    out = localize(_prepare(df), lang, table)
+    if ext == ".parquet":
+        _atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
+        return path
+    out = neutralize_formulas(out)
+    if ext == ".csv":
+        _atomic_write(path, lambda tmp: _write_csv(out, tmp))
+    else:
+        _check_xlsx_rows(len(out), path)
+        sheet = (
+            (schema.TABLES[table].zh if lang == "zh" else table)
+            if table in schema.TABLES
+            else (table or "data")
+        )
+        _atomic_write(path, lambda tmp: _write_xlsx(out, tmp, sheet))
+    return path
