@@ -9,21 +9,15 @@ properties and zip entry times, so that reruns give identical bytes.
 
 from __future__ import annotations
 
-import datetime as dt
-import io as _io
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.clock import document_time
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.privacy import mask_frame
-from fpanalysis.io import neutralize_text
+from fpanalysis.io.write import neutralize_text, write_workbook
 from fpanalysis.rules.relief import (
     AREA_LABELS,
     FP_LABELS,
@@ -91,7 +85,7 @@ def export_meeting_xlsx(
     if title is None:
         title = _title(result, len(sel), zh)
     wb = _workbook(sel, cols, title, zh)
-    _write_workbook(wb, path)
+    write_workbook(wb, path)
     return path
 
 
@@ -174,32 +168,3 @@ def _workbook(sel: pd.DataFrame, cols: list[str], title: str, zh: bool):
     ws.freeze_panes = "A3"
     wb.properties.title = title
     return wb
-
-
-def _write_workbook(wb, path: Path) -> None:
-    """Write ``wb`` to ``path`` atomically, with fixed document properties and zip entry times."""
-    from openpyxl.writer.excel import ExcelWriter
-
-    when = document_time()
-    wb.properties.creator = "fpanalysis"
-    wb.properties.created = when
-    wb.properties.modified = when
-    buf = _io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).write_data()  # not save_workbook: it stamps the current time
-    stamp = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        buf.seek(0)
-        with zipfile.ZipFile(buf) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                zi = zipfile.ZipInfo(info.filename, date_time=stamp)
-                zi.compress_type = zipfile.ZIP_DEFLATED
-                zi.external_attr = 0o600 << 16
-                dst.writestr(zi, src.read(info.filename))
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

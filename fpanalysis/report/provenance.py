@@ -5,7 +5,6 @@ information was revealed; as JSON and as the markdown section appended to each n
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -18,6 +17,7 @@ from fpanalysis import __version__
 from fpanalysis.core import config
 from fpanalysis.core.clock import now_source, now_utc
 from fpanalysis.core.errors import DataError
+from fpanalysis.io import sha256_file
 from fpanalysis.report.labels import LABELS
 from fpanalysis.report.plan import Run
 
@@ -33,15 +33,6 @@ def run_time() -> tuple[str, str]:
         >>> del os.environ["SOURCE_DATE_EPOCH"]
     """
     return now_utc().strftime("%Y-%m-%dT%H:%M:%SZ"), now_source()
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file's bytes, in hex (read in 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def display_path(path: str | os.PathLike | None) -> str:
