@@ -69,16 +69,21 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
+from fpanalysis.engines.dask import common
 from fpanalysis.engines.dask.common import (
-    Failure,
+    PartitionSpec,
     as_folder,
     check_unique,
     failure,
+    gather_as_completed,
     is_frames,
     key_hashes,
-    n_workers,
-    part_name,
+    load_partition,
+    map_task,
     read_parts,
+    source_name,
+    total_rows,
+    trusted,
 )
 from fpanalysis.rules import bonus
 
@@ -366,20 +371,6 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
     return read_parts(files, TABLES_NEEDED, columns=COLUMNS_NEEDED, empty_missing=True)
 
 
-def read_partition_validated(
-    files: Mapping[str, Sequence[str | Path]], *, skip_invalid: bool, lang: str
-):
-    """One partition through the package's loader and validator (the pandas engine's semantics)."""
-    from fpanalysis.io import load_for_analysis
-
-    with as_folder(files) as folder:
-        return load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
-
-
-def _name(files: Mapping[str, Sequence[str | Path]]) -> str:
-    return part_name(files, "certificates")
-
-
 def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
     """Why a partition is not aligned (a reference leaves it), or ``None`` when it is.
 
@@ -505,53 +496,54 @@ def _childless_only(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
 
 
 @dataclass
-class Partial:
+class Partial(common.Partial):
     """What one partition gives back: small, whatever the partition's size."""
 
     cohorts: bonus.Cohorts | None = None
     groups: pd.DataFrame | None = None
     liability: bonus.Cohorts | None = None
     outside: pd.DataFrame | None = None
-    last_date: pd.Timestamp | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)
-    hashes: dict[str, np.ndarray] | None = None
     units: list[str] | None = None
-    not_aligned: str | None = None
-    failure: Failure | None = None
+
+
+#: How the budget reads a partition (alignment is checked in :func:`map_budget`).
+SPEC = PartitionSpec(
+    tables=tuple(TABLES_NEEDED),
+    name_table="certificates",
+    read_fast=read_partition_fast,
+    split=split_by_couple,
+    partial=Partial,
+    shared=SHARED_TABLES,
+    recorded=tuple(bonus.RECORDED_TABLES),
+    unique_keys=UNIQUE_KEYS,
+)
 
 
 def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Mapping, Partial]:
-    """Tables of one partition: ``source`` is ``{table: [part files]}`` or already a dict of frames."""
+    """Tables of one partition (:func:`~fpanalysis.engines.dask.common.load_partition`), with the
+    validation's warnings."""
     info = Partial()
-    if (
-        isinstance(source, Mapping)
-        and source
-        and all(isinstance(v, pd.DataFrame) for v in source.values())
-    ):
-        return source, info
-    if validate:
-        ds = read_partition_validated(source, skip_invalid=skip_invalid, lang=lang)
-        info.skipped = dict(getattr(ds, "skipped", {}) or {})
-        report = getattr(ds, "report", None)
+    tables = load_partition(
+        SPEC, source, info, validate=validate, skip_invalid=skip_invalid, lang=lang
+    )
+    if validate and not is_frames(source):
+        report = getattr(tables, "report", None)
         info.warnings = list(report.warnings) if report is not None else []
-        return ds, info
-    return read_partition_fast(source), info
+    return tables, info
 
 
+@map_task(SPEC)
 def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"):
-    """Map task of the first pass: the partition's last recorded date (for the default start month)."""
-    try:
-        if not validate and not is_frames(source):
-            tables = _read_dates(source)
-        else:
-            if validate and alignment_problem(read_partition_fast(source)) is not None:
-                return Partial(not_aligned=_name(source))  # the second pass re-partitions
-            tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
-        return Partial(last_date=schema.last_recorded_date(tables, among=bonus.RECORDED_TABLES))
-    except FPError as exc:
-        return Partial(failure=failure(exc, _name(source) if not is_frames(source) else "?"))
+    """Map task of the first pass: the partition's last recorded date (for the default start
+    month)."""
+    if not validate and not is_frames(source):
+        tables = _read_dates(source)
+    else:
+        if validate and alignment_problem(read_partition_fast(source)) is not None:
+            return Partial(not_aligned=source_name(source, SPEC.name_table))  # re-partitioned
+        tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
+    return Partial(last_date=schema.last_recorded_date(tables, among=bonus.RECORDED_TABLES))
 
 
 def _read_dates(files) -> dict[str, pd.DataFrame]:
@@ -589,7 +581,7 @@ def map_budget(
     check_alignment: bool = True,
 ) -> Partial:
     """Map task: one partition's cohorts, new-certificate groups, and on request liability and outside rows."""
-    where = _name(source) if not is_frames(source) else "?"
+    where = source_name(source, SPEC.name_table)
     try:
         if validate and skip_invalid:
             # --skip-invalid would quietly drop a reference that lives in another partition: check first.
@@ -606,7 +598,7 @@ def map_budget(
             raise
         # The unit list as this partition loaded it (units are in every partition; the pandas engine
         # takes them from the loaded table too, so a normalised or skipped unit row counts the same).
-        unit_ids = _units_of(tables)
+        unit_ids = common.unit_ids(tables)
         info.units = unit_ids
         # integer look-ups (same segments, a fraction of the time); the same pass checks alignment
         coded, problem = _encode(tables)
@@ -680,13 +672,6 @@ def _sources(
     return None, None, True, []
 
 
-def _units_of(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """The ``units`` table's ids as the pandas engine lists them."""
-    if "units" not in tables:
-        return []
-    return tables["units"]["unit_id"].dropna().astype("str").tolist()
-
-
 def _driver_tables(dataset, tables, *, skip_invalid: bool, lang: str):
     from fpanalysis.engines.dask.cluster import partition_paths
     from fpanalysis.io import load_for_analysis
@@ -735,22 +720,6 @@ def _messages(partials: Sequence[Partial], lang: str) -> list[str]:
             if zh
             else f"... and {rest} more warnings; run `fpanalysis validate` to see them all"
         )
-    return out
-
-
-def _gather(client, futures, on_result=None):
-    """Results of ``futures`` as they complete (passed through ``on_result``); raise the first worker failure."""
-    from distributed import as_completed
-
-    out = []
-    for fut in as_completed(futures, loop=client.loop):
-        res = fut.result()
-        fut.release()
-        if res.failure is not None:
-            for f in futures:
-                f.cancel()
-            res.failure.raise_()
-        out.append(on_result(res) if on_result is not None else res)
     return out
 
 
@@ -848,13 +817,13 @@ def budget(
         driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
         messages += msgs
         sources, unit_ids = _scatter(client, driver_tables, partitions)
-        opts = {"validate": False, "skip_invalid": False, "lang": lang}
+        opts = trusted(lang)
 
     def run(sources, unit_ids, opts):
         start_label = start
         if start_label is None:
             first = functools.partial(map_last_date, **opts)
-            firsts = _gather(client, client.map(first, sources, pure=False))
+            firsts = gather_as_completed(client, client.map(first, sources, pure=False))
             if any(p.not_aligned for p in firsts):
                 return None, None, ([p for p in firsts if p.not_aligned], None)
             dates = [p.last_date for p in firsts if p.last_date is not None]
@@ -881,7 +850,7 @@ def budget(
         )
         futures = client.map(task, sources, pure=False)
         reducer = _Reducer()
-        return start_label, start_m, (_gather(client, futures, reducer), reducer)
+        return start_label, start_m, (gather_as_completed(client, futures, reducer), reducer)
 
     start_label, start_m, (partials, reducer) = run(sources, unit_ids, opts)
     bad = [p.not_aligned for p in partials if p.not_aligned]
@@ -896,9 +865,7 @@ def budget(
         driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
         messages += msgs
         sources, unit_ids = _scatter(client, driver_tables, partitions)
-        start_label, start_m, (partials, reducer) = run(
-            sources, unit_ids, {"validate": False, "skip_invalid": False, "lang": lang}
-        )
+        start_label, start_m, (partials, reducer) = run(sources, unit_ids, trusted(lang))
     if unit_ids is None:  # aligned partitions: the units table as the workers loaded it
         unit_ids = partials[0].units or [] if partials else []
     if not repartition:
@@ -922,21 +889,11 @@ def budget(
             .sort_values("cert_id", kind="stable")
             .reset_index(drop=True)
         )
-    rows: dict[str, int] = {}
-    for p in partials:
-        for t, n in p.rows.items():
-            rows[t] = rows.get(t, 0) + n
+    rows = total_rows(partials)
     return DaskBudget(
         model, start_label, liab, out_rows, len(partials), rows, messages, repartition
     )
 
 
 def _scatter(client, tables: Mapping[str, pd.DataFrame], partitions: int | None):
-    n = partitions or 4 * n_workers(client)
-    parts = split_by_couple(tables, n)
-    unit_ids = (
-        tables["units"]["unit_id"].dropna().astype("str").tolist() if "units" in tables else []
-    )
-    if not parts:
-        parts = [dict(tables)]
-    return client.scatter(parts), unit_ids
+    return common.scatter_parts(client, SPEC, tables, partitions), common.unit_ids(tables)
