@@ -115,6 +115,32 @@ def _first_survey(
 # --------------------------------------------------------------------------- C1, C2
 
 
+def _coverage_rows(
+    couples: pd.DataFrame,
+    indicator: str,
+    part: str,
+    sid: pd.Series,
+    sdate: pd.Series,
+    *,
+    found: tuple[Any, Any],
+    missing: tuple[Any, Any],
+) -> pd.DataFrame:
+    """Survey coverage: every couple in the denominator, in the numerator when it has a survey
+    (``sid``, dated ``sdate``); the reasons are (zh, en) pairs for ``found`` and ``missing``."""
+    got = sid.notna()
+    return couple_rows(
+        couples,
+        indicator,
+        part,
+        event_id=sid,
+        date=sdate,
+        in_denominator=True,
+        in_numerator=got,
+        reason_zh=np.where(got, found[0], missing[0]),
+        reason_en=np.where(got, found[1], missing[1]),
+    )
+
+
 def baseline_rows(
     tables: Mapping[str, pd.DataFrame], params: Params, period: Period
 ) -> pd.DataFrame:
@@ -130,26 +156,18 @@ def baseline_rows(
     sc = couples_in_scope(tables, params, jan1, childbearing_only=True)
     sc = sc[sc["basis"] == "staff"]
     sid, sdate = _first_survey(tables, sc, "baseline", jan1, pd.Timestamp(period.year, mm, dd))
-    got = sid.notna()
     dl = f"{mm:02d}-{dd:02d}"
-    return couple_rows(
+    return _coverage_rows(
         sc,
         "baseline_coverage",
         "",
-        event_id=sid,
-        date=sdate,
-        in_denominator=True,
-        in_numerator=got,
-        reason_zh=np.where(
-            got,
+        sid,
+        sdate,
+        found=(
             "年初摸底调查 " + sid.fillna("") + "（" + date_text(sdate) + "）",
-            f"1月1日至{dl}无年初摸底调查",
-        ),
-        reason_en=np.where(
-            got,
             "baseline survey " + sid.fillna("") + " on " + date_text(sdate),
-            f"no baseline survey from 01-01 to {dl}",
         ),
+        missing=(f"1月1日至{dl}无年初摸底调查", f"no baseline survey from 01-01 to {dl}"),
     )
 
 
@@ -181,24 +199,19 @@ def followup_rows(tables: Mapping[str, pd.DataFrame], params: Params, half: Peri
     """
     sc = couples_in_scope(tables, params, half.start, childbearing_only=True)
     sid, sdate = _first_survey(tables, sc, "followup", half.start, half.end)
-    got = sid.notna()
     basis_zh = sc["basis"].map({"staff": "职工", "floating": "流动人口"})
-    return couple_rows(
+    return _coverage_rows(
         sc,
         "followup_coverage",
         f"H{half.half}",
-        event_id=sid,
-        date=sdate,
-        in_denominator=True,
-        in_numerator=got,
-        reason_zh=np.where(
-            got,
+        sid,
+        sdate,
+        found=(
             "（" + basis_zh + "）半年跟踪调查 " + sid.fillna("") + "（" + date_text(sdate) + "）",
-            "（" + basis_zh + f"）{half.label} 内无半年跟踪调查",
-        ),
-        reason_en=np.where(
-            got,
             "(" + sc["basis"] + ") follow-up survey " + sid.fillna("") + " on " + date_text(sdate),
+        ),
+        missing=(
+            "（" + basis_zh + f"）{half.label} 内无半年跟踪调查",
             "(" + sc["basis"] + f") no follow-up survey in {half.label}",
         ),
     )
