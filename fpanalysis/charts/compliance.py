@@ -1,21 +1,7 @@
-"""Altair charts of unit compliance (POLICY.md §3): heatmap, score bars, half-year trend.
-
-Every chart takes an already aggregated frame (a scorecard has one row per
-unit), so the 5,000-row limit of altair never bites. Text is bilingual and
-uses ``Noto Sans CJK SC`` so that Chinese renders in SVG/PNG export (install
-``fonts-noto-cjk``); in notebooks enable the offline ``svg`` renderer.
-
-Examples:
-    >>> import pandas as pd
-    >>> card = pd.DataFrame({"unit_id": ["U1"], "period": ["2024"], "baseline_coverage": [1.0],
-    ...     "followup_coverage": [0.5], "feedback_timeliness": [1.0], "check_attendance": [0.75],
-    ...     "falsifications": [0], "out_of_plan_births": [0], "pregnancies_without_permit": [1],
-    ...     "unapproved_late_terminations": [0], "score": [81.25], "grade": ["pass"], "veto": [False]})
-    >>> indicator_frame(card)["label"].tolist()[:2]
-    ['C1 年初摸底调查覆盖率 baseline', 'C2 半年跟踪调查覆盖率 follow-up']
-    >>> [layer["mark"]["type"] for layer in heatmap(card).to_dict()["layer"]]
-    ['rect', 'rect', 'text']
-"""
+"""Altair charts of unit compliance (rulebook §3): the units × indicators heatmap, score bars and
+the half-year trend, each drawn from an aggregated frame (a scorecard has one row per unit, so
+altair's 5,000-row limit never bites), with bilingual text in ``Noto Sans CJK SC`` so that Chinese
+renders in SVG/PNG export (install ``fonts-noto-cjk``; in notebooks enable the ``svg`` renderer)."""
 
 from __future__ import annotations
 
@@ -44,7 +30,20 @@ def _label(ind: str) -> str:
 
 
 def indicator_frame(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard in long form: unit_id, indicator, label, value, kind (rate/count), text."""
+    """The scorecard in long form: unit_id, indicator, label, value, kind (rate/count), text.
+
+    Examples:
+        >>> card = pd.DataFrame({"unit_id": ["U1"], "period": ["2024"],
+        ...     "baseline_coverage": [1.0], "followup_coverage": [0.5],
+        ...     "feedback_timeliness": [1.0], "check_attendance": [0.75], "falsifications": [0],
+        ...     "out_of_plan_births": [0], "pregnancies_without_permit": [1],
+        ...     "unapproved_late_terminations": [0], "score": [81.25], "grade": ["pass"],
+        ...     "veto": [False]})
+        >>> indicator_frame(card)["label"].tolist()[:2]
+        ['C1 年初摸底调查覆盖率 baseline', 'C2 半年跟踪调查覆盖率 follow-up']
+        >>> [layer["mark"]["type"] for layer in heatmap(card).to_dict()["layer"]]
+        ['rect', 'rect', 'text']
+    """
     long = card.melt(
         id_vars=["unit_id", "period"],
         value_vars=INDICATORS,
@@ -61,8 +60,17 @@ def indicator_frame(card: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
+def _cells(base: alt.Chart, kind: str, scale: alt.Scale, legend: alt.Legend) -> alt.Chart:
+    """The heatmap's cells of one kind of indicator (``rate`` or ``count``), coloured by value."""
+    return (
+        base.transform_filter(alt.datum.kind == kind)
+        .mark_rect()
+        .encode(color=alt.Color("value:Q", scale=scale, legend=legend))
+    )
+
+
 def heatmap(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
-    """Units × indicators: rates coloured 0–100 %, violation counts in red, values written in the cells."""
+    """Units × indicators: rates coloured 0–100 %, violation counts in red, values in the cells."""
     long = indicator_frame(card)
     order = [_label(k) for k in INDICATORS]
     base = alt.Chart(long).encode(
@@ -70,27 +78,17 @@ def heatmap(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
         y=alt.Y("unit_id:N", sort="ascending", title="单位 unit"),
         tooltip=["unit_id:N", "label:N", "text:N"],
     )
-    rates = (
-        base.transform_filter(alt.datum.kind == "rate")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "value:Q",
-                scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
-                legend=alt.Legend(title="比率 rate", format="%"),
-            )
-        )
+    rates = _cells(
+        base,
+        "rate",
+        alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+        alt.Legend(title="比率 rate", format="%"),
     )
-    counts = (
-        base.transform_filter(alt.datum.kind == "count")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "value:Q",
-                scale=alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
-                legend=alt.Legend(title="违规数 violations"),
-            )
-        )
+    counts = _cells(
+        base,
+        "count",
+        alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
+        alt.Legend(title="违规数 violations"),
     )
     text = base.mark_text(fontSize=10).encode(text="text:N")
     period = ", ".join(sorted(set(card["period"].astype(str))))

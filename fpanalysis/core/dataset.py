@@ -228,3 +228,10 @@ def isin_keys(values: pd.Series, keys: pd.Series) -> pd.Series:
     index = pd.Index(pd.unique(keys.dropna().to_numpy(dtype=object)))
     found = index.get_indexer(values.to_numpy(dtype=object)) >= 0
     return pd.Series(found & values.notna().to_numpy(), index=values.index)
+
+
+def unit_ids(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The ``units`` table's ids as text, in its order (none when the dataset has no ``units``)."""
+    if "units" not in tables:
+        return []
+    return tables["units"]["unit_id"].dropna().astype("str").tolist()

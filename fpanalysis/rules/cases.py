@@ -1,54 +1,7 @@
-"""Late terminations, the birth quota and permit validity (POLICY.md §3, §4).
-
-The building blocks that §3's indicators C6–C8 and §4's case list share:
-
-- :func:`birth_events` — births counted once (§3 "Births"): a pregnancy with
-  outcome ``birth`` and the child it names are one event; children of one
-  couple born on the same day are one event (twins); a child with no
-  pregnancy record is a birth event on its birth date.
-- :func:`terminations` — every termination with its §4.1 verdict: late
-  (≥ ``late_termination_weeks`` in force on the termination date), lawful
-  (county approval **and** a designated facility, never for sex selection;
-  an empty approval or facility field counts as no).
-- :func:`permit_status` — each permit with the date it was used (a permit
-  covers one birth, the first on or after its issue) and its effective
-  cancellation: the one recorded, or the one §4.2 derives from a
-  sex-selective termination by a couple holding a valid permit (from the
-  county's recorded cancellation date, else from the termination date; a
-  permit issued to the couple after the termination is never valid).
-- :func:`valid_permit_on` — whether each event's couple held a valid permit
-  on the event's date (§3 definition).
-- :func:`case_events` and :func:`case_list` — §4.4: one row per couple with a
-  case, its timeline, the violation and the action the bureau must take.
-
-Choices where POLICY.md is silent (also in docs/design.md):
-
-- A termination recorded as sex selection is unlawful whatever its approval
-  flags say (§4.1: the approval is for medical reasons only), so §4.2 applies
-  to every sex-selective termination by a couple holding a valid permit.
-- A termination without an outcome date cannot be placed in time and is not
-  counted; one without gestation weeks is not counted as late (§4.2 still
-  applies to it when it was for sex selection).
-- A birth on a permit's issue date is covered by it ("issued on or before").
-- Two permits held at once are each used by the first birth after their own
-  issue (POLICY.md's literal rule), so one birth can use both.
-- A couple is listed as a case when it has an unlawful termination (late and
-  unapproved, or sex-selective at any gestation) and a responsible unit on its
-  first such termination's date; couples outside the bureau's scope are not.
-
-Examples:
-    >>> from fpanalysis.core.schema import coerce
-    >>> from fpanalysis.core.params import load_params
-    >>> t = {
-    ...     "permits": coerce("permits", [{"permit_id": "B1", "couple_id": "C1", "issue_date": "2023-01-10"}]),
-    ...     "pregnancies": coerce("pregnancies", [{"pregnancy_id": "G1", "couple_id": "C1",
-    ...         "detected_date": "2024-01-05", "outcome": "termination", "outcome_date": "2024-03-01",
-    ...         "gestation_weeks": 18, "termination_reason": "sex_selection"}]),
-    ...     "children": coerce("children", [])}
-    >>> s = permit_status(t, load_params())
-    >>> s.loc[0, ["permit_id", "effective_cancelled_date", "cancel_basis"]].tolist()
-    ['B1', Timestamp('2024-03-01 00:00:00'), 'termination_date']
-"""
+"""Late terminations, the birth quota and permit validity (rulebook §3, §4): births counted once,
+every termination with its §4.1 verdict, each permit's use and effective cancellation (§4.2), the
+permit valid on an event's date, and §4.4's case list (one row per couple with a case, its
+timeline, violations and the bureau's action); pure functions over frames."""
 
 from __future__ import annotations
 
@@ -58,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
-from fpanalysis.core.schema import empty_frame
+from fpanalysis.rules.frames import as_dates, lookup, table_of
 from fpanalysis.rules.scope import responsible_units
 
 BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
@@ -73,13 +26,10 @@ TERMINATION_COLUMNS = [
     "is_sex_selection",
     "is_lawful",
 ]
+#: The party of a case or a violation: the couple, its spouses in full and its responsible unit.
+PARTY_COLUMNS = ["couple_id", "wife_id", "husband_id", "wife_name", "husband_name", "unit_id"]
 CASE_COLUMNS = [
-    "couple_id",
-    "wife_id",
-    "husband_id",
-    "wife_name",
-    "husband_name",
-    "unit_id",
+    *PARTY_COLUMNS,
     "first_date",
     "violations",
     "quota_cancelled_from",
@@ -93,21 +43,22 @@ CASE_COLUMNS = [
 ]
 
 
-def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """The table, or a typed empty one when the dataset lacks it."""
-    t = tables.get(name)
-    return empty_frame(name) if t is None else t
+def with_names(tables: Mapping[str, pd.DataFrame], frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (with ``wife_id`` and ``husband_id``) with the spouses' full names added.
 
+    The names are in full: mask them (:func:`fpanalysis.core.privacy.mask_frame`) before they
+    leave the package (rulebook §7).
 
-def _d(s: pd.Series) -> pd.Series:
-    return pd.to_datetime(s).astype("datetime64[ns]")
-
-
-def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """``values`` (indexed by key) looked up for each of ``keys``; keeps the dtype even when empty."""
-    values = values[~values.index.duplicated()]
-    return pd.Series(
-        values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> t = {"persons": coerce("persons", [{"person_id": "W1", "name": "张三妹"}])}
+        >>> f = pd.DataFrame({"wife_id": ["W1"], "husband_id": ["H9"]})
+        >>> with_names(t, f)[["wife_name", "husband_name"]].values.tolist()
+        [['张三妹', nan]]
+    """
+    names = table_of(tables, "persons").drop_duplicates("person_id").set_index("person_id")["name"]
+    return frame.assign(
+        wife_name=frame["wife_id"].map(names), husband_name=frame["husband_id"].map(names)
     )
 
 
@@ -115,7 +66,7 @@ def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Births counted once (POLICY.md §3 "Births").
+    """Births counted once (rulebook §3 "Births").
 
     Args:
         tables: uses ``pregnancies`` and ``children`` (either may be absent).
@@ -129,24 +80,24 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     Examples:
         >>> from fpanalysis.core.schema import coerce
         >>> t = {"pregnancies": coerce("pregnancies", [{"pregnancy_id": "G1", "couple_id": "C1",
-        ...          "detected_date": "2024-01-01", "outcome": "birth", "outcome_date": "2024-09-01",
-        ...          "child_id": "K1"}]),
+        ...          "detected_date": "2024-01-01", "outcome": "birth",
+        ...          "outcome_date": "2024-09-01", "child_id": "K1"}]),
         ...      "children": coerce("children", [
-        ...          {"child_id": "K1", "couple_id": "C1", "birth_date": "2024-09-01", "sex": "F"},
-        ...          {"child_id": "K2", "couple_id": "C1", "birth_date": "2024-09-01", "sex": "M"},
-        ...          {"child_id": "K3", "couple_id": "C1", "birth_date": "2026-02-01", "sex": "M"}])}
+        ...          {"child_id": k, "couple_id": "C1", "birth_date": d, "sex": x}
+        ...          for k, d, x in [("K1", "2024-09-01", "F"), ("K2", "2024-09-01", "M"),
+        ...                          ("K3", "2026-02-01", "M")]])}
         >>> birth_events(t)[["event_id", "date", "child_ids"]].astype(str).values.tolist()
         [['G1', '2024-09-01', 'K1;K2'], ['K3', '2026-02-01', 'K3']]
     """
-    preg = _table(tables, "pregnancies")
-    kids = _table(tables, "children")
+    preg = table_of(tables, "pregnancies")
+    kids = table_of(tables, "children")
     births = preg.loc[
         preg["outcome"] == "birth", ["pregnancy_id", "couple_id", "outcome_date", "child_id"]
     ]
     kid_birth = kids.drop_duplicates("child_id").set_index("child_id")["birth_date"]
     births = births.assign(
-        named_birth=_d(_lookup(births["child_id"], kid_birth)),
-        date=_d(births["outcome_date"]),
+        named_birth=as_dates(lookup(births["child_id"], kid_birth)),
+        date=as_dates(births["outcome_date"]),
     )
     births["date"] = births["date"].fillna(births["named_birth"])
     births = births.dropna(subset=["date"])
@@ -167,7 +118,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     ).dropna(subset=["date"])
     keys = keys.drop_duplicates(["couple_id", "date"])
     k = kids[["child_id", "couple_id", "birth_date"]].rename(columns={"birth_date": "date"})
-    k = k.assign(date=_d(k["date"])).dropna(subset=["date"])
+    k = k.assign(date=as_dates(k["date"])).dropna(subset=["date"])
     k = k.merge(keys, on=["couple_id", "date"], how="left")
     by_preg = k.dropna(subset=["pregnancy_id"])
     named_kids = births[["pregnancy_id", "child_id"]].dropna()
@@ -193,7 +144,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         }
     )
     out = pd.concat([p_events, lone_events[BIRTH_EVENT_COLUMNS]], ignore_index=True)
-    out["date"] = _d(out["date"])
+    out["date"] = as_dates(out["date"])
     for c in ("event_id", "couple_id", "pregnancy_id", "child_ids"):
         out[c] = out[c].astype("str").where(out[c].notna())
     return out.sort_values(["couple_id", "date", "event_id"], kind="stable").reset_index(drop=True)[
@@ -224,9 +175,9 @@ def terminations(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataF
         >>> terminations(t, load_params())[["is_late", "is_lawful"]].values.tolist()
         [[True, False]]
     """
-    preg = _table(tables, "pregnancies")
+    preg = table_of(tables, "pregnancies")
     t = preg[(preg["outcome"] == "termination") & preg["outcome_date"].notna()].copy()
-    t["date"] = _d(t["outcome_date"])
+    t["date"] = as_dates(t["outcome_date"])
     t["late_weeks"] = pd.Series(
         params.at_many("late_termination_weeks", t["date"]), index=t.index, dtype="Int64"
     )
@@ -273,7 +224,7 @@ def _first_valid(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) ->
 
 def _prep_events(events: pd.DataFrame, date_column: str) -> pd.DataFrame:
     ev = events[["couple_id"]].copy()
-    ev["_date"] = _d(events[date_column])
+    ev["_date"] = as_dates(events[date_column])
     ev["_k"] = np.arange(len(ev))
     return ev
 
@@ -315,13 +266,34 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
         ``cancel_basis`` (``recorded``, ``termination_date``,
         ``issued_after_cancellation`` or missing) and ``trigger_pregnancy_id``.
         Sorted by ``permit_id``, index 0..n-1.
+
+    A permit covers one birth, the first on or after its issue date (a birth on the issue date
+    included); two permits held at once are each used by the first birth after their own issue.
+    A sex-selective termination is unlawful whatever its approval flags say, so §4.2 cancels the
+    permits a couple holds then: from the county's recorded date, else from the termination date;
+    a permit issued to the couple after the termination is never valid.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> from fpanalysis.core.params import load_params
+        >>> t = {
+        ...     "permits": coerce("permits", [
+        ...         {"permit_id": "B1", "couple_id": "C1", "issue_date": "2023-01-10"}]),
+        ...     "pregnancies": coerce("pregnancies", [{"pregnancy_id": "G1", "couple_id": "C1",
+        ...         "detected_date": "2024-01-05", "outcome": "termination",
+        ...         "outcome_date": "2024-03-01", "gestation_weeks": 18,
+        ...         "termination_reason": "sex_selection"}]),
+        ...     "children": coerce("children", [])}
+        >>> s = permit_status(t, load_params())
+        >>> s.loc[0, ["permit_id", "effective_cancelled_date", "cancel_basis"]].tolist()
+        ['B1', Timestamp('2024-03-01 00:00:00'), 'termination_date']
     """
-    permits = _table(tables, "permits")
+    permits = table_of(tables, "permits")
     base = permits[
         ["permit_id", "couple_id", "issue_date", "cancelled_date", "cancel_reason"]
     ].copy()
-    base["issue_date"] = _d(base["issue_date"])
-    base["cancelled_date"] = _d(base["cancelled_date"])
+    base["issue_date"] = as_dates(base["issue_date"])
+    base["cancelled_date"] = as_dates(base["cancelled_date"])
     births = birth_events(tables)
     m = base[["permit_id", "couple_id", "issue_date"]].merge(
         births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
@@ -330,11 +302,11 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
         ["permit_id", "date", "event_id"], kind="stable"
     )
     first = m.drop_duplicates("permit_id").set_index("permit_id")
-    base["used_on"] = _d(_lookup(base["permit_id"], first["date"]))
+    base["used_on"] = as_dates(lookup(base["permit_id"], first["date"]))
     base["used_by"] = base["permit_id"].map(first["event_id"])
 
     trig = _quota_triggers(tables, params, base).set_index("couple_id")
-    t_date = _d(_lookup(base["couple_id"], trig["date"]))
+    t_date = as_dates(lookup(base["couple_id"], trig["date"]))
     held_ids = set(";".join(trig["held"]).split(";")) if len(trig) else set()
     is_held = base["permit_id"].isin(held_ids)
     issued_after = t_date.notna() & (base["issue_date"] > t_date)
@@ -345,7 +317,7 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
     base["effective_cancelled_date"] = pd.concat([base["cancelled_date"], derived], axis=1).min(
         axis=1
     )
-    base["effective_cancelled_date"] = _d(base["effective_cancelled_date"])
+    base["effective_cancelled_date"] = as_dates(base["effective_cancelled_date"])
     basis = pd.Series(np.nan, index=base.index, dtype="str")
     basis = basis.mask(base["cancelled_date"].notna(), "recorded")
     basis = basis.mask(is_held & base["cancelled_date"].isna(), "termination_date")
@@ -420,6 +392,38 @@ def _yesno(s: pd.Series, zh: bool) -> pd.Series:
     return pd.Series(np.where(v, "是" if zh else "yes", "否" if zh else "no"), index=s.index)
 
 
+def _permit_rows(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    status: pd.DataFrame,
+    cancel_from: pd.Series,
+    events: pd.DataFrame,
+    event_id: pd.Series,
+    kind: str,
+    violation: str,
+    no_permit: tuple[str, str],
+) -> pd.DataFrame:
+    """Timeline rows of events that need a valid permit (a pregnancy, a birth).
+
+    An event is the ``violation`` when its couple held no valid permit on its date and the date is
+    on or after the couple's quota cancellation (``cancel_from``, by couple); ``no_permit`` is the
+    (zh, en) detail of an event without a valid permit.
+    """
+    valid = valid_permit_on(tables, params, events, status=status)
+    after = events["date"] >= as_dates(lookup(events["couple_id"], cancel_from))
+    return pd.DataFrame(
+        {
+            "couple_id": events["couple_id"],
+            "date": events["date"],
+            "kind": kind,
+            "event_id": event_id,
+            "violation": np.where(valid.isna() & after.fillna(False), violation, None),
+            "detail_zh": np.where(valid.isna(), no_permit[0], "（持证 " + valid.fillna("") + "）"),
+            "detail_en": np.where(valid.isna(), no_permit[1], " (permit " + valid.fillna("") + ")"),
+        }
+    )
+
+
 def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
     """§4 timeline of every couple with a case: one row per event, in date order.
 
@@ -435,7 +439,7 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
     bad = term[~term["is_lawful"]]
     couples = sorted(set(bad["couple_id"]))
     status = permit_status(tables, params)
-    preg = _table(tables, "pregnancies")
+    preg = table_of(tables, "pregnancies")
     preg = preg[preg["couple_id"].isin(couples)]
     births = birth_events(tables)
     births = births[births["couple_id"].isin(couples)]
@@ -484,56 +488,32 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
             }
         )
     )
-    # Pregnancies detected: out of plan when no valid permit (C7); flagged as §4.3 after a cancellation.
+    # Pregnancies detected and births: out of plan without a valid permit (C7, C6); a violation of
+    # the case once the quota is cancelled (§4.3).
     pr = preg[["pregnancy_id", "couple_id", "detected_date"]].rename(
         columns={"detected_date": "date"}
     )
-    pr_valid = valid_permit_on(tables, params, pr, status=status)
-    after = pr["date"] >= _d(_lookup(pr["couple_id"], cancel_from))
-    parts.append(
-        pd.DataFrame(
-            {
-                "couple_id": pr["couple_id"],
-                "date": pr["date"],
-                "kind": "pregnancy_detected",
-                "event_id": pr["pregnancy_id"],
-                "violation": np.where(
-                    pr_valid.isna() & after.fillna(False), "pregnancy_without_permit", None
-                ),
-                "detail_zh": np.where(
-                    pr_valid.isna(), "（无有效生育证）", "（持证 " + pr_valid.fillna("") + "）"
-                ),
-                "detail_en": np.where(
-                    pr_valid.isna(), " (no valid permit)", " (permit " + pr_valid.fillna("") + ")"
-                ),
-            }
+    for events, event_id, kind, violation, no_permit in (
+        (
+            pr,
+            pr["pregnancy_id"],
+            "pregnancy_detected",
+            "pregnancy_without_permit",
+            ("（无有效生育证）", " (no valid permit)"),
+        ),
+        (
+            births,
+            births["event_id"],
+            "birth",
+            "out_of_plan_birth",
+            ("（无有效生育证，计划外）", " (no valid permit: out of plan)"),
+        ),
+    ):
+        parts.append(
+            _permit_rows(
+                tables, params, status, cancel_from, events, event_id, kind, violation, no_permit
+            )
         )
-    )
-    b_valid = valid_permit_on(tables, params, births, status=status)
-    b_after = births["date"] >= _d(_lookup(births["couple_id"], cancel_from))
-    parts.append(
-        pd.DataFrame(
-            {
-                "couple_id": births["couple_id"],
-                "date": births["date"],
-                "kind": "birth",
-                "event_id": births["event_id"],
-                "violation": np.where(
-                    b_valid.isna() & b_after.fillna(False), "out_of_plan_birth", None
-                ),
-                "detail_zh": np.where(
-                    b_valid.isna(),
-                    "（无有效生育证，计划外）",
-                    "（持证 " + b_valid.fillna("") + "）",
-                ),
-                "detail_en": np.where(
-                    b_valid.isna(),
-                    " (no valid permit: out of plan)",
-                    " (permit " + b_valid.fillna("") + ")",
-                ),
-            }
-        )
-    )
     tm = term[term["couple_id"].isin(couples)]
     rz = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[0])
     re_ = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[1])
@@ -584,7 +564,7 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
         )
     if "violation" not in out:
         out["violation"] = np.nan
-    out["date"] = _d(out["date"])
+    out["date"] = as_dates(out["date"])
     out["violation"] = out["violation"].astype("str").where(out["violation"].notna())
     kz = out["kind"].map(lambda k: _EVENT_TEXT[k][0])
     ke = out["kind"].map(lambda k: _EVENT_TEXT[k][1])
@@ -614,7 +594,8 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
 _ACTIONS = {
     "unapproved_late_termination": (
         "上报县计生部门查处违规大月份引产，并按责任追究制度追究单位责任",
-        "report the unapproved late termination to the county for investigation and hold the unit accountable",
+        "report the unapproved late termination to the county for investigation and hold the "
+        "unit accountable",
     ),
     "sex_selective_termination": (
         "上报县计生部门查处非医学需要的选择性别终止妊娠",
@@ -622,15 +603,18 @@ _ACTIONS = {
     ),
     "cancel_quota": (
         "报县注销其生育指标（生育证），不再安排生育指标",
-        "report the couple to the county to cancel the birth quota (permit); no new quota is arranged",
+        "report the couple to the county to cancel the birth quota (permit); no new quota is "
+        "arranged",
     ),
     "confirm_cancellation": (
         "生育证表未记录注销：核实县里的注销决定并补录注销日期",
-        "the permits table records no cancellation: confirm the county's decision and record its date",
+        "the permits table records no cancellation: confirm the county's decision and record "
+        "its date",
     ),
     "out_of_plan": (
         "注销指标后的怀孕、生育属计划外，上报给予行政和经济处罚",
-        "pregnancies and births after the cancellation are out of plan: report them for administrative and economic penalties",
+        "pregnancies and births after the cancellation are out of plan: report them for "
+        "administrative and economic penalties",
     ),
 }
 
@@ -640,8 +624,10 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
 
     A couple has a case when it has an unlawful termination (late and not
     approved or not at a designated facility, or for sex selection at any
-    gestation). Names are the persons' full names: mask them with
-    :func:`fpanalysis.core.privacy.mask_frame` before anything leaves the package (§7).
+    gestation) and a responsible unit on its first violation's date (a couple
+    outside the bureau's scope has none). Names are the persons' full names:
+    mask them with :func:`fpanalysis.core.privacy.mask_frame` before anything
+    leaves the package (rulebook §7).
 
     Returns:
         Columns :data:`CASE_COLUMNS`, sorted by ``couple_id``.
@@ -657,9 +643,7 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
     keep = first["couple_id"]
     out = first[["couple_id", "wife_id", "husband_id", "first_date"]].rename(columns={})
     out["unit_id"] = first["responsible_unit_id"]
-    persons = _table(tables, "persons").drop_duplicates("person_id").set_index("person_id")["name"]
-    out["wife_name"] = out["wife_id"].map(persons)
-    out["husband_name"] = out["husband_id"].map(persons)
+    out = with_names(tables, out)
     v = v[v["couple_id"].isin(keep)]
     kinds = v.groupby("couple_id")["violation"].agg(lambda s: ";".join(sorted(set(s))))
     out["violations"] = out["couple_id"].map(kinds)
@@ -677,7 +661,7 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
     st = status.dropna(subset=["trigger_pregnancy_id"])
     held = st[st["cancel_basis"] != "issued_after_cancellation"]
     cf = held.groupby("couple_id")["effective_cancelled_date"].min()
-    out["quota_cancelled_from"] = _d(_lookup(out["couple_id"], cf))
+    out["quota_cancelled_from"] = as_dates(lookup(out["couple_id"], cf))
     basis = held.sort_values(
         ["couple_id", "effective_cancelled_date", "permit_id"]
     ).drop_duplicates("couple_id")

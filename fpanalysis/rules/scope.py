@@ -1,33 +1,6 @@
-"""Who is in scope on a date, and which unit answers for a couple (POLICY.md §2).
-
-- A **childbearing-age woman** is 15–49 in completed years on the date
-  (``childbearing_age``); a 29 February birthday falls on 28 February in other
-  years.
-- A couple is **married** on a date when its marriage date is on or before it
-  and it has no divorce on or before it.
-- A person is **staff** of a unit on a date when of category ``staff``, hired
-  on or before it and not yet left (leave date empty or after it).
-- A **floating** person is registered with a unit on a date when of category
-  ``floating`` with a ``unit_id``. Choice (POLICY.md is silent on dates for the
-  floating population): ``hire_date`` and ``leave_date`` are read as the
-  registration's start and end when given, and an empty ``hire_date`` means
-  registered throughout.
-- The **responsible unit**: the unit of the staff spouse; when both are staff
-  of different units, the ``responsible_spouse`` one's (wife by default);
-  otherwise the unit a floating spouse is registered with (staff before
-  floating; two floating spouses registered with different units follow
-  ``responsible_spouse`` too). A couple with neither is outside the bureau's
-  scope.
-
-These functions are pure and vectorised: one merge, no loop over couples.
-
-Examples:
-    >>> import pandas as pd
-    >>> age_on(pd.Series(pd.to_datetime(["2000-02-29", "1975-06-30"])), "2025-02-28").tolist()
-    [25, 49]
-    >>> age_on(pd.Series(pd.to_datetime(["1975-06-30"])), "2025-06-29").tolist()
-    [49]
-"""
+"""Who is in scope on a date, and which unit answers for a couple (rulebook §2): ages in completed
+years, staff and floating-population status, marriages in force and the responsible unit, as pure,
+vectorised functions (one merge, no loop over couples)."""
 
 from __future__ import annotations
 
@@ -67,12 +40,20 @@ def age_on(birth_dates: pd.Series, on: Any) -> pd.Series:
     """Age in completed years on ``on`` (a date, or a Series of dates aligned with ``birth_dates``).
 
     A 29 February birthday falls on 28 February in years that are not leap
-    years (POLICY.md general conventions). Missing dates give ``<NA>``.
+    years (rulebook, general conventions). Missing dates give ``<NA>``.
+
+    Examples:
+        >>> when = pd.Series(pd.to_datetime(["2000-02-29", "1975-06-30"]))
+        >>> age_on(when, "2025-02-28").tolist()
+        [25, 49]
+        >>> age_on(pd.Series(pd.to_datetime(["1975-06-30"])), "2025-06-29").tolist()
+        [49]
     """
     b0 = pd.to_datetime(birth_dates)
     d0 = _as_dates(on, b0.index)
     ok = b0.notna() & d0.notna()
-    # Fill missing dates before the arithmetic (NaN -> Int64 casts raise under np.seterr(all="raise")).
+    # Fill missing dates before the arithmetic (NaN -> Int64 casts raise under
+    # np.seterr(all="raise")).
     b = b0.where(ok, pd.Timestamp("2000-01-01"))
     d = d0.where(ok, pd.Timestamp("2000-01-01"))
     by, bm, bd = b.dt.year, b.dt.month, b.dt.day
@@ -85,7 +66,11 @@ def age_on(birth_dates: pd.Series, on: Any) -> pd.Series:
 
 
 def is_staff_on(persons: pd.DataFrame, on: Any) -> pd.Series:
-    """True where the person is staff (干部职工) of a unit on ``on`` (§2)."""
+    """True where the person is staff (干部职工) of a unit on ``on`` (§2).
+
+    Of category ``staff`` with a unit, hired on or before the date and not yet left (leave date
+    empty or after it).
+    """
     d = _as_dates(on, persons.index)
     hired = persons["hire_date"].notna() & (persons["hire_date"] <= d)
     not_left = persons["leave_date"].isna() | (persons["leave_date"] > d)
@@ -95,7 +80,12 @@ def is_staff_on(persons: pd.DataFrame, on: Any) -> pd.Series:
 
 
 def is_floating_on(persons: pd.DataFrame, on: Any) -> pd.Series:
-    """True where the person is floating population (流动人口) registered with a unit on ``on``."""
+    """True where the person is floating population (流动人口) registered with a unit on ``on``.
+
+    Of category ``floating`` with a unit; ``hire_date`` and ``leave_date`` are read as the
+    registration's start and end when given, and an empty ``hire_date`` means registered
+    throughout.
+    """
     d = _as_dates(on, persons.index)
     started = persons["hire_date"].isna() | (persons["hire_date"] <= d)
     not_left = persons["leave_date"].isna() | (persons["leave_date"] > d)
@@ -105,7 +95,7 @@ def is_floating_on(persons: pd.DataFrame, on: Any) -> pd.Series:
 
 
 def is_married_on(couples: pd.DataFrame, on: Any) -> pd.Series:
-    """True where the couple is married on ``on``: married on or before it, not divorced on or before it."""
+    """True where the couple is married on ``on``: married on or before it, not divorced by then."""
     d = _as_dates(on, couples.index)
     married = couples["marriage_date"].notna() & (couples["marriage_date"] <= d)
     not_divorced = couples["divorce_date"].isna() | (couples["divorce_date"] > d)
@@ -126,6 +116,12 @@ def responsible_units(
     date_column: str = "date",
 ) -> pd.DataFrame:
     """The responsible unit of each event's couple on the event's date (§2).
+
+    The unit of the staff spouse; when both are staff of different units, that of the
+    ``responsible_spouse`` (the wife by default); otherwise the unit a floating spouse is
+    registered with (staff before floating; two floating spouses registered with different units
+    follow ``responsible_spouse`` too). A couple with neither is outside the bureau's scope. A
+    childbearing-age wife is within ``childbearing_age`` (15–49) in completed years on the date.
 
     Args:
         tables: needs ``couples`` and ``persons``.
@@ -217,7 +213,8 @@ def couples_in_scope(
         ...          "unit_id": "U2", "category": "staff", "hire_date": "2010-01-01"}]),
         ...     "couples": coerce("couples", [{"couple_id": "C1", "wife_id": "W1",
         ...          "husband_id": "H1", "marriage_date": "2015-01-01"}])}
-        >>> couples_in_scope(t, load_params(), "2024-01-01")[["couple_id", "responsible_unit_id", "basis"]]
+        >>> s = couples_in_scope(t, load_params(), "2024-01-01")
+        >>> s[["couple_id", "responsible_unit_id", "basis"]]
           couple_id responsible_unit_id  basis
         0        C1                  U1  staff
     """

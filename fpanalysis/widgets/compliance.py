@@ -1,16 +1,9 @@
-"""ipywidgets dashboards over unit compliance (POLICY.md §3).
-
-- :func:`drilldown` — pick a unit and an indicator, see who is missing a
-  survey or a check (or which events were counted), with names masked (§7).
-- :func:`reweight` — move the four weights and see every unit's score and
-  grade recomputed live from the same drill-down (the weights are scaled to
-  sum to 1, as ``compliance_weights`` requires).
-
-Both are built from :func:`fpanalysis.rules.compliance.compliance_detail`, so they
-show exactly the figures of the scorecard. The pure helpers
-(:func:`missing_rows`, :func:`rescored`) carry the logic and are tested
-without a browser.
-"""
+"""ipywidgets dashboards over unit compliance (rulebook §3), built from the drill-down
+(:func:`fpanalysis.rules.compliance.compliance_detail`) so that they show exactly the scorecard's
+figures: :func:`drilldown` (pick a unit and an indicator, see who misses a survey or a check, or
+which events were counted, names masked as rulebook §7 asks) and :func:`reweight` (move the four
+weights, scaled to sum to 1, and see every unit's score and grade recomputed); the pure helpers
+:func:`missing_rows` and :func:`rescored` carry the logic and are tested without a browser."""
 
 from __future__ import annotations
 

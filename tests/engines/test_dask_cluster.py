@@ -1,4 +1,4 @@
-"""The Dask cluster plumbing: dask_client, the engine options, partition listing (issue 7)."""
+"""The Dask cluster plumbing: dask_client, the engine options, partition listing."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def test_local_cluster_of_processes_on_loopback_is_shut_down_afterwards():
     assert cluster.status.name == "closed"
 
 
-@pytest.mark.parametrize("processes", [True, False], ids=["processes", "threads"])
+@pytest.mark.parametrize(
+    "processes", [pytest.param(True, id="processes"), pytest.param(False, id="threads")]
+)
 def test_every_socket_of_a_local_cluster_listens_on_loopback_only(processes):
     import os
 
@@ -97,11 +99,10 @@ def test_unreachable_scheduler_is_a_bilingual_usage_error_within_seconds():
 @pytest.mark.parametrize(
     "address, expected",
     [
-        ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
-        ("10.0.0.5:8786", "tcp://10.0.0.5:8786"),
-        (" tcp://host.example:1 ", "tcp://host.example:1"),
+        pytest.param("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786", id="tcp-url"),
+        pytest.param("10.0.0.5:8786", "tcp://10.0.0.5:8786", id="host-port-taken-as-tcp"),
+        pytest.param(" tcp://host.example:1 ", "tcp://host.example:1", id="spaces-trimmed"),
     ],
-    ids=["tcp-url", "host-port-taken-as-tcp", "spaces-trimmed"],
 )
 def test_scheduler_address_forms(address, expected):
     assert check_scheduler_address(address) == expected
@@ -109,8 +110,12 @@ def test_scheduler_address_forms(address, expected):
 
 @pytest.mark.parametrize(
     "address",
-    ["localhost", "tcp://:8786", "http://x:1", "tcp://x:port"],
-    ids=["no-port", "no-host", "unknown-protocol", "port-not-a-number"],
+    [
+        pytest.param("localhost", id="no-port"),
+        pytest.param("tcp://:8786", id="no-host"),
+        pytest.param("http://x:1", id="unknown-protocol"),
+        pytest.param("tcp://x:port", id="port-not-a-number"),
+    ],
 )
 def test_malformed_scheduler_address_is_a_usage_error(address):
     with pytest.raises(UsageError) as exc:
@@ -121,15 +126,25 @@ def test_malformed_scheduler_address_is_a_usage_error(address):
 
 @pytest.mark.parametrize(
     "text, size",
-    [("4GB", 4_000_000_000), ("512MiB", 536_870_912), ("1.5 GiB", 1_610_612_736), (1000, 1000)],
-    ids=["GB", "MiB", "fractional-GiB", "plain-int"],
+    [
+        pytest.param("4GB", 4_000_000_000, id="GB"),
+        pytest.param("512MiB", 536_870_912, id="MiB"),
+        pytest.param("1.5 GiB", 1_610_612_736, id="fractional-GiB"),
+        pytest.param(1000, 1000, id="plain-int"),
+    ],
 )
 def test_parse_memory(text, size):
     assert parse_memory(text) == size
 
 
 @pytest.mark.parametrize(
-    "text", ["4 parsecs", "", "-1GB", "0"], ids=["unit", "empty", "negative", "zero"]
+    "text",
+    [
+        pytest.param("4 parsecs", id="unit"),
+        pytest.param("", id="empty"),
+        pytest.param("-1GB", id="negative"),
+        pytest.param("0", id="zero"),
+    ],
 )
 def test_bad_memory_size_is_a_usage_error(text):
     with pytest.raises(UsageError) as exc:
@@ -146,12 +161,25 @@ def _parser():
 @pytest.mark.parametrize(
     "argv, engine, scheduler, workers, memory",
     [
-        ([], "pandas", None, None, None),
-        (["--engine", "dask"], "dask", None, None, None),
-        (["--engine", "dask", "--scheduler", "tcp://h:1"], "dask", "tcp://h:1", None, None),
-        (["--engine", "dask", "--workers", "3", "--worker-memory", "2GB"], "dask", None, 3, "2GB"),
+        pytest.param([], "pandas", None, None, None, id="default-pandas"),
+        pytest.param(["--engine", "dask"], "dask", None, None, None, id="dask-local"),
+        pytest.param(
+            ["--engine", "dask", "--scheduler", "tcp://h:1"],
+            "dask",
+            "tcp://h:1",
+            None,
+            None,
+            id="dask-scheduler",
+        ),
+        pytest.param(
+            ["--engine", "dask", "--workers", "3", "--worker-memory", "2GB"],
+            "dask",
+            None,
+            3,
+            "2GB",
+            id="dask-sized-local",
+        ),
     ],
-    ids=["default-pandas", "dask-local", "dask-scheduler", "dask-sized-local"],
 )
 def test_engine_options_parse(argv, engine, scheduler, workers, memory):
     a = _parser().parse_args(argv)
@@ -167,16 +195,18 @@ def test_engine_options_parse(argv, engine, scheduler, workers, memory):
 @pytest.mark.parametrize(
     "argv, bad",
     [
-        (["--scheduler", "tcp://h:1"], "--scheduler"),
-        (["--workers", "2"], "--workers"),
-        (["--engine", "pandas", "--worker-memory", "1GB"], "--worker-memory"),
-        (["--engine", "dask", "--scheduler", "tcp://h:1", "--workers", "2"], "--workers"),
-    ],
-    ids=[
-        "scheduler-without-dask",
-        "workers-without-dask",
-        "memory-with-pandas",
-        "workers-with-scheduler",
+        pytest.param(["--scheduler", "tcp://h:1"], "--scheduler", id="scheduler-without-dask"),
+        pytest.param(["--workers", "2"], "--workers", id="workers-without-dask"),
+        pytest.param(
+            ["--engine", "pandas", "--worker-memory", "1GB"],
+            "--worker-memory",
+            id="memory-with-pandas",
+        ),
+        pytest.param(
+            ["--engine", "dask", "--scheduler", "tcp://h:1", "--workers", "2"],
+            "--workers",
+            id="workers-with-scheduler",
+        ),
     ],
 )
 def test_engine_options_that_do_not_go_together(argv, bad):
@@ -188,8 +218,11 @@ def test_engine_options_that_do_not_go_together(argv, bad):
 
 @pytest.mark.parametrize(
     "argv",
-    [["--engine", "spark"], ["--engine", "dask", "--workers", "0"], ["--worker-memory", "lots"]],
-    ids=["unknown-engine", "zero-workers", "bad-memory"],
+    [
+        pytest.param(["--engine", "spark"], id="unknown-engine"),
+        pytest.param(["--engine", "dask", "--workers", "0"], id="zero-workers"),
+        pytest.param(["--worker-memory", "lots"], id="bad-memory"),
+    ],
 )
 def test_bad_engine_option_values_are_refused_by_the_parser(argv):
     with pytest.raises((argparse.ArgumentError, SystemExit)):

@@ -1,4 +1,4 @@
-"""Compliance on the Dask engine (issue 7): the pandas engine's scorecard, from per-unit sums over partitions.
+"""Compliance on the Dask engine: the pandas engine's scorecard, from per-unit sums over partitions.
 
 A real ``LocalCluster`` (threads, 2 workers) is started once for the module
 and stopped at its end. The small bureau: units U1 and U2; couples (in table
@@ -127,17 +127,25 @@ def test_the_split_spreads_u1_over_two_partitions():
     [
         # C1 followed up, C2 not: U1 1/2 (one partition alone would say 1/1 or 0/1).
         # 100 × (0.25 × 1/2 + 0.15 + 0.35) / 0.75 = 83.33
-        ({"surveys": [followup("S1", "C1", "2024-08-01")]}, 0.5, 0, 83.33, "pass"),
+        pytest.param(
+            {"surveys": [followup("S1", "C1", "2024-08-01")]},
+            0.5,
+            0,
+            83.33,
+            "pass",
+            id="half-followed-up-across-partitions",
+        ),
         # Both followed up, one in each partition: 2/2 → 100.
-        (
+        pytest.param(
             {"surveys": [followup("S1", "C1", "2024-08-01"), followup("S2", "C2", "2024-12-31")]},
             1.0,
             0,
             100.0,
             "excellent",
+            id="all-followed-up",
         ),
         # A falsification in each partition: 2 counted, 10 points off: 83.33 − 10 = 73.33.
-        (
+        pytest.param(
             {
                 "surveys": [followup("S1", "C1", "2024-08-01")],
                 "contraception": [
@@ -149,15 +157,10 @@ def test_the_split_spreads_u1_over_two_partitions():
             2,
             73.33,
             "pass",
+            id="penalties-added-across-partitions",
         ),
         # Nobody followed up: 0/2; 100 × 0.5 / 0.75 = 66.67 → fail.
-        ({}, 0.0, 0, 66.67, "fail"),
-    ],
-    ids=[
-        "half-followed-up-across-partitions",
-        "all-followed-up",
-        "penalties-added-across-partitions",
-        "nobody-followed-up",
+        pytest.param({}, 0.0, 0, 66.67, "fail", id="nobody-followed-up"),
     ],
 )
 def test_unit_spread_over_two_partitions(
@@ -194,7 +197,8 @@ def test_sums_of_parts_add_up_to_the_sums_of_the_whole():
 
 
 def test_a_husband_married_twice_keeps_both_marriages_in_one_partition(client):
-    """H5's vasectomy is recorded under his first marriage C0; it exempts his second wife W5 (C5) from a check."""
+    """H5's vasectomy is recorded under his first marriage C0; it exempts his second wife W5 (C5)
+    from a check."""
     t = world(
         persons=[
             person("W0", "F", "1980-01-01"),
@@ -262,7 +266,7 @@ def FULL():
 
 
 def write_parts(tables, out, n, *, break_alignment=False):
-    """Write an aligned partitioned Parquet dataset DIR/<table>/part-NNNNN.parquet from ``tables``."""
+    """Write an aligned partitioned Parquet dataset DIR/<table>/part-N.parquet from ``tables``."""
     parts = dc.split_by_couple_group(tables, n)
     for t in cp.TABLES_NEEDED:
         (out / t).mkdir(parents=True)
@@ -278,7 +282,11 @@ def write_parts(tables, out, n, *, break_alignment=False):
 
 
 @pytest.mark.parametrize(
-    "broken", [False, True], ids=["aligned-parts-read-in-workers", "not-aligned-repartitioned"]
+    "broken",
+    [
+        pytest.param(False, id="aligned-parts-read-in-workers"),
+        pytest.param(True, id="not-aligned-repartitioned"),
+    ],
 )
 def test_partitioned_parquet(client, tmp_path, broken):
     ds = FULL()
@@ -349,8 +357,10 @@ def test_cli_dask_equals_pandas_byte_for_byte(tmp_path):
 
 @pytest.mark.parametrize(
     "argv",
-    [["--scheduler", "tcp://127.0.0.1:1"], ["--engine", "dask", "--record"]],
-    ids=["scheduler-without-dask", "record-with-dask"],
+    [
+        pytest.param(["--scheduler", "tcp://127.0.0.1:1"], id="scheduler-without-dask"),
+        pytest.param(["--engine", "dask", "--record"], id="record-with-dask"),
+    ],
 )
 def test_cli_refuses_engine_options_that_do_not_go_together(tmp_path, argv):
     code = main(["compliance", "--out", str(tmp_path / "c.csv"), *argv])

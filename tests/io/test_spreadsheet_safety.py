@@ -30,8 +30,8 @@ from fpanalysis.cli import main
 from fpanalysis.core import schema
 from fpanalysis.core.errors import DataError, ParamError
 from fpanalysis.core.params import load_params
-from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.io import read
+from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.rules import relief
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
 from fpanalysis.rules import bonus
@@ -136,7 +137,7 @@ def engine_fen(tables, params, start_m: int, months: int, *, horizon: bool) -> C
     """The cohort engine's committed fen by (unit, month index), zeros left out."""
     seg, _ = bonus.certificate_segments(tables, with_info=False)
     cohorts = bonus.compress(
-        seg, start_m, units=bonus.unit_ids(tables), max_months=months if horizon else None
+        seg, start_m, units=unit_ids(tables), max_months=months if horizon else None
     )
     fen = bonus.project_cohorts(cohorts, bonus.MonthlyParams.of(params, start_m, months))
     return Counter(

@@ -1,4 +1,5 @@
-"""Late terminations and the birth quota (POLICY.md §4), births counted once (§3): hand-computed cases.
+"""Late terminations and the birth quota (rulebook §4), births counted once (§3): hand-computed
+cases.
 
 The base couple C1 (wife W1, staff of U1; husband H1 outside) holds permit B1
 issued 2023-01-10. A sex-selective termination G1 on 2024-03-01 cancels the
@@ -39,37 +40,52 @@ def status_of(t):
 @pytest.mark.parametrize(
     ("permits", "pregnancies", "expected"),
     [
-        ([permit("B1", "2023-01-10")], [SEX_SEL], {"B1": ("2024-03-01", "termination_date")}),
-        (
+        pytest.param(
+            [permit("B1", "2023-01-10")],
+            [SEX_SEL],
+            {"B1": ("2024-03-01", "termination_date")},
+            id="no-recorded-cancellation-from-termination-date",
+        ),
+        pytest.param(
             [permit("B1", "2023-01-10", cancelled="2024-04-15")],
             [SEX_SEL],
             {"B1": ("2024-04-15", "recorded")},
+            id="recorded-cancellation-date-wins",
         ),
-        (
+        pytest.param(
             [permit("B1", "2023-01-10"), permit("B2", "2024-08-01")],
             [SEX_SEL],
             {
                 "B1": ("2024-03-01", "termination_date"),
                 "B2": ("2024-08-01", "issued_after_cancellation"),
             },
+            id="permit-issued-after-cancellation-never-valid",
         ),
-        (
+        pytest.param(
             [permit("B1", "2023-01-10", cancelled="2024-04-15"), permit("B2", "2024-04-01")],
             [SEX_SEL],
             {"B1": ("2024-04-15", "recorded"), "B2": ("2024-04-01", "issued_after_cancellation")},
+            id="permit-issued-between-termination-and-recorded-cancellation",
         ),
-        (
+        pytest.param(
             [permit("B1", "2023-01-10")],
             [{**SEX_SEL, "termination_reason": "medical"}],
             {"B1": (None, None)},
+            id="medical-termination-no-cancellation",
         ),
-        ([permit("B1", "2024-03-02")], [SEX_SEL], {"B1": (None, None)}),
-        (
+        pytest.param(
+            [permit("B1", "2024-03-02")],
+            [SEX_SEL],
+            {"B1": (None, None)},
+            id="permit-issued-after-termination-no-quota-held",
+        ),
+        pytest.param(
             [permit("B1", "2023-01-10", cancelled="2023-12-01")],
             [SEX_SEL],
             {"B1": ("2023-12-01", "recorded")},
+            id="already-cancelled-before-termination",
         ),
-        (
+        pytest.param(
             [permit("B1", "2023-01-10")],
             [
                 {
@@ -80,17 +96,8 @@ def status_of(t):
                 }
             ],
             {"B1": ("2024-03-01", "termination_date")},
+            id="sex-selection-with-approval-flags-still-unlawful",
         ),
-    ],
-    ids=[
-        "no-recorded-cancellation-from-termination-date",
-        "recorded-cancellation-date-wins",
-        "permit-issued-after-cancellation-never-valid",
-        "permit-issued-between-termination-and-recorded-cancellation",
-        "medical-termination-no-cancellation",
-        "permit-issued-after-termination-no-quota-held",
-        "already-cancelled-before-termination",
-        "sex-selection-with-approval-flags-still-unlawful",
     ],
 )
 def test_quota_cancellation(permits, pregnancies, expected):
@@ -112,30 +119,53 @@ def test_permit_used_before_termination_holds_no_quota():
 @pytest.mark.parametrize(
     ("permits", "detected", "born", "c7", "c6"),
     [
-        ([permit("B1", "2023-01-10")], "2024-06-01", "2025-02-01", 1, 1),
-        ([permit("B1", "2023-01-10")], "2024-03-01", None, 1, 0),
-        ([permit("B1", "2023-01-10", cancelled="2024-04-15")], "2024-04-14", None, 0, 0),
-        ([permit("B1", "2023-01-10", cancelled="2024-04-15")], "2024-04-15", None, 1, 0),
-        (
+        pytest.param(
+            [permit("B1", "2023-01-10")],
+            "2024-06-01",
+            "2025-02-01",
+            1,
+            1,
+            id="pregnancy-and-birth-after-cancellation-out-of-plan",
+        ),
+        pytest.param(
+            [permit("B1", "2023-01-10")],
+            "2024-03-01",
+            None,
+            1,
+            0,
+            id="pregnancy-on-the-termination-day",
+        ),
+        pytest.param(
+            [permit("B1", "2023-01-10", cancelled="2024-04-15")],
+            "2024-04-14",
+            None,
+            0,
+            0,
+            id="day-before-recorded-cancellation-still-valid",
+        ),
+        pytest.param(
+            [permit("B1", "2023-01-10", cancelled="2024-04-15")],
+            "2024-04-15",
+            None,
+            1,
+            0,
+            id="on-recorded-cancellation-day",
+        ),
+        pytest.param(
             [permit("B1", "2023-01-10"), permit("B2", "2024-08-01")],
             "2024-09-01",
             "2025-05-01",
             1,
             1,
+            id="new-permit-after-cancellation-does-not-cover",
         ),
-    ],
-    ids=[
-        "pregnancy-and-birth-after-cancellation-out-of-plan",
-        "pregnancy-on-the-termination-day",
-        "day-before-recorded-cancellation-still-valid",
-        "on-recorded-cancellation-day",
-        "new-permit-after-cancellation-does-not-cover",
     ],
 )
 def test_out_of_plan_after_cancellation(permits, detected, born, c7, c6):
     pregs = [SEX_SEL, preg("G2", detected, "birth" if born else "ongoing", born)]
     t = world(permits=permits, pregnancies=pregs)
-    # G1 was detected on 2024-01-01 while B1 was valid: never a C7. G2 is one when after the cancellation.
+    # G1 was detected on 2024-01-01 while B1 was valid: never a C7. G2 is one when after the
+    # cancellation.
     assert fig(t, "2024", "U1", "pregnancies_without_permit") == c7
     assert fig(t, "2025", "U1", "out_of_plan_births") == c6
 
@@ -159,8 +189,10 @@ def test_case_list_row():
     assert r.timeline_en.split("; ") == [
         "2023-01-10 birth permit issued B1",
         "2024-01-01 pregnancy detected G1 (permit B1)",
-        "2024-03-01 termination G1 (12 weeks, reason sex selection, county approval no, designated facility no)",
-        "2024-03-01 birth permit cancelled B1 (from the termination date (no cancellation recorded))",
+        "2024-03-01 termination G1 (12 weeks, reason sex selection, county approval no, "
+        "designated facility no)",
+        "2024-03-01 birth permit cancelled B1 (from the termination date "
+        "(no cancellation recorded))",
         "2024-08-01 birth permit issued B2 (quota cancelled: not valid)",
         "2024-09-01 pregnancy detected G2 (no valid permit)",
         "2025-05-01 birth G2 (no valid permit: out of plan)",
@@ -173,24 +205,25 @@ def test_case_list_row():
 @pytest.mark.parametrize(
     ("rows", "violations", "action"),
     [
-        (
+        pytest.param(
             [term("G1", "2024-05-01", 18, approved=False)],
             "unapproved_late_termination",
             "investigation",
+            id="late-unapproved-is-a-case",
         ),
-        ([term("G1", "2024-05-01", 18)], None, None),
-        ([term("G1", "2024-05-01", 10, approved=False)], None, None),
-        (
+        pytest.param([term("G1", "2024-05-01", 18)], None, None, id="late-approved-no-case"),
+        pytest.param(
+            [term("G1", "2024-05-01", 10, approved=False)],
+            None,
+            None,
+            id="early-unapproved-no-case",
+        ),
+        pytest.param(
             [term("G1", "2024-05-01", 10, reason="sex_selection")],
             "sex_selective_termination",
             "sex-selective",
+            id="sex-selection-without-permit",
         ),
-    ],
-    ids=[
-        "late-unapproved-is-a-case",
-        "late-approved-no-case",
-        "early-unapproved-no-case",
-        "sex-selection-without-permit",
     ],
 )
 def test_case_list_which_couples(rows, violations, action):
@@ -222,7 +255,8 @@ def test_case_events_are_in_date_order():
 
 
 def test_quota_cancellation_veto_and_scores():
-    # An out-of-plan birth in 2025 after the cancellation vetoes 2025, not 2024 (G1 is 12 weeks: no C8).
+    # An out-of-plan birth in 2025 after the cancellation vetoes 2025, not 2024 (G1 is 12 weeks:
+    # no C8).
     t = world(
         permits=[permit("B1", "2023-01-10")],
         pregnancies=[SEX_SEL, preg("G2", "2024-06-01", "birth", "2025-02-01")],

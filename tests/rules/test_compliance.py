@@ -1,4 +1,4 @@
-"""Unit compliance C1–C8, score, grade, veto (POLICY.md §3): hand-computed cases.
+"""Unit compliance C1–C8, score, grade, veto (rulebook §3): hand-computed cases.
 
 Every case is a tiny bureau that a person can check on paper. The base world:
 units U1 and U2; couple C1 = wife W1 (born 1990-06-01, staff of U1 since 2010)
@@ -110,12 +110,11 @@ def fig(t, period, unit, indicator, params=None):
 @pytest.mark.parametrize(
     ("text", "label", "start", "end"),
     [
-        ("2024", "2024", "2024-01-01", "2024-12-31"),
-        ("2024H1", "2024H1", "2024-01-01", "2024-06-30"),
-        ("2024h2", "2024H2", "2024-07-01", "2024-12-31"),
-        (" 2023-H2 ", "2023H2", "2023-07-01", "2023-12-31"),
+        pytest.param("2024", "2024", "2024-01-01", "2024-12-31", id="year"),
+        pytest.param("2024H1", "2024H1", "2024-01-01", "2024-06-30", id="first-half"),
+        pytest.param("2024h2", "2024H2", "2024-07-01", "2024-12-31", id="second-half-lowercase"),
+        pytest.param(" 2023-H2 ", "2023H2", "2023-07-01", "2023-12-31", id="dash-and-spaces"),
     ],
-    ids=["year", "first-half", "second-half-lowercase", "dash-and-spaces"],
 )
 def test_parse_period(text, label, start, end):
     p = parse_period(text)
@@ -123,7 +122,13 @@ def test_parse_period(text, label, start, end):
 
 
 @pytest.mark.parametrize(
-    "text", ["2024H3", "24", "2024Q1", ""], ids=["H3", "two-digit", "quarter", "empty"]
+    "text",
+    [
+        pytest.param("2024H3", id="H3"),
+        pytest.param("24", id="two-digit"),
+        pytest.param("2024Q1", id="quarter"),
+        pytest.param("", id="empty"),
+    ],
 )
 def test_parse_period_refuses(text):
     with pytest.raises(UsageError) as e:
@@ -133,8 +138,12 @@ def test_parse_period_refuses(text):
 
 @pytest.mark.parametrize(
     ("last", "year"),
-    [("2025-11-28", 2024), ("2024-12-31", 2024), ("2025-01-01", 2024), ("2024-12-30", 2023)],
-    ids=["mid-year", "31-dec-completes-its-year", "1-jan", "30-dec"],
+    [
+        pytest.param("2025-11-28", 2024, id="mid-year"),
+        pytest.param("2024-12-31", 2024, id="31-dec-completes-its-year"),
+        pytest.param("2025-01-01", 2024, id="1-jan"),
+        pytest.param("2024-12-30", 2023, id="30-dec"),
+    ],
 )
 def test_latest_complete_year(last, year):
     t = world(surveys=[survey("S1", "followup", "2020-03-01"), survey("S2", "followup", last)])
@@ -147,24 +156,26 @@ def test_latest_complete_year(last, year):
 @pytest.mark.parametrize(
     ("surveys", "expected"),
     [
-        ([survey("S1", "baseline", "2024-01-01")], (1, 1)),
-        ([survey("S1", "baseline", "2024-03-31")], (1, 1)),
-        ([survey("S1", "baseline", "2024-04-01")], (0, 1)),
-        ([survey("S1", "baseline", "2023-12-31")], (0, 1)),
-        ([survey("S1", "followup", "2024-02-01")], (0, 1)),
-        ([survey("S1", "baseline", "2024-02-01", unit="U2")], (1, 1)),
-        ([survey("S1", "baseline", "2024-02-01"), survey("S2", "baseline", "2024-03-01")], (1, 1)),
-        ([], (0, 1)),
-    ],
-    ids=[
-        "1-jan-first-day",
-        "31-mar-deadline-inclusive",
-        "1-apr-too-late",
-        "previous-year",
-        "followup-is-not-baseline",
-        "done-by-other-unit-counts-for-responsible",
-        "two-surveys-one-couple",
-        "no-survey",
+        pytest.param([survey("S1", "baseline", "2024-01-01")], (1, 1), id="1-jan-first-day"),
+        pytest.param(
+            [survey("S1", "baseline", "2024-03-31")], (1, 1), id="31-mar-deadline-inclusive"
+        ),
+        pytest.param([survey("S1", "baseline", "2024-04-01")], (0, 1), id="1-apr-too-late"),
+        pytest.param([survey("S1", "baseline", "2023-12-31")], (0, 1), id="previous-year"),
+        pytest.param(
+            [survey("S1", "followup", "2024-02-01")], (0, 1), id="followup-is-not-baseline"
+        ),
+        pytest.param(
+            [survey("S1", "baseline", "2024-02-01", unit="U2")],
+            (1, 1),
+            id="done-by-other-unit-counts-for-responsible",
+        ),
+        pytest.param(
+            [survey("S1", "baseline", "2024-02-01"), survey("S2", "baseline", "2024-03-01")],
+            (1, 1),
+            id="two-surveys-one-couple",
+        ),
+        pytest.param([], (0, 1), id="no-survey"),
     ],
 )
 def test_c1_baseline(surveys, expected):
@@ -176,24 +187,20 @@ def test_c1_baseline(surveys, expected):
 @pytest.mark.parametrize(
     ("wife", "couple", "expected"),
     [
-        (
-            W1,
-            {**C1, "marriage_date": "2024-03-15"},
-            (0, 0),
-        ),  # married mid-year: not in scope on 1 Jan
-        (W1, {**C1, "marriage_date": "2024-01-01"}, (1, 1)),  # married on 1 Jan: in scope
-        ({**W1, "birth_date": "1974-01-01"}, C1, (0, 0)),  # turned 50 on 1 Jan
-        ({**W1, "birth_date": "1974-01-02"}, C1, (1, 1)),  # 49 on 1 Jan
-        ({**W1, "category": "floating", "hire_date": None}, C1, (0, 0)),  # floating: not in C1
-        ({**W1, "hire_date": "2024-01-02"}, C1, (0, 0)),  # hired after 1 Jan
-    ],
-    ids=[
-        "married-mid-year",
-        "married-1-jan",
-        "age-50-on-1-jan",
-        "age-49-on-1-jan",
-        "floating-not-in-c1",
-        "hired-2-jan",
+        # married mid-year: not in scope on 1 Jan
+        pytest.param(W1, {**C1, "marriage_date": "2024-03-15"}, (0, 0), id="married-mid-year"),
+        # married on 1 Jan: in scope
+        pytest.param(W1, {**C1, "marriage_date": "2024-01-01"}, (1, 1), id="married-1-jan"),
+        # turned 50 on 1 Jan
+        pytest.param({**W1, "birth_date": "1974-01-01"}, C1, (0, 0), id="age-50-on-1-jan"),
+        # 49 on 1 Jan
+        pytest.param({**W1, "birth_date": "1974-01-02"}, C1, (1, 1), id="age-49-on-1-jan"),
+        # floating: not in C1
+        pytest.param(
+            {**W1, "category": "floating", "hire_date": None}, C1, (0, 0), id="floating-not-in-c1"
+        ),
+        # hired after 1 Jan
+        pytest.param({**W1, "hire_date": "2024-01-02"}, C1, (0, 0), id="hired-2-jan"),
     ],
 )
 def test_c1_scope(wife, couple, expected):
@@ -213,34 +220,58 @@ def test_c1_baseline_deadline_parameter():
 @pytest.mark.parametrize(
     ("period", "surveys", "couple", "expected"),
     [
-        ("2024H1", [survey("S1", "followup", "2024-06-30")], C1, (1, 1)),
-        ("2024H1", [survey("S1", "followup", "2024-07-01")], C1, (0, 1)),
-        ("2024H2", [survey("S1", "followup", "2024-07-01")], C1, (1, 1)),
-        ("2024H2", [survey("S1", "followup", "2024-12-31")], C1, (1, 1)),
-        ("2024", [survey("S1", "followup", "2024-03-01")], C1, (1, 2)),
-        (
+        pytest.param(
+            "2024H1",
+            [survey("S1", "followup", "2024-06-30")],
+            C1,
+            (1, 1),
+            id="30-jun-last-day-of-h1",
+        ),
+        pytest.param(
+            "2024H1", [survey("S1", "followup", "2024-07-01")], C1, (0, 1), id="1-jul-not-in-h1"
+        ),
+        pytest.param(
+            "2024H2",
+            [survey("S1", "followup", "2024-07-01")],
+            C1,
+            (1, 1),
+            id="1-jul-first-day-of-h2",
+        ),
+        pytest.param(
+            "2024H2",
+            [survey("S1", "followup", "2024-12-31")],
+            C1,
+            (1, 1),
+            id="31-dec-last-day-of-h2",
+        ),
+        pytest.param(
+            "2024",
+            [survey("S1", "followup", "2024-03-01")],
+            C1,
+            (1, 2),
+            id="year-pools-halves-one-missing",
+        ),
+        pytest.param(
             "2024",
             [survey("S1", "followup", "2024-03-01"), survey("S2", "followup", "2024-09-01")],
             C1,
             (2, 2),
+            id="year-pools-halves-both",
         ),
-        (
+        pytest.param(
             "2024",
             [survey("S1", "followup", "2024-09-01")],
             {**C1, "marriage_date": "2024-03-15"},
             (1, 1),
+            id="married-mid-year-only-h2",
         ),
-        ("2024H1", [survey("S1", "baseline", "2024-02-01")], C1, (0, 1)),
-    ],
-    ids=[
-        "30-jun-last-day-of-h1",
-        "1-jul-not-in-h1",
-        "1-jul-first-day-of-h2",
-        "31-dec-last-day-of-h2",
-        "year-pools-halves-one-missing",
-        "year-pools-halves-both",
-        "married-mid-year-only-h2",
-        "baseline-is-not-followup",
+        pytest.param(
+            "2024H1",
+            [survey("S1", "baseline", "2024-02-01")],
+            C1,
+            (0, 1),
+            id="baseline-is-not-followup",
+        ),
     ],
 )
 def test_c2_followup(period, surveys, couple, expected):
@@ -264,8 +295,15 @@ def test_c2_floating_couple_counts_under_registration_unit():
 
 @pytest.mark.parametrize(
     ("override", "u1", "u2"),
-    [(None, (1, 1), (0, 0)), ({"responsible_spouse": "husband"}, (0, 0), (1, 1))],
-    ids=["both-staff-wifes-unit", "both-staff-husbands-unit-by-parameter"],
+    [
+        pytest.param(None, (1, 1), (0, 0), id="both-staff-wifes-unit"),
+        pytest.param(
+            {"responsible_spouse": "husband"},
+            (0, 0),
+            (1, 1),
+            id="both-staff-husbands-unit-by-parameter",
+        ),
+    ],
 )
 def test_c2_both_spouses_staff_of_different_units(override, u1, u2):
     husband = person("H1", "M", "1988-01-01", "U2", "staff", "2012-01-01")
@@ -281,36 +319,49 @@ def test_c2_both_spouses_staff_of_different_units(override, u1, u2):
 @pytest.mark.parametrize(
     ("surveys", "expected"),
     [
-        ([survey("S1", "followup", "2024-03-01", problem=True, reported="2024-03-16")], (1, 1)),
-        ([survey("S1", "followup", "2024-03-01", problem=True, reported="2024-03-17")], (0, 1)),
-        ([survey("S1", "followup", "2024-03-01", problem=True, reported="2024-03-01")], (1, 1)),
-        ([survey("S1", "followup", "2024-03-01", problem=True)], (0, 1)),
-        ([survey("S1", "followup", "2024-03-01", problem=False)], (0, 0)),
-        (
+        pytest.param(
+            [survey("S1", "followup", "2024-03-01", problem=True, reported="2024-03-16")],
+            (1, 1),
+            id="reported-day-15-timely",
+        ),
+        pytest.param(
+            [survey("S1", "followup", "2024-03-01", problem=True, reported="2024-03-17")],
+            (0, 1),
+            id="reported-day-16-late",
+        ),
+        pytest.param(
+            [survey("S1", "followup", "2024-03-01", problem=True, reported="2024-03-01")],
+            (1, 1),
+            id="reported-same-day",
+        ),
+        pytest.param(
+            [survey("S1", "followup", "2024-03-01", problem=True)],
+            (0, 1),
+            id="no-report-date-not-timely",
+        ),
+        pytest.param(
+            [survey("S1", "followup", "2024-03-01", problem=False)],
+            (0, 0),
+            id="no-problem-not-counted",
+        ),
+        pytest.param(
             [
                 survey("S1", "baseline", "2024-02-01", problem=True, reported="2024-02-05"),
                 survey("S2", "followup", "2024-05-01", problem=True, reported="2024-06-01"),
                 survey("S3", "followup", "2024-06-30", problem=True, reported="2024-07-10"),
             ],
             (2, 3),
+            id="three-problems-two-timely",
         ),
-        (
+        pytest.param(
             [
                 survey(
                     "S1", "followup", "2024-03-01", unit="U2", problem=True, reported="2024-03-02"
                 )
             ],
             (1, 1),
+            id="survey-by-other-unit-counts-for-responsible",
         ),
-    ],
-    ids=[
-        "reported-day-15-timely",
-        "reported-day-16-late",
-        "reported-same-day",
-        "no-report-date-not-timely",
-        "no-problem-not-counted",
-        "three-problems-two-timely",
-        "survey-by-other-unit-counts-for-responsible",
     ],
 )
 def test_c3_feedback(surveys, expected):
@@ -360,58 +411,86 @@ def preg(gid, detected, outcome="ongoing", outcome_date=None, couple="C1", **kw)
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"check_attendance": [attend("2024-04-01")]}, (1, 1)),
-        ({"check_attendance": [attend("2024-04-30")]}, (1, 1)),
-        ({"check_attendance": [attend("2024-05-01")]}, (0, 1)),
-        ({"check_attendance": [attend("2024-03-31")]}, (0, 1)),
-        ({}, (0, 1)),
-        ({"contraception": [contra("K1", "H1", "male_sterilization", "2020-01-01")]}, (0, 0)),
-        ({"contraception": [contra("K1", "W1", "female_sterilization", "2020-01-01")]}, (0, 0)),
-        ({"contraception": [contra("K1", "W1", "female_sterilization", "2024-04-01")]}, (0, 0)),
-        ({"contraception": [contra("K1", "W1", "female_sterilization", "2024-04-02")]}, (0, 1)),
-        (
+        pytest.param({"check_attendance": [attend("2024-04-01")]}, (1, 1), id="attended-first-day"),
+        pytest.param({"check_attendance": [attend("2024-04-30")]}, (1, 1), id="attended-last-day"),
+        pytest.param(
+            {"check_attendance": [attend("2024-05-01")]}, (0, 1), id="attended-day-after-window"
+        ),
+        pytest.param(
+            {"check_attendance": [attend("2024-03-31")]}, (0, 1), id="attended-day-before-window"
+        ),
+        pytest.param({}, (0, 1), id="did-not-attend"),
+        pytest.param(
+            {"contraception": [contra("K1", "H1", "male_sterilization", "2020-01-01")]},
+            (0, 0),
+            id="exempt-husband-sterilised",
+        ),
+        pytest.param(
+            {"contraception": [contra("K1", "W1", "female_sterilization", "2020-01-01")]},
+            (0, 0),
+            id="exempt-wife-sterilised",
+        ),
+        pytest.param(
+            {"contraception": [contra("K1", "W1", "female_sterilization", "2024-04-01")]},
+            (0, 0),
+            id="exempt-sterilised-on-start-day",
+        ),
+        pytest.param(
+            {"contraception": [contra("K1", "W1", "female_sterilization", "2024-04-02")]},
+            (0, 1),
+            id="sterilised-day-after-start-required",
+        ),
+        pytest.param(
             {
                 "contraception": [
                     contra("K1", "W1", "female_sterilization", "2020-01-01", end="2023-06-01")
                 ]
             },
             (0, 1),
+            id="sterilisation-ended-required",
         ),
-        (
+        pytest.param(
             {
                 "contraception": [
                     contra("K1", "W1", "female_sterilization", "2020-01-01", falsified="2024-03-01")
                 ]
             },
             (0, 1),
+            id="sterilisation-falsified-required",
         ),
-        ({"contraception": [contra("K1", "W1", "iud", "2020-01-01")]}, (0, 1)),
-        ({"pregnancies": [preg("G1", "2024-02-01")]}, (0, 0)),
-        ({"pregnancies": [preg("G1", "2024-04-01")]}, (0, 0)),
-        ({"pregnancies": [preg("G1", "2024-04-02")]}, (0, 1)),
-        ({"pregnancies": [preg("G1", "2023-07-01", "birth", "2024-03-02")]}, (0, 0)),
-        ({"pregnancies": [preg("G1", "2023-07-01", "birth", "2024-03-01")]}, (0, 1)),
-        ({"pregnancies": [preg("G1", "2024-01-10", "miscarriage", "2024-03-20")]}, (0, 0)),
-    ],
-    ids=[
-        "attended-first-day",
-        "attended-last-day",
-        "attended-day-after-window",
-        "attended-day-before-window",
-        "did-not-attend",
-        "exempt-husband-sterilised",
-        "exempt-wife-sterilised",
-        "exempt-sterilised-on-start-day",
-        "sterilised-day-after-start-required",
-        "sterilisation-ended-required",
-        "sterilisation-falsified-required",
-        "iud-is-not-sterilisation",
-        "exempt-pregnant-on-start",
-        "exempt-pregnancy-detected-on-start-day",
-        "pregnancy-detected-after-start-required",
-        "exempt-outcome-30-days-before",
-        "outcome-31-days-before-required",
-        "exempt-miscarriage-12-days-before",
+        pytest.param(
+            {"contraception": [contra("K1", "W1", "iud", "2020-01-01")]},
+            (0, 1),
+            id="iud-is-not-sterilisation",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2024-02-01")]}, (0, 0), id="exempt-pregnant-on-start"
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2024-04-01")]},
+            (0, 0),
+            id="exempt-pregnancy-detected-on-start-day",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2024-04-02")]},
+            (0, 1),
+            id="pregnancy-detected-after-start-required",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2023-07-01", "birth", "2024-03-02")]},
+            (0, 0),
+            id="exempt-outcome-30-days-before",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2023-07-01", "birth", "2024-03-01")]},
+            (0, 1),
+            id="outcome-31-days-before-required",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2024-01-10", "miscarriage", "2024-03-20")]},
+            (0, 0),
+            id="exempt-miscarriage-12-days-before",
+        ),
     ],
 )
 def test_c4_check_attendance(extra, expected):
@@ -422,12 +501,11 @@ def test_c4_check_attendance(extra, expected):
 @pytest.mark.parametrize(
     ("birth", "expected"),
     [
-        ("1974-04-01", (0, 0)),
-        ("1974-04-02", (0, 1)),
-        ("2009-04-01", (0, 1)),
-        ("2009-04-02", (0, 0)),
+        pytest.param("1974-04-01", (0, 0), id="turns-50-on-start"),
+        pytest.param("1974-04-02", (0, 1), id="49-on-start"),
+        pytest.param("2009-04-01", (0, 1), id="turns-15-on-start"),
+        pytest.param("2009-04-02", (0, 0), id="14-on-start"),
     ],
-    ids=["turns-50-on-start", "49-on-start", "turns-15-on-start", "14-on-start"],
 )
 def test_c4_age_boundaries(birth, expected):
     t = world([{**W1, "birth_date": birth}, H1], check_rounds=ROUND)
@@ -474,17 +552,19 @@ def child(kid, born, couple="C1", sex="F"):
 @pytest.mark.parametrize(
     ("extra", "period", "expected"),
     [
-        (
+        pytest.param(
             {"contraception": [contra("K1", "W1", "iud", "2020-01-01", falsified="2024-05-01")]},
             "2024",
             1,
+            id="found-in-year",
         ),
-        (
+        pytest.param(
             {"contraception": [contra("K1", "W1", "iud", "2020-01-01", falsified="2023-12-31")]},
             "2024",
             0,
+            id="found-previous-year",
         ),
-        (
+        pytest.param(
             {
                 "contraception": [
                     contra("K1", "H1", "male_sterilization", "2020-01-01", falsified="2024-07-01")
@@ -492,8 +572,9 @@ def child(kid, born, couple="C1", sex="F"):
             },
             "2024H2",
             1,
+            id="husband-found-1-jul-h2",
         ),
-        (
+        pytest.param(
             {
                 "contraception": [
                     contra("K1", "H1", "male_sterilization", "2020-01-01", falsified="2024-07-01")
@@ -501,9 +582,9 @@ def child(kid, born, couple="C1", sex="F"):
             },
             "2024H1",
             0,
+            id="found-1-jul-not-h1",
         ),
     ],
-    ids=["found-in-year", "found-previous-year", "husband-found-1-jul-h2", "found-1-jul-not-h1"],
 )
 def test_c5_falsifications(extra, period, expected):
     assert fig(world(**extra), period, "U1", "falsifications") == expected
@@ -512,70 +593,81 @@ def test_c5_falsifications(extra, period, expected):
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"children": [child("K1", "2024-05-01")]}, 1),
-        ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2023-01-01")]}, 0),
-        ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2024-05-01")]}, 0),
-        ({"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2024-05-02")]}, 1),
-        (
+        pytest.param({"children": [child("K1", "2024-05-01")]}, 1, id="birth-without-permit"),
+        pytest.param(
+            {"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2023-01-01")]},
+            0,
+            id="birth-with-permit",
+        ),
+        pytest.param(
+            {"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2024-05-01")]},
+            0,
+            id="permit-issued-on-birth-day",
+        ),
+        pytest.param(
+            {"children": [child("K1", "2024-05-01")], "permits": [permit("B1", "2024-05-02")]},
+            1,
+            id="permit-issued-day-after",
+        ),
+        pytest.param(
             {
                 "children": [child("K1", "2024-05-01")],
                 "permits": [permit("B1", "2023-01-01", cancelled="2024-05-01")],
             },
             1,
+            id="permit-cancelled-on-birth-day",
         ),
-        (
+        pytest.param(
             {
                 "children": [child("K1", "2024-05-01")],
                 "permits": [permit("B1", "2023-01-01", cancelled="2024-05-02")],
             },
             0,
+            id="permit-cancelled-day-after",
         ),
-        (
+        pytest.param(
             {
                 "children": [child("K1", "2024-05-01")],
                 "pregnancies": [preg("G1", "2023-09-01", "birth", "2024-05-01", child_id="K1")],
             },
             1,
+            id="pregnancy-and-its-child-one-birth",
         ),
-        (
+        pytest.param(
             {
                 "children": [child("K1", "2024-05-01"), child("K2", "2024-05-01", sex="M")],
                 "pregnancies": [preg("G1", "2023-09-01", "birth", "2024-05-01", child_id="K1")],
             },
             1,
+            id="twins-one-birth",
         ),
-        ({"children": [child("K1", "2024-05-01"), child("K2", "2024-05-01", sex="M")]}, 1),
-        ({"pregnancies": [preg("G1", "2023-09-01", "birth", "2024-05-01")]}, 1),
-        (
+        pytest.param(
+            {"children": [child("K1", "2024-05-01"), child("K2", "2024-05-01", sex="M")]},
+            1,
+            id="twins-without-pregnancy-one-birth",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2023-09-01", "birth", "2024-05-01")]},
+            1,
+            id="pregnancy-birth-without-child-record",
+        ),
+        pytest.param(
             {
                 "children": [child("K0", "2020-03-01"), child("K1", "2024-05-01")],
                 "permits": [permit("B1", "2019-06-01")],
             },
             1,
+            id="permit-used-by-earlier-birth",
         ),
-        (
+        pytest.param(
             {
                 "children": [child("K0", "2020-03-01"), child("K1", "2024-05-01")],
                 "permits": [permit("B1", "2019-06-01"), permit("B2", "2023-06-01")],
             },
             0,
+            id="second-permit-for-second-birth",
         ),
-        ({"children": [child("K1", "2023-12-31")]}, 0),
-    ],
-    ids=[
-        "birth-without-permit",
-        "birth-with-permit",
-        "permit-issued-on-birth-day",
-        "permit-issued-day-after",
-        "permit-cancelled-on-birth-day",
-        "permit-cancelled-day-after",
-        "pregnancy-and-its-child-one-birth",
-        "twins-one-birth",
-        "twins-without-pregnancy-one-birth",
-        "pregnancy-birth-without-child-record",
-        "permit-used-by-earlier-birth",
-        "second-permit-for-second-birth",
-        "birth-previous-year",
+        pytest.param({"children": [child("K1", "2023-12-31")]}, 0, id="birth-previous-year"),
     ],
 )
 def test_c6_out_of_plan_births(extra, expected):
@@ -583,8 +675,8 @@ def test_c6_out_of_plan_births(extra, expected):
 
 
 def test_c6_counts_whatever_the_wifes_age_and_under_unit_on_the_birth_date():
-    # W1 aged 50 at the birth (no longer childbearing) still counts; the wife moved from U1 to... she
-    # left U1 on 2024-06-01 and the husband joined U2 on 2024-03-01: a birth on 2024-07-01 is U2's.
+    # W1 aged 50 at the birth (no longer childbearing) still counts; she left U1 on 2024-06-01 and
+    # the husband joined U2 on 2024-03-01: a birth on 2024-07-01 is U2's.
     wife = {**W1, "birth_date": "1974-01-01", "leave_date": "2024-06-01"}
     husband = person("H1", "M", "1970-01-01", "U2", "staff", "2024-03-01")
     t = world([wife, husband], children=[child("K1", "2024-02-01"), child("K2", "2024-07-01")])
@@ -602,25 +694,27 @@ def test_c6_couple_outside_scope_on_the_date_counts_for_nobody():
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"pregnancies": [preg("G1", "2024-03-01")]}, 1),
-        ({"pregnancies": [preg("G1", "2024-03-01")], "permits": [permit("B1", "2024-03-01")]}, 0),
-        ({"pregnancies": [preg("G1", "2024-03-01")], "permits": [permit("B1", "2024-03-02")]}, 1),
-        (
+        pytest.param({"pregnancies": [preg("G1", "2024-03-01")]}, 1, id="no-permit"),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2024-03-01")], "permits": [permit("B1", "2024-03-01")]},
+            0,
+            id="permit-issued-that-day",
+        ),
+        pytest.param(
+            {"pregnancies": [preg("G1", "2024-03-01")], "permits": [permit("B1", "2024-03-02")]},
+            1,
+            id="permit-issued-next-day",
+        ),
+        pytest.param(
             {
                 "pregnancies": [preg("G1", "2024-03-01")],
                 "permits": [permit("B1", "2019-01-01")],
                 "children": [child("K0", "2020-01-01")],
             },
             1,
+            id="permit-already-used",
         ),
-        ({"pregnancies": [preg("G1", "2023-12-31")]}, 0),
-    ],
-    ids=[
-        "no-permit",
-        "permit-issued-that-day",
-        "permit-issued-next-day",
-        "permit-already-used",
-        "detected-previous-year",
+        pytest.param({"pregnancies": [preg("G1", "2023-12-31")]}, 0, id="detected-previous-year"),
     ],
 )
 def test_c7_pregnancies_without_permit(extra, expected):
@@ -644,31 +738,57 @@ def term(gid, date, weeks, reason="medical", approved=True, designated=True, cou
 @pytest.mark.parametrize(
     ("row", "override", "count", "veto"),
     [
-        (term("G1", "2024-05-01", 16, approved=False), None, 1, False),
-        (term("G1", "2024-05-01", 15, approved=False), None, 0, False),
-        (term("G1", "2024-05-01", 16), None, 0, False),
-        (term("G1", "2024-05-01", 20, designated=False), None, 1, False),
-        (term("G1", "2024-05-01", 20, approved=None, designated=True), None, 1, False),
-        (term("G1", "2024-05-01", 20, reason="sex_selection"), None, 1, True),
-        (term("G1", "2024-05-01", 12, reason="sex_selection", approved=False), None, 0, False),
-        (term("G1", "2024-05-01", 14, approved=False), {"late_termination_weeks": 14}, 1, False),
-        (
+        pytest.param(
+            term("G1", "2024-05-01", 16, approved=False), None, 1, False, id="16-weeks-unapproved"
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 15, approved=False), None, 0, False, id="15-weeks-not-late"
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 16), None, 0, False, id="16-weeks-approved-designated"
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 20, designated=False),
+            None,
+            1,
+            False,
+            id="approved-not-designated",
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 20, approved=None, designated=True),
+            None,
+            1,
+            False,
+            id="empty-approval-counts-as-no",
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 20, reason="sex_selection"),
+            None,
+            1,
+            True,
+            id="sex-selection-never-lawful-veto",
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 12, reason="sex_selection", approved=False),
+            None,
+            0,
+            False,
+            id="sex-selection-12-weeks-not-c8",
+        ),
+        pytest.param(
+            term("G1", "2024-05-01", 14, approved=False),
+            {"late_termination_weeks": 14},
+            1,
+            False,
+            id="threshold-14-by-parameter",
+        ),
+        pytest.param(
             term("G1", "2024-05-01", 14, approved=False),
             {"late_termination_weeks": {"2024-06-01": 14}},
             0,
             False,
+            id="threshold-14-only-from-june",
         ),
-    ],
-    ids=[
-        "16-weeks-unapproved",
-        "15-weeks-not-late",
-        "16-weeks-approved-designated",
-        "approved-not-designated",
-        "empty-approval-counts-as-no",
-        "sex-selection-never-lawful-veto",
-        "sex-selection-12-weeks-not-c8",
-        "threshold-14-by-parameter",
-        "threshold-14-only-from-june",
     ],
 )
 def test_c8_late_terminations(row, override, count, veto):
@@ -694,40 +814,55 @@ FULL = {k: (1, 1) for k in W}
 @pytest.mark.parametrize(
     ("rates", "penalty", "veto", "score", "grade"),
     [
-        (FULL, 0, False, "100.00", "excellent"),
-        ({k: (0, 0) for k in W}, 0, False, "100.00", "excellent"),
-        ({**FULL, "check_attendance": (7, 8)}, 0, False, "95.63", "excellent"),
-        ({**FULL, "check_attendance": (5, 7)}, 0, False, "90.00", "excellent"),
-        ({**FULL, "check_attendance": (5, 7)}, 20, False, "70.00", "pass"),
-        ({**FULL, "check_attendance": (5, 7)}, 25, False, "65.00", "fail"),
-        (FULL, 120, False, "0.00", "fail"),
-        (FULL, 0, True, "100.00", "fail"),
-        (
+        pytest.param(FULL, 0, False, "100.00", "excellent", id="all-full"),
+        pytest.param(
+            {k: (0, 0) for k in W},
+            0,
+            False,
+            "100.00",
+            "excellent",
+            id="all-denominators-zero-count-as-1",
+        ),
+        pytest.param(
+            {**FULL, "check_attendance": (7, 8)},
+            0,
+            False,
+            "95.63",
+            "excellent",
+            id="half-up-95.625",
+        ),
+        pytest.param(
+            {**FULL, "check_attendance": (5, 7)},
+            0,
+            False,
+            "90.00",
+            "excellent",
+            id="exactly-90-excellent",
+        ),
+        pytest.param(
+            {**FULL, "check_attendance": (5, 7)}, 20, False, "70.00", "pass", id="exactly-70-pass"
+        ),
+        pytest.param(
+            {**FULL, "check_attendance": (5, 7)}, 25, False, "65.00", "fail", id="65-fail"
+        ),
+        pytest.param(FULL, 120, False, "0.00", "fail", id="floored-at-0"),
+        pytest.param(FULL, 0, True, "100.00", "fail", id="veto-overrides-score"),
+        pytest.param(
             {**FULL, "baseline_coverage": None, "followup_coverage": (1, 2)},
             0,
             False,
             "83.33",
             "pass",
+            id="h2-reweighted-followup-half",
         ),
-        (
+        pytest.param(
             {**FULL, "baseline_coverage": None, "feedback_timeliness": (1, 3)},
             0,
             False,
             "86.67",
             "pass",
+            id="h2-reweighted-feedback-third",
         ),
-    ],
-    ids=[
-        "all-full",
-        "all-denominators-zero-count-as-1",
-        "half-up-95.625",
-        "exactly-90-excellent",
-        "exactly-70-pass",
-        "65-fail",
-        "floored-at-0",
-        "veto-overrides-score",
-        "h2-reweighted-followup-half",
-        "h2-reweighted-feedback-third",
     ],
 )
 def test_score_unit(rates, penalty, veto, score, grade):
@@ -737,12 +872,11 @@ def test_score_unit(rates, penalty, veto, score, grade):
 @pytest.mark.parametrize(
     ("x", "out"),
     [
-        (Fraction(89995, 1000), "90.00"),
-        (Fraction(69994, 1000), "69.99"),
-        (Fraction(1, 200), "0.01"),
-        (Fraction(1, 3), "0.33"),
+        pytest.param(Fraction(89995, 1000), "90.00", id="89.995-up"),
+        pytest.param(Fraction(69994, 1000), "69.99", id="69.994-down"),
+        pytest.param(Fraction(1, 200), "0.01", id="0.005-up"),
+        pytest.param(Fraction(1, 3), "0.33", id="third"),
     ],
-    ids=["89.995-up", "69.994-down", "0.005-up", "third"],
 )
 def test_round_half_up(x, out):
     assert round_half_up(x) == Decimal(out)
@@ -938,7 +1072,7 @@ def test_accountability_list_one_row_per_violation():
     assert a["penalty"].tolist() == [5.0, 5.0, 5.0, 5.0, 20.0, 0.0, 20.0]
 
 
-# --------------------------------------------------------------------------- widgets and charts (pure parts)
+# ------------------------------------------------------------------ widgets and charts (pure parts)
 
 
 def _small():
@@ -975,7 +1109,7 @@ def test_drilldown_lists_who_is_missing_masked():
 @pytest.mark.parametrize(
     ("weights", "score"),
     [
-        (
+        pytest.param(
             {
                 "baseline_coverage": 0.25,
                 "followup_coverage": 0.25,
@@ -983,8 +1117,9 @@ def test_drilldown_lists_who_is_missing_masked():
                 "check_attendance": 0.35,
             },
             57.5,
+            id="default-weights",
         ),
-        (
+        pytest.param(
             {
                 "baseline_coverage": 0,
                 "followup_coverage": 0,
@@ -992,8 +1127,9 @@ def test_drilldown_lists_who_is_missing_masked():
                 "check_attendance": 1,
             },
             50.0,
+            id="all-on-checks",
         ),
-        (
+        pytest.param(
             {
                 "baseline_coverage": 2,
                 "followup_coverage": 2,
@@ -1001,8 +1137,9 @@ def test_drilldown_lists_who_is_missing_masked():
                 "check_attendance": 0,
             },
             50.0,
+            id="sliders-scaled-to-sum-1",
         ),
-        (
+        pytest.param(
             {
                 "baseline_coverage": 0,
                 "followup_coverage": 0,
@@ -1010,9 +1147,9 @@ def test_drilldown_lists_who_is_missing_masked():
                 "check_attendance": 0,
             },
             62.5,
+            id="all-zero-equal-weights",
         ),
     ],
-    ids=["default-weights", "all-on-checks", "sliders-scaled-to-sum-1", "all-zero-equal-weights"],
 )
 def test_reweight_scores(weights, score):
     # U1 in 2024H1: C1 1/2, C2 1/2, C3 1 (no problems), C4 1/2; defaults: 12.5 + 12.5 + 15 + 17.5.

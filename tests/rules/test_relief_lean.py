@@ -37,8 +37,8 @@ from fpanalysis.core.params import load_params
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.core.schema import coerce
 from fpanalysis.io import load_for_analysis, write_table, write_table_chunks
-from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.io import write as fio_write
+from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief import result as relief_result
 

@@ -1,9 +1,10 @@
-"""Who is in scope and which unit answers for a couple (POLICY.md §2), hand-computed cases."""
+"""Who is in scope and which unit answers for a couple (rulebook §2), hand-computed cases."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_compliance import person
 
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
@@ -13,26 +14,18 @@ from fpanalysis.rules.scope import age_on, couples_in_scope, is_staff_on, respon
 @pytest.mark.parametrize(
     ("birth", "on", "age"),
     [
-        ("1975-06-30", "2025-06-29", 49),  # the day before her 50th birthday: still 49
-        ("1975-06-30", "2025-06-30", 50),  # the birthday itself: 50
-        ("2010-06-30", "2025-06-30", 15),
-        ("2010-07-01", "2025-06-30", 14),
-        ("2000-02-29", "2023-02-27", 22),
-        ("2000-02-29", "2023-02-28", 23),  # non-leap year: birthday falls on 28 Feb
-        ("2000-02-29", "2024-02-28", 23),  # leap year: birthday is 29 Feb
-        ("2000-02-29", "2024-02-29", 24),
-        ("1990-12-31", "2024-01-01", 33),
-    ],
-    ids=[
-        "day-before-50th",
-        "50th-birthday",
-        "15th-birthday",
-        "day-before-15th",
-        "feb29-day-before-28feb",
-        "feb29-on-28feb-nonleap",
-        "feb29-on-28feb-leap",
-        "feb29-on-29feb-leap",
-        "new-year",
+        # the day before her 50th birthday: still 49
+        pytest.param("1975-06-30", "2025-06-29", 49, id="day-before-50th"),
+        pytest.param("1975-06-30", "2025-06-30", 50, id="50th-birthday"),  # the birthday itself: 50
+        pytest.param("2010-06-30", "2025-06-30", 15, id="15th-birthday"),
+        pytest.param("2010-07-01", "2025-06-30", 14, id="day-before-15th"),
+        pytest.param("2000-02-29", "2023-02-27", 22, id="feb29-day-before-28feb"),
+        # non-leap year: birthday falls on 28 Feb
+        pytest.param("2000-02-29", "2023-02-28", 23, id="feb29-on-28feb-nonleap"),
+        # leap year: birthday is 29 Feb
+        pytest.param("2000-02-29", "2024-02-28", 23, id="feb29-on-28feb-leap"),
+        pytest.param("2000-02-29", "2024-02-29", 24, id="feb29-on-29feb-leap"),
+        pytest.param("1990-12-31", "2024-01-01", 33, id="new-year"),
     ],
 )
 def test_age_on(birth, on, age):
@@ -45,34 +38,16 @@ def test_age_on_per_row_dates_and_missing():
     assert age_on(b, on).tolist() == [1, pd.NA, pd.NA]
 
 
-def person(pid, sex, birth, unit, category, hire=None, leave=None):
-    return {
-        "person_id": pid,
-        "name": "某人",
-        "sex": sex,
-        "birth_date": birth,
-        "unit_id": unit,
-        "category": category,
-        "hire_date": hire,
-        "leave_date": leave,
-    }
-
-
 @pytest.mark.parametrize(
     ("hire", "leave", "on", "staff"),
     [
-        ("2020-03-01", None, "2020-03-01", True),  # hired that day
-        ("2020-03-01", None, "2020-02-29", False),
-        ("2020-03-01", "2024-06-30", "2024-06-29", True),
-        (
-            "2020-03-01",
-            "2024-06-30",
-            "2024-06-30",
-            False,
-        ),  # left that day: "leave date after it" fails
-        (None, None, "2024-01-01", False),  # no hire date: not staff
+        pytest.param("2020-03-01", None, "2020-03-01", True, id="hire-day"),  # hired that day
+        pytest.param("2020-03-01", None, "2020-02-29", False, id="before-hire"),
+        pytest.param("2020-03-01", "2024-06-30", "2024-06-29", True, id="day-before-leaving"),
+        # left that day: "leave date after it" fails
+        pytest.param("2020-03-01", "2024-06-30", "2024-06-30", False, id="leave-day"),
+        pytest.param(None, None, "2024-01-01", False, id="no-hire-date"),  # no hire date: not staff
     ],
-    ids=["hire-day", "before-hire", "day-before-leaving", "leave-day", "no-hire-date"],
 )
 def test_is_staff_on(hire, leave, on, staff):
     p = coerce("persons", [person("P1", "F", "1990-01-01", "U1", "staff", hire, leave)])
@@ -87,9 +62,8 @@ PERSONS = [
     person("H2", "M", "1990-01-01", "U2", "staff", "2012-01-01"),
     person("W3", "F", "1991-01-01", "U1", "floating"),  # C3: floating wife, outside husband
     person("H3", "M", "1990-01-01", None, "outside"),
-    person(
-        "W4", "F", "1991-01-01", "U1", "floating"
-    ),  # C4: floating wife, staff husband: staff first
+    # C4: floating wife, staff husband: staff first
+    person("W4", "F", "1991-01-01", "U1", "floating"),
     person("H4", "M", "1990-01-01", "U2", "staff", "2015-01-01"),
     person("W5", "F", "1990-01-01", None, "outside"),  # C5: nobody in the system
     person("H5", "M", "1990-01-01", None, "outside"),

@@ -1,14 +1,7 @@
-"""The Dask engine: the analyses as map-reduce over partitions (issue 7).
-
-The default engine stays plain pandas on one machine. With ``--engine dask`` the
-work of ``bonus`` (and, in sibling modules, ``compliance`` and ``relief``) is cut
-into a *map* over the partitions of a dataset, run on the workers of a
-``dask.distributed`` cluster, a *reduce* of small partial results, and a
-*compute* step in the driver over the reduced (small) form, so the result is
-identical to the pandas engine's.
-
-- :mod:`fpanalysis.engines.dask.cluster`: starting / connecting to a cluster
-  (:func:`~fpanalysis.engines.dask.cluster.dask_client`) and reading partitioned
-  datasets.
-- :mod:`fpanalysis.engines.dask.bonus`: the reward budget (POLICY.md §5).
-"""
+"""The Dask engine: the budget (:mod:`~fpanalysis.engines.dask.bonus`, rulebook §5), unit
+compliance (:mod:`~fpanalysis.engines.dask.compliance`, §3) and relief
+(:mod:`~fpanalysis.engines.dask.relief`, §6) as a map over a dataset's partitions in the workers of
+a ``dask.distributed`` cluster (:mod:`~fpanalysis.engines.dask.cluster`), a reduce of small partial
+results and a compute step in the driver, with the same results as the pandas engine; the plumbing
+they share is in :mod:`~fpanalysis.engines.dask.common`, and they call only public names of
+:mod:`fpanalysis.rules`."""

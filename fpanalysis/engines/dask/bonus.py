@@ -18,18 +18,24 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
+from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
+from fpanalysis.engines.dask import common
 from fpanalysis.engines.dask.common import (
-    Failure,
+    PartitionSpec,
     as_folder,
     check_unique,
     failure,
+    gather_as_completed,
     is_frames,
     key_hashes,
-    n_workers,
-    part_name,
+    load_partition,
+    map_task,
     read_parts,
+    source_name,
+    total_rows,
+    trusted,
 )
 from fpanalysis.rules import bonus
 
@@ -263,20 +269,6 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
     return read_parts(files, TABLES_NEEDED, columns=COLUMNS_NEEDED, empty_missing=True)
 
 
-def read_partition_validated(
-    files: Mapping[str, Sequence[str | Path]], *, skip_invalid: bool, lang: str
-):
-    """One partition through the package's loader and validator (the pandas engine's semantics)."""
-    from fpanalysis.io import load_for_analysis
-
-    with as_folder(files) as folder:
-        return load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
-
-
-def _name(files: Mapping[str, Sequence[str | Path]]) -> str:
-    return part_name(files, "certificates")
-
-
 def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
     """Why a partition is not aligned (a reference leaves it), or ``None`` when it is.
 
@@ -405,53 +397,52 @@ def _childless_only(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
 
 
 @dataclass
-class Partial:
+class Partial(common.Partial):
     """What one partition gives back: small, whatever the partition's size."""
 
     cohorts: bonus.Cohorts | None = None
     groups: pd.DataFrame | None = None
     liability: bonus.Cohorts | None = None
     outside: pd.DataFrame | None = None
-    last_date: pd.Timestamp | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)
-    hashes: dict[str, np.ndarray] | None = None
     units: list[str] | None = None
-    not_aligned: str | None = None
-    failure: Failure | None = None
+
+
+#: How the budget reads a partition (alignment is checked in :func:`map_budget`).
+SPEC = PartitionSpec(
+    tables=tuple(TABLES_NEEDED),
+    name_table="certificates",
+    read_fast=read_partition_fast,
+    split=split_by_couple,
+    partial=Partial,
+    shared=SHARED_TABLES,
+    recorded=tuple(bonus.RECORDED_TABLES),
+    unique_keys=UNIQUE_KEYS,
+)
 
 
 def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Mapping, Partial]:
-    """Tables of one partition: ``source`` is ``{table: [part files]}`` or a dict of frames."""
+    """Tables of one partition (``common.load_partition``), with the validation's warnings."""
     info = Partial()
-    if (
-        isinstance(source, Mapping)
-        and source
-        and all(isinstance(v, pd.DataFrame) for v in source.values())
-    ):
-        return source, info
-    if validate:
-        ds = read_partition_validated(source, skip_invalid=skip_invalid, lang=lang)
-        info.skipped = dict(getattr(ds, "skipped", {}) or {})
-        report = getattr(ds, "report", None)
+    tables = load_partition(
+        SPEC, source, info, validate=validate, skip_invalid=skip_invalid, lang=lang
+    )
+    if validate and not is_frames(source):
+        report = getattr(tables, "report", None)
         info.warnings = list(report.warnings) if report is not None else []
-        return ds, info
-    return read_partition_fast(source), info
+    return tables, info
 
 
+@map_task(SPEC)
 def map_last_date(source, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"):
     """Map task of the first pass: the partition's last recorded date (for the default start)."""
-    try:
-        if not validate and not is_frames(source):
-            tables = _read_dates(source)
-        else:
-            if validate and alignment_problem(read_partition_fast(source)) is not None:
-                return Partial(not_aligned=_name(source))  # the second pass re-partitions
-            tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
-        return Partial(last_date=schema.last_recorded_date(tables, among=bonus.RECORDED_TABLES))
-    except FPError as exc:
-        return Partial(failure=failure(exc, _name(source) if not is_frames(source) else "?"))
+    if not validate and not is_frames(source):
+        tables = _read_dates(source)
+    else:
+        if validate and alignment_problem(read_partition_fast(source)) is not None:
+            return Partial(not_aligned=source_name(source, SPEC.name_table))  # re-partitioned
+        tables, _ = _load(source, validate=validate, skip_invalid=skip_invalid, lang=lang)
+    return Partial(last_date=schema.last_recorded_date(tables, among=bonus.RECORDED_TABLES))
 
 
 def _read_dates(files) -> dict[str, pd.DataFrame]:
@@ -489,7 +480,7 @@ def map_budget(
     check_alignment: bool = True,
 ) -> Partial:
     """Map task: one partition's cohorts, new-certificate groups (liability, outside rows)."""
-    where = _name(source) if not is_frames(source) else "?"
+    where = source_name(source, SPEC.name_table)
     try:
         if validate and skip_invalid:
             # --skip-invalid would quietly drop a reference that lives in another partition: check
@@ -508,22 +499,22 @@ def map_budget(
         # The unit list as this partition loaded it (units are in every partition; the pandas engine
         # takes them from the loaded table too, so a normalised or skipped unit row counts the
         # same).
-        unit_ids = bonus.unit_ids(tables)
-        info.units = unit_ids
+        units = unit_ids(tables)
+        info.units = units
         # integer look-ups (same segments, a fraction of the time); the same pass checks alignment
         coded, problem = _encode(tables)
         if problem is not None and check_alignment:
             info.not_aligned = f"{where}: {problem}"
             return info
         seg, _ = bonus.certificate_segments(coded, with_info=False)
-        info.cohorts = bonus.compress(seg, start_m, units=unit_ids, max_months=months)
+        info.cohorts = bonus.compress(seg, start_m, units=units, max_months=months)
         del seg
         info.groups = bonus.new_certificate_groups(
             _childless_only(coded), params, bonus.month_start(start_m)
         )
         if want_liability:
             lseg, _ = bonus.certificate_segments(coded, assume_stay_from=start_m, with_info=False)
-            info.liability = bonus.compress(lseg, start_m, units=unit_ids)
+            info.liability = bonus.compress(lseg, start_m, units=units)
         del coded
         if want_outside:
             info.outside = bonus.outside_budget(tables, params, bonus.month_label(start_m), months)
@@ -633,22 +624,6 @@ def _messages(partials: Sequence[Partial], lang: str) -> list[str]:
     return out
 
 
-def _gather(client, futures, on_result=None):
-    """Results of ``futures`` as they complete (through ``on_result``); raise the first failure."""
-    from distributed import as_completed
-
-    out = []
-    for fut in as_completed(futures, loop=client.loop):
-        res = fut.result()
-        fut.release()
-        if res.failure is not None:
-            for f in futures:
-                f.cancel()
-            res.failure.raise_()
-        out.append(on_result(res) if on_result is not None else res)
-    return out
-
-
 class _Reducer:
     """Merges partial cohorts as they arrive, holding :data:`MERGE_EVERY` unmerged at most."""
 
@@ -743,13 +718,13 @@ def budget(
         driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
         messages += msgs
         sources, unit_ids = _scatter(client, driver_tables, partitions)
-        opts = {"validate": False, "skip_invalid": False, "lang": lang}
+        opts = trusted(lang)
 
     def run(sources, unit_ids, opts):
         start_label = start
         if start_label is None:
             first = functools.partial(map_last_date, **opts)
-            firsts = _gather(client, client.map(first, sources, pure=False))
+            firsts = gather_as_completed(client, client.map(first, sources, pure=False))
             if any(p.not_aligned for p in firsts):
                 return None, None, ([p for p in firsts if p.not_aligned], None)
             dates = [p.last_date for p in firsts if p.last_date is not None]
@@ -774,7 +749,7 @@ def budget(
         )
         futures = client.map(task, sources, pure=False)
         reducer = _Reducer()
-        return start_label, start_m, (_gather(client, futures, reducer), reducer)
+        return start_label, start_m, (gather_as_completed(client, futures, reducer), reducer)
 
     start_label, start_m, (partials, reducer) = run(sources, unit_ids, opts)
     bad = [p.not_aligned for p in partials if p.not_aligned]
@@ -790,9 +765,7 @@ def budget(
         driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
         messages += msgs
         sources, unit_ids = _scatter(client, driver_tables, partitions)
-        start_label, start_m, (partials, reducer) = run(
-            sources, unit_ids, {"validate": False, "skip_invalid": False, "lang": lang}
-        )
+        start_label, start_m, (partials, reducer) = run(sources, unit_ids, trusted(lang))
     if unit_ids is None:  # aligned partitions: the units table as the workers loaded it
         unit_ids = partials[0].units or [] if partials else []
     if not repartition:
@@ -816,19 +789,11 @@ def budget(
             .sort_values("cert_id", kind="stable")
             .reset_index(drop=True)
         )
-    rows: dict[str, int] = {}
-    for p in partials:
-        for t, n in p.rows.items():
-            rows[t] = rows.get(t, 0) + n
+    rows = total_rows(partials)
     return DaskBudget(
         model, start_label, liab, out_rows, len(partials), rows, messages, repartition
     )
 
 
 def _scatter(client, tables: Mapping[str, pd.DataFrame], partitions: int | None):
-    n = partitions or 4 * n_workers(client)
-    parts = split_by_couple(tables, n)
-    unit_ids = bonus.unit_ids(tables)
-    if not parts:
-        parts = [dict(tables)]
-    return client.scatter(parts), unit_ids
+    return common.scatter_parts(client, SPEC, tables, partitions), unit_ids(tables)

@@ -1,23 +1,8 @@
-"""Starting or joining a Dask cluster, and reading partitioned datasets in the workers (issue 7).
-
-The engine never asks where it runs: :func:`dask_client` gives a
-``distributed.Client`` either on a fresh ``LocalCluster`` bound to 127.0.0.1
-(no dashboard, nothing reachable from the network) or on a running scheduler
-given by address. Everything it starts it also stops, on success and on error.
-
-Choices where the spec is silent (also in docs/design.md):
-
-- A wrong or unreachable ``--scheduler`` is a :class:`~fpanalysis.core.errors.UsageError`
-  (exit 2, a bad command line) after a short connect timeout
-  (:data:`CONNECT_TIMEOUT`, 5 s), never a traceback.
-- A bad ``memory_limit`` (``"4 parsecs"``) is a ``UsageError`` too, raised
-  before anything starts.
-- Workers of a local cluster are separate processes by default (each has its
-  own memory limit, which the 100M-certificate target measures); tests may
-  pass ``processes=False`` for speed. Either way every socket listens on
-  127.0.0.1 (threads use tcp on the loopback rather than ``inproc://``, whose
-  scheduler would open its HTTP server on all interfaces).
-"""
+"""Starting or joining a Dask cluster, and listing the part files of partitioned datasets:
+:func:`dask_client` gives a ``distributed.Client`` on a fresh ``LocalCluster`` bound to 127.0.0.1
+(no dashboard, nothing reachable from the network) or on a running scheduler given by address, and
+stops whatever it started, on success and on error; a wrong or unreachable scheduler, or a bad
+memory size, is a :class:`~fpanalysis.core.errors.UsageError`, never a traceback."""
 
 from __future__ import annotations
 
@@ -33,7 +18,10 @@ CONNECT_TIMEOUT = 5
 
 
 def parse_memory(size: str | int) -> int:
-    """Bytes of a memory size such as ``"4GB"``, ``"512MiB"`` or ``4000000000``; a bad size is a UsageError.
+    """Bytes of a memory size such as ``"4GB"``, ``"512MiB"`` or ``4000000000``.
+
+    Raises:
+        UsageError: not a size (``"4 parsecs"``, ``""``, 0).
 
     Examples:
         >>> parse_memory("4GB"), parse_memory("1.5 GiB")
@@ -57,7 +45,10 @@ def parse_memory(size: str | int) -> int:
 
 
 def check_scheduler_address(address: str) -> str:
-    """A scheduler address ``tcp://host:port`` (or ``host:port``, taken as tcp); anything else is a UsageError.
+    """A scheduler address ``tcp://host:port`` (or ``host:port``, taken as tcp).
+
+    Raises:
+        UsageError: anything else.
 
     Examples:
         >>> check_scheduler_address("10.0.0.5:8786")
@@ -142,8 +133,9 @@ def dask_client(
             rule="workers",
         )
     parse_memory(memory_limit)
-    # Everything listens on 127.0.0.1 only. Threads (processes=False) would default to inproc://, which
-    # refuses a host and leaves the scheduler's HTTP server on 0.0.0.0: use tcp on the loopback instead.
+    # Everything listens on 127.0.0.1 only. Threads (processes=False) would default to inproc://,
+    # which refuses a host and leaves the scheduler's HTTP server on 0.0.0.0: use tcp on the
+    # loopback instead.
     cluster = LocalCluster(
         host="127.0.0.1",
         protocol="tcp://",
@@ -175,7 +167,7 @@ def dask_client(
 
 
 def partition_paths(path: str | Path) -> dict[str, list[Path]]:
-    """The part files of a partitioned Parquet dataset: ``{table: [DIR/<table>/part-NNNNN.parquet, ...]}``.
+    """The part files of a partitioned Parquet dataset: ``{table: [DIR/<table>/part-N.parquet]}``.
 
     Uses ``fpanalysis.io.partition_paths`` when the package has it (the
     generator's own reader), else lists ``DIR/<table>/*.parquet`` sorted by
@@ -210,7 +202,7 @@ def partition_paths(path: str | Path) -> dict[str, list[Path]]:
 def aligned_partitions(
     parts: dict[str, list[Path]], tables: list[str], shared: tuple[str, ...] = ("units",)
 ) -> list[dict[str, list[Path]]] | None:
-    """Group part files into aligned partitions: ``[{table: [files]}, ...]``, or ``None`` when not aligned.
+    """Group part files into aligned partitions: ``[{table: [files]}, ...]``, or ``None``.
 
     Tables in ``shared`` (small, unpartitioned: ``units``) go with every
     partition. The other tables are aligned when each has the same number of

@@ -15,10 +15,11 @@ into contiguous blocks of households (:func:`split_by_household`).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +28,20 @@ import pandas as pd
 
 from fpanalysis.core.errors import DataError, FPError
 from fpanalysis.core.params import Params
-from fpanalysis.core.schema import last_recorded_date
+from fpanalysis.engines.dask import common
 from fpanalysis.engines.dask.common import (
-    Failure,
-    as_folder,
-    check_unique,
+    PartitionSpec,
+    Sources,
     failure,
-    is_frames,
-    key_hashes,
-    n_workers,
-    part_name,
-    read_parts,
-)
-from fpanalysis.engines.dask.compliance import (
-    _not_aligned_note,
-    driver_tables,
+    first_pass,
     gather,
-    partition_sources,
+    key_hashes,
+    load_partition,
+    n_workers,
+    read_parts,
+    run_partitions,
+    source_name,
+    total_rows,
 )
 from fpanalysis.rules import relief as rl
 
@@ -131,40 +129,20 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
     return read_parts(files, TABLES_NEEDED, empty_missing=True)
 
 
-def _part_name(files: Mapping[str, Sequence[str | Path]]) -> str:
-    return part_name(files, "households")
-
-
 # --------------------------------------------------------------------------- map
 
 
 @dataclass
-class Partial:
+class Partial(common.Partial):
     """One partition's work: the assessed rows stay in the worker; ``keys`` go to the driver."""
 
     assessed: pd.DataFrame | None = None
     problems: pd.DataFrame | None = None
     keys: pd.DataFrame | None = None
-    last_date: pd.Timestamp | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
-    hashes: dict[str, np.ndarray] | None = None
-    not_aligned: str | None = None
-    failure: Failure | None = None
 
     def summary(self) -> Partial:
         """Everything but the assessed rows (what the driver gathers)."""
-        return Partial(
-            None,
-            self.problems,
-            self.keys,
-            self.last_date,
-            self.rows,
-            self.messages,
-            self.hashes,
-            self.not_aligned,
-            self.failure,
-        )
+        return dataclasses.replace(self, assessed=None)
 
 
 def _sizeof_partial(part: Partial) -> int:
@@ -199,42 +177,16 @@ def _register_sizeof() -> None:
 _register_sizeof()
 
 
-def load_partition(
-    source: Any, *, validate: bool, skip_invalid: bool, lang: str
-) -> tuple[Mapping, Partial]:
-    """A partition's households and members (frames, or part files read and validated here)."""
-    info = Partial()
-    if is_frames(source):
-        return source, info
-    fast = read_partition_fast(source)
-    problem = alignment_problem(fast)
-    if problem is not None:
-        info.not_aligned = f"{_part_name(source)}: {problem}"
-        return fast, info
-    if not validate:
-        return fast, info
-    from fpanalysis.io import load_for_analysis
-
-    with as_folder(source) as folder:
-        ds = load_for_analysis(folder, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
-    info.messages = list(getattr(ds, "messages", []) or [])
-    return ds, info
-
-
-def map_last_date(
-    source: Any, *, validate: bool = False, skip_invalid: bool = False, lang: str = "zh"
-) -> Partial:
-    """First pass: the partition's latest application or review date."""
-    where = "?" if is_frames(source) else _part_name(source)
-    try:
-        tables, info = load_partition(
-            source, validate=validate, skip_invalid=skip_invalid, lang=lang
-        )
-        if not info.not_aligned:
-            info.last_date = last_recorded_date(tables, among=rl.RECORDED_TABLES)
-        return info
-    except FPError as exc:
-        return Partial(failure=failure(exc, where))
+SPEC = PartitionSpec(
+    tables=tuple(TABLES_NEEDED),
+    name_table="households",
+    read_fast=read_partition_fast,
+    split=split_by_household,
+    partial=Partial,
+    alignment=alignment_problem,
+    recorded=tuple(rl.RECORDED_TABLES),
+    unique_keys=UNIQUE_KEYS,
+)
 
 
 def map_assess(
@@ -250,10 +202,11 @@ def map_assess(
     check_keys: bool = False,
 ) -> Partial:
     """Map task: assess one partition; the eligible households' keys, sorted per pool and rank."""
-    where = "?" if is_frames(source) else _part_name(source)
+    where = source_name(source, SPEC.name_table)
     try:
-        tables, info = load_partition(
-            source, validate=validate, skip_invalid=skip_invalid, lang=lang
+        info = Partial()
+        tables = load_partition(
+            SPEC, source, info, validate=validate, skip_invalid=skip_invalid, lang=lang
         )
         if info.not_aligned:
             return info
@@ -379,75 +332,44 @@ def rank_households(
     """
     rl.check_round_options(quota, budget_yuan, pool)
     previous_ids = sorted(rl.selected_ids(previous_round)) if previous_round is not None else None
-    messages: list[str] = []
-    sources, notes = (
-        (None, []) if tables is not None else partition_sources(dataset, TABLES_NEEDED, (), lang)
-    )
-    messages += notes
-    repartitioned = sources is None
-    opts = {"validate": validate, "skip_invalid": skip_invalid, "lang": lang}
 
-    def scatter(frames: Mapping[str, pd.DataFrame]):
-        n = partitions or 4 * n_workers(client)
-        return client.scatter(split_by_household(frames, n))
-
-    if sources is None:
-        frames, msgs = (
-            (tables, [])
-            if tables is not None
-            else driver_tables(dataset, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
-        )
-        messages += msgs
-        sources = scatter(frames)
-        opts = {"validate": False, "skip_invalid": False, "lang": lang}
-
-    def run(sources, opts):
+    def run(sources: Sources):
         day = None if as_of is None else pd.Timestamp(as_of).normalize()
         if day is None:
-            firsts = gather(client.map(map_last_date, sources, pure=False, **opts))
-            if any(p.not_aligned for p in firsts):
-                return None, None, [p for p in firsts if p.not_aligned]
-            dates = [p.last_date for p in firsts if p.last_date is not None]
-            day = max(dates) if dates else rl.default_as_of({"households": _no_households()})
+            last, bad = first_pass(client, SPEC, sources)
+            if bad:
+                return (None, None), bad
+            day = last if last is not None else rl.default_as_of({"households": _no_households()})
         futures = client.map(
             map_assess,
-            sources,
+            sources.parts,
             params=params,
             as_of=day,
             pool=pool,
             previous_ids=previous_ids,
-            check_keys=not repartitioned,
+            check_keys=not sources.repartitioned,
             pure=False,
-            **opts,
+            **sources.opts,
         )
         summaries = gather(client.map(_summary, futures, pure=False))
-        return day, futures, summaries
+        return (day, futures), summaries
 
-    day, futures, summaries = run(sources, opts)
-    bad = [p.not_aligned for p in summaries if p.not_aligned]
-    if bad:
-        messages.append(_not_aligned_note(bad[0], lang))
-        repartitioned = True
-        frames, msgs = driver_tables(dataset, TABLES_NEEDED, skip_invalid=skip_invalid, lang=lang)
-        messages += msgs
-        sources = scatter(frames)
-        day, futures, summaries = run(
-            sources, {"validate": False, "skip_invalid": False, "lang": lang}
-        )
-        if any(p.not_aligned for p in summaries):
-            raise DataError(
-                "家庭成员表中有引用不到的低保户，无法计算",
-                "household members refer to households that are not there",
-                rule="dangling_reference",
-            )
-    if not repartitioned:
-        check_unique([p.hashes for p in summaries], UNIQUE_KEYS)
-        seen: set[str] = set()
-        for p in summaries:
-            for m in p.messages:
-                if m not in seen:
-                    seen.add(m)
-                    messages.append(m)
+    (day, futures), summaries, sources = run_partitions(
+        client,
+        SPEC,
+        dataset,
+        tables,
+        run,
+        dangling=DataError(
+            "家庭成员表中有引用不到的低保户，无法计算",
+            "household members refer to households that are not there",
+            rule="dangling_reference",
+        ),
+        validate=validate,
+        skip_invalid=skip_invalid,
+        lang=lang,
+        partitions=partitions,
+    )
 
     order = tuple(params.at("ranking_order", day))
     # Reduce: merge the per-partition sorted keys, rank and select each pool on the keys only.
@@ -499,10 +421,7 @@ def rank_households(
         f.release()
     table = stack_in_order(done)
     problems = pd.concat([p.problems for p in summaries], ignore_index=True)
-    rows: dict[str, int] = {}
-    for p in summaries:
-        for t, k in p.rows.items():
-            rows[t] = rows.get(t, 0) + k
+    rows = total_rows(summaries)
     result = rl.ReliefResult.of_round(
         table,
         problems.reset_index(drop=True),
@@ -514,7 +433,7 @@ def rank_households(
         budget_yuan=budget_yuan,
         runner=None if texts else texts_runner(client),
     )
-    return DaskRelief(result, len(futures), rows, messages, repartitioned)
+    return DaskRelief(result, len(futures), rows, sources.messages, sources.repartitioned)
 
 
 def texts_runner(client: Any, in_flight: int | None = None):

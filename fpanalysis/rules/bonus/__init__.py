@@ -70,7 +70,6 @@ from fpanalysis.rules.bonus.segments import (
     SEGMENT_COLUMNS,
     TABLES_NEEDED,
     certificate_segments,
-    unit_ids,
 )
 
 __all__ = [
@@ -122,6 +121,5 @@ __all__ = [
     "scenario_params",
     "simulate_new",
     "sum_by",
-    "unit_ids",
     "yuan_to_fen",
 ]

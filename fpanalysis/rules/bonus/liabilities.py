@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus.cohorts import Cohorts, compress, project_cohorts, sum_by
 from fpanalysis.rules.bonus.model import DEFAULT_MONTHS
@@ -21,7 +22,7 @@ from fpanalysis.rules.bonus.months import (
     month_start,
     parse_month,
 )
-from fpanalysis.rules.bonus.segments import certificate_segments, unit_ids
+from fpanalysis.rules.bonus.segments import certificate_segments
 
 LIABILITY_COLUMNS = ["unit_id", "certificates", "liability_yuan", "liability_discounted_yuan"]
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus.cohorts import Cohorts, compress, project_cohorts, sum_by
@@ -24,7 +25,7 @@ from fpanalysis.rules.bonus.months import (
     parse_month,
 )
 from fpanalysis.rules.bonus.new import new_certificate_groups, project_new, simulate_new
-from fpanalysis.rules.bonus.segments import certificate_segments, unit_ids
+from fpanalysis.rules.bonus.segments import certificate_segments
 
 #: Default projection horizon in months (three budget years).
 DEFAULT_MONTHS = 36

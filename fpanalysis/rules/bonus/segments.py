@@ -19,13 +19,6 @@ TABLES_NEEDED = ["units", "persons", "couples", "children", "certificates"]
 SEGMENT_COLUMNS = ["cert_id", "mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
 
 
-def unit_ids(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """The ``units`` table's ids as text (none when the dataset has no ``units`` table)."""
-    if "units" not in tables:
-        return []
-    return tables["units"]["unit_id"].dropna().astype("str").tolist()
-
-
 def _on_payroll_person(p: pd.DataFrame) -> np.ndarray:
     return (
         ((p["category"] == "staff") & p["unit_id"].notna() & p["hire_date"].notna())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,46 @@ def arrow_table(name: str, cols: Mapping[str, pa.Array | np.ndarray]) -> pa.Tabl
         arrays.append(a)
         fields.append(pa.field(c.name, typ))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+@dataclass
+class Couples:
+    """A partition's couples as arrays by couple position ``i``: the wife is person ``i``, the
+    husband person ``len + i``; the anchoring spouse (staff or floating) ties the couple to a unit.
+    """
+
+    part: int
+    ids: pa.Array
+    person_ids: pa.Array
+    unit_ids: pa.Array
+    wife_birth: np.ndarray
+    marriage: np.ndarray
+    divorce: np.ndarray
+    staff: np.ndarray
+    anchor_wife: np.ndarray
+    anchor_unit: np.ndarray
+    anchor_hire: np.ndarray
+    anchor_leave: np.ndarray
+    diligence: np.ndarray  # of the anchor's unit: miss rates scale with it
+    turn15: np.ndarray = field(init=False)  # the wife's 15th birthday
+    turn50: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.turn15 = birthday(self.wife_birth, 15)
+        self.turn50 = birthday(self.wife_birth, 50)
+
+    def __len__(self) -> int:
+        return len(self.marriage)
+
+    def responsible(self, d: int) -> np.ndarray:
+        """Married, with the anchor on the books: the anchor's unit answers for the couple."""
+        return (
+            (self.anchor_hire <= d)
+            & (self.anchor_leave > d)
+            & (self.marriage <= d)
+            & (self.divorce > d)
+        )
+
+    def childbearing(self, d: int) -> np.ndarray:
+        """The wife is 15-49 on day ``d``: her 15th birthday <= d < her 50th."""
+        return (self.turn15 <= d) & (self.turn50 > d)

@@ -3,17 +3,12 @@ baseline a year, a follow-up a half-year, two check rounds a year (rulebook §3 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow as pa
 
 from fpanalysis.synth.common import END, END_DAY, NEVER, START, day_of, uniform_int
 from fpanalysis.synth.events import draw_check_rounds
-from fpanalysis.synth.scale.columns import arrow_table, date_array, part_ids
-
-if TYPE_CHECKING:
-    from fpanalysis.synth.scale.partition import Couples
+from fpanalysis.synth.scale.columns import Couples, arrow_table, date_array, part_ids
 
 
 def check_rounds(seed: int) -> tuple[pa.Table, list[str], np.ndarray, np.ndarray]:

@@ -3,16 +3,11 @@ the register's start, contraception and only-child certificates (rulebook ยง3, ย
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow as pa
 
 from fpanalysis.synth.common import BOY_SHARE, END_DAY, NEVER, START_DAY, Y, day_of, uniform_int
-from fpanalysis.synth.scale.columns import arrow_table, date_array, part_ids
-
-if TYPE_CHECKING:
-    from fpanalysis.synth.scale.partition import Couples
+from fpanalysis.synth.scale.columns import Couples, arrow_table, date_array, part_ids
 
 _D2004 = day_of("2004-01-01")
 

@@ -4,7 +4,6 @@ they belong to and everything drawn for them (:func:`partition_tables`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -13,8 +12,8 @@ import pyarrow.compute as pc
 from fpanalysis.core import schema
 from fpanalysis.synth.common import END_DAY, NEVER, Y, dibao_standards, uniform_int
 from fpanalysis.synth.scale.columns import (
+    Couples,
     arrow_table,
-    birthday,
     date_array,
     draw_part_regions,
     name_pools,
@@ -28,49 +27,6 @@ from fpanalysis.synth.scale.households import household_plan, household_tables
 
 PERSONS_PER_COUPLE = 2.2
 COUPLES_PER_UNIT = 15
-
-
-@dataclass
-class Couples:
-    """A partition's couples as arrays by couple position ``i``: the wife is person ``i``, the
-    husband person ``len + i``; the anchoring spouse (staff or floating) ties the couple to a unit.
-    """
-
-    part: int
-    ids: pa.Array
-    person_ids: pa.Array
-    unit_ids: pa.Array
-    wife_birth: np.ndarray
-    marriage: np.ndarray
-    divorce: np.ndarray
-    staff: np.ndarray
-    anchor_wife: np.ndarray
-    anchor_unit: np.ndarray
-    anchor_hire: np.ndarray
-    anchor_leave: np.ndarray
-    diligence: np.ndarray  # of the anchor's unit: miss rates scale with it
-    turn15: np.ndarray = field(init=False)  # the wife's 15th birthday
-    turn50: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.turn15 = birthday(self.wife_birth, 15)
-        self.turn50 = birthday(self.wife_birth, 50)
-
-    def __len__(self) -> int:
-        return len(self.marriage)
-
-    def responsible(self, d: int) -> np.ndarray:
-        """Married, with the anchor on the books: the anchor's unit answers for the couple."""
-        return (
-            (self.anchor_hire <= d)
-            & (self.anchor_leave > d)
-            & (self.marriage <= d)
-            & (self.divorce > d)
-        )
-
-    def childbearing(self, d: int) -> np.ndarray:
-        """The wife is 15-49 on day ``d``: her 15th birthday <= d < her 50th."""
-        return (self.turn15 <= d) & (self.turn50 > d)
 
 
 def partition_tables(

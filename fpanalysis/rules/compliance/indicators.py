@@ -1,0 +1,475 @@
+"""The rate indicators C1–C4 of unit compliance (rulebook §3) as drill-down rows: baseline and
+follow-up survey coverage, feedback timeliness and check attendance, one row per couple, survey or
+woman an indicator looked at, under the couple's responsible unit on the reference date (a survey's
+own ``unit_id`` does not move it), with the reason in Chinese and English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.params import Params
+from fpanalysis.rules.compliance.period import Period
+from fpanalysis.rules.frames import as_dates, date_text, lookup, table_of
+from fpanalysis.rules.scope import couples_in_scope, responsible_units
+
+RATE_INDICATORS = [
+    "baseline_coverage",
+    "followup_coverage",
+    "feedback_timeliness",
+    "check_attendance",
+]
+COUNT_INDICATORS = [
+    "falsifications",
+    "out_of_plan_births",
+    "pregnancies_without_permit",
+    "unapproved_late_terminations",
+]
+INDICATORS = RATE_INDICATORS + COUNT_INDICATORS
+INDICATOR_IDS = dict(zip(INDICATORS, [f"C{i}" for i in range(1, 9)], strict=True))
+DETAIL_COLUMNS = [
+    "unit_id",
+    "period",
+    "indicator",
+    "part",
+    "couple_id",
+    "person_id",
+    "event_id",
+    "date",
+    "in_denominator",
+    "in_numerator",
+    "penalty",
+    "veto",
+    "reason_zh",
+    "reason_en",
+]
+
+
+def detail_rows(index: pd.Index, **cols: Any) -> pd.DataFrame:
+    """A block of drill-down rows: every column of :data:`DETAIL_COLUMNS`, broadcast over ``index``.
+
+    A column not given is missing (NaN); a Series is taken by position.
+    """
+    out = pd.DataFrame(index=index)
+    for c in DETAIL_COLUMNS:
+        v = cols.get(c, np.nan)
+        out[c] = v.to_numpy() if isinstance(v, pd.Series) else v
+    return out
+
+
+def select_reasons(
+    conditions: list[Any], choices: list[tuple[Any, Any]], default: tuple[Any, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``np.select`` over (Chinese, English) pairs of reasons: the reasons in both languages.
+
+    Examples:
+        >>> zh, en = select_reasons([np.array([True, False])], [("是", "yes")], ("否", "no"))
+        >>> zh.tolist(), en.tolist()
+        (['是', '否'], ['yes', 'no'])
+    """
+    return (
+        np.select(conditions, [zh for zh, _ in choices], default[0]),
+        np.select(conditions, [en for _, en in choices], default[1]),
+    )
+
+
+def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> pd.DataFrame:
+    """:func:`detail_rows` of the couples in ``frame``, under their responsible unit, the wife as
+    the person (``frame`` has ``responsible_unit_id``, ``couple_id`` and ``wife_id``)."""
+    return detail_rows(
+        frame.index,
+        unit_id=frame["responsible_unit_id"],
+        indicator=indicator,
+        part=part,
+        couple_id=frame["couple_id"],
+        person_id=frame["wife_id"],
+        **cols,
+    )
+
+
+def _surveys(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    s = table_of(tables, "surveys").copy()
+    s["survey_date"] = as_dates(s["survey_date"])
+    return s.sort_values(["couple_id", "survey_date", "survey_id"], kind="stable")
+
+
+def _first_survey(
+    tables: Mapping[str, pd.DataFrame],
+    couples: pd.DataFrame,
+    kind: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> tuple[pd.Series, pd.Series]:
+    """Each couple's first survey of ``kind`` dated from ``start`` to ``end`` (both inclusive):
+    its id and date on ``couples``' index, missing when it has none."""
+    s = _surveys(tables)
+    s = s[(s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end)]
+    first = s.drop_duplicates("couple_id").set_index("couple_id")
+    sid = lookup(couples["couple_id"], first["survey_id"])
+    return sid, as_dates(lookup(couples["couple_id"], first["survey_date"]))
+
+
+# --------------------------------------------------------------------------- C1, C2
+
+
+def _coverage_rows(
+    couples: pd.DataFrame,
+    indicator: str,
+    part: str,
+    sid: pd.Series,
+    sdate: pd.Series,
+    *,
+    found: tuple[Any, Any],
+    missing: tuple[Any, Any],
+) -> pd.DataFrame:
+    """Survey coverage: every couple in the denominator, in the numerator when it has a survey
+    (``sid``, dated ``sdate``); the reasons are (zh, en) pairs for ``found`` and ``missing``."""
+    got = sid.notna()
+    return couple_rows(
+        couples,
+        indicator,
+        part,
+        event_id=sid,
+        date=sdate,
+        in_denominator=True,
+        in_numerator=got,
+        reason_zh=np.where(got, found[0], missing[0]),
+        reason_en=np.where(got, found[1], missing[1]),
+    )
+
+
+def baseline_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+) -> pd.DataFrame:
+    """C1 ``baseline_coverage`` of the year of ``period``.
+
+    The rule: every *staff* couple of childbearing age in scope on 1 January is in the
+    denominator; it is in the numerator when it has a ``baseline`` survey dated from 1 January to
+    ``baseline_deadline`` (the one in force on 1 January), both inclusive. C1 belongs to the first
+    half (a second half has none).
+    """
+    jan1 = pd.Timestamp(period.year, 1, 1)
+    mm, dd = (int(x) for x in params.at("baseline_deadline", jan1).split("-"))
+    sc = couples_in_scope(tables, params, jan1, childbearing_only=True)
+    sc = sc[sc["basis"] == "staff"]
+    sid, sdate = _first_survey(tables, sc, "baseline", jan1, pd.Timestamp(period.year, mm, dd))
+    dl = f"{mm:02d}-{dd:02d}"
+    return _coverage_rows(
+        sc,
+        "baseline_coverage",
+        "",
+        sid,
+        sdate,
+        found=(
+            "年初摸底调查 " + sid.fillna("") + "（" + date_text(sdate) + "）",
+            "baseline survey " + sid.fillna("") + " on " + date_text(sdate),
+        ),
+        missing=(f"1月1日至{dl}无年初摸底调查", f"no baseline survey from 01-01 to {dl}"),
+    )
+
+
+def followup_rows(tables: Mapping[str, pd.DataFrame], params: Params, half: Period) -> pd.DataFrame:
+    """C2 ``followup_coverage`` of one half-year (``part`` is ``H1`` or ``H2``).
+
+    The rule: every staff or floating couple of childbearing age in scope on the half's first day
+    is in the denominator; it is in the numerator when it has a ``followup`` survey dated inside
+    the half (first and last day inclusive). A year is its two halves, each couple counted once in
+    each; the scorecard pools them (covered couples over couples in scope, added).
+
+    Examples:
+        >>> from fpanalysis.core.params import load_params
+        >>> from fpanalysis.core.schema import coerce
+        >>> from fpanalysis.rules.compliance.period import parse_period
+        >>> t = {"persons": coerce("persons", [
+        ...         {"person_id": "W1", "sex": "F", "birth_date": "1990-06-01", "unit_id": "U1",
+        ...          "category": "staff", "hire_date": "2010-01-01"},
+        ...         {"person_id": "H1", "sex": "M", "birth_date": "1988-01-01"}]),
+        ...      "couples": coerce("couples", [{"couple_id": "C1", "wife_id": "W1",
+        ...          "husband_id": "H1", "marriage_date": "2015-05-01"}]),
+        ...      "surveys": coerce("surveys", [{"survey_id": "S1", "couple_id": "C1",
+        ...          "kind": "followup", "survey_date": "2024-12-31"}])}
+        >>> for h in parse_period("2024").halves:
+        ...     print(followup_rows(t, load_params(), h)[["part", "in_numerator", "reason_en"]]
+        ...           .values.tolist())
+        [['H1', False, '(staff) no follow-up survey in 2024H1']]
+        [['H2', True, '(staff) follow-up survey S1 on 2024-12-31']]
+    """
+    sc = couples_in_scope(tables, params, half.start, childbearing_only=True)
+    sid, sdate = _first_survey(tables, sc, "followup", half.start, half.end)
+    basis_zh = sc["basis"].map({"staff": "职工", "floating": "流动人口"})
+    return _coverage_rows(
+        sc,
+        "followup_coverage",
+        f"H{half.half}",
+        sid,
+        sdate,
+        found=(
+            "（" + basis_zh + "）半年跟踪调查 " + sid.fillna("") + "（" + date_text(sdate) + "）",
+            "(" + sc["basis"] + ") follow-up survey " + sid.fillna("") + " on " + date_text(sdate),
+        ),
+        missing=(
+            "（" + basis_zh + f"）{half.label} 内无半年跟踪调查",
+            "(" + sc["basis"] + f") no follow-up survey in {half.label}",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- C3
+
+
+def feedback_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+) -> pd.DataFrame:
+    """C3 ``feedback_timeliness``.
+
+    The rule: every survey dated in the period that found a problem is in the denominator, under
+    its couple's responsible unit on the survey date (a survey whose couple has none counts for no
+    unit; no marriage in force is needed); it is in the numerator when reported within
+    ``feedback_days`` (in force on the survey date) on or after the survey. A problem with no
+    reported date, or a report dated before its survey, is not timely; ``problem_found`` empty is
+    no problem.
+    """
+    s = _surveys(tables)
+    s = s[period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool)]
+    s = responsible_units(tables, params, s, "survey_date")
+    s = s[s["responsible_unit_id"].notna()]
+    days = (as_dates(s["reported_date"]) - s["survey_date"]).dt.days
+    limit = pd.Series(
+        params.at_many("feedback_days", s["survey_date"]), index=s.index, dtype="Int64"
+    )
+    timely = ((days >= 0) & (days <= limit)).fillna(False).astype(bool)
+    rep = date_text(as_dates(s["reported_date"]))
+    dz = days.astype("Int64").astype("str").fillna("")
+    lim = limit.astype("str")
+    reason_zh, reason_en = select_reasons(
+        [s["reported_date"].isna(), days < 0],
+        [
+            ("发现问题，未记录反馈日期", "problem found, no report date"),
+            ("反馈日期 " + rep + " 早于调查日期", "report date " + rep + " is before the survey"),
+        ],
+        (
+            np.where(timely, "", "超期：")
+            + rep
+            + " 反馈，调查后 "
+            + dz
+            + " 天（期限 "
+            + lim
+            + " 天）",
+            np.where(timely, "", "late: ")
+            + "reported "
+            + rep
+            + ", "
+            + dz
+            + " days after the survey (limit "
+            + lim
+            + ")",
+        ),
+    )
+    return couple_rows(
+        s,
+        "feedback_timeliness",
+        "",
+        event_id=s["survey_id"],
+        date=s["survey_date"],
+        in_denominator=True,
+        in_numerator=timely,
+        reason_zh=reason_zh,
+        reason_en=reason_en,
+    )
+
+
+# --------------------------------------------------------------------------- C4
+
+
+def _sterilised(tables: Mapping[str, pd.DataFrame], who: pd.DataFrame) -> pd.Series:
+    """For rows of ``who`` (person_id, _date, _k), the first sterilisation record in force, else
+    missing: started on or before the date, not ended and not found falsified by then."""
+    c = table_of(tables, "contraception")
+    c = c[c["method"].isin(["female_sterilization", "male_sterilization"])]
+    m = who.merge(
+        c[["record_id", "person_id", "start_date", "end_date", "falsified_found_date"]],
+        on="person_id",
+    )
+    d = m["_date"]
+    ok = (
+        (
+            (m["start_date"] <= d)
+            & (m["end_date"].isna() | (m["end_date"] > d))
+            & (m["falsified_found_date"].isna() | (m["falsified_found_date"] > d))
+        )
+        .fillna(False)
+        .astype(bool)
+    )
+    m = m[ok].sort_values(["_k", "record_id"], kind="stable").drop_duplicates("_k")
+    return m.set_index("_k")["record_id"]
+
+
+def _round_wives(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+) -> pd.DataFrame | None:
+    """One row per county round starting in the period and childbearing-age couple in scope on
+    its start (``round_id``, ``_start``, ``_end``, ``_exempt_days``, a row key ``_k``)."""
+    rounds = table_of(tables, "check_rounds")
+    rounds = rounds[period.contains(as_dates(rounds["start_date"]))].sort_values(
+        ["start_date", "round_id"], kind="stable"
+    )
+    blocks = []
+    for r in rounds.itertuples(index=False):  # a handful of county rounds a year, not rows of data
+        sc = couples_in_scope(tables, params, r.start_date, childbearing_only=True)
+        sc = sc.assign(
+            round_id=r.round_id, _start=pd.Timestamp(r.start_date), _end=pd.Timestamp(r.end_date)
+        )
+        sc["_exempt_days"] = params.at("check_exempt_after_outcome_days", r.start_date)
+        blocks.append(sc)
+    if not blocks:
+        return None
+    w = pd.concat(blocks, ignore_index=True)
+    w["_k"] = np.arange(len(w))
+    return w
+
+
+def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Period) -> pd.DataFrame:
+    """C4 ``check_attendance`` (``part`` is the round).
+
+    The rule: for each county round *starting* in the period, the wife of every childbearing-age
+    couple in scope on the round's start day is *required* to attend, unless she is exempt on that
+    day: either spouse sterilised (a sterilisation record in force: started on or before the day,
+    not ended and not found falsified by then); pregnant (a pregnancy detected on or before the day
+    with no outcome before it, so one ending on the day itself exempts her); or a pregnancy that
+    ended within ``check_exempt_after_outcome_days`` before the start. The required wives are the
+    denominator; those who attended the round on a day inside its window (start to end, both
+    inclusive) are the numerator. A year pools its rounds.
+
+    Examples:
+        >>> from fpanalysis.core.params import load_params
+        >>> from fpanalysis.core.schema import coerce
+        >>> from fpanalysis.rules.compliance.period import parse_period
+        >>> t = {"persons": coerce("persons", [
+        ...         {"person_id": w, "sex": "F", "birth_date": "1990-06-01", "unit_id": "U1",
+        ...          "category": "staff", "hire_date": "2010-01-01"} for w in ("W1", "W2")]),
+        ...      "couples": coerce("couples", [{"couple_id": c, "wife_id": w,
+        ...          "marriage_date": "2015-05-01"} for c, w in [("C1", "W1"), ("C2", "W2")]]),
+        ...      "check_rounds": coerce("check_rounds", [
+        ...          {"round_id": "R1", "start_date": "2024-09-01", "end_date": "2024-09-30"}]),
+        ...      "check_attendance": coerce("check_attendance", [
+        ...          {"round_id": "R1", "person_id": "W1", "attended_date": "2024-10-02"}]),
+        ...      "pregnancies": coerce("pregnancies", [{"pregnancy_id": "G1", "couple_id": "C2",
+        ...          "detected_date": "2024-08-15"}])}
+        >>> r = check_rows(t, load_params(), parse_period("2024H2"))
+        >>> r[["person_id", "in_denominator", "in_numerator"]].values.tolist()
+        [['W1', True, False], ['W2', False, False]]
+        >>> r["reason_en"].tolist()[0]
+        "attended on 2024-10-02, outside the round's window 2024-09-01～2024-09-30"
+    """
+    w = _round_wives(tables, params, period)
+    if w is None:
+        return detail_rows(pd.RangeIndex(0))
+    start = w["_start"]
+
+    # Either spouse sterilised on the start day.
+    both = pd.concat(
+        [
+            pd.DataFrame({"person_id": w["wife_id"], "_date": start, "_k": w["_k"]}),
+            pd.DataFrame({"person_id": w["husband_id"], "_date": start, "_k": w["_k"]}),
+        ],
+        ignore_index=True,
+    )
+    steril = _sterilised(tables, both).reindex(w["_k"]).set_axis(w.index)
+
+    # Pregnant on the start, or a pregnancy that ended within N days before it (by the couple).
+    p = table_of(tables, "pregnancies")
+    m = w[["_k", "couple_id", "_start", "_exempt_days"]].merge(
+        p[["pregnancy_id", "couple_id", "detected_date", "outcome_date"]], on="couple_id"
+    )
+    ongoing = (m["detected_date"] <= m["_start"]) & (
+        m["outcome_date"].isna() | (m["outcome_date"] >= m["_start"])
+    )
+    gap = (m["_start"] - m["outcome_date"]).dt.days
+    recent = (gap >= 0) & (gap <= m["_exempt_days"])
+    preg_on = (
+        m[ongoing.fillna(False).astype(bool)]
+        .sort_values(["_k", "pregnancy_id"])
+        .drop_duplicates("_k")
+    )
+    preg_on = preg_on.set_index("_k")["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
+    ended = m[recent.fillna(False).astype(bool) & ~ongoing.fillna(False).astype(bool)]
+    ended = ended.sort_values(["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
+    ended_id = ended["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
+    ended_on = as_dates(ended["outcome_date"].reindex(w["_k"]).set_axis(w.index))
+
+    # Attended inside the round's window.
+    a = table_of(tables, "check_attendance")
+    att = w[["_k", "round_id", "wife_id", "_start", "_end"]].merge(
+        a[["round_id", "person_id", "attended_date"]],
+        left_on=["round_id", "wife_id"],
+        right_on=["round_id", "person_id"],
+    )
+    inside = (
+        ((att["attended_date"] >= att["_start"]) & (att["attended_date"] <= att["_end"]))
+        .fillna(False)
+        .astype(bool)
+    )
+    att_date = as_dates(
+        att.drop_duplicates("_k")
+        .set_index("_k")["attended_date"]
+        .reindex(w["_k"])
+        .set_axis(w.index)
+    )
+    att_ok = pd.Series(w["_k"].isin(att.loc[inside, "_k"]).to_numpy(), index=w.index)
+
+    exempt = steril.notna() | preg_on.notna() | ended_id.notna()
+    required = ~exempt
+    attended = required & att_ok
+    win = date_text(start) + "～" + date_text(w["_end"])
+    late = att_date.notna() & ~att_ok
+    ended = ended_id.fillna("")
+    ended_at, days = date_text(ended_on), w["_exempt_days"].astype("str")
+    reason_zh, reason_en = select_reasons(
+        [steril.notna(), preg_on.notna(), ended_id.notna(), att_ok, late],
+        [
+            (
+                "免检：夫妻一方已结扎（" + steril.fillna("") + "）",
+                "exempt: a spouse is sterilised (" + steril.fillna("") + ")",
+            ),
+            (
+                "免检：轮次开始时怀孕（" + preg_on.fillna("") + "）",
+                "exempt: pregnant on the round's start (" + preg_on.fillna("") + ")",
+            ),
+            (
+                "免检：妊娠 "
+                + ended
+                + " 于 "
+                + ended_at
+                + " 结束，距轮次开始不超过 "
+                + days
+                + " 天",
+                "exempt: pregnancy "
+                + ended
+                + " ended on "
+                + ended_at
+                + ", within "
+                + days
+                + " days of the start",
+            ),
+            ("已于 " + date_text(att_date) + " 受检", "attended on " + date_text(att_date)),
+            (
+                "受检日期 " + date_text(att_date) + " 不在轮次期间 " + win,
+                "attended on " + date_text(att_date) + ", outside the round's window " + win,
+            ),
+        ],
+        ("应检未检（" + win + "）", "required, did not attend (" + win + ")"),
+    )
+    return couple_rows(
+        w,
+        "check_attendance",
+        w["round_id"],
+        event_id=w["round_id"],
+        date=att_date.where(att_ok),
+        in_denominator=required,
+        in_numerator=attended,
+        reason_zh=reason_zh,
+        reason_en=reason_en,
+    )

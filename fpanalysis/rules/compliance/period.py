@@ -1,0 +1,126 @@
+"""Assessment periods of unit compliance (rulebook §3): a year or a half-year, read from ``2024``,
+``2024H1`` or ``2024H2``, and the default period, the dataset's latest complete year."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from fpanalysis.core.errors import UsageError
+from fpanalysis.core.schema import last_recorded_date
+
+_PERIOD_RE = re.compile(r"^\s*(\d{4})\s*(?:[-_ ]?[Hh]([12]))?\s*$")
+
+#: the tables whose recorded dates (``schema.Column.recorded``) give the default period
+RECORDED_TABLES = (
+    "couples",
+    "children",
+    "permits",
+    "pregnancies",
+    "surveys",
+    "check_attendance",
+    "contraception",
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A year (``half`` None) or a half-year (1 = Jan–Jun, 2 = Jul–Dec).
+
+    Examples:
+        >>> p = parse_period("2024")
+        >>> p.start.date(), p.end.date(), [h.label for h in p.halves]
+        (datetime.date(2024, 1, 1), datetime.date(2024, 12, 31), ['2024H1', '2024H2'])
+    """
+
+    label: str
+    year: int
+    half: int | None = None
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return pd.Timestamp(self.year, 7 if self.half == 2 else 1, 1)
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return pd.Timestamp(self.year, 6, 30) if self.half == 1 else pd.Timestamp(self.year, 12, 31)
+
+    @property
+    def halves(self) -> list[Period]:
+        """The half-years the period is made of."""
+        if self.half:
+            return [self]
+        return [Period(f"{self.year}H1", self.year, 1), Period(f"{self.year}H2", self.year, 2)]
+
+    def contains(self, dates: pd.Series) -> pd.Series:
+        """True where a date falls in the period (first and last day inclusive)."""
+        return ((dates >= self.start) & (dates <= self.end)).fillna(False).astype(bool)
+
+
+def parse_period(text: str | int | Period) -> Period:
+    """Read ``2024``, ``2024H1`` or ``2024H2`` (``2024-h1`` also works), years 1900 to 2200.
+
+    Raises:
+        UsageError: anything else.
+
+    Examples:
+        >>> parse_period("2024H2")
+        Period(label='2024H2', year=2024, half=2)
+        >>> parse_period(" 2024-h1 ").label
+        '2024H1'
+    """
+    if isinstance(text, Period):
+        return text
+    m = _PERIOD_RE.match(str(text))
+    if not m:
+        raise UsageError(
+            f"考核期 {text!r} 无法识别：应为年度（如 2024）或半年（如 2024H1、2024H2）",
+            f"period {text!r} not understood: give a year (2024) or a half-year (2024H1, 2024H2)",
+            column="period",
+            value=str(text),
+            rule="period-format",
+        )
+    year, half = int(m.group(1)), m.group(2)
+    if not 1900 <= year <= 2200:
+        # parameters hold from 1900 on; past 2200 pandas' dates overflow (9999H2 crashed)
+        raise UsageError(
+            f"考核期 {text!r} 应在 1900 至 2200 年之间",
+            f"period {text!r} must lie between 1900 and 2200",
+            column="period",
+            value=str(text),
+            rule="period-range",
+        )
+    return Period(f"{year}H{half}" if half else str(year), year, int(half) if half else None)
+
+
+def complete_year(last: pd.Timestamp | None) -> int:
+    """The latest complete year up to the date ``last``: its year on 31 Dec, else the year before.
+
+    Raises:
+        UsageError: ``last`` is ``None`` (a dataset without any dated record).
+
+    Examples:
+        >>> complete_year(pd.Timestamp("2024-12-31")), complete_year(pd.Timestamp("2024-12-30"))
+        (2024, 2023)
+    """
+    if last is None:
+        raise UsageError(
+            "数据集中没有任何日期记录，无法确定考核期：请用 --period 指定",
+            "the dataset has no dated record to derive a period from: give --period",
+            rule="period-default",
+        )
+    return last.year if (last.month, last.day) == (12, 31) else last.year - 1
+
+
+def latest_complete_year(tables: Mapping[str, pd.DataFrame]) -> int:
+    """The dataset's latest complete year (:func:`complete_year` of its last recorded date).
+
+    Derived from the data, never from today's date (rulebook, general conventions).
+
+    Raises:
+        UsageError: the dataset has no dated record at all.
+    """
+    return complete_year(last_recorded_date(tables, among=RECORDED_TABLES))

@@ -1,0 +1,325 @@
+"""Scoring unit compliance (rulebook §3): the per-unit sums of the drill-down (numerators,
+denominators, exact penalty points, vetoes), the indicator summary, and the scorecard: pooled rates,
+a rate whose denominator is 0 counting as 1, ``score`` = 100 × Σ weight × rate − Σ penalties
+(floored at 0, exact, rounded to 2 decimals half up), the grade and the veto."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core.params import Params
+from fpanalysis.rules.compliance.detail import compliance_detail
+from fpanalysis.rules.compliance.indicators import COUNT_INDICATORS, INDICATORS, RATE_INDICATORS
+from fpanalysis.rules.compliance.period import Period, parse_period
+from fpanalysis.rules.frames import table_of
+
+SCORECARD_COLUMNS = ["unit_id", "period", *INDICATORS, "score", "grade", "veto"]
+SUMMARY_COLUMNS = ["unit_id", "period", "indicator", "numerator", "denominator", "value"]
+SUMS_COLUMNS = ["unit_id", "indicator", "numerator", "denominator", "penalty", "veto"]
+
+
+def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
+    """The per-unit sums a scorecard is made of: the "map" half of the scoring (rulebook §3).
+
+    Every figure of the scorecard is a sum over detail rows, so sums of parts
+    of a dataset (partitions holding whole couples) add up to the sums of the
+    whole: :func:`add_unit_sums` adds them, :func:`scorecard_from_sums` scores.
+
+    Returns:
+        One row per (unit, indicator) present in ``detail``, sorted:
+        ``numerator`` (rows counted in the numerator, int64), ``denominator``
+        (rows in the denominator, int64), ``penalty`` (the exact
+        :class:`~fractions.Fraction` sum of the penalty points, object) and
+        ``veto`` (vetoing rows, int64).
+
+    Examples:
+        >>> d = pd.DataFrame({"unit_id": ["U1", "U1", "U1"],
+        ...     "indicator": ["followup_coverage"] * 2 + ["falsifications"],
+        ...     "in_denominator": pd.array([True, True, pd.NA], dtype="boolean"),
+        ...     "in_numerator": pd.array([True, False, True], dtype="boolean"),
+        ...     "penalty": [0.0, 0.0, 0.5], "veto": [False, False, False]})
+        >>> for row in unit_sums(d).values.tolist():
+        ...     print(row)
+        ['U1', 'falsifications', 1, 0, Fraction(1, 2), 0]
+        ['U1', 'followup_coverage', 1, 2, Fraction(0, 1), 0]
+    """
+    d = detail[detail["unit_id"].notna()]
+    g = pd.DataFrame(
+        {
+            "unit_id": d["unit_id"].astype("str"),
+            "indicator": d["indicator"].astype("str"),
+            "numerator": (
+                d["in_numerator"].fillna(False) & d["in_denominator"].fillna(True)
+            ).astype("int64"),
+            "denominator": d["in_denominator"].fillna(False).astype("int64"),
+            "veto": d["veto"].astype(bool).astype("int64"),
+        }
+    )
+    out = g.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]].sum()
+    # Penalty points exactly as written (0.5 is 1/2): a handful of event rows, not every couple.
+    pen = d.loc[d["penalty"] > 0, ["unit_id", "indicator", "penalty"]]
+    pen = pen.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(
+        lambda s: sum((_exact(v) for v in s), Fraction(0))
+    )
+    out["penalty"] = pd.Series(
+        [pen.get(k, Fraction(0)) for k in out.index], index=out.index, dtype="object"
+    )
+    return out.reset_index()[SUMS_COLUMNS]
+
+
+def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add :func:`unit_sums` of several parts of a dataset into the sums of the whole ("reduce").
+
+    Examples:
+        >>> row = ["U1", "followup_coverage"]
+        >>> a = pd.DataFrame([[*row, 1, 2, Fraction(0), 0]], columns=SUMS_COLUMNS)
+        >>> b = pd.DataFrame([[*row, 3, 3, Fraction(1, 2), 1]], columns=SUMS_COLUMNS)
+        >>> add_unit_sums([a, b]).values.tolist()
+        [['U1', 'followup_coverage', 4, 5, Fraction(1, 2), 1]]
+    """
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="object"
+                    if c == "penalty"
+                    else ("str" if c in ("unit_id", "indicator") else "int64")
+                )
+                for c in SUMS_COLUMNS
+            }
+        )
+    s = pd.concat(parts, ignore_index=True)
+    out = (
+        s.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]]
+        .sum()
+        .astype("int64")
+    )
+    out["penalty"] = s.groupby(["unit_id", "indicator"], sort=True)["penalty"].agg(
+        lambda v: sum(v, Fraction(0))
+    )
+    return out.reset_index()[SUMS_COLUMNS]
+
+
+def summary_from_sums(
+    sums: pd.DataFrame, units: list[str] | None = None, period: str = ""
+) -> pd.DataFrame:
+    """:func:`indicator_summary` from :func:`unit_sums` (or their total over partitions)."""
+    if units is None:
+        units = sorted(set(sums["unit_id"].dropna()))
+    grid = pd.MultiIndex.from_product([units, INDICATORS], names=["unit_id", "indicator"])
+    s = sums.set_index(["unit_id", "indicator"])
+    out = pd.DataFrame(index=grid)
+    out["numerator"] = s["numerator"].reindex(grid).fillna(0).astype("int64")
+    out["denominator"] = s["denominator"].reindex(grid).fillna(0).astype("int64").astype("Int64")
+    is_rate = out.index.get_level_values("indicator").isin(RATE_INDICATORS)
+    out.loc[~is_rate, "denominator"] = pd.NA
+    rate = out["numerator"] / out["denominator"].astype("float64").where(
+        out["denominator"].fillna(0) > 0
+    )
+    out["value"] = np.where(is_rate, rate.fillna(1.0), out["numerator"].astype("float64"))
+    no_c1 = str(period).endswith("H2")
+    if no_c1:
+        out.loc[
+            out.index.get_level_values("indicator") == "baseline_coverage", ["numerator", "value"]
+        ] = [0, np.nan]
+    out = out.reset_index()
+    out.insert(1, "period", period)
+    return out[SUMMARY_COLUMNS]
+
+
+def indicator_summary(
+    detail: pd.DataFrame, units: list[str] | None = None, period: str | None = None
+) -> pd.DataFrame:
+    """Numerator, denominator and value per unit and indicator, from :func:`compliance_detail`.
+
+    A rate's ``value`` is numerator ÷ denominator, 1 when the denominator is 0;
+    a count's ``value`` is the numerator (denominator empty). C1 of a second
+    half-year is empty (no rows at all).
+    """
+    if period is None:
+        period = detail["period"].iloc[0] if len(detail) else ""
+    return summary_from_sums(unit_sums(detail), units, period)
+
+
+def round_half_up(x: Fraction | Decimal | int, places: int = 2) -> Decimal:
+    """Round an exact number to ``places`` decimals, halves away from zero (rulebook conventions).
+
+    Examples:
+        >>> round_half_up(Fraction(16245, 200)), round_half_up(Decimal("-0.125"))
+        (Decimal('81.23'), Decimal('-0.13'))
+    """
+    q = Decimal(1).scaleb(-places)
+    if isinstance(x, Fraction):
+        scaled = x * 10**places
+        n = (abs(scaled.numerator) * 2 + scaled.denominator) // (2 * scaled.denominator)
+        return (Decimal(n if scaled >= 0 else -n) * q).quantize(q)
+    return Decimal(x).quantize(q, rounding=ROUND_HALF_UP)
+
+
+def _exact(x: float) -> Fraction:
+    """A parameter's decimal value exactly as written (0.35 is 35/100, not the nearest float)."""
+    return Fraction(Decimal(str(x)))
+
+
+def score_unit(
+    rates: Mapping[str, tuple[int, int] | None],
+    penalties: Fraction | Decimal | float,
+    weights: Mapping[str, float],
+    thresholds: Mapping[str, float],
+    veto: bool,
+) -> tuple[Decimal, str]:
+    """Score and grade of one unit from exact numerators and denominators (rulebook §3).
+
+    Args:
+        rates: indicator -> (numerator, denominator), or ``None`` when the
+            indicator is left out (C1 in H2): its weight is dropped and the
+            others are scaled to sum to 1.
+        penalties: total penalty points.
+        weights, thresholds: ``compliance_weights``, ``grade_thresholds``.
+        veto: the period has a veto.
+
+    Returns:
+        ``(score, grade)``: the score rounded to 2 decimals half up, floored at 0.
+
+    The rule: a rate whose denominator is 0 counts as 1; score = 100 × Σ weight × rate − penalties,
+    in exact fractions (a weight of 0.35 is 35/100), floored at 0 and rounded to 2 decimals half
+    up; if the weights left sum to 0 the rate part counts as 100. The grade is ``excellent`` or
+    ``pass`` from the score (at or above its threshold), else ``fail``; a veto fails the unit
+    whatever its score.
+
+    Examples:
+        >>> w = {"baseline_coverage": 0.25, "followup_coverage": 0.25, "feedback_timeliness": 0.15,
+        ...      "check_attendance": 0.35}
+        >>> t = {"excellent": 90, "pass": 70}
+        >>> score_unit({"baseline_coverage": (3, 4), "followup_coverage": (1, 1),
+        ...             "feedback_timeliness": (0, 0), "check_attendance": (2, 3)}, 5, w, t, False)
+        (Decimal('77.08'), 'pass')
+        >>> score_unit({"baseline_coverage": None, "followup_coverage": (1, 2),
+        ...             "feedback_timeliness": (1, 1), "check_attendance": (1, 1)}, 0, w, t, False)
+        (Decimal('83.33'), 'pass')
+    """
+    used = {k: v for k, v in rates.items() if v is not None}
+    total_w = sum((_exact(weights[k]) for k in used), Fraction(0))
+    part = Fraction(0)
+    for k, (num, den) in used.items():
+        r = Fraction(num, den) if den else Fraction(1)
+        part += _exact(weights[k]) * r
+    rate_part = 100 * part / total_w if total_w else Fraction(100)
+    pen = penalties if isinstance(penalties, Fraction) else _exact(penalties)
+    raw = max(rate_part - pen, Fraction(0))
+    score = round_half_up(raw)
+    if veto:
+        grade = "fail"
+    elif score >= Decimal(str(thresholds["excellent"])):
+        grade = "excellent"
+    elif score >= Decimal(str(thresholds["pass"])):
+        grade = "pass"
+    else:
+        grade = "fail"
+    return score, grade
+
+
+def scorecard_from_detail(
+    detail: pd.DataFrame, params: Params, period: str | Period, units: list[str] | None = None
+) -> pd.DataFrame:
+    """Add :func:`compliance_detail` rows up into the scorecard (one row per unit)."""
+    return scorecard_from_sums(unit_sums(detail), params, period, units)
+
+
+def scorecard_from_sums(
+    sums: pd.DataFrame, params: Params, period: str | Period, units: list[str] | None = None
+) -> pd.DataFrame:
+    """Score the per-unit sums (:func:`unit_sums`, or :func:`add_unit_sums` of parts): "compute".
+
+    Pooling (sums over halves and rounds), H2's reweighting, exact scores
+    rounded half up, grades and the veto, as :func:`score_unit`. Every unit of
+    ``units`` and every unit in ``sums`` gets a row. The weights and grade
+    thresholds are those in force on the period's last day (the penalties, in
+    the sums, those in force on each event's date); any vetoing event (a C6, or
+    a C8 for sex selection) in the period vetoes the unit.
+    """
+    period = parse_period(period)
+    if units is None:
+        units = sorted(set(sums["unit_id"].dropna()))
+    else:
+        units = sorted(set(units) | set(sums["unit_id"].dropna()))
+    summ = summary_from_sums(sums, units, period.label)
+    weights = params.at("compliance_weights", period.end)
+    thresholds = params.at("grade_thresholds", period.end)
+    pen = sums.groupby("unit_id")["penalty"].agg(lambda s: sum(s, Fraction(0)))
+    veto = sums.groupby("unit_id")["veto"].sum()
+    wide = summ.pivot(index="unit_id", columns="indicator", values="value").reindex(
+        index=units, columns=INDICATORS
+    )
+    nums = summ.pivot(index="unit_id", columns="indicator", values="numerator")
+    dens = summ.pivot(index="unit_id", columns="indicator", values="denominator")
+    rows = []
+    for u in units:  # one iteration per unit (tens or hundreds), not per record
+        rates = {
+            k: None
+            if (k == "baseline_coverage" and period.half == 2)
+            else (int(nums.at[u, k]), int(dens.at[u, k]))
+            for k in RATE_INDICATORS
+        }
+        v = bool(veto.get(u, 0))
+        score, grade = score_unit(rates, pen.get(u, Fraction(0)), weights, thresholds, v)
+        rows.append({"unit_id": u, "score": float(score), "grade": grade, "veto": v})
+    sc = pd.DataFrame(rows, columns=["unit_id", "score", "grade", "veto"])
+    out = wide.reset_index()
+    out.insert(1, "period", period.label)
+    for k in COUNT_INDICATORS:
+        out[k] = out[k].astype("int64")
+    out = out.merge(sc, on="unit_id", how="left")
+    out["unit_id"] = out["unit_id"].astype("str")
+    out["veto"] = out["veto"].astype(bool)
+    out["grade"] = out["grade"].astype("str")
+    return out[SCORECARD_COLUMNS].sort_values("unit_id", kind="stable").reset_index(drop=True)
+
+
+def compliance_scorecard(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    period: str | Period,
+    *,
+    detail: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per unit: ``unit_id``, ``period``, C1–C8, ``score``, ``grade``, ``veto`` (§3).
+
+    Every unit of the ``units`` table appears, even one with nobody in scope
+    (all its denominators are 0, so its rates count as 1).
+
+    Args:
+        tables: the dataset.
+        params: parameters in force.
+        period: ``2024``, ``2024H1`` or ``2024H2``.
+        detail: a precomputed :func:`compliance_detail` for the same period.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> from fpanalysis.core.params import load_params
+        >>> t = {"units": coerce("units", [{"unit_id": "U1", "name": "办公室", "kind": "section"}]),
+        ...      "persons": coerce("persons", []), "couples": coerce("couples", [])}
+        >>> card = compliance_scorecard(t, load_params(), "2024H2")
+        >>> card[["unit_id", "baseline_coverage", "score", "grade"]]
+          unit_id  baseline_coverage  score      grade
+        0      U1                NaN  100.0  excellent
+    """
+    period = parse_period(period)
+    if detail is None:
+        detail = compliance_detail(tables, params, period)
+    units = list(table_of(tables, "units")["unit_id"].dropna())
+    return scorecard_from_detail(detail, params, period, units)
+
+
+def half_year_trend(
+    tables: Mapping[str, pd.DataFrame], params: Params, years: list[int]
+) -> pd.DataFrame:
+    """Scorecards of every half of ``years``, stacked (for trend charts)."""
+    cards = [compliance_scorecard(tables, params, f"{y}H{h}") for y in years for h in (1, 2)]
+    return pd.concat(cards, ignore_index=True)

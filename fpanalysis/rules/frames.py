@@ -1,0 +1,53 @@
+"""Frame helpers the scope, case and compliance rules share: a table or its typed empty form, dates
+at midnight, dates as text and look-ups by key; they import only ``fpanalysis.core``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from fpanalysis.core.schema import empty_frame
+
+
+def table_of(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """The table ``name``, or a typed empty one when the dataset lacks it.
+
+    Examples:
+        >>> table_of({}, "surveys").columns[:2].tolist()
+        ['survey_id', 'couple_id']
+    """
+    t = tables.get(name)
+    return empty_frame(name) if t is None else t
+
+
+def as_dates(s: Any) -> pd.Series:
+    """``s`` as ``datetime64[ns]`` (missing stays ``NaT``)."""
+    return pd.to_datetime(s).astype("datetime64[ns]")
+
+
+def date_text(s: pd.Series) -> pd.Series:
+    """Dates as ``YYYY-MM-DD``; a missing date is ``""``.
+
+    Examples:
+        >>> date_text(pd.Series(pd.to_datetime(["2024-07-01", None]))).tolist()
+        ['2024-07-01', '']
+    """
+    return s.dt.strftime("%Y-%m-%d").fillna("")
+
+
+def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` (indexed by key) looked up for each of ``keys``; keeps the dtype even when empty.
+
+    The first of repeated keys in ``values`` wins; the result has ``keys``' index.
+
+    Examples:
+        >>> v = pd.Series(["S1", "S2"], index=["C1", "C1"])
+        >>> lookup(pd.Series(["C1", "C9"], index=[5, 6]), v).tolist()
+        ['S1', nan]
+    """
+    values = values[~values.index.duplicated()]
+    return pd.Series(
+        values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype
+    )
