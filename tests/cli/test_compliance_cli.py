@@ -1,4 +1,5 @@
-"""The compliance, cases and accountability commands on the sample, in every input form (POLICY.md §3, §4, §7)."""
+"""The compliance, cases and accountability commands on the sample, in every input form
+(rulebook §3, §4, §7)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,14 @@ def test_default_period_is_latest_complete_year_from_data(sample, tmp_path, caps
     assert f"period {year}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("period", ["2024", "2024H1", "2024H2"], ids=["year", "h1", "h2"])
+@pytest.mark.parametrize(
+    "period",
+    [
+        pytest.param("2024", id="year"),
+        pytest.param("2024H1", id="h1"),
+        pytest.param("2024H2", id="h2"),
+    ],
+)
 def test_scorecard_and_detail_agree(sample, tmp_path, period):
     out, det = tmp_path / "card.csv", tmp_path / "detail.csv"
     assert (
@@ -79,7 +87,8 @@ def test_scorecard_and_detail_agree(sample, tmp_path, period):
 
 
 def _gb18030_copy(src: Path, dst: Path) -> None:
-    """data/sample as a clerk's Excel would save it: GB18030, Chinese file names, headers and labels."""
+    """data/sample as a clerk's Excel would save it: GB18030, Chinese file names, headers and
+    labels."""
     ds = io.load_dataset(src)
     dst.mkdir()
     for name, df in ds.items():
@@ -156,12 +165,22 @@ def test_names_masked_unless_revealed(tmp_path, command):
 @pytest.mark.parametrize(
     ("argv", "code", "text"),
     [
-        (["compliance", "--period", "2024Q3", "--out", "x.csv"], 2, "2024H1"),
-        (["compliance", "--period", "2024", "--out", "x.txt"], 2, ".csv"),
-        (["accountability", "--period", "H1", "--out", "x.csv"], 2, "2024H1"),
-        (["compliance", "/nonexistent/dataset", "--out", "x.csv"], 1, ""),
+        pytest.param(
+            ["compliance", "--period", "2024Q3", "--out", "x.csv"], 2, "2024H1", id="bad-period"
+        ),
+        pytest.param(
+            ["compliance", "--period", "2024", "--out", "x.txt"], 2, ".csv", id="bad-extension"
+        ),
+        pytest.param(
+            ["accountability", "--period", "H1", "--out", "x.csv"],
+            2,
+            "2024H1",
+            id="accountability-bad-period",
+        ),
+        pytest.param(
+            ["compliance", "/nonexistent/dataset", "--out", "x.csv"], 1, "", id="missing-dataset"
+        ),
     ],
-    ids=["bad-period", "bad-extension", "accountability-bad-period", "missing-dataset"],
 )
 def test_errors_are_bilingual_and_have_exit_codes(tmp_path, capsys, monkeypatch, argv, code, text):
     monkeypatch.chdir(tmp_path)

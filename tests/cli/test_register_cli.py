@@ -1,4 +1,5 @@
-"""The register on the command line: ``relief/compliance --record``, ``review --register``, ``history``.
+"""The register on the command line: ``relief/compliance --record``, ``review --register``,
+``history``.
 
 The story is the one of tests/test_register.py (hand-computed there), told
 through CSV datasets and the commands, on an SQLite file and on PostgreSQL.
@@ -262,10 +263,9 @@ def test_failed_record_leaves_the_register_unchanged(story, capsys):
 @pytest.mark.parametrize(
     ("content", "zh"),
     [
-        (b"\x00\x01garbage" * 50, "不是登记簿文件"),
-        (b"household_id,selected\nH1,yes\n", "不是登记簿文件"),
+        pytest.param(b"\x00\x01garbage" * 50, "不是登记簿文件", id="random-bytes"),
+        pytest.param(b"household_id,selected\nH1,yes\n", "不是登记簿文件", id="a-csv-file"),
     ],
-    ids=["random-bytes", "a-csv-file"],
 )
 def test_corrupt_register_refused_before_any_work(story, capsys, content, zh):
     url = story["tmp"] / "register.sqlite"
@@ -330,32 +330,42 @@ def test_busy_register_says_try_again(story, capsys, monkeypatch):
 @pytest.mark.parametrize(
     ("argv", "code", "text"),
     [
-        (["relief", "--note", "x", "--out", "o.csv"], 2, "--note needs --record"),
-        (
+        pytest.param(
+            ["relief", "--note", "x", "--out", "o.csv"],
+            2,
+            "--note needs --record",
+            id="note-without-record",
+        ),
+        pytest.param(
             ["relief", "--supersedes", "relief-2025-06-30-0001", "--out", "o.csv"],
             2,
             "--supersedes needs --record",
+            id="supersedes-without-record",
         ),
-        (
+        pytest.param(
             ["history", "A", "--register", "missing.sqlite", "--out", "h.csv"],
             3,
             "the register file does not exist",
+            id="history-missing-register",
         ),
-        (["history", "--register", "missing.sqlite", "--out", "h.csv"], 2, "give a household id"),
-        (["review", "--units", "--out", "u.csv"], 2, "--units needs --register"),
-        (
+        pytest.param(
+            ["history", "--register", "missing.sqlite", "--out", "h.csv"],
+            2,
+            "give a household id",
+            id="history-no-mode",
+        ),
+        pytest.param(
+            ["review", "--units", "--out", "u.csv"],
+            2,
+            "--units needs --register",
+            id="units-without-register",
+        ),
+        pytest.param(
             ["history", "A", "--register", "mysql://u@h/db", "--out", "h.csv"],
             3,
             "postgresql:// URL",
+            id="unknown-url-scheme",
         ),
-    ],
-    ids=[
-        "note-without-record",
-        "supersedes-without-record",
-        "history-missing-register",
-        "history-no-mode",
-        "units-without-register",
-        "unknown-url-scheme",
     ],
 )
 def test_usage_errors(tmp_path, monkeypatch, capsys, argv, code, text):
@@ -484,7 +494,8 @@ def test_compliance_rounds_units_review_and_history(tmp_path, sample_dir, capsys
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_relief_notebook_reads_the_register(tmp_path, sample_dir):
-    """notebooks/03_relief_ranking.ipynb with ``register``: transitions since the last round and a history."""
+    """notebooks/03_relief_ranking.ipynb with ``register``: transitions since the last round and a
+    history."""
     from nbrun import outputs_text, run_notebook
 
     from fpanalysis.core import config

@@ -1,4 +1,4 @@
-"""``fpanalysis relief`` and ``fpanalysis review`` on small hand-made datasets (POLICY.md §6)."""
+"""``fpanalysis relief`` and ``fpanalysis review`` on small hand-made datasets (rulebook §6)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from fpanalysis.cli import main
 
 # Urban standard 770 from 2025-01-01. One person each unless said:
-#   A income 100 (tier 1, entitlement 670), an only-daughter household of 2 (100 / 1540: tier 1, 1440)
+#   A income 100 (tier 1, entitlement 670), an only-daughter household of 2
+#     (100 / 1540: tier 1, 1440)
 #   B income 200 (tier 1, 570), receiving now
 #   C income 300 (tier 2, 470)
 #   D income 900 (not eligible), receiving now -> exits
@@ -68,7 +69,8 @@ def test_relief_quota_writes_every_household_masked(data, tmp_path, capsys):
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     df = read(out).set_index("household_id")
     assert list(df.columns[:4]) == ["rank", "area", "township", "head_name"]
-    # Ranks: A (per capita 50), B (200), C (300); D not eligible. B continues, A takes the second place.
+    # Ranks: A (per capita 50), B (200), C (300); D not eligible. B continues, A takes the second
+    # place.
     assert df["rank"].to_dict() == {"A": "1", "B": "2", "C": "3", "D": ""}
     assert df["selected"].to_dict() == {"A": "True", "B": "True", "C": "False", "D": "False"}
     assert df.loc["A", "fp_type"] == "only_daughter"
@@ -164,20 +166,16 @@ def test_relief_previous_round_counts_as_receiving(data, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "code", "text"),
     [
-        (["--as-of", "2025-02-30"], 2, "--as-of"),
-        (["--quota", "-1"], 2, "--quota"),
-        (["--quota", "1.5"], 2, "--quota"),
-        (["--pool", "separate", "--quota", "3"], 2, "urban=N,rural=M"),
-        (["--quota", "urban=3,rural=2"], 2, "--pool separate"),
-        (["--out", "x.txt"], 2, ".csv"),
-    ],
-    ids=[
-        "bad-date",
-        "negative-quota",
-        "fractional-quota",
-        "separate-needs-areas",
-        "areas-need-separate",
-        "bad-extension",
+        pytest.param(["--as-of", "2025-02-30"], 2, "--as-of", id="bad-date"),
+        pytest.param(["--quota", "-1"], 2, "--quota", id="negative-quota"),
+        pytest.param(["--quota", "1.5"], 2, "--quota", id="fractional-quota"),
+        pytest.param(
+            ["--pool", "separate", "--quota", "3"], 2, "urban=N,rural=M", id="separate-needs-areas"
+        ),
+        pytest.param(
+            ["--quota", "urban=3,rural=2"], 2, "--pool separate", id="areas-need-separate"
+        ),
+        pytest.param(["--out", "x.txt"], 2, ".csv", id="bad-extension"),
     ],
 )
 def test_relief_usage_errors(data, tmp_path, capsys, argv, code, text):
@@ -223,7 +221,7 @@ def test_relief_refuses_invalid_data(tmp_path, capsys):
 
 
 def test_relief_contradicted_declared_type_warns_and_uses_members(tmp_path, capsys):
-    # POLICY.md §6 / issue 5: declared infertile, but nothing recorded: reported naming the
+    # rulebook §6: declared infertile, but nothing recorded: reported naming the
     # household, and the type derived from the members (none) is used.
     bad = write_dataset(
         tmp_path / "bad",

@@ -130,7 +130,7 @@ FIXTURES = [
 ]
 
 
-@pytest.mark.parametrize("folder,expected,en,zh", FIXTURES, ids=[f[0] for f in FIXTURES])
+@pytest.mark.parametrize("folder,expected,en,zh", [pytest.param(*f, id=f[0]) for f in FIXTURES])
 def test_broken_fixture_reports_exactly_its_fault(folder, expected, en, zh):
     report = validate_dataset(io.load_dataset(BAD / folder))
     assert _found(report) == expected
@@ -159,7 +159,7 @@ def test_empty_folder_is_an_error(tmp_path):
     assert [p.rule for p in report.errors] == ["no_tables"]
 
 
-# --------------------------------------------------------------------------- rules on hand-made frames
+# ------------------------------------------------------------------------ rules on hand-made frames
 
 
 def _base():
@@ -518,7 +518,9 @@ RULE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,table,rows,expected", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+@pytest.mark.parametrize(
+    "name,table,rows,expected", [pytest.param(*c, id=c[0]) for c in RULE_CASES]
+)
 def test_single_table_rules(name, table, rows, expected):
     assert _rules({table: schema.coerce(table, rows)}) == expected
 
@@ -636,7 +638,9 @@ CROSS_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,table,rows,expected", CROSS_CASES, ids=[c[0] for c in CROSS_CASES])
+@pytest.mark.parametrize(
+    "name,table,rows,expected", [pytest.param(*c, id=c[0]) for c in CROSS_CASES]
+)
 def test_cross_table_rules(name, table, rows, expected):
     tables = _base()
     tables[table] = schema.coerce(table, rows)
@@ -661,7 +665,7 @@ HOUSEHOLD_CASES = [
 
 
 @pytest.mark.parametrize(
-    "name,size,relations,expected", HOUSEHOLD_CASES, ids=[c[0] for c in HOUSEHOLD_CASES]
+    "name,size,relations,expected", [pytest.param(*c, id=c[0]) for c in HOUSEHOLD_CASES]
 )
 def test_household_size_equals_members(name, size, relations, expected):
     h = schema.coerce(
@@ -688,7 +692,8 @@ def test_household_size_equals_members(name, size, relations, expected):
 
 
 def test_head_id_number_against_head_member():
-    # 420106 1960-02-02 seq 005 (odd: a man), check character computed by hand: see make_fixtures.rid
+    # 420106 1960-02-02 seq 005 (odd: a man), check character computed by hand: see
+    # make_fixtures.rid
     from fixtures.bad.make_fixtures import rid
 
     num = rid("420106", "1960-02-02", 5)
@@ -994,7 +999,7 @@ FP_CASES = [
 
 
 @pytest.mark.parametrize(
-    "name,declared,children,infertile,expected", FP_CASES, ids=[c[0] for c in FP_CASES]
+    "name,declared,children,infertile,expected", [pytest.param(*c, id=c[0]) for c in FP_CASES]
 )
 def test_declared_fp_type_against_members(name, declared, children, infertile, expected):
     size = 1 + len(children)
@@ -1022,7 +1027,7 @@ def test_declared_fp_type_against_members(name, declared, children, infertile, e
         Dataset({"households": h, "household_members": schema.coerce("household_members", members)})
     )
     # A contradiction is reported, naming the household, but as a warning: relief uses the
-    # type the members establish (issue 5), so the row is not rejected.
+    # type the members establish, so the row is not rejected.
     assert problems.errors == []
     assert [(p.table, p.row, p.column, p.rule) for p in problems.warnings] == expected
     if expected:

@@ -1,4 +1,4 @@
-"""nbval and the notebook parameter declarations stay in step with the notebooks (issue 6)."""
+"""nbval and the notebook parameter declarations stay in step with the notebooks."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 REAL = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-@pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in REAL])
 def test_declaration_matches_parameters_cell(path: Path):
-    """Names, order and defaults of notebook_params.NOTEBOOKS equal the notebook's parameters cell."""
+    """Names, order and defaults of notebook_params.NOTEBOOKS equal the notebook's parameters
+    cell."""
     papermill = pytest.importorskip("papermill")
     assert path.stem in NOTEBOOKS, (
         f"{path.name} has no declaration in fpanalysis/report/notebook_params.py"
@@ -38,7 +39,7 @@ def test_every_declared_notebook_exists():
     assert set(PARAMS_FILE_PARAMETER) <= set(NOTEBOOKS)
 
 
-@pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in REAL])
 def test_committed_executed_and_normalised(path: Path):
     """Committed with outputs (make notebooks), without papermill timings or widget state."""
     nb = nbformat.read(path, as_version=4)
@@ -79,7 +80,11 @@ def _nbval(*extra: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize(
-    ("sanitize", "passes"), [(True, True), (False, False)], ids=["sanitized-passes", "raw-fails"]
+    ("sanitize", "passes"),
+    [
+        pytest.param(True, True, id="sanitized-passes"),
+        pytest.param(False, False, id="raw-fails"),
+    ],
 )
 def test_sanitize_file_covers_volatile_outputs(sanitize, passes):
     """A notebook printing a timestamp, an address, a hash and an altair html chart:

@@ -1,4 +1,5 @@
-"""notebooks/03_relief_ranking.ipynb runs under papermill on the sample and masks names (POLICY.md §6, §7)."""
+"""notebooks/03_relief_ranking.ipynb runs under papermill on the sample and masks names (rulebook
+§6, §7)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,10 @@ def test_notebook_structure():
 
 @pytest.mark.parametrize(
     "params",
-    [{"quota": 180}, {"budget_yuan": 185000, "lang": "en", "as_of": "2025-11-16"}],
-    ids=["quota-zh", "budget-en"],
+    [
+        pytest.param({"quota": 180}, id="quota-zh"),
+        pytest.param({"budget_yuan": 185000, "lang": "en", "as_of": "2025-11-16"}, id="budget-en"),
+    ],
 )
 def test_notebook_runs_and_masks(tmp_path, params):
     meeting = tmp_path / "meeting.xlsx"

@@ -1,4 +1,4 @@
-"""fpanalysis report: checked parameters, atomic swap, failing notebooks, provenance, PII (issue 6).
+"""fpanalysis report: checked parameters, atomic swap, failing notebooks, provenance, PII.
 
 Most tests use tests/fixtures/notebooks/90_fixture.ipynb (declared here with
 monkeypatch) so that they take seconds; one runs the real notebooks.
@@ -55,20 +55,14 @@ def fixture_nbs(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ({"months": "24"}, {"months": 24}),
-        ({"months": 12.0}, {"months": 12}),
-        ({"quota": "none"}, {"quota": None}),
-        ({"quota": "urban=3,rural=5"}, {"quota": {"urban": 3, "rural": 5}}),
-        ({"budget_yuan": "1500.5"}, {"budget_yuan": 1500.5}),
-        ({"pool": "urban"}, {"pool": "urban"}),
-    ],
-    ids=[
-        "int-from-text",
-        "whole-float-is-int",
-        "none-text",
-        "per-area-quota",
-        "float-budget",
-        "choice",
+        pytest.param({"months": "24"}, {"months": 24}, id="int-from-text"),
+        pytest.param({"months": 12.0}, {"months": 12}, id="whole-float-is-int"),
+        pytest.param({"quota": "none"}, {"quota": None}, id="none-text"),
+        pytest.param(
+            {"quota": "urban=3,rural=5"}, {"quota": {"urban": 3, "rural": 5}}, id="per-area-quota"
+        ),
+        pytest.param({"budget_yuan": "1500.5"}, {"budget_yuan": 1500.5}, id="float-budget"),
+        pytest.param({"pool": "urban"}, {"pool": "urban"}, id="choice"),
     ],
 )
 def test_check_parameters_converts(values, expected):
@@ -81,22 +75,23 @@ def test_check_parameters_converts(values, expected):
 @pytest.mark.parametrize(
     ("nb", "values", "rule"),
     [
-        ("02_bonus_budget", {"draw": 10}, "notebook-parameter-unknown"),
-        ("02_bonus_budget", {"months": "abc"}, "notebook-parameter-type"),
-        ("02_bonus_budget", {"months": 2.5}, "notebook-parameter-type"),
-        ("02_bonus_budget", {"seed": True}, "notebook-parameter-type"),
-        ("02_bonus_budget", {"lang": "fr"}, "notebook-parameter-choice"),
-        ("03_relief_ranking", {"pool": "county"}, "notebook-parameter-choice"),
-        ("99_nothing", {}, "notebook-declared"),
-    ],
-    ids=[
-        "unknown-name",
-        "text-for-int",
-        "fraction-for-int",
-        "bool-for-int",
-        "bad-lang",
-        "bad-pool",
-        "undeclared-notebook",
+        pytest.param(
+            "02_bonus_budget", {"draw": 10}, "notebook-parameter-unknown", id="unknown-name"
+        ),
+        pytest.param(
+            "02_bonus_budget", {"months": "abc"}, "notebook-parameter-type", id="text-for-int"
+        ),
+        pytest.param(
+            "02_bonus_budget", {"months": 2.5}, "notebook-parameter-type", id="fraction-for-int"
+        ),
+        pytest.param(
+            "02_bonus_budget", {"seed": True}, "notebook-parameter-type", id="bool-for-int"
+        ),
+        pytest.param("02_bonus_budget", {"lang": "fr"}, "notebook-parameter-choice", id="bad-lang"),
+        pytest.param(
+            "03_relief_ranking", {"pool": "county"}, "notebook-parameter-choice", id="bad-pool"
+        ),
+        pytest.param("99_nothing", {}, "notebook-declared", id="undeclared-notebook"),
     ],
 )
 def test_check_parameters_refuses(nb, values, rule):
@@ -152,7 +147,8 @@ def test_reveal_pii_passed_to_notebooks():
 
 
 def test_reveal_pii_refused_for_masking_notebooks(monkeypatch):
-    """A notebook without a ``reveal_pii`` parameter would mask anyway: the report refuses to claim otherwise."""
+    """A notebook without a ``reveal_pii`` parameter would mask anyway: the report refuses to claim
+    otherwise."""
     import fpanalysis.report as report
 
     decl = {
@@ -239,7 +235,8 @@ def test_report_on_fixture_provenance_and_swap(fixture_nbs, tmp_path):
     assert f'href="{FIX}__U01.html"' in index and "persons.csv" in index
     first = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    # A rerun with an override file replaces the report as a whole; same epoch, same bytes elsewhere.
+    # A rerun with an override file replaces the report as a whole; same epoch, same bytes
+    # elsewhere.
     build_report(
         out,
         params_file=pf,
@@ -292,12 +289,11 @@ def test_failing_notebook_keeps_previous_report(fixture_nbs, tmp_path):
 @pytest.mark.parametrize(
     ("kw", "exc"),
     [
-        ({"parameters": ["month=3"]}, ParamError),
-        ({"parameters": ["months=three"]}, ParamError),
-        ({"lang": "fr"}, UsageError),
-        ({"notebooks": ["77"]}, UsageError),
+        pytest.param({"parameters": ["month=3"]}, ParamError, id="unknown-parameter"),
+        pytest.param({"parameters": ["months=three"]}, ParamError, id="ill-typed-parameter"),
+        pytest.param({"lang": "fr"}, UsageError, id="bad-lang"),
+        pytest.param({"notebooks": ["77"]}, UsageError, id="unknown-notebook"),
     ],
-    ids=["unknown-parameter", "ill-typed-parameter", "bad-lang", "unknown-notebook"],
 )
 def test_bad_arguments_fail_before_running(fixture_nbs, tmp_path, kw, exc):
     out = tmp_path / "rep"
@@ -350,7 +346,7 @@ def _pii_names() -> list[str]:
 )
 def test_real_report_masks_pii_and_renders_offline(tmp_path, monkeypatch):
     """The three notebooks and one unit's run, in English: every output file is scanned for
-    unmasked ID numbers (valid GB 11643 check character) and full names (POLICY.md §7)."""
+    unmasked ID numbers (valid GB 11643 check character) and full names (rulebook §7)."""
     from fpanalysis.core.privacy import find_names, find_unmasked_ids
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764000000")
