@@ -1,4 +1,5 @@
-"""Every benchmark in one run: the budget against real peers, re-projection, compliance, relief, the report.
+"""Every benchmark in one run: the budget against real peers, re-projection, compliance, relief, the
+report.
 
 Run (from the repository root)::
 
@@ -73,7 +74,8 @@ def _status(field: str) -> float:
 
 
 class Peak:
-    """Peak resident memory of this process from now on (the input already loaded counts as resident)."""
+    """Peak resident memory of this process from now on (the input already loaded counts as
+    resident)."""
 
     def __init__(self) -> None:
         self.input_mb = _status("VmRSS")
@@ -111,7 +113,8 @@ def _budget_tables(d: Path):
 
 
 def _warm_up(tables, run) -> None:
-    """One run on the first 1,000 couples, untimed: imports, caches and first-call costs are paid here."""
+    """One run on the first 1,000 couples, untimed: imports, caches and first-call costs are paid
+    here."""
     k = 1000
     small = {t: df.iloc[: 2 * k if t == "persons" else k] for t, df in tables.items()}
     run(small)
@@ -128,8 +131,10 @@ def w_prepare_budget(d: Path, n: int, partition: int, dask: bool) -> dict:
     _dump(tables, d / "tables.pkl")
     out = {"generate_s": gen, "certificates": n, "persons": 2 * n}
     if dask:
-        # Aligned partitions for the Dask engine (DIR/<table>/part-NNNNN.parquet): couple i is persons 2i
-        # and 2i+1, child i and certificate i, so cutting every table at the same couple numbers aligns them.
+        # Aligned partitions for the Dask engine (DIR/<table>/part-NNNNN.parquet): couple i is
+        # persons 2i
+        # and 2i+1, child i and certificate i, so cutting every table at the same couple numbers
+        # aligns them.
         units = sorted(set(tables["persons"]["unit_id"].dropna().unique()))
         (d / "parts" / "units").mkdir(parents=True)
         pd.DataFrame(
@@ -165,9 +170,11 @@ def w_budget_pandas(d: Path, n: int) -> dict:
     timings, res, n_cohorts = bb.run_fpanalysis(tables, params)
     peak_mb = peak.mb()
     _dump(res, d / "res_pandas.pkl")
-    # the first full-size run above is the "cold" one (fresh memory); then the best of two more ("warm")
+    # the first full-size run above is the "cold" one (fresh memory); then the best of two more
+    # ("warm")
     warm = min(bb.run_fpanalysis(tables, params)[0]["total_s"] for _ in range(WARM_RUNS))
-    # Re-projection after compression: what a widget re-runs on a slider move (the cohorts are kept).
+    # Re-projection after compression: what a widget re-runs on a slider move (the cohorts are
+    # kept).
     start = bonus.parse_month(bb.START)
     seg, _ = bonus.certificate_segments(tables, with_info=False)
     cohorts = bonus.compress(seg, start, max_months=120)
@@ -356,7 +363,7 @@ def w_widget(d: Path, quick: bool) -> dict:
     return bb.widget_latency(repeats=1 if quick else 3)
 
 
-# --------------------------------------------------------------------------- compliance and relief workers
+# -------------------------------------------------------------------- compliance and relief workers
 
 
 def w_prepare_compliance(d: Path, people: int, partition_people: int) -> dict:
@@ -538,7 +545,8 @@ def _equal_frames(d: Path, a: str, b: str) -> bool | None:
     x, y = x.reset_index(drop=True), y.reset_index(drop=True)
     if list(x.columns) != list(y.columns) or len(x) != len(y):
         return False
-    # every cell as text (a missing cell stays missing and equals a missing cell); dtypes are compared too
+    # every cell as text (a missing cell stays missing and equals a missing cell); dtypes are
+    # compared too
     return bool(x.astype(str).equals(y.astype(str))) and bool((x.dtypes == y.dtypes).all())
 
 
@@ -667,19 +675,22 @@ def table(results: dict) -> str:
     add = lines.append
     m = results["machine"]
     add(
-        f"machine: {m.get('Model name', '?')}, {m.get('CPU(s)', m['cpus'])} CPUs, {m.get('ram_gb', '?')} GB RAM; "
+        f"machine: {m.get('Model name', '?')}, {m.get('CPU(s)', m['cpus'])} CPUs, "
+        f"{m.get('ram_gb', '?')} GB RAM; "
         f"Python {m['python']}, numpy {m['numpy']}, pandas {m['pandas']}, pyarrow {m['pyarrow']}, "
         f"duckdb {m['duckdb']}, dask {m['dask']}, distributed {m['distributed']}"
     )
+    quick = " (QUICK: tiny sizes, workers in one process, peaks not isolated)"
     add(
         f"load average before {results['load_before']}, after {results['load_after']}"
-        f"{' (QUICK: tiny sizes, workers in one process, peaks not isolated)' if results['quick'] else ''}"
+        f"{quick if results['quick'] else ''}"
     )
     if "budget" in results:
         add("")
         add("budget (committed payments, 36 months; certificates -> cohorts -> unit x month)")
         add(
-            f"  {'N':>12} {'contender':<16} {'cold':>9} {'x pandas':>9} {'warm':>9} {'x pandas':>9} "
+            f"  {'N':>12} {'contender':<16} {'cold':>9} {'x pandas':>9} {'warm':>9} "
+            f"{'x pandas':>9} "
             f"{'peak RSS':>9} {'input RSS':>9}  notes"
         )
     for n, row in results.get("budget", {}).items():
@@ -689,7 +700,8 @@ def table(results: dict) -> str:
                 continue
             if "error" in r:
                 add(
-                    f"  {int(n):>12,} {name:<16} {'-':>9} {'-':>9} {'-':>9} {'-':>9} {'-':>9} {'-':>9}  "
+                    f"  {int(n):>12,} {name:<16} {'-':>9} {'-':>9} {'-':>9} {'-':>9} {'-':>9} "
+                    f"{'-':>9}  "
                     f"{r['error'][:90]}"
                 )
                 continue
@@ -721,20 +733,24 @@ def table(results: dict) -> str:
                 else "-"
             )
             add(
-                f"  {int(n):>12,} {name:<16} {_s(r['total_s']):>9} {ratio:>9} {_s(r.get('warm_s')):>9} "
+                f"  {int(n):>12,} {name:<16} {_s(r['total_s']):>9} {ratio:>9} "
+                f"{_s(r.get('warm_s')):>9} "
                 f"{wratio:>9} {_mb(r.get('peak_mb')):>9} {_mb(r.get('input_mb')):>9}  {note}"
             )
     if "budget" in results or "widget" in results:
         add("")
         add(
-            "re-projection after compression (project_cohorts only; cohorts kept, 8 parameter changes x 3)"
+            "re-projection after compression (project_cohorts only; cohorts kept, 8 parameter "
+            "changes x 3)"
         )
     for n, row in results.get("budget", {}).items():
         r = row.get("pandas", {})
         if "reproject_36_median_ms" in r:
             add(
-                f"  N={int(n):,} ({r['reproject_cohorts']:,} cohorts, max_months=120): 36 months median "
-                f"{_ms(r['reproject_36_median_ms'])}, max {_ms(r['reproject_36_max_ms'])}; 120 months median "
+                f"  N={int(n):,} ({r['reproject_cohorts']:,} cohorts, max_months=120): 36 months "
+                "median "
+                f"{_ms(r['reproject_36_median_ms'])}, max {_ms(r['reproject_36_max_ms'])}; 120 "
+                "months median "
                 f"{_ms(r['reproject_120_median_ms'])}, max {_ms(r['reproject_120_max_ms'])}"
             )
     w = results.get("widget", {})
@@ -742,9 +758,12 @@ def table(results: dict) -> str:
         add(f"  widget on the sample: {w['error']}")
     elif w:
         add(
-            f"  widget on the sample ({w['sample_certificates']} certificates, {w['cohorts']} cohorts, 1000 draws): "
-            f"re-projection median {_ms(w['reproject_median_ms'])}, max {_ms(w['reproject_max_ms'])}; "
-            f"with the chart spec median {_ms(w['with_chart_spec_median_ms'])}, max {_ms(w['with_chart_spec_max_ms'])}"
+            f"  widget on the sample ({w['sample_certificates']} certificates, {w['cohorts']} "
+            "cohorts, 1000 draws): "
+            f"re-projection median {_ms(w['reproject_median_ms'])}, max "
+            f"{_ms(w['reproject_max_ms'])}; "
+            f"with the chart spec median {_ms(w['with_chart_spec_median_ms'])}, max "
+            f"{_ms(w['with_chart_spec_max_ms'])}"
         )
     for key, label in (("compliance", "compliance scorecard"), ("relief", "relief ranking")):
         if key not in results:
@@ -776,7 +795,8 @@ def table(results: dict) -> str:
             elif "rank_s" in r:
                 extra = (
                     f"ranking {_s(r.get('rank_s'))} + reasons (in the workers) and output file "
-                    f"{_s(r.get('write_s'))}; cluster start {_s(r.get('cluster_start_s'))} not included; worker peaks "
+                    f"{_s(r.get('write_s'))}; cluster start {_s(r.get('cluster_start_s'))} not "
+                    "included; worker peaks "
                     + ", ".join(_mb(x) for x in r.get("worker_peak_mb", []))
                     + f"; output file identical to pandas': {row.get('agree_dask')}"
                 )

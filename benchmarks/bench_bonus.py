@@ -1,4 +1,4 @@
-"""Benchmark the reward projection (POLICY.md §5) against DuckDB SQL and a naive per-row loop.
+"""Benchmark the reward projection (rulebook §5) against DuckDB SQL and a naive per-row loop.
 
 Run (from the repository root)::
 
@@ -168,7 +168,8 @@ cohorts AS (                                   -- certificates folded into cohor
 )
 SELECT h.unit_id, pm.m, sum(h.n * pm.amount_fen) AS fen
 FROM cohorts h
-JOIN (SELECT generate_series AS m FROM generate_series({start}, {end})) g ON g.m BETWEEN h.first_m AND h.last_m
+JOIN (SELECT generate_series AS m FROM generate_series({start}, {end})) g
+    ON g.m BETWEEN h.first_m AND h.last_m
 JOIN pm ON pm.m = g.m
 GROUP BY ALL
 ORDER BY 1, 2
@@ -331,10 +332,12 @@ def main(argv=None) -> int:
             f"{ours['compress_s']:.2f}s, project {ours['project_s'] * 1000:.1f} ms)"
         )
         print(
-            f"  duckdb SQL  {duck_s:.2f}s   ratio duckdb/fpanalysis {r['duckdb_over_fpanalysis']:.2f}"
+            f"  duckdb SQL  {duck_s:.2f}s   ratio duckdb/fpanalysis "
+            f"{r['duckdb_over_fpanalysis']:.2f}"
         )
         print(
-            f"  naive loop  {naive_s:.1f}s (extrapolated from {naive_sample:,})   ratio naive/fpanalysis "
+            f"  naive loop  {naive_s:.1f}s (extrapolated from {naive_sample:,})   ratio "
+            "naive/fpanalysis "
             f"{r['naive_over_fpanalysis']:.0f}"
         )
         print(f"  results agree to the fen: {agree}; total {int(res_ours.sum()) / 100:,.2f} yuan")
@@ -343,10 +346,13 @@ def main(argv=None) -> int:
         w = widget_latency()
         results["widget"] = w
         print(
-            f"widget on the sample ({w['sample_certificates']} certificates, {w['cohorts']} cohorts, "
+            f"widget on the sample ({w['sample_certificates']} certificates, {w['cohorts']} "
+            "cohorts, "
             f"{w['new_groups']} new-certificate groups, 1000 draws): re-projection median "
-            f"{w['reproject_median_ms']:.1f} ms, max {w['reproject_max_ms']:.1f} ms; with the chart spec "
-            f"median {w['with_chart_spec_median_ms']:.1f} ms, max {w['with_chart_spec_max_ms']:.1f} ms"
+            f"{w['reproject_median_ms']:.1f} ms, max {w['reproject_max_ms']:.1f} ms; with the "
+            "chart spec "
+            f"median {w['with_chart_spec_median_ms']:.1f} ms, max "
+            f"{w['with_chart_spec_max_ms']:.1f} ms"
         )
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)

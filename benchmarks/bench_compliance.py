@@ -1,4 +1,5 @@
-"""Benchmark the compliance scorecard (POLICY.md §3) at province scale: pandas engine and Dask engine.
+"""Benchmark the compliance scorecard (rulebook §3) at province scale: pandas engine and Dask
+engine.
 
 Run (from the repository root)::
 
@@ -67,13 +68,15 @@ def prepare(out_dir: Path, people: int, *, partition_people: int = 500_000, seed
 
 
 def run_pandas(data: Path):
-    """Read the typed Parquet parts (not validated) and score with the pandas engine: (figures, scorecard)."""
+    """Read the typed Parquet parts (not validated) and score with the pandas engine: (figures,
+    scorecard)."""
     from fpanalysis.engines.dask.cluster import partition_paths
     from fpanalysis.engines.dask.compliance import read_partition_fast
 
     params = load_params()
     t0 = time.perf_counter()
-    # every part at once through the Dask engine's reader: both engines start from the same typed frames
+    # every part at once through the Dask engine's reader: both engines start from the same typed
+    # frames
     tables = read_partition_fast(partition_paths(data))
     t1 = time.perf_counter()
     period = str(compliance.latest_complete_year(tables))
@@ -128,7 +131,8 @@ def main(argv=None) -> int:
         print(json.dumps(prep["rows"]), f"generated in {prep['generate_s']:.1f} s")
         out, card = run_pandas(scratch / "data")
         print(
-            f"pandas: load {out['load_s']:.2f} s + scorecard {out['compute_s']:.2f} s ({out['units']} units)"
+            f"pandas: load {out['load_s']:.2f} s + scorecard {out['compute_s']:.2f} s "
+            f"({out['units']} units)"
         )
         if not args.no_dask:
             dout, dcard, workers = run_dask(scratch / "data", out["period"])

@@ -1,9 +1,11 @@
-"""The Dask engine's budget out of core: N certificates on a LocalCluster with a memory limit per worker (issue 7).
+"""The Dask engine's budget out of core: N certificates on a LocalCluster with a memory limit
+per worker.
 
 Usage (the 100M target: 2 workers, 4 GB each, on a 24 GB 2-core machine)::
 
     .venv/bin/python benchmarks/bench_dask_scale.py --certificates 100000000
-    .venv/bin/python benchmarks/bench_dask_scale.py --certificates 1000000 --check-pandas   # quick, checked
+    # quick, checked:
+    .venv/bin/python benchmarks/bench_dask_scale.py --certificates 1000000 --check-pandas
 
 What it does, in one run:
 
@@ -65,7 +67,8 @@ def unit_ids(n_units: int) -> np.ndarray:
 
 
 def make_partition(k: int, n: int, n_units: int, seed: int, out: str) -> int:
-    """Write partition ``k`` (``n`` couples and certificates) of every table; return ``n``. Runs in a worker."""
+    """Write partition ``k`` (``n`` couples and certificates) of every table; return ``n``. Runs in
+    a worker."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -92,7 +95,8 @@ def make_partition(k: int, n: int, n_units: int, seed: int, out: str) -> int:
         rng.choice(np.array(["staff", "outside"]), size=m, p=[0.5, 0.5]),
     )
     unit = unit_ids(n_units)[rng.integers(0, n_units, size=m)]
-    # Every recorded date is on or before the extract date, so the default start (the month after the
+    # Every recorded date is on or before the extract date, so the default start (the month after
+    # the
     # last recorded date) is December 2025 and the budget pays real money.
     hire = dates("1990-01-01", "2025-10-31", m)
     leave = hire + rng.integers(0, 20 * 365, size=m).astype("timedelta64[D]")
@@ -185,7 +189,8 @@ def generate(client, out: Path, n: int, per_part: int, seed: int) -> dict:
 
 
 class MemoryPoll:
-    """Poll every worker's current RSS once a second (the peak from getrusage is read at the end)."""
+    """Poll every worker's current RSS once a second (the peak from getrusage is read at the
+    end)."""
 
     def __init__(self, client):
         self.client, self.peak, self.stop = client, {}, threading.Event()
@@ -349,7 +354,8 @@ def main(argv=None) -> int:
         print(f"{key:<28}{b[key]!s:>16}")
     for w, v in b["worker_peak_rss_gb"].items():
         print(
-            f"{'worker peak RSS GB':<20}{w[-16:]:>16} {v:>8}  (polled {b['worker_polled_peak_rss_gb'].get(w)})"
+            f"{'worker peak RSS GB':<20}{w[-16:]:>16} {v:>8}  (polled "
+            f"{b['worker_polled_peak_rss_gb'].get(w)})"
         )
     if "pandas_identical" in result:
         print(f"{'identical to pandas engine':<28}{result['pandas_identical']!s:>16}")

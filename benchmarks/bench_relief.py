@@ -1,4 +1,4 @@
-"""Benchmark the relief ranking (POLICY.md §6) at province scale: pandas engine and Dask engine.
+"""Benchmark the relief ranking (rulebook §6) at province scale: pandas engine and Dask engine.
 
 Run (from the repository root)::
 
@@ -68,7 +68,8 @@ def quota_for(n_households: int) -> int:
 
 
 def write_round(result, path: Path) -> dict:
-    """Write a round's table as the CLI does (masked, zh headers, a slice at a time): rows and SHA-256."""
+    """Write a round's table as the CLI does (masked, zh headers, a slice at a time): rows and
+    SHA-256."""
     import hashlib
 
     from fpanalysis.core.privacy import mask_frame
@@ -85,13 +86,15 @@ def write_round(result, path: Path) -> dict:
 
 
 def run_pandas(data: Path, out: Path):
-    """Read the typed Parquet parts (not validated), rank with the pandas engine, write ``out``: figures."""
+    """Read the typed Parquet parts (not validated), rank with the pandas engine, write ``out``:
+    figures."""
     from fpanalysis.engines.dask.cluster import partition_paths
     from fpanalysis.engines.dask.relief import read_partition_fast
 
     params = load_params()
     t0 = time.perf_counter()
-    # every part at once through the Dask engine's reader: both engines start from the same typed frames
+    # every part at once through the Dask engine's reader: both engines start from the same typed
+    # frames
     tables = read_partition_fast(partition_paths(data))
     t1 = time.perf_counter()
     res = relief.rank_households(
@@ -115,7 +118,8 @@ def run_pandas(data: Path, out: Path):
 
 
 def run_dask(data: Path, out: Path, n_workers: int = 2, processes: bool = True):
-    """The Dask engine on a fresh LocalCluster, writing ``out``: (figures, per-worker peak RSS in MB)."""
+    """The Dask engine on a fresh LocalCluster, writing ``out``: (figures, per-worker peak RSS in
+    MB)."""
     import pyarrow.parquet as pq
 
     from fpanalysis.engines.dask.cluster import dask_client
@@ -162,14 +166,18 @@ def main(argv=None) -> int:
         print(prep["rows"], f"generated in {prep['generate_s']:.1f} s")
         out = run_pandas(scratch / "data", scratch / "pandas.parquet")
         print(
-            f"pandas: load {out['load_s']:.2f} s + ranking {out['rank_s']:.2f} s + reasons and file "
-            f"{out['write_s']:.2f} s ({out['households']:,} households, {out['selected']:,} selected)"
+            f"pandas: load {out['load_s']:.2f} s + ranking {out['rank_s']:.2f} s + reasons and "
+            "file "
+            f"{out['write_s']:.2f} s ({out['households']:,} households, {out['selected']:,} "
+            "selected)"
         )
         if not args.no_dask:
             dout, workers = run_dask(scratch / "data", scratch / "dask.parquet")
             print(
-                f"dask:   ranking {dout['rank_s']:.2f} s + reasons and file {dout['write_s']:.2f} s "
-                f"({dout['partitions']} partitions, cluster start {dout['cluster_start_s']:.1f} s); "
+                f"dask:   ranking {dout['rank_s']:.2f} s + reasons and file {dout['write_s']:.2f} "
+                "s "
+                f"({dout['partitions']} partitions, cluster start {dout['cluster_start_s']:.1f} "
+                "s); "
                 f"worker peaks {workers} MB; identical files: {dout['sha256'] == out['sha256']}"
             )
     finally:

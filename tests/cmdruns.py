@@ -1,7 +1,8 @@
-"""Every ``fpanalysis`` command run once (twice, with another PYTHONHASHSEED) on copies of the sample.
+"""Every ``fpanalysis`` command run once (twice, with another PYTHONHASHSEED) on copies of the
+sample.
 
-Shared by tests/test_determinism.py, tests/test_pii_outputs.py and
-tests/test_nothing_lost.py so that the commands (and the slow ``report``)
+Shared by tests/system/test_determinism.py, tests/system/test_pii_outputs.py and
+tests/system/test_nothing_lost.py so that the commands (and the slow ``report``)
 run once per pytest session, whichever of those files run: :func:`command_runs`
 caches its result in this module.
 
@@ -357,7 +358,7 @@ def input_id_numbers(dataset: Path) -> list[str]:
     return sorted(out)
 
 
-# --------------------------------------------------------------------------- figures for the closing note
+# -------------------------------------------------------------------------- figures for the summary
 
 FIGURES: dict[str, str] = {}
 
@@ -367,13 +368,14 @@ class _Summary:
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):  # noqa: ARG002
         if FIGURES:
-            terminalreporter.section("fpanalysis trust figures (issue 8)")
+            terminalreporter.section("fpanalysis trust figures")
             for k in sorted(FIGURES):
                 terminalreporter.write_line(f"{k}: {FIGURES[k]}")
 
 
 def record_figure(config, key: str, text: str) -> None:
-    """Record a figure (fuzz examples run, outputs compared, bytes scanned) for the session summary."""
+    """Record a figure (fuzz examples run, outputs compared, bytes scanned) for the summary
+    printed at the end of the test run."""
     FIGURES[key] = text
     pm = config.pluginmanager
     if not pm.has_plugin("fpanalysis-trust-figures"):

@@ -1,4 +1,4 @@
-"""Shared fixtures for the tests (STYLE.md: numpy.seterr(all="raise"))."""
+"""Shared fixtures for the tests (numpy.seterr(all="raise"): a floating-point error is an error)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ Run ``.venv/bin/python tests/make_hostile.py`` to regenerate; README.md in the
 folder lists the cases and what each must end in.
 
 Resident ID numbers are built here with the GB 11643 check character
-(POLICY.md §8), independently of fpanalysis.core.ids.
+(rulebook §8), independently of fpanalysis.core.ids.
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ ID_P1 = rid("110105", "1990-05-12", 2)  # woman: 110105199005120022
 ID_P2 = rid_ending_x("110105", "1988-03-01", odd=True)  # man, check character X
 ID_P3 = rid("420106", "1992-07-20", 4)  # woman
 
-UNITS = "unit_id,name,kind,head_name,liaison_name\nU1,办公室,section,张三,李四\nU2,福利院,affiliated,王五,赵六\n"
+UNITS = (
+    "unit_id,name,kind,head_name,liaison_name\n"
+    "U1,办公室,section,张三,李四\n"
+    "U2,福利院,affiliated,王五,赵六\n"
+)
 PERSONS_HEAD = "person_id,name,id_number,sex,birth_date,unit_id,category,hire_date,leave_date\n"
 
 
@@ -209,7 +213,8 @@ def cases() -> dict[str, dict[str, bytes]]:
             PERSONS_HEAD
             # Arabic-Indic and Devanagari digits: Python's int() reads them
             + f"P1,陈一,{''.join(chr(0x660 + int(d)) for d in ID_P1)},F,1990-05-12,,outside,,\n"
-            + f"P3,周三,{ID_P3[:6]}{''.join(chr(0x966 + int(d)) for d in ID_P3[6:])},F,1992-07-20,,outside,,\n"
+            + f"P3,周三,{ID_P3[:6]}{''.join(chr(0x966 + int(d)) for d in ID_P3[6:])},"
+            "F,1992-07-20,,outside,,\n"
         )
     }
     c["spaces_nbsp"] = {

@@ -230,7 +230,8 @@ _SHARED: dict = {"server": None, "users": 0}
 
 
 def acquire() -> PgServer:
-    """The test process's one server, started on first use (skips/fails like :func:`pg_server_or_skip`).
+    """The test process's one server, started on first use (skips/fails like
+    :func:`pg_server_or_skip`).
 
     Each test module's session fixture calls this and :func:`release`, so two
     modules share one server; an ``atexit`` hook stops it if the process ends early.

@@ -1,4 +1,4 @@
-"""Hypothesis strategies: small datasets and parameter files, valid and broken (issue 8, item 2).
+"""Hypothesis strategies: small datasets and parameter files, valid and broken.
 
 A drawn dataset starts from a tiny, valid synthetic county (``synth.generate``,
 6 couples, as text exactly as the generator writes it), adds rows typed from
@@ -215,7 +215,8 @@ EDITS = [
 
 @st.composite
 def datasets(draw, max_edits: int = 6) -> dict[str, Any]:
-    """A dataset spec: ``tables`` (text frames or ``bytes``), ``fmt``, ``lang``, ``encoding``, ``edits``."""
+    """A dataset spec: ``tables`` (text frames or ``bytes``), ``fmt``, ``lang``, ``encoding``,
+    ``edits``."""
     tables: dict[str, Any] = base_tables()
     keys = {
         f"{t.name}.{c}": list(tables[t.name][c])

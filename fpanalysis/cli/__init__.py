@@ -1,9 +1,7 @@
-"""The ``fpanalysis`` command line.
-
-Each subcommand is a module in this package with ``HELP`` (a one-line bilingual
-help), ``add_arguments(parser)`` and ``run(args) -> int``. Add a new one to
-``SUBCOMMANDS``; nothing else needs to change.
-"""
+"""The ``fpanalysis`` command line: each subcommand is a module in this package with ``HELP`` (a
+one-line bilingual help), ``add_arguments(parser)`` and ``run(args) -> int``, listed in
+``SUBCOMMANDS``; what they share is in :mod:`fpanalysis.cli.common`. It may import every layer
+below it."""
 
 from __future__ import annotations
 
@@ -13,6 +11,11 @@ import sys
 
 from fpanalysis import __version__
 from fpanalysis.core.errors import FPError
+
+# The subcommands import the heavy libraries (Dask, the register's database drivers, papermill,
+# the province-scale generator) inside the functions that use them, and only those: every
+# subcommand's module is imported to build the parser, so a top-level import of one of them
+# would slow down `fpanalysis --help` and every command.
 
 # Order is the order shown in --help.
 SUBCOMMANDS = [
@@ -30,18 +33,18 @@ SUBCOMMANDS = [
     "report",
 ]
 
-DESCRIPTION = (
-    "fpanalysis —— 民政局计划生育工作计划分析工具\n"
-    "County Civil Affairs Bureau family-planning work-plan analyses.\n"
-    "\n"
-    "不给出数据集时，所有命令都使用自带的样例数据 data/sample。\n"
-    "Without a DATASET every command uses the bundled sample, data/sample.\n"
-    "\n"
-    "退出码 / exit codes: 0 成功 ok; 1 数据或参数有误 bad data or parameters; "
-    "2 命令用法有误 bad command line;\n"
-    "3 登记簿不可用 the register cannot be used; "
-    "75 登记簿正被他人写入，请稍后重试 the register is busy, try again.\n"
-)
+DESCRIPTION = """\
+fpanalysis —— 民政局计划生育工作计划分析工具
+County Civil Affairs Bureau family-planning work-plan analyses.
+
+不给出数据集时，所有命令都使用自带的样例数据 data/sample。
+Without a DATASET every command uses the bundled sample, data/sample.
+
+退出码 / exit codes: 0 成功 ok; 1 数据或参数有误 bad data or parameters; \
+2 命令用法有误 bad command line;
+3 登记簿不可用 the register cannot be used; \
+75 登记簿正被他人写入，请稍后重试 the register is busy, try again.
+"""
 
 
 def _load(name: str):

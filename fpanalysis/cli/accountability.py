@@ -1,17 +1,14 @@
-"""``fpanalysis accountability``: the accountability list (责任追究制度, POLICY.md §3).
-
-One row per violation in the period: the date, the rule broken, the couple
-(the party), its responsible unit, the unit's head and liaison, the penalty
-points and whether it vetoes the unit. Names are masked unless
-``--reveal-pii`` (POLICY.md §7).
-"""
+"""``fpanalysis accountability``: the accountability list (责任追究制度, rulebook §3), one row per
+violation in the period: the date, the rule broken, the couple (the party), its responsible unit,
+the unit's head and liaison, the penalty points and whether it vetoes the unit. Names are masked
+unless ``--reveal-pii`` (rulebook §7)."""
 
 from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import add_analysis_options
-from fpanalysis.cli.compliance import add_period, check_outputs, load, period_of, write
+from fpanalysis.cli.common import add_analysis_options, check_outputs, load, say_written, write
+from fpanalysis.cli.compliance import add_period, period_of
 from fpanalysis.rules.compliance import TABLES_NEEDED, accountability_list, parse_period
 
 HELP = "责任追究清单：每起违规一行 / accountability list: one row per violation"
@@ -37,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     period = period_of(args, dataset)
     rows = accountability_list(dataset, params, period)
     write(rows, args.out, args)
-    print(
-        f"考核期 {period}：{len(rows)} 起违规；已写到 {args.out}"
-        if args.lang == "zh"
-        else f"period {period}: {len(rows)} violations; written to {args.out}"
+    say_written(
+        args, f"考核期 {period}：{len(rows)} 起违规", f"period {period}: {len(rows)} violations"
     )
     return 0

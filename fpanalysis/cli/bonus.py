@@ -1,24 +1,30 @@
-"""``fpanalysis bonus``: the budget projection of the only-child parents' reward (rulebook §5), one
-row per month and unit (``committed_yuan`` for today's certificates, ``new_p10_yuan`` /
-``new_p50_yuan`` / ``new_p90_yuan`` for new ones, seeded Monte Carlo), with ``--scenario`` files
-side by side, ``--liability`` and ``--outside`` tables, and ``--engine dask`` for the same files
-computed over a partitioned dataset on a Dask cluster."""
+"""``fpanalysis bonus``: budget projection of the only-child parents' reward (rulebook §5), one
+row per month and unit: ``month`` (YYYY-MM), ``unit_id``, ``committed_yuan`` (today's certificates)
+and ``new_p10_yuan`` / ``new_p50_yuan`` / ``new_p90_yuan`` (expected new certificates, seeded Monte
+Carlo), in yuan with 2 decimals from exact fen; with ``--scenario`` a ``scenario`` column, baseline
+first, every scenario drawn with the same seed. ``--liability`` and ``--outside`` write the
+remaining liability by unit and the certificates outside the budget; ``--engine dask`` computes the
+same files as a map-reduce over the dataset's partitions (:mod:`fpanalysis.engines.dask.bonus`)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from fpanalysis.cli.common import (
     add_analysis_options,
     add_engine_options,
+    add_path,
     check_engine_options,
     check_outputs,
-    engine_client,
+    load_data,
+    on_dask,
+    positive_int,
+    say_written,
+    uses_dask,
     write,
 )
 from fpanalysis.core.params import load_params
+from fpanalysis.io.scenarios import load_scenarios
 from fpanalysis.rules import bonus
 
 HELP = "独生子女父母奖励金预算预测 / only-child parents' reward budget projection"
@@ -32,28 +38,13 @@ P10/P50/P90).
 --start 默认为数据中最后记录日期的下一个月；--months 默认 36。
 --start defaults to the month after the dataset's last recorded date; --months defaults to 36.
 --scenario FILE 可重复：覆盖参数文件（以文件名为情景名），或 scenarios: {情景名: 覆盖参数}。
---scenario FILE may repeat: an override file (named by its file name) or \
-scenarios: {name: overrides}.
+--scenario FILE may repeat: an override file (named by its file name) or scenarios: \
+{name: overrides}.
 --engine dask：按分区在 Dask 集群上计算（分区 Parquet 数据集在工作进程中读取），\
 输出与 pandas 引擎逐字节相同。
 --engine dask: computed partition by partition on a Dask cluster (a partitioned Parquet dataset is
 read in the workers); the output files are byte-identical to the pandas engine's.
 """
-
-
-def _positive(kind: str):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{kind}: 应为整数 / must be an integer: {text!r}"
-            ) from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{kind}: 应至少为 1 / must be at least 1: {v}")
-        return v
-
-    return parse
 
 
 def _int(text: str) -> int:
@@ -72,20 +63,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="预测起始月份（默认：数据最后记录日期的下一个月） / first month "
         "(default: the month after the dataset's last recorded date)",
     )
-    parser.add_argument(
-        "--months",
-        type=_positive("--months"),
-        default=bonus.DEFAULT_MONTHS,
-        metavar="N",
-        help="预测月数（默认 36） / horizon in months (default 36)",
-    )
-    parser.add_argument(
-        "--draws",
-        type=_positive("--draws"),
-        default=bonus.DEFAULT_DRAWS,
-        metavar="N",
-        help="蒙特卡洛模拟次数（默认 1000） / Monte Carlo draws (default 1000)",
-    )
+    for option, default, help in (
+        ("--months", bonus.DEFAULT_MONTHS, "预测月数（默认 36） / horizon in months (default 36)"),
+        (
+            "--draws",
+            bonus.DEFAULT_DRAWS,
+            "蒙特卡洛模拟次数（默认 1000） / Monte Carlo draws (default 1000)",
+        ),
+    ):
+        parser.add_argument(
+            option, type=positive_int(option), default=default, metavar="N", help=help
+        )
     parser.add_argument(
         "--seed",
         type=_int,
@@ -93,32 +81,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="随机数种子（默认 0） / random seed (default 0)",
     )
-    parser.add_argument(
+    add_path(
+        parser,
         "--scenario",
-        type=Path,
+        "情景文件（可重复） / scenario file (repeatable)",
         action="append",
         default=[],
-        metavar="FILE",
-        help="情景文件（可重复） / scenario file (repeatable)",
     )
-    parser.add_argument(
-        "--liability",
-        type=Path,
-        metavar="FILE",
-        help="另写出各单位剩余负债 / also write the remaining liability by unit",
+    add_path(
+        parser, "--liability", "另写出各单位剩余负债 / also write the remaining liability by unit"
     )
-    parser.add_argument(
-        "--outside",
-        type=Path,
-        metavar="FILE",
-        help="另写出预算外的光荣证 / also write the certificates outside the budget",
+    add_path(
+        parser, "--outside", "另写出预算外的光荣证 / also write the certificates outside the budget"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis.io import load_for_analysis
-    from fpanalysis.io.scenarios import load_scenarios
-
     check_outputs(args.out, args.liability, args.outside, dataset=args.dataset)
     check_engine_options(args)
     if args.start:
@@ -127,32 +105,23 @@ def run(args: argparse.Namespace) -> int:
     scenarios = (
         bonus.scenario_params(params, load_scenarios(args.scenario)) if args.scenario else None
     )
-    if args.engine == "dask":
+    if uses_dask(args):
         # Map-reduce over partitions on a Dask cluster (fpanalysis.engines.dask.bonus): same tables.
         from fpanalysis.engines.dask.bonus import budget as dask_budget
 
-        with engine_client(args) as client:
-            res = dask_budget(
-                client,
-                args.dataset,
-                params,
-                start=args.start,
-                months=args.months,
-                liability=args.liability is not None,
-                outside=args.outside is not None,
-                skip_invalid=args.skip_invalid,
-                lang=args.lang,
-            )
-        for line in res.messages:
-            print(line, file=sys.stderr)
+        res = on_dask(
+            args,
+            dask_budget,
+            params,
+            start=args.start,
+            months=args.months,
+            liability=args.liability is not None,
+            outside=args.outside is not None,
+        )
         start, model = res.start, res.model
         liability_table, outside_table = res.liability, res.outside
     else:
-        dataset = load_for_analysis(
-            args.dataset, bonus.TABLES_NEEDED, skip_invalid=args.skip_invalid, lang=args.lang
-        )
-        for line in getattr(dataset, "messages", []):
-            print(line, file=sys.stderr)
+        dataset = load_data(args, bonus.TABLES_NEEDED)
         start = args.start or bonus.default_start(dataset)
         model = bonus.BonusModel.build(dataset, params, start, max_months=args.months)
         liability_table = (
@@ -177,14 +146,11 @@ def run(args: argparse.Namespace) -> int:
     committed = sum(base["committed_yuan"], start=0)
     last = bonus.month_label(bonus.parse_month(start) + args.months - 1)
     n_units = base["unit_id"].nunique()
-    if args.lang == "zh":
-        print(
-            f"{start} 至 {last}，{n_units} 个单位：已发证应付 {committed} 元；"
-            f"新增见 new_p10/p50/p90（{args.draws} 次模拟，种子 {args.seed}）；已写到 {args.out}"
-        )
-    else:
-        print(
-            f"{start} to {last}, {n_units} units: committed {committed} yuan; new certificates in "
-            f"new_p10/p50/p90 ({args.draws} draws, seed {args.seed}); written to {args.out}"
-        )
+    say_written(
+        args,
+        f"{start} 至 {last}，{n_units} 个单位：已发证应付 {committed} 元；"
+        f"新增见 new_p10/p50/p90（{args.draws} 次模拟，种子 {args.seed}）",
+        f"{start} to {last}, {n_units} units: committed {committed} yuan; new certificates in "
+        f"new_p10/p50/p90 ({args.draws} draws, seed {args.seed})",
+    )
     return 0

@@ -1,17 +1,13 @@
-"""``fpanalysis cases``: late-termination and birth-quota cases (POLICY.md §4).
-
-One row per couple with a case: the couple and its responsible unit, the
-violations, the derived quota cancellation, the timeline of permits,
-pregnancies and births (zh and en) and the action the bureau must take.
-Names are masked unless ``--reveal-pii`` (POLICY.md §7).
-"""
+"""``fpanalysis cases``: late-termination and birth-quota cases (rulebook §4), one row per couple
+with a case: the couple and its responsible unit, the violations, the derived quota cancellation,
+the timeline of permits, pregnancies and births (zh and en) and the action the bureau must take.
+Names are masked unless ``--reveal-pii`` (rulebook §7)."""
 
 from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import add_analysis_options
-from fpanalysis.cli.compliance import check_outputs, load, write
+from fpanalysis.cli.common import add_analysis_options, check_outputs, load, say_written, write
 from fpanalysis.rules.cases import case_list
 
 HELP = "大月份引产与生育指标注销案件清单 / late-termination and birth-quota case list"
@@ -35,9 +31,5 @@ def run(args: argparse.Namespace) -> int:
     dataset, params = load(args, TABLES)
     cases = case_list(dataset, params)
     write(cases, args.out, args)
-    print(
-        f"{len(cases)} 对夫妻有案件；已写到 {args.out}"
-        if args.lang == "zh"
-        else f"{len(cases)} couples with a case; written to {args.out}"
-    )
+    say_written(args, f"{len(cases)} 对夫妻有案件", f"{len(cases)} couples with a case")
     return 0

@@ -1,12 +1,25 @@
-"""Options shared by the subcommands, and the steps every analysis takes first."""
+"""What the subcommands share: the option builders (dataset, parameters, language, outputs,
+register, engine), the checks of the outputs and of the engine options, the steps every analysis
+takes first (parameters, the validated dataset) and the summary line it prints last."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from fpanalysis.core import config
-from fpanalysis.core.errors import UsageError
+from fpanalysis.core.errors import FPError, UsageError
+from fpanalysis.core.params import Params, load_params
+from fpanalysis.core.privacy import mask_frame
+from fpanalysis.io import load_for_analysis, write_table
+
+# --------------------------------------------------------------------------- options
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
@@ -22,31 +35,35 @@ def add_dataset(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_path(
+    parser: argparse.ArgumentParser, option: str, help: str, metavar: str = "FILE", **kw: Any
+) -> None:
+    """An option naming a file or a folder (a :class:`~pathlib.Path`)."""
+    parser.add_argument(option, type=Path, metavar=metavar, help=help, **kw)
+
+
 def add_params(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--params",
-        type=Path,
-        metavar="FILE",
-        help="参数覆盖文件（YAML） / parameter override file (YAML)",
-    )
+    add_path(parser, "--params", "参数覆盖文件（YAML） / parameter override file (YAML)")
 
 
-def add_lang(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lang",
-        choices=["zh", "en"],
-        default="zh",
-        help="消息与输出表头的语言 / language of messages and output headers (default zh)",
-    )
+LANG_HELP = "消息与输出表头的语言 / language of messages and output headers (default zh)"
+
+
+def add_lang(
+    parser: argparse.ArgumentParser,
+    help: str = LANG_HELP,
+    choices: Sequence[str] = ("zh", "en"),
+    default: str = "zh",
+) -> None:
+    parser.add_argument("--lang", choices=list(choices), default=default, help=help)
 
 
 def add_out(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument(
+    add_path(
+        parser,
         "--out",
-        type=Path,
+        "输出文件：.csv（UTF-8 带 BOM）或 .xlsx / output file: .csv (UTF-8 with BOM) or .xlsx",
         required=required,
-        metavar="FILE",
-        help="输出文件：.csv（UTF-8 带 BOM）或 .xlsx / output file: .csv (UTF-8 with BOM) or .xlsx",
     )
 
 
@@ -54,7 +71,8 @@ def add_reveal_pii(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reveal-pii",
         action="store_true",
-        help="显示完整姓名和身份证号（默认脱敏） / show full names and ID numbers (masked by default)",
+        help="显示完整姓名和身份证号（默认脱敏） / "
+        "show full names and ID numbers (masked by default)",
     )
 
 
@@ -62,7 +80,8 @@ def add_skip_invalid(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-invalid",
         action="store_true",
-        help="跳过校验不通过的行并报告数量 / run without rows that fail validation, and say how many",
+        help="跳过校验不通过的行并报告数量 / "
+        "run without rows that fail validation, and say how many",
     )
 
 
@@ -76,60 +95,87 @@ def add_analysis_options(parser: argparse.ArgumentParser, out_required: bool = T
     add_skip_invalid(parser)
 
 
-OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+def add_register_option(parser: argparse.ArgumentParser, help_extra: str = "") -> None:
+    parser.add_argument(
+        "--register",
+        metavar="PATH|URL",
+        help="登记簿：SQLite 文件路径或 postgresql:// 地址（默认 register.sqlite） / "
+        "the decision register: an SQLite file or a postgresql:// URL (default register.sqlite)"
+        + help_extra,
+    )
 
 
-def check_outputs(*paths: Path | None, dataset: Path | None = None) -> None:
-    """Refuse, before any work, an unknown output extension or an output inside the input dataset.
-
-    No input file is ever modified, so an output may not be the dataset's file or sit in its folder.
-    """
-    src = Path(dataset).resolve() if dataset is not None else None
-    for p in paths:
-        if p is None:
-            continue
-        if p.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise UsageError(
-                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
-                f"an output file must be .csv, .xlsx or .parquet: {p}",
-                file=str(p),
-                rule="output-extension",
-            )
-        rp = p.resolve()
-        if src is not None and (rp == src or (src.is_dir() and rp.parent == src)):
-            raise UsageError(
-                "输出文件不能写进输入数据集",
-                "an output must not be written into the input dataset",
-                file=str(p),
-                rule="output-is-input",
-            )
+def add_record_options(parser: argparse.ArgumentParser, register_help: str = "") -> None:
+    """--register (its help ending with ``register_help``), --record, --supersedes, --note."""
+    add_register_option(parser, register_help)
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="把本轮结果记入登记簿（不可修改，只能追加）并显示轮次编号 / "
+        "record this round in the register (append-only) and print its round id",
+    )
+    parser.add_argument(
+        "--supersedes",
+        metavar="ROUND_ID",
+        help="本轮更正的轮次编号（同类，须已记录） / "
+        "the round this one corrects (same kind, recorded)",
+    )
+    parser.add_argument(
+        "--note",
+        metavar="TEXT",
+        help="本轮说明（如更正原因） / a note kept with the round (e.g. why it corrects another)",
+    )
 
 
-def write(df, path: Path, args: argparse.Namespace) -> None:
-    """Mask personal information unless --reveal-pii, then write in the chosen language."""
-    from fpanalysis.core.privacy import mask_frame
-    from fpanalysis.io import write_table
+def add_recorded_analysis_options(
+    parser: argparse.ArgumentParser,
+    add_round: Callable[[argparse.ArgumentParser], None],
+    register_help: str = "",
+) -> None:
+    """An analysis whose round the register can record: the analysis options, the round's own
+    (``add_round``), the register's and the engine's, in that order."""
+    add_analysis_options(parser)
+    add_round(parser)
+    add_record_options(parser, register_help)
+    add_engine_options(parser)
 
-    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
+
+def positive_int(option: str) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number at least 1; its messages name ``option``."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option}: 应为整数 / must be an integer: {text!r}"
+            ) from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{option}: 应至少为 1 / must be at least 1: {v}")
+        return v
+
+    return parse
 
 
-# --------------------------------------------------------------------------- the engine (issue 7)
-
-
-def _workers(text: str) -> int:
+def parse_date(text: str | None, option: str = "--as-of") -> pd.Timestamp | None:
+    """``YYYY-MM-DD`` as a Timestamp; a bad date is a usage error naming the option."""
+    if text is None:
+        return None
     try:
-        v = int(text)
+        return pd.Timestamp(dt.date.fromisoformat(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--workers: 应为整数 / must be an integer: {text!r}"
+        raise UsageError(
+            f"{option} 应为日期 YYYY-MM-DD：{text!r}",
+            f"{option} must be a date YYYY-MM-DD: {text!r}",
+            value=text,
+            rule="date",
         ) from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"--workers: 应至少为 1 / must be at least 1: {v}")
-    return v
+
+
+# --------------------------------------------------------------------------- the engine
 
 
 def _memory(text: str) -> str:
-    from fpanalysis.core.errors import FPError
     from fpanalysis.engines.dask.cluster import parse_memory
 
     try:
@@ -142,7 +188,8 @@ def _memory(text: str) -> str:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """``--engine {pandas,dask}``, ``--scheduler ADDRESS``, ``--workers N``, ``--worker-memory SIZE``.
+    """``--engine {pandas,dask}``, ``--scheduler ADDRESS``, ``--workers N``,
+    ``--worker-memory SIZE``.
 
     ``--scheduler``, ``--workers`` and ``--worker-memory`` only make sense with
     ``--engine dask``; :func:`check_engine_options` (called by
@@ -155,18 +202,20 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         choices=["pandas", "dask"],
         default="pandas",
         help="计算引擎：pandas（默认，单机）或 dask（分区并行，可用于集群） / "
-        "engine: pandas (default, one machine) or dask (partitions in parallel, local or a cluster)",
+        "engine: pandas (default, one machine) or dask (partitions in parallel, local or a "
+        "cluster)",
     )
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="Dask 调度器地址 tcp://主机:端口（仅与 --engine dask 同用；不给则在 127.0.0.1 启动本地集群） / "
+        help="Dask 调度器地址 tcp://主机:端口"
+        "（仅与 --engine dask 同用；不给则在 127.0.0.1 启动本地集群） / "
         "Dask scheduler address tcp://host:port (only with --engine dask; without it a local "
         "cluster starts on 127.0.0.1)",
     )
     parser.add_argument(
         "--workers",
-        type=_workers,
+        type=positive_int("--workers"),
         default=None,
         metavar="N",
         help="本地集群的工作进程数（默认 2） / workers of the local cluster (default 2)",
@@ -176,7 +225,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         type=_memory,
         default=None,
         metavar="SIZE",
-        help="本地集群每个工作进程的内存上限（默认 4GB） / memory limit per local worker (default 4GB)",
+        help="本地集群每个工作进程的内存上限（默认 4GB） / "
+        "memory limit per local worker (default 4GB)",
     )
 
 
@@ -209,6 +259,30 @@ def check_engine_options(args: argparse.Namespace) -> None:
         )
 
 
+def check_dask_options(args: argparse.Namespace) -> None:
+    """Engine options that do not go together, refused before any work (exit 2).
+
+    ``--record``/``--register`` need the whole dataset in one process (the
+    accountability list, the previous round) and are refused with ``--engine dask``.
+    """
+    check_engine_options(args)
+    if uses_dask(args) and (
+        getattr(args, "record", False) or getattr(args, "register", None) is not None
+    ):
+        raise UsageError(
+            "--record/--register 暂不能与 --engine dask 同用（需要在本机读入整个数据集）",
+            "--record/--register do not go with --engine dask yet (they need the whole dataset "
+            "in one process)",
+            value="--engine dask",
+            rule="engine-options",
+        )
+
+
+def uses_dask(args: argparse.Namespace) -> bool:
+    """Whether the command runs on the Dask engine (``--engine dask``)."""
+    return getattr(args, "engine", "pandas") == "dask"
+
+
 def engine_client(args: argparse.Namespace):
     """The ``dask_client`` context manager the engine options ask for (checked first).
 
@@ -223,3 +297,85 @@ def engine_client(args: argparse.Namespace):
     if getattr(args, "worker_memory", None) is not None:
         kw["memory_limit"] = args.worker_memory
     return dask_client(getattr(args, "scheduler", None), **kw)
+
+
+def on_dask(args: argparse.Namespace, compute: Callable[..., Any], *a: Any, **kw: Any) -> Any:
+    """``compute(client, DATASET, *a, skip_invalid=..., lang=..., **kw)`` on the cluster the
+    engine options ask for; prints, once the cluster is closed, what the result's ``messages``
+    say (what ``--skip-invalid`` left out)."""
+    with engine_client(args) as client:
+        res = compute(
+            client, args.dataset, *a, skip_invalid=args.skip_invalid, lang=args.lang, **kw
+        )
+    print_messages(res.messages)
+    return res
+
+
+# --------------------------------------------------------------------------- outputs
+
+OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
+def check_outputs(*paths: Path | None, dataset: Path | None = None) -> None:
+    """Refuse, before any work, an unknown output extension or an output inside the input
+    dataset.
+
+    No input file is ever modified, so an output may not be the dataset's file or sit in its
+    folder.
+    """
+    src = Path(dataset).resolve() if dataset is not None else None
+    for p in paths:
+        if p is None:
+            continue
+        if p.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise UsageError(
+                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
+                f"an output file must be .csv, .xlsx or .parquet: {p}",
+                file=str(p),
+                rule="output-extension",
+            )
+        rp = p.resolve()
+        if src is not None and (rp == src or (src.is_dir() and rp.parent == src)):
+            raise UsageError(
+                "输出文件不能写进输入数据集",
+                "an output must not be written into the input dataset",
+                file=str(p),
+                rule="output-is-input",
+            )
+
+
+def write(df, path: Path, args: argparse.Namespace) -> None:
+    """Mask personal information unless --reveal-pii, then write in the chosen language."""
+    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
+
+
+def say_written(args: argparse.Namespace, zh: str, en: str) -> None:
+    """A command's summary line in ``--lang``, ending with where ``--out`` was written."""
+    if args.lang == "zh":
+        print(f"{zh}；已写到 {args.out}")
+    else:
+        print(f"{en}; written to {args.out}")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def print_messages(lines: Iterable[str]) -> None:
+    """What loading said (the rows ``--skip-invalid`` left out), on stderr."""
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def load_data(args: argparse.Namespace, tables: Sequence[str]):
+    """The validated dataset's ``tables``; prints what ``--skip-invalid`` left out."""
+    dataset = load_for_analysis(
+        args.dataset, list(tables), skip_invalid=args.skip_invalid, lang=args.lang
+    )
+    print_messages(getattr(dataset, "messages", []))
+    return dataset
+
+
+def load(args: argparse.Namespace, tables: Sequence[str]) -> tuple[Any, Params]:
+    """Parameters (``--params``), then the validated dataset's ``tables``."""
+    params = load_params(args.params)
+    return load_data(args, tables), params

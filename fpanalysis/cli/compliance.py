@@ -1,21 +1,27 @@
-"""``fpanalysis compliance``: unit scorecards C1–C8, score, grade and veto (POLICY.md §3).
-
-One row per unit: ``unit_id``, ``period``, the eight indicator columns,
-``score``, ``grade`` (``excellent``/``pass``/``fail``; Chinese labels with
-``--lang zh``) and ``veto``. ``--detail FILE`` writes the drill-down: which
-couples, women and events each figure counted. ``--period`` defaults to the
-dataset's latest complete year, derived from the data (never today's date).
-"""
+"""``fpanalysis compliance``: unit scorecards C1–C8, score, grade and veto (rulebook §3): one
+row per unit (``unit_id``, ``period``, the eight indicator columns, ``score``, ``grade`` and
+``veto``); ``--detail FILE`` writes the drill-down (which couples, women and events each figure
+counted). ``--period`` defaults to the dataset's latest complete year, derived from the data (never
+today's date). This module also holds ``--period`` and its reading, shared with
+``accountability``."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs, write
-from fpanalysis.core.params import Params, load_params
+from fpanalysis.cli.common import (
+    add_path,
+    add_recorded_analysis_options,
+    check_dask_options,
+    check_outputs,
+    load,
+    on_dask,
+    say_written,
+    uses_dask,
+    write,
+)
+from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
+from fpanalysis.core.params import load_params
 from fpanalysis.rules.compliance import (
     TABLES_NEEDED,
     compliance_detail,
@@ -24,7 +30,11 @@ from fpanalysis.rules.compliance import (
     parse_period,
 )
 
-HELP = "单位计生工作考核（C1–C8、得分、等次、一票否决） / unit compliance scorecards (C1-C8, score, grade, veto)"
+HELP = (
+    "单位计生工作考核（C1–C8、得分、等次、一票否决） / "
+    "unit compliance scorecards (C1-C8, score, grade, veto)"
+)
+
 DESCRIPTION = """\
 按单位计算考核指标 C1–C8、得分、等次和一票否决（POLICY.md §3），每个单位一行。
 Per-unit compliance indicators C1-C8, score, grade and veto (POLICY.md §3), one row per unit.
@@ -46,31 +56,12 @@ def add_period(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fpanalysis.cli.history import add_record_options
-
-    add_analysis_options(parser)
-    add_period(parser)
-    add_record_options(parser)
-    add_engine_options(parser)
-    parser.add_argument(
+    add_recorded_analysis_options(parser, add_period)
+    add_path(
+        parser,
         "--detail",
-        type=Path,
-        metavar="FILE",
-        help="另写出明细表（.csv/.xlsx） / also write the drill-down table (.csv/.xlsx)",
+        "另写出明细表（.csv/.xlsx） / also write the drill-down table (.csv/.xlsx)",
     )
-
-
-def load(args: argparse.Namespace, tables: Sequence[str] = TABLES_NEEDED):
-    """Parameters and the validated dataset; prints what ``--skip-invalid`` left out."""
-    from fpanalysis.io import load_for_analysis
-
-    params: Params = load_params(args.params)
-    dataset = load_for_analysis(
-        args.dataset, list(tables), skip_invalid=args.skip_invalid, lang=args.lang
-    )
-    for line in getattr(dataset, "messages", []):
-        print(line, file=sys.stderr)
-    return dataset, params
 
 
 def period_of(args: argparse.Namespace, dataset) -> str:
@@ -81,8 +72,6 @@ def period_of(args: argparse.Namespace, dataset) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
-
     check_outputs(args.out, args.detail, dataset=args.dataset)
     check_dask_options(args)
     if args.period:
@@ -90,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
     check_record_options(args)
     if args.record or args.register is not None:
         open_from_args(args, create=True).close()  # an unusable register fails before any work
-    if getattr(args, "engine", "pandas") == "dask":
+    if uses_dask(args):
         card, detail, period = run_dask(args)
     else:
-        dataset, params = load(args)
+        dataset, params = load(args, TABLES_NEEDED)
         period = period_of(args, dataset)
         detail = compliance_detail(dataset, params, period)
         card = compliance_scorecard(dataset, params, period, detail=detail)
@@ -101,63 +90,29 @@ def run(args: argparse.Namespace) -> int:
     if args.detail is not None:
         write(detail, args.detail, args)
     n = card["grade"].value_counts()
-    if args.lang == "zh":
-        print(
-            f"考核期 {period}：{len(card)} 个单位，优秀 {n.get('excellent', 0)}，合格 {n.get('pass', 0)}，"
-            f"不合格 {n.get('fail', 0)}（一票否决 {int(card['veto'].sum())}）；已写到 {args.out}"
-        )
-    else:
-        print(
-            f"period {period}: {len(card)} units, excellent {n.get('excellent', 0)}, pass {n.get('pass', 0)}, "
-            f"fail {n.get('fail', 0)} (vetoed {int(card['veto'].sum())}); written to {args.out}"
-        )
+    vetoed = int(card["veto"].sum())
+    say_written(
+        args,
+        f"考核期 {period}：{len(card)} 个单位，优秀 {n.get('excellent', 0)}，"
+        f"合格 {n.get('pass', 0)}，不合格 {n.get('fail', 0)}（一票否决 {vetoed}）",
+        f"period {period}: {len(card)} units, excellent {n.get('excellent', 0)}, "
+        f"pass {n.get('pass', 0)}, fail {n.get('fail', 0)} (vetoed {vetoed})",
+    )
     if args.record:  # last: a failed command leaves the register as it was
         record_compliance(args, card, detail, dataset, params, period)
     return 0
 
 
 def run_dask(args: argparse.Namespace):
-    """``--engine dask``: the scorecard (and ``--detail``) by :mod:`fpanalysis.engines.dask.compliance`.
+    """``--engine dask``: the scorecard (and ``--detail``) by
+    :mod:`fpanalysis.engines.dask.compliance`.
 
     The drill-down is gathered only with ``--detail`` (one file, the pandas
     engine's bytes). ``--record``/``--register`` need the whole dataset in one
     process (the accountability list) and are refused with the Dask engine.
     """
-    from fpanalysis.cli.common import engine_client
     from fpanalysis.engines.dask.compliance import compliance as dask_compliance
 
-    params: Params = load_params(args.params)
-    with engine_client(args) as client:
-        res = dask_compliance(
-            client,
-            args.dataset,
-            params,
-            args.period,
-            detail=args.detail is not None,
-            skip_invalid=args.skip_invalid,
-            lang=args.lang,
-        )
-    for line in res.messages:
-        print(line, file=sys.stderr)
+    params = load_params(args.params)
+    res = on_dask(args, dask_compliance, params, args.period, detail=args.detail is not None)
     return res.scorecard, res.detail, res.period
-
-
-def check_dask_options(args: argparse.Namespace) -> None:
-    """Engine options that do not go together, refused before any work (exit 2).
-
-    ``--record``/``--register`` need the whole dataset in one process (the
-    accountability list, the previous round) and are refused with ``--engine dask``.
-    """
-    from fpanalysis.cli.common import check_engine_options
-    from fpanalysis.core.errors import UsageError
-
-    check_engine_options(args)
-    if getattr(args, "engine", "pandas") == "dask" and (
-        getattr(args, "record", False) or getattr(args, "register", None) is not None
-    ):
-        raise UsageError(
-            "--record/--register 暂不能与 --engine dask 同用（需要在本机读入整个数据集）",
-            "--record/--register do not go with --engine dask yet (they need the whole dataset in one process)",
-            value="--engine dask",
-            rule="engine-options",
-        )

@@ -1,21 +1,9 @@
-"""``fpanalysis history``: what the decision register recorded (POLICY.md §6 动态管理, §3).
-
-- ``fpanalysis history HOUSEHOLD_ID [--register PATH|URL] --out FILE``: one row
-  per recorded relief round for the household (``round_id``, ``as_of``,
-  ``rank``, ``tier``, ``fp_type``, ``selected``, ``entitlement_yuan``,
-  ``reason_zh``, ``reason_en``, ``params_sha256``, then ``listed``,
-  ``eligible``, ``selection``, ``review_due``, ``next_review_date``,
-  ``supersedes``, ``superseded_by``, ``note``); a round without the household
-  says so.
-- ``--unit UNIT_ID``: the unit's score, grade and veto over the recorded
-  compliance rounds; ``--units``: every unit's.
-- ``--rounds``: the rounds themselves (id, kind, as-of/period, recording time,
-  package version, parameter hash, what each supersedes or is superseded by).
-
-The register defaults to ``register.sqlite`` in the working folder. This module
-also holds the register options shared by ``relief``, ``compliance`` and
-``review`` (``--register``, ``--record``, ``--supersedes``, ``--note``).
-"""
+"""``fpanalysis history``: what the decision register recorded (rulebook §6 动态管理, §3): one
+household over the recorded relief rounds (``HOUSEHOLD_ID``; a round without it says so), one unit's
+or every unit's score, grade and veto over the compliance rounds (``--unit``, ``--units``), or the
+rounds themselves (``--rounds``). The register defaults to ``register.sqlite`` in the working
+folder. This module also holds the register steps shared by ``relief``, ``compliance`` and
+``review``: opening the register, the previous round, recording a round."""
 
 from __future__ import annotations
 
@@ -27,10 +15,22 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_lang, add_out, check_outputs
+from fpanalysis.cli.common import (
+    add_lang,
+    add_out,
+    add_register_option,
+    check_outputs,
+    say_written,
+)
 from fpanalysis.core.errors import UsageError
+from fpanalysis.io import write_table
+from fpanalysis.rules.compliance import accountability_list
+from fpanalysis.rules.relief import default_as_of, review
 
-HELP = "登记簿查询：某户历次低保记录、单位历次考核等次 / the decision register: a household's relief rounds, units' grades"
+HELP = (
+    "登记簿查询：某户历次低保记录、单位历次考核等次 / "
+    "the decision register: a household's relief rounds, units' grades"
+)
 DESCRIPTION = """\
 从登记簿（--register，默认当前文件夹的 register.sqlite，或 postgresql:// 地址）读出记录。
 Read the decision register (--register, default register.sqlite in the working folder, or a
@@ -48,43 +48,7 @@ Exit code 3 when the register cannot be used, 75 when it is busy (try again).
 TIMEOUT_ENV = "FPANALYSIS_REGISTER_TIMEOUT"
 
 
-# --------------------------------------------------------------------------- shared options
-
-
-def add_register_option(parser: argparse.ArgumentParser, help_extra: str = "") -> None:
-    parser.add_argument(
-        "--register",
-        metavar="PATH|URL",
-        help="登记簿：SQLite 文件路径或 postgresql:// 地址（默认 register.sqlite） / "
-        "the decision register: an SQLite file or a postgresql:// URL (default register.sqlite)"
-        + help_extra,
-    )
-
-
-def add_record_options(parser: argparse.ArgumentParser) -> None:
-    """--register, --record, --supersedes, --note (relief and compliance)."""
-    add_register_option(
-        parser,
-        "; 给出时上一轮在保户取自登记簿最近一轮 / when given, who receives relief now comes from its last round"
-        if parser.prog.endswith("relief")
-        else "",
-    )
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="把本轮结果记入登记簿（不可修改，只能追加）并显示轮次编号 / "
-        "record this round in the register (append-only) and print its round id",
-    )
-    parser.add_argument(
-        "--supersedes",
-        metavar="ROUND_ID",
-        help="本轮更正的轮次编号（同类，须已记录） / the round this one corrects (same kind, recorded)",
-    )
-    parser.add_argument(
-        "--note",
-        metavar="TEXT",
-        help="本轮说明（如更正原因） / a note kept with the round (e.g. why it corrects another)",
-    )
+# --------------------------------------------------------------------------- the register
 
 
 def _timeout() -> float:
@@ -116,7 +80,8 @@ def open_from_args(args: argparse.Namespace, *, create: bool):
 
 
 def relief_register(args: argparse.Namespace):
-    """For ``relief``: the register of ``--register``/``--record``, checked before any work (or None)."""
+    """For ``relief``: the register of ``--register``/``--record``, checked before any work
+    (or None)."""
     check_record_options(args)
     if getattr(args, "register", None) is None and not getattr(args, "record", False):
         return None
@@ -139,8 +104,6 @@ def relief_previous(
     """
     if reg is None or previous_round is not None:
         return previous_round, None
-    from fpanalysis.rules.relief import default_as_of
-
     day = default_as_of(dataset) if as_of is None else as_of
     return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day)
 
@@ -165,8 +128,6 @@ def record_relief(
     budget: Any,
 ) -> str:
     """Record the relief round (with each selected household's review date); print its id."""
-    from fpanalysis.rules.relief import review
-
     rev, _ = review(
         dataset,
         params,
@@ -200,8 +161,6 @@ def record_relief(
 
 def record_compliance(args: argparse.Namespace, card, detail, dataset, params, period: str) -> str:
     """Record the compliance evaluation with its accountability list; print its id."""
-    from fpanalysis.rules.compliance import accountability_list
-
     check_record_options(args)
     reg = open_from_args(args, create=True)
     acc = accountability_list(dataset, params, period, detail=detail)
@@ -249,8 +208,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis.io import write_table
-
     check_outputs(args.out)
     modes = [args.household_id is not None, args.unit is not None, args.units, args.rounds]
     if sum(bool(m) for m in modes) != 1:
@@ -268,7 +225,10 @@ def run(args: argparse.Namespace) -> int:
             if zh:
                 msg = f"户 {args.household_id}：登记簿共 {len(df)} 轮低保，其中 {n_listed} 轮有此户"
             else:
-                msg = f"household {args.household_id}: {len(df)} relief rounds recorded, listed in {n_listed}"
+                msg = (
+                    f"household {args.household_id}: {len(df)} relief rounds recorded, "
+                    f"listed in {n_listed}"
+                )
             if len(df) and n_listed == 0:
                 print(
                     f"注意：登记簿的任何一轮都没有户 {args.household_id}"
@@ -291,5 +251,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         reg.close()
     write_table(df, args.out, lang=args.lang)
-    print(f"{msg}；已写到 {args.out}" if zh else f"{msg}; written to {args.out}")
+    say_written(args, msg, msg)
     return 0

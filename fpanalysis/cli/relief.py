@@ -1,37 +1,49 @@
 """``fpanalysis relief``: rank hardship households for minimum-living relief (低保) (rulebook §6).
-
-Writes every household of the pool: ``rank`` (empty when not eligible),
-``household_id``, ``area``, ``township``, ``head_name`` (masked unless
-``--reveal-pii``), ``eligible``, ``tier``, ``fp_type``,
-``per_capita_income_yuan``, ``standard_yuan``, ``entitlement_yuan``,
-``selected``, ``selection`` and the reason in Chinese and English. Prints the
-declared FP types the members contradict (as warnings), what the round must
-say (continuing households exceeding the quota or budget), and the households
-just above and just below the cut line with what separates them.
-
-Pools (rulebook §6 "run urban and rural pools separately where they are
-funded separately"): ``--pool all`` (default) ranks both areas together as one
-fund; ``--pool urban`` / ``--pool rural`` runs one area's fund (run the command
-once per area); ``--pool separate`` runs both at once, each on its own, with
-``--quota urban=N,rural=M`` or ``--budget urban=Y,rural=Z``.
-"""
+Writes every household of the pool (``rank``, empty when not eligible; ``household_id``, ``area``,
+``township``, ``head_name`` masked unless ``--reveal-pii``; ``eligible``, ``tier``, ``fp_type``,
+the income, standard and entitlement, ``selected``, ``selection`` and the reason in Chinese and
+English) and prints the declared FP types the members contradict (as warnings), what the round
+must say (continuing households exceeding the quota or budget) and the households either side of
+the cut line with what separates them. ``--pool all`` (default) ranks both areas as one fund,
+``--pool urban``/``rural`` one area's fund, ``--pool separate`` each area on its own with
+``--quota urban=N,rural=M`` or ``--budget urban=Y,rural=Z`` (rulebook §6: urban and rural pools
+run separately where they are funded separately). This module also holds the options of a
+selection round and their reading, shared with ``review``."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs
+from fpanalysis.cli.common import (
+    add_path,
+    add_recorded_analysis_options,
+    check_dask_options,
+    check_outputs,
+    engine_client,
+    load,
+    parse_date,
+    print_messages,
+    say_written,
+    uses_dask,
+)
+from fpanalysis.cli.history import record_relief, relief_previous, relief_register
 from fpanalysis.core.errors import UsageError
+from fpanalysis.core.params import load_params
+from fpanalysis.core.privacy import mask_frame
+from fpanalysis.core.schema import OUTPUT_COLUMNS, OUTPUT_LABELS, TABLES
+from fpanalysis.io import parse_bools, write_table_chunks
+from fpanalysis.io.exports import export_meeting_xlsx
+from fpanalysis.rules.relief import RELIEF_TABLES, cut_line, rank_households
 
 HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
 DESCRIPTION = """\
-按低保标准、困难档次和计生优先类型给低保申请户排序，在名额或预算内确定拟纳入名单（POLICY.md §6）。
+按低保标准、困难档次和计生优先类型给低保申请户排序，\
+在名额或预算内确定拟纳入名单（POLICY.md §6）。
 Rank hardship households for minimum-living relief by tier and FP priority type, and select
 them under a quota or a monthly budget (POLICY.md §6).
 
@@ -51,21 +63,11 @@ that does not fit.
 """
 
 POOL_CHOICES = ["all", "urban", "rural", "separate"]
-
-
-def parse_date(text: str | None, option: str = "--as-of") -> pd.Timestamp | None:
-    """``YYYY-MM-DD`` as a Timestamp; a bad date is a usage error naming the option."""
-    if text is None:
-        return None
-    try:
-        return pd.Timestamp(dt.date.fromisoformat(text))
-    except ValueError:
-        raise UsageError(
-            f"{option} 应为日期 YYYY-MM-DD：{text!r}",
-            f"{option} must be a date YYYY-MM-DD: {text!r}",
-            value=text,
-            rule="date",
-        ) from None
+# the end of --register's help in relief
+REGISTER_HELP = (
+    "; 给出时上一轮在保户取自登记簿最近一轮 / "
+    "when given, who receives relief now comes from its last round"
+)
 
 
 def _number(text: str, option: str, whole: bool) -> Any:
@@ -161,41 +163,42 @@ def add_round_options(parser: argparse.ArgumentParser) -> None:
         help="资金池：all 城乡合并（默认）、urban、rural、separate 城乡分别 / "
         "fund: all (default, one pool), urban, rural, separate (each area on its own)",
     )
-    parser.add_argument(
+    add_path(
+        parser,
         "--previous-round",
-        type=Path,
-        metavar="FILE",
-        help="上一轮的 relief 输出（.csv/.xlsx；其中已选中的户视为在保） / "
+        "上一轮的 relief 输出（.csv/.xlsx；其中已选中的户视为在保） / "
         "the last round's relief output (.csv/.xlsx); its selected households count as receiving",
     )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fpanalysis.cli.history import add_record_options
-
-    add_analysis_options(parser)
-    add_round_options(parser)
-    add_record_options(parser)
-    add_engine_options(parser)
-    parser.add_argument(
+    add_recorded_analysis_options(parser, add_round_options, REGISTER_HELP)
+    add_path(
+        parser,
         "--meeting",
-        type=Path,
-        metavar="FILE",
-        help="另写出供评议会使用的拟纳入名单（格式化 .xlsx） / "
+        "另写出供评议会使用的拟纳入名单（格式化 .xlsx） / "
         "also write the selected list as a formatted .xlsx for the committee's meeting",
     )
 
 
-def read_previous_round(path: Path | None) -> pd.DataFrame | None:
-    """A previous ``relief`` output: its ``household_id`` and ``selected`` columns.
+def round_keywords(
+    args: argparse.Namespace, quota: Any, budget: Any, previous_round: pd.DataFrame | None
+) -> dict[str, Any]:
+    """The keywords of a selection round: ``quota``, ``budget_yuan``, ``pool``,
+    ``previous_round``."""
+    return {
+        "quota": quota,
+        "budget_yuan": budget,
+        "pool": args.pool,
+        "previous_round": previous_round,
+    }
 
-    The headers may be English or Chinese.
-    """
+
+def read_previous_round(path: Path | None) -> pd.DataFrame | None:
+    """A previous ``relief`` output: its ``household_id`` and ``selected`` columns (English or
+    Chinese headers)."""
     if path is None:
         return None
-    from fpanalysis.core.schema import OUTPUT_COLUMNS, TABLES
-    from fpanalysis.io import parse_bools
-
     if not path.exists():
         raise UsageError(
             "找不到上一轮文件",
@@ -239,21 +242,6 @@ def read_previous_round(path: Path | None) -> pd.DataFrame | None:
     return pd.DataFrame({"household_id": df["household_id"], "selected": selected})
 
 
-def load(args: argparse.Namespace):
-    """Parameters and the validated households and members; prints what was left out."""
-    from fpanalysis.core.params import load_params
-    from fpanalysis.io import load_for_analysis
-    from fpanalysis.rules.relief import RELIEF_TABLES
-
-    params = load_params(args.params)
-    dataset = load_for_analysis(
-        args.dataset, list(RELIEF_TABLES), skip_invalid=args.skip_invalid, lang=args.lang
-    )
-    for line in dataset.messages:
-        print(line, file=sys.stderr)
-    return dataset, params
-
-
 def print_problems(problems: pd.DataFrame, lang: str) -> None:
     """Data problems found by the rules (declared FP types the members contradict), as warnings."""
     label = "警告" if lang == "zh" else "warning"
@@ -270,36 +258,28 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
     """The households either side of the cut line and what separates them."""
     if cut.empty:
         return
-    from fpanalysis.core.schema import OUTPUT_LABELS
-
     zh = lang == "zh"
     labels = OUTPUT_LABELS["selection"] if zh else {}
     print("分界线两侧：" if zh else "either side of the cut line:")
     for r in cut.to_dict("records"):
         side = ("线上" if r["side"] == "above" else "线下") if zh else r["side"]
         rank = "" if pd.isna(r["rank"]) else int(r["rank"])
+        hid, yuan = r["household_id"], r["entitlement_yuan"]
         if zh:
+            selection = labels.get(r["selection"], r["selection"])
             print(
-                f"  {side} 第{rank}名 {r['household_id']}"
-                f"（{labels.get(r['selection'], r['selection'])}，"
-                f"月保障金 {r['entitlement_yuan']} 元）："
+                f"  {side} 第{rank}名 {hid}（{selection}，月保障金 {yuan} 元）："
                 f"{r['separated_by_zh']}"
             )
         else:
             print(
-                f"  {side} rank {rank} {r['household_id']} "
-                f"({r['selection']}, {r['entitlement_yuan']} yuan): "
+                f"  {side} rank {rank} {hid} ({r['selection']}, {yuan} yuan): "
                 f"{r['separated_by_en']}"
             )
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis.cli.history import record_relief, relief_previous, relief_register
-    from fpanalysis.rules.relief import cut_line, rank_households
-
     check_outputs(args.out, dataset=args.dataset)
-    from fpanalysis.cli.compliance import check_dask_options
-
     check_dask_options(args)
     if args.meeting is not None and args.meeting.suffix.lower() != ".xlsx":
         raise UsageError(
@@ -309,16 +289,15 @@ def run(args: argparse.Namespace) -> int:
     quota = parse_limit(args.quota, "--quota", args.pool, whole=True)
     budget = parse_limit(args.budget, "--budget", args.pool, whole=False)
     previous_round = read_previous_round(args.previous_round)
-    limits = {"quota": quota, "budget_yuan": budget, "pool": args.pool}
     reg = relief_register(args)  # --register/--record: checked before any work
-    if getattr(args, "engine", "pandas") == "dask":
-        from fpanalysis.cli.common import engine_client
-
+    if uses_dask(args):
         with engine_client(args) as client:  # the workers write the texts as the table is written
-            result = run_dask(client, args, as_of, limits, previous_round)
+            result = run_dask(
+                client, args, as_of, round_keywords(args, quota, budget, previous_round)
+            )
             write_outputs(result, args)
     else:
-        dataset, params = load(args)
+        dataset, params = load(args, RELIEF_TABLES)
         # With a register, "receiving now" is its last relief round (rulebook §6).
         previous_round, previous_round_id = relief_previous(
             args, reg, previous_round, dataset, as_of
@@ -328,8 +307,7 @@ def run(args: argparse.Namespace) -> int:
             dataset,
             params,
             as_of,
-            **limits,
-            previous_round=previous_round,
+            **round_keywords(args, quota, budget, previous_round),
             texts=bool(args.record) or args.meeting is not None,
         )
         write_outputs(result, args)
@@ -338,24 +316,21 @@ def run(args: argparse.Namespace) -> int:
     n = t["selection"].value_counts()
     total = int(result.selected["entitlement_yuan"].astype("int64").sum())
     day = result.as_of.strftime("%Y-%m-%d")
+    eligible, selected = int(t["eligible"].sum()), len(result.selected)
+    continuing, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     zh = args.lang == "zh"
     for z, e in result.notes:
         print(("注意：" + z) if zh else ("note: " + e))
     print_cut(cut_line(result), args.lang)
-    eligible, chosen = int(t["eligible"].sum()), len(result.selected)
-    going, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
-    if zh:
-        print(
-            f"基准日 {day}：{len(t)} 户，符合条件 {eligible} 户；拟纳入 {chosen} 户"
-            f"（继续 {going}，新纳入 {admitted}），候补 {waiting} 户；"
-            f"月保障金合计 {total} 元；已写到 {args.out}"
-        )
-    else:
-        print(
-            f"as of {day}: {len(t)} households, {eligible} eligible; {chosen} selected "
-            f"({going} continuing, {admitted} admitted), {waiting} waiting; "
-            f"{total} yuan a month; written to {args.out}"
-        )
+    say_written(
+        args,
+        f"基准日 {day}：{len(t)} 户，符合条件 {eligible} 户；拟纳入 {selected} 户"
+        f"（继续 {continuing}，新纳入 {admitted}），候补 {waiting} 户；"
+        f"月保障金合计 {total} 元",
+        f"as of {day}: {len(t)} households, {eligible} eligible; {selected} selected "
+        f"({continuing} continuing, {admitted} admitted), {waiting} waiting; "
+        f"{total} yuan a month",
+    )
     if args.meeting is not None:
         print(("评议会名单已写到 " if zh else "meeting list written to ") + str(args.meeting))
     if args.record:  # last: a failed command leaves the register as it was
@@ -379,10 +354,6 @@ def write_outputs(result, args: argparse.Namespace) -> None:
     The table is written a slice at a time (:func:`fpanalysis.io.write_table_chunks`):
     a lean round's reasons are written per slice and never all held at once.
     """
-    from fpanalysis.core.privacy import mask_frame
-    from fpanalysis.io import write_table_chunks
-    from fpanalysis.io.exports import export_meeting_xlsx
-
     print_problems(result.problems, args.lang)
     write_table_chunks(
         (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks()),
@@ -396,12 +367,12 @@ def write_outputs(result, args: argparse.Namespace) -> None:
         )
 
 
-def run_dask(client, args: argparse.Namespace, as_of, limits, previous_round):
-    """``--engine dask``: the round by :mod:`fpanalysis.engines.dask.relief` (the pandas result).
+def run_dask(client, args: argparse.Namespace, as_of, selection: dict[str, Any]):
+    """``--engine dask``: the round by :mod:`fpanalysis.engines.dask.relief` (the pandas engine's
+    result); ``selection`` is :func:`round_keywords`.
 
     Lean: the table's texts are written by ``client``'s workers while it is written.
     """
-    from fpanalysis.core.params import load_params
     from fpanalysis.engines.dask.relief import rank_households as dask_rank
 
     params = load_params(args.params)
@@ -410,12 +381,10 @@ def run_dask(client, args: argparse.Namespace, as_of, limits, previous_round):
         args.dataset,
         params,
         as_of,
-        **limits,
-        previous_round=previous_round,
+        **selection,
         skip_invalid=args.skip_invalid,
         lang=args.lang,
         texts=False,
     )
-    for line in res.messages:
-        print(line, file=sys.stderr)
+    print_messages(res.messages)
     return res.result

@@ -7,9 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from fpanalysis.cli.common import add_dataset, add_lang, add_params, add_reveal_pii
+from fpanalysis.cli.common import add_dataset, add_lang, add_params, add_path, add_reveal_pii
+from fpanalysis.core import config
 
-HELP = "运行全部笔记本，生成可浏览的报告（含各单位考核） / run every notebook into a browsable report (with one per unit)"
+HELP = (
+    "运行全部笔记本，生成可浏览的报告（含各单位考核） / "
+    "run every notebook into a browsable report (with one per unit)"
+)
 DESCRIPTION = """\
 运行 notebooks/ 中的全部笔记本（考核笔记本另按单位表逐个单位运行），写出：
 每个笔记本的已执行版本（.ipynb）和不含代码的网页（.html），以及链接全部报告并列出
@@ -22,7 +26,8 @@ hashes, time). A failed run leaves the previous report as it was.
 
 例 / example:
   fpanalysis report --out reports
-  fpanalysis report data/2025.xlsx --params overrides.yaml --lang en -p draws=200 -p 01:period=2024H2 --out reports_en
+  fpanalysis report data/2025.xlsx --params overrides.yaml --lang en -p draws=200 \
+-p 01:period=2024H2 --out reports_en
 """
 
 
@@ -30,12 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
     add_params(parser)
     add_lang(parser)
-    parser.add_argument(
+    add_path(
+        parser,
         "--out",
-        type=Path,
-        required=True,
+        "报告文件夹（成功后整体替换） / report folder (replaced as a whole when the run succeeds)",
         metavar="DIR",
-        help="报告文件夹（成功后整体替换） / report folder (replaced as a whole when the run succeeds)",
+        required=True,
     )
     add_reveal_pii(parser)
     parser.add_argument(
@@ -44,14 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[NOTEBOOK:]NAME=VALUE",
-        help="笔记本参数，可重复；NOTEBOOK 为编号（如 02）或文件名 / a notebook parameter, repeatable; "
-        "NOTEBOOK is the number (02) or the file stem",
+        help="笔记本参数，可重复；NOTEBOOK 为编号（如 02）或文件名 / "
+        "a notebook parameter, repeatable; NOTEBOOK is the number (02) or the file stem",
     )
     parser.add_argument(
         "--units",
         metavar="U01,U02",
-        help="只为这些单位生成单位报告；none = 不生成（默认：单位表中的全部单位） / per-unit reports only "
-        "for these units; none = no per-unit reports (default: every unit of the units table)",
+        help="只为这些单位生成单位报告；none = 不生成（默认：单位表中的全部单位） / "
+        "per-unit reports only for these units; none = no per-unit reports "
+        "(default: every unit of the units table)",
     )
     parser.add_argument(
         "--notebooks",
@@ -81,7 +87,6 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis.core import config
     from fpanalysis.report import build_report
 
     dataset = None if Path(args.dataset).resolve() == config.SAMPLE_DIR.resolve() else args.dataset

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from fpanalysis import synth
+from fpanalysis.cli.common import add_lang, add_path
+from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
 
 # --format parquet is the province-scale partitioned layout (fpanalysis.synth.scale, --people =
@@ -27,7 +28,8 @@ seed gives byte-identical files.
 全省规模 / province scale（分区 Parquet，每表一个文件夹，--people 为人数）:
   fpanalysis synth --people 10000000 --format parquet --out /tmp/p10m
   # 约 1 亿张光荣证 / about 100 million certificates:
-  fpanalysis synth --people 100000000 --format parquet --out /tmp/certs --certificates-per-couple 2.4 --tables units,persons,couples,children,certificates
+  fpanalysis synth --people 100000000 --format parquet --out /tmp/certs \
+--certificates-per-couple 2.4 --tables units,persons,couples,children,certificates
 """
 
 
@@ -38,12 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=synth.DEFAULT_SEED,
         help=f"随机种子 / seed (default {synth.DEFAULT_SEED})",
     )
-    parser.add_argument(
+    add_path(
+        parser,
         "--out",
-        type=Path,
-        required=True,
+        "输出文件夹（csv/parquet）或 .xlsx 文件 / "
+        "output folder (csv, parquet, parquet-flat) or .xlsx file",
         metavar="PATH",
-        help="输出文件夹（csv/parquet）或 .xlsx 文件 / output folder (csv, parquet, parquet-flat) or .xlsx file",
+        required=True,
     )
     parser.add_argument(
         "--format",
@@ -62,14 +65,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"csv/xlsx/parquet-flat：夫妻对数，低保户数相同（默认 {synth.DEFAULT_COUPLES}）；"
         "parquet：人数（persons 表行数，必填，可达 1 亿） / "
         f"csv, xlsx, parquet-flat: number of couples, as many households (default "
-        f"{synth.DEFAULT_COUPLES}); parquet: number of persons (rows of persons; required; up to 100 million)",
+        f"{synth.DEFAULT_COUPLES}); parquet: number of persons (rows of persons; required; "
+        "up to 100 million)",
     )
     parser.add_argument(
         "--partition-rows",
         type=int,
         default=None,
         metavar="R",
-        help="parquet：每个分区的人数（默认 250000） / parquet: persons per partition (default 250000)",
+        help="parquet：每个分区的人数（默认 250000） / "
+        "parquet: persons per partition (default 250000)",
     )
     parser.add_argument(
         "--certificates-per-couple",
@@ -83,18 +88,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tables",
         default=None,
         metavar="T1,T2",
-        help="parquet：只写这些表（英文表名，逗号分隔） / parquet: write only these tables (English names, comma-separated)",
+        help="parquet：只写这些表（英文表名，逗号分隔） / "
+        "parquet: write only these tables (English names, comma-separated)",
     )
     parser.add_argument(
         "--faults",
         action="store_true",
-        help="加入有记录的录入错误，用于测试校验 / add documented data-entry errors, to test validate",
+        help="加入有记录的录入错误，用于测试校验 / "
+        "add documented data-entry errors, to test validate",
     )
-    parser.add_argument(
-        "--lang",
-        choices=["en", "zh"],
+    add_lang(
+        parser,
+        "表头、工作表名与选项的语言（默认 en） / "
+        "language of headers, sheet names and labels (default en)",
+        choices=("en", "zh"),
         default="en",
-        help="表头、工作表名与选项的语言（默认 en） / language of headers, sheet names and labels (default en)",
     )
 
 
@@ -151,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_partitioned(args: argparse.Namespace) -> int:
-    """``--format parquet``: the province-scale partitioned dataset (:mod:`fpanalysis.synth.scale`)."""
+    """``--format parquet``: the province-scale partitioned dataset
+    (:mod:`fpanalysis.synth.scale`)."""
     from fpanalysis.synth import scale as synth_scale
 
     zh = args.lang == "zh"
@@ -168,7 +177,8 @@ def _run_partitioned(args: argparse.Namespace) -> int:
     if args.lang == "zh":
         raise UsageError(
             "--format parquet 只写英文列名（--lang zh 请用 csv、xlsx 或 parquet-flat）",
-            "--format parquet writes English column names only (for --lang zh use csv, xlsx or parquet-flat)",
+            "--format parquet writes English column names only "
+            "(for --lang zh use csv, xlsx or parquet-flat)",
         )
     if args.out.suffix.lower() == ".xlsx" or (args.out.exists() and not args.out.is_dir()):
         raise UsageError(
@@ -178,8 +188,6 @@ def _run_partitioned(args: argparse.Namespace) -> int:
         )
     tables = None
     if args.tables is not None:
-        from fpanalysis.core import schema
-
         tables = []
         for name in (t.strip() for t in args.tables.split(",") if t.strip()):
             try:

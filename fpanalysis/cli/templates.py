@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fpanalysis.cli.common import add_lang, add_path
 from fpanalysis.core import config
 from fpanalysis.io import templates
 
-HELP = "生成空白录入模板（Excel、CSV）和数据字典 / write blank input templates (Excel, CSV) and the data dictionary"
+HELP = (
+    "生成空白录入模板（Excel、CSV）和数据字典 / "
+    "write blank input templates (Excel, CSV) and the data dictionary"
+)
 
 DESCRIPTION = f"""\
 {HELP}
@@ -21,27 +25,21 @@ DESCRIPTION = f"""\
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    add_path(
+        parser,
         "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help=f"输出文件夹（默认 {config.TEMPLATES_DIR.relative_to(config.PROJ_ROOT)}） / "
+        f"输出文件夹（默认 {config.TEMPLATES_DIR.relative_to(config.PROJ_ROOT)}） / "
         "output folder (default data/templates)",
-    )
-    parser.add_argument(
-        "--dictionary",
-        type=Path,
+        metavar="DIR",
         default=None,
-        metavar="FILE",
-        help="数据字典的路径（默认见上） / where to write the data dictionary (default above)",
     )
-    parser.add_argument(
-        "--lang",
-        choices=["zh", "en"],
-        default="zh",
-        help="消息语言 / language of messages (default zh)",
+    add_path(
+        parser,
+        "--dictionary",
+        "数据字典的路径（默认见上） / where to write the data dictionary (default above)",
+        default=None,
     )
+    add_lang(parser, "消息语言 / language of messages (default zh)")
 
 
 def run(args: argparse.Namespace) -> int:

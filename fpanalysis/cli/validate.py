@@ -1,11 +1,8 @@
-"""``fpanalysis validate``: check a dataset and list every problem (DATA.md; POLICY.md §7).
-
-Prints, per table, the rows read, rejected and warned about, then each problem
-on its own line in the chosen language. Exit code 0 when the data is usable
-(warnings allowed), 1 otherwise. Never writes to the input: ``--rejects DIR``
-writes the rejected rows (unmasked, for the clerk's corrections) and ``--out
-FILE`` the problem list, only where asked.
-"""
+"""``fpanalysis validate``: check a dataset and list every problem (docs/data_dictionary.md;
+rulebook §7). Prints, per table, the rows read, rejected and warned about, then each problem on
+its own line in the chosen language. Exit code 0 when the data is usable (warnings allowed), 1
+otherwise. Never writes to the input: ``--rejects DIR`` writes the rejected rows (unmasked, for
+the clerk's corrections) and ``--out FILE`` the problem list, only where asked."""
 
 from __future__ import annotations
 
@@ -14,14 +11,15 @@ import os
 import sys
 from pathlib import Path
 
-from fpanalysis.cli.common import add_dataset, add_lang, add_out
+from fpanalysis.cli.common import add_dataset, add_lang, add_out, add_path, parse_date
 from fpanalysis.core.errors import UsageError
 from fpanalysis.io import load_dataset, write_table
 from fpanalysis.io.validate import validate_dataset, write_rejects
 
 HELP = "校验数据集并列出全部问题 / check a dataset and list every problem"
 DESCRIPTION = """\
-校验数据集（CSV/Parquet 文件夹或 .xlsx 工作簿），逐行列出全部问题：表、行号、编号、列、原值、规则、说明。
+校验数据集（CSV/Parquet 文件夹或 .xlsx 工作簿），\
+逐行列出全部问题：表、行号、编号、列、原值、规则、说明。
 Check a dataset (folder of CSV/Parquet files or one .xlsx workbook) and list every
 problem: table, row, key, column, value as typed, rule, message.
 
@@ -33,11 +31,12 @@ the --rejects files show values unmasked, for the clerk's own corrections.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
-    parser.add_argument(
+    add_path(
+        parser,
         "--rejects",
-        type=Path,
+        "把被拒绝的行（原样、含原因）写到此文件夹 / "
+        "write the rejected rows, as typed, with reasons, to DIR",
         metavar="DIR",
-        help="把被拒绝的行（原样、含原因）写到此文件夹 / write the rejected rows, as typed, with reasons, to DIR",
     )
     parser.add_argument(
         "--as-of",
@@ -50,8 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fpanalysis.cli.relief import parse_date
-
     lang = args.lang
     as_of = parse_date(args.as_of)
     dataset = load_dataset(args.dataset)

@@ -17,7 +17,8 @@ HEADER = ["month", "unit_id", "committed_yuan", "new_p10_yuan", "new_p50_yuan", 
 
 
 def write_tiny(tmp_path, issue="2013-01-05"):
-    """Wife W (staff U1) is the payee of certificate G1 for K1, born 2012-03-15, so paid through 2026-03."""
+    """Wife W (staff U1) is the payee of certificate G1 for K1, born 2012-03-15, so paid through
+    2026-03."""
     d = tmp_path / "tiny"
     d.mkdir()
     frames = {
@@ -124,7 +125,8 @@ def test_tiny_dataset_hand_computed(tiny, tmp_path):
 
 
 def test_default_start_is_month_after_last_recorded_date(tiny, tmp_path):
-    # The last recorded date is the certificate's issue, 2013-01-05, so the projection starts 2013-02.
+    # The last recorded date is the certificate's issue, 2013-01-05, so the projection starts
+    # 2013-02.
     out = tmp_path / "b.csv"
     assert (
         main(
@@ -220,11 +222,10 @@ def test_chinese_headers(tiny, tmp_path):
 @pytest.mark.parametrize(
     "extra,code,text",
     [
-        (["--start", "2026-13"], 2, "YYYY-MM"),
-        (["--months", "0"], 2, "at least 1"),
-        (["--out-ext"], 2, ""),
+        pytest.param(["--start", "2026-13"], 2, "YYYY-MM", id="bad-start-month"),
+        pytest.param(["--months", "0"], 2, "at least 1", id="zero-months"),
+        pytest.param(["--out-ext"], 2, "", id="unknown-option"),
     ],
-    ids=["bad-start-month", "zero-months", "unknown-option"],
 )
 def test_usage_errors(tiny, tmp_path, capsys, extra, code, text):
     argv = ["bonus", str(tiny), "--lang", "en", "--out", str(tmp_path / "b.csv"), *extra]

@@ -21,7 +21,7 @@ def _hashes(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
+@pytest.mark.parametrize("command", [pytest.param(c, id=c[0]) for c in COMMANDS])
 def test_output_into_the_input_dataset_is_refused(tmp_path, sample_dir, command, capsys):
     import shutil
 
@@ -34,7 +34,7 @@ def test_output_into_the_input_dataset_is_refused(tmp_path, sample_dir, command,
     assert _hashes(data) == before
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
+@pytest.mark.parametrize("command", [pytest.param(c, id=c[0]) for c in COMMANDS])
 def test_unknown_output_extension_is_refused(tmp_path, command, capsys):
     code = main([*command, "--out", str(tmp_path / "out.txt"), "--lang", "en"])
     assert code == 2

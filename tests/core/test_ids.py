@@ -1,4 +1,4 @@
-"""Resident ID numbers, GB 11643-1999 (POLICY.md §8). Check characters computed by hand.
+"""Resident ID numbers, GB 11643-1999 (rulebook §8). Check characters computed by hand.
 
 Check character: weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2 over the first 17
 digits, sum mod 11 -> "1 0 X 9 8 7 6 5 4 3 2".
@@ -47,8 +47,18 @@ def codes(problems):
 
 CASES = [
     # (input, kwargs, ok, normalized, birth_date, sex, error codes, warning codes)
-    (STANDARD, {}, True, STANDARD, dt.date(1949, 12, 31), "F", [], []),
-    (
+    pytest.param(
+        STANDARD,
+        {},
+        True,
+        STANDARD,
+        dt.date(1949, 12, 31),
+        "F",
+        [],
+        [],
+        id="standard-example-valid-female-1949-12-31",
+    ),
+    pytest.param(
         STANDARD,
         {"birth_date": "1949-12-31", "sex": "F"},
         True,
@@ -57,10 +67,31 @@ CASES = [
         "F",
         [],
         [],
+        id="standard-agrees-with-record",
     ),
-    (STANDARD, {"sex": "女"}, True, STANDARD, dt.date(1949, 12, 31), "F", [], []),
-    ("11010519491231002x", {}, True, STANDARD, dt.date(1949, 12, 31), "F", [], []),
-    (
+    pytest.param(
+        STANDARD,
+        {"sex": "女"},
+        True,
+        STANDARD,
+        dt.date(1949, 12, 31),
+        "F",
+        [],
+        [],
+        id="standard-record-sex-in-chinese",
+    ),
+    pytest.param(
+        "11010519491231002x",
+        {},
+        True,
+        STANDARD,
+        dt.date(1949, 12, 31),
+        "F",
+        [],
+        [],
+        id="lowercase-x",
+    ),
+    pytest.param(
         "１１０１０５１９４９１２３１００２Ｘ",
         {},
         True,
@@ -69,10 +100,31 @@ CASES = [
         "F",
         [],
         [],
+        id="full-width-digits-and-X",
     ),
-    ("\u00a0110105 19491231\u3000002x ", {}, True, STANDARD, dt.date(1949, 12, 31), "F", [], []),
-    (LEGACY_15, {}, True, LEGACY_UPGRADED, dt.date(1967, 4, 1), "M", [], ["legacy_15"]),
-    (
+    pytest.param(
+        "\u00a0110105 19491231\u3000002x ",
+        {},
+        True,
+        STANDARD,
+        dt.date(1949, 12, 31),
+        "F",
+        [],
+        [],
+        id="nbsp-and-ideographic-spaces",
+    ),
+    pytest.param(
+        LEGACY_15,
+        {},
+        True,
+        LEGACY_UPGRADED,
+        dt.date(1967, 4, 1),
+        "M",
+        [],
+        ["legacy_15"],
+        id="15-digit-upgraded-with-warning",
+    ),
+    pytest.param(
         "110105194912310021",
         {},
         False,
@@ -81,10 +133,31 @@ CASES = [
         "F",
         ["bad_check_character"],
         [],
+        id="wrong-check-character",
     ),
-    (STANDARD, {"sex": "M"}, False, STANDARD, dt.date(1949, 12, 31), "F", ["sex_mismatch"], []),
-    (STANDARD, {"sex": "男"}, False, STANDARD, dt.date(1949, 12, 31), "F", ["sex_mismatch"], []),
-    (
+    pytest.param(
+        STANDARD,
+        {"sex": "M"},
+        False,
+        STANDARD,
+        dt.date(1949, 12, 31),
+        "F",
+        ["sex_mismatch"],
+        [],
+        id="sex-mismatch",
+    ),
+    pytest.param(
+        STANDARD,
+        {"sex": "男"},
+        False,
+        STANDARD,
+        dt.date(1949, 12, 31),
+        "F",
+        ["sex_mismatch"],
+        [],
+        id="sex-mismatch-chinese-label",
+    ),
+    pytest.param(
         STANDARD,
         {"birth_date": dt.date(1949, 12, 30)},
         False,
@@ -93,8 +166,9 @@ CASES = [
         "F",
         ["birth_date_mismatch"],
         [],
+        id="birth-date-mismatch",
     ),
-    (
+    pytest.param(
         STANDARD,
         {"birth_date": "1949-12-30", "sex": "M"},
         False,
@@ -103,12 +177,45 @@ CASES = [
         "F",
         ["birth_date_mismatch", "sex_mismatch"],
         [],
+        id="birth-date-and-sex-mismatch",
     ),
-    (UNKNOWN_REGION, {}, True, UNKNOWN_REGION, dt.date(1980, 1, 1), "M", [], ["unknown_region"]),
-    (SHANGCAI_1990, {}, True, SHANGCAI_1990, dt.date(1990, 1, 1), "F", [], []),
-    (FEB_30, {}, False, FEB_30, None, "F", ["bad_birth_date"], []),
-    ("110105490230002", {}, False, FEB_30, None, "F", ["bad_birth_date"], ["legacy_15"]),
-    (
+    pytest.param(
+        UNKNOWN_REGION,
+        {},
+        True,
+        UNKNOWN_REGION,
+        dt.date(1980, 1, 1),
+        "M",
+        [],
+        ["unknown_region"],
+        id="unknown-region-warning-still-ok",
+    ),
+    pytest.param(
+        SHANGCAI_1990,
+        {},
+        True,
+        SHANGCAI_1990,
+        dt.date(1990, 1, 1),
+        "F",
+        [],
+        [],
+        id="abolished-era-region-accepted",
+    ),
+    pytest.param(
+        FEB_30, {}, False, FEB_30, None, "F", ["bad_birth_date"], [], id="impossible-date-feb-30"
+    ),
+    pytest.param(
+        "110105490230002",
+        {},
+        False,
+        FEB_30,
+        None,
+        "F",
+        ["bad_birth_date"],
+        ["legacy_15"],
+        id="15-digit-impossible-date",
+    ),
+    pytest.param(
         BORN_2030,
         {"today": "2026-11-29"},
         False,
@@ -117,44 +224,58 @@ CASES = [
         "F",
         ["future_birth_date"],
         [],
+        id="born-after-today",
     ),
-    (BORN_2030, {}, True, BORN_2030, dt.date(2030, 1, 1), "F", [], []),
-    ("1101051949123100", {}, False, "1101051949123100", None, None, ["bad_length"], []),
-    ("11010519491231A02X", {}, False, "11010519491231A02X", None, None, ["bad_characters"], []),
-    ("X1010519491231002X", {}, False, "X1010519491231002X", None, None, ["bad_characters"], []),
-    ("", {}, False, "", None, None, ["empty"], []),
-    (None, {}, False, "", None, None, ["empty"], []),
-]
-IDS = [
-    "standard-example-valid-female-1949-12-31",
-    "standard-agrees-with-record",
-    "standard-record-sex-in-chinese",
-    "lowercase-x",
-    "full-width-digits-and-X",
-    "nbsp-and-ideographic-spaces",
-    "15-digit-upgraded-with-warning",
-    "wrong-check-character",
-    "sex-mismatch",
-    "sex-mismatch-chinese-label",
-    "birth-date-mismatch",
-    "birth-date-and-sex-mismatch",
-    "unknown-region-warning-still-ok",
-    "abolished-era-region-accepted",
-    "impossible-date-feb-30",
-    "15-digit-impossible-date",
-    "born-after-today",
-    "no-today-no-future-test",
-    "16-characters",
-    "letter-inside",
-    "X-not-last",
-    "empty-string",
-    "none",
+    pytest.param(
+        BORN_2030,
+        {},
+        True,
+        BORN_2030,
+        dt.date(2030, 1, 1),
+        "F",
+        [],
+        [],
+        id="no-today-no-future-test",
+    ),
+    pytest.param(
+        "1101051949123100",
+        {},
+        False,
+        "1101051949123100",
+        None,
+        None,
+        ["bad_length"],
+        [],
+        id="16-characters",
+    ),
+    pytest.param(
+        "11010519491231A02X",
+        {},
+        False,
+        "11010519491231A02X",
+        None,
+        None,
+        ["bad_characters"],
+        [],
+        id="letter-inside",
+    ),
+    pytest.param(
+        "X1010519491231002X",
+        {},
+        False,
+        "X1010519491231002X",
+        None,
+        None,
+        ["bad_characters"],
+        [],
+        id="X-not-last",
+    ),
+    pytest.param("", {}, False, "", None, None, ["empty"], [], id="empty-string"),
+    pytest.param(None, {}, False, "", None, None, ["empty"], [], id="none"),
 ]
 
 
-@pytest.mark.parametrize(
-    "value,kwargs,ok,normalized,birth_date,sex,errors,warnings", CASES, ids=IDS
-)
+@pytest.mark.parametrize("value,kwargs,ok,normalized,birth_date,sex,errors,warnings", CASES)
 def test_check_id_number(value, kwargs, ok, normalized, birth_date, sex, errors, warnings):
     r = check_id_number(value, **kwargs)
     assert (r.ok, r.normalized, r.birth_date, r.sex) == (ok, normalized, birth_date, sex)
@@ -170,7 +291,7 @@ def test_wrong_check_character_names_the_expected_one():
 
 
 def test_stdnum_validate_would_refuse_what_we_accept():
-    # Why ids.py does not call stdnum's validate() (STACK.md).
+    # Why ids.py does not call stdnum's validate().
     assert not ric.is_valid(SHANGCAI_1990)
     assert not ric.is_valid(LEGACY_15)
     assert check_id_number(SHANGCAI_1990).ok and check_id_number(LEGACY_15).ok
@@ -179,22 +300,13 @@ def test_stdnum_validate_would_refuse_what_we_accept():
 @pytest.mark.parametrize(
     "raw,expected",
     [
-        ("11010519491231002x", STANDARD),
-        ("１１０１０５１９４９１２３１００２ｘ", STANDARD),
-        (" 110105\u00a019491231\u3000002X\n", STANDARD),
-        ("\ufeff11010519491231002X\u200b", STANDARD),
-        ("abc", "abc"),
-        (None, ""),
-        (float("nan"), ""),
-    ],
-    ids=[
-        "lowercase-x",
-        "full-width-lower-x",
-        "spaces-nbsp-ideographic",
-        "bom-zero-width",
-        "junk-kept",
-        "none",
-        "nan",
+        pytest.param("11010519491231002x", STANDARD, id="lowercase-x"),
+        pytest.param("１１０１０５１９４９１２３１００２ｘ", STANDARD, id="full-width-lower-x"),
+        pytest.param(" 110105\u00a019491231\u3000002X\n", STANDARD, id="spaces-nbsp-ideographic"),
+        pytest.param("\ufeff11010519491231002X\u200b", STANDARD, id="bom-zero-width"),
+        pytest.param("abc", "abc", id="junk-kept"),
+        pytest.param(None, "", id="none"),
+        pytest.param(float("nan"), "", id="nan"),
     ],
 )
 def test_normalize_id_number(raw, expected):
@@ -204,18 +316,22 @@ def test_normalize_id_number(raw, expected):
 @pytest.mark.parametrize(
     "raw,expected",
     [
-        (LEGACY_15, LEGACY_UPGRADED),
-        ("110105491231002", STANDARD),
-        (" 130503 670401 001 ", LEGACY_UPGRADED),
+        pytest.param(LEGACY_15, LEGACY_UPGRADED, id="130503-1967"),
+        pytest.param("110105491231002", STANDARD, id="standard-as-15-digit"),
+        pytest.param(" 130503 670401 001 ", LEGACY_UPGRADED, id="with-spaces"),
     ],
-    ids=["130503-1967", "standard-as-15-digit", "with-spaces"],
 )
 def test_upgrade_15(raw, expected):
     assert upgrade_15(raw) == expected
 
 
 @pytest.mark.parametrize(
-    "raw", [STANDARD, "13050367040100", "13050367040100A"], ids=["18-chars", "14-digits", "letter"]
+    "raw",
+    [
+        pytest.param(STANDARD, id="18-chars"),
+        pytest.param("13050367040100", id="14-digits"),
+        pytest.param("13050367040100A", id="letter"),
+    ],
 )
 def test_upgrade_15_refuses_non_15_digit(raw):
     with pytest.raises(ValueError):
@@ -225,12 +341,11 @@ def test_upgrade_15_refuses_non_15_digit(raw):
 @pytest.mark.parametrize(
     "region,born,seq,expected",
     [
-        ("110105", dt.date(1949, 12, 31), 2, STANDARD),
-        ("130503", dt.date(1967, 4, 1), 1, LEGACY_UPGRADED),
-        ("999999", dt.date(1980, 1, 1), 1, UNKNOWN_REGION),
-        ("411722", dt.date(1990, 1, 1), 2, SHANGCAI_1990),
+        pytest.param("110105", dt.date(1949, 12, 31), 2, STANDARD, id="standard"),
+        pytest.param("130503", dt.date(1967, 4, 1), 1, LEGACY_UPGRADED, id="legacy-upgraded"),
+        pytest.param("999999", dt.date(1980, 1, 1), 1, UNKNOWN_REGION, id="unknown-region"),
+        pytest.param("411722", dt.date(1990, 1, 1), 2, SHANGCAI_1990, id="shangcai"),
     ],
-    ids=["standard", "legacy-upgraded", "unknown-region", "shangcai"],
 )
 def test_make_id_number(region, born, seq, expected):
     assert make_id_number(region, born, seq) == expected
@@ -238,8 +353,12 @@ def test_make_id_number(region, born, seq, expected):
 
 @pytest.mark.parametrize(
     "region,seq",
-    [("11010", 1), ("11010A", 1), ("110105", 1000), ("110105", -1)],
-    ids=["short-region", "letter-region", "seq-too-big", "seq-negative"],
+    [
+        pytest.param("11010", 1, id="short-region"),
+        pytest.param("11010A", 1, id="letter-region"),
+        pytest.param("110105", 1000, id="seq-too-big"),
+        pytest.param("110105", -1, id="seq-negative"),
+    ],
 )
 def test_make_id_number_refuses_bad_arguments(region, seq):
     with pytest.raises(ValueError):
@@ -248,8 +367,12 @@ def test_make_id_number_refuses_bad_arguments(region, seq):
 
 @pytest.mark.parametrize(
     "value,sex",
-    [(STANDARD, "F"), (LEGACY_15, "M"), (LEGACY_UPGRADED, "M"), ("11010519491231002x", "F")],
-    ids=["even-002", "15-digit-odd-001", "18-digit-odd-001", "lowercase-x"],
+    [
+        pytest.param(STANDARD, "F", id="even-002"),
+        pytest.param(LEGACY_15, "M", id="15-digit-odd-001"),
+        pytest.param(LEGACY_UPGRADED, "M", id="18-digit-odd-001"),
+        pytest.param("11010519491231002x", "F", id="lowercase-x"),
+    ],
 )
 def test_sex_from_id(value, sex):
     assert sex_from_id(value) == sex

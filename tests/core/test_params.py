@@ -1,4 +1,4 @@
-"""Policy parameters (POLICY.md §9): defaults, values in force on a date, override files."""
+"""Policy parameters (rulebook §9): defaults, values in force on a date, override files."""
 
 from __future__ import annotations
 
@@ -98,12 +98,12 @@ def test_mapping_defaults():
 @pytest.mark.parametrize(
     ("area", "date", "expected"),
     [
-        ("urban", "2020-12-31", 624),
-        ("urban", "2021-01-01", 684),  # the effective date itself is in force
-        ("rural", "2021-06-30", 504),
-        ("rural", "2025-03-01", 600),
+        pytest.param("urban", "2020-12-31", 624, id="urban-day-before-change"),
+        # the effective date itself is in force
+        pytest.param("urban", "2021-01-01", 684, id="urban-on-change-day"),
+        pytest.param("rural", "2021-06-30", 504, id="rural-2021"),
+        pytest.param("rural", "2025-03-01", 600, id="rural-2025"),
     ],
-    ids=["urban-day-before-change", "urban-on-change-day", "rural-2021", "rural-2025"],
 )
 def test_dibao_standard_in_force(area, date, expected):
     assert load_params().dibao_standard(area, date) == expected
@@ -187,17 +187,29 @@ def test_with_overrides_does_not_change_the_original():
 @pytest.mark.parametrize(
     ("override", "message_part"),
     [
-        ({"reward_monthly": 30}, "unknown parameter reward_monthly"),
-        ({"reward_monthly_yuan": "thirty"}, "must be a number"),
-        ({"reward_monthly_yuan": True}, "must be a number"),
-        ({"reward_age_cap": 14.5}, "must be a whole number"),
-        ({"reward_monthly_yuan": {"2025-02-30": 30}}, "is not a valid ISO date"),
-        ({"reward_monthly_yuan": {"2025-07-01": 30, "July": 40}}, "is not a valid ISO date"),
-        ({"reward_split": "thirds"}, "must be one of"),
-        ({"baseline_deadline": "3/31"}, 'must be "MM-DD"'),
-        ({"baseline_deadline": "02-30"}, "is not a valid month-day"),
-        ({"childbearing_age": [49, 15]}, "low must not exceed high"),
-        (
+        pytest.param({"reward_monthly": 30}, "unknown parameter reward_monthly", id="unknown-name"),
+        pytest.param({"reward_monthly_yuan": "thirty"}, "must be a number", id="text-for-number"),
+        pytest.param({"reward_monthly_yuan": True}, "must be a number", id="bool-for-number"),
+        pytest.param({"reward_age_cap": 14.5}, "must be a whole number", id="fraction-for-int"),
+        pytest.param(
+            {"reward_monthly_yuan": {"2025-02-30": 30}},
+            "is not a valid ISO date",
+            id="impossible-date",
+        ),
+        pytest.param(
+            {"reward_monthly_yuan": {"2025-07-01": 30, "July": 40}},
+            "is not a valid ISO date",
+            id="half-dated-mapping",
+        ),
+        pytest.param({"reward_split": "thirds"}, "must be one of", id="unknown-enum"),
+        pytest.param({"baseline_deadline": "3/31"}, 'must be "MM-DD"', id="month-day-format"),
+        pytest.param(
+            {"baseline_deadline": "02-30"}, "is not a valid month-day", id="month-day-impossible"
+        ),
+        pytest.param(
+            {"childbearing_age": [49, 15]}, "low must not exceed high", id="range-reversed"
+        ),
+        pytest.param(
             {
                 "compliance_weights": {
                     "baseline_coverage": 0.5,
@@ -207,9 +219,14 @@ def test_with_overrides_does_not_change_the_original():
                 }
             },
             "weights must sum to 1",
+            id="weights-not-summing-to-1",
         ),
-        ({"compliance_weights": {"baseline_coverage": 1}}, "keys do not match"),
-        (
+        pytest.param(
+            {"compliance_weights": {"baseline_coverage": 1}},
+            "keys do not match",
+            id="weights-missing-keys",
+        ),
+        pytest.param(
             {
                 "compliance_penalties": {
                     "falsifications": -5,
@@ -219,46 +236,56 @@ def test_with_overrides_does_not_change_the_original():
                 }
             },
             "must be a number >= 0",
+            id="negative-penalty",
         ),
-        ({"grade_thresholds": {"excellent": 60, "pass": 70}}, "excellent must not be below pass"),
-        ({"tier_bands": [0.6, 0.3, 1.0]}, "strictly increasing"),
-        ({"tier_bands": [0.3, 1.0]}, "must have 3 numbers"),
-        ({"ranking_order": ["tier", "household_id", "tier"]}, "a key appears twice"),
-        ({"ranking_order": ["tier", "fp_priority"]}, "must end with household_id"),
-        ({"ranking_order": ["size", "household_id"]}, "unknown keys"),
-        ({"review_months": {"default": 6.5, "disabled_member": 12}}, "must be a whole number >= 0"),
-        ({"dibao_standard_yuan": {"suburban": {"2025-01-01": 700}}}, "unknown area"),
-        ({"dibao_standard_yuan": {"urban": {"2025-01-01": "lots"}}}, "must be a number"),
-        ({"dibao_standard_yuan": {"urban": {"2025-01-01": 0}}}, "must be between 1 and 1000000"),
-        ({"uptake": 1.5}, "must be between 0 and 1"),
-        ({"births_per_couple_year": {"20-29": 0.3, "25-34": 0.2}}, "age bands overlap"),
-    ],
-    ids=[
-        "unknown-name",
-        "text-for-number",
-        "bool-for-number",
-        "fraction-for-int",
-        "impossible-date",
-        "half-dated-mapping",
-        "unknown-enum",
-        "month-day-format",
-        "month-day-impossible",
-        "range-reversed",
-        "weights-not-summing-to-1",
-        "weights-missing-keys",
-        "negative-penalty",
-        "thresholds-reversed",
-        "bands-not-increasing",
-        "bands-wrong-length",
-        "order-repeat",
-        "order-not-total",
-        "order-unknown-key",
-        "review-months-fraction",
-        "dibao-unknown-area",
-        "dibao-text",
-        "dibao-zero",
-        "share-above-1",
-        "age-bands-overlap",
+        pytest.param(
+            {"grade_thresholds": {"excellent": 60, "pass": 70}},
+            "excellent must not be below pass",
+            id="thresholds-reversed",
+        ),
+        pytest.param(
+            {"tier_bands": [0.6, 0.3, 1.0]}, "strictly increasing", id="bands-not-increasing"
+        ),
+        pytest.param({"tier_bands": [0.3, 1.0]}, "must have 3 numbers", id="bands-wrong-length"),
+        pytest.param(
+            {"ranking_order": ["tier", "household_id", "tier"]},
+            "a key appears twice",
+            id="order-repeat",
+        ),
+        pytest.param(
+            {"ranking_order": ["tier", "fp_priority"]},
+            "must end with household_id",
+            id="order-not-total",
+        ),
+        pytest.param(
+            {"ranking_order": ["size", "household_id"]}, "unknown keys", id="order-unknown-key"
+        ),
+        pytest.param(
+            {"review_months": {"default": 6.5, "disabled_member": 12}},
+            "must be a whole number >= 0",
+            id="review-months-fraction",
+        ),
+        pytest.param(
+            {"dibao_standard_yuan": {"suburban": {"2025-01-01": 700}}},
+            "unknown area",
+            id="dibao-unknown-area",
+        ),
+        pytest.param(
+            {"dibao_standard_yuan": {"urban": {"2025-01-01": "lots"}}},
+            "must be a number",
+            id="dibao-text",
+        ),
+        pytest.param(
+            {"dibao_standard_yuan": {"urban": {"2025-01-01": 0}}},
+            "must be between 1 and 1000000",
+            id="dibao-zero",
+        ),
+        pytest.param({"uptake": 1.5}, "must be between 0 and 1", id="share-above-1"),
+        pytest.param(
+            {"births_per_couple_year": {"20-29": 0.3, "25-34": 0.2}},
+            "age bands overlap",
+            id="age-bands-overlap",
+        ),
     ],
 )
 def test_bad_overrides_name_the_key(override, message_part):
@@ -272,18 +299,23 @@ def test_bad_overrides_name_the_key(override, message_part):
 @pytest.mark.parametrize(
     ("text", "message_part"),
     [
-        ("reward_monthly_yuan:\n  2025-07-01: 30\n  2025-07-01: 40\n", "repeated key 2025-07-01"),
-        ("reward_monthly_yuan:\n  2025-07-01: 30\n  '2025-07-01': 40\n", "repeated key 2025-07-01"),
-        ("reward_monthly_yuan: [30\n", "not valid YAML"),
-        ("- 1\n- 2\n", "must be a mapping"),
-        ("!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
-    ],
-    ids=[
-        "same-date-twice",
-        "same-date-as-date-and-string",
-        "bad-yaml",
-        "not-a-mapping",
-        "unsafe-tag-refused",
+        pytest.param(
+            "reward_monthly_yuan:\n  2025-07-01: 30\n  2025-07-01: 40\n",
+            "repeated key 2025-07-01",
+            id="same-date-twice",
+        ),
+        pytest.param(
+            "reward_monthly_yuan:\n  2025-07-01: 30\n  '2025-07-01': 40\n",
+            "repeated key 2025-07-01",
+            id="same-date-as-date-and-string",
+        ),
+        pytest.param("reward_monthly_yuan: [30\n", "not valid YAML", id="bad-yaml"),
+        pytest.param("- 1\n- 2\n", "must be a mapping", id="not-a-mapping"),
+        pytest.param(
+            "!!python/object/apply:os.system ['echo hi']\n",
+            "not valid YAML",
+            id="unsafe-tag-refused",
+        ),
     ],
 )
 def test_bad_override_files(tmp_path, text, message_part):

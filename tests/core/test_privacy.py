@@ -1,4 +1,4 @@
-"""Masking of names and ID numbers (POLICY.md §7)."""
+"""Masking of names and ID numbers (rulebook §7)."""
 
 import pandas as pd
 import pytest
@@ -18,22 +18,13 @@ from fpanalysis.core.privacy import (
 @pytest.mark.parametrize(
     "raw,expected",
     [
-        ("张三丰", "张**"),
-        ("王五", "王*"),
-        ("欧阳娜娜", "欧***"),
-        ("李", "*"),
-        ("", ""),
-        ("Ann Lee", "A******"),
-        ("张**", "张**"),
-    ],
-    ids=[
-        "three-chars",
-        "two-chars",
-        "compound-surname",
-        "one-char-fully-masked",
-        "empty",
-        "latin-with-space",
-        "idempotent",
+        pytest.param("张三丰", "张**", id="three-chars"),
+        pytest.param("王五", "王*", id="two-chars"),
+        pytest.param("欧阳娜娜", "欧***", id="compound-surname"),
+        pytest.param("李", "*", id="one-char-fully-masked"),
+        pytest.param("", "", id="empty"),
+        pytest.param("Ann Lee", "A******", id="latin-with-space"),
+        pytest.param("张**", "张**", id="idempotent"),
     ],
 )
 def test_mask_name(raw, expected):
@@ -43,21 +34,31 @@ def test_mask_name(raw, expected):
 @pytest.mark.parametrize(
     "raw,expected",
     [
-        ("11010519491231002X", "110105********002X"),  # 18 - 6 - 4 = 8 stars
-        ("130503670401001", "130503*****1001"),  # 15 - 10 = 5 stars
-        ("12345678901", "123456*8901"),  # 11 characters: one star
-        ("1234567890", "**********"),  # 10 or fewer: all starred
-        ("12345", "*****"),
-        ("", ""),
-        ("110105********002X", "110105********002X"),
+        # 18 - 6 - 4 = 8 stars
+        pytest.param("11010519491231002X", "110105********002X", id="18-char"),
+        # 15 - 10 = 5 stars
+        pytest.param("130503670401001", "130503*****1001", id="15-digit"),
+        # 11 characters: one star
+        pytest.param("12345678901", "123456*8901", id="11-chars"),
+        # 10 or fewer: all starred
+        pytest.param("1234567890", "**********", id="10-chars"),
+        pytest.param("12345", "*****", id="5-chars"),
+        pytest.param("", "", id="empty"),
+        pytest.param("110105********002X", "110105********002X", id="idempotent"),
     ],
-    ids=["18-char", "15-digit", "11-chars", "10-chars", "5-chars", "empty", "idempotent"],
 )
 def test_mask_id_number(raw, expected):
     assert mask_id_number(raw) == expected
 
 
-@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA], ids=["none", "nan", "pd-na"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        pytest.param(None, id="none"),
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(pd.NA, id="pd-na"),
+    ],
+)
 def test_missing_stays_missing(missing):
     assert mask_name(missing) is missing
     assert mask_id_number(missing) is missing
@@ -180,22 +181,17 @@ def test_mask_frame_typed_schema_frame():
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("身份证 11010519491231002X。", ["11010519491231002X"]),
-        ("lower 11010519491231002x", ["11010519491231002x"]),
-        ("masked 110105********002X", []),
-        ("bad check 110105194912310021", []),
-        ("inside a longer number 911010519491231002X1", []),
-        ("a,130503196704010016,b,11010519491231002X", ["130503196704010016", "11010519491231002X"]),
-        ("15-digit 130503670401001 not scanned", []),
-    ],
-    ids=[
-        "valid",
-        "lowercase-x",
-        "masked",
-        "wrong-check",
-        "embedded",
-        "two-in-csv",
-        "legacy-15-ignored",
+        pytest.param("身份证 11010519491231002X。", ["11010519491231002X"], id="valid"),
+        pytest.param("lower 11010519491231002x", ["11010519491231002x"], id="lowercase-x"),
+        pytest.param("masked 110105********002X", [], id="masked"),
+        pytest.param("bad check 110105194912310021", [], id="wrong-check"),
+        pytest.param("inside a longer number 911010519491231002X1", [], id="embedded"),
+        pytest.param(
+            "a,130503196704010016,b,11010519491231002X",
+            ["130503196704010016", "11010519491231002X"],
+            id="two-in-csv",
+        ),
+        pytest.param("15-digit 130503670401001 not scanned", [], id="legacy-15-ignored"),
     ],
 )
 def test_find_unmasked_ids(text, expected):
@@ -205,12 +201,16 @@ def test_find_unmasked_ids(text, expected):
 @pytest.mark.parametrize(
     "text,names,expected",
     [
-        ("户主：张**", ["张三丰"], []),
-        ("户主：张三丰；联系人：李四", ["李四", "张三丰", "李四"], ["李四", "张三丰"]),
-        ("张", ["张"], []),
-        ("nothing", [None, float("nan"), ""], []),
+        pytest.param("户主：张**", ["张三丰"], [], id="masked-not-found"),
+        pytest.param(
+            "户主：张三丰；联系人：李四",
+            ["李四", "张三丰", "李四"],
+            ["李四", "张三丰"],
+            id="found-once-in-order",
+        ),
+        pytest.param("张", ["张"], [], id="one-char-ignored"),
+        pytest.param("nothing", [None, float("nan"), ""], [], id="missing-skipped"),
     ],
-    ids=["masked-not-found", "found-once-in-order", "one-char-ignored", "missing-skipped"],
 )
 def test_find_names(text, names, expected):
     assert find_names(text, names) == expected

@@ -43,7 +43,7 @@ DATE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", DATE_CASES, ids=[c[0] for c in DATE_CASES])
+@pytest.mark.parametrize("text,expected", [pytest.param(*c, id=c[0]) for c in DATE_CASES])
 def test_parse_dates(text, expected):
     d, bad = io.parse_dates(_s([text]))
     if expected is None:
@@ -77,7 +77,7 @@ BOOL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", BOOL_CASES, ids=[repr(c[0]) for c in BOOL_CASES])
+@pytest.mark.parametrize("text,expected", [pytest.param(*c, id=repr(c[0])) for c in BOOL_CASES])
 def test_parse_bools(text, expected):
     b, bad = io.parse_bools(_s([text]))
     if expected == "bad":
@@ -103,7 +103,7 @@ INT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", INT_CASES, ids=[repr(c[0]) for c in INT_CASES])
+@pytest.mark.parametrize("text,expected", [pytest.param(*c, id=repr(c[0])) for c in INT_CASES])
 def test_parse_ints(text, expected):
     i, bad = io.parse_ints(_s([text]))
     if expected == "bad":
@@ -129,7 +129,7 @@ NUMBER_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", NUMBER_CASES, ids=[repr(c[0]) for c in NUMBER_CASES])
+@pytest.mark.parametrize("text,expected", [pytest.param(*c, id=repr(c[0])) for c in NUMBER_CASES])
 def test_parse_numbers(text, expected):
     x, bad = io.parse_numbers(_s([text]))
     if expected == "bad":
@@ -151,7 +151,7 @@ ENUM_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", ENUM_CASES, ids=[repr(c[0]) for c in ENUM_CASES])
+@pytest.mark.parametrize("text,expected", [pytest.param(*c, id=repr(c[0])) for c in ENUM_CASES])
 def test_parse_enum_label_or_code(text, expected):
     # Unknown values are kept as written so that validation can report them.
     assert io.parse_enum(_s([text]), schema.TABLES["persons"].column("sex")).tolist() == [expected]
@@ -167,7 +167,7 @@ SET_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", SET_CASES, ids=[c[0] for c in SET_CASES])
+@pytest.mark.parametrize("text,expected", [pytest.param(*c, id=c[0]) for c in SET_CASES])
 def test_parse_set(text, expected):
     col = schema.TABLES["households"].column("special_groups")
     assert io.parse_set(_s([text]), col).tolist() == [expected]
@@ -236,10 +236,13 @@ def test_xlsx_excel_serial_and_real_date_cells():
 @pytest.mark.parametrize(
     "folder,rule,en_text",
     [
-        ("garbage", "unreadable_file", "not a text CSV file"),
-        ("empty", "empty_file", "the file is empty or row 1 has no header"),
+        pytest.param(
+            "garbage", "unreadable_file", "not a text CSV file", id="binary-garbage-named-csv"
+        ),
+        pytest.param(
+            "empty", "empty_file", "the file is empty or row 1 has no header", id="empty-file"
+        ),
     ],
-    ids=["binary-garbage-named-csv", "empty-file"],
 )
 def test_unusable_file_is_a_table_error_not_a_crash(folder, rule, en_text):
     ds = io.load_dataset(BAD / folder)

@@ -237,79 +237,66 @@ def _ok(body: str) -> str:
     return body + ids.check_chars([body])[0]
 
 
-# (ID number, recorded birth date, recorded sex) -> rules expected, worked out by hand
-TRICKY = [
-    ("11010519491231002X", "1949-12-31", "F", set()),
-    ("110105194912310021", "1949-12-31", "F", {"id_bad_check_character"}),  # expected X
-    ("110105491231002", "1949-12-31", "F", {"id_legacy_15"}),  # upgrades to ...002X
-    ("11010519491231002X", "1949-12-31", "M", {"id_sex_mismatch"}),  # 002: even = woman
-    ("11010519491231002X", "1950-01-01", "F", {"id_birth_date_mismatch"}),
-    ("11010519491231002X", None, None, set()),  # nothing recorded to compare
-    ("11010519491231002X", "1949-12-31", "X", set()),  # an unknown sex code is not compared
-    (_ok("11010519490230002"), "1949-12-31", "F", {"id_bad_birth_date"}),  # 30 Feb
-    (_ok("11010520000229001"), "2000-02-29", "M", set()),  # 2000 is a leap year
-    (_ok("11010519000229001"), "1900-03-01", "M", {"id_bad_birth_date"}),  # 1900 is not
-    (_ok("11010500001231002"), None, "F", {"id_bad_birth_date"}),  # year 0
-    (_ok("11010519491331002"), None, "F", {"id_bad_birth_date"}),  # month 13
-    ("1101051949123100", None, "F", {"id_bad_length"}),  # 16 characters
-    ("11010519491231002X0", None, "F", {"id_bad_length"}),  # 19 characters
-    ("110105194912310X2X", None, "F", {"id_bad_characters"}),  # X inside
-    ("110105491231X02", None, "F", {"id_bad_characters"}),  # 15 with an X
-    (_ok("99999919491231002"), "1949-12-31", "F", {"id_unknown_region"}),  # warning only
-    ("999999491231002", "1949-12-31", "F", {"id_legacy_15", "id_unknown_region"}),
-    (" 110105 19491231 002x", "1949-12-31", "F", set()),  # tidied first (row by row)
-    ("１１０１０５１９４９１２３１００２Ｘ", "1949-12-31", "M", {"id_sex_mismatch"}),
-    ("   ", None, None, {"id_empty"}),
-    (
+# id: (ID number, recorded birth date, recorded sex) -> rules expected, worked out by hand
+TRICKY = {
+    "valid": ("11010519491231002X", "1949-12-31", "F", set()),
+    # expected X
+    "wrong-check-char": ("110105194912310021", "1949-12-31", "F", {"id_bad_check_character"}),
+    "legacy-15": ("110105491231002", "1949-12-31", "F", {"id_legacy_15"}),  # upgrades to ...002X
+    # 002: even = woman
+    "sex-mismatch": ("11010519491231002X", "1949-12-31", "M", {"id_sex_mismatch"}),
+    "birth-mismatch": ("11010519491231002X", "1950-01-01", "F", {"id_birth_date_mismatch"}),
+    "nothing-recorded": ("11010519491231002X", None, None, set()),  # nothing recorded to compare
+    # an unknown sex code is not compared
+    "unknown-sex-code": ("11010519491231002X", "1949-12-31", "X", set()),
+    "30-feb": (_ok("11010519490230002"), "1949-12-31", "F", {"id_bad_birth_date"}),  # 30 Feb
+    "leap-2000": (_ok("11010520000229001"), "2000-02-29", "M", set()),  # 2000 is a leap year
+    # 1900 is not
+    "no-leap-1900": (_ok("11010519000229001"), "1900-03-01", "M", {"id_bad_birth_date"}),
+    "year-0": (_ok("11010500001231002"), None, "F", {"id_bad_birth_date"}),  # year 0
+    "month-13": (_ok("11010519491331002"), None, "F", {"id_bad_birth_date"}),  # month 13
+    "16-chars": ("1101051949123100", None, "F", {"id_bad_length"}),  # 16 characters
+    "19-chars": ("11010519491231002X0", None, "F", {"id_bad_length"}),  # 19 characters
+    "x-inside": ("110105194912310X2X", None, "F", {"id_bad_characters"}),  # X inside
+    "15-with-x": ("110105491231X02", None, "F", {"id_bad_characters"}),  # 15 with an X
+    # warning only
+    "unknown-region": (_ok("99999919491231002"), "1949-12-31", "F", {"id_unknown_region"}),
+    "legacy-unknown-region": (
+        "999999491231002",
+        "1949-12-31",
+        "F",
+        {"id_legacy_15", "id_unknown_region"},
+    ),
+    # tidied first (row by row)
+    "spaces-lowercase": (" 110105 19491231 002x", "1949-12-31", "F", set()),
+    "full-width": ("１１０１０５１９４９１２３１００２Ｘ", "1949-12-31", "M", {"id_sex_mismatch"}),
+    "blank": ("   ", None, None, {"id_empty"}),
+    "three-errors": (
         "110105194912310021",
         "1950-01-01",
         "M",
         {"id_bad_check_character", "id_birth_date_mismatch", "id_sex_mismatch"},
     ),
-]
-TRICKY_IDS = [
-    "valid",
-    "wrong-check-char",
-    "legacy-15",
-    "sex-mismatch",
-    "birth-mismatch",
-    "nothing-recorded",
-    "unknown-sex-code",
-    "30-feb",
-    "leap-2000",
-    "no-leap-1900",
-    "year-0",
-    "month-13",
-    "16-chars",
-    "19-chars",
-    "x-inside",
-    "15-with-x",
-    "unknown-region",
-    "legacy-unknown-region",
-    "spaces-lowercase",
-    "full-width",
-    "blank",
-    "three-errors",
-]
+}
 
 
 @pytest.fixture(scope="module")
 def tricky_frame():
-    n = len(TRICKY)
-    idx = pd.RangeIndex(2, 2 + n, name="row")
-    df = pd.DataFrame({"id_number": pd.array([t[0] for t in TRICKY], dtype="str")}, index=idx)
-    births = pd.Series(pd.to_datetime([t[1] for t in TRICKY]), index=idx)
-    sexes = pd.Series([t[2] for t in TRICKY], index=idx, dtype="str")
+    cases = list(TRICKY.values())
+    idx = pd.RangeIndex(2, 2 + len(cases), name="row")
+    df = pd.DataFrame({"id_number": pd.array([t[0] for t in cases], dtype="str")}, index=idx)
+    births = pd.Series(pd.to_datetime([t[1] for t in cases]), index=idx)
+    sexes = pd.Series([t[2] for t in cases], index=idx, dtype="str")
     return df, births, sexes
 
 
-@pytest.mark.parametrize("i", range(len(TRICKY)), ids=TRICKY_IDS)
+@pytest.mark.parametrize("i", [pytest.param(i, id=name) for i, name in enumerate(TRICKY)])
 def test_tricky_id_numbers(tricky_frame, i):
     df, births, sexes = tricky_frame
     got = _vectorised("persons", df, "id_number", births, sexes, ("", ""))
     ref = _reference_id_findings("persons", df, "id_number", births, sexes, ("", ""))
     row = 2 + i
-    assert {r for (x, _s, r, _z, _e) in got if x == row} == TRICKY[i][3]
+    assert {r for (x, _s, r, _z, _e) in got if x == row} == list(TRICKY.values())[i][3]
     assert {g for g in got if g[0] == row} == {g for g in ref if g[0] == row}
 
 
@@ -333,7 +320,12 @@ def _report_rows(report):
 
 
 @pytest.mark.parametrize(
-    "which", ["sample", "faults", "partitioned"], ids=["sample", "synth-faults", "synth-scale"]
+    "which",
+    [
+        pytest.param("sample", id="sample"),
+        pytest.param("faults", id="synth-faults"),
+        pytest.param("partitioned", id="synth-scale"),
+    ],
 )
 def test_whole_report_unchanged(tmp_path, monkeypatch, which):
     if which == "sample":
@@ -434,10 +426,14 @@ def test_id_checks_equal_the_row_by_row_rules_on_mutated_numbers():
 @pytest.mark.parametrize(
     ("columns", "expected_columns"),
     [
-        (None, None),  # every schema column
-        ({"couples": ["couple_id", "marriage_date"]}, ["couple_id", "marriage_date"]),
+        # every schema column
+        pytest.param(None, None, id="all-columns"),
+        pytest.param(
+            {"couples": ["couple_id", "marriage_date"]},
+            ["couple_id", "marriage_date"],
+            id="only-the-needed-columns",
+        ),
     ],
-    ids=["all-columns", "only-the-needed-columns"],
 )
 def test_read_parts_types_dates_as_midnight_and_projects_columns(
     tmp_path, columns, expected_columns

@@ -39,19 +39,18 @@ PACKAGE = Path(fpanalysis.__file__).resolve().parent
 
 # prefix, why a spreadsheet would run it
 RISKY = [
-    ("=", "formula"),
-    ("+", "formula (Excel turns +1+1 into =1+1)"),
-    ("-", "formula (-1+1)"),
-    ("@", "Lotus-style function (@SUM)"),
-    ("\t", "tab before a formula (OWASP)"),
-    ("\r", "carriage return before a formula (OWASP)"),
-    ("\n", "line feed before a formula"),
-    ("＝", "full-width equals typed with a Chinese input method"),
-    ("＋", "full-width plus"),
-    ("－", "full-width minus"),
-    ("＠", "full-width at"),
+    pytest.param("=", "formula", id="eq"),
+    pytest.param("+", "formula (Excel turns +1+1 into =1+1)", id="plus"),
+    pytest.param("-", "formula (-1+1)", id="minus"),
+    pytest.param("@", "Lotus-style function (@SUM)", id="at"),
+    pytest.param("\t", "tab before a formula (OWASP)", id="tab"),
+    pytest.param("\r", "carriage return before a formula (OWASP)", id="cr"),
+    pytest.param("\n", "line feed before a formula", id="lf"),
+    pytest.param("＝", "full-width equals typed with a Chinese input method", id="fw-eq"),
+    pytest.param("＋", "full-width plus", id="fw-plus"),
+    pytest.param("－", "full-width minus", id="fw-minus"),
+    pytest.param("＠", "full-width at", id="fw-at"),
 ]
-IDS = ["eq", "plus", "minus", "at", "tab", "cr", "lf", "fw-eq", "fw-plus", "fw-minus", "fw-at"]
 
 
 def _frame(prefix: str) -> pd.DataFrame:
@@ -70,7 +69,7 @@ def _csv_rows(path: Path) -> list[list[str]]:
         return list(csv.reader(f))
 
 
-@pytest.mark.parametrize("prefix,why", RISKY, ids=IDS)
+@pytest.mark.parametrize("prefix,why", RISKY)
 def test_write_table_csv_neutralises_text_but_not_numbers(tmp_path, prefix, why):
     rows = _csv_rows(io.write_table(_frame(prefix), tmp_path / "o.csv"))
     p = "\n" if prefix == "\r" else prefix  # a CR in text is written as LF (a lone CR splits rows)
@@ -80,7 +79,7 @@ def test_write_table_csv_neutralises_text_but_not_numbers(tmp_path, prefix, why)
     assert [r[2] for r in rows[1:]] == ["-2.5", "0.0", "1.25"]
 
 
-@pytest.mark.parametrize("prefix,why", RISKY, ids=IDS)
+@pytest.mark.parametrize("prefix,why", RISKY)
 def test_write_table_xlsx_neutralises_text_but_not_numbers(tmp_path, prefix, why):
     ws = openpyxl.load_workbook(io.write_table(_frame(prefix), tmp_path / "o.xlsx")).active
     p = "\n" if prefix == "\r" else prefix  # XML reads a CR back as LF
@@ -153,7 +152,13 @@ def _relief_result():
     )
 
 
-@pytest.mark.parametrize("reveal", [False, True], ids=["masked", "revealed"])
+@pytest.mark.parametrize(
+    "reveal",
+    [
+        pytest.param(False, id="masked"),
+        pytest.param(True, id="revealed"),
+    ],
+)
 def test_relief_meeting_workbook_neutralises_text(tmp_path, reveal):
     path = export_meeting_xlsx(_relief_result(), tmp_path / "m.xlsx", reveal_pii=reveal)
     ws = openpyxl.load_workbook(path).active
@@ -252,11 +257,16 @@ def test_templates_hold_no_formula_text():
 @pytest.mark.parametrize(
     "text",
     [
-        "reward_monthly_yuan: !!python/object/apply:os.system ['echo owned']\n",
-        "reward_monthly_yuan: !!python/object/new:subprocess.Popen [['echo', 'owned']]\n",
-        "reward_monthly_yuan: !!python/name:os.system\n",
+        pytest.param(
+            "reward_monthly_yuan: !!python/object/apply:os.system ['echo owned']\n",
+            id="object-apply",
+        ),
+        pytest.param(
+            "reward_monthly_yuan: !!python/object/new:subprocess.Popen [['echo', 'owned']]\n",
+            id="object-new",
+        ),
+        pytest.param("reward_monthly_yuan: !!python/name:os.system\n", id="name"),
     ],
-    ids=["object-apply", "object-new", "name"],
 )
 def test_python_tags_in_a_parameter_file_are_refused(tmp_path, text):
     f = tmp_path / "evil.yaml"
@@ -346,8 +356,12 @@ def _bomb_workbook(path: Path, where: str, dtd: str, payload: str = "&lol9;") ->
 
 @pytest.mark.parametrize(
     "where,dtd",
-    [("sharedStrings", LAUGHS), ("sheet", LAUGHS), ("workbook", LAUGHS), ("sheet", XXE)],
-    ids=["laughs-in-sharedStrings", "laughs-in-sheet", "laughs-in-workbook", "external-entity"],
+    [
+        pytest.param("sharedStrings", LAUGHS, id="laughs-in-sharedStrings"),
+        pytest.param("sheet", LAUGHS, id="laughs-in-sheet"),
+        pytest.param("workbook", LAUGHS, id="laughs-in-workbook"),
+        pytest.param("sheet", XXE, id="external-entity"),
+    ],
 )
 def test_xml_bomb_refused_quickly_in_bounded_memory(capsys, tmp_path, where, dtd):
     book = _bomb_workbook(tmp_path / "bomb.xlsx", where, dtd)

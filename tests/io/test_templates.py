@@ -51,13 +51,19 @@ def _validations(ws):
 @pytest.mark.parametrize(
     "sheet,cells,kind,formula1,formula2",
     [
-        ("人员", "D2:D10000", "list", '"女,男"', None),  # persons.sex, 4th column
-        ("人员", "G2:G10000", "list", '"干部职工,流动人口,系统外"', None),  # persons.category
-        ("妊娠", "H2:H10000", "list", '"是,否"', None),  # pregnancies.county_approved (bool)
-        ("妊娠", "F2:F10000", "whole", "0", "45"),  # gestation_weeks 0-45
-        ("低保户", "G2:G10000", "decimal", "0", None),  # monthly_income >= 0
+        # persons.sex, 4th column
+        pytest.param("人员", "D2:D10000", "list", '"女,男"', None, id="sex"),
+        # persons.category
+        pytest.param(
+            "人员", "G2:G10000", "list", '"干部职工,流动人口,系统外"', None, id="category"
+        ),
+        # pregnancies.county_approved (bool)
+        pytest.param("妊娠", "H2:H10000", "list", '"是,否"', None, id="bool-yes-no"),
+        # gestation_weeks 0-45
+        pytest.param("妊娠", "F2:F10000", "whole", "0", "45", id="int-bounds"),
+        # monthly_income >= 0
+        pytest.param("低保户", "G2:G10000", "decimal", "0", None, id="number-min"),
     ],
-    ids=["sex", "category", "bool-yes-no", "int-bounds", "number-min"],
 )
 def test_data_validation(wb, sheet, cells, kind, formula1, formula2):
     dv = _validations(wb[sheet])[cells]

@@ -130,7 +130,7 @@ FIXTURES = [
 ]
 
 
-@pytest.mark.parametrize("folder,expected,en,zh", FIXTURES, ids=[f[0] for f in FIXTURES])
+@pytest.mark.parametrize("folder,expected,en,zh", [pytest.param(*f, id=f[0]) for f in FIXTURES])
 def test_broken_fixture_reports_exactly_its_fault(folder, expected, en, zh):
     report = validate_dataset(io.load_dataset(BAD / folder))
     assert _found(report) == expected
@@ -518,7 +518,9 @@ RULE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,table,rows,expected", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+@pytest.mark.parametrize(
+    "name,table,rows,expected", [pytest.param(*c, id=c[0]) for c in RULE_CASES]
+)
 def test_single_table_rules(name, table, rows, expected):
     assert _rules({table: schema.coerce(table, rows)}) == expected
 
@@ -636,7 +638,9 @@ CROSS_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,table,rows,expected", CROSS_CASES, ids=[c[0] for c in CROSS_CASES])
+@pytest.mark.parametrize(
+    "name,table,rows,expected", [pytest.param(*c, id=c[0]) for c in CROSS_CASES]
+)
 def test_cross_table_rules(name, table, rows, expected):
     tables = _base()
     tables[table] = schema.coerce(table, rows)
@@ -661,7 +665,7 @@ HOUSEHOLD_CASES = [
 
 
 @pytest.mark.parametrize(
-    "name,size,relations,expected", HOUSEHOLD_CASES, ids=[c[0] for c in HOUSEHOLD_CASES]
+    "name,size,relations,expected", [pytest.param(*c, id=c[0]) for c in HOUSEHOLD_CASES]
 )
 def test_household_size_equals_members(name, size, relations, expected):
     h = schema.coerce(
@@ -995,7 +999,7 @@ FP_CASES = [
 
 
 @pytest.mark.parametrize(
-    "name,declared,children,infertile,expected", FP_CASES, ids=[c[0] for c in FP_CASES]
+    "name,declared,children,infertile,expected", [pytest.param(*c, id=c[0]) for c in FP_CASES]
 )
 def test_declared_fp_type_against_members(name, declared, children, infertile, expected):
     size = 1 + len(children)

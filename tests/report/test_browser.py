@@ -1,4 +1,4 @@
-"""The dashboards in a real browser: headless Chromium against Voilà (issue 6).
+"""The dashboards in a real browser: headless Chromium against Voilà.
 
 Starts one Voilà server over notebooks/ on a free 127.0.0.1 port, opens each
 dashboard once (no retry), waits for its widgets and chart, moves the first
@@ -28,7 +28,11 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-DASHBOARDS = ["01_unit_compliance.ipynb", "02_bonus_budget.ipynb", "03_relief_ranking.ipynb"]
+DASHBOARDS = [
+    pytest.param("01_unit_compliance.ipynb", id="compliance"),
+    pytest.param("02_bonus_budget.ipynb", id="bonus"),
+    pytest.param("03_relief_ranking.ipynb", id="relief"),
+]
 # the dashboards whose widget draws a chart
 WIDGET_CHARTS = {"02_bonus_budget.ipynb", "03_relief_ranking.ipynb"}
 
@@ -90,14 +94,15 @@ def _widget_chart_state(page) -> str:
 
 
 def _widget_views(page) -> str:
-    """What the dashboards' HTML widgets show (figures, tables, charts), not the sliders' own readouts."""
+    """What the dashboards' HTML widgets show (figures, tables, charts), not the sliders' own
+    readouts."""
     return page.evaluate(
         """() => Array.from(document.querySelectorAll('.widget-html-content'))
              .map(e => e.innerHTML).join('#')"""
     )
 
 
-@pytest.mark.parametrize("name", DASHBOARDS, ids=["compliance", "bonus", "relief"])
+@pytest.mark.parametrize("name", DASHBOARDS)
 def test_dashboard_slider_changes_chart(browser, voila_url, name, tmp_path):
     nb = config.NOTEBOOKS_DIR / name
     _need(nb.exists(), f"{name} not written yet")
@@ -112,7 +117,8 @@ def test_dashboard_slider_changes_chart(browser, voila_url, name, tmp_path):
         page.goto(f"{voila_url}/voila/render/{name}", timeout=120_000)
         handle = page.locator(".widget-slider .noUi-handle").first
         handle.wait_for(state="visible", timeout=120_000)
-        # Voilà shows the svg renderer's charts as <img src="data:image/svg+xml,..."> (like JupyterLab).
+        # Voilà shows the svg renderer's charts as <img src="data:image/svg+xml,..."> (like
+        # JupyterLab).
         page.locator(".jp-RenderedSVG img").first.wait_for(timeout=60_000)
         if name in WIDGET_CHARTS:
             # the dashboard's own chart: inline SVG inside its HTML widget

@@ -1,4 +1,5 @@
-"""Smoke test: every benchmark script runs at a tiny size and its contenders agree (no timing asserted).
+"""Smoke test: every benchmark script runs at a tiny size and its contenders agree (no timing
+asserted).
 
 The benchmarks live outside the package (``benchmarks/``) and are run by hand
 (``make bench``); this keeps them from rotting when the APIs they call change.
@@ -66,14 +67,22 @@ def test_quick_run_measures_widget_compliance_relief(quick_run):
 @pytest.mark.parametrize(
     "script, args",
     [
-        (
+        pytest.param(
             "bench_bonus.py",
             ["--sizes", "2000", "--naive-sample", "100", "--no-widget", "--out", "{tmp}/b.json"],
+            id="bonus",
         ),
-        ("bench_compliance.py", ["--people", "3000", "--partition-people", "1500", "--no-dask"]),
-        ("bench_relief.py", ["--households", "1000", "--partition-people", "1500", "--no-dask"]),
+        pytest.param(
+            "bench_compliance.py",
+            ["--people", "3000", "--partition-people", "1500", "--no-dask"],
+            id="compliance",
+        ),
+        pytest.param(
+            "bench_relief.py",
+            ["--households", "1000", "--partition-people", "1500", "--no-dask"],
+            id="relief",
+        ),
     ],
-    ids=["bonus", "compliance", "relief"],
 )
 def test_single_benchmark_scripts_run(script, args, tmp_path):
     proc = subprocess.run(

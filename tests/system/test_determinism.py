@@ -1,4 +1,4 @@
-"""Deterministic outputs (issue 8, item 4; docs/design.md "Outputs").
+"""Deterministic outputs (docs/design.md "Outputs").
 
 Every command is run twice in separate processes, with ``PYTHONHASHSEED=0``
 and ``PYTHONHASHSEED=12345`` (tests/cmdruns.py), on copies of the sample as a
@@ -31,7 +31,8 @@ def runs():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
 def test_command_succeeds(runs, name):
-    """Each command of the shared runs exits 0 on the sample (else the comparisons below mean little)."""
+    """Each command of the shared runs exits 0 on the sample (else the comparisons below mean
+    little)."""
     for run in cmdruns.HASH_SEEDS:
         cr = runs.runs[run][name]
         assert cr.returncode == 0, f"{run} {cr.argv}: exit {cr.returncode}\n{cr.stderr[-2000:]}"
@@ -61,7 +62,8 @@ def test_outputs_identical_across_processes(runs, name, request):
     cmdruns.record_figure(
         request.config,
         "outputs checked for determinism",
-        f"{total} files from {len(_CHECKED)} command runs, each written twice (PYTHONHASHSEED 0 / 12345)",
+        f"{total} files from {len(_CHECKED)} command runs, each written twice "
+        "(PYTHONHASHSEED 0 / 12345)",
     )
 
 
@@ -79,7 +81,8 @@ def test_every_kind_of_output_was_compared(runs):
 
 @pytest.mark.slow
 def test_stdout_identical_across_processes(runs):
-    """What a command prints (its log) does not depend on the hash seed either (the report's timing aside)."""
+    """What a command prints (its log) does not depend on the hash seed either (the report's timing
+    aside)."""
     for name in NAMES:
         if name == "report":
             continue

@@ -1,4 +1,4 @@
-"""Fuzzing the loaders, the validator, the parameters and every analysis (issue 8, item 2).
+"""Fuzzing the loaders, the validator, the parameters and every analysis.
 
 Hypothesis draws small datasets (tests/strategies.py: a valid tiny county with
 hostile edits, written as CSV, XLSX or Parquet) and parameter override files
@@ -8,7 +8,7 @@ one of the project's documented errors (:class:`fpanalysis.core.errors.FPError`:
 
 The ``ci`` profile (the default here) is derandomized, so CI draws the same
 examples every run; ``HYPOTHESIS_PROFILE=dev`` draws fresh ones and more of
-them. The number of examples run is printed at the end of the session.
+them. The number of examples run is printed at the end of the test run.
 Regression tests for the bugs fuzzing found are at the end, each a plain test.
 """
 
@@ -70,7 +70,8 @@ def _count(request):
         cmdruns.record_figure(
             request.config,
             "fuzz examples run",
-            f"{sum(EXAMPLES.values())} ({', '.join(f'{k} {v}' for k, v in sorted(EXAMPLES.items()))}; "
+            f"{sum(EXAMPLES.values())} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(EXAMPLES.items()))}; "
             f"profile {_PROFILE})",
         )
 
@@ -174,7 +175,8 @@ def _base_dataset():
 @_fuzz(40)
 @given(text=strategies.param_files(), analysis=st.sampled_from(sorted(ANALYSES)))
 def test_parameter_files_never_crash(text, analysis):
-    """load_params on any drawn override file, then an analysis with what it gave: a result or an FPError."""
+    """load_params on any drawn override file, then an analysis with what it gave: a result or an
+    FPError."""
     _seen("parameter files")
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "override.yaml"
@@ -277,8 +279,8 @@ _DATES = st.dates(dt.date(1890, 1, 1), dt.date(2110, 12, 31))
 def test_analysis_options_never_crash(
     analysis, day, other_day, quota, budget, pool, period, months, draws, seed
 ):
-    """Any as-of date, start month, period, quota, budget, pool, horizon, draws or seed on the sample:
-    a result or an FPError."""
+    """Any as-of date, start month, period, quota, budget, pool, horizon, draws or seed on the
+    sample: a result or an FPError."""
     _seen("analysis options")
     ds, params = _base_dataset(), load_params()
     try:
@@ -313,18 +315,23 @@ def test_analysis_options_never_crash(
         pass
 
 
-# --------------------------------------------------------------------------- regressions found by fuzzing
+# --------------------------------------------------------------------- regressions found by fuzzing
 
 
 @pytest.mark.parametrize(
     "start",
-    ["1899-12", "1850-01", "2201-01", "2300-01", "9999-12"],
-    ids=["before-1900-no-parameter-in-force", "1850", "after-2200", "2300-pandas-overflow", "9999"],
+    [
+        pytest.param("1899-12", id="before-1900-no-parameter-in-force"),
+        pytest.param("1850-01", id="1850"),
+        pytest.param("2201-01", id="after-2200"),
+        pytest.param("2300-01", id="2300-pandas-overflow"),
+        pytest.param("9999-12", id="9999"),
+    ],
 )
 def test_bonus_start_outside_1900_2200_is_a_usage_error(start, capsys):
-    """Found by fuzzing: ``bonus --start 1899-12`` ended in decimal.InvalidOperation (no reward amount is
-    in force before 1900-01-01) and ``--start 2300-01`` in pandas' OutOfBoundsDatetime; both are now a
-    bilingual usage error (exit 2) before any data is read."""
+    """Found by fuzzing: ``bonus --start 1899-12`` ended in decimal.InvalidOperation (no reward
+    amount is in force before 1900-01-01) and ``--start 2300-01`` in pandas' OutOfBoundsDatetime;
+    both are now a bilingual usage error (exit 2) before any data is read."""
     from fpanalysis.cli import main
 
     with pytest.raises(UsageError) as e:
@@ -335,7 +342,13 @@ def test_bonus_start_outside_1900_2200_is_a_usage_error(start, capsys):
     assert "a month must lie between 1900-01 and 2200-12" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("start", ["1900-01", "2200-12"], ids=["first-month", "last-month"])
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param("1900-01", id="first-month"),
+        pytest.param("2200-12", id="last-month"),
+    ],
+)
 def test_bonus_start_at_the_bounds_runs(start):
     """The first and last accepted months project (nothing is committed that far out)."""
     params = load_params()
@@ -384,9 +397,7 @@ BAD_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "argv,message", [c[1:] for c in BAD_OPTIONS], ids=[c[0] for c in BAD_OPTIONS]
-)
+@pytest.mark.parametrize("argv,message", [pytest.param(*c[1:], id=c[0]) for c in BAD_OPTIONS])
 def test_bad_option_values_found_by_fuzzing_are_usage_errors(tmp_path, capsys, argv, message):
     """Found by fuzzing the options: ``--budget nan``/``inf`` crashed in Decimal/int conversion,
     ``--period 9999H2`` in pandas (OutOfBoundsDatetime), ``--seed -1`` in numpy (ValueError).
@@ -403,16 +414,15 @@ def test_bad_option_values_found_by_fuzzing_are_usage_errors(tmp_path, capsys, a
 @pytest.mark.parametrize(
     "limit,name",
     [
-        (float("nan"), "budget_yuan"),
-        (float("inf"), "budget_yuan"),
-        (float("-inf"), "budget_yuan"),
-        (10**30, "quota"),
+        pytest.param(float("nan"), "budget_yuan", id="budget-nan"),
+        pytest.param(float("inf"), "budget_yuan", id="budget-inf"),
+        pytest.param(float("-inf"), "budget_yuan", id="budget-minus-inf"),
+        pytest.param(10**30, "quota", id="quota-10**30-is-fine"),
     ],
-    ids=["budget-nan", "budget-inf", "budget-minus-inf", "quota-10**30-is-fine"],
 )
 def test_relief_limits_library(limit, name):
-    """The library refuses NaN/infinite budgets too (notebooks and widgets call it); a huge whole quota is
-    simply no limit: all 226 eligible households of the sample are selected."""
+    """The library refuses NaN/infinite budgets too (notebooks and widgets call it); a huge whole
+    quota is simply no limit: all 226 eligible households of the sample are selected."""
     ds, params = _base_dataset(), load_params()
     if name == "quota":
         result = relief.rank_households(ds, params, quota=limit)

@@ -1,4 +1,4 @@
-"""Hostile inputs (issue 8 item 1): each ends in a clear bilingual error or a correct normalisation.
+"""Hostile inputs: each ends in a clear bilingual error or a correct normalisation.
 
 The fixtures are in ``tests/fixtures/hostile/`` (written by ``tests/make_hostile.py``;
 the table in its README.md lists them). Big or dangerous inputs (an overlong
@@ -155,7 +155,7 @@ PROBLEM_CASES = [
 
 
 @pytest.mark.parametrize(
-    "case,table,row,column,value,rule,zh,en", PROBLEM_CASES, ids=[c[0] for c in PROBLEM_CASES]
+    "case,table,row,column,value,rule,zh,en", [pytest.param(*c, id=c[0]) for c in PROBLEM_CASES]
 )
 def test_problem_names_file_row_column_value_rule_in_both_languages(
     case, table, row, column, value, rule, zh, en
@@ -182,9 +182,7 @@ def test_problem_names_file_row_column_value_rule_in_both_languages(
             assert repr(value) in line
 
 
-@pytest.mark.parametrize(
-    "case,zh", [(c[0], c[6]) for c in PROBLEM_CASES], ids=[c[0] for c in PROBLEM_CASES]
-)
+@pytest.mark.parametrize("case,zh", [pytest.param(c[0], c[6], id=c[0]) for c in PROBLEM_CASES])
 def test_problem_cases_through_the_cli(capsys, case, zh):
     rc, text = run_cli(capsys, "validate", path_of(case))
     if case == "birth_in_future":  # the CLI checks against today: 2100 is still ahead
@@ -193,7 +191,11 @@ def test_problem_cases_through_the_cli(capsys, case, zh):
 
 
 @pytest.mark.parametrize(
-    "as_of,rc", [("2099-12-31", 1), ("2100-01-01", 0)], ids=["day-before-birth", "day-of-birth"]
+    "as_of,rc",
+    [
+        pytest.param("2099-12-31", 1, id="day-before-birth"),
+        pytest.param("2100-01-01", 0, id="day-of-birth"),
+    ],
 )
 def test_validate_as_of_option_sets_the_day_of_the_check(capsys, as_of, rc):
     # the fixture's one person is born 2100-01-01: impossible before that day, fine from it on
@@ -212,7 +214,7 @@ def test_problem_case_in_english(capsys):
     assert rc == 1 and "birth_date is before 1900-01-01" in text and "row 2" in text
 
 
-# --------------------------------------------------------------------------- files that are no dataset
+# ------------------------------------------------------------------------ files that are no dataset
 
 # case, Chinese text, English text
 FILE_ERRORS = [
@@ -223,7 +225,7 @@ FILE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("case,zh,en", FILE_ERRORS, ids=[c[0] for c in FILE_ERRORS])
+@pytest.mark.parametrize("case,zh,en", [pytest.param(*c, id=c[0]) for c in FILE_ERRORS])
 def test_a_file_that_is_no_workbook_is_refused_clearly(capsys, case, zh, en):
     with pytest.raises(DataError) as e:
         load_dataset(path_of(case))
@@ -234,7 +236,7 @@ def test_a_file_that_is_no_workbook_is_refused_clearly(capsys, case, zh, en):
     assert rc == 1 and zh in text and "book.xlsx" in text
 
 
-# --------------------------------------------------------------------------- normalised, then usable
+# -------------------------------------------------------------------------- normalised, then usable
 
 UNITS_2 = {
     "unit_id": ["U1", "U2"],
@@ -257,24 +259,14 @@ def _col(df, name):
 @pytest.mark.parametrize(
     "case,head_names",
     [
-        ("semicolon", None),
-        ("tab", ["张三", "王五"]),
-        ("semicolon_gb18030_zh", None),
-        ("crlf_bom_trailing_commas", ["张三", "王五"]),
-        ("title_row_csv", ["张三", "王五"]),
-        ("title_row_xlsx", None),
-        ("merged_header_xlsx", ["张三", "王五"]),
-        ("unknown_columns", None),
-    ],
-    ids=[
-        "semicolon-with-comma-in-a-value",
-        "tab",
-        "semicolon-gb18030-chinese-headers",
-        "bom-crlf-trailing-commas",
-        "title-row-above-header-csv",
-        "title-row-above-header-xlsx",
-        "two-level-merged-header-xlsx",
-        "unknown-columns-warned-and-dropped",
+        pytest.param("semicolon", None, id="semicolon-with-comma-in-a-value"),
+        pytest.param("tab", ["张三", "王五"], id="tab"),
+        pytest.param("semicolon_gb18030_zh", None, id="semicolon-gb18030-chinese-headers"),
+        pytest.param("crlf_bom_trailing_commas", ["张三", "王五"], id="bom-crlf-trailing-commas"),
+        pytest.param("title_row_csv", ["张三", "王五"], id="title-row-above-header-csv"),
+        pytest.param("title_row_xlsx", None, id="title-row-above-header-xlsx"),
+        pytest.param("merged_header_xlsx", ["张三", "王五"], id="two-level-merged-header-xlsx"),
+        pytest.param("unknown_columns", None, id="unknown-columns-warned-and-dropped"),
     ],
 )
 def test_layouts_load_the_same_two_units(case, head_names):
@@ -292,12 +284,20 @@ def test_layouts_load_the_same_two_units(case, head_names):
 @pytest.mark.parametrize(
     "case,first_row,note",
     [
-        ("title_row_csv", 4, "表头在第 3 行；其上的第 1–2 行（标题等）已忽略"),
-        ("title_row_xlsx", 4, "表头在第 3 行；其上的第 1–2 行（标题等）已忽略"),
-        ("merged_header_xlsx", 3, "表头在第 2 行；其上的第 1 行（标题等）已忽略"),
-        ("semicolon", 2, None),
+        pytest.param(
+            "title_row_csv", 4, "表头在第 3 行；其上的第 1–2 行（标题等）已忽略", id="title-csv"
+        ),
+        pytest.param(
+            "title_row_xlsx", 4, "表头在第 3 行；其上的第 1–2 行（标题等）已忽略", id="title-xlsx"
+        ),
+        pytest.param(
+            "merged_header_xlsx",
+            3,
+            "表头在第 2 行；其上的第 1 行（标题等）已忽略",
+            id="merged-two-level",
+        ),
+        pytest.param("semicolon", 2, None, id="header-in-row-1-no-note"),
     ],
-    ids=["title-csv", "title-xlsx", "merged-two-level", "header-in-row-1-no-note"],
 )
 def test_header_row_found_and_row_numbers_are_the_sheet_rows(case, first_row, note):
     ds, report, units = _loaded(case, "units")
@@ -372,7 +372,11 @@ def test_badly_grouped_numbers_are_errors_not_guesses():
 
 
 @pytest.mark.parametrize(
-    "case", ["excel_serial_csv", "excel_serial_xlsx"], ids=["csv-text", "xlsx-numbers"]
+    "case",
+    [
+        pytest.param("excel_serial_csv", id="csv-text"),
+        pytest.param("excel_serial_xlsx", id="xlsx-numbers"),
+    ],
 )
 def test_excel_serial_dates(case):
     ds, report, rounds = _loaded(case, "check_rounds")
@@ -451,7 +455,7 @@ PARAM_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,rule,zh,en", PARAM_CASES, ids=[c[0] for c in PARAM_CASES])
+@pytest.mark.parametrize("name,rule,zh,en", [pytest.param(*c, id=c[0]) for c in PARAM_CASES])
 def test_bad_parameter_files(capsys, tmp_path, name, rule, zh, en):
     f = HOSTILE / "params" / name
     with pytest.raises(ParamError) as e:
@@ -472,7 +476,7 @@ def test_unsafe_yaml_tag_runs_nothing(tmp_path, monkeypatch):
     assert calls == []
 
 
-# --------------------------------------------------------------------------- built here (big or odd)
+# -------------------------------------------------------------------------- built here (big or odd)
 
 
 def test_unclosed_quote_swallowing_the_file_is_a_clear_error(tmp_path):
@@ -547,7 +551,8 @@ def test_a_million_rows_load_and_validate_in_bounded_time_and_memory(tmp_path):
         "from fpanalysis.io.validate import validate_dataset\n"
         "t0 = time.perf_counter(); ds = load_dataset(sys.argv[1]); t1 = time.perf_counter()\n"
         "r = validate_dataset(ds, as_of='2026-01-01'); t2 = time.perf_counter()\n"
-        "print(len(ds['persons']), len(r.errors), len(r.warnings), round(t1 - t0, 1), round(t2 - t1, 1),\n"
+        "print(len(ds['persons']), len(r.errors), len(r.warnings), round(t1 - t0, 1), "
+        "round(t2 - t1, 1),\n"
         "      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
     )
     proc = subprocess.run(
@@ -578,8 +583,10 @@ def test_fifty_thousand_rows_validate_clean_and_fast(tmp_path):
 
 @pytest.mark.parametrize(
     "case,zh",
-    [("garbage_xlsx", "无法打开 Excel 工作簿"), ("date_out_of_range", "不是有效日期")],
-    ids=["garbage-xlsx", "year-2999"],
+    [
+        pytest.param("garbage_xlsx", "无法打开 Excel 工作簿", id="garbage-xlsx"),
+        pytest.param("date_out_of_range", "不是有效日期", id="year-2999"),
+    ],
 )
 def test_no_traceback_from_a_real_process(case, zh):
     proc = subprocess.run(

@@ -1,4 +1,4 @@
-"""Personal information masked in every output by default (POLICY.md §7; issue 8, item 5).
+"""Personal information masked in every output by default (rulebook §7).
 
 Scans every file every command wrote in the shared runs (tests/cmdruns.py:
 CSV, XLSX, Parquet, the report's HTML, executed notebooks and provenance,
@@ -90,9 +90,10 @@ def test_outputs_and_logs_hold_no_unmasked_pii(runs, names, name, request):
     _record(request)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", [pytest.param(p, id=p.stem) for p in NOTEBOOKS])
 def test_committed_notebooks_hold_no_unmasked_pii(notebook, request):
-    """The executed notebooks committed in notebooks/ (run on the sample): tables, charts, widgets."""
+    """The executed notebooks committed in notebooks/ (run on the sample): tables, charts,
+    widgets."""
     names = cmdruns.input_names(config.SAMPLE_DIR)
     text = cmdruns.file_text(notebook)
     assert "<table" in text or "text/html" in text  # there are tables to scan
@@ -105,7 +106,8 @@ def test_committed_notebooks_hold_no_unmasked_pii(notebook, request):
 
 @pytest.mark.slow
 def test_report_charts_are_scanned(runs):
-    """The report's charts (SVG text, where tooltips and labels live) are part of what is scanned."""
+    """The report's charts (SVG text, where tooltips and labels live) are part of what is
+    scanned."""
     page = runs.runs["a"]["report"].out / "report" / "03_relief_ranking.html"
     assert "data:image/svg+xml;base64," in page.read_text(encoding="utf-8")
     assert (
@@ -118,7 +120,8 @@ def test_report_charts_are_scanned(runs):
 
 
 def test_scan_finds_what_it_looks_for():
-    """The scanner is not blind: a real ID number and a name from the input are found, masked ones not."""
+    """The scanner is not blind: a real ID number and a name from the input are found, masked ones
+    not."""
     names = cmdruns.input_names(config.SAMPLE_DIR)
     ids = cmdruns.input_id_numbers(config.SAMPLE_DIR)
     text = (
@@ -146,9 +149,7 @@ REVEAL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "args,out", [c[1:] for c in REVEAL_CASES], ids=[c[0] for c in REVEAL_CASES]
-)
+@pytest.mark.parametrize("args,out", [pytest.param(*c[1:], id=c[0]) for c in REVEAL_CASES])
 def test_reveal_pii_shows_names(tmp_path, args, out):
     """--reveal-pii is the way to show them: the same command with it writes full names."""
     names = cmdruns.input_names(config.SAMPLE_DIR)
@@ -163,7 +164,8 @@ def test_reveal_pii_shows_names(tmp_path, args, out):
 
 
 def test_report_passes_reveal_pii_to_every_notebook():
-    """``fpanalysis report --reveal-pii`` sets each notebook's ``reveal_pii``; without it, none is set."""
+    """``fpanalysis report --reveal-pii`` sets each notebook's ``reveal_pii``; without it, none is
+    set."""
     from fpanalysis.report import find_notebooks, plan_runs
 
     stems = [p.stem for p in find_notebooks()]
@@ -177,8 +179,8 @@ def test_report_passes_reveal_pii_to_every_notebook():
 @pytest.mark.slow
 @pytest.mark.notebook
 def test_notebook_reveals_only_when_asked(tmp_path):
-    """The relief notebook with ``reveal_pii=True`` shows household heads' full names (masked by default:
-    the committed notebook, scanned above, holds none)."""
+    """The relief notebook with ``reveal_pii=True`` shows household heads' full names (masked by
+    default: the committed notebook, scanned above, holds none)."""
     from nbrun import outputs_text, run_notebook
 
     names = cmdruns.input_names(config.SAMPLE_DIR)
@@ -189,7 +191,8 @@ def test_notebook_reveals_only_when_asked(tmp_path):
 
 
 def test_provenance_records_reveal_pii():
-    """The report's provenance says whether PII was revealed (index.html, each notebook, provenance.json)."""
+    """The report's provenance says whether PII was revealed (index.html, each notebook,
+    provenance.json)."""
     from fpanalysis.report import Run, provenance, provenance_markdown
 
     run = Run("02_bonus_budget", "02_bonus_budget")
