@@ -3,7 +3,7 @@
 Run (from the repository root)::
 
     make bench                                   # = .venv/bin/python benchmarks/bench_all.py
-    .venv/bin/python benchmarks/bench_all.py --quick     # tiny sizes, well under a minute
+    .venv/bin/python benchmarks/bench_all.py --quick     # tiny sizes, a few minutes
 
 Each contender runs in its own Python process (``--worker NAME``), so that its
 peak memory is its own: the worker loads its input, resets the kernel's
@@ -863,7 +863,7 @@ def table(results: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--quick", action="store_true", help="tiny sizes (a smoke run, well under a minute)"
+        "--quick", action="store_true", help="tiny sizes (a smoke run of a few minutes)"
     )
     ap.add_argument("--sizes", type=int, nargs="+", help="budget sizes (certificates)")
     ap.add_argument(
