@@ -314,7 +314,9 @@ def scorecard_sql(
         + "".join(f" * f{j}d" for j in used if j != i)
         for i in used
     )
-    # rate part = 100 N / Y; raw = 100 N / Y - pen / 10^6; score x 100 = X / Z, rounded half up
+    # rate part = 100 N / Y; raw = 100 N / Y - pen / 10^6; score x 100 = X / Z, rounded half up.
+    # X is about 10^14 times the product of a unit's four denominators: within HUGEINT (10^38)
+    # while that product stays under 10^23, e.g. four denominators of 100,000 each.
     n_expr, y_expr = (f"({n_terms})", f"({total_a}::HUGEINT * {prod})") if total_a else ("1", "1")
     exc = -((-scaled(thresholds["excellent"], MICRO, "excellent") * 100) // MICRO)
     pas = -((-scaled(thresholds["pass"], MICRO, "pass") * 100) // MICRO)
