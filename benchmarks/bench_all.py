@@ -1,10 +1,9 @@
-"""Every benchmark in one run: the budget against real peers, re-projection, compliance, relief, the
-report.
+"""Every benchmark in one run: budget, re-projection, compliance, relief, report, the commands.
 
 Run (from the repository root)::
 
     make bench                                   # = .venv/bin/python benchmarks/bench_all.py
-    .venv/bin/python benchmarks/bench_all.py --quick     # tiny sizes, well under a minute
+    .venv/bin/python benchmarks/bench_all.py --quick     # tiny sizes, a few minutes
 
 Each contender runs in its own Python process (``--worker NAME``), so that its
 peak memory is its own: the worker loads its input, resets the kernel's
@@ -15,6 +14,13 @@ scratch folder under ``/tmp`` (removed at the end). Every ratio is computed in
 this run from figures measured in this run; the machine, the library versions
 and the load average before and after are printed and written with the
 results to ``benchmarks/results/bench_all.json`` (gitignored).
+
+The "commands" section is ``bench_commands.py``: each command (``validate``,
+``bonus``, ``compliance``, ``relief``) run as a user runs it, a fresh process
+on a synthetic Parquet dataset of 1M, 2M and 10M people (20k with
+``--quick``, in fresh processes still), against its I/O floor and, for
+compliance and relief, a DuckDB contender. The load average is taken before
+and after every section and printed with it.
 
 What each row measures and why the comparison is fair: ``benchmarks/README.md``.
 """
@@ -47,6 +53,7 @@ FULL = {
     "partition_people": 500_000,
     "budget_parts": 10,  # Parquet partitions of the budget input for the Dask engine
     "report": True,
+    "command_sizes": [1_000_000, 2_000_000, 10_000_000],
 }
 QUICK = {
     "budget_sizes": [3_000],
@@ -56,6 +63,7 @@ QUICK = {
     "partition_people": 2_000,
     "budget_parts": 3,
     "report": False,
+    "command_sizes": [20_000],
 }
 
 
@@ -74,8 +82,7 @@ def _status(field: str) -> float:
 
 
 class Peak:
-    """Peak resident memory of this process from now on (the input already loaded counts as
-    resident)."""
+    """Peak resident memory of this process from now on (the input already loaded counts)."""
 
     def __init__(self) -> None:
         self.input_mb = _status("VmRSS")
@@ -113,8 +120,7 @@ def _budget_tables(d: Path):
 
 
 def _warm_up(tables, run) -> None:
-    """One run on the first 1,000 couples, untimed: imports, caches and first-call costs are paid
-    here."""
+    """One run on the first 1,000 couples, untimed: imports, caches, first calls are paid here."""
     k = 1000
     small = {t: df.iloc[: 2 * k if t == "persons" else k] for t, df in tables.items()}
     run(small)
@@ -132,9 +138,8 @@ def w_prepare_budget(d: Path, n: int, partition: int, dask: bool) -> dict:
     out = {"generate_s": gen, "certificates": n, "persons": 2 * n}
     if dask:
         # Aligned partitions for the Dask engine (DIR/<table>/part-NNNNN.parquet): couple i is
-        # persons 2i
-        # and 2i+1, child i and certificate i, so cutting every table at the same couple numbers
-        # aligns them.
+        # persons 2i and 2i+1, child i and certificate i, so cutting every table at the same
+        # couple numbers aligns them.
         units = sorted(set(tables["persons"]["unit_id"].dropna().unique()))
         (d / "parts" / "units").mkdir(parents=True)
         pd.DataFrame(
@@ -170,11 +175,9 @@ def w_budget_pandas(d: Path, n: int) -> dict:
     timings, res, n_cohorts = bb.run_fpanalysis(tables, params)
     peak_mb = peak.mb()
     _dump(res, d / "res_pandas.pkl")
-    # the first full-size run above is the "cold" one (fresh memory); then the best of two more
-    # ("warm")
+    # the first full-size run above is the "cold" one (fresh memory); the best of two more: "warm"
     warm = min(bb.run_fpanalysis(tables, params)[0]["total_s"] for _ in range(WARM_RUNS))
-    # Re-projection after compression: what a widget re-runs on a slider move (the cohorts are
-    # kept).
+    # Re-projection after compression: what a widget re-runs on a slider move (cohorts kept).
     start = bonus.parse_month(bb.START)
     seg, _ = bonus.certificate_segments(tables, with_info=False)
     cohorts = bonus.compress(seg, start, max_months=120)
@@ -363,7 +366,7 @@ def w_widget(d: Path, quick: bool) -> dict:
     return bb.widget_latency(repeats=1 if quick else 3)
 
 
-# -------------------------------------------------------------------- compliance and relief workers
+# --------------------------------------------------------------------------- compliance, relief
 
 
 def w_prepare_compliance(d: Path, people: int, partition_people: int) -> dict:
@@ -444,10 +447,13 @@ WORKERS = {
 # --------------------------------------------------------------------------- the parent
 
 
+#: The sections, in the order they run.
+SECTIONS = ["budget", "widget", "compliance", "relief", "report", "commands"]
+
 #: Runs after the first (cold) one, of which the best is reported as the warm time.
 WARM_RUNS = 2
 
-#: --quick runs the workers in this process (no interpreter start-ups; peaks are then not isolated)
+#: --quick runs the workers in this process (no interpreter start-ups; peaks not isolated)
 INPROCESS = False
 
 
@@ -545,8 +551,7 @@ def _equal_frames(d: Path, a: str, b: str) -> bool | None:
     x, y = x.reset_index(drop=True), y.reset_index(drop=True)
     if list(x.columns) != list(y.columns) or len(x) != len(y):
         return False
-    # every cell as text (a missing cell stays missing and equals a missing cell); dtypes are
-    # compared too
+    # every cell as text (a missing cell stays missing and equals a missing cell); dtypes too
     return bool(x.astype(str).equals(y.astype(str))) and bool((x.dtypes == y.dtypes).all())
 
 
@@ -651,6 +656,22 @@ def bench_relief(cfg: dict, scratch: Path, dask: bool, log) -> dict:
     return row
 
 
+def bench_commands_section(cfg: dict, args: argparse.Namespace, log) -> dict:
+    """The commands as a user runs them (``bench_commands.run``): fresh processes, even --quick."""
+    import bench_commands
+
+    try:
+        return bench_commands.run(
+            cfg["command_sizes"],
+            args.commands or bench_commands.COMMANDS,
+            data_dir=args.data_dir,
+            timeout=args.timeout,
+            log=log,
+        )
+    except Exception as exc:  # a failed section is reported in its place, like a failed worker
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def bench_report(scratch: Path) -> dict:
     out = scratch / "report"
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1764288000"}
@@ -667,6 +688,14 @@ def bench_report(scratch: Path) -> dict:
     if proc.returncode:
         return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-400:]}", "total_s": secs}
     return {"total_s": secs}
+
+
+def _section_load(results: dict, key: str) -> str:
+    """The load average before and after a section, as printed under its heading."""
+    s = results.get("sections", {}).get(key)
+    if not s:
+        return ""
+    return f"  load average before {s.get('load_before')}, after {s.get('load_after')}"
 
 
 def table(results: dict) -> str:
@@ -688,10 +717,10 @@ def table(results: dict) -> str:
     if "budget" in results:
         add("")
         add("budget (committed payments, 36 months; certificates -> cohorts -> unit x month)")
+        add(_section_load(results, "budget"))
         add(
             f"  {'N':>12} {'contender':<16} {'cold':>9} {'x pandas':>9} {'warm':>9} "
-            f"{'x pandas':>9} "
-            f"{'peak RSS':>9} {'input RSS':>9}  notes"
+            f"{'x pandas':>9} {'peak RSS':>9} {'input RSS':>9}  notes"
         )
     for n, row in results.get("budget", {}).items():
         for name in ("pandas", "dask", "duckdb", "duckdb_1thread", "naive", "floor"):
@@ -699,11 +728,8 @@ def table(results: dict) -> str:
             if r is None:
                 continue
             if "error" in r:
-                add(
-                    f"  {int(n):>12,} {name:<16} {'-':>9} {'-':>9} {'-':>9} {'-':>9} {'-':>9} "
-                    f"{'-':>9}  "
-                    f"{r['error'][:90]}"
-                )
+                dashes = " ".join(f"{'-':>9}" for _ in range(6))
+                add(f"  {int(n):>12,} {name:<16} {dashes}  {r['error'][:90]}")
                 continue
             note = ""
             if name == "pandas":
@@ -734,36 +760,37 @@ def table(results: dict) -> str:
             )
             add(
                 f"  {int(n):>12,} {name:<16} {_s(r['total_s']):>9} {ratio:>9} "
-                f"{_s(r.get('warm_s')):>9} "
-                f"{wratio:>9} {_mb(r.get('peak_mb')):>9} {_mb(r.get('input_mb')):>9}  {note}"
+                f"{_s(r.get('warm_s')):>9} {wratio:>9} {_mb(r.get('peak_mb')):>9} "
+                f"{_mb(r.get('input_mb')):>9}  {note}"
             )
     if "budget" in results or "widget" in results:
         add("")
         add(
-            "re-projection after compression (project_cohorts only; cohorts kept, 8 parameter "
-            "changes x 3)"
+            "re-projection after compression "
+            "(project_cohorts only; cohorts kept, 8 parameter changes x 3)"
         )
+        add(_section_load(results, "widget"))
     for n, row in results.get("budget", {}).items():
         r = row.get("pandas", {})
         if "reproject_36_median_ms" in r:
             add(
-                f"  N={int(n):,} ({r['reproject_cohorts']:,} cohorts, max_months=120): 36 months "
-                "median "
-                f"{_ms(r['reproject_36_median_ms'])}, max {_ms(r['reproject_36_max_ms'])}; 120 "
-                "months median "
-                f"{_ms(r['reproject_120_median_ms'])}, max {_ms(r['reproject_120_max_ms'])}"
+                f"  N={int(n):,} ({r['reproject_cohorts']:,} cohorts, max_months=120): "
+                f"36 months median {_ms(r['reproject_36_median_ms'])}, "
+                f"max {_ms(r['reproject_36_max_ms'])}; "
+                f"120 months median {_ms(r['reproject_120_median_ms'])}, "
+                f"max {_ms(r['reproject_120_max_ms'])}"
             )
     w = results.get("widget", {})
     if "error" in w:
         add(f"  widget on the sample: {w['error']}")
     elif w:
         add(
-            f"  widget on the sample ({w['sample_certificates']} certificates, {w['cohorts']} "
-            "cohorts, 1000 draws): "
-            f"re-projection median {_ms(w['reproject_median_ms'])}, max "
-            f"{_ms(w['reproject_max_ms'])}; "
-            f"with the chart spec median {_ms(w['with_chart_spec_median_ms'])}, max "
-            f"{_ms(w['with_chart_spec_max_ms'])}"
+            f"  widget on the sample ({w['sample_certificates']} certificates, "
+            f"{w['cohorts']} cohorts, 1000 draws): "
+            f"re-projection median {_ms(w['reproject_median_ms'])}, "
+            f"max {_ms(w['reproject_max_ms'])}; "
+            f"with the chart spec median {_ms(w['with_chart_spec_median_ms'])}, "
+            f"max {_ms(w['with_chart_spec_max_ms'])}"
         )
     for key, label in (("compliance", "compliance scorecard"), ("relief", "relief ranking")):
         if key not in results:
@@ -779,6 +806,7 @@ def table(results: dict) -> str:
             + ", ".join(f"{k} {v:,}" for k, v in prep.get("rows", {}).items())
             + f" (generated in {_s(prep.get('generate_s'))})"
         )
+        add(_section_load(results, key))
         for name in ("pandas", "dask"):
             r = row.get(name, {})
             if "error" in r:
@@ -795,8 +823,8 @@ def table(results: dict) -> str:
             elif "rank_s" in r:
                 extra = (
                     f"ranking {_s(r.get('rank_s'))} + reasons (in the workers) and output file "
-                    f"{_s(r.get('write_s'))}; cluster start {_s(r.get('cluster_start_s'))} not "
-                    "included; worker peaks "
+                    f"{_s(r.get('write_s'))}; cluster start {_s(r.get('cluster_start_s'))} "
+                    "not included; worker peaks "
                     + ", ".join(_mb(x) for x in r.get("worker_peak_mb", []))
                     + f"; output file identical to pandas': {row.get('agree_dask')}"
                 )
@@ -818,13 +846,24 @@ def table(results: dict) -> str:
         add(f"make report on the sample: skipped ({rep['skipped']})")
     else:
         add(f"make report on the sample: {_s(rep.get('total_s'))}")
+    if rep is not None:
+        add(_section_load(results, "report"))
+    if "commands" in results:
+        import bench_commands
+
+        add("")
+        cmd = results["commands"]
+        if "error" in cmd:
+            add(f"commands: failed: {cmd['error'][-300:]}")
+        else:
+            lines.extend(bench_commands.table_lines(cmd))
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--quick", action="store_true", help="tiny sizes (a smoke run, well under a minute)"
+        "--quick", action="store_true", help="tiny sizes (a smoke run of a few minutes)"
     )
     ap.add_argument("--sizes", type=int, nargs="+", help="budget sizes (certificates)")
     ap.add_argument(
@@ -835,8 +874,28 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=["budget", "widget", "compliance", "relief", "report"],
+        choices=SECTIONS,
         help="run only these sections",
+    )
+    ap.add_argument(
+        "--command-sizes",
+        nargs="+",
+        help="people per dataset of the commands section (1M 2M 10M; --quick: 20k)",
+    )
+    ap.add_argument(
+        "--commands",
+        nargs="+",
+        choices=["validate", "bonus", "compliance", "relief"],
+        help="the commands of the commands section (default: all four)",
+    )
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=HERE / "data",
+        help="where the commands section keeps its datasets (default benchmarks/data)",
+    )
+    ap.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds per command (commands section)"
     )
     ap.add_argument(
         "--out", type=Path, default=RESULTS / "bench_all.json", help="the JSON file written"
@@ -862,7 +921,11 @@ def main(argv=None) -> int:
         cfg["compliance_people"] = args.compliance_people
     if args.relief_households:
         cfg["relief_households"] = args.relief_households
-    sections = set(args.only or ["budget", "widget", "compliance", "relief", "report"])
+    if args.command_sizes:
+        from bench_commands import parse_size
+
+        cfg["command_sizes"] = [parse_size(x) for x in args.command_sizes]
+    sections = set(args.only or SECTIONS)
     dask = not args.no_dask
 
     def log(msg: str) -> None:
@@ -873,25 +936,35 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "config": cfg,
         "load_before": _load_avg(),
+        "sections": {},
     }
     scratch = Path(tempfile.mkdtemp(prefix="fp_bench_", dir=args.scratch))
+
+    def report() -> dict:
+        if not cfg["report"]:
+            return {"skipped": "--quick"}
+        log("make report on the sample ...")
+        return bench_report(scratch)
+
+    def widget() -> dict:
+        log("widget re-projection on the sample ...")
+        return run_worker("widget", scratch, quick=args.quick)
+
+    run_section = {
+        "budget": lambda: bench_budget(cfg, scratch, dask, log),
+        "widget": widget,
+        "compliance": lambda: bench_compliance(cfg, scratch, dask, log),
+        "relief": lambda: bench_relief(cfg, scratch, dask, log),
+        "report": report,
+        "commands": lambda: bench_commands_section(cfg, args, log),
+    }
     t0 = time.perf_counter()
     try:
-        if "budget" in sections:
-            results["budget"] = bench_budget(cfg, scratch, dask, log)
-        if "widget" in sections:
-            log("widget re-projection on the sample ...")
-            results["widget"] = run_worker("widget", scratch, quick=args.quick)
-        if "compliance" in sections:
-            results["compliance"] = bench_compliance(cfg, scratch, dask, log)
-        if "relief" in sections:
-            results["relief"] = bench_relief(cfg, scratch, dask, log)
-        if "report" in sections:
-            if cfg["report"]:
-                log("make report on the sample ...")
-                results["report"] = bench_report(scratch)
-            else:
-                results["report"] = {"skipped": "--quick"}
+        for name in SECTIONS:
+            if name in sections:
+                before = _load_avg()
+                results[name] = run_section[name]()
+                results["sections"][name] = {"load_before": before, "load_after": _load_avg()}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results["load_after"] = _load_avg()

@@ -1,0 +1,684 @@
+"""Benchmarks of the commands as a user runs them: one fresh process per command, on a dataset.
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_commands.py                      # 1M, 2M and 10M people
+    .venv/bin/python benchmarks/bench_commands.py --sizes 1M --only compliance,relief
+    .venv/bin/python benchmarks/bench_commands.py --quick              # 20k people, a smoke run
+
+Each size is a synthetic partitioned dataset, ``fpanalysis synth --people N
+--format parquet --seed 7``, generated once and kept under ``--data-dir``
+(default ``benchmarks/data/``, git-ignored). Each command runs as a user runs
+it, ``python -m fpanalysis CMD DATASET ... --out FILE.parquet`` in a fresh
+process (:data:`COMMANDS`), and so do the DuckDB contenders of ``compliance``
+and ``relief`` (``duckdb_compliance.py``, ``duckdb_relief.py``), whose output
+is compared with the command's.
+
+Per row:
+
+- **wall**: from starting the process to its exit, interpreter start-up and
+  imports included.
+- **peak RSS**: the larger of (a) the kernel's high-water mark of the largest
+  process of the tree: ``/usr/bin/time``'s "Maximum resident set size"
+  (``%M``; the process is started under it, so the figure is the command's
+  own and covers the children it waits for) and each process's ``VmHWM``
+  read from ``/proc`` while polling; and (b) the sum of ``VmRSS`` over the
+  process and all its descendants, sampled every 0.1 s (child processes
+  running at once add up). Not ``ru_maxrss`` of a child of this harness:
+  Linux counts in it the harness's own memory, copied before the ``exec``.
+- **exit**: the exit code; a process killed by a signal, by ``--timeout`` or
+  by the memory guard (the sampled tree over ``--mem-limit``) is a row that
+  says so. The processes also get ``oom_score_adj`` 1000, so that on a shared
+  machine the kernel's OOM killer takes them before anyone else's.
+- **floor**: in another fresh process, the time pyarrow takes to read every
+  column of every table the command needs (``pyarrow.parquet.read_table`` of
+  each table, default threads) plus the time to write the command's own output
+  once more with pyarrow (same format, default options). The page cache is
+  not dropped (a shared machine): the share of the tables' bytes resident in
+  it just before the read (``fincore``) is reported, and is normally all of
+  it, the command having just read the same files, so the floor is a warm read.
+- **x floor**: wall ÷ floor.
+
+Which tables each command needs comes from the code: ``validate`` reads every
+table of the schema present in the dataset, ``bonus``
+``fpanalysis.rules.bonus.TABLES_NEEDED``, ``compliance``
+``fpanalysis.rules.compliance.TABLES_NEEDED``, ``relief``
+``fpanalysis.rules.relief.RELIEF_TABLES``. Results: printed, and written to
+``benchmarks/results/bench_commands.json`` (git-ignored); ``bench_all.py``
+runs the same as its "commands" section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+DATA_DIR = HERE / "data"
+sys.path.insert(0, str(HERE))
+
+COMMANDS = ("validate", "bonus", "compliance", "relief")
+#: The DuckDB contender of a command: its script in this folder.
+CONTENDERS = {"compliance": "duckdb_compliance.py", "relief": "duckdb_relief.py"}
+SIZES = (1_000_000, 2_000_000, 10_000_000)
+QUICK_SIZES = (20_000,)
+SEED = 7
+PERIOD = "2024"
+BONUS_ARGS = ("--start", "2025-01", "--months", "120", "--draws", "1")
+POLL_S = 0.1
+TIMEOUT_S = 3600.0
+#: GNU time: the command's own maximum resident set size, measured by a small parent.
+GNU_TIME = "/usr/bin/time"
+
+
+# --------------------------------------------------------------------------- sizes and datasets
+
+
+def parse_size(text: str) -> int:
+    """``1M``, ``2.5M``, ``20k`` or ``20000`` as a number of people."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"size {text!r}: write 20000, 20k or 1M")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
+    return int(round(float(m.group(1)) * scale))
+
+
+def size_label(n: int) -> str:
+    """``1M``, ``20k`` or the number."""
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+def child_env() -> dict:
+    """The environment of every measured process: this worktree's ``fpanalysis`` first."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    )
+    return env
+
+
+def table_files(dataset: Path, table: str) -> list[Path]:
+    """The Parquet files of ``table``: its folder's parts, or its one file."""
+    folder = dataset / table
+    if folder.is_dir():
+        return sorted(folder.glob("*.parquet"))
+    flat = dataset / f"{table}.parquet"
+    return [flat] if flat.is_file() else []
+
+
+def ensure_dataset(data_dir: Path, people: int, log) -> dict:
+    """The dataset of ``people`` persons under ``data_dir``, generated once (a marker file says so).
+
+    Returns ``{"path", "generate_s" (None when cached), "rows", "bytes"}``.
+    """
+    path = data_dir / f"people-{people}-seed-{SEED}"
+    marker = path / "complete.json"
+    if marker.is_file():
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        return {**info, "path": str(path), "generate_s": None}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = data_dir / f".{path.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(path, ignore_errors=True)
+    log(f"generating {people:,} people into {path} ...")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "fpanalysis", "synth", "--people", str(people)]
+        + ["--format", "parquet", "--seed", str(SEED), "--out", str(tmp)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=child_env(),
+    )
+    secs = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"synth failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
+    tmp.rename(path)
+    rows = {}
+    import pyarrow.parquet as pq
+
+    for t in sorted(p.name for p in path.iterdir() if p.is_dir()):
+        rows[t] = sum(pq.ParquetFile(f).metadata.num_rows for f in table_files(path, t))
+    size = sum(f.stat().st_size for f in path.rglob("*.parquet"))
+    info = {"people": people, "seed": SEED, "rows": rows, "bytes": size, "first_generate_s": secs}
+    marker.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return {**info, "path": str(path), "generate_s": secs}
+
+
+def tables_needed(command: str, dataset: Path) -> list[str]:
+    """The tables ``command`` reads, from the code's own constants."""
+    if command == "validate":
+        from fpanalysis.core.schema import TABLES
+
+        return [t for t in TABLES if table_files(dataset, t)]
+    if command == "bonus":
+        from fpanalysis.rules.bonus import TABLES_NEEDED
+
+        return list(TABLES_NEEDED)
+    if command == "compliance":
+        from fpanalysis.rules.compliance import TABLES_NEEDED
+
+        return list(TABLES_NEEDED)
+    if command == "relief":
+        from fpanalysis.rules.relief import RELIEF_TABLES
+
+        return list(RELIEF_TABLES)
+    raise ValueError(f"unknown command {command!r}")
+
+
+def relief_quota(dataset: Path) -> int:
+    """Six in ten households (``bench_relief.quota_for``): the cut falls among the newcomers."""
+    import pyarrow.parquet as pq
+    from bench_relief import quota_for
+
+    n = sum(pq.ParquetFile(f).metadata.num_rows for f in table_files(dataset, "households"))
+    return quota_for(n)
+
+
+def command_argv(command: str, dataset: Path, out: Path, quota: int | None = None) -> list[str]:
+    """The command line of ``command`` on ``dataset`` (English headers, to compare outputs)."""
+    argv = [sys.executable, "-m", "fpanalysis", command, str(dataset)]
+    extra = {
+        "validate": [],
+        "bonus": [*BONUS_ARGS, "--lang", "en"],
+        "compliance": ["--period", PERIOD, "--lang", "en"],
+        "relief": ["--quota", str(quota), "--lang", "en"],
+    }[command]
+    return [*argv, *extra, "--out", str(out)]
+
+
+def contender_argv(command: str, dataset: Path, out: Path, quota: int | None = None) -> list[str]:
+    """The command line of ``command``'s DuckDB contender."""
+    argv = [sys.executable, str(HERE / CONTENDERS[command]), str(dataset)]
+    extra = ["--period", PERIOD] if command == "compliance" else ["--quota", str(quota)]
+    return [*argv, *extra, "--out", str(out)]
+
+
+# --------------------------------------------------------------------------- measuring a process
+
+
+def _status_kb(pid: int) -> tuple[int, int]:
+    """``VmRSS`` and ``VmHWM`` of ``pid`` in kB (0, 0 once it is gone or a zombie)."""
+    rss = hwm = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss, hwm
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                out += [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every descendant of it."""
+    seen, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.append(p)
+        todo += _children(p)
+    return seen
+
+
+def measure(
+    argv: list[str],
+    *,
+    timeout: float = TIMEOUT_S,
+    mem_limit_mb: float | None = None,
+    log_dir: Path,
+    name: str,
+) -> dict:
+    """Run ``argv`` as a fresh process (its own process group) and measure it.
+
+    Returns ``wall_s``, ``peak_rss_mb`` (the larger of ``max_process_mb``, the
+    largest process's high-water mark, GNU time's ``%M`` or a polled ``VmHWM``,
+    and ``tree_rss_mb``, the sampled sum over the process tree),
+    ``exit_code`` (negative: the signal), ``status`` (``ok``, ``failed``,
+    ``timeout``, ``memory limit`` or ``killed``), the tail of its stderr and
+    where its output and errors were written.
+    """
+    out_path, err_path = log_dir / f"{name}.stdout", log_dir / f"{name}.stderr"
+    time_path = log_dir / f"{name}.time"
+    time_path.unlink(missing_ok=True)
+    timed = Path(GNU_TIME).is_file()
+    if timed:
+        argv_run = [GNU_TIME, "-f", "maxrss_kb=%M", "-o", str(time_path), *argv]
+    else:
+        argv_run = argv
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            argv_run, stdout=out, stderr=err, cwd=ROOT, env=child_env(), start_new_session=True
+        )
+        try:  # on a shared machine the kernel's OOM killer takes ours first
+            Path(f"/proc/{proc.pid}/oom_score_adj").write_text("1000")
+        except OSError:
+            pass
+        tree_peak_kb, hwm_kb, verdict = 0, {}, None
+        while True:
+            pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            pids = _tree(proc.pid)
+            total = 0
+            for p in pids:
+                rss, hwm = _status_kb(p)
+                total += rss
+                hwm_kb[p] = max(hwm_kb.get(p, 0), hwm)
+            tree_peak_kb = max(tree_peak_kb, total)
+            elapsed = time.perf_counter() - t0
+            if verdict is None and elapsed > timeout:
+                verdict = "timeout"
+            elif verdict is None and mem_limit_mb and total / 1024 > mem_limit_mb:
+                verdict = "memory limit"
+            if verdict:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(POLL_S)
+        wall = time.perf_counter() - t0
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    try:  # anything the process left running in its group (none, normally)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    timed_kb = 0
+    if timed and time_path.is_file():
+        text = time_path.read_text(encoding="utf-8", errors="replace")
+        m = re.search(r"maxrss_kb=(\d+)", text)
+        timed_kb = int(m.group(1)) if m else 0
+        m = re.search(r"terminated by signal (\d+)", text)
+        code = -int(m.group(1)) if m else code
+    max_process_mb = max([timed_kb, *hwm_kb.values()]) / 1024
+    if verdict is None:
+        verdict = "ok" if code == 0 else ("failed" if code > 0 else "killed")
+    tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
+    return {
+        "argv": [Path(a).name if a == sys.executable else a for a in argv],
+        "wall_s": wall,
+        "peak_rss_mb": max(max_process_mb, tree_peak_kb / 1024),
+        "max_process_mb": max_process_mb,
+        "tree_rss_mb": tree_peak_kb / 1024,
+        "processes": len(hwm_kb) - (1 if timed else 0),
+        "exit_code": code,
+        "status": verdict,
+        "stderr_tail": tail,
+        "stdout": str(out_path),
+        "stderr": str(err_path),
+    }
+
+
+# --------------------------------------------------------------------------- the I/O floor
+
+
+def _resident_fraction(files: list[Path]) -> float | None:
+    """The share of ``files``' bytes in the page cache (``fincore``), or None without it."""
+    if not files or not shutil.which("fincore"):
+        return None
+    proc = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+    res = size = 0
+    for line in proc.stdout.splitlines():
+        r, s = (int(x) for x in line.split()[:2])
+        res, size = res + r, size + s
+    return min(1.0, res / size) if size else None
+
+
+def floor_worker(dataset: str, tables: list[str], outputs: list[str | None]) -> dict:
+    """The I/O floor, in this (fresh) process: read every table, then write each output once.
+
+    Returns ``read_s``, the tables' bytes on disk and in memory, their rows, the
+    share of their bytes in the page cache before the read, and per output
+    ``write_s`` and its bytes (None for an output that does not exist).
+    """
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    ds = Path(dataset)
+    files = [f for t in tables for f in table_files(ds, t)]
+    cached = _resident_fraction(files)
+    t0 = time.perf_counter()
+    mem_bytes = rows = 0
+    for t in tables:
+        folder = ds / t
+        tab = pq.read_table(str(folder) if folder.is_dir() else str(ds / f"{t}.parquet"))
+        mem_bytes += tab.nbytes
+        rows += tab.num_rows
+        del tab
+    read_s = time.perf_counter() - t0
+    writes = []
+    for out in outputs:
+        p = Path(out) if out else None
+        if p is None or not p.is_file():
+            writes.append(None)
+            continue
+        tmp = p.with_name(p.stem + ".floor" + p.suffix)
+        if p.suffix == ".csv":
+            tab = pcsv.read_csv(p)
+            t0 = time.perf_counter()
+            pcsv.write_csv(tab, tmp)
+        else:
+            tab = pq.read_table(p)
+            t0 = time.perf_counter()
+            pq.write_table(tab, tmp)
+        secs = time.perf_counter() - t0
+        writes.append({"write_s": secs, "bytes": tmp.stat().st_size, "rows": tab.num_rows})
+        tmp.unlink()
+    return {
+        "read_s": read_s,
+        "read_disk_bytes": sum(f.stat().st_size for f in files),
+        "read_memory_bytes": mem_bytes,
+        "read_rows": rows,
+        "page_cache_resident": cached,
+        "writes": writes,
+    }
+
+
+def measure_floor(dataset: Path, tables: list[str], outputs: list[Path], log_dir: Path, name: str):
+    """:func:`floor_worker` in a fresh process; its result, or ``{"error": ...}``."""
+    spec = json.dumps(
+        {"dataset": str(dataset), "tables": tables, "outputs": list(map(str, outputs))}
+    )
+    m = measure(
+        [sys.executable, str(Path(__file__).resolve()), "--floor-worker", spec],
+        log_dir=log_dir,
+        name=name,
+    )
+    for line in Path(m["stdout"]).read_text(encoding="utf-8").splitlines():
+        if line.startswith("FLOOR "):
+            return json.loads(line[len("FLOOR ") :])
+    return {"error": f"floor worker {m['status']}: " + " | ".join(m["stderr_tail"])}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def load_avg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def _compare(command: str, ours: Path, theirs: Path) -> tuple[bool | None, str]:
+    if not (ours.is_file() and theirs.is_file()):
+        return None, "not compared: an output is missing"
+    mod = __import__(CONTENDERS[command].removesuffix(".py"))
+    return mod.compare(ours, theirs)
+
+
+def bench_size(
+    people: int,
+    commands: list[str],
+    *,
+    data_dir: Path,
+    scratch: Path,
+    timeout: float,
+    mem_limit_mb: float | None,
+    contenders: bool,
+    log,
+) -> dict:
+    """Every command (and contender) on the dataset of ``people``: the dataset and the rows."""
+    ds = ensure_dataset(data_dir, people, log)
+    path = Path(ds["path"])
+    label = size_label(people)
+    quota = relief_quota(path) if "relief" in commands else None
+    rows = []
+    for command in commands:
+        runs = [("fpanalysis", command_argv)]
+        if contenders and command in CONTENDERS:
+            runs.append(("duckdb", contender_argv))
+        outs = {}
+        for runner, make in runs:
+            out = scratch / f"{label}-{command}-{runner}.parquet"
+            out.unlink(missing_ok=True)
+            log(f"{label} {command} ({runner}) ...")
+            row = {"people": people, "size": label, "command": command, "runner": runner}
+            row["load_before"] = load_avg()
+            row.update(
+                measure(
+                    make(command, path, out, quota),
+                    timeout=timeout,
+                    mem_limit_mb=mem_limit_mb,
+                    log_dir=scratch,
+                    name=f"{label}-{command}-{runner}",
+                )
+            )
+            for k in ("stdout", "stderr"):  # in the scratch folder, removed at the end
+                row.pop(k)
+            rows.append(row)
+            outs[runner] = (row, out)
+        log(f"{label} {command}: I/O floor ...")
+        floor = measure_floor(
+            path,
+            tables_needed(command, path),
+            [o for _, o in outs.values()],
+            scratch,
+            f"{label}-{command}-floor",
+        )
+        for k, (row, _out) in enumerate(outs.values()):
+            row["tables"] = tables_needed(command, path)
+            if "error" in floor:
+                row["floor_error"] = floor["error"]
+                continue
+            write = floor["writes"][k]
+            row.update({k2: v for k2, v in floor.items() if k2 != "writes"})
+            row["write_s"] = None if write is None else write["write_s"]
+            row["output_bytes"] = None if write is None else write["bytes"]
+            row["floor_s"] = floor["read_s"] + (write["write_s"] if write else 0.0)
+            row["ratio"] = row["wall_s"] / row["floor_s"] if row["floor_s"] else None
+        if "duckdb" in outs:
+            ok, msg = _compare(command, outs["duckdb"][1], outs["fpanalysis"][1])
+            outs["duckdb"][0]["agrees"], outs["duckdb"][0]["agreement"] = ok, msg
+    return {"dataset": {k: v for k, v in ds.items()}, "quota": quota, "rows": rows}
+
+
+def run(
+    sizes: list[int] | tuple[int, ...] = SIZES,
+    commands: list[str] | tuple[str, ...] = COMMANDS,
+    *,
+    data_dir: Path = DATA_DIR,
+    timeout: float = TIMEOUT_S,
+    mem_limit_mb: float | None = None,
+    contenders: bool = True,
+    scratch: Path | None = None,
+    log=None,
+) -> dict:
+    """The "commands" benchmark: every size, every command. What ``bench_all.py`` runs too.
+
+    ``mem_limit_mb`` defaults to 90 % of the machine's memory. Outputs go to
+    ``scratch`` (default: a new folder under /tmp, removed at the end).
+    """
+    log = log or (lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr))
+    if mem_limit_mb is None:
+        mem_limit_mb = 0.9 * _mem_total_mb()
+    own = scratch is None
+    scratch = Path(tempfile.mkdtemp(prefix="fp_bench_commands_")) if own else Path(scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
+    out = {
+        "config": {
+            "sizes": list(sizes),
+            "commands": list(commands),
+            "data_dir": str(data_dir),
+            "timeout_s": timeout,
+            "mem_limit_mb": mem_limit_mb,
+            "seed": SEED,
+            "period": PERIOD,
+            "bonus_args": list(BONUS_ARGS),
+        },
+        "load_before": load_avg(),
+        "sizes": {},
+    }
+    try:
+        for n in sizes:
+            out["sizes"][size_label(n)] = bench_size(
+                n,
+                list(commands),
+                data_dir=Path(data_dir),
+                scratch=scratch,
+                timeout=timeout,
+                mem_limit_mb=mem_limit_mb,
+                contenders=contenders,
+                log=log,
+            )
+    finally:
+        if own:
+            shutil.rmtree(scratch, ignore_errors=True)
+    out["load_after"] = load_avg()
+    return out
+
+
+def _mem_total_mb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _s(x) -> str:
+    return "-" if x is None else (f"{x:.2f} s" if x < 100 else f"{x:.0f} s")
+
+
+def _mb(x) -> str:
+    return "-" if not x else f"{x / 1024:.2f} GB" if x >= 1024 else f"{x:.0f} MB"
+
+
+def table_lines(res: dict) -> list[str]:
+    """The section's printed table: one line per command (and contender) and size."""
+    lines = [
+        "commands (fresh processes on synthetic Parquet datasets; floor = pyarrow reads the "
+        "tables the command needs + writes its output once)",
+        f"  load average before {res.get('load_before')}, after {res.get('load_after')}",
+        f"  {'people':>6} {'command':<11} {'runner':<10} {'exit':>4} {'wall':>8} {'peak RSS':>9} "
+        f"{'read':>8} {'write':>8} {'floor':>8} {'x floor':>8}  notes",
+    ]
+    for label, block in res.get("sizes", {}).items():
+        d = block["dataset"]
+        gen = d.get("generate_s")
+        lines.append(
+            f"  {label}: {d['path']} ({_mb(d.get('bytes', 0) / 2**20)} of Parquet, "
+            + ("generated in " + _s(gen) if gen is not None else "cached")
+            + (f"; relief quota {block['quota']:,}" if block.get("quota") else "")
+            + ")"
+        )
+        for r in block["rows"]:
+            notes = [] if r["status"] == "ok" else [r["status"].upper()]
+            if r["status"] != "ok" and r.get("stderr_tail"):
+                notes.append(r["stderr_tail"][-1][:80])
+            if r.get("page_cache_resident") is not None:
+                notes.append(f"page cache {r['page_cache_resident']:.0%} warm")
+            if "agrees" in r:
+                notes.append(f"agrees with fpanalysis: {r['agrees']}")
+                if not r["agrees"]:
+                    notes.append(r.get("agreement", "")[:80])
+            if r.get("floor_error"):
+                notes.append(r["floor_error"][:80])
+            ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.1f}"
+            lines.append(
+                f"  {label:>6} {r['command']:<11} {r['runner']:<10} {r['exit_code']:>4} "
+                f"{_s(r['wall_s']):>8} {_mb(r['peak_rss_mb']):>9} {_s(r.get('read_s')):>8} "
+                f"{_s(r.get('write_s')):>8} {_s(r.get('floor_s')):>8} {ratio:>8}  "
+                + "; ".join(notes)
+                + f" (load {r['load_before'][0] if r.get('load_before') else '?'})"
+            )
+    return lines
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--sizes",
+        type=lambda s: [parse_size(x) for x in s.split(",") if x.strip()],
+        help="people per dataset, comma-separated (default 1M,2M,10M; --quick: 20k)",
+    )
+    ap.add_argument(
+        "--only",
+        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        help=f"commands to run, comma-separated (default {','.join(COMMANDS)})",
+    )
+    ap.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per process")
+    ap.add_argument(
+        "--mem-limit",
+        type=float,
+        default=None,
+        help="MB the process tree may hold before it is killed (default 90%% of RAM)",
+    )
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (20k people): a smoke run")
+    ap.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB contenders")
+    ap.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where datasets are kept")
+    ap.add_argument(
+        "--out", type=Path, default=RESULTS / "bench_commands.json", help="the JSON file written"
+    )
+    ap.add_argument("--floor-worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.floor_worker:
+        print("FLOOR " + json.dumps(floor_worker(**json.loads(args.floor_worker))), flush=True)
+        return 0
+    commands = args.only or list(COMMANDS)
+    unknown = sorted(set(commands) - set(COMMANDS))
+    if unknown:
+        ap.error(f"unknown command(s) {', '.join(unknown)}; choose from {', '.join(COMMANDS)}")
+    from bench_all import machine
+
+    m = machine()
+    res = run(
+        args.sizes or (QUICK_SIZES if args.quick else SIZES),
+        commands,
+        data_dir=args.data_dir,
+        timeout=args.timeout,
+        mem_limit_mb=args.mem_limit,
+        contenders=not args.no_duckdb,
+    )
+    res["machine"] = m
+    print(
+        f"machine: {m.get('Model name', '?')}, {m.get('CPU(s)', m['cpus'])} CPUs, "
+        f"{m.get('ram_gb', '?')} GB RAM; Python {m['python']}, pandas {m['pandas']}, "
+        f"pyarrow {m['pyarrow']}, duckdb {m['duckdb']}"
+    )
+    print("\n".join(table_lines(res)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2, default=float) + "\n", encoding="utf-8")
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""The commands benchmark end to end at a small size, and its DuckDB contenders against fpanalysis.
+
+``bench_commands.py --quick`` runs every command as a fresh process on a 20k
+people dataset, with its I/O floor and the DuckDB contenders of compliance
+and relief (whose outputs must equal the commands'); a process that times out
+is a row that says so. The contenders are also checked, in this process, on
+the sample-size synthetic dataset (the realistic generator: twins, scripted
+§4 cases, cancelled permits) for several periods and rounds. No timing is
+asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fpanalysis import synth
+from fpanalysis.core.params import load_params
+from fpanalysis.io import load_for_analysis
+from fpanalysis.rules import bonus, compliance, relief
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_commands  # noqa: E402
+import duckdb_compliance  # noqa: E402
+import duckdb_relief  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bench_data")
+
+
+@pytest.fixture(scope="module")
+def quick(data_dir, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench_results") / "bench_commands.json"
+    code = bench_commands.main(["--quick", "--data-dir", str(data_dir), "--out", str(out)])
+    assert code == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _rows(res: dict) -> list[dict]:
+    return [r for block in res["sizes"].values() for r in block["rows"]]
+
+
+def test_quick_run_measures_every_command_and_contender(quick):
+    rows = _rows(quick)
+    assert list(quick["sizes"]) == ["20k"]
+    assert {(r["command"], r["runner"]) for r in rows} == {
+        ("validate", "fpanalysis"),
+        ("bonus", "fpanalysis"),
+        ("compliance", "fpanalysis"),
+        ("compliance", "duckdb"),
+        ("relief", "fpanalysis"),
+        ("relief", "duckdb"),
+    }
+    for r in rows:
+        what = (r["command"], r["runner"], r.get("stderr_tail"))
+        assert r["exit_code"] == 0 and r["status"] == "ok", what
+        for k in ("wall_s", "peak_rss_mb", "read_s", "write_s", "floor_s", "ratio"):
+            assert r[k] is not None and r[k] > 0, (k, what)
+        assert r["floor_s"] == pytest.approx(r["read_s"] + r["write_s"])
+        assert r["ratio"] == pytest.approx(r["wall_s"] / r["floor_s"])
+        assert r["read_rows"] > 0 and r["output_bytes"] > 0
+
+
+def test_quick_run_duckdb_contenders_agree_with_fpanalysis(quick):
+    contenders = [r for r in _rows(quick) if r["runner"] == "duckdb"]
+    assert len(contenders) == 2
+    for r in contenders:
+        assert r["agrees"] is True, (r["command"], r["agreement"])
+
+
+def test_floor_reads_the_tables_each_command_names(quick):
+    block = quick["sizes"]["20k"]
+    tables = {r["command"]: r["tables"] for r in block["rows"]}
+    assert tables["bonus"] == list(bonus.TABLES_NEEDED)
+    assert tables["compliance"] == list(compliance.TABLES_NEEDED)
+    assert tables["relief"] == list(relief.RELIEF_TABLES)
+    assert sorted(tables["validate"]) == sorted(block["dataset"]["rows"])
+
+
+def test_a_process_over_its_timeout_is_a_row_that_says_so(quick, data_dir):
+    res = bench_commands.run(
+        bench_commands.QUICK_SIZES, ["relief"], data_dir=data_dir, timeout=0.2, contenders=False
+    )
+    (row,) = _rows(res)
+    assert row["status"] == "timeout" and row["exit_code"] < 0
+    assert row["write_s"] is None and row["floor_s"] == row["read_s"] > 0
+    assert res["sizes"]["20k"]["dataset"]["generate_s"] is None  # the cached dataset
+
+
+@pytest.mark.parametrize(
+    "argv, status",
+    [
+        pytest.param([sys.executable, "-c", "import sys; sys.exit(3)"], "failed", id="exit-3"),
+        pytest.param(
+            [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"],
+            "killed",
+            id="sigkill",
+        ),
+    ],
+)
+def test_measure_reports_failed_and_killed_processes(argv, status, tmp_path):
+    m = bench_commands.measure(argv, log_dir=tmp_path, name="p")
+    assert m["status"] == status
+    assert m["exit_code"] == (3 if status == "failed" else -9)
+
+
+# --------------------------------------------------------------------------- on the sample
+
+
+@pytest.fixture(scope="module")
+def sample_parquet(tmp_path_factory) -> Path:
+    """The sample-size synthetic dataset (``synth --seed 20241``) as one Parquet file per table."""
+    out = tmp_path_factory.mktemp("sample_parquet")
+    synth.write_dataset(synth.generate(seed=synth.DEFAULT_SEED), out, format="parquet")
+    return out
+
+
+@pytest.mark.parametrize("period", ["2022", "2023H1", "2024H2"])
+def test_duckdb_scorecard_equals_fpanalysis_on_the_sample(sample_parquet, period, tmp_path):
+    tables = load_for_analysis(sample_parquet, compliance.TABLES_NEEDED)
+    card = compliance.compliance_scorecard(tables, load_params(), period)
+    card.to_parquet(tmp_path / "fpanalysis.parquet")
+    duckdb_compliance.run(sample_parquet, tmp_path / "duckdb.parquet", period, threads=2)
+    ok, msg = duckdb_compliance.compare(
+        tmp_path / "duckdb.parquet", tmp_path / "fpanalysis.parquet"
+    )
+    assert ok, msg
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        pytest.param({"quota": 180}, id="quota"),
+        pytest.param({"budget_yuan": 210000}, id="budget"),
+        pytest.param(
+            {"pool": "separate", "quota": {"urban": 60, "rural": 60}}, id="separate-pools"
+        ),
+    ],
+)
+def test_duckdb_relief_list_equals_fpanalysis_on_the_sample(sample_parquet, limits, tmp_path):
+    tables = load_for_analysis(sample_parquet, relief.RELIEF_TABLES)
+    res = relief.rank_households(tables, load_params(), texts=False, **limits)
+    columns = (["pool"] if limits.get("pool") == "separate" else []) + duckdb_relief.OUTPUT_COLUMNS
+    res.table[columns].to_parquet(tmp_path / "fpanalysis.parquet")
+    duckdb_relief.run(
+        sample_parquet,
+        tmp_path / "duckdb.parquet",
+        quota=limits.get("quota"),
+        budget_yuan=limits.get("budget_yuan"),
+        pool=limits.get("pool", "all"),
+        threads=2,
+    )
+    ok, msg = duckdb_relief.compare(tmp_path / "duckdb.parquet", tmp_path / "fpanalysis.parquet")
+    assert ok, msg
+    # a real round: some households selected, some not
+    n = pd.read_parquet(tmp_path / "duckdb.parquet")["selection"].value_counts()
+    assert n.get("continuing", 0) + n.get("admitted", 0) > 0
+    assert n.get("waiting", 0) + n.get("not_eligible", 0) > 0
