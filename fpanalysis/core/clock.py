@@ -1,9 +1,8 @@
-"""The one reading of ``SOURCE_DATE_EPOCH``: fixed times for reproducible outputs.
-
-Reproducible-builds convention: when ``SOURCE_DATE_EPOCH`` (whole seconds since
-1970, UTC) is set, every time the tool writes into an output (workbook document
-properties, zip entry times, the report's run time, the register's recording
-time) is that time, so reruns give identical bytes.
+"""The one reading of ``SOURCE_DATE_EPOCH`` and the times the tool writes into outputs: when it
+is set (whole seconds since 1970, UTC), every time written into an output (workbook document
+properties, zip entry times, the report's run time, the register's recording time) is that time,
+so that reruns give identical bytes; unset, files carry a fixed document time (2000-01-01) and a
+run its clock time.
 """
 
 from __future__ import annotations
@@ -45,7 +44,10 @@ def source_date_epoch() -> dt.datetime | None:
 
 
 def document_time() -> dt.datetime:
-    """The time written into file metadata: ``SOURCE_DATE_EPOCH``, else 2000-01-01; never before 1980."""
+    """The time written into file metadata: ``SOURCE_DATE_EPOCH``, else 2000-01-01.
+
+    Never before 1980 (zip entry times cannot be earlier).
+    """
     when = source_date_epoch()
     return DOCUMENT_TIME if when is None else max(when, _ZIP_EPOCH)
 

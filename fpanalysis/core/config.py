@@ -1,6 +1,6 @@
-"""Paths in one place (cookiecutter-data-science's ``config.py``).
-
-Nothing else in the package spells a path to the project's folders.
+"""Paths in one place: the package and project folders, the bundled sample and its workbook,
+the input templates, the notebooks and ``policy.yaml``; nothing else in the package spells a
+path to the project's folders.
 """
 
 from pathlib import Path

@@ -1,7 +1,8 @@
-"""The in-memory dataset types: :class:`Dataset` (English table name -> typed frame, with
-the provenance of every table), :class:`Problem` (one problem found in a dataset, as a clerk
-needs it to correct the input) and the helpers over frames they need (row keys, key lookups).
-Nothing here reads or writes a file: :mod:`fpanalysis.io` does.
+"""The in-memory dataset types: :class:`Dataset` (English table name -> typed frame, with the
+provenance of every table and the parts a partitioned table was read from), :class:`Problem`
+(one problem found in a dataset, as a clerk needs it to correct the input) and the helpers over
+frames they need (row keys, key lookups, the units of a dataset). Nothing here reads or writes a
+file: :mod:`fpanalysis.io` does.
 """
 
 from __future__ import annotations

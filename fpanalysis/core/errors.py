@@ -1,8 +1,7 @@
-"""User-facing errors, in Chinese and English.
-
-Every error a user can cause (bad data, a bad parameter file, a bad option) is an
-:class:`FPError`. The command line prints it in the user's language and exits
-with its ``exit_code``; it never shows a traceback for one.
+"""User-facing errors in Chinese and English: :class:`FPError` and its kinds (bad data, a bad
+parameter file, a bad option), each with the file, row, column, value and rule it concerns and
+the exit code the command line ends with; the command line prints one in the user's language
+and never shows a traceback for it.
 """
 
 from __future__ import annotations

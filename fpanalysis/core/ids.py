@@ -1,25 +1,9 @@
-"""Resident ID numbers: GB 11643-1999 (POLICY.md §8).
-
-An 18-character number is a 6-digit region code, the birth date ``YYYYMMDD``, a
-3-digit sequence (odd = male, even = female) and a check character. A 15-digit
-legacy number (``YYMMDD``, always 19xx) upgrades by inserting ``19`` and
-computing the check character.
-
-The check character comes from python-stdnum (``stdnum.cn.ric``), but not its
-``validate()``: that refuses every 15-digit number and every region code its
-dated code list does not know, and people keep numbers whose region codes were
-renamed or abolished (STACK.md). An unknown region code is therefore only a
-warning here.
-
-Choices where the spec is silent:
-
-- A 15-digit number that is otherwise sound is accepted (``ok``), upgraded in
-  ``normalized``, with a ``legacy_15`` warning so that the clerk can update it.
-- ``check_id_number`` takes an optional ``today``: a birth date after it is an
-  error (a number cannot be issued before its holder is born).
-- The region code counts as known when stdnum's code list has a county entry
-  for it in any year (the list is dated; a code valid in another year is not a
-  typing error).
+"""Resident ID numbers by GB 11643-1999 (rulebook §8): normalising a number as typed, the check
+character one at a time (:func:`check_char`) and vectorised over numpy arrays of digits
+(:func:`body_digits`, :func:`check_indices`, :func:`check_chars`, what validation uses for a
+province's millions of numbers), the upgrade of a 15-digit legacy number, the sex digit, whether
+a region code is known, and :func:`check_id_number`, the full check of one number against the
+person's record (choices: ``docs/design.md``, "ID numbers").
 
 Examples:
     >>> r = check_id_number("11010519491231002X")
@@ -135,9 +119,9 @@ def body_digits(bodies: Any) -> np.ndarray:
 
 
 def check_indices(digits: np.ndarray) -> np.ndarray:
-    """Weighted sum mod 11 of each column of a (17, n) digit array: the index into ``CHECK_CHARACTERS``.
+    """Weighted sum mod 11 of each column of a (17, n) digit array.
 
-    One pass over the column per position, not a loop over rows.
+    The result indexes ``CHECK_CHARACTERS``: one pass per digit position, not a loop over rows.
     """
     total = np.zeros(digits.shape[1], dtype=np.int32)
     for j, w in enumerate(ID_WEIGHTS):
@@ -146,7 +130,9 @@ def check_indices(digits: np.ndarray) -> np.ndarray:
 
 
 def check_chars(bodies: Any) -> np.ndarray:
-    """GB 11643 check characters of many 17-digit bodies at once (the vectorised :func:`check_char`).
+    """GB 11643 check characters of many 17-digit bodies at once.
+
+    The vectorised :func:`check_char`.
 
     Examples:
         >>> check_chars(["11010519491231002", "13050319670401001"]).tolist()
@@ -256,7 +242,7 @@ def check_id_number(
     sex: str | None = None,
     today: Any = None,
 ) -> IdCheck:
-    """Check a resident ID number, and against the person's record (POLICY.md §8).
+    """Check a resident ID number, and against the person's record (rulebook §8).
 
     Args:
         s: the number as typed (it is normalised first).
@@ -353,7 +339,8 @@ def check_id_number(
             (
                 "birth_date_mismatch",
                 f"身份证号中的出生日期 {born} 与登记的出生日期 {record_born} 不一致",
-                f"the birth date in the ID number, {born}, disagrees with the recorded {record_born}",
+                f"the birth date in the ID number, {born}, disagrees with the recorded "
+                f"{record_born}",
             )
         )
     if sex is not None and not (isinstance(sex, float) and sex != sex):

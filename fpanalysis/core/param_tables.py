@@ -1,12 +1,9 @@
-"""Parameters written out for people: the values in force, what an override changes, tables.
-
-:func:`in_force` lists each parameter's value on a date with the file and line
-it was written on (``fpanalysis params``); :func:`param_changes` what one set of
-parameters changes against another (``fpanalysis params --diff``);
-:func:`parameter_table` the markdown table of parameters that the rulebook
-(``docs/rules.md``) holds in each section, which :func:`update_rulebook`
-regenerates between its ``<!-- params: NAME, ... -->`` and ``<!-- /params -->``
-markers (rulebook §9).
+"""Parameters written out for people (rulebook §9): :func:`in_force` lists each parameter's
+value on a date with the file and line it was written on (``fpanalysis params``);
+:func:`param_changes` what one set of parameters changes against another (``fpanalysis params
+--diff``); :func:`parameter_table` the markdown table of parameters that the rulebook
+(``docs/rules.md``) holds in each section, which :func:`update_rulebook` regenerates between its
+``<!-- params: NAME, ... -->`` and ``<!-- /params -->`` markers.
 """
 
 from __future__ import annotations

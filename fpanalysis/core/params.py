@@ -1,26 +1,11 @@
-"""Policy parameters as effective-dated data (rulebook §9).
-
-The defaults live in ``policy.yaml`` beside this module, each with the date it
-takes effect from, its unit and the clause of the work plan it comes from. An
-override file (YAML, ``--params FILE``) changes only what it names:
-
-- a plain value replaces the parameter from the start of time (1900-01-01);
-- a mapping of ISO dates to values sets the value in force from each date on;
-  the defaults stay in force before the first of those dates and are replaced
-  from it on (a default change dated later than an override's first date is
-  dropped: the override speaks for the period from its first date);
-- ``dibao_standard_yuan`` is a mapping of areas, each with its own dated
-  values (or a plain number); an area the override does not name keeps its
-  defaults;
-- any other mapping-valued parameter (weights, penalties, thresholds,
-  review months, birth rates) given as a mapping replaces the whole mapping and
-  is validated whole (weights must still sum to 1).
-
-Unknown names, wrong types, malformed or repeated dates, effective dates
-before the start of time (1900-01-01: a typo in the year), keys that are not
-a name or a date, and YAML tags such as ``!!python/object`` (the loader is a
-safe one: plain data only) are errors (:class:`~fpanalysis.core.errors.ParamError`)
-that name the key.
+"""Policy parameters as effective-dated data (rulebook §9): the defaults in ``policy.yaml``
+beside this module, each with the date it takes effect from, its unit, its limits and the clause
+of the work plan it comes from; :func:`load_params` reads them with an optional override file
+(YAML, ``--params FILE``) into :class:`Params`, which answers the value in force on a date, a
+parameter's timeline, the 低保 standard of an area, a copy with overrides and where each value
+was written. How an override combines with the defaults is rulebook §9.1–9.2; what it may not
+hold is a :class:`~fpanalysis.core.errors.ParamError` naming the key (``docs/design.md``,
+"Parameters").
 
 Examples:
     >>> p = load_params()

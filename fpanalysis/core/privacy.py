@@ -1,21 +1,10 @@
-"""Masking of names and resident ID numbers (POLICY.md §7).
-
-Every output that leaves the package masks personal information unless the
-user asks otherwise (``--reveal-pii``): a name keeps its first character
-(``张**``), an ID number its first 6 and last 4 characters
-(``110105********002X``). Which columns hold personal information is declared
-in :mod:`fpanalysis.core.schema` (``pii_kind``); outputs name their own PII columns
-from :data:`PII_NAME_COLUMNS` / :data:`PII_ID_COLUMNS` so that
-:func:`mask_frame` finds them, under English or Chinese headers.
-
-Choices where the spec is silent:
-
-- A one-character name becomes ``*`` (keeping it would show the whole name).
-- An ID value of 10 characters or fewer is masked entirely (keeping 6 + 4
-  characters would show all of it); an empty string stays empty; missing stays
-  missing. Values are masked as they stand (not normalised first).
-- :func:`find_names` ignores names shorter than 2 characters: one character is
-  what a masked name shows anyway.
+"""Masking of names and resident ID numbers (rulebook §7): a name keeps its first character
+(``张**``), an ID number its first 6 and last 4 (``110105********002X``), in every output unless
+the user asks otherwise (``--reveal-pii``); :func:`mask_frame` finds the columns holding them
+under English or Chinese headers (declared in :mod:`fpanalysis.core.schema` as ``pii_kind``,
+plus the output-only :data:`PII_NAME_COLUMNS` / :data:`PII_ID_COLUMNS`), and
+:func:`find_unmasked_ids` / :func:`find_names` scan text for what escaped (choices:
+``docs/design.md``, "Masking").
 
 Examples:
     >>> mask_name("张三丰"), mask_id_number("11010519491231002X")
@@ -129,7 +118,7 @@ def _kind(label: Any) -> str | None:
 
 
 def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
-    """A copy of ``df`` with every PII column masked (POLICY.md §7).
+    """A copy of ``df`` with every PII column masked (rulebook §7).
 
     Columns are found by English name (:data:`PII_NAME_COLUMNS`,
     :data:`PII_ID_COLUMNS`) or Chinese header; index levels with such names

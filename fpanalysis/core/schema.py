@@ -1,8 +1,10 @@
-"""Every table and column of the bureau's data, declared once (DATA.md).
-
-Validation (:mod:`fpanalysis.io.validate`), the Chinese headers and enum labels the
-loaders accept and the outputs write, the Excel templates and the data
-dictionary in the docs are all built from :data:`TABLES`.
+"""Every table and column of the bureau's data, declared once in :data:`TABLES` (types, enums
+with their Chinese labels, keys, references, Chinese headers, personal information, recorded
+dates), the Chinese names of output-only columns and labels, typed empty frames and the
+coercion of hand-written ones, and :func:`last_recorded_date`, the date every default period,
+as-of date and start month comes from. Validation (:mod:`fpanalysis.io.validate`), the headers
+and labels the loaders accept and the outputs write, the input templates and
+``docs/data_dictionary.md`` are all built from it.
 
 Examples:
     >>> TABLES["persons"].column("sex").labels["F"]
@@ -23,7 +25,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-# Column types (DATA.md "Types") and the pandas dtype each is held in (docs/design.md).
+# Column types (docs/data_dictionary.md) and the pandas dtype each is held in (docs/design.md).
 DTYPES: Mapping[str, str] = MappingProxyType(
     {
         "id": "str",
@@ -58,15 +60,15 @@ class Column:
 
     Attributes:
         name: English name (outputs and code use it).
-        zh: Chinese header (DATA.md 中文表头).
+        zh: Chinese header (中文表头).
         type: one of :data:`DTYPES`.
         required: an empty cell is an error.
         labels: for enum/set columns, English code -> Chinese label (both accepted on input).
         references: ``"table.column"`` this column must resolve to.
-        pii: personal information, masked in every output (POLICY.md §7).
+        pii: personal information, masked in every output (rulebook §7).
         pii_kind: ``"name"`` or ``"id_number"``.
         min, max: bounds for int/number columns.
-        note_zh, note_en: the rule as DATA.md states it, for templates and docs.
+        note_zh, note_en: the rule the column keeps, for templates and the data dictionary.
         recorded: a date on which something happened and was recorded (a hire, a
             survey, a birth, an application), not a schedule or a birthday: the
             dataset's last recorded date, the default of every time-dependent
@@ -598,7 +600,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "reason_en": "理由（英文）",
         "message_zh": "说明",
         "message_en": "说明（英文）",
-        # personal information in outputs (masked by privacy.mask_frame, POLICY.md §7)
+        # personal information in outputs (masked by privacy.mask_frame, rulebook §7)
         "wife_name": "女方姓名",
         "husband_name": "男方姓名",
         "payee_name": "领取人姓名",
@@ -606,7 +608,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "party_name": "当事人姓名",
         "wife_id_number": "女方身份证号",
         "husband_id_number": "男方身份证号",
-        # compliance (POLICY.md §3)
+        # compliance (rulebook §3)
         "baseline_coverage": "年初摸底调查覆盖率",
         "followup_coverage": "半年跟踪调查覆盖率",
         "feedback_timeliness": "信息反馈及时率",
@@ -636,7 +638,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "timeline_en": "时间线（英文）",
         "action_zh": "处理措施",
         "action_en": "处理措施（英文）",
-        # bonus (POLICY.md §5)
+        # bonus (rulebook §5)
         "committed_yuan": "已发证应付金额（元）",
         "new_p10_yuan": "新增预测P10（元）",
         "new_p50_yuan": "新增预测P50（元）",
@@ -647,7 +649,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "certificates": "光荣证数",
         "months_due": "应发月数",
         "outside_yuan": "预算外应发金额（元）",
-        # relief (POLICY.md §6)
+        # relief (rulebook §6)
         "rank": "排名",
         "eligible": "符合低保条件",
         "tier": "困难档次",
@@ -678,7 +680,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
 OUTPUT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "grade": MappingProxyType({"excellent": "优秀", "pass": "合格", "fail": "不合格"}),
-        # compliance indicators and accountability rules (POLICY.md §3, §4)
+        # compliance indicators and accountability rules (rulebook §3, §4)
         "indicator": MappingProxyType(
             {
                 "baseline_coverage": "年初摸底调查覆盖率",
@@ -713,7 +715,7 @@ OUTPUT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "transition": MappingProxyType(
             {"enter": "新纳入", "continue": "继续", "exit": "退出", "tier_change": "档次变动"}
         ),
-        # relief (POLICY.md §6)
+        # relief (rulebook §6)
         "selection": MappingProxyType(
             {
                 "continuing": "继续保障",
@@ -811,7 +813,7 @@ def coerce(
 def last_recorded_date(
     tables: Mapping[str, pd.DataFrame], among: Iterable[str]
 ) -> pd.Timestamp | None:
-    """The latest recorded date (columns declared ``recorded``) in the tables ``among`` that are present.
+    """The latest recorded date (columns declared ``recorded``) in those tables ``among`` present.
 
     Each analysis passes the tables it reads, so its default period, as-of date
     or start month comes from its own data, never from today's date (rulebook,

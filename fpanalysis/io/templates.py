@@ -258,7 +258,7 @@ def data_dictionary() -> str:
             notes = [x for x in (c.note_zh, c.note_en) if x]
             if c.pii:
                 notes.append(
-                    "个人信息，输出时脱敏 / personal information, masked in outputs (POLICY.md §7)"
+                    "个人信息，输出时脱敏 / personal information, masked in outputs (rulebook §7)"
                 )
             required = "是 / yes" if c.required else "否 / no"
             lines.append(
