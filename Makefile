@@ -27,7 +27,7 @@ sysdeps:
 report: venv
 	$(PY) -m fpanalysis report --out $(REPORT_DIR)
 
-test: venv sysdeps
+test: venv sysdeps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Re-execute the committed notebooks in place (defaults, cwd notebooks/) after an intended change;
@@ -40,8 +40,10 @@ DASHBOARD_PORT ?= 8866
 dashboard: venv
 	$(PY) -m fpanalysis.report.dashboard --port $(DASHBOARD_PORT)
 
+# ruff lint (line length 100 enforced) and ruff format, checked: part of `make test`, so CI fails on them.
 lint: venv
 	$(PY) -m ruff check fpanalysis tests benchmarks
+	$(PY) -m ruff format --check fpanalysis tests benchmarks
 
 # Every benchmark in one run (budget vs Dask/DuckDB/naive/bandwidth floor, re-projection, compliance, relief,
 # make report, and the commands run as a user runs them on 1M/2M/10M-people datasets kept in benchmarks/data):

@@ -1,10 +1,10 @@
-"""Altair charts of the only-child parents' reward budget (POLICY.md §5).
+"""Altair charts of the only-child parents' reward budget (rulebook §5).
 
 - :func:`fan_chart` — the bureau's monthly total: committed payments, and
   committed plus new certificates with the P10–P90 band and the P50 line.
 - :func:`unit_chart` — yearly committed payments stacked by unit, with the
   expected (mean) new certificates per unit beside them. Means add up across
-  units; percentiles do not (POLICY.md §5), so the stack uses means and the
+  units; percentiles do not (rulebook §5), so the stack uses means and the
   bands stay in the fan chart.
 - :func:`scenario_chart` — committed + new P50 per month, one line per
   scenario, from :func:`fpanalysis.rules.bonus.compare_scenarios` at ``by=("month",)``.
@@ -17,7 +17,8 @@ in notebooks enable the offline ``svg`` renderer.
 Examples:
     >>> import numpy as np
     >>> from fpanalysis.rules.bonus import BonusProjection
-    >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]), np.array([[[0, 1000]], [[0, 3000]]]))
+    >>> draws = np.array([[[0, 1000]], [[0, 3000]]])
+    >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]), draws)
     >>> fan_frame(pr)[["month", "committed", "p10", "p50", "p90"]].values.tolist()
     [['2025-01', 20.0, 20.0, 20.0, 20.0], ['2025-02', 20.0, 30.0, 30.0, 50.0]]
 """
@@ -40,7 +41,7 @@ def _yuan(values) -> np.ndarray:
 
 
 def fan_frame(projection: BonusProjection) -> pd.DataFrame:
-    """Bureau-level monthly frame: ``month``, ``committed`` and committed + new ``p10``/``p50``/``p90`` (yuan)."""
+    """Bureau-level monthly frame: month, committed, committed + new p10/p50/p90 (yuan)."""
     t = projection.table(("month",))
     c = _yuan(t["committed_yuan"])
     out = pd.DataFrame({"month": t["month"], "committed": c})
@@ -168,7 +169,8 @@ def unit_chart(
         )
         .properties(
             title=title
-            or "各单位年度奖励金（已发证 + 新增均值） yearly reward by unit (committed + expected new)",
+            or "各单位年度奖励金（已发证 + 新增均值） "
+            "yearly reward by unit (committed + expected new)",
             width=max(60, width // 6),
             height=260,
         )
@@ -177,7 +179,7 @@ def unit_chart(
 
 
 def scenario_frame(compare: pd.DataFrame) -> pd.DataFrame:
-    """``scenario``, ``month``, committed and committed + new P50 (yuan) from a bureau-level comparison."""
+    """scenario, month, committed, committed + new P50 (yuan) of a bureau-level comparison."""
     c = _yuan(compare["committed_yuan"])
     return pd.DataFrame(
         {

@@ -29,11 +29,11 @@ from fpanalysis.rules import bonus
 
 HELP = "独生子女父母奖励金预算预测 / only-child parents' reward budget projection"
 DESCRIPTION = """\
-预测独生子女父母奖励金（光荣证）逐月、分单位的支出（POLICY.md §5）：已发证的应付金额，
-以及无子女育龄夫妇将来领证的新增支出（蒙特卡洛 P10/P50/P90）。
-Projects the only-child parents' reward by month and unit (POLICY.md §5): payments committed to
-today's certificates, and new certificates from childless in-scope couples (Monte Carlo \
-P10/P50/P90).
+预测独生子女父母奖励金（光荣证）逐月、分单位的支出（规则手册 docs/rules.md §5）：
+已发证的应付金额，以及无子女育龄夫妇将来领证的新增支出（蒙特卡洛 P10/P50/P90）。
+Projects the only-child parents' reward by month and unit (rulebook docs/rules.md §5):
+payments committed to today's certificates, and new certificates from childless in-scope
+couples (Monte Carlo P10/P50/P90).
 
 --start 默认为数据中最后记录日期的下一个月；--months 默认 36。
 --start defaults to the month after the dataset's last recorded date; --months defaults to 36.

@@ -12,11 +12,11 @@ from fpanalysis.rules.cases import case_list
 
 HELP = "大月份引产与生育指标注销案件清单 / late-termination and birth-quota case list"
 DESCRIPTION = """\
-按 POLICY.md §4 列出案件：违规大月份引产、选择性别终止妊娠、生育指标注销及其后的计划外怀孕和生育，
-每对夫妻一行，含时间线和应采取的处理措施。
-Cases under POLICY.md §4 (unlawful late terminations, sex-selective terminations, the
-cancelled birth quota and the out-of-plan pregnancies and births after it), one row per
-couple, with the timeline and the action the bureau must take.
+按规则手册 docs/rules.md §4 列出案件：违规大月份引产、选择性别终止妊娠、生育指标注销
+及其后的计划外怀孕和生育，每对夫妻一行，含时间线和应采取的处理措施。
+Cases under the rulebook, docs/rules.md §4 (unlawful late terminations, sex-selective
+terminations, the cancelled birth quota and the out-of-plan pregnancies and births after it),
+one row per couple, with the timeline and the action the bureau must take.
 """
 
 TABLES = ["units", "persons", "couples", "children", "permits", "pregnancies"]

@@ -36,8 +36,9 @@ HELP = (
 )
 
 DESCRIPTION = """\
-按单位计算考核指标 C1–C8、得分、等次和一票否决（POLICY.md §3），每个单位一行。
-Per-unit compliance indicators C1-C8, score, grade and veto (POLICY.md §3), one row per unit.
+按单位计算考核指标 C1–C8、得分、等次和一票否决（规则手册 docs/rules.md §3），每个单位一行。
+Per-unit compliance indicators C1-C8, score, grade and veto (rulebook docs/rules.md §3),
+one row per unit.
 
 --period 2024（年度）、2024H1 / 2024H2（半年）；默认为数据中最近一个完整年度。
 --period 2024 (year), 2024H1 / 2024H2 (half-year); default: the dataset's latest complete year.

@@ -43,9 +43,9 @@ from fpanalysis.rules.relief import RELIEF_TABLES, cut_line, rank_households
 HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
 DESCRIPTION = """\
 按低保标准、困难档次和计生优先类型给低保申请户排序，\
-在名额或预算内确定拟纳入名单（POLICY.md §6）。
+在名额或预算内确定拟纳入名单（规则手册 docs/rules.md §6）。
 Rank hardship households for minimum-living relief by tier and FP priority type, and select
-them under a quota or a monthly budget (POLICY.md §6).
+them under a quota or a monthly budget (rulebook docs/rules.md §6).
 
 在保户（在保=是，或 --previous-round 中上一轮已选中）复核仍符合条件的继续保障，先占名额/预算；
 名额只限制新纳入户，其余按排序依次纳入，遇到第一户放不下即停止。

@@ -43,7 +43,7 @@ HELP = (
 )
 DESCRIPTION = """\
 比较两期数据（或本期与目前在保户），\
-列出每户的变动（新纳入、继续、档次变动、退出及原因）和应复核的户（POLICY.md §6）。
+列出每户的变动（新纳入、继续、档次变动、退出及原因）和应复核的户（规则手册 docs/rules.md §6）。
 Compare two periods' data (or this period against who receives relief now): each household's
 transition (enter, continue, tier change, exit with its reason) and who is due for review.
 

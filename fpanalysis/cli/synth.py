@@ -16,8 +16,8 @@ FORMATS = ("csv", "parquet", "parquet-flat", "xlsx")
 
 HELP = "生成模拟数据集 / generate a seeded synthetic dataset"
 DESCRIPTION = """\
-生成一个模拟县民政局的完整数据集（DATA.md 的每张表），同一种子得到逐字节相同的文件。
-Generate a synthetic county bureau's dataset (every table of DATA.md); the same
+生成一个模拟县民政局的完整数据集（docs/data_dictionary.md 的每张表），同一种子得到逐字节相同的文件。
+Generate a synthetic county bureau's dataset (every table of docs/data_dictionary.md); the same
 seed gives byte-identical files.
 
   fpanalysis synth --seed 20241 --out data/sample

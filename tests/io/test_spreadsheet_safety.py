@@ -218,7 +218,9 @@ def test_input_read_back_keeps_the_text_as_typed():
 # io.neutralize_text on each cell) and be added here with its reason.
 AUDITED_WRITERS = {
     "io/write.py": "write_table: neutralize_formulas on every text cell and header (tested above)",
-    "io/exports.py": "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)",
+    "io/exports.py": (
+        "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)"
+    ),
     "synth/write.py": "writes synthetic INPUT datasets (generated names and codes), not outputs",
     "io/templates.py": "writes empty input templates: fixed headers and notes from schema.py",
 }

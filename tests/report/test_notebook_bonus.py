@@ -1,4 +1,7 @@
-"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII (POLICY.md §5, §7)."""
+"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII.
+
+Rulebook §5 and §7.
+"""
 
 from __future__ import annotations
 

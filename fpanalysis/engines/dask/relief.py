@@ -114,7 +114,7 @@ def split_by_household(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[
 
 
 def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
-    """Why a partition does not hold whole households (a member's household elsewhere), or ``None``."""
+    """Why a partition does not hold whole households (a member's household elsewhere), or None."""
     from fpanalysis.core.dataset import isin_keys
 
     v = tables["household_members"]["household_id"]
