@@ -484,7 +484,7 @@ def test_new_register_matches_the_current_tables(register_url, params):
     reg = R.open_register(register_url)
     assert reg.check() is None  # nothing created by opening
     record_round(reg, round1_tables(), params, "2025-06-30", 4)
-    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 2
+    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 3
     engine = sa.create_engine(reg.url)
     with engine.connect() as conn:
         insp = sa.inspect(conn)
@@ -514,7 +514,17 @@ def test_v1_file_upgrades_in_place_on_first_write(tmp_path, params):
 
     rid, _, _ = record_round(reg, round2_tables(), params, "2025-12-31", 3)
     assert rid == "relief-2025-12-31-0003"
-    assert reg.check() == 2
+    assert reg.check() == 3
+    # v1 -> v3 in one step: the rounds kept their stage (a proposal) and the procedure's
+    # tables are there, empty, and append-only too.
+    assert reg.rounds("relief")["stage"].tolist() == ["proposed", "proposed"]
+    assert reg.procedure("relief-2025-06-30-0001")["stage"] == "proposed"
+    con = sqlite3.connect(path)
+    for table in R.PROCEDURE_TABLES:
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert {f"{t}_no_{op}" for t in R.PROCEDURE_TABLES for op in ("update", "delete")} <= names
+    con.close()
     assert reg.rounds()["round_id"].tolist()[:2] == [
         "relief-2025-06-30-0001",
         "compliance-2024-0002",
@@ -551,7 +561,7 @@ def test_v1_upgrade_on_postgresql(pg_server, params):
     assert reg.check() == 1
     assert reg.rounds()["note"].isna().all() and reg.check() == 1  # the read did not upgrade
     rid, _, _ = record_round(reg, round1_tables(), params, "2025-12-31", 4)
-    assert rid == "relief-2025-12-31-0002" and reg.check() == 2
+    assert rid == "relief-2025-12-31-0002" and reg.check() == 3
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -631,7 +641,7 @@ def test_postgresql_foreign_and_newer_databases_refused(pg_server, params):
     reg.record_relief(res, params)
     engine = sa.create_engine(reg.url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.exec_driver_sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     engine.dispose()
     with pytest.raises(R.RegisterError) as e:
         R.open_register(newer)
