@@ -677,6 +677,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "decision": "评议意见",
         "decision_reason": "评议理由",
         "decided_tier": "调整后档次",
+        "proposed_tier": "拟定档次",
         "passes_over": "越过的户",
         "category": "类别",
         "approved_on": "审批日期",

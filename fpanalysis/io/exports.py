@@ -26,6 +26,7 @@ from fpanalysis.core.clock import document_time
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.io import neutralize_text
+from fpanalysis.io.meeting import add_committee_parts
 from fpanalysis.rules.relief import (
     AREA_LABELS,
     FP_LABELS,
@@ -107,9 +108,9 @@ def export_meeting_xlsx(
     if title is None:
         title = _title(result, len(sel), zh)
     wb = _workbook(sel, cols, title, zh)
-    from fpanalysis.io.meeting import add_committee_parts
-
-    add_committee_parts(wb, result, waiting, wait_cols, title, zh, round_id=round_id)
+    add_committee_parts(
+        wb, result, waiting, wait_cols, title, zh, fill_sheet=fill_sheet, round_id=round_id
+    )
     write_workbook(wb, path)
     return path
 

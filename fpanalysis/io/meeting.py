@@ -190,16 +190,17 @@ def add_committee_parts(
     title: str,
     zh: bool,
     *,
+    fill_sheet: Any,
     round_id: str | None = None,
 ) -> None:
     """Add the committee's part to a meeting workbook whose first sheet is the selected list.
 
     ``waiting``: the eligible households left waiting, in rank order, with ``wait_cols``
-    (masked as the caller decided). See :func:`fpanalysis.io.exports.export_meeting_xlsx`.
+    (masked as the caller decided), written by ``fill_sheet(ws, rows, cols, title, zh)``
+    like the selected list (:func:`fpanalysis.io.exports.fill_sheet`). See
+    :func:`fpanalysis.io.exports.export_meeting_xlsx`.
     """
     from openpyxl.workbook.protection import WorkbookProtection
-
-    from fpanalysis.io.exports import fill_sheet
 
     n_tiers = len(result.bands) or 3
     ws_sel = wb.worksheets[0]

@@ -211,7 +211,9 @@ def rounds(db: Database, kind: str | None = None) -> pd.DataFrame:
     df = _read(db, stmt, cols)
     noticed = set(_read(db, sa.select(T["relief_notices"].c.round_id), ["round_id"])["round_id"])
     df["stage"] = [
-        ("noticed" if st == "decided" and rid in noticed else st or "proposed")
+        ("noticed" if st == "decided" and rid in noticed else st)
+        if isinstance(st, str)
+        else "proposed"
         if k == "relief"
         else None
         for rid, k, st in zip(df["round_id"], df["kind"], df["stage"], strict=True)

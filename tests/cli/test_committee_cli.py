@@ -186,13 +186,15 @@ def test_the_procedure_end_to_end(tmp_path, register_url, capsys):
         run(["object", "--round", DECIDED, "--register", register_url, "--household", admitted,
              "--date", "2025-11-19", "--text", "群众反映该户有营运车辆"])  # fmt: skip
     obj = ["object", "--round", DECIDED, "--register", register_url]
-    assert main([*obj, "--household", admitted, "--date", "2025-11-21", "--text", "群众反映该户有营运车辆"]) == 0  # fmt: skip
+    raise_it = ["--household", admitted, "--date", "2025-11-21", "--text", "群众反映有营运车辆"]
+    assert main([*obj, *raise_it]) == 0
     assert f"异议 O001（户 {admitted}）已记入登记簿：未办结" in capsys.readouterr().out
     with pytest.raises(R.ProcedureError, match="not over: approval from 2025-11-27"):
         run([*approve, "--date", "2025-11-26"])
     with pytest.raises(R.ProcedureError, match="objections still open: O001"):
         run([*approve, "--date", "2025-11-27"])
-    assert main([*obj, "--close", "O001", "--date", "2025-11-25", "--upheld", "经核实有营运车辆"]) == 0  # fmt: skip
+    close_it = ["--close", "O001", "--date", "2025-11-25", "--upheld", "经核实有营运车辆"]
+    assert main([*obj, *close_it]) == 0
     with pytest.raises(R.ProcedureError, match="already closed"):
         run([*obj, "--close", "O001", "--date", "2025-11-26", "--rejected", "x"])
     capsys.readouterr()
@@ -344,7 +346,8 @@ BAD = [
         None,
         ["--round", "relief-2025-11-16-0009"],
         "round-mismatch",
-        "工作表“轮次”单元格 C2：这份会议表属于轮次 relief-2025-11-16-0001，不是 relief-2025-11-16-0009",
+        "工作表“轮次”单元格 C2：这份会议表属于轮次 relief-2025-11-16-0001，"
+        "不是 relief-2025-11-16-0009",
         "sheet '轮次' cell C2: this meeting workbook is of round relief-2025-11-16-0001, "
         "not relief-2025-11-16-0009",
         id="workbook-of-another-round",
@@ -369,7 +372,8 @@ BAD = [
         _mark("拟纳入名单", 2, "同意吧", None),
         [],
         "decision-value",
-        "工作表“拟纳入名单”单元格 O5：评议意见“同意吧”不是可选值（同意、不同意、调整档次；留空视为同意）",
+        "工作表“拟纳入名单”单元格 O5：评议意见“同意吧”不是可选值"
+        "（同意、不同意、调整档次；留空视为同意）",
         "sheet '拟纳入名单' cell O5: the decision '同意吧' is not one of: confirm, reject, "
         "change tier (blank = confirm)",
         id="unknown-decision",
@@ -434,7 +438,8 @@ BAD = [
         _mark("候补名单", 0, "补充纳入", "重病"),
         [],
         "over-quota",
-        "资金池 城乡合并：决定新纳入 1 户，超过名额：名额 40 户，继续保障 169 户先占，剩余 0 个名额",
+        "资金池 城乡合并：决定新纳入 1 户，超过名额：名额 40 户，"
+        "继续保障 169 户先占，剩余 0 个名额",
         "pool all: 1 newcomer decided, over the quota of 40: 169 continuing first, 0 places left",
         id="over-the-quota",
     ),
