@@ -610,8 +610,8 @@ def procedure(db: Database, round_id: str | None = None) -> dict[str, Any]:
         rid = nxt
     latest = chain["approved"] or chain["decided"] or chain["proposal"] or round_id
     dec_id = chain["decided"]
-    empty_dec = decisions(db, "") if dec_id is None else decisions(db, dec_id)
-    departures = empty_dec[~empty_dec["decision"].eq("confirm")].reset_index(drop=True)
+    dec = decisions(db, dec_id or "")
+    departures = dec[~dec["decision"].eq("confirm")].reset_index(drop=True)
     appr = approvals(db)
     appr = appr[appr["round_id"].eq(chain["approved"])]
     return {

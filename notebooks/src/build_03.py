@@ -16,7 +16,6 @@ from nbcells import code, md, write  # notebooks/src/nbcells.py
 OUT = Path(__file__).resolve().parents[1] / "03_relief_ranking.ipynb"
 
 
-
 CELLS = [
     md(
         """
