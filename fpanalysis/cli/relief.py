@@ -331,10 +331,10 @@ def run(args: argparse.Namespace) -> int:
         f"({continuing} continuing, {admitted} admitted), {waiting} waiting; "
         f"{total} yuan a month",
     )
-    if args.meeting is not None:
+    if args.meeting is not None and not args.record:
         print(("评议会名单已写到 " if zh else "meeting list written to ") + str(args.meeting))
     if args.record:  # last: a failed command leaves the register as it was
-        record_relief(
+        rid = record_relief(
             args,
             reg,
             result,
@@ -345,11 +345,28 @@ def run(args: argparse.Namespace) -> int:
             quota=quota,
             budget=budget,
         )
+        if args.meeting is not None:  # it names the round, so it is written once recorded
+            export_meeting_xlsx(
+                result.with_texts(),
+                args.meeting,
+                lang=args.lang,
+                reveal_pii=args.reveal_pii,
+                round_id=rid,
+            )
+            print(
+                (f"评议会名单已写到 {args.meeting}（轮次 {rid}；评议后用 fpanalysis decide 读回）")
+                if zh
+                else f"meeting list written to {args.meeting} (round {rid}; read the "
+                "committee's decisions back with fpanalysis decide)"
+            )
     return 0
 
 
 def write_outputs(result, args: argparse.Namespace) -> None:
     """The problems, the table (``--out``) and the meeting workbook (``--meeting``) of a round.
+
+    With ``--record`` the meeting workbook is written once the round is recorded (it names
+    the round, for ``fpanalysis decide``).
 
     The table is written a slice at a time (:func:`fpanalysis.io.write_table_chunks`):
     a lean round's reasons are written per slice and never all held at once.
@@ -361,7 +378,7 @@ def write_outputs(result, args: argparse.Namespace) -> None:
         lang=args.lang,
         table="households",
     )
-    if args.meeting is not None:
+    if args.meeting is not None and not getattr(args, "record", False):
         export_meeting_xlsx(
             result.with_texts(), args.meeting, lang=args.lang, reveal_pii=args.reveal_pii
         )

@@ -22,7 +22,14 @@ import pandas as pd
 from fpanalysis.core import schema
 
 # Output-only columns that hold names / ID numbers (analyses use these names).
-_OUTPUT_NAME_COLUMNS = {"wife_name", "husband_name", "payee_name", "unit_head_name", "party_name"}
+_OUTPUT_NAME_COLUMNS = {
+    "wife_name",
+    "husband_name",
+    "payee_name",
+    "unit_head_name",
+    "party_name",
+    "approved_by",  # the staff member who approved a relief round (an audit field)
+}
 _OUTPUT_ID_COLUMNS = {"wife_id_number", "husband_id_number"}
 
 
@@ -77,6 +84,33 @@ def mask_name(s: Any) -> Any:
     if _missing(s):
         return s
     return _ALL_RE.sub(_name_repl, str(s))
+
+
+#: the forms a name may take on a public notice (rulebook §6 公示, parameter ``notice_name_mask``)
+NAME_FORMS = ("first_and_last", "first_only")
+
+
+def mask_name_as(s: Any, form: str = "first_and_last") -> Any:
+    """A name as a public notice shows it.
+
+    ``first_and_last``: the surname (first character) and the last character, the rest
+    starred (张*三, the common practice); a two-character name keeps only its first
+    (keeping the last would show all of it). ``first_only``: as :func:`mask_name` (张**).
+
+    Examples:
+        >>> [mask_name_as(n) for n in ("张小三", "欧阳娜娜", "王五", "李")]
+        ['张*三', '欧**娜', '王*', '*']
+        >>> mask_name_as("张小三", "first_only")
+        '张**'
+    """
+    if form not in NAME_FORMS:
+        raise ValueError(f"unknown name form {form!r}; one of {NAME_FORMS}")
+    if _missing(s):
+        return s
+    s = str(s)
+    if form == "first_only" or len(s) <= 2:
+        return mask_name(s)
+    return s[0] + "*" * (len(s) - 2) + s[-1]
 
 
 def mask_id_number(s: Any) -> Any:

@@ -606,6 +606,7 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "payee_name": "领取人姓名",
         "unit_head_name": "单位负责人",
         "party_name": "当事人姓名",
+        "approved_by": "审批人",
         "wife_id_number": "女方身份证号",
         "husband_id_number": "男方身份证号",
         # compliance (rulebook §3)
@@ -673,6 +674,15 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "side": "位置",
         "separated_by_zh": "区分依据",
         "separated_by_en": "区分依据（英文）",
+        # the committee's procedure (rulebook §6)
+        "stage": "阶段",
+        "decision": "评议意见",
+        "decision_reason": "评议理由",
+        "decided_tier": "调整后档次",
+        "proposed_tier": "拟定档次",
+        "passes_over": "越过的户",
+        "category": "类别",
+        "approved_on": "审批日期",
     }
 )
 
@@ -722,10 +732,20 @@ OUTPUT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "admitted": "新纳入",
                 "waiting": "候补未纳入",
                 "not_eligible": "不符合条件",
+                "rejected": "评议未通过",
+                "withdrawn": "异议成立撤销",
             }
         ),
+        "stage": MappingProxyType(
+            {"proposed": "拟定", "decided": "已评议", "noticed": "已公示", "approved": "已审批"}
+        ),
+        "decision": MappingProxyType(
+            {"confirm": "同意", "reject": "不同意", "change_tier": "调整档次", "admit": "补充纳入"}
+        ),
         "pool": MappingProxyType({"all": "城乡合并", "urban": "城镇", "rural": "农村"}),
-        "tier_basis": MappingProxyType({"assessed": "评议评定", "ratio": "按收入比"}),
+        "tier_basis": MappingProxyType(
+            {"assessed": "评议评定", "ratio": "按收入比", "committee": "民主评议调整"}
+        ),
         "side": MappingProxyType({"above": "线上（纳入）", "below": "线下（未纳入）"}),
     }
 )

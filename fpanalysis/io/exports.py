@@ -4,7 +4,9 @@
 are paid (continuing first, then the admitted ones in rank order) under a
 title row naming the round, with bold frozen headers, column widths, masked
 names, every text cell neutralised against formulas, and fixed document
-properties and zip entry times, so that reruns give identical bytes.
+properties and zip entry times, so that reruns give identical bytes. The
+committee's decision columns, the waiting list, the round's identity and the
+sheets' protection are added by :mod:`fpanalysis.io.meeting`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.privacy import mask_frame
+from fpanalysis.io.meeting import add_committee_parts
 from fpanalysis.io.write import neutralize_text, write_workbook
 from fpanalysis.rules.relief import (
     AREA_LABELS,
@@ -51,6 +54,7 @@ def export_meeting_xlsx(
     lang: str = "zh",
     reveal_pii: bool = False,
     title: str | None = None,
+    round_id: str | None = None,
 ) -> Path:
     """Write the selected list as a formatted workbook for the committee's meeting.
 
@@ -59,6 +63,14 @@ def export_meeting_xlsx(
     admitted ones) and fixed document properties and zip times, so reruns give
     identical bytes (``SOURCE_DATE_EPOCH`` when set, else 2000-01-01). Names are
     masked unless ``reveal_pii``. Written to a temporary name and renamed.
+
+    The committee's part (:func:`fpanalysis.io.meeting.add_committee_parts`): a
+    decision column with a drop-down, a reason column and a decided-tier column;
+    a second sheet with the eligible households left waiting (which the committee
+    may admit out of order); a sheet naming the round (``round_id``, the recorded
+    round; None: not recorded, and ``fpanalysis decide`` cannot read it back) and
+    the SHA-256 of its proposal; every sheet protected without a password so that
+    only the decision cells can be edited.
 
     Returns:
         The path written.
@@ -79,12 +91,20 @@ def export_meeting_xlsx(
     sel = sel.assign(_first=~sel["incumbent"]).sort_values(
         ["pool", "_first", "rank"], kind="mergesort"
     )[cols]
+    t = result.table
+    waiting = t[t["selection"].eq("waiting") & ~t["selected"].fillna(False).astype(bool)]
+    wait_cols = [c for c in cols if c != "cumulative_yuan"]
+    waiting = waiting.sort_values(["pool", "rank"], kind="mergesort")[wait_cols]
     if not reveal_pii:
         sel = mask_frame(sel)
+        waiting = mask_frame(waiting)
     zh = lang == "zh"
     if title is None:
         title = _title(result, len(sel), zh)
     wb = _workbook(sel, cols, title, zh)
+    add_committee_parts(
+        wb, result, waiting, wait_cols, title, zh, fill_sheet=fill_sheet, round_id=round_id
+    )
     write_workbook(wb, path)
     return path
 
@@ -116,8 +136,22 @@ def _title(result: ReliefResult, n: int, zh: bool) -> str:
 def _workbook(sel: pd.DataFrame, cols: list[str], title: str, zh: bool):
     """The formatted workbook of the selected rows ``sel`` (an ``openpyxl.Workbook``)."""
     import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "拟纳入名单" if zh else "selected"
+    fill_sheet(ws, sel, cols, title, zh)
+    wb.properties.title = title
+    return wb
+
+
+def fill_sheet(ws, rows: pd.DataFrame, cols: list[str], title: str, zh: bool) -> None:
+    """Write ``rows`` into the empty sheet ``ws``: a title row, bold frozen headers, the rows
+    with labels, formats and widths, every text neutralised against formulas."""
+    import openpyxl
     from openpyxl.styles import Alignment, Font
 
+    sel = rows
     labels = (
         {**{c: schema.zh_header(c, "households") for c in cols}, "reason_zh": "理由"}
         if zh
@@ -132,9 +166,6 @@ def _workbook(sel: pd.DataFrame, cols: list[str], title: str, zh: bool):
         "fp_type": {k: v[0 if zh else 1] for k, v in FP_LABELS.items()},
         "selection": ({"continuing": "继续保障", "admitted": "新纳入"} if zh else {}),
     }
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "拟纳入名单" if zh else "selected"
     ws.append([neutralize_text(title)])
     ws["A1"].font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
@@ -166,5 +197,3 @@ def _workbook(sel: pd.DataFrame, cols: list[str], title: str, zh: bool):
                     "0.00" if c in ("per_capita_income_yuan", "cumulative_yuan") else "0"
                 )
     ws.freeze_panes = "A3"
-    wb.properties.title = title
-    return wb

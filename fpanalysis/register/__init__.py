@@ -1,8 +1,11 @@
 """The decision register (登记簿): every relief round and compliance evaluation recorded,
 append-only, in an SQLite file (``register.sqlite`` by default) or a shared PostgreSQL
-database, with its parameters and input hashes, so that a review starts from the last round in
-force (rulebook §6) and units can be compared over time (rulebook §3); keys only, never personal
-information (rulebook §7). It may import ``fpanalysis.core`` (and SQLAlchemy Core)."""
+database, with its parameters and input hashes, and each relief round's way through the
+committee's procedure (decisions, notice, objections, approval), so that a review starts from
+the last round in force (rulebook §6) and units can be compared over time (rulebook §3); keys
+only, never citizens' personal information (rulebook §7; the approving staff member's name is
+an audit field). It may import ``fpanalysis.core`` and ``fpanalysis.rules`` (and SQLAlchemy
+Core)."""
 
 from fpanalysis.register.api import Register, open_register
 from fpanalysis.register.connection import (
@@ -13,15 +16,17 @@ from fpanalysis.register.connection import (
     Database,
     normalize_target,
 )
-from fpanalysis.register.errors import RegisterBusyError, RegisterError
+from fpanalysis.register.errors import ProcedureError, RegisterBusyError, RegisterError
 from fpanalysis.register.migrations import CURRENT_SCHEMA_VERSION, UPGRADES
-from fpanalysis.register.read import KINDS
+from fpanalysis.register.procedure import NOTICE_COLUMNS, OBJECTION_COLUMNS, decision_label
+from fpanalysis.register.read import KINDS, STAGES
 from fpanalysis.register.tables import (
     APP,
     APPEND_ONLY_TABLES,
     INDICATOR_COUNTS,
     INDICATOR_RATES,
     META,
+    PROCEDURE_TABLES,
     REGISTER_TABLES,
     ExactDecimal,
     T,
@@ -45,17 +50,23 @@ __all__ = [
     "INDICATOR_RATES",
     "KINDS",
     "META",
+    "NOTICE_COLUMNS",
+    "OBJECTION_COLUMNS",
     "PG_LOCK_KEY",
+    "PROCEDURE_TABLES",
     "REGISTER_TABLES",
+    "STAGES",
     "SQLITE_MAGIC",
     "T",
     "UNIT_TRANSITION_COLUMNS",
     "UPGRADES",
     "Database",
     "ExactDecimal",
+    "ProcedureError",
     "Register",
     "RegisterBusyError",
     "RegisterError",
+    "decision_label",
     "normalize_target",
     "open_register",
     "unit_transitions",

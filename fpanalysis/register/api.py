@@ -1,12 +1,13 @@
 """The open register: :class:`Register`, a :class:`~fpanalysis.register.connection.Database`
-whose methods record rounds (:mod:`~fpanalysis.register.write`) and read them back
+whose methods record rounds (:mod:`~fpanalysis.register.write`), take a relief round through
+the committee's procedure (:mod:`~fpanalysis.register.procedure`) and read them back
 (:mod:`~fpanalysis.register.read`), and :func:`open_register`, which builds and checks one."""
 
 from __future__ import annotations
 
 import os
 
-from fpanalysis.register import read, write
+from fpanalysis.register import procedure, read, write
 from fpanalysis.register.connection import DEFAULT_TIMEOUT, Database, normalize_target
 from fpanalysis.register.errors import RegisterError
 
@@ -15,8 +16,8 @@ class Register(Database):
     """An open register. Build it with :func:`open_register`.
 
     A :class:`~fpanalysis.register.connection.Database` whose methods are the functions of
-    :mod:`~fpanalysis.register.write` and :mod:`~fpanalysis.register.read`:
-    ``reg.rounds(kind)`` is ``read.rounds(reg, kind)``.
+    :mod:`~fpanalysis.register.write`, :mod:`~fpanalysis.register.procedure` and
+    :mod:`~fpanalysis.register.read`: ``reg.rounds(kind)`` is ``read.rounds(reg, kind)``.
 
     Attributes:
         backend: ``sqlite`` or ``postgresql``.
@@ -39,6 +40,18 @@ class Register(Database):
     household_history = read.household_history
     unit_grades = read.unit_grades
     previous_selection = read.previous_selection
+
+    record_decision = procedure.record_decision
+    record_notice = procedure.record_notice
+    record_objection = procedure.record_objection
+    close_objection = procedure.close_objection
+    approve = procedure.approve
+    decisions = procedure.decisions
+    notices = procedure.notices
+    objections = procedure.objections
+    approvals = procedure.approvals
+    final_rows = procedure.final_rows
+    procedure = procedure.procedure
 
 
 def open_register(

@@ -105,3 +105,8 @@ def db_error(exc: Exception, where: str, backend: str) -> RegisterError:
         file=where,
         rule="register-refused",
     )
+
+
+class ProcedureError(FPError):
+    """A step of the committee's procedure that cannot be taken now (rulebook §6): a round in
+    another stage, a notice period not over, an objection still open. Nothing was written."""

@@ -7,9 +7,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from fpanalysis.register.errors import RegisterError, foreign
-from fpanalysis.register.tables import APP, V1, V2_ADDED, T, add_column_sql, append_only_sql
+from fpanalysis.register.tables import (
+    APP,
+    PROCEDURE_TABLES,
+    V1,
+    V2_ADDED,
+    V3,
+    V3_ADDED,
+    T,
+    add_column_sql,
+    append_only_sql,
+)
 
-CURRENT_SCHEMA_VERSION = 2
+CURRENT_SCHEMA_VERSION = 3
 
 
 def create_v1(conn: sa.Connection) -> None:
@@ -31,8 +41,21 @@ def upgrade_1_to_2(conn: sa.Connection) -> None:
         conn.exec_driver_sql(stmt)
 
 
+def upgrade_2_to_3(conn: sa.Connection) -> None:
+    """v3: the committee's procedure (rulebook §6): a round's stage, whether each household
+    received relief when the round was run, and the decisions, notices, objections and
+    approvals, append-only like the rest."""
+    for table, cols in V3_ADDED.items():
+        for c in cols:
+            conn.exec_driver_sql(add_column_sql(conn, table, c))
+    for name in PROCEDURE_TABLES:
+        V3.tables[name].create(conn)
+    for stmt in append_only_sql(conn.dialect.name, PROCEDURE_TABLES):
+        conn.exec_driver_sql(stmt)
+
+
 # Ordered upgrade steps: UPGRADES[v] takes a register from version v to v + 1.
-UPGRADES = {1: upgrade_1_to_2}
+UPGRADES = {1: upgrade_1_to_2, 2: upgrade_2_to_3}
 assert len(UPGRADES) == CURRENT_SCHEMA_VERSION - 1
 
 

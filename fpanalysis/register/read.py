@@ -1,7 +1,8 @@
 """Reading the register as typed frames: the rounds, the last round in force of a kind (latest
-as-of date or period end, then sequence; superseded rounds excluded), a round's households,
-units and accountability lines, a household's history, the units' grades, and the previous
-relief selection a review starts from (rulebook §3, §6)."""
+as-of date or period end, then sequence; superseded rounds excluded; once a relief round has
+been approved, only approved relief rounds count), a round's households, units and
+accountability lines, a household's history, the units' grades, and the previous relief
+selection a review starts from (rulebook §3, §6)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ ROUND_COLUMNS = [
     "override_text",
     "inputs_json",
     "options_json",
+    "stage",
 ]
+#: the stages of a relief round (rulebook §6): ranked, decided by the committee, its notice
+#: posted, approved; a compliance round has none
+STAGES = ("proposed", "decided", "noticed", "approved")
 HISTORY_COLUMNS = [
     "round_id",
     "as_of",
@@ -53,6 +58,9 @@ HISTORY_COLUMNS = [
     "supersedes",
     "superseded_by",
     "note",
+    "stage",
+    "decision",
+    "decision_reason",
 ]
 #: the history's columns taken from the round (the others come from the household's row)
 _HISTORY_ROUND_COLUMNS = [
@@ -62,6 +70,7 @@ _HISTORY_ROUND_COLUMNS = [
     "supersedes",
     "superseded_by",
     "note",
+    "stage",
 ]
 GRADE_COLUMNS = ["unit_id", "round_id", "period", "score", "grade", "veto", "superseded_by"]
 
@@ -133,7 +142,7 @@ def _typed_relief(df: pd.DataFrame) -> pd.DataFrame:
         int,
         "Int64",
     )
-    _as_nullable(df, ("eligible", "selected", "review_due"), bool, "boolean")
+    _as_nullable(df, ("eligible", "selected", "review_due", "incumbent"), bool, "boolean")
     _as_dates(df, ("application_date", "last_review_date", "next_review_date"))
     as_text(
         df,
@@ -188,7 +197,10 @@ def _rows_of(db: Database, table: str, where: Any, order: Any = None) -> pd.Data
 def rounds(db: Database, kind: str | None = None) -> pd.DataFrame:
     """Every recorded round (of ``kind`` when given), in recording order (``seq``).
 
-    ``superseded_by`` names the round that corrected it (empty when in force).
+    ``superseded_by`` names the round that corrected it (empty when in force). ``stage``
+    (relief rounds, rulebook §6): ``proposed`` (as ranked; also every round recorded before
+    the register knew stages), ``decided`` (the committee's decisions), ``noticed`` (decided,
+    and its public notice recorded) or ``approved``; empty for compliance rounds.
     """
     r = T["rounds"]
     cols = [c for c in ROUND_COLUMNS if c != "superseded_by"]
@@ -197,6 +209,15 @@ def rounds(db: Database, kind: str | None = None) -> pd.DataFrame:
         check_kind(kind)
         stmt = stmt.where(r.c.kind == kind)
     df = _read(db, stmt, cols)
+    noticed = set(_read(db, sa.select(T["relief_notices"].c.round_id), ["round_id"])["round_id"])
+    df["stage"] = [
+        ("noticed" if st == "decided" and rid in noticed else st)
+        if isinstance(st, str)
+        else "proposed"
+        if k == "relief"
+        else None
+        for rid, k, st in zip(df["round_id"], df["kind"], df["stage"], strict=True)
+    ]
     by = {s: r for s, r in zip(df["supersedes"], df["round_id"], strict=True) if isinstance(s, str)}
     df["superseded_by"] = df["round_id"].map(by) if len(df) else pd.Series(dtype="object")
     df = df[ROUND_COLUMNS]
@@ -207,7 +228,10 @@ def rounds(db: Database, kind: str | None = None) -> pd.DataFrame:
 
 
 def _in_force(db: Database, kind: str) -> pd.DataFrame:
-    """Rounds of ``kind`` not superseded, oldest first by as-of date / period end, then seq."""
+    """Rounds of ``kind`` not superseded, oldest first by as-of date / period end, then seq.
+
+    Columns: :data:`ROUND_COLUMNS`.
+    """
     df = rounds(db, kind)
     df = df[df["superseded_by"].isna()].copy()
     if kind == "relief":
@@ -259,6 +283,12 @@ def last_round(
 ) -> dict[str, Any] | None:
     """The last round of ``kind`` in force (not superseded), or None.
 
+    A relief round that went through the committee's procedure wins over proposals: when
+    the rounds considered include an approved one, the last *approved* round is the one in
+    force (a later proposal, or a decision not yet approved, does not change who receives
+    relief). A register whose rounds were never approved works as before: the last round
+    in force, proposal or not (a bureau that does not record the procedure).
+
     Args:
         kind: ``relief`` or ``compliance``.
         before: a round id: the last round in force that comes before it (by
@@ -279,6 +309,8 @@ def last_round(
             df = df[df["period"].map(lambda p: period_bounds(p)[0]).lt(day)]
     if before is not None:
         df = _before_round(db, df, kind, before)
+    if kind == "relief" and df["stage"].eq("approved").any():
+        df = df[df["stage"].eq("approved")]
     if df.empty:
         return None
     return df.iloc[-1].to_dict()
@@ -333,9 +365,13 @@ def household_history(db: Database, household_id: str) -> pd.DataFrame:
     ``selected``, ``entitlement_yuan``, ``reason_zh``, ``reason_en``,
     ``params_sha256``, then ``listed`` (False: the household was not in that
     round's data, and the reason says so), ``eligible``, ``selection``,
-    ``review_due``, ``next_review_date``, ``supersedes``, ``superseded_by``
-    and ``note``. Every round is shown, superseded ones included (they are
-    part of the record); sorted by as-of date, then recording order.
+    ``review_due``, ``next_review_date``, ``supersedes``, ``superseded_by``,
+    ``note``, and the committee's procedure (rulebook §6): the round's ``stage``, the
+    committee's ``decision`` on the household in a decided round (``confirm``, ``reject``,
+    ``change_tier``, ``admit``) and its ``decision_reason``. Every round is shown,
+    superseded ones included (they are part of the record: a proposal and the decision
+    that superseded it show the proposed and the decided status); sorted by as-of date,
+    then recording order.
     """
     rounds_ = rounds(db, "relief")
     rounds_ = rounds_.sort_values(["as_of", "seq"], kind="stable").reset_index(drop=True)
@@ -345,11 +381,22 @@ def household_history(db: Database, household_id: str) -> pd.DataFrame:
     out = rounds_[_HISTORY_ROUND_COLUMNS].copy()
     listed = out["round_id"].isin(rows.index)
     for c in HISTORY_COLUMNS:
-        if c in _HISTORY_ROUND_COLUMNS or c == "listed":
+        if c in _HISTORY_ROUND_COLUMNS or c in ("listed", "decision", "decision_reason"):
             continue
         out[c] = rows[c].reindex(out["round_id"]).to_numpy()
         out[c] = out[c].astype(rows[c].dtype)
     out["listed"] = listed.astype(bool)
+    d = T["relief_decisions"]
+    dec = _read(
+        db,
+        sa.select(d.c.round_id, d.c.decision, d.c.reason).where(
+            d.c.household_id == str(household_id)
+        ),
+        ["round_id", "decision", "reason"],
+    ).set_index("round_id")
+    out["decision"] = dec["decision"].reindex(out["round_id"]).to_numpy()
+    out["decision_reason"] = dec["reason"].reindex(out["round_id"]).to_numpy()
+    as_text(out, ("decision", "decision_reason"))
     out.loc[~listed, "reason_zh"] = "本轮数据中没有此户（未申请、迁出或死亡）"
     out.loc[~listed, "reason_en"] = "not listed in this round's data (not applying, moved or died)"
     return out[HISTORY_COLUMNS].reset_index(drop=True)

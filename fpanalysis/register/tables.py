@@ -1,6 +1,7 @@
-"""The register's tables (SQLAlchemy Core): version 1 as first built (frozen), the current
-layout (:data:`T`, version 1 plus the columns later versions add), the exact decimal type, and
-the triggers that make recorded rounds append-only on SQLite and PostgreSQL."""
+"""The register's tables (SQLAlchemy Core): version 1 as first built (frozen), the columns and
+tables later versions add (version 3: the committee's procedure, rulebook §6), the current layout
+(:data:`T`), the exact decimal type, and the triggers that make recorded rounds append-only on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,8 +11,24 @@ from typing import Any
 import sqlalchemy as sa
 
 APP = "fpanalysis-register"
-REGISTER_TABLES = ("meta", "rounds", "relief_rows", "compliance_units", "compliance_accountability")
-APPEND_ONLY_TABLES = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
+#: the tables version 3 adds: the committee's decisions, the public notices, the objections
+#: and the approvals of relief rounds (rulebook §6)
+PROCEDURE_TABLES = ("relief_decisions", "relief_notices", "relief_objections", "relief_approvals")
+REGISTER_TABLES = (
+    "meta",
+    "rounds",
+    "relief_rows",
+    "compliance_units",
+    "compliance_accountability",
+    *PROCEDURE_TABLES,
+)
+APPEND_ONLY_TABLES = (
+    "rounds",
+    "relief_rows",
+    "compliance_units",
+    "compliance_accountability",
+    *PROCEDURE_TABLES,
+)
 
 INDICATOR_RATES = [
     "baseline_coverage",
@@ -144,9 +161,7 @@ sa.Table(
     sa.Column("reason_en", sa.Text),
 )
 
-# The current layout (version 2) = version 1 + the columns the upgrade adds. The
-# tables below are what the code reads and writes; tests check they match a
-# register built by the upgrade steps.
+# Version 2 adds columns to version 1's tables.
 V2_ADDED = {
     "rounds": [
         sa.Column("override_text", sa.Text),
@@ -161,11 +176,87 @@ V2_ADDED = {
     ],
 }
 
+# Version 3 adds a round's stage (proposed, decided, approved), whether each household
+# received relief when the round was run, and the tables of the committee's procedure.
+# Frozen like V1: a later version adds its own step.
+V3_ADDED = {
+    "rounds": [sa.Column("stage", sa.String(16))],
+    "relief_rows": [sa.Column("incumbent", sa.Boolean)],
+}
+V3 = sa.MetaData()
+V1.tables["rounds"].to_metadata(V3)  # what the new tables' foreign keys refer to
+sa.Table(
+    "relief_decisions",
+    V3,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column("household_id", sa.String(64), primary_key=True),
+    sa.Column("proposal_round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), nullable=False),
+    sa.Column("sheet", sa.String(64)),
+    sa.Column("cell", sa.String(16)),
+    sa.Column("pool", sa.String(16)),
+    sa.Column("rank", sa.Integer),
+    sa.Column("proposed_selected", sa.Boolean, nullable=False),
+    sa.Column("proposed_selection", sa.String(16), nullable=False),
+    sa.Column("proposed_tier", sa.Integer),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("decided_selected", sa.Boolean, nullable=False),
+    sa.Column("decided_tier", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Column("passes_over", sa.Text),
+    sa.CheckConstraint(
+        "decision IN ('confirm', 'reject', 'change_tier', 'admit')", name="decisions_decision"
+    ),
+)
+sa.Table(
+    "relief_notices",
+    V3,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column("notice_no", sa.Integer, primary_key=True),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("days", sa.Integer, nullable=False),
+    sa.Column("place", sa.Text),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+)
+sa.Table(
+    "relief_objections",
+    V3,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column("objection_id", sa.String(16), primary_key=True),
+    sa.Column("event", sa.String(16), primary_key=True),
+    sa.Column("household_id", sa.String(64), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.CheckConstraint("event IN ('raised', 'upheld', 'rejected')", name="objections_event"),
+)
+sa.Table(
+    "relief_approvals",
+    V3,
+    sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+    sa.Column(
+        "decided_round_id",
+        sa.String(80),
+        sa.ForeignKey("rounds.round_id"),
+        nullable=False,
+        unique=True,
+    ),
+    # a staff member's name: an audit field (who approved), masked in outputs (rulebook §7)
+    sa.Column("approved_by", sa.Text, nullable=False),
+    sa.Column("approved_on", sa.Date, nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+)
+
+# The current layout (version 3) = version 1 + the columns and tables the upgrades add. The
+# tables below are what the code reads and writes; tests check they match a register built
+# by the upgrade steps.
 META = sa.MetaData()
 for _t in V1.sorted_tables:
     _new = _t.to_metadata(META)
-    for _c in V2_ADDED.get(_t.name, []):
+    for _c in [*V2_ADDED.get(_t.name, []), *V3_ADDED.get(_t.name, [])]:
         _new.append_column(_c)
+for _name in PROCEDURE_TABLES:
+    V3.tables[_name].to_metadata(META)
 T = {name: META.tables[name] for name in REGISTER_TABLES}
 
 
@@ -174,11 +265,16 @@ def add_column_sql(conn: sa.Connection, table: str, col: sa.Column) -> str:
     return f"ALTER TABLE {table} ADD COLUMN {col.name} {kind}"
 
 
-def append_only_sql(dialect: str) -> list[str]:
-    """Triggers that make the database itself refuse UPDATE and DELETE of recorded rounds."""
+def append_only_sql(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
+    """Triggers that make the database itself refuse UPDATE and DELETE of recorded rounds.
+
+    ``tables``: the tables to guard (default: version 2's, which its upgrade guards).
+    """
+    if tables is None:
+        tables = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
     out = []
     if dialect == "sqlite":
-        for t in APPEND_ONLY_TABLES:
+        for t in tables:
             for op in ("UPDATE", "DELETE"):
                 out.append(
                     f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN "
@@ -193,7 +289,7 @@ def append_only_sql(dialect: str) -> list[str]:
             "BEGIN RAISE EXCEPTION 'fpanalysis register: %% is append-only (%% refused)', "
             "TG_TABLE_NAME, TG_OP; END $$"
         )
-        for t in APPEND_ONLY_TABLES:
+        for t in tables:
             out.append(
                 f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
                 "FOR EACH ROW EXECUTE FUNCTION fpanalysis_append_only()"

@@ -61,7 +61,7 @@ def _str(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _check_supersedes(conn: sa.Connection, where: str, kind: str, supersedes: str) -> None:
+def check_supersedes(conn: sa.Connection, where: str, kind: str, supersedes: str) -> None:
     """A correction names an existing round of the same kind, not corrected yet."""
     r = T["rounds"]
     old = conn.execute(sa.select(r.c.kind).where(r.c.round_id == supersedes)).first()
@@ -104,6 +104,36 @@ class RoundInfo(NamedTuple):
     note: str | None
 
 
+def insert_round(
+    conn: sa.Connection,
+    where: str,
+    kind: str,
+    label: str,
+    values: Mapping[str, Any],
+    *,
+    supersedes: str | None,
+) -> str:
+    """Insert a ``rounds`` row (``values``: its columns besides the id, sequence and recording
+    time and package version); return its id ``<kind>-<label>-<sequence>``."""
+    r = T["rounds"]
+    if supersedes is not None:
+        check_supersedes(conn, where, kind, supersedes)
+    seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(r.c.seq), 0))).scalar()) + 1
+    round_id = f"{kind}-{label}-{seq:04d}"
+    conn.execute(
+        r.insert().values(
+            round_id=round_id,
+            seq=seq,
+            kind=kind,
+            recorded_at=recording_time(),
+            package_version=__version__,
+            supersedes=supersedes,
+            **values,
+        )
+    )
+    return round_id
+
+
 def _new_round(
     conn: sa.Connection,
     where: str,
@@ -115,12 +145,7 @@ def _new_round(
     period: str | None,
 ) -> str:
     """Insert the ``rounds`` row of a new round; return its id ``<kind>-<label>-<sequence>``."""
-    r = T["rounds"]
     params, dataset, override_text, options, supersedes, note = info
-    if supersedes is not None:
-        _check_supersedes(conn, where, kind, supersedes)
-    seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(r.c.seq), 0))).scalar()) + 1
-    round_id = f"{kind}-{label}-{seq:04d}"
     if override_text is None and getattr(params, "override_file", None):
         p = Path(params.override_file)
         if p.is_file():
@@ -130,27 +155,21 @@ def _new_round(
         "files": dict(sorted(getattr(dataset, "files", {}).items())),
         "sha256": dict(sorted(getattr(dataset, "sha256", {}).items())),
     }
-    conn.execute(
-        r.insert().values(
-            round_id=round_id,
-            seq=seq,
-            kind=kind,
-            as_of=as_of,
-            period=period,
-            recorded_at=recording_time(),
-            package_version=__version__,
-            params_json=json.dumps(params.as_dict(), sort_keys=True, ensure_ascii=False),
-            params_sha256=params.sha256,
-            inputs_json=json.dumps(inputs, sort_keys=True, ensure_ascii=False),
-            supersedes=supersedes,
-            override_text=override_text,
-            options_json=json.dumps(
-                dict(options or {}), sort_keys=True, ensure_ascii=False, default=str
-            ),
-            note=note,
-        )
-    )
-    return round_id
+    values = {
+        "as_of": as_of,
+        "period": period,
+        "params_json": json.dumps(params.as_dict(), sort_keys=True, ensure_ascii=False),
+        "params_sha256": params.sha256,
+        "inputs_json": json.dumps(inputs, sort_keys=True, ensure_ascii=False),
+        "override_text": override_text,
+        "options_json": json.dumps(
+            dict(options or {}), sort_keys=True, ensure_ascii=False, default=str
+        ),
+        "note": note,
+        # a relief round as ranked is a proposal until the committee decides (rulebook §6)
+        "stage": "proposed" if kind == "relief" else None,
+    }
+    return insert_round(conn, where, kind, label, values, supersedes=supersedes)
 
 
 def _record(
@@ -202,6 +221,7 @@ def _relief_row(r: Mapping[str, Any], rev: pd.DataFrame | None) -> dict[str, Any
         "review_months": None,
         "next_review_date": None,
         "review_due": None,
+        "incumbent": _bool(r.get("incumbent")),
     }
     if rev is not None and hid in rev.index:
         x = rev.loc[hid]

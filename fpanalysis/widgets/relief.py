@@ -5,7 +5,10 @@ for the urban and rural standards; every change reruns the round
 (:func:`scenario`: a standard moved applies from the round's as-of date on)
 and redraws, into one ``ipywidgets.HTML`` widget (:func:`dashboard_html`),
 the budget chart with its cut line, the households either side of the line
-(names masked) and a one-line summary.
+(names masked) and a one-line summary. Given a round's procedure as the decision
+register reads it, :func:`procedure_html` shows where it stands in the committee's procedure
+(proposed, decided, noticed, approved) and its departures from the rank order,
+with the committee's reasons.
 """
 
 from __future__ import annotations
@@ -118,6 +121,115 @@ def dashboard_html(
     return "".join(parts)
 
 
+STAGE_LABELS = {
+    "proposed": ("拟定（排序方案，待评议）", "proposed (the ranking, awaiting the committee)"),
+    "decided": ("已评议（待公示）", "decided by the committee (to be posted)"),
+    "noticed": ("已公示（待审批）", "posted (awaiting approval)"),
+    "approved": ("已审批", "approved"),
+}
+
+
+def procedure_html(proc: Mapping[str, Any] | None, lang: str = "zh", reveal: bool = False) -> str:
+    """A relief round's stage in the committee's procedure and its departures, as HTML.
+
+    Args:
+        proc: what :meth:`fpanalysis.register.Register.procedure` returns for the round
+            (None: the register holds no relief round).
+        reveal: show the approver's name (masked by default, rulebook §7).
+
+    The departures are the committee's decisions other than a plain confirmation (reject,
+    change tier, admit out of order) with their reasons and the households an admission
+    passed over; then the notice's period and the objections. Only keys are shown: the
+    register holds no citizen's name.
+    """
+    from fpanalysis.core.privacy import mask_name
+    from fpanalysis.io import localize
+    from fpanalysis.rules.relief import DECISION_LABELS
+
+    zh = lang == "zh"
+    e = html.escape
+    if proc is None:
+        return (
+            "<p>" + e("登记簿中没有低保轮次" if zh else "no relief round in the register") + "</p>"
+        )
+    chain = " → ".join(r for r in (proc["proposal"], proc["decided"], proc["approved"]) if r)
+    stage = STAGE_LABELS[proc["stage"]][0 if zh else 1]
+    parts = [
+        f"<p><b>{e('阶段' if zh else 'stage')}</b>: {e(stage)}（{e(chain)}）</p>"
+        if zh
+        else f"<p><b>stage</b>: {e(stage)} ({e(chain)})</p>"
+    ]
+    dep = proc["departures"]
+    if proc["decided"] is None:
+        parts.append(
+            "<p>"
+            + e("尚未评议：名单即排序方案" if zh else "not decided yet: the list is the ranking")
+            + "</p>"
+        )
+    elif dep.empty:
+        parts.append(
+            "<p>"
+            + e(
+                "评议会同意了全部方案，没有偏离排序"
+                if zh
+                else "the committee confirmed the whole proposal"
+            )
+            + "</p>"
+        )
+    else:
+        shown = dep[
+            [
+                "household_id",
+                "rank",
+                "proposed_tier",
+                "decision",
+                "decided_tier",
+                "reason",
+                "passes_over",
+            ]
+        ].copy()
+        shown["decision"] = shown["decision"].map(
+            lambda c: DECISION_LABELS.get(c, (c, c))[0 if zh else 1]
+        )
+        shown = shown.rename(columns={"reason": "decision_reason"})
+        shown = localize(shown, lang)
+        shown = shown.astype(object).where(shown.notna(), "")
+        title = "偏离排序的评议决定" if zh else "departures from the rank order"
+        parts.append(f"<p>{e(title)}</p>" + shown.to_html(index=False, escape=True))
+    n = proc["notices"]
+    if len(n):
+        x = n.iloc[-1]
+        parts.append(
+            "<p>"
+            + e(
+                f"公示：{x['first_day']} 至 {x['last_day']}（{x['days']} 天）"
+                if zh
+                else f"notice: {x['first_day']} to {x['last_day']} ({x['days']} days)"
+            )
+            + "</p>"
+        )
+    o = proc["objections"]
+    if len(o):
+        shown = o[["objection_id", "household_id", "raised_on", "outcome", "closed_on"]]
+        shown = shown.astype(object).where(shown.notna(), "")
+        parts.append(
+            f"<p>{e('异议' if zh else 'objections')}</p>" + shown.to_html(index=False, escape=True)
+        )
+    a = proc["approval"]
+    if a is not None:
+        who = a["approved_by"] if reveal else mask_name(a["approved_by"])
+        parts.append(
+            "<p>"
+            + e(
+                f"审批：{a['approved_on']}，审批人 {who}"
+                if zh
+                else f"approved on {a['approved_on']} by {who}"
+            )
+            + "</p>"
+        )
+    return "".join(parts)
+
+
 def cut_dashboard(
     tables: Mapping[str, pd.DataFrame],
     params: Params,
@@ -128,17 +240,21 @@ def cut_dashboard(
     pool: str = "all",
     lang: str = "zh",
     reveal: bool = False,
+    procedure: Mapping[str, Any] | None = None,
 ) -> w.Widget:
     """Sliders for the quota / budget and the standards; the cut line redraws as they move.
 
     Args:
         reveal: show names and ID numbers in the cut-line table (``--reveal-pii``);
             masked by default (rulebook §7).
+        procedure: :meth:`fpanalysis.register.Register.procedure` of the register's last
+            relief round: its stage and departures are shown below (:func:`procedure_html`).
 
     Returns:
         ``VBox([mode, HBox([quota, budget]), HBox([urban, rural]), view])``,
         where ``view`` is an ``ipywidgets.HTML`` holding :func:`dashboard_html`
-        (or a bilingual error line when a setting cannot be run).
+        (or a bilingual error line when a setting cannot be run), and, with a
+        ``procedure``, one more ``ipywidgets.HTML`` holding :func:`procedure_html`.
     """
     if pool == "separate":
         pool = "all"  # one chart, one line: the dashboard explores a single pool
@@ -221,4 +337,7 @@ def cut_dashboard(
     for c in (mode, quota_s, budget_s, *std_s.values()):
         c.observe(refresh, names="value")
     refresh()
-    return w.VBox([mode, w.HBox([quota_s, budget_s]), w.HBox(list(std_s.values())), view])
+    boxes = [mode, w.HBox([quota_s, budget_s]), w.HBox(list(std_s.values())), view]
+    if procedure is not None:
+        boxes.append(w.HTML(procedure_html(procedure, lang=lang, reveal=reveal)))
+    return w.VBox(boxes)

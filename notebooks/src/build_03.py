@@ -16,7 +16,6 @@ from nbcells import code, md, write  # notebooks/src/nbcells.py
 OUT = Path(__file__).resolve().parents[1] / "03_relief_ranking.ipynb"
 
 
-
 CELLS = [
     md(
         """
@@ -186,10 +185,12 @@ Choose the limit and move the quota or budget slider, or change the urban or rur
     ),
     code(
         """
+from fpanalysis.register import open_register
 from fpanalysis.widgets.relief import cut_dashboard
 
 cut_dashboard(ds, params, result.as_of, quota=quota, budget_yuan=budget_yuan,
-              pool=pool if pool != "separate" else "all", lang=lang, reveal=reveal_pii)
+              pool=pool if pool != "separate" else "all", lang=lang, reveal=reveal_pii,
+              procedure=open_register(register, create=False).procedure() if register else None)
 """,
         tags=["nbval-ignore-output"],
     ),
@@ -247,13 +248,17 @@ else:
         """
 ## 7. 登记簿 / The decision register
 
-给出 `register` 时：本期结果与登记簿中基准日之前最近一轮（未被更正的）低保记录比较——在该轮中已选中、
-仍符合条件的户继续保障（POLICY.md §6）；列出登记簿中的各轮，以及一户的历次记录
-（第一户有变动的户：新纳入、退出或档次变动）。
+给出 `register` 时：本期结果与登记簿中基准日之前最近一轮（未被更正的；有审批过的轮次时为最近审批的一轮）
+低保记录比较——在该轮中已选中、仍符合条件的户继续保障（POLICY.md §6）；列出登记簿中的各轮及其阶段，
+最近一轮在民主评议、公示和审批中的阶段（拟定、已评议、已公示、已审批）及偏离排序的评议决定和理由，
+以及一户的历次记录（第一户有变动的户：新纳入、退出或档次变动）。
 
 With `register` set: this period against the register's last relief round in force dated before
-the as-of date (households selected in it keep relief while eligible, POLICY.md §6); the rounds
-recorded; and one household's history (the first household that entered, exited or changed tier).
+the as-of date (the last approved one once rounds are approved; households selected in it keep
+relief while eligible, POLICY.md §6); the rounds recorded with their stages; where the last round
+stands in the committee's procedure (proposed, decided, noticed, approved) with its departures
+from the rank order and their reasons; and one household's history (the first household that
+entered, exited or changed tier).
 """
     ),
     code(
@@ -265,7 +270,12 @@ if register:
     prev_round, prev_id = reg.previous_selection(as_of=result.as_of)
     rounds = reg.rounds("relief")
     print(f"登记簿 register: {reg.where}；低保轮次 relief rounds: {len(rounds)}")
-    show(rounds[["round_id", "as_of", "recorded_at", "params_sha256", "supersedes", "superseded_by", "note"]])
+    show(rounds[["round_id", "as_of", "stage", "recorded_at", "params_sha256", "supersedes", "superseded_by", "note"]])
+    from IPython.display import HTML
+    from fpanalysis.widgets.relief import procedure_html
+
+    display(Markdown("**评议、公示与审批 / the committee's procedure**"))
+    display(HTML(procedure_html(reg.procedure(), lang=lang, reveal=reveal_pii)))
     if prev_id is None:
         print(f"登记簿中没有 {day} 之前的低保轮次 / no relief round recorded before {day}")
     else:

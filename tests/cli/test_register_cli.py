@@ -528,6 +528,10 @@ def test_relief_notebook_reads_the_register(tmp_path, sample_dir):
     text = outputs_text(nb)
     assert '"output_type": "error"' not in text
     assert "against register round relief-2025-06-30-0001" in text
+    # the last round's stage in the committee's procedure (a proposal, never decided)
+    assert "the committee's procedure" in text
+    assert "proposed (the ranking, awaiting the committee)" in text
+    assert "not decided yet: the list is the ranking" in text
     cell = next(c for c in nb.cells if c.cell_type == "code" and "household_history(" in c.source)
     out = json.dumps(cell.outputs, ensure_ascii=False)
     assert "over the recorded rounds" in out and "relief-2025-06-30-0001" in out

@@ -31,6 +31,8 @@ NAMES_IN_POLICY_MD = [
     "tier_bands",
     "ranking_order",
     "review_months",
+    "notice_days",
+    "notice_name_mask",
 ]
 
 

@@ -74,6 +74,7 @@ def test_pii_column_sets():
         "payee_name",
         "unit_head_name",
         "party_name",
+        "approved_by",
     }
     assert PII_ID_COLUMNS == {"id_number", "head_id_number", "wife_id_number", "husband_id_number"}
     # every schema column marked pii is in one of the sets

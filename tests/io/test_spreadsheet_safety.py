@@ -223,6 +223,11 @@ AUDITED_WRITERS = {
     ),
     "synth/write.py": "writes synthetic INPUT datasets (generated names and codes), not outputs",
     "io/templates.py": "writes empty input templates: fixed headers and notes from schema.py",
+    "io/meeting.py": (
+        "the meeting workbook's committee part: neutralize_text on the titles and the "
+        "round's values; the lists are written by exports.fill_sheet (tested above)"
+    ),
+    "io/notice.py": "the public notice as a workbook: neutralize_text on every text cell",
 }
 WRITE_CALL = re.compile(
     r"\.to_csv\(|\.to_excel\(|csv\.writer\(|csv\.DictWriter\(|Workbook\(|ExcelWriter\(|xlsxwriter"

@@ -484,7 +484,7 @@ def test_new_register_matches_the_current_tables(register_url, params):
     reg = R.open_register(register_url)
     assert reg.check() is None  # nothing created by opening
     record_round(reg, round1_tables(), params, "2025-06-30", 4)
-    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 2
+    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 3
     engine = sa.create_engine(reg.url)
     with engine.connect() as conn:
         insp = sa.inspect(conn)
@@ -514,7 +514,17 @@ def test_v1_file_upgrades_in_place_on_first_write(tmp_path, params):
 
     rid, _, _ = record_round(reg, round2_tables(), params, "2025-12-31", 3)
     assert rid == "relief-2025-12-31-0003"
-    assert reg.check() == 2
+    assert reg.check() == 3
+    # v1 -> v3 in one step: the rounds kept their stage (a proposal) and the procedure's
+    # tables are there, empty, and append-only too.
+    assert reg.rounds("relief")["stage"].tolist() == ["proposed", "proposed"]
+    assert reg.procedure("relief-2025-06-30-0001")["stage"] == "proposed"
+    con = sqlite3.connect(path)
+    for table in R.PROCEDURE_TABLES:
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert {f"{t}_no_{op}" for t in R.PROCEDURE_TABLES for op in ("update", "delete")} <= names
+    con.close()
     assert reg.rounds()["round_id"].tolist()[:2] == [
         "relief-2025-06-30-0001",
         "compliance-2024-0002",
@@ -551,7 +561,7 @@ def test_v1_upgrade_on_postgresql(pg_server, params):
     assert reg.check() == 1
     assert reg.rounds()["note"].isna().all() and reg.check() == 1  # the read did not upgrade
     rid, _, _ = record_round(reg, round1_tables(), params, "2025-12-31", 4)
-    assert rid == "relief-2025-12-31-0002" and reg.check() == 2
+    assert rid == "relief-2025-12-31-0002" and reg.check() == 3
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -631,7 +641,7 @@ def test_postgresql_foreign_and_newer_databases_refused(pg_server, params):
     reg.record_relief(res, params)
     engine = sa.create_engine(reg.url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.exec_driver_sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     engine.dispose()
     with pytest.raises(R.RegisterError) as e:
         R.open_register(newer)
@@ -876,3 +886,124 @@ def test_missing_postgresql_skips_except_under_ci(monkeypatch, ci, outcome):
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="PostgreSQL server binaries not installed"):
         pg.pg_server_or_skip()
+
+
+# ---------------------------------------------------------------------------- the committee
+
+
+def _marks(rows):
+    """Workbook rows ``(household, list, decision, reason, tier)`` as decide reads them."""
+    return pd.DataFrame(
+        [
+            {
+                "household_id": h,
+                "sheet": sheet,
+                "round_id": "R",
+                "decision": d,
+                "reason": why,
+                "decided_tier": tier,
+                "household_cell": f"B{i}",
+                "decision_cell": f"O{i}",
+                "reason_cell": f"P{i}",
+                "tier_cell": f"Q{i}",
+            }
+            for i, (h, sheet, d, why, tier) in enumerate(rows, start=3)
+        ]
+    )
+
+
+def test_procedure_steps_and_the_approved_round_wins(register_url, params):
+    """Round 1 of the story decided (F rejected, C's tier changed, D admitted), posted, an
+    objection to A upheld, approved; the approved round is then the one in force."""
+    from fpanalysis.rules.relief import apply_decisions
+
+    reg = R.open_register(register_url)
+    rid, _, _ = record_round(reg, round1_tables(), params, "2025-06-30", 4)
+    proposal = reg.relief_rows(rid)
+    assert proposal.set_index("household_id")["incumbent"].to_dict() == {
+        "A": False,
+        "B": True,
+        "C": True,
+        "D": False,
+        "F": True,
+    }
+    decided, problems = apply_decisions(
+        proposal,
+        _marks(
+            [
+                ("B", "selected", None, None, None),
+                ("C", "selected", "调整档次", "支出大", 2),
+                ("F", "selected", "不同意", "已迁出", None),
+                ("A", "selected", "同意", None, None),
+                ("D", "waiting", "补充纳入", "重病", None),
+            ]
+        ),
+    )
+    assert problems == []
+    did = reg.record_decision(rid, decided, note="评议会 2025-07-02")
+    assert did == "relief-2025-06-30-0002"
+    rows = reg.relief_rows(did).set_index("household_id")
+    assert rows["selection"].to_dict() == {
+        "A": "admitted",
+        "B": "continuing",
+        "C": "continuing",
+        "D": "admitted",
+        "F": "rejected",
+    }
+    assert rows.loc["C", "tier"] == 2 and rows.loc["C", "tier_basis"] == "committee"
+    assert rows.loc["F", "reason_zh"].endswith("；民主评议：不同意（已迁出）")
+    with pytest.raises(R.ProcedureError, match="not a proposal awaiting decision"):
+        reg.record_decision(rid, decided)
+    # before a notice: no objection, no approval
+    with pytest.raises(R.ProcedureError, match="not recorded yet"):
+        reg.record_objection(did, "A", "2025-07-05", "有车辆")
+    assert reg.record_notice(did, "2025-07-03", 7, "民政办") == (1, True)
+    assert reg.record_notice(did, "2025-07-03", 7, "民政办") == (1, False)
+    with pytest.raises(R.ProcedureError, match="is a proposal decided as"):
+        reg.record_notice(rid, "2025-07-03", 7, None)
+    oid = reg.record_objection(did, "A", "2025-07-05", "群众反映有车辆")
+    with pytest.raises(R.ProcedureError, match="not in round"):
+        reg.record_objection(did, "Z", "2025-07-05", "x")
+    with pytest.raises(R.ProcedureError, match="objections still open: O001"):
+        reg.approve(did, "王主任", "2025-07-10")
+    reg.close_objection(did, oid, "upheld", "2025-07-08", "核实有营运车辆")
+    with pytest.raises(R.ProcedureError, match="approval from 2025-07-10"):
+        reg.approve(did, "王主任", "2025-07-09")
+    aid = reg.approve(did, "王主任", "2025-07-10")
+    final = reg.relief_rows(aid).set_index("household_id")
+    assert final["selected"].to_dict() == {"A": False, "B": True, "C": True, "D": True, "F": False}
+    assert final.loc["A", "selection"] == "withdrawn"
+    # the approved round is the one in force, even after a later proposal
+    assert reg.last_round("relief")["round_id"] == aid
+    prev, prev_id = reg.previous_selection(as_of="2025-12-31")
+    assert prev_id == aid and sorted(prev.loc[prev["selected"], "household_id"]) == ["B", "C", "D"]
+    later, _, _ = record_round(reg, round2_tables(), params, "2025-12-31", 3)
+    assert reg.last_round("relief")["round_id"] == aid
+    assert reg.rounds("relief").set_index("round_id")["stage"].to_dict() == {
+        rid: "proposed",
+        did: "noticed",
+        aid: "approved",
+        later: "proposed",
+    }
+    proc = reg.procedure(did)
+    assert (proc["proposal"], proc["decided"], proc["approved"]) == (rid, did, aid)
+    assert proc["departures"]["decision"].tolist() == ["change_tier", "admit", "reject"]
+    assert proc["objections"][["objection_id", "household_id", "outcome"]].values.tolist() == [
+        ["O001", "A", "upheld"]
+    ]
+    h = reg.household_history("F")
+    assert h["stage"].tolist()[:3] == ["proposed", "noticed", "approved"]
+    assert h["selected"].tolist()[:3] == [True, False, False]
+    assert pd.isna(h["decision"].iloc[0]) and h["decision"].iloc[1] == "reject"
+    assert h["decision_reason"].iloc[1] == "已迁出"
+    # the procedure's tables are append-only in the database too
+    engine = sa.create_engine(reg.url)
+    for stmt in (
+        "UPDATE relief_decisions SET reason = 'x'",
+        "DELETE FROM relief_notices",
+        "DELETE FROM relief_objections",
+        "UPDATE relief_approvals SET approved_by = 'x'",
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(stmt)
+    engine.dispose()

@@ -387,3 +387,55 @@ def test_relief_standard_slider_cannot_reach_zero(no_chart):
     urban.value = 0
     assert urban.value == 10 and rural.min == 10
     assert "拟纳入 0 户" in view.value  # 10 yuan: nobody qualifies
+
+
+def test_relief_procedure_html_shows_stage_and_departures(tmp_path):
+    """A register whose round was decided: the stage, the departures with their reasons, no
+    name; the approver masked once approved."""
+    import pandas as pd
+
+    from fpanalysis.register import open_register
+    from fpanalysis.rules.relief import apply_decisions, rank_households
+    from fpanalysis.widgets.relief import procedure_html
+
+    hh = coerce(
+        "households",
+        [
+            {"household_id": h, "head_name": "张三丰", "area": "urban", "size": 1,
+             "monthly_income": inc, "application_date": "2025-01-01"}
+            for h, inc in (("A", 100.0), ("B", 200.0), ("C", 300.0))
+        ],
+    )  # fmt: skip
+    mm = coerce(
+        "household_members",
+        [{"member_id": f"{h}1", "household_id": h, "relation": "head", "sex": "M"} for h in "ABC"],
+    )
+    params = load_params()
+    res = rank_households({"households": hh, "household_members": mm}, params, "2025-06-30",
+                          quota=1)  # fmt: skip
+    reg = open_register(tmp_path / "register.sqlite")
+    rid = reg.record_relief(res, params, options={"quota": 1})
+    assert "拟定" in procedure_html(reg.procedure())
+    marks = pd.DataFrame(
+        [
+            {"household_id": h, "sheet": s, "round_id": rid, "decision": d, "reason": r,
+             "decided_tier": None, "household_cell": "B3", "decision_cell": "O3",
+             "reason_cell": "P3", "tier_cell": "Q3"}
+            for h, s, d, r in (("A", "selected", "不同意", "有经营收入"),
+                               ("B", "waiting", None, None), ("C", "waiting", "补充纳入", "重病"))
+        ]
+    )  # fmt: skip
+    decided, problems = apply_decisions(reg.relief_rows(rid), marks)
+    assert problems == []
+    did = reg.record_decision(rid, decided)
+    page = procedure_html(reg.procedure(), lang="zh")
+    assert "已评议" in page and "有经营收入" in page and "不同意" in page and "补充纳入" in page
+    assert "越过的户" in page and ">B<" in page  # C passed B over
+    assert "张三丰" not in page
+    reg.record_notice(did, "2025-07-01", 7, None)
+    reg.approve(did, "王主任", "2025-07-08")
+    page = procedure_html(reg.procedure(did), lang="en")
+    assert "approved" in page and "王**" in page and "王主任" not in page
+    assert "王主任" in procedure_html(reg.procedure(), reveal=True)
+    assert "no relief round" in procedure_html(None, lang="en")
+    reg.close()

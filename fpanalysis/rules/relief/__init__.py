@@ -5,8 +5,9 @@ Pure functions over typed frames: each household's FP priority type
 (:mod:`.assess`), the ranking of each pool (:mod:`.ranking`), the selection
 under a quota or a monthly budget (:mod:`.selection`), the plain-language
 texts (:mod:`.texts`), the round and its lean form written a slice at a time
-(:mod:`.result`), the cut line (:mod:`.cutline`) and dynamic management
-(:mod:`.review`). It imports only :mod:`fpanalysis.core`; it reads and writes
+(:mod:`.result`), the cut line (:mod:`.cutline`), dynamic management
+(:mod:`.review`) and the committee's procedure: decisions, notice, objections and
+approval (:mod:`.committee`). It imports only :mod:`fpanalysis.core`; it reads and writes
 no file.
 """
 
@@ -17,6 +18,28 @@ from fpanalysis.rules.relief.assess import (
     default_as_of,
     to_fen,
     value_fen,
+)
+from fpanalysis.rules.relief.committee import (
+    DECIDED_COLUMNS,
+    DECISION_LABELS,
+    DECISIONS,
+    DIGEST_COLUMNS,
+    NOTICE_CATEGORIES,
+    REJECTED,
+    SHEET_DECISIONS,
+    WITHDRAWN,
+    Problem,
+    allowed_text,
+    apply_decisions,
+    approval_problems,
+    decision_code,
+    earliest_approval,
+    limit_excess,
+    meeting_lists,
+    notice_lists,
+    notice_period,
+    objection_problems,
+    proposal_digest,
 )
 from fpanalysis.rules.relief.cutline import CUT_COLUMNS, cut_line
 from fpanalysis.rules.relief.fp_types import (
@@ -72,35 +95,55 @@ __all__ = [
     "CHUNK_ROWS",
     "CLI_COLUMNS",
     "CUT_COLUMNS",
+    "DECIDED_COLUMNS",
+    "DECISIONS",
+    "DECISION_LABELS",
+    "DIGEST_COLUMNS",
     "FP_LABELS",
     "FP_TYPES",
     "KEY_LABELS",
+    "NOTICE_CATEGORIES",
     "POOLS",
     "PROBLEM_COLUMNS",
     "RECORDED_TABLES",
+    "REJECTED",
     "RELIEF_COLUMNS",
     "RELIEF_TABLES",
     "REVIEW_COLUMNS",
     "SELECTION_CODES",
+    "SHEET_DECISIONS",
     "TEXT_COLUMNS",
     "TEXT_INPUT_COLUMNS",
     "TIER_LABELS",
+    "WITHDRAWN",
+    "Problem",
     "ReliefResult",
     "add_decided",
+    "allowed_text",
+    "apply_decisions",
+    "approval_problems",
     "assess",
     "check_round_options",
     "cut_line",
     "date_text",
     "decided_texts",
+    "decision_code",
     "default_as_of",
     "derive_fp_types",
+    "earliest_approval",
     "finish_table",
     "fp_type_problems",
     "join_per_group",
     "key_value_text",
+    "limit_excess",
+    "meeting_lists",
     "not_ranked",
+    "notice_lists",
+    "notice_period",
+    "objection_problems",
     "pool_notes",
     "prepare_round",
+    "proposal_digest",
     "rank_and_select",
     "rank_households",
     "rank_keys",
