@@ -27,6 +27,7 @@ SUBCOMMANDS = [
     "relief",
     "review",
     "history",
+    "explain",
     "report",
 ]
 
