@@ -1,7 +1,7 @@
-"""A trace of one figure back to its rules and rows, and its renderings: :class:`Step` (one line,
-in Chinese and English, with the rulebook section it applies and the ids of the rows behind it) and
-:class:`Trace` (the steps and the final figures), shown as plain text, markdown, HTML (a notebook's
-drill-down) or a frame."""
+"""A trace of one figure back to its rules and rows (the rulebook's general conventions, G9), and
+its renderings: :class:`Step` (one line, in Chinese and English, with the rulebook section it
+applies and the ids of the rows behind it) and :class:`Trace` (the steps and the final figures),
+shown as plain text, markdown, HTML (a notebook's drill-down) or a frame."""
 
 from __future__ import annotations
 
