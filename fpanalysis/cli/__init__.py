@@ -34,6 +34,7 @@ SUBCOMMANDS = [
     "approve",
     "review",
     "history",
+    "explain",
     "report",
 ]
 
