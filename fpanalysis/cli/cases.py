@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.cli.common import add_analysis_options, book
 from fpanalysis.cli.compliance import check_outputs, load, write
 from fpanalysis.rules.cases import case_list
 
@@ -31,10 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.core.schema import last_recorded_date
+    from fpanalysis.io.workbooks import as_of_text
+
     check_outputs(args.out, dataset=args.dataset)
     dataset, params = load(args, TABLES)
     cases = case_list(dataset, params)
-    write(cases, args.out, args)
+    day = last_recorded_date(dataset, among=TABLES)
+    when = None if day is None else as_of_text(day, args.lang, data=True)
+    write(cases, args.out, args, book("cases", args, args.out, when=when, tables=dataset))
     print(
         f"{len(cases)} 对夫妻有案件；已写到 {args.out}"
         if args.lang == "zh"

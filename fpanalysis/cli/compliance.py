@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs, write
+from fpanalysis.cli.common import (
+    add_analysis_options,
+    add_engine_options,
+    book,
+    check_outputs,
+    write,
+)
 from fpanalysis.core.params import Params, load_params
 from fpanalysis.rules.compliance import (
     TABLES_NEEDED,
@@ -82,6 +88,7 @@ def period_of(args: argparse.Namespace, dataset) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
+    from fpanalysis.io.workbooks import period_text
 
     check_outputs(args.out, args.detail, dataset=args.dataset)
     check_dask_options(args)
@@ -92,14 +99,18 @@ def run(args: argparse.Namespace) -> int:
         open_from_args(args, create=True).close()  # an unusable register fails before any work
     if getattr(args, "engine", "pandas") == "dask":
         card, detail, period = run_dask(args)
+        dataset = None  # the units' names are read for a workbook only
     else:
         dataset, params = load(args)
         period = period_of(args, dataset)
         detail = compliance_detail(dataset, params, period)
         card = compliance_scorecard(dataset, params, period, detail=detail)
-    write(card, args.out, args)
+    when = period_text(period, args.lang)
+    write(card, args.out, args, book("scorecard", args, args.out, when=when, tables=dataset))
     if args.detail is not None:
-        write(detail, args.detail, args)
+        write(
+            detail, args.detail, args, book("detail", args, args.detail, when=when, tables=dataset)
+        )
     n = card["grade"].value_counts()
     if args.lang == "zh":
         print(

@@ -92,9 +92,15 @@ def run_units(args: argparse.Namespace) -> int:
         out = unit_transitions(reg)
     finally:
         reg.close()
-    write_table(out, args.out, lang=args.lang)
     n = out["transition"].value_counts()
     old, new = out["previous_round_id"].iloc[0], out["round_id"].iloc[0]
+    if args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.io.workbooks import Book, register_text, write_table_workbook
+
+        b = Book("unit_review", when=f"{old} → {new}", source=register_text(reg.where, args.lang))
+        write_table_workbook(out, args.out, b, lang=args.lang)
+    else:
+        write_table(out, args.out, lang=args.lang)
     if args.lang == "zh":
         print(
             f"{old} → {new}：上升 {n.get('improved', 0)}，下降 {n.get('declined', 0)}，未变 {n.get('unchanged', 0)}，"
@@ -173,9 +179,16 @@ def run(args: argparse.Namespace) -> int:
         pool=args.pool,
     )
     print_problems(result.problems, args.lang)
-    write_table(
-        mask_frame(out, reveal=args.reveal_pii), args.out, lang=args.lang, table="households"
-    )
+    if args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.cli.common import book
+        from fpanalysis.io.workbooks import as_of_text, write_table_workbook
+
+        b = book("review", args, args.out, when=as_of_text(result.as_of, args.lang), tables={})
+        write_table_workbook(mask_frame(out, reveal=args.reveal_pii), args.out, b, lang=args.lang)
+    else:
+        write_table(
+            mask_frame(out, reveal=args.reveal_pii), args.out, lang=args.lang, table="households"
+        )
     n = out["transition"].value_counts()
     due = int(out["review_due"].fillna(False).astype(bool).sum())
     day = result.as_of.strftime("%Y-%m-%d")
