@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-# Debian packages the tests need (CJK fonts, Chromium, PostgreSQL, poppler-utils): installed when root, else the tests that need them skip (never under CI=true).
+# Debian packages the tests need (CJK fonts, Chromium, PostgreSQL, LibreOffice Calc, poppler): installed when root, else the tests that need them skip (never under CI=true).
 sysdeps:
 	@bash scripts/install-system-deps.sh
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import add_analysis_options, check_outputs, load, say_written, write
+from fpanalysis.cli.common import (
+    add_analysis_options,
+    book,
+    check_outputs,
+    load,
+    say_written,
+    write,
+)
 from fpanalysis.cli.compliance import add_period, period_of
 from fpanalysis.rules.compliance import TABLES_NEEDED, accountability_list, parse_period
 
@@ -27,13 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.io.workbooks import period_text
+
     check_outputs(args.out, dataset=args.dataset)
     if args.period:
         parse_period(args.period)
     dataset, params = load(args, TABLES_NEEDED)
     period = period_of(args, dataset)
     rows = accountability_list(dataset, params, period)
-    write(rows, args.out, args)
+    when = period_text(period, args.lang)
+    write(rows, args.out, args, book("accountability", args, args.out, when=when, tables=dataset))
     say_written(
         args, f"考核期 {period}：{len(rows)} 起违规", f"period {period}: {len(rows)} violations"
     )

@@ -14,6 +14,7 @@ from fpanalysis.cli.common import (
     add_analysis_options,
     add_engine_options,
     add_path,
+    book,
     check_engine_options,
     check_outputs,
     load_data,
@@ -54,6 +55,18 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"应为整数 / must be an integer: {text!r}") from None
 
 
+def _month_of_year(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if not 1 <= v <= 12:
+        raise argparse.ArgumentTypeError(
+            f"--fiscal-year-start: 应为 1 至 12 的月份 / must be a month, 1 to 12: {text!r}"
+        )
+    return v
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_analysis_options(parser)
     add_engine_options(parser)
@@ -88,6 +101,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
     )
+    parser.add_argument(
+        "--fiscal-year-start",
+        type=_month_of_year,
+        default=1,
+        metavar="MM",
+        help="预算年度的起始月份（默认 1，即自然年；用于 .xlsx 预算申请表） / "
+        "the month a budget year starts in (default 1: calendar years; for the .xlsx budget "
+        "request)",
+    )
     add_path(
         parser, "--liability", "另写出各单位剩余负债 / also write the remaining liability by unit"
     )
@@ -120,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         )
         start, model = res.start, res.model
         liability_table, outside_table = res.liability, res.outside
+        dataset = None  # the units' names are read for a workbook only
     else:
         dataset = load_data(args, bonus.TABLES_NEEDED)
         start = args.start or bonus.default_start(dataset)
@@ -136,15 +159,22 @@ def run(args: argparse.Namespace) -> int:
         out = bonus.compare_scenarios(model, scenarios, args.months, args.draws, args.seed)
     else:
         out = model.project(params, args.months, args.draws, args.seed).table()
-    write(out, args.out, args)
+    last = bonus.month_label(bonus.parse_month(start) + args.months - 1)
+    if args.out.suffix.lower() == ".xlsx":
+        write_budget(out, model, scenarios or {"baseline": params}, args, dataset)
+    else:
+        write(out, args.out, args)
     if args.liability is not None:
-        write(liability_table, args.liability, args)
+        when = f"自 {start} 起" if args.lang == "zh" else f"from {start}"
+        b = book("liability", args, args.liability, when=when, tables=dataset)
+        write(liability_table, args.liability, args, b)
     if args.outside is not None:
-        write(outside_table, args.outside, args)
+        when = f"{start} 至 {last}" if args.lang == "zh" else f"{start} to {last}"
+        b = book("outside", args, args.outside, when=when, tables=dataset)
+        write(outside_table, args.outside, args, b)
 
     base = out[out["scenario"] == "baseline"] if "scenario" in out else out
     committed = sum(base["committed_yuan"], start=0)
-    last = bonus.month_label(bonus.parse_month(start) + args.months - 1)
     n_units = base["unit_id"].nunique()
     say_written(
         args,
@@ -154,3 +184,27 @@ def run(args: argparse.Namespace) -> int:
         f"new_p10/p50/p90 ({args.draws} draws, seed {args.seed})",
     )
     return 0
+
+
+def write_budget(out, model, params_by_scenario, args: argparse.Namespace, dataset) -> None:
+    """``--out FILE.xlsx``: the budget request workbook (:mod:`fpanalysis.io.budget`).
+
+    Each scenario is projected again (same draws and seed) to keep its draws,
+    from which the yearly P50/P90 are taken; the monthly sheet holds ``out``.
+    """
+    from fpanalysis.io.budget import write_budget_workbook
+
+    projections = [
+        model.project(p, args.months, args.draws, args.seed, scenario=name)
+        for name, p in params_by_scenario.items()
+    ]
+    b = book("budget_monthly", args, args.out, tables=dataset)
+    write_budget_workbook(
+        args.out,
+        projections,
+        out,
+        lang=args.lang,
+        unit_names=b.unit_names,
+        fiscal_year_start=args.fiscal_year_start,
+        source=b.source,
+    )

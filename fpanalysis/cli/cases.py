@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import add_analysis_options, check_outputs, load, say_written, write
+from fpanalysis.cli.common import (
+    add_analysis_options,
+    book,
+    check_outputs,
+    load,
+    say_written,
+    write,
+)
 from fpanalysis.rules.cases import case_list
 
 HELP = "大月份引产与生育指标注销案件清单 / late-termination and birth-quota case list"
@@ -27,9 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.core.schema import last_recorded_date
+    from fpanalysis.io.workbooks import as_of_text
+
     check_outputs(args.out, dataset=args.dataset)
     dataset, params = load(args, TABLES)
     cases = case_list(dataset, params)
-    write(cases, args.out, args)
+    day = last_recorded_date(dataset, among=TABLES)
+    when = None if day is None else as_of_text(day, args.lang, data=True)
+    write(cases, args.out, args, book("cases", args, args.out, when=when, tables=dataset))
     say_written(args, f"{len(cases)} 对夫妻有案件", f"{len(cases)} couples with a case")
     return 0

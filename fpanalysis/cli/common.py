@@ -140,6 +140,60 @@ def add_recorded_analysis_options(
     add_engine_options(parser)
 
 
+def write(df, path: Path, args: argparse.Namespace, book=None) -> None:
+    """Mask personal information unless --reveal-pii, then write in the chosen language.
+
+    An ``.xlsx`` with ``book`` (:func:`book`) is the formatted workbook of
+    :func:`fpanalysis.io.workbooks.write_table_workbook`; a ``.csv`` or
+    ``.parquet`` is the plain table.
+    """
+    masked = mask_frame(df, reveal=args.reveal_pii)
+    if book is not None and Path(path).suffix.lower() == ".xlsx":
+        from fpanalysis.io.workbooks import write_table_workbook
+
+        write_table_workbook(masked, path, book, lang=args.lang)
+    else:
+        write_table(masked, path, lang=args.lang)
+
+
+def book(
+    kind: str,
+    args: argparse.Namespace,
+    path: Path | None,
+    *,
+    when: str | None = None,
+    tables=None,
+    source: str | None = None,
+):
+    """The workbook of output ``kind`` written to ``path``, titled with ``when`` and the dataset.
+
+    None when ``path`` is not an ``.xlsx`` (nothing to format). ``tables`` (the
+    loaded dataset) names the units; without them (the Dask engine) the
+    ``units`` table is read from the dataset, and a dataset whose units cannot
+    be read shows ids only. ``source`` replaces the dataset's name in the title.
+    """
+    from fpanalysis.io.workbooks import Book, dataset_text, unit_names_of
+
+    if path is None or Path(path).suffix.lower() != ".xlsx":
+        return None
+    dataset = getattr(args, "dataset", None)
+    if tables is None and dataset is not None:
+        tables = _units_only(dataset, args)
+    return Book(
+        kind,
+        when=when,
+        source=source if source is not None else dataset_text(dataset, args.lang),
+        unit_names=unit_names_of(tables),
+    )
+
+
+def _units_only(dataset: Path, args: argparse.Namespace):
+    try:
+        return load_for_analysis(dataset, ["units"], skip_invalid=True, lang=args.lang)
+    except FPError:
+        return None
+
+
 def positive_int(option: str) -> Callable[[str], int]:
     """An argparse ``type`` for a whole number at least 1; its messages name ``option``."""
 
@@ -342,11 +396,6 @@ def check_outputs(*paths: Path | None, dataset: Path | None = None) -> None:
                 file=str(p),
                 rule="output-is-input",
             )
-
-
-def write(df, path: Path, args: argparse.Namespace) -> None:
-    """Mask personal information unless --reveal-pii, then write in the chosen language."""
-    write_table(mask_frame(df, reveal=args.reveal_pii), path, lang=args.lang)
 
 
 def say_written(args: argparse.Namespace, zh: str, en: str) -> None:

@@ -12,6 +12,7 @@ import argparse
 from fpanalysis.cli.common import (
     add_path,
     add_recorded_analysis_options,
+    book,
     check_dask_options,
     check_outputs,
     load,
@@ -73,6 +74,8 @@ def period_of(args: argparse.Namespace, dataset) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.io.workbooks import period_text
+
     check_outputs(args.out, args.detail, dataset=args.dataset)
     check_dask_options(args)
     if args.period:
@@ -82,14 +85,18 @@ def run(args: argparse.Namespace) -> int:
         open_from_args(args, create=True).close()  # an unusable register fails before any work
     if uses_dask(args):
         card, detail, period = run_dask(args)
+        dataset = None  # the units' names are read for a workbook only
     else:
         dataset, params = load(args, TABLES_NEEDED)
         period = period_of(args, dataset)
         detail = compliance_detail(dataset, params, period)
         card = compliance_scorecard(dataset, params, period, detail=detail)
-    write(card, args.out, args)
+    when = period_text(period, args.lang)
+    write(card, args.out, args, book("scorecard", args, args.out, when=when, tables=dataset))
     if args.detail is not None:
-        write(detail, args.detail, args)
+        write(
+            detail, args.detail, args, book("detail", args, args.detail, when=when, tables=dataset)
+        )
     n = card["grade"].value_counts()
     vetoed = int(card["veto"].sum())
     say_written(

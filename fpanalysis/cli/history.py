@@ -250,6 +250,18 @@ def run(args: argparse.Namespace) -> int:
             )
     finally:
         reg.close()
-    write_table(df, args.out, lang=args.lang)
+    if args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.io.workbooks import Book, register_text, write_table_workbook
+
+        if args.household_id is not None:
+            kind, when = "household_history", ("户 " if zh else "household ") + args.household_id
+        elif args.rounds:
+            kind, when = "rounds", None
+        else:
+            kind, when = "unit_grades", args.unit and ("单位 " if zh else "unit ") + args.unit
+        b = Book(kind, when=when, source=register_text(reg.where, args.lang))
+        write_table_workbook(df, args.out, b, lang=args.lang)
+    else:
+        write_table(df, args.out, lang=args.lang)
     say_written(args, msg, msg)
     return 0

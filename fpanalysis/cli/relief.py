@@ -372,16 +372,34 @@ def write_outputs(result, args: argparse.Namespace) -> None:
     a lean round's reasons are written per slice and never all held at once.
     """
     print_problems(result.problems, args.lang)
-    write_table_chunks(
-        (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks()),
-        args.out,
-        lang=args.lang,
-        table="households",
-    )
+    chunks = (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks())
+    if args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.cli.common import book
+        from fpanalysis.io.workbooks import as_of_text, write_table_workbook
+
+        when = as_of_text(result.as_of, args.lang)
+        b = book("relief", args, args.out, when=when, tables={})
+        write_table_workbook(joined(chunks, args.out), args.out, b, lang=args.lang)
+    else:
+        write_table_chunks(chunks, args.out, lang=args.lang, table="households")
     if args.meeting is not None and not getattr(args, "record", False):
         export_meeting_xlsx(
             result.with_texts(), args.meeting, lang=args.lang, reveal_pii=args.reveal_pii
         )
+
+
+def joined(chunks, path: Path):
+    """The slices of a table as one frame, refused past the rows an .xlsx sheet holds."""
+    import pandas as pd
+
+    from fpanalysis.io.write import check_xlsx_rows
+
+    frames, n = [], 0
+    for c in chunks:
+        n += len(c)
+        check_xlsx_rows(n, path)
+        frames.append(c)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def run_dask(client, args: argparse.Namespace, as_of, selection: dict[str, Any]):

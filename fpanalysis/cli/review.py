@@ -98,7 +98,14 @@ def run_units(args: argparse.Namespace) -> int:
         out = unit_transitions(reg)
     finally:
         reg.close()
-    write_table(out, args.out, lang=args.lang)
+    if args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.io.workbooks import Book, register_text, write_table_workbook
+
+        old, new = out["previous_round_id"].iloc[0], out["round_id"].iloc[0]
+        b = Book("unit_review", when=f"{old} → {new}", source=register_text(reg.where, args.lang))
+        write_table_workbook(out, args.out, b, lang=args.lang)
+    else:
+        write_table(out, args.out, lang=args.lang)
     counts = out["transition"].value_counts()
     n = {k: counts.get(k, 0) for k in ("improved", "declined", "unchanged", "new", "dropped")}
     old, new = out["previous_round_id"].iloc[0], out["round_id"].iloc[0]
@@ -168,9 +175,16 @@ def run(args: argparse.Namespace) -> int:
         **round_keywords(args, quota, budget, previous_round),
     )
     print_problems(result.problems, args.lang)
-    write_table(
-        mask_frame(out, reveal=args.reveal_pii), args.out, lang=args.lang, table="households"
-    )
+    if args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.cli.common import book
+        from fpanalysis.io.workbooks import as_of_text, write_table_workbook
+
+        b = book("review", args, args.out, when=as_of_text(result.as_of, args.lang), tables={})
+        write_table_workbook(mask_frame(out, reveal=args.reveal_pii), args.out, b, lang=args.lang)
+    else:
+        write_table(
+            mask_frame(out, reveal=args.reveal_pii), args.out, lang=args.lang, table="households"
+        )
     counts = out["transition"].value_counts()
     n = {k: counts.get(k, 0) for k in ("enter", "continue", "tier_change", "exit")}
     due = int(out["review_due"].fillna(False).astype(bool).sum())

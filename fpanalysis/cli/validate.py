@@ -70,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
     written = (
         write_rejects(report, dataset, args.rejects, lang=lang) if args.rejects is not None else {}
     )
-    if args.out is not None:
+    if args.out is not None and args.out.suffix.lower() == ".xlsx":
+        from fpanalysis.io.workbooks import Book, as_of_text, dataset_text, write_table_workbook
+
+        when = as_of_text(as_of, lang) if as_of is not None else None
+        b = Book("problems", when=when, source=dataset_text(dataset.source, lang))
+        write_table_workbook(report.to_frame(lang), args.out, b, lang=lang, translate=False)
+    elif args.out is not None:
         write_table(report.to_frame(lang), args.out)
     lines = [report.summary(dataset, lang)]
     if written:

@@ -20,6 +20,7 @@ from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.io.meeting import add_committee_parts
+from fpanalysis.io.sheets import fit_row_heights, money_format, print_setup
 from fpanalysis.io.write import neutralize_text, write_workbook
 from fpanalysis.rules.relief import (
     AREA_LABELS,
@@ -192,8 +193,10 @@ def fill_sheet(ws, rows: pd.DataFrame, cols: list[str], title: str, zh: bool) ->
             for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         if c.endswith("_yuan"):
+            ws.column_dimensions[openpyxl.utils.get_column_letter(j)].width = 15
             for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
-                cell.number_format = (
-                    "0.00" if c in ("per_capita_income_yuan", "cumulative_yuan") else "0"
-                )
+                cell.number_format = money_format("zh" if zh else "en")
+    fit_row_heights(ws, [j for j, c in enumerate(cols, start=1) if c.startswith("reason")], 3)
+    ws.auto_filter.ref = f"A2:{openpyxl.utils.get_column_letter(len(cols))}{ws.max_row}"
+    print_setup(ws, title=title, lang="zh" if zh else "en")
     ws.freeze_panes = "A3"

@@ -149,6 +149,8 @@ def _protect(ws) -> None:
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+    ws.protection.autoFilter = False  # the committee may still filter and sort its view
+    ws.protection.sort = False
 
 
 def _round_sheet(wb, result: Any, round_id: str | None, zh: bool) -> None:
@@ -179,6 +181,12 @@ def _round_sheet(wb, result: Any, round_id: str | None, zh: bool) -> None:
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 28
     ws.column_dimensions["C"].width = 70
+    from fpanalysis.io.sheets import print_setup
+
+    print_setup(
+        ws, title=SHEETS["round"][0 if zh else 1], header_rows=(1, 1), lang="zh" if zh else "en"
+    )
+    ws.page_setup.fitToHeight = 1  # seven lines: one page
     _protect(ws)
 
 

@@ -31,13 +31,16 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMULA_START",
     "XLSX_MAX_ROWS",
+    "check_xlsx_rows",
     "localize",
     "neutralize_formulas",
     "neutralize_text",
+    "prepare_frame",
     "workbook_bytes",
     "write_table",
     "write_table_chunks",
     "write_workbook",
+    "xlsx_value",
 ]
 
 
@@ -154,7 +157,7 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+def prepare_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Index into columns when it carries information; the file row number does not."""
     if isinstance(df.index, pd.RangeIndex) or df.index.name in (None, "row"):
         if not (isinstance(df.index, pd.MultiIndex)):
@@ -202,7 +205,13 @@ def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
     _csv_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
-def _xlsx_value(v: Any) -> Any:
+def xlsx_value(v: Any) -> Any:
+    """A frame's value as an .xlsx cell takes it: a missing value empty, a midnight a date.
+
+    Examples:
+        >>> xlsx_value(pd.Timestamp("2025-01-31")), xlsx_value(np.int64(3)), xlsx_value(pd.NA)
+        (datetime.date(2025, 1, 31), 3, None)
+    """
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, float) and np.isnan(v):
@@ -228,7 +237,7 @@ def _write_xlsx(df: pd.DataFrame, tmp: Path, sheet: str) -> None:
     ws.append([str(c) for c in df.columns])
     date_cols = [j for j, c in enumerate(df.columns) if pd.api.types.is_datetime64_any_dtype(df[c])]
     for row in df.itertuples(index=False, name=None):
-        ws.append([_xlsx_value(v) for v in row])
+        ws.append([xlsx_value(v) for v in row])
     for j in date_cols:
         for cell in ws.iter_cols(min_col=j + 1, max_col=j + 1, min_row=2):
             for c in cell:
@@ -324,7 +333,8 @@ def write_workbook(wb: Workbook, path: str | os.PathLike, *, title: str | None =
 XLSX_MAX_ROWS = 1_048_575
 
 
-def _check_xlsx_rows(n: int, path: Path) -> None:
+def check_xlsx_rows(n: int, path: Path) -> None:
+    """Refuse (:class:`UsageError`) ``n`` data rows when an .xlsx sheet holds fewer."""
     if n > XLSX_MAX_ROWS:
         raise UsageError(
             f"输出有 {n:,} 行，超过 Excel 工作表的上限 {XLSX_MAX_ROWS:,} 行："
@@ -388,7 +398,7 @@ def write_table_chunks(
         n = len(first) + len(second)
         for c in it:
             n += len(c)
-            _check_xlsx_rows(n, path)  # before holding more than a sheet can take
+            check_xlsx_rows(n, path)  # before holding more than a sheet can take
             whole.append(c)
         return write_table(pd.concat(whole, ignore_index=True), path, lang=lang, table=table), n
     if ext not in (".csv", ".parquet"):
@@ -405,7 +415,7 @@ def write_table_chunks(
         nonlocal rows
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             for k, df in enumerate(frames()):
-                out = neutralize_formulas(localize(_prepare(df), lang, table))
+                out = neutralize_formulas(localize(prepare_frame(df), lang, table))
                 _csv_frame(out).to_csv(fh, index=False, header=k == 0, lineterminator="\n")
                 rows += len(df)
 
@@ -418,7 +428,7 @@ def write_table_chunks(
         schema = None
         try:
             for df in frames():
-                out = localize(_prepare(df), lang, table)
+                out = localize(prepare_frame(df), lang, table)
                 if schema is None:
                     t = pa.Table.from_pandas(out, preserve_index=False)
                     # a column with no value in the first slice is typed null: make it text
@@ -480,7 +490,7 @@ def write_table(
             file=str(path),
             rule="output_type",
         )
-    out = localize(_prepare(df), lang, table)
+    out = localize(prepare_frame(df), lang, table)
     if ext == ".parquet":
         _atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
         return path
@@ -488,7 +498,7 @@ def write_table(
     if ext == ".csv":
         _atomic_write(path, lambda tmp: _write_csv(out, tmp))
     else:
-        _check_xlsx_rows(len(out), path)
+        check_xlsx_rows(len(out), path)
         sheet = (
             (schema.TABLES[table].zh if lang == "zh" else table)
             if table in schema.TABLES

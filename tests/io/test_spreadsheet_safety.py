@@ -201,7 +201,7 @@ def test_validate_rejects_and_problem_list_are_neutralised(capsys, tmp_path):
     ]
     ws = openpyxl.load_workbook(tmp_path / "p.xlsx").active
     values = [c.value for c in ws["G"]]  # the value column of the problem list
-    assert values[0] == "值" and "'=2+3" in values
+    assert values[1] == "值" and "'=2+3" in values  # row 1: the title
     assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
 
 
@@ -220,6 +220,14 @@ AUDITED_WRITERS = {
     "io/write.py": "write_table: neutralize_formulas on every text cell and header (tested above)",
     "io/exports.py": (
         "export_meeting_xlsx: neutralize_text on every cell and the title (tested above)"
+    ),
+    "io/workbooks.py": (
+        "write_table_workbook: neutralize_formulas on every text cell and header, "
+        "neutralize_text on the title (tests/io/test_workbooks.py)"
+    ),
+    "io/budget.py": (
+        "the budget request: neutralize_text on every cell it writes; its monthly "
+        "sheet through workbooks.fill_table (tests/io/test_workbooks.py)"
     ),
     "synth/write.py": "writes synthetic INPUT datasets (generated names and codes), not outputs",
     "io/templates.py": "writes empty input templates: fixed headers and notes from schema.py",

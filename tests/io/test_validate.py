@@ -878,7 +878,8 @@ def test_cli_validate_errors_exit_1_writes_rejects_and_never_touches_input(tmp_p
     import openpyxl
 
     ws = openpyxl.load_workbook(tmp_path / "problems.xlsx").active
-    assert [c.value for c in ws[1]] == [
+    assert ws["A1"].value == "Dataset problems (dataset multi)"  # the title, then the header
+    assert [c.value for c in ws[2]] == [
         "severity",
         "table",
         "file",
@@ -890,7 +891,7 @@ def test_cli_validate_errors_exit_1_writes_rejects_and_never_touches_input(tmp_p
         "message_zh",
         "message_en",
     ]
-    assert ws.max_row == 1 + 4 + len(validate_dataset(io.load_dataset(d)).notes)
+    assert ws.max_row == 2 + 4 + len(validate_dataset(io.load_dataset(d)).notes)
 
 
 def test_cli_validate_warnings_only_exit_0_in_chinese(capsys):
