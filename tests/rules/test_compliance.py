@@ -208,10 +208,28 @@ def test_c1_scope(wife, couple, expected):
     assert fig(t, "2024H1", "U1", "baseline_coverage") == expected
 
 
-def test_c1_baseline_deadline_parameter():
-    t = world(surveys=[survey("S1", "baseline", "2024-04-10")])
-    p = load_params({"baseline_deadline": "04-30"})
-    assert fig(t, "2024", "U1", "baseline_coverage", p) == (1, 1)
+@pytest.mark.parametrize(
+    ("deadline", "year", "surveyed", "expected"),
+    [
+        pytest.param("04-30", 2024, "04-10", (1, 1), id="deadline-30-apr-covers-10-apr"),
+        # 2025 has no 29 February: the deadline is 2025-02-28, and the survey on it counts
+        pytest.param("02-29", 2025, "02-28", (1, 1), id="29-feb-deadline-is-28-feb-2025-inclusive"),
+        pytest.param("02-29", 2025, "03-01", (0, 1), id="29-feb-deadline-1-mar-2025-too-late"),
+        pytest.param("02-29", 2024, "02-29", (1, 1), id="29-feb-deadline-in-leap-2024-itself"),
+    ],
+)
+def test_c1_baseline_deadline_parameter(deadline, year, surveyed, expected):
+    t = world(surveys=[survey("S1", "baseline", f"{year}-{surveyed}")])
+    p = load_params({"baseline_deadline": deadline})
+    assert fig(t, str(year), "U1", "baseline_coverage", p) == expected
+
+
+def test_c1_29_feb_deadline_named_as_in_force_in_a_common_year():
+    # a couple without a survey in 2025: the reason names the deadline of that year, 02-28
+    t = world()
+    d = compliance_detail(t, load_params({"baseline_deadline": "02-29"}), "2025")
+    row = d[d["indicator"] == "baseline_coverage"].iloc[0]
+    assert row["reason_en"].endswith("no baseline survey from 01-01 to 02-28")
 
 
 # --------------------------------------------------------------------------- C2
