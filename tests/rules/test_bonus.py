@@ -235,8 +235,9 @@ COMMITTED_CASES = [
         {"reward_split": "half"},
         "2025-01",
         2,
-        {"U1": ["10.00", "10.00"], "U2": ["10.00", "0.00"]},
-        id="half-split-husband-leaves-his-half-stops",
+        # January both on the payroll: 10 + 10; February only the wife: her unit pays all 20
+        {"U1": ["10.00", "20.00"], "U2": ["10.00", "0.00"]},
+        id="half-split-husband-leaves-in-January-wife-unit-pays-20-from-February",
     ),
     pytest.param(
         dict(),
@@ -692,12 +693,11 @@ def reference_committed(tables, params, start_m, months):
                     couples.loc[c.couple_id, "wife_id"],
                     couples.loc[c.couple_id, "husband_id"],
                 )
-                staff = [s for s in (wife, husband) if is_staff(s)]
-                for s in staff:
-                    ok, unit = on_payroll(s, y, m)
-                    if not ok:
-                        continue
-                    if len(staff) == 1:
+                # judged month by month: who of the two is on the payroll this month
+                paying = [s for s in (wife, husband) if is_staff(s) and on_payroll(s, y, m)[0]]
+                for s in paying:
+                    unit = on_payroll(s, y, m)[1]
+                    if len(paying) == 1:
                         part = amount
                     else:
                         major = s == c.payee_id or (c.payee_id not in (wife, husband) and s == wife)

@@ -254,8 +254,10 @@ def _couple(wife: dict, husband: dict, **cert) -> dict[str, pd.DataFrame]:
             {"hire_date": "2000-01-01", "leave_date": "2025-01-20"},
             {},
             {"reward_split": "half", "reward_monthly_yuan": 25.01},
-            {("U1", "2025-01"): 1251, ("U2", "2025-01"): 1250, ("U1", "2025-02"): 1251},
-            id="half-split-husband-leaves-his-half-stops",
+            # January both on the payroll: 2501 = 1251 (wife, the payee: odd fen) + 1250;
+            # February only the wife: her unit pays all 2501
+            {("U1", "2025-01"): 1251, ("U2", "2025-01"): 1250, ("U1", "2025-02"): 2501},
+            id="half-split-husband-leaves-2025-01-wife-unit-pays-2501-fen-from-february",
         ),
         pytest.param(
             {},
@@ -292,25 +294,71 @@ def test_engine_and_readable_rule_by_hand(wife, husband, cert, overrides, expect
     assert engine_fen(tables, params, start_m, 2, horizon=True) == want
 
 
-# ------------------------------------------------------------------------------ known differences
-# The rulebook's §5 as amended asks for two things the engine (and so the readable rule, which
-# states what the engine computes today) does not do yet. Each test below states the amended rule
-# on one case and is expected to fail until the engine follows it (strict: it then fails as XPASS,
-# a reminder to drop the mark).
+# ------------------------------------------------------------------------------ split by month
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known difference: with split = half the engine judges once, not month by month, "
-    "whether the other spouse is on the bureau's payroll; after the husband leaves, the wife's "
-    "unit keeps paying her half instead of all of it",
+@pytest.mark.parametrize(
+    "wife, husband, cert, expected",
+    [
+        pytest.param(
+            {},
+            {"hire_date": "2000-01-01", "leave_date": "2026-03-20"},
+            {},
+            # March both: 2501 = 1251 (wife, the payee, has the odd fen) + 1250 (husband);
+            # April the husband has left: the wife's unit pays all 2501
+            {("U1", "2026-03"): 1251, ("U2", "2026-03"): 1250, ("U1", "2026-04"): 2501},
+            id="half-split-husband-leaves-2026-03-wife-unit-pays-2501-fen-from-april",
+        ),
+        pytest.param(
+            {},
+            {"hire_date": "2026-04-01"},
+            {},
+            # March only the wife is on the payroll: 2501; April both: 1251 + 1250
+            {("U1", "2026-03"): 2501, ("U1", "2026-04"): 1251, ("U2", "2026-04"): 1250},
+            id="half-split-husband-hired-2026-04-wife-unit-pays-2501-fen-in-march",
+        ),
+        pytest.param(
+            {"leave_date": "2026-03-05"},
+            {"hire_date": "2000-01-01"},
+            {},
+            # the payee herself leaves in March: 1251 + 1250 in March, the husband's 2501 in April
+            {("U1", "2026-03"): 1251, ("U2", "2026-03"): 1250, ("U2", "2026-04"): 2501},
+            id="half-split-wife-payee-leaves-2026-03-husband-unit-pays-2501-fen-from-april",
+        ),
+        pytest.param(
+            {"leave_date": "2026-03-31"},
+            {"hire_date": "2000-01-01"},
+            {"payee_id": "H"},
+            # the husband is the payee: his half has the odd fen (1251), then all 2501
+            {("U1", "2026-03"): 1250, ("U2", "2026-03"): 1251, ("U2", "2026-04"): 2501},
+            id="half-split-husband-payee-wife-leaves-2026-03-his-unit-pays-2501-fen-from-april",
+        ),
+        pytest.param(
+            {},
+            {"hire_date": "2026-05-01", "leave_date": "2026-02-01"},
+            {},
+            # hired after leaving: never on the payroll in any month, so the wife pays all
+            {("U1", "2026-03"): 2501, ("U1", "2026-04"): 2501},
+            id="half-split-husband-never-on-payroll-by-month-wife-unit-pays-2501-fen",
+        ),
+    ],
 )
-def test_half_split_judged_month_by_month():
-    tables = _couple({}, {"hire_date": "2000-01-01", "leave_date": "2025-01-20"})
+def test_half_split_judged_month_by_month(wife, husband, cert, expected):
+    # rulebook §5.4: who pays is judged month by month; amount 25.01 yuan = 2501 fen, child born
+    # 2015-06-10 (paid through 2029-06), certificate issued 2016-01-05; horizon 2026-03 .. 2026-04
+    tables = _couple(wife, husband, **cert)
     params = P.with_overrides({"reward_split": "half", "reward_monthly_yuan": 25.01})
-    got = engine_fen(tables, params, bonus.parse_month("2025-01"), 2, horizon=True)
-    assert got[("U1", bonus.parse_month("2025-02"))] == 2501
+    start_m = bonus.parse_month("2026-03")
+    want = Counter({(u, bonus.parse_month(m)): v for (u, m), v in expected.items()})
+    assert readable_fen(tables, params, start_m, 2) == want
+    assert engine_fen(tables, params, start_m, 2, horizon=True) == want
+    assert engine_fen(tables, params, start_m, 2, horizon=False) == want
+
+
+# ------------------------------------------------------------------------------ known differences
+# The rulebook's §5 as amended asks for a thing the engine does not do yet. The test below states
+# the amended rule on one case and is expected to fail until the engine follows it (strict: it then
+# fails as XPASS, a reminder to drop the mark).
 
 
 @pytest.mark.xfail(
