@@ -567,9 +567,9 @@ LIABILITY_CASES = [
         dict(birth="2012-03-15", issue="2013-01-05", wife={"leave_date": "2026-02-10"}),
         {},
         "2026-01",
-        ("U1", 1, "60.00", "59.85"),
-        id="payee-leaving-later-assumed-to-stay",
-    ),
+        ("U1", 1, "40.00", "39.95"),
+        id="payee-leaving-2026-02-paid-jan-and-feb-only",
+    ),  # the leave date counts: 20 + 20/1.03^(1/12) = 20 + 19.9508 = 39.95
     pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05", wife={"leave_date": "2025-12-10"}),
         {},

@@ -355,21 +355,60 @@ def test_half_split_judged_month_by_month(wife, husband, cert, expected):
     assert engine_fen(tables, params, start_m, 2, horizon=False) == want
 
 
-# ------------------------------------------------------------------------------ known differences
-# The rulebook's §5 as amended asks for a thing the engine does not do yet. The test below states
-# the amended rule on one case and is expected to fail until the engine follows it (strict: it then
-# fails as XPASS, a reminder to drop the mark).
+# ------------------------------------------------------------------------------ liability
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known difference: the liability assumes a payer on the payroll in the start month "
-    "stays on it, instead of honouring a recorded leave date",
+@pytest.mark.parametrize(
+    "wife, husband, cert, overrides, expected",
+    [
+        pytest.param(
+            {"leave_date": "2026-02-10"},
+            {},
+            {},
+            {},
+            {"U1": "40.00", "U2": "0.00"},
+            # the payee leaves in February: 2026-01 and 2026-02 at 20 yuan, not March
+            id="payee-leaves-2026-02-liability-2-months-40-yuan",
+        ),
+        pytest.param(
+            {},
+            {},
+            {"revoked_date": "2026-02-20"},
+            {},
+            {"U1": "20.00", "U2": "0.00"},
+            # revoked in February: only January is owed (the month of revocation is not paid)
+            id="revoked-2026-02-liability-january-only-20-yuan",
+        ),
+        pytest.param(
+            {},
+            {"hire_date": "2000-01-01", "leave_date": "2026-01-15"},
+            {},
+            {"reward_split": "half"},
+            {"U1": "50.00", "U2": "10.00"},
+            # half split: January 10 + 10; the husband has left, so February and March are the
+            # wife's unit's alone: U1 10 + 20 + 20 = 50, U2 10
+            id="half-split-husband-leaves-2026-01-wife-unit-owes-50-yuan-his-10",
+        ),
+        pytest.param(
+            {"leave_date": "2025-12-10"},
+            {},
+            {},
+            {},
+            {"U1": "0.00", "U2": "0.00"},
+            id="payee-left-before-the-start-nothing-owed",
+        ),
+    ],
 )
-def test_liability_honours_leave_dates():
-    # child born 2012-03-15: paid through 2026-03; the payee leaves on 2026-02-10
-    tables = _couple({"leave_date": "2026-02-10"}, {}, issue_date="2013-01-05")
+def test_liability_honours_leave_dates_and_revocations(wife, husband, cert, overrides, expected):
+    # rulebook §5.5: the month rule over the future, recorded leave dates and revocations included.
+    # Child born 2012-03-15: paid through 2026-03 (cap 14); certificate issued 2013-01-05; start
+    # 2026-01; no discounting (discount_rate 0), so the liability is the months owed x 20 yuan
+    tables = _couple(wife, {"hire_date": "2000-01-01", **husband}, issue_date="2013-01-05", **cert)
     tables["children"]["birth_date"] = pd.Timestamp("2012-03-15")
-    got = bonus.liability(tables, P.with_overrides({"discount_rate": 0}), "2026-01")
-    assert got.set_index("unit_id").loc["U1", "liability_yuan"] == Decimal("40.00")
+    params = P.with_overrides({"discount_rate": 0, **overrides})
+    got = bonus.liability(tables, params, "2026-01").set_index("unit_id")
+    assert {u: str(got.loc[u, "liability_yuan"]) for u in ("U1", "U2")} == expected
+    owed: Counter = Counter()  # the readable rule over the three months left, by unit
+    for (unit, _), fen in readable_fen(tables, params, bonus.parse_month("2026-01"), 3).items():
+        owed[unit] += fen
+    assert {u: f"{Decimal(owed[u]) / 100:.2f}" for u in ("U1", "U2")} == expected

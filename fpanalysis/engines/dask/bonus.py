@@ -508,13 +508,12 @@ def map_budget(
             return info
         seg, _ = bonus.certificate_segments(coded, with_info=False)
         info.cohorts = bonus.compress(seg, start_m, units=units, max_months=months)
+        if want_liability:  # the same segments, to the end of every entitlement (no horizon)
+            info.liability = bonus.compress(seg, start_m, units=units)
         del seg
         info.groups = bonus.new_certificate_groups(
             _childless_only(coded), params, bonus.month_start(start_m)
         )
-        if want_liability:
-            lseg, _ = bonus.certificate_segments(coded, assume_stay_from=start_m, with_info=False)
-            info.liability = bonus.compress(lseg, start_m, units=units)
         del coded
         if want_outside:
             info.outside = bonus.outside_budget(tables, params, bonus.month_label(start_m), months)

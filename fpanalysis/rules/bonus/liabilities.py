@@ -1,7 +1,8 @@
 """The remaining liability of today's certificates and the certificates outside the bureau's budget
-(rulebook §5). The liability assumes every payer on the payroll in the start month (or hired later)
-stays on it, applies the parameters in force in each future month, and is discounted at
-``discount_rate`` (month ``start + k`` weighs ``(1+r)^(-k/12)``), rounded once to the fen."""
+(rulebook §5). The liability applies the month rule of the committed payments to every future
+month, recorded leave dates and revocations included, with the parameters in force in each month,
+and is discounted at ``discount_rate`` (month ``start + k`` weighs ``(1+r)^(-k/12)``), rounded once
+to the fen."""
 
 from __future__ import annotations
 
@@ -30,22 +31,25 @@ LIABILITY_COLUMNS = ["unit_id", "certificates", "liability_yuan", "liability_dis
 def liability(tables: Mapping[str, pd.DataFrame], params: Params, start: Any) -> pd.DataFrame:
     """Remaining payments owed to today's certificates from ``start`` on, by paying unit.
 
-    Payers on the payroll in the start month are assumed to stay; parameters in
-    force in each future month apply (a dated rise counts). Undiscounted and
+    The month rule of :func:`~fpanalysis.rules.bonus.committed_payments` to
+    the end of every entitlement (rulebook §5.5): a payer's recorded leave date
+    ends their payments, a revocation the certificate's, and the split, the
+    amount and the age cap in force on each future month's first day apply (a
+    dated rise counts). Undiscounted and
     discounted at ``discount_rate`` (yearly; month ``start + k`` weighs
     ``(1+r)^(-k/12)``), rounded once to the fen. ``certificates`` counts the
     certificates with at least one future payment from that unit.
     """
     start_m = parse_month(start)
-    seg, _ = certificate_segments(tables, assume_stay_from=start_m, with_info=False)
+    seg, _ = certificate_segments(tables, with_info=False)
     return liability_from_cohorts(compress(seg, start_m, units=unit_ids(tables)), params, start_m)
 
 
 def liability_from_cohorts(cohorts: Cohorts, params: Params, start_m: int) -> pd.DataFrame:
     """:func:`liability` from liability cohorts (those of several partitions merged, say).
 
-    The cohorts come from ``certificate_segments(..., assume_stay_from=start_m)``
-    folded by ``compress(..., start_m, units=...)`` without ``max_months``.
+    The cohorts come from :func:`certificate_segments` folded by
+    ``compress(..., start_m, units=...)`` without ``max_months``.
     """
     units = list(cohorts.units)
     if len(cohorts):

@@ -124,7 +124,6 @@ def factorize_units(units: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def certificate_segments(
     tables: Mapping[str, pd.DataFrame],
     *,
-    assume_stay_from: int | None = None,
     with_info: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Payment segments of every certificate, for both split modes (rulebook §5).
@@ -140,8 +139,6 @@ def certificate_segments(
 
     Args:
         tables: needs ``certificates``, ``children``, ``persons``, ``couples``.
-        assume_stay_from: for the liability: a payer still on the payroll in
-            this month (or hired later) is assumed to stay (leave date ignored).
         with_info: also return the per-certificate frame (``None`` otherwise:
             a projection does not need it).
 
@@ -173,8 +170,6 @@ def certificate_segments(
         # tables
         p_hire = month_or(persons["hire_date"], FAR_FUTURE, np.int32)
         p_leave = month_or(persons["leave_date"], FAR_FUTURE, np.int32)
-        if assume_stay_from is not None:
-            p_leave[p_leave >= assume_stay_from] = FAR_FUTURE
         return p_ok, p_hire, p_leave
 
     def cert_side():
