@@ -608,6 +608,55 @@ def test_liability_hand_computed(kw, overrides, start, expected):
     assert list(df.columns) == bonus.LIABILITY_COLUMNS
 
 
+# ------------------------------------------------------------------ the age cap of each month
+
+#: A child born 2025-07-10 (certificate issued 2025-08-01) under a cap of 1 year is paid through
+#: 2026-07. The cap falls to 0 from 2026-03-15 and is 1 again from 2026-05-01: each month takes the
+#: cap in force on its first day, so March (cap 1 on 03-01) is paid, April (0 on 04-01) is not, May
+#: to July are, August (past the 1st birthday month) is not. Horizon 2026-01 .. 2026-08.
+CAP_BY_FIRST_DAY = {"reward_age_cap": {"1900-01-01": 1, "2026-03-15": 0, "2026-05-01": 1}}
+PAID_BY_FIRST_DAY = [2000, 2000, 2000, 0, 2000, 2000, 2000, 0]  # fen, 2026-01 .. 2026-08
+
+
+def _cap_committed(params):
+    t = world(birth="2025-07-10", issue="2025-08-01")
+    df = bonus.committed_payments(t, params, "2026-01", 8)
+    return [int(v * 100) for v in df[df["unit_id"] == "U1"]["committed_yuan"]]
+
+
+def _cap_new(params):
+    # one certificate issued in the horizon's first month, for a child born 6 months before it
+    # (lag_months = 6): born 2025-07, as above
+    mp = bonus.MonthlyParams.of(params, bonus.parse_month("2026-01"), 8)
+    groups = pd.DataFrame(
+        {"payee_unit_id": ["U1"], "other_unit_id": [None], "rate": [0.5], "couples": [1]}
+    )
+    issued = np.zeros((1, 1, 8), np.int64)
+    issued[0, 0, 0] = 1
+    return bonus.project_new(groups, issued, mp, 6, ["U1"])[0, 0].tolist()
+
+
+def _cap_liability(params):
+    # the months owed from 2026-01, undiscounted: 2026-01, 02, 03, 05, 06, 07 = 6 x 20 = 120 yuan
+    t = world(birth="2025-07-10", issue="2025-08-01")
+    df = bonus.liability(t, params.with_overrides({"discount_rate": 0}), "2026-01")
+    fen = int(df.set_index("unit_id").loc["U1", "liability_yuan"] * 100)
+    return [fen]
+
+
+@pytest.mark.parametrize(
+    "compute, expected",
+    [
+        pytest.param(_cap_committed, PAID_BY_FIRST_DAY, id="committed-march-paid-april-not"),
+        pytest.param(_cap_new, PAID_BY_FIRST_DAY, id="new-certificate-march-paid-april-not"),
+        pytest.param(_cap_liability, [sum(PAID_BY_FIRST_DAY)], id="liability-6-months-120-yuan"),
+    ],
+)
+def test_age_cap_in_force_on_each_months_first_day(compute, expected):
+    # rulebook §5.3
+    assert compute(P.with_overrides(CAP_BY_FIRST_DAY)) == expected
+
+
 # ---------------------------------------------------------------------------- defaults and errors
 
 
