@@ -195,7 +195,8 @@ def test_urban_and_rural_standards(area, income, eligible, standard, entitlement
 )
 def test_standard_changes_mid_year(as_of, eligible, entitlement):
     params = P.with_overrides({"dibao_standard_yuan": {"urban": {"2025-07-01": 800}}})
-    _, t = run([hh("H1", 780.0)], params=params, as_of=as_of)
+    # applied in 2024, so that the household is in each round (rulebook §6.6)
+    _, t = run([hh("H1", 780.0, applied="2024-06-01")], params=params, as_of=as_of)
     assert bool(t.loc["H1", "eligible"]) is eligible
     assert (
         pd.isna(t.loc["H1", "entitlement_yuan"])
@@ -553,6 +554,32 @@ def test_bad_limits_are_usage_errors(kw, message):
     with pytest.raises(UsageError) as exc:
         run(hs, **kw)
     assert message in exc.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        pytest.param(
+            "2025-06-30",
+            {"H1": (1, "admitted")},
+            # H2 applied 2025-07-01, after the round's day: not in it, so H1 (applied on the day
+            # itself) is first and takes the one place
+            id="as-of-2025-06-30-applied-on-the-day-ranked-applied-next-day-not-in-round",
+        ),
+        pytest.param(
+            "2025-07-01",
+            {"H1": (2, "waiting"), "H2": (1, "admitted")},
+            # both had applied: H2 (50 yuan, tier 1: 50 / 770 < 0.3) ranks before H1 (300 yuan,
+            # tier 2: 300 / 770 = 0.39)
+            id="as-of-2025-07-01-both-applied-poorer-h2-first",
+        ),
+    ],
+)
+def test_round_considers_only_households_applied_by_the_as_of_date(as_of, expected):
+    # rulebook §6.6, quota 1 (standard 770 urban on both days)
+    hs = [hh("H1", 300.0, applied="2025-06-30"), hh("H2", 50.0, applied="2025-07-01")]
+    _, t = run(hs, as_of=as_of, quota=1)
+    assert {h: (int(r["rank"]), r["selection"]) for h, r in t.iterrows()} == expected
 
 
 def test_as_of_defaults_to_last_recorded_date():
