@@ -104,8 +104,8 @@ def run(households, members=None, params=P, as_of=AS_OF, **kw):
         pytest.param(770.00, 1, False, None, None, id="ratio-exactly-1.0"),
         # per capita 231 = 0.3 x 770; 2310 - 693 = 1617
         pytest.param(693.00, 3, True, 2, 1617, id="size3-ratio-exactly-0.3"),
-        # per capita 769.996... shows as 770.00 yet is below: eligible
-        pytest.param(2309.99, 3, True, 3, 1, id="size3-per-capita-rounds-to-standard"),
+        # per capita 769.996... (shown cut: 769.99) is below the standard: eligible
+        pytest.param(2309.99, 3, True, 3, 1, id="size3-per-capita-just-below-standard"),
         pytest.param(2310.00, 3, False, None, None, id="size3-exactly-standard"),  # exactly 770 x 3
     ],
 )
@@ -122,9 +122,34 @@ def test_tier_band_edges(income, size, eligible, tier, entitlement):
     assert pd.isna(row["rank"]) is (not eligible)
 
 
+@pytest.mark.parametrize(
+    ("income", "size", "shown"),
+    [
+        # 230999 fen / 3 = 76999.67 fen (769.9967 yuan): cut to 769.99, not rounded to 770.00
+        pytest.param(2309.99, 3, 769.99, id="2309.99-by-3-is-769.9967-shown-769.99-not-770.00"),
+        # 100001 fen / 3 = 33333.67 fen: cut to 333.33 (rounding would show 333.34)
+        pytest.param(1000.01, 3, 333.33, id="1000.01-by-3-is-333.3367-shown-333.33"),
+        # 1 fen / 2 = 0.5 fen: cut to 0.00 (rounding half up would show 0.01)
+        pytest.param(0.01, 2, 0.00, id="1-fen-by-2-is-half-a-fen-shown-0.00"),
+        # 153999 fen / 2 = 76999.5 fen: 769.99, below the standard of 770 as it is
+        pytest.param(1539.99, 2, 769.99, id="1539.99-by-2-is-769.995-shown-769.99"),
+        # 154000 fen / 2 = 77000 fen exactly: the standard itself, not eligible
+        pytest.param(1540.00, 2, 770.00, id="1540.00-by-2-is-exactly-770.00"),
+    ],
+)
+def test_per_capita_cut_to_the_fen(income, size, shown):
+    # rulebook §6.7: shown cut to the fen, so a household below the standard never shows it
+    _, t = run([hh("H1", income, size)])
+    assert t.loc["H1", "per_capita_income_yuan"] == shown
+    assert bool(t.loc["H1", "eligible"]) is (shown < 770)
+
+
 def test_per_capita_shown_to_the_fen_but_compared_exactly():
+    # 2309.99 / 3 = 769.99666...: shown cut to 769.99 (below the standard 770, as it is), while
+    # eligibility compares the household income with the standard times the size exactly:
+    # 2309.99 < 770 x 3 = 2310.00
     _, t = run([hh("H1", 2309.99, 3)])
-    assert t.loc["H1", "per_capita_income_yuan"] == 770.00
+    assert t.loc["H1", "per_capita_income_yuan"] == 769.99
     assert (
         "家庭月收入 2309.99 元 < 城镇标准 770 元 × 3 人 = 2310.00 元，符合低保条件"
         in t.loc["H1", "reason_zh"]
