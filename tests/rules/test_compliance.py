@@ -1090,6 +1090,50 @@ def test_accountability_list_one_row_per_violation():
     assert a["penalty"].tolist() == [5.0, 5.0, 5.0, 5.0, 20.0, 0.0, 20.0]
 
 
+@pytest.mark.parametrize(
+    ("weeks", "expected"),
+    [
+        pytest.param(
+            18,
+            [
+                ("sex_selective_termination", 0.0, False),
+                ("unapproved_late_terminations", 20.0, True),
+            ],
+            # 18 >= 16 weeks, for sex selection: a C8 (20 points, a veto) and the §4.2 row
+            id="sex-selection-at-18-weeks-two-rows-c8-and-sex-selection",
+        ),
+        pytest.param(
+            16,
+            [
+                ("sex_selective_termination", 0.0, False),
+                ("unapproved_late_terminations", 20.0, True),
+            ],
+            id="sex-selection-at-16-weeks-threshold-two-rows",
+        ),
+        pytest.param(
+            12,
+            [("sex_selective_termination", 0.0, False)],
+            # below the threshold: no C8, the sex selection alone (no penalty points)
+            id="sex-selection-at-12-weeks-one-row",
+        ),
+    ],
+)
+def test_accountability_late_sex_selective_termination_is_both_rules(weeks, expected):
+    # rulebook §3.9, §3.10: the termination is G1 on 2024-09-01 (detected 2024-01-01, with a
+    # permit valid then, so no C7)
+    t = world(
+        permits=[permit("B1", "2023-06-01")],
+        pregnancies=[term("G1", "2024-09-01", weeks, reason="sex_selection", approved=False)],
+    )
+    a = accountability_list(t, load_params(), "2024")
+    assert a["event_id"].unique().tolist() == ["G1"]
+    assert list(zip(a["rule"], a["penalty"], a["veto"], strict=True)) == expected
+    if len(expected) == 2:
+        assert a.loc[0, "reason_en"] == (
+            f"sex-selective termination at {weeks} weeks (an unapproved late termination too)"
+        )
+
+
 # ------------------------------------------------------------------ widgets and charts (pure parts)
 
 
