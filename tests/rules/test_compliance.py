@@ -490,6 +490,12 @@ def preg(gid, detected, outcome="ongoing", outcome_date=None, couple="C1", **kw)
             id="exempt-pregnancy-detected-on-start-day",
         ),
         pytest.param(
+            {"pregnancies": [preg("G1", "2024-04-01", "miscarriage", "2024-04-01")]},
+            (0, 0),
+            # detected on 2024-04-01, the start, with no outcome before it: pregnant on the start
+            id="exempt-pregnancy-detected-and-ended-on-start-day",
+        ),
+        pytest.param(
             {"pregnancies": [preg("G1", "2024-04-02")]},
             (0, 1),
             id="pregnancy-detected-after-start-required",
@@ -514,6 +520,17 @@ def preg(gid, detected, outcome="ongoing", outcome_date=None, couple="C1", **kw)
 def test_c4_check_attendance(extra, expected):
     t = world(check_rounds=ROUND, **extra)
     assert fig(t, "2024H1", "U1", "check_attendance") == expected
+
+
+def test_c4_pregnancy_detected_on_start_day_reason():
+    # rulebook §3 C4: "pregnant on the round's start" includes a pregnancy detected on that day
+    t = world(check_rounds=ROUND, pregnancies=[preg("G1", "2024-04-01")])
+    d = compliance_detail(t, load_params(), "2024H1")
+    row = d[d["indicator"] == "check_attendance"].iloc[0]
+    assert (bool(row["in_denominator"]), row["reason_en"]) == (
+        False,
+        "exempt: pregnant on the round's start (G1)",
+    )
 
 
 @pytest.mark.parametrize(

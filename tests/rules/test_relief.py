@@ -359,6 +359,27 @@ def test_declared_type_contradicted_is_a_problem_and_derived_is_used(
         assert t.loc["H1", "fp_type"] == "only_daughter"
 
 
+def test_declared_type_the_members_contradict_warns_and_the_derived_type_ranks():
+    # rulebook §6.4. Both tier 2 (300 / 770 = 0.39, 350 / 770 = 0.45). H1 declares an
+    # only-daughter household but its one child is a son: no FP type, so the true only-daughter
+    # household H2 ranks first although richer. Had the declaration been taken, H1 (a priority
+    # household with the lower income) would rank first.
+    from fpanalysis.core.dataset import Dataset
+    from fpanalysis.io.validate import validate_dataset
+
+    hs = [hh("H1", 300.0, 2, declared="only_daughter"), hh("H2", 350.0, 2)]
+    ms = mem("H1", "head:M", "child:M") + mem("H2", "head:M", "child:F")
+    r, t = run(hs, ms)
+    assert (t.loc["H2", "rank"], t.loc["H1", "rank"]) == (1, 2)
+    assert pd.isna(t.loc["H1", "fp_type"]) and t.loc["H2", "fp_type"] == "only_daughter"
+    assert r.problems["rule"].tolist() == ["fp_type_contradicted"]
+    report = validate_dataset(Dataset(tables(hs, ms)))
+    assert report.ok  # a warning, not an error: the row is not rejected
+    assert [(p.severity, p.table, p.row, p.rule) for p in report.warnings] == [
+        ("warning", "households", 2, "fp_type_contradicted")
+    ]
+
+
 # --------------------------------------------------------------------------- ranking and ties
 
 
@@ -746,6 +767,35 @@ def test_review_due_date(last_review, next_review, due):
     out, _ = relief.review(cur, P, AS_OF)
     assert out.loc[0, "next_review_date"] == pd.Timestamp(next_review)
     assert bool(out.loc[0, "review_due"]) is due
+
+
+@pytest.mark.parametrize(
+    ("last_review", "previous_income", "months", "next_review", "due"),
+    [
+        # a disabled member, income unchanged (100 then and now): 12 months;
+        # 2024-06-30 + 12 months = 2025-06-30, the as-of date itself: due
+        pytest.param("2024-06-30", 100.0, 12, "2025-06-30", True, id="12-months-due-on-the-day"),
+        # 2024-07-01 + 12 months = 2025-07-01, the day after: not yet due
+        pytest.param("2024-07-01", 100.0, 12, "2025-07-01", False, id="12-months-one-day-early"),
+        # income changed (150 before, 100 now): 6 months; 2024-12-31 + 6 = 2025-06-30: due
+        pytest.param("2024-12-31", 150.0, 6, "2025-06-30", True, id="income-changed-6-months-due"),
+        # 2025-01-01 + 6 months = 2025-07-01, the day after the as-of date: not yet due
+        pytest.param("2025-01-01", 150.0, 6, "2025-07-01", False, id="income-changed-not-yet"),
+    ],
+)
+def test_review_due_on_or_before_the_as_of_date(
+    last_review, previous_income, months, next_review, due
+):
+    # rulebook §6.13: due when the last review plus review_months falls on or before the as-of
+    # date (2025-06-30)
+    members = mem("H1", "head:M:dis")
+    cur = tables([hh("H1", 100.0, receiving=True, last_review=last_review)], members)
+    prev = tables([hh("H1", previous_income, receiving=True, applied="2024-01-01")], members)
+    out, _ = relief.review(cur, P, AS_OF, previous=prev, previous_as_of="2024-12-31")
+    row = out.set_index("household_id").loc["H1"]
+    assert row["review_months"] == months
+    assert row["next_review_date"] == pd.Timestamp(next_review)
+    assert bool(row["review_due"]) is due
 
 
 # --------------------------------------------------------------------------- charts and widgets
