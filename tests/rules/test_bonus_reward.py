@@ -158,8 +158,12 @@ def _text(value) -> str | None:
     return None if pd.isna(value) else str(value)
 
 
-def readable_fen(tables, params, start_m: int, months: int) -> Counter:
-    """The readable rule summed over certificates and months, by (unit, month index)."""
+def readable_fen(tables, params, start_m: int, months: int, payers: dict | None = None) -> Counter:
+    """The readable rule summed over certificates and months, by (unit, month index).
+
+    ``payers``, when given, collects {unit: certificate rows it pays in some month} (a month
+    of a zero amount included: the month is paid, at nothing).
+    """
     people = {}
     for r in tables["persons"].itertuples():
         people.setdefault(
@@ -195,6 +199,8 @@ def readable_fen(tables, params, start_m: int, months: int) -> Counter:
             )
             for unit, fen in paid.items():
                 total[(unit, start_m + k)] += fen
+                if payers is not None:
+                    payers.setdefault(unit, set()).add(c.Index)
     return +total  # zeros left out
 
 
@@ -209,6 +215,36 @@ def test_cohort_engine_pays_what_the_readable_rule_says(case):
     want = readable_fen(tables, params, start_m, months)
     assert engine_fen(tables, params, start_m, months, horizon=True) == want
     assert engine_fen(tables, params, start_m, months, horizon=False) == want
+
+
+def readable_liability(tables, params, start_m: int) -> dict[str, tuple[int, int]]:
+    """The readable rule from ``start_m`` to the end of every entitlement: by unit, the
+    certificates paid in any month (each once) and the fen owed."""
+    max_cap = max(int(v) for _, v in params.timeline("reward_age_cap"))
+    births = [b for b in tables["children"]["birth_date"] if not pd.isna(b)]
+    last = max((b.year + max_cap) * 12 + b.month - 1 for b in births) if births else start_m
+    months = max(last - start_m + 1, 1)
+    certs: dict[str, set] = {}
+    owed = readable_fen(tables, params, start_m, months, certs)
+    fen: Counter = Counter()
+    for (unit, _), v in owed.items():
+        fen[unit] += v
+    return {u: (len(certs.get(u, ())), fen[u]) for u in set(fen) | set(certs)}
+
+
+@settings(PROFILE, max_examples=120 if DEV else 30)
+@given(datasets())
+def test_liability_is_the_readable_rule_to_the_end(case):
+    # rulebook §5.5: the committed month rule over every future month (undiscounted here)
+    tables, overrides, start_m, _ = case
+    params = P.with_overrides({**overrides, "discount_rate": 0})
+    got = bonus.liability(tables, params, bonus.month_label(start_m)).set_index("unit_id")
+    have = {
+        u: (int(r["certificates"]), int(r["liability_yuan"] * 100))
+        for u, r in got.iterrows()
+        if r["certificates"] or r["liability_yuan"]
+    }
+    assert have == readable_liability(tables, params, start_m)
 
 
 # ------------------------------------------------------------------------------------ by hand
@@ -366,7 +402,7 @@ def test_half_split_judged_month_by_month(wife, husband, cert, expected):
             {},
             {},
             {},
-            {"U1": "40.00", "U2": "0.00"},
+            {"U1": (1, "40.00"), "U2": (0, "0.00")},
             # the payee leaves in February: 2026-01 and 2026-02 at 20 yuan, not March
             id="payee-leaves-2026-02-liability-2-months-40-yuan",
         ),
@@ -375,26 +411,35 @@ def test_half_split_judged_month_by_month(wife, husband, cert, expected):
             {},
             {"revoked_date": "2026-02-20"},
             {},
-            {"U1": "20.00", "U2": "0.00"},
+            {"U1": (1, "20.00"), "U2": (0, "0.00")},
             # revoked in February: only January is owed (the month of revocation is not paid)
             id="revoked-2026-02-liability-january-only-20-yuan",
         ),
         pytest.param(
             {},
-            {"hire_date": "2000-01-01", "leave_date": "2026-01-15"},
+            {"leave_date": "2026-01-15"},
             {},
             {"reward_split": "half"},
-            {"U1": "50.00", "U2": "10.00"},
+            {"U1": (1, "50.00"), "U2": (1, "10.00")},
             # half split: January 10 + 10; the husband has left, so February and March are the
-            # wife's unit's alone: U1 10 + 20 + 20 = 50, U2 10
+            # wife's unit's alone: U1 10 + 20 + 20 = 50 (one certificate, two segments), U2 10
             id="half-split-husband-leaves-2026-01-wife-unit-owes-50-yuan-his-10",
+        ),
+        pytest.param(
+            {},
+            {"unit_id": "U1"},
+            {},
+            {"reward_split": "half"},
+            {"U1": (1, "60.00"), "U2": (0, "0.00")},
+            # both spouses in U1: 10 + 10 a month for 3 months = 60 yuan, one certificate
+            id="half-split-both-spouses-in-one-unit-60-yuan-one-certificate",
         ),
         pytest.param(
             {"leave_date": "2025-12-10"},
             {},
             {},
             {},
-            {"U1": "0.00", "U2": "0.00"},
+            {"U1": (0, "0.00"), "U2": (0, "0.00")},
             id="payee-left-before-the-start-nothing-owed",
         ),
     ],
@@ -402,13 +447,19 @@ def test_half_split_judged_month_by_month(wife, husband, cert, expected):
 def test_liability_honours_leave_dates_and_revocations(wife, husband, cert, overrides, expected):
     # rulebook §5.5: the month rule over the future, recorded leave dates and revocations included.
     # Child born 2012-03-15: paid through 2026-03 (cap 14); certificate issued 2013-01-05; start
-    # 2026-01; no discounting (discount_rate 0), so the liability is the months owed x 20 yuan
+    # 2026-01; no discounting (discount_rate 0), so the liability is the months owed x 20 yuan;
+    # ``certificates`` counts the certificate once per paying unit
     tables = _couple(wife, {"hire_date": "2000-01-01", **husband}, issue_date="2013-01-05", **cert)
     tables["children"]["birth_date"] = pd.Timestamp("2012-03-15")
     params = P.with_overrides({"discount_rate": 0, **overrides})
     got = bonus.liability(tables, params, "2026-01").set_index("unit_id")
-    assert {u: str(got.loc[u, "liability_yuan"]) for u in ("U1", "U2")} == expected
+    assert {
+        u: (int(got.loc[u, "certificates"]), str(got.loc[u, "liability_yuan"]))
+        for u in ("U1", "U2")
+    } == expected
     owed: Counter = Counter()  # the readable rule over the three months left, by unit
     for (unit, _), fen in readable_fen(tables, params, bonus.parse_month("2026-01"), 3).items():
         owed[unit] += fen
-    assert {u: f"{Decimal(owed[u]) / 100:.2f}" for u in ("U1", "U2")} == expected
+    assert {u: f"{Decimal(owed[u]) / 100:.2f}" for u in ("U1", "U2")} == {
+        u: yuan for u, (_, yuan) in expected.items()
+    }
