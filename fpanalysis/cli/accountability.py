@@ -21,10 +21,13 @@ from fpanalysis.rules.compliance import TABLES_NEEDED, accountability_list, pars
 HELP = "责任追究清单：每起违规一行 / accountability list: one row per violation"
 DESCRIPTION = """\
 列出考核期内每起违规（节育弄虚作假、计划外生育、未持证怀孕、违规大月份引产、选择性别终止妊娠）：
-当事夫妻、责任单位、单位负责人、计生联络员、违反规定和日期。姓名默认脱敏。
+当事夫妻、责任单位、单位负责人、计生联络员、违反规定和日期。孕周不少于大月份孕周的选择性别终止妊娠
+列两行（违规大月份引产和选择性别终止妊娠）。姓名默认脱敏。
 One row per violation in the period (falsification, out-of-plan birth, pregnancy without
 permit, unapproved late termination, sex-selective termination): the couple, the unit,
-its head and liaison, the rule and the date. Names are masked by default.
+its head and liaison, the rule and the date. A sex-selective termination at or above the late
+threshold is two rows (the unapproved late termination and the sex selection). Names are masked
+by default.
 """
 
 

@@ -36,6 +36,15 @@ Projects the only-child parents' reward by month and unit (rulebook docs/rules.m
 payments committed to today's certificates, and new certificates from childless in-scope
 couples (Monte Carlo P10/P50/P90).
 
+reward_split = half（夫妻双方单位各半）按月判断：某月双方都在本局工资表上，各付一半
+（多出的 1 分给领取人一方）；某月只有一方在工资表上，由该方单位付全额。
+reward_split = half (each spouse's unit pays half) is judged month by month: in a month both
+spouses are on the bureau's payroll each unit pays half (the odd fen to the payee's half); in a
+month only one is, that one's unit pays all.
+--liability：现有光荣证今后各月的剩余负债，按同一月份规则计算，已记录的离职日期和收回日期都计入。
+--liability: the remaining liability of today's certificates, by the same month rule, recorded
+leave dates and revocations included.
+
 --start 默认为数据中最后记录日期的下一个月；--months 默认 36。
 --start defaults to the month after the dataset's last recorded date; --months defaults to 36.
 --scenario FILE 可重复：覆盖参数文件（以文件名为情景名），或 scenarios: {情景名: 覆盖参数}。
@@ -111,7 +120,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "request)",
     )
     add_path(
-        parser, "--liability", "另写出各单位剩余负债 / also write the remaining liability by unit"
+        parser,
+        "--liability",
+        "另写出各单位剩余负债（计入已记录的离职和收回日期） / also write the remaining "
+        "liability by unit (recorded leave and revocation dates included)",
     )
     add_path(
         parser, "--outside", "另写出预算外的光荣证 / also write the certificates outside the budget"

@@ -21,9 +21,11 @@ HELP = "大月份引产与生育指标注销案件清单 / late-termination and 
 DESCRIPTION = """\
 按规则手册 docs/rules.md §4 列出案件：违规大月份引产、选择性别终止妊娠、生育指标注销
 及其后的计划外怀孕和生育，每对夫妻一行，含时间线和应采取的处理措施。
+孕周不少于大月份孕周的选择性别终止妊娠同时带两种违规和两项措施。
 Cases under the rulebook, docs/rules.md §4 (unlawful late terminations, sex-selective
 terminations, the cancelled birth quota and the out-of-plan pregnancies and births after it),
-one row per couple, with the timeline and the action the bureau must take.
+one row per couple, with the timeline and the action the bureau must take. A sex-selective
+termination at or above the late threshold carries both violations and both actions.
 """
 
 TABLES = ["units", "persons", "couples", "children", "permits", "pregnancies"]

@@ -58,8 +58,10 @@ that does not fit.
 --pool all (default: one fund) | urban | rural | separate (each area on its own; give
 --quota urban=N,rural=M or --budget urban=Y,rural=Z).
 
---as-of 默认为数据中最近的申请或复核日期（不取今天）。
---as-of defaults to the dataset's last application or review date (never today).
+--as-of 默认为数据中最近的申请或复核日期（不取今天）。一轮只考虑在基准日及以前申请的户，
+使用基准日有效的低保标准。
+--as-of defaults to the dataset's last application or review date (never today). A round
+considers only the households that had applied by the as-of date, at the standard in force on it.
 """
 
 POOL_CHOICES = ["all", "urban", "rural", "separate"]
@@ -142,8 +144,9 @@ def add_round_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as-of",
         metavar="DATE",
-        help="基准日 YYYY-MM-DD（默认：数据中最近的申请或复核日期） / "
-        "as-of date (default: the dataset's last application or review date)",
+        help="基准日 YYYY-MM-DD（默认：数据中最近的申请或复核日期）；只考虑此日及以前申请的户 / "
+        "as-of date (default: the dataset's last application or review date); only "
+        "households that had applied by then are considered",
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(

@@ -229,6 +229,10 @@ def load_dataset(path: str | os.PathLike, tables: Iterable[str] | None = None) -
 
 MAX_LISTED = 20
 MAX_WARNINGS_SHOWN = 5
+#: The day an analysis's validation checks dates against: the last day a date can name, so that
+#: no date is "in the future". Whether a birth has happened is a question for ``validate`` (the
+#: clerk's tool, ``--as-of``, default today); an analysis never asks the clock (rulebook G7).
+NO_CLOCK = pd.Timestamp.max.normalize()
 
 
 def load_for_analysis(
@@ -238,7 +242,13 @@ def load_for_analysis(
     skip_invalid: bool = False,
     lang: str = "zh",
 ) -> Dataset:
-    """Load and validate the tables an analysis needs (rulebook, general conventions).
+    """Load and validate the tables an analysis needs (rulebook, general conventions, G7, G8).
+
+    The validation does not read the clock: a date after the day the analysis is
+    run (a child still to be born) is no error here, so the same command on the
+    same data gives the same answer whatever the day. Each analysis's rules place
+    such a date against its own reference date (outside the period, not yet
+    applied, a birth still to come).
 
     Args:
         path: the dataset (see :func:`load_dataset`).
@@ -272,7 +282,7 @@ def load_for_analysis(
             file=str(ds.source),
             rule="missing_table",
         )
-    report = validate_dataset(ds)
+    report = validate_dataset(ds, as_of=NO_CLOCK)
     if unusable or (report.errors and not skip_invalid):
         raise _refusal(report, unusable_only=bool(unusable))
     kept = report.valid_frames(ds) if report.errors else dict(ds)

@@ -430,10 +430,12 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
     Returns:
         Columns ``couple_id``, ``date``, ``kind`` (``permit_issued``,
         ``permit_cancelled``, ``pregnancy_detected``, ``birth``,
-        ``termination``, ``miscarriage``), ``event_id``, ``violation`` (a rule
-        code or missing: ``unapproved_late_termination``,
-        ``sex_selective_termination``, ``out_of_plan_birth``,
-        ``pregnancy_without_permit``), ``text_zh``, ``text_en``.
+        ``termination``, ``miscarriage``), ``event_id``, ``violation`` (the
+        rule codes the event breaks, ``;``-joined, or missing:
+        ``unapproved_late_termination``, ``sex_selective_termination``, both
+        for a sex-selective termination at or above the late threshold,
+        ``out_of_plan_birth``, ``pregnancy_without_permit``), ``text_zh``,
+        ``text_en``.
     """
     term = terminations(tables, params)
     bad = term[~term["is_lawful"]]
@@ -518,10 +520,18 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
     rz = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[0])
     re_ = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[1])
     weeks = tm["gestation_weeks"].astype("Int64").astype("str").fillna("?")
+    # rulebook §3.9: a sex-selective termination at or above the late threshold breaks both rules,
+    # C8's unapproved late termination and §4.2's sex selection (the quota cancellation): both codes
+    late = tm["is_late"] & ~tm["is_lawful"]
+    sex = tm["is_sex_selection"]
     viol = np.where(
-        tm["is_sex_selection"],
-        "sex_selective_termination",
-        np.where(~tm["is_lawful"], "unapproved_late_termination", None),
+        sex & late,
+        "sex_selective_termination;unapproved_late_termination",
+        np.where(
+            sex,
+            "sex_selective_termination",
+            np.where(late, "unapproved_late_termination", None),
+        ),
     )
     parts.append(
         pd.DataFrame(
@@ -625,7 +635,9 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
     A couple has a case when it has an unlawful termination (late and not
     approved or not at a designated facility, or for sex selection at any
     gestation) and a responsible unit on its first violation's date (a couple
-    outside the bureau's scope has none). Names are the persons' full names:
+    outside the bureau's scope has none). A sex-selective termination at or
+    above the late threshold carries both violations and both actions
+    (rulebook §3.9). Names are the persons' full names:
     mask them with :func:`fpanalysis.core.privacy.mask_frame` before anything
     leaves the package (rulebook §7).
 
@@ -645,6 +657,7 @@ def case_list(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFram
     out["unit_id"] = first["responsible_unit_id"]
     out = with_names(tables, out)
     v = v[v["couple_id"].isin(keep)]
+    v = v.assign(violation=v["violation"].str.split(";")).explode("violation")  # one code a row
     kinds = v.groupby("couple_id")["violation"].agg(lambda s: ";".join(sorted(set(s))))
     out["violations"] = out["couple_id"].map(kinds)
     counts = v.groupby(["couple_id", "violation"]).size().unstack(fill_value=0)

@@ -169,6 +169,19 @@ def test_dated_mapping_parameter():
     assert dict(p.at("compliance_weights", "2025-01-01")) == new
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        pytest.param("02-29", id="plain-29-feb"),
+        pytest.param({"2025-01-01": "02-29"}, id="dated-29-feb-from-a-common-year"),
+    ],
+)
+def test_29_february_is_a_month_day(override):
+    # 29 February is a day of the calendar: it means 28 February in other years (rulebook G2)
+    p = load_params({"baseline_deadline": override})
+    assert p.at("baseline_deadline", "2025-01-01") == "02-29"
+
+
 def test_at_many_vectorised():
     import pandas as pd
 

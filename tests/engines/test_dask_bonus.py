@@ -655,18 +655,17 @@ def test_integer_coded_ids_give_the_same_cohorts_and_groups(damage):
     elif damage == "missing-husband":
         t["couples"].loc[3, "husband_id"] = None
     coded = db.encode_ids(t)
-    for stay in (None, bonus.parse_month(START)):
-        raw = bonus.compress(
-            bonus.certificate_segments(t, assume_stay_from=stay, with_info=False)[0],
-            bonus.parse_month(START),
-            units=["U1", "U2", "U3"],
-        )
-        enc = bonus.compress(
-            bonus.certificate_segments(coded, assume_stay_from=stay, with_info=False)[0],
-            bonus.parse_month(START),
-            units=["U1", "U2", "U3"],
-        )
-        assert _cohort_fields(enc) == _cohort_fields(raw)
+    raw = bonus.compress(
+        bonus.certificate_segments(t, with_info=False)[0],
+        bonus.parse_month(START),
+        units=["U1", "U2", "U3"],
+    )
+    enc = bonus.compress(
+        bonus.certificate_segments(coded, with_info=False)[0],
+        bonus.parse_month(START),
+        units=["U1", "U2", "U3"],
+    )
+    assert _cohort_fields(enc) == _cohort_fields(raw)
     on = bonus.month_start(bonus.parse_month(START))
     pd.testing.assert_frame_equal(
         bonus.new_certificate_groups(db._childless_only(coded), load_params(), on),
@@ -674,6 +673,76 @@ def test_integer_coded_ids_give_the_same_cohorts_and_groups(damage):
     )
     # a missing value refers to nothing, so only unknown ids leave the partition
     assert (db.alignment_problem(t) is None) == (damage not in ("payee-unknown", "child-unknown"))
+
+
+def test_half_split_liability_by_month_over_partitions(client):
+    # rulebook §5.4-5.5, split = half, start 2026-05, 20 yuan a month, cap 14, two partitions.
+    # GA (child born 2015-06-10: paid through 2029-06, 38 months from 2026-05): husband HA (U2)
+    # leaves 2026-06-20, so May and June are 10 + 10, then the wife's U1 pays all 36 months:
+    # U1 10 x 2 + 20 x 36 = 740, U2 10 x 2 = 20.
+    # GB (child born 2016-03-01: through 2030-03, 47 months): wife WB (U1) alone until husband HB
+    # (U1 too) is hired on 2026-09-01, then 10 + 10 in U1: U1 20 x 47 = 940.
+    # U1 owes 740 + 940 = 1680 yuan for 2 certificates, U2 20 yuan for 1.
+    def part(c, wife_hire, husband, born, issued):
+        return {
+            "persons": coerce(
+                "persons",
+                [
+                    _person(f"W{c}", "F", "1985-01-01", "staff", "U1", wife_hire),
+                    {**_person(f"H{c}", "M", "1984-01-01", "staff"), **husband},
+                ],
+            ),
+            "couples": coerce(
+                "couples", [{"couple_id": f"C{c}", "wife_id": f"W{c}", "husband_id": f"H{c}"}]
+            ),
+            "children": coerce(
+                "children", [{"child_id": f"K{c}", "couple_id": f"C{c}", "birth_date": born}]
+            ),
+            "certificates": coerce(
+                "certificates",
+                [
+                    {
+                        "cert_id": f"G{c}",
+                        "couple_id": f"C{c}",
+                        "child_id": f"K{c}",
+                        "issue_date": issued,
+                        "payee_id": f"W{c}",
+                    }
+                ],
+            ),
+        }
+
+    parts = [
+        part(
+            "A",
+            "2000-01-01",
+            {"unit_id": "U2", "hire_date": "2000-01-01", "leave_date": "2026-06-20"},
+            "2015-06-10",
+            "2016-01-05",
+        ),
+        part(
+            "B",
+            "2000-01-01",
+            {"unit_id": "U1", "hire_date": "2026-09-01"},
+            "2016-03-01",
+            "2017-01-01",
+        ),
+    ]
+    t = {"units": coerce("units", UNITS)}
+    for table in TABLES[1:]:
+        t[table] = pd.concat([p[table] for p in parts], ignore_index=True)
+    params = load_params({"reward_split": "half", "discount_rate": 0})
+    res = db.budget(
+        client, None, params, start="2026-05", months=4, liability=True, tables=t, partitions=2
+    )
+    assert res.partitions == 2
+    got = res.liability[["unit_id", "certificates", "liability_yuan"]].astype(str)
+    assert got.values.tolist() == [
+        ["U1", "2", "1680.00"],
+        ["U2", "1", "20.00"],
+        ["U3", "0", "0.00"],
+    ]
+    pd.testing.assert_frame_equal(res.liability, bonus.liability(t, params, "2026-05"))
 
 
 def test_in_memory_tables_with_an_unknown_payee_equal_the_pandas_engine(client):

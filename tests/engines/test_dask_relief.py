@@ -190,6 +190,15 @@ def test_sample_equals_pandas(client, sample_dir, kw):
     assert r.as_of == rl.default_as_of(ds)  # the default as-of date, over every partition
 
 
+def test_sample_as_of_an_earlier_day_equals_pandas(client, sample_dir):
+    # rulebook §6.6: on 2021-01-01 only the households that had applied by then are in the round
+    ds = load_for_analysis(sample_dir, rl.RELIEF_TABLES)
+    r = both_engines(client, ds, partitions=5, as_of="2021-01-01", quota=50)
+    applied = ds["households"].set_index("household_id")["application_date"]
+    assert 0 < len(r.table) < len(applied)
+    assert (applied.reindex(r.table["household_id"]) <= pd.Timestamp("2021-01-01")).all()
+
+
 def write_parts(tables, out, n, *, break_alignment=False):
     parts = dr.split_by_household(tables, n)
     for t in rl.RELIEF_TABLES:

@@ -837,6 +837,44 @@ def test_load_for_analysis_missing_table():
     )
 
 
+@pytest.mark.parametrize(
+    ("table", "line", "needed", "command"),
+    [
+        pytest.param(
+            "children",
+            "K2,C2,2100-01-01,M",
+            ["units", "persons", "couples", "children"],
+            ["compliance", "--period", "2024"],
+            # a birth on 2100-01-01 is after the 2024 period: C6 counts nothing for it
+            id="child-born-2100-01-01-loads-and-compliance-2024-runs",
+        ),
+        pytest.param(
+            "persons",
+            "P5,周五,,M,2100-01-01,,outside,,",
+            ["units", "persons", "couples", "children", "certificates"],
+            ["bonus", "--start", "2025-01", "--months", "2", "--draws", "10"],
+            # P5 is in no couple and holds no certificate: the budget has nothing for him
+            id="person-born-2100-01-01-loads-and-bonus-runs",
+        ),
+    ],
+)
+def test_load_for_analysis_never_asks_the_clock(tmp_path, table, line, needed, command):
+    # rulebook G7: a date after the day of the run is validate's question (--as-of, default today),
+    # never an analysis's; 2100-01-01 is after any day these tests run on
+    d = tmp_path / "future"
+    shutil.copytree(BAD / "all_valid", d)
+    f = d / f"{table}.csv"
+    f.write_text(f.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
+    ds = io.load_for_analysis(d, needed)
+    assert ds.skipped == {} and ds.report.errors == []
+    assert "2100-01-01" in ds[table].astype(str).to_numpy().ravel().tolist()
+    # the clerk's check still refuses the birth before its day, and accepts it on the day
+    found = validate_dataset(io.load_dataset(d), as_of="2099-12-31")
+    assert [(p.table, p.rule) for p in found.errors] == [(table, "date_in_future")]
+    assert validate_dataset(io.load_dataset(d), as_of="2100-01-01").ok
+    assert main([command[0], str(d), *command[1:], "--out", str(tmp_path / "out.csv")]) == 0
+
+
 def test_load_for_analysis_table_error_cannot_be_skipped():
     with pytest.raises(DataError) as e:
         io.load_for_analysis(BAD / "missing_column", ["persons"], skip_invalid=True)

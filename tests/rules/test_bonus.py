@@ -235,8 +235,9 @@ COMMITTED_CASES = [
         {"reward_split": "half"},
         "2025-01",
         2,
-        {"U1": ["10.00", "10.00"], "U2": ["10.00", "0.00"]},
-        id="half-split-husband-leaves-his-half-stops",
+        # January both on the payroll: 10 + 10; February only the wife: her unit pays all 20
+        {"U1": ["10.00", "20.00"], "U2": ["10.00", "0.00"]},
+        id="half-split-husband-leaves-in-January-wife-unit-pays-20-from-February",
     ),
     pytest.param(
         dict(),
@@ -566,9 +567,9 @@ LIABILITY_CASES = [
         dict(birth="2012-03-15", issue="2013-01-05", wife={"leave_date": "2026-02-10"}),
         {},
         "2026-01",
-        ("U1", 1, "60.00", "59.85"),
-        id="payee-leaving-later-assumed-to-stay",
-    ),
+        ("U1", 1, "40.00", "39.95"),
+        id="payee-leaving-2026-02-paid-jan-and-feb-only",
+    ),  # the leave date counts: 20 + 20/1.03^(1/12) = 20 + 19.9508 = 39.95
     pytest.param(
         dict(birth="2012-03-15", issue="2013-01-05", wife={"leave_date": "2025-12-10"}),
         {},
@@ -605,6 +606,55 @@ def test_liability_hand_computed(kw, overrides, start, expected):
         str(row["liability_discounted_yuan"]),
     ) == expected
     assert list(df.columns) == bonus.LIABILITY_COLUMNS
+
+
+# ------------------------------------------------------------------ the age cap of each month
+
+#: A child born 2025-07-10 (certificate issued 2025-08-01) under a cap of 1 year is paid through
+#: 2026-07. The cap falls to 0 from 2026-03-15 and is 1 again from 2026-05-01: each month takes the
+#: cap in force on its first day, so March (cap 1 on 03-01) is paid, April (0 on 04-01) is not, May
+#: to July are, August (past the 1st birthday month) is not. Horizon 2026-01 .. 2026-08.
+CAP_BY_FIRST_DAY = {"reward_age_cap": {"1900-01-01": 1, "2026-03-15": 0, "2026-05-01": 1}}
+PAID_BY_FIRST_DAY = [2000, 2000, 2000, 0, 2000, 2000, 2000, 0]  # fen, 2026-01 .. 2026-08
+
+
+def _cap_committed(params):
+    t = world(birth="2025-07-10", issue="2025-08-01")
+    df = bonus.committed_payments(t, params, "2026-01", 8)
+    return [int(v * 100) for v in df[df["unit_id"] == "U1"]["committed_yuan"]]
+
+
+def _cap_new(params):
+    # one certificate issued in the horizon's first month, for a child born 6 months before it
+    # (lag_months = 6): born 2025-07, as above
+    mp = bonus.MonthlyParams.of(params, bonus.parse_month("2026-01"), 8)
+    groups = pd.DataFrame(
+        {"payee_unit_id": ["U1"], "other_unit_id": [None], "rate": [0.5], "couples": [1]}
+    )
+    issued = np.zeros((1, 1, 8), np.int64)
+    issued[0, 0, 0] = 1
+    return bonus.project_new(groups, issued, mp, 6, ["U1"])[0, 0].tolist()
+
+
+def _cap_liability(params):
+    # the months owed from 2026-01, undiscounted: 2026-01, 02, 03, 05, 06, 07 = 6 x 20 = 120 yuan
+    t = world(birth="2025-07-10", issue="2025-08-01")
+    df = bonus.liability(t, params.with_overrides({"discount_rate": 0}), "2026-01")
+    fen = int(df.set_index("unit_id").loc["U1", "liability_yuan"] * 100)
+    return [fen]
+
+
+@pytest.mark.parametrize(
+    "compute, expected",
+    [
+        pytest.param(_cap_committed, PAID_BY_FIRST_DAY, id="committed-march-paid-april-not"),
+        pytest.param(_cap_new, PAID_BY_FIRST_DAY, id="new-certificate-march-paid-april-not"),
+        pytest.param(_cap_liability, [sum(PAID_BY_FIRST_DAY)], id="liability-6-months-120-yuan"),
+    ],
+)
+def test_age_cap_in_force_on_each_months_first_day(compute, expected):
+    # rulebook §5.3
+    assert compute(P.with_overrides(CAP_BY_FIRST_DAY)) == expected
 
 
 # ---------------------------------------------------------------------------- defaults and errors
@@ -692,12 +742,11 @@ def reference_committed(tables, params, start_m, months):
                     couples.loc[c.couple_id, "wife_id"],
                     couples.loc[c.couple_id, "husband_id"],
                 )
-                staff = [s for s in (wife, husband) if is_staff(s)]
-                for s in staff:
-                    ok, unit = on_payroll(s, y, m)
-                    if not ok:
-                        continue
-                    if len(staff) == 1:
+                # judged month by month: who of the two is on the payroll this month
+                paying = [s for s in (wife, husband) if is_staff(s) and on_payroll(s, y, m)[0]]
+                for s in paying:
+                    unit = on_payroll(s, y, m)[1]
+                    if len(paying) == 1:
                         part = amount
                     else:
                         major = s == c.payee_id or (c.payee_id not in (wife, husband) and s == wife)

@@ -170,40 +170,23 @@ def test_segments_by_hand(blocks, int_ids):
     # 2025-12 = 24311, 2026-05 = 24316, 2027-02 = 24325, revoked 2027-07 -> last paid 24329
     expected = [
         (c0, payee, "U1", full, 24192, HI, 24185),  # the wife pays all under the payee split
-        (
-            c1,
-            payee,
-            "U1",
-            full,
-            24242,
-            24311,
-            24240,
-        ),  # the husband, until he leaves (before revocation)
-        (
-            c0,
-            half,
-            "U1",
-            major,
-            24192,
-            HI,
-            24185,
-        ),  # wife's half, with the odd fen (she is the payee)
-        (
-            c1,
-            half,
-            "U1",
-            full,
-            24242,
-            24311,
-            24240,
-        ),  # only the husband is on the payroll: all of it
+        # the husband, until he leaves (before revocation)
+        (c1, payee, "U1", full, 24242, 24311, 24240),
+        # split = half, month by month: the wife alone until the husband is hired (2026-05) ...
+        (c0, half, "U1", full, 24192, 24315, 24185),
+        # ... her half, with the odd fen (she is the payee), while both are on the payroll ...
+        (c0, half, "U1", major, 24316, 24325, 24185),
+        # ... and all of it again from the month after he leaves (2027-03)
+        (c0, half, "U1", full, 24326, HI, 24185),
+        # only the husband is ever on the payroll: all of it
+        (c1, half, "U1", full, 24242, 24311, 24240),
         (c0, half, "U2", minor, 24316, 24325, 24185),  # husband's half while he is on the payroll
     ]
     got = sorted(
         seg.astype({"unit_id": "str"}).itertuples(index=False, name=None),
-        key=lambda r: (r[1], r[2], r[3], str(r[0])),
+        key=lambda r: (r[1], r[2], r[3], str(r[0]), r[4]),
     )
-    assert got == sorted(expected, key=lambda r: (r[1], r[2], r[3], str(r[0])))
+    assert got == sorted(expected, key=lambda r: (r[1], r[2], r[3], str(r[0]), r[4]))
     assert seg["cert_id"].dtype == (
         "int64" if int_ids else _tables(False)["certificates"]["cert_id"].dtype
     )

@@ -158,8 +158,12 @@ def _text(value) -> str | None:
     return None if pd.isna(value) else str(value)
 
 
-def readable_fen(tables, params, start_m: int, months: int) -> Counter:
-    """The readable rule summed over certificates and months, by (unit, month index)."""
+def readable_fen(tables, params, start_m: int, months: int, payers: dict | None = None) -> Counter:
+    """The readable rule summed over certificates and months, by (unit, month index).
+
+    ``payers``, when given, collects {unit: certificate rows it pays in some month} (a month
+    of a zero amount included: the month is paid, at nothing).
+    """
     people = {}
     for r in tables["persons"].itertuples():
         people.setdefault(
@@ -195,6 +199,8 @@ def readable_fen(tables, params, start_m: int, months: int) -> Counter:
             )
             for unit, fen in paid.items():
                 total[(unit, start_m + k)] += fen
+                if payers is not None:
+                    payers.setdefault(unit, set()).add(c.Index)
     return +total  # zeros left out
 
 
@@ -209,6 +215,36 @@ def test_cohort_engine_pays_what_the_readable_rule_says(case):
     want = readable_fen(tables, params, start_m, months)
     assert engine_fen(tables, params, start_m, months, horizon=True) == want
     assert engine_fen(tables, params, start_m, months, horizon=False) == want
+
+
+def readable_liability(tables, params, start_m: int) -> dict[str, tuple[int, int]]:
+    """The readable rule from ``start_m`` to the end of every entitlement: by unit, the
+    certificates paid in any month (each once) and the fen owed."""
+    max_cap = max(int(v) for _, v in params.timeline("reward_age_cap"))
+    births = [b for b in tables["children"]["birth_date"] if not pd.isna(b)]
+    last = max((b.year + max_cap) * 12 + b.month - 1 for b in births) if births else start_m
+    months = max(last - start_m + 1, 1)
+    certs: dict[str, set] = {}
+    owed = readable_fen(tables, params, start_m, months, certs)
+    fen: Counter = Counter()
+    for (unit, _), v in owed.items():
+        fen[unit] += v
+    return {u: (len(certs.get(u, ())), fen[u]) for u in set(fen) | set(certs)}
+
+
+@settings(PROFILE, max_examples=120 if DEV else 30)
+@given(datasets())
+def test_liability_is_the_readable_rule_to_the_end(case):
+    # rulebook §5.5: the committed month rule over every future month (undiscounted here)
+    tables, overrides, start_m, _ = case
+    params = P.with_overrides({**overrides, "discount_rate": 0})
+    got = bonus.liability(tables, params, bonus.month_label(start_m)).set_index("unit_id")
+    have = {
+        u: (int(r["certificates"]), int(r["liability_yuan"] * 100))
+        for u, r in got.iterrows()
+        if r["certificates"] or r["liability_yuan"]
+    }
+    assert have == readable_liability(tables, params, start_m)
 
 
 # ------------------------------------------------------------------------------------ by hand
@@ -254,8 +290,10 @@ def _couple(wife: dict, husband: dict, **cert) -> dict[str, pd.DataFrame]:
             {"hire_date": "2000-01-01", "leave_date": "2025-01-20"},
             {},
             {"reward_split": "half", "reward_monthly_yuan": 25.01},
-            {("U1", "2025-01"): 1251, ("U2", "2025-01"): 1250, ("U1", "2025-02"): 1251},
-            id="half-split-husband-leaves-his-half-stops",
+            # January both on the payroll: 2501 = 1251 (wife, the payee: odd fen) + 1250;
+            # February only the wife: her unit pays all 2501
+            {("U1", "2025-01"): 1251, ("U2", "2025-01"): 1250, ("U1", "2025-02"): 2501},
+            id="half-split-husband-leaves-2025-01-wife-unit-pays-2501-fen-from-february",
         ),
         pytest.param(
             {},
@@ -292,36 +330,136 @@ def test_engine_and_readable_rule_by_hand(wife, husband, cert, overrides, expect
     assert engine_fen(tables, params, start_m, 2, horizon=True) == want
 
 
-# ------------------------------------------------------------------------------ known differences
-# The rulebook's §5 as amended asks for two things the engine (and so the readable rule, which
-# states what the engine computes today) does not do yet. Each test below states the amended rule
-# on one case and is expected to fail until the engine follows it (strict: it then fails as XPASS,
-# a reminder to drop the mark).
+# ------------------------------------------------------------------------------ split by month
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known difference: with split = half the engine judges once, not month by month, "
-    "whether the other spouse is on the bureau's payroll; after the husband leaves, the wife's "
-    "unit keeps paying her half instead of all of it",
+@pytest.mark.parametrize(
+    "wife, husband, cert, expected",
+    [
+        pytest.param(
+            {},
+            {"hire_date": "2000-01-01", "leave_date": "2026-03-20"},
+            {},
+            # March both: 2501 = 1251 (wife, the payee, has the odd fen) + 1250 (husband);
+            # April the husband has left: the wife's unit pays all 2501
+            {("U1", "2026-03"): 1251, ("U2", "2026-03"): 1250, ("U1", "2026-04"): 2501},
+            id="half-split-husband-leaves-2026-03-wife-unit-pays-2501-fen-from-april",
+        ),
+        pytest.param(
+            {},
+            {"hire_date": "2026-04-01"},
+            {},
+            # March only the wife is on the payroll: 2501; April both: 1251 + 1250
+            {("U1", "2026-03"): 2501, ("U1", "2026-04"): 1251, ("U2", "2026-04"): 1250},
+            id="half-split-husband-hired-2026-04-wife-unit-pays-2501-fen-in-march",
+        ),
+        pytest.param(
+            {"leave_date": "2026-03-05"},
+            {"hire_date": "2000-01-01"},
+            {},
+            # the payee herself leaves in March: 1251 + 1250 in March, the husband's 2501 in April
+            {("U1", "2026-03"): 1251, ("U2", "2026-03"): 1250, ("U2", "2026-04"): 2501},
+            id="half-split-wife-payee-leaves-2026-03-husband-unit-pays-2501-fen-from-april",
+        ),
+        pytest.param(
+            {"leave_date": "2026-03-31"},
+            {"hire_date": "2000-01-01"},
+            {"payee_id": "H"},
+            # the husband is the payee: his half has the odd fen (1251), then all 2501
+            {("U1", "2026-03"): 1250, ("U2", "2026-03"): 1251, ("U2", "2026-04"): 2501},
+            id="half-split-husband-payee-wife-leaves-2026-03-his-unit-pays-2501-fen-from-april",
+        ),
+        pytest.param(
+            {},
+            {"hire_date": "2026-05-01", "leave_date": "2026-02-01"},
+            {},
+            # hired after leaving: never on the payroll in any month, so the wife pays all
+            {("U1", "2026-03"): 2501, ("U1", "2026-04"): 2501},
+            id="half-split-husband-never-on-payroll-by-month-wife-unit-pays-2501-fen",
+        ),
+    ],
 )
-def test_half_split_judged_month_by_month():
-    tables = _couple({}, {"hire_date": "2000-01-01", "leave_date": "2025-01-20"})
+def test_half_split_judged_month_by_month(wife, husband, cert, expected):
+    # rulebook §5.4: who pays is judged month by month; amount 25.01 yuan = 2501 fen, child born
+    # 2015-06-10 (paid through 2029-06), certificate issued 2016-01-05; horizon 2026-03 .. 2026-04
+    tables = _couple(wife, husband, **cert)
     params = P.with_overrides({"reward_split": "half", "reward_monthly_yuan": 25.01})
-    got = engine_fen(tables, params, bonus.parse_month("2025-01"), 2, horizon=True)
-    assert got[("U1", bonus.parse_month("2025-02"))] == 2501
+    start_m = bonus.parse_month("2026-03")
+    want = Counter({(u, bonus.parse_month(m)): v for (u, m), v in expected.items()})
+    assert readable_fen(tables, params, start_m, 2) == want
+    assert engine_fen(tables, params, start_m, 2, horizon=True) == want
+    assert engine_fen(tables, params, start_m, 2, horizon=False) == want
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known difference: the liability assumes a payer on the payroll in the start month "
-    "stays on it, instead of honouring a recorded leave date",
+# ------------------------------------------------------------------------------ liability
+
+
+@pytest.mark.parametrize(
+    "wife, husband, cert, overrides, expected",
+    [
+        pytest.param(
+            {"leave_date": "2026-02-10"},
+            {},
+            {},
+            {},
+            {"U1": (1, "40.00"), "U2": (0, "0.00")},
+            # the payee leaves in February: 2026-01 and 2026-02 at 20 yuan, not March
+            id="payee-leaves-2026-02-liability-2-months-40-yuan",
+        ),
+        pytest.param(
+            {},
+            {},
+            {"revoked_date": "2026-02-20"},
+            {},
+            {"U1": (1, "20.00"), "U2": (0, "0.00")},
+            # revoked in February: only January is owed (the month of revocation is not paid)
+            id="revoked-2026-02-liability-january-only-20-yuan",
+        ),
+        pytest.param(
+            {},
+            {"leave_date": "2026-01-15"},
+            {},
+            {"reward_split": "half"},
+            {"U1": (1, "50.00"), "U2": (1, "10.00")},
+            # half split: January 10 + 10; the husband has left, so February and March are the
+            # wife's unit's alone: U1 10 + 20 + 20 = 50 (one certificate, two segments), U2 10
+            id="half-split-husband-leaves-2026-01-wife-unit-owes-50-yuan-his-10",
+        ),
+        pytest.param(
+            {},
+            {"unit_id": "U1"},
+            {},
+            {"reward_split": "half"},
+            {"U1": (1, "60.00"), "U2": (0, "0.00")},
+            # both spouses in U1: 10 + 10 a month for 3 months = 60 yuan, one certificate
+            id="half-split-both-spouses-in-one-unit-60-yuan-one-certificate",
+        ),
+        pytest.param(
+            {"leave_date": "2025-12-10"},
+            {},
+            {},
+            {},
+            {"U1": (0, "0.00"), "U2": (0, "0.00")},
+            id="payee-left-before-the-start-nothing-owed",
+        ),
+    ],
 )
-def test_liability_honours_leave_dates():
-    # child born 2012-03-15: paid through 2026-03; the payee leaves on 2026-02-10
-    tables = _couple({"leave_date": "2026-02-10"}, {}, issue_date="2013-01-05")
+def test_liability_honours_leave_dates_and_revocations(wife, husband, cert, overrides, expected):
+    # rulebook §5.5: the month rule over the future, recorded leave dates and revocations included.
+    # Child born 2012-03-15: paid through 2026-03 (cap 14); certificate issued 2013-01-05; start
+    # 2026-01; no discounting (discount_rate 0), so the liability is the months owed x 20 yuan;
+    # ``certificates`` counts the certificate once per paying unit
+    tables = _couple(wife, {"hire_date": "2000-01-01", **husband}, issue_date="2013-01-05", **cert)
     tables["children"]["birth_date"] = pd.Timestamp("2012-03-15")
-    got = bonus.liability(tables, P.with_overrides({"discount_rate": 0}), "2026-01")
-    assert got.set_index("unit_id").loc["U1", "liability_yuan"] == Decimal("40.00")
+    params = P.with_overrides({"discount_rate": 0, **overrides})
+    got = bonus.liability(tables, params, "2026-01").set_index("unit_id")
+    assert {
+        u: (int(got.loc[u, "certificates"]), str(got.loc[u, "liability_yuan"]))
+        for u in ("U1", "U2")
+    } == expected
+    owed: Counter = Counter()  # the readable rule over the three months left, by unit
+    for (unit, _), fen in readable_fen(tables, params, bonus.parse_month("2026-01"), 3).items():
+        owed[unit] += fen
+    assert {u: f"{Decimal(owed[u]) / 100:.2f}" for u in ("U1", "U2")} == {
+        u: yuan for u, (_, yuan) in expected.items()
+    }

@@ -236,6 +236,78 @@ def test_case_list_which_couples(rows, violations, action):
         assert pd.isna(cl.loc[0, "quota_cancelled_from"])
 
 
+#: A phrase of each action of the case list (in the order the list gives them).
+ACTION_PHRASES = {
+    "unapproved_late_termination": "report the unapproved late termination to the county",
+    "sex_selective_termination": "report the non-medical sex-selective termination",
+    "cancel_quota": "cancel the birth quota",
+    "confirm_cancellation": "confirm the county's decision",
+}
+
+
+@pytest.mark.parametrize(
+    ("weeks", "flags", "permits", "violations", "actions"),
+    [
+        pytest.param(
+            18,
+            {"approved": False, "designated": False},
+            [],
+            "sex_selective_termination;unapproved_late_termination",
+            ["unapproved_late_termination", "sex_selective_termination"],
+            # 18 >= 16 without approval: C8; for sex selection: §4.2 too (no permit held: no quota)
+            id="sex-selection-at-18-weeks-unapproved-both-labels-both-actions",
+        ),
+        pytest.param(
+            16,
+            {"approved": False, "designated": False},
+            [permit("B1", "2023-01-10")],
+            "sex_selective_termination;unapproved_late_termination",
+            [
+                "unapproved_late_termination",
+                "sex_selective_termination",
+                "cancel_quota",
+                "confirm_cancellation",
+            ],
+            # 16 weeks is the threshold itself; B1 was valid on 2024-05-01: the quota is cancelled
+            # from the termination date (no cancellation recorded, so the county's is confirmed)
+            id="sex-selection-at-16-weeks-with-permit-both-labels-and-quota-cancelled",
+        ),
+        pytest.param(
+            20,
+            {"approved": True, "designated": True},
+            [],
+            "sex_selective_termination;unapproved_late_termination",
+            ["unapproved_late_termination", "sex_selective_termination"],
+            # the county's approval is for medical reasons: sex selection is never lawful
+            id="sex-selection-at-20-weeks-approval-flags-still-both-labels",
+        ),
+        pytest.param(
+            15,
+            {"approved": False, "designated": False},
+            [],
+            "sex_selective_termination",
+            ["sex_selective_termination"],
+            # 15 < 16: not late, so no C8; sex selection alone
+            id="sex-selection-at-15-weeks-one-label",
+        ),
+    ],
+)
+def test_late_sex_selective_termination_is_both_violations(
+    weeks, flags, permits, violations, actions
+):
+    # rulebook §3.9
+    t = world(
+        permits=permits,
+        pregnancies=[term("G1", "2024-05-01", weeks, reason="sex_selection", **flags)],
+    )
+    cl = case_list(t, load_params())
+    assert cl["violations"].tolist() == [violations]
+    got = [k for k, phrase in ACTION_PHRASES.items() if phrase in cl.loc[0, "action_en"]]
+    assert got == actions
+    ev = case_events(t, load_params())
+    assert ev.loc[ev["kind"] == "termination", "violation"].tolist() == [violations]
+
+
 def test_case_outside_the_bureau_not_listed():
     wife = {**W1, "leave_date": "2024-01-01"}
     t = world([wife, H1], [C1], pregnancies=[term("G1", "2024-05-01", 18, approved=False)])

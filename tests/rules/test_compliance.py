@@ -208,10 +208,28 @@ def test_c1_scope(wife, couple, expected):
     assert fig(t, "2024H1", "U1", "baseline_coverage") == expected
 
 
-def test_c1_baseline_deadline_parameter():
-    t = world(surveys=[survey("S1", "baseline", "2024-04-10")])
-    p = load_params({"baseline_deadline": "04-30"})
-    assert fig(t, "2024", "U1", "baseline_coverage", p) == (1, 1)
+@pytest.mark.parametrize(
+    ("deadline", "year", "surveyed", "expected"),
+    [
+        pytest.param("04-30", 2024, "04-10", (1, 1), id="deadline-30-apr-covers-10-apr"),
+        # 2025 has no 29 February: the deadline is 2025-02-28, and the survey on it counts
+        pytest.param("02-29", 2025, "02-28", (1, 1), id="29-feb-deadline-is-28-feb-2025-inclusive"),
+        pytest.param("02-29", 2025, "03-01", (0, 1), id="29-feb-deadline-1-mar-2025-too-late"),
+        pytest.param("02-29", 2024, "02-29", (1, 1), id="29-feb-deadline-in-leap-2024-itself"),
+    ],
+)
+def test_c1_baseline_deadline_parameter(deadline, year, surveyed, expected):
+    t = world(surveys=[survey("S1", "baseline", f"{year}-{surveyed}")])
+    p = load_params({"baseline_deadline": deadline})
+    assert fig(t, str(year), "U1", "baseline_coverage", p) == expected
+
+
+def test_c1_29_feb_deadline_named_as_in_force_in_a_common_year():
+    # a couple without a survey in 2025: the reason names the deadline of that year, 02-28
+    t = world()
+    d = compliance_detail(t, load_params({"baseline_deadline": "02-29"}), "2025")
+    row = d[d["indicator"] == "baseline_coverage"].iloc[0]
+    assert row["reason_en"].endswith("no baseline survey from 01-01 to 02-28")
 
 
 # --------------------------------------------------------------------------- C2
@@ -472,6 +490,12 @@ def preg(gid, detected, outcome="ongoing", outcome_date=None, couple="C1", **kw)
             id="exempt-pregnancy-detected-on-start-day",
         ),
         pytest.param(
+            {"pregnancies": [preg("G1", "2024-04-01", "miscarriage", "2024-04-01")]},
+            (0, 0),
+            # detected on 2024-04-01, the start, with no outcome before it: pregnant on the start
+            id="exempt-pregnancy-detected-and-ended-on-start-day",
+        ),
+        pytest.param(
             {"pregnancies": [preg("G1", "2024-04-02")]},
             (0, 1),
             id="pregnancy-detected-after-start-required",
@@ -496,6 +520,17 @@ def preg(gid, detected, outcome="ongoing", outcome_date=None, couple="C1", **kw)
 def test_c4_check_attendance(extra, expected):
     t = world(check_rounds=ROUND, **extra)
     assert fig(t, "2024H1", "U1", "check_attendance") == expected
+
+
+def test_c4_pregnancy_detected_on_start_day_reason():
+    # rulebook §3 C4: "pregnant on the round's start" includes a pregnancy detected on that day
+    t = world(check_rounds=ROUND, pregnancies=[preg("G1", "2024-04-01")])
+    d = compliance_detail(t, load_params(), "2024H1")
+    row = d[d["indicator"] == "check_attendance"].iloc[0]
+    assert (bool(row["in_denominator"]), row["reason_en"]) == (
+        False,
+        "exempt: pregnant on the round's start (G1)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -1070,6 +1105,50 @@ def test_accountability_list_one_row_per_violation():
     ]
     assert a["husband_name"].unique().tolist() == ["李四"]
     assert a["penalty"].tolist() == [5.0, 5.0, 5.0, 5.0, 20.0, 0.0, 20.0]
+
+
+@pytest.mark.parametrize(
+    ("weeks", "expected"),
+    [
+        pytest.param(
+            18,
+            [
+                ("sex_selective_termination", 0.0, False),
+                ("unapproved_late_terminations", 20.0, True),
+            ],
+            # 18 >= 16 weeks, for sex selection: a C8 (20 points, a veto) and the §4.2 row
+            id="sex-selection-at-18-weeks-two-rows-c8-and-sex-selection",
+        ),
+        pytest.param(
+            16,
+            [
+                ("sex_selective_termination", 0.0, False),
+                ("unapproved_late_terminations", 20.0, True),
+            ],
+            id="sex-selection-at-16-weeks-threshold-two-rows",
+        ),
+        pytest.param(
+            12,
+            [("sex_selective_termination", 0.0, False)],
+            # below the threshold: no C8, the sex selection alone (no penalty points)
+            id="sex-selection-at-12-weeks-one-row",
+        ),
+    ],
+)
+def test_accountability_late_sex_selective_termination_is_both_rules(weeks, expected):
+    # rulebook §3.9, §3.10: the termination is G1 on 2024-09-01 (detected 2024-01-01, with a
+    # permit valid then, so no C7)
+    t = world(
+        permits=[permit("B1", "2023-06-01")],
+        pregnancies=[term("G1", "2024-09-01", weeks, reason="sex_selection", approved=False)],
+    )
+    a = accountability_list(t, load_params(), "2024")
+    assert a["event_id"].unique().tolist() == ["G1"]
+    assert list(zip(a["rule"], a["penalty"], a["veto"], strict=True)) == expected
+    if len(expected) == 2:
+        assert a.loc[0, "reason_en"] == (
+            f"sex-selective termination at {weeks} weeks (an unapproved late termination too)"
+        )
 
 
 # ------------------------------------------------------------------ widgets and charts (pure parts)

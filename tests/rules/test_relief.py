@@ -104,8 +104,8 @@ def run(households, members=None, params=P, as_of=AS_OF, **kw):
         pytest.param(770.00, 1, False, None, None, id="ratio-exactly-1.0"),
         # per capita 231 = 0.3 x 770; 2310 - 693 = 1617
         pytest.param(693.00, 3, True, 2, 1617, id="size3-ratio-exactly-0.3"),
-        # per capita 769.996... shows as 770.00 yet is below: eligible
-        pytest.param(2309.99, 3, True, 3, 1, id="size3-per-capita-rounds-to-standard"),
+        # per capita 769.996... (shown cut: 769.99) is below the standard: eligible
+        pytest.param(2309.99, 3, True, 3, 1, id="size3-per-capita-just-below-standard"),
         pytest.param(2310.00, 3, False, None, None, id="size3-exactly-standard"),  # exactly 770 x 3
     ],
 )
@@ -122,9 +122,34 @@ def test_tier_band_edges(income, size, eligible, tier, entitlement):
     assert pd.isna(row["rank"]) is (not eligible)
 
 
+@pytest.mark.parametrize(
+    ("income", "size", "shown"),
+    [
+        # 230999 fen / 3 = 76999.67 fen (769.9967 yuan): cut to 769.99, not rounded to 770.00
+        pytest.param(2309.99, 3, 769.99, id="2309.99-by-3-is-769.9967-shown-769.99-not-770.00"),
+        # 100001 fen / 3 = 33333.67 fen: cut to 333.33 (rounding would show 333.34)
+        pytest.param(1000.01, 3, 333.33, id="1000.01-by-3-is-333.3367-shown-333.33"),
+        # 1 fen / 2 = 0.5 fen: cut to 0.00 (rounding half up would show 0.01)
+        pytest.param(0.01, 2, 0.00, id="1-fen-by-2-is-half-a-fen-shown-0.00"),
+        # 153999 fen / 2 = 76999.5 fen: 769.99, below the standard of 770 as it is
+        pytest.param(1539.99, 2, 769.99, id="1539.99-by-2-is-769.995-shown-769.99"),
+        # 154000 fen / 2 = 77000 fen exactly: the standard itself, not eligible
+        pytest.param(1540.00, 2, 770.00, id="1540.00-by-2-is-exactly-770.00"),
+    ],
+)
+def test_per_capita_cut_to_the_fen(income, size, shown):
+    # rulebook §6.7: shown cut to the fen, so a household below the standard never shows it
+    _, t = run([hh("H1", income, size)])
+    assert t.loc["H1", "per_capita_income_yuan"] == shown
+    assert bool(t.loc["H1", "eligible"]) is (shown < 770)
+
+
 def test_per_capita_shown_to_the_fen_but_compared_exactly():
+    # 2309.99 / 3 = 769.99666...: shown cut to 769.99 (below the standard 770, as it is), while
+    # eligibility compares the household income with the standard times the size exactly:
+    # 2309.99 < 770 x 3 = 2310.00
     _, t = run([hh("H1", 2309.99, 3)])
-    assert t.loc["H1", "per_capita_income_yuan"] == 770.00
+    assert t.loc["H1", "per_capita_income_yuan"] == 769.99
     assert (
         "家庭月收入 2309.99 元 < 城镇标准 770 元 × 3 人 = 2310.00 元，符合低保条件"
         in t.loc["H1", "reason_zh"]
@@ -195,7 +220,8 @@ def test_urban_and_rural_standards(area, income, eligible, standard, entitlement
 )
 def test_standard_changes_mid_year(as_of, eligible, entitlement):
     params = P.with_overrides({"dibao_standard_yuan": {"urban": {"2025-07-01": 800}}})
-    _, t = run([hh("H1", 780.0)], params=params, as_of=as_of)
+    # applied in 2024, so that the household is in each round (rulebook §6.6)
+    _, t = run([hh("H1", 780.0, applied="2024-06-01")], params=params, as_of=as_of)
     assert bool(t.loc["H1", "eligible"]) is eligible
     assert (
         pd.isna(t.loc["H1", "entitlement_yuan"])
@@ -331,6 +357,27 @@ def test_declared_type_contradicted_is_a_problem_and_derived_is_used(
         assert pd.isna(t.loc["H1", "fp_type"])  # the members decide
     else:
         assert t.loc["H1", "fp_type"] == "only_daughter"
+
+
+def test_declared_type_the_members_contradict_warns_and_the_derived_type_ranks():
+    # rulebook §6.4. Both tier 2 (300 / 770 = 0.39, 350 / 770 = 0.45). H1 declares an
+    # only-daughter household but its one child is a son: no FP type, so the true only-daughter
+    # household H2 ranks first although richer. Had the declaration been taken, H1 (a priority
+    # household with the lower income) would rank first.
+    from fpanalysis.core.dataset import Dataset
+    from fpanalysis.io.validate import validate_dataset
+
+    hs = [hh("H1", 300.0, 2, declared="only_daughter"), hh("H2", 350.0, 2)]
+    ms = mem("H1", "head:M", "child:M") + mem("H2", "head:M", "child:F")
+    r, t = run(hs, ms)
+    assert (t.loc["H2", "rank"], t.loc["H1", "rank"]) == (1, 2)
+    assert pd.isna(t.loc["H1", "fp_type"]) and t.loc["H2", "fp_type"] == "only_daughter"
+    assert r.problems["rule"].tolist() == ["fp_type_contradicted"]
+    report = validate_dataset(Dataset(tables(hs, ms)))
+    assert report.ok  # a warning, not an error: the row is not rejected
+    assert [(p.severity, p.table, p.row, p.rule) for p in report.warnings] == [
+        ("warning", "households", 2, "fp_type_contradicted")
+    ]
 
 
 # --------------------------------------------------------------------------- ranking and ties
@@ -555,6 +602,32 @@ def test_bad_limits_are_usage_errors(kw, message):
     assert message in exc.value.message_en
 
 
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        pytest.param(
+            "2025-06-30",
+            {"H1": (1, "admitted")},
+            # H2 applied 2025-07-01, after the round's day: not in it, so H1 (applied on the day
+            # itself) is first and takes the one place
+            id="as-of-2025-06-30-applied-on-the-day-ranked-applied-next-day-not-in-round",
+        ),
+        pytest.param(
+            "2025-07-01",
+            {"H1": (2, "waiting"), "H2": (1, "admitted")},
+            # both had applied: H2 (50 yuan, tier 1: 50 / 770 < 0.3) ranks before H1 (300 yuan,
+            # tier 2: 300 / 770 = 0.39)
+            id="as-of-2025-07-01-both-applied-poorer-h2-first",
+        ),
+    ],
+)
+def test_round_considers_only_households_applied_by_the_as_of_date(as_of, expected):
+    # rulebook §6.6, quota 1 (standard 770 urban on both days)
+    hs = [hh("H1", 300.0, applied="2025-06-30"), hh("H2", 50.0, applied="2025-07-01")]
+    _, t = run(hs, as_of=as_of, quota=1)
+    assert {h: (int(r["rank"]), r["selection"]) for h, r in t.iterrows()} == expected
+
+
 def test_as_of_defaults_to_last_recorded_date():
     hs = [
         hh("H1", 100.0, applied="2025-03-01", last_review="2025-05-20"),
@@ -694,6 +767,35 @@ def test_review_due_date(last_review, next_review, due):
     out, _ = relief.review(cur, P, AS_OF)
     assert out.loc[0, "next_review_date"] == pd.Timestamp(next_review)
     assert bool(out.loc[0, "review_due"]) is due
+
+
+@pytest.mark.parametrize(
+    ("last_review", "previous_income", "months", "next_review", "due"),
+    [
+        # a disabled member, income unchanged (100 then and now): 12 months;
+        # 2024-06-30 + 12 months = 2025-06-30, the as-of date itself: due
+        pytest.param("2024-06-30", 100.0, 12, "2025-06-30", True, id="12-months-due-on-the-day"),
+        # 2024-07-01 + 12 months = 2025-07-01, the day after: not yet due
+        pytest.param("2024-07-01", 100.0, 12, "2025-07-01", False, id="12-months-one-day-early"),
+        # income changed (150 before, 100 now): 6 months; 2024-12-31 + 6 = 2025-06-30: due
+        pytest.param("2024-12-31", 150.0, 6, "2025-06-30", True, id="income-changed-6-months-due"),
+        # 2025-01-01 + 6 months = 2025-07-01, the day after the as-of date: not yet due
+        pytest.param("2025-01-01", 150.0, 6, "2025-07-01", False, id="income-changed-not-yet"),
+    ],
+)
+def test_review_due_on_or_before_the_as_of_date(
+    last_review, previous_income, months, next_review, due
+):
+    # rulebook §6.13: due when the last review plus review_months falls on or before the as-of
+    # date (2025-06-30)
+    members = mem("H1", "head:M:dis")
+    cur = tables([hh("H1", 100.0, receiving=True, last_review=last_review)], members)
+    prev = tables([hh("H1", previous_income, receiving=True, applied="2024-01-01")], members)
+    out, _ = relief.review(cur, P, AS_OF, previous=prev, previous_as_of="2024-12-31")
+    row = out.set_index("household_id").loc["H1"]
+    assert row["review_months"] == months
+    assert row["next_review_date"] == pd.Timestamp(next_review)
+    assert bool(row["review_due"]) is due
 
 
 # --------------------------------------------------------------------------- charts and widgets

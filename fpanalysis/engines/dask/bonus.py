@@ -9,6 +9,7 @@ loaded in the driver and split by couple (:func:`split_by_couple`)."""
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -403,6 +404,7 @@ class Partial(common.Partial):
     cohorts: bonus.Cohorts | None = None
     groups: pd.DataFrame | None = None
     liability: bonus.Cohorts | None = None
+    liability_certificates: dict[str, int] | None = None
     outside: pd.DataFrame | None = None
     warnings: list[Any] = field(default_factory=list)
     units: list[str] | None = None
@@ -508,13 +510,13 @@ def map_budget(
             return info
         seg, _ = bonus.certificate_segments(coded, with_info=False)
         info.cohorts = bonus.compress(seg, start_m, units=units, max_months=months)
+        if want_liability:  # the same segments, to the end of every entitlement (no horizon)
+            info.liability = bonus.compress(seg, start_m, units=units)
+            info.liability_certificates = bonus.liability_certificates(seg, params, start_m)
         del seg
         info.groups = bonus.new_certificate_groups(
             _childless_only(coded), params, bonus.month_start(start_m)
         )
-        if want_liability:
-            lseg, _ = bonus.certificate_segments(coded, assume_stay_from=start_m, with_info=False)
-            info.liability = bonus.compress(lseg, start_m, units=units)
         del coded
         if want_outside:
             info.outside = bonus.outside_budget(tables, params, bonus.month_label(start_m), months)
@@ -780,7 +782,10 @@ def budget(
     liab = None
     if liability:
         lc = reducer.result("liability", list(unit_ids))
-        liab = bonus.liability_from_cohorts(lc, params, start_m)
+        counts: Counter[str] = Counter()  # a certificate lies in one partition: counts add up
+        for p in partials:
+            counts.update(p.liability_certificates or {})
+        liab = bonus.liability_from_cohorts(lc, params, start_m, certificates=counts)
     out_rows = None
     if outside:
         frames = [p.outside for p in partials]

@@ -17,6 +17,7 @@ from fpanalysis.rules.bonus.liabilities import (
     LIABILITY_COLUMNS,
     OUTSIDE_COLUMNS,
     liability,
+    liability_certificates,
     liability_from_cohorts,
     outside_budget,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "entitled",
     "fen_to_yuan",
     "liability",
+    "liability_certificates",
     "liability_from_cohorts",
     "month_after",
     "month_index",

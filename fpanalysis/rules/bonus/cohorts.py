@@ -47,7 +47,8 @@ class Cohorts:
 
     @property
     def certificates(self) -> int:
-        """Segments folded in (a ``half`` certificate paid by two units counts twice)."""
+        """Segments folded in (a ``half`` certificate counts once per segment: twice when two units
+        pay, more when a spouse joins or leaves the payroll)."""
         return int(self.count.sum())
 
 

@@ -160,12 +160,12 @@ def payments(
     """Fen each unit pays for one certificate in one month, under the split in force that month.
 
     ``reward_split = payee``: the payee's unit pays the amount in a month
-    :func:`month_paid`. ``reward_split = half``: each spouse who is bureau
-    staff (:func:`bureau_staff`) pays while on the payroll that month; half
-    when the other spouse is bureau staff too, the payee's half with the odd
-    fen (a payee who is neither spouse counts as the wife), all of it
-    otherwise. Which spouse is bureau staff is judged once, not month by
-    month as rulebook §5 asks: this is what the engine computes today.
+    :func:`month_paid`. ``reward_split = half``, judged month by month
+    (rulebook §5): each spouse on the payroll that month (:func:`on_payroll`)
+    pays; half when the other spouse is on the payroll that month too, the
+    payee's half with the odd fen (a payee who is neither spouse counts as the
+    wife), all of it when the other is not (not yet hired, left, or no bureau
+    staff at all).
 
     Args:
         certificate: the certificate.
@@ -192,6 +192,9 @@ def payments(
         {'U1': 1250, 'U2': 1251}
         >>> payments(c, h, dt.date(2020, 1, 1), half, wife=w, husband=Person("H", "outside"))
         {'U1': 2501}
+        >>> gone = Person("H", "staff", "U2", dt.date(2000, 1, 1), dt.date(2025, 3, 9))
+        >>> [payments(c, gone, dt.date(2025, m, 1), half, wife=w, husband=gone) for m in (3, 4)]
+        [{'U1': 1250, 'U2': 1251}, {'U1': 2501}]
     """
     if not entitled(certificate, month, params):
         return {}
@@ -208,7 +211,7 @@ def payments(
     ):
         if not on_payroll(spouse, month):
             continue
-        if not bureau_staff(other):
+        if not on_payroll(other, month):
             share = amount
         elif payee_side:
             share = amount - amount // 2

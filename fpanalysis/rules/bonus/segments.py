@@ -17,6 +17,9 @@ from fpanalysis.rules.bonus.months import FAR_FUTURE, FAR_PAST, MODES, SHARES, m
 #: The tables the reward reads.
 TABLES_NEEDED = ["units", "persons", "couples", "children", "certificates"]
 SEGMENT_COLUMNS = ["cert_id", "mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
+#: The pieces of a spouse's months under ``split = half``: alone on the payroll before the other
+#: spouse is on it, both on it, alone after the other has left.
+PIECES = ("alone_before", "together", "alone_after")
 
 
 def _on_payroll_person(p: pd.DataFrame) -> np.ndarray:
@@ -121,7 +124,6 @@ def factorize_units(units: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def certificate_segments(
     tables: Mapping[str, pd.DataFrame],
     *,
-    assume_stay_from: int | None = None,
     with_info: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Payment segments of every certificate, for both split modes (rulebook §5).
@@ -129,13 +131,14 @@ def certificate_segments(
     A segment says: under split ``mode``, unit ``unit_id`` pays ``share`` of the
     amount in each month m with ``first_m ≤ m ≤ end_m`` and
     ``m ≤ birth_m + 12 × age_cap``. Months are month indices (:func:`month_index`).
-    One pass of array look-ups: the person attributes are computed once, then
+    Under ``half`` the split is judged month by month: a spouse's months are cut
+    where the other spouse joins or leaves the payroll, ``share`` being the
+    payee's or the other half in the months both are on it and ``full`` in the
+    others. One pass of array look-ups: the person attributes are computed once, then
     taken for payees, wives and husbands by position.
 
     Args:
         tables: needs ``certificates``, ``children``, ``persons``, ``couples``.
-        assume_stay_from: for the liability: a payer still on the payroll in
-            this month (or hired later) is assumed to stay (leave date ignored).
         with_info: also return the per-certificate frame (``None`` otherwise:
             a projection does not need it).
 
@@ -167,8 +170,6 @@ def certificate_segments(
         # tables
         p_hire = month_or(persons["hire_date"], FAR_FUTURE, np.int32)
         p_leave = month_or(persons["leave_date"], FAR_FUTURE, np.int32)
-        if assume_stay_from is not None:
-            p_leave[p_leave >= assume_stay_from] = FAR_FUTURE
         return p_ok, p_hire, p_leave
 
     def cert_side():
@@ -215,31 +216,57 @@ def certificate_segments(
     w_ok = take(p_ok, wife_pos, False)
     h_ok = take(p_ok, husb_pos, False)
 
-    # split = payee: the payee's unit pays all while the payee is on the payroll. split = half: each
-    # spouse on the bureau's payroll pays half (the payee's half has the odd fen); only one spouse
-    # on the payroll: its unit pays all. A payee who is neither spouse counts as the wife.
+    # split = payee: the payee's unit pays all while the payee is on the payroll. split = half,
+    # judged month by month: a spouse on the bureau's payroll pays half in the months the other
+    # spouse is on it too (the payee's half has the odd fen; a payee who is neither spouse counts
+    # as the wife), and all of it in the months the other is not: before the other's hire, after
+    # the other's leaving, throughout when the other is no bureau staff. Each spouse's months are
+    # thus cut into up to three pieces (PIECES): alone before the other, together, alone after.
+    def piece_months(kind, rows, pos, other_pos, other_ok):
+        """First and last month of a spouse's piece ``kind`` for certificates ``rows``."""
+        pp = pos[rows]
+        lo = np.maximum(issue_m[rows], p_hire[pp])
+        hi = np.minimum(stop_m[rows], p_leave[pp])
+        ok = other_ok[rows]
+        op = np.maximum(other_pos[rows], 0)  # the other is unknown: not on the payroll (ok False)
+        o_hire, o_leave = p_hire[op], p_leave[op]
+        if kind == "alone_before":  # before the other's hire (throughout when never on it)
+            np.minimum(hi, np.where(ok, o_hire - 1, FAR_FUTURE), out=hi)
+        elif kind == "together":
+            np.maximum(lo, o_hire, out=lo)
+            np.minimum(hi, o_leave, out=hi)
+            hi[~ok] = FAR_PAST
+        else:  # alone_after: after the other's leaving (or hire, whichever is later)
+            np.maximum(lo, np.maximum(o_leave, o_hire - 1) + 1, out=lo)
+            hi[~ok] = FAR_PAST
+        return lo, hi
+
     payee_is_husband = (husb_pos >= 0) & (payee_pos == husb_pos)
     full, major, minor = (np.int8(SHARES.index(x)) for x in SHARES)
-    legs = [
-        (pay_ok, MODES.index("payee"), payee_pos, full),
-        (
-            w_ok,
-            MODES.index("half"),
-            wife_pos,
-            np.where(h_ok, np.where(payee_is_husband, minor, major), full),
-        ),
-        (
-            h_ok,
-            MODES.index("half"),
-            husb_pos,
-            np.where(w_ok, np.where(payee_is_husband, major, minor), full),
-        ),
-    ]
+    half_mode = MODES.index("half")
+    spouses = (
+        (wife_pos, w_ok, husb_pos, h_ok, np.where(payee_is_husband, minor, major)),
+        (husb_pos, h_ok, wife_pos, w_ok, np.where(payee_is_husband, major, minor)),
+    )
     del payee_is_husband
+    n_certs = len(certs)
+    # leg: (mask, mode, payer positions, share code(s), piece kind, other spouse's side); the
+    # payee leg has no piece kind (its months are the payer's payroll months)
+    legs: list[tuple] = [(pay_ok, MODES.index("payee"), payee_pos, full, None, None)]
+    for pos, ok, other_pos, other_ok, together_share in spouses:
+        for kind in PIECES:
+            mask = np.zeros(n_certs, bool)
+            for b0 in range(0, n_certs, parallel.BLOCK):  # block by block: small temporaries
+                rows = np.flatnonzero(ok[b0 : b0 + parallel.BLOCK])
+                rows += b0
+                lo, hi = piece_months(kind, rows, pos, other_pos, other_ok)
+                mask[rows[lo <= hi]] = True  # an empty piece is no segment
+            share_code = together_share if kind == "together" else full
+            legs.append((mask, half_mode, pos, share_code, kind, (other_pos, other_ok)))
+
     # Every column is written once into its final array (no per-leg pieces concatenated afterwards).
     # The work is cut in pieces of one leg and one block of certificates, each writing its own slice
-    # of every column, so that two threads share it evenly (three legs of unequal size would not).
-    n_certs = len(certs)
+    # of every column, so that two threads share it evenly (legs of unequal size would not).
     pieces = []  # (leg, first certificate, first segment row)
     total = 0
     for k, leg in enumerate(legs):
@@ -265,7 +292,7 @@ def certificate_segments(
     birth = np.empty(total, np.int64)
 
     def fill(k: int, b0: int, o: int) -> None:  # leg k, certificates b0 .. b0 + BLOCK - 1
-        mask, mode_code, pos, share_code = legs[k]
+        mask, mode_code, pos, share_code, kind, other = legs[k]
         # block by block: the gathered temporaries stay small (in the cache) and are reused
         rows = np.flatnonzero(mask[b0 : b0 + parallel.BLOCK])
         rows += b0
@@ -278,8 +305,11 @@ def certificate_segments(
         share[sl] = share_code if np.ndim(share_code) == 0 else share_code[rows]
         pp = pos[rows]
         unit[sl] = unit_codes[pp]
-        np.maximum(issue_m[rows], p_hire[pp], out=first[sl])
-        np.minimum(stop_m[rows], p_leave[pp], out=end[sl])
+        if kind is None:
+            np.maximum(issue_m[rows], p_hire[pp], out=first[sl])
+            np.minimum(stop_m[rows], p_leave[pp], out=end[sl])
+        else:
+            first[sl], end[sl] = piece_months(kind, rows, pos, *other)
         birth[sl] = birth_m[rows]
 
     with parallel.pool(total) as pool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
@@ -40,9 +41,11 @@ def accountability_list(
 ) -> pd.DataFrame:
     """The accountability list (责任追究制度, rulebook §3): one row per violation in the period.
 
-    A violation is a counted C5–C8 event, plus a sex-selective termination
-    below the late-termination threshold (unlawful at any gestation, §4.1;
-    ``rule`` = ``sex_selective_termination``, no penalty points). Each row
+    A violation is a counted C5–C8 event, plus every sex-selective
+    termination (unlawful at any gestation, §4.1; ``rule`` =
+    ``sex_selective_termination``, the quota cancellation of §4.2, no penalty
+    points of its own): one at or above the late-termination threshold is
+    both rows, its C8 and this one (rulebook §3.9). Each row
     names the couple (the party), its responsible unit on the date, the unit's
     head and liaison, the rule and the date. Names are in full here: mask them
     with :func:`fpanalysis.core.privacy.mask_frame` before they leave the package.
@@ -68,9 +71,11 @@ def accountability_list(
         ]
     ]
     t = terminations(tables, params)
-    t = t[period.contains(t["date"]) & t["is_sex_selection"] & ~t["is_late"]]
+    t = t[period.contains(t["date"]) & t["is_sex_selection"]]
     if len(t):
         ru = responsible_units(tables, params, t[["couple_id", "date"]], "date")
+        weeks = t["gestation_weeks"].astype("Int64").astype("str").fillna("?")
+        late = t["is_late"].to_numpy(bool)
         extra = pd.DataFrame(
             {
                 "date": t["date"],
@@ -81,11 +86,13 @@ def accountability_list(
                 "penalty": 0.0,
                 "veto": False,
                 "reason_zh": "孕"
-                + t["gestation_weeks"].astype("Int64").astype("str").fillna("?")
-                + "周选择性别终止妊娠",
+                + weeks
+                + "周选择性别终止妊娠"
+                + np.where(late, "（同时计为违规大月份引产）", ""),
                 "reason_en": "sex-selective termination at "
-                + t["gestation_weeks"].astype("Int64").astype("str").fillna("?")
-                + " weeks",
+                + weeks
+                + " weeks"
+                + np.where(late, " (an unapproved late termination too)", ""),
             }
         )
         v = pd.concat([v, extra[extra["unit_id"].notna()]], ignore_index=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
-from fpanalysis.rules.compliance.period import Period
+from fpanalysis.rules.compliance.period import Period, month_day_in
 from fpanalysis.rules.frames import as_dates, date_text, lookup, table_of
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
@@ -148,15 +148,16 @@ def baseline_rows(
 
     The rule: every *staff* couple of childbearing age in scope on 1 January is in the
     denominator; it is in the numerator when it has a ``baseline`` survey dated from 1 January to
-    ``baseline_deadline`` (the one in force on 1 January), both inclusive. C1 belongs to the first
-    half (a second half has none).
+    ``baseline_deadline`` (the one in force on 1 January), both inclusive; a deadline of 29
+    February means 28 February in other years (rulebook G2). C1 belongs to the first half (a second
+    half has none).
     """
     jan1 = pd.Timestamp(period.year, 1, 1)
-    mm, dd = (int(x) for x in params.at("baseline_deadline", jan1).split("-"))
+    deadline = month_day_in(period.year, params.at("baseline_deadline", jan1))
     sc = couples_in_scope(tables, params, jan1, childbearing_only=True)
     sc = sc[sc["basis"] == "staff"]
-    sid, sdate = _first_survey(tables, sc, "baseline", jan1, pd.Timestamp(period.year, mm, dd))
-    dl = f"{mm:02d}-{dd:02d}"
+    sid, sdate = _first_survey(tables, sc, "baseline", jan1, deadline)
+    dl = deadline.strftime("%m-%d")
     return _coverage_rows(
         sc,
         "baseline_coverage",

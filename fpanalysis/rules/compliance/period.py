@@ -60,6 +60,24 @@ class Period:
         return ((dates >= self.start) & (dates <= self.end)).fillna(False).astype(bool)
 
 
+def month_day_in(year: int, month_day: str) -> pd.Timestamp:
+    """The day a yearly ``MM-DD`` parameter names in ``year`` (rulebook G2).
+
+    29 February means 28 February in a year that has none, as a 29 February birthday does.
+
+    Examples:
+        >>> [month_day_in(y, "02-29").date().isoformat() for y in (2024, 2025)]
+        ['2024-02-29', '2025-02-28']
+        >>> month_day_in(2025, "03-31").date().isoformat()
+        '2025-03-31'
+    """
+    mm, dd = (int(x) for x in month_day.split("-"))
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if (mm, dd) == (2, 29) and not leap:
+        dd = 28
+    return pd.Timestamp(year, mm, dd)
+
+
 def parse_period(text: str | int | Period) -> Period:
     """Read ``2024``, ``2024H1`` or ``2024H2`` (``2024-h1`` also works), years 1900 to 2200.
 

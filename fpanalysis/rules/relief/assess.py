@@ -95,8 +95,9 @@ def assess(
         households' index) with the input columns and ``income_fen``,
         ``standard_fen``, ``standard_yuan``, ``eligible``, ``ratio_tier``,
         ``tier``, ``tier_basis`` (``assessed``/``ratio``), ``fp_type``,
-        ``fp_priority``, ``per_capita_income_yuan`` (2 decimals, half up, for
-        display), ``pc_key`` (exact ranking key), ``entitlement_fen`` and
+        ``fp_priority``, ``per_capita_income_yuan`` (cut, not rounded, to the
+        fen, for display: 2309.99 yuan for 3 shows 769.99, never the standard
+        770.00 it is below), ``pc_key`` (exact ranking key), ``entitlement_fen`` and
         ``entitlement_yuan`` (whole yuan, rounded up; eligible only), and the
         FP evidence; ``problems`` as :func:`fp_type_problems`.
     """
@@ -135,7 +136,8 @@ def assess(
     h["tier_basis"] = basis
     h["fp_type"] = derived["fp_type"]
     h["fp_priority"] = derived["fp_type"].notna()
-    h["per_capita_income_yuan"] = ((income * 2 + size) // (2 * size)) / 100  # half up to the fen
+    # cut to the fen (rulebook §6.7): a household below the standard never shows it
+    h["per_capita_income_yuan"] = (income // size) / 100
     h["pc_key"] = income / size
     h["entitlement_fen"] = ent_fen
     h["entitlement_yuan"] = ent_yuan

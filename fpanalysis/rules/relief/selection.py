@@ -99,6 +99,33 @@ def selected_ids(previous_round: Any) -> set[str]:
     return {str(x) for x in previous_round}
 
 
+def applied_by(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The households (and their members) that had applied on or before ``as_of`` (rulebook §6.6).
+
+    A household whose application is dated after the as-of date is not yet in
+    the round; one with no application date is kept.
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> hh = coerce("households", [{"household_id": h, "application_date": d}
+        ...     for h, d in [("H1", "2025-06-30"), ("H2", "2025-07-01"), ("H3", None)]])
+        >>> mm = coerce("household_members", [{"member_id": f"M{h}", "household_id": h}
+        ...     for h in ("H1", "H2", "H3")])
+        >>> t = applied_by({"households": hh, "household_members": mm}, pd.Timestamp("2025-06-30"))
+        >>> t["households"]["household_id"].tolist(), t["household_members"]["member_id"].tolist()
+        (['H1', 'H3'], ['MH1', 'MH3'])
+    """
+    h = tables["households"]
+    later = (h["application_date"] > as_of).fillna(False).astype(bool)
+    if not later.any():
+        return dict(tables)
+    out = dict(tables)
+    out["households"] = h[~later]
+    m = tables["household_members"]
+    out["household_members"] = m[~m["household_id"].isin(h.loc[later, "household_id"])]
+    return out
+
+
 def prepare_round(
     tables: Mapping[str, pd.DataFrame],
     params: Params,
@@ -109,11 +136,13 @@ def prepare_round(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`assess`, plus ``incumbent`` and ``pool``, keeping only the pool's households.
 
-    Row by row (a household and its members), so it runs on any part of a
-    dataset holding whole households. ``previous_round`` may be a frame, ids,
-    or a set of ids.
+    A round on ``as_of`` considers only the households that had applied by then
+    (rulebook §6.6: ``application_date`` on or before it; one with no
+    application date is kept). Row by row (a household and its members), so it
+    runs on any part of a dataset holding whole households. ``previous_round``
+    may be a frame, ids, or a set of ids.
     """
-    assessed, problems = assess(tables, params, as_of)
+    assessed, problems = assess(applied_by(tables, as_of), params, as_of)
     assessed["incumbent"] = _incumbents(assessed, previous_round)
     if pool in ("urban", "rural"):
         assessed = assessed[assessed["area"].eq(pool)]
