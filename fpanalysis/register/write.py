@@ -196,7 +196,8 @@ def _relief_row(r: Mapping[str, Any], rev: pd.DataFrame | None) -> dict[str, Any
     hid = str(r["household_id"])
     size = _int(r.get("size"))
     inc = _int(r.get("income_fen"))
-    pc = None if size in (None, 0) or inc is None else (inc * 2 + size) // (2 * size)
+    # cut to the fen, as shown (rulebook §6.7): a household below the standard never holds it
+    pc = None if size in (None, 0) or inc is None else inc // size
     row = {
         "household_id": hid,
         "pool": str(r.get("pool") or "all"),
