@@ -36,11 +36,16 @@ CSS = """
 .fp-box ul{margin:0;padding-left:1.2em}.fp-box li{margin:.25em 0;line-height:1.5}
 .fp-box li.tone-bad{color:#a50f15;font-weight:600}.fp-box li.tone-warn{color:#8a4b08}
 .fp-box li.tone-good{color:#1a6e2e}
-table.fp-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.92em}
-table.fp-table th,table.fp-table td{border:1px solid #c8c8c8;padding:.25em .55em;
- vertical-align:top;text-align:left}
+table.fp-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.92em;
+ table-layout:auto!important;width:auto!important;max-width:100%}
+table.fp-table th,table.fp-table td{border:1px solid #c8c8c8!important;
+ padding:.25em .55em!important;vertical-align:top;text-align:left!important;
+ white-space:normal;max-width:36em}
+table.fp-table th{white-space:nowrap}
 table.fp-table th{background:#eef2f5;font-weight:600}
-table.fp-table td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.fp-table td.num{text-align:right!important;font-variant-numeric:tabular-nums;
+ white-space:nowrap}
+.fp-box,table.fp-table,p.fp-note{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif}
 table.fp-table td.tone-good{background:#d9f0d3}table.fp-table td.tone-info{background:#fff7d6}
 table.fp-table td.tone-bad{background:#f8d0cc;font-weight:600}
 table.fp-table td.tone-warn{background:#fde3c3}
@@ -68,6 +73,10 @@ def _labels(column: str, table: str | None) -> Mapping[str, str]:
     return {}
 
 
+#: Chinese headers of the columns that only the reports' own tables have.
+EXTRA_HEADERS = {"order": "序号", "kind": "事项", "what": "说明", "task": "事项代码"}
+
+
 def header(column: str, lang: str, table: str | None = None) -> str:
     """A column's header: Chinese from the schema, or the English name in words.
 
@@ -76,7 +85,7 @@ def header(column: str, lang: str, table: str | None = None) -> str:
         ('月保障金（元）', 'household id')
     """
     if lang == "zh":
-        return schema.zh_header(column, table)
+        return EXTRA_HEADERS.get(column) or schema.zh_header(column, table)
     return column.replace("_", " ")
 
 

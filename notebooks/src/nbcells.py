@@ -13,9 +13,12 @@ from pathlib import Path
 import nbformat as nbf
 
 
-def md(text: str) -> nbf.NotebookNode:
-    """A markdown cell."""
-    return nbf.v4.new_markdown_cell(text.strip())
+def md(text: str, tags: list[str] | None = None) -> nbf.NotebookNode:
+    """A markdown cell, with cell tags (``dashboard``) when given."""
+    cell = nbf.v4.new_markdown_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
 
 
 def code(text: str, tags: list[str] | None = None) -> nbf.NotebookNode:

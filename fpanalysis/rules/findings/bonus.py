@@ -150,10 +150,13 @@ def versus_sentence(v: Mapping[str, Any], label_zh: str, label_en: str) -> Line:
     verb_zh = "多支出" if mid >= 0 else "少支出"
     verb_en = "more" if mid >= 0 else "less"
     lo, hi = (v["diff_p10_fen"], v["diff_p90_fen"])
-    if mid < 0:  # a saving: from the smaller saving to the larger
-        lo, hi = -v["diff_p90_fen"], -v["diff_p10_fen"]
-    mixed = lo < 0
-    rng = f"{fen_money(lo, sign=mixed)}–{fen_money(hi, sign=mixed)}"
+    if lo < 0 < hi:  # the range spans no change: the signed differences themselves
+        rng = f"{fen_money(lo, sign=True)} 至 {fen_money(hi, sign=True)}"
+        rng_en = f"{fen_money(lo, sign=True)} to {fen_money(hi, sign=True)}"
+    else:
+        if mid < 0:  # a saving: from the smaller saving to the larger
+            lo, hi = -v["diff_p90_fen"], -v["diff_p10_fen"]
+        rng = rng_en = f"{fen_money(abs(lo))}–{fen_money(abs(hi))}"
     if mid == 0 and v["diff_p10_fen"] == 0 and v["diff_p90_fen"] == 0:
         return Line(
             f"{label_zh}：{when_zh}支出不变（合计 {fen_money(v['other_p50_fen'])}）。",
@@ -162,7 +165,7 @@ def versus_sentence(v: Mapping[str, Any], label_zh: str, label_en: str) -> Line:
     return Line(
         f"{label_zh}：{when_zh}{verb_zh} {fen_money(abs(mid))}（P10–P90 {rng}），"
         f"合计 {fen_money(v['other_p50_fen'])}。",
-        f"{label_en}: costs {fen_money(abs(mid))} {verb_en} {when_en} (P10–P90 {rng}), "
+        f"{label_en}: costs {fen_money(abs(mid))} {verb_en} {when_en} (P10–P90 {rng_en}), "
         f"{fen_money(v['other_p50_fen'])} in all.",
         "warn" if mid > 0 else "good",
     )
