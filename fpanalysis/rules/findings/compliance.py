@@ -68,6 +68,11 @@ def unit_label(unit: str, names: Mapping[str, str] | None) -> str:
     return f"{unit} {name}".strip()
 
 
+def _n(v) -> int:
+    """A count, missing as 0."""
+    return 0 if v is None or v != v else int(v)
+
+
 def veto_counts(detail: pd.DataFrame | None, unit: str) -> dict[str, int]:
     """Per indicator, the events that vetoed ``unit`` in the detail's period."""
     if detail is None or "veto" not in detail:
@@ -95,7 +100,7 @@ def unit_reason(row: Mapping, detail: pd.DataFrame | None = None) -> tuple[str, 
     en: list[str] = []
     if bool(row.get("veto")):
         counts = veto_counts(detail, row["unit_id"]) or {
-            "out_of_plan_births": int(row.get("out_of_plan_births") or 0)
+            "out_of_plan_births": _n(row.get("out_of_plan_births"))
         }
         counts = {k: v for k, v in counts.items() if v}
         zh.append(
@@ -115,9 +120,7 @@ def unit_reason(row: Mapping, detail: pd.DataFrame | None = None) -> tuple[str, 
         zh.append(f"最弱：{indicator_label(worst, 'zh')} {pct(rates[worst])}")
         en.append(f"weakest: {indicator_label(worst, 'en')} {pct(rates[worst])}")
     counted = [
-        (k, int(row.get(k) or 0))
-        for k in INDICATORS
-        if k not in RATE_INDICATORS and int(row.get(k) or 0)
+        (k, _n(row.get(k))) for k in INDICATORS if k not in RATE_INDICATORS and _n(row.get(k))
     ]
     if counted and not bool(row.get("veto")):
         zh.append("、".join(f"{indicator_label(k, 'zh')} {n} 起" for k, n in counted))
