@@ -198,6 +198,7 @@ def build_report(
     jobs: int = 2,
     reveal_pii: bool = False,
     progress: bool = True,
+    pdf: bool = False,
 ) -> Path:
     """Run every notebook on ``dataset`` and write the browsable report to ``out``.
 
@@ -213,6 +214,8 @@ def build_report(
         jobs: notebooks run at the same time (processes).
         reveal_pii: show names and ID numbers (``reveal_pii=True`` to every notebook).
         progress: a tqdm progress bar on stderr.
+        pdf: also print the briefing (``briefing.pdf``: the front page and the reports, A4;
+            :mod:`fpanalysis.report.pdf`).
 
     Returns:
         The report folder.
@@ -273,11 +276,20 @@ def build_report(
             unit_page_list = pages.result()
         shutil.rmtree(work)
         _write_outputs(runs, originals, prov, build, lang, unit_page_list)
+        if pdf:
+            from fpanalysis.report.pdf import write_briefing
+
+            write_briefing(build)
         elapsed = time.monotonic() - start
         swap_in(build, out)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
     if progress:
-        print(f"{len(runs)} 个笔记本 notebooks, {elapsed:.0f} s", file=sys.stderr)
+        n_drawn = len(drawn_runs(runs))
+        print(
+            f"{len(runs) - n_drawn} 个笔记本 notebooks, {n_drawn} 个单位页 unit pages, "
+            f"{elapsed:.0f} s",
+            file=sys.stderr,
+        )
     return out
