@@ -213,7 +213,9 @@ def reweight(
                 if lang == "zh"
                 else f"Against the current weights, {len(changes)} units change grade:"
             )
-            versus = f'<p class="fp-versus"><b>{html.escape(head)}</b></p><ul>{items}</ul>'
+            versus = (
+                f'<div class="fp-versus"><p><b>{html.escape(head)}</b></p><ul>{items}</ul></div>'
+            )
         else:
             same = (
                 "与现行权重相比，没有单位改变等次。"
