@@ -29,6 +29,7 @@ from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus import DEFAULT_DRAWS, BonusModel, BonusProjection, month_start
 from fpanalysis.rules.findings import bonus as bonus_findings
+from fpanalysis.rules.findings import money
 from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html
 
 
@@ -82,16 +83,23 @@ def reproject(
 
 
 def summary(projection: BonusProjection) -> str:
-    """One line: the horizon's committed total and committed + new at P10/P50/P90 (bureau level)."""
-    t = projection.table(())
-    r = t.iloc[0]
+    """One line: the horizon's committed total and committed + new at P10/P50/P90 (bureau level).
+
+    Examples:
+        >>> import numpy as np
+        >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]),
+        ...                      np.array([[[0, 1000]], [[0, 3000]]]))
+        >>> print(summary(pr).replace(" | ", "\\n"))
+        2025-01–2025-02：已发证 ¥40.00；合计 P10 ¥50.00 / P50 ¥50.00 / P90 ¥70.00
+        committed ¥40.00; with new certificates P10 ¥50.00 / P50 ¥50.00 / P90 ¥70.00
+    """
+    r = projection.table(()).iloc[0]
     c = r["committed_yuan"]
+    p10, p50, p90 = (money(c + r[f"new_{q}_yuan"]) for q in ("p10", "p50", "p90"))
     months = projection.months
     return (
-        f"{months[0]}–{months[-1]}：已发证 {c} 元；合计 P10 {c + r['new_p10_yuan']} / P50 "
-        f"{c + r['new_p50_yuan']} / P90 {c + r['new_p90_yuan']} 元 | committed {c} yuan; with new "
-        f"certificates P10 {c + r['new_p10_yuan']} / P50 {c + r['new_p50_yuan']} "
-        f"/ P90 {c + r['new_p90_yuan']}"
+        f"{months[0]}–{months[-1]}：已发证 {money(c)}；合计 P10 {p10} / P50 {p50} / P90 {p90} | "
+        f"committed {money(c)}; with new certificates P10 {p10} / P50 {p50} / P90 {p90}"
     )
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
-from fpanalysis.rules.findings import QUOTA_MEANING
+from fpanalysis.rules.findings import QUOTA_MEANING, money
 from fpanalysis.rules.findings import relief as relief_findings
 from fpanalysis.rules.relief import ReliefResult, cut_line, default_as_of, rank_households
 from fpanalysis.widgets.bonus import chart_svg, error_html
@@ -89,9 +89,9 @@ def summary(result: ReliefResult) -> str:
     going, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     return (
         f"拟纳入 {chosen} 户（继续 {going}，新纳入 {admitted}），"
-        f"候补 {waiting} 户，月保障金 {total} 元 / selected {chosen} "
+        f"候补 {waiting} 户，月保障金 {money(total)} / selected {chosen} "
         f"({going} continuing, {admitted} admitted), {waiting} waiting, "
-        f"{total} yuan a month"
+        f"{money(total)} a month"
     )
 
 

@@ -1,9 +1,9 @@
-"""The bonus and relief dashboards (POLICY.md §5, §6, §7) without a browser: hand-computed cases.
+"""The dashboards (rulebook §3, §5, §6, §7) without a browser: hand-computed cases.
 
-The dashboards draw into an ``ipywidgets.HTML`` widget (summary text, the chart
-as inline SVG, the masked cut-line table), never into an ``Output`` widget,
-which hung papermill and Voilà now and then (issue 6). Each test moves a
-slider the way the browser does (by setting its value) and reads the HTML.
+The dashboards draw into an ``ipywidgets.HTML`` widget (the difference from the starting
+settings, summary text, the chart as inline SVG, the masked cut-line table), never into an
+``Output`` widget, which hung papermill and Voilà now and then. Each test moves a slider the
+way the browser does (by setting its value) and reads the HTML.
 
 Bonus world (``world()``): one certificate, child born 2012-03-15, paid 20
 yuan a month by U1; age cap 14 in force, so from a start of 2026-02 it pays
@@ -106,8 +106,8 @@ def model():
 
 
 def _sliders(box):
-    (amount, cap), (uptake, horizon) = box.children[0].children, box.children[1].children
-    return {"amount": amount, "cap": cap, "uptake": uptake, "months": horizon}
+    (amount, cap), (uptake, horizon, fixed) = box.children[0].children, box.children[1].children
+    return {"amount": amount, "cap": cap, "uptake": uptake, "months": horizon, "fixed": fixed}
 
 
 @pytest.mark.parametrize(
@@ -139,10 +139,8 @@ def test_bonus_dashboard_redraws_summary_and_chart(model, moves, period, committ
     for name, value in moves.items():
         sliders[name].value = value
     text = _text(view.value)
-    assert (
-        f"{period}：已发证 {committed} 元；合计 P10 {committed} / P50 {committed} / P90 {committed} 元"
-        in text
-    )
+    c = f"¥{committed}"
+    assert f"{period}：已发证 {c}；合计 P10 {c} / P50 {c} / P90 {c}" in text
     charts = _svgs(view.value)
     assert len(charts) == 1 and 'class="marks"' in charts[0]
     if moves:
@@ -175,7 +173,8 @@ def test_bonus_dashboard_shows_a_refused_setting_instead_of_a_stale_chart(model,
     monkeypatch.setattr(wb, "reproject", refuse)
     _sliders(box)["amount"].value = 35.0  # no exception escapes the callback
     assert box.children[2].value == (
-        '<p class="fp-error">无法重算 could not recompute: 金额无效 [值 35] / invalid amount [value 35]</p>'
+        '<p class="fp-error">无法重算 could not recompute: 金额无效 [值 35] / '
+        "invalid amount [value 35]</p>"
     )
 
 
@@ -219,7 +218,8 @@ def households():
 
 @pytest.fixture
 def no_chart(monkeypatch):
-    """A stand-in for the SVG drawing (vl-convert takes ~0.2 s a chart) in tests that read only text."""
+    """A stand-in for the SVG drawing (vl-convert takes ~0.2 s a chart) in tests that read only
+    text."""
     import fpanalysis.widgets.relief as wr
 
     monkeypatch.setattr(wr, "chart_svg", lambda chart: '<svg class="marks"></svg>')
@@ -228,8 +228,8 @@ def no_chart(monkeypatch):
 def _relief_controls(box):
     mode = box.children[0]
     quota, budget = box.children[1].children
-    urban, rural = box.children[2].children
-    return mode, quota, budget, urban, rural, box.children[3]
+    urban, rural, _fixed = box.children[3].children
+    return mode, quota, budget, urban, rural, box.children[4]
 
 
 @pytest.mark.parametrize(
@@ -238,33 +238,33 @@ def _relief_controls(box):
         (
             {"quota": 2},
             {},
-            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 1240 元",
+            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 ¥1,240.00",
             ["B", "C"],
         ),
         (
             {"quota": 2},
             {"quota": 1},
-            "拟纳入 1 户（继续 0，新纳入 1），候补 2 户，月保障金 670 元",
+            "拟纳入 1 户（继续 0，新纳入 1），候补 2 户，月保障金 ¥670.00",
             ["A", "B"],
         ),
-        ({}, {}, "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 1510 元", []),
-        ({}, {"urban": 810}, "拟纳入 4 户（继续 0，新纳入 4），候补 0 户，月保障金 1640 元", []),
+        ({}, {}, "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00", []),
+        ({}, {"urban": 810}, "拟纳入 4 户（继续 0，新纳入 4），候补 0 户，月保障金 ¥1,640.00", []),
         (
             {"budget_yuan": 1300},
             {},
-            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 1240 元",
+            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 ¥1,240.00",
             ["B", "C"],
         ),
         (
             {"budget_yuan": 1300},
             {"mode": "none"},
-            "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 1510 元",
+            "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00",
             [],
         ),
         (
             {"quota": 2},
             {"urban": 810, "quota": 3},
-            "拟纳入 3 户（继续 0，新纳入 3），候补 1 户，月保障金 1630 元",
+            "拟纳入 3 户（继续 0，新纳入 3），候补 1 户，月保障金 ¥1,630.00",
             ["C", "D"],
         ),
     ],
@@ -287,7 +287,7 @@ def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summa
     for name, value in moves.items():
         {"mode": mode, "quota": quota, "budget": budget, "urban": urban}[name].value = value
     text = _text(view.value)
-    assert text.startswith(f"<p>{summary} / selected ")
+    assert f"<p>{summary} / selected " in text
     charts = _svgs(view.value)
     assert len(charts) == 1 and 'class="marks"' in charts[0]
     # the household ids either side of the line
@@ -298,7 +298,7 @@ def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summa
 
 @pytest.mark.parametrize(
     ("lang", "header"),
-    [("zh", "<th>户编号</th>"), ("en", "<th>household_id</th>")],
+    [("zh", "<th>户编号</th>"), ("en", "<th>household id</th>")],
     ids=["zh", "en"],
 )
 def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
@@ -308,7 +308,7 @@ def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
 
     box = cut_dashboard(households(), P, AS_OF, quota=2, lang=lang)
     assert not any(isinstance(x, w.Output) for x in _tree(box))
-    view = box.children[3]
+    view = box.children[4]
     assert isinstance(view, w.HTML)
     assert header in view.value
     assert "&lt;NA&gt;" not in view.value  # a missing value is an empty cell
@@ -326,7 +326,7 @@ def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
 def test_relief_dashboard_masks_names_the_cut_line_carries(
     no_chart, monkeypatch, reveal, shown, hidden
 ):
-    # cut_line has no name column today; if it gains one, the dashboard still masks it (POLICY.md §7)
+    # cut_line has no name column today; if it gains one, the dashboard still masks it (rulebook §7)
     # unless the notebook passes reveal_pii through.
     import fpanalysis.widgets.relief as wr
 
@@ -334,7 +334,7 @@ def test_relief_dashboard_masks_names_the_cut_line_carries(
     monkeypatch.setattr(
         wr, "cut_line", lambda res: original(res).assign(head_name=["李四光", "王五福"])
     )
-    view = wr.cut_dashboard(households(), P, AS_OF, quota=2, reveal=reveal).children[3].value
+    view = wr.cut_dashboard(households(), P, AS_OF, quota=2, reveal=reveal).children[4].value
     assert all(x in view for x in shown)
     assert not any(x in view for x in hidden)
 
@@ -363,3 +363,68 @@ def test_relief_standard_slider_cannot_reach_zero(no_chart):
     urban.value = 0
     assert urban.value == 10 and rural.min == 10
     assert "拟纳入 0 户" in view.value  # 10 yuan: nobody qualifies
+
+
+# --------------------------------------------------------------------------- against the baseline
+
+
+def test_bonus_dashboard_says_what_a_setting_costs_against_current_policy(model):
+    from fpanalysis.widgets.bonus import budget_dashboard
+
+    box = budget_dashboard(model, P, months=24, draws=20)
+    view = box.children[2]
+    assert "现行政策（未调整）" in view.value
+    _sliders(box)["amount"].value = 30.0  # Feb + Mar 2026 at 30 instead of 20; 2027 pays nothing
+    assert (
+        "月金额 20 元 → 30 元：2027 年支出不变" in view.value
+        or "月金额 20 元 → 30 元" in view.value
+    )
+    assert view.value.count("<svg") == 1
+    assert "stroke-dasharray" in view.value  # current policy drawn dashed
+
+
+def test_relief_dashboard_counts_households_and_money_against_the_start():
+    from fpanalysis.widgets.relief import cut_dashboard
+
+    box = cut_dashboard(households(), P, AS_OF, quota=1)
+    _mode, quota, *_rest, view = _relief_controls(box)
+    assert "与基准相同：没有户变动，每月支出不变。" in view.value
+    quota.value = 3  # B 570 + C 270 join A
+    assert (
+        "与基准相比：纳入多 2 户（新纳入多 2 户），候补少 2 户，每月多支出 ¥840.00。" in view.value
+    )
+
+
+def test_relief_quota_slider_starts_at_the_continuing_households():
+    from fpanalysis.widgets.relief import cut_dashboard
+
+    world = households()
+    world["households"] = world["households"].assign(receiving=[True, True, False, False])
+    box = cut_dashboard(world, P, AS_OF)
+    _mode, quota, *_rest = _relief_controls(box)
+    assert (quota.min, quota.max) == (2, 3)
+    assert "名额是本轮拟纳入的总户数" in box.children[2].value
+
+
+def test_reweight_lists_units_whose_grade_changes():
+    import pandas as pd
+
+    from fpanalysis.widgets.compliance import reweight
+
+    rows = []
+    for unit, feedback in (("U1", 0), ("U2", 1)):
+        for ind in ("baseline_coverage", "followup_coverage", "check_attendance"):
+            rows.append((unit, ind, True, True))
+        rows.append((unit, "feedback_timeliness", True, bool(feedback)))
+    detail = pd.DataFrame(rows, columns=["unit_id", "indicator", "in_denominator", "in_numerator"])
+    detail = detail.assign(
+        period="2024", part="", couple_id="C", person_id="W", event_id="E",
+        date=pd.NaT, penalty=float("nan"), veto=False, reason_zh="", reason_en="",
+    )  # fmt: skip
+    box = reweight(detail, P, "2024", names={"U1": "办公室"})
+    view = box.children[2]
+    assert "没有单位改变等次" in view.value  # U1: 85.00, pass
+    c3 = box.children[1].children[0]
+    c3.value = 0.6  # feedback weighs 0.6 / 1.45: U1 falls to 58.62
+    assert "U1 办公室 从 合格 降为 不合格" in view.value
+    assert "<th>单位名称</th>" in view.value and "<th>等次</th>" in view.value
