@@ -1,4 +1,5 @@
-"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII (POLICY.md §5, §7)."""
+"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII
+(rulebook §5, §7)."""
 
 from __future__ import annotations
 
