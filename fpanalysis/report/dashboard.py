@@ -88,17 +88,24 @@ def start_voila(
         env=voila_env(),
     )
     url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url, "/", timeout, "voila")
+    return proc, url
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, path: str, timeout: float, what: str) -> None:
+    """Wait until the server ``proc`` answers on ``url + path``; stop it and raise
+    RuntimeError when it exits or stays silent for ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"voila exited with code {proc.returncode}")
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
         try:
-            with urllib.request.urlopen(url + "/", timeout=2):
-                return proc, url
+            with urllib.request.urlopen(url + path, timeout=2):
+                return
         except OSError:
             time.sleep(0.3)
     stop(proc)
-    raise RuntimeError(f"voila did not answer on {url} within {timeout:.0f} s")
+    raise RuntimeError(f"{what} did not answer on {url} within {timeout:.0f} s")
 
 
 def stop(proc: subprocess.Popen) -> None:

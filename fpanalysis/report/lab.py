@@ -11,8 +11,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from fpanalysis.core import config
@@ -63,7 +61,7 @@ def start_lab(
     timeout: float = 120,
 ) -> tuple[subprocess.Popen, str]:
     """Start the project's JupyterLab and wait until it answers; return it and its URL."""
-    from fpanalysis.report.dashboard import free_port, stop
+    from fpanalysis.report.dashboard import free_port, wait_until_up
 
     port = port or free_port()
     seed_settings(state / "user-settings")
@@ -75,17 +73,8 @@ def start_lab(
         cwd=str(root),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/lab", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop(proc)
-    raise RuntimeError(f"jupyter lab did not answer on {url} within {timeout:.0f} s")
+    wait_until_up(proc, url, "/lab", timeout, "jupyter lab")
+    return proc, url
 
 
 def main(argv: list[str] | None = None) -> int:
