@@ -36,6 +36,8 @@ _NB_STYLE = (
     "@page{size:A4;margin:12mm 10mm}@media print{.jp-OutputArea-output img{max-width:100%}}"
     "</style>"
 )
+_STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>", re.S)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _MODULE_SCRIPT = re.compile(
     r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>\s*', re.S
 )
@@ -96,6 +98,8 @@ def to_html(nb: Any, title: str, lang: str = "zh") -> str:
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>\s*', "", body)
     body = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>\s*', "", body)
     body = _MODULE_SCRIPT.sub("", body)
+    # the lab stylesheet's comments cite web pages; a page for an intranet names none
+    body = _STYLE_BLOCK.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
     body = body.replace("</head>", _NB_STYLE + "\n</head>", 1)
     return body.replace("<html>", f'<html lang="{_html_lang(lang)}">', 1)
 
