@@ -84,8 +84,10 @@ if unit:
     views.box(findings.unit_findings(card[card["unit_id"] == unit].iloc[0], todo, names=names,
                                      detail=detail, halves=halves), lang)
 else:
-    views.box(findings.compliance_findings(card, names=names, detail=detail, halves=halves), lang,
-              name="01_unit_compliance", tables_dir=tables_dir)
+    # with a parameter file: which grades it changes against the current parameters
+    baseline = compliance_scorecard(ds, load_params(), period) if weights_file else None
+    views.box(findings.compliance_findings(card, names=names, detail=detail, halves=halves, baseline=baseline),
+              lang, name="01_unit_compliance", tables_dir=tables_dir)
 """
     ),
     md(

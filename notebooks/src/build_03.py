@@ -66,7 +66,13 @@ for line in ds.messages:
     views.note(line, line, lang)
 result = rank_households(ds, params, as_of or None, quota=quota, budget_yuan=budget_yuan, pool=pool)
 day = result.as_of.strftime("%Y-%m-%d")
-views.box(findings.relief_findings(result), lang, name="03_relief_ranking", tables_dir=tables_dir)
+# a limit or other standards: what they change against current standards with no limit (应保尽保)
+baseline = None
+if quota is not None or budget_yuan is not None or params_file:
+    baseline = rank_households(ds, load_params(), result.as_of, pool=pool)
+views.box(findings.relief_findings(result, baseline=baseline,
+                                   baseline_label=("现行标准、应保尽保", "current standards with no limit")),
+          lang, name="03_relief_ranking", tables_dir=tables_dir)
 views.note(*findings.QUOTA_MEANING, lang)
 std = {a: params.dibao_standard(a, result.as_of) for a in ("urban", "rural")}
 views.note(f"基准日 {day}；低保标准：城镇 {std['urban']} 元、农村 {std['rural']} 元/人/月。",

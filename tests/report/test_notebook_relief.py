@@ -53,6 +53,8 @@ def test_notebook_runs_and_masks(tmp_path, params):
     nb = run_notebook(NOTEBOOK, tmp_path, meeting_xlsx=str(meeting), **params)
     text = outputs_text(nb)
     assert '"output_type": "error"' not in text
+    # a limit is read against current standards with no limit (应保尽保)
+    assert "与现行标准、应保尽保相比" in text or "Against current standards with no limit" in text
     assert text.count("image/svg+xml") >= 2  # both charts rendered offline as static SVG
     assert find_unmasked_ids(text) == []
     assert find_names(text, _head_names()) == []

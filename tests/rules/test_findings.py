@@ -163,3 +163,23 @@ def test_quota_meaning_is_said_the_same_everywhere():
     rules = " ".join((config.PROJ_ROOT / "docs" / "rules.md").read_text(encoding="utf-8").split())
     assert zh in rules.replace(" ", "") or zh in rules
     assert en in rules
+
+
+def test_relief_findings_against_a_baseline_say_what_the_limit_costs():
+    base = rank_households(_households(), P, AS_OF)
+    r = rank_households(_households(), P, AS_OF, quota=1)
+    f = findings.relief_findings(r, baseline=base, baseline_label=("应保尽保", "no limit"))
+    assert f.figures["versus"]["admitted"] == -2
+    assert (
+        f.texts("zh")[-1]
+        == "与应保尽保相比：纳入少 2 户（新纳入少 2 户），候补多 2 户，每月少支出 ¥840.00。"
+    )
+
+
+def test_compliance_findings_against_current_parameters_name_grade_changes():
+    card = _card(
+        [{"unit_id": "U1", "period": "2024", "score": 65.0, "grade": "fail", "veto": False}]
+    )
+    base = card.assign(score=72.0, grade="pass")
+    f = findings.compliance_findings(card, names={"U1": "办公室"}, baseline=base)
+    assert "与现行参数相比：U1 办公室 从 合格 降为 不合格（72.00 → 65.00 分）。" in f.texts("zh")

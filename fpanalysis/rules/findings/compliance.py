@@ -143,9 +143,11 @@ def compliance_findings(
     names: Mapping[str, str] | None = None,
     detail: pd.DataFrame | None = None,
     halves: pd.DataFrame | None = None,
+    baseline: pd.DataFrame | None = None,
 ) -> Findings:
     """The conclusion of a scorecard: the grades counted, each unit that failed or was vetoed
-    with its reason, and each half-year a unit failed in.
+    with its reason, each half-year a unit failed in, and, with ``baseline`` (the scorecard
+    under current parameters), each unit whose grade the parameters in use change.
 
     Figures: ``units``, ``excellent``, ``pass``, ``fail``, ``vetoed``, ``failed`` (the failing
     unit ids), ``half_year_fails`` (``"2024H1 U16"`` strings).
@@ -190,6 +192,19 @@ def compliance_findings(
             )
     elif halves is not None:
         lines.append(Line("各半年均无不合格单位。", "No unit failed in any half-year.", "good"))
+    changes = grade_changes(baseline, card, names) if baseline is not None else None
+    if changes is not None and len(changes):
+        lines += [
+            Line(f"与现行参数相比：{z}。", f"Against current parameters: {e}.", "warn")
+            for z, e in zip(changes["text_zh"], changes["text_en"], strict=True)
+        ]
+    elif changes is not None:
+        lines.append(
+            Line(
+                "与现行参数相比，没有单位改变等次。",
+                "Against current parameters, no unit changes grade.",
+            )
+        )
     figures = {
         "period": period,
         "units": len(card),
@@ -197,6 +212,7 @@ def compliance_findings(
         "vetoed": vetoed,
         "failed": sorted(bad["unit_id"].astype(str)),
         "half_year_fails": [f"{r.period} {r.unit_id}" for r in fails.itertuples()],
+        "grade_changes": [] if changes is None else list(changes["text_en"]),
     }
     return Findings("结论", "Conclusions", figures, tuple(lines))
 

@@ -133,9 +133,13 @@ def cut_sentence(f: Mapping[str, Any]) -> Line:
     )
 
 
-def relief_findings(result: Any) -> Findings:
+def relief_findings(
+    result: Any, *, baseline: Any = None, baseline_label: tuple[str, str] = ("基准", "the baseline")
+) -> Findings:
     """The conclusion of a round: who continues, enters and waits, the monthly cost and the
-    cut-line sentence. Figures: :func:`round_figures`."""
+    cut-line sentence; with ``baseline`` (another round, e.g. current standards with no
+    limit), what this round changes against it. Figures: :func:`round_figures` (and
+    ``versus``, the differences, with a baseline)."""
     f = round_figures(result)
     lines = [
         Line(
@@ -157,6 +161,10 @@ def relief_findings(result: Any) -> Findings:
     ]
     if f["admitted"] or not f["waiting"]:  # else the cut sentence already says what the notes say
         lines += [Line(z, e, "warn") for z, e in getattr(result, "notes", [])]
+    if baseline is not None:
+        d = versus(baseline, result)
+        lines.append(versus_sentence(d, *baseline_label))
+        f = {**f, "versus": d}
     return Findings("结论", "Conclusions", f, tuple(lines))
 
 
@@ -168,7 +176,9 @@ def versus(base: Any, other: Any) -> dict[str, int]:
     return {k: b[k] - a[k] for k in keys}
 
 
-def versus_sentence(d: Mapping[str, int]) -> Line:
+def versus_sentence(
+    d: Mapping[str, int], base_zh: str = "基准", base_en: str = "the baseline"
+) -> Line:
     """ "N more households enter, ¥Y more a month": a difference of rounds in one line.
 
     Examples:
@@ -181,8 +191,8 @@ def versus_sentence(d: Mapping[str, int]) -> Line:
     """
     if not any(d.values()):
         return Line(
-            "与基准相同：没有户变动，每月支出不变。",
-            "Same as the baseline: nobody moves and the monthly cost is unchanged.",
+            f"与{base_zh}相同：没有户变动，每月支出不变。",
+            f"Same as {base_en}: nobody moves and the monthly cost is unchanged.",
         )
 
     def more(n: int, zh: str) -> str:
@@ -208,7 +218,7 @@ def versus_sentence(d: Mapping[str, int]) -> Line:
     zh.append(f"每月{'多' if m >= 0 else '少'}支出 {money(abs(m))}")
     en.append(f"{money(abs(m))} {'more' if m >= 0 else 'less'} a month")
     return Line(
-        "与基准相比：" + "，".join(zh) + "。",
-        "Against the baseline: " + ", ".join(en) + ".",
+        f"与{base_zh}相比：" + "，".join(zh) + "。",
+        f"Against {base_en}: " + ", ".join(en) + ".",
         "warn" if m > 0 else "info",
     )
