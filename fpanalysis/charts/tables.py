@@ -41,7 +41,9 @@ table.fp-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.92em;
 table.fp-table th,table.fp-table td{border:1px solid #c8c8c8!important;
  padding:.25em .55em!important;vertical-align:top;text-align:left!important;
  white-space:normal;max-width:36em}
-table.fp-table th{white-space:nowrap}
+table.fp-table td{white-space:nowrap}
+table.fp-table td.long{min-width:22em;white-space:normal}
+table.fp-table th{min-width:3.5em}
 table.fp-table th{background:#eef2f5;font-weight:600}
 table.fp-table td.num{text-align:right!important;font-variant-numeric:tabular-nums;
  white-space:nowrap}
@@ -150,6 +152,9 @@ def _cls(column: str, value: Any, text: str) -> str:
     tone = TONE_CELLS.get(column, {}).get(value) if isinstance(value, str) else None
     if tone:
         classes.append(f"tone-{tone}")
+    if isinstance(value, str) and len(text) > 40:
+        classes.append("long")
+
     if (
         not isinstance(value, str | bool | np.bool_)
         and not missing(value)
