@@ -2,7 +2,7 @@
 # Installs the Debian packages that some tests need, when we are root and apt-get exists.
 # Without them those tests skip with a reason, except under CI=true where they fail.
 set -uo pipefail
-PKGS=(fonts-noto-cjk chromium postgresql)
+PKGS=(fonts-noto-cjk chromium postgresql poppler-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -10,7 +10,9 @@ briefing's first page renders. Skips without Chromium or playwright (fails under
 from __future__ import annotations
 
 import csv
+import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -18,8 +20,6 @@ from pathlib import Path
 
 import pytest
 from test_browser import ARGS, CHROMIUM, local_only, need
-
-from fpanalysis.core import config
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 UNITS = ["U07", "U10"]
@@ -38,20 +38,14 @@ URL_RE = re.compile(r"https?://", re.I)
 def report(tmp_path_factory):
     """The report on the sample (two units' pages, the briefing), built once."""
     out = tmp_path_factory.mktemp("report") / "rep"
-    env = {"SOURCE_DATE_EPOCH": EPOCH, "PYTHONPATH": str(config.PROJ_ROOT)}
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     r = subprocess.run(
         [sys.executable, "-m", "fpanalysis", "report", "--out", str(out), "--units",
          ",".join(UNITS), "--pdf", "--no-progress"],
-        capture_output=True, text=True, timeout=900, env={**_env(), **env},
+        capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     return out
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def _cli(tmp: Path, *args: str) -> list[dict]:
@@ -199,6 +193,7 @@ def test_no_html_refers_to_an_external_url(report):
 
 
 def test_briefing_is_a4_with_fonts_and_renders(report, tmp_path):
+    need(shutil.which("pdftoppm") is not None, "poppler-utils not installed (pdftoppm, pdffonts)")
     pdf = report / "briefing.pdf"
     assert pdf.stat().st_size > 50_000
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
