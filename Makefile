@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 REPORT_DIR ?= reports
 PYTEST_ARGS ?=
 
-.PHONY: report test venv sysdeps notebooks lint clean sample templates bench dashboard
+.PHONY: report test venv sysdeps notebooks lint clean sample templates bench dashboard lab screenshots
 
 venv: $(STAMP)
 
@@ -39,6 +39,15 @@ notebooks: venv
 DASHBOARD_PORT ?= 8866
 dashboard: venv
 	$(PY) -m fpanalysis.report.dashboard --port $(DASHBOARD_PORT)
+
+# JupyterLab on 127.0.0.1 in Chinese, autosave off (opening a notebook never rewrites it).
+LAB_PORT ?= 8888
+lab: venv
+	$(PY) -m fpanalysis.report.lab --port $(LAB_PORT)
+
+# docs/img/*.png: the front page, each report's first screen and each dashboard (Chromium).
+screenshots: venv
+	$(PY) scripts/screenshots.py
 
 # ruff lint (line length 100 enforced) and ruff format, checked: part of `make test`, so CI fails on them.
 lint: venv

@@ -1,4 +1,3 @@
-"""Layer 4, altair chart builders for the analyses, one module per policy area (``bonus``,
-``compliance``, ``relief``), each drawn from the frames of :mod:`fpanalysis.rules`; charts
-import ``core``, ``rules`` and ``charts`` only.
-"""
+"""Altair chart builders for the analyses, one module per policy area (bonus, compliance,
+relief); the notebooks' renderer (SVG with a PNG beside it) and the HTML tables and conclusion
+boxes of reports and dashboards (:mod:`fpanalysis.charts.tables`)."""

@@ -17,8 +17,8 @@ in notebooks enable the offline ``svg`` renderer.
 Examples:
     >>> import numpy as np
     >>> from fpanalysis.rules.bonus import BonusProjection
-    >>> draws = np.array([[[0, 1000]], [[0, 3000]]])
-    >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]), draws)
+    >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]),
+    ...                      np.array([[[0, 1000]], [[0, 3000]]]))
     >>> fan_frame(pr)[["month", "committed", "p10", "p50", "p90"]].values.tolist()
     [['2025-01', 20.0, 20.0, 20.0, 20.0], ['2025-02', 20.0, 30.0, 30.0, 50.0]]
 """
@@ -41,7 +41,8 @@ def _yuan(values) -> np.ndarray:
 
 
 def fan_frame(projection: BonusProjection) -> pd.DataFrame:
-    """Bureau-level monthly frame: month, committed, committed + new p10/p50/p90 (yuan)."""
+    """Bureau-level monthly frame: ``month``, ``committed`` and committed + new
+    ``p10``/``p50``/``p90`` (yuan)."""
     t = projection.table(("month",))
     c = _yuan(t["committed_yuan"])
     out = pd.DataFrame({"month": t["month"], "committed": c})
@@ -50,17 +51,31 @@ def fan_frame(projection: BonusProjection) -> pd.DataFrame:
     return out
 
 
-def fan_chart(projection: BonusProjection, title: str | None = None, width: int = 640) -> alt.Chart:
-    """Committed payments and committed + new certificates (P50 line, P10–P90 band), per month."""
+def fan_chart(
+    projection: BonusProjection,
+    title: str | None = None,
+    width: int = 640,
+    *,
+    baseline: BonusProjection | None = None,
+    y_max: float | None = None,
+) -> alt.Chart:
+    """Committed payments and committed + new certificates (P50 line, P10–P90 band), per month.
+
+    Args:
+        baseline: current policy's projection, drawn as a dashed black P50 line (a what-if
+            is read against it).
+        y_max: a fixed top of the y axis (yuan a month), so that two settings compare by eye.
+    """
     f = fan_frame(projection)
     f["date"] = pd.to_datetime(f["month"] + "-01")
     x = alt.X("date:T", title="月份 month", axis=alt.Axis(format="%Y-%m"))
+    scale = alt.Scale(domain=[0, y_max]) if y_max else alt.Scale(zero=True)
     band = (
         alt.Chart(f)
         .mark_area(opacity=0.25, color="#2c7bb6")
         .encode(
             x=x,
-            y=alt.Y("p10:Q", title="元/月 yuan per month"),
+            y=alt.Y("p10:Q", title="元/月 yuan per month", scale=scale),
             y2="p90:Q",
             tooltip=[
                 alt.Tooltip("month:N", title="月份 month"),
@@ -97,8 +112,26 @@ def fan_chart(projection: BonusProjection, title: str | None = None, width: int 
             ],
         )
     )
+    layers: list = [band, lines]
+    if baseline is not None:
+        b = fan_frame(baseline)
+        b["date"] = pd.to_datetime(b["month"] + "-01")
+        b["series"] = "现行政策 P50 current policy"
+        layers.append(
+            alt.Chart(b)
+            .mark_line(color="#000000", strokeDash=[6, 4], strokeWidth=1.5)
+            .encode(
+                x=x,
+                y=alt.Y("p50:Q", scale=scale),
+                tooltip=[
+                    alt.Tooltip("month:N", title="月份 month"),
+                    alt.Tooltip("series:N", title=""),
+                    alt.Tooltip("p50:Q", title="元 yuan", format=",.2f"),
+                ],
+            )
+        )
     return (
-        (band + lines)
+        alt.layer(*layers)
         .properties(
             title=title
             or "独生子女父母奖励金月度预算（P10–P90） monthly reward budget (P10–P90 band)",
@@ -179,7 +212,8 @@ def unit_chart(
 
 
 def scenario_frame(compare: pd.DataFrame) -> pd.DataFrame:
-    """scenario, month, committed, committed + new P50 (yuan) of a bureau-level comparison."""
+    """``scenario``, ``month``, committed and committed + new P50 (yuan) from a bureau-level
+    comparison."""
     c = _yuan(compare["committed_yuan"])
     return pd.DataFrame(
         {

@@ -1,9 +1,26 @@
-"""Altair charts of unit compliance (rulebook §3): the units × indicators heatmap, score bars and
-the half-year trend, each drawn from an aggregated frame (a scorecard has one row per unit, so
-altair's 5,000-row limit never bites), with bilingual text in ``Noto Sans CJK SC`` so that Chinese
-renders in SVG/PNG export (install ``fonts-noto-cjk``; in notebooks enable the ``svg`` renderer)."""
+"""Altair charts of unit compliance (rulebook §3): heatmap, score bars, half-year trend.
+
+Every chart takes an already aggregated frame (a scorecard has one row per
+unit), so the 5,000-row limit of altair never bites. Text is bilingual and
+uses ``Noto Sans CJK SC`` so that Chinese renders in SVG/PNG export (install
+``fonts-noto-cjk``); in notebooks enable the offline ``svg`` renderer.
+
+Examples:
+    >>> import pandas as pd
+    >>> card = pd.DataFrame({"unit_id": ["U1"], "period": ["2024"], "baseline_coverage": [1.0],
+    ...     "followup_coverage": [0.5], "feedback_timeliness": [1.0], "check_attendance": [0.75],
+    ...     "falsifications": [0], "out_of_plan_births": [0], "pregnancies_without_permit": [1],
+    ...     "unapproved_late_terminations": [0], "score": [81.25], "grade": ["pass"],
+    ...     "veto": [False]})
+    >>> indicator_frame(card)["label"].tolist()[:2]
+    ['C1 年初摸底调查覆盖率 baseline', 'C2 半年跟踪调查覆盖率 follow-up']
+    >>> [layer["mark"]["type"] for layer in heatmap(card).to_dict()["layer"]]
+    ['rect', 'rect', 'text']
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import altair as alt
 import pandas as pd
@@ -30,20 +47,7 @@ def _label(ind: str) -> str:
 
 
 def indicator_frame(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard in long form: unit_id, indicator, label, value, kind (rate/count), text.
-
-    Examples:
-        >>> card = pd.DataFrame({"unit_id": ["U1"], "period": ["2024"],
-        ...     "baseline_coverage": [1.0], "followup_coverage": [0.5],
-        ...     "feedback_timeliness": [1.0], "check_attendance": [0.75], "falsifications": [0],
-        ...     "out_of_plan_births": [0], "pregnancies_without_permit": [1],
-        ...     "unapproved_late_terminations": [0], "score": [81.25], "grade": ["pass"],
-        ...     "veto": [False]})
-        >>> indicator_frame(card)["label"].tolist()[:2]
-        ['C1 年初摸底调查覆盖率 baseline', 'C2 半年跟踪调查覆盖率 follow-up']
-        >>> [layer["mark"]["type"] for layer in heatmap(card).to_dict()["layer"]]
-        ['rect', 'rect', 'text']
-    """
+    """The scorecard in long form: unit_id, indicator, label, value, kind (rate/count), text."""
     long = card.melt(
         id_vars=["unit_id", "period"],
         value_vars=INDICATORS,
@@ -60,35 +64,39 @@ def indicator_frame(card: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def _cells(base: alt.Chart, kind: str, scale: alt.Scale, legend: alt.Legend) -> alt.Chart:
-    """The heatmap's cells of one kind of indicator (``rate`` or ``count``), coloured by value."""
-    return (
-        base.transform_filter(alt.datum.kind == kind)
-        .mark_rect()
-        .encode(color=alt.Color("value:Q", scale=scale, legend=legend))
-    )
-
-
-def heatmap(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
+def heatmap(
+    card: pd.DataFrame, title: str | None = None, *, names: Mapping[str, str] | None = None
+) -> alt.Chart:
     """Units × indicators: rates coloured 0–100 %, violation counts in red, values in the cells."""
     long = indicator_frame(card)
+    long["unit"] = _unit_axis(long, names)
     order = [_label(k) for k in INDICATORS]
     base = alt.Chart(long).encode(
         x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=260)),
-        y=alt.Y("unit_id:N", sort="ascending", title="单位 unit"),
-        tooltip=["unit_id:N", "label:N", "text:N"],
+        y=alt.Y("unit:N", sort="ascending", title="单位 unit", axis=alt.Axis(labelLimit=200)),
+        tooltip=["unit:N", "label:N", "text:N"],
     )
-    rates = _cells(
-        base,
-        "rate",
-        alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
-        alt.Legend(title="比率 rate", format="%"),
+    rates = (
+        base.transform_filter(alt.datum.kind == "rate")
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+                legend=alt.Legend(title="比率 rate", format="%"),
+            )
+        )
     )
-    counts = _cells(
-        base,
-        "count",
-        alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
-        alt.Legend(title="违规数 violations"),
+    counts = (
+        base.transform_filter(alt.datum.kind == "count")
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
+                legend=alt.Legend(title="违规数 violations"),
+            )
+        )
     )
     text = base.mark_text(fontSize=10).encode(text="text:N")
     period = ", ".join(sorted(set(card["period"].astype(str))))
@@ -104,52 +112,170 @@ def heatmap(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
     return chart.configure(font=FONT)
 
 
-def score_bars(card: pd.DataFrame, title: str | None = None) -> alt.Chart:
-    """Score per unit, coloured by grade, with the pass and excellent lines."""
+def _unit_axis(df: pd.DataFrame, names: Mapping[str, str] | None) -> pd.Series:
+    return df["unit_id"].map(lambda u: f"{u} {(names or {}).get(u, '')}".strip())
+
+
+def score_bars(
+    card: pd.DataFrame,
+    title: str | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    highlight: str | None = None,
+) -> alt.Chart:
+    """Score per unit, best first, coloured by grade (Chinese legend), with the pass (70) and
+    excellent (90) lines; a vetoed unit is marked ``×``; ``highlight`` outlines one unit."""
+    th = {"pass": 70, "excellent": 90, **(thresholds or {})}
     df = card[["unit_id", "score", "grade", "veto"]].copy()
-    df["grade_label"] = df["grade"].map(lambda g: f"{OUTPUT_LABELS['grade'].get(g, g)} {g}")
-    df["veto_text"] = df["veto"].map({True: "一票否决 veto", False: ""})
+    df["score"] = df["score"].astype(float)
+    df["unit"] = _unit_axis(df, names)
+    df["grade_label"] = df["grade"].map(lambda g: OUTPUT_LABELS["grade"].get(g, g))
+    df["veto_text"] = df["veto"].map({True: "×", False: ""})
+    df = df.sort_values(["score", "unit_id"], ascending=[False, True], kind="mergesort")
+    order = df["unit"].tolist()
     period = ", ".join(sorted(set(card["period"].astype(str))))
+    x = alt.X("unit:N", title=None, sort=order, axis=alt.Axis(labelAngle=-45, labelLimit=160))
     bars = (
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X("unit_id:N", title="单位 unit", sort="ascending"),
+            x=x,
             y=alt.Y("score:Q", title="得分 score", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color(
-                "grade:N",
-                scale=alt.Scale(domain=list(GRADE_COLORS), range=list(GRADE_COLORS.values())),
-                legend=alt.Legend(title="等次 grade"),
+                "grade_label:N",
+                scale=alt.Scale(
+                    domain=[OUTPUT_LABELS["grade"][g] for g in GRADE_COLORS],
+                    range=list(GRADE_COLORS.values()),
+                ),
+                legend=alt.Legend(title="等次", orient="top"),
             ),
-            tooltip=["unit_id:N", "score:Q", "grade_label:N", "veto_text:N"],
+            stroke=alt.condition(
+                alt.datum.unit_id == (highlight or ""), alt.value("#000000"), alt.value(None)
+            ),
+            strokeWidth=alt.value(2),
+            tooltip=[
+                alt.Tooltip("unit:N", title="单位"),
+                alt.Tooltip("score:Q", title="得分", format=".2f"),
+                alt.Tooltip("grade_label:N", title="等次"),
+                alt.Tooltip("veto_text:N", title="一票否决"),
+            ],
         )
     )
-    return bars.properties(
-        title=title or f"得分与等次 Score and grade {period}", width=alt.Step(22), height=220
-    ).configure(font=FONT)
-
-
-def trend(cards: pd.DataFrame, unit: str | None = None, title: str | None = None) -> alt.Chart:
-    """Score by half-year, one line per unit (or just ``unit``); vetoed halves marked."""
-    df = cards[["unit_id", "period", "score", "grade", "veto"]].copy()
-    if unit:
-        df = df[df["unit_id"] == unit]
-    df["veto_text"] = df["veto"].map({True: "一票否决 veto", False: ""})
-    base = alt.Chart(df).encode(
-        x=alt.X("period:O", title="半年 half-year", sort="ascending"),
-        y=alt.Y("score:Q", title="得分 score", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("unit_id:N", title="单位 unit"),
-        tooltip=["unit_id:N", "period:N", "score:Q", "grade:N", "veto_text:N"],
+    veto = (
+        alt.Chart(df)
+        .mark_text(dy=-8, fontSize=14, color="#a50f15", fontWeight="bold")
+        .encode(x=x, y="score:Q", text="veto_text:N")
     )
-    lines = base.mark_line(point=True)
-    vetoed = base.transform_filter(alt.datum.veto).mark_point(
-        shape="cross", size=120, color="#b2182b", filled=True
+    lines = pd.DataFrame(
+        {
+            "y": [th["pass"], th["excellent"]],
+            "label": [f"合格线 {th['pass']:g}", f"优秀线 {th['excellent']:g}"],
+        }
     )
-    name = f"单位 {unit} " if unit else ""
+    rules = alt.Chart(lines).mark_rule(strokeDash=[5, 3], color="#444").encode(y="y:Q")
+    labels = (
+        alt.Chart(lines)
+        .mark_text(align="left", dx=4, dy=-6, color="#444")
+        .encode(y="y:Q", x=alt.value(0), text="label:N")
+    )
     return (
-        alt.layer(lines, vetoed)
+        alt.layer(bars, veto, rules, labels)
         .properties(
-            title=title or f"{name}半年得分走势 Half-year score trend", width=420, height=220
+            title=title or f"得分与等次（从高到低） Score and grade, best first {period}",
+            width=alt.Step(28),
+            height=240,
         )
+        .configure(font=FONT)
+    )
+
+
+def trend_frame(cards: pd.DataFrame, unit: str | None = None) -> pd.DataFrame:
+    """The half-year scores with ``role``: ``unit`` (the one highlighted), ``failed`` (a unit that
+    failed in some half-year, when no unit is highlighted) or ``peer`` (drawn grey).
+
+    Examples:
+        >>> c = pd.DataFrame({"unit_id": ["U1", "U1", "U2", "U2"], "period": ["H1", "H2"] * 2,
+        ...     "score": [80.0, 60.0, 90.0, 91.0], "grade": ["pass", "fail", "pass", "excellent"],
+        ...     "veto": [False] * 4})
+        >>> trend_frame(c)["role"].tolist(), trend_frame(c, "U2")["role"].tolist()
+        (['failed', 'failed', 'peer', 'peer'], ['peer', 'peer', 'unit', 'unit'])
+    """
+    df = cards[["unit_id", "period", "score", "grade", "veto"]].copy()
+    df["score"] = df["score"].astype(float)
+    failed = set(df.loc[df["grade"].eq("fail") | df["veto"].astype(bool), "unit_id"])
+    if unit:
+        df["role"] = df["unit_id"].map(lambda u: "unit" if u == unit else "peer")
+    else:
+        df["role"] = df["unit_id"].map(lambda u: "failed" if u in failed else "peer")
+    return df
+
+
+def trend(
+    cards: pd.DataFrame,
+    unit: str | None = None,
+    title: str | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> alt.Chart:
+    """Score by half-year: ``unit`` in colour over its grey peers (or, for the bureau, the units
+    that failed in some half-year in colour over the rest); each failing half-year a red dot
+    with its score, the pass line dashed."""
+    th = {"pass": 70, "excellent": 90, **(thresholds or {})}
+    df = trend_frame(cards, unit)
+    df["unit"] = _unit_axis(df, names)
+    df["grade_label"] = df["grade"].map(lambda g: OUTPUT_LABELS["grade"].get(g, g))
+    df["fail_text"] = [
+        f"{s:.0f}" + ("×" if v else "") if (g == "fail" or v) and r != "peer" else ""
+        for s, g, v, r in zip(df["score"], df["grade"], df["veto"], df["role"], strict=True)
+    ]
+    x = alt.X("period:O", title="半年 half-year", sort="ascending")
+    y = alt.Y("score:Q", title="得分 score", scale=alt.Scale(domain=[0, 100]))
+    tooltip = [
+        alt.Tooltip("unit:N", title="单位"),
+        alt.Tooltip("period:N", title="半年"),
+        alt.Tooltip("score:Q", title="得分", format=".2f"),
+        alt.Tooltip("grade_label:N", title="等次"),
+    ]
+    peers = (
+        alt.Chart(df[df["role"] == "peer"])
+        .mark_line(color="#c8c8c8", strokeWidth=1)
+        .encode(x=x, y=y, detail="unit_id:N", tooltip=tooltip)
+    )
+    focus = df[df["role"] != "peer"]
+    lines = (
+        alt.Chart(focus)
+        .mark_line(point=True, strokeWidth=2.5)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("unit:N", title="单位", legend=alt.Legend(orient="right")),
+            tooltip=tooltip,
+        )
+    )
+    bad = focus[focus["fail_text"] != ""]
+    dots = (
+        alt.Chart(bad)
+        .mark_point(shape="circle", size=110, color="#d73027", filled=True)
+        .encode(x=x, y=y, tooltip=tooltip)
+    )
+    dot_text = (
+        alt.Chart(bad)
+        .mark_text(dy=-12, color="#a50f15", fontWeight="bold")
+        .encode(x=x, y=y, text="fail_text:N")
+    )
+    line = pd.DataFrame({"y": [th["pass"]], "label": [f"合格线 {th['pass']:g}"]})
+    rule = alt.Chart(line).mark_rule(strokeDash=[5, 3], color="#444").encode(y="y:Q")
+    who = (names or {}).get(unit, "") if unit else ""
+    name = f"{unit} {who} ".replace("  ", " ") if unit else ""
+    default = (
+        f"{name}半年得分（灰线为其他单位） Half-year score, peers in grey"
+        if unit
+        else "半年得分：曾不合格的单位着色，其余为灰线 Half-year score: units that failed in colour"
+    )
+    return (
+        alt.layer(peers, rule, lines, dots, dot_text)
+        .properties(title=title or default, width=460, height=240)
         .configure(font=FONT)
     )

@@ -169,6 +169,10 @@ def budget_chart(
     pool: str | None = None,
     budget_yuan: float | None = None,
     title: str = "月保障金累计与分界线 / Monthly entitlements along the ranking, and the cut line",
+    *,
+    baseline: Any = None,
+    x_max: float | None = None,
+    y_max: float | None = None,
 ) -> alt.LayerChart:
     """Cumulative entitlement along the payment order, the budget line and the cut line.
 
@@ -176,6 +180,8 @@ def budget_chart(
         result: a :class:`fpanalysis.rules.relief.ReliefResult`.
         pool: which pool to draw (default: the first).
         budget_yuan: the budget line (default: the result's budget when it has a single one).
+        baseline: another round (the current settings) drawn as a dashed black line.
+        x_max, y_max: fixed ends of the axes, so that two settings compare by eye.
     """
     f = budget_frame(result, pool)
     if (
@@ -185,12 +191,16 @@ def budget_chart(
     ):
         budget_yuan = result.budget_yuan
     base = alt.Chart(f, title=title)
+    xs = alt.Scale(domain=[0, x_max]) if x_max else alt.Scale()
+    ys = alt.Scale(domain=[0, y_max]) if y_max else alt.Scale()
     line = base.mark_line(color="#999999").encode(
         x=alt.X(
             "order:Q",
-            title="支付顺序（在保户在前，再按排名） payment order (continuing first, then by rank)",
+            title="支付顺序：先在保户，再按排名（提示中有排名） "
+            "payment order: continuing first, then by rank (rank in the tooltip)",
+            scale=xs,
         ),
-        y=alt.Y("cumulative_yuan:Q", title="累计月保障金（元） cumulative yuan a month"),
+        y=alt.Y("cumulative_yuan:Q", title="累计月保障金（元） cumulative yuan a month", scale=ys),
     )
     points = base.mark_circle(size=28).encode(
         x="order:Q",
@@ -203,22 +213,56 @@ def budget_chart(
             ),
         ),
         tooltip=[
-            "rank:Q",
-            "household_id:N",
-            "selection_label:N",
-            "entitlement_yuan:Q",
-            "cumulative_yuan:Q",
+            alt.Tooltip("order:Q", title="支付顺序"),
+            alt.Tooltip("rank:Q", title="排名"),
+            alt.Tooltip("household_id:N", title="户编号"),
+            alt.Tooltip("selection_label:N", title="纳入情况"),
+            alt.Tooltip("entitlement_yuan:Q", title="月保障金（元）", format=",d"),
+            alt.Tooltip("cumulative_yuan:Q", title="累计（元）", format=",d"),
         ],
     )
     layers: list[Any] = [line, points]
+    if baseline is not None:
+        b = budget_frame(baseline, pool)
+        b = b[b["selection"].isin(["continuing", "admitted"])].assign(label="现行设置 baseline")
+        layers.insert(
+            0,
+            alt.Chart(b)
+            .mark_line(color="#000000", strokeDash=[6, 4])
+            .encode(x="order:Q", y="cumulative_yuan:Q", tooltip=["label:N"]),
+        )
     selected = f[f["selection"].isin(["continuing", "admitted"])]
     waiting = f[f["selection"].eq("waiting")]
+    n_cont = int(f["selection"].eq("continuing").sum())
+    if n_cont:
+        block = pd.DataFrame(
+            {"a": [0.5], "b": [n_cont + 0.5], "label": [f"在保户 {n_cont} 户 continuing"]}
+        )
+        layers.insert(
+            0,
+            alt.Chart(block)
+            .mark_rect(color="#2c7bb6", opacity=0.08)
+            .encode(x="a:Q", x2="b:Q", tooltip=["label:N"]),
+        )
+        layers.append(
+            alt.Chart(block)
+            .mark_text(align="left", baseline="top", dx=4, dy=4, color="#2c7bb6")
+            .encode(x="a:Q", y=alt.value(0), text="label:N")
+        )
     if not waiting.empty:
         cut_at = (selected["order"].max() if not selected.empty else 0) + 0.5
+        first = int(waiting["rank"].iloc[0])
+        label = f"分界线：排名第 {first} 名起候补 cut line: from rank {first} on, waiting"
+        cut = pd.DataFrame({"order": [cut_at], "label": [label]})
         layers.append(
-            alt.Chart(pd.DataFrame({"order": [cut_at], "label": ["分界线 cut line"]}))
-            .mark_rule(color="#d73027", strokeDash=[6, 3])
+            alt.Chart(cut)
+            .mark_rule(color="#d73027", strokeDash=[6, 3], strokeWidth=2)
             .encode(x="order:Q", tooltip=["label:N"])
+        )
+        layers.append(
+            alt.Chart(cut)
+            .mark_text(align="right", baseline="top", dx=-4, dy=20, color="#d73027")
+            .encode(x="order:Q", y=alt.value(0), text="label:N")
         )
     if budget_yuan is not None:
         layers.append(

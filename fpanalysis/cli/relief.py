@@ -48,10 +48,12 @@ Rank hardship households for minimum-living relief by tier and FP priority type,
 them under a quota or a monthly budget (rulebook docs/rules.md §6).
 
 在保户（在保=是，或 --previous-round 中上一轮已选中）复核仍符合条件的继续保障，先占名额/预算；
-名额只限制新纳入户，其余按排序依次纳入，遇到第一户放不下即停止。
-Households receiving relief now that are still eligible continue and come first out of the
-quota or budget; the rest goes to newcomers strictly in rank order, stopping at the first
-that does not fit.
+名额是本轮拟纳入的总户数：在保户仍符合条件的先占名额，剩余名额按排名给新申请户；在保户已达到或超过名额时，
+在保户全部继续保障，本轮无新纳入。新申请户按排序依次纳入，遇到第一户放不下即停止。
+The quota is the number of households selected in the round: continuing households that
+still qualify take their places first and the places left go to newcomers in rank order;
+when the continuing households reach or exceed it, they all keep relief and nobody new
+enters. Newcomers enter strictly in rank order, stopping at the first that does not fit.
 
 --pool all（默认，城乡一个资金池）| urban | rural | separate（城乡分别排序，
 名额/预算写作 urban=N,rural=M）。

@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="同时运行的笔记本数（默认 2） / notebooks run at the same time (default 2)",
     )
     parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="另写出 A4 简报 briefing.pdf（首页和三份报告） / also write briefing.pdf, the front "
+        "page and the three reports on A4",
+    )
+    parser.add_argument(
         "--no-progress",
         action="store_true",
         help="不显示进度条 / no progress bar",
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=max(1, args.jobs),
         reveal_pii=args.reveal_pii,
         progress=not args.no_progress,
+        pdf=args.pdf,
     )
     secs = time.monotonic() - started
     if args.lang == "zh":

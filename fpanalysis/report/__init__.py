@@ -1,7 +1,10 @@
 """Reports: every notebook run with papermill on a dataset into one browsable folder (executed
-notebooks, their HTML without code, ``index.html``, ``provenance.json``), the notebooks'
-declared parameters, ``make notebooks`` (the committed notebooks re-executed) and the Voilà
-dashboard server (:mod:`fpanalysis.report.dashboard`). It may import every lower layer."""
+notebooks, their HTML without code, each unit's page, the full tables, ``index.html`` with the
+conclusions first, ``provenance.json``, the A4 briefing), what the notebooks' cells call to show
+their results (:mod:`fpanalysis.report.views`), the notebooks' declared parameters, ``make
+notebooks`` (the committed notebooks re-executed), the Voilà dashboard server
+(:mod:`fpanalysis.report.dashboard`) and the project's JupyterLab
+(:mod:`fpanalysis.report.lab`). It may import every lower layer."""
 
 from fpanalysis.report import notebook_params
 from fpanalysis.report.build import build_report
@@ -12,6 +15,7 @@ from fpanalysis.report.execute import (
     NotebookError,
 )
 from fpanalysis.report.folders import REPORT_MARKER
+from fpanalysis.report.lab import start_lab
 from fpanalysis.report.normalize import WIDGET_MIME, normalize_notebook
 from fpanalysis.report.notebook_params import (
     NOTEBOOKS,
@@ -24,6 +28,7 @@ from fpanalysis.report.notebook_params import (
     parse_assignments,
 )
 from fpanalysis.report.pages import notebook_title, render_index, to_html
+from fpanalysis.report.pdf import write_briefing
 from fpanalysis.report.plan import (
     NOTEBOOK_GLOB,
     REVEAL_PARAMETER,
@@ -77,6 +82,8 @@ __all__ = [
     "run_time",
     "select_notebooks",
     "sha256_file",
+    "start_lab",
     "to_html",
     "unit_names",
+    "write_briefing",
 ]

@@ -1,10 +1,13 @@
 """``build_report``: every notebook run on a dataset into one folder, each as ``NAME.ipynb``
-(executed, with a provenance section at the end) and ``NAME.html`` (without code), with
-``index.html`` and ``provenance.json``; parameters are checked before anything runs and the
-folder is swapped in only when every notebook succeeded."""
+(executed, with a provenance section at the end) and ``NAME.html`` (without code), each unit's
+page drawn by the package meanwhile (:mod:`fpanalysis.report.unit_pages`, one computation
+instead of a notebook run per unit), the full tables under ``tables/``, ``index.html`` (the
+conclusions first) and ``provenance.json``; parameters are checked before anything runs and
+the folder is swapped in only when every notebook succeeded."""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import copy
 import json
 import os
@@ -18,18 +21,24 @@ from typing import Any
 
 from fpanalysis.core import config
 from fpanalysis.core.errors import DataError, UsageError
+from fpanalysis.report import unit_pages
 from fpanalysis.report.execute import Job, notebook_error, run_all
 from fpanalysis.report.folders import REPORT_MARKER, prepare_out, swap_in, write_text
 from fpanalysis.report.normalize import normalize_notebook
-from fpanalysis.report.notebook_params import UNIT_PARAMETER, declared, parse_assignments
+from fpanalysis.report.notebook_params import (
+    REPORT_TABLES_DIR,
+    UNIT_PARAMETER,
+    declared,
+    parse_assignments,
+)
 from fpanalysis.report.pages import notebook_title, render_index, to_html
 from fpanalysis.report.plan import Run, find_notebooks, plan_runs, select_notebooks
 from fpanalysis.report.provenance import (
     dataset_units,
     provenance,
     provenance_markdown,
-    unit_names,
 )
+from fpanalysis.report.views import findings_path, load_findings
 
 
 def _check_inputs(
@@ -116,25 +125,60 @@ def _run_with_bar(
         raise notebook_error(run, originals[run.notebook], err)
 
 
+def drawn_runs(runs: Sequence[Run]) -> list[Run]:
+    """The runs whose page the package draws instead of running a notebook (each unit's)."""
+    return [r for r in runs if r.unit and r.notebook == unit_pages.NOTEBOOK]
+
+
+def _draw_units(
+    runs: Sequence[Run], prov: Mapping[str, Any], title: str
+) -> list[unit_pages.UnitPage]:
+    """Every unit's page, from the bureau compliance run's parameters."""
+    drawn = drawn_runs(runs)
+    if not drawn:
+        return []
+    bureau = next(r for r in runs if r.notebook == unit_pages.NOTEBOOK and not r.unit)
+    audits = {r.unit: provenance_markdown(prov, r) for r in drawn}
+    return unit_pages.render_units(
+        bureau.parameters, [r.unit for r in drawn], title=title, audits=audits
+    )
+
+
 def _write_outputs(
     runs: Sequence[Run],
     originals: Mapping[str, Any],
     prov: Mapping[str, Any],
     build: Path,
     lang: str,
-    names: Mapping[str, str],
+    pages: Sequence[unit_pages.UnitPage],
 ) -> None:
-    """The normalised notebooks, their HTML pages, index.html and provenance.json."""
+    """The normalised notebooks, their HTML pages, the units' pages, index.html and
+    provenance.json."""
     import nbformat
 
     titles = {s: notebook_title(nb, s) for s, nb in originals.items()}
+    drawn = {r.name for r in drawn_runs(runs)}
     for run in runs:
+        if run.name in drawn:
+            continue
         path = build / f"{run.name}.ipynb"
         nb = normalize_notebook(nbformat.read(path, as_version=4))
         nbformat.write(nb, path)
         title = titles[run.notebook] + (f" — {run.unit}" if run.unit else "")
         write_text(build / f"{run.name}.html", to_html(nb, title, lang))
-    write_text(build / "index.html", render_index(prov, titles, names))
+    by_unit = {p.unit: p for p in pages}
+    for run in runs:
+        if run.name in drawn and run.unit in by_unit:
+            write_text(build / f"{run.name}.html", by_unit[run.unit].html)
+    conclusions = {}
+    for stem in titles:
+        path = findings_path(build / REPORT_TABLES_DIR, stem)
+        if path.is_file():
+            conclusions[stem] = load_findings(path)
+    write_text(
+        build / "index.html",
+        render_index(prov, titles, {p.unit: p.row for p in pages}, conclusions),
+    )
     write_text(
         build / REPORT_MARKER,
         json.dumps(prov, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
@@ -154,6 +198,7 @@ def build_report(
     jobs: int = 2,
     reveal_pii: bool = False,
     progress: bool = True,
+    pdf: bool = False,
 ) -> Path:
     """Run every notebook on ``dataset`` and write the browsable report to ``out``.
 
@@ -169,6 +214,8 @@ def build_report(
         jobs: notebooks run at the same time (processes).
         reveal_pii: show names and ID numbers (``reveal_pii=True`` to every notebook).
         progress: a tqdm progress bar on stderr.
+        pdf: also print the briefing (``briefing.pdf``: the front page and the reports, A4;
+            :mod:`fpanalysis.report.pdf`).
 
     Returns:
         The report folder.
@@ -202,7 +249,12 @@ def build_report(
         reveal_pii=reveal_pii,
     )
     prov = provenance(
-        dataset=dataset, params_file=params_file, lang=lang, reveal_pii=reveal_pii, runs=runs
+        dataset=dataset,
+        params_file=params_file,
+        lang=lang,
+        reveal_pii=reveal_pii,
+        runs=runs,
+        drawn=[r.name for r in drawn_runs(runs)],
     )
     prepare_out(out)
 
@@ -211,17 +263,33 @@ def build_report(
         work = build / ".inputs"
         work.mkdir()
         originals = {s: nbformat.read(p, as_version=4) for s, p in paths.items()}
-        jobs_list = _write_inputs(runs, originals, prov, build, work)
+        drawn = {r.name for r in drawn_runs(runs)}
+        executed = [r for r in runs if r.name not in drawn]
+        jobs_list = _write_inputs(executed, originals, prov, build, work)
         start = time.monotonic()
-        _run_with_bar(runs, jobs_list, jobs, progress, originals)
+        nb01 = originals.get(unit_pages.NOTEBOOK)
+        title = notebook_title(nb01, unit_pages.NOTEBOOK) if nb01 is not None else ""
+        # the units' pages are drawn here while the notebooks run in their own processes
+        with cf.ThreadPoolExecutor(max_workers=1) as pool:
+            pages = pool.submit(_draw_units, runs, prov, title)
+            _run_with_bar(executed, jobs_list, jobs, progress, originals)
+            unit_page_list = pages.result()
         shutil.rmtree(work)
-        names = unit_names(ds_path) if units else {}
-        _write_outputs(runs, originals, prov, build, lang, names)
+        _write_outputs(runs, originals, prov, build, lang, unit_page_list)
+        if pdf:
+            from fpanalysis.report.pdf import write_briefing
+
+            write_briefing(build)
         elapsed = time.monotonic() - start
         swap_in(build, out)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
     if progress:
-        print(f"{len(runs)} 个笔记本 notebooks, {elapsed:.0f} s", file=sys.stderr)
+        n_drawn = len(drawn_runs(runs))
+        print(
+            f"{len(runs) - n_drawn} 个笔记本 notebooks, {n_drawn} 个单位页 unit pages, "
+            f"{elapsed:.0f} s",
+            file=sys.stderr,
+        )
     return out

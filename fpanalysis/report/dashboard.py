@@ -1,7 +1,9 @@
 """The notebooks as Voilà dashboards (``make dashboard``): one server for the ``notebooks/``
 folder, each notebook an app with a live kernel on its default parameters, listening on
 127.0.0.1 only (personal data never leaves the machine, even masked), without a token (local
-use by the analyst), on ``--port`` (default 8866) and stopped by its PID."""
+use by the analyst), on ``--port`` (default 8866) and stopped by its PID. It uses the project's
+template (``fpanalysis/report/jupyter/voila/templates/fpanalysis``), which loads nothing from
+the network: the stock lab template fetches Font Awesome from a CDN."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from pathlib import Path
 
 from fpanalysis.core import config
 
+#: The project's Jupyter data folder (the Voilà template), put first on ``JUPYTER_PATH``.
+JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
+TEMPLATE = "fpanalysis"
+
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
@@ -28,12 +34,13 @@ def voila_command(target: str | os.PathLike, port: int) -> list[str]:
     """The command line of a Voilà server for ``target`` (a notebook or a folder) on ``port``.
 
     Examples:
-        >>> for arg in voila_command("notebooks", 8870)[-4:]:
+        >>> for arg in voila_command("notebooks", 8870)[-5:]:
         ...     print(arg)
         --port=8870
         --Voila.ip=127.0.0.1
         --no-browser
         --Voila.tornado_settings={"allow_origin": ""}
+        --template=fpanalysis
     """
     voila = Path(sys.executable).with_name("voila")
     exe = [str(voila)] if voila.exists() else [sys.executable, "-m", "voila"]
@@ -44,7 +51,18 @@ def voila_command(target: str | os.PathLike, port: int) -> list[str]:
         "--Voila.ip=127.0.0.1",
         "--no-browser",
         '--Voila.tornado_settings={"allow_origin": ""}',
+        f"--template={TEMPLATE}",
     ]
+
+
+def voila_env() -> dict[str, str]:
+    """The environment of a Voilà server: the project's Jupyter data folder first on
+    ``JUPYTER_PATH`` (where its template is found)."""
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p
+    )
+    return env
 
 
 def start_voila(
@@ -67,19 +85,27 @@ def start_voila(
         stdout=log or subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         cwd=str(Path(target).parent if Path(target).is_file() else target),
+        env=voila_env(),
     )
     url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url, "/", timeout, "voila")
+    return proc, url
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, path: str, timeout: float, what: str) -> None:
+    """Wait until the server ``proc`` answers on ``url + path``; stop it and raise
+    RuntimeError when it exits or stays silent for ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"voila exited with code {proc.returncode}")
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
         try:
-            with urllib.request.urlopen(url + "/", timeout=2):
-                return proc, url
+            with urllib.request.urlopen(url + path, timeout=2):
+                return
         except OSError:
             time.sleep(0.3)
     stop(proc)
-    raise RuntimeError(f"voila did not answer on {url} within {timeout:.0f} s")
+    raise RuntimeError(f"{what} did not answer on {url} within {timeout:.0f} s")
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -32,6 +32,10 @@ LABELS = {
         "clause": "条款 / clause",
         "content": "覆盖文件内容 / override file content",
         "notebook_file": "已执行的笔记本 / executed notebook",
+        "open_report": "打开完整报告 / open the full report",
+        "grade": "等次 / grade",
+        "score": "得分 / score",
+        "audit": "运行信息（审计用）/ run information (audit)",
         "widget": "（交互控件：在 JupyterLab 或 Voilà 中打开笔记本即可使用 / "
         "interactive control: open the notebook in JupyterLab or Voilà to use it）",
     },
@@ -63,6 +67,10 @@ LABELS = {
         "clause": "clause",
         "content": "override file content",
         "notebook_file": "executed notebook",
+        "open_report": "open the full report",
+        "grade": "grade",
+        "score": "score",
+        "audit": "run information (audit)",
         "widget": "(interactive control: open the notebook in JupyterLab or Voilà to use it)",
     },
 }

@@ -55,6 +55,13 @@ _REVEAL = NotebookParam(
     "显示完整姓名和身份证号（默认脱敏，rulebook §7；即 --reveal-pii）",
     "show full names and ID numbers (masked by default, rulebook §7; what --reveal-pii sets)",
 )
+_TABLES_DIR = NotebookParam(
+    str,
+    "",
+    "完整表格（CSV）写到的文件夹，相对于笔记本所在文件夹；空 = 不写（报告中为 tables）",
+    "folder, relative to the notebook's, where the full tables are written as CSV; "
+    "empty = none (a report writes them to tables)",
+)
 _PARAMS_FILE = NotebookParam(
     str,
     "",
@@ -83,6 +90,7 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
         ),
         "reveal_pii": _REVEAL,
         "register": _REGISTER,
+        "tables_dir": _TABLES_DIR,
     },
     "02_bonus_budget": {
         "dataset": _DATASET,
@@ -105,6 +113,7 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
         "seed": NotebookParam(int, 0, "随机数种子", "random seed"),
         "lang": _LANG,
         "reveal_pii": _REVEAL,
+        "tables_dir": _TABLES_DIR,
     },
     "03_relief_ranking": {
         "dataset": _DATASET,
@@ -151,8 +160,12 @@ NOTEBOOKS: dict[str, dict[str, NotebookParam]] = {
         "lang": _LANG,
         "reveal_pii": _REVEAL,
         "register": _REGISTER,
+        "tables_dir": _TABLES_DIR,
     },
 }
+
+#: the notebooks' full tables go to this folder of a report (the ``tables_dir`` parameter).
+REPORT_TABLES_DIR = "tables"
 
 #: the parameter through which each notebook takes the ``--params`` override file.
 PARAMS_FILE_PARAMETER: dict[str, str] = {
@@ -309,10 +322,11 @@ def check_parameters(
         Traceback (most recent call last):
         ...
         fpanalysis.core.errors.ParamError: 笔记本 02_bonus_budget 没有参数 draw；可用参数：dataset,
-        start, months, scenario_file, params_file, draws, seed, lang, reveal_pii
+        start, months, scenario_file, params_file, draws, seed, lang, reveal_pii, tables_dir
         [文件 02_bonus_budget，列 draw，规则 notebook-parameter-unknown] / notebook 02_bonus_budget
         has no parameter draw; known: dataset, start, months, scenario_file, params_file, draws,
-        seed, lang, reveal_pii [file 02_bonus_budget, column draw, rule notebook-parameter-unknown]
+        seed, lang, reveal_pii, tables_dir [file 02_bonus_budget, column draw,
+        rule notebook-parameter-unknown]
     """
     decl = declared(notebook)
     stem = Path(notebook).stem if str(notebook).endswith(".ipynb") else str(notebook)

@@ -1,6 +1,7 @@
 """A report's HTML pages: each executed notebook without code (nbconvert, inputs and prompts
-hidden, a widget replaced by a note that it is live in JupyterLab or Voilà, nothing loaded from
-the network) and ``index.html``, the links to every report with the provenance table."""
+hidden, the dashboard cells left out, nothing loaded from the network: no script or style from
+a CDN, no mermaid) and ``index.html``, the front page: each analysis's 结论 box, the units with
+their names and coloured grades, the links, and the provenance collapsed at the end."""
 
 from __future__ import annotations
 
@@ -11,16 +12,34 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from fpanalysis.charts.tables import CSS, findings_html
 from fpanalysis.report.labels import LABELS
 from fpanalysis.report.normalize import WIDGET_MIME
 from fpanalysis.report.provenance import provenance_rows
+from fpanalysis.rules.findings import Findings, grade_label
 
-_STYLE = (
-    "<style>body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:60em;"
+#: Cells with this tag (the dashboards and their headings) are live only: not in the HTML pages.
+DASHBOARD_TAG = "dashboard"
+_PAGE_CSS = (
+    "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:64em;"
     "margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}"
     "th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}"
     "th{background:#eee}code,pre{font-size:.9em}pre{background:#f6f6f6;padding:.6em;"
-    "overflow:auto}@media print{a{color:#000}}</style>"
+    "overflow:auto}details{margin:1.5em 0}summary{cursor:pointer;font-weight:600}"
+    "@media print{a{color:#000}details>*{display:block}}"
+    "@page{size:A4;margin:14mm 12mm}"
+)
+_STYLE = f"<style>{_PAGE_CSS}\n{CSS}</style>"
+#: nbconvert's pages: the tables' stylesheet and print set-up (A4, nothing cut at the edge).
+_NB_STYLE = (
+    f"<style>{CSS}\n.jp-Notebook{{max-width:72em;margin:0 auto}}"
+    "@page{size:A4;margin:12mm 10mm}@media print{.jp-OutputArea-output img{max-width:100%}}"
+    "</style>"
+)
+_STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>", re.S)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_MODULE_SCRIPT = re.compile(
+    r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>\s*', re.S
 )
 
 
@@ -45,33 +64,26 @@ def notebook_title(nb: Any, default: str) -> str:
     return default
 
 
+def live_only(cell: Any) -> bool:
+    """A cell that only makes sense with a kernel (tagged ``dashboard``)."""
+    return DASHBOARD_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def to_html(nb: Any, title: str, lang: str = "zh") -> str:
     """The notebook as a self-contained HTML page without code (inputs and prompts hidden).
 
-    Widget outputs are replaced by a note (no widget state or CDN script in a
-    static page); MathJax and require.js are not linked (nothing is loaded
+    Dashboard cells (tagged ``dashboard``) and any other widget output are left out (a static
+    page has no kernel); MathJax, require.js and mermaid are not linked (nothing is loaded
     from the network).
     """
     from nbconvert import HTMLExporter
 
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
-    note = LABELS[lang]["widget"]
+    nb.cells = [c for c in nb.cells if not live_only(c)]
     for cell in nb.cells:
-        outs = []
-        for out in cell.get("outputs", []):
-            if WIDGET_MIME in out.get("data", {}):
-                out = {
-                    "output_type": "display_data",
-                    "metadata": {},
-                    "data": {
-                        "text/html": f"<p><em>{html.escape(note)}</em></p>",
-                        "text/plain": note,
-                    },
-                }
-            outs.append(out)
         if cell.cell_type == "code":
-            cell.outputs = outs
+            cell.outputs = [o for o in cell.outputs if WIDGET_MIME not in o.get("data", {})]
     exporter = HTMLExporter(
         template_name="lab",
         exclude_input=True,
@@ -80,58 +92,116 @@ def to_html(nb: Any, title: str, lang: str = "zh") -> str:
     )
     exporter.mathjax_url = ""
     exporter.require_js_url = ""
+    exporter.mermaid_js_url = ""
+    exporter.mermaid_layout_elk_js_url = ""
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>\s*', "", body)
+    body = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>\s*', "", body)
+    body = _MODULE_SCRIPT.sub("", body)
+    # the lab stylesheet's comments cite web pages; a page for an intranet names none
+    body = _STYLE_BLOCK.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
+    body = body.replace("</head>", _NB_STYLE + "\n</head>", 1)
     return body.replace("<html>", f'<html lang="{_html_lang(lang)}">', 1)
 
 
+def page(title: str, lang: str, body: str) -> str:
+    """A standalone page of the report (the front page, a unit's page) around ``body``."""
+    e = html.escape
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{_html_lang(lang)}">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="generator" content="fpanalysis report">',
+            f"<title>{e(title)}</title>",
+            _STYLE,
+            "</head>",
+            "<body>",
+            body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def _unit_rows(units: Mapping[str, Mapping[str, Any]], per_unit: list, lang: str) -> list[str]:
+    e = html.escape
+    L = LABELS[lang]
+    rows = [
+        '<table class="fp-table">',
+        f"<tr><th>{e(L['unit'])}</th><th>{e(L['name'])}</th><th>{e(L['grade'])}</th>"
+        f"<th>{e(L['score'])}</th><th>{e(L['reports'])}</th></tr>",
+    ]
+    order = sorted(
+        per_unit,
+        key=lambda r: (-(units.get(r["unit"], {}).get("score") or 0.0), r["unit"]),
+    )
+    for r in order:
+        u = units.get(r["unit"], {})
+        name = u.get("name") or ""
+        grade = u.get("grade")
+        tone = {"excellent": "good", "pass": "info", "fail": "bad"}.get(grade, "")
+        veto = " ×" if u.get("veto") else ""
+        grade_text = (grade_label(grade, lang) + veto) if grade else "—"
+        score = f"{u['score']:.2f}" if u.get("score") is not None else "—"
+        link = f"{r['unit']} {name}".strip() + (" 单位报告" if lang == "zh" else " report")
+        rows.append(
+            f"<tr><td>{e(r['unit'])}</td><td>{e(name)}</td>"
+            f'<td class="tone-{tone}">{e(grade_text)}</td><td class="num">{e(score)}</td>'
+            f'<td><a href="{e(r["html"])}">{e(link)}</a></td></tr>'
+        )
+    rows.append("</table>")
+    return rows
+
+
 def render_index(
-    prov: Mapping[str, Any], titles: Mapping[str, str], units: Mapping[str, str]
+    prov: Mapping[str, Any],
+    titles: Mapping[str, str],
+    units: Mapping[str, Any],
+    conclusions: Mapping[str, Findings] | None = None,
 ) -> str:
-    """index.html: the reports, then the provenance table and the parameters in force."""
+    """index.html: each analysis's 结论 box with its link, the units (name, coloured grade, score,
+    a link each), then the provenance and the parameters in force, collapsed.
+
+    Args:
+        units: unit id -> ``{"name", "grade", "score", "veto"}`` (or just the name).
+        conclusions: notebook stem -> its findings (the box at the top of its report).
+    """
     lang = prov["lang"]
     L = LABELS[lang]
     e = html.escape
+    conclusions = conclusions or {}
+    units = {k: (v if isinstance(v, Mapping) else {"name": v}) for k, v in units.items()}
     main = [r for r in prov["runs"] if not r["unit"]]
     per_unit = [r for r in prov["runs"] if r["unit"]]
     parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{_html_lang(lang)}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="generator" content="fpanalysis report">',
-        f"<title>{e(L['title'])}</title>",
-        _STYLE,
-        "</head>",
-        "<body>",
         f"<h1>{e(L['title'])}</h1>",
-        f"<p>{e(L['time'])}: {e(prov['run_time'])} · fpanalysis {e(prov['version'])} · "
-        f"{e(L['dataset'])}: <code>{e(prov['dataset']['path'])}</code></p>",
-        f"<h2>{e(L['reports'])}</h2>",
-        "<ul>",
+        f'<p class="fp-note">{e(L["time"])}: {e(prov["run_time"])} · '
+        f"{e(L['dataset'])}: {e(prov['dataset']['path'])}</p>",
     ]
     for r in main:
-        parts.append(
-            f'<li><a href="{e(r["html"])}">{e(titles.get(r["notebook"], r["notebook"]))}</a> '
-            f'(<a href="{e(r["ipynb"])}">{e(L["notebook_file"])}</a>)</li>'
-        )
-    parts.append("</ul>")
-    if per_unit:
-        parts += [
-            f"<h3>{e(L['per_unit'])}</h3>",
-            "<table>",
-            f"<tr><th>{e(L['unit'])}</th><th>{e(L['name'])}</th><th>{e(L['reports'])}</th></tr>",
-        ]
-        for r in per_unit:
-            parts.append(
-                f"<tr><td>{e(r['unit'])}</td><td>{e(units.get(r['unit'], ''))}</td>"
-                f'<td><a href="{e(r["html"])}">{e(titles.get(r["notebook"], r["notebook"]))}</a> '
-                f'(<a href="{e(r["ipynb"])}">ipynb</a>)</td></tr>'
+        title = titles.get(r["notebook"], r["notebook"])
+        parts.append(f'<h2><a href="{e(r["html"])}">{e(title)}</a></h2>')
+        if r["notebook"] in conclusions:
+            parts.append(findings_html(conclusions[r["notebook"]], lang))
+        if per_unit and any(u["notebook"] == r["notebook"] for u in per_unit):
+            parts.append(f"<h3>{e(L['per_unit'])}</h3>")
+            parts += _unit_rows(
+                units, [u for u in per_unit if u["notebook"] == r["notebook"]], lang
             )
-        parts.append("</table>")
+        parts.append(
+            f'<p class="fp-note"><a href="{e(r["html"])}">{e(L["open_report"])}</a> · '
+            f'<a href="{e(r["ipynb"])}">{e(L["notebook_file"])}</a></p>'
+        )
     pf = prov["params_file"]
     rows = provenance_rows(prov, markdown=False)
-    parts += [f"<h2>{e(L['prov'])}</h2>", "<table>"]
+    parts += [
+        f"<details><summary>{e(L['audit'])}</summary>",
+        f"<h2>{e(L['prov'])}</h2>",
+        "<table>",
+    ]
     parts += [f"<tr><th>{e(k)}</th><td><code>{e(v)}</code></td></tr>" for k, v in rows]
     parts.append("</table>")
     if pf:
@@ -161,5 +231,5 @@ def render_index(
             f"<td><code>{e(p['value'])}</code></td><td>{e(str(p['unit']))}</td>"
             f"<td>{e(str(p['reference']))}</td></tr>"
         )
-    parts += ["</table>", "</body>", "</html>", ""]
-    return "\n".join(parts)
+    parts += ["</table>", "</details>"]
+    return page(L["title"], lang, "\n".join(parts))

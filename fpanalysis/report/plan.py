@@ -15,6 +15,7 @@ from fpanalysis.core import config
 from fpanalysis.core.errors import UsageError
 from fpanalysis.report.notebook_params import (
     PARAMS_FILE_PARAMETER,
+    REPORT_TABLES_DIR,
     UNIT_PARAMETER,
     check_parameters,
     declared,
@@ -131,6 +132,8 @@ def plan_runs(
             values[PARAMS_FILE_PARAMETER[nb]] = os.fspath(params_file)
         if reveal_pii:
             values[REVEAL_PARAMETER] = True
+        if "tables_dir" in decl:
+            values["tables_dir"] = REPORT_TABLES_DIR
         values.update(overrides.get(nb, {}))
         values = {k: v for k, v in values.items() if k in decl or k in overrides.get(nb, {})}
         checked = check_parameters(nb, values, base=base)

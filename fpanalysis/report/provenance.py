@@ -100,8 +100,13 @@ def provenance(
     lang: str,
     reveal_pii: bool,
     runs: Sequence[Run],
+    drawn: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Everything a reader needs to know where a report came from (JSON-able)."""
+    """Everything a reader needs to know where a report came from (JSON-able).
+
+    ``drawn`` names the runs whose page the package draws (a unit's page): they have no
+    executed notebook (``ipynb`` is None).
+    """
     import altair
     import nbconvert
     import pandas
@@ -150,7 +155,7 @@ def provenance(
                 "unit": r.unit,
                 "parameters": {k: _display_param(v) for k, v in r.parameters.items()},
                 "html": f"{r.name}.html",
-                "ipynb": f"{r.name}.ipynb",
+                "ipynb": None if r.name in drawn else f"{r.name}.ipynb",
             }
             for r in runs
         ],
@@ -188,21 +193,38 @@ def provenance_rows(prov: Mapping[str, Any], *, markdown: bool) -> list[tuple[st
     return rows
 
 
-def _md(v: Any) -> str:
-    """A value for a markdown table cell (pipes and newlines escaped, HTML escaped)."""
+def _cell(v: Any) -> str:
+    """A value for an HTML table cell (escaped; non-text as JSON)."""
     s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-    return html.escape(s, quote=False).replace("|", "\\|").replace("\n", " ")
+    return html.escape(s.replace("`", ""), quote=False)
 
 
 def provenance_markdown(prov: Mapping[str, Any], run: Run) -> str:
-    """The provenance section of one executed notebook (markdown, in the report's language)."""
+    """The provenance section of one executed notebook: a collapsed ``<details>`` block (HTML,
+    which a markdown cell shows as it is), in the report's language."""
     L = LABELS[prov["lang"]]
     pf = prov["params_file"]
     params = next(r["parameters"] for r in prov["runs"] if r["name"] == run.name)
-    out = [f"## {L['prov']}", "", "| | |", "|---|---|"]
-    out += [f"| {_md(k)} | {_md(v)} |" for k, v in provenance_rows(prov, markdown=True)]
-    out += ["", f"**{L['nb_params']}**", "", f"| {L['name']} | {L['value']} |", "|---|---|"]
-    out += [f"| `{k}` | {_md(v)} |" for k, v in params.items()]
+    out = [
+        "<details>",
+        f"<summary>{html.escape(L['audit'])} · {html.escape(L['prov'])}</summary>",
+        "",
+        "<table>",
+    ]
+    out += [
+        f"<tr><th>{_cell(k)}</th><td>{_cell(v)}</td></tr>"
+        for k, v in provenance_rows(prov, markdown=True)
+    ]
+    out += ["</table>", f"<p><b>{html.escape(L['nb_params'])}</b></p>", "<table>"]
+    out.append(f"<tr><th>{html.escape(L['name'])}</th><th>{html.escape(L['value'])}</th></tr>")
+    out += [
+        f"<tr><td><code>{_cell(k)}</code></td><td>{_cell(v)}</td></tr>" for k, v in params.items()
+    ]
+    out.append("</table>")
     if pf:
-        out += ["", f"**{L['content']}**", "", "```yaml", pf["content"].rstrip("\n"), "```"]
+        out += [
+            f"<p><b>{html.escape(L['content'])}</b></p>",
+            f"<pre>{html.escape(pf['content'].rstrip(chr(10)))}</pre>",
+        ]
+    out.append("</details>")
     return "\n".join(out) + "\n"

@@ -1,8 +1,20 @@
-"""ipywidgets dashboard over the reward budget (rulebook §5): sliders for amount, age cap, uptake
-and horizon re-project the compressed :class:`~fpanalysis.rules.bonus.BonusModel` and redraw the fan
-chart (inline SVG in an ``ipywidgets.HTML``, never an ``Output`` widget) and a one-line summary; a
-slider value applies from the start month on, as a ``--params`` file dated that day would. The pure
-helpers :func:`slider_params` and :func:`reproject` carry the logic and run without a browser."""
+"""ipywidgets dashboard over the reward budget (rulebook §5): amount, age cap, uptake, horizon.
+
+:func:`budget_dashboard` shows four sliders and a fixed-axis switch; every change re-projects
+from the compressed :class:`~fpanalysis.rules.bonus.BonusModel` (cohorts and new-certificate
+groups, built once) and redraws, against current policy (drawn dashed), the line saying what
+the setting costs more or less a year, a one-line summary and the fan chart. The pure helpers
+:func:`slider_params` and :func:`reproject` carry the logic and are tested (and timed in
+``benchmarks/bench_bonus.py``) without a browser.
+
+The view is one ``ipywidgets.HTML`` widget (the chart as inline SVG made by vl-convert,
+:func:`chart_svg`), never an ``Output`` widget, which hung papermill and Voilà now and then
+when refreshed from a callback; it needs no renderer and no network.
+
+A slider value applies from the projection's start month on (an override
+dated the first day of the start month), exactly as a ``--params`` file with
+that date would; a value equal to the one in force leaves the parameter alone.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +28,9 @@ import ipywidgets as w
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus import DEFAULT_DRAWS, BonusModel, BonusProjection, month_start
-
-# Bilingual slider labels in full (the default label width cuts "领证率 uptake" to "领证率 upt...").
-LABEL_STYLE = {"description_width": "initial"}
+from fpanalysis.rules.findings import bonus as bonus_findings
+from fpanalysis.rules.findings import money
+from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html
 
 
 def slider_params(
@@ -71,15 +83,23 @@ def reproject(
 
 
 def summary(projection: BonusProjection) -> str:
-    """One line: the horizon's committed total and committed + new at P10/P50/P90 (bureau level)."""
-    t = projection.table(())
-    r = t.iloc[0]
+    """One line: the horizon's committed total and committed + new at P10/P50/P90 (bureau level).
+
+    Examples:
+        >>> import numpy as np
+        >>> pr = BonusProjection(24300, ("U1",), np.array([[2000, 2000]]),
+        ...                      np.array([[[0, 1000]], [[0, 3000]]]))
+        >>> print(summary(pr).replace(" | ", "\\n"))
+        2025-01–2025-02：已发证 ¥40.00；合计 P10 ¥50.00 / P50 ¥50.00 / P90 ¥70.00
+        committed ¥40.00; with new certificates P10 ¥50.00 / P50 ¥50.00 / P90 ¥70.00
+    """
+    r = projection.table(()).iloc[0]
     c = r["committed_yuan"]
+    p10, p50, p90 = (money(c + r[f"new_{q}_yuan"]) for q in ("p10", "p50", "p90"))
     months = projection.months
-    p10, p50, p90 = (c + r[f"new_{q}_yuan"] for q in ("p10", "p50", "p90"))
     return (
-        f"{months[0]}–{months[-1]}：已发证 {c} 元；合计 P10 {p10} / P50 {p50} / P90 {p90} 元 | "
-        f"committed {c} yuan; with new certificates P10 {p10} / P50 {p50} / P90 {p90}"
+        f"{months[0]}–{months[-1]}：已发证 {money(c)}；合计 P10 {p10} / P50 {p50} / P90 {p90} | "
+        f"committed {money(c)}; with new certificates P10 {p10} / P50 {p50} / P90 {p90}"
     )
 
 
@@ -103,9 +123,10 @@ def error_html(exc: Exception) -> str:
     """A failed redraw as a short bilingual line (an :class:`FPError` in its own words), escaped.
 
     Examples:
-        >>> line = error_html(FPError("参数无效", "invalid parameter", value=-1))
-        >>> line.removeprefix('<p class="fp-error">无法重算 could not recompute: ')
-        '参数无效 [值 -1] / invalid parameter [value -1]</p>'
+        >>> for part in error_html(FPError("参数无效", "invalid parameter", value=-1)).split(" / "):
+        ...     print(part)
+        <p class="fp-error">无法重算 could not recompute: 参数无效 [值 -1]
+        invalid parameter [value -1]</p>
     """
     if isinstance(exc, FPError):
         text = f"{exc.text('zh')} / {exc.text('en')}"
@@ -114,22 +135,39 @@ def error_html(exc: Exception) -> str:
     return f'<p class="fp-error">无法重算 could not recompute: {html.escape(text)}</p>'
 
 
-def dashboard_html(projection: BonusProjection) -> str:
-    """What the dashboard shows for one projection: the summary line and the fan chart (SVG)."""
+def versus_line(
+    projection: BonusProjection, baseline: BonusProjection, changes: dict, lang: str = "zh"
+) -> str:
+    """The setting against current policy over the first calendar year the horizon covers in
+    full: "每年多支出 ¥X（P10–P90 ¥A–¥B）", or that it is current policy."""
+    if not changes:
+        return "现行政策（未调整） / current policy (nothing changed)"
+    zh, en = bonus_findings.change_label(changes)
+    year = bonus_findings.quoted_year(projection)
+    v = bonus_findings.versus(baseline, projection, year)
+    line = bonus_findings.versus_sentence(v, zh, en)
+    return line.text(lang)
+
+
+def dashboard_html(
+    projection: BonusProjection,
+    *,
+    baseline: BonusProjection | None = None,
+    changes: dict | None = None,
+    y_max: float | None = None,
+    lang: str = "zh",
+) -> str:
+    """What the dashboard shows for one projection: the difference from current policy (when
+    ``baseline`` is given), the summary line and the fan chart (SVG, current policy dashed)."""
     from fpanalysis.charts.bonus import fan_chart
 
-    return f"<p>{html.escape(summary(projection))}</p>" + chart_svg(fan_chart(projection))
-
-
-def _slider(kind: type, value: Any, description: str, **bounds: Any) -> w.Widget:
-    """A slider that applies its value when released, with its bilingual label in full."""
-    return kind(
-        value=value,
-        **bounds,
-        description=description,
-        continuous_update=False,
-        style=LABEL_STYLE,
-    )
+    parts = []
+    if baseline is not None:
+        text = versus_line(projection, baseline, changes or {}, lang)
+        parts.append(f'<p class="fp-versus"><b>{html.escape(text)}</b></p>')
+    parts.append(f"<p>{html.escape(summary(projection))}</p>")
+    chart = fan_chart(projection, baseline=baseline, y_max=y_max)
+    return "".join(parts) + chart_svg(chart)
 
 
 def budget_dashboard(
@@ -139,40 +177,71 @@ def budget_dashboard(
     months: int = 36,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    lang: str = "zh",
 ) -> w.Widget:
-    """Sliders for amount, age cap, uptake and horizon; the fan chart redraws as they move.
+    """Sliders for amount, age cap, uptake and horizon and a fixed-axis switch; the fan chart
+    and the difference from current policy redraw as they move.
 
     Returns:
-        ``VBox([HBox([amount, cap]), HBox([uptake, horizon]), view])``, where
-        ``view`` is an ``ipywidgets.HTML`` holding :func:`dashboard_html` (or
-        :func:`error_html` when a setting cannot be projected; the sliders stay
-        usable).
+        ``Dashboard([HBox([amount, cap]), HBox([uptake, horizon, fixed]), view])``, where
+        ``view`` is an ``ipywidgets.HTML`` holding :func:`dashboard_html` (the "computing…"
+        line while it recomputes; :func:`error_html` when a setting cannot be projected, the
+        sliders staying usable).
     """
     day = month_start(model.start_m)
-    amount = _slider(
-        w.FloatSlider,
-        float(params.at("reward_monthly_yuan", day)),
-        "月金额 yuan",
+    current = {
+        "reward_monthly_yuan": float(params.at("reward_monthly_yuan", day)),
+        "reward_age_cap": int(params.at("reward_age_cap", day)),
+        "uptake": float(params.at("uptake", day)),
+    }
+    amount = w.FloatSlider(
+        value=current["reward_monthly_yuan"],
         min=0,
         max=200,
         step=5,
+        description="月金额（元） amount",
+        continuous_update=False,
+        style=LABEL_STYLE,
         readout_format=".0f",
     )
-    cap = _slider(
-        w.IntSlider, int(params.at("reward_age_cap", day)), "年龄上限 cap", min=10, max=22
+    cap = w.IntSlider(
+        value=current["reward_age_cap"],
+        min=10,
+        max=22,
+        description="发放至孩子年龄 age cap",
+        continuous_update=False,
+        style=LABEL_STYLE,
     )
-    uptake = _slider(
-        w.FloatSlider, float(params.at("uptake", day)), "领证率 uptake", min=0, max=1, step=0.05
+    uptake = w.FloatSlider(
+        value=current["uptake"],
+        min=0,
+        max=1,
+        step=0.05,
+        description="领证率 uptake",
+        continuous_update=False,
+        style=LABEL_STYLE,
     )
     longest = model.cohorts.max_months or 120
-    horizon = _slider(
-        w.IntSlider, int(months), "月数 months", min=min(12, longest), max=longest, step=12
+    horizon = w.IntSlider(
+        value=int(months),
+        min=min(12, longest),
+        max=longest,
+        step=12,
+        description="预测月数 months",
+        continuous_update=False,
+        style=LABEL_STYLE,
     )
-    # An HTML widget, not an Output widget: the callback only assigns a string, so nothing
-    # is captured from the kernel's output stream and no clear_output can hang the page.
+    fixed = w.Checkbox(value=True, description="固定纵轴 fixed axis", indent=False)
     view = w.HTML()
+    baselines: dict[int, BonusProjection] = {}
+
+    def baseline_for(n: int) -> BonusProjection:
+        if n not in baselines:
+            baselines[n] = model.project(params, months=n, draws=draws, seed=seed)
+        return baselines[n]
 
     def refresh(*_):
+        view.value = busy_html(lang) + view.value
         try:
             pr = reproject(
                 model,
@@ -184,7 +253,21 @@ def budget_dashboard(
                 draws=draws,
                 seed=seed,
             )
-            view.value = dashboard_html(pr)
+            base = baseline_for(horizon.value)
+            values = {
+                "reward_monthly_yuan": amount.value,
+                "reward_age_cap": cap.value,
+                "uptake": uptake.value,
+            }
+            changes = {k: (current[k], v) for k, v in values.items() if v != current[k]}
+            y_max = None
+            if fixed.value:
+                from fpanalysis.charts.bonus import fan_frame
+
+                # still while a setting stays within 2.5 times current policy's top; never clips
+                top = float(fan_frame(base)["p90"].max()) * 2.5
+                y_max = max(top, float(fan_frame(pr)["p90"].max()) * 1.05) or 1.0
+            view.value = dashboard_html(pr, baseline=base, changes=changes, y_max=y_max, lang=lang)
         except FPError as exc:
             # e.g. a parameter check refusing a slider value: say so instead of a stale chart
             view.value = error_html(exc)
@@ -192,7 +275,7 @@ def budget_dashboard(
             view.value = error_html(exc)
             raise  # a bug: also into the kernel's log
 
-    for s in (amount, cap, uptake, horizon):
+    for s in (amount, cap, uptake, horizon, fixed):
         s.observe(refresh, names="value")
     refresh()
-    return w.VBox([w.HBox([amount, cap]), w.HBox([uptake, horizon]), view])
+    return Dashboard([w.HBox([amount, cap]), w.HBox([uptake, horizon, fixed]), view])

@@ -1,9 +1,19 @@
-"""ipywidgets dashboards over unit compliance (rulebook §3), built from the drill-down
-(:func:`fpanalysis.rules.compliance.compliance_detail`) so that they show exactly the scorecard's
-figures: :func:`drilldown` (pick a unit and an indicator, see who misses a survey or a check, or
-which events were counted, names masked as rulebook §7 asks) and :func:`reweight` (move the four
-weights, scaled to sum to 1, and see every unit's score and grade recomputed); the pure helpers
-:func:`missing_rows` and :func:`rescored` carry the logic and are tested without a browser."""
+"""ipywidgets dashboards over unit compliance (rulebook §3).
+
+- :func:`drilldown` — pick a unit and an indicator, see who is missing a
+  survey or a check (or which events were counted), with names masked (§7).
+- :func:`reweight` — move the four weights and see which units change grade
+  against the current weights ("U07 从 合格 降为 不合格") and every unit's
+  score and grade recomputed live from the same drill-down (the weights are
+  scaled to sum to 1, as ``compliance_weights`` requires).
+
+Tables are in the chosen language (:func:`fpanalysis.charts.tables.table_html`).
+
+Both are built from :func:`fpanalysis.rules.compliance.compliance_detail`, so they
+show exactly the figures of the scorecard. The pure helpers
+(:func:`missing_rows`, :func:`rescored`) carry the logic and are tested
+without a browser.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +23,7 @@ from collections.abc import Mapping
 import ipywidgets as w
 import pandas as pd
 
+from fpanalysis.charts.tables import table_html
 from fpanalysis.core.params import Params
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.core.schema import OUTPUT_COLUMNS
@@ -22,6 +33,8 @@ from fpanalysis.rules.compliance import (
     RATE_INDICATORS,
     scorecard_from_detail,
 )
+from fpanalysis.rules.findings import grade_changes, unit_label
+from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html, with_style
 
 DRILL_COLUMNS = [
     "part",
@@ -102,9 +115,9 @@ def rescored(
     return scorecard_from_detail(detail, scenario, period, units)
 
 
-def _html(title: str, df: pd.DataFrame) -> str:
+def _html(title: str, df: pd.DataFrame, lang: str = "zh") -> str:
     """A caption and a table as escaped HTML, for an HTML widget."""
-    return f"<p>{html.escape(title)}</p>" + df.to_html(index=False, escape=True, na_rep="")
+    return with_style(f"<p>{html.escape(title)}</p>" + table_html(df, lang))
 
 
 def drilldown(
@@ -112,18 +125,23 @@ def drilldown(
     tables: Mapping[str, pd.DataFrame] | None = None,
     unit: str | None = None,
     reveal: bool = False,
+    *,
+    names: Mapping[str, str] | None = None,
+    lang: str = "zh",
 ) -> w.Widget:
     """A unit picker and an indicator picker over the drill-down; shows who is missing what."""
     units = sorted(set(detail["unit_id"].dropna()))
     unit_dd = w.Dropdown(
-        options=units,
+        options=[(unit_label(u, names), u) for u in units],
         value=unit if unit in units else (units[0] if units else None),
         description="单位 unit",
+        style=LABEL_STYLE,
     )
     ind_dd = w.Dropdown(
-        options=[(f"{INDICATOR_IDS[k]} {OUTPUT_COLUMNS[k]} {k}", k) for k in INDICATORS],
+        options=[(f"{INDICATOR_IDS[k]} {OUTPUT_COLUMNS[k]}", k) for k in INDICATORS],
         value="followup_coverage",
-        description="指标",
+        description="指标 indicator",
+        style=LABEL_STYLE,
         layout=w.Layout(width="420px"),
     )
     only = w.Checkbox(value=True, description="只看未达标 / only the missing or counted")
@@ -134,12 +152,18 @@ def drilldown(
 
     def refresh(*_):
         rows = missing_rows(detail, unit_dd.value, ind_dd.value, tables, only.value, reveal)
-        out.value = _html(f"{unit_dd.value} {ind_dd.value}: {len(rows)} 行 rows", rows)
+        other = "reason_en" if lang == "zh" else "reason_zh"
+        rows = rows.drop(columns=[other], errors="ignore")
+        title = (
+            f"{unit_label(unit_dd.value, names)} · {INDICATOR_IDS[ind_dd.value]} "
+            f"{OUTPUT_COLUMNS[ind_dd.value]}：{len(rows)} 行 rows"
+        )
+        out.value = _html(title, rows, lang)
 
     for c in (unit_dd, ind_dd, only):
         c.observe(refresh, names="value")
     refresh()
-    return w.VBox([w.HBox([unit_dd, ind_dd, only]), out])
+    return Dashboard([w.HBox([unit_dd, ind_dd, only]), out])
 
 
 def reweight(
@@ -147,8 +171,12 @@ def reweight(
     params: Params,
     period: str,
     units: list[str] | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
+    lang: str = "zh",
 ) -> w.Widget:
-    """Four weight sliders; the table of scores and grades updates as they move."""
+    """Four weight sliders; the units whose grade changes against the current weights, then
+    every unit's score and grade, update as they move."""
     units = units or sorted(set(detail["unit_id"].dropna()))
     current = params.at("compliance_weights", pd.Timestamp(period[:4] + "-12-31"))
     sliders = {
@@ -157,24 +185,50 @@ def reweight(
             min=0,
             max=1,
             step=0.05,
-            description=INDICATOR_IDS[k],
+            description=f"{INDICATOR_IDS[k]} {OUTPUT_COLUMNS[k]}",
             tooltip=OUTPUT_COLUMNS[k],
             continuous_update=False,
+            style=LABEL_STYLE,
+            layout=w.Layout(width="380px"),
         )
         for k in RATE_INDICATORS
     }
     out = w.HTML()  # see drilldown: no Output widget
+    base = scorecard_from_detail(detail, params, period, units)
 
     def refresh(*_):
+        out.value = busy_html(lang) + out.value
         weights = {k: s.value for k, s in sliders.items()}
         shown = normalised(weights)
         title = "权重 weights: " + ", ".join(
             f"{INDICATOR_IDS[k]} {v:.2f}" for k, v in shown.items()
         )
         card = rescored(detail, params, period, weights, units)
-        out.value = _html(title, card[["unit_id", "period", "score", "grade", "veto"]])
+        changes = grade_changes(base, card, names)
+        text = "text_zh" if lang == "zh" else "text_en"
+        if len(changes):
+            items = "".join(f"<li>{html.escape(t)}</li>" for t in changes[text])
+            head = (
+                f"与现行权重相比，{len(changes)} 个单位等次改变："
+                if lang == "zh"
+                else f"Against the current weights, {len(changes)} units change grade:"
+            )
+            versus = (
+                f'<div class="fp-versus"><p><b>{html.escape(head)}</b></p><ul>{items}</ul></div>'
+            )
+        else:
+            same = (
+                "与现行权重相比，没有单位改变等次。"
+                if lang == "zh"
+                else ("Against the current weights, no unit changes grade.")
+            )
+            versus = f'<p class="fp-versus"><b>{html.escape(same)}</b></p>'
+        table = card[["unit_id", "score", "grade", "veto"]].copy()
+        table.insert(1, "unit_name", table["unit_id"].map(names or {}))
+        table = table.sort_values(["score", "unit_id"], ascending=[False, True], kind="mergesort")
+        out.value = versus + _html(title, table, lang)
 
     for s in sliders.values():
         s.observe(refresh, names="value")
     refresh()
-    return w.VBox([w.HBox(list(sliders.values())[:2]), w.HBox(list(sliders.values())[2:]), out])
+    return Dashboard([w.HBox(list(sliders.values())[:2]), w.HBox(list(sliders.values())[2:]), out])

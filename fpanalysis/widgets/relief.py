@@ -4,11 +4,11 @@
 for the urban and rural standards; every change reruns the round
 (:func:`scenario`: a standard moved applies from the round's as-of date on)
 and redraws, into one ``ipywidgets.HTML`` widget (:func:`dashboard_html`),
-the budget chart with its cut line, the households either side of the line
-(names masked) and a one-line summary. Given a round's procedure as the decision
-register reads it, :func:`procedure_html` shows where it stands in the committee's procedure
-(proposed, decided, noticed, approved) and its departures from the rank order,
-with the committee's reasons.
+what changes against the starting settings ("N more households enter, ¥Y more
+a month"), a one-line summary, the budget chart with its cut line and the
+starting settings dashed, and the households either side of the line (names
+masked). The quota slider starts at the continuing households: below them
+every quota gives the same round (rulebook §6.9, :data:`QUOTA_MEANING`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ import pandas as pd
 
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
+from fpanalysis.rules.findings import QUOTA_MEANING, money
+from fpanalysis.rules.findings import relief as relief_findings
 from fpanalysis.rules.relief import ReliefResult, cut_line, default_as_of, rank_households
-from fpanalysis.widgets.bonus import LABEL_STYLE, chart_svg, error_html
+from fpanalysis.widgets.bonus import chart_svg, error_html
+from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html, with_style
 
-MODES = [("名额 quota", "quota"), ("预算 budget", "budget"), ("不限 no limit", "none")]
+MODES = [("名额 quota", "quota"), ("预算 budget", "budget"), ("不限（应保尽保） no limit", "none")]
 
 
 def scenario(
@@ -86,39 +89,55 @@ def summary(result: ReliefResult) -> str:
     going, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     return (
         f"拟纳入 {chosen} 户（继续 {going}，新纳入 {admitted}），"
-        f"候补 {waiting} 户，月保障金 {total} 元 / selected {chosen} "
+        f"候补 {waiting} 户，月保障金 {money(total)} / selected {chosen} "
         f"({going} continuing, {admitted} admitted), {waiting} waiting, "
-        f"{total} yuan a month"
+        f"{money(total)} a month"
     )
 
 
 def dashboard_html(
-    result: ReliefResult, budget_yuan: float | None = None, lang: str = "zh", reveal: bool = False
+    result: ReliefResult,
+    budget_yuan: float | None = None,
+    lang: str = "zh",
+    reveal: bool = False,
+    *,
+    baseline: ReliefResult | None = None,
+    x_max: float | None = None,
+    y_max: float | None = None,
 ) -> str:
-    """What the dashboard shows for one round, as HTML: summary, notes, budget chart, cut line.
+    """What the dashboard shows for one round, as HTML: the difference from ``baseline`` (when
+    given), the summary, notes, the budget chart (``baseline`` dashed) and the cut line.
 
-    The households either side of the cut line are masked (rulebook §7)
-    unless ``reveal``, with headers and labels in ``lang``; every text is
+    The households either side of the cut line are masked (rulebook §7) unless ``reveal``, with
+    headers and labels in ``lang`` (:func:`fpanalysis.charts.tables.table_html`); every text is
     escaped and the chart is inline SVG (:func:`fpanalysis.widgets.bonus.chart_svg`).
 
     Args:
         budget_yuan: the budget line to draw (``None``: none).
     """
     from fpanalysis.charts.relief import budget_chart
+    from fpanalysis.charts.tables import table_html
     from fpanalysis.core.privacy import mask_frame
-    from fpanalysis.io import localize
 
-    parts = [f"<p>{html.escape(summary(result))}</p>"]
+    parts = []
+    if baseline is not None:
+        line = relief_findings.versus_sentence(relief_findings.versus(baseline, result))
+        parts.append(f'<p class="fp-versus"><b>{html.escape(line.text(lang))}</b></p>')
+    parts.append(f"<p>{html.escape(summary(result))}</p>")
+    parts.append(
+        f"<p>{html.escape(relief_findings.cut_sentence(relief_findings.round_figures(result)).text(lang))}</p>"
+    )
     parts += [f"<p>注意 {html.escape(z)} / note: {html.escape(e)}</p>" for z, e in result.notes]
-    parts.append(chart_svg(budget_chart(result, budget_yuan=budget_yuan)))
+    chart = budget_chart(
+        result, budget_yuan=budget_yuan, baseline=baseline, x_max=x_max, y_max=y_max
+    )
+    parts.append(chart_svg(chart))
     cut = cut_line(result)
     if len(cut):
-        shown = localize(mask_frame(cut, reveal=reveal), lang)
-        # empty cells for missing values of every dtype (na_rep misses the nullable ones' <NA>)
-        shown = shown.astype(object).where(shown.notna(), "")
+        other = "separated_by_en" if lang == "zh" else "separated_by_zh"
         parts.append("<p>分界线两侧 either side of the cut line</p>")
-        parts.append(shown.to_html(index=False, escape=True))
-    return "".join(parts)
+        parts.append(table_html(mask_frame(cut.drop(columns=[other]), reveal=reveal), lang))
+    return with_style("".join(parts))
 
 
 STAGE_LABELS = {
@@ -242,7 +261,8 @@ def cut_dashboard(
     reveal: bool = False,
     procedure: Mapping[str, Any] | None = None,
 ) -> w.Widget:
-    """Sliders for the quota / budget and the standards; the cut line redraws as they move.
+    """Sliders for the quota / budget and the standards and a fixed-axes switch; the cut line
+    and the difference from the starting settings redraw as they move.
 
     Args:
         reveal: show names and ID numbers in the cut-line table (``--reveal-pii``);
@@ -251,10 +271,10 @@ def cut_dashboard(
             relief round: its stage and departures are shown below (:func:`procedure_html`).
 
     Returns:
-        ``VBox([mode, HBox([quota, budget]), HBox([urban, rural]), view])``,
-        where ``view`` is an ``ipywidgets.HTML`` holding :func:`dashboard_html`
-        (or a bilingual error line when a setting cannot be run), and, with a
-        ``procedure``, one more ``ipywidgets.HTML`` holding :func:`procedure_html`.
+        ``Dashboard([mode, HBox([quota, budget]), meaning, HBox([urban, rural, fixed]),
+        view])``, where ``meaning`` says what a quota is (:data:`QUOTA_MEANING`) and ``view``
+        is an ``ipywidgets.HTML`` holding :func:`dashboard_html` (the "computing…" line while it
+        recomputes, or a bilingual error line when a setting cannot be run).
     """
     if pool == "separate":
         pool = "all"  # one chart, one line: the dashboard explores a single pool
@@ -262,17 +282,16 @@ def cut_dashboard(
     base = rank_households(tables, params, as_of, pool=pool)
     eligible = base.table[base.table["rank"].notna()]
     n_eligible = len(eligible)
+    n_continuing = int(base.table["selection"].eq("continuing").sum())
     full_cost = int(eligible["entitlement_yuan"].astype("int64").sum()) if n_eligible else 0
-    mode = w.ToggleButtons(
-        options=MODES,
-        value="quota" if quota is not None else ("budget" if budget_yuan is not None else "none"),
-        description="限制 limit",
-    )
+    start_mode = "quota" if quota is not None else ("budget" if budget_yuan is not None else "none")
+    mode = w.ToggleButtons(options=MODES, value=start_mode, description="限制 limit")
+    q_min = min(n_continuing, int(quota)) if quota is not None else n_continuing
     quota_s = w.IntSlider(
         value=int(quota if quota is not None else n_eligible),
-        min=0,
+        min=min(q_min, max(n_eligible, 1)),
         max=max(n_eligible, 1),
-        description="名额 quota",
+        description="名额（户） quota",
         continuous_update=False,
         style=LABEL_STYLE,
     )
@@ -283,10 +302,14 @@ def cut_dashboard(
         min=0,
         max=budget_max,
         step=step,
-        description="预算 budget",
+        description="每月预算（元） budget",
         continuous_update=False,
         style=LABEL_STYLE,
         layout=w.Layout(width="480px"),
+    )
+    meaning = w.HTML(
+        f'<p class="fp-note">{html.escape(QUOTA_MEANING[0] if lang == "zh" else QUOTA_MEANING[1])}'
+        f"（在保户 {n_continuing} 户 / {n_continuing} continuing）</p>"
     )
     std = {a: params.dibao_standard(a, as_of) for a in ("urban", "rural")}
     # From 10 yuan, not 0: a standard of 0 makes no round (the ranking divides by it).
@@ -296,19 +319,22 @@ def cut_dashboard(
             min=10,
             max=int(round(v * 2)),
             step=10,
-            description=("城镇标准 urban" if a == "urban" else "农村标准 rural"),
+            description=("城镇标准（元） urban" if a == "urban" else "农村标准（元） rural"),
             continuous_update=False,
             style=LABEL_STYLE,
         )
         for a, v in std.items()
     }
-    # An HTML widget, not an Output widget: the callback only assigns a string, so nothing
-    # is captured from the kernel's output stream and no clear_output can hang the page.
+    fixed = w.Checkbox(value=True, description="固定坐标轴 fixed axes", indent=False)
     view = w.HTML()
+    start = scenario(
+        tables, params, as_of, mode=start_mode, quota=quota, budget_yuan=budget_yuan, pool=pool
+    )
 
     def refresh(*_):
         quota_s.disabled = mode.value != "quota"
         budget_s.disabled = mode.value != "budget"
+        view.value = busy_html(lang) + view.value
         changed = {a: s.value for a, s in std_s.items() if s.value != int(round(std[a]))}
         try:
             r = scenario(
@@ -321,11 +347,21 @@ def cut_dashboard(
                 standards=changed or None,
                 pool=pool,
             )
+            x_max = y_max = None
+            if fixed.value:
+                # still unless a standard moved up adds households or money beyond the start's
+                ranked = r.table[r.table["rank"].notna()]
+                x_max = max(n_eligible, len(ranked)) + 1
+                cost = int(ranked["entitlement_yuan"].astype("int64").sum()) if len(ranked) else 0
+                y_max = max(full_cost, budget_max, cost) * 1.05 or 1.0
             view.value = dashboard_html(
                 r,
                 budget_yuan=budget_s.value if mode.value == "budget" else None,
                 lang=lang,
                 reveal=reveal,
+                baseline=start,
+                x_max=x_max,
+                y_max=y_max,
             )
         except FPError as exc:
             # e.g. a standard of 0 refused by the parameter check: say so instead of a stale chart
@@ -334,10 +370,10 @@ def cut_dashboard(
             view.value = error_html(exc)
             raise  # a bug: also into the kernel's log
 
-    for c in (mode, quota_s, budget_s, *std_s.values()):
+    for c in (mode, quota_s, budget_s, fixed, *std_s.values()):
         c.observe(refresh, names="value")
     refresh()
-    boxes = [mode, w.HBox([quota_s, budget_s]), w.HBox(list(std_s.values())), view]
+    boxes = [mode, w.HBox([quota_s, budget_s]), meaning, w.HBox([*std_s.values(), fixed]), view]
     if procedure is not None:
-        boxes.append(w.HTML(procedure_html(procedure, lang=lang, reveal=reveal)))
-    return w.VBox(boxes)
+        boxes.append(w.HTML(with_style(procedure_html(procedure, lang=lang, reveal=reveal))))
+    return Dashboard(boxes)

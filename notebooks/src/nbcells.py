@@ -13,9 +13,12 @@ from pathlib import Path
 import nbformat as nbf
 
 
-def md(text: str) -> nbf.NotebookNode:
-    """A markdown cell."""
-    return nbf.v4.new_markdown_cell(text.strip())
+def md(text: str, tags: list[str] | None = None) -> nbf.NotebookNode:
+    """A markdown cell, with cell tags (``dashboard``) when given."""
+    cell = nbf.v4.new_markdown_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
 
 
 def code(text: str, tags: list[str] | None = None) -> nbf.NotebookNode:
@@ -30,7 +33,11 @@ def build(cells: list[nbf.NotebookNode]) -> nbf.NotebookNode:
     """A python3 notebook of ``cells`` with stable cell ids."""
     nb = nbf.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",  # what ipykernel reports: JupyterLab changes nothing
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for i, c in enumerate(nb.cells):
         c["id"] = f"cell-{i:02d}"

@@ -1,11 +1,12 @@
 """The dashboards in a real browser: headless Chromium against Voilà.
 
-Starts one Voilà server over notebooks/ on a free 127.0.0.1 port, opens each
-dashboard once (no retry), waits for its widgets and chart, moves the first
-enabled slider with ArrowRight and checks that the chart or the figures change
-(for the bonus and relief dashboards: that the widget's own inline-SVG chart is
-redrawn), then saves a screenshot. The server is stopped by its PID. Skips when
-Chromium or playwright is missing, except under CI=true, where that is a failure.
+Starts one Voilà server over notebooks/ (the project's template) on a free 127.0.0.1 port and
+opens each dashboard once: its controls come before its tables, moving a control redraws the
+difference from the starting settings (the ``fp-versus`` line: "U07 从 合格 降为 不合格",
+"月金额 20 元 → 40 元：2026 年多支出 ¥…", "与基准相比：纳入多 N 户…"), and the page sends no
+request to any host but 127.0.0.1 (the stock template fetched Font Awesome from a CDN). The
+server is stopped by its PID. Skips when Chromium or playwright is missing, except under
+CI=true, where that is a failure.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -28,34 +30,47 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-DASHBOARDS = [
-    pytest.param("01_unit_compliance.ipynb", id="compliance"),
-    pytest.param("02_bonus_budget.ipynb", id="bonus"),
-    pytest.param("03_relief_ranking.ipynb", id="relief"),
-]
-# the dashboards whose widget draws a chart
-WIDGET_CHARTS = {"02_bonus_budget.ipynb", "03_relief_ranking.ipynb"}
+#: notebook -> (the slider to move: its position among the sliders, presses of ArrowRight,
+#: words the difference line must then hold)
+DASHBOARDS = {
+    "01_unit_compliance.ipynb": (2, 10, "降为"),  # C3 feedback weight up: U07 (0 %) falls
+    "02_bonus_budget.ipynb": (0, 4, "多支出"),  # monthly amount 20 -> 40 yuan
+    "03_relief_ranking.ipynb": (2, 3, "与基准相比"),  # urban standard up 30 yuan
+}
 
 pytestmark = [pytest.mark.slow]
 
 
-def _need(ok: bool, reason: str) -> None:
+def need(ok: bool, reason: str) -> None:
+    """Skip (or, under CI=true, fail) when a browser test cannot run here."""
     if not ok:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{reason} (CI=true: the browser test must run)")
         pytest.skip(reason)
 
 
+def local_only(urls: list[str]) -> list[str]:
+    """The requests that went anywhere but this machine (data: and blob: stay local)."""
+    out = []
+    for u in urls:
+        p = urlparse(u)
+        if p.scheme in ("data", "blob", "about", "file", "chrome-extension"):
+            continue
+        if p.hostname not in ("127.0.0.1",):
+            out.append(u)
+    return out
+
+
 @pytest.fixture(scope="module")
 def browser():
-    _need(
+    need(
         Path(CHROMIUM).exists(),
         "chromium not installed (run scripts/install-system-deps.sh as root)",
     )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _need(False, "playwright not installed (pip install -e '.[dev]')")
+        need(False, "playwright not installed (pip install -e '.[dev]')")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -77,92 +92,51 @@ def voila_url(tmp_path_factory):
         log.close()
 
 
-def _chart_state(page) -> str:
-    """Every chart on the page (the SVG sources): static outputs and the widgets' inline SVG."""
+def _versus(page) -> str:
     return page.evaluate(
-        """() => Array.from(document.querySelectorAll('.jp-RenderedSVG img, svg.marks'))
-             .map(e => e.src || e.outerHTML).join('#')"""
+        """() => Array.from(document.querySelectorAll('.widget-html-content .fp-versus'))
+             .map(e => e.innerText).join('#')"""
     )
 
 
-def _widget_chart_state(page) -> str:
-    """The charts drawn by the dashboard's widgets only."""
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('.widget-html svg.marks'))
-             .map(e => e.outerHTML).join('#')"""
-    )
-
-
-def _widget_views(page) -> str:
-    """What the dashboards' HTML widgets show (figures, tables, charts), not the sliders' own
-    readouts."""
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('.widget-html-content'))
-             .map(e => e.innerHTML).join('#')"""
-    )
-
-
-@pytest.mark.parametrize("name", DASHBOARDS)
-def test_dashboard_slider_changes_chart(browser, voila_url, name, tmp_path):
+@pytest.mark.parametrize("name", list(DASHBOARDS), ids=["compliance", "bonus", "relief"])
+def test_dashboard_control_moves_the_difference_from_the_baseline(
+    browser, voila_url, name, tmp_path
+):
     nb = config.NOTEBOOKS_DIR / name
-    _need(nb.exists(), f"{name} not written yet")
-    page = browser.new_page(viewport={"width": 1280, "height": 2000})
+    need(nb.exists(), f"{name} not written yet")
+    index, presses, words = DASHBOARDS[name]
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        # One attempt: Voilà runs the whole notebook before the page's load event. (The retry
-        # that stood here covered a render that never finished about 1 run in 10 while the
-        # bonus and relief dashboards drew through Output widgets; they now draw into HTML
-        # widgets like the compliance ones.)
-        page.goto(f"{voila_url}/voila/render/{name}", timeout=120_000)
-        handle = page.locator(".widget-slider .noUi-handle").first
-        handle.wait_for(state="visible", timeout=120_000)
-        # Voilà shows the svg renderer's charts as <img src="data:image/svg+xml,..."> (like
-        # JupyterLab).
-        page.locator(".jp-RenderedSVG img").first.wait_for(timeout=60_000)
-        if name in WIDGET_CHARTS:
-            # the dashboard's own chart: inline SVG inside its HTML widget
-            page.locator(".widget-html svg.marks").first.wait_for(timeout=60_000)
-        page.wait_for_timeout(1500)  # the widget's first drawing
-        before = _chart_state(page)
-        assert before, "no chart drawn"
-        widget_before = _widget_chart_state(page)
-        views_before = _widget_views(page)
-        assert views_before, "no dashboard view drawn"
-        changed = False
+        page.goto(f"{voila_url}/voila/render/{name}", timeout=180_000)
         handles = page.locator(".widget-slider .noUi-handle")
-        # A slider may be disabled in the dashboard's starting state (the relief quota and
-        # budget when "no limit" is chosen): skip those, and try the others in turn until one
-        # changes the dashboard.
-        for i in range(min(handles.count(), 4)):
-            h = handles.nth(i)
-            if h.evaluate("e => e.closest('[disabled]') !== null"):
-                continue
-            h.scroll_into_view_if_needed()
-            h.click()
-            for _ in range(5):
-                h.press("ArrowRight")
-            for _ in range(30):  # the kernel recomputes; give it up to 15 s
-                page.wait_for_timeout(500)
-                # what the kernel redrew, not the slider's readout (which changes at once)
-                redrawn = (
-                    _widget_chart_state(page) != widget_before
-                    if name in WIDGET_CHARTS
-                    else _widget_views(page) != views_before or _chart_state(page) != before
-                )
-                if redrawn:
-                    changed = True
-                    break
-            if changed:
+        handles.first.wait_for(state="visible", timeout=180_000)
+        page.locator(".widget-html-content .fp-versus").first.wait_for(timeout=60_000)
+        # the controls come first: the slider sits above the report's first table
+        slider_y = handles.first.bounding_box()["y"]
+        first_table = page.locator("table.fp-table").first.bounding_box()["y"]
+        assert slider_y < 1000 and slider_y < first_table
+        before = _versus(page)
+        assert before
+        h = handles.nth(index)
+        h.scroll_into_view_if_needed()
+        h.click()
+        for _ in range(presses):
+            h.press("ArrowRight")
+        after = before
+        for _ in range(60):  # the kernel recomputes; give it up to 30 s
+            page.wait_for_timeout(500)
+            after = _versus(page)
+            if after != before and "计算中" not in page.inner_text("body"):
                 break
-        shot = tmp_path / f"{nb.stem}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        if nb.stem == "02_bonus_budget" and os.environ.get("FPANALYSIS_SAVE_SCREENSHOT"):
-            target = config.PROJ_ROOT / "docs" / "img" / "dashboard_bonus.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(target), full_page=False)
-        assert changed, "moving a slider did not redraw the dashboard (its chart or its figures)"
-        assert shot.stat().st_size > 10_000
-        assert "Error loading script" not in page.inner_text("body")  # nothing from a CDN
+        page.screenshot(path=str(tmp_path / f"{nb.stem}.png"), full_page=False)
+        assert after != before, "moving the control did not redraw the difference"
+        assert words in after, after
+        assert "Error loading script" not in page.inner_text("body")
+        assert local_only(requests) == [], "requests left the machine"
     finally:
         page.close()

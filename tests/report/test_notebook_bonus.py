@@ -1,7 +1,5 @@
-"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII.
-
-Rulebook §5 and §7.
-"""
+"""notebooks/02_bonus_budget.ipynb runs under papermill on the sample, offline, and masks PII
+(rulebook §5, §7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""notebooks/01_unit_compliance.ipynb runs under papermill for the bureau and for one unit (rulebook
-§3, §7)."""
+"""notebooks/01_unit_compliance.ipynb runs under papermill for the bureau and for one unit
+(rulebook §3, §7): its conclusions first, the scorecard of every unit or of the one unit."""
 
 from __future__ import annotations
 
@@ -47,10 +47,8 @@ def test_notebook_structure():
 
 @pytest.mark.parametrize(
     ("params", "units"),
-    [
-        pytest.param({}, None, id="whole-bureau"),
-        pytest.param({"unit": "U07", "period": "2024H1", "lang": "en"}, ["U07"], id="one-unit"),
-    ],
+    [({}, None), ({"unit": "U07", "period": "2024H1", "lang": "en"}, ["U07"])],
+    ids=["whole-bureau", "one-unit"],
 )
 def test_notebook_runs_and_masks(tmp_path, params, units):
     nb = run_notebook(NOTEBOOK, tmp_path, **params)
@@ -60,12 +58,14 @@ def test_notebook_runs_and_masks(tmp_path, params, units):
     assert find_unmasked_ids(text) == []
     assert find_names(text, _names()) == []
     scorecard = next(
-        c for c in nb.cells if c.cell_type == "code" and "compliance_scorecard(" in c.source
+        c for c in nb.cells if c.cell_type == "code" and "shown = mine(card)" in c.source
     )
     html = "".join(o.get("data", {}).get("text/html", "") for o in scorecard.outputs)
     shown = sorted(set(re.findall(r"<td>(U\d+)</td>", html)))
+    assert "结论" in text or "Conclusions" in text
     if units:
         assert shown == units
         assert "2024H1" in text
+        assert "To do" in text or "Nothing left to do" in text  # the unit's to-do list
     else:
         assert len(shown) == 20

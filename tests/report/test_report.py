@@ -135,9 +135,9 @@ def test_plan_runs_per_unit_and_params_file(tmp_path):
         "01_unit_compliance__U02",
         "02_bonus_budget",
     ]
-    assert runs[0].parameters == {"lang": "en", "weights_file": str(pf)}
+    assert runs[0].parameters == {"lang": "en", "weights_file": str(pf), "tables_dir": "tables"}
     assert runs[2].parameters["unit"] == "U02"
-    assert runs[3].parameters == {"lang": "en", "params_file": str(pf)}
+    assert runs[3].parameters == {"lang": "en", "params_file": str(pf), "tables_dir": "tables"}
 
 
 def test_reveal_pii_passed_to_notebooks():
@@ -230,7 +230,7 @@ def test_report_on_fixture_provenance_and_swap(fixture_nbs, tmp_path):
     page = (out / f"{FIX}.html").read_text(encoding="utf-8")
     assert "Provenance" in page and "from fpanalysis" not in page  # no code cells
     assert 'src="http' not in page  # nothing loaded from the network
-    assert "JupyterLab or Voilà" in page  # the widget is replaced by a note
+    assert "IntSlider" not in page and "widget-view" not in page  # a static page has no widget
     index = (out / "index.html").read_text(encoding="utf-8")
     assert f'href="{FIX}__U01.html"' in index and "persons.csv" in index
     first = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -354,8 +354,12 @@ def test_real_report_masks_pii_and_renders_offline(tmp_path, monkeypatch):
     build_report(out, lang="en", units=["U07"], parameters=["02:draws=100"], jobs=2, progress=False)
     names = _pii_names()
     assert len(names) > 100
-    files = sorted(out.iterdir())
-    assert len(files) == 2 * 4 + 2
+    # three notebooks (executed and HTML), the unit's page, the front page, the provenance,
+    # and the full tables and conclusions under tables/
+    assert len([f for f in out.iterdir() if f.is_file()]) == 2 * 3 + 3
+    assert (out / "01_unit_compliance__U07.html").is_file()
+    files = sorted(f for f in out.rglob("*") if f.is_file())
+    assert len([f for f in files if f.parent.name == "tables"]) >= 5
     for f in files:
         text = f.read_text(encoding="utf-8")
         assert find_unmasked_ids(text) == [], f.name

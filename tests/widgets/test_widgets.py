@@ -1,9 +1,9 @@
-"""The bonus and relief dashboards (rulebook §5, §6, §7) without a browser: hand-computed cases.
+"""The dashboards (rulebook §3, §5, §6, §7) without a browser: hand-computed cases.
 
-The dashboards draw into an ``ipywidgets.HTML`` widget (summary text, the chart
-as inline SVG, the masked cut-line table), never into an ``Output`` widget,
-which hung papermill and Voilà now and then. Each test moves a
-slider the way the browser does (by setting its value) and reads the HTML.
+The dashboards draw into an ``ipywidgets.HTML`` widget (the difference from the starting
+settings, summary text, the chart as inline SVG, the masked cut-line table), never into an
+``Output`` widget, which hung papermill and Voilà now and then. Each test moves a slider the
+way the browser does (by setting its value) and reads the HTML.
 
 Bonus world (``world()``): one certificate, child born 2012-03-15, paid 20
 yuan a month by U1; age cap 14 in force, so from a start of 2026-02 it pays
@@ -106,31 +106,27 @@ def model():
 
 
 def _sliders(box):
-    (amount, cap), (uptake, horizon) = box.children[0].children, box.children[1].children
-    return {"amount": amount, "cap": cap, "uptake": uptake, "months": horizon}
+    (amount, cap), (uptake, horizon, fixed) = box.children[0].children, box.children[1].children
+    return {"amount": amount, "cap": cap, "uptake": uptake, "months": horizon, "fixed": fixed}
 
 
 @pytest.mark.parametrize(
     ("moves", "period", "committed"),
     [
-        # Feb + Mar 2026 at 20
-        pytest.param({}, "2026-02–2027-01", "40.00", id="defaults"),
-        # 2 x 30
-        pytest.param({"amount": 30.0}, "2026-02–2027-01", "60.00", id="amount-30"),
-        # pays to Mar 2028: all 12 months x 20
-        pytest.param({"cap": 16}, "2026-02–2027-01", "240.00", id="cap-16"),
-        # 12 x 30
-        pytest.param(
-            {"cap": 16, "amount": 30.0}, "2026-02–2027-01", "360.00", id="cap-16-amount-30"
-        ),
-        # 24 x 20
-        pytest.param(
-            {"cap": 16, "months": 24}, "2026-02–2028-01", "480.00", id="cap-16-horizon-24"
-        ),
-        # Feb 2026..Mar 2028 = 26 x 20
-        pytest.param(
-            {"cap": 16, "months": 36}, "2026-02–2029-01", "520.00", id="cap-16-horizon-36"
-        ),
+        ({}, "2026-02–2027-01", "40.00"),  # Feb + Mar 2026 at 20
+        ({"amount": 30.0}, "2026-02–2027-01", "60.00"),  # 2 x 30
+        ({"cap": 16}, "2026-02–2027-01", "240.00"),  # pays to Mar 2028: all 12 months x 20
+        ({"cap": 16, "amount": 30.0}, "2026-02–2027-01", "360.00"),  # 12 x 30
+        ({"cap": 16, "months": 24}, "2026-02–2028-01", "480.00"),  # 24 x 20
+        ({"cap": 16, "months": 36}, "2026-02–2029-01", "520.00"),  # Feb 2026..Mar 2028 = 26 x 20
+    ],
+    ids=[
+        "defaults",
+        "amount-30",
+        "cap-16",
+        "cap-16-amount-30",
+        "cap-16-horizon-24",
+        "cap-16-horizon-36",
     ],
 )
 def test_bonus_dashboard_redraws_summary_and_chart(model, moves, period, committed):
@@ -143,10 +139,8 @@ def test_bonus_dashboard_redraws_summary_and_chart(model, moves, period, committ
     for name, value in moves.items():
         sliders[name].value = value
     text = _text(view.value)
-    assert (
-        f"{period}：已发证 {committed} 元；"
-        f"合计 P10 {committed} / P50 {committed} / P90 {committed} 元" in text
-    )
+    c = f"¥{committed}"
+    assert f"{period}：已发证 {c}；合计 P10 {c} / P50 {c} / P90 {c}" in text
     charts = _svgs(view.value)
     assert len(charts) == 1 and 'class="marks"' in charts[0]
     if moves:
@@ -179,8 +173,8 @@ def test_bonus_dashboard_shows_a_refused_setting_instead_of_a_stale_chart(model,
     monkeypatch.setattr(wb, "reproject", refuse)
     _sliders(box)["amount"].value = 35.0  # no exception escapes the callback
     assert box.children[2].value == (
-        '<p class="fp-error">无法重算 could not recompute: '
-        "金额无效 [值 35] / invalid amount [value 35]</p>"
+        '<p class="fp-error">无法重算 could not recompute: 金额无效 [值 35] / '
+        "invalid amount [value 35]</p>"
     )
 
 
@@ -234,68 +228,54 @@ def no_chart(monkeypatch):
 def _relief_controls(box):
     mode = box.children[0]
     quota, budget = box.children[1].children
-    urban, rural = box.children[2].children
-    return mode, quota, budget, urban, rural, box.children[3]
+    urban, rural, _fixed = box.children[3].children
+    return mode, quota, budget, urban, rural, box.children[4]
 
 
 @pytest.mark.parametrize(
     ("start", "moves", "summary", "cut_line"),
     [
-        # A 670 + B 570; C waits
-        pytest.param(
+        (
             {"quota": 2},
             {},
-            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 1240 元",
+            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 ¥1,240.00",
             ["B", "C"],
-            id="quota-2",
         ),
-        # A only; B and C wait
-        pytest.param(
+        (
             {"quota": 2},
             {"quota": 1},
-            "拟纳入 1 户（继续 0，新纳入 1），候补 2 户，月保障金 670 元",
+            "拟纳入 1 户（继续 0，新纳入 1），候补 2 户，月保障金 ¥670.00",
             ["A", "B"],
-            id="quota-moved-to-1",
         ),
-        # A + B + C = 1510; D is above 770
-        pytest.param(
-            {},
-            {},
-            "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 1510 元",
-            [],
-            id="no-limit",
-        ),
-        # 710 + 610 + 310 + D 10 = 1640
-        pytest.param(
-            {},
-            {"urban": 810},
-            "拟纳入 4 户（继续 0，新纳入 4），候补 0 户，月保障金 1640 元",
-            [],
-            id="urban-standard-810",
-        ),
-        # A + B = 1240; C (270) would make 1510 > 1300
-        pytest.param(
+        ({}, {}, "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00", []),
+        ({}, {"urban": 810}, "拟纳入 4 户（继续 0，新纳入 4），候补 0 户，月保障金 ¥1,640.00", []),
+        (
             {"budget_yuan": 1300},
             {},
-            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 1240 元",
+            "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 ¥1,240.00",
             ["B", "C"],
-            id="budget-1300",
         ),
-        pytest.param(
+        (
             {"budget_yuan": 1300},
             {"mode": "none"},
-            "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 1510 元",
+            "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00",
             [],
-            id="budget-then-no-limit",
         ),
-        # A + B + C = 710 + 610 + 310; D (10) waits
-        pytest.param(
+        (
             {"quota": 2},
             {"urban": 810, "quota": 3},
-            "拟纳入 3 户（继续 0，新纳入 3），候补 1 户，月保障金 1630 元",
+            "拟纳入 3 户（继续 0，新纳入 3），候补 1 户，月保障金 ¥1,630.00",
             ["C", "D"],
-            id="standard-810-quota-3",
         ),
+    ],
+    ids=[
+        "quota-2",  # A 670 + B 570; C waits
+        "quota-moved-to-1",  # A only; B and C wait
+        "no-limit",  # A + B + C = 1510; D is above 770
+        "urban-standard-810",  # 710 + 610 + 310 + D 10 = 1640
+        "budget-1300",  # A + B = 1240; C (270) would make 1510 > 1300
+        "budget-then-no-limit",
+        "standard-810-quota-3",  # A + B + C = 710 + 610 + 310; D (10) waits
     ],
 )
 def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summary, cut_line):
@@ -307,7 +287,7 @@ def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summa
     for name, value in moves.items():
         {"mode": mode, "quota": quota, "budget": budget, "urban": urban}[name].value = value
     text = _text(view.value)
-    assert text.startswith(f"<p>{summary} / selected ")
+    assert f"<p>{summary} / selected " in text
     charts = _svgs(view.value)
     assert len(charts) == 1 and 'class="marks"' in charts[0]
     # the household ids either side of the line
@@ -318,10 +298,8 @@ def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summa
 
 @pytest.mark.parametrize(
     ("lang", "header"),
-    [
-        pytest.param("zh", "<th>户编号</th>", id="zh"),
-        pytest.param("en", "<th>household_id</th>", id="en"),
-    ],
+    [("zh", "<th>户编号</th>"), ("en", "<th>household id</th>")],
+    ids=["zh", "en"],
 )
 def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
     no_chart, lang, header
@@ -330,7 +308,7 @@ def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
 
     box = cut_dashboard(households(), P, AS_OF, quota=2, lang=lang)
     assert not any(isinstance(x, w.Output) for x in _tree(box))
-    view = box.children[3]
+    view = box.children[4]
     assert isinstance(view, w.HTML)
     assert header in view.value
     assert "&lt;NA&gt;" not in view.value  # a missing value is an empty cell
@@ -340,9 +318,10 @@ def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
 @pytest.mark.parametrize(
     ("reveal", "shown", "hidden"),
     [
-        pytest.param(False, ["李**", "王**"], ["李四光", "王五福"], id="masked-by-default"),
-        pytest.param(True, ["李四光", "王五福"], ["李**", "王**"], id="reveal-pii"),
+        (False, ["李**", "王**"], ["李四光", "王五福"]),
+        (True, ["李四光", "王五福"], ["李**", "王**"]),
     ],
+    ids=["masked-by-default", "reveal-pii"],
 )
 def test_relief_dashboard_masks_names_the_cut_line_carries(
     no_chart, monkeypatch, reveal, shown, hidden
@@ -355,18 +334,15 @@ def test_relief_dashboard_masks_names_the_cut_line_carries(
     monkeypatch.setattr(
         wr, "cut_line", lambda res: original(res).assign(head_name=["李四光", "王五福"])
     )
-    view = wr.cut_dashboard(households(), P, AS_OF, quota=2, reveal=reveal).children[3].value
+    view = wr.cut_dashboard(households(), P, AS_OF, quota=2, reveal=reveal).children[4].value
     assert all(x in view for x in shown)
     assert not any(x in view for x in hidden)
 
 
 @pytest.mark.parametrize(
     ("mode", "quota_disabled", "budget_disabled"),
-    [
-        pytest.param("quota", False, True, id="quota"),
-        pytest.param("budget", True, False, id="budget"),
-        pytest.param("none", True, True, id="no-limit"),
-    ],
+    [("quota", False, True), ("budget", True, False), ("none", True, True)],
+    ids=["quota", "budget", "no-limit"],
 )
 def test_relief_dashboard_greys_out_the_slider_not_in_use(
     no_chart, mode, quota_disabled, budget_disabled
@@ -389,53 +365,66 @@ def test_relief_standard_slider_cannot_reach_zero(no_chart):
     assert "拟纳入 0 户" in view.value  # 10 yuan: nobody qualifies
 
 
-def test_relief_procedure_html_shows_stage_and_departures(tmp_path):
-    """A register whose round was decided: the stage, the departures with their reasons, no
-    name; the approver masked once approved."""
+# --------------------------------------------------------------------------- against the baseline
+
+
+def test_bonus_dashboard_says_what_a_setting_costs_against_current_policy(model):
+    from fpanalysis.widgets.bonus import budget_dashboard
+
+    box = budget_dashboard(model, P, months=24, draws=20)
+    view = box.children[2]
+    assert "现行政策（未调整）" in view.value
+    _sliders(box)["amount"].value = 30.0  # Feb + Mar 2026 at 30 instead of 20; 2027 pays nothing
+    assert (
+        "月金额 20 元 → 30 元：2027 年支出不变" in view.value
+        or "月金额 20 元 → 30 元" in view.value
+    )
+    assert view.value.count("<svg") == 1
+    assert "stroke-dasharray" in view.value  # current policy drawn dashed
+
+
+def test_relief_dashboard_counts_households_and_money_against_the_start():
+    from fpanalysis.widgets.relief import cut_dashboard
+
+    box = cut_dashboard(households(), P, AS_OF, quota=1)
+    _mode, quota, *_rest, view = _relief_controls(box)
+    assert "与基准相同：没有户变动，每月支出不变。" in view.value
+    quota.value = 3  # B 570 + C 270 join A
+    assert (
+        "与基准相比：纳入多 2 户（新纳入多 2 户），候补少 2 户，每月多支出 ¥840.00。" in view.value
+    )
+
+
+def test_relief_quota_slider_starts_at_the_continuing_households():
+    from fpanalysis.widgets.relief import cut_dashboard
+
+    world = households()
+    world["households"] = world["households"].assign(receiving=[True, True, False, False])
+    box = cut_dashboard(world, P, AS_OF)
+    _mode, quota, *_rest = _relief_controls(box)
+    assert (quota.min, quota.max) == (2, 3)
+    assert "名额是本轮拟纳入的总户数" in box.children[2].value
+
+
+def test_reweight_lists_units_whose_grade_changes():
     import pandas as pd
 
-    from fpanalysis.register import open_register
-    from fpanalysis.rules.relief import apply_decisions, rank_households
-    from fpanalysis.widgets.relief import procedure_html
+    from fpanalysis.widgets.compliance import reweight
 
-    hh = coerce(
-        "households",
-        [
-            {"household_id": h, "head_name": "张三丰", "area": "urban", "size": 1,
-             "monthly_income": inc, "application_date": "2025-01-01"}
-            for h, inc in (("A", 100.0), ("B", 200.0), ("C", 300.0))
-        ],
+    rows = []
+    for unit, feedback in (("U1", 0), ("U2", 1)):
+        for ind in ("baseline_coverage", "followup_coverage", "check_attendance"):
+            rows.append((unit, ind, True, True))
+        rows.append((unit, "feedback_timeliness", True, bool(feedback)))
+    detail = pd.DataFrame(rows, columns=["unit_id", "indicator", "in_denominator", "in_numerator"])
+    detail = detail.assign(
+        period="2024", part="", couple_id="C", person_id="W", event_id="E",
+        date=pd.NaT, penalty=float("nan"), veto=False, reason_zh="", reason_en="",
     )  # fmt: skip
-    mm = coerce(
-        "household_members",
-        [{"member_id": f"{h}1", "household_id": h, "relation": "head", "sex": "M"} for h in "ABC"],
-    )
-    params = load_params()
-    res = rank_households({"households": hh, "household_members": mm}, params, "2025-06-30",
-                          quota=1)  # fmt: skip
-    reg = open_register(tmp_path / "register.sqlite")
-    rid = reg.record_relief(res, params, options={"quota": 1})
-    assert "拟定" in procedure_html(reg.procedure())
-    marks = pd.DataFrame(
-        [
-            {"household_id": h, "sheet": s, "round_id": rid, "decision": d, "reason": r,
-             "decided_tier": None, "household_cell": "B3", "decision_cell": "O3",
-             "reason_cell": "P3", "tier_cell": "Q3"}
-            for h, s, d, r in (("A", "selected", "不同意", "有经营收入"),
-                               ("B", "waiting", None, None), ("C", "waiting", "补充纳入", "重病"))
-        ]
-    )  # fmt: skip
-    decided, problems = apply_decisions(reg.relief_rows(rid), marks)
-    assert problems == []
-    did = reg.record_decision(rid, decided)
-    page = procedure_html(reg.procedure(), lang="zh")
-    assert "已评议" in page and "有经营收入" in page and "不同意" in page and "补充纳入" in page
-    assert "越过的户" in page and ">B<" in page  # C passed B over
-    assert "张三丰" not in page
-    reg.record_notice(did, "2025-07-01", 7, None)
-    reg.approve(did, "王主任", "2025-07-08")
-    page = procedure_html(reg.procedure(did), lang="en")
-    assert "approved" in page and "王**" in page and "王主任" not in page
-    assert "王主任" in procedure_html(reg.procedure(), reveal=True)
-    assert "no relief round" in procedure_html(None, lang="en")
-    reg.close()
+    box = reweight(detail, P, "2024", names={"U1": "办公室"})
+    view = box.children[2]
+    assert "没有单位改变等次" in view.value  # U1: 85.00, pass
+    c3 = box.children[1].children[0]
+    c3.value = 0.6  # feedback weighs 0.6 / 1.45: U1 falls to 58.62
+    assert "U1 办公室 从 合格 降为 不合格" in view.value
+    assert "<th>单位名称</th>" in view.value and "<th>等次</th>" in view.value

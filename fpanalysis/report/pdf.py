@@ -1,0 +1,125 @@
+"""The leadership briefing: the front page and the three reports in one A4 PDF
+(``fpanalysis report --pdf``, ``briefing.pdf``), printed by Chromium through Playwright from one
+page that joins them (each starting on a new sheet, the audit sections left folded), fonts
+embedded by Chromium; nothing is loaded from the network, and the PDF's dates come from the
+report's run time (``SOURCE_DATE_EPOCH``), so a rerun gives the same bytes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpanalysis.core.clock import now_utc
+
+BRIEFING = "briefing.pdf"
+#: Chromium, as the browser tests and the screenshots find it.
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+_STYLE_RE = re.compile(r"<style[^>]*>.*?</style>", re.S)
+_BODY_RE = re.compile(r"<body([^>]*)>(.*)</body>", re.S)
+_SCRIPT_RE = re.compile(r"<script\b.*?</script>", re.S)
+
+
+def chromium() -> str | None:
+    """The Chromium executable, or None."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return found or next((p for p in CHROMIUM_PATHS if Path(p).exists()), None)
+
+
+def briefing_html(report: Path, pages: Sequence[str]) -> str:
+    """One HTML document holding ``pages`` of the report folder, each from a new sheet: the
+    styles of every page once, then each page's body (scripts dropped)."""
+    styles: list[str] = []
+    bodies: list[str] = []
+    for i, name in enumerate(pages):
+        text = (report / name).read_text(encoding="utf-8")
+        for st in _STYLE_RE.findall(text):
+            if st not in styles:
+                styles.append(st)
+        m = _BODY_RE.search(text)
+        attrs, body = (m.group(1), m.group(2)) if m else ("", text)
+        body = _SCRIPT_RE.sub("", body)
+        brk = ' style="break-before:page"' if i else ""
+        bodies.append(f"<div{attrs}{brk}>{body}</div>")
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        "<title>简报 briefing</title>"
+        + "".join(styles)
+        + "<style>@page{size:A4;margin:12mm 10mm}details{display:none}"
+        "body{max-width:none}.jp-Notebook{max-width:none}</style></head><body>"
+        + "\n".join(bodies)
+        + "</body></html>\n"
+    )
+
+
+def _pdf_date() -> str:
+    return now_utc().strftime("D:%Y%m%d%H%M%S+00'00'")
+
+
+def fix_dates(pdf: bytes) -> bytes:
+    """The PDF's creation and modification dates set to the report's run time (stable bytes)."""
+    stamp = _pdf_date().encode()
+
+    def repl(m: re.Match) -> bytes:
+        return m.group(1) + b"(" + stamp + b")"
+
+    return re.sub(rb"(/(?:CreationDate|ModDate)\s*)\((D:[^)]*)\)", repl, pdf)
+
+
+def write_briefing(
+    report: str | os.PathLike,
+    pages: Sequence[str] = (
+        "index.html",
+        "01_unit_compliance.html",
+        "02_bonus_budget.html",
+        "03_relief_ranking.html",
+    ),
+    out: str | os.PathLike | None = None,
+) -> Path:
+    """Print the briefing of the report folder ``report`` to ``out`` (``briefing.pdf`` in it).
+
+    Raises:
+        RuntimeError: Chromium or playwright is missing.
+    """
+    from playwright.sync_api import sync_playwright
+
+    report = Path(report)
+    exe = chromium()
+    if exe is None:
+        raise RuntimeError("chromium not found (scripts/install-system-deps.sh installs it)")
+    present = [p for p in pages if (report / p).is_file()]
+    src = report / ".briefing.html"
+    src.write_text(briefing_html(report, present), encoding="utf-8")
+    out = Path(out) if out is not None else report / BRIEFING
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.route(
+                    re.compile(r"^https?://"), lambda route: route.abort()
+                )  # nothing from the network
+                page.goto(src.as_uri(), wait_until="load")
+                pdf = page.pdf(
+                    format="A4",
+                    print_background=True,
+                    prefer_css_page_size=True,
+                    margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"},
+                )
+            finally:
+                browser.close()
+    finally:
+        src.unlink(missing_ok=True)
+    out.write_bytes(fix_dates(pdf))
+    return out
