@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from fpanalysis import __version__
+from fpanalysis.core import timings
 from fpanalysis.core.errors import FPError
 
 # The subcommands import the heavy libraries (Dask, the register's database drivers, papermill,
@@ -94,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     lang = getattr(args, "lang", "zh") or "zh"
     try:
-        return int(args._run(args) or 0)
+        with timings.phase(f"command {getattr(args, 'command', None) or 'run'}"):
+            return int(args._run(args) or 0)
     except FPError as exc:
         label = "错误" if lang == "zh" else "error"
         print(f"{label}: {exc.text(lang)}", file=sys.stderr)

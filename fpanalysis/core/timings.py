@@ -1,0 +1,36 @@
+"""Phase timings for measuring a command (docs/design.md, "Loading"): with the environment
+variable ``FPANALYSIS_TIMINGS=1`` each phase (reading a table, validating, the command as a
+whole) prints its wall time and the process's peak memory so far to stderr; otherwise nothing
+is printed and nothing is measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import sys
+import time
+from collections.abc import Iterator
+
+__all__ = ["enabled", "phase"]
+
+
+def enabled() -> bool:
+    """Whether ``FPANALYSIS_TIMINGS`` asks for timings (set and not ``0``)."""
+    return os.environ.get("FPANALYSIS_TIMINGS", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Time the block; print ``[timings] NAME: S s, peak M MB`` to stderr when enabled."""
+    if not enabled():
+        yield
+        return
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        secs = time.perf_counter() - t0
+        print(f"[timings] {name}: {secs:.2f} s, peak {peak:.0f} MB", file=sys.stderr, flush=True)
