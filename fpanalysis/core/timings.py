@@ -13,7 +13,10 @@ import sys
 import time
 from collections.abc import Iterator
 
-__all__ = ["enabled", "phase"]
+__all__ = ["enabled", "phase", "summary"]
+
+#: Seconds spent so far per kind of phase (the first word of its name: ``read``, ``validate``).
+_TOTALS: dict[str, float] = {}
 
 
 def enabled() -> bool:
@@ -33,4 +36,14 @@ def phase(name: str) -> Iterator[None]:
     finally:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         secs = time.perf_counter() - t0
+        kind = name.split()[0]
+        _TOTALS[kind] = _TOTALS.get(kind, 0.0) + secs
         print(f"[timings] {name}: {secs:.2f} s, peak {peak:.0f} MB", file=sys.stderr, flush=True)
+
+
+def summary(total: float) -> str:
+    """One line: the seconds of each kind of phase and the rest of ``total`` (the analysis and
+    writing its outputs)."""
+    parts = [f"{k} {v:.2f} s" for k, v in _TOTALS.items() if k != "command"]
+    rest = total - sum(v for k, v in _TOTALS.items() if k != "command")
+    return "[timings] summary: " + ", ".join([*parts, f"analysis and outputs {rest:.2f} s"])

@@ -198,36 +198,36 @@ def load_dataset(
                 got = (
                     read_typed(table, typed_files[name]) if typed and name in typed_files else None
                 )
-            if got is not None:
-                frames[name], readers[name], headers[name] = got.frame, got.raw, got.headers
-                problems.extend(got.problems)
+                if got is not None:
+                    frames[name], readers[name], headers[name] = got.frame, got.raw, got.headers
+                    problems.extend(got.problems)
+                    if name in partitioned:
+                        parts[name] = got.spans
+                    continue
                 if name in partitioned:
-                    parts[name] = got.spans
-                continue
-            if name in partitioned:
-                frame, raw, hdrs, probs, spans = frame_from_parts(
-                    table, partitioned[name], shown.rstrip("/")
-                )
+                    frame, raw, hdrs, probs, spans = frame_from_parts(
+                        table, partitioned[name], shown.rstrip("/")
+                    )
+                    problems.extend(probs)
+                    parts[name] = spans
+                    if raw is not None:
+                        raws[name] = raw
+                        headers[name] = hdrs
+                    if frame is not None:
+                        frames[name] = frame
+                    continue
+                try:
+                    records = read()
+                except DataError as e:
+                    problems.append(Problem.from_error(e, name, shown))
+                    continue
+                frame, raw, hdrs, probs = frame_from_records(table, records, shown)
                 problems.extend(probs)
-                parts[name] = spans
                 if raw is not None:
                     raws[name] = raw
                     headers[name] = hdrs
                 if frame is not None:
                     frames[name] = frame
-                continue
-            try:
-                records = read()
-            except DataError as e:
-                problems.append(Problem.from_error(e, name, shown))
-                continue
-            frame, raw, hdrs, probs = frame_from_records(table, records, shown)
-            problems.extend(probs)
-            if raw is not None:
-                raws[name] = raw
-                headers[name] = hdrs
-            if frame is not None:
-                frames[name] = frame
     finally:
         if workbook is not None:
             workbook.close()
@@ -291,12 +291,12 @@ def load_for_analysis(
             file=str(ds.source),
             rule="missing_table",
         )
-    with timings.phase("validate"):
-        report = validate_dataset(ds)
+    report = validate_dataset(ds)
     if unusable or (report.errors and not skip_invalid):
         raise _refusal(report, unusable_only=bool(unusable))
-    kept = report.valid_frames(ds) if report.errors else dict(ds)
-    kept, cascade = _drop_dangling(kept)
+    with timings.phase("prepare (rows left out)"):
+        kept = report.valid_frames(ds) if report.errors else dict(ds)
+        kept, cascade = _drop_dangling(kept)
     skipped = {t: len(ds[t]) - len(kept[t]) for t in ds if len(ds[t]) != len(kept[t])}
     out = ds.replace_frames(kept)
     out.skipped = skipped

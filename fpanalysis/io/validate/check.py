@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from fpanalysis.core import schema
+from fpanalysis.core import schema, timings
 from fpanalysis.core.dataset import Dataset, Problem, row_keys
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
@@ -57,6 +57,12 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         >>> report.ok
         False
     """
+    with timings.phase("validate"):
+        return _validate(dataset, as_of=as_of)
+
+
+def _validate(dataset: Dataset, *, as_of=None) -> ValidationReport:
+    """The checks of :func:`validate_dataset`."""
     problems: list[Problem] = list(dataset.problems)
     if dataset.source is not None and not len(dataset) and not dataset.raw and not dataset.files:
         problems.append(

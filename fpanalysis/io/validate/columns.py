@@ -186,8 +186,18 @@ def _messages(t: schema.Table, col: str, rule: str) -> tuple[str, str]:
 
 def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Rows whose values in ``columns`` appear in another row too (missing equals missing)."""
+    import pyarrow.compute as pc
+
+    from fpanalysis.core.dataset import arrow_text
+
     if len(columns) == 1:
-        codes, _ = pd.factorize(df[columns[0]], use_na_sentinel=False)
+        arr = arrow_text(df[columns[0]])
+        if pc.count_distinct(arr, mode="all").as_py() == len(arr):
+            return np.zeros(len(arr), dtype=bool)  # the usual case: every key once
+        enc = pc.dictionary_encode(arr, null_encoding="encode")
+        if hasattr(enc, "combine_chunks"):
+            enc = enc.combine_chunks()
+        codes = enc.indices.to_numpy(zero_copy_only=False)
     else:
         codes = df.groupby(columns, dropna=False, sort=False).ngroup().to_numpy()
     counts = np.bincount(codes.astype(np.int64)) if len(codes) else np.zeros(0, dtype=np.int64)
