@@ -295,8 +295,9 @@ def load_for_analysis(
     if unusable or (report.errors and not skip_invalid):
         raise _refusal(report, unusable_only=bool(unusable))
     with timings.phase("prepare (rows left out)"):
-        kept = report.valid_frames(ds) if report.errors else dict(ds)
-        kept, cascade = _drop_dangling(kept)
+        kept, cascade = dict(ds), {}
+        if report.errors:  # without errors every reference resolves: nothing to leave out
+            kept, cascade = _drop_dangling(report.valid_frames(ds))
     skipped = {t: len(ds[t]) - len(kept[t]) for t in ds if len(ds[t]) != len(kept[t])}
     out = ds.replace_frames(kept)
     out.skipped = skipped

@@ -31,7 +31,6 @@ STR = pd.StringDtype("pyarrow", na_value=np.nan)
 # leaves it alone); resident ID numbers already in the canonical 18-character form.
 _EDGE = r"[^\p{Z}\p{C}]"
 _CLEAN_TEXT = rf"(?s)^{_EDGE}(?:.*{_EDGE})?$"
-_CLEAN_ID = r"^[!-~](?:[ -~]*[!-~])?$"
 _CLEAN_ID_NUMBER = r"^[0-9]{17}[0-9X]$"
 # A blank cell as the text path sees it: nothing left after Python's str.strip().
 _SPACES = "".join(f"\\x{{{cp:x}}}" for cp in range(sys.maxunicode + 1) if chr(cp).isspace())
@@ -283,6 +282,21 @@ def _blank(arr) -> np.ndarray:
     return arr.is_null().to_numpy(zero_copy_only=False)
 
 
+def _clean(arr, col: schema.Column) -> np.ndarray:
+    """Which cells of an id or text column its parser leaves as they are (missing: True)."""
+    import pyarrow.compute as pc
+
+    if col.type == "id":  # printable ASCII, no space at either end
+        ok = pc.and_(
+            pc.and_(pc.ascii_is_printable(arr), pc.greater(pc.binary_length(arr), 0)),
+            pc.invert(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))),
+        )
+    else:
+        pattern = _CLEAN_ID_NUMBER if col.name in ID_NUMBER_COLUMNS else _CLEAN_TEXT
+        ok = pc.match_substring_regex(arr, pattern)
+    return ok.fill_null(True).to_numpy(zero_copy_only=False)
+
+
 def _text_series(arr) -> pd.Series:
     """A string column as pandas ``str`` (missing as NaN)."""
     import pyarrow as pa
@@ -304,15 +318,7 @@ def _convert(arr, col: schema.Column, path: Path, name: str):
     if _is_string(t):
         s = _text_series(arr)
         if col.type in ("id", "text"):
-            pattern = (
-                _CLEAN_ID
-                if col.type == "id"
-                else _CLEAN_ID_NUMBER
-                if col.name in ID_NUMBER_COLUMNS
-                else _CLEAN_TEXT
-            )
-            clean = pc.match_substring_regex(arr.cast(pa.large_string()), pattern)
-            clean = clean.fill_null(True).to_numpy(zero_copy_only=False)
+            clean = _clean(arr.cast(pa.large_string()), col)
             if clean.all():
                 return s, nobad
             other = s[~clean].fillna("")

@@ -351,3 +351,13 @@ def test_parts_with_other_columns_read_as_the_text_path(tmp_path):
     renamed.to_parquet(tmp_path / "units" / "part-00001.parquet")
     assert_same(tmp_path)
     assert "part_columns" in {p.rule for p in load_dataset(tmp_path).problems}
+
+
+def test_id_numbers_checked_in_chunks_find_the_same(tmp_path, monkeypatch):
+    from fpanalysis.io.validate import idnumbers
+
+    ds = load_dataset(_faults(tmp_path / "ds", "en"))
+    whole = validate_dataset(ds, as_of=AS_OF).problems
+    monkeypatch.setattr(idnumbers, "_CHUNK", 7)
+    assert validate_dataset(ds, as_of=AS_OF).problems == whole
+    assert any(p.rule.startswith("id_") for p in whole)
