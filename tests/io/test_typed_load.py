@@ -361,3 +361,16 @@ def test_id_numbers_checked_in_chunks_find_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(idnumbers, "_CHUNK", 7)
     assert validate_dataset(ds, as_of=AS_OF).problems == whole
     assert any(p.rule.startswith("id_") for p in whole)
+
+
+@pytest.mark.parametrize("lang", [pytest.param(x, id=f"faults-{x}") for x in ("en", "zh")])
+def test_declared_fp_types_checked_as_over_every_household(lang, tmp_path):
+    from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
+
+    ds = load_dataset(_faults(tmp_path / "ds", lang), ["households", "household_members"])
+    h, m = ds["households"], ds["household_members"]
+    whole = fp_type_problems(h, derive_fp_types(h, m))
+    report = validate_dataset(ds, as_of=AS_OF)
+    found = [(p.row, p.message_en) for p in report.problems if p.rule == "fp_type_contradicted"]
+    assert found == list(zip(whole["row"].astype(int), whole["message_en"], strict=True))
+    assert found

@@ -330,8 +330,13 @@ def conditional(ds: Dataset) -> list[Finding]:
         # rulebook §6: a declared FP type that the members contradict is a data error. It is
         # reported (naming the household) but does not reject the row: the members are the
         # evidence, so relief uses the derived type. The derivation is relief's.
+        # Only a declared type can be contradicted, and a household's type is its members':
+        # derive it for the households that declare one.
         h = ds["households"]
-        probs = fp_type_problems(h, derive_fp_types(h, ds["household_members"]))
+        h = h[h["declared_fp_type"].notna()]
+        m = ds["household_members"]
+        m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
+        probs = fp_type_problems(h, derive_fp_types(h, m))
         if len(probs):
             rows = pd.Index(probs["row"].astype("int64"))
             out.append(
