@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 
 from fpanalysis import __version__
+from fpanalysis.core import timings
 from fpanalysis.core.errors import FPError
 
 # The subcommands import the heavy libraries (Dask, the register's database drivers, papermill,
@@ -94,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     lang = getattr(args, "lang", "zh") or "zh"
     try:
-        return int(args._run(args) or 0)
+        t0 = time.perf_counter()
+        with timings.phase(f"command {getattr(args, 'command', None) or 'run'}"):
+            code = int(args._run(args) or 0)
+        if timings.enabled():
+            print(timings.summary(time.perf_counter() - t0), file=sys.stderr)
+        return code
     except FPError as exc:
         label = "错误" if lang == "zh" else "error"
         print(f"{label}: {exc.text(lang)}", file=sys.stderr)

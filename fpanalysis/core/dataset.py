@@ -22,6 +22,7 @@ __all__ = [
     "SEVERITY_LABELS",
     "Dataset",
     "Problem",
+    "RawTables",
     "isin_keys",
     "row_keys",
 ]
@@ -109,6 +110,57 @@ SEVERITY_LABELS = {
 }
 
 
+class RawTables(Mapping):
+    """Table -> its rows as text exactly as in the input (``Dataset.raw``), some read on demand.
+
+    A table read as text (CSV, ``.xlsx``) holds its raw frame; a table read typed from Parquet
+    holds a reader (``index``, ``columns`` and ``rows(rows)``, see :mod:`fpanalysis.io.typed`)
+    that renders the text of the rows asked for, so that millions of rows are never held twice.
+    Indexing a table gives its whole raw frame (rendered once for a reader); :meth:`rows`,
+    :meth:`index` and :meth:`columns` answer without rendering the whole table.
+    """
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame] | None = None, readers=None) -> None:
+        self._frames = dict(frames or {})
+        self._readers = dict(readers or {})
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in self._frames and table in self._readers:
+            reader = self._readers[table]
+            self._frames[table] = reader.rows(reader.index)
+        return self._frames[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._frames, *(t for t in self._readers if t not in self._frames)])
+
+    def __len__(self) -> int:
+        return len(set(self._frames) | set(self._readers))
+
+    @property
+    def on_demand(self) -> frozenset[str]:
+        """The tables whose text is rendered from their files when asked for (read typed)."""
+        return frozenset(t for t in self._readers if t not in self._frames)
+
+    def index(self, table: str) -> pd.Index:
+        """The row numbers of ``table`` (blank rows left out)."""
+        if table in self._frames:
+            return self._frames[table].index
+        return self._readers[table].index
+
+    def columns(self, table: str) -> list[str]:
+        """The headers of ``table`` as written (made unique)."""
+        if table in self._frames:
+            return list(self._frames[table].columns)
+        return list(self._readers[table].columns)
+
+    def rows(self, table: str, rows: Iterable[int]) -> pd.DataFrame:
+        """The raw frame of ``rows`` of ``table`` (in the order given)."""
+        rows = list(rows)
+        if table in self._frames:
+            return self._frames[table].loc[rows]
+        return self._readers[table].rows(pd.Index(rows, dtype="int64", name="row"))
+
+
 class Dataset(Mapping):
     """A loaded dataset: English table name -> typed DataFrame (docs/design.md).
 
@@ -135,7 +187,7 @@ class Dataset(Mapping):
         source: Path | str | None = None,
         files: Mapping[str, str] | None = None,
         sha256: Mapping[str, str] | None = None,
-        raw: Mapping[str, pd.DataFrame] | None = None,
+        raw: Mapping[str, pd.DataFrame] | RawTables | None = None,
         headers: Mapping[str, Mapping[str, str]] | None = None,
         problems: Iterable[Problem] = (),
         absent: Iterable[str] = (),
@@ -146,7 +198,7 @@ class Dataset(Mapping):
         self.source = Path(source) if source is not None else None
         self.files = dict(files or {})
         self.sha256 = dict(sha256 or {})
-        self.raw = dict(raw or {})
+        self.raw = raw if isinstance(raw, RawTables) else RawTables(raw)
         self.headers = {k: dict(v) for k, v in (headers or {}).items()}
         self.problems = list(problems)
         self.absent = tuple(absent)
@@ -219,16 +271,27 @@ def row_keys(frame: pd.DataFrame, table: str) -> pd.Series:
 
 
 def isin_keys(values: pd.Series, keys: pd.Series) -> pd.Series:
-    """``values.isin(keys)`` through a hash index (pandas' string ``isin`` is slow on many keys).
+    """``values.isin(keys)`` for text columns, as a hash lookup in pyarrow (missing: False).
 
     Examples:
         >>> keys = pd.Series(["a", "b", "a"], dtype="str")
         >>> isin_keys(pd.Series(["a", None, "c"], dtype="str"), keys).tolist()
         [True, False, False]
     """
-    index = pd.Index(pd.unique(keys.dropna().to_numpy(dtype=object)))
-    found = index.get_indexer(values.to_numpy(dtype=object)) >= 0
-    return pd.Series(found & values.notna().to_numpy(), index=values.index)
+    import pyarrow.compute as pc
+
+    found = pc.is_in(arrow_text(values), value_set=arrow_text(keys.dropna()), skip_nulls=True)
+    out = found.to_numpy(zero_copy_only=False) & values.notna().to_numpy()
+    return pd.Series(out, index=values.index)
+
+
+def arrow_text(s: pd.Series):
+    """A text column as pyarrow strings (no copy for pandas' pyarrow-backed ``str``)."""
+    import pyarrow as pa
+
+    if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
+        s = s.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
+    return pa.array(s.array)
 
 
 def unit_ids(tables: Mapping[str, pd.DataFrame]) -> list[str]:

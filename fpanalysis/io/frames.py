@@ -8,6 +8,7 @@ names its row.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from fpanalysis.core.dataset import Problem, row_keys
 from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
 from fpanalysis.io.read import HEADER_SEARCH_ROWS
 
-__all__ = ["frame_from_records"]
+__all__ = ["frame_from_records", "raw_column_names", "resolve_columns"]
 
 
 def _header_row(table: schema.Table, records: list[list[str]]) -> int | None:
@@ -47,6 +48,81 @@ def _header_row(table: schema.Table, records: list[list[str]]) -> int | None:
     if scores[best] > scores[0]:
         return best
     return 0 if any(c.strip() for c in records[0]) else None
+
+
+def raw_column_names(header: list[str]) -> list[str]:
+    """The raw frame's column names: the headers as written, made unique (``(colN)`` if blank).
+
+    Examples:
+        >>> raw_column_names(["a", "", "a"])
+        ['a', '(col2)', 'a.1']
+    """
+    raw_cols, seen = [], {}
+    for j, h in enumerate(header):
+        name = h or f"(col{j + 1})"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        raw_cols.append(name)
+    return raw_cols
+
+
+def resolve_columns(
+    table: schema.Table,
+    header: list[str],
+    raw_cols: list[str],
+    blank_column: Callable[[str], bool],
+    table_error: Callable[..., None],
+) -> tuple[dict[str, str], bool]:
+    """Match the headers to ``table``'s columns (docs/data_dictionary.md).
+
+    An unknown header is a warning (a blank header over a blank column is an empty column a
+    spreadsheet left behind, ignored); a column given twice or a required column missing makes
+    the table unusable. ``blank_column(raw name)`` says whether a column holds no text.
+
+    Returns:
+        ({English column: raw column name}, fatal).
+    """
+    hmap = table.header_map()
+    found: dict[str, str] = {}
+    fatal = False
+    for j, h in enumerate(header):
+        rc = raw_cols[j]
+        name = hmap.get(schema._norm_header(h))
+        if name is None:
+            if h == "" and blank_column(rc):
+                continue  # an empty trailing column Excel left behind
+            table_error(
+                "unknown_column",
+                f"未知列“{rc}”，已忽略（表“{table.zh}”没有这一列）",
+                f"unknown column '{rc}' ignored (table '{table.name}' has no such column)",
+                value=rc,
+                severity="warning",
+            )
+            continue
+        if name in found:
+            fatal = True
+            table_error(
+                "duplicate_column",
+                f"列“{table.column(name).zh}”出现了两次（“{found[name]}”和“{h}”）",
+                f"column '{name}' appears twice ('{found[name]}' and '{h}')",
+                column=name,
+                value=h,
+            )
+            continue
+        found[name] = rc
+    for c in table.columns:
+        if c.name not in found and c.required:
+            fatal = True
+            table_error(
+                "missing_column",
+                f"表“{table.zh}”缺少必填列“{c.zh}”（{c.name}）",
+                f"table '{table.name}' lacks the required column '{c.name}' ({c.zh})",
+                column=c.name,
+            )
+    return found, fatal
 
 
 def frame_from_records(
@@ -119,16 +195,7 @@ def frame_from_records(
         numbers.append(i)
     index = pd.Index(numbers, dtype="int64", name="row")
 
-    # Raw frame: original headers made unique (a blank header gets a placeholder).
-    raw_cols, seen = [], {}
-    for j, h in enumerate(header):
-        name = h or f"(col{j + 1})"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 0
-        raw_cols.append(name)
+    raw_cols = raw_column_names(header)
     raw = (
         pd.DataFrame(rows, columns=raw_cols, index=index, dtype="str")
         if rows
@@ -151,43 +218,9 @@ def frame_from_records(
             )
         )
 
-    hmap = table.header_map()
-    found: dict[str, str] = {}
-    fatal = False
-    for j, h in enumerate(header):
-        rc = raw_cols[j]
-        name = hmap.get(schema._norm_header(h))
-        if name is None:
-            if h == "" and not (raw[rc].str.strip() != "").any():
-                continue  # an empty trailing column Excel left behind
-            table_error(
-                "unknown_column",
-                f"未知列“{rc}”，已忽略（表“{table.zh}”没有这一列）",
-                f"unknown column '{rc}' ignored (table '{table.name}' has no such column)",
-                value=rc,
-                severity="warning",
-            )
-            continue
-        if name in found:
-            fatal = True
-            table_error(
-                "duplicate_column",
-                f"列“{table.column(name).zh}”出现了两次（“{found[name]}”和“{h}”）",
-                f"column '{name}' appears twice ('{found[name]}' and '{h}')",
-                column=name,
-                value=h,
-            )
-            continue
-        found[name] = rc
-    for c in table.columns:
-        if c.name not in found and c.required:
-            fatal = True
-            table_error(
-                "missing_column",
-                f"表“{table.zh}”缺少必填列“{c.zh}”（{c.name}）",
-                f"table '{table.name}' lacks the required column '{c.name}' ({c.zh})",
-                column=c.name,
-            )
+    found, fatal = resolve_columns(
+        table, header, raw_cols, lambda rc: not (raw[rc].str.strip() != "").any(), table_error
+    )
     headers = {name: rc for name, rc in found.items()}
     if fatal:
         return None, raw, headers, problems

@@ -31,6 +31,7 @@ __all__ = [
     "XLSX_MAX_BYTES",
     "decode_csv_bytes",
     "open_workbook",
+    "parquet_text",
     "records_csv",
     "records_parquet",
     "records_sheet",
@@ -293,17 +294,19 @@ def records_parquet(path: Path, shown: str | None = None) -> list[list[str]]:
             rule="unreadable_file",
         ) from None
     header = [str(c) for c in df.columns]
-    cols = [_parquet_text(df.iloc[:, j]).tolist() for j in range(df.shape[1])]
+    cols = [parquet_text(df.iloc[:, j]).tolist() for j in range(df.shape[1])]
     return [header, *map(list, zip(*cols, strict=True))] if cols else [header]
 
 
-def _parquet_text(s: pd.Series) -> pd.Series:
+def parquet_text(s: pd.Series) -> pd.Series:
     """A Parquet column as the text :func:`~fpanalysis.io.cells.cell_text` gives each cell.
 
     Strings, booleans, integers and whole floats are converted by vectorised
     operations (a province's tables have millions of rows); other values (dates
     as objects, times, mixed columns) cell by cell.
     """
+    if isinstance(s.dtype, pd.CategoricalDtype):  # a dictionary column: its values' own type
+        s = s.astype(s.dtype.categories.dtype)
     missing = s.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.dt.strftime("%Y-%m-%d").fillna("").astype(str)

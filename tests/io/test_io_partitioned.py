@@ -184,7 +184,7 @@ def test_parquet_text_is_the_cell_text(tmp_path):
         if pd.api.types.is_datetime64_any_dtype(s):
             continue  # dates are written YYYY-MM-DD (unchanged path)
         expected = [cells.cell_text(None if pd.isna(v) else v) for v in s.astype(object)]
-        assert read._parquet_text(s).tolist() == expected, c
+        assert read.parquet_text(s).tolist() == expected, c
 
 
 def test_id_number_normalisation_keeps_canonical_numbers_and_tidies_the_rest():

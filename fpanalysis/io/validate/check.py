@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from fpanalysis.core import schema
+from fpanalysis.core import schema, timings
 from fpanalysis.core.dataset import Dataset, Problem, row_keys
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
@@ -57,6 +57,12 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         >>> report.ok
         False
     """
+    with timings.phase("validate"):
+        return _validate(dataset, as_of=as_of)
+
+
+def _validate(dataset: Dataset, *, as_of=None) -> ValidationReport:
+    """The checks of :func:`validate_dataset`."""
     problems: list[Problem] = list(dataset.problems)
     if dataset.source is not None and not len(dataset) and not dataset.raw and not dataset.files:
         problems.append(
@@ -76,23 +82,6 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         )
     findings: list[Finding] = []
     col_probs: list[Problem] = []
-    keys = {t: row_keys(df, t) for t, df in dataset.items()}
-
-    def raw_value(table: str, row: int | None, column: str | None) -> str | None:
-        if row is None or column is None:
-            return None
-        raw = dataset.raw.get(table)
-        header = dataset.headers.get(table, {}).get(column)
-        if raw is not None and header is not None and row in raw.index:
-            return raw.at[row, header]
-        v = (
-            dataset[table].at[row, column]
-            if table in dataset and row in dataset[table].index
-            else None
-        )
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            return ""
-        return fmt_date(v) if isinstance(v, pd.Timestamp) else str(v)
 
     for t in schema.TABLES:
         if t in dataset:
@@ -130,13 +119,7 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         and not (p.rule == "date_order" and (p.table, p.row, p.column) in typed_cells)
     ]
     # Fill in the key and the raw value as the clerk typed it.
-    filled = []
-    for p in problems:
-        if p.table in keys and p.row is not None:
-            key = p.key if p.key is not None else (keys[p.table].get(p.row) or None)
-            value = p.value if p.value is not None else raw_value(p.table, p.row, p.column)
-            p = replace(p, key=key, value=value)
-        filled.append(p)
+    filled = _fill_keys_and_values(dataset, problems)
     order = {t: i for i, t in enumerate(schema.TABLES)}
     sev_order = {"error": 0, "warning": 1, "note": 2}
     colpos = {t.name: {c.name: i for i, c in enumerate(t.columns)} for t in schema.TABLES_LIST}
@@ -151,18 +134,65 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
     )
     filled = list(dict.fromkeys(filled))
 
-    rows = {t: len(df) for t, df in dataset.raw.items()} | {t: len(df) for t, df in dataset.items()}
+    rows = {t: len(dataset.raw.index(t)) for t in dataset.raw} | {
+        t: len(df) for t, df in dataset.items()
+    }
+    whole = {p.table for p in filled if p.row is None and p.severity == "error"}
+    by_table: dict[str, set[int]] = {}
+    for p in filled:
+        if p.severity == "error" and p.row is not None:
+            by_table.setdefault(p.table, set()).add(p.row)
     rejected: dict[str, list[int]] = {}
     for t in rows:
-        idx = dataset[t].index if t in dataset else dataset.raw[t].index
-        if any(p.table == t and p.row is None and p.severity == "error" for p in filled):
+        if t in whole:
+            idx = dataset[t].index if t in dataset else dataset.raw.index(t)
             rej = set(idx)
         else:
-            rej = {
-                p.row
-                for p in filled
-                if p.table == t and p.severity == "error" and p.row is not None
-            }
+            rej = by_table.get(t, set())
         if rej:
             rejected[t] = sorted(int(r) for r in rej)
     return ValidationReport(filled, rows, rejected)
+
+
+def _fill_keys_and_values(dataset: Dataset, problems: list[Problem]) -> list[Problem]:
+    """Each problem of a row with the row's key and the cell's text as the clerk typed it.
+
+    Keys and raw text are looked up only for the rows that have a problem (a table read typed
+    renders its raw text on demand: see :class:`~fpanalysis.core.dataset.RawTables`).
+    """
+    wanted: dict[str, set[int]] = {}
+    for p in problems:
+        if p.table in dataset and p.row is not None:
+            wanted.setdefault(p.table, set()).add(p.row)
+    keys: dict[str, pd.Series] = {}
+    raws: dict[str, pd.DataFrame] = {}
+    for t, rows in wanted.items():
+        frame = dataset[t]
+        present = sorted(r for r in rows if r in frame.index)
+        keys[t] = row_keys(frame.loc[present], t)
+        if t in dataset.raw:
+            index = dataset.raw.index(t)
+            in_raw = sorted(r for r in rows if r in index)
+            raws[t] = dataset.raw.rows(t, in_raw)
+
+    def raw_value(table: str, row: int, column: str | None) -> str | None:
+        if column is None:
+            return None
+        raw = raws.get(table)
+        header = dataset.headers.get(table, {}).get(column)
+        if raw is not None and header is not None and row in raw.index:
+            return raw.at[row, header]
+        frame = dataset[table]
+        v = frame.at[row, column] if row in frame.index else None
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return ""
+        return fmt_date(v) if isinstance(v, pd.Timestamp) else str(v)
+
+    filled = []
+    for p in problems:
+        if p.table in keys and p.row is not None:
+            key = p.key if p.key is not None else (keys[p.table].get(p.row) or None)
+            value = p.value if p.value is not None else raw_value(p.table, p.row, p.column)
+            p = replace(p, key=key, value=value)
+        filled.append(p)
+    return filled

@@ -7,11 +7,12 @@ that the members contradict.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, isin_keys
-from fpanalysis.io.validate.findings import Finding, fmt_date, map_values
+from fpanalysis.io.validate.findings import Finding, fmt_date, key_positions, lookup
 from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
 
 __all__ = [
@@ -172,8 +173,7 @@ def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
 
 def _lookup(ds: Dataset, table: str, key: str, values: pd.Series, column: str) -> pd.Series:
     """``table.column`` of the (first) row whose ``key`` equals each value (NaN if none)."""
-    ref = ds[table].drop_duplicates(key).set_index(key)[column]
-    return map_values(values, ref)
+    return lookup(values, ds[table][key], ds[table][column])
 
 
 def conditional(ds: Dataset) -> list[Finding]:
@@ -238,12 +238,15 @@ def conditional(ds: Dataset) -> list[Finding]:
                 "pregnancies", "pregnancy_child_couple", "该子女不属于本条妊娠记录的夫妻"
             )
     if "persons" in ds:
-        sex = ds["persons"].drop_duplicates("person_id").set_index("person_id")["sex"]
+
+        def sex(ids: pd.Series) -> pd.Series:
+            return _lookup(ds, "persons", "person_id", ids, "sex")
+
         if "couples" in ds:
             c = ds["couples"]
             add(
                 "couples",
-                c["wife_id"].map(sex).eq("M"),
+                sex(c["wife_id"]).eq("M"),
                 "wife_id",
                 "wife_sex",
                 "女方在人员表中的性别为男",
@@ -251,7 +254,7 @@ def conditional(ds: Dataset) -> list[Finding]:
             )
             add(
                 "couples",
-                c["husband_id"].map(sex).eq("F"),
+                sex(c["husband_id"]).eq("F"),
                 "husband_id",
                 "husband_sex",
                 "男方在人员表中的性别为女",
@@ -261,19 +264,19 @@ def conditional(ds: Dataset) -> list[Finding]:
             a = ds["check_attendance"]
             add(
                 "check_attendance",
-                a["person_id"].map(sex).eq("M"),
+                sex(a["person_id"]).eq("M"),
                 "person_id",
                 "attendance_woman",
                 "环孕检记录的人员应为女性",
                 "check attendance must be of a woman",
             )
     if "couples" in ds:
-        cp = ds["couples"].drop_duplicates("couple_id").set_index("couple_id")
 
         def not_spouse(df, col):
-            wife = df["couple_id"].map(cp["wife_id"])
-            husband = df["couple_id"].map(cp["husband_id"])
-            known = df["couple_id"].isin(cp.index) & df[col].notna()
+            wife = _lookup(ds, "couples", "couple_id", df["couple_id"], "wife_id")
+            husband = _lookup(ds, "couples", "couple_id", df["couple_id"], "husband_id")
+            found = key_positions(df["couple_id"], ds["couples"]["couple_id"]) >= 0
+            known = pd.Series(found, index=df.index) & df[col].notna()
             return known & df[col].ne(wife) & df[col].ne(husband)
 
         if "certificates" in ds:
@@ -305,12 +308,15 @@ def conditional(ds: Dataset) -> list[Finding]:
             "certificate_before_birth",
             "领证日期早于子女出生日期",
             "issue_date is before the child's birth_date",
-            detail=born.map(fmt_date),
+            detail=born.dt.strftime("%Y-%m-%d").fillna(""),
         )
     if "households" in ds and "household_members" in ds:
         h = ds["households"]
         counts = ds["household_members"].groupby("household_id").size()
-        listed = h["household_id"].map(counts).fillna(0).astype("int64")
+        at = key_positions(h["household_id"], pd.Series(counts.index, dtype="str"))
+        listed = pd.Series(
+            np.append(counts.to_numpy(dtype="int64"), 0)[at], index=h.index, dtype="int64"
+        )
         add(
             "households",
             h["size"].notna() & h["household_id"].notna() & h["size"].ne(listed),
@@ -324,8 +330,13 @@ def conditional(ds: Dataset) -> list[Finding]:
         # rulebook §6: a declared FP type that the members contradict is a data error. It is
         # reported (naming the household) but does not reject the row: the members are the
         # evidence, so relief uses the derived type. The derivation is relief's.
+        # Only a declared type can be contradicted, and a household's type is its members':
+        # derive it for the households that declare one.
         h = ds["households"]
-        probs = fp_type_problems(h, derive_fp_types(h, ds["household_members"]))
+        h = h[h["declared_fp_type"].notna()]
+        m = ds["household_members"]
+        m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
+        probs = fp_type_problems(h, derive_fp_types(h, m))
         if len(probs):
             rows = pd.Index(probs["row"].astype("int64"))
             out.append(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Finding", "fmt_date", "map_values"]
+__all__ = ["Finding", "fmt_date", "key_positions", "lookup", "map_values"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,35 @@ def map_values(values: pd.Series, ref: pd.Series) -> pd.Series:
     (pandas 3.1's ``Series.map`` fails on an empty datetime ``ref``.)
     """
     return pd.Series(ref.reindex(values.to_numpy()).to_numpy(), index=values.index, dtype=ref.dtype)
+
+
+def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """The position of the first key equal to each value, -1 where none is (a missing value
+    finds a missing key, as in pandas), as one hash lookup in pyarrow.
+
+    Examples:
+        >>> keys = pd.Series(["a", "b", "a", None], dtype="str")
+        >>> key_positions(pd.Series(["a", "c", "b", None], dtype="str"), keys).tolist()
+        [0, -1, 1, 3]
+    """
+    import pyarrow.compute as pc
+
+    from fpanalysis.core.dataset import arrow_text
+
+    at = pc.index_in(arrow_text(values), value_set=arrow_text(keys), skip_nulls=False)
+    return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+
+
+def lookup(values: pd.Series, keys: pd.Series, column: pd.Series) -> pd.Series:
+    """``column`` at the first row whose key equals each value (missing where none does):
+    ``values.map(column.set_axis(keys)[~keys.duplicated()])``, without pandas' slow text index.
+
+    Examples:
+        >>> keys = pd.Series(["a", "b", "a"], dtype="str")
+        >>> col = pd.Series(["x", "y", "z"], dtype="str")
+        >>> lookup(pd.Series(["a", "c", "b"], dtype="str"), keys, col).tolist()
+        ['x', nan, 'y']
+    """
+    pos = key_positions(values, keys)
+    taken = column.reset_index(drop=True).array.take(pos, allow_fill=True)
+    return pd.Series(taken, index=values.index, name=column.name)

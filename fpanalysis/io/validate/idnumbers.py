@@ -16,6 +16,9 @@ from fpanalysis.io.validate.findings import Finding, map_values
 
 __all__ = ["id_number_findings"]
 
+#: Numbers checked at once by numpy (their text and digits are held while checked).
+_CHUNK = 1_000_000
+
 
 def _id_findings(
     table: str,
@@ -59,7 +62,9 @@ def _id_findings(
 
     plain = vals.str.fullmatch(r"[0-9X]+").fillna(False).to_numpy(dtype=bool)
     _id_rowwise(np.flatnonzero(~plain), vals, b, sx, add)
-    _id_vectorised(np.flatnonzero(plain), vals, b, sx, add)
+    plain_pos = np.flatnonzero(plain)
+    for start in range(0, len(plain_pos), _CHUNK):  # bounded temporaries on a province
+        _id_vectorised(plain_pos[start : start + _CHUNK], vals, b, sx, add)
 
     out = []
     for (sev, code), chunks in found.items():

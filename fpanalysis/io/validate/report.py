@@ -199,8 +199,7 @@ def write_rejects(
     out: dict[str, Path] = {}
     zh = lang == "zh"
     for t, rows in report.rejected.items():
-        raw = dataset.raw.get(t)
-        if raw is None:
+        if t not in dataset.raw:
             continue
         errs = [p for p in report.errors if p.table == t]
         reasons_zh: dict[int, list[str]] = {r: [] for r in rows}
@@ -217,7 +216,7 @@ def write_rejects(
                     if p.column
                     else f"{p.message_en} ({p.rule})"
                 )
-        frame = raw.loc[rows].copy()
+        frame = dataset.raw.rows(t, rows).copy()
         row_h, rz_h, re_h = (
             ("行号", "问题", "问题（英文）") if zh else ("row", "reasons_zh", "reasons_en")
         )

@@ -1,0 +1,369 @@
+"""Parquet tables read typed (docs/design.md, "Loading"): each column is read with pyarrow and
+turned into its typed pandas column directly, with the same values, the same cells refused and
+the same row numbers as the text path (:func:`~fpanalysis.io.read.records_parquet` then
+:func:`~fpanalysis.io.frames.frame_from_records`), without rendering millions of cells as text.
+The raw text of a row (for a problem's value, or the rejects) is rendered from its file when asked
+for (:class:`ParquetRawReader`). A file the typed path cannot read exactly as the text path does
+(a title row, blank or repeated headers, a column of another kind) is left to the text path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.dataset import ID_NUMBER_COLUMNS, Problem, row_keys
+from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
+from fpanalysis.io.frames import _header_row, raw_column_names, resolve_columns
+from fpanalysis.io.read import HEADER_SEARCH_ROWS, parquet_text
+
+__all__ = ["ParquetRawReader", "TypedTable", "read_typed"]
+
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
+# A value that each cell parser leaves as it is: no edge character that a strip could remove
+# (whitespace, format and control characters), and for identifiers printable ASCII only (NFKC
+# leaves it alone); resident ID numbers already in the canonical 18-character form.
+_EDGE = r"[^\p{Z}\p{C}]"
+_CLEAN_TEXT = rf"(?s)^{_EDGE}(?:.*{_EDGE})?$"
+_CLEAN_ID_NUMBER = r"^[0-9]{17}[0-9X]$"
+# A blank cell as the text path sees it: nothing left after Python's str.strip().
+_SPACES = "".join(f"\\x{{{cp:x}}}" for cp in range(sys.maxunicode + 1) if chr(cp).isspace())
+_BLANK = rf"^[{_SPACES}]*$"
+# Whole numbers every route through text reads exactly (str of an int, or of a whole float).
+_EXACT_INT = 10**15
+_YEAR_MIN, _YEAR_MAX = 1678, 2261  # years a datetime64[ns] holds (fpanalysis.io.cells)
+
+
+@dataclass
+class _Part:
+    path: Path
+    shown: str
+    offset: int  # records in the parts before this one
+    rows: int
+
+
+@dataclass
+class TypedTable:
+    """A table read typed: what :func:`~fpanalysis.io.frames.frame_from_records` gives, the raw
+    frame replaced by a reader."""
+
+    frame: pd.DataFrame
+    raw: ParquetRawReader
+    headers: dict[str, str]
+    problems: list[Problem]
+    spans: list[tuple[int, int, str]]
+
+
+class ParquetRawReader:
+    """The rows of a table read typed, as the text the text path shows (``Dataset.raw``).
+
+    ``index`` holds the row numbers (blank rows left out), ``columns`` the headers as written;
+    :meth:`rows` renders the rows asked for from their part files, cell by cell as
+    :func:`~fpanalysis.io.read.records_parquet` does.
+    """
+
+    def __init__(self, parts: list[_Part], columns: list[str], index: pd.Index) -> None:
+        self.parts = parts
+        self.columns = columns
+        self.index = index
+
+    def rows(self, rows: pd.Index) -> pd.DataFrame:
+        values = np.asarray(rows, dtype="int64")
+        cells = [np.full(len(values), None, dtype=object) for _ in self.columns]
+        for part in self.parts:
+            first = 2 + part.offset
+            at = np.flatnonzero((values >= first) & (values < first + part.rows))
+            if not len(at):
+                continue
+            df = pd.read_parquet(part.path)
+            pos = values[at] - first
+            for j in range(len(self.columns)):
+                cells[j][at] = parquet_text(df.iloc[pos, j]).to_numpy(dtype=object)
+        index = pd.Index(values, dtype="int64", name="row")
+        return pd.DataFrame(
+            {
+                c: pd.Series(v, index=index, dtype="str")
+                for c, v in zip(self.columns, cells, strict=True)
+            },
+            index=index,
+        )
+
+
+def _names(path: Path) -> tuple[list[str], object] | None:
+    """The header of a Parquet file as the text path reads it, and its pyarrow schema."""
+    import pyarrow.parquet as pq
+
+    try:
+        arrow = pq.read_schema(path)
+    except Exception:  # noqa: BLE001 - the text path reports an unreadable file
+        return None
+    meta = arrow.pandas_metadata or {}
+    index_cols = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    names = [n for n in arrow.names if n not in index_cols]
+    by_field = {c.get("field_name"): c.get("name") for c in meta.get("columns", [])}
+    if any(by_field.get(n, n) not in (n, None) for n in names):
+        return None  # labels that differ from the field names: left to the text path
+    return names, arrow
+
+
+def _is_string(t) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _header_is_first_row(table: schema.Table, path: Path, header: list[str], arrow) -> bool:
+    """Whether the text path takes row 1 as the header (no row below names more columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    strings = [n for n in header if _is_string(arrow.field(n).type)]
+    rows: list[list[str]] = []
+    if strings:
+        batch = next(pq.ParquetFile(path).iter_batches(HEADER_SEARCH_ROWS, columns=strings), None)
+        if batch is not None:
+            cols = [
+                batch.column(i).cast(pa.large_string()).to_pylist() for i in range(len(strings))
+            ]
+            rows = [[v or "" for v in r] for r in zip(*cols, strict=True)]
+    return _header_row(table, [header, *rows]) == 0
+
+
+def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable | None:
+    """Read ``table`` from Parquet ``files`` ([(path, name shown)], parts in order) typed.
+
+    Rows are numbered on from one part to the next (part ``k``'s first row is ``2 + rows in the
+    parts before it``), problems name their part. Returns ``None`` when the files must go
+    through the text path for the same result (see the module docstring).
+    """
+    import pyarrow.parquet as pq
+
+    parts: list[_Part] = []
+    problems_of: list[list[Problem]] = []
+    header: list[str] | None = None
+    found: dict[str, str] = {}
+    raw_cols: list[str] = []
+    arrows = []
+    offset = 0
+    for path, shown in files:
+        named = _names(path)
+        if named is None:
+            return None
+        names, arrow = named
+        if header is None:
+            header = names
+        elif names != header:
+            return None  # the text path reports the part's other columns
+        clean = [h.strip().lstrip("\ufeff") for h in names]
+        if not clean or any(h == "" for h in clean) or len(set(names)) != len(names):
+            return None
+        if not _header_is_first_row(table, path, clean, arrow):
+            return None
+        probs: list[Problem] = []
+
+        def table_error(
+            rule, zh, en, column=None, value=None, severity="error", file=shown, probs=probs
+        ):
+            probs.append(
+                Problem(table.name, None, column, value, rule, zh, en, severity, None, file)
+            )
+
+        raw_cols = raw_column_names(clean)
+        found, fatal = resolve_columns(table, clean, raw_cols, lambda rc: False, table_error)
+        if fatal:
+            return None
+        try:
+            n = pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001
+            return None
+        parts.append(_Part(path, shown, offset, n))
+        problems_of.append(probs)
+        arrows.append(arrow)
+        offset += n
+    if header is None:
+        return None
+
+    blank = [np.ones(p.rows, dtype=bool) for p in parts]
+    typed: dict[str, list[pd.Series]] = {}
+    bad_of: dict[str, list[np.ndarray]] = {}
+    for j, name in enumerate(header):
+        rc = raw_cols[j]
+        col = next((table.column(k) for k, v in found.items() if v == rc), None)
+        for k, part in enumerate(parts):
+            arr = pq.read_table(part.path, columns=[name]).column(0)
+            if blank[k].any():
+                blank[k] &= _blank(arr)
+            if col is None:
+                continue
+            converted = _convert(arr, col, part.path, name)
+            if converted is None:
+                return None
+            values, bad = converted
+            typed.setdefault(col.name, []).append(values)
+            bad_of.setdefault(col.name, []).append(bad)
+            del arr
+
+    keep = [~b for b in blank]
+    numbers = np.concatenate(
+        [np.flatnonzero(kp) + 2 + p.offset for kp, p in zip(keep, parts, strict=True)]
+        or [np.zeros(0, dtype=np.int64)]
+    ).astype("int64")
+    index = pd.Index(numbers, dtype="int64", name="row")
+    columns: dict[str, pd.Series] = {}
+    for c in table.columns:
+        if c.name not in typed:
+            columns[c.name] = pd.Series(
+                np.nan if c.dtype != "boolean" else pd.NA, index=index
+            ).astype(c.dtype)
+            continue
+        pieces = [
+            v[kp] if not kp.all() else v for v, kp in zip(typed.pop(c.name), keep, strict=True)
+        ]
+        s = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+        s = s.reset_index(drop=True).astype(c.dtype)
+        s.index = index
+        columns[c.name] = s
+    frame = pd.DataFrame(columns, index=index)
+    reader = ParquetRawReader(parts, raw_cols, index)
+
+    # Cells that are no value of their type, named by row, with the text as the file shows it.
+    bad_rows: dict[str, list[np.ndarray]] = {}
+    for name, bads in bad_of.items():
+        bad_rows[name] = [
+            np.flatnonzero(b & kp) + 2 + p.offset
+            for b, kp, p in zip(bads, keep, parts, strict=True)
+        ]
+    every = np.unique(np.concatenate([r for rs in bad_rows.values() for r in rs] or [[]]))
+    texts = reader.rows(pd.Index(every.astype("int64"))) if len(every) else None
+    problems: list[Problem] = []
+    for k, part in enumerate(parts):
+        probs = problems_of[k]
+        for c in table.columns:
+            if c.name not in bad_rows or not len(bad_rows[c.name][k]):
+                continue
+            zh, en = TYPE_MESSAGES[c.type]
+            assert texts is not None
+            shown_text = texts[found[c.name]]
+            for row in bad_rows[c.name][k]:
+                v = shown_text.at[int(row)]
+                probs.append(
+                    Problem(
+                        table.name, int(row), c.name, v, c.type, zh, en, "error", None, part.shown
+                    )
+                )
+        problems.extend(probs)
+    with_row = sorted({p.row for p in problems if p.row is not None})
+    if with_row:
+        keys = row_keys(frame.loc[with_row], table.name)
+        problems = [
+            p if p.row is None else dataclasses.replace(p, key=keys.get(p.row) or None)
+            for p in problems
+        ]
+    spans = [(2 + p.offset, 1 + p.offset + p.rows, p.shown) for p in parts]
+    return TypedTable(frame, reader, dict(found), problems, spans)
+
+
+def _blank(arr) -> np.ndarray:
+    """Which cells of a column are blank as the text path sees them (missing, or spaces only)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _is_string(arr.type):
+        arr = arr.cast(pa.large_string())
+        return pc.match_substring_regex(arr, _BLANK).fill_null(True).to_numpy(zero_copy_only=False)
+    return arr.is_null().to_numpy(zero_copy_only=False)
+
+
+def _clean(arr, col: schema.Column) -> np.ndarray:
+    """Which cells of an id or text column its parser leaves as they are (missing: True)."""
+    import pyarrow.compute as pc
+
+    if col.type == "id":  # printable ASCII, no space at either end
+        ok = pc.and_(
+            pc.and_(pc.ascii_is_printable(arr), pc.greater(pc.binary_length(arr), 0)),
+            pc.invert(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))),
+        )
+    else:
+        pattern = _CLEAN_ID_NUMBER if col.name in ID_NUMBER_COLUMNS else _CLEAN_TEXT
+        ok = pc.match_substring_regex(arr, pattern)
+    return ok.fill_null(True).to_numpy(zero_copy_only=False)
+
+
+def _text_series(arr) -> pd.Series:
+    """A string column as pandas ``str`` (missing as NaN)."""
+    import pyarrow as pa
+
+    return arr.cast(pa.large_string()).to_pandas(types_mapper={pa.large_string(): STR}.get)
+
+
+def _convert(arr, col: schema.Column, path: Path, name: str):
+    """A part's column -> (typed values, bad mask), exactly as through text; None: not here."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = arr.type
+    n = len(arr)
+    nobad = np.zeros(n, dtype=bool)
+    if pa.types.is_null(t):
+        empty = pd.Series(np.nan if col.dtype != "boolean" else pd.NA, index=range(n))
+        return empty.astype(col.dtype), nobad
+    if _is_string(t):
+        s = _text_series(arr)
+        if col.type in ("id", "text"):
+            clean = _clean(arr.cast(pa.large_string()), col)
+            if clean.all():
+                return s, nobad
+            other = s[~clean].fillna("")
+            values, _ = parse_column(other, col)
+            s = s.copy()
+            s[~clean] = values
+            return s, nobad
+        values, bad = parse_column(s.fillna(""), col)
+        return values.reset_index(drop=True), bad.to_numpy(dtype=bool)
+    if col.type == "bool" and pa.types.is_boolean(t):
+        return arr.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get), nobad
+    if col.type in ("int", "number") and pa.types.is_integer(t):
+        lo, hi = pc.min_max(arr).values()
+        if lo.as_py() is None or max(abs(lo.as_py()), abs(hi.as_py())) < _EXACT_INT:
+            v = arr.cast(pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+            return (v if col.type == "int" else v.astype("float64")), nobad
+    if col.type in ("int", "number") and pa.types.is_floating(t):
+        v = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(v)
+            if col.type == "number":
+                # the text of a float is its repr: exponent notation (1e+16, 1e-05) is no number
+                size = np.abs(np.where(finite, v, 0.0))
+                ok = finite & (size < 1e16) & ((size == 0) | (size >= 1e-4))
+                return pd.Series(np.where(ok, v + 0.0, np.nan)), ~np.isnan(v) & ~ok
+            ok = finite & (np.abs(np.where(finite, v, 0)) < 2**53) & (v == np.floor(v))
+        out = pd.Series(pd.NA, index=range(n), dtype="Int64")
+        if ok.any():
+            out[ok] = np.round(v[ok]).astype("int64")
+        return out, ~np.isnan(v) & ~ok
+    if col.type == "date" and (
+        (pa.types.is_timestamp(t) and t.tz is None)
+        or pa.types.is_date32(t)
+        or pa.types.is_date64(t)
+    ):
+        if pa.types.is_date64(t):
+            arr = arr.cast(pa.date32())
+        days = arr.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        known = ~np.isnat(days)
+        year = days.astype("datetime64[Y]").astype("int64") + 1970
+        ok = known & (year >= _YEAR_MIN) & (year <= _YEAR_MAX)
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[ok] = days[ok].astype("datetime64[ns]")
+        return pd.Series(out), known & ~ok
+    # Any other kind of column: through its text, as the text path reads it.
+    s = pd.read_parquet(path, columns=[name])[name]
+    values, bad = parse_column(parquet_text(s), col)
+    return values.reset_index(drop=True), bad.to_numpy(dtype=bool)
