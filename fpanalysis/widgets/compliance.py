@@ -33,6 +33,7 @@ from fpanalysis.rules.compliance import (
     RATE_INDICATORS,
     scorecard_from_detail,
 )
+from fpanalysis.rules.explain import trace_html
 from fpanalysis.rules.findings import grade_changes, unit_label
 from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html, with_style
 
@@ -128,8 +129,13 @@ def drilldown(
     *,
     names: Mapping[str, str] | None = None,
     lang: str = "zh",
+    params: Params | None = None,
+    period: str | None = None,
 ) -> w.Widget:
-    """A unit picker and an indicator picker over the drill-down; shows who is missing what."""
+    """A unit picker and an indicator picker over the drill-down; shows who is missing what.
+
+    With ``params`` and ``period``, the picked unit's trace (its score from its rules and rows,
+    :func:`~fpanalysis.rules.explain.trace_html`) follows the rows."""
     units = sorted(set(detail["unit_id"].dropna()))
     unit_dd = w.Dropdown(
         options=[(unit_label(u, names), u) for u in units],
@@ -159,6 +165,17 @@ def drilldown(
             f"{OUTPUT_COLUMNS[ind_dd.value]}：{len(rows)} 行 rows"
         )
         out.value = _html(title, rows, lang)
+        if params is not None and period and tables is not None and unit_dd.value:
+            out.value += trace_html(
+                tables,
+                params,
+                "unit",
+                unit_dd.value,
+                period=period,
+                detail=detail,
+                lang=lang,
+                reveal_pii=reveal,
+            )
 
     for c in (unit_dd, ind_dd, only):
         c.observe(refresh, names="value")

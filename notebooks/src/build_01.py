@@ -114,14 +114,15 @@ reweight(detail, params, period, units=[unit] if unit else None, names=names, la
         """
 ## 明细查询 / Drill-down
 
-选择单位和指标，查看谁缺少调查、谁应检未检，或计入了哪些违规事件（姓名已脱敏）。
-Pick a unit and an indicator: who lacks a survey, who missed a check, which events were counted (names masked).
+选择单位和指标，查看谁缺少调查、谁应检未检，或计入了哪些违规事件（姓名已脱敏），其下为该单位得分的来历。
+Pick a unit and an indicator: who lacks a survey, who missed a check, which events were counted (names masked);
+below, where the unit's score comes from.
 """,
         tags=["dashboard"],
     ),
     code(
         """
-drilldown(detail, ds, unit=unit or None, reveal=reveal_pii, names=names, lang=lang)
+drilldown(detail, ds, unit=unit or None, reveal=reveal_pii, names=names, lang=lang, params=params, period=period)
 """,
         tags=["nbval-ignore-output", "dashboard"],
     ),
@@ -256,6 +257,28 @@ if register:
 else:
     views.note("未给出登记簿（参数 register），不显示历次考核。",
                "No register given (parameter register): no recorded rounds to show.", lang)
+"""
+    ),
+    md(
+        """
+## 7. 一个单位的得分从何而来 / Where one unit's score comes from
+
+每项指标的分子和分母、计入和不计入的夫妻及原因、每项扣分的事件、得分算式、等次和一票否决（rulebook §3）。
+未指定单位时为得分最低的单位；其他单位用命令 `fpanalysis explain unit 单位编号 --period 考核期`。
+
+Each indicator's numerator and denominator with the couples counted and left out (and why), each
+penalty's event, the score's arithmetic, the grade and the veto. Without a `unit`, the lowest
+scoring unit; any other with `fpanalysis explain unit UNIT --period PERIOD`.
+"""
+    ),
+    code(
+        """
+from IPython.display import HTML
+
+from fpanalysis.rules.explain import trace_html
+
+traced = unit or card.sort_values(["score", "unit_id"], kind="mergesort")["unit_id"].iloc[0]
+display(HTML(trace_html(ds, params, "unit", traced, period=period, detail=detail, lang=lang, reveal_pii=reveal_pii)))
 """
     ),
     code(

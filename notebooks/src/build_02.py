@@ -214,6 +214,33 @@ views.note(f"预算外光荣证 {len(outside)} 张。", f"{len(outside)} certifi
 views.table(outside, lang, reveal=reveal_pii)
 """
     ),
+    md(
+        """
+## 6. 一张光荣证的逐月支付 / One certificate month by month
+
+预算中每张证的每个月是否支付、由哪条规则决定、当月标准和支付单位（rulebook §5）。此处为预测期第一个月
+领取奖励的第一张证；其他证用命令 `fpanalysis explain certificate 证号 --start 起始月 --months 月数`。
+
+Each month of one certificate: paid or not, the clause that decided it, the amount in force and
+the payer. Shown: the first certificate paid in the first month of the projection; any other
+with `fpanalysis explain certificate ID --start MONTH --months N`.
+"""
+    ),
+    code(
+        """
+from IPython.display import HTML
+
+from fpanalysis.rules.explain import trace_html
+
+seg, _ = bonus.certificate_segments(ds, with_info=False)
+cap = params.at("reward_age_cap", bonus.month_start(model.start_m))
+m0 = model.start_m
+live = seg.loc[(seg["first_m"] <= m0) & (seg["end_m"] >= m0) & (seg["birth_m"] + 12 * cap >= m0), "cert_id"]
+traced = min(live) if len(live) else min(ds["certificates"]["certificate_id"])
+display(HTML(trace_html(ds, params, "certificate", traced, start=bonus.month_label(model.start_m),
+                        months=min(months, 24), lang=lang, reveal_pii=reveal_pii)))
+"""
+    ),
     code(
         """
 views.audit("02_bonus_budget", dict(dataset=dataset, start=start, months=months, scenario_file=scenario_file,

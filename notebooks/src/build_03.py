@@ -152,6 +152,34 @@ else:
     ),
     md(
         """
+### 第一户候补为什么候补 / Why the first household waiting waits
+
+人均收入、适用标准、档次及理由、计生类型由哪些成员认定、排序依据、排在其前后的户，以及为何纳入或候补
+（rulebook §6）。没有候补户时为最后纳入的一户；其他户用命令
+`fpanalysis explain household 户编号 --as-of 基准日 [--quota 名额 | --budget 预算]`。
+
+Per-capita income, the standard in force, the tier and why, the FP type and the members it comes
+from, the sort key, the households just above and below, and why it is selected or waits. Without
+anyone waiting, the last household selected; any other with `fpanalysis explain household ID
+--as-of DATE [--quota N | --budget Y]`.
+"""
+    ),
+    code(
+        """
+from IPython.display import HTML
+
+from fpanalysis.rules.explain import trace_html
+
+order = result.output()
+waiting = order.loc[order["selection"] == "waiting", "household_id"]
+chosen = order.loc[order["selected"].fillna(False).astype(bool), "household_id"]
+traced = waiting.iloc[0] if len(waiting) else (chosen.iloc[-1] if len(chosen) else order["household_id"].iloc[0])
+display(HTML(trace_html(ds, params, "household", traced, as_of=result.as_of, quota=quota, budget_yuan=budget_yuan,
+                        pool=pool, result=result, lang=lang, reveal_pii=reveal_pii)))
+"""
+    ),
+    md(
+        """
 ## 3. 图表 / Charts
 
 各档次户数（按计生类型着色，分纳入情况）；按支付顺序（在保户在前，再按排名）累计的月保障金，
