@@ -1249,7 +1249,14 @@ def test_widgets_redraw_their_tables_on_change():
     table = dd.children[1]
     assert "王**" in table.value and "王小红" not in table.value
     dd.children[0].children[1].value = "check_attendance"
-    assert "check_attendance: 1" in table.value
+    assert "C4 环孕检到检率：1 行 rows" in table.value
+    assert "fp-trace" not in table.value  # no parameters given: rows only
+    traced = drilldown(d, t, unit="U1", params=load_params(), period="2024H1")
+    assert '<div class="fp-trace"' in traced.children[1].value
+    assert "单位 U1" in traced.children[1].value and "王小红" not in traced.children[1].value
+    traced.children[0].children[1].value = "check_attendance"  # the trace stays with the unit
+    assert "C4 环孕检到检率：1 行 rows" in traced.children[1].value
+    assert "单位 U1" in traced.children[1].value
     rw = reweight(d, load_params(), "2024H1", ["U1", "U2"])
     assert "57.5" in rw.children[2].value
     rw.children[0].children[0].value = 0.0  # C1 weight to 0: the others scale up
