@@ -76,27 +76,21 @@ def heatmap(
         y=alt.Y("unit:N", sort="ascending", title="单位 unit", axis=alt.Axis(labelLimit=200)),
         tooltip=["unit:N", "label:N", "text:N"],
     )
-    rates = (
-        base.transform_filter(alt.datum.kind == "rate")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "value:Q",
-                scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
-                legend=alt.Legend(title="比率 rate", format="%"),
-            )
-        )
+
+    def cells(kind: str, scale: alt.Scale, legend: alt.Legend) -> alt.Chart:
+        """The ``kind`` cells, coloured by value."""
+        color = alt.Color("value:Q", scale=scale, legend=legend)
+        return base.transform_filter(alt.datum.kind == kind).mark_rect().encode(color=color)
+
+    rates = cells(
+        "rate",
+        alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+        alt.Legend(title="比率 rate", format="%"),
     )
-    counts = (
-        base.transform_filter(alt.datum.kind == "count")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "value:Q",
-                scale=alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
-                legend=alt.Legend(title="违规数 violations"),
-            )
-        )
+    counts = cells(
+        "count",
+        alt.Scale(domain=[0, 3], range=["#f7f7f7", "#b2182b"], clamp=True),
+        alt.Legend(title="违规数 violations"),
     )
     text = base.mark_text(fontSize=10).encode(text="text:N")
     period = ", ".join(sorted(set(card["period"].astype(str))))

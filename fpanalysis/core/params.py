@@ -184,9 +184,9 @@ class ParamSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _err(name: str, zh: str, en: str, value: Any = None) -> ParamError:
+def _err(name: str, zh: str, en: str, value: Any = None, rule: str = "param-type") -> ParamError:
     return ParamError(
-        f"参数 {name}：{zh}", f"parameter {name}: {en}", column=name, value=value, rule="param-type"
+        f"参数 {name}：{zh}", f"parameter {name}: {en}", column=name, value=value, rule=rule
     )
 
 
@@ -337,22 +337,21 @@ def _parse_date(name: str, key: Any) -> dt.date:
             pass
     if d is not None and d < START_OF_TIME:
         # 1025-07-01 for 2025-07-01: before the start of time nothing is in force to replace
-        raise ParamError(
-            f"参数 {name}：生效日期 {d.isoformat()} 早于起始日 "
-            f"{START_OF_TIME.isoformat()}（多为年份笔误）",
-            f"parameter {name}: effective date {d.isoformat()} is before the start of time "
+        raise _err(
+            name,
+            f"生效日期 {d.isoformat()} 早于起始日 {START_OF_TIME.isoformat()}（多为年份笔误）",
+            f"effective date {d.isoformat()} is before the start of time "
             f"{START_OF_TIME.isoformat()} (a typo in the year?)",
-            column=name,
-            value=d.isoformat(),
+            d.isoformat(),
             rule="param-date",
         )
     if d is not None:
         return d
-    raise ParamError(
-        f"参数 {name}：生效日期 {key!r} 不是有效的 ISO 日期（YYYY-MM-DD）",
-        f"parameter {name}: effective date {key!r} is not a valid ISO date (YYYY-MM-DD)",
-        column=name,
-        value=str(key),
+    raise _err(
+        name,
+        f"生效日期 {key!r} 不是有效的 ISO 日期（YYYY-MM-DD）",
+        f"effective date {key!r} is not a valid ISO date (YYYY-MM-DD)",
+        str(key),
         rule="param-date",
     )
 

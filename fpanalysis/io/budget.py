@@ -209,6 +209,15 @@ def _write_row(ws, row: int, values: Sequence[Any], money_from: int, fmt: str) -
             cell.number_format = fmt
 
 
+def _sheet_texts(
+    lang: str, years: Sequence[BudgetYear]
+) -> tuple[Mapping[str, str], bool, str, list[str]]:
+    """A sheet's texts, whether it is Chinese, its money format and its column periods."""
+    t = _texts(lang)
+    zh = lang == "zh"
+    return t, zh, money_format(lang), [y.zh if zh else y.en for y in years] + [t["total"]]
+
+
 def _scenario_sheet(
     ws,
     pr: BonusProjection,
@@ -223,9 +232,7 @@ def _scenario_sheet(
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
-    t = _texts(lang)
-    zh = lang == "zh"
-    fmt = money_format(lang)
+    t, zh, fmt, periods = _sheet_texts(lang, years)
     label = scenario_label(pr.scenario, lang)
     ws.title = sheet_name(f"预算（{label}）" if zh else f"budget ({label})")
     committed = _by_year(pr.committed_fen, years, axis=1)  # (U, Y+1)
@@ -233,7 +240,6 @@ def _scenario_sheet(
     unit_p = _pct(new, (50, 90), axis=0)  # (2, U, Y+1)
     county_c = committed.sum(axis=0)  # (Y+1,)
     county_p = _pct(new.sum(axis=1), (50, 90), axis=0)  # (2, Y+1)
-    periods = [y.zh if zh else y.en for y in years] + [t["total"]]
     n_cols = 2 + 3 * len(periods)
     add_title_row(ws, title_text(t["what"], label, when, source, lang=lang), n_cols)
     head = [t["unit_id"], t["unit_name"]]
@@ -305,11 +311,8 @@ def _comparison_sheet(
     source: str | None,
 ) -> None:
     """Each scenario's county spending per year and its difference from current policy."""
-    t = _texts(lang)
-    zh = lang == "zh"
-    fmt = money_format(lang)
+    t, zh, fmt, periods = _sheet_texts(lang, years)
     ws.title = sheet_name("情景比较" if zh else "scenarios")
-    periods = [y.zh if zh else y.en for y in years] + [t["total"]]
     n_cols = 2 + len(periods)
 
     def spending(pr: BonusProjection) -> np.ndarray:  # (D, Y+1) fen: committed + each draw
@@ -438,25 +441,15 @@ def write_budget_workbook(
     path: str | os.PathLike,
     projections: Mapping[str, BonusProjection] | Sequence[BonusProjection],
     table: pd.DataFrame,
-    *,
-    lang: str = "zh",
-    unit_names: Mapping[str, str] | None = None,
-    fiscal_year_start: int = 1,
-    source: str | None = None,
+    **options: Any,
 ) -> Path:
-    """Write the budget request workbook (:func:`budget_workbook`) atomically, same bytes on rerun.
+    """Write the budget request workbook (:func:`budget_workbook`, which takes the keyword
+    ``options``) atomically, same bytes on rerun.
 
     Returns:
         The path written.
     """
     path = Path(path)
     check_xlsx_rows(len(table), path)
-    wb = budget_workbook(
-        projections,
-        table,
-        lang=lang,
-        unit_names=unit_names,
-        fiscal_year_start=fiscal_year_start,
-        source=source,
-    )
+    wb = budget_workbook(projections, table, **options)
     return write_workbook(wb, path, title=wb.properties.title)

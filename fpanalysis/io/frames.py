@@ -18,7 +18,7 @@ from fpanalysis.core.dataset import Problem, row_keys
 from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
 from fpanalysis.io.read import HEADER_SEARCH_ROWS
 
-__all__ = ["frame_from_records", "raw_column_names", "resolve_columns"]
+__all__ = ["absent_column", "frame_from_records", "raw_column_names", "resolve_columns"]
 
 
 def _header_row(table: schema.Table, records: list[list[str]]) -> int | None:
@@ -67,6 +67,13 @@ def raw_column_names(header: list[str]) -> list[str]:
             seen[name] = 0
         raw_cols.append(name)
     return raw_cols
+
+
+def absent_column(column: schema.Column, index: pd.Index) -> pd.Series:
+    """An empty ``column`` of the right type, for a file that does not have it."""
+    return pd.Series(np.nan if column.dtype != "boolean" else pd.NA, index=index).astype(
+        column.dtype
+    )
 
 
 def resolve_columns(
@@ -228,9 +235,7 @@ def frame_from_records(
     typed: dict[str, pd.Series] = {}
     for c in table.columns:
         if c.name not in found:
-            typed[c.name] = pd.Series(
-                np.nan if c.dtype != "boolean" else pd.NA, index=index
-            ).astype(c.dtype)
+            typed[c.name] = absent_column(c, index)
             continue
         src = raw[found[c.name]]
         values, bad = parse_column(src, c)

@@ -53,26 +53,37 @@ NOT_RECORDED = ("（未记入登记簿）", "(not recorded)")
 WIDTHS = {"decision": 12, "decision_reason": 40, "decided_tier": 11}
 
 
+#: the instructions' parts, (zh, en): what to choose ({} the choices), what a change of tier
+#: needs (the selected sheet only), the sheet's protection, a round not recorded, the round
+INSTRUCTIONS = (
+    (
+        "评议：在“评议意见”列选择 {}；留空视为同意。除同意外须填写“评议理由”",
+        "；调整档次须填写“调整后档次”",
+        "。工作表已保护（未设密码），只有评议各列可以填写。",
+        "未记入登记簿：fpanalysis decide 无法读回（请用 relief --record）",
+        "轮次 ",
+    ),
+    (
+        "Committee: choose {} in the decision column; blank = confirm. "
+        "Any other decision needs the committee's reason",
+        "; 'change tier' needs the decided tier",
+        ". The sheet is protected (no password): only the decision columns can be edited. ",
+        "not recorded: fpanalysis decide cannot read it back (use relief --record)",
+        "Round ",
+    ),
+)
+
+
 def instructions(sheet: str, round_id: str | None, zh: bool) -> str:
     """The title area's second line: what may be filled in, and that the sheet is protected."""
-    allowed = allowed_text(sheet)
-    if zh:
-        text = (
-            f"评议：在“评议意见”列选择 {allowed[0]}；留空视为同意。"
-            "除同意外须填写“评议理由”"
-            + ("；调整档次须填写“调整后档次”" if sheet == "selected" else "")
-            + "。工作表已保护（未设密码），只有评议各列可以填写。"
-        )
-        rid = round_id or "未记入登记簿：fpanalysis decide 无法读回（请用 relief --record）"
-        return f"{text}轮次 {rid}"
+    lang = 0 if zh else 1
+    choose, change_tier, protected, not_recorded, round_word = INSTRUCTIONS[lang]
     text = (
-        f"Committee: choose {allowed[1]} in the decision column; blank = confirm. "
-        "Any other decision needs the committee's reason"
-        + ("; 'change tier' needs the decided tier" if sheet == "selected" else "")
-        + ". The sheet is protected (no password): only the decision columns can be edited. "
+        choose.format(allowed_text(sheet)[lang])
+        + (change_tier if sheet == "selected" else "")
+        + protected
     )
-    rid = round_id or "not recorded: fpanalysis decide cannot read it back (use relief --record)"
-    return f"{text}Round {rid}"
+    return f"{text}{round_word}{round_id or not_recorded}"
 
 
 def _title_cell(ws, title: str, note: str, width: int) -> None:

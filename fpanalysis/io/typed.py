@@ -20,7 +20,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import ID_NUMBER_COLUMNS, Problem, row_keys
 from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
-from fpanalysis.io.frames import _header_row, raw_column_names, resolve_columns
+from fpanalysis.io.frames import _header_row, absent_column, raw_column_names, resolve_columns
 from fpanalysis.io.read import HEADER_SEARCH_ROWS, parquet_text
 
 __all__ = ["ParquetRawReader", "TypedTable", "read_typed"]
@@ -220,9 +220,7 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
     columns: dict[str, pd.Series] = {}
     for c in table.columns:
         if c.name not in typed:
-            columns[c.name] = pd.Series(
-                np.nan if c.dtype != "boolean" else pd.NA, index=index
-            ).astype(c.dtype)
+            columns[c.name] = absent_column(c, index)
             continue
         pieces = [
             v[kp] if not kp.all() else v for v, kp in zip(typed.pop(c.name), keep, strict=True)

@@ -51,20 +51,12 @@ def _check_inputs(
             value=lang,
             rule="lang",
         )
-    if dataset is not None and not Path(dataset).exists():
-        raise DataError(
-            f"找不到数据集 {dataset}",
-            f"dataset {dataset} not found",
-            file=str(dataset),
-            rule="dataset-exists",
-        )
-    if params_file is not None and not Path(params_file).is_file():
-        raise UsageError(
-            f"找不到参数文件 {params_file}",
-            f"parameter file {params_file} not found",
-            file=str(params_file),
-            rule="params-file-exists",
-        )
+    for path, found, error, zh, en, rule in (
+        (dataset, Path.exists, DataError, "数据集", "dataset", "dataset-exists"),
+        (params_file, Path.is_file, UsageError, "参数文件", "parameter file", "params-file-exists"),
+    ):
+        if path is not None and not found(Path(path)):
+            raise error(f"找不到{zh} {path}", f"{en} {path} not found", file=str(path), rule=rule)
 
 
 def _write_inputs(
@@ -239,23 +231,14 @@ def build_report(
     ds_path = Path(dataset) if dataset is not None else config.SAMPLE_DIR
     if units is None:
         units = dataset_units(ds_path) if any(UNIT_PARAMETER in declared(s) for s in paths) else []
-    runs = plan_runs(
-        list(paths),
-        dataset=dataset,
-        lang=lang,
-        params_file=params_file,
-        overrides=overrides,
-        units=units,
-        reveal_pii=reveal_pii,
-    )
-    prov = provenance(
-        dataset=dataset,
-        params_file=params_file,
-        lang=lang,
-        reveal_pii=reveal_pii,
-        runs=runs,
-        drawn=[r.name for r in drawn_runs(runs)],
-    )
+    inputs = {
+        "dataset": dataset,
+        "lang": lang,
+        "params_file": params_file,
+        "reveal_pii": reveal_pii,
+    }
+    runs = plan_runs(list(paths), overrides=overrides, units=units, **inputs)
+    prov = provenance(runs=runs, drawn=[r.name for r in drawn_runs(runs)], **inputs)
     prepare_out(out)
 
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))

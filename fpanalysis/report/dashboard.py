@@ -119,6 +119,17 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(5)
 
 
+def serve(proc: subprocess.Popen) -> int:
+    """Let the server ``proc`` run until it ends or Ctrl-C, then stop it; the exit status 0."""
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(proc)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m fpanalysis.report.dashboard",
@@ -132,13 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"仪表板 dashboards: {url}/  (Ctrl-C 停止 / to stop)")
     for nb in sorted(Path(args.notebooks).glob("[0-9][0-9]_*.ipynb")):
         print(f"  {url}/voila/render/{nb.name}")
-    try:
-        proc.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop(proc)
-    return 0
+    return serve(proc)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def start_lab(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m fpanalysis.report.lab [--port N]`` (``make lab``)."""
-    from fpanalysis.report.dashboard import stop
+    from fpanalysis.report.dashboard import serve
 
     parser = argparse.ArgumentParser(
         prog="python -m fpanalysis.report.lab",
@@ -89,13 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     proc, url = start_lab(args.port, log=sys.stderr)
     print(f"JupyterLab: {url}/lab  (Ctrl-C 停止 / to stop)")
-    try:
-        proc.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop(proc)
-    return 0
+    return serve(proc)
 
 
 if __name__ == "__main__":

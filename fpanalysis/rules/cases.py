@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
+from fpanalysis.core.schema import TABLES
 from fpanalysis.rules.frames import as_dates, lookup, table_of
 from fpanalysis.rules.scope import responsible_units
 
@@ -359,21 +360,21 @@ def valid_permit_on(
 
 # --------------------------------------------------------------------------- §4 cases
 
+
+def _labelled(column: str, codes: tuple[str, ...] | None = None) -> dict[str, tuple[str, str]]:
+    """A pregnancies column's codes -> (its Chinese label, the code in words)."""
+    labels = TABLES["pregnancies"].column(column).labels
+    return {k: (labels[k], k.replace("_", " ")) for k in codes or labels}
+
+
+# kind: (zh, en)
 _EVENT_TEXT = {
-    # kind: (zh, en)
     "permit_issued": ("发放生育证", "birth permit issued"),
     "permit_cancelled": ("生育证注销", "birth permit cancelled"),
     "pregnancy_detected": ("发现怀孕", "pregnancy detected"),
-    "birth": ("分娩", "birth"),
-    "termination": ("终止妊娠", "termination"),
-    "miscarriage": ("自然流产", "miscarriage"),
+    **_labelled("outcome", ("birth", "termination", "miscarriage")),
 }
-_REASON_TEXT = {
-    "medical": ("医学需要", "medical"),
-    "sex_selection": ("选择性别", "sex selection"),
-    "other": ("其他", "other"),
-    "unknown": ("不详", "unknown"),
-}
+_REASON_TEXT = _labelled("termination_reason")
 _BASIS_TEXT = {
     "recorded": ("按县注销日期", "from the county's recorded date"),
     "termination_date": (
@@ -385,6 +386,33 @@ _BASIS_TEXT = {
         "issued after the quota was cancelled: not valid",
     ),
 }
+
+
+# A termination's detail around its weeks, reason, county approval and facility: (zh, en)
+_TERMINATION_WORDS = (
+    ("（孕", "周，原因", "，县批准", "，指定机构", "）"),
+    (" (", " weeks, reason ", ", county approval ", ", designated facility ", ")"),
+)
+
+
+def _termination_detail(tm: pd.DataFrame, weeks: pd.Series, zh: bool) -> pd.Series:
+    """The detail of each termination in ``tm`` (``weeks``: its gestation as text)."""
+    lang = 0 if zh else 1
+    w = _TERMINATION_WORDS[lang]
+    reason = tm["termination_reason"].map(
+        lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[lang]
+    )
+    return (
+        w[0]
+        + weeks
+        + w[1]
+        + reason
+        + w[2]
+        + _yesno(tm["county_approved"], zh)
+        + w[3]
+        + _yesno(tm["designated_facility"], zh)
+        + w[4]
+    )
 
 
 def _yesno(s: pd.Series, zh: bool) -> pd.Series:
@@ -517,8 +545,6 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
             )
         )
     tm = term[term["couple_id"].isin(couples)]
-    rz = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[0])
-    re_ = tm["termination_reason"].map(lambda r: _REASON_TEXT.get(r, ("未填", "not given"))[1])
     weeks = tm["gestation_weeks"].astype("Int64").astype("str").fillna("?")
     # rulebook §3.9: a sex-selective termination at or above the late threshold breaks both rules,
     # C8's unapproved late termination and §4.2's sex selection (the quota cancellation): both codes
@@ -541,24 +567,8 @@ def case_events(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFr
                 "kind": "termination",
                 "event_id": tm["pregnancy_id"],
                 "violation": viol,
-                "detail_zh": "（孕"
-                + weeks
-                + "周，原因"
-                + rz
-                + "，县批准"
-                + _yesno(tm["county_approved"], True)
-                + "，指定机构"
-                + _yesno(tm["designated_facility"], True)
-                + "）",
-                "detail_en": " ("
-                + weeks
-                + " weeks, reason "
-                + re_
-                + ", county approval "
-                + _yesno(tm["county_approved"], False)
-                + ", designated facility "
-                + _yesno(tm["designated_facility"], False)
-                + ")",
+                "detail_zh": _termination_detail(tm, weeks, zh=True),
+                "detail_en": _termination_detail(tm, weeks, zh=False),
             }
         )
     )

@@ -30,7 +30,7 @@ from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus import DEFAULT_DRAWS, BonusModel, BonusProjection, month_start
 from fpanalysis.rules.findings import bonus as bonus_findings
 from fpanalysis.rules.findings import money
-from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html
+from fpanalysis.widgets.common import Dashboard, busy_html, slider
 
 
 def slider_params(
@@ -194,42 +194,20 @@ def budget_dashboard(
         "reward_age_cap": int(params.at("reward_age_cap", day)),
         "uptake": float(params.at("uptake", day)),
     }
-    amount = w.FloatSlider(
-        value=current["reward_monthly_yuan"],
+    amount = slider(
+        w.FloatSlider,
+        "月金额（元） amount",
+        current["reward_monthly_yuan"],
         min=0,
         max=200,
         step=5,
-        description="月金额（元） amount",
-        continuous_update=False,
-        style=LABEL_STYLE,
         readout_format=".0f",
     )
-    cap = w.IntSlider(
-        value=current["reward_age_cap"],
-        min=10,
-        max=22,
-        description="发放至孩子年龄 age cap",
-        continuous_update=False,
-        style=LABEL_STYLE,
-    )
-    uptake = w.FloatSlider(
-        value=current["uptake"],
-        min=0,
-        max=1,
-        step=0.05,
-        description="领证率 uptake",
-        continuous_update=False,
-        style=LABEL_STYLE,
-    )
+    cap = slider(w.IntSlider, "发放至孩子年龄 age cap", current["reward_age_cap"], min=10, max=22)
+    uptake = slider(w.FloatSlider, "领证率 uptake", current["uptake"], min=0, max=1, step=0.05)
     longest = model.cohorts.max_months or 120
-    horizon = w.IntSlider(
-        value=int(months),
-        min=min(12, longest),
-        max=longest,
-        step=12,
-        description="预测月数 months",
-        continuous_update=False,
-        style=LABEL_STYLE,
+    horizon = slider(
+        w.IntSlider, "预测月数 months", int(months), min=min(12, longest), max=longest, step=12
     )
     fixed = w.Checkbox(value=True, description="固定纵轴 fixed axis", indent=False)
     view = w.HTML()

@@ -25,6 +25,17 @@ class Dashboard(w.VBox):
         return PLACEHOLDER
 
 
+def slider(kind: type[w.Widget], description: str, value, **bounds) -> w.Widget:
+    """A ``kind`` slider that recomputes when let go, its label in full."""
+    return kind(
+        value=value,
+        description=description,
+        continuous_update=False,
+        style=LABEL_STYLE,
+        **bounds,
+    )
+
+
 def busy_html(lang: str = "zh") -> str:
     """The line shown while a change is recomputed.
 

@@ -35,7 +35,7 @@ from fpanalysis.rules.compliance import (
 )
 from fpanalysis.rules.explain import trace_html
 from fpanalysis.rules.findings import grade_changes, unit_label
-from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html, with_style
+from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html, slider, with_style
 
 DRILL_COLUMNS = [
     "part",
@@ -197,15 +197,14 @@ def reweight(
     units = units or sorted(set(detail["unit_id"].dropna()))
     current = params.at("compliance_weights", pd.Timestamp(period[:4] + "-12-31"))
     sliders = {
-        k: w.FloatSlider(
-            value=float(current[k]),
+        k: slider(
+            w.FloatSlider,
+            f"{INDICATOR_IDS[k]} {OUTPUT_COLUMNS[k]}",
+            float(current[k]),
             min=0,
             max=1,
             step=0.05,
-            description=f"{INDICATOR_IDS[k]} {OUTPUT_COLUMNS[k]}",
             tooltip=OUTPUT_COLUMNS[k],
-            continuous_update=False,
-            style=LABEL_STYLE,
             layout=w.Layout(width="380px"),
         )
         for k in RATE_INDICATORS

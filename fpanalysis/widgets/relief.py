@@ -26,7 +26,7 @@ from fpanalysis.rules.findings import QUOTA_MEANING, money
 from fpanalysis.rules.findings import relief as relief_findings
 from fpanalysis.rules.relief import ReliefResult, cut_line, default_as_of, rank_households
 from fpanalysis.widgets.bonus import chart_svg, error_html
-from fpanalysis.widgets.common import LABEL_STYLE, Dashboard, busy_html, with_style
+from fpanalysis.widgets.common import Dashboard, busy_html, slider, with_style
 
 MODES = [("名额 quota", "quota"), ("预算 budget", "budget"), ("不限（应保尽保） no limit", "none")]
 
@@ -287,24 +287,22 @@ def cut_dashboard(
     start_mode = "quota" if quota is not None else ("budget" if budget_yuan is not None else "none")
     mode = w.ToggleButtons(options=MODES, value=start_mode, description="限制 limit")
     q_min = min(n_continuing, int(quota)) if quota is not None else n_continuing
-    quota_s = w.IntSlider(
-        value=int(quota if quota is not None else n_eligible),
+    quota_s = slider(
+        w.IntSlider,
+        "名额（户） quota",
+        int(quota if quota is not None else n_eligible),
         min=min(q_min, max(n_eligible, 1)),
         max=max(n_eligible, 1),
-        description="名额（户） quota",
-        continuous_update=False,
-        style=LABEL_STYLE,
     )
     step = 100
     budget_max = max(int(full_cost * 1.2 // step * step + step), step)
-    budget_s = w.IntSlider(
-        value=int(budget_yuan if budget_yuan is not None else full_cost),
+    budget_s = slider(
+        w.IntSlider,
+        "每月预算（元） budget",
+        int(budget_yuan if budget_yuan is not None else full_cost),
         min=0,
         max=budget_max,
         step=step,
-        description="每月预算（元） budget",
-        continuous_update=False,
-        style=LABEL_STYLE,
         layout=w.Layout(width="480px"),
     )
     meaning = w.HTML(
@@ -314,14 +312,13 @@ def cut_dashboard(
     std = {a: params.dibao_standard(a, as_of) for a in ("urban", "rural")}
     # From 10 yuan, not 0: a standard of 0 makes no round (the ranking divides by it).
     std_s = {
-        a: w.IntSlider(
-            value=int(round(v)),
+        a: slider(
+            w.IntSlider,
+            "城镇标准（元） urban" if a == "urban" else "农村标准（元） rural",
+            int(round(v)),
             min=10,
             max=int(round(v * 2)),
             step=10,
-            description=("城镇标准（元） urban" if a == "urban" else "农村标准（元） rural"),
-            continuous_update=False,
-            style=LABEL_STYLE,
         )
         for a, v in std.items()
     }

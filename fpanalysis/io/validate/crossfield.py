@@ -171,6 +171,30 @@ def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
     return findings, notes
 
 
+# (table, person column, the sex that person may not have, rule)
+WRONG_SEX = (
+    ("couples", "wife_id", "M", "wife_sex"),
+    ("couples", "husband_id", "F", "husband_sex"),
+    ("check_attendance", "person_id", "M", "attendance_woman"),
+)
+# (table, person column, rule): the person must be one of the row's couple
+NOT_SPOUSE = (
+    ("certificates", "payee_id", "payee_spouse"),
+    ("contraception", "person_id", "contraception_spouse"),
+)
+# rule -> (zh, en) message
+MESSAGES = {
+    "wife_sex": ("女方在人员表中的性别为男", "the wife is recorded as male in persons"),
+    "husband_sex": ("男方在人员表中的性别为女", "the husband is recorded as female in persons"),
+    "attendance_woman": ("环孕检记录的人员应为女性", "check attendance must be of a woman"),
+    "payee_spouse": ("领取人不是这对夫妻中的一方", "the payee is not one of the couple's spouses"),
+    "contraception_spouse": (
+        "采取措施的人不是这对夫妻中的一方",
+        "the person is not one of the couple's spouses",
+    ),
+}
+
+
 def _lookup(ds: Dataset, table: str, key: str, values: pd.Series, column: str) -> pd.Series:
     """``table.column`` of the (first) row whose ``key`` equals each value (NaN if none)."""
     return lookup(values, ds[table][key], ds[table][column])
@@ -238,38 +262,10 @@ def conditional(ds: Dataset) -> list[Finding]:
                 "pregnancies", "pregnancy_child_couple", "该子女不属于本条妊娠记录的夫妻"
             )
     if "persons" in ds:
-
-        def sex(ids: pd.Series) -> pd.Series:
-            return _lookup(ds, "persons", "person_id", ids, "sex")
-
-        if "couples" in ds:
-            c = ds["couples"]
-            add(
-                "couples",
-                sex(c["wife_id"]).eq("M"),
-                "wife_id",
-                "wife_sex",
-                "女方在人员表中的性别为男",
-                "the wife is recorded as male in persons",
-            )
-            add(
-                "couples",
-                sex(c["husband_id"]).eq("F"),
-                "husband_id",
-                "husband_sex",
-                "男方在人员表中的性别为女",
-                "the husband is recorded as female in persons",
-            )
-        if "check_attendance" in ds:
-            a = ds["check_attendance"]
-            add(
-                "check_attendance",
-                sex(a["person_id"]).eq("M"),
-                "person_id",
-                "attendance_woman",
-                "环孕检记录的人员应为女性",
-                "check attendance must be of a woman",
-            )
+        for table, column, sex, rule in WRONG_SEX:
+            if table in ds:
+                found = _lookup(ds, "persons", "person_id", ds[table][column], "sex")
+                add(table, found.eq(sex), column, rule, *MESSAGES[rule])
     if "couples" in ds:
 
         def not_spouse(df, col):
@@ -279,24 +275,9 @@ def conditional(ds: Dataset) -> list[Finding]:
             known = pd.Series(found, index=df.index) & df[col].notna()
             return known & df[col].ne(wife) & df[col].ne(husband)
 
-        if "certificates" in ds:
-            add(
-                "certificates",
-                not_spouse(ds["certificates"], "payee_id"),
-                "payee_id",
-                "payee_spouse",
-                "领取人不是这对夫妻中的一方",
-                "the payee is not one of the couple's spouses",
-            )
-        if "contraception" in ds:
-            add(
-                "contraception",
-                not_spouse(ds["contraception"], "person_id"),
-                "person_id",
-                "contraception_spouse",
-                "采取措施的人不是这对夫妻中的一方",
-                "the person is not one of the couple's spouses",
-            )
+        for table, column, rule in NOT_SPOUSE:
+            if table in ds:
+                add(table, not_spouse(ds[table], column), column, rule, *MESSAGES[rule])
     if "certificates" in ds and "children" in ds:
         ce = ds["certificates"]
         child_of_couple("certificates", "certificate_child_couple", "该子女不属于光荣证上的夫妻")

@@ -94,24 +94,30 @@ def parse_period(text: str | int | Period) -> Period:
         return text
     m = _PERIOD_RE.match(str(text))
     if not m:
-        raise UsageError(
-            f"考核期 {text!r} 无法识别：应为年度（如 2024）或半年（如 2024H1、2024H2）",
-            f"period {text!r} not understood: give a year (2024) or a half-year (2024H1, 2024H2)",
-            column="period",
-            value=str(text),
-            rule="period-format",
+        raise _period_error(
+            text,
+            "无法识别：应为年度（如 2024）或半年（如 2024H1、2024H2）",
+            "not understood: give a year (2024) or a half-year (2024H1, 2024H2)",
+            "period-format",
         )
     year, half = int(m.group(1)), m.group(2)
     if not 1900 <= year <= 2200:
         # parameters hold from 1900 on; past 2200 pandas' dates overflow (9999H2 crashed)
-        raise UsageError(
-            f"考核期 {text!r} 应在 1900 至 2200 年之间",
-            f"period {text!r} must lie between 1900 and 2200",
-            column="period",
-            value=str(text),
-            rule="period-range",
+        raise _period_error(
+            text, "应在 1900 至 2200 年之间", "must lie between 1900 and 2200", "period-range"
         )
     return Period(f"{year}H{half}" if half else str(year), year, int(half) if half else None)
+
+
+def _period_error(text: object, zh: str, en: str, rule: str) -> UsageError:
+    """The period ``text`` refused: what is wrong with it in both languages."""
+    return UsageError(
+        f"考核期 {text!r} {zh}",
+        f"period {text!r} {en}",
+        column="period",
+        value=str(text),
+        rule=rule,
+    )
 
 
 def complete_year(last: pd.Timestamp | None) -> int:
