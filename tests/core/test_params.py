@@ -57,23 +57,41 @@ def test_every_parameter_has_unit_reference_and_descriptions():
 @pytest.mark.parametrize(
     ("name", "date", "expected"),
     [
-        ("childbearing_age", "2024-01-01", (15, 49)),
-        ("responsible_spouse", "2024-01-01", "wife"),
-        ("baseline_deadline", "2024-01-01", "03-31"),
-        ("feedback_days", "2024-01-01", 15),
-        ("check_exempt_after_outcome_days", "2024-01-01", 30),
-        ("late_termination_weeks", "2024-01-01", 16),
-        ("reward_monthly_yuan", "2024-01-01", 20),
-        ("reward_age_cap", "2024-01-01", 14),
-        ("reward_split", "2024-01-01", "payee"),
-        ("tier_bands", "2024-01-01", (0.3, 0.6, 1.0)),
-        (
+        pytest.param(
+            "childbearing_age", "2024-01-01", (15, 49), id="childbearing_age-2024-01-01-(15, 49)"
+        ),
+        pytest.param(
+            "responsible_spouse", "2024-01-01", "wife", id="responsible_spouse-2024-01-01-wife"
+        ),
+        pytest.param(
+            "baseline_deadline", "2024-01-01", "03-31", id="baseline_deadline-2024-01-01-03-31"
+        ),
+        pytest.param("feedback_days", "2024-01-01", 15, id="feedback_days-2024-01-01-15"),
+        pytest.param(
+            "check_exempt_after_outcome_days",
+            "2024-01-01",
+            30,
+            id="check_exempt_after_outcome_days-2024-01-01-30",
+        ),
+        pytest.param(
+            "late_termination_weeks", "2024-01-01", 16, id="late_termination_weeks-2024-01-01-16"
+        ),
+        pytest.param(
+            "reward_monthly_yuan", "2024-01-01", 20, id="reward_monthly_yuan-2024-01-01-20"
+        ),
+        pytest.param("reward_age_cap", "2024-01-01", 14, id="reward_age_cap-2024-01-01-14"),
+        pytest.param("reward_split", "2024-01-01", "payee", id="reward_split-2024-01-01-payee"),
+        pytest.param(
+            "tier_bands", "2024-01-01", (0.3, 0.6, 1.0), id="tier_bands-2024-01-01-(0.3, 0.6, 1.0)"
+        ),
+        pytest.param(
             "ranking_order",
             "2024-01-01",
             ("tier", "fp_priority", "per_capita_income_yuan", "application_date", "household_id"),
+            id="ranking_order-2024-01-01-('tier', 'fp_priority', 'per_capita_income_yuan',"
+            " 'application_date', 'household_id')",
         ),
     ],
-    ids=lambda v: str(v),
 )
 def test_defaults_of_policy_md(name, date, expected):
     assert load_params().at(name, date) == expected

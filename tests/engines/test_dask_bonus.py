@@ -256,13 +256,17 @@ def test_hand_dataset_paid_months_by_unit(client, hand):
 @pytest.mark.parametrize(
     "overrides",
     [
-        None,
-        {"reward_split": "half"},
-        {"reward_monthly_yuan": {"2026-04-01": 30}, "reward_age_cap": 18},
+        pytest.param(None, id="default"),
+        pytest.param({"reward_split": "half"}, id="split-half"),
+        pytest.param(
+            {"reward_monthly_yuan": {"2026-04-01": 30}, "reward_age_cap": 18},
+            id="raise-from-april-and-cap-18",
+        ),
     ],
-    ids=["default", "split-half", "raise-from-april-and-cap-18"],
 )
-@pytest.mark.parametrize("validate", [True, False], ids=["validated", "fast-reader"])
+@pytest.mark.parametrize(
+    "validate", [pytest.param(True, id="validated"), pytest.param(False, id="fast-reader")]
+)
 def test_hand_dataset_equals_pandas_engine(client, hand, overrides, validate):
     params = load_params(overrides)
     res = db.budget(
@@ -288,7 +292,9 @@ def test_default_start_is_taken_over_all_partitions(client, hand):
     assert_same(res, pandas_engine(hand / "flat", load_params()), load_params())
 
 
-@pytest.mark.parametrize("validate", [True, False], ids=["validated", "fast-reader"])
+@pytest.mark.parametrize(
+    "validate", [pytest.param(True, id="validated"), pytest.param(False, id="fast-reader")]
+)
 def test_sample_in_three_partitions_equals_pandas_engine(
     client, sample_parts, sample_dir, validate
 ):
@@ -379,8 +385,12 @@ def test_invalid_partition_is_refused_naming_it(client, tmp_path):
 
 @pytest.mark.parametrize(
     "cuts",
-    [[0, 3, 7, 10], [0, 10], [0, 0, 5, 10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]],
-    ids=["three-parts", "one-part", "an-empty-part", "one-segment-each"],
+    [
+        pytest.param([0, 3, 7, 10], id="three-parts"),
+        pytest.param([0, 10], id="one-part"),
+        pytest.param([0, 0, 5, 10], id="an-empty-part"),
+        pytest.param([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], id="one-segment-each"),
+    ],
 )
 def test_merge_cohorts_equals_compress_on_the_whole(cuts):
     # ten segments, some in equal cohorts, units appearing in one part only
@@ -415,10 +425,12 @@ def test_merge_cohorts_equals_compress_on_the_whole(cuts):
 
 @pytest.mark.parametrize(
     "far",
-    [100, 2**40],
-    # 2**40: first and end months each span 2**40, so the six spans (2 x 2 x 1 x 2**40 x 2**40 x 1)
-    # overflow an int64 and the rows are merged unpacked
-    ids=["packed-key", "months-too-far-apart-to-pack"],
+    [
+        pytest.param(100, id="packed-key"),
+        # 2**40: first and end months each span 2**40, so the six spans
+        # (2 x 2 x 1 x 2**40 x 2**40 x 1) overflow an int64 and the rows are merged unpacked
+        pytest.param(2**40, id="months-too-far-apart-to-pack"),
+    ],
 )
 def test_merge_cohorts_sums_equal_cohorts_exactly(far):
     # Part A: cohort X (U1, first 24300, end 24300 + far) twice, cohort Y (U2, first 24300 + far,

@@ -47,8 +47,10 @@ def test_notebook_structure():
 
 @pytest.mark.parametrize(
     ("params", "units"),
-    [({}, None), ({"unit": "U07", "period": "2024H1", "lang": "en"}, ["U07"])],
-    ids=["whole-bureau", "one-unit"],
+    [
+        pytest.param({}, None, id="whole-bureau"),
+        pytest.param({"unit": "U07", "period": "2024H1", "lang": "en"}, ["U07"], id="one-unit"),
+    ],
 )
 def test_notebook_runs_and_masks(tmp_path, params, units):
     nb = run_notebook(NOTEBOOK, tmp_path, **params)

@@ -86,8 +86,10 @@ def test_committed_sample_is_the_generators_output(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("epoch", "stamp"),
-    [(None, b"2000-01-01T00:00:00Z"), ("1700000000", b"2023-11-14T22:13:20Z")],
-    ids=["fixed-2000-01-01", "SOURCE_DATE_EPOCH"],
+    [
+        pytest.param(None, b"2000-01-01T00:00:00Z", id="fixed-2000-01-01"),
+        pytest.param("1700000000", b"2023-11-14T22:13:20Z", id="SOURCE_DATE_EPOCH"),
+    ],
 )
 def test_xlsx_document_time(tmp_path, monkeypatch, epoch, stamp):
     if epoch is None:
@@ -122,7 +124,7 @@ def test_every_table_with_schema_columns_and_dtypes(sample):
         assert len(df) > 0, t.name
 
 
-@pytest.mark.parametrize("table", list(TABLES), ids=list(TABLES))
+@pytest.mark.parametrize("table", [pytest.param(table, id=table) for table in TABLES])
 def test_keys_unique_and_sorted(sample, table):
     df = sample[table]
     key = list(TABLES[table].key)
@@ -134,7 +136,8 @@ _REFS = [(t.name, c.name, c.references) for t in TABLES_LIST for c in t.columns 
 
 
 @pytest.mark.parametrize(
-    ("table", "column", "target"), _REFS, ids=[f"{t}.{c}" for t, c, _ in _REFS]
+    ("table", "column", "target"),
+    [pytest.param(t, c, target, id=f"{t}.{c}") for t, c, target in _REFS],
 )
 def test_references_resolve(sample, table, column, target):
     tt, tc = target.split(".")
@@ -207,22 +210,42 @@ def test_household_head_id_agrees_with_head_member(sample):
 # --------------------------------------------------------------------------- dates and logic
 
 _ORDER = [
-    ("persons", "hire_date", "leave_date"),
-    ("couples", "marriage_date", "divorce_date"),
-    ("permits", "issue_date", "cancelled_date"),
-    ("pregnancies", "detected_date", "outcome_date"),
-    ("surveys", "survey_date", "reported_date"),
-    ("check_rounds", "start_date", "end_date"),
-    ("contraception", "start_date", "end_date"),
-    ("contraception", "start_date", "falsified_found_date"),
-    ("certificates", "issue_date", "revoked_date"),
-    ("households", "application_date", "last_review_date"),
+    pytest.param("persons", "hire_date", "leave_date", id="persons.hire_date<=leave_date"),
+    pytest.param(
+        "couples", "marriage_date", "divorce_date", id="couples.marriage_date<=divorce_date"
+    ),
+    pytest.param(
+        "permits", "issue_date", "cancelled_date", id="permits.issue_date<=cancelled_date"
+    ),
+    pytest.param(
+        "pregnancies", "detected_date", "outcome_date", id="pregnancies.detected_date<=outcome_date"
+    ),
+    pytest.param(
+        "surveys", "survey_date", "reported_date", id="surveys.survey_date<=reported_date"
+    ),
+    pytest.param("check_rounds", "start_date", "end_date", id="check_rounds.start_date<=end_date"),
+    pytest.param(
+        "contraception", "start_date", "end_date", id="contraception.start_date<=end_date"
+    ),
+    pytest.param(
+        "contraception",
+        "start_date",
+        "falsified_found_date",
+        id="contraception.start_date<=falsified_found_date",
+    ),
+    pytest.param(
+        "certificates", "issue_date", "revoked_date", id="certificates.issue_date<=revoked_date"
+    ),
+    pytest.param(
+        "households",
+        "application_date",
+        "last_review_date",
+        id="households.application_date<=last_review_date",
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("table", "first", "then"), _ORDER, ids=[f"{t}.{a}<={b}" for t, a, b in _ORDER]
-)
+@pytest.mark.parametrize(("table", "first", "then"), _ORDER)
 def test_dates_in_order(sample, table, first, then):
     df = sample[table].dropna(subset=[first, then])
     assert len(df) > 0
@@ -432,7 +455,7 @@ def test_clean_output_has_no_fault_log(sample):
     assert sample.faults is None
 
 
-@pytest.mark.parametrize("kind", list(synth.FAULTS), ids=list(synth.FAULTS))
+@pytest.mark.parametrize("kind", [pytest.param(kind, id=kind) for kind in synth.FAULTS])
 def test_faults_add_each_kind(faulty, kind):
     log = faulty.faults[faulty.faults["kind"] == kind]
     table, rate, _zh, _en = synth.FAULTS[kind]
@@ -499,11 +522,10 @@ def test_cli_writes_and_reports(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--people", "0", "--out", "OUT"],
-        ["--format", "xlsx", "--out", "OUT"],
-        ["--out", "OUT.xlsx", "--format", "csv"],
+        pytest.param(["--people", "0", "--out", "OUT"], id="people-zero"),
+        pytest.param(["--format", "xlsx", "--out", "OUT"], id="xlsx-needs-file"),
+        pytest.param(["--out", "OUT.xlsx", "--format", "csv"], id="csv-needs-folder"),
     ],
-    ids=["people-zero", "xlsx-needs-file", "csv-needs-folder"],
 )
 def test_cli_usage_errors(tmp_path, capsys, argv):
     argv = [a.replace("OUT", str(tmp_path / "o")) for a in argv]
@@ -521,7 +543,10 @@ def _validate(path):
     return val.validate_dataset(io_.load_dataset(path))
 
 
-@pytest.mark.parametrize("which", ["csv", "workbook"], ids=["data/sample", "sample_workbook.xlsx"])
+@pytest.mark.parametrize(
+    "which",
+    [pytest.param("csv", id="data/sample"), pytest.param("workbook", id="sample_workbook.xlsx")],
+)
 def test_validate_passes_on_committed_sample(which):
     r = _validate(config.SAMPLE_DIR if which == "csv" else config.SAMPLE_WORKBOOK)
     assert r.ok, [p.text("en") for p in r.errors[:5]]
@@ -529,8 +554,11 @@ def test_validate_passes_on_committed_sample(which):
 
 @pytest.mark.parametrize(
     ("seed", "fmt"),
-    [(1, "csv"), (2, "parquet"), (3, "xlsx")],
-    ids=["seed1-csv", "seed2-parquet", "seed3-xlsx"],
+    [
+        pytest.param(1, "csv", id="seed1-csv"),
+        pytest.param(2, "parquet", id="seed2-parquet"),
+        pytest.param(3, "xlsx", id="seed3-xlsx"),
+    ],
 )
 def test_validate_passes_on_generated(tmp_path, seed, fmt):
     out = tmp_path / ("d.xlsx" if fmt == "xlsx" else "d")
@@ -559,7 +587,7 @@ def test_validate_fails_on_faulty_workbook(tmp_path, faulty):
     assert {"persons", "surveys", "households", "pregnancies"} <= {p.table for p in r.errors}
 
 
-@pytest.mark.parametrize("kind", list(synth.FAULTS), ids=list(synth.FAULTS))
+@pytest.mark.parametrize("kind", [pytest.param(kind, id=kind) for kind in synth.FAULTS])
 def test_validate_reports_each_fault(faulty, faulty_report, kind):
     log = faulty.faults[faulty.faults["kind"] == kind]
     # a contradicted declared FP type is reported as a warning (relief uses the derived type)
@@ -578,7 +606,14 @@ def test_legal_marriage_ages_and_plausible_mothers(big):
     assert age_on(ch["wife_id"].map(born), ch["birth_date"]).between(20, 46).all()
 
 
-@pytest.mark.parametrize("people", [1, 2, 5], ids=["1-couple", "2-couples", "5-couples"])
+@pytest.mark.parametrize(
+    "people",
+    [
+        pytest.param(1, id="1-couple"),
+        pytest.param(2, id="2-couples"),
+        pytest.param(5, id="5-couples"),
+    ],
+)
 def test_tiny_datasets_are_consistent(people):
     for seed in range(2):
         t = synth.generate(seed=seed, people=people)

@@ -116,7 +116,9 @@ def _in(values: pd.Series, keys: pd.Series) -> bool:
     return bool(values.dropna().isin(set(keys)).all())
 
 
-@pytest.mark.parametrize("k", [0, 1, 2], ids=["part0", "part1", "part2"])
+@pytest.mark.parametrize(
+    "k", [pytest.param(0, id="part0"), pytest.param(1, id="part1"), pytest.param(2, id="part2")]
+)
 def test_partition_holds_whole_couples_and_households(small, k):
     out, _ = small
     p = {t: _part(out, t, k) for t in PARTITIONED}
@@ -259,12 +261,23 @@ def test_certificates_heavy_mode(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "rule_text"),
     [
-        ({"people": 0}, "people must be at least 1"),
-        ({"people": 10, "partition_people": 0}, "partition_people must be between"),
-        ({"people": 10, "tables": ["persons", "nosuch"]}, "unknown table: nosuch"),
-        ({"people": 10, "certificates_per_couple": -1}, "certificates_per_couple must be"),
+        pytest.param({"people": 0}, "people must be at least 1", id="no-people"),
+        pytest.param(
+            {"people": 10, "partition_people": 0},
+            "partition_people must be between",
+            id="no-partition",
+        ),
+        pytest.param(
+            {"people": 10, "tables": ["persons", "nosuch"]},
+            "unknown table: nosuch",
+            id="unknown-table",
+        ),
+        pytest.param(
+            {"people": 10, "certificates_per_couple": -1},
+            "certificates_per_couple must be",
+            id="negative-certificates",
+        ),
     ],
-    ids=["no-people", "no-partition", "unknown-table", "negative-certificates"],
 )
 def test_bad_arguments(tmp_path, kwargs, rule_text):
     people = kwargs.pop("people")
@@ -321,26 +334,29 @@ def test_cli_analyses_equal_on_partitioned_and_flat(tmp_path):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["synth", "--format", "parquet", "--out", "{d}"],
-        ["synth", "--people", "10", "--partition-rows", "5", "--out", "{d}"],
-        ["synth", "--people", "10", "--format", "parquet", "--faults", "--out", "{d}"],
-        [
-            "synth",
-            "--people",
-            "10",
-            "--format",
-            "parquet",
-            "--tables",
-            "persons,nosuch",
-            "--out",
-            "{d}",
-        ],
-    ],
-    ids=[
-        "parquet-needs-people",
-        "partition-rows-only-parquet",
-        "no-faults-partitioned",
-        "unknown-table",
+        pytest.param(["synth", "--format", "parquet", "--out", "{d}"], id="parquet-needs-people"),
+        pytest.param(
+            ["synth", "--people", "10", "--partition-rows", "5", "--out", "{d}"],
+            id="partition-rows-only-parquet",
+        ),
+        pytest.param(
+            ["synth", "--people", "10", "--format", "parquet", "--faults", "--out", "{d}"],
+            id="no-faults-partitioned",
+        ),
+        pytest.param(
+            [
+                "synth",
+                "--people",
+                "10",
+                "--format",
+                "parquet",
+                "--tables",
+                "persons,nosuch",
+                "--out",
+                "{d}",
+            ],
+            id="unknown-table",
+        ),
     ],
 )
 def test_cli_usage_errors(tmp_path, argv, capsys):

@@ -29,7 +29,7 @@ def runs():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in NAMES])
 def test_command_succeeds(runs, name):
     """Each command of the shared runs exits 0 on the sample (else the comparisons below mean
     little)."""
@@ -40,7 +40,7 @@ def test_command_succeeds(runs, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in NAMES])
 def test_outputs_identical_across_processes(runs, name, request):
     """Same inputs and parameters, another process and hash seed: the same files, byte for byte."""
     a, b = runs.runs["a"][name], runs.runs["b"][name]

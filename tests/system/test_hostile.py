@@ -424,7 +424,7 @@ NORMALISED = [
 ]
 
 
-@pytest.mark.parametrize("case", NORMALISED, ids=NORMALISED)
+@pytest.mark.parametrize("case", [pytest.param(case, id=case) for case in NORMALISED])
 def test_normalised_cases_validate_clean_through_the_cli(capsys, case):
     rc, text = run_cli(capsys, "validate", path_of(case))
     assert rc == 0 and "结论：数据可用" in text

@@ -120,7 +120,9 @@ def wrong_imports(layer: str, graph: dict[str, list[tuple[str, int]]]) -> list[s
     ]
 
 
-@pytest.mark.parametrize("layer", sorted(MAY_IMPORT), ids=lambda layer: f"layer-{layer}")
+@pytest.mark.parametrize(
+    "layer", [pytest.param(layer, id=f"layer-{layer}") for layer in sorted(MAY_IMPORT)]
+)
 def test_a_layer_imports_only_the_layers_below_it(layer):
     wrong = wrong_imports(layer, GRAPH)
     assert not wrong, "\n".join(wrong)

@@ -69,7 +69,7 @@ def _scannable(cr: cmdruns.CommandRun) -> list[Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in NAMES])
 def test_outputs_and_logs_hold_no_unmasked_pii(runs, names, name, request):
     """Every file and log line of a command run without --reveal-pii: no ID number, no full name."""
     for run in cmdruns.HASH_SEEDS:

@@ -113,20 +113,24 @@ def _sliders(box):
 @pytest.mark.parametrize(
     ("moves", "period", "committed"),
     [
-        ({}, "2026-02–2027-01", "40.00"),  # Feb + Mar 2026 at 20
-        ({"amount": 30.0}, "2026-02–2027-01", "60.00"),  # 2 x 30
-        ({"cap": 16}, "2026-02–2027-01", "240.00"),  # pays to Mar 2028: all 12 months x 20
-        ({"cap": 16, "amount": 30.0}, "2026-02–2027-01", "360.00"),  # 12 x 30
-        ({"cap": 16, "months": 24}, "2026-02–2028-01", "480.00"),  # 24 x 20
-        ({"cap": 16, "months": 36}, "2026-02–2029-01", "520.00"),  # Feb 2026..Mar 2028 = 26 x 20
-    ],
-    ids=[
-        "defaults",
-        "amount-30",
-        "cap-16",
-        "cap-16-amount-30",
-        "cap-16-horizon-24",
-        "cap-16-horizon-36",
+        # Feb + Mar 2026 at 20
+        pytest.param({}, "2026-02–2027-01", "40.00", id="defaults"),
+        # 2 x 30
+        pytest.param({"amount": 30.0}, "2026-02–2027-01", "60.00", id="amount-30"),
+        # pays to Mar 2028: all 12 months x 20
+        pytest.param({"cap": 16}, "2026-02–2027-01", "240.00", id="cap-16"),
+        # 12 x 30
+        pytest.param(
+            {"cap": 16, "amount": 30.0}, "2026-02–2027-01", "360.00", id="cap-16-amount-30"
+        ),
+        # 24 x 20
+        pytest.param(
+            {"cap": 16, "months": 24}, "2026-02–2028-01", "480.00", id="cap-16-horizon-24"
+        ),
+        # Feb 2026..Mar 2028 = 26 x 20
+        pytest.param(
+            {"cap": 16, "months": 36}, "2026-02–2029-01", "520.00", id="cap-16-horizon-36"
+        ),
     ],
 )
 def test_bonus_dashboard_redraws_summary_and_chart(model, moves, period, committed):
@@ -235,47 +239,55 @@ def _relief_controls(box):
 @pytest.mark.parametrize(
     ("start", "moves", "summary", "cut_line"),
     [
-        (
+        pytest.param(
             {"quota": 2},
             {},
             "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 ¥1,240.00",
             ["B", "C"],
+            id="quota-2",  # A 670 + B 570; C waits
         ),
-        (
+        pytest.param(
             {"quota": 2},
             {"quota": 1},
             "拟纳入 1 户（继续 0，新纳入 1），候补 2 户，月保障金 ¥670.00",
             ["A", "B"],
+            id="quota-moved-to-1",  # A only; B and C wait
         ),
-        ({}, {}, "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00", []),
-        ({}, {"urban": 810}, "拟纳入 4 户（继续 0，新纳入 4），候补 0 户，月保障金 ¥1,640.00", []),
-        (
+        pytest.param(
+            {},
+            {},
+            "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00",
+            [],
+            id="no-limit",  # A + B + C = 1510; D is above 770
+        ),
+        pytest.param(
+            {},
+            {"urban": 810},
+            "拟纳入 4 户（继续 0，新纳入 4），候补 0 户，月保障金 ¥1,640.00",
+            [],
+            id="urban-standard-810",  # 710 + 610 + 310 + D 10 = 1640
+        ),
+        pytest.param(
             {"budget_yuan": 1300},
             {},
             "拟纳入 2 户（继续 0，新纳入 2），候补 1 户，月保障金 ¥1,240.00",
             ["B", "C"],
+            id="budget-1300",  # A + B = 1240; C (270) would make 1510 > 1300
         ),
-        (
+        pytest.param(
             {"budget_yuan": 1300},
             {"mode": "none"},
             "拟纳入 3 户（继续 0，新纳入 3），候补 0 户，月保障金 ¥1,510.00",
             [],
+            id="budget-then-no-limit",
         ),
-        (
+        pytest.param(
             {"quota": 2},
             {"urban": 810, "quota": 3},
             "拟纳入 3 户（继续 0，新纳入 3），候补 1 户，月保障金 ¥1,630.00",
             ["C", "D"],
+            id="standard-810-quota-3",  # A + B + C = 710 + 610 + 310; D (10) waits
         ),
-    ],
-    ids=[
-        "quota-2",  # A 670 + B 570; C waits
-        "quota-moved-to-1",  # A only; B and C wait
-        "no-limit",  # A + B + C = 1510; D is above 770
-        "urban-standard-810",  # 710 + 610 + 310 + D 10 = 1640
-        "budget-1300",  # A + B = 1240; C (270) would make 1510 > 1300
-        "budget-then-no-limit",
-        "standard-810-quota-3",  # A + B + C = 710 + 610 + 310; D (10) waits
     ],
 )
 def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summary, cut_line):
@@ -298,8 +310,10 @@ def test_relief_dashboard_redraws_summary_chart_and_cut_line(start, moves, summa
 
 @pytest.mark.parametrize(
     ("lang", "header"),
-    [("zh", "<th>户编号</th>"), ("en", "<th>household id</th>")],
-    ids=["zh", "en"],
+    [
+        pytest.param("zh", "<th>户编号</th>", id="zh"),
+        pytest.param("en", "<th>household id</th>", id="en"),
+    ],
 )
 def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
     no_chart, lang, header
@@ -318,10 +332,9 @@ def test_relief_dashboard_table_is_masked_localised_and_has_no_output_widget(
 @pytest.mark.parametrize(
     ("reveal", "shown", "hidden"),
     [
-        (False, ["李**", "王**"], ["李四光", "王五福"]),
-        (True, ["李四光", "王五福"], ["李**", "王**"]),
+        pytest.param(False, ["李**", "王**"], ["李四光", "王五福"], id="masked-by-default"),
+        pytest.param(True, ["李四光", "王五福"], ["李**", "王**"], id="reveal-pii"),
     ],
-    ids=["masked-by-default", "reveal-pii"],
 )
 def test_relief_dashboard_masks_names_the_cut_line_carries(
     no_chart, monkeypatch, reveal, shown, hidden
@@ -341,8 +354,11 @@ def test_relief_dashboard_masks_names_the_cut_line_carries(
 
 @pytest.mark.parametrize(
     ("mode", "quota_disabled", "budget_disabled"),
-    [("quota", False, True), ("budget", True, False), ("none", True, True)],
-    ids=["quota", "budget", "no-limit"],
+    [
+        pytest.param("quota", False, True, id="quota"),
+        pytest.param("budget", True, False, id="budget"),
+        pytest.param("none", True, True, id="no-limit"),
+    ],
 )
 def test_relief_dashboard_greys_out_the_slider_not_in_use(
     no_chart, mode, quota_disabled, budget_disabled
