@@ -14,10 +14,10 @@ from fpanalysis.cli.common import (
     add_analysis_options,
     add_engine_options,
     check_engine_options,
-    check_outputs,
     engine_client,
     write,
 )
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.params import load_params
 from fpanalysis.rules import bonus
 
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.io import load_for_analysis
     from fpanalysis.io.scenarios import load_scenarios
 
-    check_outputs(args.out, args.liability, args.outside, dataset=args.dataset)
+    guard_writes(args, "--out", "--liability", "--outside")  # before any work
     check_engine_options(args)
     if args.start:
         bonus.parse_month(args.start)  # a bad month is a usage error before loading anything

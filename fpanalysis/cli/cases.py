@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 from fpanalysis.cli.common import add_analysis_options
-from fpanalysis.cli.compliance import check_outputs, load, write
+from fpanalysis.cli.compliance import load, write
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.rules.cases import case_list
 
 HELP = "大月份引产与生育指标注销案件清单 / late-termination and birth-quota case list"
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out")  # before any work
     dataset, params = load(args, TABLES)
     cases = case_list(dataset, params)
     write(cases, args.out, args)

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs, write
+from fpanalysis.cli.common import add_analysis_options, add_engine_options, write
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.params import Params, load_params
 from fpanalysis.rules.compliance import (
     TABLES_NEEDED,
@@ -83,7 +84,7 @@ def period_of(args: argparse.Namespace, dataset) -> str:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
 
-    check_outputs(args.out, args.detail, dataset=args.dataset)
+    guard_writes(args, "--out", "--detail")  # before any work
     check_dask_options(args)
     if args.period:
         parse_period(args.period)  # a bad period is a usage error before loading anything

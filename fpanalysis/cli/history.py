@@ -27,7 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_lang, add_out, check_outputs
+from fpanalysis.cli.common import add_lang, add_out
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import UsageError
 
 HELP = "登记簿查询：某户历次低保记录、单位历次考核等次 / the decision register: a household's relief rounds, units' grades"
@@ -251,7 +252,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io import write_table
 
-    check_outputs(args.out)
+    guard_writes(args, "--out", register=True)  # before any work
     modes = [args.household_id is not None, args.unit is not None, args.units, args.rounds]
     if sum(bool(m) for m in modes) != 1:
         raise UsageError(

@@ -26,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_analysis_options, add_engine_options, check_outputs
+from fpanalysis.cli.common import add_analysis_options, add_engine_options
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import UsageError
 
 HELP = "低保特困户排序与拟纳入名单 / rank hardship households for minimum-living relief (低保)"
@@ -297,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.history import record_relief, relief_previous, relief_register
     from fpanalysis.rules.relief import cut_line, rank_households
 
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out", "--meeting")  # before any work
     from fpanalysis.cli.compliance import check_dask_options
 
     check_dask_options(args)

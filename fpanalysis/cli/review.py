@@ -25,7 +25,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from fpanalysis.cli.common import add_analysis_options, check_outputs
+from fpanalysis.cli.common import add_analysis_options
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.cli.relief import (
     add_round_options,
     load,
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.io import load_for_analysis, write_table
     from fpanalysis.rules.relief import RELIEF_TABLES, review
 
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out")  # before any work
     if args.units:
         return run_units(args)
     as_of = parse_date(args.as_of)
