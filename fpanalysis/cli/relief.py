@@ -255,19 +255,24 @@ def load(args: argparse.Namespace):
     return dataset, params
 
 
-def print_problems(problems: pd.DataFrame, lang: str) -> None:
+def shown(text: str, reveal: bool) -> str:
+    """A console line: ID-shaped keys in it masked unless ``--reveal-pii`` (rulebook §7)."""
+    from fpanalysis.core.privacy import mask_text
+
+    return text if reveal else mask_text(text)
+
+
+def print_problems(problems: pd.DataFrame, lang: str, reveal: bool = False) -> None:
     """Data problems found by the rules (declared FP types the members contradict), as warnings."""
     label = "警告" if lang == "zh" else "warning"
     col = "message_zh" if lang == "zh" else "message_en"
     for p in problems.to_dict("records"):
         where = f"households 第{p['row']}行" if lang == "zh" else f"households row {p['row']}"
-        print(
-            f"{label}: {where} [{p['household_id']}] {p['column']}: {p[col]} ({p['rule']})",
-            file=sys.stderr,
-        )
+        line = f"{label}: {where} [{p['household_id']}] {p['column']}: {p[col]} ({p['rule']})"
+        print(shown(line, reveal), file=sys.stderr)
 
 
-def print_cut(cut: pd.DataFrame, lang: str) -> None:
+def print_cut(cut: pd.DataFrame, lang: str, reveal: bool = False) -> None:
     """The households either side of the cut line and what separates them."""
     if cut.empty:
         return
@@ -280,18 +285,19 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
         side = ("线上" if r["side"] == "above" else "线下") if zh else r["side"]
         rank = "" if pd.isna(r["rank"]) else int(r["rank"])
         if zh:
-            print(
+            line = (
                 f"  {side} 第{rank}名 {r['household_id']}"
                 f"（{labels.get(r['selection'], r['selection'])}，"
                 f"月保障金 {r['entitlement_yuan']} 元）："
                 f"{r['separated_by_zh']}"
             )
         else:
-            print(
+            line = (
                 f"  {side} rank {rank} {r['household_id']} "
                 f"({r['selection']}, {r['entitlement_yuan']} yuan): "
                 f"{r['separated_by_en']}"
             )
+        print(shown(line, reveal))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -341,8 +347,8 @@ def run(args: argparse.Namespace) -> int:
     day = result.as_of.strftime("%Y-%m-%d")
     zh = args.lang == "zh"
     for z, e in result.notes:
-        print(("注意：" + z) if zh else ("note: " + e))
-    print_cut(cut_line(result), args.lang)
+        print(shown(("注意：" + z) if zh else ("note: " + e), args.reveal_pii))
+    print_cut(cut_line(result), args.lang, args.reveal_pii)
     eligible, chosen = int(t["eligible"].sum()), len(result.selected)
     going, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     if zh:
@@ -384,7 +390,7 @@ def write_outputs(result, args: argparse.Namespace) -> None:
     from fpanalysis.io import write_table_chunks
     from fpanalysis.io.exports import export_meeting_xlsx
 
-    print_problems(result.problems, args.lang)
+    print_problems(result.problems, args.lang, args.reveal_pii)
     write_table_chunks(
         (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks()),
         args.out,

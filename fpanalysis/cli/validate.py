@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
                 args.rejects, written.values(), "validate", remove_stale=True
             )
     if args.out is not None:
-        write_table(report.to_frame(lang), args.out)
+        # the problem list is a file like any output: the values it quotes are masked (rulebook §7)
+        write_table(report.to_frame(lang, masked=True), args.out)
     lines = [report.summary(dataset, lang)]
     if written:
         what = "被拒绝的行已写到" if lang == "zh" else "rejected rows written to"

@@ -17,6 +17,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, isin_keys
 from fpanalysis.core.errors import DataError, UsageError
+from fpanalysis.core.privacy import mask_problem
 from fpanalysis.io.frames import frame_from_records
 from fpanalysis.io.parts import frame_from_parts, part_layout
 from fpanalysis.io.read import (
@@ -28,7 +29,7 @@ from fpanalysis.io.read import (
     records_sheet,
     sha256_file,
 )
-from fpanalysis.io.validate import ValidationReport, validate_dataset
+from fpanalysis.io.validate import KEY_ID_RULE, ValidationReport, validate_dataset
 
 __all__ = ["MAX_LISTED", "MAX_WARNINGS_SHOWN", "load_dataset", "load_for_analysis"]
 
@@ -248,7 +249,12 @@ def load_for_analysis(
             couple, say), repeatedly until nothing refers to a dropped row.
             ``dataset.skipped`` records {table: rows left out}.
         lang: language of ``dataset.messages`` (the lines a command prints:
-            rows left out, the first 5 warnings and how many more there are).
+            rows left out, the first 5 warnings and how many more there are; a key
+            column holding ID numbers is always among them).
+
+    The values, keys and messages of the problems it shows (the warnings, the
+    errors of a refusal) are masked (:func:`fpanalysis.core.privacy.mask_problem`):
+    only ``validate`` itself shows them as typed (rulebook §7).
 
     Raises:
         DataError: a table is missing or unreadable; or the tables have errors
@@ -291,8 +297,9 @@ def load_for_analysis(
             out.messages.append(f"{t}: {n} rows left out (failed validation){extra}")
     # Warnings do not stop an analysis; show a few, not thousands (a county with many
     # renamed region codes would otherwise bury the output).
-    warns = report.warnings
-    out.messages.extend(p.text(lang) for p in warns[:MAX_WARNINGS_SHOWN])
+    # a key column holding ID numbers first: it concerns every output (rulebook §7)
+    warns = sorted(report.warnings, key=lambda p: p.rule != KEY_ID_RULE)
+    out.messages.extend(mask_problem(p).text(lang) for p in warns[:MAX_WARNINGS_SHOWN])
     if len(warns) > MAX_WARNINGS_SHOWN:
         rest = len(warns) - MAX_WARNINGS_SHOWN
         out.messages.append(
@@ -305,7 +312,7 @@ def load_for_analysis(
 
 
 def _refusal(report: ValidationReport, unusable_only: bool = False) -> DataError:
-    errs = [p for p in report.errors if (p.row is None) or not unusable_only]
+    errs = [mask_problem(p) for p in report.errors if (p.row is None) or not unusable_only]
     n = len(errs)
     lines_zh = [p.text("zh") for p in errs[:MAX_LISTED]]
     lines_en = [p.text("en") for p in errs[:MAX_LISTED]]

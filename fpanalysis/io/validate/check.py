@@ -22,7 +22,7 @@ from fpanalysis.io.validate.crossfield import (
     references,
 )
 from fpanalysis.io.validate.findings import Finding, fmt_date
-from fpanalysis.io.validate.idnumbers import id_number_findings
+from fpanalysis.io.validate.idnumbers import id_number_findings, key_id_problems
 from fpanalysis.io.validate.report import ValidationReport
 
 __all__ = ["validate_dataset"]
@@ -106,7 +106,7 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
     ).normalize()
     findings += ref_findings + date_order(dataset) + date_bounds(dataset, as_of)
     findings += conditional(dataset) + id_number_findings(dataset)
-    problems += notes + col_probs
+    problems += notes + col_probs + key_id_problems(dataset)
     for f in findings:
         for row in f.rows:
             file = dataset.file_of(f.table, int(row))  # a part file for partitioned tables
