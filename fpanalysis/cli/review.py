@@ -88,7 +88,9 @@ def run_units(args: argparse.Namespace) -> int:
         raise UsageError(
             "--units 须与 --register 一起使用", "--units needs --register", rule="units"
         )
-    reg = open_from_args(args, create=False)
+    from fpanalysis.cli.history import verified
+
+    reg = verified(open_from_args(args, create=False))
     try:
         out = unit_transitions(reg)
     finally:
@@ -131,14 +133,18 @@ def run(args: argparse.Namespace) -> int:
                 "give --previous-round or --register, not both",
                 rule="previous-round",
             )
-        reg = open_from_args(args, create=False)  # checked before any work
+        from fpanalysis.cli.history import verified
+
+        reg = verified(open_from_args(args, create=False))  # checked before any work
     dataset, params = load(args)
     if args.register is not None:
         from fpanalysis.rules.relief import default_as_of
 
         # "Before" is the last round recorded for an earlier date than this review's.
         day = default_as_of(dataset) if as_of is None else as_of
-        previous_round, previous_round_id = reg.previous_selection(as_of=day)
+        previous_round, previous_round_id = reg.previous_selection(
+            as_of=day, known=dataset["households"]["household_id"]
+        )
         reg.close()
         if previous_round is None:
             from fpanalysis.register import RegisterError
@@ -173,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         budget_yuan=budget,
         pool=args.pool,
     )
-    print_problems(result.problems, args.lang)
+    print_problems(result.problems, args.lang, args.reveal_pii)
     write_table(
         mask_frame(out, reveal=args.reveal_pii), args.out, lang=args.lang, table="households"
     )

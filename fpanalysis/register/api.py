@@ -39,6 +39,8 @@ class Register(Database):
     household_history = read.household_history
     unit_grades = read.unit_grades
     previous_selection = read.previous_selection
+    check_seals = read.check_seals
+    seal_of = read.seal_of
 
 
 def open_register(

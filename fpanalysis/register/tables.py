@@ -1,6 +1,8 @@
 """The register's tables (SQLAlchemy Core): version 1 as first built (frozen), the current
-layout (:data:`T`, version 1 plus the columns later versions add), the exact decimal type, and
-the triggers that make recorded rounds append-only on SQLite and PostgreSQL."""
+layout (:data:`T`, version 1 plus the columns and tables later versions add: the review columns
+of version 2, the seals of version 3), the exact decimal type, the columns a round's seal covers
+(:data:`SEALED_COLUMNS`), and the triggers that make recorded rounds append-only on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,8 +12,17 @@ from typing import Any
 import sqlalchemy as sa
 
 APP = "fpanalysis-register"
-REGISTER_TABLES = ("meta", "rounds", "relief_rows", "compliance_units", "compliance_accountability")
-APPEND_ONLY_TABLES = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
+REGISTER_TABLES = (
+    "meta",
+    "rounds",
+    "relief_rows",
+    "compliance_units",
+    "compliance_accountability",
+    "round_seals",
+)
+#: The tables version 2 made append-only (frozen: its upgrade step creates their triggers).
+V2_APPEND_ONLY = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
+APPEND_ONLY_TABLES = (*V2_APPEND_ONLY, "round_seals")
 
 INDICATOR_RATES = [
     "baseline_coverage",
@@ -161,11 +172,33 @@ V2_ADDED = {
     ],
 }
 
+#: The columns a round's seal covers, table by table (version 1 and 2's: frozen, so that a
+#: seal made today still verifies when a later version adds columns).
+SEALED_COLUMNS = {
+    name: [c.name for c in V1.tables[name].columns] + [c.name for c in V2_ADDED.get(name, [])]
+    for name in V2_APPEND_ONLY
+}
+
+
+def round_seals_table(metadata: sa.MetaData) -> sa.Table:
+    """``round_seals`` as version 3 lays it out: one row per round, in recording order, with the
+    hash of the round's record and the hash chained to the previous round's (frozen)."""
+    return sa.Table(
+        "round_seals",
+        metadata,
+        sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False, unique=True),
+        sa.Column("round_sha256", sa.String(64), nullable=False),
+        sa.Column("chain_sha256", sa.String(64), nullable=False),
+    )
+
+
 META = sa.MetaData()
 for _t in V1.sorted_tables:
     _new = _t.to_metadata(META)
     for _c in V2_ADDED.get(_t.name, []):
         _new.append_column(_c)
+round_seals_table(META)
 T = {name: META.tables[name] for name in REGISTER_TABLES}
 
 
@@ -174,11 +207,11 @@ def add_column_sql(conn: sa.Connection, table: str, col: sa.Column) -> str:
     return f"ALTER TABLE {table} ADD COLUMN {col.name} {kind}"
 
 
-def append_only_sql(dialect: str) -> list[str]:
+def append_only_sql(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
     """Triggers that make the database itself refuse UPDATE and DELETE of recorded rounds."""
     out = []
     if dialect == "sqlite":
-        for t in APPEND_ONLY_TABLES:
+        for t in tables:
             for op in ("UPDATE", "DELETE"):
                 out.append(
                     f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN "
@@ -193,7 +226,7 @@ def append_only_sql(dialect: str) -> list[str]:
             "BEGIN RAISE EXCEPTION 'fpanalysis register: %% is append-only (%% refused)', "
             "TG_TABLE_NAME, TG_OP; END $$"
         )
-        for t in APPEND_ONLY_TABLES:
+        for t in tables:
             out.append(
                 f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
                 "FOR EACH ROW EXECUTE FUNCTION fpanalysis_append_only()"
@@ -203,3 +236,17 @@ def append_only_sql(dialect: str) -> list[str]:
                 "FOR EACH STATEMENT EXECUTE FUNCTION fpanalysis_append_only()"
             )
     return out
+
+
+def append_only_triggers(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> dict:
+    """The triggers :func:`append_only_sql` creates: name -> table."""
+    if dialect == "sqlite":
+        return {f"{t}_no_{op}": t for t in tables for op in ("update", "delete")}
+    return {f"{t}_{what}": t for t in tables for what in ("append_only", "no_truncate")}
+
+
+def drop_trigger_sql(dialect: str, name: str, table: str) -> str:
+    """The statement that drops one of those triggers (an upgrade step re-creates it)."""
+    if dialect == "sqlite":
+        return f"DROP TRIGGER IF EXISTS {name}"
+    return f"DROP TRIGGER IF EXISTS {name} ON {table}"
