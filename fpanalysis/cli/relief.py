@@ -190,30 +190,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_previous_round(path: Path | None) -> pd.DataFrame | None:
     """A previous ``relief`` output: its ``household_id`` and ``selected`` columns.
 
-    The headers may be English or Chinese.
+    The headers may be English or Chinese. The file is read as any input is
+    (:func:`fpanalysis.io.load_table_file`).
     """
     if path is None:
         return None
     from fpanalysis.core.schema import OUTPUT_COLUMNS, TABLES
-    from fpanalysis.io import parse_bools
+    from fpanalysis.io import load_table_file, parse_bools
 
-    if not path.exists():
-        raise UsageError(
-            "找不到上一轮文件",
-            "the previous round's file does not exist",
-            file=str(path),
-            rule="file-exists",
-        )
-    if path.suffix.lower() == ".xlsx":
-        df = pd.read_excel(path, dtype=str)
-    elif path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    else:
-        raise UsageError(
-            "上一轮文件应为 .csv 或 .xlsx",
-            "the previous round's file must be .csv or .xlsx",
-            file=str(path),
-        )
+    # the dataset's readers and limits: encodings, zip and XML bombs, formulas with no value
+    df = load_table_file(path, "--previous-round")
     names = {
         TABLES["households"].column("household_id").zh: "household_id",
         OUTPUT_COLUMNS["selected"]: "selected",

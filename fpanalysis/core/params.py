@@ -122,9 +122,46 @@ def _key_lines(loader: _StrictLoader, node: Any, prefix: tuple, out: dict, seen:
         _key_lines(loader, value_node, path, out, seen)
 
 
+#: How deep a parameter file may nest mappings and lists (rulebook §9: the deepest parameter,
+#: a standard by area and date, is 3 levels); a file nested deeper is refused before it is built.
+MAX_YAML_DEPTH = 32
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse a YAML text nested deeper than :data:`MAX_YAML_DEPTH` (PyYAML builds it by recursion).
+
+    The events are read one by one (the parser is not recursive), so a file
+    nested 10,000 levels deep is refused without building anything.
+    """
+    loader = yaml.SafeLoader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    mark = event.start_mark
+                    raise ParamError(
+                        f"参数文件嵌套超过 {MAX_YAML_DEPTH} 层：参数文件最多只需 3 层",
+                        f"the parameter file nests more than {MAX_YAML_DEPTH} levels deep: a "
+                        "parameter file needs 3 at most",
+                        file=str(path),
+                        row=mark.line + 1 if mark else None,
+                        rule="yaml-depth",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # a syntax error: reported, with its line, by the parse that follows
+    finally:
+        loader.dispose()
+
+
 def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
     path = Path(path)
     text = _read_text(path)
+    _check_depth(text, path)
     loader = _StrictLoader(text)
     lines: dict[tuple, int] = {}
     try:
@@ -136,6 +173,13 @@ def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
     except ParamError as exc:
         exc.file = str(path)
         raise
+    except RecursionError:  # an alias web too deep for the builder: refused, never a traceback
+        raise ParamError(
+            "参数文件的结构太深，无法读取",
+            "the parameter file is nested too deeply to be read",
+            file=str(path),
+            rule="yaml-depth",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc.problem):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, row_keys
+from fpanalysis.io.frames import CELL_RULES
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
     conditional,
@@ -29,7 +30,7 @@ __all__ = ["validate_dataset"]
 
 # Rules whose problem is "the cell is empty": not repeated for a cell that has a type error.
 _EMPTINESS_RULES = frozenset({"required", "hire_date_required", "outcome_date_required"})
-_TYPE_RULES = frozenset({"date", "bool", "int", "number"})
+_TYPE_RULES = frozenset({"date", "bool", "int", "number"}) | CELL_RULES
 
 
 def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
