@@ -133,7 +133,10 @@ def _check_depth(text: str, path: Path) -> None:
     The events are read one by one (the parser is not recursive), so a file
     nested 10,000 levels deep is refused without building anything.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError:
+        return  # unreadable text: reported, with its line, by the parse that follows
     depth = 0
     try:
         while loader.check_event():
@@ -155,16 +158,18 @@ def _check_depth(text: str, path: Path) -> None:
     except yaml.YAMLError:
         return  # a syntax error: reported, with its line, by the parse that follows
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
     path = Path(path)
     text = _read_text(path)
     _check_depth(text, path)
-    loader = _StrictLoader(text)
+    loader = None
     lines: dict[tuple, int] = {}
     try:
+        loader = _StrictLoader(text)  # refuses control characters: a YAMLError like the others
         node = loader.get_single_node()
         doc = None if node is None else loader.construct_document(node)
         if with_lines and node is not None:
@@ -201,7 +206,8 @@ def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
             rule="yaml-syntax",
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: Path) -> Any:
