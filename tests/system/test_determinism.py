@@ -18,7 +18,12 @@ from pathlib import Path
 import cmdruns
 import pytest
 
-NAMES = [name for name, _ in cmdruns.commands(Path("sample"), Path("sample_workbook.xlsx"))]
+NAMES = [
+    name
+    for name, _ in cmdruns.commands(
+        Path("sample"), Path("sample_workbook.xlsx"), Path("sample_pii")
+    )
+]
 
 _CHECKED: dict[str, int] = {}
 
@@ -31,7 +36,8 @@ def runs():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
 def test_command_succeeds(runs, name):
-    """Each command of the shared runs exits 0 on the sample (else the comparisons below mean little)."""
+    """Each command of the shared runs exits 0 on the sample (else the comparisons below mean
+    little)."""
     for run in cmdruns.HASH_SEEDS:
         cr = runs.runs[run][name]
         assert cr.returncode == 0, f"{run} {cr.argv}: exit {cr.returncode}\n{cr.stderr[-2000:]}"
@@ -61,7 +67,8 @@ def test_outputs_identical_across_processes(runs, name, request):
     cmdruns.record_figure(
         request.config,
         "outputs checked for determinism",
-        f"{total} files from {len(_CHECKED)} command runs, each written twice (PYTHONHASHSEED 0 / 12345)",
+        f"{total} files from {len(_CHECKED)} command runs, each written twice "
+        "(PYTHONHASHSEED 0 / 12345)",
     )
 
 
@@ -75,13 +82,16 @@ def test_every_kind_of_output_was_compared(runs):
     report = runs.runs["a"]["report"].out / "report"
     # the bureau's compliance report, one unit's, the budget and the relief notebooks
     assert len(list(report.glob("*.html"))) == 5
+    # the copy with personal information in it: the three notebooks and the index, no unit
+    assert len(list((runs.runs["a"]["report-pii"].out / "report").glob("*.html"))) == 4
 
 
 @pytest.mark.slow
 def test_stdout_identical_across_processes(runs):
-    """What a command prints (its log) does not depend on the hash seed either (the report's timing aside)."""
+    """What a command prints (its log) does not depend on the hash seed either (the report's timing
+    aside)."""
     for name in NAMES:
-        if name == "report":
+        if name.startswith("report"):
             continue
         a, b = runs.runs["a"][name], runs.runs["b"][name]
         assert a.stdout.replace(str(a.out), "OUT") == b.stdout.replace(str(b.out), "OUT"), name

@@ -43,11 +43,13 @@ def runs():
     return cmdruns.command_runs()
 
 
-# --------------------------------------------------------------------------- (a) inputs never written
+# ------------------------------------------------------------------------- (a) inputs never written
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["csv", "xlsx"], ids=["csv-folder", "xlsx-workbook"])
+@pytest.mark.parametrize(
+    "kind", ["csv", "xlsx", "pii"], ids=["csv-folder", "xlsx-workbook", "pii-folder"]
+)
 def test_every_command_leaves_the_inputs_unchanged(runs, kind):
     ran = {cr.argv[0] for run in runs.runs.values() for cr in run.values()}
     wanted = {
@@ -64,12 +66,17 @@ def test_every_command_leaves_the_inputs_unchanged(runs, kind):
     } | ({"history"} if cmdruns.history_available() else set())
     assert wanted <= ran
     src = runs.inputs[kind]
-    keys = {k for k in runs.hashes_before if (kind == "xlsx") == k.endswith(".xlsx")}
+    pii = cmdruns.PII_PREFIX
+    keys = {
+        k
+        for k in runs.hashes_before
+        if (kind == "pii") == k.startswith(pii) and (kind == "xlsx") == k.endswith(".xlsx")
+    }
     assert keys, "nothing hashed"
     after = {k: v for k, v in runs.hashes_after.items() if k in keys}
     assert after == {k: runs.hashes_before[k] for k in keys}
     if src.is_dir():  # no file was added to the dataset folder either
-        assert sorted(p.name for p in src.iterdir()) == sorted(keys)
+        assert sorted(p.name for p in src.iterdir()) == sorted(k.removeprefix(pii) for k in keys)
 
 
 @pytest.mark.slow
@@ -79,7 +86,7 @@ def test_default_dataset_is_unchanged(runs):
     assert runs.runs["a"]["validate-default"].returncode == 0
 
 
-# --------------------------------------------------------------------------- (b) rejects account for every row
+# ---------------------------------------------------------------- (b) rejects account for every row
 
 
 def _data_rows(path: Path) -> dict[int, list[str]]:
@@ -162,7 +169,8 @@ def test_rejects_account_for_every_row_csv(tmp_path):
 
 
 def test_rejects_account_for_every_row_xlsx(tmp_path):
-    """synth --faults as a Chinese workbook: the rejects are named after the sheets and add up too."""
+    """synth --faults as a Chinese workbook: the rejects are named after the sheets and add up
+    too."""
     book = tmp_path / "faulty.xlsx"
     _synth(book, "--lang", "zh")
     p = _validate(book, tmp_path / "rejects")
@@ -182,7 +190,8 @@ def test_rejects_account_for_every_row_xlsx(tmp_path):
 
 
 def test_rejects_hand_table(tmp_path):
-    """units: U1 fine, U2 with no kind, U3 twice (every copy of a duplicate key is rejected), a blank row.
+    """units: U1 fine, U2 with no kind, U3 twice (every copy of a duplicate key is rejected), a
+    blank row.
 
     Read 4 (the blank row is no data), rejected 3 (U2, both U3), kept 1 (U1).
     """
@@ -238,7 +247,8 @@ KILLS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix,rows,after", KILLS, ids=[f"{s}-{a}s" for s, _, a in KILLS])
 def test_write_table_killed_midway_keeps_previous_file(tmp_path, suffix, rows, after):
-    """SIGKILL while write_table writes: the old file is intact; only a ``.out.SUFFIX.*.tmp`` may remain."""
+    """SIGKILL while write_table writes: the old file is intact; only a ``.out.SUFFIX.*.tmp`` may
+    remain."""
     out = tmp_path / f"out.{suffix}"
     previous = b"previous output, not to be lost\n"
     out.write_bytes(previous)
@@ -268,7 +278,8 @@ def test_write_table_killed_midway_keeps_previous_file(tmp_path, suffix, rows, a
 @pytest.mark.slow
 @pytest.mark.parametrize("after", [0.3, 0.9, 1.4], ids=["kill-0.3s", "kill-0.9s", "kill-1.4s"])
 def test_bonus_command_killed_keeps_previous_output(tmp_path, after):
-    """``fpanalysis bonus`` killed at a few points: each output is the previous run's or the new run's, whole.
+    """``fpanalysis bonus`` killed at a few points: each output is the previous run's or the new
+    run's, whole.
 
     Every file is swapped in by a rename, so whatever the moment of the kill,
     ``bonus.csv`` and ``liability.xlsx`` each hold either the previous run's
@@ -366,7 +377,8 @@ def test_report_killed_keeps_previous_report(runs, tmp_path, wait_for):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
 def test_report_swap_is_one_atomic_exchange(tmp_path):
-    """The finished report replaces the old one in one step (renameat2 RENAME_EXCHANGE): no moment without one."""
+    """The finished report replaces the old one in one step (renameat2 RENAME_EXCHANGE): no moment
+    without one."""
     from fpanalysis.report.folders import exchange, swap_in
 
     a, b = tmp_path / "a", tmp_path / "b"
