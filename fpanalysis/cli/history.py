@@ -144,9 +144,7 @@ def relief_previous(
 
     day = default_as_of(dataset) if as_of is None else as_of
     known = dataset["households"]["household_id"] if "households" in dataset else None
-    return reg.previous_selection(
-        before=getattr(args, "supersedes", None), as_of=day, known=known
-    )
+    return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day, known=known)
 
 
 def _params_text(args: argparse.Namespace) -> str | None:

@@ -85,7 +85,6 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.core import config
     from fpanalysis.io.guard import Target
     from fpanalysis.report import build_report
-
     from fpanalysis.report.folders import REPORT_MARKER
 
     report = Target("--out", args.out, "report", marker=REPORT_MARKER)

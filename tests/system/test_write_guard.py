@@ -523,10 +523,7 @@ _APPLIES = {
 }
 
 CASES = [
-    pytest.param(w, s, id=f"{w.name}-{s}")
-    for w in WRITERS
-    for s in SCENARIOS
-    if _APPLIES[s](w)
+    pytest.param(w, s, id=f"{w.name}-{s}") for w in WRITERS for s in SCENARIOS if _APPLIES[s](w)
 ]
 
 
