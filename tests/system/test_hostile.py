@@ -789,3 +789,21 @@ def _cells(data: bytes) -> dict:
         )
         for ws in wb
     }
+
+
+def test_a_refusal_quotes_no_id_number(capsys, tmp_path):
+    """relief refusing bad data lists the problems, the households' keys masked (rulebook §7)."""
+    import shutil
+
+    from fpanalysis.core.privacy import find_unmasked_ids
+
+    d = tmp_path / "ds"
+    shutil.copytree(HOSTILE / "households_keyed_by_id", d)
+    text = (d / "households.csv").read_text(encoding="utf-8").replace(",1,300,", ",0,300,")
+    (d / "households.csv").write_text(text, encoding="utf-8")  # a household of 0 persons
+    for lang in ("zh", "en"):
+        rc, out = run_cli(capsys, "relief", d, "--out", tmp_path / "r.csv", "--lang", lang)
+        assert rc == 1 and "invalid_data" in out and "420106********" in out
+        assert find_unmasked_ids(out) == []
+    rc, out = run_cli(capsys, "validate", d)  # the clerk's own tool shows the key as typed
+    assert rc == 1 and find_unmasked_ids(out)
