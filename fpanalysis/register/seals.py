@@ -110,7 +110,7 @@ def chain(previous: str, digest: str, round_id: str, seq: int) -> str:
 
     Examples:
         >>> chain("", "ab", "relief-2025-06-30-0001", 1)[:12]
-        '8b2f3d5e0c2e'
+        '02b890b1400f'
     """
     text = f"{previous}\n{digest}\n{round_id}\n{int(seq)}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
