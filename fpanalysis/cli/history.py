@@ -229,12 +229,10 @@ def record_compliance(args: argparse.Namespace, card, detail, dataset, params, p
 
 
 def print_recorded(round_id: str, reg: Any, lang: str) -> None:
-    """The round id, and its seal (to note in the minutes: a rewritten register shows there)."""
-    seal = (reg.seal_of(round_id) or "")[:16]
     if lang == "zh":
-        print(f"已记入登记簿 {reg.where}：轮次 {round_id}（封存 {seal}）")
+        print(f"已记入登记簿 {reg.where}：轮次 {round_id}")
     else:
-        print(f"recorded in the register {reg.where}: round {round_id} (seal {seal})")
+        print(f"recorded in the register {reg.where}: round {round_id}")
 
 
 def verified(reg: Any) -> Any:

@@ -1,7 +1,9 @@
 """Keys that are personal information never enter the register (rulebook §7): a key shaped like
-a resident ID number (a bureau numbering households by the head's ID), and such a number inside
-a stored text (a reason naming the household ranked above), is stored as a keyed hash,
-``id#`` and 24 hex digits of HMAC-SHA256 under the register's own random key.
+a resident ID number (a bureau numbering households by the head's ID) is stored as a keyed hash,
+``id#`` and 24 hex digits of HMAC-SHA256 under the register's own random key; such a number
+inside a stored text (a reason naming the household ranked above, a note) is stored masked, as
+every output shows it (``110105********0016``): a text is read, never matched, and the same
+round's text reads the same in every register.
 
 Why a keyed hash, not a surrogate number: a surrogate needs a table from each ID number to its
 surrogate, which would put the numbers in the register again (or in a second file whose loss
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -27,12 +28,11 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from fpanalysis.core.privacy import ID_SHAPE, looks_like_id
+from fpanalysis.core.privacy import looks_like_id, mask_text
 from fpanalysis.register.tables import T
 
 KEY_META = "pii_key"
 PREFIX = "id#"
-_WORD_RE = re.compile(rf"(?<![0-9A-Za-z])(?:{ID_SHAPE})(?![0-9A-Za-z])")
 
 
 def new_key() -> str:
@@ -63,16 +63,15 @@ def protect(value: Any, key: bytes) -> Any:
     return PREFIX + digest.hexdigest()[:24]
 
 
-def protect_text(text: Any, key: bytes) -> Any:
-    """``text`` with every word shaped like an ID number replaced by its keyed hash.
+def protect_text(text: Any) -> Any:
+    """``text`` with every word shaped like an ID number masked
+    (:func:`fpanalysis.core.privacy.mask_text`).
 
     Examples:
-        >>> protect_text("与上一名 11010519491231002X（第 1 名）相同", bytes(32))[:8]
-        '与上一名 id#'
+        >>> protect_text("与上一名 11010519491231002X（第 1 名）相同")
+        '与上一名 110105********002X（第 1 名）相同'
     """
-    if not isinstance(text, str):
-        return text
-    return _WORD_RE.sub(lambda m: protect(m[0], key), text)
+    return mask_text(text)
 
 
 #: What is protected, table by table: (key columns, text columns).
@@ -96,7 +95,7 @@ def protect_row(table: str, row: dict[str, Any], key: bytes) -> dict[str, Any]:
             out[c] = protect(out[c], key)
     for c in texts:
         if c in out:
-            out[c] = protect_text(out[c], key)
+            out[c] = protect_text(out[c])
     return out
 
 

@@ -50,10 +50,10 @@ def upgrade_2_to_3(conn: sa.Connection) -> None:
     """v3: tamper evidence and no ID numbers in the clear (rulebook §6, §7).
 
     Adds ``round_seals`` (append-only) and the register's random key
-    (``meta.pii_key``); stores the keys and words shaped like ID numbers that
-    earlier rounds hold as their keyed hashes (the append-only triggers are
-    lifted for that, in this transaction, and put back); then seals every
-    round, in recording order.
+    (``meta.pii_key``); stores the keys shaped like ID numbers that earlier
+    rounds hold as their keyed hashes, and such numbers in their texts masked
+    (the append-only triggers are lifted for that, in this transaction, and
+    put back); then seals every round, in recording order.
     """
     dialect = conn.dialect.name
     md = sa.MetaData()
@@ -67,7 +67,7 @@ def upgrade_2_to_3(conn: sa.Connection) -> None:
 
 
 def _protect_recorded(conn: sa.Connection, key: bytes) -> None:
-    """Rows recorded before version 3 with ID-shaped keys or words: stored as keyed hashes."""
+    """Rows recorded before version 3 with ID-shaped keys or words: hashed, masked."""
     dialect = conn.dialect.name
     for table, (keys, texts) in PROTECTED.items():
         t = T[table]

@@ -6,9 +6,9 @@ and names the round that was altered, a round deleted or recorded outside fpanal
 append-only trigger removed.
 
 The chain shows a change made by hand or by another program; someone who can write the database
-could also recompute every later seal. :func:`verify` returns the last seal of the chain (the
-commands print it when a round is recorded), so that it can be noted outside the register, in
-the committee's minutes, and a rewritten chain shows there.
+could also recompute every later seal. :func:`verify` returns the last seal of the chain
+(``fpanalysis register check`` prints it), so that it can be noted outside the register after a
+round is recorded, in the committee's minutes, and a rewritten chain shows there.
 """
 
 from __future__ import annotations

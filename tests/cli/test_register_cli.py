@@ -587,10 +587,12 @@ def test_history_review_and_check_notice_a_hand_edited_register(story, capsys, e
     assert "登记簿的记录与其封存不符" in capsys.readouterr().err
 
 
-def test_recording_prints_the_seal_check_prints_the_last(story, capsys):
+def test_check_prints_the_last_seal_to_note_in_the_minutes(story, capsys):
     url = str(story["tmp"] / "register.sqlite")
     assert relief(story, "d1", "2025-06-30", 4, url, "r1.csv", "--record") == 0
-    seal = capsys.readouterr().out.split("(seal ")[1][:16]
+    reg = R.open_register(url)
+    seal = reg.seal_of(reg.rounds()["round_id"].iloc[-1])[:16]
+    capsys.readouterr()
     assert main(["register", "check", "--register", url]) == 0
     assert f"最后的封存 {seal}" in capsys.readouterr().out
 
