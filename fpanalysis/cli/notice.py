@@ -196,15 +196,20 @@ def run(args: argparse.Namespace) -> int:
         else:
             rows = reg.final_rows(decided)
         proposal = rounds.loc[proc["proposal"]].to_dict() if proc["proposal"] else row
-        lists = notice_lists(
-            rows, reg.decisions(decided), _previous_tiers(reg, round_options(proposal))
-        )
         ds = _dataset(args, row)
         check_writes([out], [("--dataset", ds.source)])  # the round's dataset, once known
+        # a household numbered by its head's ID is stored as its keyed hash: its id again
+        # (the notice shows no id; its order and names follow the dataset's ids)
+        ids = ds["households"]["household_id"].astype(str).tolist()
+        back = dict(zip(reg.stored_keys(ids), ids, strict=True))
+        decisions = reg.decisions(decided)
+        for df in (rows, decisions):
+            df["household_id"] = df["household_id"].map(lambda h: back.get(h, h))
+        tiers = _previous_tiers(reg, round_options(proposal))
+        tiers = None if tiers is None else {back.get(h, h): t for h, t in tiers.items()}
+        lists = notice_lists(rows, decisions, tiers)
         form = params.at("notice_name_mask", first)
         names = ds["households"].set_index("household_id")["head_name"]
-        # the register's keys: a household numbered by its head's ID is its keyed hash
-        names.index = reg.stored_keys(names.index.astype(str))
         lists["head"] = [
             mask_name_as(names.get(h), form) if h in names.index else ""
             for h in lists["household_id"]
