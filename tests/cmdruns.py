@@ -8,7 +8,10 @@ caches its result in this module.
 
 Each run executes every command in a subprocess (``python -m fpanalysis``) on
 a copy of the sample as a CSV folder (``--lang zh``) and as the ``.xlsx``
-workbook (``--lang en``), writing every output the command can write into its
+workbook (``--lang en``), and the commands that read personal information on a
+third copy that holds the cases rulebook §7 names (:func:`make_pii_dataset`: a
+15-digit legacy ID number, households numbered by their head's ID number),
+writing every output the command can write into its
 own folder, and keeps each command's stdout and stderr (the "logs"). Run ``a``
 uses ``PYTHONHASHSEED=0``, run ``b`` ``PYTHONHASHSEED=12345``; the report gets
 ``SOURCE_DATE_EPOCH`` (its documented way to a fixed run time).
@@ -55,7 +58,8 @@ class Runs:
     """Everything :func:`command_runs` did."""
 
     root: Path
-    inputs: dict[str, Path]  # "csv" -> folder, "xlsx" -> workbook (the copies the commands read)
+    # "csv" -> folder, "xlsx" -> workbook, "pii" -> folder (the copies the commands read)
+    inputs: dict[str, Path]
     hashes_before: dict[str, str]
     hashes_after: dict[str, str]
     sample_before: dict[str, str]
@@ -81,8 +85,82 @@ def history_available() -> bool:
     return (Path(config.PACKAGE_DIR) / "cli" / "history.py").is_file()
 
 
-def commands(csv_ds: Path, xlsx_ds: Path) -> list[tuple[str, list[str]]]:
-    """(name, argv after ``fpanalysis``) of every command, outputs relative to the run's folder."""
+PII_PREFIX = "sample_pii/"  # the keys of the third copy's files in Runs.hashes_before / after
+
+
+def pii_household() -> str:
+    """The household id (its head's ID number) that ``history`` looks up in the PII copy."""
+    import csv
+
+    with (Path(config.SAMPLE_DIR) / "households.csv").open(encoding="utf-8-sig") as f:
+        return next(csv.DictReader(f))["head_id_number"]
+
+
+def make_pii_dataset(dst: Path) -> dict[str, str]:
+    """A copy of the sample with the personal information rulebook §7 names: person P00001's ID
+    number in its 15-digit legacy form, every household numbered by its head's ID number.
+
+    Returns:
+        the ID numbers put in (legacy form and upgraded form, household keys): what the scan
+        of outputs looks for besides any valid 18-character number.
+    """
+    import pandas as pd
+
+    from fpanalysis.core.ids import upgrade_15
+
+    shutil.copytree(config.SAMPLE_DIR, dst)
+    (dst / ".fpanalysis.json").unlink(missing_ok=True)  # a copy edited by hand
+    read = lambda name: pd.read_csv(dst / name, dtype=str, keep_default_na=False)  # noqa: E731
+    persons = read("persons.csv")
+    full = persons.at[0, "id_number"]
+    legacy = full[:6] + full[8:17]
+    persons.at[0, "id_number"] = legacy
+    hh, members = read("households.csv"), read("household_members.csv")
+    by_id = dict(zip(hh["household_id"], hh["head_id_number"], strict=True))
+    hh["household_id"] = hh["head_id_number"]
+    members["household_id"] = members["household_id"].map(by_id)
+    for name, df in (
+        ("persons.csv", persons),
+        ("households.csv", hh),
+        ("household_members.csv", members),
+    ):
+        df.to_csv(dst / name, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return {"legacy": legacy, "upgraded": upgrade_15(legacy), "keys": ";".join(hh["household_id"])}
+
+
+def secret_ids(runs: Runs) -> set[str]:
+    """Every ID number the PII copy holds, in every form (the scan looks for each)."""
+    from fpanalysis.core.ids import upgrade_15
+
+    out = set(input_id_numbers(runs.inputs["pii"]))
+    out |= {upgrade_15(i) for i in out if len(i) == 15}
+    return out
+
+
+_DIGITS_RE = None
+
+
+def find_ids(text: str, ids: set[str]) -> list[str]:
+    """The numbers of ``ids`` that occur in ``text`` (runs of 15 digits or more looked up)."""
+    import re
+
+    global _DIGITS_RE
+    if _DIGITS_RE is None:
+        _DIGITS_RE = re.compile(r"[0-9]{15,}[Xx]?")
+    found = set()
+    for run in _DIGITS_RE.findall(text):
+        found |= {i for i in ids if i in run.upper()}
+    return sorted(found)
+
+
+def commands(
+    csv_ds: Path, xlsx_ds: Path, pii_ds: Path | None = None
+) -> list[tuple[str, list[str]]]:
+    """(name, argv after ``fpanalysis``) of every command, outputs relative to the run's folder.
+
+    With ``pii_ds`` (the copy of :func:`make_pii_dataset`), also the commands that read its
+    personal information (names ending ``-pii``).
+    """
     out: list[tuple[str, list[str]]] = []
     for kind, ds, lang in (("csv", csv_ds, "zh"), ("xlsx", xlsx_ds, "en")):
         d, L = str(ds), ["--lang", lang]
@@ -162,11 +240,90 @@ def commands(csv_ds: Path, xlsx_ds: Path) -> list[tuple[str, list[str]]]:
                 ["history", "H0001", "--register", "register.sqlite", "--out", "history.csv"],
             )
         )
+    if pii_ds is not None:
+        d = str(pii_ds)
+        out += [
+            ("validate-pii", ["validate", d, "--rejects", "rejects", "--out", "problems.csv"]),
+            ("compliance-pii", ["compliance", d, "--out", "scorecard.csv", "--detail", "d.csv"]),
+            (
+                "relief-pii",
+                [
+                    *("relief", d, "--quota", "40", "--out", "relief.csv"),
+                    *("--meeting", "meeting.xlsx", "--record", "--register", "register.sqlite"),
+                ],
+            ),
+            ("review-pii", ["review", d, "--out", "review.xlsx"]),
+            (
+                "history-pii",
+                [
+                    *("history", pii_household(), "--register", "register.sqlite"),
+                    *("--out", "history.csv"),
+                ],
+            ),
+            ("report-pii", ["report", d, "--out", "report", "--units", "none", "--no-progress"]),
+            *((name, argv) for name, argv in committee_steps(pii_ds)),
+        ]
     return out
 
 
-def pre_steps(name: str, csv_ds: Path) -> list[list[str]]:
+#: the committee's round on the PII copy (its default as-of date, a quota of 40)
+PII_ROUND = "relief-2025-11-16-0001"
+PII_DECIDED = "relief-2025-11-16-0002"
+
+
+def committee_steps(pii_ds: Path) -> list[tuple[str, list[str]]]:
+    """The committee's commands on the PII copy, in order (each one's runs start with the
+    ones before it, :func:`pre_steps`): the proposal and its workbook, the decisions read back
+    (a blank workbook: every household confirmed), the notice, an objection about a household
+    numbered by its head's ID number, the approval."""
+    reg = ("--register", "register.sqlite")
+    return [
+        (
+            "relief-meeting-pii",
+            [
+                *("relief", str(pii_ds), "--as-of", "2025-11-16", "--quota", "40"),
+                *("--out", "relief.csv", "--meeting", "meeting.xlsx", "--record", *reg),
+            ],
+        ),
+        ("decide-pii", ["decide", "meeting.xlsx", "--round", PII_ROUND, *reg]),
+        (
+            "notice-pii",
+            [
+                *("notice", "--round", PII_DECIDED, *reg, "--dataset", str(pii_ds)),
+                *("--from", "2025-11-20", "--out", "notice.html"),
+            ],
+        ),
+        (
+            "object-pii",
+            [
+                *("object", "--round", PII_DECIDED, *reg, "--household", pii_household()),
+                *("--date", "2025-11-21", "--text", "群众反映", "--rejected", "经核实无此情况"),
+            ],
+        ),
+        (
+            "approve-pii",
+            [
+                *("approve", "--round", PII_DECIDED, *reg),
+                *("--by", "王主任", "--date", "2025-11-27"),
+            ],
+        ),
+    ]
+
+
+def pre_steps(name: str, csv_ds: Path, pii_ds: Path | None = None) -> list[list[str]]:
     """Commands run before ``name`` in the same folder (the register must hold a round first)."""
+    if pii_ds is not None:
+        steps = committee_steps(pii_ds)
+        names = [n for n, _ in steps]
+        if name in names:
+            return [argv for _, argv in steps[: names.index(name)]]
+    if name == "history-pii" and pii_ds is not None:
+        return [
+            [
+                *("relief", str(pii_ds), "--quota", "40", "--out", "relief.csv"),
+                *("--record", "--register", "register.sqlite"),
+            ]
+        ]
     if name == "history":
         return [
             [
@@ -187,6 +344,14 @@ def pre_steps(name: str, csv_ds: Path) -> list[list[str]]:
 #: files that hold the time they were written by design (the register's ``recorded_at``):
 #: compared for nothing but scanned for PII like every other output.
 TIME_STAMPED = ("register.sqlite",)
+
+
+def keyed_files(name: str) -> tuple[str, ...]:
+    """Files of run ``name`` that hold the register's keyed hashes of households numbered by
+    ID numbers (the meeting workbook of a recorded round on the PII copy): made with the
+    register's own random key, so two registers differ there by design; scanned for PII like
+    every other output, compared for nothing."""
+    return ("meeting.xlsx",) if name.endswith("-pii") else ()
 
 
 def run_command(
@@ -237,12 +402,17 @@ def command_runs() -> Runs:
         return _CACHE["runs"]
     t0 = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="fp-cmdruns-"))
-    inputs = {"csv": root / "input" / "sample", "xlsx": root / "input" / "sample_workbook.xlsx"}
+    inputs = {
+        "csv": root / "input" / "sample",
+        "xlsx": root / "input" / "sample_workbook.xlsx",
+        "pii": root / "input" / "sample_pii",
+    }
     shutil.copytree(config.SAMPLE_DIR, inputs["csv"])
     shutil.copy2(Path(config.SAMPLE_DIR).parent / "sample_workbook.xlsx", inputs["xlsx"])
-    before = {**tree_hashes(inputs["csv"]), **tree_hashes(inputs["xlsx"])}
+    make_pii_dataset(inputs["pii"])
+    before = _input_hashes(inputs)
     sample_before = tree_hashes(config.SAMPLE_DIR)
-    cmds = commands(inputs["csv"], inputs["xlsx"])
+    cmds = commands(inputs["csv"], inputs["xlsx"], inputs["pii"])
     jobs = [(run, name, argv) for run in HASH_SEEDS for name, argv in cmds]
     # the two report runs first, so that they overlap the many short commands (2 cores)
     jobs.sort(key=lambda j: j[1] != "report")
@@ -254,7 +424,7 @@ def command_runs() -> Runs:
                 argv,
                 root / run / name,
                 HASH_SEEDS[run],
-                pre_steps(name, inputs["csv"]),
+                pre_steps(name, inputs["csv"], inputs["pii"]),
             )
             for run, name, argv in jobs
         }
@@ -262,7 +432,7 @@ def command_runs() -> Runs:
         root=root,
         inputs=inputs,
         hashes_before=before,
-        hashes_after={**tree_hashes(inputs["csv"]), **tree_hashes(inputs["xlsx"])},
+        hashes_after=_input_hashes(inputs),
         sample_before=sample_before,
         sample_after=tree_hashes(config.SAMPLE_DIR),
     )
@@ -274,6 +444,13 @@ def command_runs() -> Runs:
 
     atexit.register(shutil.rmtree, root, True)
     return result
+
+
+def _input_hashes(inputs: dict[str, Path]) -> dict[str, str]:
+    """Every input file's SHA-256: the CSV copy's and the workbook's by name, the PII copy's
+    under :data:`PII_PREFIX`."""
+    pii = {PII_PREFIX + k: v for k, v in tree_hashes(inputs["pii"]).items()}
+    return {**tree_hashes(inputs["csv"]), **tree_hashes(inputs["xlsx"]), **pii}
 
 
 def output_files(cr: CommandRun) -> list[Path]:

@@ -70,8 +70,14 @@ def _zip(entries: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def workbook(sheets: dict[str, list[list]], merges: dict[str, list[str]] | None = None) -> bytes:
-    """An .xlsx with the given sheets (rows of cell values) and merged ranges, fixed bytes."""
+def workbook(
+    sheets: dict[str, list[list]],
+    merges: dict[str, list[str]] | None = None,
+    formats: dict[str, dict[str, str]] | None = None,
+) -> bytes:
+    """An .xlsx with the given sheets (rows of cell values), merged ranges and number formats
+    (sheet -> {cell: format}), fixed bytes. A value ``"=..."`` is a formula, saved (as a
+    script saves it) with no cached value."""
     import openpyxl
     from openpyxl.writer.excel import ExcelWriter
 
@@ -83,6 +89,8 @@ def workbook(sheets: dict[str, list[list]], merges: dict[str, list[str]] | None 
             ws.append(r)
         for rng in (merges or {}).get(title, []):
             ws.merge_cells(rng)
+        for cell, fmt in (formats or {}).get(title, {}).items():
+            ws[cell].number_format = fmt
     wb.properties.creator = "tests/make_hostile.py"
     wb.properties.created = FIXED
     wb.properties.modified = FIXED
@@ -280,6 +288,71 @@ def cases() -> dict[str, dict[str, bytes]]:
         )
     }
 
+    # --- cells read as they say, or refused (rulebook, general conventions G4, G5)
+    members = u8("member_id,household_id,relation,sex\nM1,H1,head,M\nM2,H2,head,F\n")
+    c["formula_no_value_xlsx"] = {
+        "book.xlsx": workbook(
+            {
+                "低保户": [
+                    ["户编号", "户主姓名", "城乡", "家庭人口", "家庭月收入", "申请日期", "在保"],
+                    ["H1", "甲", "农村", 1, 1200, dt.date(2025, 1, 1), "=TRUE()"],
+                ],
+                "家庭成员": [["成员编号", "户编号", "关系", "性别"], ["M1", "H1", "户主", "男"]],
+            }
+        )
+    }
+    c["bare_year_csv"] = {"persons.csv": u8(PERSONS_HEAD + "P1,陈一,,F,1995,,outside,,\n")}
+    c["bare_year_xlsx"] = {
+        "book.xlsx": workbook(
+            {
+                "人员": [
+                    ["人员编号", "姓名", "性别", "出生日期", "人员类别"],
+                    ["P1", "陈一", "女", 1995, "系统外"],
+                ]
+            },
+            formats={"人员": {"D2": "yyyy-mm-dd"}},  # Excel shows 1905-06-17
+        )
+    }
+    c["money_finer_than_fen"] = {
+        "households.csv": u8(
+            hh + "H1,甲,rural,1,2309.995,2025-01-01\n" + "H2,乙,rural,1,2309.990,2025-01-01\n"
+        ),
+        "household_members.csv": members,
+    }
+    c["money_too_large"] = {
+        "households.csv": u8(
+            hh
+            + "H1,甲,rural,1,1234567890123456789012345678901,2025-01-01\n"
+            + "H2,乙,rural,1,1200,2025-01-01\n"
+        ),
+        "household_members.csv": members,
+    }
+
+    # --- personal information in the input (rulebook §7)
+    legacy = ID_P1[:6] + ID_P1[8:17]  # the 15-digit form of P1's number
+    c["legacy_15_id"] = {
+        "persons.csv": u8(PERSONS_HEAD + f"P1,陈一,{legacy},F,1990-05-12,,outside,,\n")
+    }
+    id_a, id_b = rid("110105", "1960-03-01", 11), rid("420106", "1971-09-30", 22)
+    c["households_keyed_by_id"] = {
+        "households.csv": u8(
+            "household_id,head_name,head_id_number,area,size,monthly_income,application_date\n"
+            f"{id_a},甲一,{id_a},rural,1,100,2025-01-01\n"
+            f"{id_b},乙二,{id_b},rural,1,300,2025-02-01\n"
+        ),
+        "household_members.csv": u8(
+            "member_id,household_id,relation,sex,birth_date\n"
+            f"M1,{id_a},head,M,1960-03-01\nM2,{id_b},head,F,1971-09-30\n"
+        ),
+    }
+
+    # --- --previous-round files, read by the dataset's readers
+    c["previous_round"] = {
+        "gb18030.csv": "户编号;拟纳入\nH0001;是\nH0002;否\n".encode("gb18030"),
+        "garbage.xlsx": garbage(700, seed=5),
+        "formula.xlsx": workbook({"低保户": [["户编号", "拟纳入"], ["H0001", "=TRUE()"]]}),
+    }
+
     # --- parameter files
     c["params"] = {
         "unknown_key.yaml": u8("reward_monthly_yuan: 30\nreward_monthy_yuan: 40\n"),
@@ -294,6 +367,12 @@ def cases() -> dict[str, dict[str, bytes]]:
             "reward_monthly_yuan: !!python/object/apply:os.system ['echo owned']\n"
         ),
         "utf16.yaml": "reward_monthly_yuan: 30\n".encode("utf-16"),
+        "deep_nesting.yaml": u8(
+            "reward_monthly_yuan:\n"
+            + "".join("  " * (i + 1) + "a:\n" for i in range(500))
+            + "  " * 501
+            + "1\n"
+        ),
     }
     return c
 

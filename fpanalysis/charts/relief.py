@@ -16,6 +16,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.privacy import mask_text
+
 FONT = "Noto Sans CJK SC"
 TIER_LABELS = {1: "一档 tier 1", 2: "二档 tier 2", 3: "三档 tier 3"}
 NOT_ELIGIBLE = "不符合 not eligible"
@@ -146,7 +148,8 @@ def budget_frame(result: Any, pool: str | None = None, max_points: int = 2000) -
         {
             "order": np.arange(1, len(e) + 1),
             "rank": e["rank"].astype("int64").to_numpy(),
-            "household_id": e["household_id"].to_numpy(),
+            # a household numbered by its head's ID is masked in a chart too (rulebook §7)
+            "household_id": e["household_id"].map(mask_text).to_numpy(),
             "selection": e["selection"].to_numpy(),
             "entitlement_yuan": ent.to_numpy(),
             "cumulative_yuan": ent.cumsum().to_numpy(),

@@ -37,6 +37,7 @@ SUBCOMMANDS = [
     "review",
     "history",
     "explain",
+    "register",
     "report",
 ]
 
@@ -113,3 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("中断 / interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # a file the system refused that no check foresaw: its path, in words, never a traceback
+        from fpanalysis.io.guard import os_error
+
+        label = "错误" if lang == "zh" else "error"
+        print(f"{label}: {os_error(exc).text(lang)}", file=sys.stderr)
+        return 1

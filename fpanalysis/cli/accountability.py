@@ -7,15 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import (
-    add_analysis_options,
-    book,
-    check_outputs,
-    load,
-    say_written,
-    write,
-)
+from fpanalysis.cli.common import add_analysis_options, book, load, say_written, write
 from fpanalysis.cli.compliance import add_period, period_of
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.rules.compliance import TABLES_NEEDED, accountability_list, parse_period
 
 HELP = "责任追究清单：每起违规一行 / accountability list: one row per violation"
@@ -39,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io.workbooks import period_text
 
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out")  # before any work
     if args.period:
         parse_period(args.period)
     dataset, params = load(args, TABLES_NEEDED)

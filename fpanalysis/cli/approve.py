@@ -56,9 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.committee import check_text, parse_day
     from fpanalysis.cli.history import open_from_args
+    from fpanalysis.cli.outputs import guard_writes, register_target
     from fpanalysis.core.clock import now_utc
     from fpanalysis.core.privacy import mask_name
 
+    guard_writes(args, extra=register_target(args), register=True)  # before any work
     day = parse_day(args.date, "--date") or now_utc().date()
     by = check_text(args.by, "--by")
     if not by:

@@ -16,7 +16,6 @@ from fpanalysis.cli.common import (
     add_path,
     book,
     check_engine_options,
-    check_outputs,
     load_data,
     on_dask,
     positive_int,
@@ -24,6 +23,7 @@ from fpanalysis.cli.common import (
     uses_dask,
     write,
 )
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.params import load_params
 from fpanalysis.io.scenarios import load_scenarios
 from fpanalysis.rules import bonus
@@ -131,7 +131,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out, args.liability, args.outside, dataset=args.dataset)
+    guard_writes(args, "--out", "--liability", "--outside")  # before any work
     check_engine_options(args)
     if args.start:
         bonus.parse_month(args.start)  # a bad month is a usage error before loading anything

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import (
-    add_analysis_options,
-    book,
-    check_outputs,
-    load,
-    say_written,
-    write,
-)
+from fpanalysis.cli.common import add_analysis_options, book, load, say_written, write
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.rules.cases import case_list
 
 HELP = "大月份引产与生育指标注销案件清单 / late-termination and birth-quota case list"
@@ -39,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.core.schema import last_recorded_date
     from fpanalysis.io.workbooks import as_of_text
 
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out")  # before any work
     dataset, params = load(args, TABLES)
     cases = case_list(dataset, params)
     day = last_recorded_date(dataset, among=TABLES)

@@ -371,31 +371,15 @@ OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 
 def check_outputs(*paths: Path | None, dataset: Path | None = None) -> None:
-    """Refuse, before any work, an unknown output extension or an output inside the input
-    dataset.
+    """Refuse, before any work, an unknown output extension or an output that is an input.
 
-    No input file is ever modified, so an output may not be the dataset's file or sit in its
-    folder.
+    The write guard's check (:func:`fpanalysis.io.guard.check_writes`) of output files
+    only; commands name every output with :func:`fpanalysis.cli.outputs.guard_writes`.
     """
-    src = Path(dataset).resolve() if dataset is not None else None
-    for p in paths:
-        if p is None:
-            continue
-        if p.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise UsageError(
-                f"输出文件应为 .csv、.xlsx 或 .parquet：{p}",
-                f"an output file must be .csv, .xlsx or .parquet: {p}",
-                file=str(p),
-                rule="output-extension",
-            )
-        rp = p.resolve()
-        if src is not None and (rp == src or (src.is_dir() and rp.parent == src)):
-            raise UsageError(
-                "输出文件不能写进输入数据集",
-                "an output must not be written into the input dataset",
-                file=str(p),
-                rule="output-is-input",
-            )
+    from fpanalysis.io.guard import Target, check_writes
+
+    targets = [Target("--out", Path(p), "file", OUTPUT_SUFFIXES) for p in paths if p is not None]
+    check_writes(targets, [("DATASET", dataset)])
 
 
 def say_written(args: argparse.Namespace, zh: str, en: str) -> None:

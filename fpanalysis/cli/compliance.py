@@ -14,7 +14,6 @@ from fpanalysis.cli.common import (
     add_recorded_analysis_options,
     book,
     check_dask_options,
-    check_outputs,
     load,
     on_dask,
     say_written,
@@ -22,6 +21,7 @@ from fpanalysis.cli.common import (
     write,
 )
 from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.params import load_params
 from fpanalysis.rules.compliance import (
     TABLES_NEEDED,
@@ -76,7 +76,7 @@ def period_of(args: argparse.Namespace, dataset) -> str:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io.workbooks import period_text
 
-    check_outputs(args.out, args.detail, dataset=args.dataset)
+    guard_writes(args, "--out", "--detail")  # before any work
     check_dask_options(args)
     if args.period:
         parse_period(args.period)  # a bad period is a usage error before loading anything

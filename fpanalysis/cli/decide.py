@@ -70,10 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.committee import check_text, n_tiers, report_problems, round_options
     from fpanalysis.cli.history import open_from_args
+    from fpanalysis.cli.outputs import guard_writes, register_target
     from fpanalysis.io.meeting import read_meeting_workbook
     from fpanalysis.register import ProcedureError
     from fpanalysis.rules.relief import Problem, apply_decisions, limit_excess, proposal_digest
 
+    # the register is written; the meeting workbook and the register are never each other
+    guard_writes(args, extra=register_target(args), register=True)  # before any work
     if args.over_quota != (args.reason is not None):
         raise UsageError(
             "--over-quota 与 --reason 须一起给出",
@@ -140,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
                     cell,
                 )
             )
+        # a household numbered by an ID number: the register's keyed hash (rulebook §7)
         marks = wb.marks.assign(round_id=args.round)
+        marks["household_id"] = reg.stored_keys(marks["household_id"])
         decided, found = apply_decisions(proposal, marks, n_tiers=n_tiers(row), sheets=wb.sheets)
         listed = {"household-not-in-round", "household-twice", "wrong-list", "rows-missing"}
         problems += [p for p in found if p.rule in listed]
@@ -176,7 +181,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(args, reg, rid, decided, proposal, excess) -> None:
-    """What was decided: the counts, each departure with its reason, the new list's size."""
+    """What was decided: the counts, each departure with its reason, the new list's size (an ID
+    number in a line masked, rulebook §7)."""
+    from fpanalysis.core.privacy import mask_text
+
     zh = args.lang == "zh"
     n = decided["decision"].value_counts()
     counts = {c: int(n.get(c, 0)) for c in ("confirm", "reject", "change_tier", "admit")}
@@ -206,7 +214,7 @@ def _print_summary(args, reg, rid, decided, proposal, excess) -> None:
                 "change_tier": f"档次 {d['proposed_tier']} → {d['decided_tier']}",
                 "admit": "补充纳入" + (f"，越过 {over.replace(' ', '、')}" if over else ""),
             }[d["decision"]]
-            print(f"  {d['household_id']}（第 {rank} 名）：{what}；理由：{d['reason']}")
+            print(mask_text(f"  {d['household_id']}（第 {rank} 名）：{what}；理由：{d['reason']}"))
         else:
             what = {
                 "reject": "rejected",
@@ -214,7 +222,7 @@ def _print_summary(args, reg, rid, decided, proposal, excess) -> None:
                 "admit": "admitted out of order"
                 + (f", passing over {over.replace(' ', ', ')}" if over else ""),
             }[d["decision"]]
-            print(f"  {d['household_id']} (rank {rank}): {what}; reason: {d['reason']}")
+            print(mask_text(f"  {d['household_id']} (rank {rank}): {what}; reason: {d['reason']}"))
     for z, e in excess:
         print(
             ("注意：超出名额或预算（--over-quota）：" + z)

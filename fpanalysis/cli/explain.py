@@ -180,5 +180,10 @@ def run(args: argparse.Namespace) -> int:
             else "note: --reveal-pii: full names and ID numbers are shown",
             file=sys.stderr,
         )
-    print(trace.text(args.lang))
+    text = trace.text(args.lang)
+    if not args.reveal_pii:  # a key or a word shaped like an ID number, masked (rulebook §7)
+        from fpanalysis.core.privacy import mask_text
+
+        text = mask_text(text)
+    print(text)
     return 0

@@ -15,13 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import (
-    add_lang,
-    add_out,
-    add_register_option,
-    check_outputs,
-    say_written,
-)
+from fpanalysis.cli.common import add_lang, add_out, add_register_option, say_written
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import UsageError
 from fpanalysis.io import write_table
 from fpanalysis.rules.compliance import accountability_list
@@ -105,7 +100,8 @@ def relief_previous(
     if reg is None or previous_round is not None:
         return previous_round, None
     day = default_as_of(dataset) if as_of is None else as_of
-    return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day)
+    known = dataset["households"]["household_id"] if "households" in dataset else None
+    return reg.previous_selection(before=getattr(args, "supersedes", None), as_of=day, known=known)
 
 
 def _params_text(args: argparse.Namespace) -> str | None:
@@ -144,7 +140,13 @@ def record_relief(
             f"file:{args.previous_round}" if getattr(args, "previous_round", None) else "receiving"
         )
     )
-    options = {"quota": quota, "budget_yuan": budget, "pool": result.pool, "before": before}
+    options = {
+        "quota": quota,
+        "budget_yuan": budget,
+        "pool": result.pool,
+        "before": before,
+        "reveal_pii": bool(getattr(args, "reveal_pii", False)),  # rulebook §7
+    }
     rid = reg.record_relief(
         result,
         params,
@@ -171,6 +173,7 @@ def record_compliance(args: argparse.Namespace, card, detail, dataset, params, p
         period=period,
         dataset=dataset,
         override_text=_params_text(args),
+        options={"reveal_pii": bool(getattr(args, "reveal_pii", False))},  # rulebook §7
         supersedes=args.supersedes,
         note=args.note,
     )
@@ -183,6 +186,22 @@ def print_recorded(round_id: str, reg: Any, lang: str) -> None:
         print(f"已记入登记簿 {reg.where}：轮次 {round_id}")
     else:
         print(f"recorded in the register {reg.where}: round {round_id}")
+
+
+def verified(reg: Any) -> Any:
+    """The register, once every round's seal and the chain are checked (rulebook §6).
+
+    Raises:
+        RegisterError: a round altered, deleted or recorded outside fpanalysis, or the
+            append-only protection removed (exit code 3), naming the rounds.
+    """
+    from fpanalysis.register.errors import tampered
+
+    found = reg.check_seals()
+    if not found.ok:
+        reg.close()
+        raise tampered(reg.where, found.problems)
+    return reg
 
 
 # --------------------------------------------------------------------------- history
@@ -208,7 +227,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out)
+    guard_writes(args, "--out", register=True)  # before any work
     modes = [args.household_id is not None, args.unit is not None, args.units, args.rounds]
     if sum(bool(m) for m in modes) != 1:
         raise UsageError(
@@ -216,24 +235,24 @@ def run(args: argparse.Namespace) -> int:
             "give a household id, or one of --unit / --units / --rounds",
             rule="history-mode",
         )
-    reg = open_from_args(args, create=False)
+    from fpanalysis.core.privacy import mask_frame, mask_text
+
+    reg = verified(open_from_args(args, create=False))
     zh = args.lang == "zh"
+    who = mask_text(args.household_id)  # a household numbered by its head's ID (rulebook §7)
     try:
         if args.household_id is not None:
             df = reg.household_history(args.household_id)
             n_listed = int(df["listed"].sum())
             if zh:
-                msg = f"户 {args.household_id}：登记簿共 {len(df)} 轮低保，其中 {n_listed} 轮有此户"
+                msg = f"户 {who}：登记簿共 {len(df)} 轮低保，其中 {n_listed} 轮有此户"
             else:
-                msg = (
-                    f"household {args.household_id}: {len(df)} relief rounds recorded, "
-                    f"listed in {n_listed}"
-                )
+                msg = f"household {who}: {len(df)} relief rounds recorded, listed in {n_listed}"
             if len(df) and n_listed == 0:
                 print(
-                    f"注意：登记簿的任何一轮都没有户 {args.household_id}"
+                    f"注意：登记簿的任何一轮都没有户 {who}"
                     if zh
-                    else f"note: household {args.household_id} is in no recorded round",
+                    else f"note: household {who} is in no recorded round",
                     file=sys.stderr,
                 )
         elif args.rounds:
@@ -250,11 +269,12 @@ def run(args: argparse.Namespace) -> int:
             )
     finally:
         reg.close()
+    df = mask_frame(df)  # a household numbered by its head's ID (rulebook §7)
     if args.out.suffix.lower() == ".xlsx":
         from fpanalysis.io.workbooks import Book, register_text, write_table_workbook
 
         if args.household_id is not None:
-            kind, when = "household_history", ("户 " if zh else "household ") + args.household_id
+            kind, when = "household_history", ("户 " if zh else "household ") + who
         elif args.rounds:
             kind, when = "rounds", None
         else:

@@ -124,9 +124,17 @@ def _previous_tiers(reg, options: dict[str, Any]) -> dict[str, int] | None:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.committee import check_text, parse_day, round_options
     from fpanalysis.cli.history import open_from_args
+    from fpanalysis.cli.outputs import guard_writes, register_target
     from fpanalysis.core.params import load_params
     from fpanalysis.core.privacy import mask_name_as
-    from fpanalysis.io.notice import Notice, check_chromium, check_notice_out, write_notice
+    from fpanalysis.io.guard import Target, check_writes
+    from fpanalysis.io.notice import (
+        NOTICE_SUFFIXES,
+        Notice,
+        check_chromium,
+        check_notice_out,
+        write_notice,
+    )
     from fpanalysis.register import ProcedureError
     from fpanalysis.rules.relief import (
         NOTICE_CATEGORIES,
@@ -136,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     check_notice_out(args.out)
+    # an .xlsx notice never replaces a workbook fpanalysis did not write or that was saved
+    # since (the committee's filled-in meeting workbook): rulebook §7, outputs only where asked
+    kind = "workbook" if args.out.suffix.lower() == ".xlsx" else "file"
+    out = Target("--out", args.out, kind, NOTICE_SUFFIXES, forceable=False)
+    guard_writes(args, extra=[out, *register_target(args)], register=True)  # before any work
     if args.out.suffix.lower() == ".pdf":
         check_chromium()  # before any work
     first_day = parse_day(args.first_day, "--from")
@@ -183,10 +196,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             rows = reg.final_rows(decided)
         proposal = rounds.loc[proc["proposal"]].to_dict() if proc["proposal"] else row
-        lists = notice_lists(
-            rows, reg.decisions(decided), _previous_tiers(reg, round_options(proposal))
-        )
         ds = _dataset(args, row)
+        check_writes([out], [("--dataset", ds.source)])  # the round's dataset, once known
+        # a household numbered by its head's ID is stored as its keyed hash: its id again
+        # (the notice shows no id; its order and names follow the dataset's ids)
+        ids = ds["households"]["household_id"].astype(str).tolist()
+        back = dict(zip(reg.stored_keys(ids), ids, strict=True))
+        decisions = reg.decisions(decided)
+        for df in (rows, decisions):
+            df["household_id"] = df["household_id"].map(lambda h: back.get(h, h))
+        tiers = _previous_tiers(reg, round_options(proposal))
+        tiers = None if tiers is None else {back.get(h, h): t for h, t in tiers.items()}
+        lists = notice_lists(rows, decisions, tiers)
         form = params.at("notice_name_mask", first)
         names = ds["households"].set_index("household_id")["head_name"]
         lists["head"] = [

@@ -61,7 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.committee import check_text, parse_day
     from fpanalysis.cli.history import open_from_args
+    from fpanalysis.cli.outputs import guard_writes, register_target
 
+    guard_writes(args, extra=register_target(args), register=True)  # before any work
     day = parse_day(args.date, "--date")
     outcome = "upheld" if args.upheld is not None else ("rejected" if args.rejected else None)
     reason = check_text(
@@ -111,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(oid: str, hid: str, outcome: str | None, zh: bool) -> None:
+    from fpanalysis.core.privacy import mask_text
+
+    hid = mask_text(hid)  # a household numbered by its head's ID (rulebook §7)
     if zh:
         what = {
             None: "未办结（审批前须办结）",

@@ -17,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from fpanalysis.cli.common import add_lang, add_out, add_params, check_outputs
+from fpanalysis.cli.common import add_lang, add_out, add_params
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import FPError, UsageError
 from fpanalysis.core.param_tables import (
     format_value,
@@ -301,8 +302,9 @@ def _rulebook(path: Path, check: bool, lang: str) -> int:
         )
         return 1
     if new != text:
-        with path.open("w", encoding="utf-8", newline="\n") as f:
-            f.write(new)
+        from fpanalysis.io.guard import write_bytes
+
+        write_bytes(path, new.encode("utf-8"), "--rulebook")
     n = len(stale)
     print(
         f"{path}：已重新生成 {n} 个参数表（共 {len(blocks)} 个）"
@@ -318,8 +320,12 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     lang = args.lang
     if args.rulebook is not None:
+        if not args.check:  # regenerated in place: the rulebook is the one file written
+            from fpanalysis.io.guard import Target
+
+            guard_writes(args, extra=[Target("--rulebook", args.rulebook)], register=False)
         return _rulebook(args.rulebook, args.check, lang)
-    check_outputs(args.out)
+    guard_writes(args, "--out")  # before any work
     date = parse_date(args.date, "--date")
     params = load_params(args.params)
     if args.diff is not None:

@@ -23,7 +23,6 @@ from fpanalysis.cli.common import (
     add_path,
     add_recorded_analysis_options,
     check_dask_options,
-    check_outputs,
     engine_client,
     load,
     parse_date,
@@ -32,6 +31,7 @@ from fpanalysis.cli.common import (
     uses_dask,
 )
 from fpanalysis.cli.history import record_relief, relief_previous, relief_register
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import load_params
 from fpanalysis.core.privacy import mask_frame
@@ -201,26 +201,13 @@ def round_keywords(
 
 def read_previous_round(path: Path | None) -> pd.DataFrame | None:
     """A previous ``relief`` output: its ``household_id`` and ``selected`` columns (English or
-    Chinese headers)."""
+    Chinese headers), read as any input is (:func:`fpanalysis.io.load_table_file`)."""
     if path is None:
         return None
-    if not path.exists():
-        raise UsageError(
-            "找不到上一轮文件",
-            "the previous round's file does not exist",
-            file=str(path),
-            rule="file-exists",
-        )
-    if path.suffix.lower() == ".xlsx":
-        df = pd.read_excel(path, dtype=str)
-    elif path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    else:
-        raise UsageError(
-            "上一轮文件应为 .csv 或 .xlsx",
-            "the previous round's file must be .csv or .xlsx",
-            file=str(path),
-        )
+    from fpanalysis.io import load_table_file
+
+    # the dataset's readers and limits: encodings, zip and XML bombs, formulas with no value
+    df = load_table_file(path, "--previous-round")
     names = {
         TABLES["households"].column("household_id").zh: "household_id",
         OUTPUT_COLUMNS["selected"]: "selected",
@@ -247,19 +234,24 @@ def read_previous_round(path: Path | None) -> pd.DataFrame | None:
     return pd.DataFrame({"household_id": df["household_id"], "selected": selected})
 
 
-def print_problems(problems: pd.DataFrame, lang: str) -> None:
+def shown(text: str, reveal: bool) -> str:
+    """A console line: ID-shaped keys in it masked unless ``--reveal-pii`` (rulebook §7)."""
+    from fpanalysis.core.privacy import mask_text
+
+    return text if reveal else mask_text(text)
+
+
+def print_problems(problems: pd.DataFrame, lang: str, reveal: bool = False) -> None:
     """Data problems found by the rules (declared FP types the members contradict), as warnings."""
     label = "警告" if lang == "zh" else "warning"
     col = "message_zh" if lang == "zh" else "message_en"
     for p in problems.to_dict("records"):
         where = f"households 第{p['row']}行" if lang == "zh" else f"households row {p['row']}"
-        print(
-            f"{label}: {where} [{p['household_id']}] {p['column']}: {p[col]} ({p['rule']})",
-            file=sys.stderr,
-        )
+        line = f"{label}: {where} [{p['household_id']}] {p['column']}: {p[col]} ({p['rule']})"
+        print(shown(line, reveal), file=sys.stderr)
 
 
-def print_cut(cut: pd.DataFrame, lang: str) -> None:
+def print_cut(cut: pd.DataFrame, lang: str, reveal: bool = False) -> None:
     """The households either side of the cut line and what separates them."""
     if cut.empty:
         return
@@ -272,19 +264,20 @@ def print_cut(cut: pd.DataFrame, lang: str) -> None:
         hid, yuan = r["household_id"], r["entitlement_yuan"]
         if zh:
             selection = labels.get(r["selection"], r["selection"])
-            print(
+            line = (
                 f"  {side} 第{rank}名 {hid}（{selection}，月保障金 {yuan} 元）："
                 f"{r['separated_by_zh']}"
             )
         else:
-            print(
+            line = (
                 f"  {side} rank {rank} {hid} ({r['selection']}, {yuan} yuan): "
                 f"{r['separated_by_en']}"
             )
+        print(shown(line, reveal))
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out", "--meeting")  # before any work
     check_dask_options(args)
     if args.meeting is not None and args.meeting.suffix.lower() != ".xlsx":
         raise UsageError(
@@ -325,8 +318,8 @@ def run(args: argparse.Namespace) -> int:
     continuing, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     zh = args.lang == "zh"
     for z, e in result.notes:
-        print(("注意：" + z) if zh else ("note: " + e))
-    print_cut(cut_line(result), args.lang)
+        print(shown(("注意：" + z) if zh else ("note: " + e), args.reveal_pii))
+    print_cut(cut_line(result), args.lang, args.reveal_pii)
     say_written(
         args,
         f"基准日 {day}：{len(t)} 户，符合条件 {eligible} 户；拟纳入 {selected} 户"
@@ -351,12 +344,14 @@ def run(args: argparse.Namespace) -> int:
             budget=budget,
         )
         if args.meeting is not None:  # it names the round, so it is written once recorded
+            ids = result.table["household_id"].astype(str).tolist()
             export_meeting_xlsx(
                 result.with_texts(),
                 args.meeting,
                 lang=args.lang,
                 reveal_pii=args.reveal_pii,
                 round_id=rid,
+                keys=dict(zip(ids, reg.stored_keys(ids), strict=True)),
             )
             print(
                 (f"评议会名单已写到 {args.meeting}（轮次 {rid}；评议后用 fpanalysis decide 读回）")
@@ -376,7 +371,7 @@ def write_outputs(result, args: argparse.Namespace) -> None:
     The table is written a slice at a time (:func:`fpanalysis.io.write_table_chunks`):
     a lean round's reasons are written per slice and never all held at once.
     """
-    print_problems(result.problems, args.lang)
+    print_problems(result.problems, args.lang, args.reveal_pii)
     chunks = (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks())
     if args.out.suffix.lower() == ".xlsx":
         from fpanalysis.cli.common import book

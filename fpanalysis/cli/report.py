@@ -93,8 +93,13 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fpanalysis.cli.outputs import guard_writes
+    from fpanalysis.io.guard import Target
     from fpanalysis.report import build_report
+    from fpanalysis.report.folders import REPORT_MARKER
 
+    report = Target("--out", args.out, "report", marker=REPORT_MARKER)
+    guard_writes(args, extra=[report], register=False)
     dataset = None if Path(args.dataset).resolve() == config.SAMPLE_DIR.resolve() else args.dataset
     started = time.monotonic()
     out = build_report(

@@ -19,12 +19,12 @@ from fpanalysis.cli.common import (
     add_analysis_options,
     add_path,
     add_register_option,
-    check_outputs,
     load,
     parse_date,
     say_written,
 )
 from fpanalysis.cli.history import open_from_args
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.cli.relief import (
     add_round_options,
     parse_limit,
@@ -93,7 +93,9 @@ def run_units(args: argparse.Namespace) -> int:
         raise UsageError(
             "--units 须与 --register 一起使用", "--units needs --register", rule="units"
         )
-    reg = open_from_args(args, create=False)
+    from fpanalysis.cli.history import verified
+
+    reg = verified(open_from_args(args, create=False))
     try:
         out = unit_transitions(reg)
     finally:
@@ -120,7 +122,7 @@ def run_units(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs(args.out, dataset=args.dataset)
+    guard_writes(args, "--out")  # before any work
     if args.units:
         return run_units(args)
     as_of = parse_date(args.as_of)
@@ -135,12 +137,16 @@ def run(args: argparse.Namespace) -> int:
                 "give --previous-round or --register, not both",
                 rule="previous-round",
             )
-        reg = open_from_args(args, create=False)  # checked before any work
+        from fpanalysis.cli.history import verified
+
+        reg = verified(open_from_args(args, create=False))  # checked before any work
     dataset, params = load(args, RELIEF_TABLES)
     if args.register is not None:
         # "Before" is the last round recorded for an earlier date than this review's.
         day = default_as_of(dataset) if as_of is None else as_of
-        previous_round, previous_round_id = reg.previous_selection(as_of=day)
+        previous_round, previous_round_id = reg.previous_selection(
+            as_of=day, known=dataset["households"]["household_id"]
+        )
         reg.close()
         if previous_round is None:
             from fpanalysis.register import RegisterError
@@ -174,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         previous_as_of=previous_as_of,
         **round_keywords(args, quota, budget, previous_round),
     )
-    print_problems(result.problems, args.lang)
+    print_problems(result.problems, args.lang, args.reveal_pii)
     if args.out.suffix.lower() == ".xlsx":
         from fpanalysis.cli.common import book
         from fpanalysis.io.workbooks import as_of_text, write_table_workbook

@@ -1,4 +1,8 @@
-"""``fpanalysis synth``: write a seeded synthetic dataset (see :mod:`fpanalysis.synth`)."""
+"""``fpanalysis synth``: write a seeded synthetic dataset (see :mod:`fpanalysis.synth`).
+
+An existing dataset is replaced only when synth wrote it and nothing changed it since (a folder's
+marker file, a workbook's document properties: :mod:`fpanalysis.io.guard`), or with ``--force``.
+"""
 
 from __future__ import annotations
 
@@ -104,6 +108,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("en", "zh"),
         default="en",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="--out 已有不是 synth 写的数据时也覆盖 / "
+        "replace --out even when it holds data synth did not write",
+    )
+
+
+def _guard(args: argparse.Namespace, fmt: str) -> None:
+    """The dataset ``--out`` is checked before anything is generated (fpanalysis.io.guard)."""
+    from fpanalysis.cli.outputs import guard_writes
+    from fpanalysis.io.guard import Target
+
+    kind = "workbook" if fmt == "xlsx" else "folder"
+    guard_writes(args, extra=[Target("--out", args.out, kind)], register=False, force=args.force)
+
+
+def _mark(args: argparse.Namespace, files) -> None:
+    """Record in the folder's marker the files synth wrote (a workbook carries its own mark)."""
+    from fpanalysis.io.guard import mark_written
+
+    mark_written(args.out, files, "synth")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,12 +161,11 @@ def run(args: argparse.Namespace) -> int:
             "with csv or parquet, --out must be a folder",
             value=str(args.out),
         )
-    if fmt != "xlsx" and args.out.exists() and not args.out.is_dir():
-        raise UsageError(
-            "--out 已存在且不是文件夹", "--out exists and is not a folder", value=str(args.out)
-        )
+    _guard(args, fmt)
     tables = synth.generate(seed=args.seed, people=args.people, faults=args.faults)
     files = synth.write_dataset(tables, args.out, format=fmt, lang=args.lang)
+    if fmt != "xlsx":
+        _mark(args, files)
     zh = args.lang == "zh"
     rows = sum(len(v) for v in tables.values())
     print(
@@ -180,7 +205,7 @@ def _run_partitioned(args: argparse.Namespace) -> int:
             "--format parquet writes English column names only "
             "(for --lang zh use csv, xlsx or parquet-flat)",
         )
-    if args.out.suffix.lower() == ".xlsx" or (args.out.exists() and not args.out.is_dir()):
+    if args.out.suffix.lower() == ".xlsx":
         raise UsageError(
             "--format parquet 的 --out 必须是文件夹",
             "with --format parquet, --out must be a folder",
@@ -197,6 +222,7 @@ def _run_partitioned(args: argparse.Namespace) -> int:
                     f"未知的表：{name}", f"unknown table: {name}", value=name
                 ) from None
     part_rows = args.partition_rows or synth_scale.DEFAULT_PARTITION_PEOPLE
+    _guard(args, "parquet")
     n_parts = -(-args.people // part_rows) if args.people > 0 else 0
 
     def progress(part: int, total: int) -> None:
@@ -212,6 +238,7 @@ def _run_partitioned(args: argparse.Namespace) -> int:
         certificates_per_couple=args.certificates_per_couple,
         progress=progress,
     )
+    _mark(args, [p for t in counts for p in sorted((args.out / t).glob("*.parquet"))])
     rows = sum(counts.values())
     print(
         (

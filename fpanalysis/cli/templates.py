@@ -1,4 +1,9 @@
-"""``fpanalysis templates``: write the empty input templates and the data dictionary."""
+"""``fpanalysis templates``: write the empty input templates and the data dictionary.
+
+The folder is written again only when the templates in it are as fpanalysis wrote them (its
+marker file, :mod:`fpanalysis.io.guard`): templates filled in since are refused without
+``--force``.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
     )
     add_lang(parser, "消息语言 / language of messages (default zh)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="文件夹中有不是 fpanalysis 写的（或已填写的）文件时也覆盖 / "
+        "write even when the folder holds files fpanalysis did not write (or filled-in ones)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +62,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         # a user-chosen folder gets everything in it, not a write into the project's docs
         dictionary = Path(args.out) / "data_dictionary.md"
+    from fpanalysis.cli.outputs import guard_writes
+    from fpanalysis.io.guard import Target, mark_written
+
+    targets = [Target("--out", Path(out), "folder")]
+    if Path(out).resolve() not in Path(dictionary).resolve().parents:  # else one of the folder's
+        targets.append(Target("--dictionary", Path(dictionary)))
+    guard_writes(args, extra=targets, register=False, force=args.force)
     paths = templates.write_templates(out, dictionary)
+    mark_written(out, [p for p in paths if Path(out).resolve() in p.resolve().parents], "templates")
     word = "已写出" if args.lang == "zh" else "wrote"
     for p in paths:
         print(f"{word} {p}")

@@ -2,18 +2,20 @@
 rulebook §7). Prints, per table, the rows read, rejected and warned about, then each problem on
 its own line in the chosen language. Exit code 0 when the data is usable (warnings allowed), 1
 otherwise. Never writes to the input: ``--rejects DIR`` writes the rejected rows (unmasked, for
-the clerk's corrections) and ``--out FILE`` the problem list, only where asked."""
+the clerk's corrections) and ``--out FILE`` the problem list (values masked, rulebook §7), only
+where asked. The rejects files of an earlier run into the same folder are removed (a clean run
+leaves none behind), and any other file there is named."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from fpanalysis.cli.common import add_dataset, add_lang, add_out, add_path, parse_date
-from fpanalysis.core.errors import UsageError
+from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.io import load_dataset, write_table
+from fpanalysis.io.guard import mark_written
 from fpanalysis.io.validate import validate_dataset, write_rejects
 
 HELP = "校验数据集并列出全部问题 / check a dataset and list every problem"
@@ -46,42 +48,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_lang(parser)
     add_out(parser, required=False)
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="--rejects 文件夹中有不是 fpanalysis 写的文件时也写入 / "
+        "write --rejects into a folder that holds files fpanalysis did not write",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     lang = args.lang
+    guard_writes(args, "--out", "--rejects", force=args.force)  # before any work
     as_of = parse_date(args.as_of)
     dataset = load_dataset(args.dataset)
-    # Output files never overwrite an input file.
-    src = Path(dataset.source)
-    inputs = {(src / n).resolve() for n in dataset.sha256} if src.is_dir() else {src.resolve()}
-    if args.out is not None and args.out.resolve() in inputs:
-        raise UsageError(
-            "--out 不能是输入文件", "--out must not be an input file", file=str(args.out)
-        )
-    if args.rejects is not None and args.rejects.resolve() == Path(dataset.source).resolve():
-        raise UsageError(
-            "--rejects 不能是数据集文件夹本身（会被当作输入读取）",
-            "--rejects must not be the dataset folder itself (it would be read as input)",
-            file=str(args.rejects),
-        )
     report = validate_dataset(dataset, as_of=as_of)
     # Files first, then the printout: a closed pipe (`| head`) must not lose the files.
-    written = (
-        write_rejects(report, dataset, args.rejects, lang=lang) if args.rejects is not None else {}
-    )
+    written, removed, others = {}, [], []
+    if args.rejects is not None:
+        written = write_rejects(report, dataset, args.rejects, lang=lang)
+        if written or args.rejects.is_dir():
+            removed, others = mark_written(
+                args.rejects, written.values(), "validate", remove_stale=True
+            )
+    # the problem list is a file like any output: the values it quotes are masked (rulebook §7)
     if args.out is not None and args.out.suffix.lower() == ".xlsx":
         from fpanalysis.io.workbooks import Book, as_of_text, dataset_text, write_table_workbook
 
         when = as_of_text(as_of, lang) if as_of is not None else None
         b = Book("problems", when=when, source=dataset_text(dataset.source, lang))
-        write_table_workbook(report.to_frame(lang), args.out, b, lang=lang, translate=False)
+        frame = report.to_frame(lang, masked=True)
+        write_table_workbook(frame, args.out, b, lang=lang, translate=False)
     elif args.out is not None:
-        write_table(report.to_frame(lang), args.out)
+        write_table(report.to_frame(lang, masked=True), args.out)
     lines = [report.summary(dataset, lang)]
     if written:
         what = "被拒绝的行已写到" if lang == "zh" else "rejected rows written to"
         lines.append(f"{what} {args.rejects} ({', '.join(p.name for p in written.values())})")
+    if removed:
+        what = "已删除上次的被拒绝行文件" if lang == "zh" else "removed the earlier rejects files"
+        lines.append(f"{what} {args.rejects}: {', '.join(removed)}")
+    if others:
+        what = (
+            "注意：该文件夹中还有不是本次写的文件"
+            if lang == "zh"
+            else "note: the folder also holds files this run did not write"
+        )
+        lines.append(f"{what} {args.rejects}: {', '.join(others)}")
     if args.out is not None:
         lines.append(
             ("问题清单已写到 " if lang == "zh" else "problem list written to ") + str(args.out)

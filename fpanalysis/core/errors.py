@@ -88,3 +88,8 @@ class UsageError(FPError):
     def __init__(self, message_zh: str, message_en: str, **kw: Any) -> None:
         kw.setdefault("exit_code", 2)
         super().__init__(message_zh, message_en, **kw)
+
+
+class OutputError(FPError):
+    """An output cannot be written where asked: the path is a folder, its folder is a file or
+    read-only, the disk is full. Nothing was replaced: the old file, if any, is intact."""

@@ -107,12 +107,54 @@ def _key_lines(loader: _StrictLoader, node: Any, prefix: tuple, out: dict, seen:
         _key_lines(loader, value_node, path, out, seen)
 
 
+#: How deep a parameter file may nest mappings and lists (rulebook §9: the deepest parameter,
+#: a standard by area and date, is 3 levels); a file nested deeper is refused before it is built.
+MAX_YAML_DEPTH = 32
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse a YAML text nested deeper than :data:`MAX_YAML_DEPTH` (PyYAML builds it by recursion).
+
+    The events are read one by one (the parser is not recursive), so a file
+    nested 10,000 levels deep is refused without building anything.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError:
+        return  # unreadable text: reported, with its line, by the parse that follows
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    mark = event.start_mark
+                    raise ParamError(
+                        f"参数文件嵌套超过 {MAX_YAML_DEPTH} 层：参数文件最多只需 3 层",
+                        f"the parameter file nests more than {MAX_YAML_DEPTH} levels deep: a "
+                        "parameter file needs 3 at most",
+                        file=str(path),
+                        row=mark.line + 1 if mark else None,
+                        rule="yaml-depth",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # a syntax error: reported, with its line, by the parse that follows
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
     path = Path(path)
     text = _read_text(path)
-    loader = _StrictLoader(text)
+    _check_depth(text, path)
+    loader = None
     lines: dict[tuple, int] = {}
     try:
+        loader = _StrictLoader(text)  # refuses control characters: a YAMLError like the others
         node = loader.get_single_node()
         doc = None if node is None else loader.construct_document(node)
         if with_lines and node is not None:
@@ -121,6 +163,13 @@ def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
     except ParamError as exc:
         exc.file = str(path)
         raise
+    except RecursionError:  # an alias web too deep for the builder: refused, never a traceback
+        raise ParamError(
+            "参数文件的结构太深，无法读取",
+            "the parameter file is nested too deeply to be read",
+            file=str(path),
+            rule="yaml-depth",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc.problem):
@@ -142,7 +191,8 @@ def _parse_yaml(path: Path, with_lines: bool) -> tuple[Any, dict[tuple, int]]:
             rule="yaml-syntax",
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: Path) -> Any:

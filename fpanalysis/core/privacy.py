@@ -2,7 +2,9 @@
 (``张**``), an ID number its first 6 and last 4 (``110105********002X``), in every output unless
 the user asks otherwise (``--reveal-pii``); :func:`mask_frame` finds the columns holding them
 under English or Chinese headers (declared in :mod:`fpanalysis.core.schema` as ``pii_kind``,
-plus the output-only :data:`PII_NAME_COLUMNS` / :data:`PII_ID_COLUMNS`), and
+plus the output-only :data:`PII_NAME_COLUMNS` / :data:`PII_ID_COLUMNS`); a value of any other
+column, or a word inside a text, shaped like an ID number (:data:`ID_SHAPE`) is masked as an ID
+too (:func:`mask_text`), and :func:`mask_problem` masks what a validation problem quotes;
 :func:`find_unmasked_ids` / :func:`find_names` scan text for what escaped (choices:
 ``docs/design.md``, "Masking").
 
@@ -15,11 +17,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from fpanalysis.core import schema
+
+if TYPE_CHECKING:
+    from fpanalysis.core.dataset import Problem
 
 # Output-only columns that hold names / ID numbers (analyses use these names).
 _OUTPUT_NAME_COLUMNS = {
@@ -151,13 +157,86 @@ def _kind(label: Any) -> str | None:
     return None
 
 
+#: The shape of a resident ID number, as a word of its own: 17 digits and a digit or ``X``
+#: (18 characters), or 15 digits (the legacy form, rulebook §8).
+ID_SHAPE = r"[0-9]{17}[0-9Xx]|[0-9]{15}"
+_ID_WORD_RE = re.compile(rf"(?<![0-9A-Za-z])(?:{ID_SHAPE})(?![0-9A-Za-z])")
+_ID_VALUE_RE = re.compile(rf"\s*(?:{ID_SHAPE})\s*")
+
+
+def _id_word_repl(m: re.Match) -> str:
+    return mask_id_number(m[0])
+
+
+def looks_like_id(v: Any) -> bool:
+    """Whether a value is shaped like a resident ID number (:data:`ID_SHAPE`).
+
+    Examples:
+        >>> [looks_like_id(v) for v in ["11010519491231002X", "130503670401001", "H0001", None]]
+        [True, True, False, False]
+    """
+    return isinstance(v, str) and _ID_VALUE_RE.fullmatch(v) is not None
+
+
+def id_shaped(s: pd.Series) -> pd.Series:
+    """The cells of ``s`` shaped like a resident ID number (text cells only; missing: False).
+
+    Examples:
+        >>> id_shaped(pd.Series(["11010519491231002X", "H1", None])).tolist()
+        [True, False, False]
+    """
+    if s.dtype == "str":  # vectorised: a province's key columns hold millions of values
+        return s.str.strip().str.fullmatch(ID_SHAPE).fillna(False).astype(bool)
+    if not pd.api.types.is_object_dtype(s):
+        return pd.Series(False, index=s.index)
+    return s.map(looks_like_id).astype(bool)
+
+
+def mask_text(text: Any) -> Any:
+    """``text`` with every word shaped like an ID number masked (names are not found here).
+
+    Examples:
+        >>> mask_text("户 11010519491231002X 与上一名 130503670401001 相同；H0001 不变")
+        '户 110105********002X 与上一名 130503*****1001 相同；H0001 不变'
+    """
+    if not isinstance(text, str):
+        return text
+    return _ID_WORD_RE.sub(_id_word_repl, text)
+
+
+_DIGIT_RUN_RE = re.compile(r"[0-9]{15}")
+
+
+def _mask_id_words(s: pd.Series) -> pd.Series:
+    """A text column with every word shaped like an ID number masked (others untouched).
+
+    Cells are first sifted for a run of 15 digits (vectorised on a string
+    column); only those are searched for ID-shaped words.
+    """
+    if s.dtype == "str":
+        hit = s.str.contains(_DIGIT_RUN_RE.pattern, regex=True, na=False)
+    elif pd.api.types.is_object_dtype(s):
+        hit = s.map(lambda v: isinstance(v, str) and _DIGIT_RUN_RE.search(v) is not None)
+    else:
+        return s
+    hit = hit.astype(bool)
+    if not hit.any():
+        return s
+    out = s.astype(object).copy()
+    out[hit] = out[hit].map(mask_text)
+    return out.astype(s.dtype)
+
+
 def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with every PII column masked (rulebook §7).
 
     Columns are found by English name (:data:`PII_NAME_COLUMNS`,
     :data:`PII_ID_COLUMNS`) or Chinese header; index levels with such names
-    are masked too. ``reveal=True`` returns an unmasked copy (``--reveal-pii``).
-    Masking an already masked frame changes nothing.
+    are masked too. In every other text column (and index level), a value or
+    a word shaped like an ID number is masked as an ID (rulebook §7: a key
+    column holding ID numbers is personal information too).
+    ``reveal=True`` returns an unmasked copy (``--reveal-pii``). Masking an
+    already masked frame changes nothing.
 
     Examples:
         >>> df = pd.DataFrame({"姓名": ["张三丰"], "id_number": ["11010519491231002X"], "n": [1]})
@@ -165,28 +244,71 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
         [{'姓名': '张**', 'id_number': '110105********002X', 'n': 1}]
         >>> mask_frame(df, reveal=True).iloc[0, 0]
         '张三丰'
+        >>> mask_frame(pd.DataFrame({"household_id": ["11010519491231002X", "H2"]}))[
+        ...     "household_id"].tolist()
+        ['110105********002X', 'H2']
     """
     out = df.copy()
     if reveal:
         return out
     for j, col in enumerate(out.columns):
         kind = _kind(col)
+        # by position: a frame may repeat a header
         if kind is not None:
-            # by position: a frame may repeat a header
             out.isetitem(j, _mask_series(out.iloc[:, j], kind))
+        else:
+            out.isetitem(j, _mask_id_words(out.iloc[:, j]))
     names = list(out.index.names)
     kinds = [_kind(n) for n in names]
-    if any(kinds):
-        idx = out.index.to_frame(index=False)
+    idx = out.index.to_frame(index=False)
+    if any(kinds) or any(id_shaped(idx.iloc[:, j].astype(object)).any() for j in range(len(names))):
         for j, k in enumerate(kinds):
-            if k is not None:
-                idx.isetitem(j, _mask_series(idx.iloc[:, j], k))
+            col = idx.iloc[:, j]
+            idx.isetitem(j, _mask_series(col, k) if k is not None else _mask_id_words(col))
         out.index = (
             pd.MultiIndex.from_frame(idx)
             if len(names) > 1
             else pd.Index(idx.iloc[:, 0], name=names[0])
         )
     return out
+
+
+def mask_problem(problem: Problem) -> Problem:
+    """A validation problem as anything but ``validate`` itself may show it (rulebook §7).
+
+    The value it quotes is masked as its column's kind (a name, an ID number)
+    or, in another column, as an ID when shaped like one; an ID-shaped key and
+    ID-shaped words of its messages (the 18-character form of a legacy number)
+    are masked too.
+
+    Examples:
+        >>> from fpanalysis.core.dataset import Problem
+        >>> p = Problem("persons", 3, "id_number", "130503670401001", "legacy_15",
+        ...             "已升级为 18 位：130503196704010012", "upgraded: 130503196704010012",
+        ...             "warning", "P3")
+        >>> mask_problem(p).text("en")
+        "warning: persons row 3 [P3] column id_number value '130503*****1001': upgraded: \
+130503********0012 (rule legacy_15)"
+    """
+    kind = _kind(problem.column) if problem.column else None
+    value = problem.value
+    if isinstance(value, str) and value:
+        if kind == "name":
+            value = mask_name(value)
+        elif kind == "id_number" or looks_like_id(value):
+            value = mask_id_number(value.strip())
+        else:
+            value = mask_text(value)
+    key = problem.key
+    if isinstance(key, str):
+        key = "/".join(mask_text(k) for k in key.split("/"))
+    return replace(
+        problem,
+        value=value,
+        key=key,
+        message_zh=mask_text(problem.message_zh),
+        message_en=mask_text(problem.message_en),
+    )
 
 
 _ID_IN_TEXT_RE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[0-9Xx])(?![0-9A-Za-z])")

@@ -22,7 +22,13 @@ from fpanalysis.io.cells import (
     parse_numbers,
     parse_set,
 )
-from fpanalysis.io.load import MAX_LISTED, MAX_WARNINGS_SHOWN, load_dataset, load_for_analysis
+from fpanalysis.io.load import (
+    MAX_LISTED,
+    MAX_WARNINGS_SHOWN,
+    load_dataset,
+    load_for_analysis,
+    load_table_file,
+)
 from fpanalysis.io.parts import partition_paths
 from fpanalysis.io.read import (
     HEADER_SEARCH_ROWS,
@@ -61,6 +67,7 @@ __all__ = [
     "isin_keys",
     "load_dataset",
     "load_for_analysis",
+    "load_table_file",
     "localize",
     "neutralize_formulas",
     "neutralize_text",

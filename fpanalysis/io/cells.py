@@ -1,7 +1,10 @@
 """Cell text and its parsing: each parser takes a column of text as it stands in the input
 (missing = NaN) and returns the typed column with the mask of the cells that hold no value of
 the type (dates, yes/no, whole numbers, numbers, enum and set values, identifiers, resident ID
-numbers); vectorised, since they run over whole columns of large tables.
+numbers); vectorised, since they run over whole columns of large tables. A number in a date
+column is a day only as an Excel serial date from :data:`EXCEL_SERIAL_MIN` to
+:data:`EXCEL_SERIAL_MAX` (rulebook, general conventions G5); money is at most
+:data:`MONEY_MAX_YUAN` and never finer than a fen (G4, :func:`money_problems`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from fpanalysis.core import ids, schema
 from fpanalysis.core.dataset import ID_NUMBER_COLUMNS
 
 __all__ = [
+    "EXCEL_SERIAL_MAX",
+    "EXCEL_SERIAL_MIN",
+    "MONEY_MAX_YUAN",
     "TYPE_MESSAGES",
     "cell_text",
+    "float_text",
+    "money_problems",
     "parse_bools",
     "parse_column",
     "parse_dates",
@@ -38,6 +46,13 @@ _DATE_RE = re.compile(
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _SERIAL_RE = re.compile(r"^\d{1,5}(?:\.\d+)?$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: The Excel serial dates a date column accepts: 1910-01-01 (3654) to 2099-12-31 (73050).
+#: Below, a number is more likely a year (``1995`` would be 1905-06-17) or a slip than a day
+#: anyone in this county's records was born, married or applied on; above, no record's day yet.
+#: ``0`` stays Excel's empty date (1899-12-30), refused as before 1900.
+EXCEL_SERIAL_MIN, EXCEL_SERIAL_MAX = 3654, 73050
+#: The largest money value the input may hold (rulebook, general conventions G4).
+MONEY_MAX_YUAN = 1_000_000_000
 # Thousands separators: "," or a space (after NFKC a no-break, thin or full-width space is
 # a plain space), the same one throughout the number: 1,200 / 1 200.50; "1 2 0 0" is refused.
 _INT_RE = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+)(?:\.0*)?$")
@@ -78,6 +93,8 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         >>> d, _ = parse_dates(pd.Series(["2024/3/1", "2024年3月1日", "45352", "2024-02-30"]))
         >>> d.dt.strftime("%Y-%m-%d").tolist()
         ['2024-03-01', '2024-03-01', '2024-03-01', nan]
+        >>> parse_dates(pd.Series(["1995", "3653", "3654", "73051"]))[1].tolist()
+        [True, True, False, True]
     """
     t = _nfkc(s)
     parts = t.str.extract(_DATE_RE)
@@ -94,6 +111,10 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     serial = t.notna() & ~has & t.str.fullmatch(_SERIAL_RE).fillna(False).astype(bool)
     if serial.any():
         days = np.floor(pd.to_numeric(t[serial]).astype("float64"))
+        # a bare year (1995) or another number is no day: only the accepted serial range is
+        in_range = days.between(EXCEL_SERIAL_MIN, EXCEL_SERIAL_MAX) | days.eq(0)
+        serial[serial] = in_range.to_numpy()
+        days = days[in_range]
         out[serial] = (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
     bad = t.notna() & out.isna()
     return out, bad
@@ -151,6 +172,29 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     out = num.astype("float64").where(ok)
     bad = t.notna() & out.isna()
     return out, bad
+
+
+_FRACTION_RE = re.compile(r"\.(\d*?)0*$")
+
+
+def money_problems(raw: pd.Series, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The money cells finer than a fen, and those over :data:`MONEY_MAX_YUAN` (or below its
+    negative), from the text as typed and its parsed values (rulebook, general conventions G4).
+
+    A fen is 0.01 yuan: ``2309.995`` is an error, never rounded (rounding it can move a
+    household across the standard); ``2309.990`` is 2309.99.
+
+    Examples:
+        >>> raw = pd.Series(["2309.995", "2309.990", "1,200.5", "1000000000", "1000000000.01"])
+        >>> fine, big = money_problems(raw, parse_numbers(raw)[0])
+        >>> fine.tolist(), big.tolist()
+        ([True, False, False, False, False], [False, False, False, False, True])
+    """
+    t = _nfkc(raw)
+    decimals = t.str.extract(_FRACTION_RE, expand=False).str.len()
+    too_fine = values.notna() & decimals.gt(2).fillna(False).astype(bool)
+    too_large = values.notna() & values.abs().gt(MONEY_MAX_YUAN)
+    return too_fine.astype(bool), too_large.astype(bool)
 
 
 def parse_enum(s: pd.Series, col: schema.Column) -> pd.Series:
@@ -294,5 +338,16 @@ def cell_text(v: Any) -> str:
             return ""
         if float(v).is_integer() and abs(v) < 1e15:
             return str(int(v))
-        return repr(float(v))
+        return float_text(float(v))
     return str(v)
+
+
+def float_text(v: float) -> str:
+    """A number cell's value as a spreadsheet shows it: 15 significant digits (what Excel
+    keeps), so that a computed ``0.30000000000000004`` reads ``0.3`` while ``2309.995`` stays.
+
+    Examples:
+        >>> float_text(0.1 + 0.2), float_text(2309.995), float_text(1234.5)
+        ('0.3', '2309.995', '1234.5')
+    """
+    return format(v, ".15g")

@@ -11,7 +11,9 @@ sheets' protection are added by :mod:`fpanalysis.io.meeting`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ from fpanalysis.rules.relief import (
     RELIEF_COLUMNS,
     ReliefResult,
     date_text,
+    proposal_digest,
     yuan_text,
 )
 
@@ -56,6 +59,7 @@ def export_meeting_xlsx(
     reveal_pii: bool = False,
     title: str | None = None,
     round_id: str | None = None,
+    keys: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the selected list as a formatted workbook for the committee's meeting.
 
@@ -72,6 +76,11 @@ def export_meeting_xlsx(
     round; None: not recorded, and ``fpanalysis decide`` cannot read it back) and
     the SHA-256 of its proposal; every sheet protected without a password so that
     only the decision cells can be edited.
+
+    ``keys``: a recorded round's household ids as the register stores them (an ID number as
+    its keyed hash, rulebook §7): the proposal's SHA-256 is computed over them, as over the
+    recorded rows, and unless ``reveal_pii`` the household column shows them, so that
+    ``fpanalysis decide`` finds each household again without the workbook holding its number.
 
     Returns:
         The path written.
@@ -96,6 +105,13 @@ def export_meeting_xlsx(
     waiting = t[t["selection"].eq("waiting") & ~t["selected"].fillna(False).astype(bool)]
     wait_cols = [c for c in cols if c != "cumulative_yuan"]
     waiting = waiting.sort_values(["pool", "rank"], kind="mergesort")[wait_cols]
+    digest = None
+    if keys:
+        table = t.assign(household_id=_stored(t["household_id"], keys))
+        digest = proposal_digest(table)
+        if not reveal_pii:
+            sel = sel.assign(household_id=_stored(sel["household_id"], keys))
+            waiting = waiting.assign(household_id=_stored(waiting["household_id"], keys))
     if not reveal_pii:
         sel = mask_frame(sel)
         waiting = mask_frame(waiting)
@@ -104,10 +120,22 @@ def export_meeting_xlsx(
         title = _title(result, len(sel), zh)
     wb = _workbook(sel, cols, title, zh)
     add_committee_parts(
-        wb, result, waiting, wait_cols, title, zh, fill_sheet=fill_sheet, round_id=round_id
+        wb,
+        result,
+        waiting,
+        wait_cols,
+        title,
+        zh,
+        fill_sheet=fill_sheet,
+        round_id=round_id,
+        digest=digest,
     )
     write_workbook(wb, path)
     return path
+
+
+def _stored(ids: pd.Series, keys: Mapping[str, Any]) -> pd.Series:
+    return ids.map(lambda h: keys.get(str(h), h)).astype("object")
 
 
 def _title(result: ReliefResult, n: int, zh: bool) -> str:

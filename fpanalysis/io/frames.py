@@ -2,12 +2,14 @@
 (English or Chinese headers, unknown ones dropped with a warning, a missing required one
 making the table unusable), blank and overlong rows, and each column parsed to its type, every
 cell that is no value of its type becoming a :class:`~fpanalysis.core.dataset.Problem` that
-names its row.
+names its row: a bare year in a date column, money finer than a fen or too large, and a
+workbook's formula with no saved value among them (rulebook, general conventions G4, G5).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -15,10 +17,97 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Problem, row_keys
-from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
+from fpanalysis.io.cells import (
+    EXCEL_SERIAL_MAX,
+    EXCEL_SERIAL_MIN,
+    MONEY_MAX_YUAN,
+    TYPE_MESSAGES,
+    money_problems,
+    parse_column,
+)
 from fpanalysis.io.read import HEADER_SEARCH_ROWS
 
-__all__ = ["absent_column", "frame_from_records", "raw_column_names", "resolve_columns"]
+__all__ = [
+    "CELL_RULES",
+    "MONEY_RULES",
+    "absent_column",
+    "date_message",
+    "frame_from_records",
+    "money_checked",
+    "raw_column_names",
+    "resolve_columns",
+]
+
+#: The rules of a cell that holds no usable value beyond its type's (a type error stands for
+#: the emptiness it causes: "required" is not repeated for the cell).
+CELL_RULES = frozenset({"formula_no_value", "money_fen", "money_range"})
+_YEAR_RE = r"\s*[0-9０-９]{4}(?:\.0*)?\s*"
+_NUMBER_RE = r"\s*[0-9０-９]+(?:\.[0-9０-９]*)?\s*"
+
+
+#: Money cells that are no real amount: (rule, zh, en), rulebook G4.
+MONEY_RULES = (
+    (
+        "money_fen",
+        "金额精确到分（最多 2 位小数）：不会被四舍五入，请核对后改正",
+        "money is exact to the fen (at most 2 decimals): it is never rounded; check and correct it",
+    ),
+    (
+        "money_range",
+        f"金额超过 {MONEY_MAX_YUAN:,} 元，不是真实的值",
+        f"an amount over {MONEY_MAX_YUAN:,} yuan is not a real value",
+    ),
+)
+
+
+def money_checked(
+    table: schema.Table,
+    column: schema.Column,
+    text: pd.Series,
+    values: pd.Series,
+    file: str | Callable[[int], str],
+) -> tuple[pd.Series, list[Problem]]:
+    """A money column's values with the cells finer than a fen or over the limit emptied, and a
+    problem naming each (``text``: the cells as the file shows them, indexed by row, all rows or
+    some; ``file``: the file shown, or a function giving a row's file)."""
+    fine, large = money_problems(text, values.loc[text.index])
+    problems = [
+        Problem(
+            table.name,
+            int(row),
+            column.name,
+            v,
+            rule,
+            zh,
+            en,
+            "error",
+            None,
+            file if isinstance(file, str) else file(int(row)),
+        )
+        for (rule, zh, en), mask in zip(MONEY_RULES, (fine, large), strict=True)
+        for row, v in text[mask].items()
+    ]
+    bad = (fine | large).reindex(values.index, fill_value=False).astype(bool)
+    return values.where(~bad), problems
+
+
+def date_message(v: str) -> tuple[str, str]:
+    """Why a date cell holds no day: a bare year, another number, or other text."""
+    if re.fullmatch(_YEAR_RE, v):
+        return (
+            f"只有年份（{v.strip()}），不是某一天：请写成 YYYY-MM-DD（如 {v.strip()[:4]}-06-01）",
+            f"a year alone ({v.strip()}) is not a day: write YYYY-MM-DD "
+            f"(e.g. {v.strip()[:4]}-06-01)",
+        )
+    if re.fullmatch(_NUMBER_RE, v):
+        return (
+            f"不是有效日期：数字只有作为 Excel 日期序号 {EXCEL_SERIAL_MIN}–{EXCEL_SERIAL_MAX}"
+            "（1910-01-01 至 2099-12-31）才算日期；请写成 YYYY-MM-DD",
+            f"not a valid date: a number is a day only as an Excel serial date from "
+            f"{EXCEL_SERIAL_MIN} to {EXCEL_SERIAL_MAX} (1910-01-01 to 2099-12-31); "
+            "write YYYY-MM-DD",
+        )
+    return TYPE_MESSAGES["date"]
 
 
 def _header_row(table: schema.Table, records: list[list[str]]) -> int | None:
@@ -133,12 +222,18 @@ def resolve_columns(
 
 
 def frame_from_records(
-    table: schema.Table, records: list[list[str]], file: str
+    table: schema.Table,
+    records: list[list[str]],
+    file: str,
+    formulas: list[tuple[int, int, str, str]] = (),
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, str], list[Problem]]:
     """Header + rows of text -> (typed frame, raw frame, headers, problems).
 
     The typed frame is None when the table cannot be used at all (no header,
-    a required column missing, a column given twice).
+    a required column missing, a column given twice). ``formulas``: the
+    workbook cells holding a formula with no saved value (row from 1, column
+    from 0, cell, formula; :func:`fpanalysis.io.read.uncached_formulas`), each
+    an error naming its cell: its text read as empty would change the data.
     """
     problems: list[Problem] = []
 
@@ -239,14 +334,18 @@ def frame_from_records(
             continue
         src = raw[found[c.name]]
         values, bad = parse_column(src, c)
-        typed[c.name] = values.astype(c.dtype)
         if bad.any():
-            zh, en = TYPE_MESSAGES[c.type]
             for row, v in src[bad].items():
+                zh, en = date_message(v) if c.type == "date" else TYPE_MESSAGES[c.type]
                 problems.append(
                     Problem(table.name, int(row), c.name, v, c.type, zh, en, "error", None, file)
                 )
+        if c.type == "number":  # money: yuan, to the fen, never rounded (rulebook G4)
+            values, money = money_checked(table, c, src, values, file)
+            problems += money
+        typed[c.name] = values.astype(c.dtype)
     frame = pd.DataFrame(typed, index=index)
+    problems += _formula_problems(table, formulas, at, raw_cols, found, index, file)
     if problems:
         keys = row_keys(frame, table.name)
         problems = [
@@ -254,6 +353,43 @@ def frame_from_records(
             for p in problems
         ]
     return frame, raw, headers, problems
+
+
+def _formula_problems(
+    table: schema.Table,
+    formulas,
+    at: int,
+    raw_cols: list[str],
+    found: dict[str, str],
+    index: pd.Index,
+    file: str,
+) -> list[Problem]:
+    """A formula cell with no saved value: an error naming the cell (its row rejected)."""
+    by_raw = {rc: name for name, rc in found.items()}
+    out = []
+    for row, col, cell, formula in formulas:
+        zh = (
+            f"单元格 {cell} 是公式（{formula}），没有保存计算结果（多半由脚本写入）："
+            "请在 Excel 中打开并保存，或把公式换成它的值"
+        )
+        en = (
+            f"cell {cell} holds a formula ({formula}) with no saved result (a script wrote it): "
+            "open and save the workbook in Excel, or replace the formula by its value"
+        )
+        name = by_raw.get(raw_cols[col]) if col < len(raw_cols) else None
+        if row in index:
+            out.append(
+                Problem(
+                    table.name, row, name, formula, "formula_no_value", zh, en, "error", None, file
+                )
+            )
+        elif row <= at + 1:  # the header (or a title above it): the whole table
+            out.append(
+                Problem(
+                    table.name, None, None, formula, "formula_no_value", zh, en, "error", None, file
+                )
+            )
+    return out
 
 
 def _with_key(p: Problem, key: str | None) -> Problem:

@@ -17,6 +17,7 @@ import pandas as pd
 from fpanalysis.core import schema, timings
 from fpanalysis.core.dataset import Dataset, Problem, RawTables, isin_keys
 from fpanalysis.core.errors import DataError, UsageError
+from fpanalysis.core.privacy import mask_problem
 from fpanalysis.io.frames import frame_from_records
 from fpanalysis.io.parts import frame_from_parts, part_layout
 from fpanalysis.io.read import (
@@ -27,11 +28,18 @@ from fpanalysis.io.read import (
     records_parquet,
     records_sheet,
     sha256_file,
+    uncached_formulas,
 )
 from fpanalysis.io.typed import read_typed
-from fpanalysis.io.validate import ValidationReport, validate_dataset
+from fpanalysis.io.validate import KEY_ID_RULE, ValidationReport, validate_dataset
 
-__all__ = ["MAX_LISTED", "MAX_WARNINGS_SHOWN", "load_dataset", "load_for_analysis"]
+__all__ = [
+    "MAX_LISTED",
+    "MAX_WARNINGS_SHOWN",
+    "load_dataset",
+    "load_for_analysis",
+    "load_table_file",
+]
 
 
 def _requested(tables: Iterable[str] | None) -> list[str]:
@@ -167,7 +175,10 @@ def load_dataset(
                 continue
             if t.name in sources:
                 raise _given_twice(t, sources[t.name][0], shown, "sheets")
-            sources[t.name] = (shown, lambda ws=workbook[sheet]: records_sheet(ws))
+            sources[t.name] = (
+                shown,
+                lambda ws=workbook[sheet]: (records_sheet(ws), uncached_formulas(ws)),
+            )
     elif path.suffix.lower() in DATA_SUFFIXES:
         add_file(path, DATA_SUFFIXES[path.suffix.lower()])
         if not sources and not sha:
@@ -221,7 +232,10 @@ def load_dataset(
                 except DataError as e:
                     problems.append(Problem.from_error(e, name, shown))
                     continue
-                frame, raw, hdrs, probs = frame_from_records(table, records, shown)
+                formulas: list = []
+                if isinstance(records, tuple):  # a sheet: its rows, and its formulas with no value
+                    records, formulas = records
+                frame, raw, hdrs, probs = frame_from_records(table, records, shown, formulas)
                 problems.extend(probs)
                 if raw is not None:
                     raws[name] = raw
@@ -277,7 +291,12 @@ def load_for_analysis(
             couple, say), repeatedly until nothing refers to a dropped row.
             ``dataset.skipped`` records {table: rows left out}.
         lang: language of ``dataset.messages`` (the lines a command prints:
-            rows left out, the first 5 warnings and how many more there are).
+            rows left out, the first 5 warnings and how many more there are; a key
+            column holding ID numbers is always among them).
+
+    The values, keys and messages of the problems it shows (the warnings, the
+    errors of a refusal) are masked (:func:`fpanalysis.core.privacy.mask_problem`):
+    only ``validate`` itself shows them as typed (rulebook §7).
 
     Raises:
         DataError: a table is missing or unreadable; or the tables have errors
@@ -322,8 +341,9 @@ def load_for_analysis(
             out.messages.append(f"{t}: {n} rows left out (failed validation){extra}")
     # Warnings do not stop an analysis; show a few, not thousands (a county with many
     # renamed region codes would otherwise bury the output).
-    warns = report.warnings
-    out.messages.extend(p.text(lang) for p in warns[:MAX_WARNINGS_SHOWN])
+    # a key column holding ID numbers first: it concerns every output (rulebook §7)
+    warns = sorted(report.warnings, key=lambda p: p.rule != KEY_ID_RULE)
+    out.messages.extend(mask_problem(p).text(lang) for p in warns[:MAX_WARNINGS_SHOWN])
     if len(warns) > MAX_WARNINGS_SHOWN:
         rest = len(warns) - MAX_WARNINGS_SHOWN
         out.messages.append(
@@ -336,7 +356,7 @@ def load_for_analysis(
 
 
 def _refusal(report: ValidationReport, unusable_only: bool = False) -> DataError:
-    errs = [p for p in report.errors if (p.row is None) or not unusable_only]
+    errs = [mask_problem(p) for p in report.errors if (p.row is None) or not unusable_only]
     n = len(errs)
     lines_zh = [p.text("zh") for p in errs[:MAX_LISTED]]
     lines_en = [p.text("en") for p in errs[:MAX_LISTED]]
@@ -382,3 +402,74 @@ def _drop_dangling(
                 frames[t] = df[keep]
                 changed = True
     return frames, cascade
+
+
+def load_table_file(path: str | os.PathLike, option: str) -> pd.DataFrame:
+    """One table given as a file (an earlier output: ``--previous-round``), as text under its
+    header row, read by the dataset's readers with their limits.
+
+    A ``.csv`` is decoded as every input CSV (UTF-8 or GB18030, the delimiter
+    found); an ``.xlsx`` is checked for zip and XML bombs before it is opened,
+    and its first sheet is read, a formula with no saved value refused.
+
+    Raises:
+        UsageError: the file does not exist, is a folder or is neither .csv nor .xlsx.
+        DataError: it cannot be read (binary, damaged, a bomb, a formula with no value).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+        >>> _ = f.write_bytes("户编号;拟纳入\\nH1;是\\n".encode("gb18030"))
+        >>> load_table_file(f, "--previous-round").to_dict("records")
+        [{'户编号': 'H1', '拟纳入': '是'}]
+    """
+    path = Path(path)
+    if not path.exists() or path.is_dir():
+        what = "不存在" if not path.exists() else "是一个文件夹"
+        what_en = "does not exist" if not path.exists() else "is a folder"
+        raise UsageError(
+            f"{option} 的文件{what}：{path}",
+            f"the {option} file {what_en}: {path}",
+            file=str(path),
+            rule="file-exists",
+        )
+    suffix = path.suffix.lower()
+    formulas: list = []
+    if suffix == ".csv":
+        records = records_csv(path)
+    elif suffix in BOOK_SUFFIXES:
+        book = open_workbook(path)
+        try:
+            ws = book[book.sheetnames[0]]
+            records, formulas = records_sheet(ws), uncached_formulas(ws)
+        finally:
+            book.close()
+    else:
+        raise UsageError(
+            f"{option} 的文件应为 .csv 或 .xlsx：{path}",
+            f"the {option} file must be .csv or .xlsx: {path}",
+            file=str(path),
+            rule="file-type",
+        )
+    if formulas:
+        row, _, cell, formula = formulas[0]
+        raise DataError(
+            f"单元格 {cell} 是公式（{formula}），没有保存计算结果：请在 Excel 中打开并保存",
+            f"cell {cell} holds a formula ({formula}) with no saved result: open and save the "
+            "workbook in Excel",
+            file=path.name,
+            row=row,
+            rule="formula_no_value",
+        )
+    records = [r for r in records if any(c.strip() for c in r)]
+    if not records:
+        raise DataError(
+            f"{option} 的文件是空的",
+            f"the {option} file is empty",
+            file=path.name,
+            rule="empty_file",
+        )
+    header = [h.strip().lstrip("\ufeff") for h in records[0]]
+    width = len(header)
+    rows = [(r + [""] * width)[:width] for r in records[1:]]
+    return pd.DataFrame(rows, columns=header, dtype="str")

@@ -164,7 +164,9 @@ def _protect(ws) -> None:
     ws.protection.sort = False
 
 
-def _round_sheet(wb, result: Any, round_id: str | None, zh: bool) -> None:
+def _round_sheet(
+    wb, result: Any, round_id: str | None, zh: bool, digest: str | None = None
+) -> None:
     """The sheet naming the round: its id, the SHA-256 of its proposal, its date and limits."""
     from openpyxl.styles import Font
 
@@ -181,7 +183,7 @@ def _round_sheet(wb, result: Any, round_id: str | None, zh: bool) -> None:
     }
     values = {
         "round_id": round_id or NOT_RECORDED[0 if zh else 1],
-        "proposal_sha256": proposal_digest(result.table),
+        "proposal_sha256": digest or proposal_digest(result.table),
         "as_of": date_text(result.as_of),
         "pool": result.pool,
         "quota": "" if result.quota is None else str(result.quota),
@@ -211,6 +213,7 @@ def add_committee_parts(
     *,
     fill_sheet: Any,
     round_id: str | None = None,
+    digest: str | None = None,
 ) -> None:
     """Add the committee's part to a meeting workbook whose first sheet is the selected list.
 
@@ -230,7 +233,7 @@ def add_committee_parts(
         else f"Minimum-living relief: eligible households waiting, by rank ({len(waiting)})"
     )
     fill_sheet(ws_wait, waiting, wait_cols, wait_title, zh)
-    _round_sheet(wb, result, round_id, zh)
+    _round_sheet(wb, result, round_id, zh, digest)
     # the proposal as written: hidden copies, compared cell by cell when it is read back
     for key, ws in (("selected", ws_sel), ("waiting", ws_wait)):
         _decision_columns(ws, key, ws.max_row - 2, n_tiers, zh)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from fpanalysis.core.errors import FPError, UsageError
 from fpanalysis.io import neutralize_text
+from fpanalysis.io.guard import write_bytes
 from fpanalysis.rules.relief import AREA_LABELS, NOTICE_CATEGORIES
 
 NOTICE_SUFFIXES = (".html", ".htm", ".pdf", ".xlsx")
@@ -209,7 +210,6 @@ def html_to_pdf(text: str, out: Path, *, timeout: float = 120) -> Path:
     """Print an HTML page to PDF with headless Chromium (A4 by the page's CSS), atomically."""
     exe = check_chromium()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fpanalysis-notice-") as tmp:
         page = Path(tmp) / "notice.html"
         page.write_text(text, encoding="utf-8")
@@ -241,10 +241,7 @@ def html_to_pdf(text: str, out: Path, *, timeout: float = 120) -> Path:
                 file=str(out),
                 rule="chromium-pdf",
             )
-        fd, tmp_out = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        shutil.copyfile(pdf, tmp_out)
-        Path(tmp_out).replace(out)
+        write_bytes(out, pdf.read_bytes())  # the write guard's atomic write
     return out
 
 
@@ -319,13 +316,4 @@ def write_notice(notice: Notice, out: str | Path) -> Path:
     text = notice_html(notice)
     if suffix == ".pdf":
         return html_to_pdf(text, out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        Path(tmp).write_text(text, encoding="utf-8")
-        Path(tmp).replace(out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_bytes(out, text.encode("utf-8"))  # the write guard's atomic write

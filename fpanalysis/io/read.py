@@ -1,12 +1,22 @@
 """Reading input files into rows of text, exactly as they stand: CSV (UTF-8 with or without
 BOM, else GB18030; the delimiter that names the most known headers), ``.xlsx`` workbooks
-(parsed through defusedxml, refused before inflating when they are zip or XML bombs) and
-Parquet files; the SHA-256 of every file read is kept for provenance.
+(parsed through defusedxml, refused before inflating when they are zip or XML bombs; the cells
+holding a formula with no saved value found, :func:`uncached_formulas`) and Parquet files; the
+SHA-256 of every file read is kept for provenance.
+
+A formula cell is read as the value the workbook saved with it. A workbook written by a script
+may hold formulas with no saved value, which openpyxl reads as empty: such a cell is reported
+(rulebook, general conventions: a cell is read as it says, or refused), not evaluated. An
+evaluator (the ``formulas`` package) would run the spreadsheet's logic, other sheets and
+external links included, with volatile functions (``TODAY()``, ``RAND()``) that make a rerun
+differ, to recover a value the clerk never saw: opening and saving the workbook in Excel gives
+the value Excel computes, for one keystroke.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import io as _io
@@ -20,7 +30,7 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.errors import DataError
-from fpanalysis.io.cells import cell_text
+from fpanalysis.io.cells import cell_text, float_text
 
 __all__ = [
     "BOOK_SUFFIXES",
@@ -36,6 +46,7 @@ __all__ = [
     "records_parquet",
     "records_sheet",
     "sha256_file",
+    "uncached_formulas",
 ]
 
 #: Input file suffixes read as one table each (the file stem names the table).
@@ -276,11 +287,94 @@ def open_workbook(path: Path):
 
 
 def records_sheet(ws) -> list[list[str]]:
+    """A worksheet's rows as the text of each cell (:func:`sheet_cell_text`)."""
     # A workbook's recorded dimension may be wrong (some tools write A1): forget it and
     # read every row. iter_rows still yields the missing (empty) rows, so the position
     # is the sheet's row number; rows are ragged and padded later.
     ws.reset_dimensions()
-    return [[cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    epoch = getattr(ws.parent, "epoch", None)
+    return [[sheet_cell_text(v, epoch) for v in row] for row in ws.iter_rows(values_only=True)]
+
+
+#: A date cell before this day is read as its serial number (:data:`EXCEL_SERIAL_MIN`).
+_FIRST_SERIAL_DAY = dt.datetime(1910, 1, 1)
+
+
+def sheet_cell_text(v, epoch=None) -> str:
+    """A workbook cell as text (:func:`~fpanalysis.io.cells.cell_text`); a date cell before
+    1910-01-01 as the number it holds, which a date column refuses (rulebook G5): ``1995``
+    typed into a date-formatted cell shows 1905-06-17 but means a year.
+
+    Examples:
+        >>> sheet_cell_text(dt.datetime(1905, 6, 17)), sheet_cell_text(dt.datetime(1995, 6, 1))
+        ('1995', '1995-06-01')
+    """
+    if isinstance(v, dt.datetime) and v < _FIRST_SERIAL_DAY:
+        from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, to_excel
+
+        return cell_text(to_excel(v, epoch or CALENDAR_WINDOWS_1900))
+    return cell_text(v)
+
+
+_FORMULA_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def uncached_formulas(ws) -> list[tuple[int, int, str, str]]:
+    """The cells of a read-only worksheet that hold a formula with no saved value.
+
+    Returns ``(row from 1, column from 0, cell such as "C5", formula)`` for each.
+    The sheet's XML is first scanned for a formula at all (C speed, a chunk at a
+    time); only a sheet with formulas is parsed again, through defusedxml.
+    """
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils import column_index_from_string, get_column_letter
+
+    archive, part = ws.parent._archive, ws._worksheet_path
+    with archive.open(part) as f:
+        tail, found = b"", False
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            if _FORMULA_TAG_RE.search(tail + chunk):
+                found = True
+                break
+            tail = chunk[-64:]
+    if not found:
+        return []
+    out: list[tuple[int, int, str, str]] = []
+    row, col = 0, 0
+    with archive.open(part) as f:
+        for event, el in iterparse(f, events=("start", "end")):
+            name = _local(el.tag)
+            if event == "start":
+                if name == "row":
+                    row = int(el.get("r") or row + 1)
+                    col = 0
+                continue
+            if name == "c":
+                ref = el.get("r")
+                if ref:
+                    letters = ref.rstrip("0123456789")
+                    col = column_index_from_string(letters)
+                    row = int(ref[len(letters) :])
+                else:
+                    col += 1
+                formula = value = None
+                for child in el:
+                    kind = _local(child.tag)
+                    if kind == "f":
+                        formula = child
+                    elif kind in ("v", "is"):
+                        value = child
+                if formula is not None and (value is None or not "".join(value.itertext())):
+                    text = "=" + (formula.text or "")
+                    out.append((row, col - 1, f"{get_column_letter(col)}{row}", text))
+                el.clear()
+            elif name == "row":
+                el.clear()
+    return out
 
 
 def records_parquet(path: Path, shown: str | None = None) -> list[list[str]]:
@@ -325,7 +419,7 @@ def parquet_text(s: pd.Series) -> pd.Series:
         out = np.full(v.shape, "", dtype=object)
         out[whole] = v[whole].astype("int64").astype(str)
         other = ~whole & ~np.isnan(v)
-        out[other] = [repr(float(x)) for x in v[other]]  # rare: non-whole amounts
+        out[other] = [float_text(float(x)) for x in v[other]]  # rare: non-whole amounts
         return pd.Series(out, index=s.index, dtype=object)
     obj = s.astype(object)
     return obj.where(s.notna(), None).map(cell_text).astype(str)

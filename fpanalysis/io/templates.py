@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fpanalysis.core import config, schema
 from fpanalysis.core.schema import Column, Table
+from fpanalysis.io.guard import write_bytes
 from fpanalysis.io.write import workbook_bytes
 
 WORKBOOK_NAME = "fpanalysis_template.xlsx"
@@ -269,11 +270,8 @@ def data_dictionary() -> str:
 
 
 def _write_if_changed(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not (path.exists() and path.read_bytes() == data):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    if not (path.is_file() and path.read_bytes() == data):
+        write_bytes(path, data)
     return path
 
 

@@ -19,8 +19,15 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import ID_NUMBER_COLUMNS, Problem, row_keys
-from fpanalysis.io.cells import TYPE_MESSAGES, parse_column
-from fpanalysis.io.frames import _header_row, absent_column, raw_column_names, resolve_columns
+from fpanalysis.io.cells import MONEY_MAX_YUAN, TYPE_MESSAGES, float_text, parse_column
+from fpanalysis.io.frames import (
+    _header_row,
+    absent_column,
+    date_message,
+    money_checked,
+    raw_column_names,
+    resolve_columns,
+)
 from fpanalysis.io.read import HEADER_SEARCH_ROWS, parquet_text
 
 __all__ = ["ParquetRawReader", "TypedTable", "read_typed"]
@@ -241,22 +248,32 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
         ]
     every = np.unique(np.concatenate([r for rs in bad_rows.values() for r in rs] or [[]]))
     texts = reader.rows(pd.Index(every.astype("int64"))) if len(every) else None
+    money = _money(table, frame, reader, found, parts)
     problems: list[Problem] = []
     for k, part in enumerate(parts):
         probs = problems_of[k]
         for c in table.columns:
-            if c.name not in bad_rows or not len(bad_rows[c.name][k]):
-                continue
-            zh, en = TYPE_MESSAGES[c.type]
-            assert texts is not None
-            shown_text = texts[found[c.name]]
-            for row in bad_rows[c.name][k]:
-                v = shown_text.at[int(row)]
-                probs.append(
-                    Problem(
-                        table.name, int(row), c.name, v, c.type, zh, en, "error", None, part.shown
+            if c.name in bad_rows and len(bad_rows[c.name][k]):
+                assert texts is not None
+                shown_text = texts[found[c.name]]
+                for row in bad_rows[c.name][k]:
+                    v = shown_text.at[int(row)]
+                    zh, en = date_message(v) if c.type == "date" else TYPE_MESSAGES[c.type]
+                    probs.append(
+                        Problem(
+                            table.name,
+                            int(row),
+                            c.name,
+                            v,
+                            c.type,
+                            zh,
+                            en,
+                            "error",
+                            None,
+                            part.shown,
+                        )
                     )
-                )
+            probs.extend(money.get((k, c.name), ()))
         problems.extend(probs)
     with_row = sorted({p.row for p in problems if p.row is not None})
     if with_row:
@@ -338,11 +355,16 @@ def _convert(arr, col: schema.Column, path: Path, name: str):
         with np.errstate(invalid="ignore"):
             finite = np.isfinite(v)
             if col.type == "number":
-                # the text of a float is its repr: exponent notation (1e+16, 1e-05) is no number
+                # the text of a float is its 15 significant digits (cells.float_text): exponent
+                # notation (1e+15, 1e-05) is no number; a fraction is read as those digits say
                 size = np.abs(np.where(finite, v, 0.0))
-                ok = finite & (size < 1e16) & ((size == 0) | (size >= 1e-4))
-                return pd.Series(np.where(ok, v + 0.0, np.nan)), ~np.isnan(v) & ~ok
-            ok = finite & (np.abs(np.where(finite, v, 0)) < 2**53) & (v == np.floor(v))
+                ok = finite & (size < 1e15) & ((size == 0) | (size >= 1e-4))
+                out = np.where(ok, v + 0.0, np.nan)
+                frac = ok & (out != np.floor(out))
+                if frac.any():
+                    out[frac] = [float(float_text(float(x))) for x in out[frac]]
+                return pd.Series(out), ~np.isnan(v) & ~ok
+            ok = finite & (np.abs(np.where(finite, v, 0)) < 1e15) & (v == np.floor(v))
         out = pd.Series(pd.NA, index=range(n), dtype="Int64")
         if ok.any():
             out[ok] = np.round(v[ok]).astype("int64")
@@ -365,3 +387,32 @@ def _convert(arr, col: schema.Column, path: Path, name: str):
     s = pd.read_parquet(path, columns=[name])[name]
     values, bad = parse_column(parquet_text(s), col)
     return values.reset_index(drop=True), bad.to_numpy(dtype=bool)
+
+
+def _money(
+    table: schema.Table,
+    frame: pd.DataFrame,
+    reader: ParquetRawReader,
+    found: dict[str, str],
+    parts: list[_Part],
+) -> dict[tuple[int, str], list[Problem]]:
+    """Money finer than a fen or over the limit, as the text path finds it (rulebook G4), by
+    (part, column): only the cells that may be such (not a whole number of fen, or large) are
+    rendered as text; their values are emptied in ``frame``."""
+    out: dict[tuple[int, str], list[Problem]] = {}
+    for c in table.columns:
+        if c.type != "number" or c.name not in found:
+            continue
+        v = frame[c.name]
+        maybe = v.notna() & ((v.abs() > MONEY_MAX_YUAN) | (v.round(2) != v))
+        if not maybe.any():
+            continue
+        rows = v.index[maybe.to_numpy()]
+        text = reader.rows(rows)[found[c.name]]
+        for k, part in enumerate(parts):
+            first = 2 + part.offset
+            mine = text[(text.index >= first) & (text.index < first + part.rows)]
+            if len(mine):
+                v, out[(k, c.name)] = money_checked(table, c, mine, v, part.shown)
+        frame[c.name] = v
+    return out

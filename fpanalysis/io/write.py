@@ -1,7 +1,8 @@
 """Writing outputs: :func:`write_table` and :func:`write_table_chunks` write a frame as
 ``.csv`` (UTF-8 with BOM), ``.xlsx`` or ``.parquet``, headers and enum values in the language
 asked (:func:`localize`), text a spreadsheet would run as a formula neutralised
-(:func:`neutralize_formulas`), atomically and with identical bytes on every run;
+(:func:`neutralize_formulas`), atomically (:func:`fpanalysis.io.guard.atomic_file`: the mode
+of the file replaced kept, an OS error a bilingual message) and with identical bytes on every run;
 :func:`write_workbook` does the same for a workbook built cell by cell. Personal information
 is not masked here: the caller masks with :func:`fpanalysis.core.privacy.mask_frame`.
 """
@@ -12,7 +13,6 @@ import datetime as dt
 import io as _io
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -24,6 +24,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.clock import document_time
 from fpanalysis.core.errors import UsageError
+from fpanalysis.io.guard import atomic_file
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -166,15 +167,9 @@ def prepare_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # the mode of the file replaced, OS errors as bilingual errors: fpanalysis.io.guard
+    with atomic_file(path) as tmp:
+        write(tmp)
 
 
 def _one_line_end(v: Any) -> Any:

@@ -40,6 +40,9 @@ class Register(Database):
     household_history = read.household_history
     unit_grades = read.unit_grades
     previous_selection = read.previous_selection
+    check_seals = read.check_seals
+    seal_of = read.seal_of
+    stored_keys = read.stored_keys
 
     record_decision = procedure.record_decision
     record_notice = procedure.record_notice

@@ -68,6 +68,24 @@ def foreign(where: str, names: list[str]) -> RegisterError:
     )
 
 
+def tampered(where: str, problems: list[Any]) -> RegisterError:
+    """The register's record does not match its seals (:mod:`fpanalysis.register.seals`)."""
+    shown_zh = "；".join(p.message_zh for p in problems[:10])
+    shown_en = "; ".join(p.message_en for p in problems[:10])
+    more = len(problems) - 10
+    if more > 0:
+        shown_zh += f"；……另有 {more} 处"
+        shown_en += f"; ... and {more} more"
+    return RegisterError(
+        f"登记簿的记录与其封存不符，不能作为依据：{shown_zh}。"
+        "请用 fpanalysis register check 查看，并从备份恢复",
+        f"the register's record does not match its seals and cannot be relied on: {shown_en}. "
+        "See fpanalysis register check, and restore it from a backup",
+        file=where,
+        rule="register-tampered",
+    )
+
+
 def unreachable(where: str, exc: Exception) -> RegisterError:
     line = first_line(exc)
     return RegisterError(

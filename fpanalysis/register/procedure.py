@@ -3,7 +3,9 @@ the democratic appraisal meeting (a new round that supersedes it, with each hous
 and decided status), its public notice, the objections raised during it and their outcomes, and
 the approval (a last round that supersedes the decided one, without the households whose
 objection was upheld). Every step is appended in one transaction and refused, with nothing
-written, when the round is not at the stage it needs."""
+written, when the round is not at the stage it needs; each is sealed into the register's chain
+(:mod:`fpanalysis.register.seals`), and a household numbered by an ID number is stored as its
+keyed hash (:mod:`fpanalysis.register.keys`, rulebook §7)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import sqlalchemy as sa
 
 from fpanalysis.register.connection import Database
 from fpanalysis.register.errors import ProcedureError, RegisterError
+from fpanalysis.register.keys import protect, protect_row, register_key
 from fpanalysis.register.read import as_text, rounds
+from fpanalysis.register.seals import record_key, seal_record, seal_round
 from fpanalysis.register.tables import T
 from fpanalysis.register.write import insert_round, recording_time
 from fpanalysis.rules.relief import (
@@ -161,7 +165,9 @@ def _next_round(
     label = pd.Timestamp(base["as_of"]).date().isoformat()
     rid = insert_round(conn, where, "relief", label, values, supersedes=base["round_id"])
     if rows:
-        conn.execute(T["relief_rows"].insert(), [{**r, "round_id": rid} for r in rows])
+        key = register_key(conn)
+        stored = [protect_row("relief_rows", {**r, "round_id": rid}, key) for r in rows]
+        conn.execute(T["relief_rows"].insert(), stored)
     return rid
 
 
@@ -226,8 +232,9 @@ def record_decision(
     Raises:
         ProcedureError: the round is not a proposal, or already decided or superseded.
     """
-    by_id = {str(r["household_id"]): r for r in decided.to_dict("records")}
     with db.transaction(write=True) as (conn, _):
+        key = register_key(conn)  # a household numbered by its ID number: its keyed hash
+        by_id = {protect(str(r["household_id"]), key): r for r in decided.to_dict("records")}
         base = _round(conn, db.where, proposal_round_id)
         if base["stage"] != "proposed" or base["superseded_by"] is not None:
             what = base["superseded_by"] or base["stage"]
@@ -246,29 +253,36 @@ def record_decision(
         opts = {"stage": "decided", "decides": proposal_round_id, **dict(options or {})}
         rid = _next_round(conn, db.where, base, rows, stage="decided", options=opts, note=note)
         recs = [
-            {
-                "round_id": rid,
-                "proposal_round_id": proposal_round_id,
-                "household_id": h,
-                "sheet": d.get("sheet"),
-                "cell": d.get("cell"),
-                "pool": d.get("pool"),
-                "rank": None if pd.isna(d.get("rank")) else int(d["rank"]),
-                "proposed_selected": bool(d["proposed_selected"]),
-                "proposed_selection": str(d["proposed_selection"]),
-                "proposed_tier": None
-                if pd.isna(d.get("proposed_tier"))
-                else int(d["proposed_tier"]),
-                "decision": d["decision"],
-                "decided_selected": bool(d["decided_selected"]),
-                "decided_tier": None if pd.isna(d.get("decided_tier")) else int(d["decided_tier"]),
-                "reason": d.get("reason") or None,
-                "passes_over": d.get("passes_over") or None,
-            }
+            protect_row(
+                "relief_decisions",
+                {
+                    "round_id": rid,
+                    "proposal_round_id": proposal_round_id,
+                    "household_id": h,
+                    "sheet": d.get("sheet"),
+                    "cell": d.get("cell"),
+                    "pool": d.get("pool"),
+                    "rank": None if pd.isna(d.get("rank")) else int(d["rank"]),
+                    "proposed_selected": bool(d["proposed_selected"]),
+                    "proposed_selection": str(d["proposed_selection"]),
+                    "proposed_tier": None
+                    if pd.isna(d.get("proposed_tier"))
+                    else int(d["proposed_tier"]),
+                    "decision": d["decision"],
+                    "decided_selected": bool(d["decided_selected"]),
+                    "decided_tier": None
+                    if pd.isna(d.get("decided_tier"))
+                    else int(d["decided_tier"]),
+                    "reason": d.get("reason") or None,
+                    "passes_over": d.get("passes_over") or None,
+                },
+                key,
+            )
             for h, d in sorted(by_id.items())
         ]
         if recs:
             conn.execute(T["relief_decisions"].insert(), recs)
+        seal_round(conn, rid)  # the decided round with its decisions
     return rid
 
 
@@ -320,19 +334,18 @@ def record_notice(
             if same:
                 return int(x["notice_no"]), False
         no = int(old["notice_no"].max()) + 1 if len(old) else 1
-        conn.execute(
-            T["relief_notices"]
-            .insert()
-            .values(
-                round_id=round_id,
-                notice_no=no,
-                first_day=first,
-                last_day=last,
-                days=int(days),
-                place=place,
-                recorded_at=recording_time(),
-            )
-        )
+        values = {
+            "round_id": round_id,
+            "notice_no": no,
+            "first_day": first,
+            "last_day": last,
+            "days": int(days),
+            "place": place,
+            "recorded_at": recording_time(),
+        }
+        stored = protect_row("relief_notices", values, register_key(conn))
+        conn.execute(T["relief_notices"].insert().values(**stored))
+        seal_record(conn, "relief_notices", round_id, record_key("relief_notices", values))
     return no, True
 
 
@@ -379,6 +392,7 @@ def record_objection(
     day = pd.Timestamp(date).date()
     with db.transaction(write=True) as (conn, _):
         _decided(conn, db.where, round_id)
+        household_id = protect(str(household_id), register_key(conn))
         _household_in(conn, db.where, round_id, household_id)
         events = _objection_events(conn, round_id)
         found = objection_problems(_notices(conn, round_id), events, objection_id=None, date=day)
@@ -394,19 +408,19 @@ def record_objection(
 
 
 def _insert_event(conn, round_id, oid, event, household_id, day, text) -> None:
-    conn.execute(
-        T["relief_objections"]
-        .insert()
-        .values(
-            round_id=round_id,
-            objection_id=oid,
-            event=event,
-            household_id=household_id,
-            date=day,
-            text=text,
-            recorded_at=recording_time(),
-        )
-    )
+    """Append one event of an objection (keys and texts protected) and seal it."""
+    values = {
+        "round_id": round_id,
+        "objection_id": oid,
+        "event": event,
+        "household_id": household_id,
+        "date": day,
+        "text": text,
+        "recorded_at": recording_time(),
+    }
+    stored = protect_row("relief_objections", values, register_key(conn))
+    conn.execute(T["relief_objections"].insert().values(**stored))
+    seal_record(conn, "relief_objections", round_id, record_key("relief_objections", values))
 
 
 def close_objection(
@@ -477,17 +491,16 @@ def approve(db: Database, round_id: str, by: str, on: Any, *, note: str | None =
         _withdraw(rows, _upheld(events))
         opts = {"stage": "approved", "approves": round_id}
         rid = _next_round(conn, db.where, base, rows, stage="approved", options=opts, note=note)
-        conn.execute(
-            T["relief_approvals"]
-            .insert()
-            .values(
-                round_id=rid,
-                decided_round_id=round_id,
-                approved_by=by,
-                approved_on=day,
-                recorded_at=recording_time(),
-            )
-        )
+        values = {
+            "round_id": rid,
+            "decided_round_id": round_id,
+            "approved_by": by,
+            "approved_on": day,
+            "recorded_at": recording_time(),
+        }
+        stored = protect_row("relief_approvals", values, register_key(conn))
+        conn.execute(T["relief_approvals"].insert().values(**stored))
+        seal_round(conn, rid)  # the approved round with its approval
     return rid
 
 

@@ -1,8 +1,9 @@
 """Reading the register as typed frames: the rounds, the last round in force of a kind (latest
 as-of date or period end, then sequence; superseded rounds excluded; once a relief round has
 been approved, only approved relief rounds count), a round's households, units and
-accountability lines, a household's history, the units' grades, and the previous relief
-selection a review starts from (rulebook §3, §6)."""
+accountability lines, a household's history, the units' grades, the previous relief selection
+a review starts from (rulebook §3, §6), and the check of the seals. A household numbered by an
+ID number is looked up by its keyed hash (rulebook §7)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import sqlalchemy as sa
 
 from fpanalysis.register.connection import Database
 from fpanalysis.register.errors import RegisterError
+from fpanalysis.register.keys import protect, register_key, reveal
+from fpanalysis.register.keys import stored_keys as keys_as_stored
+from fpanalysis.register.seals import Verification, verify
 from fpanalysis.register.tables import INDICATOR_COUNTS, INDICATOR_RATES, T
 
 KINDS = ("relief", "compliance")
@@ -375,9 +379,16 @@ def household_history(db: Database, household_id: str) -> pd.DataFrame:
     """
     rounds_ = rounds(db, "relief")
     rounds_ = rounds_.sort_values(["as_of", "seq"], kind="stable").reset_index(drop=True)
-    rows = _typed_relief(
-        _rows_of(db, "relief_rows", lambda t: t.c.household_id == str(household_id))
-    ).set_index("round_id")
+    t = T["relief_rows"]
+    stored = str(household_id)
+    with db.transaction(write=False) as (conn, _):
+        if conn is None:
+            found = pd.DataFrame({c.name: pd.Series(dtype="object") for c in t.columns})
+        else:  # stored as its keyed hash when it is an ID number
+            stored = protect(stored, register_key(conn))
+            res = conn.execute(sa.select(t).where(t.c.household_id == stored))
+            found = pd.DataFrame([tuple(x) for x in res.all()], columns=list(res.keys()))
+    rows = _typed_relief(found).set_index("round_id")
     out = rounds_[_HISTORY_ROUND_COLUMNS].copy()
     listed = out["round_id"].isin(rows.index)
     for c in HISTORY_COLUMNS:
@@ -389,9 +400,7 @@ def household_history(db: Database, household_id: str) -> pd.DataFrame:
     d = T["relief_decisions"]
     dec = _read(
         db,
-        sa.select(d.c.round_id, d.c.decision, d.c.reason).where(
-            d.c.household_id == str(household_id)
-        ),
+        sa.select(d.c.round_id, d.c.decision, d.c.reason).where(d.c.household_id == stored),
         ["round_id", "decision", "reason"],
     ).set_index("round_id")
     out["decision"] = dec["decision"].reindex(out["round_id"]).to_numpy()
@@ -419,17 +428,56 @@ def unit_grades(db: Database, unit_id: str | None = None) -> pd.DataFrame:
 
 
 def previous_selection(
-    db: Database, before: str | None = None, as_of: Any = None
+    db: Database,
+    before: str | None = None,
+    as_of: Any = None,
+    known: Iterable[Any] | None = None,
 ) -> tuple[pd.DataFrame | None, str | None]:
     """The last relief round in force (see :func:`last_round`) as a review's previous round.
 
     Returns :func:`fpanalysis.rules.relief.review`'s ``previous_round`` (``household_id``,
     ``selected``, ``tier``, ``income_fen``, ``area``, ``township``) and its round id;
-    ``(None, None)`` when none is recorded.
+    ``(None, None)`` when none is recorded. ``known``: this round's household ids; a
+    household stored as the keyed hash of its ID number gets its id back when it is
+    among them (the others keep the hash).
     """
     last = last_round(db, "relief", before=before, as_of=as_of)
     if last is None:
         return None, None
-    rows = relief_rows(db, last["round_id"])
+    t = T["relief_rows"]
+    with db.transaction(write=False) as (conn, _):  # the key and the rows in one transaction
+        res = conn.execute(
+            sa.select(t).where(t.c.round_id == last["round_id"]).order_by(t.c.household_id)
+        )
+        rows = _typed_relief(pd.DataFrame([tuple(x) for x in res.all()], columns=list(res.keys())))
+        if known is not None:
+            rows["household_id"] = reveal(rows["household_id"], known, register_key(conn))
     cols = ["household_id", "selected", "tier", "income_fen", "area", "township"]
     return rows[cols].reset_index(drop=True), last["round_id"]
+
+
+def check_seals(db: Database) -> Verification:
+    """Recompute every round's seal and the chain (:func:`fpanalysis.register.seals.verify`)."""
+    with db.transaction(write=False) as (conn, _):
+        if conn is None:
+            return Verification()
+        return verify(conn)
+
+
+def seal_of(db: Database, round_id: str) -> str | None:
+    """The chained seal of a recorded round (what to note in the minutes), or None."""
+    s = T["round_seals"]
+    with db.transaction(write=False) as (conn, _):
+        if conn is None:
+            return None
+        return conn.execute(sa.select(s.c.chain_sha256).where(s.c.round_id == round_id)).scalar()
+
+
+def stored_keys(db: Database, values: Iterable[Any]) -> list[Any]:
+    """Household or unit ids as the register stores them: an ID number as its keyed hash
+    (:func:`fpanalysis.register.keys.protect`), any other id as itself (rulebook §7)."""
+    values = list(values)
+    with db.transaction(write=False) as (conn, _):
+        if conn is None:
+            return values
+        return keys_as_stored(values, register_key(conn))

@@ -1,7 +1,8 @@
 """The register's tables (SQLAlchemy Core): version 1 as first built (frozen), the columns and
-tables later versions add (version 3: the committee's procedure, rulebook §6), the current layout
-(:data:`T`), the exact decimal type, and the triggers that make recorded rounds append-only on
-SQLite and PostgreSQL."""
+tables later versions add (version 2: the review columns; version 3: the committee's procedure,
+rulebook §6; version 4: the seals), the current layout (:data:`T`), the exact decimal type, the
+columns a seal covers (:data:`SEALED_COLUMNS`), and the triggers that make recorded rounds
+append-only on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ APP = "fpanalysis-register"
 #: the tables version 3 adds: the committee's decisions, the public notices, the objections
 #: and the approvals of relief rounds (rulebook §6)
 PROCEDURE_TABLES = ("relief_decisions", "relief_notices", "relief_objections", "relief_approvals")
+#: the tables version 4 adds: the seals of the rounds and of the procedure's later records
+SEAL_TABLES = ("round_seals", "record_seals")
 REGISTER_TABLES = (
     "meta",
     "rounds",
@@ -21,14 +24,11 @@ REGISTER_TABLES = (
     "compliance_units",
     "compliance_accountability",
     *PROCEDURE_TABLES,
+    *SEAL_TABLES,
 )
-APPEND_ONLY_TABLES = (
-    "rounds",
-    "relief_rows",
-    "compliance_units",
-    "compliance_accountability",
-    *PROCEDURE_TABLES,
-)
+#: The tables version 2 made append-only (frozen: its upgrade step creates their triggers).
+V2_APPEND_ONLY = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
+APPEND_ONLY_TABLES = (*V2_APPEND_ONLY, *PROCEDURE_TABLES, *SEAL_TABLES)
 
 INDICATOR_RATES = [
     "baseline_coverage",
@@ -247,7 +247,57 @@ sa.Table(
     sa.Column("recorded_at", sa.String(32), nullable=False),
 )
 
-# The current layout (version 3) = version 1 + the columns and tables the upgrades add. The
+#: The columns a seal covers, table by table (those of versions 1 to 3: frozen, so that a seal
+#: made today still verifies when a later version adds columns).
+SEALED_COLUMNS = {
+    **{
+        name: [
+            c.name
+            for c in (
+                *V1.tables[name].columns,
+                *V2_ADDED.get(name, []),
+                *V3_ADDED.get(name, []),
+            )
+        ]
+        for name in V2_APPEND_ONLY
+    },
+    **{name: [c.name for c in V3.tables[name].columns] for name in PROCEDURE_TABLES},
+}
+
+
+def round_seals_table(metadata: sa.MetaData) -> sa.Table:
+    """``round_seals`` as version 4 lays it out: one row per round, in recording order, with the
+    hash of the round's record and the hash chained to the previous round's (frozen)."""
+    return sa.Table(
+        "round_seals",
+        metadata,
+        sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False, unique=True),
+        sa.Column("round_sha256", sa.String(64), nullable=False),
+        sa.Column("chain_sha256", sa.String(64), nullable=False),
+    )
+
+
+def record_seals_table(metadata: sa.MetaData) -> sa.Table:
+    """``record_seals`` as version 4 lays it out: one row per record of the committee's procedure
+    written after its round (a notice, an objection's event), in recording order, with the hash
+    of the record and the hash chained to the entry before it (a round's seal or a record's);
+    ``after_seq`` is the sequence of the last round recorded when it was sealed (frozen)."""
+    return sa.Table(
+        "record_seals",
+        metadata,
+        sa.Column("seal_no", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("after_seq", sa.Integer, nullable=False),
+        sa.Column("round_id", sa.String(80), sa.ForeignKey("rounds.round_id"), nullable=False),
+        sa.Column("record_table", sa.String(32), nullable=False),
+        sa.Column("record_key", sa.String(64), nullable=False),
+        sa.Column("record_sha256", sa.String(64), nullable=False),
+        sa.Column("chain_sha256", sa.String(64), nullable=False),
+        sa.UniqueConstraint("round_id", "record_table", "record_key", name="record_seals_once"),
+    )
+
+
+# The current layout (version 4) = version 1 + the columns and tables the upgrades add. The
 # tables below are what the code reads and writes; tests check they match a register built
 # by the upgrade steps.
 META = sa.MetaData()
@@ -257,6 +307,8 @@ for _t in V1.sorted_tables:
         _new.append_column(_c)
 for _name in PROCEDURE_TABLES:
     V3.tables[_name].to_metadata(META)
+round_seals_table(META)
+record_seals_table(META)
 T = {name: META.tables[name] for name in REGISTER_TABLES}
 
 
@@ -265,13 +317,11 @@ def add_column_sql(conn: sa.Connection, table: str, col: sa.Column) -> str:
     return f"ALTER TABLE {table} ADD COLUMN {col.name} {kind}"
 
 
-def append_only_sql(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
+def append_only_sql(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
     """Triggers that make the database itself refuse UPDATE and DELETE of recorded rounds.
 
-    ``tables``: the tables to guard (default: version 2's, which its upgrade guards).
+    ``tables``: the tables to guard (an upgrade step names the ones it adds).
     """
-    if tables is None:
-        tables = ("rounds", "relief_rows", "compliance_units", "compliance_accountability")
     out = []
     if dialect == "sqlite":
         for t in tables:
@@ -299,3 +349,17 @@ def append_only_sql(dialect: str, tables: tuple[str, ...] | None = None) -> list
                 "FOR EACH STATEMENT EXECUTE FUNCTION fpanalysis_append_only()"
             )
     return out
+
+
+def append_only_triggers(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> dict:
+    """The triggers :func:`append_only_sql` creates: name -> table."""
+    if dialect == "sqlite":
+        return {f"{t}_no_{op}": t for t in tables for op in ("update", "delete")}
+    return {f"{t}_{what}": t for t in tables for what in ("append_only", "no_truncate")}
+
+
+def drop_trigger_sql(dialect: str, name: str, table: str) -> str:
+    """The statement that drops one of those triggers (an upgrade step re-creates it)."""
+    if dialect == "sqlite":
+        return f"DROP TRIGGER IF EXISTS {name}"
+    return f"DROP TRIGGER IF EXISTS {name} ON {table}"

@@ -1,7 +1,8 @@
 """Recording a round: one ``rounds`` row (its id, recording time, package version, parameters,
-input hashes, options, what it supersedes) and all its result rows, relief households or
-compliance units and accountability lines, written in one transaction. Only keys are stored,
-never names or ID numbers (rulebook §7)."""
+input hashes, options, what it supersedes), all its result rows, relief households or
+compliance units and accountability lines, and its seal (:mod:`fpanalysis.register.seals`),
+written in one transaction. Only keys are stored, never names or ID numbers: a key shaped like an
+ID number is stored as its keyed hash (:mod:`fpanalysis.register.keys`, rulebook §7)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from fpanalysis import __version__
 from fpanalysis.core.clock import now_utc
 from fpanalysis.register.connection import Database
 from fpanalysis.register.errors import RegisterError
+from fpanalysis.register.keys import protect_row, register_key
+from fpanalysis.register.seals import seal_round
 from fpanalysis.register.tables import INDICATOR_COUNTS, INDICATOR_RATES, T
 
 
@@ -114,23 +117,24 @@ def insert_round(
     supersedes: str | None,
 ) -> str:
     """Insert a ``rounds`` row (``values``: its columns besides the id, sequence and recording
-    time and package version); return its id ``<kind>-<label>-<sequence>``."""
+    time and package version); return its id ``<kind>-<label>-<sequence>``. The caller seals
+    it (:func:`fpanalysis.register.seals.seal_round`) once its rows are written."""
     r = T["rounds"]
     if supersedes is not None:
         check_supersedes(conn, where, kind, supersedes)
     seq = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(r.c.seq), 0))).scalar()) + 1
     round_id = f"{kind}-{label}-{seq:04d}"
-    conn.execute(
-        r.insert().values(
-            round_id=round_id,
-            seq=seq,
-            kind=kind,
-            recorded_at=recording_time(),
-            package_version=__version__,
-            supersedes=supersedes,
-            **values,
-        )
-    )
+    row = {
+        "round_id": round_id,
+        "seq": seq,
+        "kind": kind,
+        "recorded_at": recording_time(),
+        "package_version": __version__,
+        "supersedes": supersedes,
+        **values,
+    }
+    # a word shaped like an ID number in its note stored masked (rulebook §7)
+    conn.execute(r.insert().values(**protect_row("rounds", row, register_key(conn))))
     return round_id
 
 
@@ -182,12 +186,18 @@ def _record(
     period: str | None,
     rows: Mapping[str, list[dict[str, Any]]],
 ) -> str:
-    """Write a round and its result rows (by table) in one transaction; return its round id."""
+    """Write a round, its result rows (by table) and its seal in one transaction; return its id.
+
+    Keys and words shaped like ID numbers are stored as keyed hashes (rulebook §7).
+    """
     with db.transaction(write=True) as (conn, _):
+        key = register_key(conn)
         rid = _new_round(conn, db.where, kind, label, info, as_of=as_of, period=period)
         for table, table_rows in rows.items():
             if table_rows:
-                conn.execute(T[table].insert(), [{"round_id": rid, **x} for x in table_rows])
+                stored = [protect_row(table, {"round_id": rid, **x}, key) for x in table_rows]
+                conn.execute(T[table].insert(), stored)
+        seal_round(conn, rid)
     return rid
 
 

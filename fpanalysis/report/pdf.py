@@ -121,5 +121,6 @@ def write_briefing(
                 browser.close()
     finally:
         src.unlink(missing_ok=True)
-    out.write_bytes(fix_dates(pdf))
-    return out
+    from fpanalysis.io.guard import write_bytes
+
+    return write_bytes(out, fix_dates(pdf))  # the write guard's atomic write

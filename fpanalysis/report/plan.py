@@ -64,13 +64,25 @@ def select_notebooks(paths: Mapping[str, Path], notebooks: Sequence[str] | None)
 
 
 def safe_name(s: str) -> str:
-    """A file-name-safe form of a unit id.
+    """A file-name-safe form of a unit id, one per id whatever the ids are.
+
+    An id of ASCII letters, digits, ``_``, ``.`` and ``-`` is its own name; any
+    other (Chinese text, a ``/``, a name too long for a file system, one that
+    differs from another only by case) keeps its safe characters (at most 40)
+    and gets 10 hex digits of its SHA-256, so that two units never share a page.
 
     Examples:
         >>> safe_name("U07"), safe_name("单位/1")
-        ('U07', '_1')
+        ('U07', '_1_cf478d9371')
+        >>> safe_name("办公室") != safe_name("财务股")
+        True
     """
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s)
+    import hashlib
+
+    if re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", s) and s == s.upper():
+        return s
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", s)[:40]
+    return f"{stem}_{hashlib.sha256(s.encode('utf-8')).hexdigest()[:10]}"
 
 
 def plan_runs(

@@ -1,12 +1,11 @@
 """Writing a generated dataset as a clerk's input files: a folder of CSV or Parquet files, or one
-XLSX workbook, with English or Chinese headers and labels, written atomically (mode 0644)."""
+XLSX workbook, with English or Chinese headers and labels, written atomically (the mode of a file
+replaced kept, else the user's umask: :func:`fpanalysis.io.guard.atomic_file`)."""
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ import pandas as pd
 from fpanalysis.core.clock import document_time
 from fpanalysis.core.schema import TABLES, TABLES_LIST
 from fpanalysis.io import write_table
+from fpanalysis.io.guard import atomic_file
 
 FORMATS = ("csv", "parquet", "xlsx")
 
@@ -75,26 +75,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary name beside ``path`` to write to, renamed to ``path`` when the block ends.
 
     A reader sees the old file or the whole new one; the temporary file is
-    removed if the block fails. The file is made readable by all (0644): a
-    dataset is for sharing.
+    removed if the block fails (:func:`fpanalysis.io.guard.atomic_file`).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_file(path) as tmp:
         yield tmp
-        tmp.chmod(0o644)  # mkstemp makes 0600
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _write_csv(df: pd.DataFrame, path: Path, table: str, lang: str) -> None:
     # the clerk's text cells, written as every CSV of the package is (UTF-8 with BOM, "\n")
     write_table(to_text(df, table, lang), path)
-    path.chmod(0o644)
 
 
 def _parquet_bytes(df: pd.DataFrame, table: str, lang: str) -> bytes:

@@ -539,3 +539,71 @@ def test_relief_notebook_reads_the_register(tmp_path, sample_dir):
         "head_name"
     ].dropna()
     assert find_names(text, list(heads)) == [] and find_unmasked_ids(text) == []
+
+
+# ---------------------------------------------------------------------------- seals
+
+
+def _hand_edit(path, *statements):
+    """What a tired clerk with an SQLite browser does: drop a trigger, change a row."""
+    con = sqlite3.connect(path)
+    for s in statements:
+        con.execute(s)
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "edit,named",
+    [
+        pytest.param(
+            ("DROP TRIGGER relief_rows_no_update",
+             "UPDATE relief_rows SET entitlement_yuan = 9999 WHERE household_id = 'A' "
+             "AND round_id = 'relief-2025-06-30-0001'"),
+            "round relief-2025-06-30-0001 was altered",
+            id="trigger-dropped-and-a-row-changed",
+        ),
+        pytest.param(
+            ("DROP TRIGGER relief_rows_no_delete",),
+            "the append-only protection of table relief_rows",
+            id="a-trigger-dropped",
+        ),
+    ],
+)  # fmt: skip
+def test_history_review_and_check_notice_a_hand_edited_register(story, capsys, edit, named):
+    url = str(story["tmp"] / "register.sqlite")
+    assert relief(story, "d1", "2025-06-30", 4, url, "r1.csv", "--record") == 0
+    assert relief(story, "d2", "2025-12-31", 3, url, "r2.csv", "--record") == 0
+    assert main(["register", "check", "--register", url, "--lang", "en"]) == 0
+    assert "every seal and the chain intact" in capsys.readouterr().out
+    _hand_edit(url, *edit)
+    for argv in (
+        ["register", "check", "--register", url],
+        ["history", "A", "--register", url, "--out", str(story["tmp"] / "h.csv")],
+        ["review", str(story["d2"]), "--register", url, "--params", str(story["params"]),
+         "--out", str(story["tmp"] / "rv.csv")],
+    ):  # fmt: skip
+        code = main([*argv, "--lang", "en"])
+        err = capsys.readouterr().err
+        assert code == 3 and "register-tampered" in err and named in err, (argv, err)
+    assert not (story["tmp"] / "h.csv").exists() and not (story["tmp"] / "rv.csv").exists()
+    assert main(["register", "check", "--register", url]) == 3
+    assert "登记簿的记录与其封存不符" in capsys.readouterr().err
+
+
+def test_check_prints_the_last_seal_to_note_in_the_minutes(story, capsys):
+    url = str(story["tmp"] / "register.sqlite")
+    assert relief(story, "d1", "2025-06-30", 4, url, "r1.csv", "--record") == 0
+    reg = R.open_register(url)
+    seal = reg.seal_of(reg.rounds()["round_id"].iloc[-1])[:16]
+    capsys.readouterr()
+    assert main(["register", "check", "--register", url]) == 0
+    assert f"最后的封存 {seal}" in capsys.readouterr().out
+
+
+def test_reveal_pii_is_recorded_in_the_round(story, capsys):
+    url = str(story["tmp"] / "register.sqlite")
+    assert relief(story, "d1", "2025-06-30", 4, url, "r1.csv", "--record", "--reveal-pii") == 0
+    assert "--reveal-pii" in capsys.readouterr().err
+    options = json.loads(R.open_register(url).rounds()["options_json"].iloc[0])
+    assert options["reveal_pii"] is True

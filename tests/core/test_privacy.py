@@ -225,3 +225,48 @@ def test_masked_frame_passes_the_scanners():
     assert find_unmasked_ids(text) == [] and find_names(text, df["name"]) == []
     raw = df.to_csv(index=False)
     assert len(find_unmasked_ids(raw)) == 2 and find_names(raw, df["name"]) == ["张三丰", "李四"]
+
+
+@pytest.mark.parametrize(
+    "value,shown",
+    [
+        pytest.param("11010519491231002X", "110105********002X", id="18-characters"),
+        pytest.param("11010519491231002x", "110105********002x", id="lowercase-x"),
+        pytest.param("130503670401001", "130503*****1001", id="15-digit-legacy"),
+        pytest.param("110105194912310021", "110105********0021", id="wrong-check-character"),
+        pytest.param("户 11010519491231002X 之后", "户 110105********002X 之后", id="in-a-text"),
+        pytest.param("H0001", "H0001", id="an-ordinary-key"),
+        pytest.param("1234567890123456789", "1234567890123456789", id="19-digits"),
+        pytest.param("a123456789012345678b", "a123456789012345678b", id="inside-a-hash"),
+        pytest.param("110105********002X", "110105********002X", id="already-masked"),
+    ],
+)
+def test_values_shaped_like_id_numbers_are_masked_in_any_column(value, shown):
+    """rulebook §7: a key holding ID numbers, and a text naming one, are masked as IDs."""
+    from fpanalysis.core.privacy import mask_text
+
+    assert mask_text(value) == shown
+    df = pd.DataFrame({"household_id": [value], "reason_zh": [value]})
+    assert mask_frame(df).iloc[0].tolist() == [shown, shown]
+    assert mask_frame(df, reveal=True).iloc[0].tolist() == [value, value]
+
+
+@pytest.mark.parametrize(
+    "column,value,shown",
+    [
+        pytest.param("id_number", "130503670401001", "130503*****1001", id="legacy-id"),
+        pytest.param("head_name", "张三丰", "张**", id="a-name"),
+        pytest.param("household_id", "11010519491231002X", "110105********002X", id="id-key"),
+        pytest.param("monthly_income", "2309.995", "2309.995", id="other-value-kept"),
+    ],
+)
+def test_what_validation_quotes_is_masked_outside_validate(column, value, shown):
+    from fpanalysis.core.dataset import Problem
+    from fpanalysis.core.privacy import mask_problem
+
+    p = Problem("households", 2, column, value, "r", f"值 {value}", f"value {value}", "warning",
+                "11010519491231002X/M1")  # fmt: skip
+    m = mask_problem(p)
+    assert m.value == shown and m.key == "110105********002X/M1"
+    if value.isdigit() or value.endswith("X"):
+        assert value not in m.text("zh") and value not in m.text("en")

@@ -367,10 +367,10 @@ def test_whole_report_unchanged(tmp_path, monkeypatch, which):
         }
 
 
-def test_rejects_of_a_partitioned_table(two_parts, tmp_path):
+def test_rejects_of_a_partitioned_table(two_parts, tmp_path_factory):
     from fpanalysis.cli import main
 
-    rej = tmp_path / "rej"
+    rej = tmp_path_factory.mktemp("out") / "rej"  # beside the dataset: never inside an input
     assert main(["validate", str(two_parts), "--rejects", str(rej), "--lang", "en"]) == 1
     back = pd.read_csv(rej / "persons.csv", encoding="utf-8-sig", dtype=str)
     assert back.iloc[:, 0].tolist() == ["5"]  # P4: the global row number, as the messages say

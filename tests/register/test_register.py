@@ -484,7 +484,7 @@ def test_new_register_matches_the_current_tables(register_url, params):
     reg = R.open_register(register_url)
     assert reg.check() is None  # nothing created by opening
     record_round(reg, round1_tables(), params, "2025-06-30", 4)
-    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 3
+    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 4
     engine = sa.create_engine(reg.url)
     with engine.connect() as conn:
         insp = sa.inspect(conn)
@@ -514,8 +514,8 @@ def test_v1_file_upgrades_in_place_on_first_write(tmp_path, params):
 
     rid, _, _ = record_round(reg, round2_tables(), params, "2025-12-31", 3)
     assert rid == "relief-2025-12-31-0003"
-    assert reg.check() == 3
-    # v1 -> v3 in one step: the rounds kept their stage (a proposal) and the procedure's
+    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 4
+    # v1 -> v4 in one step: the rounds kept their stage (a proposal) and the procedure's
     # tables are there, empty, and append-only too.
     assert reg.rounds("relief")["stage"].tolist() == ["proposed", "proposed"]
     assert reg.procedure("relief-2025-06-30-0001")["stage"] == "proposed"
@@ -561,7 +561,7 @@ def test_v1_upgrade_on_postgresql(pg_server, params):
     assert reg.check() == 1
     assert reg.rounds()["note"].isna().all() and reg.check() == 1  # the read did not upgrade
     rid, _, _ = record_round(reg, round1_tables(), params, "2025-12-31", 4)
-    assert rid == "relief-2025-12-31-0002" and reg.check() == 3
+    assert rid == "relief-2025-12-31-0002" and reg.check() == R.CURRENT_SCHEMA_VERSION
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -641,7 +641,10 @@ def test_postgresql_foreign_and_newer_databases_refused(pg_server, params):
     reg.record_relief(res, params)
     engine = sa.create_engine(reg.url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        newer_version = str(R.CURRENT_SCHEMA_VERSION + 1)
+        conn.exec_driver_sql(
+            f"UPDATE meta SET value = '{newer_version}' WHERE key = 'schema_version'"
+        )
     engine.dispose()
     with pytest.raises(R.RegisterError) as e:
         R.open_register(newer)
@@ -1007,3 +1010,174 @@ def test_procedure_steps_and_the_approved_round_wins(register_url, params):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.exec_driver_sql(stmt)
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------- seals (version 4)
+
+
+def _tamper(url: str, statements: list[str]) -> None:
+    """Edit the register by hand: lift the append-only triggers first, as a tamperer would."""
+    engine = sa.create_engine(R.normalize_target(url)[1])
+    with engine.begin() as conn:
+        for stmt in statements:
+            conn.exec_driver_sql(stmt)
+    engine.dispose()
+
+
+def _drop_triggers(url: str, table: str) -> list[str]:
+    from fpanalysis.register.tables import append_only_triggers, drop_trigger_sql
+
+    dialect = "sqlite" if not url.startswith("postgresql") else "postgresql"
+    return [drop_trigger_sql(dialect, n, table) for n in append_only_triggers(dialect, (table,))]
+
+
+def _three_rounds(url, params):
+    reg = R.open_register(url)
+    ids = [record_round(reg, round1_tables(), params, "2025-06-30", 4)[0]]
+    ids.append(record_round(reg, round2_tables(), params, "2025-12-31", 3)[0])
+    ids.append(record_round(reg, round2_tables(), params, "2026-06-30", 3)[0])
+    return reg, ids
+
+
+def test_every_round_is_sealed_and_the_chain_holds(register_url, params):
+    reg, ids = _three_rounds(register_url, params)
+    found = reg.check_seals()
+    assert found.ok and found.rounds == 3
+    assert found.tip == reg.seal_of(ids[-1]) and len(found.tip) == 64
+
+
+@pytest.mark.parametrize(
+    "edit,rule,which",
+    [
+        pytest.param(
+            lambda ids: ["UPDATE relief_rows SET entitlement_yuan = 9999 "
+                         f"WHERE round_id = '{ids[1]}' AND household_id = 'A'"],
+            "round-altered", 1, id="a-row-changed",
+        ),
+        pytest.param(
+            lambda ids: [f"UPDATE rounds SET note = 'fixed' WHERE round_id = '{ids[0]}'"],
+            "round-altered", 0, id="a-round-note-changed",
+        ),
+        pytest.param(
+            lambda ids: [f"DELETE FROM relief_rows WHERE round_id = '{ids[2]}' "
+                         "AND household_id = 'D'"],
+            "round-altered", 2, id="a-row-deleted",
+        ),
+        pytest.param(
+            lambda ids: [f"DELETE FROM round_seals WHERE round_id = '{ids[1]}'",
+                         f"DELETE FROM relief_rows WHERE round_id = '{ids[1]}'",
+                         f"DELETE FROM rounds WHERE round_id = '{ids[1]}'"],
+            "chain-broken", 2, id="a-whole-round-and-its-seal-removed",
+        ),
+        pytest.param(
+            lambda ids: [f"UPDATE round_seals SET round_sha256 = 'x' WHERE round_id = '{ids[0]}'"],
+            "chain-broken", 0, id="a-seal-changed",
+        ),
+    ],
+)  # fmt: skip
+def test_a_hand_edit_names_the_round(register_url, params, edit, rule, which):
+    reg, ids = _three_rounds(register_url, params)
+    tables = ["rounds", "relief_rows", "round_seals"]
+    lift = [s for t in tables for s in _drop_triggers(register_url, t)]
+    _tamper(register_url, [*lift, *edit(ids)])
+    found = reg.check_seals()
+    assert not found.ok
+    assert (ids[which], rule) in {(p.round_id, p.rule) for p in found.problems}
+    # and the dropped triggers are named too
+    removed = {p.message_en for p in found.problems if p.rule == "append-only-removed"}
+    assert any("relief_rows" in m for m in removed)
+
+
+def test_a_trigger_dropped_alone_is_noticed(register_url, params):
+    reg, ids = _three_rounds(register_url, params)
+    _tamper(register_url, _drop_triggers(register_url, "relief_rows")[:1])
+    found = reg.check_seals()
+    assert [p.rule for p in found.problems] == ["append-only-removed"]
+    assert found.problems[0].message_zh.startswith("表 relief_rows 的只追加保护")
+
+
+def test_id_number_keys_stored_as_keyed_hashes_and_found_again(register_url, params):
+    """rulebook §7: households numbered by the head's ID; the register stores none of them."""
+    ida, idb = "110105198001010016", "11010519850312002X"
+    hh = [household(ida, 2, 100, id_number=ida), household(idb, 1, 200, id_number=idb)]
+    members = [
+        {"member_id": "M1", "household_id": ida, "relation": "head", "sex": "M"},
+        {"member_id": "M2", "household_id": ida, "relation": "child", "sex": "F"},
+        {"member_id": "M3", "household_id": idb, "relation": "head", "sex": "F"},
+    ]
+    t = tables(hh, members)
+    reg = R.open_register(register_url)
+    res = rank_households(t, params, "2025-06-30", quota=1)
+    rid = reg.record_relief(res, params, note=f"checked with {ida}")
+    engine = sa.create_engine(reg.url)
+    with engine.connect() as conn:
+        dump = "\n".join(
+            str(v)
+            for name in R.REGISTER_TABLES
+            for row in conn.exec_driver_sql(f"SELECT * FROM {name}")
+            for v in row
+        )
+    engine.dispose()
+    assert ida not in dump and idb not in dump and ida[:14] not in dump
+    stored = reg.relief_rows(rid)["household_id"].tolist()
+    assert all(s.startswith("id#") and len(s) == 27 for s in stored)
+    # the household's history is found by its number; the previous round maps back to it
+    assert reg.household_history(ida)["listed"].tolist() == [True]
+    prev, _ = reg.previous_selection(as_of="2025-12-31", known=[ida, idb])
+    assert sorted(prev["household_id"]) == sorted([ida, idb])
+    prev, _ = reg.previous_selection(as_of="2025-12-31", known=[ida])  # idb has left
+    assert set(prev["household_id"]) == {ida, protect_for(reg, idb)}
+    assert reg.check_seals().ok
+
+
+def protect_for(reg, value):
+    from fpanalysis.register.keys import protect, register_key
+
+    with reg.transaction(write=False) as (conn, _):
+        return protect(value, register_key(conn))
+
+
+def test_v2_register_with_id_numbers_upgrades_to_hashes_and_seals(tmp_path, params):
+    """A version 2 register that stored ID numbers in the clear: the upgrade hashes and seals."""
+    from fpanalysis.register.migrations import upgrade_1_to_2
+
+    idn = "110105198001010016"
+    path = tmp_path / "v2.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        create_v1(conn)
+        upgrade_1_to_2(conn)
+        conn.exec_driver_sql("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute(
+            R.T["rounds"].insert().values(
+                round_id="relief-2025-06-30-0001", seq=1, kind="relief",
+                as_of=pd.Timestamp("2025-06-30").date(), recorded_at="2025-07-01T08:00:00Z",
+                package_version="0.1.0", params_json="{}", params_sha256="aaaa",
+                inputs_json="{}",
+            )
+        )  # fmt: skip
+        conn.execute(
+            R.T["relief_rows"].insert().values(
+                round_id="relief-2025-06-30-0001", household_id=idn, pool="all",
+                eligible=True, selected=True, selection="admitted",
+                reason_zh=f"第 1 名；户 {idn}", reason_en=f"rank 1; household {idn}",
+            )
+        )  # fmt: skip
+    engine.dispose()
+    reg = R.open_register(path)
+    assert reg.check() == 2
+    assert reg.household_history(idn)["listed"].tolist() == [True]  # read: upgraded, rolled back
+    assert idn.encode() in path.read_bytes()
+    record_round(reg, round1_tables(), params, "2025-12-31", 4)  # a write: upgraded for good
+    assert reg.check() == R.CURRENT_SCHEMA_VERSION == 4
+    con = sqlite3.connect(path)
+    con.execute("VACUUM")  # the old pages go
+    con.close()
+    assert idn.encode() not in path.read_bytes()
+    assert reg.household_history(idn)["listed"].tolist() == [True, False]
+    found = reg.check_seals()
+    assert found.ok and found.rounds == 2
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        con = sqlite3.connect(path)
+        con.execute("DELETE FROM round_seals")
+    con.close()

@@ -377,3 +377,20 @@ def test_real_report_masks_pii_and_renders_offline(tmp_path, monkeypatch):
             )
             >= 2
         ), f.name
+
+
+@pytest.mark.parametrize(
+    "units",
+    [
+        pytest.param(["办公室", "财务股", "福利院"], id="chinese-ids"),
+        pytest.param(["U/1", "U_1", "U 1"], id="ids-alike-once-made-safe"),
+        pytest.param(["U01", "u01"], id="ids-differing-by-case"),
+    ],
+)
+def test_per_unit_report_names_are_unique_whatever_the_ids(units):
+    from fpanalysis.report import plan_runs
+
+    runs = [r for r in plan_runs(["01_unit_compliance"], units=units) if r.unit]
+    names = [r.name for r in runs]
+    assert len({n.lower() for n in names}) == len(units)
+    assert all(n.startswith("01_unit_compliance__") for n in names)

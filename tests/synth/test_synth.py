@@ -514,7 +514,12 @@ def test_cli_writes_and_reports(tmp_path, capsys):
         )
         == 0
     )
-    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+    from fpanalysis.io.guard import MARKER, foreign_files
+
+    # the tables, and the marker that says synth wrote them (a rerun may replace them)
+    written = sorted(p.name for p in (tmp_path / "x").iterdir())
+    assert written == sorted([MARKER, *(f"{t}.csv" for t in TABLES)])
+    assert foreign_files(tmp_path / "x") == []
     err = capsys.readouterr().err
     assert all(kind in err for kind in synth.FAULTS)
 

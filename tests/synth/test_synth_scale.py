@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from fpanalysis import io
 from fpanalysis.cli import main
 from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
+from fpanalysis.io.guard import MARKER
 from fpanalysis.io.validate import validate_dataset
 from fpanalysis.synth import scale as synth_scale
 
@@ -385,8 +387,11 @@ def test_cli_parquet_flat_is_the_small_generators_parquet(tmp_path):
         == 0
     )
     synth.write_dataset(synth.generate(seed=9, people=40), tmp_path / "lib", format="parquet")
-    assert _files(tmp_path / "cli") == _files(tmp_path / "lib")
-    assert sorted(_files(tmp_path / "cli"))[0] == "certificates.parquet"
+    cli = _files(tmp_path / "cli")
+    marker = json.loads(cli.pop(MARKER))  # the command's note of what synth wrote
+    assert marker["command"] == "synth" and set(marker["files"]) == set(cli)
+    assert cli == _files(tmp_path / "lib")
+    assert sorted(cli)[0] == "certificates.parquet"
 
 
 def test_asking_for_fewer_tables_does_not_change_the_others(tmp_path):

@@ -151,6 +151,57 @@ PROBLEM_CASES = [
         "不是有效日期",
         "not a valid date",
     ),
+    # read what the cell says, or refuse (rulebook, general conventions G4, G5)
+    (
+        "formula_no_value_xlsx",
+        "households",
+        2,
+        "receiving",
+        "=TRUE()",
+        "formula_no_value",
+        "单元格 G2 是公式（=TRUE()），没有保存计算结果",
+        "cell G2 holds a formula (=TRUE()) with no saved result",
+    ),
+    (
+        "bare_year_csv",
+        "persons",
+        2,
+        "birth_date",
+        "1995",
+        "date",
+        "只有年份（1995），不是某一天",
+        "a year alone (1995) is not a day",
+    ),
+    (
+        "bare_year_xlsx",
+        "persons",
+        2,
+        "birth_date",
+        "1995",
+        "date",
+        "只有年份（1995），不是某一天",
+        "a year alone (1995) is not a day",
+    ),
+    (
+        "money_finer_than_fen",
+        "households",
+        2,
+        "monthly_income",
+        "2309.995",
+        "money_fen",
+        "金额精确到分（最多 2 位小数）：不会被四舍五入",
+        "money is exact to the fen (at most 2 decimals): it is never rounded",
+    ),
+    (
+        "money_too_large",
+        "households",
+        2,
+        "monthly_income",
+        "1234567890123456789012345678901",
+        "money_range",
+        "金额超过 1,000,000,000 元",
+        "an amount over 1,000,000,000 yuan is not a real value",
+    ),
 ]
 
 
@@ -452,6 +503,7 @@ PARAM_CASES = [
     ("list_key.yaml", "param-key", "键必须是名称或日期", "must be a name or a date, not a list"),
     ("python_object.yaml", "yaml-unsafe-tag", "不允许的标签", "a tag that is not allowed"),
     ("utf16.yaml", None, "不是 UTF-8", "not UTF-8"),
+    ("deep_nesting.yaml", "yaml-depth", "嵌套超过 32 层", "nests more than 32 levels deep"),
 ]
 
 
@@ -600,11 +652,105 @@ def test_no_traceback_from_a_real_process(case, zh):
 
 # --------------------------------------------------------------------------- the corpus is complete
 
+# --------------------------------------------------------------------------- read as it says
+
+
+def test_a_money_value_an_analysis_cannot_hold_is_refused_not_a_crash(capsys, tmp_path):
+    """A 31-digit income: refused by validate and by relief (was decimal.InvalidOperation)."""
+    rc, text = run_cli(capsys, "relief", path_of("money_too_large"), "--out", tmp_path / "r.csv")
+    assert rc == 1 and "money_range" in text and not (tmp_path / "r.csv").exists()
+    rc, text = run_cli(
+        capsys, "relief", path_of("money_finer_than_fen"), "--out", tmp_path / "r.csv"
+    )
+    assert rc == 1 and "金额精确到分" in text
+
+
+def test_a_real_excel_serial_date_stays_a_day_at_both_ends_of_the_range():
+    from fpanalysis.io import parse_dates
+    from fpanalysis.io.cells import EXCEL_SERIAL_MAX, EXCEL_SERIAL_MIN
+
+    days, bad = parse_dates(pd.Series([str(EXCEL_SERIAL_MIN), str(EXCEL_SERIAL_MAX), "45352"]))
+    assert days.dt.strftime("%Y-%m-%d").tolist() == ["1910-01-01", "2099-12-31", "2024-03-01"]
+    assert not bad.any()
+    _, bad = parse_dates(pd.Series([str(EXCEL_SERIAL_MIN - 1), str(EXCEL_SERIAL_MAX + 1), "500"]))
+    assert bad.all()
+
+
+# case, exit code, rule, Chinese text, English text
+PREVIOUS_ROUND = [
+    pytest.param("gb18030.csv", 0, None, "已写到", "written to", id="gb18030-chinese-headers"),
+    pytest.param(
+        "garbage.xlsx", 1, "unreadable_file", "无法打开 Excel 工作簿", "cannot open", id="garbage"
+    ),
+    pytest.param(
+        "formula.xlsx", 1, "formula_no_value", "没有保存计算结果", "no saved result", id="formula"
+    ),
+    pytest.param(".", 2, "file-exists", "是一个文件夹", "is a folder", id="a-folder"),
+]
+
+
+@pytest.mark.parametrize("name,code,rule,zh,en", PREVIOUS_ROUND)
+def test_previous_round_goes_through_the_datasets_readers(
+    capsys, tmp_path, name, code, rule, zh, en
+):
+    f = HOSTILE / "previous_round" / name
+    for lang, text_ in (("zh", zh), ("en", en)):
+        rc, text = run_cli(
+            capsys, "relief", "--previous-round", f, "--out", tmp_path / "r.csv", "--lang", lang
+        )
+        assert rc == code and text_ in text, text[-2000:]
+        if rule is not None:
+            assert rule in text
+
+
+# --------------------------------------------------------------------------- personal information
+
+
+def test_legacy_id_quoted_by_validate_only(capsys):
+    """validate shows the number as typed (the clerk corrects it); an analysis masks both forms."""
+    from fpanalysis.core.privacy import find_unmasked_ids
+    from fpanalysis.io import load_for_analysis
+
+    rows = (HOSTILE / "legacy_15_id" / "persons.csv").read_text(encoding="utf-8").splitlines()
+    legacy = rows[1].split(",")[2]
+    rc, text = run_cli(capsys, "validate", path_of("legacy_15_id"))
+    assert rc == 0 and legacy in text and find_unmasked_ids(text)  # rulebook §7.2
+    ds = load_for_analysis(path_of("legacy_15_id"), ["persons"])
+    shown = "\n".join(ds.messages)
+    assert "id_legacy_15" in shown and legacy not in shown and find_unmasked_ids(shown) == []
+
+
+def test_households_keyed_by_id_numbers_are_warned_masked_and_hashed(capsys, tmp_path):
+    from fpanalysis.core.privacy import find_unmasked_ids
+    from fpanalysis.register import open_register
+
+    rc, text = run_cli(capsys, "validate", path_of("households_keyed_by_id"), "--lang", "en")
+    assert rc == 0 and "column household_id holds resident ID numbers (2 of its 2" in text
+    reg = tmp_path / "register.sqlite"
+    rc, text = run_cli(
+        capsys,
+        "relief",
+        path_of("households_keyed_by_id"),
+        "--out",
+        tmp_path / "r.csv",
+        "--meeting",
+        tmp_path / "m.xlsx",
+        "--record",
+        "--register",
+        reg,
+    )
+    assert rc == 0 and "key_id_numbers" in text and find_unmasked_ids(text) == []
+    assert find_unmasked_ids((tmp_path / "r.csv").read_text(encoding="utf-8-sig")) == []
+    stored = open_register(reg).relief_rows("relief-2025-02-01-0001")["household_id"]
+    assert stored.str.startswith("id#").all()
+
+
 COVERED = (
     {c[0] for c in PROBLEM_CASES}
     | {c[0] for c in FILE_ERRORS}
     | set(NORMALISED)
     | {"missing_sheet_xlsx", "formula_in_input", "params", "birth_in_future"}
+    | {"previous_round", "legacy_15_id", "households_keyed_by_id"}
 )
 
 
@@ -649,3 +795,21 @@ def _cells(data: bytes) -> dict:
         )
         for ws in wb
     }
+
+
+def test_a_refusal_quotes_no_id_number(capsys, tmp_path):
+    """relief refusing bad data lists the problems, the households' keys masked (rulebook §7)."""
+    import shutil
+
+    from fpanalysis.core.privacy import find_unmasked_ids
+
+    d = tmp_path / "ds"
+    shutil.copytree(HOSTILE / "households_keyed_by_id", d)
+    text = (d / "households.csv").read_text(encoding="utf-8").replace(",1,300,", ",0,300,")
+    (d / "households.csv").write_text(text, encoding="utf-8")  # a household of 0 persons
+    for lang in ("zh", "en"):
+        rc, out = run_cli(capsys, "relief", d, "--out", tmp_path / "r.csv", "--lang", lang)
+        assert rc == 1 and "invalid_data" in out and "420106********" in out
+        assert find_unmasked_ids(out) == []
+    rc, out = run_cli(capsys, "validate", d)  # the clerk's own tool shows the key as typed
+    assert rc == 1 and find_unmasked_ids(out)

@@ -2,20 +2,25 @@
 
 Scans every file every command wrote in the shared runs (tests/cmdruns.py:
 CSV, XLSX, Parquet, the report's HTML, executed notebooks and provenance,
-templates), every command's stdout and stderr (the logs), and the committed
-executed notebooks in ``notebooks/`` for
+templates, the register), every command's stdout and stderr (the logs), and the
+committed executed notebooks in ``notebooks/`` for
 
 - an unmasked resident ID number: 18 characters with a valid GB 11643 check
-  character (:func:`fpanalysis.core.privacy.find_unmasked_ids`), and
+  character (:func:`fpanalysis.core.privacy.find_unmasked_ids`),
 - a full name from the input's name columns (:func:`fpanalysis.core.privacy.find_names`;
-  names of 2 characters or more).
+  names of 2 characters or more), and
+- on the copy holding the cases rulebook §7 names (a 15-digit legacy ID number,
+  households numbered by their head's ID number: the ``-pii`` runs), any of its
+  ID numbers in any form (the legacy one, its 18-character upgrade, the keys).
 
 Not scanned, by design: the synthetic datasets ``synth`` writes (invented
-people, an input for other runs, not an output about the input's people) and
-the ``validate --rejects`` files (the clerk's own corrections, unmasked by the
-§7 exception in docs/design.md). ``--reveal-pii`` is the only way to show names
-(tested below on the analysis commands); for the report it is refused because
-the notebooks always mask, and the provenance records it either way.
+people, an input for other runs, not an output about the input's people), the
+``validate --rejects`` files and ``validate``'s own console (the clerk's own
+corrections, shown as typed by the rulebook §7.2 exception: checked to hold
+them, so that the exception is real and the scan of everything else is not
+blind). ``--reveal-pii`` is the only way to show names (tested below on the
+analysis commands): it says so, and the report's provenance and the register
+record it.
 """
 
 from __future__ import annotations
@@ -31,7 +36,12 @@ import pytest
 from fpanalysis.core import config
 from fpanalysis.core.privacy import find_names, find_unmasked_ids
 
-NAMES = [name for name, _ in cmdruns.commands(Path("sample"), Path("sample_workbook.xlsx"))]
+NAMES = [
+    name
+    for name, _ in cmdruns.commands(
+        Path("sample"), Path("sample_workbook.xlsx"), Path("sample_pii")
+    )
+]
 NOT_SCANNED = ("synth", "rejects")  # see the module docstring
 NOTEBOOKS = sorted(Path(config.NOTEBOOKS_DIR).glob("[0-9][0-9]_*.ipynb"))
 
@@ -72,6 +82,7 @@ def _scannable(cr: cmdruns.CommandRun) -> list[Path]:
 @pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in NAMES])
 def test_outputs_and_logs_hold_no_unmasked_pii(runs, names, name, request):
     """Every file and log line of a command run without --reveal-pii: no ID number, no full name."""
+    secrets = cmdruns.secret_ids(runs) if name.endswith("-pii") else set()
     for run in cmdruns.HASH_SEEDS:
         cr = runs.runs[run][name]
         assert cr.returncode == 0, cr.stderr[-2000:]
@@ -80,14 +91,33 @@ def test_outputs_and_logs_hold_no_unmasked_pii(runs, names, name, request):
             rel = p.relative_to(cr.out)
             assert find_unmasked_ids(text) == [], f"{name}: ID number in {rel}"
             assert find_names(text, names) == [], f"{name}: full names in {rel}"
+            assert cmdruns.find_ids(text, secrets) == [], f"{name}: the input's IDs in {rel}"
             _SCANNED["files"] += 1
             _SCANNED["bytes"] += len(text.encode("utf-8"))
-        for log in (cr.stdout, cr.stderr):
+        logs = [cr.stdout, cr.stderr]
+        if name == "validate-pii":  # validate's console: the rulebook §7.2 exception
+            assert cmdruns.find_ids(cr.stdout, secrets), "validate shows the values as typed"
+            logs = [cr.stderr]
+        for log in logs:
             assert find_unmasked_ids(log) == [], f"{name}: ID number in its log"
             assert find_names(log, names) == [], f"{name}: full names in its log"
+            assert cmdruns.find_ids(log, secrets) == [], f"{name}: the input's IDs in its log"
             _SCANNED["logs"] += 1
             _SCANNED["log_bytes"] += len(log.encode("utf-8"))
     _record(request)
+
+
+@pytest.mark.slow
+def test_the_pii_copy_says_what_it_holds(runs):
+    """The analyses warn that households are numbered by ID numbers, and that a number is legacy."""
+    for name in ("compliance-pii", "relief-pii", "review-pii"):
+        err = runs.runs["a"][name].stderr
+        if name == "compliance-pii":
+            assert "id_legacy_15" in err and "412825*****" in err
+        else:
+            assert "key_id_numbers" in err
+    stored = (runs.runs["a"]["relief-pii"].out / "register.sqlite").read_bytes()
+    assert b"id#" in stored
 
 
 @pytest.mark.parametrize("notebook", [pytest.param(p, id=p.stem) for p in NOTEBOOKS])
@@ -157,8 +187,10 @@ def test_reveal_pii_shows_names(tmp_path, args, out):
     (tmp_path / "shown").mkdir()
     masked = _run(args, tmp_path / "masked")
     assert masked.returncode == 0, masked.stderr
+    assert "--reveal-pii" not in masked.stderr
     shown = _run([*args, "--reveal-pii"], tmp_path / "shown")
     assert shown.returncode == 0, shown.stderr
+    assert "注意：--reveal-pii：输出显示完整的姓名和身份证号" in shown.stderr  # said (rulebook §7)
     assert find_names(cmdruns.file_text(tmp_path / "masked" / out), names) == []
     assert len(find_names(cmdruns.file_text(tmp_path / "shown" / out), names)) >= 3
 

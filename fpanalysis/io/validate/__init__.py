@@ -9,6 +9,7 @@ the loader (which calls it).
 from fpanalysis.io.validate.check import validate_dataset
 from fpanalysis.io.validate.columns import pandera_schema
 from fpanalysis.io.validate.crossfield import BIRTH_DATES, DATE_ORDER, EARLIEST_DATE
+from fpanalysis.io.validate.idnumbers import KEY_ID_RULE
 from fpanalysis.io.validate.report import (
     PROBLEM_HEADERS,
     ValidationReport,
@@ -20,6 +21,7 @@ __all__ = [
     "BIRTH_DATES",
     "DATE_ORDER",
     "EARLIEST_DATE",
+    "KEY_ID_RULE",
     "PROBLEM_HEADERS",
     "ValidationReport",
     "count_accounting",

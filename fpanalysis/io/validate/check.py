@@ -14,6 +14,7 @@ import pandas as pd
 
 from fpanalysis.core import schema, timings
 from fpanalysis.core.dataset import Dataset, Problem, row_keys
+from fpanalysis.io.frames import CELL_RULES
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
     conditional,
@@ -22,14 +23,14 @@ from fpanalysis.io.validate.crossfield import (
     references,
 )
 from fpanalysis.io.validate.findings import Finding, fmt_date
-from fpanalysis.io.validate.idnumbers import id_number_findings
+from fpanalysis.io.validate.idnumbers import id_number_findings, key_id_problems
 from fpanalysis.io.validate.report import ValidationReport
 
 __all__ = ["validate_dataset"]
 
 # Rules whose problem is "the cell is empty": not repeated for a cell that has a type error.
 _EMPTINESS_RULES = frozenset({"required", "hire_date_required", "outcome_date_required"})
-_TYPE_RULES = frozenset({"date", "bool", "int", "number"})
+_TYPE_RULES = frozenset({"date", "bool", "int", "number"}) | CELL_RULES
 
 
 def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
@@ -95,7 +96,7 @@ def _validate(dataset: Dataset, *, as_of=None) -> ValidationReport:
     ).normalize()
     findings += ref_findings + date_order(dataset) + date_bounds(dataset, as_of)
     findings += conditional(dataset) + id_number_findings(dataset)
-    problems += notes + col_probs
+    problems += notes + col_probs + key_id_problems(dataset)
     for f in findings:
         for row in f.rows:
             file = dataset.file_of(f.table, int(row))  # a part file for partitioned tables

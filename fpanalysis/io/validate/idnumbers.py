@@ -2,7 +2,9 @@
 whole columns: a province holds tens of millions of numbers, so numbers of ASCII digits and
 ``X`` are checked by numpy (check character, birth date, sex digit, 15-digit upgrade, region
 code) and the unusual rest one by one, with exactly the problems and messages of
-:func:`fpanalysis.core.ids.check_id_number`; two persons with one number are a warning.
+:func:`fpanalysis.core.ids.check_id_number`; two persons with one number are a warning. A key
+column that holds ID numbers (households numbered by the head's ID) is warned about once per
+column (rulebook §7).
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fpanalysis.core import ids
-from fpanalysis.core.dataset import Dataset
+from fpanalysis.core import ids, schema
+from fpanalysis.core.dataset import Dataset, Problem
+from fpanalysis.core.privacy import id_shaped
 from fpanalysis.io.validate.findings import Finding, map_values
 
-__all__ = ["id_number_findings"]
+__all__ = ["KEY_ID_RULE", "id_number_findings", "key_id_problems"]
+
+#: The rule of the warning that a key column holds resident ID numbers.
+KEY_ID_RULE = "key_id_numbers"
 
 #: Numbers checked at once by numpy (their text and digits are held while checked).
 _CHUNK = 1_000_000
@@ -306,4 +312,51 @@ def id_number_findings(ds: Dataset) -> list[Finding]:
         out += _id_findings(
             "households", h, "head_id_number", births, sexes, ("户主成员：", "head member: ")
         )
+    return out
+
+
+def key_id_problems(ds: Dataset) -> list[Problem]:
+    """One warning per key column (type ``id``) holding values shaped like ID numbers.
+
+    Such a key is personal information (rulebook §7): masked in every output
+    like an ID number and stored in the register only as a keyed hash.
+
+    Examples:
+        >>> from fpanalysis.core import schema
+        >>> hh = schema.coerce("households", [{"household_id": "11010519491231002X",
+        ...     "head_name": "张三", "area": "urban", "size": 1, "monthly_income": 0,
+        ...     "application_date": "2025-01-01"}])
+        >>> [(p.table, p.column, p.rule) for p in key_id_problems(Dataset({"households": hh}))]
+        [('households', 'household_id', 'key_id_numbers')]
+    """
+    out = []
+    for t in schema.TABLES_LIST:
+        if t.name not in ds:
+            continue
+        df = ds[t.name]
+        for c in t.columns:
+            if c.type != "id" or c.name not in df:
+                continue
+            n = int(id_shaped(df[c.name]).sum())
+            if not n:
+                continue
+            total = int(df[c.name].notna().sum())
+            out.append(
+                Problem(
+                    t.name,
+                    None,
+                    c.name,
+                    None,
+                    KEY_ID_RULE,
+                    f"“{c.zh}”列的 {total} 个值中有 {n} 个是身份证号：身份证号是个人信息"
+                    "（rulebook §7），所有输出中都脱敏，登记簿只存其密钥散列值；"
+                    "建议改用不含个人信息的编号",
+                    f"column {c.name} holds resident ID numbers ({n} of its {total} values): "
+                    "personal information (rulebook §7), masked in every output and stored in "
+                    "the register only as a keyed hash; better number them otherwise",
+                    "warning",
+                    None,
+                    ds.file_of(t.name),
+                )
+            )
     return out

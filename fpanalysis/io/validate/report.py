@@ -15,6 +15,7 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import SEVERITY_LABELS, Dataset, Problem
+from fpanalysis.core.privacy import mask_problem
 from fpanalysis.io.write import write_table
 
 __all__ = ["PROBLEM_HEADERS", "ValidationReport", "count_accounting", "write_rejects"]
@@ -55,15 +56,19 @@ class ValidationReport:
         """The dataset's frames without their rejected rows."""
         return {t: df.drop(index=self.rejected.get(t, [])) for t, df in dataset.items()}
 
-    def to_frame(self, lang: str = "en") -> pd.DataFrame:
+    def to_frame(self, lang: str = "en", masked: bool = False) -> pd.DataFrame:
         """The problems as a table (for ``--out``), both messages included.
 
         ``lang`` chooses the language of the severity and table columns' values;
-        :func:`fpanalysis.io.write_table` translates the headers.
+        :func:`fpanalysis.io.write_table` translates the headers. ``masked``: the
+        values, keys and messages as anything but ``validate``'s console shows them
+        (:func:`fpanalysis.core.privacy.mask_problem`, rulebook §7).
         """
         zh = lang == "zh"
         recs = []
         for p in self.problems:
+            if masked:
+                p = mask_problem(p)
             recs.append(
                 {
                     "severity": SEVERITY_LABELS.get(p.severity, (p.severity,) * 2)[0 if zh else 1],

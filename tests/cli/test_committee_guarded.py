@@ -1,0 +1,190 @@
+"""The committee's commands and ``explain`` under the write guard and the masking of personal
+information (rulebook §6, §7): on a copy of the sample whose households are numbered by their
+head's ID number, ``relief --meeting --record``, ``decide``, ``notice``, ``object`` and
+``approve`` store keyed hashes, print and write masked numbers, and keep the chain of seals
+whole; every output they write is refused where it would overwrite an input or the committee's
+own filled-in workbook, with nothing written.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cmdruns
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from fpanalysis import register as R
+from fpanalysis.cli import build_parser, main
+from fpanalysis.core.errors import FPError
+from fpanalysis.core.privacy import find_unmasked_ids
+
+
+def run(argv: list[str]):
+    """Run a command's ``run`` directly: an error comes back as the FPError itself."""
+    args = build_parser().parse_args(argv)
+    return args._run(args)
+
+
+@pytest.fixture(scope="module")
+def proposed(tmp_path_factory):
+    """The ID-numbered copy, its recorded proposal and meeting workbook (never edited)."""
+    root = tmp_path_factory.mktemp("pii_round")
+    ids = cmdruns.make_pii_dataset(root / "ds")
+    reg, meeting = root / "register.sqlite", root / "m.xlsx"
+    argv = ["relief", str(root / "ds"), "--quota", "40", "--meeting", str(meeting)]
+    assert main([*argv, "--record", "--register", str(reg), "--out", str(root / "r.csv")]) == 0
+    rid = R.open_register(str(reg)).rounds("relief")["round_id"].iloc[-1]
+    return root, rid, set(ids["keys"].split(";"))
+
+
+@pytest.fixture
+def work(proposed, tmp_path):
+    """A copy of the proposal's folder to take through the procedure."""
+    root, rid, keys = proposed
+    shutil.copytree(root, tmp_path / "w")
+    return tmp_path / "w", rid, keys
+
+
+def _fill_first(meeting: Path, decision: str, reason: str) -> str:
+    """Mark the first household of the selected list; return the key the workbook shows."""
+    wb = openpyxl.load_workbook(meeting)
+    ws = wb["拟纳入名单"]
+    cols = {c.value: c.column for c in ws[2]}
+    shown = ws.cell(row=3, column=cols["户编号"]).value
+    ws.cell(row=3, column=cols["评议意见"], value=decision)
+    ws.cell(row=3, column=cols["评议理由"], value=reason)
+    wb.save(meeting)
+    return shown
+
+
+def _dump(path: Path) -> str:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        text = "\n".join(
+            str(v)
+            for name in R.REGISTER_TABLES
+            for row in conn.exec_driver_sql(f"SELECT * FROM {name}")
+            for v in row
+        )
+    engine.dispose()
+    return text
+
+
+def test_the_procedure_on_households_numbered_by_id_numbers(work, capsys):
+    folder, rid, keys = work
+    reg_path, meeting = folder / "register.sqlite", folder / "m.xlsx"
+    reg = ["--register", str(reg_path)]
+    shown = _fill_first(meeting, "不同意", "入户调查发现有未申报的经营收入")
+    assert shown.startswith("id#")  # the workbook shows the register's key, not the number
+    capsys.readouterr()
+    assert main(["decide", str(meeting), "--round", rid, *reg]) == 0
+    decided = R.open_register(str(reg_path)).rounds("relief")["round_id"].iloc[-1]
+    notice = folder / "notice.html"
+    argv = ["notice", "--round", decided, *reg, "--out", str(notice)]
+    assert main([*argv, "--from", "2025-11-20", "--where", "民政办"]) == 0
+    html = notice.read_text(encoding="utf-8")
+    assert "*" in html  # the heads' names found through the keys, shown masked
+    household = sorted(keys)[0]
+    obj = ["object", "--round", decided, *reg, "--household", household, "--date", "2025-11-21"]
+    assert main([*obj, "--text", "群众反映", "--rejected", "经核实无此情况"]) == 0
+    assert (
+        main(["approve", "--round", decided, *reg, "--by", "王主任", "--date", "2025-11-27"]) == 0
+    )
+    out = capsys.readouterr()
+    logs = out.out + out.err
+    for text, where in ((logs, "the console"), (html, "the notice"), (_dump(reg_path), "register")):
+        assert find_unmasked_ids(text) == [], where
+        assert not [k for k in keys if k in text], where
+    assert household[:6] + "********" + household[-4:] in logs  # the objection, masked
+    r = R.open_register(str(reg_path))
+    assert r.decisions(decided)["household_id"].str.startswith("id#").all()
+    assert r.objections(decided)["household_id"].str.startswith("id#").all()
+    found = r.check_seals()
+    assert found.ok, [p.message_en for p in found.problems]
+    assert main(["register", "check", *reg]) == 0
+
+
+def test_explain_masks_a_household_numbered_by_its_id(proposed, capsys):
+    root, _, keys = proposed
+    household = sorted(keys)[0]
+    assert main(["explain", "household", household, str(root / "ds"), "--quota", "40"]) == 0
+    out = capsys.readouterr().out
+    assert household not in out and household[:6] + "********" + household[-4:] in out
+
+
+def _notice_onto_meeting(folder: Path, rid: str) -> tuple[list[str], Path]:
+    _fill_first(folder / "m.xlsx", "同意", "")
+    reg = ["--register", str(folder / "register.sqlite")]
+    assert main(["decide", str(folder / "m.xlsx"), "--round", rid, *reg]) == 0
+    decided = R.open_register(str(folder / "register.sqlite")).rounds("relief")["round_id"]
+    argv = ["notice", "--round", decided.iloc[-1], *reg, "--from", "2025-11-20"]
+    return [*argv, "--out", str(folder / "m.xlsx")], folder / "m.xlsx"
+
+
+def _notice_into_dataset(folder: Path, rid: str) -> tuple[list[str], Path]:
+    _fill_first(folder / "m.xlsx", "同意", "")
+    reg = ["--register", str(folder / "register.sqlite")]
+    assert main(["decide", str(folder / "m.xlsx"), "--round", rid, *reg]) == 0
+    decided = R.open_register(str(folder / "register.sqlite")).rounds("relief")["round_id"]
+    target = folder / "ds" / "notice.html"
+    argv = ["notice", "--round", decided.iloc[-1], *reg, "--dataset", str(folder / "ds")]
+    assert not target.exists()
+    return [*argv, "--out", str(target)], folder / "ds" / "households.csv"
+
+
+def _notice_through_a_link(folder: Path, rid: str) -> tuple[list[str], Path]:
+    argv, _ = _notice_into_dataset(folder, rid)
+    link = folder / "notice.html"  # outside the dataset, its target inside
+    link.symlink_to(folder / "ds" / "households.csv")
+    return [*argv[:-1], str(link)], folder / "ds" / "households.csv"
+
+
+def _decide_into_its_workbook(folder: Path, rid: str) -> tuple[list[str], Path]:
+    meeting = folder / "m.xlsx"
+    return ["decide", str(meeting), "--round", rid, "--register", str(meeting)], meeting
+
+
+@pytest.mark.parametrize(
+    ("setup", "rule", "says"),
+    [
+        pytest.param(
+            _notice_onto_meeting,
+            "output-not-ours",
+            "is not a workbook fpanalysis wrote",
+            id="notice-out-onto-the-filled-meeting-workbook",
+        ),
+        pytest.param(
+            _notice_into_dataset,
+            "output-is-input",
+            "an output never overwrites an input",
+            id="notice-out-inside-the-rounds-dataset",
+        ),
+        pytest.param(
+            _notice_through_a_link,
+            "output-is-input",
+            "an output never overwrites an input",
+            id="notice-out-a-link-to-a-dataset-file",
+        ),
+        pytest.param(
+            _decide_into_its_workbook,
+            "output-is-input",
+            "an output never overwrites an input",
+            id="decide-register-is-the-meeting-workbook",
+        ),
+    ],
+)
+def test_committee_outputs_are_guarded(work, setup, rule, says):
+    folder, rid, _ = work
+    argv, kept = setup(folder, rid)
+    before = kept.read_bytes()
+    n_rounds = len(R.open_register(str(folder / "register.sqlite")).rounds())
+    with pytest.raises(FPError) as e:
+        run(argv)
+    assert e.value.rule == rule
+    assert says in str(e.value)
+    assert kept.read_bytes() == before  # nothing written over it
+    assert not (folder / "ds" / "notice.html").exists()
+    assert len(R.open_register(str(folder / "register.sqlite")).rounds()) == n_rounds
