@@ -153,7 +153,7 @@ selected AS (
     FROM fits)
 SELECT {"c.pool, " if pool == "separate" else ""}s.rank, c.household_id, c.area, c.township,
        c.eligible, c.tier, c.fp_type,
-       ((c.income * 2 + c.size) // (2 * c.size)) / 100 AS per_capita_income_yuan,
+       floor(c.income / c.size) / 100 AS per_capita_income_yuan,  -- cut to the fen
        c.std / 100 AS standard_yuan, c.ent_yuan AS entitlement_yuan,
        coalesce(s.selection IN ('continuing', 'admitted'), false) AS selected,
        coalesce(s.selection, 'not_eligible') AS selection

@@ -818,7 +818,13 @@ def test_budget_frame_follows_the_payment_order_and_keeps_the_cut():
         thin["household_id"]
     )  # the last selected and the first waiting survive thinning
     spec = budget_chart(r).to_dict()
-    assert len(spec["layer"]) == 4  # line, points, cut line, budget line
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    # the continuing block (D) and its label, the line and points, the cut line and its label
+    # (A waits: rank 1), the budget line
+    assert marks == ["rect", "line", "circle", "text", "rule", "text", "rule"]
+    labels = [v for layer in spec["layer"] for v in spec["datasets"].get(layer["data"]["name"], [])]
+    assert any("在保户 1 户" in str(v.get("label")) for v in labels)
+    assert any("排名第 1 名起候补" in str(v.get("label")) for v in labels)
     assert spec["config"]["font"] == "Noto Sans CJK SC"
     assert pool_chart(r).to_dict()["mark"]["type"] == "bar"
 
