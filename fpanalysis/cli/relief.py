@@ -406,7 +406,8 @@ def run_dask(client, args: argparse.Namespace, as_of, selection: dict[str, Any])
     """``--engine dask``: the round by :mod:`fpanalysis.engines.dask.relief` (the pandas engine's
     result); ``selection`` is :func:`round_keywords`.
 
-    Lean: the table's texts are written by ``client``'s workers while it is written.
+    Lean and held: the driver gathers only the households' keys; the table's rows stay in
+    ``client``'s workers, which write them, texts and all, while the table is written.
     """
     from fpanalysis.engines.dask.relief import rank_households as dask_rank
 
@@ -420,6 +421,7 @@ def run_dask(client, args: argparse.Namespace, as_of, selection: dict[str, Any])
         skip_invalid=args.skip_invalid,
         lang=args.lang,
         texts=False,
+        keys_only=True,
     )
     print_messages(res.messages)
     return res.result

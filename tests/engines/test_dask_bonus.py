@@ -308,11 +308,11 @@ def test_sample_in_three_partitions_equals_pandas_engine(
 
 def test_csv_folder_is_split_by_couple_in_the_driver(client, sample_dir):
     params = load_params()
-    # 20 parts: more than MERGE_EVERY, so partial cohorts are folded while results arrive
+    # 20 parts: more than FAN_IN, so the partial cohorts are merged in a tree of several levels
     res = db.budget(
         client, sample_dir, params, months=36, liability=True, outside=True, partitions=20
     )
-    assert res.repartitioned and res.partitions == 20 > db.MERGE_EVERY
+    assert res.repartitioned and res.partitions == 20 > db.FAN_IN
     assert_same(res, pandas_engine(sample_dir, params, months=36), params, months=36)
 
 

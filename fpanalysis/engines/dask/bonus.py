@@ -1,13 +1,16 @@
 """The reward budget on Dask (rulebook §5), a map-reduce over aligned partitions: each worker turns
 its partition's certificates into cohorts and its childless couples into new-certificate groups with
 the functions of :mod:`fpanalysis.rules.bonus` (and, on request, liability cohorts and the
-certificates outside the budget), the driver sums the counts over equal keys (:func:`merge_cohorts`,
-:func:`merge_groups`) and projects a :class:`~fpanalysis.rules.bonus.BonusModel` over them, exactly
-as the pandas engine does; a dataset that is not partitioned, or whose partitions split a couple, is
-loaded in the driver and split by couple (:func:`split_by_couple`)."""
+certificates outside the budget); the partial cohort tables are merged in the workers, a few at a
+time, level by level (:func:`reduce_tree`, :func:`merge_cohorts`), so the driver receives only the
+final cohorts, adds up the small new-certificate groups (:func:`merge_groups`) and projects a
+:class:`~fpanalysis.rules.bonus.BonusModel` over them, exactly as the pandas engine does; a dataset
+that is not partitioned, or whose partitions split a couple, is loaded in the driver and split by
+couple (:func:`split_by_couple`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -57,8 +60,10 @@ UNIQUE_KEYS = {
     "children": "child_id",
     "certificates": "cert_id",
 }
-#: Partial cohort sets merged at once in the driver (bounds the driver's memory).
-MERGE_EVERY = 16
+#: Partial cohort tables merged at once by a task of the reduce tree (its fan-in).
+FAN_IN = 4
+#: Rows of the merged key order a merge handles at once (bounds its working memory).
+MERGE_CHUNK = 1 << 20
 
 
 # --------------------------------------------------------------------------- reduce
@@ -103,35 +108,9 @@ def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> 
         highs = np.array([max(int(column(k, j).max()) for k in range(len(live))) for j in range(6)])
         spans = highs - lows + 1
     if live and np.prod(spans.astype(float)) < 2.0**62:
-        # Mixed-radix packing into one int64 per cohort (as compress does), part by part: its order
-        # is the rows' lexicographic order. The driver holds one int64 key and one count a cohort
-        # while it sorts (not the six stacked int64 columns: at 100M certificates, 20M partial
-        # cohorts, gigabytes).
-        keys = []
-        for k in range(len(live)):
-            key = np.zeros(len(live[k]), np.int64)
-            for j in range(6):
-                key *= spans[j]
-                key += column(k, j) - lows[j]
-            keys.append(key)
-        key = np.concatenate(keys)
-        del keys
-        weights = np.concatenate([np.asarray(p.count, np.int64) for p in live])
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        weights = weights[order]
-        del order
-        starts_at = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-        uniq_key = key[starts_at]
-        del key
-        count = np.add.reduceat(weights, starts_at) if len(starts_at) else np.zeros(0, np.int64)
-        del weights
-        cols_ = []
-        rest = uniq_key
-        for j in reversed(range(6)):
-            cols_.append(rest % spans[j] + lows[j])
-            rest = rest // spans[j]
-        uniq = np.column_stack(cols_[::-1])
+        # Mixed-radix packing into one int64 per cohort (as compress does): its order is the rows'
+        # lexicographic order.
+        cols = _merge_packed(live, column, lows, spans)
     elif live:  # pathological month ranges
         stacked = np.concatenate(
             [np.column_stack([column(k, j) for j in range(6)]) for k in range(len(live))]
@@ -140,20 +119,75 @@ def merge_cohorts(parts: Sequence[bonus.Cohorts], units: Sequence[str] = ()) -> 
         uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
         count = np.zeros(len(uniq), np.int64)
         np.add.at(count, inv.reshape(-1), weights)  # exact integer sums
+        cols = [uniq[:, j].astype(t) for j, t in enumerate(_KEY_TYPES)] + [count]
     else:
-        uniq, count = np.zeros((0, 6), np.int64), np.zeros(0, np.int64)
+        cols = [np.zeros(0, t) for t in _KEY_TYPES] + [np.zeros(0, np.int64)]
     return bonus.Cohorts(
         units=tuple(all_units),
-        mode=uniq[:, 0].astype(np.int8),
-        unit=uniq[:, 1].astype(np.int64),
-        share=uniq[:, 2].astype(np.int8),
-        first_m=uniq[:, 3].astype(np.int64),
-        end_m=uniq[:, 4].astype(np.int64),
-        birth_m=uniq[:, 5].astype(np.int64),
-        count=count,
+        mode=cols[0],
+        unit=cols[1],
+        share=cols[2],
+        first_m=cols[3],
+        end_m=cols[4],
+        birth_m=cols[5],
+        count=cols[6],
         start_m=starts.pop(),
         max_months=maxes.pop(),
     )
+
+
+#: The types of a cohort's six key columns (mode, unit, share, first, end, birth month).
+_KEY_TYPES = (np.int8, np.int64, np.int8, np.int64, np.int64, np.int64)
+
+
+def _merge_packed(live, column, lows: np.ndarray, spans: np.ndarray) -> list[np.ndarray]:
+    """The merge on packed keys: the six key columns and the count of each merged cohort.
+
+    Each part's keys are sorted (a part is merged or compressed cohorts;
+    one that is not is sorted first), so the merge goes through the key
+    order :data:`MERGE_CHUNK` rows at a time: a slice of every part, cut at
+    the same keys, is sorted, its equal keys summed and decoded into the
+    output columns. Beside its inputs it holds one int64 key per input row and
+    the output (written into buffers as long as every input: pages never
+    written are never resident, and the columns returned are views of their
+    written rows), never the six stacked int64 columns or the whole sort.
+    """
+    keys, weights = [], []
+    for k in range(len(live)):
+        key = np.zeros(len(live[k]), np.int64)
+        for j in range(6):
+            key *= spans[j]
+            key += column(k, j) - lows[j]
+        w = np.asarray(live[k].count, np.int64)
+        if len(key) > 1 and (key[1:] < key[:-1]).any():
+            o = np.argsort(key, kind="stable")
+            key, w = key[o], w[o]
+        keys.append(key)
+        weights.append(w)
+    total = sum(len(k) for k in keys)
+    out = [np.empty(total, t) for t in _KEY_TYPES] + [np.empty(total, np.int64)]
+    big = keys[int(np.argmax([len(k) for k in keys]))]
+    step = max(1, MERGE_CHUNK * len(big) // max(total, 1))
+    bounds = np.unique(big[step::step])
+    cuts = [
+        np.concatenate([[0], np.searchsorted(key, bounds, side="left"), [len(key)]]) for key in keys
+    ]
+    filled = 0
+    for c in range(len(bounds) + 1):
+        ck = np.concatenate([key[cut[c] : cut[c + 1]] for key, cut in zip(keys, cuts, strict=True)])
+        cw = np.concatenate([w[cut[c] : cut[c + 1]] for w, cut in zip(weights, cuts, strict=True)])
+        o = np.argsort(ck, kind="stable")
+        ck, cw = ck[o], cw[o]
+        first = np.flatnonzero(np.concatenate([[True], ck[1:] != ck[:-1]])) if len(ck) else o[:0]
+        m = len(first)
+        if m:
+            out[6][filled : filled + m] = np.add.reduceat(cw, first)
+            rest = ck[first]
+            for j in reversed(range(6)):
+                out[j][filled : filled + m] = rest % spans[j] + lows[j]
+                rest //= spans[j]
+        filled += m
+    return [col[:filled] for col in out]
 
 
 GROUP_KEYS = ["payee_unit_id", "other_unit_id", "rate"]
@@ -626,34 +660,45 @@ def _messages(partials: Sequence[Partial], lang: str) -> list[str]:
     return out
 
 
-class _Reducer:
-    """Merges partial cohorts as they arrive, holding :data:`MERGE_EVERY` unmerged at most."""
+def _summary(part: Partial) -> Partial:
+    """What the driver gathers of a partition: everything but its cohort tables (reduced in the
+    workers)."""
+    return dataclasses.replace(part, cohorts=None, liability=None)
 
-    def __init__(self) -> None:
-        self.acc: dict[str, bonus.Cohorts | None] = {"cohorts": None, "liability": None}
-        self.pending: dict[str, list[bonus.Cohorts]] = {"cohorts": [], "liability": []}
 
-    def __call__(self, p: Partial) -> Partial:
-        for name in ("cohorts", "liability"):
-            c = getattr(p, name)
-            if c is None:
-                continue
-            self.pending[name].append(c)
-            setattr(p, name, None)
-            if len(self.pending[name]) >= MERGE_EVERY:
-                self._fold(name, ())
-        return p
+def merge_task(name: str, *parts: Any, units: Sequence[str] = ()) -> bonus.Cohorts | None:
+    """Task of the reduce tree: :func:`merge_cohorts` of the parts' ``name`` tables.
 
-    def _fold(self, name: str, units: Sequence[str]) -> None:
-        acc = self.acc[name]
-        parts = ([acc] if acc is not None else []) + self.pending[name]
-        self.acc[name] = merge_cohorts(parts, units) if parts else None
-        self.pending[name] = []
+    A part is a partition's :class:`Partial` (its ``cohorts`` or ``liability``)
+    or a table merged already; ``None`` when no part holds one (a partition
+    that failed: the driver raises its error).
+    """
+    tables = [getattr(p, name) if isinstance(p, Partial) else p for p in parts]
+    tables = [t for t in tables if t is not None]
+    return merge_cohorts(tables, units) if tables else None
 
-    def result(self, name: str, units: Sequence[str]) -> bonus.Cohorts | None:
-        """Everything merged, with ``units`` added (the final unit list and codes)."""
-        self._fold(name, units)
-        return self.acc[name]
+
+def reduce_tree(items: Sequence[Any], merge: Any, fan_in: int = FAN_IN) -> list[Any]:
+    """``items`` merged ``fan_in`` at a time, level by level, until at most ``fan_in`` remain.
+
+    ``merge(group)`` combines a group of two or more (on Dask it submits a
+    :func:`merge_task`, so the tree runs in the workers); an item left alone
+    at the end of a level goes up as it is. Returns the root's inputs. Summing
+    counts over equal keys is associative and commutative, so every tree
+    gives the flat merge's cohorts.
+
+    Examples:
+        >>> reduce_tree(list(range(10)), sum, 3)  # (0+1+2) (3+4+5) (6+7+8) 9, then (3+12+21) 9
+        [36, 9]
+    """
+    fan_in = max(2, int(fan_in))
+    level = list(items)
+    while len(level) > fan_in:
+        level = [
+            merge(level[i : i + fan_in]) if len(level[i : i + fan_in]) > 1 else level[i]
+            for i in range(0, len(level), fan_in)
+        ]
+    return level
 
 
 def budget(
@@ -750,13 +795,39 @@ def budget(
             **opts,
         )
         futures = client.map(task, sources, pure=False)
-        reducer = _Reducer()
-        return start_label, start_m, (gather_as_completed(client, futures, reducer), reducer)
+        # The reduce tree's lower levels run in the workers as the partitions finish (before the
+        # next partitions: higher priority); its root waits for the units, known from the
+        # partitions' summaries.
+        tops = {
+            name: reduce_tree(
+                futures,
+                lambda group, name=name: client.submit(
+                    merge_task, name, *group, pure=False, priority=1
+                ),
+                FAN_IN,
+            )
+            for name in names
+        }
+        try:
+            partials = gather_as_completed(
+                client, client.map(_summary, futures, pure=False, priority=2)
+            )
+        except BaseException:
+            client.cancel([*futures, *(f for top in tops.values() for f in top)])
+            raise
+        # the partitions' futures are kept until the roots are submitted: with few partitions they
+        # are the roots' inputs
+        tops["held"] = futures
+        return start_label, start_m, (partials, tops)
 
-    start_label, start_m, (partials, reducer) = run(sources, unit_ids, opts)
+    names = ["cohorts", "liability"] if liability else ["cohorts"]
+    start_label, start_m, (partials, tops) = run(sources, unit_ids, opts)
     bad = [p.not_aligned for p in partials if p.not_aligned]
     if bad:
         # Never compute on partitions that do not hold whole couples: re-partition in the driver.
+        if tops is not None:
+            client.cancel([f for top in tops.values() for f in top])
+            tops = None
         messages.append(
             f"分区未对齐（{bad[0]}），已在本机读入后按夫妇重新分区"
             if lang == "zh"
@@ -767,7 +838,7 @@ def budget(
         driver_tables, msgs = _driver_tables(dataset, tables, skip_invalid=skip_invalid, lang=lang)
         messages += msgs
         sources, unit_ids = _scatter(client, driver_tables, partitions)
-        start_label, start_m, (partials, reducer) = run(sources, unit_ids, trusted(lang))
+        start_label, start_m, (partials, tops) = run(sources, unit_ids, trusted(lang))
     if unit_ids is None:  # aligned partitions: the units table as the workers loaded it
         unit_ids = partials[0].units or [] if partials else []
     if not repartition:
@@ -777,11 +848,18 @@ def budget(
     groups = merge_groups([p.groups for p in partials])
     extra = groups["payee_unit_id"].tolist() + groups["other_unit_id"].dropna().tolist()
     all_units = sorted(set(unit_ids) | set(extra))
-    cohorts = reducer.result("cohorts", all_units)
+    # The root of each tree, in a worker, with the final unit list: only its result reaches here.
+    roots = {"cohorts": _root(client, tops["cohorts"], "cohorts", all_units)}
+    if liability:
+        roots["liability"] = _root(client, tops["liability"], "liability", list(unit_ids))
+    for f in tops.pop("held"):
+        f.release()
+    tops.clear()
+    cohorts = _fetch(roots["cohorts"])
     model = bonus.BonusModel(start_m, cohorts, groups, cohorts.units)
     liab = None
     if liability:
-        lc = reducer.result("liability", list(unit_ids))
+        lc = _fetch(roots["liability"])
         counts: Counter[str] = Counter()  # a certificate lies in one partition: counts add up
         for p in partials:
             counts.update(p.liability_certificates or {})
@@ -798,6 +876,19 @@ def budget(
     return DaskBudget(
         model, start_label, liab, out_rows, len(partials), rows, messages, repartition
     )
+
+
+def _root(client, top: list[Any], name: str, units: Sequence[str]) -> Any:
+    """The reduce tree's root: its inputs merged in a worker, with ``units`` (a future)."""
+    task = functools.partial(merge_task, name, units=list(units))
+    return client.submit(task, *top, pure=False, priority=1)
+
+
+def _fetch(fut: Any) -> bonus.Cohorts:
+    """A root's merged cohorts, fetched (the only cohorts that reach the driver)."""
+    out = fut.result()
+    fut.release()
+    return out
 
 
 def _scatter(client, tables: Mapping[str, pd.DataFrame], partitions: int | None):

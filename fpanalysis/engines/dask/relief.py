@@ -1,16 +1,19 @@
 """Relief ranking and selection on Dask, with the pandas engine's result (rulebook §6).
 
 Each worker assesses a partition of whole households
-(:func:`~fpanalysis.rules.relief.prepare_round`) and keeps the rows; only the
-eligible households' ranking keys, sorted per pool, go to the driver, which
-merges them (the order is total, so the merge equals a global sort), ranks
-and selects each pool on the keys
-(:func:`~fpanalysis.rules.relief.rank_and_select`) and sends each partition
-its households' ranks and selection; the workers then write the texts and
-reasons, or, for a lean round, write them a slice at a time as the output is
-written (:func:`texts_runner`). Aligned partitioned Parquet is read and
-validated in the workers; other datasets are loaded in the driver and cut
-into contiguous blocks of households (:func:`split_by_household`).
+(:func:`~fpanalysis.rules.relief.prepare_round`), keeps the rows in the
+order the round will list them and sends the driver only each household's
+keys (:data:`~fpanalysis.engines.dask.relief_keys.KEY_COLUMNS`); the driver
+ranks and selects each pool on the keys
+(:func:`~fpanalysis.engines.dask.relief_keys.key_table`) and sends each
+partition its ranked households' places; the workers then finish their rows.
+The finished rows are stacked in the driver, or, with ``keys_only``, stay in
+the workers in slices of the round's order, from which the output is written
+a slice at a time (:mod:`~fpanalysis.engines.dask.relief_rows`); a lean
+round's texts are written in the workers as its table is written. Aligned
+partitioned Parquet is read and validated in the workers; other datasets are
+loaded in the driver and cut into contiguous blocks of households
+(:func:`split_by_household`).
 """
 
 from __future__ import annotations
@@ -43,39 +46,15 @@ from fpanalysis.engines.dask.common import (
     source_name,
     total_rows,
 )
+from fpanalysis.engines.dask.relief_keys import (
+    KEY_COLUMNS,
+    key_table,
+    sort_partition,
+)
 from fpanalysis.rules import relief as rl
 
 TABLES_NEEDED = list(rl.RELIEF_TABLES)
 UNIQUE_KEYS = {"households": "household_id", "household_members": "member_id"}
-#: The columns of an eligible household the driver needs to rank and select.
-KEY_COLUMNS = [
-    "pool",
-    "household_id",
-    "eligible",
-    "tier",
-    "fp_priority",
-    "pc_key",
-    "per_capita_income_yuan",
-    "application_date",
-    "entitlement_yuan",
-    "incumbent",
-]
-#: What a partition gets back for each of its ranked households (and the row above's values).
-RANKED_COLUMNS = [
-    "household_id",
-    "rank",
-    "decided_by",
-    "above_id",
-    "above_rank",
-    "incumbent",
-    "selected",
-    "selection",
-    "cumulative_fen",
-    "why_zh",
-    "why_en",
-]
-#: The row above's values each ranked household's texts quote.
-ABOVE_KEYS = [rl.ABOVE_PREFIX + c for c in rl.ABOVE_COLUMNS]
 
 
 # --------------------------------------------------------------------------- partitions
@@ -134,15 +113,20 @@ def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, 
 
 @dataclass
 class Partial(common.Partial):
-    """One partition's work: the assessed rows stay in the worker; ``keys`` go to the driver."""
+    """One partition's work: the assessed rows stay in the worker; their ``keys`` go to the
+    driver."""
 
     assessed: pd.DataFrame | None = None
     problems: pd.DataFrame | None = None
     keys: pd.DataFrame | None = None
 
     def summary(self) -> Partial:
-        """Everything but the assessed rows (what the driver gathers)."""
-        return dataclasses.replace(self, assessed=None)
+        """What the driver gathers: everything but the assessed rows, with their keys
+        (:data:`~fpanalysis.engines.dask.relief_keys.KEY_COLUMNS`, in the rows' order)."""
+        keys = (
+            self.assessed[KEY_COLUMNS].reset_index(drop=True) if self.assessed is not None else None
+        )
+        return dataclasses.replace(self, assessed=None, keys=keys)
 
 
 def _sizeof_partial(part: Partial) -> int:
@@ -201,7 +185,12 @@ def map_assess(
     lang: str = "zh",
     check_keys: bool = False,
 ) -> Partial:
-    """Map task: assess one partition; the eligible households' keys, sorted per pool and rank."""
+    """Map task: assess one partition; its rows kept in the round's order, their keys sent back.
+
+    The assessed rows stay in the worker, sorted as the round lists them
+    (:func:`~fpanalysis.engines.dask.relief_keys.sort_partition`); their keys
+    are taken when the driver gathers the :meth:`Partial.summary`.
+    """
     where = source_name(source, SPEC.name_table)
     try:
         info = Partial()
@@ -210,16 +199,11 @@ def map_assess(
         )
         if info.not_aligned:
             return info
-        order = list(params.at("ranking_order", as_of))
         a, problems = rl.prepare_round(
             tables, params, as_of, pool=pool, previous_round=previous_ids
         )
-        info.assessed = a
+        info.assessed = sort_partition(a, params.at("ranking_order", as_of))
         info.problems = problems
-        e = a[a["eligible"].fillna(False).astype(bool)]
-        sk = rl.sort_frame(e).assign(pool=e["pool"])
-        sk = sk.sort_values(["pool", *order], kind="mergesort", na_position="last")
-        info.keys = e.loc[sk.index, KEY_COLUMNS].reset_index(drop=True)
         info.rows = {t: len(tables[t]) for t in TABLES_NEEDED}
         if check_keys:
             info.hashes = key_hashes(tables, UNIQUE_KEYS)
@@ -242,29 +226,40 @@ def map_finish(
 ) -> pd.DataFrame:
     """Finish task: a partition's rows of the round's table, given their ranks and selection.
 
-    ``ranked`` holds this partition's ranked households (:data:`RANKED_COLUMNS`,
-    ``pool`` and the row above's values as ``above__<column>``), in rank order
-    per pool. The columns are built in the pandas engine's order, by its code.
-    ``texts=False``: the rows of a lean table (no texts; the ``above__`` columns kept).
+    ``ranked`` holds this partition's ranked households
+    (:meth:`~fpanalysis.engines.dask.relief_keys.KeyTable.ranked_slices`), in
+    the round's order, which is the order the partition keeps its eligible
+    rows in. The rows come out in the round's order too, their columns built
+    in the pandas engine's order, by its code. ``texts=False``: the rows of a
+    lean table (no texts; the ``above__`` columns kept).
     """
     a = part.assessed
     parts = []
     above_cols = {rl.ABOVE_PREFIX + c: c for c in rl.ABOVE_COLUMNS}
     for p in sorted(a["pool"].dropna().unique()):
         ap = a[a["pool"].eq(p)]
-        rp = ranked[ranked["pool"].eq(p)]
-        pos = pd.Index(ap["household_id"].to_numpy(object)).get_indexer(
-            rp["household_id"].to_numpy(object)
-        )
-        e = ap.iloc[pos].copy()
-        for c in ("rank", "decided_by", "above_id", "above_rank"):
-            e[c] = rp[c].set_axis(e.index)
-        above = rp[list(above_cols)].rename(columns=above_cols).set_axis(e.index)
+        rp = ranked[ranked["pool"].eq(p)].reset_index(drop=True)
+        e = ap[ap["eligible"].fillna(False).astype(bool)].copy()
+        if len(e) != len(rp):  # the driver and the worker sorted the same keys: never
+            raise RuntimeError(f"pool {p}: {len(e)} eligible rows here, {len(rp)} ranked")
+        at = e.index
+        e["rank"] = rp["rank"].set_axis(at)
+        e["decided_by"] = _strings(rp["decided_by"]).set_axis(at)
+        e["above_id"] = rp[rl.ABOVE_PREFIX + "household_id"].set_axis(at)
+        e["above_rank"] = rp[rl.ABOVE_PREFIX + "rank"].set_axis(at)
+        above = rp[list(above_cols)].rename(columns=above_cols).set_axis(at)
         rl.add_decided(e, above, order, texts=texts)
-        for c in ("incumbent", "selected", "selection", "cumulative_fen", "why_zh", "why_en"):
-            e[c] = rp[c].set_axis(e.index)
+        e["incumbent"] = rp["incumbent"].set_axis(at)
+        e["selected"] = rp["selected"].set_axis(at)
+        for c in ("selection", "cumulative_fen", "why_zh", "why_en"):
+            e[c] = (_strings(rp[c]) if c != "cumulative_fen" else rp[c]).set_axis(at)
         parts += [e, rl.not_ranked(ap, e)]
     return rl.finish_table(parts, a, params, as_of, texts=texts)
+
+
+def _strings(s: pd.Series) -> pd.Series:
+    """A categorical column of texts as the ``str`` column the pandas engine has."""
+    return s.astype("str") if isinstance(s.dtype, pd.CategoricalDtype) else s
 
 
 # --------------------------------------------------------------------------- driver
@@ -297,6 +292,7 @@ def rank_households(
     partitions: int | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
     texts: bool = True,
+    keys_only: bool = False,
 ) -> DaskRelief:
     """:func:`fpanalysis.rules.relief.rank_households` on a Dask cluster, with the same result.
 
@@ -321,6 +317,11 @@ def rank_households(
             :meth:`~fpanalysis.rules.relief.ReliefResult.chunks` has the workers
             write them a slice at a time **while** ``client`` **is open**
             (a province's reasons never all in one process).
+        keys_only: the driver gathers only each household's keys; the table's
+            rows stay in the workers (a
+            :class:`~fpanalysis.engines.dask.relief_rows.HeldRound`, whose
+            ``table`` is the key table and whose slices, texts and all, come
+            from the workers while ``client`` is open). Needs ``texts=False``.
 
     Returns:
         A :class:`DaskRelief`; ``.result`` is the round.
@@ -329,7 +330,10 @@ def rank_households(
         UsageError: as the pandas engine.
         DataError: the data fail validation (naming the partition), keys repeat
             across partitions, or no household has a date to default ``as_of`` to.
+        ValueError: ``keys_only`` with ``texts``.
     """
+    if keys_only and texts:
+        raise ValueError("keys_only needs texts=False: the workers write the texts as asked")
     rl.check_round_options(quota, budget_yuan, pool)
     previous_ids = sorted(rl.selected_ids(previous_round)) if previous_round is not None else None
 
@@ -372,37 +376,17 @@ def rank_households(
     )
 
     order = tuple(params.at("ranking_order", day))
-    # Reduce: merge the per-partition sorted keys, rank and select each pool on the keys only.
-    keys = pd.concat([p.keys.assign(_part=k) for k, p in enumerate(summaries)], ignore_index=True)
-    pools = sorted(
-        set().union(*[set(p.keys["pool"].dropna()) for p in summaries])
-        | _pools_present(client, futures)
-    )
-    notes_out: list[tuple[str, str]] = []
-    ranked_parts = []
-    for p in pools:
-        sel, n = rl.rank_and_select(
-            keys[keys["pool"].eq(p)],
-            order,
-            p,
-            quota=quota,
-            budget_yuan=budget_yuan,
-            pool=pool,
-            texts=False,
-        )
-        notes_out += n
-        ranked_parts.append(sel[["pool", "_part", *RANKED_COLUMNS, *ABOVE_KEYS]])
-    allranked = (
-        pd.concat(ranked_parts)
-        if ranked_parts
-        else pd.DataFrame(columns=["pool", "_part", *RANKED_COLUMNS])
-    )
+    # Reduce: the households' keys merged into the round's order, each pool ranked and selected.
+    keys = [p.keys for p in summaries]
+    for p in summaries:
+        p.keys = None
+    kt = key_table(keys, order, quota=quota, budget_yuan=budget_yuan, pool=pool)
     del keys
+    problems = pd.concat([p.problems for p in summaries], ignore_index=True)
+    rows = total_rows(summaries)
+    del summaries
 
-    # Finish: every partition writes its rows' texts; the driver stacks them in the pandas order.
-    slices = [
-        allranked[allranked["_part"].eq(k)].drop(columns="_part") for k in range(len(futures))
-    ]
+    # Finish: every partition writes its rows, in the round's order.
     # The slices travel inside the tasks, NOT scattered: scattered data has no lineage, so a worker
     # lost mid-round (killed by its nanny for memory) lost them for good and the scheduler cancelled
     # map_finish (FutureCancelledError at 1M households). Inside the task the scheduler keeps a copy
@@ -412,27 +396,30 @@ def rank_households(
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
         finishing = [
             client.submit(map_finish, f, s, params, day, order, texts, pure=False)
-            for f, s in zip(futures, slices, strict=True)
+            for f, s in zip(futures, kt.ranked_slices(), strict=True)
         ]
-    del slices, allranked  # the tasks hold their own copies now
-    done = gather_frames(finishing, release=futures)
-    del finishing
-    for f in futures:
-        f.release()
-    table = stack_in_order(done)
-    problems = pd.concat([p.problems for p in summaries], ignore_index=True)
-    rows = total_rows(summaries)
-    result = rl.ReliefResult.of_round(
-        table,
-        problems.reset_index(drop=True),
-        notes_out,
-        params,
-        day,
-        pool=pool,
-        quota=quota,
-        budget_yuan=budget_yuan,
-        runner=None if texts else texts_runner(client),
-    )
+    round_ = {
+        "problems": problems.reset_index(drop=True),
+        "notes": kt.notes,
+        "params": params,
+        "as_of": day,
+        "pool": pool,
+        "quota": quota,
+        "budget_yuan": budget_yuan,
+    }
+    if keys_only:
+        from fpanalysis.engines.dask.relief_rows import hold_rows
+
+        result = hold_rows(client, kt, finishing, futures, **round_)
+    else:
+        done = gather_frames(finishing, release=futures)
+        del finishing
+        for f in futures:
+            f.release()
+        table = stack_in_order(done, kt.part)
+        result = rl.ReliefResult.of_round(
+            table, **round_, runner=None if texts else texts_runner(client)
+        )
     return DaskRelief(result, len(futures), rows, sources.messages, sources.repartitioned)
 
 
@@ -470,54 +457,35 @@ def _take_result(fut: Any) -> pd.DataFrame:
     return out
 
 
-def stack_in_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The partitions' rows stacked in the pandas engine's order.
+def stack_in_order(frames: list[pd.DataFrame], part: np.ndarray) -> pd.DataFrame:
+    """The partitions' finished rows stacked in the round's order.
 
-    Per pool: the ranked rows by rank, then the rest by household id.
-
-    The order is found on three key columns, then the stacked rows are taken
-    in it once: the driver holds the table twice at most (the stack and the
-    ordered copy), not three times as a sort of the whole frame would. The
-    list is emptied (its frames are in the stack).
+    ``part`` gives, for each row of the round in order, the partition it
+    comes from; each partition's rows are already in the round's order. The
+    stacked rows are taken in that order once: the driver holds the table
+    twice at most. The list is emptied (its frames are in the stack).
 
     Examples:
-        >>> def part(ranks, ids):
-        ...     return pd.DataFrame({"pool": ["all", "all"], "household_id": ids,
-        ...                          "rank": pd.array(ranks, dtype="Int64")})
-        >>> a, b = part([2, None], ["H2", "H9"]), part([1, None], ["H1", "H3"])
-        >>> stack_in_order([a, b])["household_id"].tolist()
+        >>> a, b = pd.DataFrame({"h": ["H2", "H9"]}), pd.DataFrame({"h": ["H1", "H3"]})
+        >>> stack_in_order([a, b], np.array([1, 0, 1, 0]))["h"].tolist()
         ['H1', 'H2', 'H3', 'H9']
     """
-    keys = pd.concat([f[["pool", "rank", "household_id"]] for f in frames], ignore_index=True)
-    order = (
-        keys.assign(_rest=keys["rank"].isna())
-        .sort_values(
-            ["pool", "_rest", "rank", "household_id"], kind="mergesort", na_position="last"
-        )
-        .index.to_numpy()
-    )
-    del keys
+    if sum(len(f) for f in frames) != len(part):  # the finish and the keys agree: never
+        raise RuntimeError("the partitions' rows do not match the round's keys")
+    # the stack lists the partitions in order, each in the round's order: row j of the stack is
+    # the round's row grouped[j]
+    grouped = np.argsort(part, kind="stable")
+    where = np.empty_like(grouped)
+    where[grouped] = np.arange(len(grouped))
     table = pd.concat(frames, ignore_index=True)
     frames.clear()
-    return table.take(order).reset_index(drop=True)
+    return table.take(where).reset_index(drop=True)
 
 
 def _no_households() -> pd.DataFrame:
     from fpanalysis.core.schema import empty_frame
 
     return empty_frame("households")
-
-
-def _pools_of(part: Partial) -> set[str]:
-    return set(part.assessed["pool"].dropna()) if part.assessed is not None else set()
-
-
-def _pools_present(client: Any, futures: Sequence[Any]) -> set[str]:
-    """Every pool with a household in some partition (a pool may have nobody eligible)."""
-    out: set[str] = set()
-    for s in client.gather(client.map(_pools_of, futures, pure=False)):
-        out |= s
-    return out
 
 
 def gather_frames(futures: Sequence[Any], release: Sequence[Any] = ()) -> list[pd.DataFrame]:

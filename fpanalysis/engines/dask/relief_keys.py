@@ -1,0 +1,292 @@
+"""The driver's half of a relief round on Dask (rulebook §6): the households' keys sent by every
+partition merged into the round's order, each pool ranked and selected on those keys alone by the
+pandas engine's own step (:func:`fpanalysis.rules.relief.rank_and_select`), giving the round's key
+table (:class:`KeyTable`: a few columns a household, in the order the round lists them) and what
+each partition needs to finish its own rows (:meth:`KeyTable.ranked_slices`). Nothing here needs a
+cluster."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fpanalysis.rules import relief as rl
+
+#: What a partition sends the driver of each household it lists, in its own order.
+KEY_COLUMNS = [
+    "pool",
+    "household_id",
+    "eligible",
+    "tier",
+    "fp_type",
+    "fp_priority",
+    "pc_key",
+    "per_capita_income_yuan",
+    "application_date",
+    "entitlement_yuan",
+    "incumbent",
+]
+#: The key table's columns, in the order the round's full table has them.
+TABLE_COLUMNS = [
+    "household_id",
+    "application_date",
+    "eligible",
+    "tier",
+    "fp_type",
+    "fp_priority",
+    "per_capita_income_yuan",
+    "pc_key",
+    "entitlement_yuan",
+    "incumbent",
+    "pool",
+    "rank",
+    "decided_by",
+    "selected",
+    "selection",
+    "cumulative_fen",
+    "why_zh",
+    "why_en",
+    "cumulative_yuan",
+]
+#: Key-table columns held as categoricals (few distinct values, or texts shared by many rows).
+CATEGORICAL = ("pool", "fp_type", "decided_by", "selection", "why_zh", "why_en")
+#: What a partition gets back for each of its ranked households, besides the row above's values.
+RANKED_COLUMNS = [
+    "pool",
+    "rank",
+    "decided_by",
+    "incumbent",
+    "selected",
+    "selection",
+    "cumulative_fen",
+    "why_zh",
+    "why_en",
+]
+#: The selection's codes, as the key table's categories.
+SELECTION = list(rl.SELECTION_CODES)
+#: The row above's values each ranked household's texts quote.
+ABOVE_KEYS = [rl.ABOVE_PREFIX + c for c in rl.ABOVE_COLUMNS]
+
+
+@contextlib.contextmanager
+def python_strings() -> Iterator[None]:
+    """New ``str`` columns stored as Python objects for the duration of the block.
+
+    The selection writes a reason text for every ranked household; most are
+    one of a few texts (every continuing household's, every household below
+    the cut's). Stored as Python objects, equal texts written from one
+    object share it (8 bytes a row) instead of a copy each (~110 bytes a row
+    in Arrow): at province scale, gigabytes less in the driver. The values
+    are the same; the key table keeps them as categoricals.
+    """
+    with pd.option_context("mode.string_storage", "python"):
+        yield
+
+
+def sort_partition(assessed: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """A partition's assessed rows in the order the round lists them (rulebook §6).
+
+    Per pool (by name): the eligible households in ranking order, then the
+    others by household id (as :func:`fpanalysis.rules.relief.not_ranked`).
+    Households without a pool are left out (the round does not list them).
+    The round's order restricted to a partition is this order, so a
+    partition's rows never need to be re-sorted once ranked.
+
+    Examples:
+        >>> a = pd.DataFrame({"pool": ["all"] * 3, "household_id": ["H3", "H1", "H2"],
+        ...     "eligible": pd.array([False, True, True]), "tier": pd.array([1, 2, 1]),
+        ...     "fp_priority": [False] * 3, "pc_key": [1.0, 2.0, 3.0],
+        ...     "application_date": pd.to_datetime(["2025-01-01"] * 3)})
+        >>> sort_partition(a, ["tier", "household_id"])["household_id"].tolist()
+        ['H2', 'H1', 'H3']
+    """
+    parts = []
+    for p in sorted(assessed["pool"].dropna().unique()):
+        ap = assessed[assessed["pool"].eq(p)]
+        eligible = ap["eligible"].fillna(False).astype(bool)
+        e = ap[eligible]
+        keys = rl.sort_frame(e).sort_values(list(order), kind="mergesort", na_position="last")
+        rest = ap[~eligible].sort_values("household_id", kind="mergesort")
+        parts += [e.loc[keys.index], rest]
+    return pd.concat(parts) if parts else assessed.iloc[0:0]
+
+
+@dataclass
+class KeyTable:
+    """A round ranked and selected on its keys (rulebook §6).
+
+    Attributes:
+        table: :data:`TABLE_COLUMNS`, one row a household, in the round's
+            order (per pool: the ranked rows by rank, then the rest by
+            household id); the columns in :data:`CATEGORICAL` are
+            categoricals, the others have the full table's types.
+        part: the partition each row comes from (int32).
+        notes: the round's ``(zh, en)`` notes.
+        n_parts: how many partitions sent keys.
+    """
+
+    table: pd.DataFrame
+    part: np.ndarray
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    n_parts: int = 0
+
+    def ranked_slices(self) -> Iterator[pd.DataFrame]:
+        """Per partition, in partition order: its ranked households' places in the round.
+
+        One row per ranked household of the partition, in the round's order
+        (which is the partition's own order, :func:`sort_partition`):
+        :data:`RANKED_COLUMNS` and the row above's values (:data:`ABOVE_KEYS`,
+        missing for rank 1). Categoricals keep only their used categories, so
+        a slice is small.
+        """
+        t = self.table
+        rank = t["rank"]
+        ranked = np.flatnonzero(rank.notna().to_numpy())
+        owner = self.part[ranked]
+        by_part = ranked[np.argsort(owner, kind="stable")]
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=self.n_parts))])
+        for k in range(self.n_parts):
+            yield ranked_slice(t, by_part[bounds[k] : bounds[k + 1]])
+
+
+def ranked_slice(table: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The key table's ``rows`` (ranked households) as a partition needs them to finish its rows.
+
+    The row above a ranked household is the one before it in the round's
+    order (ranked rows of a pool are contiguous, by rank).
+    """
+    rank = table["rank"].to_numpy(dtype=np.int64, na_value=0)[rows]
+    first = rank == 1
+    above = np.where(first, 0, rows - 1)
+    out = {}
+    for c in RANKED_COLUMNS:
+        v = table[c].iloc[rows]
+        if isinstance(v.dtype, pd.CategoricalDtype):
+            v = v.cat.remove_unused_categories()
+        out[c] = v.reset_index(drop=True)
+    for c in rl.ABOVE_COLUMNS:
+        v = table[c].iloc[above].reset_index(drop=True)
+        if v.dtype == bool:
+            v = v.astype("boolean")
+        out[rl.ABOVE_PREFIX + c] = v.mask(pd.Series(first))
+    return pd.DataFrame(out)
+
+
+def key_table(
+    keys: Sequence[pd.DataFrame],
+    order: Sequence[str],
+    *,
+    quota: Any = None,
+    budget_yuan: Any = None,
+    pool: str = "all",
+) -> KeyTable:
+    """Rank and select every pool on the partitions' keys: the round's key table (rulebook §6).
+
+    Args:
+        keys: per partition, :data:`KEY_COLUMNS` of the households it lists,
+            in its own order (:func:`sort_partition`).
+        order: the ranking order.
+        quota, budget_yuan, pool: as :func:`fpanalysis.rules.relief.rank_households`.
+
+    Each pool's keys go through :func:`fpanalysis.rules.relief.rank_and_select`,
+    the pandas engine's own step (the order is total, so ranking the
+    partitions' keys together gives the list the whole table gives); the
+    households it does not rank follow by household id.
+
+    Raises:
+        UsageError: separate pools without a limit for one of them.
+    """
+    lens = [len(k) for k in keys]
+    part = np.repeat(np.arange(len(keys), dtype=np.int32), lens)
+    allkeys = pd.concat(list(keys), ignore_index=True) if keys else pd.DataFrame()
+    if allkeys.empty:
+        allkeys = pd.DataFrame({c: pd.Series(dtype=object) for c in KEY_COLUMNS})
+    pool_code, pool_names = pd.factorize(allkeys["pool"])
+    order = list(order)
+    notes: list[tuple[str, str]] = []
+    # The round's order as blocks of positions in allkeys: per pool, its ranked households with
+    # their selection, then the rest.
+    blocks: list[tuple[np.ndarray, dict[str, Any] | None]] = []
+    for p in sorted(pool_names):
+        in_pool = np.flatnonzero(pool_code == pool_names.get_loc(p))
+        with python_strings():
+            sel, n = rl.rank_and_select(
+                allkeys.iloc[in_pool],
+                order,
+                p,
+                quota=quota,
+                budget_yuan=budget_yuan,
+                pool=pool,
+                texts=False,
+            )
+            notes += n
+            ranked = sel.index.to_numpy()
+            blocks.append((ranked, _selection(sel)))
+            del sel
+        rest = np.setdiff1d(in_pool, ranked)
+        ids = allkeys["household_id"].iloc[rest].reset_index(drop=True)
+        blocks.append((rest[ids.sort_values(kind="mergesort").index.to_numpy()], None))
+    where = np.concatenate([b for b, _ in blocks]) if blocks else np.zeros(0, np.int64)
+    table = _assemble(allkeys, where, blocks)
+    return KeyTable(table, part[where], notes, len(keys))
+
+
+def _selection(sel: pd.DataFrame) -> dict[str, Any]:
+    """The columns of a pool's ranking and selection (rows in rank order) the key table keeps."""
+    return {
+        "decided_by": sel["decided_by"].to_numpy(dtype=object),
+        "selected": sel["selected"].to_numpy(dtype=bool),
+        "cumulative_fen": sel["cumulative_fen"].array,
+        "selection": pd.Categorical(sel["selection"].to_numpy(dtype=object), SELECTION).codes,
+        "why_zh": sel["why_zh"].to_numpy(dtype=object),
+        "why_en": sel["why_en"].to_numpy(dtype=object),
+    }
+
+
+def _assemble(
+    allkeys: pd.DataFrame,
+    where: np.ndarray,
+    blocks: list[tuple[np.ndarray, dict[str, Any] | None]],
+) -> pd.DataFrame:
+    """The key table: ``allkeys`` taken in the round's order (``where``, the ``blocks`` joined),
+    with the ranking's columns (a block's selection, or ``None``: households not ranked)."""
+    n = len(where)
+    out: dict[str, Any] = {}
+    for c in KEY_COLUMNS:
+        v = allkeys[c].iloc[where].reset_index(drop=True)
+        out[c] = v.astype("category") if c in CATEGORICAL else v
+    rank = np.zeros(n, np.int64)
+    has_rank = np.zeros(n, bool)
+    selected = np.zeros(n, bool)
+    cum = np.zeros(n, np.int64)
+    cum_na = np.ones(n, bool)
+    selection = np.full(n, SELECTION.index("not_eligible"), np.int8)
+    texts = {c: np.full(n, np.nan, dtype=object) for c in ("decided_by", "why_zh", "why_en")}
+    start = 0
+    for at, one in blocks:
+        stop = start + len(at)
+        if one is not None:
+            rank[start:stop] = np.arange(1, len(at) + 1)
+            has_rank[start:stop] = True
+            selected[start:stop] = one["selected"]
+            c = one["cumulative_fen"]
+            cum[start:stop] = c.to_numpy(dtype=np.int64, na_value=0)
+            cum_na[start:stop] = c.isna()
+            selection[start:stop] = one["selection"]
+            for name, values in texts.items():
+                values[start:stop] = one[name]
+        start = stop
+    out["rank"] = pd.arrays.IntegerArray(rank, ~has_rank)
+    out["selected"] = pd.array(selected, dtype="boolean")
+    out["cumulative_fen"] = pd.arrays.IntegerArray(cum, cum_na)
+    out["selection"] = pd.Categorical.from_codes(selection, SELECTION)
+    for name in list(texts):
+        out[name] = pd.Categorical(texts.pop(name))
+    table = pd.DataFrame(out)
+    table["cumulative_yuan"] = table["cumulative_fen"] / 100
+    return table[TABLE_COLUMNS]
