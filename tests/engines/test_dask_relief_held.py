@@ -155,9 +155,10 @@ def test_validated_partitions_write_the_pandas_files(client, province, small_blo
     same_round(got.result, rl.rank_households(ds, P, texts=False, **opts), tmp_path)
 
 
-def test_the_rows_are_gone_once_the_client_is_closed(sample_dir):
+def test_the_rows_are_gone_once_the_client_is_closed(client, sample_dir):
     ds = load_for_analysis(sample_dir, rl.RELIEF_TABLES)
-    with dask_client(n_workers=1, processes=False, memory_limit="1GB") as c:
+    # a second client of the module's cluster (a second cluster in one process can stall)
+    with dask_client(client.scheduler.address) as c:
         r = dr.rank_households(
             c, None, P, tables=ds, partitions=3, quota=180, texts=False, keys_only=True
         ).result
