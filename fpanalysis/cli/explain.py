@@ -180,10 +180,5 @@ def run(args: argparse.Namespace) -> int:
             else "note: --reveal-pii: full names and ID numbers are shown",
             file=sys.stderr,
         )
-    text = trace.text(args.lang)
-    if not args.reveal_pii:  # a key or a word shaped like an ID number, masked (rulebook §7)
-        from fpanalysis.core.privacy import mask_text
-
-        text = mask_text(text)
-    print(text)
+    print(trace.text(args.lang))  # ID-shaped words masked by the trace unless revealed
     return 0

@@ -123,11 +123,11 @@ def test_sample_in_four_partitions_writes_the_pandas_files(client, sample_dir, k
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory):
-    """A province-scale dataset in five aligned partitions (households and members only)."""
+    """A partitioned dataset in four aligned partitions (households and members only)."""
     from fpanalysis.synth.scale import generate_partitioned
 
     out = tmp_path_factory.mktemp("province")
-    generate_partitioned(out, 22_000, seed=7, partition_people=5_000, tables=list(rl.RELIEF_TABLES))
+    generate_partitioned(out, 8_000, seed=7, partition_people=2_000, tables=list(rl.RELIEF_TABLES))
     return out
 
 

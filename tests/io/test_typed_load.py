@@ -239,7 +239,8 @@ WEIRD: dict[str, dict[str, dict[str, pa.Array]]] = {
             "pregnancy_id": pa.array([f"G{i}" for i in range(9)]),
             "couple_id": pa.array(["C1"] * 9),
             "detected_date": pa.array(
-                ["2024-03-01", "2024/3/1", "45352", "bad", "", N, "2024年3月1日", "20240301", "1995"]
+                ["2024-03-01", "2024/3/1", "45352", "bad", "", N, "2024年3月1日", "20240301"]
+                + ["1995"]  # a bare year: no day
             ),
             "outcome": pa.array(["birth", "分娩", "ongoing", "x"] + ["termination"] * 5),
             "gestation_weeks": pa.array(

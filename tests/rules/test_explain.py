@@ -310,3 +310,28 @@ def test_household_that_applied_after_the_as_of_date_is_said_so(households):
     trace = explain.explain_household(households, "H0026", "2025-06-30", P, budget_yuan=150000)
     assert "applied on 2025-10-28, after" in trace.text("en")
     assert "on or before" not in trace.text("en")
+
+
+@pytest.mark.parametrize(
+    "render",
+    [
+        pytest.param(lambda t: t.text("zh"), id="text"),
+        pytest.param(lambda t: t.markdown("en"), id="markdown"),
+        pytest.param(lambda t: t.html("zh"), id="html"),
+        pytest.param(lambda t: t.frame().to_csv(), id="frame"),
+    ],
+)
+def test_a_trace_masks_id_shaped_words_unless_revealed(render):
+    """A household numbered by its head's ID number (rulebook §7): every output of its trace
+    shows the number masked; --reveal-pii shows it."""
+    from fpanalysis.rules.explain.trace import Step, Trace
+
+    key = "412825196710260752"
+    steps = [
+        Step("title", f"户 {key}", f"household {key}"),
+        Step("rank", f"排在 {key} 之后", f"after {key}", level=1),
+    ]
+    masked = render(Trace("household", key, list(steps)))
+    assert key not in masked
+    assert "412825********0752" in masked.replace("\\*", "*")  # markdown escapes the stars
+    assert key in render(Trace("household", key, list(steps), reveal=True))

@@ -114,7 +114,7 @@ def explain_certificate(
         name = name_text(persons.at[pid, "name"], reveal_pii) if pid in persons.index else ""
         return f"{pid} {name}".strip()
 
-    t = Trace("certificate", key)
+    t = Trace("certificate", key, reveal=reveal_pii)
     first, last = month_label(start_m), month_label(start_m + int(months) - 1)
     kid = "" if pd.isna(c["child_id"]) else str(c["child_id"])
     born = day_text(birth) or "不详"

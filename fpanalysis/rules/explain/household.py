@@ -92,7 +92,7 @@ def explain_household(
         )
     result = result.with_texts()
     src = hh[hh["household_id"].astype(str).eq(key)].iloc[0]
-    t = Trace("household", key)
+    t = Trace("household", key, reveal=reveal_pii)
     day = day_text(result.as_of)
     area_zh, area_en = AREA_LABELS.get(src["area"], (str(src["area"]), str(src["area"])))
     name = name_text(src["head_name"], reveal_pii) or "—"

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from fpanalysis.core.privacy import mask_text
+
 #: The columns of :meth:`Trace.frame`.
 FRAME_COLUMNS = ["step", "level", "kind", "rule", "refs", "value", "text_zh", "text_en"]
 
@@ -72,6 +74,15 @@ class Trace:
     key: str
     steps: list[Step] = field(default_factory=list)
     result: dict[str, Any] = field(default_factory=dict)
+    #: show ID numbers in full (``--reveal-pii``); otherwise every word shaped like a resident
+    #: ID number (a household numbered by its head's ID number, say) is masked (rulebook §7)
+    reveal: bool = False
+
+    def said(self, step: Step, lang: str = "zh") -> str:
+        """A step's text in ``lang`` as every output shows it: ID-shaped words masked unless
+        the trace reveals them."""
+        text = step.text(lang)
+        return text if self.reveal else mask_text(text)
 
     def add(self, kind: str, zh: str, en: str, level: int = 0, **kw: Any) -> Step:
         """Append a step and return it."""
@@ -82,7 +93,7 @@ class Trace:
     def lines(self, lang: str = "zh") -> Iterator[str]:
         """Each step as one indented line (two spaces a level)."""
         for s in self.steps:
-            yield "  " * s.level + s.text(lang)
+            yield "  " * s.level + self.said(s, lang)
 
     def text(self, lang: str = "zh") -> str:
         """The whole trace as plain text, one step a line (what ``fpanalysis explain`` prints)."""
@@ -99,8 +110,8 @@ class Trace:
                     "rule": s.rule,
                     "refs": "、".join(s.refs),
                     "value": s.value,
-                    "text_zh": s.zh,
-                    "text_en": s.en,
+                    "text_zh": self.said(s, "zh"),
+                    "text_en": self.said(s, "en"),
                 }
                 for i, s in enumerate(self.steps, start=1)
             ],
@@ -112,8 +123,8 @@ class Trace:
         if not self.steps:
             return ""
         head, *rest = self.steps
-        out = [f"**{_md_escape(head.text(lang))}**", ""]
-        out += ["  " * max(s.level - 1, 0) + "- " + _md_escape(s.text(lang)) for s in rest]
+        out = [f"**{_md_escape(self.said(head, lang))}**", ""]
+        out += ["  " * max(s.level - 1, 0) + "- " + _md_escape(self.said(s, lang)) for s in rest]
         return "\n".join(out)
 
     def html(self, lang: str = "zh") -> str:
@@ -126,7 +137,7 @@ class Trace:
         head, *rest = self.steps
         out = [
             f'<div class="fp-trace" lang="{"zh-CN" if lang == "zh" else "en"}">',
-            f"<p><strong>{html.escape(head.text(lang))}</strong></p>",
+            f"<p><strong>{html.escape(self.said(head, lang))}</strong></p>",
         ]
         depth = 0  # lists open; the last item stays open so that a deeper list nests inside it
         for s in rest:
@@ -139,7 +150,7 @@ class Trace:
                 while depth > level:
                     out.append("</ul></li>")
                     depth -= 1
-            out.append(f"<li>{html.escape(s.text(lang))}")
+            out.append(f"<li>{html.escape(self.said(s, lang))}")
         if depth:
             out.append("</li>" + "</ul></li>" * (depth - 1) + "</ul>")
         out.append("</div>")

@@ -137,7 +137,7 @@ class _UnitTrace:
         )
         self.ours = ours
         self._scope: dict[tuple[str, pd.Timestamp], Any] | None = None
-        self.trace = Trace("unit", unit)
+        self.trace = Trace("unit", unit, reveal=reveal)
 
     # ------------------------------------------------------------------ names
 
