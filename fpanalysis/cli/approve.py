@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from fpanalysis.cli.common import option_help
 from fpanalysis.core.errors import UsageError
 
 HELP = "审批已公示的低保轮次 / approve a decided relief round after its notice"
@@ -31,25 +32,29 @@ to today (SOURCE_DATE_EPOCH when set).
 """
 
 
+OPTIONS = option_help(
+    """
+    --by
+        审批人（工作人员） /
+        the approving staff member
+    --date
+        审批日期 YYYY-MM-DD（默认今天） /
+        approval date (default today)
+    --note
+        记入登记簿的说明 /
+        a note kept with the approved round
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fpanalysis.cli.committee import add_round_option
     from fpanalysis.cli.common import add_reveal_pii
 
     add_round_option(parser, "已评议、已公示的轮次编号 / the decided, posted round's id")
-    parser.add_argument(
-        "--by",
-        required=True,
-        metavar="NAME",
-        help="审批人（工作人员） / the approving staff member",
-    )
-    parser.add_argument(
-        "--date",
-        metavar="DATE",
-        help="审批日期 YYYY-MM-DD（默认今天） / approval date (default today)",
-    )
-    parser.add_argument(
-        "--note", metavar="TEXT", help="记入登记簿的说明 / a note kept with the approved round"
-    )
+    parser.add_argument("--by", required=True, metavar="NAME", help=OPTIONS["--by"])
+    parser.add_argument("--date", metavar="DATE", help=OPTIONS["--date"])
+    parser.add_argument("--note", metavar="TEXT", help=OPTIONS["--note"])
     add_reveal_pii(parser)
 
 

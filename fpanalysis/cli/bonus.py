@@ -18,6 +18,7 @@ from fpanalysis.cli.common import (
     check_engine_options,
     load_data,
     on_dask,
+    option_help,
     positive_int,
     say_written,
     uses_dask,
@@ -57,6 +58,30 @@ read in the workers); the output files are byte-identical to the pandas engine's
 """
 
 
+OPTIONS = option_help(
+    """
+    --start
+        预测起始月份（默认：数据最后记录日期的下一个月） /
+        first month (default: the month after the dataset's last recorded date)
+    --seed
+        随机数种子（默认 0） /
+        random seed (default 0)
+    --scenario
+        情景文件（可重复） /
+        scenario file (repeatable)
+    --fiscal-year-start
+        预算年度的起始月份（默认 1，即自然年；用于 .xlsx 预算申请表） /
+        the month a budget year starts in (default 1: calendar years; for the .xlsx budget request)
+    --liability
+        另写出各单位剩余负债（计入已记录的离职和收回日期） /
+        also write the remaining liability by unit (recorded leave and revocation dates included)
+    --outside
+        另写出预算外的光荣证 /
+        also write the certificates outside the budget
+    """
+)
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -79,12 +104,7 @@ def _month_of_year(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_analysis_options(parser)
     add_engine_options(parser)
-    parser.add_argument(
-        "--start",
-        metavar="YYYY-MM",
-        help="预测起始月份（默认：数据最后记录日期的下一个月） / first month "
-        "(default: the month after the dataset's last recorded date)",
-    )
+    parser.add_argument("--start", metavar="YYYY-MM", help=OPTIONS["--start"])
     for option, default, help in (
         ("--months", bonus.DEFAULT_MONTHS, "预测月数（默认 36） / horizon in months (default 36)"),
         (
@@ -96,38 +116,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             option, type=positive_int(option), default=default, metavar="N", help=help
         )
-    parser.add_argument(
-        "--seed",
-        type=_int,
-        default=0,
-        metavar="S",
-        help="随机数种子（默认 0） / random seed (default 0)",
-    )
-    add_path(
-        parser,
-        "--scenario",
-        "情景文件（可重复） / scenario file (repeatable)",
-        action="append",
-        default=[],
-    )
+    parser.add_argument("--seed", type=_int, default=0, metavar="S", help=OPTIONS["--seed"])
+    add_path(parser, "--scenario", OPTIONS["--scenario"], action="append", default=[])
     parser.add_argument(
         "--fiscal-year-start",
         type=_month_of_year,
         default=1,
         metavar="MM",
-        help="预算年度的起始月份（默认 1，即自然年；用于 .xlsx 预算申请表） / "
-        "the month a budget year starts in (default 1: calendar years; for the .xlsx budget "
-        "request)",
+        help=OPTIONS["--fiscal-year-start"],
     )
-    add_path(
-        parser,
-        "--liability",
-        "另写出各单位剩余负债（计入已记录的离职和收回日期） / also write the remaining "
-        "liability by unit (recorded leave and revocation dates included)",
-    )
-    add_path(
-        parser, "--outside", "另写出预算外的光荣证 / also write the certificates outside the budget"
-    )
+    add_path(parser, "--liability", OPTIONS["--liability"])
+    add_path(parser, "--outside", OPTIONS["--outside"])
 
 
 def run(args: argparse.Namespace) -> int:

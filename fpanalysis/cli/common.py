@@ -22,6 +22,72 @@ from fpanalysis.io import load_for_analysis, write_table
 # --------------------------------------------------------------------------- options
 
 
+def option_help(table: str) -> dict[str, str]:
+    """The help texts of a module's options from a table: each option's name on a line of its
+    own, its help (``中文 / English``) on the more indented lines under it, joined by spaces.
+
+    >>> option_help('''
+    ...     --out
+    ...         输出文件 /
+    ...         output file
+    ... ''')
+    {'--out': '输出文件 / output file'}
+    """
+    texts: dict[str, list[str]] = {}
+    lines = [line for line in table.splitlines() if line.strip()]
+    indent = min(len(line) - len(line.lstrip()) for line in lines)
+    for line in lines:
+        if len(line) - len(line.lstrip()) == indent:
+            texts[line.strip()] = words = []
+        else:
+            words.append(line.strip())
+    return {option: " ".join(words) for option, words in texts.items()}
+
+
+OPTIONS = option_help(
+    """
+    dataset
+        数据集：CSV/Parquet 文件夹或一个 .xlsx 工作簿（默认样例数据） /
+        dataset folder or .xlsx workbook (default: the bundled sample)
+    --params
+        参数覆盖文件（YAML） /
+        parameter override file (YAML)
+    --out
+        输出文件：.csv（UTF-8 带 BOM）或 .xlsx /
+        output file: .csv (UTF-8 with BOM) or .xlsx
+    --reveal-pii
+        显示完整姓名和身份证号（默认脱敏） /
+        show full names and ID numbers (masked by default)
+    --skip-invalid
+        跳过校验不通过的行并报告数量 /
+        run without rows that fail validation, and say how many
+    --record
+        把本轮结果记入登记簿（不可修改，只能追加）并显示轮次编号 /
+        record this round in the register (append-only) and print its round id
+    --supersedes
+        本轮更正的轮次编号（同类，须已记录） /
+        the round this one corrects (same kind, recorded)
+    --note
+        本轮说明（如更正原因） /
+        a note kept with the round (e.g. why it corrects another)
+    --engine
+        计算引擎：pandas（默认，单机）或 dask（分区并行，可用于集群） /
+        engine: pandas (default, one machine) or dask (partitions in parallel, local or a cluster)
+    --scheduler
+        Dask 调度器地址 tcp://主机:端口（仅与 --engine dask 同用；不给则在 127.0.0.1
+        启动本地集群） /
+        Dask scheduler address tcp://host:port (only with --engine dask; without it a local cluster
+        starts on 127.0.0.1)
+    --workers
+        本地集群的工作进程数（默认 2） /
+        workers of the local cluster (default 2)
+    --worker-memory
+        本地集群每个工作进程的内存上限（默认 4GB） /
+        memory limit per local worker (default 4GB)
+    """
+)
+
+
 def add_dataset(parser: argparse.ArgumentParser) -> None:
     """The optional positional DATASET (a folder of CSV/Parquet or one .xlsx)."""
     parser.add_argument(
@@ -30,8 +96,7 @@ def add_dataset(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=config.SAMPLE_DIR,
         metavar="DATASET",
-        help="数据集：CSV/Parquet 文件夹或一个 .xlsx 工作簿（默认样例数据） / "
-        "dataset folder or .xlsx workbook (default: the bundled sample)",
+        help=OPTIONS["dataset"],
     )
 
 
@@ -43,7 +108,7 @@ def add_path(
 
 
 def add_params(parser: argparse.ArgumentParser) -> None:
-    add_path(parser, "--params", "参数覆盖文件（YAML） / parameter override file (YAML)")
+    add_path(parser, "--params", OPTIONS["--params"])
 
 
 LANG_HELP = "消息与输出表头的语言 / language of messages and output headers (default zh)"
@@ -59,30 +124,15 @@ def add_lang(
 
 
 def add_out(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    add_path(
-        parser,
-        "--out",
-        "输出文件：.csv（UTF-8 带 BOM）或 .xlsx / output file: .csv (UTF-8 with BOM) or .xlsx",
-        required=required,
-    )
+    add_path(parser, "--out", OPTIONS["--out"], required=required)
 
 
 def add_reveal_pii(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--reveal-pii",
-        action="store_true",
-        help="显示完整姓名和身份证号（默认脱敏） / "
-        "show full names and ID numbers (masked by default)",
-    )
+    parser.add_argument("--reveal-pii", action="store_true", help=OPTIONS["--reveal-pii"])
 
 
 def add_skip_invalid(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="跳过校验不通过的行并报告数量 / "
-        "run without rows that fail validation, and say how many",
-    )
+    parser.add_argument("--skip-invalid", action="store_true", help=OPTIONS["--skip-invalid"])
 
 
 def add_analysis_options(parser: argparse.ArgumentParser, out_required: bool = True) -> None:
@@ -108,23 +158,9 @@ def add_register_option(parser: argparse.ArgumentParser, help_extra: str = "") -
 def add_record_options(parser: argparse.ArgumentParser, register_help: str = "") -> None:
     """--register (its help ending with ``register_help``), --record, --supersedes, --note."""
     add_register_option(parser, register_help)
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="把本轮结果记入登记簿（不可修改，只能追加）并显示轮次编号 / "
-        "record this round in the register (append-only) and print its round id",
-    )
-    parser.add_argument(
-        "--supersedes",
-        metavar="ROUND_ID",
-        help="本轮更正的轮次编号（同类，须已记录） / "
-        "the round this one corrects (same kind, recorded)",
-    )
-    parser.add_argument(
-        "--note",
-        metavar="TEXT",
-        help="本轮说明（如更正原因） / a note kept with the round (e.g. why it corrects another)",
-    )
+    parser.add_argument("--record", action="store_true", help=OPTIONS["--record"])
+    parser.add_argument("--supersedes", metavar="ROUND_ID", help=OPTIONS["--supersedes"])
+    parser.add_argument("--note", metavar="TEXT", help=OPTIONS["--note"])
 
 
 def add_recorded_analysis_options(
@@ -252,35 +288,14 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     its own workers).
     """
     parser.add_argument(
-        "--engine",
-        choices=["pandas", "dask"],
-        default="pandas",
-        help="计算引擎：pandas（默认，单机）或 dask（分区并行，可用于集群） / "
-        "engine: pandas (default, one machine) or dask (partitions in parallel, local or a "
-        "cluster)",
+        "--engine", choices=["pandas", "dask"], default="pandas", help=OPTIONS["--engine"]
+    )
+    parser.add_argument("--scheduler", metavar="ADDRESS", help=OPTIONS["--scheduler"])
+    parser.add_argument(
+        "--workers", type=positive_int("--workers"), metavar="N", help=OPTIONS["--workers"]
     )
     parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask 调度器地址 tcp://主机:端口"
-        "（仅与 --engine dask 同用；不给则在 127.0.0.1 启动本地集群） / "
-        "Dask scheduler address tcp://host:port (only with --engine dask; without it a local "
-        "cluster starts on 127.0.0.1)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=positive_int("--workers"),
-        default=None,
-        metavar="N",
-        help="本地集群的工作进程数（默认 2） / workers of the local cluster (default 2)",
-    )
-    parser.add_argument(
-        "--worker-memory",
-        type=_memory,
-        default=None,
-        metavar="SIZE",
-        help="本地集群每个工作进程的内存上限（默认 4GB） / "
-        "memory limit per local worker (default 4GB)",
+        "--worker-memory", type=_memory, metavar="SIZE", help=OPTIONS["--worker-memory"]
     )
 
 

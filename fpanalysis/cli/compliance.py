@@ -16,6 +16,7 @@ from fpanalysis.cli.common import (
     check_dask_options,
     load,
     on_dask,
+    option_help,
     say_written,
     uses_dask,
     write,
@@ -48,22 +49,25 @@ one row per unit.
 """
 
 
+OPTIONS = option_help(
+    """
+    --period
+        考核期：2024、2024H1 或 2024H2（默认：数据中最近一个完整年度） /
+        period: 2024, 2024H1 or 2024H2 (default: the dataset's latest complete year)
+    --detail
+        另写出明细表（.csv/.xlsx） /
+        also write the drill-down table (.csv/.xlsx)
+    """
+)
+
+
 def add_period(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--period",
-        metavar="P",
-        help="考核期：2024、2024H1 或 2024H2（默认：数据中最近一个完整年度） / "
-        "period: 2024, 2024H1 or 2024H2 (default: the dataset's latest complete year)",
-    )
+    parser.add_argument("--period", metavar="P", help=OPTIONS["--period"])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recorded_analysis_options(parser, add_period)
-    add_path(
-        parser,
-        "--detail",
-        "另写出明细表（.csv/.xlsx） / also write the drill-down table (.csv/.xlsx)",
-    )
+    add_path(parser, "--detail", OPTIONS["--detail"])
 
 
 def period_of(args: argparse.Namespace, dataset) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fpanalysis.cli.common import option_help
 from fpanalysis.core.errors import UsageError
 
 HELP = (
@@ -37,34 +38,32 @@ Any problem names the sheet, cell, value and rule, and nothing is recorded.
 """
 
 
+OPTIONS = option_help(
+    """
+    workbook
+        评议会填写后的会议表（.xlsx） /
+        the meeting workbook as the committee filled it in
+    --over-quota
+        允许决定的名单超过名额或预算（须同时给出 --reason） /
+        accept a decided list over the quota or budget (needs --reason)
+    --reason
+        超过名额或预算的理由（与 --over-quota 同用） /
+        why the list may exceed the quota or budget (with --over-quota)
+    --note
+        记入登记簿的说明（如会议日期） /
+        a note kept with the round (e.g. the meeting's date)
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fpanalysis.cli.committee import add_round_option
 
-    parser.add_argument(
-        "workbook",
-        type=Path,
-        metavar="WORKBOOK",
-        help="评议会填写后的会议表（.xlsx） / the meeting workbook as the committee filled it in",
-    )
+    parser.add_argument("workbook", type=Path, metavar="WORKBOOK", help=OPTIONS["workbook"])
     add_round_option(parser, "方案的轮次编号（relief --record 显示的） / the proposal's round id")
-    parser.add_argument(
-        "--over-quota",
-        action="store_true",
-        help="允许决定的名单超过名额或预算（须同时给出 --reason） / "
-        "accept a decided list over the quota or budget (needs --reason)",
-    )
-    parser.add_argument(
-        "--reason",
-        metavar="TEXT",
-        help="超过名额或预算的理由（与 --over-quota 同用） / why the list may exceed the quota "
-        "or budget (with --over-quota)",
-    )
-    parser.add_argument(
-        "--note",
-        metavar="TEXT",
-        help="记入登记簿的说明（如会议日期） / a note kept with the round "
-        "(e.g. the meeting's date)",
-    )
+    parser.add_argument("--over-quota", action="store_true", help=OPTIONS["--over-quota"])
+    parser.add_argument("--reason", metavar="TEXT", help=OPTIONS["--reason"])
+    parser.add_argument("--note", metavar="TEXT", help=OPTIONS["--note"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.history import open_from_args
     from fpanalysis.cli.outputs import guard_writes, register_target
     from fpanalysis.io.meeting import read_meeting_workbook
-    from fpanalysis.register import ProcedureError
+    from fpanalysis.register import stage_error
     from fpanalysis.rules.relief import Problem, apply_decisions, limit_excess, proposal_digest
 
     # the register is written; the meeting workbook and the register are never each other
@@ -109,25 +108,18 @@ def run(args: argparse.Namespace) -> int:
             )
             report_problems(problems, file=str(args.workbook), lang=args.lang)
         if args.round not in rounds.index:
-            from fpanalysis.register import RegisterError
+            from fpanalysis.register import no_round
 
-            raise RegisterError(
-                f"登记簿中没有低保轮次 {args.round}",
-                f"no relief round {args.round} in the register",
-                file=reg.where,
-                value=args.round,
-                rule="round-id",
-            )
+            raise no_round(reg.where, args.round, "relief")
         row = rounds.loc[args.round].to_dict() | {"round_id": args.round}
         by = row["superseded_by"]
         if row["stage"] != "proposed" or isinstance(by, str):
             what = by if isinstance(by, str) else row["stage"]
-            raise ProcedureError(
+            raise stage_error(
+                reg.where,
+                args.round,
                 f"轮次 {args.round} 不是待评议的方案（{what}）",
                 f"round {args.round} is not a proposal awaiting decision ({what})",
-                file=reg.where,
-                value=args.round,
-                rule="round-stage",
             )
         proposal = reg.relief_rows(args.round)
         if wb.digest != proposal_digest(proposal):

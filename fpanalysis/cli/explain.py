@@ -14,6 +14,8 @@ from fpanalysis.cli.common import (
     add_params,
     add_reveal_pii,
     add_skip_invalid,
+    option_help,
+    positive_int,
 )
 
 HELP = (
@@ -63,16 +65,16 @@ _KINDS = {
 }
 
 
-def _months(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--months: 应为整数 / must be an integer: {text!r}"
-        ) from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"--months: 应至少为 1 / must be at least 1: {v}")
-    return v
+OPTIONS = option_help(
+    """
+    --start
+        第一个月（默认：数据最后记录日期的下一个月） /
+        first month (default: the month after the dataset's last recorded date)
+    --months
+        月数（默认 36） /
+        months (default 36)
+    """
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,18 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         kinds[kind] = p
     add_period(kinds["unit"])
     add_round_options(kinds["household"])
+    kinds["certificate"].add_argument("--start", metavar="YYYY-MM", help=OPTIONS["--start"])
     kinds["certificate"].add_argument(
-        "--start",
-        metavar="YYYY-MM",
-        help="第一个月（默认：数据最后记录日期的下一个月） / first month "
-        "(default: the month after the dataset's last recorded date)",
-    )
-    kinds["certificate"].add_argument(
-        "--months",
-        type=_months,
-        default=36,
-        metavar="N",
-        help="月数（默认 36） / months (default 36)",
+        "--months", type=positive_int("--months"), default=36, metavar="N", help=OPTIONS["--months"]
     )
 
 

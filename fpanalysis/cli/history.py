@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.cli.common import add_lang, add_out, add_register_option, say_written
+from fpanalysis.cli.common import add_lang, add_out, add_register_option, option_help, say_written
 from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import UsageError
 from fpanalysis.io import write_table
@@ -44,6 +44,24 @@ TIMEOUT_ENV = "FPANALYSIS_REGISTER_TIMEOUT"
 
 
 # --------------------------------------------------------------------------- the register
+
+
+OPTIONS = option_help(
+    """
+    household_id
+        户编号 /
+        household id
+    --unit
+        某单位历次考核等次 /
+        one unit's grades over the rounds
+    --units
+        所有单位历次考核等次 /
+        every unit's grades
+    --rounds
+        登记簿中的所有轮次 /
+        every recorded round
+    """
+)
 
 
 def _timeout() -> float:
@@ -209,18 +227,12 @@ def verified(reg: Any) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "household_id", nargs="?", metavar="HOUSEHOLD_ID", help="户编号 / household id"
+        "household_id", nargs="?", metavar="HOUSEHOLD_ID", help=OPTIONS["household_id"]
     )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--unit", metavar="UNIT_ID", help="某单位历次考核等次 / one unit's grades over the rounds"
-    )
-    group.add_argument(
-        "--units", action="store_true", help="所有单位历次考核等次 / every unit's grades"
-    )
-    group.add_argument(
-        "--rounds", action="store_true", help="登记簿中的所有轮次 / every recorded round"
-    )
+    group.add_argument("--unit", metavar="UNIT_ID", help=OPTIONS["--unit"])
+    group.add_argument("--units", action="store_true", help=OPTIONS["--units"])
+    group.add_argument("--rounds", action="store_true", help=OPTIONS["--rounds"])
     add_register_option(parser)
     add_lang(parser)
     add_out(parser)

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fpanalysis.cli.common import option_help
 from fpanalysis.core.errors import DataError, UsageError
 
 HELP = "低保评议结果公示（HTML/PDF/XLSX） / the public notice of a decided relief round"
@@ -41,39 +42,33 @@ with the Chinese fonts embedded.
 """
 
 
+OPTIONS = option_help(
+    """
+    --out
+        公示文件：.html（A4 可打印）、.pdf 或 .xlsx /
+        the notice: .html (printable on A4), .pdf or .xlsx
+    --from
+        公示首日 YYYY-MM-DD（记入登记簿） /
+        the notice's first day (recorded in the register)
+    --where
+        受理异议的地点或电话（默认：乡镇人民政府或县民政局） /
+        where to object (default: the township government or the county Civil Affairs Bureau)
+    --dataset
+        本轮的数据集（默认：登记簿记录的路径） /
+        the round's dataset (default: the path the register recorded)
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fpanalysis.cli.committee import add_round_option
     from fpanalysis.cli.common import add_params
 
     add_round_option(parser, "已评议的轮次编号（decide 显示的） / the decided round's id")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="公示文件：.html（A4 可打印）、.pdf 或 .xlsx / the notice: .html (printable on A4), "
-        ".pdf or .xlsx",
-    )
-    parser.add_argument(
-        "--from",
-        dest="first_day",
-        metavar="DATE",
-        help="公示首日 YYYY-MM-DD（记入登记簿） / the notice's first day "
-        "(recorded in the register)",
-    )
-    parser.add_argument(
-        "--where",
-        metavar="TEXT",
-        help="受理异议的地点或电话（默认：乡镇人民政府或县民政局） / where to object "
-        "(default: the township government or the county Civil Affairs Bureau)",
-    )
-    parser.add_argument(
-        "--dataset",
-        type=Path,
-        metavar="PATH",
-        help="本轮的数据集（默认：登记簿记录的路径） / the round's dataset (default: the path the "
-        "register recorded)",
-    )
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help=OPTIONS["--out"])
+    parser.add_argument("--from", dest="first_day", metavar="DATE", help=OPTIONS["--from"])
+    parser.add_argument("--where", metavar="TEXT", help=OPTIONS["--where"])
+    parser.add_argument("--dataset", type=Path, metavar="PATH", help=OPTIONS["--dataset"])
     add_params(parser)
 
 
@@ -135,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         check_notice_out,
         write_notice,
     )
-    from fpanalysis.register import ProcedureError
+    from fpanalysis.register import stage_error
     from fpanalysis.rules.relief import (
         NOTICE_CATEGORIES,
         earliest_approval,
@@ -159,13 +154,12 @@ def run(args: argparse.Namespace) -> int:
         proc = reg.procedure(args.round)
         decided = proc["decided"]
         if decided is None:
-            raise ProcedureError(
+            raise stage_error(
+                reg.where,
+                args.round,
                 f"轮次 {args.round} 还没有评议（先用 fpanalysis decide 读回评议结果）",
                 f"round {args.round} is not decided yet (read the decisions with fpanalysis "
                 "decide first)",
-                file=reg.where,
-                value=args.round,
-                rule="round-stage",
             )
         rounds = reg.rounds("relief").set_index("round_id")
         row = rounds.loc[decided].to_dict() | {"round_id": decided}
@@ -182,12 +176,11 @@ def run(args: argparse.Namespace) -> int:
             where = where if args.where is not None else (last["place"] or None)
         else:
             if proc["approved"] is not None:
-                raise ProcedureError(
+                raise stage_error(
+                    reg.where,
+                    args.round,
                     f"轮次 {decided} 已审批（{proc['approved']}），不能再公示",
                     f"round {decided} is already approved ({proc['approved']}); no new notice",
-                    file=reg.where,
-                    value=args.round,
-                    rule="round-stage",
                 )
             days = int(params.at("notice_days", first_day))
         first, last_day = notice_period(first_day, days)
@@ -222,26 +215,25 @@ def run(args: argparse.Namespace) -> int:
     finally:
         reg.close()
     n = lists["category"].value_counts()
-    zh = args.lang == "zh"
     counts = [(NOTICE_CATEGORIES[c], int(n.get(c, 0))) for c in NOTICE_CATEGORIES]
-    if zh:
-        print(
+    approval = earliest_approval(first, days)
+    lines = [
+        (
             f"轮次 {decided} 公示："
             + "，".join(f"{lab[0]} {k} 户" for lab, k in counts)
-            + f"；公示期 {first} 至 {last_day}（{days} 天）；已写到 {args.out}"
-        )
-        if recorded:
-            print(
-                f"公示已记入登记簿：{first} 起 {days} 天，{earliest_approval(first, days)} 起可审批"
-            )
-    else:
-        print(
+            + f"；公示期 {first} 至 {last_day}（{days} 天）；已写到 {args.out}",
             f"notice of round {decided}: "
             + ", ".join(f"{lab[1]} {k}" for lab, k in counts)
-            + f"; posted {first} to {last_day} ({days} days); written to {args.out}"
+            + f"; posted {first} to {last_day} ({days} days); written to {args.out}",
         )
-        if recorded:
-            print(
-                f"notice recorded in the register: approval from {earliest_approval(first, days)}"
+    ]
+    if recorded:
+        lines.append(
+            (
+                f"公示已记入登记簿：{first} 起 {days} 天，{approval} 起可审批",
+                f"notice recorded in the register: approval from {approval}",
             )
+        )
+    for zh, en in lines:
+        print(zh if args.lang == "zh" else en)
     return 0

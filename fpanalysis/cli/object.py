@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from fpanalysis.cli.common import option_help
 from fpanalysis.core.errors import UsageError
 
 HELP = "登记公示期异议及处理结果 / record an objection raised during the notice, and its outcome"
@@ -29,33 +30,41 @@ The text and reasons are kept in the register: write no names or ID numbers ("th
 """
 
 
+OPTIONS = option_help(
+    """
+    --household
+        被提出异议的户编号 /
+        the household
+    --date
+        异议提出（或办结）日期 YYYY-MM-DD /
+        the date the objection was raised (or closed)
+    --text
+        异议内容 /
+        what the objection says
+    --close
+        办结一项未办结的异议（如 O001） /
+        close an open objection (e.g. O001)
+    --upheld
+        异议成立及理由：该户从最终名单中撤销 /
+        upheld, and why: the household is taken out of the final list
+    --rejected
+        异议不成立及理由 /
+        rejected, and why
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fpanalysis.cli.committee import add_round_option
 
     add_round_option(parser, "已评议的轮次编号 / the decided round's id")
-    parser.add_argument("--household", metavar="H", help="被提出异议的户编号 / the household")
-    parser.add_argument(
-        "--date",
-        required=True,
-        metavar="DATE",
-        help="异议提出（或办结）日期 YYYY-MM-DD / the date the objection was raised (or closed)",
-    )
-    parser.add_argument("--text", metavar="TEXT", help="异议内容 / what the objection says")
-    parser.add_argument(
-        "--close",
-        metavar="OBJECTION_ID",
-        help="办结一项未办结的异议（如 O001） / close an open objection (e.g. O001)",
-    )
+    parser.add_argument("--household", metavar="H", help=OPTIONS["--household"])
+    parser.add_argument("--date", required=True, metavar="DATE", help=OPTIONS["--date"])
+    parser.add_argument("--text", metavar="TEXT", help=OPTIONS["--text"])
+    parser.add_argument("--close", metavar="OBJECTION_ID", help=OPTIONS["--close"])
     outcome = parser.add_mutually_exclusive_group()
-    outcome.add_argument(
-        "--upheld",
-        metavar="REASON",
-        help="异议成立及理由：该户从最终名单中撤销 / upheld, and why: the household is taken "
-        "out of the final list",
-    )
-    outcome.add_argument(
-        "--rejected", metavar="REASON", help="异议不成立及理由 / rejected, and why"
-    )
+    outcome.add_argument("--upheld", metavar="REASON", help=OPTIONS["--upheld"])
+    outcome.add_argument("--rejected", metavar="REASON", help=OPTIONS["--rejected"])
 
 
 def run(args: argparse.Namespace) -> int:

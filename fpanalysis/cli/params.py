@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fpanalysis.cli.common import add_lang, add_out, add_params
+from fpanalysis.cli.common import add_lang, add_out, add_params, option_help
 from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.core.errors import FPError, UsageError
 from fpanalysis.core.param_tables import (
@@ -56,34 +56,31 @@ or --check found a stale table; 2 命令用法有误 bad command line.
 """
 
 
+OPTIONS = option_help(
+    """
+    --date
+        列出此日生效的参数（默认：参数文件中最晚的生效日期） /
+        list the parameters in force on this day (default: the latest effective-from date in the
+        parameter files)
+    --diff
+        列出覆盖文件 FILE 相对默认值（或 --params）改变的参数 /
+        show what override file FILE changes against the defaults (or --params)
+    --rulebook
+        重新生成规则手册 FILE 中的参数表（就地改写） /
+        regenerate the parameter tables of the rulebook FILE in place
+    --check
+        与 --rulebook 同用：只检查参数表是否最新，不改写 /
+        with --rulebook: only check that the tables are up to date, write nothing
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--date",
-        metavar="YYYY-MM-DD",
-        help="列出此日生效的参数（默认：参数文件中最晚的生效日期） / list the parameters in "
-        "force on this day (default: the latest effective-from date in the parameter files)",
-    )
+    parser.add_argument("--date", metavar="YYYY-MM-DD", help=OPTIONS["--date"])
     add_params(parser)
-    parser.add_argument(
-        "--diff",
-        type=Path,
-        metavar="FILE",
-        help="列出覆盖文件 FILE 相对默认值（或 --params）改变的参数 / show what override file FILE "
-        "changes against the defaults (or --params)",
-    )
-    parser.add_argument(
-        "--rulebook",
-        type=Path,
-        metavar="FILE",
-        help="重新生成规则手册 FILE 中的参数表（就地改写） / regenerate the parameter tables of "
-        "the rulebook FILE in place",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="与 --rulebook 同用：只检查参数表是否最新，不改写 / with --rulebook: only check "
-        "that the tables are up to date, write nothing",
-    )
+    parser.add_argument("--diff", type=Path, metavar="FILE", help=OPTIONS["--diff"])
+    parser.add_argument("--rulebook", type=Path, metavar="FILE", help=OPTIONS["--rulebook"])
+    parser.add_argument("--check", action="store_true", help=OPTIONS["--check"])
     add_lang(parser)
     add_out(parser, required=False)
 

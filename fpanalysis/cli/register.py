@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from fpanalysis.cli.common import add_lang
+from fpanalysis.cli.common import add_lang, option_help
 
 HELP = "登记簿核验：每一轮的封存与封存链 / check the decision register's seals and chain"
 DESCRIPTION = """\
@@ -27,10 +27,19 @@ recorded by fpanalysis, and any append-only protection removed.
 """
 
 
+OPTIONS = option_help(
+    """
+    action
+        check：核验封存 /
+        verify the seals
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fpanalysis.cli.history import add_register_option
 
-    parser.add_argument("action", choices=["check"], help="check：核验封存 / verify the seals")
+    parser.add_argument("action", choices=["check"], help=OPTIONS["action"])
     add_register_option(parser)
     add_lang(parser)
 

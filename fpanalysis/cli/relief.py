@@ -25,6 +25,7 @@ from fpanalysis.cli.common import (
     check_dask_options,
     engine_client,
     load,
+    option_help,
     parse_date,
     print_messages,
     say_written,
@@ -71,6 +72,31 @@ POOL_CHOICES = ["all", "urban", "rural", "separate"]
 REGISTER_HELP = (
     "; 给出时上一轮在保户取自登记簿最近一轮 / "
     "when given, who receives relief now comes from its last round"
+)
+
+
+OPTIONS = option_help(
+    """
+    --as-of
+        基准日 YYYY-MM-DD（默认：数据中最近的申请或复核日期）；只考虑此日及以前申请的户 /
+        as-of date (default: the dataset's last application or review date); only households that
+        had applied by then are considered
+    --quota
+        本轮名额（户；在保户先占） /
+        households this round (continuing households first)
+    --budget
+        每月预算（元；在保户先占） /
+        monthly budget in yuan (continuing households first)
+    --pool
+        资金池：all 城乡合并（默认）、urban、rural、separate 城乡分别 /
+        fund: all (default, one pool), urban, rural, separate (each area on its own)
+    --previous-round
+        上一轮的 relief 输出（.csv/.xlsx；其中已选中的户视为在保） /
+        the last round's relief output (.csv/.xlsx); its selected households count as receiving
+    --meeting
+        另写出供评议会使用的拟纳入名单（格式化 .xlsx） /
+        also write the selected list as a formatted .xlsx for the committee's meeting
+    """
 )
 
 
@@ -143,47 +169,17 @@ def parse_limit(text: str | None, option: str, pool: str, whole: bool) -> Any:
 
 def add_round_options(parser: argparse.ArgumentParser) -> None:
     """--as-of, --quota | --budget, --pool: the options of a selection round."""
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="基准日 YYYY-MM-DD（默认：数据中最近的申请或复核日期）；只考虑此日及以前申请的户 / "
-        "as-of date (default: the dataset's last application or review date); only "
-        "households that had applied by then are considered",
-    )
+    parser.add_argument("--as-of", metavar="DATE", help=OPTIONS["--as-of"])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--quota",
-        metavar="N",
-        help="本轮名额（户；在保户先占） / households this round (continuing households first)",
-    )
-    group.add_argument(
-        "--budget",
-        metavar="YUAN",
-        help="每月预算（元；在保户先占） / monthly budget in yuan (continuing households first)",
-    )
-    parser.add_argument(
-        "--pool",
-        choices=POOL_CHOICES,
-        default="all",
-        help="资金池：all 城乡合并（默认）、urban、rural、separate 城乡分别 / "
-        "fund: all (default, one pool), urban, rural, separate (each area on its own)",
-    )
-    add_path(
-        parser,
-        "--previous-round",
-        "上一轮的 relief 输出（.csv/.xlsx；其中已选中的户视为在保） / "
-        "the last round's relief output (.csv/.xlsx); its selected households count as receiving",
-    )
+    group.add_argument("--quota", metavar="N", help=OPTIONS["--quota"])
+    group.add_argument("--budget", metavar="YUAN", help=OPTIONS["--budget"])
+    parser.add_argument("--pool", choices=POOL_CHOICES, default="all", help=OPTIONS["--pool"])
+    add_path(parser, "--previous-round", OPTIONS["--previous-round"])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_recorded_analysis_options(parser, add_round_options, REGISTER_HELP)
-    add_path(
-        parser,
-        "--meeting",
-        "另写出供评议会使用的拟纳入名单（格式化 .xlsx） / "
-        "also write the selected list as a formatted .xlsx for the committee's meeting",
-    )
+    add_path(parser, "--meeting", OPTIONS["--meeting"])
 
 
 def round_keywords(

@@ -7,7 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from fpanalysis.cli.common import add_dataset, add_lang, add_params, add_path, add_reveal_pii
+from fpanalysis.cli.common import (
+    add_dataset,
+    add_lang,
+    add_params,
+    add_path,
+    add_reveal_pii,
+    option_help,
+)
 from fpanalysis.core import config
 
 HELP = (
@@ -31,17 +38,39 @@ hashes, time). A failed run leaves the previous report as it was.
 """
 
 
+OPTIONS = option_help(
+    """
+    --out
+        报告文件夹（成功后整体替换） /
+        report folder (replaced as a whole when the run succeeds)
+    -p
+        笔记本参数，可重复；NOTEBOOK 为编号（如 02）或文件名 /
+        a notebook parameter, repeatable; NOTEBOOK is the number (02) or the file stem
+    --units
+        只为这些单位生成单位报告；none = 不生成（默认：单位表中的全部单位） /
+        per-unit reports only for these units; none = no per-unit reports (default: every unit of
+        the units table)
+    --notebooks
+        只运行这些笔记本（编号或文件名） /
+        run only these notebooks (numbers or stems)
+    --jobs
+        同时运行的笔记本数（默认 2） /
+        notebooks run at the same time (default 2)
+    --pdf
+        另写出 A4 简报 briefing.pdf（首页和三份报告） /
+        also write briefing.pdf, the front page and the three reports on A4
+    --no-progress
+        不显示进度条 /
+        no progress bar
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
     add_params(parser)
     add_lang(parser)
-    add_path(
-        parser,
-        "--out",
-        "报告文件夹（成功后整体替换） / report folder (replaced as a whole when the run succeeds)",
-        metavar="DIR",
-        required=True,
-    )
+    add_path(parser, "--out", OPTIONS["--out"], metavar="DIR", required=True)
     add_reveal_pii(parser)
     parser.add_argument(
         "-p",
@@ -49,39 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[NOTEBOOK:]NAME=VALUE",
-        help="笔记本参数，可重复；NOTEBOOK 为编号（如 02）或文件名 / "
-        "a notebook parameter, repeatable; NOTEBOOK is the number (02) or the file stem",
+        help=OPTIONS["-p"],
     )
-    parser.add_argument(
-        "--units",
-        metavar="U01,U02",
-        help="只为这些单位生成单位报告；none = 不生成（默认：单位表中的全部单位） / "
-        "per-unit reports only for these units; none = no per-unit reports "
-        "(default: every unit of the units table)",
-    )
-    parser.add_argument(
-        "--notebooks",
-        metavar="01,03",
-        help="只运行这些笔记本（编号或文件名） / run only these notebooks (numbers or stems)",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=2,
-        metavar="N",
-        help="同时运行的笔记本数（默认 2） / notebooks run at the same time (default 2)",
-    )
-    parser.add_argument(
-        "--pdf",
-        action="store_true",
-        help="另写出 A4 简报 briefing.pdf（首页和三份报告） / also write briefing.pdf, the front "
-        "page and the three reports on A4",
-    )
-    parser.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="不显示进度条 / no progress bar",
-    )
+    parser.add_argument("--units", metavar="U01,U02", help=OPTIONS["--units"])
+    parser.add_argument("--notebooks", metavar="01,03", help=OPTIONS["--notebooks"])
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help=OPTIONS["--jobs"])
+    parser.add_argument("--pdf", action="store_true", help=OPTIONS["--pdf"])
+    parser.add_argument("--no-progress", action="store_true", help=OPTIONS["--no-progress"])
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -94,12 +97,10 @@ def _split(text: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.cli.outputs import guard_writes
-    from fpanalysis.io.guard import Target
     from fpanalysis.report import build_report
-    from fpanalysis.report.folders import REPORT_MARKER
+    from fpanalysis.report.folders import report_target
 
-    report = Target("--out", args.out, "report", marker=REPORT_MARKER)
-    guard_writes(args, extra=[report], register=False)
+    guard_writes(args, extra=[report_target(args.out)], register=False)
     dataset = None if Path(args.dataset).resolve() == config.SAMPLE_DIR.resolve() else args.dataset
     started = time.monotonic()
     out = build_report(

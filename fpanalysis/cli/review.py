@@ -20,6 +20,7 @@ from fpanalysis.cli.common import (
     add_path,
     add_register_option,
     load,
+    option_help,
     parse_date,
     say_written,
 )
@@ -54,35 +55,34 @@ changed (that needs --previous; without it the change is unknown and 6 months ap
 """
 
 
+OPTIONS = option_help(
+    """
+    --previous
+        上期数据集（文件夹或 .xlsx）；不给出时与本期在保户比较 /
+        the previous period's dataset; without it, this period is compared with who receives relief
+        now
+    --previous-as-of
+        上期基准日（默认：上期数据中最近的申请或复核日期） /
+        the previous period's as-of date (default: its last recorded date)
+    --units
+        比较登记簿最近两轮考核中各单位的等次（须 --register；不读数据集） /
+        each unit's grade between the register's last two compliance rounds (needs --register; reads
+        no dataset)
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_analysis_options(parser)
-    add_path(
-        parser,
-        "--previous",
-        "上期数据集（文件夹或 .xlsx）；不给出时与本期在保户比较 / "
-        "the previous period's dataset; without it, this period is compared with who receives "
-        "relief now",
-        metavar="DATASET",
-    )
-    parser.add_argument(
-        "--previous-as-of",
-        metavar="DATE",
-        help="上期基准日（默认：上期数据中最近的申请或复核日期） / "
-        "the previous period's as-of date (default: its last recorded date)",
-    )
+    add_path(parser, "--previous", OPTIONS["--previous"], metavar="DATASET")
+    parser.add_argument("--previous-as-of", metavar="DATE", help=OPTIONS["--previous-as-of"])
     add_round_options(parser)
     add_register_option(
         parser,
         "; 给出时“上期”为登记簿最近一轮低保 / "
         'when given, "before" is the register\'s last relief round',
     )
-    parser.add_argument(
-        "--units",
-        action="store_true",
-        help="比较登记簿最近两轮考核中各单位的等次（须 --register；不读数据集） / "
-        "each unit's grade between the register's last two compliance rounds (needs --register; "
-        "reads no dataset)",
-    )
+    parser.add_argument("--units", action="store_true", help=OPTIONS["--units"])
 
 
 def run_units(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from fpanalysis import synth
-from fpanalysis.cli.common import add_lang, add_path
+from fpanalysis.cli.common import add_lang, add_path, option_help
 from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
 
@@ -37,6 +37,35 @@ seed gives byte-identical files.
 """
 
 
+OPTIONS = option_help(
+    """
+    --out
+        输出文件夹（csv/parquet）或 .xlsx 文件 /
+        output folder (csv, parquet, parquet-flat) or .xlsx file
+    --format
+        csv（默认；--out 以 .xlsx 结尾时为 xlsx）、xlsx、parquet-flat（每表一个文件）或
+        parquet（全省规模：分区 Parquet，每表一个文件夹，--people 为人数） /
+        csv (default; xlsx when --out ends in .xlsx), xlsx, parquet-flat (one file per table) or
+        parquet (province scale: partitioned, a folder per table; --people counts persons)
+    --partition-rows
+        parquet：每个分区的人数（默认 250000） /
+        parquet: persons per partition (default 250000)
+    --certificates-per-couple
+        parquet：压力测试用，每对夫妻约 X 张光荣证（光荣证 ≈ 0.42 × X × 人数） /
+        parquet: load test, about X certificates per couple (certificates ≈ 0.42 × X × people)
+    --tables
+        parquet：只写这些表（英文表名，逗号分隔） /
+        parquet: write only these tables (English names, comma-separated)
+    --faults
+        加入有记录的录入错误，用于测试校验 /
+        add documented data-entry errors, to test validate
+    --force
+        --out 已有不是 synth 写的数据时也覆盖 /
+        replace --out even when it holds data synth did not write
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
@@ -44,23 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=synth.DEFAULT_SEED,
         help=f"随机种子 / seed (default {synth.DEFAULT_SEED})",
     )
-    add_path(
-        parser,
-        "--out",
-        "输出文件夹（csv/parquet）或 .xlsx 文件 / "
-        "output folder (csv, parquet, parquet-flat) or .xlsx file",
-        metavar="PATH",
-        required=True,
-    )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="csv（默认；--out 以 .xlsx 结尾时为 xlsx）、xlsx、parquet-flat（每表一个文件）或 "
-        "parquet（全省规模：分区 Parquet，每表一个文件夹，--people 为人数） / "
-        "csv (default; xlsx when --out ends in .xlsx), xlsx, parquet-flat (one file per table) or "
-        "parquet (province scale: partitioned, a folder per table; --people counts persons)",
-    )
+    add_path(parser, "--out", OPTIONS["--out"], metavar="PATH", required=True)
+    parser.add_argument("--format", choices=FORMATS, default=None, help=OPTIONS["--format"])
     parser.add_argument(
         "--people",
         type=int,
@@ -72,35 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{synth.DEFAULT_COUPLES}); parquet: number of persons (rows of persons; required; "
         "up to 100 million)",
     )
-    parser.add_argument(
-        "--partition-rows",
-        type=int,
-        default=None,
-        metavar="R",
-        help="parquet：每个分区的人数（默认 250000） / "
-        "parquet: persons per partition (default 250000)",
-    )
+    parser.add_argument("--partition-rows", type=int, metavar="R", help=OPTIONS["--partition-rows"])
     parser.add_argument(
         "--certificates-per-couple",
         type=float,
-        default=None,
         metavar="X",
-        help="parquet：压力测试用，每对夫妻约 X 张光荣证（光荣证 ≈ 0.42 × X × 人数） / "
-        "parquet: load test, about X certificates per couple (certificates ≈ 0.42 × X × people)",
+        help=OPTIONS["--certificates-per-couple"],
     )
-    parser.add_argument(
-        "--tables",
-        default=None,
-        metavar="T1,T2",
-        help="parquet：只写这些表（英文表名，逗号分隔） / "
-        "parquet: write only these tables (English names, comma-separated)",
-    )
-    parser.add_argument(
-        "--faults",
-        action="store_true",
-        help="加入有记录的录入错误，用于测试校验 / "
-        "add documented data-entry errors, to test validate",
-    )
+    parser.add_argument("--tables", default=None, metavar="T1,T2", help=OPTIONS["--tables"])
+    parser.add_argument("--faults", action="store_true", help=OPTIONS["--faults"])
     add_lang(
         parser,
         "表头、工作表名与选项的语言（默认 en） / "
@@ -108,12 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("en", "zh"),
         default="en",
     )
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="--out 已有不是 synth 写的数据时也覆盖 / "
-        "replace --out even when it holds data synth did not write",
-    )
+    parser.add_argument("--force", action="store_true", help=OPTIONS["--force"])
 
 
 def _guard(args: argparse.Namespace, fmt: str) -> None:

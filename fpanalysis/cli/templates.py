@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fpanalysis.cli.common import add_lang, add_path
+from fpanalysis.cli.common import add_lang, add_path, option_help
 from fpanalysis.core import config
 from fpanalysis.io import templates
 
@@ -29,6 +29,18 @@ DESCRIPTION = f"""\
 """
 
 
+OPTIONS = option_help(
+    """
+    --dictionary
+        数据字典的路径（默认见上） /
+        where to write the data dictionary (default above)
+    --force
+        文件夹中有不是 fpanalysis 写的（或已填写的）文件时也覆盖 /
+        write even when the folder holds files fpanalysis did not write (or filled-in ones)
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_path(
         parser,
@@ -38,19 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=None,
     )
-    add_path(
-        parser,
-        "--dictionary",
-        "数据字典的路径（默认见上） / where to write the data dictionary (default above)",
-        default=None,
-    )
+    add_path(parser, "--dictionary", OPTIONS["--dictionary"], default=None)
     add_lang(parser, "消息语言 / language of messages (default zh)")
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="文件夹中有不是 fpanalysis 写的（或已填写的）文件时也覆盖 / "
-        "write even when the folder holds files fpanalysis did not write (or filled-in ones)",
-    )
+    parser.add_argument("--force", action="store_true", help=OPTIONS["--force"])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from fpanalysis.cli.common import add_dataset, add_lang, add_out, add_path, parse_date
+from fpanalysis.cli.common import add_dataset, add_lang, add_out, add_path, option_help, parse_date
 from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.io import load_dataset, write_table
 from fpanalysis.io.guard import mark_written
@@ -31,29 +31,28 @@ the --rejects files show values unmasked, for the clerk's own corrections.
 """
 
 
+OPTIONS = option_help(
+    """
+    --rejects
+        把被拒绝的行（原样、含原因）写到此文件夹 /
+        write the rejected rows, as typed, with reasons, to DIR
+    --as-of
+        检查日（默认今天）：出生日期晚于此日为错误 /
+        the day of the check (default today): a birth date after it is an error
+    --force
+        --rejects 文件夹中有不是 fpanalysis 写的文件时也写入 /
+        write --rejects into a folder that holds files fpanalysis did not write
+    """
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
-    add_path(
-        parser,
-        "--rejects",
-        "把被拒绝的行（原样、含原因）写到此文件夹 / "
-        "write the rejected rows, as typed, with reasons, to DIR",
-        metavar="DIR",
-    )
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="检查日（默认今天）：出生日期晚于此日为错误 / "
-        "the day of the check (default today): a birth date after it is an error",
-    )
+    add_path(parser, "--rejects", OPTIONS["--rejects"], metavar="DIR")
+    parser.add_argument("--as-of", metavar="DATE", help=OPTIONS["--as-of"])
     add_lang(parser)
     add_out(parser, required=False)
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="--rejects 文件夹中有不是 fpanalysis 写的文件时也写入 / "
-        "write --rejects into a folder that holds files fpanalysis did not write",
-    )
+    parser.add_argument("--force", action="store_true", help=OPTIONS["--force"])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,6 +25,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from fpanalysis.core.labels import labels
+
 # Column types (docs/data_dictionary.md) and the pandas dtype each is held in (docs/design.md).
 DTYPES: Mapping[str, str] = MappingProxyType(
     {
@@ -41,16 +43,18 @@ DTYPES: Mapping[str, str] = MappingProxyType(
 
 # Type names as a clerk reads them, for messages and templates.
 TYPE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "id": ("编号", "identifier"),
-        "text": ("文本", "text"),
-        "enum": ("选项", "one of the listed values"),
-        "date": ("日期", "date (YYYY-MM-DD)"),
-        "bool": ("是/否", "yes/no"),
-        "int": ("整数", "whole number"),
-        "number": ("数字", "number"),
-        "set": ("多选（用 ; 或 、 分隔）", "several values separated by ; or 、"),
-    }
+    labels(
+        """
+        id     | 编号                    | identifier
+        text   | 文本                    | text
+        enum   | 选项                    | one of the listed values
+        date   | 日期                    | date (YYYY-MM-DD)
+        bool   | 是/否                   | yes/no
+        int    | 整数                    | whole number
+        number | 数字                    | number
+        set    | 多选（用 ; 或 、 分隔） | several values separated by ; or 、
+        """
+    )
 )
 
 

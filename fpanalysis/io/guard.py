@@ -194,27 +194,11 @@ def check_writes(
     targets = list(targets)
     for t in targets:
         real = _real(t.path)
-        hit = ins.holding(real, skip=t.option)
+        hit, holds = ins.holding(real, skip=t.option), False
+        if hit is None and t.kind in ("folder", "report"):
+            hit, holds = ins.inside(real, skip=t.option), True
         if hit is not None:
-            raise UsageError(
-                f"{_shown(t.option, t.path)} 是输入或在输入之中（{_shown(*hit)}）："
-                "输出不能覆盖输入",
-                f"{_shown_en(t.option, t.path)} is, or is inside, an input "
-                f"({_shown_en(*hit)}): an output never overwrites an input",
-                file=str(t.path),
-                rule="output-is-input",
-            )
-        if t.kind in ("folder", "report"):
-            hit = ins.inside(real, skip=t.option)
-            if hit is not None:
-                raise UsageError(
-                    f"{_shown(t.option, t.path)} 包含输入（{_shown(*hit)}）："
-                    "写入这个文件夹会覆盖输入",
-                    f"{_shown_en(t.option, t.path)} holds an input ({_shown_en(*hit)}): "
-                    "writing that folder would overwrite it",
-                    file=str(t.path),
-                    rule="output-holds-input",
-                )
+            raise _overwrites_input(t, hit, holds)
         for other_real, other in seen.items():
             folder = other if other.kind in ("folder", "report") else t
             inner = t if folder is other else other
@@ -286,6 +270,20 @@ def _check_target(t: Target, force: bool) -> None:
         if t.kind == "report" and not force and t.marker is not None:
             if any(path.iterdir()) and not (path / t.marker).is_file():
                 raise _not_ours(t, [], "report")
+
+
+def _overwrites_input(t: Target, hit: tuple[str, Path], holds: bool) -> UsageError:
+    """``t`` is, or is inside, the input ``hit`` (``holds``: ``t`` is a folder holding it)."""
+    out_zh, in_zh = _shown(t.option, t.path), _shown(*hit)
+    out_en, in_en = _shown_en(t.option, t.path), _shown_en(*hit)
+    if holds:
+        zh = f"{out_zh} 包含输入（{in_zh}）：写入这个文件夹会覆盖输入"
+        en = f"{out_en} holds an input ({in_en}): writing that folder would overwrite it"
+    else:
+        zh = f"{out_zh} 是输入或在输入之中（{in_zh}）：输出不能覆盖输入"
+        en = f"{out_en} is, or is inside, an input ({in_en}): an output never overwrites an input"
+    rule = "output-holds-input" if holds else "output-is-input"
+    return UsageError(zh, en, file=str(t.path), rule=rule)
 
 
 def _nonempty(path: Path) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from fpanalysis.core.errors import FPError, UsageError
+from fpanalysis.core.labels import labels
 from fpanalysis.io import neutralize_text
 from fpanalysis.io.guard import write_bytes
 from fpanalysis.rules.relief import AREA_LABELS, NOTICE_CATEGORIES
@@ -42,14 +43,16 @@ DEFAULT_WHERE = (
     "the township government (sub-district office) or the county Civil Affairs Bureau",
 )
 #: the notice's columns (no ID number, no income: rulebook §7)
-COLUMNS = {
-    "no": ("序号", "No."),
-    "head": ("户主", "head of household"),
-    "township": ("乡镇（街道）", "township"),
-    "size": ("家庭人口", "household size"),
-    "tier": ("档次", "tier"),
-    "amount": ("月保障金（元）", "monthly amount (yuan)"),
-}
+COLUMNS = labels(
+    """
+    no       | 序号           | No.
+    head     | 户主           | head of household
+    township | 乡镇（街道）   | township
+    size     | 家庭人口       | household size
+    tier     | 档次           | tier
+    amount   | 月保障金（元） | monthly amount (yuan)
+    """
+)
 
 
 @dataclass
@@ -126,12 +129,12 @@ def notice_html(notice: Notice) -> str:
     heads = "".join(f"<th>{e(v[0 if zh else 1])}</th>" for v in COLUMNS.values())
     parts = []
     numerals = "一二三四"
-    for k, (code, labels) in enumerate(NOTICE_CATEGORIES.items()):
+    for k, (code, heading) in enumerate(NOTICE_CATEGORIES.items()):
         rows = notice.lists[notice.lists["category"].eq(code)]
         head = (
-            f"{numerals[k]}、{labels[0]}（{len(rows)} 户）"
+            f"{numerals[k]}、{heading[0]}（{len(rows)} 户）"
             if zh
-            else f"{k + 1}. {labels[1].capitalize()} ({len(rows)})"
+            else f"{k + 1}. {heading[1].capitalize()} ({len(rows)})"
         )
         parts.append(f"<h2>{e(head)}</h2>")
         if rows.empty:
@@ -271,12 +274,12 @@ def notice_xlsx(notice: Notice, out: Path) -> Path:
     for cell in ws[4]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
-    for code, labels in NOTICE_CATEGORIES.items():
+    for code, heading in NOTICE_CATEGORIES.items():
         rows = notice.lists[notice.lists["category"].eq(code)]
         for i, r in enumerate(rows.to_dict("records"), start=1):
             cells = _cells(r, zh)
             ws.append(
-                [labels[0 if zh else 1], i, *[neutralize_text(c) for c in cells[:2]]]
+                [heading[0 if zh else 1], i, *[neutralize_text(c) for c in cells[:2]]]
                 + [int(c) if c.isdigit() else c for c in cells[2:]]
             )
     ws.append([])

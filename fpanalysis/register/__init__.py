@@ -16,7 +16,13 @@ from fpanalysis.register.connection import (
     Database,
     normalize_target,
 )
-from fpanalysis.register.errors import ProcedureError, RegisterBusyError, RegisterError
+from fpanalysis.register.errors import (
+    ProcedureError,
+    RegisterBusyError,
+    RegisterError,
+    no_round,
+    stage_error,
+)
 from fpanalysis.register.migrations import CURRENT_SCHEMA_VERSION, UPGRADES
 from fpanalysis.register.procedure import NOTICE_COLUMNS, OBJECTION_COLUMNS, decision_label
 from fpanalysis.register.read import KINDS, STAGES
@@ -68,6 +74,8 @@ __all__ = [
     "RegisterError",
     "decision_label",
     "normalize_target",
+    "no_round",
     "open_register",
+    "stage_error",
     "unit_transitions",
 ]

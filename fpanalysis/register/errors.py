@@ -39,20 +39,26 @@ def first_line(exc: Exception) -> str:
 
 
 def bad_target(text: str) -> RegisterError:
-    return RegisterError(
-        "登记簿应为文件路径（SQLite）或 postgresql:// 地址",
-        "the register must be a file path (SQLite) or a postgresql:// URL",
-        value=text,
-        rule="register-target",
-    )
+    zh = "登记簿应为文件路径（SQLite）或 postgresql:// 地址"
+    en = "the register must be a file path (SQLite) or a postgresql:// URL"
+    return RegisterError(zh, en, value=text, rule="register-target")
 
 
 def not_sqlite(where: str) -> RegisterError:
+    zh = "不是登记簿文件（不是 SQLite 数据库，或文件已损坏）；未做任何改动"
+    en = "not a register file (not an SQLite database, or corrupt); nothing was changed"
+    return RegisterError(zh, en, file=where, rule="register-not-sqlite")
+
+
+def no_round(where: str | None, round_id: str, kind: str | None = None) -> RegisterError:
+    """No round ``round_id`` (of ``kind``, where given: only ``relief`` is named) recorded."""
+    zh, en = ("低保轮次", "relief round") if kind == "relief" else ("轮次", "round")
     return RegisterError(
-        "不是登记簿文件（不是 SQLite 数据库，或文件已损坏）；未做任何改动",
-        "not a register file (not an SQLite database, or corrupt); nothing was changed",
+        f"登记簿中没有{zh} {round_id}",
+        f"no {en} {round_id} in the register",
         file=where,
-        rule="register-not-sqlite",
+        value=round_id,
+        rule="round-id",
     )
 
 
@@ -128,3 +134,8 @@ def db_error(exc: Exception, where: str, backend: str) -> RegisterError:
 class ProcedureError(FPError):
     """A step of the committee's procedure that cannot be taken now (rulebook §6): a round in
     another stage, a notice period not over, an objection still open. Nothing was written."""
+
+
+def stage_error(where: str | None, round_id: str, zh: str, en: str) -> ProcedureError:
+    """Round ``round_id`` is not at the stage of the procedure this step needs."""
+    return ProcedureError(zh, en, file=where, value=round_id, rule="round-stage")

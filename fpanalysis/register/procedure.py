@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fpanalysis.register.connection import Database
-from fpanalysis.register.errors import ProcedureError, RegisterError
+from fpanalysis.register.errors import ProcedureError, RegisterError, no_round, stage_error
 from fpanalysis.register.keys import protect, protect_row, register_key
 from fpanalysis.register.read import as_text, rounds
 from fpanalysis.register.seals import record_key, seal_record, seal_round
@@ -61,13 +61,7 @@ def _round(conn: sa.Connection, where: str, round_id: str) -> dict[str, Any]:
     r = T["rounds"]
     row = conn.execute(sa.select(r).where(r.c.round_id == round_id)).mappings().first()
     if row is None:
-        raise RegisterError(
-            f"登记簿中没有轮次 {round_id}",
-            f"no round {round_id} in the register",
-            file=where,
-            value=round_id,
-            rule="round-id",
-        )
+        raise no_round(where, round_id)
     if row["kind"] != "relief":
         raise RegisterError(
             f"轮次 {round_id} 不是低保轮次",
@@ -90,46 +84,24 @@ def _decided(conn: sa.Connection, where: str, round_id: str) -> dict[str, Any]:
     stage, by = row["stage"], row["superseded_by"]
     if stage == "decided" and by is None:
         return row
-    if stage == "decided" and row["superseded_stage"] == "approved":
-        raise _fail(
-            f"轮次 {round_id} 已审批（{by}）",
-            f"round {round_id} is already approved ({by})",
-            round_id,
-            "round-stage",
-            where,
-        )
-    if stage == "proposed" and row["superseded_stage"] == "decided":
-        raise _fail(
-            f"轮次 {round_id} 是方案，已评议为 {by}：请用 --round {by}",
-            f"round {round_id} is a proposal decided as {by}: use --round {by}",
-            round_id,
-            "round-stage",
-            where,
-        )
-    if stage == "proposed" and by is None:
-        raise _fail(
-            f"轮次 {round_id} 还没有评议（先用 fpanalysis decide 读回评议结果）",
+    later = row["superseded_stage"]
+    if stage == "decided" and later == "approved":
+        zh, en = f"轮次 {round_id} 已审批（{by}）", f"round {round_id} is already approved ({by})"
+    elif stage == "proposed" and later == "decided":
+        zh = f"轮次 {round_id} 是方案，已评议为 {by}：请用 --round {by}"
+        en = f"round {round_id} is a proposal decided as {by}: use --round {by}"
+    elif stage == "proposed" and by is None:
+        zh = f"轮次 {round_id} 还没有评议（先用 fpanalysis decide 读回评议结果）"
+        en = (
             f"round {round_id} is not decided yet (read the meeting's decisions with "
-            "fpanalysis decide first)",
-            round_id,
-            "round-stage",
-            where,
+            "fpanalysis decide first)"
         )
-    if stage == "approved":
-        raise _fail(
-            f"轮次 {round_id} 是审批后的名单，已经办结",
-            f"round {round_id} is an approved list: the procedure is closed",
-            round_id,
-            "round-stage",
-            where,
-        )
-    raise _fail(
-        f"轮次 {round_id} 已被 {by} 更正",
-        f"round {round_id} was superseded by {by}",
-        round_id,
-        "round-stage",
-        where,
-    )
+    elif stage == "approved":
+        zh = f"轮次 {round_id} 是审批后的名单，已经办结"
+        en = f"round {round_id} is an approved list: the procedure is closed"
+    else:
+        zh, en = f"轮次 {round_id} 已被 {by} 更正", f"round {round_id} was superseded by {by}"
+    raise stage_error(where, round_id, zh, en)
 
 
 def _rows(conn: sa.Connection, round_id: str) -> list[dict[str, Any]]:
@@ -341,11 +313,8 @@ def record_notice(
             "last_day": last,
             "days": int(days),
             "place": place,
-            "recorded_at": recording_time(),
         }
-        stored = protect_row("relief_notices", values, register_key(conn))
-        conn.execute(T["relief_notices"].insert().values(**stored))
-        seal_record(conn, "relief_notices", round_id, record_key("relief_notices", values))
+        _insert(conn, "relief_notices", values, seal=round_id)
     return no, True
 
 
@@ -416,11 +385,20 @@ def _insert_event(conn, round_id, oid, event, household_id, day, text) -> None:
         "household_id": household_id,
         "date": day,
         "text": text,
-        "recorded_at": recording_time(),
     }
-    stored = protect_row("relief_objections", values, register_key(conn))
-    conn.execute(T["relief_objections"].insert().values(**stored))
-    seal_record(conn, "relief_objections", round_id, record_key("relief_objections", values))
+    _insert(conn, "relief_objections", values, seal=round_id)
+
+
+def _insert(
+    conn: sa.Connection, table: str, values: dict[str, Any], seal: str | None = None
+) -> None:
+    """Append one row of a procedure table, stamped with the recording time, its keys and
+    texts protected; with ``seal`` (its round) sealed as a record of that round."""
+    values = {**values, "recorded_at": recording_time()}
+    stored = protect_row(table, values, register_key(conn))
+    conn.execute(T[table].insert().values(**stored))
+    if seal is not None:
+        seal_record(conn, table, seal, record_key(table, values))
 
 
 def close_objection(
@@ -496,10 +474,8 @@ def approve(db: Database, round_id: str, by: str, on: Any, *, note: str | None =
             "decided_round_id": round_id,
             "approved_by": by,
             "approved_on": day,
-            "recorded_at": recording_time(),
         }
-        stored = protect_row("relief_approvals", values, register_key(conn))
-        conn.execute(T["relief_approvals"].insert().values(**stored))
+        _insert(conn, "relief_approvals", values)
         seal_round(conn, rid)  # the approved round with its approval
     return rid
 
@@ -596,13 +572,7 @@ def procedure(db: Database, round_id: str | None = None) -> dict[str, Any]:
         round_id = last["round_id"]
     byid = allr.set_index("round_id")
     if round_id not in byid.index:
-        raise RegisterError(
-            f"登记簿中没有低保轮次 {round_id}",
-            f"no relief round {round_id} in the register",
-            file=db.where,
-            value=round_id,
-            rule="round-id",
-        )
+        raise no_round(db.where, round_id, "relief")
     chain = {"proposal": None, "decided": None, "approved": None}
     rid = round_id
     while rid is not None and isinstance(rid, str):  # back to the proposal

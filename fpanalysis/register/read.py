@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fpanalysis.register.connection import Database
-from fpanalysis.register.errors import RegisterError
+from fpanalysis.register.errors import RegisterError, no_round
 from fpanalysis.register.keys import protect, register_key, reveal
 from fpanalysis.register.keys import stored_keys as keys_as_stored
 from fpanalysis.register.seals import Verification, verify
@@ -253,13 +253,7 @@ def _before_round(db: Database, df: pd.DataFrame, kind: str, before: str) -> pd.
     """The rounds of ``df`` that come before round ``before`` (as-of / period, then seq)."""
     allr = rounds(db).set_index("round_id")
     if before not in allr.index:
-        raise RegisterError(
-            f"登记簿中没有轮次 {before}",
-            f"no round {before} in the register",
-            file=db.where,
-            value=before,
-            rule="round-id",
-        )
+        raise no_round(db.where, before)
     b = allr.loc[before]
     if b["kind"] != kind:
         raise RegisterError(

@@ -22,6 +22,7 @@ from fpanalysis.register.errors import RegisterError
 from fpanalysis.register.keys import protect_row, register_key
 from fpanalysis.register.seals import seal_round
 from fpanalysis.register.tables import INDICATOR_COUNTS, INDICATOR_RATES, T
+from fpanalysis.rules.findings import missing
 
 
 def recording_time() -> str:
@@ -31,13 +32,8 @@ def recording_time() -> str:
 
 def _none(v: Any) -> Any:
     """pandas missing values (NaN, NA, NaT) as None; numpy scalars as Python values."""
-    if v is None:
+    if missing(v):
         return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
     if hasattr(v, "item"):
         return v.item()
     return v

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fpanalysis.core.errors import UsageError
+from fpanalysis.io.guard import Target, check_writes
 
 REPORT_MARKER = "provenance.json"
 
@@ -21,25 +21,16 @@ def write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
+def report_target(out: Path) -> Target:
+    """``out`` as the write guard sees a report folder: replaced only when it is a previous
+    report (it holds :data:`REPORT_MARKER`) or empty."""
+    return Target("--out", out, "report", marker=REPORT_MARKER)
+
+
 def prepare_out(out: Path) -> None:
-    """Refuse to replace a folder that is not a previous report."""
-    if out.exists():
-        if not out.is_dir():
-            raise UsageError(
-                f"--out {out} 已存在且不是文件夹",
-                f"--out {out} exists and is not a folder",
-                file=str(out),
-                rule="report-out",
-            )
-        if any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
-            raise UsageError(
-                f"--out {out} 已存在且不是以前生成的报告（没有 {REPORT_MARKER}）："
-                "为免覆盖其他文件，请换一个文件夹",
-                f"--out {out} exists and is not a previous report (no {REPORT_MARKER}): "
-                "choose another folder so that nothing else is overwritten",
-                file=str(out),
-                rule="report-out",
-            )
+    """Refuse to replace a folder that is not a previous report (the write guard's rule,
+    :func:`fpanalysis.io.guard.check_writes`); make the folder it goes into."""
+    check_writes([report_target(out)])
     out.parent.mkdir(parents=True, exist_ok=True)
 
 

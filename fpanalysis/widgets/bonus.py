@@ -32,6 +32,13 @@ from fpanalysis.rules.findings import bonus as bonus_findings
 from fpanalysis.rules.findings import money
 from fpanalysis.widgets.common import Dashboard, busy_html, slider
 
+# the sliders, as keyword arguments of :func:`slider_params`, and the parameters they set
+SLIDER_PARAMS = {
+    "amount_yuan": "reward_monthly_yuan",
+    "age_cap": "reward_age_cap",
+    "uptake": "uptake",
+}
+
 
 def slider_params(
     params: Params,
@@ -54,11 +61,7 @@ def slider_params(
     """
     day = month_start(start_m).isoformat()
     ov: dict[str, Any] = {}
-    for name, value in (
-        ("reward_monthly_yuan", amount_yuan),
-        ("reward_age_cap", age_cap),
-        ("uptake", uptake),
-    ):
+    for name, value in zip(SLIDER_PARAMS.values(), (amount_yuan, age_cap, uptake), strict=True):
         if value is not None and value != params.at(name, day):
             ov[name] = {day: value}
     return params.with_overrides(ov) if ov else params
@@ -68,17 +71,15 @@ def reproject(
     model: BonusModel,
     params: Params,
     *,
-    amount_yuan: float | None = None,
-    age_cap: int | None = None,
-    uptake: float | None = None,
     months: int = 36,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    **sliders: float | None,
 ) -> BonusProjection:
-    """One widget change: new parameters, the projection re-run from the compressed model only."""
-    p = slider_params(
-        params, model.start_m, amount_yuan=amount_yuan, age_cap=age_cap, uptake=uptake
-    )
+    """One widget change: new parameters, the projection re-run from the compressed model only.
+
+    ``sliders``: ``amount_yuan``, ``age_cap``, ``uptake`` as in :func:`slider_params`."""
+    p = slider_params(params, model.start_m, **sliders)
     return model.project(p, months=months, draws=draws, seed=seed)
 
 
@@ -221,22 +222,10 @@ def budget_dashboard(
     def refresh(*_):
         view.value = busy_html(lang) + view.value
         try:
-            pr = reproject(
-                model,
-                params,
-                amount_yuan=amount.value,
-                age_cap=cap.value,
-                uptake=uptake.value,
-                months=horizon.value,
-                draws=draws,
-                seed=seed,
-            )
+            sliders = {"amount_yuan": amount.value, "age_cap": cap.value, "uptake": uptake.value}
+            pr = reproject(model, params, months=horizon.value, draws=draws, seed=seed, **sliders)
             base = baseline_for(horizon.value)
-            values = {
-                "reward_monthly_yuan": amount.value,
-                "reward_age_cap": cap.value,
-                "uptake": uptake.value,
-            }
+            values = {SLIDER_PARAMS[k]: v for k, v in sliders.items()}
             changes = {k: (current[k], v) for k, v in values.items() if v != current[k]}
             y_max = None
             if fixed.value:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, isin_keys
-from fpanalysis.io.validate.findings import Finding, fmt_date, key_positions, lookup
+from fpanalysis.io.validate.findings import Finding, fmt_date, key_positions, loaded_columns, lookup
 from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
 
 __all__ = [
@@ -87,27 +87,23 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
         [([2], 'date_before_1900'), ([3], 'date_in_future')]
     """
     out = []
-    for t in schema.TABLES_LIST:
-        if t.name not in ds:
+    for table, df, c in loaded_columns(ds):
+        if c.type != "date":
             continue
-        df = ds[t.name]
-        for c in t.columns:
-            if c.type != "date":
-                continue
-            early = df[c.name] < EARLIEST_DATE
-            if early.any():
-                out.append(
-                    Finding(
-                        t.name,
-                        df.index[early],
-                        c.name,
-                        "date_before_1900",
-                        f"{c.zh}早于 1900-01-01，不可能"
-                        "（多为录入错误，或 Excel 把空日期显示为 1900 年前后）",
-                        f"{c.name} is before 1900-01-01, which is impossible (a typing error, "
-                        "or an empty Excel date shown as 1899/1900)",
-                    )
+        early = df[c.name] < EARLIEST_DATE
+        if early.any():
+            out.append(
+                Finding(
+                    table,
+                    df.index[early],
+                    c.name,
+                    "date_before_1900",
+                    f"{c.zh}早于 1900-01-01，不可能"
+                    "（多为录入错误，或 Excel 把空日期显示为 1900 年前后）",
+                    f"{c.name} is before 1900-01-01, which is impossible (a typing error, "
+                    "or an empty Excel date shown as 1899/1900)",
                 )
+            )
     for table, col in BIRTH_DATES:
         if table not in ds:
             continue
@@ -130,44 +126,40 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
 
 def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
     findings, notes = [], []
-    for t in schema.TABLES_LIST:
-        if t.name not in ds:
+    for table, df, c in loaded_columns(ds):
+        if not c.references:
             continue
-        df = ds[t.name]
-        for c in t.columns:
-            if not c.references:
-                continue
-            tt, tc = c.references.split(".")
-            if tt not in ds:
-                notes.append(
-                    Problem(
-                        t.name,
-                        None,
-                        c.name,
-                        None,
-                        "reference_not_checked",
-                        f"未提供表“{schema.TABLES[tt].zh}”，列“{c.zh}”的引用未检查",
-                        f"table '{tt}' is not in the dataset; references in column '{c.name}' "
-                        "were not checked",
-                        "note",
-                        None,
-                        ds.file_of(t.name),
-                    )
+        tt, tc = c.references.split(".")
+        if tt not in ds:
+            notes.append(
+                Problem(
+                    table,
+                    None,
+                    c.name,
+                    None,
+                    "reference_not_checked",
+                    f"未提供表“{schema.TABLES[tt].zh}”，列“{c.zh}”的引用未检查",
+                    f"table '{tt}' is not in the dataset; references in column '{c.name}' "
+                    "were not checked",
+                    "note",
+                    None,
+                    ds.file_of(table),
                 )
-                continue
-            v = df[c.name]
-            bad = v.notna() & ~isin_keys(v, ds[tt][tc])
-            if bad.any():
-                findings.append(
-                    Finding(
-                        t.name,
-                        df.index[bad],
-                        c.name,
-                        "reference",
-                        f"在表“{schema.TABLES[tt].zh}”中找不到这个{schema.TABLES[tt].column(tc).zh}",
-                        f"no such {tc} in table '{tt}'",
-                    )
+            )
+            continue
+        v = df[c.name]
+        bad = v.notna() & ~isin_keys(v, ds[tt][tc])
+        if bad.any():
+            findings.append(
+                Finding(
+                    table,
+                    df.index[bad],
+                    c.name,
+                    "reference",
+                    f"在表“{schema.TABLES[tt].zh}”中找不到这个{schema.TABLES[tt].column(tc).zh}",
+                    f"no such {tc} in table '{tt}'",
                 )
+            )
     return findings, notes
 
 

@@ -5,10 +5,14 @@ rule, with the message (or a message per row), before it becomes one
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from fpanalysis.core import schema
+from fpanalysis.core.dataset import Dataset
 
 __all__ = ["Finding", "fmt_date", "key_positions", "lookup", "map_values"]
 
@@ -26,6 +30,14 @@ class Finding:
     severity: str = "error"
     detail: pd.Series | None = None  # per-row extra text appended to both messages
     messages: pd.DataFrame | None = None  # per-row whole messages (message_zh, message_en)
+
+
+def loaded_columns(ds: Dataset) -> Iterator[tuple[str, pd.DataFrame, schema.Column]]:
+    """Every column the schema declares in every table ``ds`` holds: ``(table, frame, column)``."""
+    for t in schema.TABLES_LIST:
+        if t.name in ds:
+            for c in t.columns:
+                yield t.name, ds[t.name], c
 
 
 def fmt_date(d) -> str:

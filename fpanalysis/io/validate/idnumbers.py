@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fpanalysis.core import ids, schema
+from fpanalysis.core import ids
 from fpanalysis.core.dataset import Dataset, Problem
 from fpanalysis.core.privacy import id_shaped
-from fpanalysis.io.validate.findings import Finding, map_values
+from fpanalysis.io.validate.findings import Finding, loaded_columns, map_values
 
 __all__ = ["KEY_ID_RULE", "id_number_findings", "key_id_problems"]
 
@@ -330,33 +330,29 @@ def key_id_problems(ds: Dataset) -> list[Problem]:
         [('households', 'household_id', 'key_id_numbers')]
     """
     out = []
-    for t in schema.TABLES_LIST:
-        if t.name not in ds:
+    for table, df, c in loaded_columns(ds):
+        if c.type != "id" or c.name not in df:
             continue
-        df = ds[t.name]
-        for c in t.columns:
-            if c.type != "id" or c.name not in df:
-                continue
-            n = int(id_shaped(df[c.name]).sum())
-            if not n:
-                continue
-            total = int(df[c.name].notna().sum())
-            out.append(
-                Problem(
-                    t.name,
-                    None,
-                    c.name,
-                    None,
-                    KEY_ID_RULE,
-                    f"“{c.zh}”列的 {total} 个值中有 {n} 个是身份证号：身份证号是个人信息"
-                    "（rulebook §7），所有输出中都脱敏，登记簿只存其密钥散列值；"
-                    "建议改用不含个人信息的编号",
-                    f"column {c.name} holds resident ID numbers ({n} of its {total} values): "
-                    "personal information (rulebook §7), masked in every output and stored in "
-                    "the register only as a keyed hash; better number them otherwise",
-                    "warning",
-                    None,
-                    ds.file_of(t.name),
-                )
+        n = int(id_shaped(df[c.name]).sum())
+        if not n:
+            continue
+        total = int(df[c.name].notna().sum())
+        out.append(
+            Problem(
+                table,
+                None,
+                c.name,
+                None,
+                KEY_ID_RULE,
+                f"“{c.zh}”列的 {total} 个值中有 {n} 个是身份证号：身份证号是个人信息"
+                "（rulebook §7），所有输出中都脱敏，登记簿只存其密钥散列值；"
+                "建议改用不含个人信息的编号",
+                f"column {c.name} holds resident ID numbers ({n} of its {total} values): "
+                "personal information (rulebook §7), masked in every output and stored in "
+                "the register only as a keyed hash; better number them otherwise",
+                "warning",
+                None,
+                ds.file_of(table),
             )
+        )
     return out

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from fpanalysis.core.labels import labels
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import OUTPUT_LABELS, TABLES
 from fpanalysis.rules.compliance import (
@@ -59,14 +60,16 @@ INDICATOR_LABELS = {
     )
 }
 #: What a row of the drill-down was to its indicator -> (zh, en) tag.
-TAGS = {
-    "counted": ("【计入】", "[counted]"),
-    "missed": ("【未达标】", "[not met]"),
-    "exempt": ("【不在分母】", "[not required]"),
-    "violation": ("【违规】", "[violation]"),
-    "not_counted": ("【不计】", "[not counted]"),
-    "excluded": ("【不计入】", "[left out]"),
-}
+TAGS = labels(
+    """
+    counted     | 【计入】     | [counted]
+    missed      | 【未达标】   | [not met]
+    exempt      | 【不在分母】 | [not required]
+    violation   | 【违规】     | [violation]
+    not_counted | 【不计】     | [not counted]
+    excluded    | 【不计入】   | [left out]
+    """
+)
 _BASIS = {"staff": ("职工", "staff"), "floating": ("流动人口", "floating population")}
 _SPOUSE = {"wife": ("女方", "wife"), "husband": ("男方", "husband")}
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from fpanalysis.core.labels import labels
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.core.schema import OUTPUT_LABELS
 from fpanalysis.rules.compliance import INDICATORS, RATE_INDICATORS
@@ -27,13 +28,15 @@ _IND_EN = {
     "unapproved_late_terminations": "unapproved late termination",
 }
 #: What a unit must do about the rows it lacks, per rate indicator (zh, en).
-TODO_KIND = {
-    "baseline_coverage": ("补做年初摸底调查", "do the baseline survey"),
-    "followup_coverage": ("补做半年跟踪调查", "do the half-year follow-up survey"),
-    "feedback_timeliness": ("按时反馈调查信息", "report the survey on time"),
-    "check_attendance": ("安排环孕检", "arrange the check"),
-    "case": ("处理案件", "act on the case"),
-}
+TODO_KIND = labels(
+    """
+    baseline_coverage   | 补做年初摸底调查 | do the baseline survey
+    followup_coverage   | 补做半年跟踪调查 | do the half-year follow-up survey
+    feedback_timeliness | 按时反馈调查信息 | report the survey on time
+    check_attendance    | 安排环孕检       | arrange the check
+    case                | 处理案件         | act on the case
+    """
+)
 TODO_COLUMNS = ["order", "task", "kind", "couple_id", "wife_name", "part", "date", "what"]
 
 

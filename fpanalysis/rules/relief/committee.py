@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from fpanalysis.core.labels import labels
 from fpanalysis.core.privacy import find_unmasked_ids
+from fpanalysis.rules.findings import missing
 from fpanalysis.rules.relief.texts import AREA_LABELS
 
 #: decision codes and their (zh, en) labels; a blank decision confirms the proposal
@@ -57,12 +59,14 @@ DECIDED_COLUMNS = [
     "passes_over",
 ]
 #: the notice's categories in the order it lists them, with their (zh, en) headings
-NOTICE_CATEGORIES = {
-    "admitted": ("新纳入", "to be admitted"),
-    "continued": ("继续保障", "to continue"),
-    "changed": ("档次变更", "tier changed"),
-    "stopped": ("停止保障", "to stop"),
-}
+NOTICE_CATEGORIES = labels(
+    """
+    admitted  | 新纳入   | to be admitted
+    continued | 继续保障 | to continue
+    changed   | 档次变更 | tier changed
+    stopped   | 停止保障 | to stop
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -89,14 +93,7 @@ class Problem:
 
 
 def _blank(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        if pd.isna(v):
-            return True
-    except (TypeError, ValueError):
-        pass
-    return str(v).strip() == ""
+    return missing(v) or str(v).strip() == ""
 
 
 def _int(v: Any) -> int | None:

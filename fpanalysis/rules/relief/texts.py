@@ -14,17 +14,21 @@ from typing import Any
 
 import pandas as pd
 
+from fpanalysis.core.labels import labels
+
 AREA_LABELS = {"urban": ("城镇", "urban"), "rural": ("农村", "rural")}
 TIER_LABELS = {1: ("一档", "tier 1"), 2: ("二档", "tier 2"), 3: ("三档", "tier 3")}
 
 # Key name -> (zh, en) label, for reasons.
-KEY_LABELS = {
-    "tier": ("档次", "tier"),
-    "fp_priority": ("计生优先", "FP priority"),
-    "per_capita_income_yuan": ("人均月收入", "per-capita income"),
-    "application_date": ("申请日期", "application date"),
-    "household_id": ("户编号", "household id"),
-}
+KEY_LABELS = labels(
+    """
+    tier                   | 档次       | tier
+    fp_priority            | 计生优先   | FP priority
+    per_capita_income_yuan | 人均月收入 | per-capita income
+    application_date       | 申请日期   | application date
+    household_id           | 户编号     | household id
+    """
+)
 
 
 def yuan_text(fen: int, whole_if_round: bool = False) -> str:
