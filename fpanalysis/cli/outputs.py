@@ -19,7 +19,8 @@ OUTPUTS = {
     "--detail": ("detail", "file", TABLE_SUFFIXES),
     "--liability": ("liability", "file", TABLE_SUFFIXES),
     "--outside": ("outside", "file", TABLE_SUFFIXES),
-    "--meeting": ("meeting", "file", None),
+    # a meeting workbook the committee has filled in and saved is theirs: never replaced
+    "--meeting": ("meeting", "workbook", None),
     "--rejects": ("rejects", "folder", None),
     "--dictionary": ("dictionary", "file", None),
 }

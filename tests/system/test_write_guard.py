@@ -238,7 +238,7 @@ WRITERS = [
            lambda w, p, d: ["accountability", d, "--out", p]),
     Writer("relief-out", "relief", "--out", "file",
            lambda w, p, d: ["relief", d, "--quota", "40", "--out", p], others=("--meeting",)),
-    Writer("relief-meeting", "relief", "--meeting", "file",
+    Writer("relief-meeting", "relief", "--meeting", "workbook",
            lambda w, p, d: ["relief", d, "--quota", "40", "--out", _out(w, "relief-m"),
                             "--meeting", p],
            others=("--out",), suffix=".xlsx"),
@@ -750,6 +750,22 @@ def test_synth_replaces_its_own_workbook_not_one_saved_again(world, tmp_path, ca
     _saved_again(book, tmp_path / "again.xlsx")
     assert main(["synth", "--people", "20", "--out", str(tmp_path / "again.xlsx")]) == 2
     assert "output-not-ours" in capsys.readouterr().err
+
+
+def test_a_rerun_replaces_its_meeting_workbook_not_one_the_committee_saved(world, tmp_path, capsys):
+    """The meeting list fpanalysis wrote is replaced by a rerun; once the committee has filled
+    it in and saved it, it is theirs: refused, byte for byte intact (relief has no --force)."""
+    book, out = tmp_path / "m.xlsx", str(tmp_path / "r.csv")
+    argv = ["relief", str(world.ds), "--quota", "40", "--out", out, "--meeting"]
+    assert main([*argv, str(book)]) == 0
+    assert main([*argv, str(book)]) == 0
+    filled = tmp_path / "filled.xlsx"
+    _saved_again(book, filled)
+    before = filled.read_bytes()
+    assert main([*argv, str(filled)]) == 2
+    err = capsys.readouterr().err
+    assert "output-not-ours" in err and "--force" not in err
+    assert filled.read_bytes() == before
 
 
 def test_clean_validate_removes_the_earlier_rejects_and_names_other_files(world, tmp_path, capsys):
