@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fpanalysis.core import config  # noqa: E402
+from fpanalysis.io.notice import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from fpanalysis.report.dashboard import free_port, start_voila, stop  # noqa: E402
-from fpanalysis.report.pdf import CHROMIUM_ARGS, chromium  # noqa: E402
 
 PAGES = {
     "report_index.png": "index.html",
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    exe = chromium()
+    exe = chromium_path()
     if exe is None:
         print("chromium not found (scripts/install-system-deps.sh)", file=sys.stderr)
         return 1
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     voila, vurl = start_voila(config.NOTEBOOKS_DIR, log=sys.stderr, timeout=120)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=exe, args=list(CHROMIUM_ARGS))
             try:
                 for png, page_name in PAGES.items():
                     page = browser.new_page(viewport=VIEWPORT)

@@ -36,6 +36,27 @@ def sample_available() -> bool:
     return config.SAMPLE_DIR.is_dir() and any(config.SAMPLE_DIR.glob("*.csv"))
 
 
+# --------------------------------------------------------------------------- the register
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the whole test process, stopped after its last user."""
+    import pg
+
+    server = pg.acquire()
+    yield server
+    pg.release()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def register_url(request, tmp_path) -> str:
+    """A fresh register target on each backend: an SQLite file path or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "register.sqlite")
+    return request.getfixturevalue("pg_server").new_database()
+
+
 # --------------------------------------------------------------------------- Dask engines
 def flatten(value: Any) -> Iterator[Any]:
     """The objects of a gathered result (lists, tuples and dicts opened)."""

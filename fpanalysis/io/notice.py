@@ -24,7 +24,8 @@ from fpanalysis.io.guard import write_bytes
 from fpanalysis.rules.relief import AREA_LABELS, NOTICE_CATEGORIES
 
 NOTICE_SUFFIXES = (".html", ".htm", ".pdf", ".xlsx")
-#: Chromium's flags for printing: headless, no sandbox (root in CI), nothing fetched
+#: Chromium's flags wherever the project starts it (the notice, the briefing, the screenshots,
+#: the browser tests): headless, no sandbox (root in CI), nothing fetched in the background
 CHROMIUM_ARGS = (
     "--headless",
     "--no-sandbox",
@@ -35,9 +36,9 @@ CHROMIUM_ARGS = (
     "--disable-extensions",
     "--disable-sync",
     "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--no-pdf-header-footer",
 )
+#: printing a local page: no host resolves (IP literals included), no header or footer
+PRINT_ARGS = (*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND", "--no-pdf-header-footer")
 DEFAULT_WHERE = (
     "乡镇人民政府（街道办事处）或县民政局",
     "the township government (sub-district office) or the county Civil Affairs Bureau",
@@ -219,7 +220,7 @@ def html_to_pdf(text: str, out: Path, *, timeout: float = 120) -> Path:
         pdf = Path(tmp) / "notice.pdf"
         cmd = [
             exe,
-            *CHROMIUM_ARGS,
+            *PRINT_ARGS,
             f"--user-data-dir={Path(tmp) / 'profile'}",
             f"--print-to-pdf={pdf}",
             page.as_uri(),

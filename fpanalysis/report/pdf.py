@@ -8,33 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from fpanalysis.core.clock import now_utc
+from fpanalysis.io.notice import CHROMIUM_ARGS, chromium_path
 
 BRIEFING = "briefing.pdf"
-#: Chromium, as the browser tests and the screenshots find it.
-CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 _STYLE_RE = re.compile(r"<style[^>]*>.*?</style>", re.S)
 _BODY_RE = re.compile(r"<body([^>]*)>(.*)</body>", re.S)
 _SCRIPT_RE = re.compile(r"<script\b.*?</script>", re.S)
-
-
-def chromium() -> str | None:
-    """The Chromium executable, or None."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    return found or next((p for p in CHROMIUM_PATHS if Path(p).exists()), None)
 
 
 def briefing_html(report: Path, pages: Sequence[str]) -> str:
@@ -95,7 +78,7 @@ def write_briefing(
     from playwright.sync_api import sync_playwright
 
     report = Path(report)
-    exe = chromium()
+    exe = chromium_path()
     if exe is None:
         raise RuntimeError("chromium not found (scripts/install-system-deps.sh installs it)")
     present = [p for p in pages if (report / p).is_file()]
@@ -104,7 +87,7 @@ def write_briefing(
     out = Path(out) if out is not None else report / BRIEFING
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=exe, args=list(CHROMIUM_ARGS))
             try:
                 page = browser.new_page()
                 page.route(

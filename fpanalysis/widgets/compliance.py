@@ -156,6 +156,22 @@ def drilldown(
     # clear_output(wait=True) was seen to hang papermill now and then).
     out = w.HTML()
 
+    traces: dict[str, str] = {}  # a unit's trace depends on the unit only: made once
+
+    def trace(unit: str) -> str:
+        if unit not in traces:
+            traces[unit] = trace_html(
+                tables,
+                params,
+                "unit",
+                unit,
+                period=period,
+                detail=detail,
+                lang=lang,
+                reveal_pii=reveal,
+            )
+        return traces[unit]
+
     def refresh(*_):
         rows = missing_rows(detail, unit_dd.value, ind_dd.value, tables, only.value, reveal)
         other = "reason_en" if lang == "zh" else "reason_zh"
@@ -166,16 +182,7 @@ def drilldown(
         )
         out.value = _html(title, rows, lang)
         if params is not None and period and tables is not None and unit_dd.value:
-            out.value += trace_html(
-                tables,
-                params,
-                "unit",
-                unit_dd.value,
-                period=period,
-                detail=detail,
-                lang=lang,
-                reveal_pii=reveal,
-            )
+            out.value += trace(unit_dd.value)
 
     for c in (unit_dd, ind_dd, only):
         c.observe(refresh, names="value")

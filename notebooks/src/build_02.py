@@ -230,13 +230,9 @@ with `fpanalysis explain certificate ID --start MONTH --months N`.
         """
 from IPython.display import HTML
 
-from fpanalysis.rules.explain import trace_html
+from fpanalysis.rules.explain import first_paid, trace_html
 
-seg, _ = bonus.certificate_segments(ds, with_info=False)
-cap = params.at("reward_age_cap", bonus.month_start(model.start_m))
-m0 = model.start_m
-live = seg.loc[(seg["first_m"] <= m0) & (seg["end_m"] >= m0) & (seg["birth_m"] + 12 * cap >= m0), "cert_id"]
-traced = min(live) if len(live) else min(ds["certificates"]["certificate_id"])
+traced = first_paid(ds, params, bonus.month_label(model.start_m)) or min(ds["certificates"]["cert_id"])
 display(HTML(trace_html(ds, params, "certificate", traced, start=bonus.month_label(model.start_m),
                         months=min(months, 24), lang=lang, reveal_pii=reveal_pii)))
 """

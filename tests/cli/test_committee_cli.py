@@ -35,22 +35,6 @@ APPROVED = "relief-2025-11-16-0003"
 IMAGE = config.PROJ_ROOT / "docs" / "img" / "notice.png"
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    import pg
-
-    server = pg.acquire()
-    yield server
-    pg.release()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def register_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "register.sqlite")
-    return request.getfixturevalue("pg_server").new_database()
-
-
 def head_names() -> list[str]:
     hh = pd.read_csv(SAMPLE / "households.csv", dtype=str, encoding="utf-8-sig")
     return list(hh["head_name"].dropna())

@@ -67,22 +67,6 @@ def write_dataset(folder: Path, households) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    import pg
-
-    server = pg.acquire()  # one server for the whole test process, stopped after its last user
-    yield server
-    pg.release()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def register_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "register.sqlite")
-    return request.getfixturevalue("pg_server").new_database()
-
-
 @pytest.fixture
 def story(tmp_path):
     override = tmp_path / "standards.yaml"

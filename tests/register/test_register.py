@@ -56,23 +56,6 @@ STANDARDS = {"dibao_standard_yuan": {"urban": 770, "rural": 600}}
 # ---------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    import pg
-
-    server = pg.acquire()  # one server for the whole test process, stopped after its last user
-    yield server
-    pg.release()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def register_url(request, tmp_path) -> str:
-    """A fresh register target on each backend: an SQLite file path or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return str(tmp_path / "register.sqlite")
-    return request.getfixturevalue("pg_server").new_database()
-
-
 @pytest.fixture
 def params():
     return load_params().with_overrides(STANDARDS)

@@ -15,9 +15,7 @@ from test_register import (
     _marks,
     _tamper,
     params,  # noqa: F401 (a fixture)
-    pg_server,  # noqa: F401 (a fixture)
     record_round,
-    register_url,  # noqa: F401 (a fixture)
     round1_tables,
 )
 

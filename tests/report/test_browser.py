@@ -12,24 +12,17 @@ CI=true, where that is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from fpanalysis.core import config
+from fpanalysis.io.notice import CHROMIUM_ARGS, chromium_path
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+#: the package's Chromium and flags (what the notice and the briefing print with)
+CHROMIUM = chromium_path() or "/usr/bin/chromium"
+ARGS = list(CHROMIUM_ARGS)
 #: notebook -> (the slider to move: its position among the sliders, presses of ArrowRight,
 #: words the difference line must then hold)
 DASHBOARDS = {

@@ -335,3 +335,24 @@ def test_a_trace_masks_id_shaped_words_unless_revealed(render):
     assert key not in masked
     assert "412825********0752" in masked.replace("\\*", "*")  # markdown escapes the stars
     assert key in render(Trace("household", key, list(steps), reveal=True))
+
+
+def test_first_paid_is_the_first_certificate_the_trace_pays():
+    """What the budget report traces: every certificate before it (by id) is paid nothing in the
+    month, by its own trace; it is paid; a month before any certificate: none."""
+    from fpanalysis.core.params import load_params
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules import bonus
+    from fpanalysis.rules.explain import explain_certificate, first_paid
+
+    ds = load_for_analysis(config.SAMPLE_DIR, bonus.TABLES_NEEDED)
+    p = load_params()
+    got = first_paid(ds, p, "2025-12")
+    assert got is not None
+    paid = {
+        c: explain_certificate(ds, c, "2025-12", 1, p).result["total_fen"]
+        for c in sorted(ds["certificates"]["cert_id"])
+        if c <= got
+    }
+    assert paid.pop(got) > 0 and not any(paid.values())
+    assert first_paid(ds, p, "1990-01") is None

@@ -6,7 +6,7 @@ functions the analyses use (the compliance drill-down and scorecard, ``rank_hous
 reward's readable rule); pure functions over frames that import only :mod:`fpanalysis.core` and the
 rules. Names and ID numbers are masked unless revealed (rulebook §7)."""
 
-from fpanalysis.rules.explain.certificate import explain_certificate
+from fpanalysis.rules.explain.certificate import explain_certificate, first_paid
 from fpanalysis.rules.explain.drill import SUBJECTS, explain, trace_html
 from fpanalysis.rules.explain.household import explain_household
 from fpanalysis.rules.explain.trace import FRAME_COLUMNS, Step, Trace
@@ -19,6 +19,7 @@ __all__ = [
     "Trace",
     "explain",
     "explain_certificate",
+    "first_paid",
     "explain_household",
     "explain_unit",
     "trace_html",

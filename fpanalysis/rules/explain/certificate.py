@@ -57,6 +57,40 @@ def person_of(persons: pd.DataFrame, person_id: Any) -> Person | None:
     )
 
 
+def _indexed(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, ...]:
+    """Persons, children and couples indexed by their ids (first of a duplicated id)."""
+    return tuple(
+        tables[t].drop_duplicates(k).set_index(k)
+        for t, k in (("persons", "person_id"), ("children", "child_id"), ("couples", "couple_id"))
+    )
+
+
+def _certificate(c: pd.Series, children: pd.DataFrame, couples: pd.DataFrame) -> tuple:
+    """A certificates row as the rule reads it: the certificate, the child's birth date and
+    the couple's wife and husband ids."""
+    child = children.loc[c["child_id"]] if c["child_id"] in children.index else None
+    birth = None if child is None else _day(child["birth_date"])
+    cert = Certificate(_day(c["issue_date"]), birth, _day(c["revoked_date"]))
+    couple = couples.loc[c["couple_id"]] if c["couple_id"] in couples.index else None
+    wife_id = None if couple is None else couple["wife_id"]
+    husband_id = None if couple is None else couple["husband_id"]
+    return cert, birth, wife_id, husband_id
+
+
+def first_paid(tables: Mapping[str, pd.DataFrame], params: Params, start: Any) -> str | None:
+    """The first certificate (by id) paid in the month ``start`` (``YYYY-MM``), by the readable
+    reward rule (:func:`~fpanalysis.rules.bonus.payments`), or None: what a report traces."""
+    m = month_start(parse_month(start))
+    persons, children, couples = _indexed(tables)
+    for _, c in tables["certificates"].sort_values("cert_id", kind="stable").iterrows():
+        cert, _, wife_id, husband_id = _certificate(c, children, couples)
+        payee = person_of(persons, c["payee_id"])
+        wife, husband = person_of(persons, wife_id), person_of(persons, husband_id)
+        if payments(cert, payee, m, params, wife=wife, husband=husband):
+            return str(c["cert_id"])
+    return None
+
+
 def explain_certificate(
     tables: Mapping[str, pd.DataFrame],
     certificate: str,
@@ -96,15 +130,8 @@ def explain_certificate(
     if rows.empty:
         raise unknown_id(("光荣证", "certificate"), key, certs["cert_id"])
     c = rows.iloc[0]
-    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
-    children = tables["children"].drop_duplicates("child_id").set_index("child_id")
-    couples = tables["couples"].drop_duplicates("couple_id").set_index("couple_id")
-    child = children.loc[c["child_id"]] if c["child_id"] in children.index else None
-    birth = None if child is None else _day(child["birth_date"])
-    cert = Certificate(_day(c["issue_date"]), birth, _day(c["revoked_date"]))
-    couple = couples.loc[c["couple_id"]] if c["couple_id"] in couples.index else None
-    wife_id = None if couple is None else couple["wife_id"]
-    husband_id = None if couple is None else couple["husband_id"]
+    persons, children, couples = _indexed(tables)
+    cert, birth, wife_id, husband_id = _certificate(c, children, couples)
     payee = person_of(persons, c["payee_id"])
     wife, husband = person_of(persons, wife_id), person_of(persons, husband_id)
 
