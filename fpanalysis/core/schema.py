@@ -588,6 +588,9 @@ TABLES_LIST: tuple[Table, ...] = (
 )
 
 TABLES: Mapping[str, Table] = MappingProxyType({t.name: t for t in TABLES_LIST})
+#: Small reference tables a partitioned dataset holds whole in every partition (the others are
+#: cut by record: a couple, a household and everything that belongs to it in one partition).
+REFERENCE_TABLES = ("units", "check_rounds")
 
 # Columns that only outputs have, with their Chinese headers. Analyses add theirs here so
 # that `--lang zh` finds every header in one place.

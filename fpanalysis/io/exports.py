@@ -120,15 +120,7 @@ def export_meeting_xlsx(
         title = _title(result, len(sel), zh)
     wb = _workbook(sel, cols, title, zh)
     add_committee_parts(
-        wb,
-        result,
-        waiting,
-        wait_cols,
-        title,
-        zh,
-        fill_sheet=fill_sheet,
-        round_id=round_id,
-        digest=digest,
+        wb, result, waiting, title, zh, fill_sheet=fill_sheet, round_id=round_id, digest=digest
     )
     write_workbook(wb, path)
     return path

@@ -207,7 +207,6 @@ def add_committee_parts(
     wb,
     result: Any,
     waiting: pd.DataFrame,
-    wait_cols: list[str],
     title: str,
     zh: bool,
     *,
@@ -217,7 +216,7 @@ def add_committee_parts(
 ) -> None:
     """Add the committee's part to a meeting workbook whose first sheet is the selected list.
 
-    ``waiting``: the eligible households left waiting, in rank order, with ``wait_cols``
+    ``waiting``: the eligible households left waiting, in rank order, with the columns to show
     (masked as the caller decided), written by ``fill_sheet(ws, rows, cols, title, zh)``
     like the selected list (:func:`fpanalysis.io.exports.fill_sheet`). See
     :func:`fpanalysis.io.exports.export_meeting_xlsx`.
@@ -232,7 +231,7 @@ def add_committee_parts(
         if zh
         else f"Minimum-living relief: eligible households waiting, by rank ({len(waiting)})"
     )
-    fill_sheet(ws_wait, waiting, wait_cols, wait_title, zh)
+    fill_sheet(ws_wait, waiting, list(waiting.columns), wait_title, zh)
     _round_sheet(wb, result, round_id, zh, digest)
     # the proposal as written: hidden copies, compared cell by cell when it is read back
     for key, ws in (("selected", ws_sel), ("waiting", ws_wait)):

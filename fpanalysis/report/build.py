@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,28 +60,31 @@ def _check_inputs(
             raise error(f"找不到{zh} {path}", f"{en} {path} not found", file=str(path), rule=rule)
 
 
-def _write_inputs(
-    runs: Sequence[Run],
-    originals: Mapping[str, Any],
-    prov: Mapping[str, Any],
-    build: Path,
-    work: Path,
-) -> list[Job]:
-    """Each run's input notebook, with its provenance cell appended, and its job."""
+@dataclass(frozen=True)
+class _Build:
+    """A report being built: every run, the notebooks as read, the provenance and the folder."""
+
+    runs: Sequence[Run]
+    originals: Mapping[str, Any]
+    prov: Mapping[str, Any]
+    folder: Path
+
+
+def _write_inputs(b: _Build, executed: Sequence[Run], work: Path) -> list[Job]:
+    """Each executed run's input notebook, with its provenance cell appended, and its job."""
     import nbformat
 
     jobs_list = []
-    for run in runs:
-        nb = copy.deepcopy(originals[run.notebook])
-        cell = nbformat.v4.new_markdown_cell(provenance_markdown(prov, run))
+    for run in executed:
+        nb = copy.deepcopy(b.originals[run.notebook])
+        cell = nbformat.v4.new_markdown_cell(provenance_markdown(b.prov, run))
         cell.metadata["tags"] = ["provenance"]
         cell.id = "provenance"  # a fixed id: stable bytes
         nb.cells.append(cell)
         inp = work / f"{run.name}.ipynb"
         nbformat.write(nb, inp)
-        jobs_list.append(
-            (run, str(inp), str(build / f"{run.name}.ipynb"), run.parameters, str(build))
-        )
+        out = b.folder / f"{run.name}.ipynb"
+        jobs_list.append((run, str(inp), str(out), run.parameters, str(b.folder)))
     return jobs_list
 
 
@@ -136,21 +140,15 @@ def _draw_units(
     )
 
 
-def _write_outputs(
-    runs: Sequence[Run],
-    originals: Mapping[str, Any],
-    prov: Mapping[str, Any],
-    build: Path,
-    lang: str,
-    pages: Sequence[unit_pages.UnitPage],
-) -> None:
+def _write_outputs(b: _Build, lang: str, pages: Sequence[unit_pages.UnitPage]) -> None:
     """The normalised notebooks, their HTML pages, the units' pages, index.html and
     provenance.json."""
     import nbformat
 
-    titles = {s: notebook_title(nb, s) for s, nb in originals.items()}
-    drawn = {r.name for r in drawn_runs(runs)}
-    for run in runs:
+    build = b.folder
+    titles = {s: notebook_title(nb, s) for s, nb in b.originals.items()}
+    drawn = {r.name for r in drawn_runs(b.runs)}
+    for run in b.runs:
         if run.name in drawn:
             continue
         path = build / f"{run.name}.ipynb"
@@ -159,7 +157,7 @@ def _write_outputs(
         title = titles[run.notebook] + (f" — {run.unit}" if run.unit else "")
         write_text(build / f"{run.name}.html", to_html(nb, title, lang))
     by_unit = {p.unit: p for p in pages}
-    for run in runs:
+    for run in b.runs:
         if run.name in drawn and run.unit in by_unit:
             write_text(build / f"{run.name}.html", by_unit[run.unit].html)
     conclusions = {}
@@ -169,11 +167,11 @@ def _write_outputs(
             conclusions[stem] = load_findings(path)
     write_text(
         build / "index.html",
-        render_index(prov, titles, {p.unit: p.row for p in pages}, conclusions),
+        render_index(b.prov, titles, {p.unit: p.row for p in pages}, conclusions),
     )
     write_text(
         build / REPORT_MARKER,
-        json.dumps(prov, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        json.dumps(b.prov, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
     )
 
 
@@ -248,7 +246,8 @@ def build_report(
         originals = {s: nbformat.read(p, as_version=4) for s, p in paths.items()}
         drawn = {r.name for r in drawn_runs(runs)}
         executed = [r for r in runs if r.name not in drawn]
-        jobs_list = _write_inputs(executed, originals, prov, build, work)
+        b = _Build(runs, originals, prov, build)
+        jobs_list = _write_inputs(b, executed, work)
         start = time.monotonic()
         nb01 = originals.get(unit_pages.NOTEBOOK)
         title = notebook_title(nb01, unit_pages.NOTEBOOK) if nb01 is not None else ""
@@ -258,7 +257,7 @@ def build_report(
             _run_with_bar(executed, jobs_list, jobs, progress, originals)
             unit_page_list = pages.result()
         shutil.rmtree(work)
-        _write_outputs(runs, originals, prov, build, lang, unit_page_list)
+        _write_outputs(b, lang, unit_page_list)
         if pdf:
             from fpanalysis.report.pdf import write_briefing
 

@@ -36,7 +36,6 @@ from fpanalysis.engines.dask.common import (
     key_hashes,
     load_partition,
     map_task,
-    read_parts,
     source_name,
     total_rows,
     trusted,
@@ -44,7 +43,6 @@ from fpanalysis.engines.dask.common import (
 from fpanalysis.rules import bonus
 
 TABLES_NEEDED = bonus.TABLES_NEEDED
-SHARED_TABLES = ("units",)
 #: The columns the budget reads, per table (the fast reader loads only these).
 COLUMNS_NEEDED: dict[str, list[str]] = {
     "units": ["unit_id"],
@@ -52,13 +50,6 @@ COLUMNS_NEEDED: dict[str, list[str]] = {
     "couples": ["couple_id", "wife_id", "husband_id", "marriage_date", "divorce_date"],
     "children": ["child_id", "couple_id", "birth_date"],
     "certificates": ["cert_id", "couple_id", "child_id", "issue_date", "payee_id", "revoked_date"],
-}
-#: Keys that must be unique across the whole dataset (checked across partitions).
-UNIQUE_KEYS = {
-    "persons": "person_id",
-    "couples": "couple_id",
-    "children": "child_id",
-    "certificates": "cert_id",
 }
 #: Partial cohort tables merged at once by a task of the reduce tree (its fan-in).
 FAN_IN = 4
@@ -299,11 +290,6 @@ def split_by_couple(tables: Mapping[str, pd.DataFrame], n: int) -> list[dict[str
     return [p for p in out if len(p["couples"]) or len(p["certificates"]) or len(p["persons"])]
 
 
-def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
-    """The budget's columns of one partition, read with pyarrow in their stored types (no check)."""
-    return read_parts(files, TABLES_NEEDED, columns=COLUMNS_NEEDED, empty_missing=True)
-
-
 def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
     """Why a partition is not aligned (a reference leaves it), or ``None`` when it is.
 
@@ -448,13 +434,16 @@ class Partial(common.Partial):
 SPEC = PartitionSpec(
     tables=tuple(TABLES_NEEDED),
     name_table="certificates",
-    read_fast=read_partition_fast,
     split=split_by_couple,
     partial=Partial,
-    shared=SHARED_TABLES,
     recorded=tuple(bonus.RECORDED_TABLES),
-    unique_keys=UNIQUE_KEYS,
+    columns=COLUMNS_NEEDED,
+    empty_missing=True,
 )
+#: The reference tables every partition holds whole, and the keys unique across the dataset.
+SHARED_TABLES, UNIQUE_KEYS = SPEC.shared, SPEC.unique_keys
+#: The budget's columns of one partition, read typed in their stored types, without validation.
+read_partition_fast = SPEC.read_fast
 
 
 def _load(source, *, validate: bool, skip_invalid: bool, lang: str) -> tuple[Mapping, Partial]:

@@ -214,28 +214,52 @@ class Partial:
 class PartitionSpec:
     """How one analysis cuts and reads its dataset on Dask.
 
+    The tables every partition holds whole (:attr:`shared`) and the keys that must be unique
+    across the dataset (:attr:`unique_keys`) follow from the schema.
+
     Attributes:
         tables: the tables it needs.
         name_table: the table whose part files name a partition in messages.
-        read_fast: ``{table: [part files]}`` -> typed tables, read without validation.
         split: ``(tables, n)`` -> at most ``n`` aligned partitions of an in-memory dataset.
         partial: the engine's :class:`Partial` (a map task's result).
         alignment: typed tables -> why they do not hold whole records, or ``None``; ``None``
             here: :func:`load_partition` leaves alignment to the engine.
-        shared: small tables every partition holds whole (``units``).
         recorded: the tables whose recorded dates give the default period or date.
-        unique_keys: table -> key column unique across the whole dataset.
+        columns: the columns :meth:`read_fast` reads, per table (``None``: all the schema's).
+        empty_missing: a table without part files is read as an empty typed frame (else left
+            out).
     """
 
     tables: tuple[str, ...]
     name_table: str
-    read_fast: Callable[[Mapping[str, Sequence[str | Path]]], dict[str, pd.DataFrame]]
     split: Callable[[Mapping[str, pd.DataFrame], int], list[dict[str, pd.DataFrame]]]
     partial: type[Partial] = Partial
     alignment: Callable[[Mapping[str, pd.DataFrame]], str | None] | None = None
-    shared: tuple[str, ...] = ()
     recorded: tuple[str, ...] = ()
-    unique_keys: Mapping[str, str] = field(default_factory=dict)
+    columns: Mapping[str, Sequence[str]] | None = None
+    empty_missing: bool = False
+
+    @property
+    def shared(self) -> tuple[str, ...]:
+        """The reference tables among :attr:`tables` (``units``...): whole in every partition."""
+        return tuple(t for t in self.tables if t in schema.REFERENCE_TABLES)
+
+    @property
+    def unique_keys(self) -> dict[str, str]:
+        """Table -> its key column, unique across the whole dataset (the partitioned tables
+        with a one-column key)."""
+        return {
+            t: schema.TABLES[t].key[0]
+            for t in self.tables
+            if t not in self.shared and len(schema.TABLES[t].key) == 1
+        }
+
+    def read_fast(self, files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
+        """One partition's tables (``{table: [part files]}``) read with pyarrow and typed, without
+        validation (:func:`read_parts`)."""
+        return read_parts(
+            files, self.tables, columns=self.columns, empty_missing=self.empty_missing
+        )
 
 
 def source_name(source: Any, table: str) -> str:

@@ -27,7 +27,6 @@ from fpanalysis.engines.dask.common import (
     is_frames,
     load_partition,
     map_task,
-    read_parts,
     run_partitions,
     source_name,
     total_rows,
@@ -35,19 +34,8 @@ from fpanalysis.engines.dask.common import (
 from fpanalysis.rules import compliance as cp
 
 TABLES_NEEDED = list(cp.TABLES_NEEDED)
-SHARED_TABLES = ("units", "check_rounds")
 #: Tables whose rows belong to a couple (by ``couple_id``).
 BY_COUPLE = ("children", "permits", "pregnancies", "surveys", "contraception")
-#: Keys that must be unique across the whole dataset (checked across partitions).
-UNIQUE_KEYS = {
-    "persons": "person_id",
-    "couples": "couple_id",
-    "children": "child_id",
-    "permits": "permit_id",
-    "pregnancies": "pregnancy_id",
-    "surveys": "survey_id",
-    "contraception": "record_id",
-}
 
 
 # --------------------------------------------------------------------------- partitions
@@ -177,12 +165,6 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
     return None
 
 
-def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
-    """One partition's tables read with pyarrow in their stored types and put in the typed form
-    (no validation)."""
-    return read_parts(files, TABLES_NEEDED)
-
-
 # --------------------------------------------------------------------------- map
 
 
@@ -197,14 +179,15 @@ class Partial(common.Partial):
 SPEC = PartitionSpec(
     tables=tuple(TABLES_NEEDED),
     name_table="couples",
-    read_fast=read_partition_fast,
     split=split_by_couple_group,
     partial=Partial,
     alignment=alignment_problem,
-    shared=SHARED_TABLES,
     recorded=tuple(cp.RECORDED_TABLES),
-    unique_keys=UNIQUE_KEYS,
 )
+#: The reference tables every partition holds whole, and the keys unique across the dataset.
+SHARED_TABLES, UNIQUE_KEYS = SPEC.shared, SPEC.unique_keys
+#: One partition's tables read typed, without validation.
+read_partition_fast = SPEC.read_fast
 
 
 @map_task(SPEC)

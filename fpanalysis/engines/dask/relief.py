@@ -41,7 +41,6 @@ from fpanalysis.engines.dask.common import (
     key_hashes,
     load_partition,
     n_workers,
-    read_parts,
     run_partitions,
     source_name,
     total_rows,
@@ -54,7 +53,6 @@ from fpanalysis.engines.dask.relief_keys import (
 from fpanalysis.rules import relief as rl
 
 TABLES_NEEDED = list(rl.RELIEF_TABLES)
-UNIQUE_KEYS = {"households": "household_id", "household_members": "member_id"}
 
 
 # --------------------------------------------------------------------------- partitions
@@ -101,11 +99,6 @@ def alignment_problem(tables: Mapping[str, pd.DataFrame]) -> str | None:
     if missing.any():
         return f"household_members.household_id {v[missing].iloc[0]!r} not in households"
     return None
-
-
-def read_partition_fast(files: Mapping[str, Sequence[str | Path]]) -> dict[str, pd.DataFrame]:
-    """One partition's households and members read with pyarrow and typed (no validation)."""
-    return read_parts(files, TABLES_NEEDED, empty_missing=True)
 
 
 # --------------------------------------------------------------------------- map
@@ -164,13 +157,16 @@ _register_sizeof()
 SPEC = PartitionSpec(
     tables=tuple(TABLES_NEEDED),
     name_table="households",
-    read_fast=read_partition_fast,
     split=split_by_household,
     partial=Partial,
     alignment=alignment_problem,
     recorded=tuple(rl.RECORDED_TABLES),
-    unique_keys=UNIQUE_KEYS,
+    empty_missing=True,
 )
+#: The keys unique across the dataset.
+UNIQUE_KEYS = SPEC.unique_keys
+#: One partition's households and members read typed, without validation.
+read_partition_fast = SPEC.read_fast
 
 
 def map_assess(

@@ -49,12 +49,9 @@ def explain_household(
     as_of: Any,
     params: Params,
     *,
-    quota: Any = None,
-    budget_yuan: Any = None,
-    pool: str = "all",
-    previous_round: Any = None,
     result: ReliefResult | None = None,
     reveal_pii: bool = False,
+    **round_options: Any,
 ) -> Trace:
     """The trace of one household's eligibility, rank and selection in a round (rulebook §6).
 
@@ -63,10 +60,10 @@ def explain_household(
         household: the household's id.
         as_of: the round's date; ``None``: the households' last recorded date.
         params: parameters in force.
-        quota, budget_yuan, pool, previous_round: the round's options, as
-            :func:`~fpanalysis.rules.relief.rank_households` takes them.
         result: the round, when already computed (its own date and options are then used).
         reveal_pii: show the head's name and ID number in full (rulebook §7; masked by default).
+        round_options: the round's ``quota``, ``budget_yuan``, ``pool`` and ``previous_round``,
+            as :func:`~fpanalysis.rules.relief.rank_households` takes them.
 
     Returns:
         A :class:`Trace` whose ``result`` holds ``in_round``, ``pool``, ``eligible``, ``rank``,
@@ -81,15 +78,7 @@ def explain_household(
     if not hh["household_id"].astype(str).eq(key).any():
         raise unknown_id(("户", "household"), key, hh["household_id"])
     if result is None:
-        result = rank_households(
-            tables,
-            params,
-            as_of,
-            quota=quota,
-            budget_yuan=budget_yuan,
-            pool=pool,
-            previous_round=previous_round,
-        )
+        result = rank_households(tables, params, as_of, **round_options)
     result = result.with_texts()
     src = hh[hh["household_id"].astype(str).eq(key)].iloc[0]
     t = Trace("household", key, reveal=reveal_pii)

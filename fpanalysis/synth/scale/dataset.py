@@ -29,7 +29,7 @@ RATIOS: Mapping[str, float] = {
     "households": 1 / PERSONS_PER_COUPLE,
     "certificates": 0.087,
 }
-REFERENCE_TABLES = ("units", "check_rounds")
+REFERENCE_TABLES = schema.REFERENCE_TABLES
 _PARQUET_OPTS = {"compression": "zstd", "write_statistics": True}
 
 
