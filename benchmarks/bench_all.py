@@ -54,6 +54,7 @@ FULL = {
     "budget_parts": 10,  # Parquet partitions of the budget input for the Dask engine
     "report": True,
     "command_sizes": [1_000_000, 2_000_000, 10_000_000],
+    "dask_command_sizes": [20_000_000],
 }
 QUICK = {
     "budget_sizes": [3_000],
@@ -64,6 +65,7 @@ QUICK = {
     "budget_parts": 3,
     "report": False,
     "command_sizes": [20_000],
+    "dask_command_sizes": [20_000],
 }
 
 
@@ -667,6 +669,8 @@ def bench_commands_section(cfg: dict, args: argparse.Namespace, log) -> dict:
             data_dir=args.data_dir,
             timeout=args.timeout,
             log=log,
+            dask_sizes=[] if args.no_dask else cfg["dask_command_sizes"],
+            dask_commands=[c for c in bench_commands.DASK_COMMANDS if c in (args.commands or [c])],
         )
     except Exception as exc:  # a failed section is reported in its place, like a failed worker
         return {"error": f"{type(exc).__name__}: {exc}"}

@@ -26,6 +26,11 @@ Per row:
   process and all its descendants, sampled every 0.1 s (child processes
   running at once add up). Not ``ru_maxrss`` of a child of this harness:
   Linux counts in it the harness's own memory, copied before the ``exec``.
+- **Dask rows** (``compliance`` and ``relief`` with ``--engine dask --workers 2
+  --worker-memory 4GB``, on 20M people by default, ``--dask-sizes``): besides the above, the
+  driver's own peak (the ``python -m fpanalysis`` process's ``VmHWM``) and each worker
+  process's, polled; where the same size also runs the default engine, the two output files
+  are compared byte for byte.
 - **exit**: the exit code; a process killed by a signal, by ``--timeout`` or
   by the memory guard (the sampled tree over ``--mem-limit``) is a row that
   says so. The processes also get ``oom_score_adj`` 1000, so that on a shared
@@ -60,6 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -69,6 +75,12 @@ DATA_DIR = HERE / "data"
 sys.path.insert(0, str(HERE))
 
 COMMANDS = ("validate", "bonus", "compliance", "relief")
+#: The commands also run with the Dask engine, and on which sizes.
+DASK_COMMANDS = ("compliance", "relief")
+DASK_SIZES = (20_000_000,)
+#: The Dask engine as the command line starts it on this machine: a local cluster of two
+#: worker processes of 4 GB each.
+DASK_ARGS = ("--engine", "dask", "--workers", "2", "--worker-memory", "4GB")
 #: The DuckDB contender of a command: its script in this folder.
 CONTENDERS = {"compliance": "duckdb_compliance.py", "relief": "duckdb_relief.py"}
 SIZES = (1_000_000, 2_000_000, 10_000_000)
@@ -202,6 +214,11 @@ def command_argv(command: str, dataset: Path, out: Path, quota: int | None = Non
     return [*argv, *extra, "--out", str(out)]
 
 
+def dask_argv(command: str, dataset: Path, out: Path, quota: int | None = None) -> list[str]:
+    """The command line of ``command`` with the Dask engine (:data:`DASK_ARGS`)."""
+    return [*command_argv(command, dataset, out, quota), *DASK_ARGS]
+
+
 def contender_argv(command: str, dataset: Path, out: Path, quota: int | None = None) -> list[str]:
     """The command line of ``command``'s DuckDB contender."""
     argv = [sys.executable, str(HERE / CONTENDERS[command]), str(dataset)]
@@ -237,6 +254,22 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return out
+
+
+def _cmdline(pid: int) -> list[str]:
+    """A process's arguments (none when it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").split("\0")[:-1]
+
+
+def _is_driver(argv: list[str]) -> bool:
+    """``python -m fpanalysis ...`` itself (not GNU time starting it)."""
+    return argv[:1] != [GNU_TIME] and any(
+        a == "-m" and b == "fpanalysis" for a, b in zip(argv, argv[1:], strict=False)
+    )
 
 
 def _tree(pid: int) -> list[int]:
@@ -285,7 +318,7 @@ def measure(
             Path(f"/proc/{proc.pid}/oom_score_adj").write_text("1000")
         except OSError:
             pass
-        tree_peak_kb, hwm_kb, verdict = 0, {}, None
+        tree_peak_kb, hwm_kb, cmds, verdict = 0, {}, {}, None
         while True:
             pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -296,6 +329,8 @@ def measure(
                 rss, hwm = _status_kb(p)
                 total += rss
                 hwm_kb[p] = max(hwm_kb.get(p, 0), hwm)
+                if p not in cmds:
+                    cmds[p] = _cmdline(p)
             tree_peak_kb = max(tree_peak_kb, total)
             elapsed = time.perf_counter() - t0
             if verdict is None and elapsed > timeout:
@@ -325,7 +360,12 @@ def measure(
     if verdict is None:
         verdict = "ok" if code == 0 else ("failed" if code > 0 else "killed")
     tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
+    driver = [p for p, a in cmds.items() if _is_driver(a)]
+    # the Dask workers: processes the driver's multiprocessing started (not its resource tracker)
+    workers = [p for p, a in cmds.items() if "spawn_main" in " ".join(a)]
     return {
+        "driver_mb": max((hwm_kb[p] for p in driver), default=0) / 1024,
+        "workers_mb": sorted((hwm_kb[p] / 1024 for p in workers), reverse=True),
         "argv": [Path(a).name if a == sys.executable else a for a in argv],
         "wall_s": wall,
         "peak_rss_mb": max(max_process_mb, tree_peak_kb / 1024),
@@ -452,17 +492,25 @@ def bench_size(
     mem_limit_mb: float | None,
     contenders: bool,
     log,
+    dask_commands: Sequence[str] = (),
 ) -> dict:
-    """Every command (and contender) on the dataset of ``people``: the dataset and the rows."""
+    """Every command (and contender) on the dataset of ``people``: the dataset and the rows.
+
+    ``commands`` run with the default engine (and their DuckDB contenders), ``dask_commands``
+    with the Dask engine (:data:`DASK_ARGS`).
+    """
     ds = ensure_dataset(data_dir, people, log)
     path = Path(ds["path"])
     label = size_label(people)
-    quota = relief_quota(path) if "relief" in commands else None
+    everything = [c for c in COMMANDS if c in commands or c in dask_commands]
+    quota = relief_quota(path) if "relief" in everything else None
     rows = []
-    for command in commands:
-        runs = [("fpanalysis", command_argv)]
-        if contenders and command in CONTENDERS:
+    for command in everything:
+        runs = [("fpanalysis", command_argv)] if command in commands else []
+        if contenders and command in CONTENDERS and command in commands:
             runs.append(("duckdb", contender_argv))
+        if command in dask_commands:
+            runs.append(("dask", dask_argv))
         outs = {}
         for runner, make in runs:
             out = scratch / f"{label}-{command}-{runner}.parquet"
@@ -505,6 +553,10 @@ def bench_size(
         if "duckdb" in outs:
             ok, msg = _compare(command, outs["duckdb"][1], outs["fpanalysis"][1])
             outs["duckdb"][0]["agrees"], outs["duckdb"][0]["agreement"] = ok, msg
+        if "dask" in outs and "fpanalysis" in outs:
+            a, b = outs["dask"][1], outs["fpanalysis"][1]
+            same = a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
+            outs["dask"][0]["identical"] = same
     return {"dataset": {k: v for k, v in ds.items()}, "quota": quota, "rows": rows}
 
 
@@ -518,8 +570,13 @@ def run(
     contenders: bool = True,
     scratch: Path | None = None,
     log=None,
+    dask_sizes: Sequence[int] = (),
+    dask_commands: Sequence[str] = DASK_COMMANDS,
 ) -> dict:
     """The "commands" benchmark: every size, every command. What ``bench_all.py`` runs too.
+
+    ``dask_commands`` also run with the Dask engine on ``dask_sizes`` (a size in both lists
+    runs both engines, and the two outputs are compared byte for byte).
 
     ``mem_limit_mb`` defaults to 90 % of the machine's memory. Outputs go to
     ``scratch`` (default: a new folder under /tmp, removed at the end).
@@ -540,15 +597,19 @@ def run(
             "seed": SEED,
             "period": PERIOD,
             "bonus_args": list(BONUS_ARGS),
+            "dask_sizes": list(dask_sizes),
+            "dask_commands": list(dask_commands),
+            "dask_args": list(DASK_ARGS),
         },
         "load_before": load_avg(),
         "sizes": {},
     }
     try:
-        for n in sizes:
+        for n in sorted(set(sizes) | set(dask_sizes)):
             out["sizes"][size_label(n)] = bench_size(
                 n,
-                list(commands),
+                list(commands) if n in sizes else [],
+                dask_commands=list(dask_commands) if n in dask_sizes else [],
                 data_dir=Path(data_dir),
                 scratch=scratch,
                 timeout=timeout,
@@ -605,6 +666,11 @@ def table_lines(res: dict) -> list[str]:
                 notes.append(r["stderr_tail"][-1][:80])
             if r.get("page_cache_resident") is not None:
                 notes.append(f"page cache {r['page_cache_resident']:.0%} warm")
+            if r["runner"] == "dask" and r.get("driver_mb"):
+                workers = ", ".join(_mb(x) for x in r.get("workers_mb", []))
+                notes.append(f"driver {_mb(r['driver_mb'])}; workers {workers}")
+            if "identical" in r:
+                notes.append(f"output identical to pandas': {r['identical']}")
             if "agrees" in r:
                 notes.append(f"agrees with fpanalysis: {r['agrees']}")
                 if not r["agrees"]:
@@ -626,8 +692,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--sizes",
-        type=lambda s: [parse_size(x) for x in s.split(",") if x.strip()],
-        help="people per dataset, comma-separated (default 1M,2M,10M; --quick: 20k)",
+        type=lambda s: [parse_size(x) for x in s.split(",") if x.strip() and x != "none"],
+        help="people per dataset, comma-separated (default 1M,2M,10M; --quick: 20k; none: "
+        "only the Dask rows)",
     )
     ap.add_argument(
         "--only",
@@ -643,6 +710,12 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--quick", action="store_true", help="tiny sizes (20k people): a smoke run")
     ap.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB contenders")
+    ap.add_argument(
+        "--dask-sizes",
+        type=lambda s: [parse_size(x) for x in s.split(",") if x.strip() and x != "none"],
+        help="people per dataset of the Dask rows (compliance, relief; default 20M; --quick: "
+        "20k; none: no Dask rows)",
+    )
     ap.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where datasets are kept")
     ap.add_argument(
         "--out", type=Path, default=RESULTS / "bench_commands.json", help="the JSON file written"
@@ -660,12 +733,18 @@ def main(argv=None) -> int:
 
     m = machine()
     res = run(
-        args.sizes or (QUICK_SIZES if args.quick else SIZES),
+        args.sizes if args.sizes is not None else (QUICK_SIZES if args.quick else SIZES),
         commands,
         data_dir=args.data_dir,
         timeout=args.timeout,
         mem_limit_mb=args.mem_limit,
         contenders=not args.no_duckdb,
+        dask_sizes=(
+            args.dask_sizes
+            if args.dask_sizes is not None
+            else (QUICK_SIZES if args.quick else DASK_SIZES)
+        ),
+        dask_commands=[c for c in DASK_COMMANDS if c in commands],
     )
     res["machine"] = m
     print(

@@ -7,8 +7,10 @@ continued, tier changed, stopped); never ID numbers or incomes.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fpanalysis.core.clock import document_time
 from fpanalysis.core.errors import FPError, UsageError
 from fpanalysis.core.labels import labels
 from fpanalysis.io import neutralize_text
@@ -210,8 +213,25 @@ def check_chromium() -> str:
     return path
 
 
+_PDF_DATES = re.compile(rb"(/(?:CreationDate|ModDate)\s*)\((D:[^)]*)\)")
+
+
+def pdf_with_dates(pdf: bytes, when: dt.datetime) -> bytes:
+    """``pdf`` with its creation and modification dates set to ``when`` (UTC): Chromium stamps
+    the moment it prints, so this is what makes a reprint give the same bytes.
+
+    Examples:
+        >>> pdf_with_dates(b"/CreationDate (D:20261202083000+00'00')", dt.datetime(2000, 1, 1))
+        b"/CreationDate (D:20000101000000+00'00')"
+    """
+    stamp = when.strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    return _PDF_DATES.sub(lambda m: m.group(1) + b"(" + stamp + b")", pdf)
+
+
 def html_to_pdf(text: str, out: Path, *, timeout: float = 120) -> Path:
-    """Print an HTML page to PDF with headless Chromium (A4 by the page's CSS), atomically."""
+    """Print an HTML page to PDF with headless Chromium (A4 by the page's CSS), atomically; its
+    dates are the document time (``SOURCE_DATE_EPOCH``, else 2000-01-01), so a reprint gives the
+    same bytes."""
     exe = check_chromium()
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="fpanalysis-notice-") as tmp:
@@ -245,7 +265,8 @@ def html_to_pdf(text: str, out: Path, *, timeout: float = 120) -> Path:
                 file=str(out),
                 rule="chromium-pdf",
             )
-        write_bytes(out, pdf.read_bytes())  # the write guard's atomic write
+        # the write guard's atomic write
+        write_bytes(out, pdf_with_dates(pdf.read_bytes(), document_time()))
     return out
 
 

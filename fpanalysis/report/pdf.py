@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fpanalysis.core.clock import now_utc
-from fpanalysis.io.notice import CHROMIUM_ARGS, chromium_path
+from fpanalysis.io.notice import CHROMIUM_ARGS, chromium_path, pdf_with_dates
 
 BRIEFING = "briefing.pdf"
 _STYLE_RE = re.compile(r"<style[^>]*>.*?</style>", re.S)
@@ -44,20 +44,6 @@ def briefing_html(report: Path, pages: Sequence[str]) -> str:
         + "\n".join(bodies)
         + "</body></html>\n"
     )
-
-
-def _pdf_date() -> str:
-    return now_utc().strftime("D:%Y%m%d%H%M%S+00'00'")
-
-
-def fix_dates(pdf: bytes) -> bytes:
-    """The PDF's creation and modification dates set to the report's run time (stable bytes)."""
-    stamp = _pdf_date().encode()
-
-    def repl(m: re.Match) -> bytes:
-        return m.group(1) + b"(" + stamp + b")"
-
-    return re.sub(rb"(/(?:CreationDate|ModDate)\s*)\((D:[^)]*)\)", repl, pdf)
 
 
 def write_briefing(
@@ -106,4 +92,4 @@ def write_briefing(
         src.unlink(missing_ok=True)
     from fpanalysis.io.guard import write_bytes
 
-    return write_bytes(out, fix_dates(pdf))  # the write guard's atomic write
+    return write_bytes(out, pdf_with_dates(pdf, now_utc()))  # the write guard's atomic write

@@ -162,6 +162,9 @@ def test_the_procedure_end_to_end(tmp_path, register_url, capsys):
     check_notice_text(cells, admitted)
     if pdf_tools():
         check_pdf(tmp_path / "notice.pdf", admitted)
+        again = tmp_path / "notice-again.pdf"
+        assert main([*argv[:-1], str(again)]) == 0
+        assert again.read_bytes() == (tmp_path / "notice.pdf").read_bytes()  # a reprint: same bytes
     assert len(reg.notices(DECIDED)) == 1  # printing again records nothing
     capsys.readouterr()
 

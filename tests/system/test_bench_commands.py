@@ -58,6 +58,8 @@ def test_quick_run_measures_every_command_and_contender(quick):
         ("compliance", "duckdb"),
         ("relief", "fpanalysis"),
         ("relief", "duckdb"),
+        ("compliance", "dask"),
+        ("relief", "dask"),
     }
     for r in rows:
         what = (r["command"], r["runner"], r.get("stderr_tail"))
@@ -67,6 +69,18 @@ def test_quick_run_measures_every_command_and_contender(quick):
         assert r["floor_s"] == pytest.approx(r["read_s"] + r["write_s"])
         assert r["ratio"] == pytest.approx(r["wall_s"] / r["floor_s"])
         assert r["read_rows"] > 0 and r["output_bytes"] > 0
+
+
+def test_quick_run_dask_rows_name_driver_and_workers_and_match_pandas(quick):
+    dask = [r for r in _rows(quick) if r["runner"] == "dask"]
+    assert sorted(r["command"] for r in dask) == ["compliance", "relief"]
+    for r in dask:
+        assert "--engine" in r["argv"] and "dask" in r["argv"]
+        assert 0 < r["driver_mb"] <= r["peak_rss_mb"]
+        assert len(r["workers_mb"]) == 2 and all(w > 0 for w in r["workers_mb"])
+        assert r["identical"] is True, r["command"]
+    plain = [r for r in _rows(quick) if r["runner"] == "fpanalysis"]
+    assert all(r["workers_mb"] == [] for r in plain)
 
 
 def test_quick_run_duckdb_contenders_agree_with_fpanalysis(quick):
