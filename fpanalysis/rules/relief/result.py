@@ -222,8 +222,8 @@ def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
             out.insert(
                 at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object)
             )
-    out["reason_zh"] = texts["reason_zh"].to_numpy()
-    out["reason_en"] = texts["reason_en"].to_numpy()
+    for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
+        out[c] = texts[c].astype("str").array
     return out
 
 
