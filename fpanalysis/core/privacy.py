@@ -138,11 +138,32 @@ def mask_id_number(s: Any) -> Any:
     return _ID_RE.sub(_id_repl, s)
 
 
+def _mask_names_arrow(s: pd.Series) -> pd.Series:
+    """:func:`mask_name` of each value of a ``str`` column, with Arrow's string kernels."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a = pa.array(s)
+    text = a.type
+    n = pc.utf8_length(a)
+    rest = pc.max_element_wise(pc.subtract(n, 1), 0)
+    starred = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(a, 0, 1),
+        pc.binary_repeat(pa.scalar("*", text), rest),
+        pa.scalar("", text),
+    )
+    one = pc.if_else(pc.equal(n, 1), pa.scalar("*", text), a)
+    out = pc.if_else(pc.greater(n, 1), starred, one)
+    return pd.Series(out, index=s.index, name=s.name, dtype=s.dtype)
+
+
 def _mask_series(s: pd.Series, kind: str) -> pd.Series:
     if not (pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s)):
         # numbers typed into a spreadsheet, object columns: mask their text form
         s = s.astype("str").where(s.notna())
     if kind == "name":
+        if s.dtype == "str":  # a province's names: the first character kept, the rest starred
+            return _mask_names_arrow(s)
         return s.str.replace(_ALL_RE, _name_repl, regex=True)
     long = s.str.len() > 10
     starred = s.str.replace(_ALL_RE, lambda m: "*" * len(m[0]), regex=True)
