@@ -42,7 +42,19 @@ def to_fen(yuan: pd.Series) -> pd.Series:
     def one(v: float) -> int:
         return int((Decimal(repr(float(v))) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
-    return yuan.map(one, na_action="ignore").astype("Int64")
+    # Most amounts are whole fen: the float nearest ``fen / 100`` is the amount, and its
+    # shortest text has at most two decimals, which ``one`` gives back exactly. The rest
+    # (more decimals, huge, missing) go through ``one`` itself.
+    v = yuan.to_numpy(np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        small = np.isfinite(v) & (np.abs(v) < 1e12)
+        fen = np.where(small, np.round(v * 100), 0).astype(np.int64)
+        whole = small & (fen / 100 == v)
+    out = pd.array(fen, dtype="Int64")
+    rest = ~whole
+    if rest.any():
+        out[rest] = pd.array(yuan[rest].map(one, na_action="ignore").astype("Int64"), dtype="Int64")
+    return pd.Series(out, index=yuan.index, name=yuan.name)
 
 
 def value_fen(v: Any) -> int:

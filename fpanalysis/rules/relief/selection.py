@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.relief.assess import assess, value_fen
 from fpanalysis.rules.relief.ranking import rank_pool
+from fpanalysis.rules.relief.textcols import as_series, yuan_texts
 from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
 
 POOLS = ("all", "urban", "rural", "separate")
@@ -254,10 +256,10 @@ def select_pool(
         lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
     lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
     le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
-    cum_txt = pd.Series(
-        [yuan_text(v) if pd.notna(v) else "" for v in r["cumulative_fen"]],
-        index=r.index,
-        dtype="str",
+    cum = r["cumulative_fen"]
+    cum_txt = as_series(  # yuan_text of each amount, empty where none
+        pc.fill_null(yuan_texts(cum.to_numpy("int64", na_value=0), valid=cum.notna()), ""),
+        r.index,
     )
     if lim_zh:
         why_zh[admitted] = "新纳入：按排序在" + lz + "之内（累计 " + cum_txt[admitted] + " 元）"
