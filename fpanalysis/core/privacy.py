@@ -144,6 +144,8 @@ def _mask_names_arrow(s: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     a = pa.array(s)
+    if isinstance(a, pa.ChunkedArray):  # in one piece, as a column made from Python texts is
+        a = a.combine_chunks()
     text = a.type
     n = pc.utf8_length(a)
     rest = pc.max_element_wise(pc.subtract(n, 1), 0)
