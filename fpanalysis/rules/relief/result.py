@@ -183,8 +183,7 @@ class ReliefResult:
         inputs = (sl[[c for c in TEXT_INPUT_COLUMNS if c in sl.columns]] for sl in slices)
         run = self.runner or _texts_here
         for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
-            full = with_texts(t.iloc[s : s + rows], texts)
-            yield full if columns is None else full[columns]
+            yield with_texts(t.iloc[s : s + rows], texts, columns)
 
     def with_texts(self) -> ReliefResult:
         """This round with every text written (itself when it is not lean)."""
@@ -206,12 +205,20 @@ class ReliefResult:
             yield piece.reset_index(drop=True)
 
 
-def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+def with_texts(
+    lean: pd.DataFrame, texts: pd.DataFrame, columns: list[str] | None = None
+) -> pd.DataFrame:
     """Rows of a lean table with their texts, in the columns and order of the full table.
 
     ``decided_zh``/``decided_en`` take the place of the ``above__`` columns
     (where :func:`rank_pool` writes them); ``reason_zh``/``reason_en`` come last.
+    ``columns``: only these, in this order (the full table's ``[columns]``).
     """
+    if columns is not None and not {"decided_zh", "decided_en"} & set(columns):
+        out = lean[[c for c in columns if c in lean.columns]].copy()
+        for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
+            out[c] = texts[c].astype("str").array
+        return out[columns]
     cols = list(lean.columns)
     above = [c for c in cols if c.startswith(ABOVE_PREFIX)]
     out = lean.drop(columns=above)
@@ -224,7 +231,7 @@ def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
             )
     for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
         out[c] = texts[c].astype("str").array
-    return out
+    return out if columns is None else out[columns]
 
 
 def _texts_here(
