@@ -83,7 +83,7 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     # each household row's key, and each member's household among those keys (one hash join)
     hcode, keys = pd.factorize(hid)
     nk = len(keys)
-    at = pd.Index(keys).get_indexer(members["household_id"])
+    at = _positions(members["household_id"], keys)
     relation = members["relation"]
     kid = (relation.eq("child").fillna(False).to_numpy(bool)) & (at >= 0)
     parent = relation.isin(["head", "spouse"]).to_numpy(bool) & (at >= 0)
@@ -255,6 +255,15 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         },
         index=index,
     )
+
+
+def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Each value's position among ``keys`` (distinct), -1 when absent: ``get_indexer``,
+    with Arrow's hash table for texts."""
+    if values.dtype == "str" and keys.dtype == "str":
+        found = pc.index_in(pa.array(values), value_set=pa.array(keys))
+        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
+    return pd.Index(keys).get_indexer(values)
 
 
 def _join_codes(codes: np.ndarray, values: pa.Array, n: int, sep: str) -> pa.Array:
