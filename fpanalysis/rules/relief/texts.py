@@ -4,6 +4,13 @@ Amounts, ratios and dates as text, the labels of areas, tiers and ranking
 keys, what puts each ranked household below the one just above it, and every
 household's reason. Each row's texts need only the row and the row above's
 values, so a lean round's texts can be written a slice at a time, anywhere.
+
+Each text has its readable rule, one household at a time (:func:`decided_text`,
+:func:`reason_text`: what the rulebook says a household is told), and the same
+texts written a column at a time for a province (:func:`decided_texts`,
+:func:`reason_texts`, with :mod:`.textcols`), which hand any row they cannot
+write to the readable rule; the two agree on every row
+(``tests/rules/test_relief_texts.py``).
 """
 
 from __future__ import annotations
@@ -280,7 +287,7 @@ def _key_texts(key: str, rows: pd.DataFrame) -> tuple[pa.Array, pa.Array, np.nda
             pc.if_else(empty, tc.lit("none"), d),
             (np.ones(len(v), bool)),
         )
-    t = _f_texts(v.fillna("")) if present.all() else pa.nulls(len(v), tc.TEXT)
+    t = _f_texts(v) if present.all() else pa.nulls(len(v), tc.TEXT)
     return t, t, np.full(len(v), bool(present.all()))
 
 
