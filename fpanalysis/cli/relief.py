@@ -309,9 +309,10 @@ def run(args: argparse.Namespace) -> int:
 
     t = result.table
     n = t["selection"].value_counts()
-    total = int(result.selected["entitlement_yuan"].astype("int64").sum())
+    chosen = t["selected"].fillna(False).astype(bool)  # result.selected, one column at a time
+    total = int(t.loc[chosen, "entitlement_yuan"].astype("int64").sum())
     day = result.as_of.strftime("%Y-%m-%d")
-    eligible, selected = int(t["eligible"].sum()), len(result.selected)
+    eligible, selected = int(t["eligible"].sum()), int(chosen.sum())
     continuing, admitted, waiting = (n.get(k, 0) for k in ("continuing", "admitted", "waiting"))
     zh = args.lang == "zh"
     for z, e in result.notes:
