@@ -93,8 +93,11 @@ def default_as_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
 
 def _standards(area: pd.Series, params: Params, as_of: pd.Timestamp) -> pd.Series:
     """The standard in force on ``as_of`` per household's area, in fen (Int64)."""
-    fen = {a: value_fen(params.dibao_standard(a, as_of)) for a in sorted(area.dropna().unique())}
-    return area.map(fen).astype("Int64")
+    codes, areas = pd.factorize(area)  # each area's standard once
+    fen = [value_fen(params.dibao_standard(a, as_of)) for a in areas.tolist()]
+    out = pd.array(np.take(np.asarray(fen + [0], dtype=np.int64), codes), dtype="Int64")
+    out[codes < 0] = pd.NA
+    return pd.Series(out, index=area.index, name=area.name)
 
 
 def assess(

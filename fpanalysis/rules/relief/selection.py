@@ -373,7 +373,10 @@ def pool_notes(notes: list[tuple[str, str]], p: str, pool: str) -> list[tuple[st
 
 def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
     """The pool's households that are not ranked (not eligible), by household id."""
-    rest = a[~a.index.isin(sel.index)].sort_values("household_id", kind="mergesort").copy()
+    at = np.flatnonzero(~a.index.isin(sel.index))
+    # by id: the ids sorted, then the rows taken once in that order (a province's wide rows)
+    ids = a[["household_id"]].iloc[at].reset_index(drop=True)
+    rest = a.iloc[at[ids.sort_values("household_id", kind="mergesort").index.to_numpy()]].copy()
     rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
     rest["selection"] = "not_eligible"
     for c in ("rank", "cumulative_fen", "above_rank"):
