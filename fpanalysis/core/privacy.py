@@ -250,6 +250,13 @@ def _mask_id_words(s: pd.Series) -> pd.Series:
     return out.astype(s.dtype)
 
 
+def _no_text(level: pd.Index) -> bool:
+    """Whether an index level holds numbers or dates only (no text, so nothing ID-shaped)."""
+    return pd.api.types.is_numeric_dtype(level.dtype) or pd.api.types.is_datetime64_any_dtype(
+        level.dtype
+    )
+
+
 def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with every PII column masked (rulebook §7).
 
@@ -283,6 +290,8 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
             out.isetitem(j, _mask_id_words(out.iloc[:, j]))
     names = list(out.index.names)
     kinds = [_kind(n) for n in names]
+    if not any(kinds) and all(_no_text(out.index.get_level_values(j)) for j in range(len(names))):
+        return out  # numbers or dates (a row number): nothing shaped like an ID to mask
     idx = out.index.to_frame(index=False)
     if any(kinds) or any(id_shaped(idx.iloc[:, j].astype(object)).any() for j in range(len(names))):
         for j, k in enumerate(kinds):
