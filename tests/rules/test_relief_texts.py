@@ -193,6 +193,8 @@ def test_derive_fp_types_hand_cases():
     )
     got = rl.derive_fp_types(hh, mm).set_index("household_id")
     pt.assert_frame_equal(got, _derive_by_groupby(hh, mm).set_index("household_id"))
+    twice = pd.concat([hh, hh.iloc[[1, 0]]])  # a household listed twice: both rows the same
+    pt.assert_frame_equal(rl.derive_fp_types(twice, mm), _derive_by_groupby(twice, mm))
     assert got["fp_type"].tolist()[:3] == ["only_daughter", "two_daughters_sterilized", "infertile"]
     assert got.loc["H2", "fp_evidence_en"] == (
         "two-daughters-sterilised household: both children C (F), D (F) are daughters "

@@ -122,12 +122,15 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
 
     nc_a, nd_a = per_row(n_children), per_row(n_daughters)
     rows = pa.array(take) if nk else None
+    # distinct ids, every one present: each row is its own group (the usual households table)
+    own = nk == len(hid) and bool((hcode == np.arange(nk)).all())
 
     def texts_per_row(groups: pa.Array, fill: str | None) -> pa.Array:
         if not nk:
             return pa.nulls(len(hid), tc.TEXT) if fill is None else tc.repeat(fill, len(hid))
-        out = groups.take(rows)
-        out = pc.if_else(pa.array(present), out, pa.scalar(None, tc.TEXT))
+        out = groups if own else groups.take(rows)
+        if not present.all():
+            out = pc.if_else(pa.array(present), out, pa.scalar(None, tc.TEXT))
         return out if fill is None else pc.fill_null(out, tc.lit(fill))
 
     ktz = texts_per_row(_join_codes(kat, kid_zh, nk, "、"), "")
