@@ -138,11 +138,34 @@ def mask_id_number(s: Any) -> Any:
     return _ID_RE.sub(_id_repl, s)
 
 
+def _mask_names_arrow(s: pd.Series) -> pd.Series:
+    """:func:`mask_name` of each value of a ``str`` column, with Arrow's string kernels."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a = pa.array(s)
+    if isinstance(a, pa.ChunkedArray):  # in one piece, as a column made from Python texts is
+        a = a.combine_chunks()
+    text = a.type
+    n = pc.utf8_length(a)
+    rest = pc.max_element_wise(pc.subtract(n, 1), 0)
+    starred = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(a, 0, 1),
+        pc.binary_repeat(pa.scalar("*", text), rest),
+        pa.scalar("", text),
+    )
+    one = pc.if_else(pc.equal(n, 1), pa.scalar("*", text), a)
+    out = pc.if_else(pc.greater(n, 1), starred, one)
+    return pd.Series(out, index=s.index, name=s.name, dtype=s.dtype)
+
+
 def _mask_series(s: pd.Series, kind: str) -> pd.Series:
     if not (pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s)):
         # numbers typed into a spreadsheet, object columns: mask their text form
         s = s.astype("str").where(s.notna())
     if kind == "name":
+        if s.dtype == "str":  # a province's names: the first character kept, the rest starred
+            return _mask_names_arrow(s)
         return s.str.replace(_ALL_RE, _name_repl, regex=True)
     long = s.str.len() > 10
     starred = s.str.replace(_ALL_RE, lambda m: "*" * len(m[0]), regex=True)
@@ -227,6 +250,13 @@ def _mask_id_words(s: pd.Series) -> pd.Series:
     return out.astype(s.dtype)
 
 
+def _no_text(level: pd.Index) -> bool:
+    """Whether an index level holds numbers or dates only (no text, so nothing ID-shaped)."""
+    return pd.api.types.is_numeric_dtype(level.dtype) or pd.api.types.is_datetime64_any_dtype(
+        level.dtype
+    )
+
+
 def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with every PII column masked (rulebook §7).
 
@@ -260,6 +290,8 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
             out.isetitem(j, _mask_id_words(out.iloc[:, j]))
     names = list(out.index.names)
     kinds = [_kind(n) for n in names]
+    if not any(kinds) and all(_no_text(out.index.get_level_values(j)) for j in range(len(names))):
+        return out  # numbers or dates (a row number): nothing shaped like an ID to mask
     idx = out.index.to_frame(index=False)
     if any(kinds) or any(id_shaped(idx.iloc[:, j].astype(object)).any() for j in range(len(names))):
         for j, k in enumerate(kinds):

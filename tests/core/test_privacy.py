@@ -270,3 +270,18 @@ def test_what_validation_quotes_is_masked_outside_validate(column, value, shown)
     assert m.value == shown and m.key == "110105********002X/M1"
     if value.isdigit() or value.endswith("X"):
         assert value not in m.text("zh") and value not in m.text("en")
+
+
+@pytest.mark.parametrize(
+    "dtype", [pytest.param("str", id="text-column"), pytest.param(object, id="object-column")]
+)
+def test_a_name_column_is_masked_as_each_name(dtype):
+    names = ["张三丰", "王五", "欧阳娜娜", "李", "", None, "Ann Lee", "张**", "a\nb", "\U0001f600z"]
+    s = pd.Series(names, dtype=dtype, index=range(2, 12))
+    got = mask_frame(pd.DataFrame({"head_name": s}))["head_name"]
+    assert got.tolist()[:5] == ["张**", "王*", "欧***", "*", ""]
+    assert [v for v in got.tolist() if isinstance(v, str)] == [
+        mask_name(v) for v in names if v is not None
+    ]
+    assert got.isna().tolist() == [v is None for v in names]
+    assert got.dtype == s.dtype or dtype is object

@@ -42,7 +42,19 @@ def to_fen(yuan: pd.Series) -> pd.Series:
     def one(v: float) -> int:
         return int((Decimal(repr(float(v))) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
-    return yuan.map(one, na_action="ignore").astype("Int64")
+    # Most amounts are whole fen: the float nearest ``fen / 100`` is the amount, and its
+    # shortest text has at most two decimals, which ``one`` gives back exactly. The rest
+    # (more decimals, huge, missing) go through ``one`` itself.
+    v = yuan.to_numpy(np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        small = np.isfinite(v) & (np.abs(v) < 1e12)
+        fen = np.where(small, np.round(v * 100), 0).astype(np.int64)
+        whole = small & (fen / 100 == v)
+    out = pd.array(fen, dtype="Int64")
+    rest = ~whole
+    if rest.any():
+        out[rest] = pd.array(yuan[rest].map(one, na_action="ignore").astype("Int64"), dtype="Int64")
+    return pd.Series(out, index=yuan.index, name=yuan.name)
 
 
 def value_fen(v: Any) -> int:
@@ -81,8 +93,11 @@ def default_as_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
 
 def _standards(area: pd.Series, params: Params, as_of: pd.Timestamp) -> pd.Series:
     """The standard in force on ``as_of`` per household's area, in fen (Int64)."""
-    fen = {a: value_fen(params.dibao_standard(a, as_of)) for a in sorted(area.dropna().unique())}
-    return area.map(fen).astype("Int64")
+    codes, areas = pd.factorize(area)  # each area's standard once
+    fen = [value_fen(params.dibao_standard(a, as_of)) for a in areas.tolist()]
+    out = pd.array(np.take(np.asarray(fen + [0], dtype=np.int64), codes), dtype="Int64")
+    out[codes < 0] = pd.NA
+    return pd.Series(out, index=area.index, name=area.name)
 
 
 def assess(

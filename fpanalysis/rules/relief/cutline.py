@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from fpanalysis.rules.relief.ranking import sort_frame
@@ -18,6 +19,7 @@ from fpanalysis.rules.relief.texts import KEY_LABELS, key_value_text
 if TYPE_CHECKING:
     from fpanalysis.rules.relief.result import ReliefResult
 
+SIDES = ("waiting", "admitted", "continuing")
 CUT_COLUMNS = [
     "pool",
     "side",
@@ -49,18 +51,20 @@ def cut_line(result: ReliefResult, n: int = 1) -> pd.DataFrame:
     """
     t = result.table
     out = []
+    # positions first, then only the few rows taken (a province's table is millions of rows)
+    ranked = t["rank"].notna().to_numpy(bool)
+    selection = t["selection"]
+    is_ = {k: selection.eq(k).fillna(False).to_numpy(bool) for k in SIDES}
     for p in sorted(t["pool"].dropna().unique()):
-        pt = t[t["pool"].eq(p) & t["rank"].notna()].sort_values("rank")
-        waiting = pt[pt["selection"].eq("waiting")]
-        if waiting.empty:
+        at = np.flatnonzero(t["pool"].eq(p).fillna(False).to_numpy(bool) & ranked)
+        at = at[np.argsort(t["rank"].iloc[at].to_numpy("int64"), kind="stable")]  # rank order
+        waiting = at[is_["waiting"][at]]
+        if not len(waiting):
             continue
-        admitted = pt[pt["selection"].eq("admitted")]
-        above = (
-            (admitted if not admitted.empty else pt[pt["selection"].eq("continuing")])
-            .tail(n)
-            .copy()
-        )
-        below = waiting.head(n).copy()
+        admitted = at[is_["admitted"][at]]
+        last = admitted if len(admitted) else at[is_["continuing"][at]]
+        above = t.iloc[last[max(len(last) - n, 0) :]].copy()
+        below = t.iloc[waiting[:n]].copy()
         above["side"] = "above"
         below["side"] = "below"
         first = below.iloc[0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 FP_TYPES = ("only_daughter", "two_daughters_sterilized", "infertile")
 FP_LABELS = {
@@ -75,99 +77,212 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         [{'household_id': 'H1', 'fp_type': nan, 'n_children': 2},
          {'household_id': 'H2', 'fp_type': 'only_daughter', 'n_children': 1}]
     """
-    m = members.sort_values("member_id", kind="mergesort")
-    kids = m[m["relation"].eq("child")]
-    n_children = kids.groupby("household_id").size()
-    n_daughters = kids[kids["sex"].eq("F")].groupby("household_id").size()
-    kid_text_zh = join_per_group(
-        kids["household_id"],
-        kids["member_id"]
-        + "（"
-        + kids["sex"].map({"F": "女", "M": "男"}).fillna("性别不详")
-        + "）",
-        "、",
-    )
-    kid_text_en = join_per_group(
-        kids["household_id"],
-        kids["member_id"] + " (" + kids["sex"].map({"F": "F", "M": "M"}).fillna("?") + ")",
-        ", ",
-    )
-    parents = m[m["relation"].isin(["head", "spouse"]) & m["sterilized"].fillna(False).astype(bool)]
-    ster = join_per_group(parents["household_id"], parents["member_id"], "、")
+    from fpanalysis.rules.relief import textcols as tc
 
     hid = households["household_id"]
-    nc = hid.map(n_children).fillna(0).astype("int64")
-    nd = hid.map(n_daughters).fillna(0).astype("int64")
-    st = hid.map(ster).astype("str")
-    has_st = st.notna()
-    infertile = households["infertile"].fillna(False).astype(bool)
+    # each household row's key, and each member's household among those keys (one hash join)
+    hcode, keys = pd.factorize(hid)
+    nk = len(keys)
+    at = _positions(members["household_id"], keys)
+    relation = members["relation"]
+    kid = (relation.eq("child").fillna(False).to_numpy(bool)) & (at >= 0)
+    parent = relation.isin(["head", "spouse"]).to_numpy(bool) & (at >= 0)
+    parent &= members["sterilized"].fillna(False).astype(bool).to_numpy()
+    daughter = members["sex"].eq("F").fillna(False).to_numpy(bool)
 
-    only_daughter = nc.eq(1) & nd.eq(1)
-    two_daughters = nc.eq(2) & nd.eq(2) & has_st
-    infert = nc.eq(0) & infertile
-    fp_type = pd.Series(np.nan, index=households.index, dtype="str")
-    fp_type = (
-        fp_type.mask(only_daughter, "only_daughter")
-        .mask(two_daughters, "two_daughters_sterilized")
-        .mask(infert, "infertile")
+    n_children = np.bincount(at[kid], minlength=nk)
+    n_daughters = np.bincount(at[kid & daughter], minlength=nk)
+    # each group's members in id order; ``at``: the member's household
+    cols = ["member_id", "sex"]
+    kids = members.loc[kid, cols].assign(at=at[kid]).sort_values("member_id", kind="mergesort")
+    sex = kids["sex"]
+    kid_zh = tc.cat(
+        tc.texts_of(kids["member_id"]),
+        "（",
+        tc.texts_of(sex.map({"F": "女", "M": "男"}).fillna("性别不详")),
+        "）",
     )
+    kid_en = tc.cat(
+        tc.texts_of(kids["member_id"]),
+        " (",
+        tc.texts_of(sex.map({"F": "F", "M": "M"}).fillna("?")),
+        ")",
+    )
+    kat = kids["at"].to_numpy()
+    parents = members.loc[parent, ["member_id"]].assign(at=at[parent])
+    parents = parents.sort_values("member_id", kind="mergesort")
+    st_groups = _join_codes(parents["at"].to_numpy(), tc.texts_of(parents["member_id"]), nk, "、")
 
-    ktz = hid.map(kid_text_zh).astype("str").fillna("")
-    kte = hid.map(kid_text_en).astype("str").fillna("")
-    stz = st.fillna("")
+    # per household row (a household id not listed: none)
+    present = hcode >= 0
+    take = np.where(present, hcode, 0)
+
+    def per_row(a: np.ndarray) -> np.ndarray:
+        return np.where(present, a[take] if nk else 0, 0).astype("int64")
+
+    nc_a, nd_a = per_row(n_children), per_row(n_daughters)
+    rows = pa.array(take) if nk else None
+    # distinct ids, every one present: each row is its own group (the usual households table)
+    own = nk == len(hid) and bool((hcode == np.arange(nk)).all())
+
+    def texts_per_row(groups: pa.Array, fill: str | None) -> pa.Array:
+        if not nk:
+            return pa.nulls(len(hid), tc.TEXT) if fill is None else tc.repeat(fill, len(hid))
+        out = groups if own else groups.take(rows)
+        if not present.all():
+            out = pc.if_else(pa.array(present), out, pa.scalar(None, tc.TEXT))
+        return out if fill is None else pc.fill_null(out, tc.lit(fill))
+
+    ktz = texts_per_row(_join_codes(kat, kid_zh, nk, "、"), "")
+    kte = texts_per_row(_join_codes(kat, kid_en, nk, ", "), "")
+    st = texts_per_row(st_groups, None)
+    has_st = pc.is_valid(st).to_numpy(zero_copy_only=False)
+    stz = pc.fill_null(st, tc.lit(""))
+    infertile = households["infertile"].fillna(False).astype(bool).to_numpy()
+
+    only_daughter = (nc_a == 1) & (nd_a == 1)
+    two_daughters = (nc_a == 2) & (nd_a == 2) & has_st
+    infert = (nc_a == 0) & infertile
+    fp_codes = np.select([only_daughter, two_daughters, infert], [0, 1, 2], default=-1)
+    fp_type = pa.array(list(FP_TYPES), tc.TEXT).take(pa.array(fp_codes, mask=fp_codes < 0))
+
     # Evidence: why the type holds, or the near miss that keeps it from holding.
-    zh = np.select(
-        [only_daughter, two_daughters, infert, nc.eq(0), nc.eq(2) & nd.eq(2)],
-        [
-            "独女户：唯一子女 " + ktz + " 为女儿",
-            "二女结扎户：两个子女 " + ktz + " 均为女儿，且 " + stz + " 已结扎",
-            pd.Series("不育户：无子女，且登记为不育", index=hid.index),
-            pd.Series("非计生优先户：无子女，但未登记不育", index=hid.index),
-            "非计生优先户：两个子女 " + ktz + " 均为女儿，但户主夫妻均未登记结扎",
-        ],
-        default="非计生优先户：子女 "
-        + nc.astype(str)
-        + " 人（"
-        + nd.astype(str)
-        + " 女）"
-        + np.where(ktz.ne(""), "：" + ktz, ""),
+    branch = np.select(
+        [only_daughter, two_daughters, infert, nc_a == 0, (nc_a == 2) & (nd_a == 2)],
+        [0, 1, 2, 3, 4],
+        default=5,
     )
-    en = np.select(
-        [only_daughter, two_daughters, infert, nc.eq(0), nc.eq(2) & nd.eq(2)],
+
+    n = len(hid)
+    nc_t, nd_t = tc.int_texts(nc_a), tc.int_texts(nd_a)
+    parts = {k: np.flatnonzero(branch == k) for k in range(6)}
+
+    def of(k: int, col: pa.Array) -> pa.Array:
+        return col.take(pa.array(parts[k]))
+
+    def when(k: int, cond: np.ndarray, yes: str, no: str) -> pa.Array:
+        return pc.if_else(pa.array(cond[parts[k]]), tc.lit(yes), tc.lit(no))
+
+    kids_listed = pc.not_equal(ktz, tc.lit("")).to_numpy(zero_copy_only=False)
+    zh = tc.assemble(
+        n,
         [
-            "only-daughter household: the only child " + kte + " is a daughter",
-            "two-daughters-sterilised household: both children "
-            + kte
-            + " are daughters and "
-            + st.fillna("").str.replace("、", ", ")
-            + " sterilised",
-            pd.Series("infertile household: no children and infertility recorded", index=hid.index),
-            pd.Series(
-                "no FP priority type: no children, but infertility not recorded", index=hid.index
+            (parts[0], tc.cat("独女户：唯一子女 ", of(0, ktz), " 为女儿")),
+            (
+                parts[1],
+                tc.cat(
+                    "二女结扎户：两个子女 ", of(1, ktz), " 均为女儿，且 ", of(1, stz), " 已结扎"
+                ),
             ),
-            "no FP priority type: both children "
-            + kte
-            + " are daughters, but neither head nor spouse is recorded sterilised",
+            (parts[2], tc.repeat("不育户：无子女，且登记为不育", len(parts[2]))),
+            (parts[3], tc.repeat("非计生优先户：无子女，但未登记不育", len(parts[3]))),
+            (
+                parts[4],
+                tc.cat("非计生优先户：两个子女 ", of(4, ktz), " 均为女儿，但户主夫妻均未登记结扎"),
+            ),
+            (
+                parts[5],
+                tc.cat(
+                    "非计生优先户：子女 ",
+                    of(5, nc_t),
+                    " 人（",
+                    of(5, nd_t),
+                    " 女）",
+                    when(5, kids_listed, "：", ""),
+                    of(5, ktz),
+                ),
+            ),
         ],
-        default="no FP priority type: "
-        + nc.astype(str)
-        + np.where(nc.eq(1), " child (", " children (")
-        + nd.astype(str)
-        + np.where(nd.eq(1), " daughter)", " daughters)")
-        + np.where(kte.ne(""), ": " + kte, ""),
     )
+    en = tc.assemble(
+        n,
+        [
+            (
+                parts[0],
+                tc.cat("only-daughter household: the only child ", of(0, kte), " is a daughter"),
+            ),
+            (
+                parts[1],
+                tc.cat(
+                    "two-daughters-sterilised household: both children ",
+                    of(1, kte),
+                    " are daughters and ",
+                    pc.replace_substring(of(1, stz), "、", ", "),
+                    " sterilised",
+                ),
+            ),
+            (
+                parts[2],
+                tc.repeat(
+                    "infertile household: no children and infertility recorded", len(parts[2])
+                ),
+            ),
+            (
+                parts[3],
+                tc.repeat(
+                    "no FP priority type: no children, but infertility not recorded", len(parts[3])
+                ),
+            ),
+            (
+                parts[4],
+                tc.cat(
+                    "no FP priority type: both children ",
+                    of(4, kte),
+                    " are daughters, but neither head nor spouse is recorded sterilised",
+                ),
+            ),
+            (
+                parts[5],
+                tc.cat(
+                    "no FP priority type: ",
+                    of(5, nc_t),
+                    when(5, nc_a == 1, " child (", " children ("),
+                    of(5, nd_t),
+                    when(5, nd_a == 1, " daughter)", " daughters)"),
+                    when(5, kids_listed, ": ", ""),
+                    of(5, kte),
+                ),
+            ),
+        ],
+    )
+    index = households.index
     return pd.DataFrame(
         {
             "household_id": hid,
-            "fp_type": fp_type,
-            "n_children": nc,
-            "n_daughters": nd,
-            "sterilized_members": st,
-            "fp_evidence_zh": pd.Series(zh, index=hid.index, dtype="str"),
-            "fp_evidence_en": pd.Series(en, index=hid.index, dtype="str"),
+            "fp_type": tc.as_series(fp_type, index),
+            "n_children": pd.Series(nc_a, index=index),
+            "n_daughters": pd.Series(nd_a, index=index),
+            "sterilized_members": tc.as_series(st, index),
+            "fp_evidence_zh": tc.as_series(zh, index),
+            "fp_evidence_en": tc.as_series(en, index),
         },
-        index=households.index,
+        index=index,
     )
+
+
+def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Each value's position among ``keys`` (distinct), -1 when absent: ``get_indexer``,
+    with Arrow's hash table for texts."""
+    if values.dtype == "str" and keys.dtype == "str":
+        found = pc.index_in(pa.array(values), value_set=pa.array(keys))
+        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
+    return pd.Index(keys).get_indexer(values)
+
+
+def _join_codes(codes: np.ndarray, values: pa.Array, n: int, sep: str) -> pa.Array:
+    """The values of each group ``0..n-1`` joined with ``sep``, in their order (null for a
+    group with none; a code ``-1`` belongs to no group)."""
+    keep = codes >= 0
+    codes = codes[keep]
+    order = np.argsort(codes, kind="stable")  # stable: each group keeps its values' order
+    counts = np.bincount(codes, minlength=n)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    vals = values.filter(pa.array(keep)).take(pa.array(order)).cast(pa.large_string())
+    joined = pc.binary_join(
+        pa.LargeListArray.from_arrays(pa.array(offsets), vals), pa.scalar(sep, pa.large_string())
+    )
+    return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.large_string()))
 
 
 PROBLEM_COLUMNS = [

@@ -43,10 +43,12 @@ def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
         rank 1), ``above_id`` and ``above_rank``.
     """
     order = list(order)
-    e = assessed[assessed["eligible"].fillna(False).astype(bool)]
-    keys = sort_frame(e)
+    eligible = np.flatnonzero(assessed["eligible"].fillna(False).astype(bool).to_numpy())
+    # the keys sorted, then the rows taken once in that order (a province's wide rows)
+    keys = sort_frame(assessed.iloc[eligible]).reset_index(drop=True)
     keys = keys.sort_values(order, kind="mergesort", na_position="last")
-    e = e.loc[keys.index].copy()
+    e = assessed.iloc[eligible[keys.index.to_numpy()]].copy()
+    keys = keys.set_axis(e.index)
     e["rank"] = pd.array(np.arange(1, len(e) + 1), dtype="Int64")
     decided = pd.Series(np.nan, index=e.index, dtype="str")
     for k in reversed(order):  # the earliest differing key wins: assign from the last

@@ -183,8 +183,7 @@ class ReliefResult:
         inputs = (sl[[c for c in TEXT_INPUT_COLUMNS if c in sl.columns]] for sl in slices)
         run = self.runner or _texts_here
         for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
-            full = with_texts(t.iloc[s : s + rows], texts)
-            yield full if columns is None else full[columns]
+            yield with_texts(t.iloc[s : s + rows], texts, columns)
 
     def with_texts(self) -> ReliefResult:
         """This round with every text written (itself when it is not lean)."""
@@ -206,12 +205,20 @@ class ReliefResult:
             yield piece.reset_index(drop=True)
 
 
-def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+def with_texts(
+    lean: pd.DataFrame, texts: pd.DataFrame, columns: list[str] | None = None
+) -> pd.DataFrame:
     """Rows of a lean table with their texts, in the columns and order of the full table.
 
     ``decided_zh``/``decided_en`` take the place of the ``above__`` columns
     (where :func:`rank_pool` writes them); ``reason_zh``/``reason_en`` come last.
+    ``columns``: only these, in this order (the full table's ``[columns]``).
     """
+    if columns is not None and not {"decided_zh", "decided_en"} & set(columns):
+        out = lean[[c for c in columns if c in lean.columns]].copy()
+        for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
+            out[c] = texts[c].astype("str").array
+        return out[columns]
     cols = list(lean.columns)
     above = [c for c in cols if c.startswith(ABOVE_PREFIX)]
     out = lean.drop(columns=above)
@@ -222,9 +229,9 @@ def with_texts(lean: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
             out.insert(
                 at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object)
             )
-    out["reason_zh"] = texts["reason_zh"].to_numpy()
-    out["reason_en"] = texts["reason_en"].to_numpy()
-    return out
+    for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
+        out[c] = texts[c].astype("str").array
+    return out if columns is None else out[columns]
 
 
 def _texts_here(
@@ -315,6 +322,44 @@ def rank_households(
     )
 
 
+#: The ranking columns the unranked rows lack, with the type the stacked table gives them.
+_GAP_TYPES = {
+    "decided_by": "str",
+    "above_id": "str",
+    ABOVE_PREFIX + "household_id": "str",
+    ABOVE_PREFIX + "rank": "Int64",
+    ABOVE_PREFIX + "tier": "Int64",
+    ABOVE_PREFIX + "fp_priority": "boolean",
+    ABOVE_PREFIX + "application_date": "datetime64[ns]",
+}
+
+
+def _typed_gaps(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The parts with the ranking columns some lack added as missing values of their type.
+
+    Stacked with untyped gaps (NaN), such a column is Python objects that
+    :func:`finish_table` then types (slow at province scale); typed before, it
+    is the same column. Only where every part that has the column has it of
+    that type (a ``fp_priority`` above of ``True``/``False``/NaN is typed first).
+    """
+    out = list(parts)
+    for c, dtype in _GAP_TYPES.items():
+        have = [k for k, p_ in enumerate(out) if c in p_.columns]
+        if not have or len(have) == len(out):
+            continue
+        if dtype == "boolean":
+            for k in have:
+                if out[k][c].dtype == object:
+                    out[k] = out[k].assign(**{c: out[k][c].astype("boolean")})
+        if any(str(out[k][c].dtype) != dtype for k in have):
+            continue
+        for k, p_ in enumerate(out):
+            if c not in p_.columns:
+                gap = pd.Series(pd.array([None] * len(p_), dtype=dtype), index=p_.index)
+                out[k] = p_.assign(**{c: gap})
+    return out
+
+
 def finish_table(
     parts: list[pd.DataFrame],
     assessed: pd.DataFrame,
@@ -328,6 +373,7 @@ def finish_table(
     ``texts=False``: no reasons (a lean table, :func:`rank_households`).
     """
     cols = list(dict.fromkeys([c for p_ in parts for c in p_.columns]))
+    parts = _typed_gaps(parts)
     table = pd.concat([p_.reindex(columns=cols) for p_ in parts]) if parts else assessed.iloc[0:0]
     for c, dtype in (("rank", "Int64"), ("selected", "boolean"), ("cumulative_fen", "Int64")):
         if c not in table:

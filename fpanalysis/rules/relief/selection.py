@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.relief.assess import assess, value_fen
 from fpanalysis.rules.relief.ranking import rank_pool
+from fpanalysis.rules.relief.textcols import as_series, yuan_texts
 from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
 
 POOLS = ("all", "urban", "rural", "separate")
@@ -254,10 +256,10 @@ def select_pool(
         lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
     lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
     le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
-    cum_txt = pd.Series(
-        [yuan_text(v) if pd.notna(v) else "" for v in r["cumulative_fen"]],
-        index=r.index,
-        dtype="str",
+    cum = r["cumulative_fen"]
+    cum_txt = as_series(  # yuan_text of each amount, empty where none
+        pc.fill_null(yuan_texts(cum.to_numpy("int64", na_value=0), valid=cum.notna()), ""),
+        r.index,
     )
     if lim_zh:
         why_zh[admitted] = "新纳入：按排序在" + lz + "之内（累计 " + cum_txt[admitted] + " 元）"
@@ -371,7 +373,10 @@ def pool_notes(notes: list[tuple[str, str]], p: str, pool: str) -> list[tuple[st
 
 def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
     """The pool's households that are not ranked (not eligible), by household id."""
-    rest = a[~a.index.isin(sel.index)].sort_values("household_id", kind="mergesort").copy()
+    at = np.flatnonzero(~a.index.isin(sel.index))
+    # by id: the ids sorted, then the rows taken once in that order (a province's wide rows)
+    ids = a[["household_id"]].iloc[at].reset_index(drop=True)
+    rest = a.iloc[at[ids.sort_values("household_id", kind="mergesort").index.to_numpy()]].copy()
     rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
     rest["selection"] = "not_eligible"
     for c in ("rank", "cumulative_fen", "above_rank"):
