@@ -227,6 +227,14 @@ def _mask_id_words(s: pd.Series) -> pd.Series:
     return out.astype(s.dtype)
 
 
+def _text_id_shaped(level: pd.Series) -> bool:
+    """Whether an index level holds a value shaped like an ID number (a level of numbers or
+    dates holds no text: not looked at cell by cell)."""
+    if pd.api.types.is_numeric_dtype(level) or pd.api.types.is_datetime64_any_dtype(level):
+        return False
+    return bool(id_shaped(level.astype(object)).any())
+
+
 def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with every PII column masked (rulebook §7).
 
@@ -261,7 +269,7 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     names = list(out.index.names)
     kinds = [_kind(n) for n in names]
     idx = out.index.to_frame(index=False)
-    if any(kinds) or any(id_shaped(idx.iloc[:, j].astype(object)).any() for j in range(len(names))):
+    if any(kinds) or any(_text_id_shaped(idx.iloc[:, j]) for j in range(len(names))):
         for j, k in enumerate(kinds):
             col = idx.iloc[:, j]
             idx.isetitem(j, _mask_series(col, k) if k is not None else _mask_id_words(col))
