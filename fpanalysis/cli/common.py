@@ -176,12 +176,13 @@ def add_recorded_analysis_options(
     add_engine_options(parser)
 
 
-def write(df, path: Path, args: argparse.Namespace, book=None) -> None:
+def write(df, path: Path, args: argparse.Namespace, book=None, fen: Sequence[str] = ()) -> None:
     """Mask personal information unless --reveal-pii, then write in the chosen language.
 
     An ``.xlsx`` with ``book`` (:func:`book`) is the formatted workbook of
     :func:`fpanalysis.io.workbooks.write_table_workbook`; a ``.csv`` or
-    ``.parquet`` is the plain table.
+    ``.parquet`` is the plain table, ``fen`` its columns of whole fen written as
+    yuan (:func:`fpanalysis.io.write.write_table`; not with ``book``).
     """
     masked = mask_frame(df, reveal=args.reveal_pii)
     if book is not None and Path(path).suffix.lower() == ".xlsx":
@@ -189,7 +190,7 @@ def write(df, path: Path, args: argparse.Namespace, book=None) -> None:
 
         write_table_workbook(masked, path, book, lang=args.lang)
     else:
-        write_table(masked, path, lang=args.lang)
+        write_table(masked, path, lang=args.lang, fen=fen)
 
 
 def book(
