@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus.months import MODES, MonthlyParams
+from fpanalysis.rules.bonus.segments import lookup
 from fpanalysis.rules.scope import couples_in_scope, is_staff_on
 
 NEW_GROUP_COLUMNS = ["payee_unit_id", "other_unit_id", "rate", "couples"]
@@ -53,13 +55,29 @@ def new_certificate_groups(
     """
     on = pd.Timestamp(start)
     scope = couples_in_scope(tables, params, on, childbearing_only=True)
-    has_child = scope["couple_id"].isin(tables["children"]["couple_id"])
+    child_couples = tables["children"]["couple_id"]
+    # isin as a hash lookup in pyarrow (pandas would turn each key into a Python object); a
+    # missing id is found when the children hold one too, as isin finds it
+    has_child = isin_keys(scope["couple_id"], child_couples) | (
+        scope["couple_id"].isna() & bool(child_couples.isna().any())
+    )
     scope = scope[~has_child & (scope["basis"] == "staff")].reset_index(drop=True)
     if scope.empty:
         return empty_groups()
-    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
-    wife = persons.reindex(scope["wife_id"].to_numpy())
-    husb = persons.reindex(scope["husband_id"].to_numpy())
+    persons = tables["persons"]
+
+    def spouse(column: str) -> pd.DataFrame:
+        """The spouse's row (the first of a repeated id; missing when unknown): the columns that
+        say whether the spouse is staff."""
+        at = lookup(persons["person_id"], scope[column])
+        return pd.DataFrame(
+            {
+                c: pd.api.extensions.take(persons[c].array, at, allow_fill=True)
+                for c in ("unit_id", "category", "hire_date", "leave_date")
+            }
+        )
+
+    wife, husb = spouse("wife_id"), spouse("husband_id")
     w_unit = wife["unit_id"].where(is_staff_on(wife, on)).to_numpy(object)
     h_unit = husb["unit_id"].where(is_staff_on(husb, on)).to_numpy(object)
     payee_unit = scope["responsible_unit_id"].to_numpy(object)
