@@ -256,7 +256,7 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
         ...     "household_id"].tolist()
         ['110105********002X', 'H2']
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: a column is copied only when masked
     if reveal:
         return out
     for j, col in enumerate(out.columns):
