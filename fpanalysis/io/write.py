@@ -84,7 +84,7 @@ def localize(df: pd.DataFrame, lang: str, table: str | None = None) -> pd.DataFr
     """
     if lang not in ("zh", "en"):
         raise UsageError(f"不支持的语言：{lang}", f"unsupported language: {lang}", value=lang)
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: a column is copied only when translated
     if lang == "en":
         return out
     for col in out.columns:
