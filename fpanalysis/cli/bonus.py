@@ -166,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
             if args.outside is not None
             else None
         )
+        # past here only a workbook's unit names are read: the other tables are let go
+        dataset = {"units": dataset["units"]}
     # money as whole fen until written (a province's table without a Decimal per cell); the
     # workbook's sheets take yuan
     as_fen = args.out.suffix.lower() != ".xlsx"

@@ -59,7 +59,7 @@ def _plain(pr: bonus.BonusProjection, by) -> pd.DataFrame:
 def test_table_agrees_with_the_plain_reading(seed, by):
     rng = np.random.default_rng(seed)
     units = tuple(f"U{k}" for k in range(int(rng.integers(1, 5))))
-    months, draws = int(rng.integers(1, 30)), int(rng.integers(1, 4))
+    months, draws = int(rng.integers(1, 30)), 1 + seed % 3  # one draw: each percentile is it
     committed = rng.integers(0, 5000, size=(len(units), months))
     new = rng.integers(0, 3000, size=(draws, len(units), months))
     pr = bonus.BonusProjection(2024 * 12 + int(rng.integers(0, 12)), units, committed, new)

@@ -48,6 +48,10 @@ def _pct(x: np.ndarray, axis: int = 0) -> np.ndarray:
         shape = list(x.shape)
         shape[axis] = 3
         return np.zeros(shape, np.int64)
+    if x.shape[axis] == 1 and x.dtype == np.int64:  # one draw is each percentile: no copies
+        shape = list(x.shape)
+        shape[axis] = 3
+        return np.broadcast_to(x, shape)
     return np.percentile(x, [10, 50, 90], axis=axis, method="inverted_cdf").astype(np.int64)
 
 
