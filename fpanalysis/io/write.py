@@ -547,15 +547,17 @@ def _fen_parquet_ok(df: pd.DataFrame, money: list[int]) -> bool:
     return True
 
 
-def _decimal_array(fen: np.ndarray, typ: Any) -> Any:
-    """Whole fen as an Arrow decimal128 column of scale 2 (the same unscaled integers)."""
+def _decimal_array(fen: np.ndarray, typ: Any, words: np.ndarray) -> Any:
+    """Whole fen as an Arrow decimal128 column of scale 2 (the same unscaled integers), written
+    into ``words`` (at least ``len(fen)`` rows of two int64: reused from one slice to the next,
+    so that fresh memory is not touched for each)."""
     import pyarrow as pa
 
-    v = np.ascontiguousarray(fen, dtype=np.int64)
-    words = np.empty((len(v), 2), dtype=np.int64)  # little-endian 128-bit: low word, sign word
-    words[:, 0] = v
-    words[:, 1] = v >> 63
-    return pa.Array.from_buffers(typ, len(v), [None, pa.py_buffer(words)])
+    n = len(fen)
+    w = words[:n]  # little-endian 128-bit: low word, sign word
+    w[:, 0] = fen
+    np.right_shift(w[:, 0], 63, out=w[:, 1])
+    return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(w)])
 
 
 def _write_fen_parquet(df: pd.DataFrame, money: list[int], tmp: Path) -> None:
@@ -589,6 +591,7 @@ def _write_fen_parquet(df: pd.DataFrame, money: list[int], tmp: Path) -> None:
         return
     others = [j for j in range(df.shape[1]) if j not in money]
     rest = pa.schema([schema.field(j) for j in others])
+    words = {j: np.empty((min(len(df), rows_per_group), 2), dtype=np.int64) for j in money}
     with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
         for a in range(0, len(df), rows_per_group):
             part = df.iloc[a : a + rows_per_group]
@@ -601,7 +604,8 @@ def _write_fen_parquet(df: pd.DataFrame, money: list[int], tmp: Path) -> None:
             for j in range(df.shape[1]):
                 if j in money:
                     fen = part.iloc[:, j].to_numpy()
-                    arrays.append(_decimal_array(fen, schema.field(j).type))
+                    arrays.append(_decimal_array(fen, schema.field(j).type, words[j]))
                 else:
                     arrays.append(text.column(others.index(j)))  # type: ignore[union-attr]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            del arrays  # the words are written over by the next slice
