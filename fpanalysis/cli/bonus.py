@@ -156,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
         dataset = None  # the units' names are read for a workbook only
     else:
         dataset = load_data(args, bonus.TABLES_NEEDED)
+        dataset = dataset.replace_frames(  # validated whole; the names and ID numbers let go
+            {
+                t: df.drop(columns=[c for c in bonus.COLUMNS_UNUSED.get(t, ()) if c in df])
+                for t, df in dataset.items()
+            }
+        )
         start = args.start or bonus.default_start(dataset)
         model = bonus.BonusModel.build(dataset, params, start, max_months=args.months)
         liability_table = (

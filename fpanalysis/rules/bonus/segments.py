@@ -19,6 +19,9 @@ from fpanalysis.rules.bonus.months import FAR_FUTURE, FAR_PAST, MODES, SHARES, m
 
 #: The tables the reward reads.
 TABLES_NEEDED = ["units", "persons", "couples", "children", "certificates"]
+#: Columns of those tables that the reward never reads (validated with the rest, then let go): a
+#: person's name and resident ID number.
+COLUMNS_UNUSED = {"persons": ("name", "id_number")}
 SEGMENT_COLUMNS = ["cert_id", "mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
 #: The pieces of a spouse's months under ``split = half``: alone on the payroll before the other
 #: spouse is on it, both on it, alone after the other has left.
