@@ -20,6 +20,7 @@ from fpanalysis.cli.common import (
     on_dask,
     option_help,
     positive_int,
+    release_memory,
     say_written,
     uses_dask,
     write,
@@ -162,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
                 for t, df in dataset.items()
             }
         )
+        release_memory()  # what the validation held
         start = args.start or bonus.default_start(dataset)
         model = bonus.BonusModel.build(dataset, params, start, max_months=args.months)
         liability_table = (
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         )
         # past here only a workbook's unit names are read: the other tables are let go
         dataset = {"units": dataset["units"]}
+        release_memory()
     # money as whole fen until written (a province's table without a Decimal per cell); the
     # workbook's sheets take yuan
     as_fen = args.out.suffix.lower() != ".xlsx"
