@@ -91,3 +91,35 @@ def test_table_labels_typed_as_lists_give_them():
     e, f = empty.table(), empty.table(fen=True)
     assert len(e) == len(f) == 0
     assert e[["month", "unit_id"]].dtypes.equals(f[["month", "unit_id"]].dtypes)
+
+
+@pytest.mark.parametrize(
+    "block, parallel_min",
+    [
+        pytest.param(1, 10**9, id="one-unit-blocks"),
+        pytest.param(3 * 37 * 5, 0, id="five-unit-blocks-two-threads"),
+    ],
+)
+def test_projected_cohorts_by_blocks_of_units_are_the_same(monkeypatch, block, parallel_min):
+    """The count table turned into fen a block of units at a time (and the runs' halves summed
+    from two threads) gives the fen of the whole table at once."""
+    import sys
+    from pathlib import Path
+
+    from fpanalysis.core.params import load_params
+    from fpanalysis.rules.bonus import parallel
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import bench_bonus as bb
+
+    t = bb.synth_tables(3000, seed=11)
+    seg, _ = bonus.certificate_segments(t, with_info=False)
+    start = bonus.parse_month(bb.START)
+    c = bonus.compress(seg, start, max_months=36)
+    params = load_params().with_overrides({"reward_split": "half"}, source="test")
+    mp = bonus.MonthlyParams.of(params, start, 36)
+    whole = bonus.project_cohorts(c, mp)
+    assert len(c.units) > 5 and whole.sum() > 0
+    monkeypatch.setattr(parallel, "BLOCK", block)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
+    assert np.array_equal(bonus.project_cohorts(c, mp), whole)
