@@ -30,6 +30,14 @@ def _band_rate(ages: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
     return out
 
 
+def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """``values.isin(keys)`` (a missing value is in ``keys`` when a key is missing too)."""
+    found = isin_keys(values, keys).to_numpy(dtype=bool)
+    if keys.isna().any():
+        found |= values.isna().to_numpy(dtype=bool)
+    return found
+
+
 def empty_groups() -> pd.DataFrame:
     """No new-certificate group: the columns of :func:`new_certificate_groups`, typed, no row."""
     return pd.DataFrame(
@@ -54,17 +62,19 @@ def new_certificate_groups(
         the number of couples. Sorted, so the simulation is reproducible.
     """
     on = pd.Timestamp(start)
-    scope = couples_in_scope(tables, params, on, childbearing_only=True)
-    child_couples = tables["children"]["couple_id"]
-    # isin as a hash lookup in pyarrow (pandas would turn each key into a Python object); a
-    # missing id is found when the children hold one too, as isin finds it
-    has_child = isin_keys(scope["couple_id"], child_couples) | (
-        scope["couple_id"].isna() & bool(child_couples.isna().any())
-    )
-    scope = scope[~has_child & (scope["basis"] == "staff")].reset_index(drop=True)
+    # A couple with a child takes no new certificate: only the childless couples, and the persons
+    # they name, are placed in scope (a couple's scope reads its own row and its spouses' only).
+    # isin as a hash lookup in pyarrow (pandas would turn each key into a Python object); a missing
+    # id is found when the other side holds one too, as isin finds it.
+    couples, persons = tables["couples"], tables["persons"]
+    childless = couples[~_isin(couples["couple_id"], tables["children"]["couple_id"])]
+    spouses = pd.concat([childless["wife_id"], childless["husband_id"]], ignore_index=True)
+    persons = persons[_isin(persons["person_id"], spouses)]
+    theirs = {**tables, "couples": childless, "persons": persons}
+    scope = couples_in_scope(theirs, params, on, childbearing_only=True)
+    scope = scope[scope["basis"] == "staff"].reset_index(drop=True)
     if scope.empty:
         return empty_groups()
-    persons = tables["persons"]
 
     def spouse(column: str) -> pd.DataFrame:
         """The spouse's row (the first of a repeated id; missing when unknown): the columns that
