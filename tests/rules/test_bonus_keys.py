@@ -87,7 +87,8 @@ def _groups_by_reindex(tables, params, start) -> pd.DataFrame:
 
 def _sample(seed: int):
     """The sample dataset, each person's category and hire date drawn again (more staff couples
-    in more units), a person listed twice (the first row counts) and a spouse no row names."""
+    in more units), a person listed twice (the first row counts), a spouse no row names and a
+    spouse missing."""
     t = dict(load_dataset(config.SAMPLE_DIR, bonus.TABLES_NEEDED))
     rng = np.random.default_rng(seed)
     p = t["persons"].copy()
@@ -99,6 +100,7 @@ def _sample(seed: int):
         p = pd.concat([p, twin], ignore_index=True)
         c = t["couples"].copy()
         c.loc[c.index[1], "husband_id"] = "NOBODY"
+        c.loc[c.index[2], "wife_id"] = None
         t["couples"] = c
     t["persons"] = p
     return t

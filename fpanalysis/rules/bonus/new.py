@@ -34,7 +34,7 @@ def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """``values.isin(keys)`` (a missing value is in ``keys`` when a key is missing too)."""
     found = isin_keys(values, keys).to_numpy(dtype=bool)
     if keys.isna().any():
-        found |= values.isna().to_numpy(dtype=bool)
+        found = found | values.isna().to_numpy(dtype=bool)
     return found
 
 
