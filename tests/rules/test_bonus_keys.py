@@ -100,7 +100,8 @@ def _sample(seed: int):
         p = pd.concat([p, twin], ignore_index=True)
         c = t["couples"].copy()
         c.loc[c.index[1], "husband_id"] = "NOBODY"
-        c.loc[c.index[2], "wife_id"] = None
+        childless = ~c["couple_id"].isin(t["children"]["couple_id"])
+        c.loc[c.index[childless][0], "husband_id"] = None
         t["couples"] = c
     t["persons"] = p
     return t
