@@ -20,6 +20,7 @@ from fpanalysis.cli.common import (
     on_dask,
     option_help,
     positive_int,
+    release_memory,
     say_written,
     uses_dask,
     write,
@@ -156,6 +157,13 @@ def run(args: argparse.Namespace) -> int:
         dataset = None  # the units' names are read for a workbook only
     else:
         dataset = load_data(args, bonus.TABLES_NEEDED)
+        dataset = dataset.replace_frames(  # validated whole; the names and ID numbers let go
+            {
+                t: df.drop(columns=[c for c in bonus.COLUMNS_UNUSED.get(t, ()) if c in df])
+                for t, df in dataset.items()
+            }
+        )
+        release_memory()  # what the validation held
         start = args.start or bonus.default_start(dataset)
         model = bonus.BonusModel.build(dataset, params, start, max_months=args.months)
         liability_table = (
@@ -166,15 +174,23 @@ def run(args: argparse.Namespace) -> int:
             if args.outside is not None
             else None
         )
+        # past here only a workbook's unit names are read: the other tables are let go
+        dataset = {"units": dataset["units"]}
+        release_memory()
+    # money as whole fen until written (a province's table without a Decimal per cell); the
+    # workbook's sheets take yuan
+    as_fen = args.out.suffix.lower() != ".xlsx"
     if scenarios:
-        out = bonus.compare_scenarios(model, scenarios, args.months, args.draws, args.seed)
+        out = bonus.compare_scenarios(
+            model, scenarios, args.months, args.draws, args.seed, fen=as_fen
+        )
     else:
-        out = model.project(params, args.months, args.draws, args.seed).table()
+        out = model.project(params, args.months, args.draws, args.seed).table(fen=as_fen)
     last = bonus.month_label(bonus.parse_month(start) + args.months - 1)
-    if args.out.suffix.lower() == ".xlsx":
+    if not as_fen:
         write_budget(out, model, scenarios or {"baseline": params}, args, dataset)
     else:
-        write(out, args.out, args)
+        write(out, args.out, args, fen=[c for c in out.columns if c.endswith("_yuan")])
     if args.liability is not None:
         when = f"自 {start} 起" if args.lang == "zh" else f"from {start}"
         b = book("liability", args, args.liability, when=when, tables=dataset)
@@ -185,7 +201,10 @@ def run(args: argparse.Namespace) -> int:
         write(outside_table, args.outside, args, b)
 
     base = out[out["scenario"] == "baseline"] if "scenario" in out else out
-    committed = sum(base["committed_yuan"], start=0)
+    if not as_fen:
+        committed = sum(base["committed_yuan"], start=0)
+    else:  # the sum of the yuan Decimals: 0 with no row
+        committed = bonus.fen_to_yuan([int(base["committed_yuan"].sum())])[0] if len(base) else 0
     n_units = base["unit_id"].nunique()
     say_written(
         args,

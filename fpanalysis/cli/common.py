@@ -176,12 +176,13 @@ def add_recorded_analysis_options(
     add_engine_options(parser)
 
 
-def write(df, path: Path, args: argparse.Namespace, book=None) -> None:
+def write(df, path: Path, args: argparse.Namespace, book=None, fen: Sequence[str] = ()) -> None:
     """Mask personal information unless --reveal-pii, then write in the chosen language.
 
     An ``.xlsx`` with ``book`` (:func:`book`) is the formatted workbook of
     :func:`fpanalysis.io.workbooks.write_table_workbook`; a ``.csv`` or
-    ``.parquet`` is the plain table.
+    ``.parquet`` is the plain table, ``fen`` its columns of whole fen written as
+    yuan (:func:`fpanalysis.io.write.write_table`; not with ``book``).
     """
     masked = mask_frame(df, reveal=args.reveal_pii)
     if book is not None and Path(path).suffix.lower() == ".xlsx":
@@ -189,7 +190,7 @@ def write(df, path: Path, args: argparse.Namespace, book=None) -> None:
 
         write_table_workbook(masked, path, book, lang=args.lang)
     else:
-        write_table(masked, path, lang=args.lang)
+        write_table(masked, path, lang=args.lang, fen=fen)
 
 
 def book(
@@ -406,6 +407,23 @@ def say_written(args: argparse.Namespace, zh: str, en: str) -> None:
 
 
 # --------------------------------------------------------------------------- loading
+
+
+def release_memory() -> None:
+    """Hand back to the system the memory that large temporaries held and freed (a province's
+    validation, a model's build): pyarrow's pool keeps freed blocks for itself and the C heap
+    keeps freed pages, which numpy and pyarrow then cannot lend each other."""
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def print_messages(lines: Iterable[str]) -> None:

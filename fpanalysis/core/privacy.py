@@ -257,6 +257,12 @@ def _no_text(level: pd.Index) -> bool:
     )
 
 
+def _text_id_shaped(level: pd.Series) -> bool:
+    """Whether an index level holds a value shaped like an ID number (a level of numbers or
+    dates holds no text: not looked at cell by cell)."""
+    return not _no_text(level) and bool(id_shaped(level.astype(object)).any())
+
+
 def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with every PII column masked (rulebook §7).
 
@@ -278,7 +284,7 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
         ...     "household_id"].tolist()
         ['110105********002X', 'H2']
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: a column is copied only when masked
     if reveal:
         return out
     for j, col in enumerate(out.columns):
@@ -293,7 +299,7 @@ def mask_frame(df: pd.DataFrame, reveal: bool = False) -> pd.DataFrame:
     if not any(kinds) and all(_no_text(out.index.get_level_values(j)) for j in range(len(names))):
         return out  # numbers or dates (a row number): nothing shaped like an ID to mask
     idx = out.index.to_frame(index=False)
-    if any(kinds) or any(id_shaped(idx.iloc[:, j].astype(object)).any() for j in range(len(names))):
+    if any(kinds) or any(_text_id_shaped(idx.iloc[:, j]) for j in range(len(names))):
         for j, k in enumerate(kinds):
             col = idx.iloc[:, j]
             idx.isetitem(j, _mask_series(col, k) if k is not None else _mask_id_words(col))

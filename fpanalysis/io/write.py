@@ -84,7 +84,7 @@ def localize(df: pd.DataFrame, lang: str, table: str | None = None) -> pd.DataFr
     """
     if lang not in ("zh", "en"):
         raise UsageError(f"不支持的语言：{lang}", f"unsupported language: {lang}", value=lang)
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: a column is copied only when translated
     if lang == "en":
         return out
     for col in out.columns:
@@ -447,7 +447,12 @@ def write_table_chunks(
 
 
 def write_table(
-    df: pd.DataFrame, path: str | os.PathLike, *, lang: str = "en", table: str | None = None
+    df: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    lang: str = "en",
+    table: str | None = None,
+    fen: Iterable[str] = (),
 ) -> Path:
     """Write an output table; the format follows the extension.
 
@@ -461,7 +466,11 @@ def write_table(
     renamed, so a reader never sees half a file. The index is written as
     columns unless it is a plain counter or the input row number (``row``).
     Personal information is NOT masked here: mask first
-    (:func:`fpanalysis.core.privacy.mask_frame`).
+    (:func:`fpanalysis.core.privacy.mask_frame`). ``fen`` names columns of whole
+    fen (int64) written as yuan with exactly 2 decimals: the file is the one
+    written for those columns as ``Decimal`` yuan
+    (:func:`fpanalysis.rules.bonus.fen_to_yuan`), byte for byte; a ``.parquet``
+    of millions of rows is then written without a Decimal per cell.
 
     Returns:
         The path written.
@@ -485,11 +494,17 @@ def write_table(
             file=str(path),
             rule="output_type",
         )
-    out = localize(prepare_frame(df), lang, table)
+    out = prepare_frame(df)
+    money = [j for j, c in enumerate(out.columns) if c in set(fen)]  # by position: headers change
+    out = localize(out, lang, table)
     if ext == ".parquet":
-        _atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
+        if not (money and _fen_parquet_ok(out, money)):
+            out = _fen_as_yuan(out, money)
+            _atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
+        else:
+            _atomic_write(path, lambda tmp: _write_fen_parquet(out, money, tmp))
         return path
-    out = neutralize_formulas(out)
+    out = neutralize_formulas(_fen_as_yuan(out, money))
     if ext == ".csv":
         _atomic_write(path, lambda tmp: _write_csv(out, tmp))
     else:
@@ -501,3 +516,96 @@ def write_table(
         )
         _atomic_write(path, lambda tmp: _write_xlsx(out, tmp, sheet))
     return path
+
+
+def _fen_as_yuan(df: pd.DataFrame, money: list[int]) -> pd.DataFrame:
+    """``df`` with the fen columns at positions ``money`` as yuan Decimals."""
+    if not money:
+        return df
+    from fpanalysis.rules.bonus import fen_to_yuan
+
+    out = df.copy(deep=False)
+    for j in money:
+        out.isetitem(j, fen_to_yuan(out.iloc[:, j].to_numpy()))  # a list, as a frame takes it
+    return out
+
+
+def _fen_parquet_ok(df: pd.DataFrame, money: list[int]) -> bool:
+    """Whether :func:`_write_fen_parquet` writes ``df`` exactly as ``to_parquet`` would: some row,
+    whole-number fen columns, text headers once each, and every other column of a type that its
+    dtype alone decides (no column of Python objects, whose Arrow type depends on the values)."""
+    if not len(df) or df.attrs or not df.columns.is_unique:
+        return False
+    if not all(isinstance(c, str) for c in df.columns):
+        return False
+    for j in range(df.shape[1]):
+        dtype = df.iloc[:, j].dtype
+        if j in money and not (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+            return False
+        if j not in money and pd.api.types.is_object_dtype(dtype):
+            return False
+    return True
+
+
+def _decimal_array(fen: np.ndarray, typ: Any, words: np.ndarray) -> Any:
+    """Whole fen as an Arrow decimal128 column of scale 2 (the same unscaled integers), written
+    into ``words`` (at least ``len(fen)`` rows of two int64: reused from one slice to the next,
+    so that fresh memory is not touched for each)."""
+    import pyarrow as pa
+
+    n = len(fen)
+    w = words[:n]  # little-endian 128-bit: low word, sign word
+    w[:, 0] = fen
+    np.right_shift(w[:, 0], 63, out=w[:, 1])
+    return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(w)])
+
+
+def _write_fen_parquet(df: pd.DataFrame, money: list[int], tmp: Path) -> None:
+    """``df.to_parquet(tmp, index=False)`` with the fen columns as Decimal yuan (same bytes).
+
+    The schema (types and pandas metadata) is the one pyarrow gives two rows holding each
+    column's least and greatest value (a Decimal's inferred precision grows with its size, the
+    scale is always 2); the rows are then written a row group at a time, as pyarrow splits them.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        from pyarrow._parquet import _DEFAULT_ROW_GROUP_SIZE as rows_per_group
+    except ImportError:  # pragma: no cover - the figure pyarrow has used since version 15
+        rows_per_group = 1024 * 1024
+    from fpanalysis.rules.bonus import fen_to_yuan
+
+    ends = [0, len(df) - 1]
+    proxy = {}
+    for j, c in enumerate(df.columns):
+        s = df.iloc[:, j]
+        if j in money:
+            v = s.to_numpy()
+            proxy[c] = pd.Series(fen_to_yuan([int(v.min()), int(v.max())]), dtype=object)
+        else:
+            proxy[c] = s.iloc[ends].reset_index(drop=True)
+    schema = pa.Table.from_pandas(pd.DataFrame(proxy), preserve_index=False).schema
+    if not all(pa.types.is_decimal128(schema.field(j).type) for j in money):  # pragma: no cover
+        df.pipe(_fen_as_yuan, money).to_parquet(tmp, index=False)
+        return
+    others = [j for j in range(df.shape[1]) if j not in money]
+    rest = pa.schema([schema.field(j) for j in others])
+    words = {j: np.empty((min(len(df), rows_per_group), 2), dtype=np.int64) for j in money}
+    with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
+        for a in range(0, len(df), rows_per_group):
+            part = df.iloc[a : a + rows_per_group]
+            text = (
+                pa.Table.from_pandas(part.iloc[:, others], schema=rest, preserve_index=False)
+                if others
+                else None
+            )
+            arrays = []
+            for j in range(df.shape[1]):
+                if j in money:
+                    fen = part.iloc[:, j].to_numpy()
+                    arrays.append(_decimal_array(fen, schema.field(j).type, words[j]))
+                else:
+                    arrays.append(text.column(others.index(j)))  # type: ignore[union-attr]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            del arrays  # the words are written over by the next slice

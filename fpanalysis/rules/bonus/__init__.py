@@ -68,6 +68,7 @@ from fpanalysis.rules.bonus.scenarios import (
     scenario_params,
 )
 from fpanalysis.rules.bonus.segments import (
+    COLUMNS_UNUSED,
     SEGMENT_COLUMNS,
     TABLES_NEEDED,
     certificate_segments,
@@ -75,6 +76,7 @@ from fpanalysis.rules.bonus.segments import (
 
 __all__ = [
     "COHORT_KEYS",
+    "COLUMNS_UNUSED",
     "DEFAULT_DRAWS",
     "DEFAULT_MONTHS",
     "FIRST_YEAR",

@@ -426,15 +426,13 @@ def project_cohorts(cohorts: Cohorts, mp: MonthlyParams) -> np.ndarray:
         base *= width
         base -= m0
         # Counts as float64 bincount weights are exact: every partial sum is an integer far below
-        # 2**53.
+        # 2**53 (so the order they are added in does not matter). One bincount of the starts and
+        # the ends together: one table of the units' size per call.
         w = cohorts.count[sl][rows].astype(np.float64)
-        d = np.bincount(base + lo[rows], weights=w, minlength=size)
-        base += hi[rows]
-        base += 1
-        d -= np.bincount(base, weights=w, minlength=size)
-        return d
+        at = np.concatenate([base + lo[rows], base + hi[rows] + 1])
+        return np.bincount(at, weights=np.concatenate([w, -w]), minlength=size)
 
-    delta = np.zeros(size, np.float64)
+    delta: np.ndarray | None = None
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         lo_m, hi_m, c, sp = int(mp.months[a]), int(mp.months[b - 1]), int(cap[a]), int(split[a])
         if by_mode:
@@ -451,8 +449,19 @@ def project_cohorts(cohorts: Cohorts, mp: MonthlyParams) -> np.ndarray:
         )
         with parallel.pool(i1 - i0) as pool:
             for job in [pool.submit(run_delta, sl, lo_m, hi_m, c, sp) for sl in pieces]:
-                delta += job.result()
-    paid = np.rint(np.cumsum(delta.reshape(n_u, 3, width)[:, :, :n_m], axis=2)).astype(np.int64)
+                if delta is None:
+                    delta = job.result()
+                else:
+                    delta += job.result()
+    assert delta is not None  # the horizon has at least one run
+    # The count table (units x shares x months) is the size of a province's units: summed over
+    # months in place, then turned into fen a block of units at a time.
+    paid = delta.reshape(n_u, 3, width)
+    np.cumsum(paid, axis=2, out=paid)
+    np.rint(paid, out=paid)
     fen = mp.share_fen()  # (3, M)
-    np.einsum("usm,sm->um", paid, fen, out=out)
+    step = max(1, parallel.BLOCK // (3 * width))
+    for u0 in range(0, n_u, step):
+        block = paid[u0 : u0 + step, :, :n_m].astype(np.int64)
+        np.einsum("usm,sm->um", block, fen, out=out[u0 : u0 + step])
     return out

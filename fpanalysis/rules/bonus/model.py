@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.errors import UsageError
@@ -47,7 +48,23 @@ def _pct(x: np.ndarray, axis: int = 0) -> np.ndarray:
         shape = list(x.shape)
         shape[axis] = 3
         return np.zeros(shape, np.int64)
+    if x.shape[axis] == 1 and x.dtype == np.int64:  # one draw is each percentile: no copies
+        shape = list(x.shape)
+        shape[axis] = 3
+        return np.broadcast_to(x, shape)
     return np.percentile(x, [10, 50, 90], axis=axis, method="inverted_cdf").astype(np.int64)
+
+
+def _repeated(values: Sequence[Any], at: np.ndarray) -> Any:
+    """``[values[i] for i in at]`` as a frame's column: text taken from one Arrow array of the
+    distinct labels (no Python string per row), whole numbers as int64; no row: a list, as ever."""
+    if not len(at):
+        return [values[i] for i in at]
+    if all(isinstance(v, str) for v in values):
+        return pd.array(pa.array(list(values), pa.large_string()).take(at), dtype="str")
+    if all(isinstance(v, int) for v in values):
+        return np.asarray(values, dtype=np.int64)[at]
+    return [values[i] for i in at]
 
 
 @dataclass
@@ -74,24 +91,28 @@ class BonusProjection:
         return [month_label(self.start_m + i) for i in range(self.committed_fen.shape[1])]
 
     def _frame(
-        self, labels: dict[str, list], committed: np.ndarray, new: np.ndarray
+        self, labels: dict[str, Any], committed: np.ndarray, new: np.ndarray, fen: bool = False
     ) -> pd.DataFrame:
         p = (
             _pct(new, axis=0)
             if new.ndim and new.shape[0]
             else np.zeros((3, *committed.shape), np.int64)
         )
+        money = (lambda v: np.asarray(v, dtype=np.int64)) if fen else fen_to_yuan
         df = pd.DataFrame(labels)
-        df["committed_yuan"] = fen_to_yuan(committed.reshape(-1))
+        df["committed_yuan"] = money(committed.reshape(-1))
         for i, q in enumerate(("p10", "p50", "p90")):
-            df[f"new_{q}_yuan"] = fen_to_yuan(p[i].reshape(-1))
+            df[f"new_{q}_yuan"] = money(p[i].reshape(-1))
         return df
 
-    def table(self, by: Sequence[str] = ("month", "unit_id")) -> pd.DataFrame:
+    def table(self, by: Sequence[str] = ("month", "unit_id"), *, fen: bool = False) -> pd.DataFrame:
         """Totals at a level: ``by`` ⊆ {``month`` or ``year``, ``unit_id``}; ``()``: the horizon.
 
         New-certificate percentiles are taken over the draws summed to that
-        level (rulebook §5). Rows sorted by period then unit.
+        level (rulebook §5). Rows sorted by period then unit. ``fen=True``: the
+        money columns hold whole fen (int64) under the same names, the yuan
+        Decimals being :func:`fen_to_yuan` of them (a province's table without a
+        Python object per cell, for :func:`fpanalysis.io.write.write_table`'s ``fen``).
 
         Examples:
             >>> pr = BonusProjection(24300, ("U1", "U2"), np.array([[100, 100], [0, 50]]),
@@ -123,12 +144,12 @@ class BonusProjection:
         # rows: period-major, then unit
         cc = np.ascontiguousarray(c.T)  # (P, U)
         nn = np.ascontiguousarray(np.transpose(n, (0, 2, 1)))  # (D, P, U)
-        labels: dict[str, list] = {}
+        labels: dict[str, Any] = {}
         if pcol:
-            labels[pcol] = [p for p in periods for _ in units]
+            labels[pcol] = _repeated(periods, np.repeat(np.arange(len(periods)), len(units)))
         if "unit_id" in by:
-            labels["unit_id"] = [u for _ in periods for u in units]
-        df = self._frame(labels, cc, nn)
+            labels["unit_id"] = _repeated(units, np.tile(np.arange(len(units)), len(periods)))
+        df = self._frame(labels, cc, nn, fen=fen)
         if self.scenario != "baseline" or self.meta.get("show_scenario"):
             df.insert(0, "scenario", self.scenario)
         return df

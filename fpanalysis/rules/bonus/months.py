@@ -175,8 +175,22 @@ def yuan_to_fen(value: Any) -> int:
 
 
 def fen_to_yuan(values: Iterable[int]) -> list[Decimal]:
-    """Integer fen to yuan Decimals with exactly 2 decimals (``Decimal('12.50')``)."""
-    return [Decimal(int(v)).scaleb(-2) for v in values]
+    """Integer fen to yuan Decimals with exactly 2 decimals (``Decimal('12.50')``).
+
+    One Decimal is made per distinct amount and shared by the cells that hold it (a Decimal
+    is immutable): a province's table repeats a few thousand amounts over millions of cells.
+
+    Examples:
+        >>> fen_to_yuan([1250, 0, -5, 1250])
+        [Decimal('12.50'), Decimal('0.00'), Decimal('-0.05'), Decimal('12.50')]
+    """
+    fen = np.asarray(values if isinstance(values, np.ndarray) else list(values))
+    if fen.dtype.kind not in "iu" or fen.ndim != 1:
+        return [Decimal(int(v)).scaleb(-2) for v in fen.reshape(-1)]
+    distinct, at = np.unique(fen, return_inverse=True)
+    yuan = np.empty(len(distinct), dtype=object)
+    yuan[:] = [Decimal(int(v)).scaleb(-2) for v in distinct]
+    return yuan[at.reshape(-1)].tolist()
 
 
 def month_after(day: Any) -> str:

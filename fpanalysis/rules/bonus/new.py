@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus.months import MODES, MonthlyParams
+from fpanalysis.rules.bonus.segments import lookup
 from fpanalysis.rules.scope import couples_in_scope, is_staff_on
 
 NEW_GROUP_COLUMNS = ["payee_unit_id", "other_unit_id", "rate", "couples"]
@@ -26,6 +28,14 @@ def _band_rate(ages: pd.Series, rates: Mapping[str, float]) -> np.ndarray:
         lo, hi = (int(x) for x in str(band).split("-"))
         out[(a >= lo) & (a <= hi)] = float(r)
     return out
+
+
+def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """``values.isin(keys)`` (a missing value is in ``keys`` when a key is missing too)."""
+    found = isin_keys(values, keys).to_numpy(dtype=bool)
+    if keys.isna().any():
+        found = found | values.isna().to_numpy(dtype=bool)
+    return found
 
 
 def empty_groups() -> pd.DataFrame:
@@ -52,14 +62,32 @@ def new_certificate_groups(
         the number of couples. Sorted, so the simulation is reproducible.
     """
     on = pd.Timestamp(start)
-    scope = couples_in_scope(tables, params, on, childbearing_only=True)
-    has_child = scope["couple_id"].isin(tables["children"]["couple_id"])
-    scope = scope[~has_child & (scope["basis"] == "staff")].reset_index(drop=True)
+    # A couple with a child takes no new certificate: only the childless couples, and the persons
+    # they name, are placed in scope (a couple's scope reads its own row and its spouses' only).
+    # isin as a hash lookup in pyarrow (pandas would turn each key into a Python object); a missing
+    # id is found when the other side holds one too, as isin finds it.
+    couples, persons = tables["couples"], tables["persons"]
+    childless = couples[~_isin(couples["couple_id"], tables["children"]["couple_id"])]
+    spouses = pd.concat([childless["wife_id"], childless["husband_id"]], ignore_index=True)
+    persons = persons[_isin(persons["person_id"], spouses)]
+    theirs = {**tables, "couples": childless, "persons": persons}
+    scope = couples_in_scope(theirs, params, on, childbearing_only=True)
+    scope = scope[scope["basis"] == "staff"].reset_index(drop=True)
     if scope.empty:
         return empty_groups()
-    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
-    wife = persons.reindex(scope["wife_id"].to_numpy())
-    husb = persons.reindex(scope["husband_id"].to_numpy())
+
+    def spouse(column: str) -> pd.DataFrame:
+        """The spouse's row (the first of a repeated id; missing when unknown): the columns that
+        say whether the spouse is staff."""
+        at = lookup(persons["person_id"], scope[column])
+        return pd.DataFrame(
+            {
+                c: pd.api.extensions.take(persons[c].array, at, allow_fill=True)
+                for c in ("unit_id", "category", "hire_date", "leave_date")
+            }
+        )
+
+    wife, husb = spouse("wife_id"), spouse("husband_id")
     w_unit = wife["unit_id"].where(is_staff_on(wife, on)).to_numpy(object)
     h_unit = husb["unit_id"].where(is_staff_on(husb, on)).to_numpy(object)
     payee_unit = scope["responsible_unit_id"].to_numpy(object)

@@ -84,15 +84,18 @@ def compare_scenarios(
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
     by: Sequence[str] = ("month", "unit_id"),
+    *,
+    fen: bool = False,
 ) -> pd.DataFrame:
     """Every scenario's table at level ``by``, stacked with a ``scenario`` column (baseline first).
 
     Every scenario uses the same seed (common random numbers), so a difference
-    between scenarios comes from the parameters, not the draw.
+    between scenarios comes from the parameters, not the draw. ``fen``: as
+    :meth:`BonusProjection.table`'s (money as int64 fen under the yuan names).
     """
     frames = []
     for name, p in params_by_scenario.items():
         pr = model.project(p, months, draws, seed, scenario=name)
         pr.meta["show_scenario"] = True
-        frames.append(pr.table(by))
+        frames.append(pr.table(by, fen=fen))
     return pd.concat(frames, ignore_index=True)

@@ -10,12 +10,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from fpanalysis.core.dataset import arrow_text
 from fpanalysis.rules.bonus import parallel
 from fpanalysis.rules.bonus.months import FAR_FUTURE, FAR_PAST, MODES, SHARES, month_or
 
 #: The tables the reward reads.
 TABLES_NEEDED = ["units", "persons", "couples", "children", "certificates"]
+#: Columns of those tables that the reward never reads (validated with the rest, then let go): a
+#: person's name and resident ID number.
+COLUMNS_UNUSED = {"persons": ("name", "id_number")}
 SEGMENT_COLUMNS = ["cert_id", "mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
 #: The pieces of a spouse's months under ``split = half``: alone on the payroll before the other
 #: spouse is on it, both on it, alone after the other has left.
@@ -30,16 +36,39 @@ def _on_payroll_person(p: pd.DataFrame) -> np.ndarray:
     )
 
 
-def _ids(values: Any) -> np.ndarray:
-    """Key values as a numpy array: int64 for integer keys without gaps, else objects."""
-    if isinstance(values, np.ndarray):
+def _ids(values: Any) -> Any:
+    """Key values as an array: int64 for integer keys without gaps, pyarrow text for pandas'
+    pyarrow-backed ``str`` (no Python string per key), else a numpy array of objects."""
+    if isinstance(values, np.ndarray | pa.Array | pa.ChunkedArray):
         return values
     s = pd.Series(values) if not isinstance(values, pd.Series) else values
     if s.dtype.kind in "iu":
         return s.to_numpy(np.int64)
     if isinstance(s.dtype, pd.Int64Dtype | pd.Int32Dtype) and not s.hasnans:
         return s.to_numpy(np.int64)
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return arrow_text(s)
     return s.to_numpy(object) if s.dtype != object else s.to_numpy()
+
+
+def _is_text(a: Any) -> bool:
+    return isinstance(a, pa.Array | pa.ChunkedArray) and (
+        pa.types.is_string(a.type) or pa.types.is_large_string(a.type)
+    )
+
+
+def _numpy_ids(a: Any) -> np.ndarray:
+    """Keys as :func:`_ids` gives them for a numpy look-up (pyarrow text as objects)."""
+    if isinstance(a, pa.Array | pa.ChunkedArray):
+        return pd.Series(a.to_pandas(), dtype=object).to_numpy(object)
+    return a
+
+
+def _take_ids(ids: Any, pos: np.ndarray) -> Any:
+    """``ids[pos]`` for the arrays :func:`_ids` gives (``pos`` within bounds)."""
+    if isinstance(ids, pa.Array | pa.ChunkedArray):
+        return ids.take(pa.array(pos))
+    return ids[pos]
 
 
 def lookup(keys: Any, values: Any) -> np.ndarray:
@@ -59,6 +88,16 @@ def lookup(keys: Any, values: Any) -> np.ndarray:
     k, v = _ids(keys), _ids(values)
     if len(k) == 0 or len(v) == 0:
         return np.full(len(v), -1, np.int64)
+    if _is_text(k) and _is_text(v):
+        # text keys hashed by pyarrow: the first position of each value, as below (a missing
+        # value finds a missing key, as pandas' hashing finds NaN)
+        if isinstance(k, pa.ChunkedArray):
+            k = k.combine_chunks()
+        if k.type != v.type:
+            k = k.cast(v.type)
+        found = pc.index_in(v, value_set=k).fill_null(-1)
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+    k, v = _numpy_ids(k), _numpy_ids(v)
     if k.dtype.kind in "iu" and v.dtype.kind in "iu" and bool(np.all(k[1:] >= k[:-1])):
         first, last = int(k[0]), int(k[-1])
         if last - first == len(k) - 1 and (len(k) < 2 or bool(np.all(k[1:] != k[:-1]))):
@@ -189,8 +228,8 @@ def certificate_segments(
                 return np.full(len(pos_couple), -1, np.int64)
             unknown = pos_couple < 0
             if not unknown.any():  # every couple found: no clipped copy of the positions
-                return lookup(p_ids, ids[pos_couple])
-            pos = lookup(p_ids, ids[np.maximum(pos_couple, 0)])
+                return lookup(p_ids, _take_ids(ids, pos_couple))
+            pos = lookup(p_ids, _take_ids(ids, np.maximum(pos_couple, 0)))
             pos[unknown] = -1  # unknown couple: no spouses
             return pos
 
