@@ -12,7 +12,7 @@ import pandas as pd
 
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
-from fpanalysis.rules.frames import as_dates, lookup, table_of
+from fpanalysis.rules.frames import as_dates, join_sorted, lookup, table_of
 from fpanalysis.rules.scope import responsible_units
 
 BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
@@ -125,14 +125,16 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     named_kids = births[["pregnancy_id", "child_id"]].dropna()
     preg_kids = pd.concat([by_preg[["pregnancy_id", "child_id"]], named_kids]).drop_duplicates()
     preg_kids = preg_kids.sort_values(["pregnancy_id", "child_id"], kind="stable")
-    kid_lists = preg_kids.groupby("pregnancy_id", sort=True)["child_id"].agg(";".join)
+    # ``groupby("pregnancy_id")["child_id"].agg(";".join)``, over the sorted runs
+    kid_lists = join_sorted(preg_kids, ["pregnancy_id"], "child_id").set_index("pregnancy_id")
+    kid_lists = kid_lists["joined"]
 
     lone = k[k["pregnancy_id"].isna() & ~k["child_id"].isin(named)]
     lone = lone.sort_values(["couple_id", "date", "child_id"], kind="stable")
-    lone_events = lone.groupby(["couple_id", "date"], sort=True).agg(
-        event_id=("child_id", "first"), child_ids=("child_id", ";".join)
+    # ``groupby(["couple_id", "date"])``: the first child and the children joined, by sorted runs
+    lone_events = join_sorted(lone, ["couple_id", "date"], "child_id").rename(
+        columns={"first": "event_id", "joined": "child_ids"}
     )
-    lone_events = lone_events.reset_index()
     lone_events["pregnancy_id"] = pd.Series(np.nan, index=lone_events.index, dtype="str")
 
     p_events = pd.DataFrame(
@@ -257,7 +259,9 @@ def _quota_triggers(
     ].reset_index(drop=True)
 
 
-def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+def permit_status(
+    tables: Mapping[str, pd.DataFrame], params: Params, births: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every permit with its use and its effective cancellation (§3 valid permit, §4.2).
 
     Returns:
@@ -266,7 +270,8 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
         ``effective_cancelled_date`` (the earlier of recorded and derived),
         ``cancel_basis`` (``recorded``, ``termination_date``,
         ``issued_after_cancellation`` or missing) and ``trigger_pregnancy_id``.
-        Sorted by ``permit_id``, index 0..n-1.
+        Sorted by ``permit_id``, index 0..n-1. ``births``: a precomputed :func:`birth_events`
+        of the same tables (saves the work when the caller needs the births too).
 
     A permit covers one birth, the first on or after its issue date (a birth on the issue date
     included); two permits held at once are each used by the first birth after their own issue.
@@ -295,7 +300,8 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
     ].copy()
     base["issue_date"] = as_dates(base["issue_date"])
     base["cancelled_date"] = as_dates(base["cancelled_date"])
-    births = birth_events(tables)
+    if births is None:
+        births = birth_events(tables)
     m = base[["permit_id", "couple_id", "issue_date"]].merge(
         births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
     )

@@ -51,3 +51,39 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     return pd.Series(
         values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype
     )
+
+
+def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";") -> pd.DataFrame:
+    """``frame.groupby(keys, sort=True)[column].agg(sep.join)`` and each group's first value, for
+    a ``frame`` already sorted by ``keys`` (stable): one row per group in that order, columns
+    ``keys``, ``first`` and ``joined``; rows with a missing key belong to no group.
+
+    The groups are runs of equal keys, so the join is vectorised over the runs' positions (as many
+    steps as the longest run) instead of a Python call per group.
+
+    Examples:
+        >>> f = pd.DataFrame({"p": ["G1", "G1", "G2", None], "k": ["K1", "K2", "K3", "K4"]})
+        >>> join_sorted(f, ["p"], "k").values.tolist()
+        [['G1', 'K1', 'K1;K2'], ['G2', 'K3', 'K3']]
+    """
+    import numpy as np
+
+    f = frame[frame[keys].notna().all(axis=1).to_numpy()]
+    n = len(f)
+    starts = np.zeros(n, dtype=bool)
+    if n:
+        starts[0] = True
+        for k in keys:
+            v = f[k].to_numpy()
+            starts[1:] |= v[1:] != v[:-1]
+    first = np.flatnonzero(starts)
+    sizes = np.diff(np.append(first, n))
+    values = f[column].to_numpy(dtype=object)
+    joined = values[first].copy()
+    for j in range(1, int(sizes.max()) if n else 0):
+        longer = sizes > j
+        joined[longer] = joined[longer] + sep + values[first[longer] + j]
+    out = f.iloc[first][keys].reset_index(drop=True)
+    out["first"] = values[first]
+    out["joined"] = joined
+    return out
