@@ -3,12 +3,52 @@ at midnight, dates as text and look-ups by key; they import only ``fpanalysis.co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
 
 from fpanalysis.core.schema import empty_frame
+
+
+class Memo(Mapping):
+    """The tables of a dataset, with what one analysis derives from them kept while it runs.
+
+    A read-only view of ``tables`` (the same frames) whose :func:`memo` keeps a derived frame
+    (a table keyed by its id, the couples in scope on a day) for the rules called after, so that
+    one call of an analysis derives it once. Made anew for each call: the tables do not change
+    while it runs.
+    """
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        self.tables = tables
+        self.kept: dict[Any, Any] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
+def memo(tables: Mapping[str, pd.DataFrame], key: Any, make: Callable[[], Any]) -> Any:
+    """``make()``, kept under ``key`` when ``tables`` is a :class:`Memo` (else made each time)."""
+    if not isinstance(tables, Memo):
+        return make()
+    if key not in tables.kept:
+        tables.kept[key] = make()
+    return tables.kept[key]
+
+
+def keyed(tables: Mapping[str, pd.DataFrame], name: str, key: str) -> pd.DataFrame:
+    """The table ``name`` indexed by ``key``, the first of repeated keys kept (made once per
+    :class:`Memo`, so that its index's look-up table is built once)."""
+    return memo(
+        tables, ("keyed", name, key), lambda: tables[name].drop_duplicates(key).set_index(key)
+    )
 
 
 def table_of(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:

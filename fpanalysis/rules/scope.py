@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
+from fpanalysis.rules.frames import keyed, memo
 
 SCOPE_COLUMNS = [
     "couple_id",
@@ -109,6 +110,32 @@ def _pick(first: pd.Series, second: pd.Series, wife_first: pd.Series) -> pd.Seri
     return a.where(a.notna(), b)
 
 
+#: The columns of a spouse's ``persons`` row that decide the couple's responsible unit.
+_SPOUSE_COLUMNS = ["unit_id", "category", "hire_date", "leave_date", "birth_date"]
+
+
+def _take(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values`` at the positions ``at`` (-1: missing), on ``index``: a look-up by key whose
+    positions were found once for several columns."""
+    return pd.Series(
+        pd.api.extensions.take(values.array, at, allow_fill=True), index=index, name=values.name
+    )
+
+
+def _on_dates(params: Params, name: str, dates: pd.Series, part=None) -> pd.Series:
+    """``params.at_many(name, dates)`` (``part`` of each value, a missing value or date giving
+    ``None``) on ``dates``' index, each distinct date looked up once (a scope's rows share a
+    handful of dates)."""
+    codes, days = pd.factorize(dates)
+    values = [*params.at_many(name, days), None]  # code -1 (no date) -> None
+    if part is not None:
+        values = [None if v is None else part(v) for v in values]
+    each = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):  # one per distinct date
+        each[i] = v
+    return pd.Series(each[codes], index=dates.index)
+
+
 def responsible_units(
     tables: Mapping[str, pd.DataFrame],
     params: Params,
@@ -136,32 +163,31 @@ def responsible_units(
         (``staff`` or ``floating``). An event whose couple is unknown gets a
         missing unit.
     """
-    couples = tables["couples"]
-    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
     ev = events.copy()
     dates = pd.to_datetime(ev[date_column]).astype("datetime64[ns]")
-    c = couples.drop_duplicates("couple_id").set_index("couple_id")
-    ev["wife_id"] = ev["couple_id"].map(c["wife_id"])
-    ev["husband_id"] = ev["couple_id"].map(c["husband_id"])
+    c = keyed(tables, "couples", "couple_id")
+    at = c.index.get_indexer(ev["couple_id"])  # the couple's row, -1 for an unknown couple
+    ev["wife_id"] = _take(c["wife_id"], at, ev.index)
+    ev["husband_id"] = _take(c["husband_id"], at, ev.index)
     cpl = pd.DataFrame(
         {
-            # reindex, not map: Series.map fails on an empty frame with datetime values
-            "marriage_date": c["marriage_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
-            "divorce_date": c["divorce_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
+            "marriage_date": _take(c["marriage_date"], at, ev.index),
+            "divorce_date": _take(c["divorce_date"], at, ev.index),
         },
         index=ev.index,
     )
     ev["married"] = is_married_on(cpl, dates)
 
+    persons = keyed(tables, "persons", "person_id")
+
     def spouse(col: str) -> pd.DataFrame:
-        p = persons.reindex(ev[col])
-        p.index = ev.index
-        return p
+        pos = persons.index.get_indexer(ev[col])
+        return pd.DataFrame({k: _take(persons[k], pos, ev.index) for k in _SPOUSE_COLUMNS})
 
     wife, husband = spouse("wife_id"), spouse("husband_id")
     w_staff, h_staff = is_staff_on(wife, dates), is_staff_on(husband, dates)
     w_float, h_float = is_floating_on(wife, dates), is_floating_on(husband, dates)
-    resp = pd.Series(params.at_many("responsible_spouse", dates), index=ev.index)
+    resp = _on_dates(params, "responsible_spouse", dates)
     wife_first = (resp != "husband").astype(bool)
 
     staff_unit = _pick(
@@ -179,9 +205,9 @@ def responsible_units(
     ev.loc[ev["responsible_unit_id"].isna(), "basis"] = np.nan
 
     ev["wife_age"] = age_on(wife["birth_date"], dates)
-    bounds = params.at_many("childbearing_age", dates)
-    lo = pd.Series([b[0] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
-    hi = pd.Series([b[1] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
+    lo = _on_dates(params, "childbearing_age", dates, lambda b: b[0] if b else None)
+    hi = _on_dates(params, "childbearing_age", dates, lambda b: b[1] if b else None)
+    lo, hi = lo.astype("Int64"), hi.astype("Int64")
     ev["wife_childbearing"] = (
         ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
     )
@@ -218,11 +244,16 @@ def couples_in_scope(
           couple_id responsible_unit_id  basis
         0        C1                  U1  staff
     """
-    couples = tables["couples"]
-    ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
-    ev = responsible_units(tables, params, ev)
-    keep = ev["married"] & ev["responsible_unit_id"].notna()
-    if childbearing_only:
-        keep &= ev["wife_childbearing"]
-    out = ev.loc[keep, SCOPE_COLUMNS].sort_values("couple_id", kind="stable").reset_index(drop=True)
-    return out
+
+    def scope() -> pd.DataFrame:
+        couples = tables["couples"]
+        ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
+        ev = responsible_units(tables, params, ev)
+        keep = ev["married"] & ev["responsible_unit_id"].notna()
+        if childbearing_only:
+            keep &= ev["wife_childbearing"]
+        ev = ev.loc[keep, SCOPE_COLUMNS]
+        return ev.sort_values("couple_id", kind="stable").reset_index(drop=True)
+
+    # C1 and C2's first half share 1 January: one scope per day and analysis
+    return memo(tables, ("couples_in_scope", id(params), _ts(on), childbearing_only), scope)

@@ -20,7 +20,7 @@ from fpanalysis.rules.compliance.indicators import (
     followup_rows,
 )
 from fpanalysis.rules.compliance.period import Period, parse_period
-from fpanalysis.rules.frames import as_dates
+from fpanalysis.rules.frames import Memo, as_dates
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
 TABLES_NEEDED = [
@@ -64,6 +64,7 @@ def compliance_detail(
         part, couple, event.
     """
     period = parse_period(period)
+    tables = tables if isinstance(tables, Memo) else Memo(tables)  # keyed tables made once
     blocks = []
     if period.half in (None, 1):
         blocks.append(baseline_rows(tables, params, period))

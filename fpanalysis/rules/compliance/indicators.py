@@ -5,7 +5,7 @@ own ``unit_id`` does not move it), with the reason in Chinese and English."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -90,9 +90,17 @@ def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> 
     )
 
 
-def _surveys(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    s = table_of(tables, "surveys").copy()
-    s["survey_date"] = as_dates(s["survey_date"])
+def _surveys(
+    tables: Mapping[str, pd.DataFrame], keep: Callable[[pd.DataFrame], Any]
+) -> pd.DataFrame:
+    """The surveys ``keep`` (a mask of the surveys, dated) selects, sorted by couple, date and id.
+
+    Selected before they are sorted (a stable sort of the selection keeps the order the sorted
+    table would give it), so that a few hundred thousand rows are sorted, not every survey.
+    """
+    s = table_of(tables, "surveys")
+    s = s.assign(survey_date=as_dates(s["survey_date"]))
+    s = s[np.asarray(keep(s), dtype=bool)]
     return s.sort_values(["couple_id", "survey_date", "survey_id"], kind="stable")
 
 
@@ -105,8 +113,10 @@ def _first_survey(
 ) -> tuple[pd.Series, pd.Series]:
     """Each couple's first survey of ``kind`` dated from ``start`` to ``end`` (both inclusive):
     its id and date on ``couples``' index, missing when it has none."""
-    s = _surveys(tables)
-    s = s[(s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end)]
+    s = _surveys(
+        tables,
+        lambda s: (s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end),
+    )
     first = s.drop_duplicates("couple_id").set_index("couple_id")
     sid = lookup(couples["couple_id"], first["survey_id"])
     return sid, as_dates(lookup(couples["couple_id"], first["survey_date"]))
@@ -233,8 +243,10 @@ def feedback_rows(
     reported date, or a report dated before its survey, is not timely; ``problem_found`` empty is
     no problem.
     """
-    s = _surveys(tables)
-    s = s[period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool)]
+    s = _surveys(
+        tables,
+        lambda s: period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool),
+    )
     s = responsible_units(tables, params, s, "survey_date")
     s = s[s["responsible_unit_id"].notna()]
     days = (as_dates(s["reported_date"]) - s["survey_date"]).dt.days
