@@ -122,6 +122,23 @@ def _take(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
     )
 
 
+def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """For the keyed couples, where each spouse is in the keyed ``persons`` (``wife_id`` and
+    ``husband_id``: positions, -1 when not there), and the persons' :data:`_SPOUSE_COLUMNS` as
+    arrays to take from (made once per :class:`~fpanalysis.rules.frames.Memo`)."""
+
+    def make() -> dict[str, np.ndarray]:
+        c = keyed(tables, "couples", "couple_id")
+        persons = keyed(tables, "persons", "person_id")
+        out = {s: persons.index.get_indexer(c[s]) for s in ("wife_id", "husband_id")}
+        for k in _SPOUSE_COLUMNS:
+            v = persons[k]
+            out[k] = v.to_numpy(dtype=object, na_value=np.nan) if v.dtype == "str" else v.to_numpy()
+        return out
+
+    return memo(tables, "spouses", make)
+
+
 def _on_dates(params: Params, name: str, dates: pd.Series, part=None) -> pd.Series:
     """``params.at_many(name, dates)`` (``part`` of each value, a missing value or date giving
     ``None``) on ``dates``' index, each distinct date looked up once (a scope's rows share a
@@ -178,11 +195,15 @@ def responsible_units(
     )
     ev["married"] = is_married_on(cpl, dates)
 
-    persons = keyed(tables, "persons", "person_id")
+    spouses = _spouses(tables)
 
     def spouse(col: str) -> pd.DataFrame:
-        pos = persons.index.get_indexer(ev[col])
-        return pd.DataFrame({k: _take(persons[k], pos, ev.index) for k in _SPOUSE_COLUMNS})
+        at_person = spouses[col]  # each couple's spouse in ``persons``, -1 when none
+        pos = np.where(at >= 0, at_person[np.maximum(at, 0)], -1)
+        return pd.DataFrame(
+            {k: pd.api.extensions.take(spouses[k], pos, allow_fill=True) for k in _SPOUSE_COLUMNS},
+            index=ev.index,
+        )
 
     wife, husband = spouse("wife_id"), spouse("husband_id")
     w_staff, h_staff = is_staff_on(wife, dates), is_staff_on(husband, dates)
