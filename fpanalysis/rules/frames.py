@@ -127,3 +127,28 @@ def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";
     out["first"] = values[first]
     out["joined"] = joined
     return out
+
+
+def sort_rows(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable", na_position="last")``, ascending, the order found
+    by Arrow's stable sort of the key columns (several times faster on text keys than pandas'
+    factorizing one; a categorical key is left to pandas).
+
+    Examples:
+        >>> f = pd.DataFrame({"a": ["y", None, "x", "x"], "b": [2, 1, 3, 1]}, index=[5, 6, 7, 8])
+        >>> sort_rows(f, ["a", "b"]).index.tolist()
+        [8, 7, 5, 6]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(frame) < 2 or any(isinstance(frame[k].dtype, pd.CategoricalDtype) for k in keys):
+        return frame.sort_values(keys, kind="stable", na_position="last")
+    try:
+        table = pa.table({f"k{i}": pa.Array.from_pandas(frame[k]) for i, k in enumerate(keys)})
+    except (pa.ArrowException, TypeError, ValueError):  # mixed objects: pandas compares them
+        return frame.sort_values(keys, kind="stable", na_position="last")
+    order = pc.sort_indices(
+        table, sort_keys=[(f"k{i}", "ascending", "at_end") for i in range(len(keys))]
+    )
+    return frame.take(order.to_numpy())

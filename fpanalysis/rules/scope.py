@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
-from fpanalysis.rules.frames import keyed, memo
+from fpanalysis.rules.frames import keyed, memo, sort_rows
 
 SCOPE_COLUMNS = [
     "couple_id",
@@ -274,7 +274,7 @@ def couples_in_scope(
         if childbearing_only:
             keep &= ev["wife_childbearing"]
         ev = ev.loc[keep, SCOPE_COLUMNS]
-        return ev.sort_values("couple_id", kind="stable").reset_index(drop=True)
+        return sort_rows(ev, ["couple_id"]).reset_index(drop=True)
 
     # C1 and C2's first half share 1 January: one scope per day and analysis
     return memo(tables, ("couples_in_scope", id(params), _ts(on), childbearing_only), scope)

@@ -170,3 +170,26 @@ def test_memo_gives_the_rules_results(sample_dir):
         assert len(mine) == len(rows)
         assert sorted(mine["couple_id"].astype(str)) == sorted(rows["couple_id"].astype(str))
         assert mine["in_numerator"].sum() == rows["in_numerator"].astype(bool).sum()
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_sort_rows_random(seed):
+    from fpanalysis.rules.frames import sort_rows
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    f = pd.DataFrame(
+        {
+            "u": pd.Series([f"U{i}" for i in rng.integers(0, 20, n)], dtype="str"),
+            "i": rng.integers(0, 8, n),
+            "d": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 5, n), "D"),
+            "c": pd.Series([f"C{i}" for i in rng.integers(0, 50, n)], dtype="str"),
+        },
+        index=rng.permutation(n),
+    )
+    f.loc[rng.random(n) < 0.1, "u"] = np.nan
+    f.loc[rng.random(n) < 0.1, "d"] = pd.NaT
+    f.loc[rng.random(n) < 0.1, "c"] = np.nan
+    for keys in (["u"], ["u", "i", "c"], ["c", "d", "u", "i"]):
+        expected = f.sort_values(keys, kind="stable", na_position="last")
+        pd.testing.assert_frame_equal(sort_rows(f, keys), expected)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from fpanalysis.core.params import Params
 from fpanalysis.rules.compliance.period import Period, month_day_in
-from fpanalysis.rules.frames import as_dates, date_text, lookup, table_of
+from fpanalysis.rules.frames import as_dates, date_text, lookup, sort_rows, table_of
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
 RATE_INDICATORS = [
@@ -101,7 +101,7 @@ def _surveys(
     s = table_of(tables, "surveys")
     s = s.assign(survey_date=as_dates(s["survey_date"]))
     s = s[np.asarray(keep(s), dtype=bool)]
-    return s.sort_values(["couple_id", "survey_date", "survey_id"], kind="stable")
+    return sort_rows(s, ["couple_id", "survey_date", "survey_id"])
 
 
 def _first_survey(
@@ -316,7 +316,7 @@ def _sterilised(tables: Mapping[str, pd.DataFrame], who: pd.DataFrame) -> pd.Ser
         .fillna(False)
         .astype(bool)
     )
-    m = m[ok].sort_values(["_k", "record_id"], kind="stable").drop_duplicates("_k")
+    m = sort_rows(m[ok], ["_k", "record_id"]).drop_duplicates("_k")
     return m.set_index("_k")["record_id"]
 
 
@@ -402,14 +402,11 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
     )
     gap = (m["_start"] - m["outcome_date"]).dt.days
     recent = (gap >= 0) & (gap <= m["_exempt_days"])
-    preg_on = (
-        m[ongoing.fillna(False).astype(bool)]
-        .sort_values(["_k", "pregnancy_id"])
-        .drop_duplicates("_k")
-    )
+    preg_on = sort_rows(m[ongoing.fillna(False).astype(bool)], ["_k", "pregnancy_id"])
+    preg_on = preg_on.drop_duplicates("_k")
     preg_on = preg_on.set_index("_k")["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
     ended = m[recent.fillna(False).astype(bool) & ~ongoing.fillna(False).astype(bool)]
-    ended = ended.sort_values(["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
+    ended = sort_rows(ended, ["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
     ended_id = ended["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
     ended_on = as_dates(ended["outcome_date"].reindex(w["_k"]).set_axis(w.index))
 
