@@ -182,19 +182,17 @@ def responsible_units(
     """
     ev = events.copy()
     dates = pd.to_datetime(ev[date_column]).astype("datetime64[ns]")
-    c = keyed(tables, "couples", "couple_id")
-    at = c.index.get_indexer(ev["couple_id"])  # the couple's row, -1 for an unknown couple
-    ev["wife_id"] = _take(c["wife_id"], at, ev.index)
-    ev["husband_id"] = _take(c["husband_id"], at, ev.index)
-    cpl = pd.DataFrame(
-        {
-            "marriage_date": _take(c["marriage_date"], at, ev.index),
-            "divorce_date": _take(c["divorce_date"], at, ev.index),
-        },
-        index=ev.index,
-    )
-    ev["married"] = is_married_on(cpl, dates)
+    return _responsible(params, ev, dates, _couple_parts(tables, ev["couple_id"], ev.index))
 
+
+def _couple_parts(
+    tables: Mapping[str, pd.DataFrame], couple_ids: pd.Series, index: pd.Index
+) -> dict[str, Any]:
+    """What :func:`responsible_units` reads of each couple, whatever the date, on ``index``: its
+    spouses' ids, its marriage's dates and each spouse's deciding ``persons`` columns (missing
+    for an unknown couple or person)."""
+    c = keyed(tables, "couples", "couple_id")
+    at = c.index.get_indexer(couple_ids)  # the couple's row, -1 for an unknown couple
     spouses = _spouses(tables)
 
     def spouse(col: str) -> pd.DataFrame:
@@ -202,10 +200,33 @@ def responsible_units(
         pos = np.where(at >= 0, at_person[np.maximum(at, 0)], -1)
         return pd.DataFrame(
             {k: pd.api.extensions.take(spouses[k], pos, allow_fill=True) for k in _SPOUSE_COLUMNS},
-            index=ev.index,
+            index=index,
         )
 
-    wife, husband = spouse("wife_id"), spouse("husband_id")
+    return {
+        "wife_id": _take(c["wife_id"], at, index),
+        "husband_id": _take(c["husband_id"], at, index),
+        "marriage": pd.DataFrame(
+            {
+                "marriage_date": _take(c["marriage_date"], at, index),
+                "divorce_date": _take(c["divorce_date"], at, index),
+            },
+            index=index,
+        ),
+        "wife": spouse("wife_id"),
+        "husband": spouse("husband_id"),
+    }
+
+
+def _responsible(
+    params: Params, ev: pd.DataFrame, dates: pd.Series, parts: dict[str, Any]
+) -> pd.DataFrame:
+    """:func:`responsible_units` of the events ``ev`` (a copy, given its columns here) on
+    ``dates``, their couples read as :func:`_couple_parts` (not changed)."""
+    ev["wife_id"] = parts["wife_id"]
+    ev["husband_id"] = parts["husband_id"]
+    ev["married"] = is_married_on(parts["marriage"], dates)
+    wife, husband = parts["wife"], parts["husband"]
     w_staff, h_staff = is_staff_on(wife, dates), is_staff_on(husband, dates)
     w_float, h_float = is_floating_on(wife, dates), is_floating_on(husband, dates)
     resp = _on_dates(params, "responsible_spouse", dates)
@@ -269,7 +290,11 @@ def couples_in_scope(
     def scope() -> pd.DataFrame:
         couples = tables["couples"]
         ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
-        ev = responsible_units(tables, params, ev)
+        # what is read of every couple is the same on every day: read once per analysis
+        parts = memo(
+            tables, "every couple", lambda: _couple_parts(tables, ev["couple_id"], ev.index)
+        )
+        ev = _responsible(params, ev, ev["date"].astype("datetime64[ns]"), parts)
         keep = ev["married"] & ev["responsible_unit_id"].notna()
         if childbearing_only:
             keep &= ev["wife_childbearing"]
