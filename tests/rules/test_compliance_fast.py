@@ -193,3 +193,18 @@ def test_sort_rows_random(seed):
     for keys in (["u"], ["u", "i", "c"], ["c", "d", "u", "i"]):
         expected = f.sort_values(keys, kind="stable", na_position="last")
         pd.testing.assert_frame_equal(sort_rows(f, keys), expected)
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
+def test_date_text_random(seed):
+    from fpanalysis.rules.frames import date_text
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    s = pd.Series(
+        pd.to_datetime("1960-02-29") + pd.to_timedelta(rng.integers(0, 30000, n), "D"),
+        index=rng.permutation(n),
+        name="when",
+    )
+    s[rng.random(n) < 0.2] = pd.NaT
+    pd.testing.assert_series_equal(date_text(s), s.dt.strftime("%Y-%m-%d").fillna(""))
