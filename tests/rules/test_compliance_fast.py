@@ -208,3 +208,22 @@ def test_date_text_random(seed):
     )
     s[rng.random(n) < 0.2] = pd.NaT
     pd.testing.assert_series_equal(date_text(s), s.dt.strftime("%Y-%m-%d").fillna(""))
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
+def test_reasons_by_case_random(seed):
+    from fpanalysis.rules.compliance.indicators import reasons_by_case, select_reasons
+
+    rng = np.random.default_rng(seed)
+    n = 1000
+    ids = pd.Series([f"S{i}" for i in range(n)], dtype="str", index=rng.permutation(n))
+    a, b = rng.random(n) < 0.3, rng.random(n) < 0.5
+    zh, en = select_reasons(
+        [a, b], [("甲" + ids, "a " + ids), ("乙", "b")], ("无" + ids + "）", "none " + ids)
+    )
+    fast = reasons_by_case(
+        [a, b],
+        [lambda r: ("甲" + ids[r], "a " + ids[r]), lambda r: ("乙", "b")],
+        lambda r: ("无" + ids[r] + "）", "none " + ids[r]),
+    )
+    assert fast[0].tolist() == zh.tolist() and fast[1].tolist() == en.tolist()

@@ -76,6 +76,39 @@ def select_reasons(
     )
 
 
+def reasons_by_case(
+    conditions: list[Any],
+    makers: list[Callable[[np.ndarray], tuple[Any, Any]]],
+    default: Callable[[np.ndarray], tuple[Any, Any]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`select_reasons` with each reason made only for the rows whose case it is: a row
+    takes the first case whose condition holds, else the default; ``makers`` and ``default`` give
+    the (Chinese, English) reasons of the rows of a mask (texts of those rows, or one text).
+
+    Examples:
+        >>> ids = pd.Series(["S1", "S2", "S3"])
+        >>> zh, en = reasons_by_case(
+        ...     [np.array([True, False, True])],
+        ...     [lambda r: ("有 " + ids[r], "has " + ids[r])],
+        ...     lambda r: ("无", "none"),
+        ... )
+        >>> zh.tolist(), en.tolist()
+        (['有 S1', '无', '有 S3'], ['has S1', 'none', 'has S3'])
+    """
+    n = len(conditions[0])
+    case = np.select(
+        [np.asarray(c, dtype=bool) for c in conditions], list(range(len(makers))), len(makers)
+    )
+    zh, en = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    for k, make in enumerate([*makers, default]):
+        rows = case == k
+        if rows.any():
+            z, e = make(rows)
+            zh[rows] = z.to_numpy(dtype=object) if isinstance(z, pd.Series) else z
+            en[rows] = e.to_numpy(dtype=object) if isinstance(e, pd.Series) else e
+    return zh, en
+
+
 def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> pd.DataFrame:
     """:func:`detail_rows` of the couples in ``frame``, under their responsible unit, the wife as
     the person (``frame`` has ``responsible_unit_id``, ``couple_id`` and ``wife_id``)."""
@@ -437,40 +470,43 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
     late = att_date.notna() & ~att_ok
     ended = ended_id.fillna("")
     ended_at, days = date_text(ended_on), w["_exempt_days"].astype("str")
-    reason_zh, reason_en = select_reasons(
+    reason_zh, reason_en = reasons_by_case(
         [steril.notna(), preg_on.notna(), ended_id.notna(), att_ok, late],
         [
-            (
-                "免检：夫妻一方已结扎（" + steril.fillna("") + "）",
-                "exempt: a spouse is sterilised (" + steril.fillna("") + ")",
+            lambda r: (
+                "免检：夫妻一方已结扎（" + steril[r].fillna("") + "）",
+                "exempt: a spouse is sterilised (" + steril[r].fillna("") + ")",
             ),
-            (
-                "免检：轮次开始时怀孕（" + preg_on.fillna("") + "）",
-                "exempt: pregnant on the round's start (" + preg_on.fillna("") + ")",
+            lambda r: (
+                "免检：轮次开始时怀孕（" + preg_on[r].fillna("") + "）",
+                "exempt: pregnant on the round's start (" + preg_on[r].fillna("") + ")",
             ),
-            (
+            lambda r: (
                 "免检：妊娠 "
-                + ended
+                + ended[r]
                 + " 于 "
-                + ended_at
+                + ended_at[r]
                 + " 结束，距轮次开始不超过 "
-                + days
+                + days[r]
                 + " 天",
                 "exempt: pregnancy "
-                + ended
+                + ended[r]
                 + " ended on "
-                + ended_at
+                + ended_at[r]
                 + ", within "
-                + days
+                + days[r]
                 + " days of the start",
             ),
-            ("已于 " + date_text(att_date) + " 受检", "attended on " + date_text(att_date)),
-            (
-                "受检日期 " + date_text(att_date) + " 不在轮次期间 " + win,
-                "attended on " + date_text(att_date) + ", outside the round's window " + win,
+            lambda r: (
+                "已于 " + date_text(att_date[r]) + " 受检",
+                "attended on " + date_text(att_date[r]),
+            ),
+            lambda r: (
+                "受检日期 " + date_text(att_date[r]) + " 不在轮次期间 " + win[r],
+                "attended on " + date_text(att_date[r]) + ", outside the round's window " + win[r],
             ),
         ],
-        ("应检未检（" + win + "）", "required, did not attend (" + win + ")"),
+        lambda r: ("应检未检（" + win[r] + "）", "required, did not attend (" + win[r] + ")"),
     )
     return couple_rows(
         w,
