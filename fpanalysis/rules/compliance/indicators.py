@@ -56,7 +56,7 @@ def detail_rows(index: pd.Index, **cols: Any) -> pd.DataFrame:
     out = pd.DataFrame(index=index)
     for c in DETAIL_COLUMNS:
         v = cols.get(c, np.nan)
-        out[c] = v.to_numpy() if isinstance(v, pd.Series) else v
+        out[c] = v.array if isinstance(v, pd.Series) else v  # by position, typed as it is
     return out
 
 
