@@ -90,10 +90,11 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
         >>> lookup(pd.Series(["C1", "C9"], index=[5, 6]), v).tolist()
         ['S1', nan]
     """
-    values = values[~values.index.duplicated()]
-    return pd.Series(
-        values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype
-    )
+    if not values.index.is_unique:
+        values = values[~values.index.duplicated()]
+    at = values.index.get_indexer(keys)  # one look-up table, -1 for a key not there
+    got = pd.api.extensions.take(values.array, at, allow_fill=True)
+    return pd.Series(got, index=keys.index, dtype=values.dtype)
 
 
 def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";") -> pd.DataFrame:
