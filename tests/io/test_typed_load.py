@@ -375,3 +375,12 @@ def test_declared_fp_types_checked_as_over_every_household(lang, tmp_path):
     found = [(p.row, p.message_en) for p in report.problems if p.rule == "fp_type_contradicted"]
     assert found == list(zip(whole["row"].astype(int), whole["message_en"], strict=True))
     assert found
+
+
+def test_blank_characters_are_every_space_python_strips():
+    import sys
+
+    from fpanalysis.io.typed import _SPACES
+
+    every = "".join(f"\\x{{{cp:x}}}" for cp in range(sys.maxunicode + 1) if chr(cp).isspace())
+    assert _SPACES == every
