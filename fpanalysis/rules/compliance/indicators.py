@@ -124,16 +124,17 @@ def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> 
 
 
 def _surveys(
-    tables: Mapping[str, pd.DataFrame], keep: Callable[[pd.DataFrame], Any]
+    tables: Mapping[str, pd.DataFrame], keep: Callable[[pd.DataFrame], Any], columns: list[str]
 ) -> pd.DataFrame:
-    """The surveys ``keep`` (a mask of the surveys, dated) selects, sorted by couple, date and id.
+    """The ``columns`` of the surveys ``keep`` (a mask of the surveys, dated) selects, sorted by
+    couple, date and id.
 
     Selected before they are sorted (a stable sort of the selection keeps the order the sorted
     table would give it), so that a few hundred thousand rows are sorted, not every survey.
     """
     s = table_of(tables, "surveys")
     s = s.assign(survey_date=as_dates(s["survey_date"]))
-    s = s[np.asarray(keep(s), dtype=bool)]
+    s = s.loc[np.asarray(keep(s), dtype=bool), columns]
     return sort_rows(s, ["couple_id", "survey_date", "survey_id"])
 
 
@@ -149,6 +150,7 @@ def _first_survey(
     s = _surveys(
         tables,
         lambda s: (s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end),
+        ["survey_id", "couple_id", "survey_date"],
     )
     first = s.drop_duplicates("couple_id").set_index("couple_id")
     sid = lookup(couples["couple_id"], first["survey_id"])
@@ -279,6 +281,7 @@ def feedback_rows(
     s = _surveys(
         tables,
         lambda s: period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool),
+        ["survey_id", "couple_id", "survey_date", "problem_found", "reported_date"],
     )
     s = responsible_units(tables, params, s, "survey_date")
     s = s[s["responsible_unit_id"].notna()]
