@@ -1,5 +1,6 @@
 """Frame helpers the scope, case and compliance rules share: a table or its typed empty form, dates
-at midnight, dates as text and look-ups by key; they import only ``fpanalysis.core``."""
+at midnight, dates as text, look-ups by key, rows sorted and joined by key, and what one analysis
+derives from its tables kept while it runs (:class:`Memo`); they import only ``fpanalysis.core``."""
 
 from __future__ import annotations
 
