@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
-from fpanalysis.rules.frames import keyed, memo, sort_rows
+from fpanalysis.rules.frames import Memo, keyed, memo, sort_rows
 
 SCOPE_COLUMNS = [
     "couple_id",
@@ -193,9 +193,13 @@ def _couple_parts(
     for an unknown couple or person)."""
     c = keyed(tables, "couples", "couple_id")
     at = c.index.get_indexer(couple_ids)  # the couple's row, -1 for an unknown couple
-    spouses = _spouses(tables)
 
     def spouse(col: str) -> pd.DataFrame:
+        if not isinstance(tables, Memo):  # one call: look up these couples' spouses only
+            persons = keyed(tables, "persons", "person_id")
+            pos = persons.index.get_indexer(_take(c[col], at, index))
+            return pd.DataFrame({k: _take(persons[k], pos, index) for k in _SPOUSE_COLUMNS})
+        spouses = _spouses(tables)  # every couple's spouses, found once per analysis
         at_person = spouses[col]  # each couple's spouse in ``persons``, -1 when none
         pos = np.where(at >= 0, at_person[np.maximum(at, 0)], -1)
         return pd.DataFrame(
