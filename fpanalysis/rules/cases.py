@@ -12,7 +12,7 @@ import pandas as pd
 
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
-from fpanalysis.rules.frames import as_dates, lookup, table_of
+from fpanalysis.rules.frames import as_dates, join_sorted, lookup, sort_rows, table_of
 from fpanalysis.rules.scope import responsible_units
 
 BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
@@ -103,7 +103,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     births["date"] = births["date"].fillna(births["named_birth"])
     births = births.dropna(subset=["date"])
     # Twins recorded as two pregnancies are one birth: keep the first per couple and day.
-    births = births.sort_values(["couple_id", "date", "pregnancy_id"], kind="stable")
+    births = sort_rows(births, ["couple_id", "date", "pregnancy_id"])
     births = births.drop_duplicates(["couple_id", "date"])
 
     # A child belongs to a pregnancy's birth when named by it, or born to the same couple on the
@@ -124,15 +124,17 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     by_preg = k.dropna(subset=["pregnancy_id"])
     named_kids = births[["pregnancy_id", "child_id"]].dropna()
     preg_kids = pd.concat([by_preg[["pregnancy_id", "child_id"]], named_kids]).drop_duplicates()
-    preg_kids = preg_kids.sort_values(["pregnancy_id", "child_id"], kind="stable")
-    kid_lists = preg_kids.groupby("pregnancy_id", sort=True)["child_id"].agg(";".join)
+    preg_kids = sort_rows(preg_kids, ["pregnancy_id", "child_id"])
+    # ``groupby("pregnancy_id")["child_id"].agg(";".join)``, over the sorted runs
+    kid_lists = join_sorted(preg_kids, ["pregnancy_id"], "child_id").set_index("pregnancy_id")
+    kid_lists = kid_lists["joined"]
 
     lone = k[k["pregnancy_id"].isna() & ~k["child_id"].isin(named)]
-    lone = lone.sort_values(["couple_id", "date", "child_id"], kind="stable")
-    lone_events = lone.groupby(["couple_id", "date"], sort=True).agg(
-        event_id=("child_id", "first"), child_ids=("child_id", ";".join)
+    lone = sort_rows(lone, ["couple_id", "date", "child_id"])
+    # ``groupby(["couple_id", "date"])``: the first child and the children joined, by sorted runs
+    lone_events = join_sorted(lone, ["couple_id", "date"], "child_id").rename(
+        columns={"first": "event_id", "joined": "child_ids"}
     )
-    lone_events = lone_events.reset_index()
     lone_events["pregnancy_id"] = pd.Series(np.nan, index=lone_events.index, dtype="str")
 
     p_events = pd.DataFrame(
@@ -148,7 +150,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     out["date"] = as_dates(out["date"])
     for c in ("event_id", "couple_id", "pregnancy_id", "child_ids"):
         out[c] = out[c].astype("str").where(out[c].notna())
-    return out.sort_values(["couple_id", "date", "event_id"], kind="stable").reset_index(drop=True)[
+    return sort_rows(out, ["couple_id", "date", "event_id"]).reset_index(drop=True)[
         BIRTH_EVENT_COLUMNS
     ]
 
@@ -190,7 +192,7 @@ def terminations(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataF
     t["is_lawful"] = (~t["is_sex_selection"] & (~t["is_late"] | (approved & designated))).astype(
         bool
     )
-    t = t.sort_values(["couple_id", "date", "pregnancy_id"], kind="stable").reset_index(drop=True)
+    t = sort_rows(t, ["couple_id", "date", "pregnancy_id"]).reset_index(drop=True)
     return t[TERMINATION_COLUMNS + ["county_approved", "designated_facility"]]
 
 
@@ -217,9 +219,7 @@ def _valid_pairs(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) ->
 def _first_valid(status: pd.DataFrame, events: pd.DataFrame, cancel_col: str) -> pd.Series:
     """For each event (by ``_k``) the id of the first valid permit, else missing."""
     pairs = _valid_pairs(status, events, cancel_col)
-    pairs = pairs.sort_values(["_k", "issue_date", "permit_id"], kind="stable").drop_duplicates(
-        "_k"
-    )
+    pairs = sort_rows(pairs, ["_k", "issue_date", "permit_id"]).drop_duplicates("_k")
     return pairs.set_index("_k")["permit_id"].reindex(events["_k"]).set_axis(events.index)
 
 
@@ -257,7 +257,9 @@ def _quota_triggers(
     ].reset_index(drop=True)
 
 
-def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+def permit_status(
+    tables: Mapping[str, pd.DataFrame], params: Params, births: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every permit with its use and its effective cancellation (§3 valid permit, §4.2).
 
     Returns:
@@ -266,7 +268,8 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
         ``effective_cancelled_date`` (the earlier of recorded and derived),
         ``cancel_basis`` (``recorded``, ``termination_date``,
         ``issued_after_cancellation`` or missing) and ``trigger_pregnancy_id``.
-        Sorted by ``permit_id``, index 0..n-1.
+        Sorted by ``permit_id``, index 0..n-1. ``births``: a precomputed :func:`birth_events`
+        of the same tables (saves the work when the caller needs the births too).
 
     A permit covers one birth, the first on or after its issue date (a birth on the issue date
     included); two permits held at once are each used by the first birth after their own issue.
@@ -295,13 +298,12 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
     ].copy()
     base["issue_date"] = as_dates(base["issue_date"])
     base["cancelled_date"] = as_dates(base["cancelled_date"])
-    births = birth_events(tables)
+    if births is None:
+        births = birth_events(tables)
     m = base[["permit_id", "couple_id", "issue_date"]].merge(
         births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
     )
-    m = m[m["date"] >= m["issue_date"]].sort_values(
-        ["permit_id", "date", "event_id"], kind="stable"
-    )
+    m = sort_rows(m[m["date"] >= m["issue_date"]], ["permit_id", "date", "event_id"])
     first = m.drop_duplicates("permit_id").set_index("permit_id")
     base["used_on"] = as_dates(lookup(base["permit_id"], first["date"]))
     base["used_by"] = base["permit_id"].map(first["event_id"])
@@ -330,7 +332,7 @@ def permit_status(tables: Mapping[str, pd.DataFrame], params: Params) -> pd.Data
     base["trigger_pregnancy_id"] = (
         base["couple_id"].map(trig["pregnancy_id"]).where(is_held | issued_after)
     )
-    return base.sort_values("permit_id", kind="stable").reset_index(drop=True)
+    return sort_rows(base, ["permit_id"]).reset_index(drop=True)
 
 
 def valid_permit_on(

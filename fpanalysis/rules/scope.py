@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
+from fpanalysis.rules.frames import Memo, keyed, memo, sort_rows
 
 SCOPE_COLUMNS = [
     "couple_id",
@@ -109,6 +110,49 @@ def _pick(first: pd.Series, second: pd.Series, wife_first: pd.Series) -> pd.Seri
     return a.where(a.notna(), b)
 
 
+#: The columns of a spouse's ``persons`` row that decide the couple's responsible unit.
+_SPOUSE_COLUMNS = ["unit_id", "category", "hire_date", "leave_date", "birth_date"]
+
+
+def _take(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values`` at the positions ``at`` (-1: missing), on ``index``: a look-up by key whose
+    positions were found once for several columns."""
+    return pd.Series(
+        pd.api.extensions.take(values.array, at, allow_fill=True), index=index, name=values.name
+    )
+
+
+def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """For the keyed couples, where each spouse is in the keyed ``persons`` (``wife_id`` and
+    ``husband_id``: positions, -1 when not there), and the persons' :data:`_SPOUSE_COLUMNS` as
+    arrays to take from (made once per :class:`~fpanalysis.rules.frames.Memo`)."""
+
+    def make() -> dict[str, np.ndarray]:
+        c = keyed(tables, "couples", "couple_id")
+        persons = keyed(tables, "persons", "person_id")
+        out = {s: persons.index.get_indexer(c[s]) for s in ("wife_id", "husband_id")}
+        for k in _SPOUSE_COLUMNS:
+            v = persons[k]
+            out[k] = v.to_numpy(dtype=object, na_value=np.nan) if v.dtype == "str" else v.to_numpy()
+        return out
+
+    return memo(tables, "spouses", make)
+
+
+def _on_dates(params: Params, name: str, dates: pd.Series, part=None) -> pd.Series:
+    """``params.at_many(name, dates)`` (``part`` of each value, a missing value or date giving
+    ``None``) on ``dates``' index, each distinct date looked up once (a scope's rows share a
+    handful of dates)."""
+    codes, days = pd.factorize(dates)
+    values = [*params.at_many(name, days), None]  # code -1 (no date) -> None
+    if part is not None:
+        values = [None if v is None else part(v) for v in values]
+    each = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):  # one per distinct date
+        each[i] = v
+    return pd.Series(each[codes], index=dates.index)
+
+
 def responsible_units(
     tables: Mapping[str, pd.DataFrame],
     params: Params,
@@ -136,32 +180,60 @@ def responsible_units(
         (``staff`` or ``floating``). An event whose couple is unknown gets a
         missing unit.
     """
-    couples = tables["couples"]
-    persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
     ev = events.copy()
     dates = pd.to_datetime(ev[date_column]).astype("datetime64[ns]")
-    c = couples.drop_duplicates("couple_id").set_index("couple_id")
-    ev["wife_id"] = ev["couple_id"].map(c["wife_id"])
-    ev["husband_id"] = ev["couple_id"].map(c["husband_id"])
-    cpl = pd.DataFrame(
-        {
-            # reindex, not map: Series.map fails on an empty frame with datetime values
-            "marriage_date": c["marriage_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
-            "divorce_date": c["divorce_date"].reindex(ev["couple_id"].to_numpy()).to_numpy(),
-        },
-        index=ev.index,
-    )
-    ev["married"] = is_married_on(cpl, dates)
+    return _responsible(params, ev, dates, _couple_parts(tables, ev["couple_id"], ev.index))
+
+
+def _couple_parts(
+    tables: Mapping[str, pd.DataFrame], couple_ids: pd.Series, index: pd.Index
+) -> dict[str, Any]:
+    """What :func:`responsible_units` reads of each couple, whatever the date, on ``index``: its
+    spouses' ids, its marriage's dates and each spouse's deciding ``persons`` columns (missing
+    for an unknown couple or person)."""
+    c = keyed(tables, "couples", "couple_id")
+    at = c.index.get_indexer(couple_ids)  # the couple's row, -1 for an unknown couple
 
     def spouse(col: str) -> pd.DataFrame:
-        p = persons.reindex(ev[col])
-        p.index = ev.index
-        return p
+        if not isinstance(tables, Memo):  # one call: look up these couples' spouses only
+            persons = keyed(tables, "persons", "person_id")
+            pos = persons.index.get_indexer(_take(c[col], at, index))
+            return pd.DataFrame({k: _take(persons[k], pos, index) for k in _SPOUSE_COLUMNS})
+        spouses = _spouses(tables)  # every couple's spouses, found once per analysis
+        at_person = spouses[col]  # each couple's spouse in ``persons``, -1 when none
+        pos = np.where(at >= 0, at_person[np.maximum(at, 0)], -1)
+        return pd.DataFrame(
+            {k: pd.api.extensions.take(spouses[k], pos, allow_fill=True) for k in _SPOUSE_COLUMNS},
+            index=index,
+        )
 
-    wife, husband = spouse("wife_id"), spouse("husband_id")
+    return {
+        "wife_id": _take(c["wife_id"], at, index),
+        "husband_id": _take(c["husband_id"], at, index),
+        "marriage": pd.DataFrame(
+            {
+                "marriage_date": _take(c["marriage_date"], at, index),
+                "divorce_date": _take(c["divorce_date"], at, index),
+            },
+            index=index,
+        ),
+        "wife": spouse("wife_id"),
+        "husband": spouse("husband_id"),
+    }
+
+
+def _responsible(
+    params: Params, ev: pd.DataFrame, dates: pd.Series, parts: dict[str, Any]
+) -> pd.DataFrame:
+    """:func:`responsible_units` of the events ``ev`` (a copy, given its columns here) on
+    ``dates``, their couples read as :func:`_couple_parts` (not changed)."""
+    ev["wife_id"] = parts["wife_id"]
+    ev["husband_id"] = parts["husband_id"]
+    ev["married"] = is_married_on(parts["marriage"], dates)
+    wife, husband = parts["wife"], parts["husband"]
     w_staff, h_staff = is_staff_on(wife, dates), is_staff_on(husband, dates)
     w_float, h_float = is_floating_on(wife, dates), is_floating_on(husband, dates)
-    resp = pd.Series(params.at_many("responsible_spouse", dates), index=ev.index)
+    resp = _on_dates(params, "responsible_spouse", dates)
     wife_first = (resp != "husband").astype(bool)
 
     staff_unit = _pick(
@@ -179,9 +251,9 @@ def responsible_units(
     ev.loc[ev["responsible_unit_id"].isna(), "basis"] = np.nan
 
     ev["wife_age"] = age_on(wife["birth_date"], dates)
-    bounds = params.at_many("childbearing_age", dates)
-    lo = pd.Series([b[0] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
-    hi = pd.Series([b[1] if b else pd.NA for b in bounds], index=ev.index, dtype="Int64")
+    lo = _on_dates(params, "childbearing_age", dates, lambda b: b[0] if b else None)
+    hi = _on_dates(params, "childbearing_age", dates, lambda b: b[1] if b else None)
+    lo, hi = lo.astype("Int64"), hi.astype("Int64")
     ev["wife_childbearing"] = (
         ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
     )
@@ -218,11 +290,20 @@ def couples_in_scope(
           couple_id responsible_unit_id  basis
         0        C1                  U1  staff
     """
-    couples = tables["couples"]
-    ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
-    ev = responsible_units(tables, params, ev)
-    keep = ev["married"] & ev["responsible_unit_id"].notna()
-    if childbearing_only:
-        keep &= ev["wife_childbearing"]
-    out = ev.loc[keep, SCOPE_COLUMNS].sort_values("couple_id", kind="stable").reset_index(drop=True)
-    return out
+
+    def scope() -> pd.DataFrame:
+        couples = tables["couples"]
+        ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
+        # what is read of every couple is the same on every day: read once per analysis
+        parts = memo(
+            tables, "every couple", lambda: _couple_parts(tables, ev["couple_id"], ev.index)
+        )
+        ev = _responsible(params, ev, ev["date"].astype("datetime64[ns]"), parts)
+        keep = ev["married"] & ev["responsible_unit_id"].notna()
+        if childbearing_only:
+            keep &= ev["wife_childbearing"]
+        ev = ev.loc[keep, SCOPE_COLUMNS]
+        return sort_rows(ev, ["couple_id"]).reset_index(drop=True)
+
+    # C1 and C2's first half share 1 January: one scope per day and analysis
+    return memo(tables, ("couples_in_scope", id(params), _ts(on), childbearing_only), scope)

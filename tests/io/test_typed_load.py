@@ -375,3 +375,39 @@ def test_declared_fp_types_checked_as_over_every_household(lang, tmp_path):
     found = [(p.row, p.message_en) for p in report.problems if p.rule == "fp_type_contradicted"]
     assert found == list(zip(whole["row"].astype(int), whole["message_en"], strict=True))
     assert found
+
+
+def test_blank_characters_are_every_space_python_strips():
+    import sys
+
+    from fpanalysis.io.typed import _SPACES
+
+    every = "".join(f"\\x{{{cp:x}}}" for cp in range(sys.maxunicode + 1) if chr(cp).isspace())
+    assert _SPACES == every
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        pytest.param(["2024-01-01", "NaT", "1950-03-01"], id="midnights-and-a-gap"),
+        pytest.param(["1678-01-01", "2261-12-31"], id="first-and-last-years-held"),
+        pytest.param(["1677-12-31", "2000-01-01"], id="a-year-before"),
+        pytest.param(["2262-01-01", "2000-01-01"], id="a-year-after"),
+        pytest.param(["2024-01-01T10:00", "2024-01-02"], id="a-time-of-day"),
+        pytest.param(["NaT", "NaT"], id="all-missing"),
+        pytest.param([], id="empty"),
+    ],
+)
+def test_timestamps_read_as_their_days(days):
+    from fpanalysis.io.typed import _convert
+
+    col = schema.TABLES["surveys"].column("survey_date")
+    stamps = pa.chunked_array([pa.array(np.array(days, dtype="datetime64[ns]"))])
+    got, bad = _convert(stamps, col, None, "survey_date")
+    # the day of each stamp, read through the general path (dates as days)
+    general = np.array(days, dtype="datetime64[D]")
+    ok = ~np.isnat(general) & (general >= np.datetime64("1678-01-01"))
+    ok &= general < np.datetime64("2262-01-01")
+    want = np.where(ok, general.astype("datetime64[ns]"), np.datetime64("NaT"))
+    assert got.to_numpy().tolist() == want.tolist()
+    assert np.asarray(bad).tolist() == (~np.isnat(general) & ~ok).tolist()

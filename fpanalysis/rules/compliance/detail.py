@@ -20,7 +20,7 @@ from fpanalysis.rules.compliance.indicators import (
     followup_rows,
 )
 from fpanalysis.rules.compliance.period import Period, parse_period
-from fpanalysis.rules.frames import as_dates
+from fpanalysis.rules.frames import Memo, as_dates, sort_rows
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
 TABLES_NEEDED = [
@@ -64,6 +64,7 @@ def compliance_detail(
         part, couple, event.
     """
     period = parse_period(period)
+    tables = tables if isinstance(tables, Memo) else Memo(tables)  # keyed tables made once
     blocks = []
     if period.half in (None, 1):
         blocks.append(baseline_rows(tables, params, period))
@@ -95,9 +96,5 @@ def sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
     holding whole couples, stacked and sorted, equal the drill-down of the whole.
     """
     out = detail.assign(_i=detail["indicator"].map({k: i for i, k in enumerate(INDICATORS)}))
-    out = out.sort_values(
-        ["unit_id", "_i", "part", "couple_id", "event_id", "person_id"],
-        kind="stable",
-        na_position="last",
-    )
+    out = sort_rows(out, ["unit_id", "_i", "part", "couple_id", "event_id", "person_id"])
     return out.drop(columns="_i").reset_index(drop=True)[DETAIL_COLUMNS]

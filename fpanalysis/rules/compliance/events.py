@@ -111,9 +111,10 @@ def event_rows(
             person=f["person_id"],
         )
     )
-    status = permit_status(tables, params)
+    births = birth_events(tables)
+    status = permit_status(tables, params, births=births)
     # C6: births counted once, without a valid permit on the birth date.
-    b = birth_events(tables)
+    b = births
     b = b[period.contains(b["date"])]
     valid = valid_permit_on(tables, params, b, status=status)
     ev = b[["couple_id", "date", "event_id"]]

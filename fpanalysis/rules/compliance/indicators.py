@@ -5,7 +5,7 @@ own ``unit_id`` does not move it), with the reason in Chinese and English."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 
 from fpanalysis.core.params import Params
 from fpanalysis.rules.compliance.period import Period, month_day_in
-from fpanalysis.rules.frames import as_dates, date_text, lookup, table_of
+from fpanalysis.rules.frames import as_dates, date_text, lookup, sort_rows, table_of
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
 RATE_INDICATORS = [
@@ -56,7 +56,7 @@ def detail_rows(index: pd.Index, **cols: Any) -> pd.DataFrame:
     out = pd.DataFrame(index=index)
     for c in DETAIL_COLUMNS:
         v = cols.get(c, np.nan)
-        out[c] = v.to_numpy() if isinstance(v, pd.Series) else v
+        out[c] = v.array if isinstance(v, pd.Series) else v  # by position, typed as it is
     return out
 
 
@@ -76,6 +76,39 @@ def select_reasons(
     )
 
 
+def reasons_by_case(
+    conditions: list[Any],
+    makers: list[Callable[[np.ndarray], tuple[Any, Any]]],
+    default: Callable[[np.ndarray], tuple[Any, Any]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`select_reasons` with each reason made only for the rows whose case it is: a row
+    takes the first case whose condition holds, else the default; ``makers`` and ``default`` give
+    the (Chinese, English) reasons of the rows of a mask (texts of those rows, or one text).
+
+    Examples:
+        >>> ids = pd.Series(["S1", "S2", "S3"])
+        >>> zh, en = reasons_by_case(
+        ...     [np.array([True, False, True])],
+        ...     [lambda r: ("有 " + ids[r], "has " + ids[r])],
+        ...     lambda r: ("无", "none"),
+        ... )
+        >>> zh.tolist(), en.tolist()
+        (['有 S1', '无', '有 S3'], ['has S1', 'none', 'has S3'])
+    """
+    n = len(conditions[0])
+    case = np.select(
+        [np.asarray(c, dtype=bool) for c in conditions], list(range(len(makers))), len(makers)
+    )
+    zh, en = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    for k, make in enumerate([*makers, default]):
+        rows = case == k
+        if rows.any():
+            z, e = make(rows)
+            zh[rows] = z.to_numpy(dtype=object) if isinstance(z, pd.Series) else z
+            en[rows] = e.to_numpy(dtype=object) if isinstance(e, pd.Series) else e
+    return zh, en
+
+
 def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> pd.DataFrame:
     """:func:`detail_rows` of the couples in ``frame``, under their responsible unit, the wife as
     the person (``frame`` has ``responsible_unit_id``, ``couple_id`` and ``wife_id``)."""
@@ -90,10 +123,19 @@ def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> 
     )
 
 
-def _surveys(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    s = table_of(tables, "surveys").copy()
-    s["survey_date"] = as_dates(s["survey_date"])
-    return s.sort_values(["couple_id", "survey_date", "survey_id"], kind="stable")
+def _surveys(
+    tables: Mapping[str, pd.DataFrame], keep: Callable[[pd.DataFrame], Any], columns: list[str]
+) -> pd.DataFrame:
+    """The ``columns`` of the surveys ``keep`` (a mask of the surveys, dated) selects, sorted by
+    couple, date and id.
+
+    Selected before they are sorted (a stable sort of the selection keeps the order the sorted
+    table would give it), so that a few hundred thousand rows are sorted, not every survey.
+    """
+    s = table_of(tables, "surveys")
+    s = s.assign(survey_date=as_dates(s["survey_date"]))
+    s = s.loc[np.asarray(keep(s), dtype=bool), columns]
+    return sort_rows(s, ["couple_id", "survey_date", "survey_id"])
 
 
 def _first_survey(
@@ -105,8 +147,11 @@ def _first_survey(
 ) -> tuple[pd.Series, pd.Series]:
     """Each couple's first survey of ``kind`` dated from ``start`` to ``end`` (both inclusive):
     its id and date on ``couples``' index, missing when it has none."""
-    s = _surveys(tables)
-    s = s[(s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end)]
+    s = _surveys(
+        tables,
+        lambda s: (s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end),
+        ["survey_id", "couple_id", "survey_date"],
+    )
     first = s.drop_duplicates("couple_id").set_index("couple_id")
     sid = lookup(couples["couple_id"], first["survey_id"])
     return sid, as_dates(lookup(couples["couple_id"], first["survey_date"]))
@@ -233,8 +278,11 @@ def feedback_rows(
     reported date, or a report dated before its survey, is not timely; ``problem_found`` empty is
     no problem.
     """
-    s = _surveys(tables)
-    s = s[period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool)]
+    s = _surveys(
+        tables,
+        lambda s: period.contains(s["survey_date"]) & s["problem_found"].fillna(False).astype(bool),
+        ["survey_id", "couple_id", "survey_date", "problem_found", "reported_date"],
+    )
     s = responsible_units(tables, params, s, "survey_date")
     s = s[s["responsible_unit_id"].notna()]
     days = (as_dates(s["reported_date"]) - s["survey_date"]).dt.days
@@ -304,7 +352,7 @@ def _sterilised(tables: Mapping[str, pd.DataFrame], who: pd.DataFrame) -> pd.Ser
         .fillna(False)
         .astype(bool)
     )
-    m = m[ok].sort_values(["_k", "record_id"], kind="stable").drop_duplicates("_k")
+    m = sort_rows(m[ok], ["_k", "record_id"]).drop_duplicates("_k")
     return m.set_index("_k")["record_id"]
 
 
@@ -390,14 +438,11 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
     )
     gap = (m["_start"] - m["outcome_date"]).dt.days
     recent = (gap >= 0) & (gap <= m["_exempt_days"])
-    preg_on = (
-        m[ongoing.fillna(False).astype(bool)]
-        .sort_values(["_k", "pregnancy_id"])
-        .drop_duplicates("_k")
-    )
+    preg_on = sort_rows(m[ongoing.fillna(False).astype(bool)], ["_k", "pregnancy_id"])
+    preg_on = preg_on.drop_duplicates("_k")
     preg_on = preg_on.set_index("_k")["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
     ended = m[recent.fillna(False).astype(bool) & ~ongoing.fillna(False).astype(bool)]
-    ended = ended.sort_values(["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
+    ended = sort_rows(ended, ["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
     ended_id = ended["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
     ended_on = as_dates(ended["outcome_date"].reindex(w["_k"]).set_axis(w.index))
 
@@ -428,40 +473,43 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
     late = att_date.notna() & ~att_ok
     ended = ended_id.fillna("")
     ended_at, days = date_text(ended_on), w["_exempt_days"].astype("str")
-    reason_zh, reason_en = select_reasons(
+    reason_zh, reason_en = reasons_by_case(
         [steril.notna(), preg_on.notna(), ended_id.notna(), att_ok, late],
         [
-            (
-                "免检：夫妻一方已结扎（" + steril.fillna("") + "）",
-                "exempt: a spouse is sterilised (" + steril.fillna("") + ")",
+            lambda r: (
+                "免检：夫妻一方已结扎（" + steril[r].fillna("") + "）",
+                "exempt: a spouse is sterilised (" + steril[r].fillna("") + ")",
             ),
-            (
-                "免检：轮次开始时怀孕（" + preg_on.fillna("") + "）",
-                "exempt: pregnant on the round's start (" + preg_on.fillna("") + ")",
+            lambda r: (
+                "免检：轮次开始时怀孕（" + preg_on[r].fillna("") + "）",
+                "exempt: pregnant on the round's start (" + preg_on[r].fillna("") + ")",
             ),
-            (
+            lambda r: (
                 "免检：妊娠 "
-                + ended
+                + ended[r]
                 + " 于 "
-                + ended_at
+                + ended_at[r]
                 + " 结束，距轮次开始不超过 "
-                + days
+                + days[r]
                 + " 天",
                 "exempt: pregnancy "
-                + ended
+                + ended[r]
                 + " ended on "
-                + ended_at
+                + ended_at[r]
                 + ", within "
-                + days
+                + days[r]
                 + " days of the start",
             ),
-            ("已于 " + date_text(att_date) + " 受检", "attended on " + date_text(att_date)),
-            (
-                "受检日期 " + date_text(att_date) + " 不在轮次期间 " + win,
-                "attended on " + date_text(att_date) + ", outside the round's window " + win,
+            lambda r: (
+                "已于 " + date_text(att_date[r]) + " 受检",
+                "attended on " + date_text(att_date[r]),
+            ),
+            lambda r: (
+                "受检日期 " + date_text(att_date[r]) + " 不在轮次期间 " + win[r],
+                "attended on " + date_text(att_date[r]) + ", outside the round's window " + win[r],
             ),
         ],
-        ("应检未检（" + win + "）", "required, did not attend (" + win + ")"),
+        lambda r: ("应检未检（" + win[r] + "）", "required, did not attend (" + win[r] + ")"),
     )
     return couple_rows(
         w,

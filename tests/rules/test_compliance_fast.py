@@ -1,0 +1,229 @@
+"""Unit compliance's fast paths agree with the readable rules they stand beside (rulebook §3):
+every unit scored at once (``score_units``) against :func:`score_unit`, the births' children
+joined by sorted runs (``join_sorted``) against a group-by join, and the drill-down's kept
+derivations (``Memo``) against the rules called on the plain tables. Small hand-checkable cases,
+then random ones."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fpanalysis.core.params import load_params
+from fpanalysis.rules.compliance import compliance_detail, score_unit
+from fpanalysis.rules.compliance.indicators import RATE_INDICATORS
+from fpanalysis.rules.compliance.scoring import score_units
+from fpanalysis.rules.frames import Memo, join_sorted
+from fpanalysis.rules.scope import couples_in_scope, responsible_units
+
+WEIGHTS = {
+    "baseline_coverage": 0.25,
+    "followup_coverage": 0.25,
+    "feedback_timeliness": 0.15,
+    "check_attendance": 0.35,
+}
+THRESHOLDS = {"excellent": 90, "pass": 70}
+
+
+def readable_scores(nums, dens, pens, weights, thresholds, veto):
+    """:func:`score_unit`, one unit at a time (the rulebook's statement)."""
+    names = list(weights)
+    out = []
+    for i in range(len(pens)):
+        rates = {k: (int(nums[i][j]), int(dens[i][j])) for j, k in enumerate(names)}
+        score, grade = score_unit(rates, pens[i], weights, thresholds, bool(veto[i]))
+        out.append((float(score), grade))
+    return out
+
+
+def fast_scores(nums, dens, pens, weights, thresholds, veto):
+    score, grade = score_units(
+        np.array(nums, dtype="int64").reshape(len(pens), len(weights)),
+        np.array(dens, dtype="int64").reshape(len(pens), len(weights)),
+        pens,
+        list(weights.values()),
+        thresholds,
+        np.array(veto, dtype=bool),
+    )
+    return list(zip(score.tolist(), grade.tolist(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("nums", "dens", "pen", "veto", "expected"),
+    [
+        pytest.param([3, 1, 0, 2], [4, 1, 0, 3], 5, False, (77.08, "pass"), id="docstring-case"),
+        # 100 × (0.25 × 1/8 + 0.75) = 78.125: a half cent, rounded up
+        pytest.param([1, 1, 1, 1], [8, 1, 1, 1], 0, False, (78.13, "pass"), id="half-cent-up"),
+        pytest.param([1, 1, 1, 1], [8, 1, 1, 1], 0, True, (78.13, "fail"), id="veto-fails"),
+        pytest.param([0, 0, 0, 0], [0, 0, 0, 0], 0, False, (100.0, "excellent"), id="all-empty"),
+        pytest.param([0, 0, 0, 0], [5, 5, 5, 5], 3, False, (0.0, "fail"), id="floored-at-zero"),
+        pytest.param([9, 9, 9, 9], [10, 10, 10, 10], 0, False, (90.0, "excellent"), id="at-90"),
+        # 100 × 0.35 × 1/3 + 65 = 76.666…: rounds to 76.67
+        pytest.param([1, 1, 1, 1], [1, 1, 1, 3], 0, False, (76.67, "pass"), id="thirds"),
+        pytest.param([1, 1, 1, 1], [1, 1, 1, 1], 0.5, False, (99.5, "excellent"), id="half-point"),
+        pytest.param([7, 1, 1, 1], [10, 1, 1, 1], 20.5, False, (72.0, "pass"), id="at-pass-line"),
+    ],
+)
+def test_score_units_hand(nums, dens, pen, veto, expected):
+    args = ([nums], [dens], [Fraction(pen).limit_denominator()], WEIGHTS, THRESHOLDS, [veto])
+    assert fast_scores(*args) == readable_scores(*args) == [expected]
+
+
+def test_score_units_second_half_leaves_c1_out():
+    weights = {k: WEIGHTS[k] for k in RATE_INDICATORS[1:]}
+    # 100 × (0.25 × 1/2 + 0.5) / 0.75 = 83.333…
+    args = ([[1, 1, 1]], [[2, 1, 1]], [Fraction(0)], weights, THRESHOLDS, [False])
+    assert fast_scores(*args) == readable_scores(*args) == [(83.33, "pass")]
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_score_units_random(seed):
+    rng = np.random.default_rng(seed)
+    n = 3000
+    dens = rng.integers(0, 9, size=(n, 4))
+    big = rng.random((n, 4)) < 0.3
+    dens[big] = rng.integers(0, 400, size=int(big.sum()))
+    nums = np.floor(dens * rng.random((n, 4))).astype("int64")
+    full = rng.random((n, 4)) < 0.4
+    nums[full] = dens[full]
+    steps = [Fraction(0), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(5), Fraction(1, 4)]
+    pens = [sum(rng.choice(steps, size=rng.integers(0, 4)), Fraction(0)) for _ in range(n)]
+    veto = rng.random(n) < 0.05
+    choices = [0.25, 0.2, 0.15, 0.35, 0.3, 0.1, 0.0]
+    weights = {k: float(rng.choice(choices)) for k in RATE_INDICATORS}
+    thresholds = {"excellent": float(rng.choice([90, 85.5])), "pass": 70}
+    args = (nums, dens, pens, weights, thresholds, veto)
+    assert fast_scores(*args) == readable_scores(*args)
+
+
+def readable_join(frame: pd.DataFrame, keys: list[str], column: str) -> list[list]:
+    g = frame.groupby(keys, sort=True)[column]
+    out = pd.concat([g.first().rename("first"), g.agg(";".join).rename("joined")], axis=1)
+    return out.reset_index().values.tolist()
+
+
+@pytest.mark.parametrize(
+    ("rows", "keys"),
+    [
+        pytest.param([("G1", "K1"), ("G1", "K2"), ("G2", "K3")], ["p"], id="twins-then-a-single"),
+        pytest.param([("G1", "K1"), ("G1", "K2"), ("G1", "K3")], ["p"], id="triplets"),
+        pytest.param([(None, "K1"), ("G2", "K2")], ["p"], id="missing-key-left-out"),
+        pytest.param([], ["p"], id="empty"),
+        pytest.param([("C1", "K1"), ("C1", "K2"), ("C2", "K3")], ["p", "d"], id="two-keys-by-day"),
+    ],
+)
+def test_join_sorted_hand(rows, keys):
+    f = pd.DataFrame(rows, columns=["p", "k"], dtype="str")
+    f["d"] = pd.Timestamp("2024-09-01")
+    f = f.sort_values([*keys, "k"], kind="stable")
+    assert join_sorted(f, keys, "k").values.tolist() == readable_join(f, keys, "k")
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_join_sorted_random(seed):
+    rng = np.random.default_rng(seed)
+    n = 2000
+    f = pd.DataFrame(
+        {
+            "p": pd.Series([f"C{i}" for i in rng.integers(0, 300, n)], dtype="str"),
+            "d": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+            "k": pd.Series([f"K{i:05d}" for i in range(n)], dtype="str"),
+        }
+    )
+    f.loc[rng.random(n) < 0.02, "p"] = np.nan
+    f = f.sort_values(["p", "d", "k"], kind="stable")
+    assert join_sorted(f, ["p", "d"], "k").values.tolist() == readable_join(f, ["p", "d"], "k")
+
+
+def test_memo_gives_the_rules_results(sample_dir):
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+    from fpanalysis.rules.compliance.indicators import baseline_rows, check_rows, followup_rows
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    plain = {t: ds[t] for t in TABLES_NEEDED}
+    params = load_params()
+    kept = Memo(plain)
+    for on in ["2024-01-01", "2024-07-01", "2024-01-01"]:
+        pd.testing.assert_frame_equal(
+            couples_in_scope(kept, params, on, childbearing_only=True),
+            couples_in_scope(plain, params, on, childbearing_only=True),
+        )
+    ev = plain["pregnancies"][["couple_id", "detected_date"]]
+    pd.testing.assert_frame_equal(
+        responsible_units(kept, params, ev, "detected_date"),
+        responsible_units(plain, params, ev, "detected_date"),
+    )
+    from fpanalysis.rules.compliance import parse_period
+
+    detail = compliance_detail(plain, params, "2024")
+    period = parse_period("2024")
+    for indicator, rows in [
+        ("baseline_coverage", baseline_rows(plain, params, period)),
+        ("followup_coverage", pd.concat([followup_rows(plain, params, h) for h in period.halves])),
+        ("check_attendance", check_rows(plain, params, period)),
+    ]:
+        mine = detail[detail["indicator"] == indicator]
+        assert len(mine) == len(rows)
+        assert sorted(mine["couple_id"].astype(str)) == sorted(rows["couple_id"].astype(str))
+        assert mine["in_numerator"].sum() == rows["in_numerator"].astype(bool).sum()
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_sort_rows_random(seed):
+    from fpanalysis.rules.frames import sort_rows
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    f = pd.DataFrame(
+        {
+            "u": pd.Series([f"U{i}" for i in rng.integers(0, 20, n)], dtype="str"),
+            "i": rng.integers(0, 8, n),
+            "d": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 5, n), "D"),
+            "c": pd.Series([f"C{i}" for i in rng.integers(0, 50, n)], dtype="str"),
+        },
+        index=rng.permutation(n),
+    )
+    f.loc[rng.random(n) < 0.1, "u"] = np.nan
+    f.loc[rng.random(n) < 0.1, "d"] = pd.NaT
+    f.loc[rng.random(n) < 0.1, "c"] = np.nan
+    for keys in (["u"], ["u", "i", "c"], ["c", "d", "u", "i"]):
+        expected = f.sort_values(keys, kind="stable", na_position="last")
+        pd.testing.assert_frame_equal(sort_rows(f, keys), expected)
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
+def test_date_text_random(seed):
+    from fpanalysis.rules.frames import date_text
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    s = pd.Series(
+        pd.to_datetime("1960-02-29") + pd.to_timedelta(rng.integers(0, 30000, n), "D"),
+        index=rng.permutation(n),
+        name="when",
+    )
+    s[rng.random(n) < 0.2] = pd.NaT
+    pd.testing.assert_series_equal(date_text(s), s.dt.strftime("%Y-%m-%d").fillna(""))
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
+def test_reasons_by_case_random(seed):
+    from fpanalysis.rules.compliance.indicators import reasons_by_case, select_reasons
+
+    rng = np.random.default_rng(seed)
+    n = 1000
+    ids = pd.Series([f"S{i}" for i in range(n)], dtype="str", index=rng.permutation(n))
+    a, b = rng.random(n) < 0.3, rng.random(n) < 0.5
+    zh, en = select_reasons(
+        [a, b], [("甲" + ids, "a " + ids), ("乙", "b")], ("无" + ids + "）", "none " + ids)
+    )
+    fast = reasons_by_case(
+        [a, b],
+        [lambda r: ("甲" + ids[r], "a " + ids[r]), lambda r: ("乙", "b")],
+        lambda r: ("无" + ids[r] + "）", "none " + ids[r]),
+    )
+    assert fast[0].tolist() == zh.tolist() and fast[1].tolist() == en.tolist()
