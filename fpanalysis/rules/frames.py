@@ -4,7 +4,7 @@ derives from its tables kept while it runs (:class:`Memo`); they import only ``f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -12,27 +12,18 @@ import pandas as pd
 from fpanalysis.core.schema import empty_frame
 
 
-class Memo(Mapping):
+class Memo(dict):
     """The tables of a dataset, with what one analysis derives from them kept while it runs.
 
-    A read-only view of ``tables`` (the same frames) whose :func:`memo` keeps a derived frame
+    A shallow copy of ``tables`` (the same frames) whose :func:`memo` keeps a derived frame
     (a table keyed by its id, the couples in scope on a day) for the rules called after, so that
     one call of an analysis derives it once. Made anew for each call: the tables do not change
     while it runs.
     """
 
     def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
-        self.tables = tables
+        super().__init__(tables)
         self.kept: dict[Any, Any] = {}
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        return self.tables[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.tables)
-
-    def __len__(self) -> int:
-        return len(self.tables)
 
 
 def memo(tables: Mapping[str, pd.DataFrame], key: Any, make: Callable[[], Any]) -> Any:
