@@ -90,3 +90,14 @@ def arrivals(monkeypatch) -> list[Any]:
 
     monkeypatch.setattr(distributed.Client, "_gather", recording)
     return got
+
+
+#: The scorecard's default weights and grade thresholds (rulebook §3), written out for the
+#: hand-computed scoring cases.
+SCORE_WEIGHTS = {
+    "baseline_coverage": 0.25,
+    "followup_coverage": 0.25,
+    "feedback_timeliness": 0.15,
+    "check_attendance": 0.35,
+}
+GRADE_THRESHOLDS = {"excellent": 90, "pass": 70}

@@ -22,6 +22,7 @@ import pandas as pd
 from fpanalysis.cli.common import (
     add_path,
     add_recorded_analysis_options,
+    arrow_pool,
     check_dask_options,
     engine_client,
     load,
@@ -358,22 +359,6 @@ def run(args: argparse.Namespace) -> int:
                 "committee's decisions back with fpanalysis decide)"
             )
     return 0
-
-
-def arrow_pool() -> None:
-    """Arrow's jemalloc allocator for this process, when Arrow has it.
-
-    A province's round builds its texts a slice at a time (hundreds of MB each);
-    Arrow's default allocator here gives the freed buffers back to the system and
-    faults them in again slice after slice (seconds of system time at 2M people).
-    Where the memory comes from changes no byte written.
-    """
-    import pyarrow as pa
-
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, AttributeError):  # an Arrow built without it
-        pass
 
 
 def write_outputs(result, args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from fpanalysis.core.params import load_params
 from fpanalysis.io.load import load_dataset
 from fpanalysis.rules import bonus
 from fpanalysis.rules.bonus.segments import lookup
-from fpanalysis.rules.scope import couples_in_scope, is_staff_on
+from fpanalysis.rules.scope import couples_in_scope
 
 
 def _pandas_lookup(keys: pd.Series, values: pd.Series) -> list[int]:
@@ -59,30 +59,7 @@ def _groups_by_reindex(tables, params, start) -> pd.DataFrame:
     persons = tables["persons"].drop_duplicates("person_id").set_index("person_id")
     wife = persons.reindex(scope["wife_id"].to_numpy())
     husb = persons.reindex(scope["husband_id"].to_numpy())
-    w_unit = wife["unit_id"].where(is_staff_on(wife, on)).to_numpy(object)
-    h_unit = husb["unit_id"].where(is_staff_on(husb, on)).to_numpy(object)
-    payee_unit = scope["responsible_unit_id"].to_numpy(object)
-    wife_pays = pd.Series(w_unit).notna().to_numpy() & (w_unit == payee_unit)
-    resp = pd.Series(params.at_many("responsible_spouse", pd.to_datetime([on] * len(scope))))
-    wife_pays &= ~(
-        (resp == "husband").to_numpy()
-        & pd.Series(h_unit).notna().to_numpy()
-        & (h_unit == payee_unit)
-    )
-    other = np.where(wife_pays, h_unit, w_unit)
-    rate = bonus.new._band_rate(scope["wife_age"], params.at("births_per_couple_year", on))
-    g = pd.DataFrame({"payee_unit_id": payee_unit, "other_unit_id": other, "rate": rate})
-    g["other_unit_id"] = g["other_unit_id"].astype("str")
-    g["payee_unit_id"] = g["payee_unit_id"].astype("str")
-    out = (
-        g.groupby(["payee_unit_id", "other_unit_id", "rate"], dropna=False, sort=True)
-        .size()
-        .rename("couples")
-        .reset_index()
-    )
-    out = out[out["rate"] > 0].reset_index(drop=True)
-    out["couples"] = out["couples"].astype("int64")
-    return out
+    return bonus.new._payer_groups(scope, wife, husb, params, on)
 
 
 def _sample(seed: int):

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
+from conftest import GRADE_THRESHOLDS, SCORE_WEIGHTS
 
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import load_params
@@ -836,13 +837,7 @@ def test_c8_late_terminations(row, override, count, veto):
 
 # --------------------------------------------------------------------------- score, grade, veto
 
-W = {
-    "baseline_coverage": 0.25,
-    "followup_coverage": 0.25,
-    "feedback_timeliness": 0.15,
-    "check_attendance": 0.35,
-}
-T = {"excellent": 90, "pass": 70}
+W, T = SCORE_WEIGHTS, GRADE_THRESHOLDS
 FULL = {k: (1, 1) for k in W}
 
 

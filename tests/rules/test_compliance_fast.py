@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GRADE_THRESHOLDS, SCORE_WEIGHTS
 
 from fpanalysis.core.params import load_params
 from fpanalysis.rules.compliance import compliance_detail, score_unit
@@ -19,13 +20,7 @@ from fpanalysis.rules.compliance.scoring import score_units
 from fpanalysis.rules.frames import Memo, join_sorted
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
-WEIGHTS = {
-    "baseline_coverage": 0.25,
-    "followup_coverage": 0.25,
-    "feedback_timeliness": 0.15,
-    "check_attendance": 0.35,
-}
-THRESHOLDS = {"excellent": 90, "pass": 70}
+WEIGHTS, THRESHOLDS = SCORE_WEIGHTS, GRADE_THRESHOLDS
 
 
 def readable_scores(nums, dens, pens, weights, thresholds, veto):

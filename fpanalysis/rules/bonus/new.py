@@ -87,19 +87,22 @@ def new_certificate_groups(
             }
         )
 
-    wife, husb = spouse("wife_id"), spouse("husband_id")
+    return _payer_groups(scope, spouse("wife_id"), spouse("husband_id"), params, on)
+
+
+def _payer_groups(
+    scope: pd.DataFrame, wife: pd.DataFrame, husb: pd.DataFrame, params: Params, on: pd.Timestamp
+) -> pd.DataFrame:
+    """The staff couples in ``scope`` (with each spouse's row: ``unit_id``, ``category``,
+    ``hire_date``, ``leave_date``) grouped by payee unit, other unit and birth rate."""
     w_unit = wife["unit_id"].where(is_staff_on(wife, on)).to_numpy(object)
     h_unit = husb["unit_id"].where(is_staff_on(husb, on)).to_numpy(object)
     payee_unit = scope["responsible_unit_id"].to_numpy(object)
     # The payee is the responsible spouse: the other spouse is the one whose staff unit is not the
     # payee's side.
     wife_pays = pd.Series(w_unit).notna().to_numpy() & (w_unit == payee_unit)
-    resp = pd.Series(params.at_many("responsible_spouse", pd.to_datetime([on] * len(scope))))
-    wife_pays &= ~(
-        (resp == "husband").to_numpy()
-        & pd.Series(h_unit).notna().to_numpy()
-        & (h_unit == payee_unit)
-    )
+    if params.at("responsible_spouse", on) == "husband":
+        wife_pays &= ~(pd.Series(h_unit).notna().to_numpy() & (h_unit == payee_unit))
     other = np.where(wife_pays, h_unit, w_unit)
     rate = _band_rate(scope["wife_age"], params.at("births_per_couple_year", on))
     g = pd.DataFrame({"payee_unit_id": payee_unit, "other_unit_id": other, "rate": rate})
