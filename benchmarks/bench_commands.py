@@ -272,15 +272,16 @@ def _is_driver(argv: list[str]) -> bool:
     )
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and every descendant of it."""
-    seen, todo = [], [pid]
+def _tree(pid: int) -> dict[int, int | None]:
+    """``pid`` and every descendant of it, each with its parent (None for ``pid``)."""
+    seen: dict[int, int | None] = {}
+    todo: list[tuple[int, int | None]] = [(pid, None)]
     while todo:
-        p = todo.pop()
+        p, parent = todo.pop()
         if p in seen:
             continue
-        seen.append(p)
-        todo += _children(p)
+        seen[p] = parent
+        todo += [(c, p) for c in _children(p)]
     return seen
 
 
@@ -318,19 +319,21 @@ def measure(
             Path(f"/proc/{proc.pid}/oom_score_adj").write_text("1000")
         except OSError:
             pass
-        tree_peak_kb, hwm_kb, cmds, verdict = 0, {}, {}, None
+        tree_peak_kb, hwm_kb, cmds, parents, verdict = 0, {}, {}, {}, None
         while True:
             pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             pids = _tree(proc.pid)
+            parents.update(pids)
             total = 0
             for p in pids:
                 rss, hwm = _status_kb(p)
                 total += rss
                 hwm_kb[p] = max(hwm_kb.get(p, 0), hwm)
-                if p not in cmds:
-                    cmds[p] = _cmdline(p)
+                # read again each time: a process forked but not yet exec'd still shows its
+                # parent's arguments (a worker shows the driver's; a worker's helper the worker's)
+                cmds[p] = _cmdline(p) or cmds.get(p, [])
             tree_peak_kb = max(tree_peak_kb, total)
             elapsed = time.perf_counter() - t0
             if verdict is None and elapsed > timeout:
@@ -360,9 +363,16 @@ def measure(
     if verdict is None:
         verdict = "ok" if code == 0 else ("failed" if code > 0 else "killed")
     tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
-    driver = [p for p, a in cmds.items() if _is_driver(a)]
-    # the Dask workers: processes the driver's multiprocessing started (not its resource tracker)
-    workers = [p for p, a in cmds.items() if "spawn_main" in " ".join(a)]
+    # the driver: the command itself (GNU time's child when timed), not a process forked from it
+    top = [p for p, parent in parents.items() if parent == (proc.pid if timed else None)]
+    driver = [p for p in top if _is_driver(cmds.get(p, []))]
+    # the Dask workers: the driver's children that multiprocessing spawned (not its resource
+    # tracker, nor anything a worker starts in turn)
+    workers = [
+        p
+        for p, parent in parents.items()
+        if parent in driver and "spawn_main" in " ".join(cmds.get(p, []))
+    ]
     return {
         "driver_mb": max((hwm_kb[p] for p in driver), default=0) / 1024,
         "workers_mb": sorted((hwm_kb[p] / 1024 for p in workers), reverse=True),
