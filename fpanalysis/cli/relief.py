@@ -306,6 +306,8 @@ def run(args: argparse.Namespace) -> int:
             **round_keywords(args, quota, budget, previous_round),
             texts=bool(args.record) or args.meeting is not None,
         )
+        if not args.record:  # only the register needs the tables again: not held while writing
+            dataset = None
         write_outputs(result, args)
 
     t = result.table

@@ -399,9 +399,13 @@ def write_table_chunks(
     if ext not in (".csv", ".parquet"):
         return write_table(first, path, lang=lang, table=table), len(first)  # refuses the type
 
+    head = [first, second]
+    del first, second
+
     def frames() -> Iterator[pd.DataFrame]:
-        yield first
-        yield second
+        # the two slices read ahead are let go once written: one slice held at a time
+        while head:
+            yield head.pop(0)
         yield from it
 
     rows = 0
@@ -413,6 +417,7 @@ def write_table_chunks(
                 out = neutralize_formulas(localize(prepare_frame(df), lang, table))
                 _csv_frame(out).to_csv(fh, index=False, header=k == 0, lineterminator="\n")
                 rows += len(df)
+                del df, out  # not held while the next slice is made
 
     def write_parquet(tmp: Path) -> None:
         nonlocal rows
@@ -438,6 +443,7 @@ def write_table_chunks(
                     t = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
                 writer.write_table(t)
                 rows += len(df)
+                del df, out, t  # not held while the next slice is made
         finally:
             if writer is not None:
                 writer.close()

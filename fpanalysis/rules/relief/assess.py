@@ -117,7 +117,8 @@ def assess(
         FP evidence; ``problems`` as :func:`fp_type_problems`.
     """
     as_of = pd.Timestamp(as_of).normalize()
-    h = tables["households"].copy()
+    # its own columns; the households' data shared with the table given (copy on write)
+    h = tables["households"].copy(deep=False)
     derived = derive_fp_types(h, tables["household_members"])
     problems = fp_type_problems(h, derived)
 

@@ -47,7 +47,7 @@ def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     # the keys sorted, then the rows taken once in that order (a province's wide rows)
     keys = sort_frame(assessed.iloc[eligible]).reset_index(drop=True)
     keys = keys.sort_values(order, kind="mergesort", na_position="last")
-    e = assessed.iloc[eligible[keys.index.to_numpy()]].copy()
+    e = assessed.iloc[eligible[keys.index.to_numpy()]]  # a new frame (copy on write)
     keys = keys.set_axis(e.index)
     e["rank"] = pd.array(np.arange(1, len(e) + 1), dtype="Int64")
     decided = pd.Series(np.nan, index=e.index, dtype="str")

@@ -21,6 +21,7 @@ import pandas as pd
 from fpanalysis.core.params import Params
 from fpanalysis.rules.relief.assess import default_as_of
 from fpanalysis.rules.relief.selection import (
+    SELECTION_INPUT_COLUMNS,
     check_round_options,
     not_ranked,
     prepare_round,
@@ -308,18 +309,71 @@ def rank_households(
     assessed, problems = prepare_round(
         tables, params, as_of, pool=pool, previous_round=previous_round
     )
-    parts, notes = [], []
-    for p in sorted(assessed["pool"].dropna().unique()):
-        a = assessed[assessed["pool"].eq(p)]
-        sel, n = rank_and_select(
-            a, order, p, quota=quota, budget_yuan=budget_yuan, pool=pool, texts=texts
-        )
-        notes += n
-        parts += [sel, not_ranked(a, sel)]
-    table = finish_table(parts, assessed, params, as_of, texts=texts)
+    # The pools are ranked and selected on their keys alone; the table's other columns are
+    # then taken from the assessed rows a column at a time (a province's wide rows, copied
+    # once). Rows are found by their labels: distinct ones (a table's row numbers).
+    narrow = assessed.index.is_unique
+    keys = assessed[[c for c in assessed.columns if c in SELECTION_INPUT_COLUMNS]]
+    parts, notes = _rank_pools(
+        keys if narrow else assessed,
+        order,
+        quota=quota,
+        budget_yuan=budget_yuan,
+        pool=pool,
+        texts=texts,
+    )
+    del keys
+    if narrow and parts:
+        sizes = [len(p_) for p_ in parts]
+        table = _stack(parts, assessed)
+        parts.clear()  # the keys' parts, stacked: not held while the wide table is built
+        table = _widen(table, sizes, assessed)
+        del assessed
+        table = _with_reasons(table, params, as_of, texts=texts)
+    else:
+        table = finish_table(parts, assessed, params, as_of, texts=texts)
     return ReliefResult.of_round(
         table, problems, notes, params, as_of, pool=pool, quota=quota, budget_yuan=budget_yuan
     )
+
+
+def _rank_pools(
+    assessed: pd.DataFrame, order: tuple[str, ...], **limits: Any
+) -> tuple[list[pd.DataFrame], list[tuple[str, str]]]:
+    """Each pool ranked and selected (:func:`rank_and_select`, lean) and its unranked rows
+    (:func:`not_ranked`): the parts of the table, in order, and the round's notes.
+    ``limits``: :func:`rank_and_select`'s keywords."""
+    parts, notes = [], []
+    for p in sorted(assessed["pool"].dropna().unique()):
+        in_pool = assessed["pool"].eq(p)
+        a = assessed if in_pool.all() else assessed[in_pool]  # one pool: no copy
+        sel, n = rank_and_select(a, order, p, **limits)
+        notes += n
+        parts += [sel, not_ranked(a, sel)]
+    return parts, notes
+
+
+def _widen(narrow: pd.DataFrame, sizes: list[int], assessed: pd.DataFrame) -> pd.DataFrame:
+    """The table stacked from the keys' parts (:func:`_stack`) with the assessed rows' other
+    columns, in the order of the table stacked from the whole rows (:func:`finish_table`).
+
+    ``sizes``: the rows of each part, in order. Each column is taken from ``assessed`` once,
+    part by part as the whole rows' stacking takes it (the same pieces: a text column's
+    Arrow chunks, where a Parquet file's pages are cut, are the same), and dropped from
+    ``assessed`` (which is left without them).
+    """
+    positions = assessed.index.get_indexer(narrow.index)
+    ends = np.cumsum(sizes)
+    pieces = list(zip(ends - np.asarray(sizes), ends, strict=True))
+    out = pd.DataFrame(index=narrow.index)
+    columns = list(assessed.columns) + [c for c in narrow.columns if c not in assessed.columns]
+    for c in columns:
+        if c in narrow.columns:
+            out[c] = narrow[c]
+            continue
+        col = assessed.pop(c)
+        out[c] = pd.concat([col.iloc[positions[s:e]] for s, e in pieces]).set_axis(narrow.index)
+    return out
 
 
 #: The ranking columns the unranked rows lack, with the type the stacked table gives them.
@@ -372,8 +426,47 @@ def finish_table(
 
     ``texts=False``: no reasons (a lean table, :func:`rank_households`).
     """
+    return _with_reasons(_stack(parts, assessed), params, as_of, texts=texts)
+
+
+def _with_reasons(
+    table: pd.DataFrame, params: Params, as_of: pd.Timestamp, *, texts: bool
+) -> pd.DataFrame:
+    """The stacked table with every reason (``texts``), numbered from 0."""
+    if texts:
+        table["reason_zh"], table["reason_en"] = reason_texts(
+            table, tuple(params.at("tier_bands", as_of))
+        )
+    return table.reset_index(drop=True)
+
+
+def _shared_texts(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The parts with the selection's reasons as Python texts, each text once.
+
+    The unranked rows lack them, so stacked they are Python objects anyway; made one per
+    row from Arrow they cost ~200 bytes a row (a province: gigabytes), while most rows share
+    one of a few texts (every continuing household's, every household below the cut's).
+    The same values, shared.
+    """
+    out = list(parts)
+    for c in ("why_zh", "why_en"):
+        have = [k for k, p_ in enumerate(out) if c in p_.columns]
+        if not have or len(have) == len(out):
+            continue
+        for k in have:
+            s = out[k][c]
+            if s.dtype == "str":
+                codes, uniques = pd.factorize(s, use_na_sentinel=False)
+                texts = uniques.to_numpy(dtype=object).take(codes)
+                out[k] = out[k].assign(**{c: pd.Series(texts, index=s.index, dtype=object)})
+    return out
+
+
+def _stack(parts: list[pd.DataFrame], assessed: pd.DataFrame) -> pd.DataFrame:
+    """The pools' ranked and unranked rows stacked, their types fixed (:func:`finish_table`
+    without the reasons; the parts' row labels kept)."""
     cols = list(dict.fromkeys([c for p_ in parts for c in p_.columns]))
-    parts = _typed_gaps(parts)
+    parts = _shared_texts(_typed_gaps(parts))
     table = pd.concat([p_.reindex(columns=cols) for p_ in parts]) if parts else assessed.iloc[0:0]
     for c, dtype in (("rank", "Int64"), ("selected", "boolean"), ("cumulative_fen", "Int64")):
         if c not in table:
@@ -402,8 +495,4 @@ def finish_table(
     ):
         if c in table and table[c].dtype == object:
             table[c] = table[c].astype(dtype)
-    if texts:
-        table["reason_zh"], table["reason_en"] = reason_texts(
-            table, tuple(params.at("tier_bands", as_of))
-        )
-    return table.reset_index(drop=True)
+    return table

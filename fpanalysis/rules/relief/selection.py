@@ -27,6 +27,19 @@ from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
 POOLS = ("all", "urban", "rural", "separate")
 # Selection codes (``selection`` column) with their zh labels in schema.OUTPUT_LABELS.
 SELECTION_CODES = ("continuing", "admitted", "waiting", "not_eligible")
+#: The columns :func:`rank_and_select` and :func:`not_ranked` read: a pool's ranking keys.
+SELECTION_INPUT_COLUMNS = (
+    "pool",
+    "household_id",
+    "eligible",
+    "tier",
+    "fp_priority",
+    "pc_key",
+    "per_capita_income_yuan",
+    "application_date",
+    "entitlement_yuan",
+    "incumbent",
+)
 
 
 def _limit_for(limit: Any, pool: str, what: str) -> Any:
@@ -179,7 +192,7 @@ def select_pool(
         ``(frame, notes)``: ``ranked`` plus ``incumbent``, ``selected``, ``selection``,
         ``cumulative_fen``, ``why_zh``, ``why_en``; ``notes`` are ``(zh, en)`` lines.
     """
-    r = ranked.copy()
+    r = ranked.copy(deep=False)  # its own columns; the ranked rows' data shared (copy on write)
     inc = incumbent.reindex(r.index).fillna(False).astype(bool)
     # Budgets pay whole yuan: the rounded-up entitlement is what a household costs.
     ent = r["entitlement_yuan"].astype("int64") * 100
@@ -338,9 +351,7 @@ def rank_and_select(
 
     Args:
         assessed: the pool's rows of :func:`prepare_round` (or only their
-            ranking keys: ``pool``, ``household_id``, ``eligible``, ``tier``,
-            ``fp_priority``, ``pc_key``, ``per_capita_income_yuan``,
-            ``application_date``, ``entitlement_yuan``, ``incumbent``).
+            ranking keys, :data:`SELECTION_INPUT_COLUMNS`).
         order: the ranking order.
         p: the pool's name (``all``, ``urban`` or ``rural``).
         quota, budget_yuan: the round's limits; a mapping per area with separate pools.
@@ -376,7 +387,7 @@ def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
     at = np.flatnonzero(~a.index.isin(sel.index))
     # by id: the ids sorted, then the rows taken once in that order (a province's wide rows)
     ids = a[["household_id"]].iloc[at].reset_index(drop=True)
-    rest = a.iloc[at[ids.sort_values("household_id", kind="mergesort").index.to_numpy()]].copy()
+    rest = a.iloc[at[ids.sort_values("household_id", kind="mergesort").index.to_numpy()]]
     rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
     rest["selection"] = "not_eligible"
     for c in ("rank", "cumulative_fen", "above_rank"):
