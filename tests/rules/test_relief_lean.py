@@ -162,6 +162,61 @@ def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows)
     pt.assert_frame_equal(rl.cut_line(lean), rl.cut_line(full))
 
 
+def whole_rows_round(tables, pool, texts, limits):
+    """The round's table stacked from the pools' whole assessed rows (as the Dask engine's
+    workers stack theirs): what ranking on the keys alone must give."""
+    as_of = rl.default_as_of(tables)
+    order = tuple(P.at("ranking_order", as_of))
+    a, _ = rl.prepare_round(tables, P, as_of, pool=pool, previous_round=None)
+    parts = []
+    for p in sorted(a["pool"].dropna().unique()):
+        ap = a[a["pool"].eq(p)]
+        sel, _ = rl.rank_and_select(ap, order, p, pool=pool, texts=texts, **limits)
+        parts += [sel, rl.not_ranked(ap, sel)]
+    return rl.finish_table(parts, a, P, as_of, texts=texts)
+
+
+def arrow_pieces(table):
+    """Each text column's Arrow chunks (where a Parquet file's pages are cut)."""
+    return {
+        c: [len(k) for k in table[c].array.__arrow_array__().chunks]
+        for c in table.columns
+        if table[c].dtype == "str"
+    }
+
+
+@pytest.mark.parametrize("texts", [pytest.param(True, id="texts"), pytest.param(False, id="lean")])
+@pytest.mark.parametrize(
+    ("pool", "limits"),
+    [
+        pytest.param("all", {"quota": 5}, id="all-quota"),
+        pytest.param("all", {"budget_yuan": 20000}, id="all-budget"),
+        pytest.param("all", {}, id="all-nolimit"),
+        pytest.param("separate", {"quota": {"urban": 2, "rural": 3}}, id="separate"),
+        pytest.param("rural", {"quota": 3}, id="rural"),
+    ],
+)
+def test_ranking_on_the_keys_gives_the_table_of_the_whole_rows(sample_tables, pool, limits, texts):
+    r = rl.rank_households(sample_tables, P, pool=pool, texts=texts, **limits)
+    whole = whole_rows_round(sample_tables, pool, texts, limits)
+    pt.assert_frame_equal(r.table, whole, check_exact=True)
+    assert arrow_pieces(r.table) == arrow_pieces(whole)
+
+
+def test_the_selection_reasons_are_shared_texts_once_stacked(sample_tables):
+    t = rl.rank_households(sample_tables, P, quota=5, texts=False).table
+    why = t["why_en"][t["rank"].notna()]
+    assert why.dtype == object  # the unranked rows have none (NaN), as the stacking gives
+    assert why.map(id).nunique() == why.nunique() < len(why)
+
+
+def test_the_households_given_are_left_as_they_were(sample_tables):
+    before = {k: v.copy() for k, v in sample_tables.items()}
+    rl.rank_households(sample_tables, P, quota=5, texts=False)
+    for k, v in before.items():
+        pt.assert_frame_equal(sample_tables[k], v)
+
+
 def test_a_round_with_no_household_gives_one_empty_slice():
     t = round_tables()
     empty = {k: v.iloc[0:0] for k, v in t.items()}
