@@ -340,9 +340,9 @@ def rank_households(
 def _rank_pools(
     assessed: pd.DataFrame, order: tuple[str, ...], **limits: Any
 ) -> tuple[list[pd.DataFrame], list[tuple[str, str]]]:
-    """Each pool ranked and selected (:func:`rank_and_select`, lean) and its unranked rows
+    """Each pool ranked and selected (:func:`rank_and_select`) and its unranked rows
     (:func:`not_ranked`): the parts of the table, in order, and the round's notes.
-    ``limits``: :func:`rank_and_select`'s keywords."""
+    ``limits``: :func:`rank_and_select`'s keywords (the limits, the pool option, ``texts``)."""
     parts, notes = [], []
     for p in sorted(assessed["pool"].dropna().unique()):
         in_pool = assessed["pool"].eq(p)
