@@ -17,6 +17,7 @@ from fpanalysis.cli.common import (
     load,
     on_dask,
     option_help,
+    release_memory,
     say_written,
     uses_dask,
     write,
@@ -31,6 +32,7 @@ from fpanalysis.rules.compliance import (
     latest_complete_year,
     parse_period,
 )
+from fpanalysis.rules.frames import Memo
 
 HELP = (
     "单位计生工作考核（C1–C8、得分、等次、一票否决） / "
@@ -93,8 +95,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         dataset, params = load(args, TABLES_NEEDED)
         period = period_of(args, dataset)
-        detail = compliance_detail(dataset, params, period)
-        card = compliance_scorecard(dataset, params, period, detail=detail)
+        release_memory()  # what the validation held
+        tables = dataset
+        if not args.record:  # only the units' names are read after the drill-down
+            tables = Memo(dataset, handed_over=True)  # the rules let go of what they have read
+            dataset = {k: dataset[k] for k in ("units",) if k in dataset}
+        detail = compliance_detail(tables, params, period)
+        card = compliance_scorecard(tables, params, period, detail=detail)
+        del tables
     when = period_text(period, args.lang)
     write(card, args.out, args, book("scorecard", args, args.out, when=when, tables=dataset))
     if args.detail is not None:

@@ -18,12 +18,37 @@ class Memo(dict):
     A shallow copy of ``tables`` (the same frames) whose :func:`memo` keeps a derived frame
     (a table keyed by its id, the couples in scope on a day) for the rules called after, so that
     one call of an analysis derives it once. Made anew for each call: the tables do not change
-    while it runs.
+    while it runs. ``handed_over``: the caller keeps no other hold on the tables, so that the
+    analysis may let go of those it has finished with (:func:`let_go`).
     """
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(self, tables: Mapping[str, pd.DataFrame], *, handed_over: bool = False) -> None:
         super().__init__(tables)
         self.kept: dict[Any, Any] = {}
+        self.handed_over = handed_over
+
+
+def let_go(tables: Mapping[str, pd.DataFrame], names: tuple[str, ...], kept: tuple[str, ...] = ()):
+    """Drop the tables ``names`` (and the keyed forms made of them) and the derived frames kept
+    under the kinds ``kept`` from a :class:`Memo` the tables were handed over to, so that what an
+    analysis has finished reading is freed before the rest runs; any other mapping is left as it
+    is.
+
+    Examples:
+        >>> m = Memo({"surveys": pd.DataFrame(), "units": pd.DataFrame()}, handed_over=True)
+        >>> m.kept[("keyed", "surveys", "survey_id")] = m.kept[("scope", 1)] = None
+        >>> let_go(m, ("surveys",), kept=("scope",))
+        >>> sorted(m), m.kept
+        (['units'], {})
+    """
+    if not (isinstance(tables, Memo) and tables.handed_over):
+        return
+    for name in names:
+        tables.pop(name, None)
+    for key in list(tables.kept):
+        kind = key[0] if isinstance(key, tuple) else key
+        if kind in kept or (kind == "keyed" and key[1] in names):
+            del tables.kept[key]
 
 
 def memo(tables: Mapping[str, pd.DataFrame], key: Any, make: Callable[[], Any]) -> Any:
@@ -125,6 +150,32 @@ def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";
     return out
 
 
+def sort_order(frame: pd.DataFrame, keys: list[str]) -> Any:
+    """The positions of ``frame``'s rows in :func:`sort_rows`' order (a numpy array), for taking
+    a large frame's columns in that order one at a time.
+
+    Examples:
+        >>> f = pd.DataFrame({"a": ["y", None, "x", "x"], "b": [2, 1, 3, 1]}, index=[5, 6, 7, 8])
+        >>> sort_order(f, ["a", "b"]).tolist()
+        [3, 2, 0, 1]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(frame) >= 2 and not any(isinstance(frame[k].dtype, pd.CategoricalDtype) for k in keys):
+        try:
+            table = pa.table({f"k{i}": pa.Array.from_pandas(frame[k]) for i, k in enumerate(keys)})
+        except (pa.ArrowException, TypeError, ValueError):  # mixed objects: pandas compares them
+            pass
+        else:
+            order = pc.sort_indices(
+                table, sort_keys=[(f"k{i}", "ascending", "at_end") for i in range(len(keys))]
+            )
+            return order.to_numpy()
+    by = frame[keys].set_axis(pd.RangeIndex(len(frame)))
+    return by.sort_values(keys, kind="stable", na_position="last").index.to_numpy()
+
+
 def sort_rows(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """``frame.sort_values(keys, kind="stable", na_position="last")``, ascending, the order found
     by Arrow's stable sort of the key columns (several times faster on text keys than pandas'
@@ -135,16 +186,6 @@ def sort_rows(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         >>> sort_rows(f, ["a", "b"]).index.tolist()
         [8, 7, 5, 6]
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if len(frame) < 2 or any(isinstance(frame[k].dtype, pd.CategoricalDtype) for k in keys):
         return frame.sort_values(keys, kind="stable", na_position="last")
-    try:
-        table = pa.table({f"k{i}": pa.Array.from_pandas(frame[k]) for i, k in enumerate(keys)})
-    except (pa.ArrowException, TypeError, ValueError):  # mixed objects: pandas compares them
-        return frame.sort_values(keys, kind="stable", na_position="last")
-    order = pc.sort_indices(
-        table, sort_keys=[(f"k{i}", "ascending", "at_end") for i in range(len(keys))]
-    )
-    return frame.take(order.to_numpy())
+    return frame.take(sort_order(frame, keys))

@@ -20,7 +20,7 @@ from fpanalysis.rules.compliance.indicators import (
     followup_rows,
 )
 from fpanalysis.rules.compliance.period import Period, parse_period
-from fpanalysis.rules.frames import Memo, as_dates, sort_rows
+from fpanalysis.rules.frames import Memo, as_dates, let_go, sort_order
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
 TABLES_NEEDED = [
@@ -64,20 +64,36 @@ def compliance_detail(
         part, couple, event.
     """
     period = parse_period(period)
-    tables = tables if isinstance(tables, Memo) else Memo(tables)  # keyed tables made once
+    own = not isinstance(tables, Memo)
+    tables = Memo(tables) if own else tables  # keyed tables made once
     blocks = []
     if period.half in (None, 1):
-        blocks.append(baseline_rows(tables, params, period))
+        blocks.append(_typed(baseline_rows(tables, params, period), period))
     for h in period.halves:
-        blocks.append(followup_rows(tables, params, h))
-    blocks.append(feedback_rows(tables, params, period))
-    blocks.append(check_rows(tables, params, period))
-    blocks.extend(event_rows(tables, params, period))
+        blocks.append(_typed(followup_rows(tables, params, h), period))
+    blocks.append(_typed(feedback_rows(tables, params, period), period))
+    let_go(tables, ("surveys",))  # read by C1-C3 only
+    blocks.append(_typed(check_rows(tables, params, period), period))
+    let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
+    blocks.extend(_typed(b, period) for b in event_rows(tables, params, period))
+    if own or tables.handed_over:
+        tables.kept.clear()  # what the rules derived is not needed to stack and sort
+    let_go(tables, tuple(t for t in tables if t != "units"))
     blocks = [b for b in blocks if len(b)]
     if not blocks:
-        out = detail_rows(pd.RangeIndex(0))
-    else:
-        out = pd.concat(blocks, ignore_index=True)
+        return sort_detail(_typed(detail_rows(pd.RangeIndex(0)), period))
+    # Stacked and sorted a column at a time, each block's column let go once stacked and each
+    # stacked column once taken in order: one copy of the drill-down, not three.
+    columns = {c: pd.concat([b.pop(c) for b in blocks], ignore_index=True) for c in DETAIL_COLUMNS}
+    del blocks
+    return _take_sorted(columns)
+
+
+def _typed(block: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """A block of drill-down rows with the drill-down's types (texts as ``str``, missing stays
+    missing; dates; nullable flags; float penalties) and the period, typed as it is made so that
+    the blocks wait to be stacked as compact columns rather than as Python objects."""
+    out = block
     out["period"] = period.label
     for c in _TEXT_COLUMNS:
         out[c] = out[c].astype("str").where(out[c].notna())
@@ -86,7 +102,26 @@ def compliance_detail(
     out["in_numerator"] = out["in_numerator"].astype("boolean").fillna(False)
     out["penalty"] = pd.to_numeric(out["penalty"]).astype("float64")
     out["veto"] = out["veto"].astype("boolean").fillna(False).astype(bool)
-    return sort_detail(out)
+    return out
+
+
+_SORT_KEYS = ["unit_id", "_i", "part", "couple_id", "event_id", "person_id"]
+
+
+def _take_sorted(columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """The drill-down's columns (on one ``RangeIndex``) taken in the drill-down's order, each let
+    go from ``columns`` once taken."""
+    order = {k: i for i, k in enumerate(INDICATORS)}
+    keys = pd.DataFrame(
+        {k: columns["indicator"].map(order) if k == "_i" else columns[k] for k in _SORT_KEYS},
+        copy=False,
+    )
+    at = sort_order(keys, _SORT_KEYS)
+    del keys
+    out = {}
+    for c in DETAIL_COLUMNS:
+        out[c] = columns.pop(c).take(at).reset_index(drop=True)
+    return pd.DataFrame(out, copy=False)
 
 
 def sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
@@ -95,6 +130,5 @@ def sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
     Stable, so rows of one couple keep their order: the drill-downs of parts
     holding whole couples, stacked and sorted, equal the drill-down of the whole.
     """
-    out = detail.assign(_i=detail["indicator"].map({k: i for i, k in enumerate(INDICATORS)}))
-    out = sort_rows(out, ["unit_id", "_i", "part", "couple_id", "event_id", "person_id"])
-    return out.drop(columns="_i").reset_index(drop=True)[DETAIL_COLUMNS]
+    flat = detail.reset_index(drop=True)
+    return _take_sorted({c: flat[c] for c in DETAIL_COLUMNS})
