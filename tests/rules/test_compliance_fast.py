@@ -17,7 +17,7 @@ from fpanalysis.core.params import load_params
 from fpanalysis.rules.compliance import compliance_detail, score_unit
 from fpanalysis.rules.compliance.indicators import RATE_INDICATORS
 from fpanalysis.rules.compliance.scoring import score_units
-from fpanalysis.rules.frames import Memo, join_sorted
+from fpanalysis.rules.frames import Memo, join_sorted, sort_order
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
 WEIGHTS, THRESHOLDS = SCORE_WEIGHTS, GRADE_THRESHOLDS
@@ -188,6 +188,58 @@ def test_sort_rows_random(seed):
     for keys in (["u"], ["u", "i", "c"], ["c", "d", "u", "i"]):
         expected = f.sort_values(keys, kind="stable", na_position="last")
         pd.testing.assert_frame_equal(sort_rows(f, keys), expected)
+        assert f.index[sort_order(f, keys)].tolist() == expected.index.tolist()
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        pytest.param("2024", id="year"),
+        pytest.param("2024H1", id="first-half"),
+        pytest.param("2024H2", id="second-half"),
+    ],
+)
+def test_handed_over_tables_give_the_same_drill_down(sample_dir, period):
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    params = load_params()
+    handed = Memo({t: ds[t] for t in TABLES_NEEDED}, handed_over=True)
+    pd.testing.assert_frame_equal(
+        compliance_detail(handed, params, period), compliance_detail(ds, params, period)
+    )
+    assert list(handed) == ["units"] and not handed.kept  # let go of all it read
+    shared = Memo({t: ds[t] for t in TABLES_NEEDED})  # not handed over: left as it was
+    compliance_detail(shared, params, period)
+    assert list(shared) == TABLES_NEEDED
+
+
+def readable_sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
+    """The drill-down's order as the whole frame sorted by pandas (unit, C1..C8, part, ...)."""
+    from fpanalysis.rules.compliance import DETAIL_COLUMNS, INDICATORS
+
+    out = detail.assign(_i=detail["indicator"].map({k: i for i, k in enumerate(INDICATORS)}))
+    out = out.sort_values(
+        ["unit_id", "_i", "part", "couple_id", "event_id", "person_id"],
+        kind="stable",
+        na_position="last",
+    )
+    return out.drop(columns="_i").reset_index(drop=True)[DETAIL_COLUMNS]
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
+def test_sort_detail_random(sample_dir, seed):
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED, sort_detail
+
+    detail = compliance_detail(load_for_analysis(sample_dir, TABLES_NEEDED), load_params(), "2024")
+    rng = np.random.default_rng(seed)
+    shuffled = detail.iloc[rng.permutation(len(detail))]
+    shuffled.index = rng.permutation(len(detail)) + 7  # any index
+    got = sort_detail(shuffled)
+    pd.testing.assert_frame_equal(got, readable_sort_detail(shuffled))
+    pd.testing.assert_frame_equal(got, detail)
 
 
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
