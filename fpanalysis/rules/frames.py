@@ -62,10 +62,17 @@ def memo(tables: Mapping[str, pd.DataFrame], key: Any, make: Callable[[], Any]) 
 
 def keyed(tables: Mapping[str, pd.DataFrame], name: str, key: str) -> pd.DataFrame:
     """The table ``name`` indexed by ``key``, the first of repeated keys kept (made once per
-    :class:`Memo`, so that its index's look-up table is built once)."""
-    return memo(
-        tables, ("keyed", name, key), lambda: tables[name].drop_duplicates(key).set_index(key)
-    )
+    :class:`Memo`, so that its index's look-up table is built once).
+
+    A table whose keys are unique (a validated one) is indexed as it is, its columns shared with
+    it (copy on write) rather than copied.
+    """
+
+    def make() -> pd.DataFrame:
+        t = tables[name]
+        return (t if t[key].is_unique else t.drop_duplicates(key)).set_index(key)
+
+    return memo(tables, ("keyed", name, key), make)
 
 
 def table_of(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from fpanalysis.rules.compliance.indicators import (
     feedback_rows,
     followup_rows,
 )
-from fpanalysis.rules.compliance.period import Period, parse_period
+from fpanalysis.rules.compliance.period import Period, month_day_in, parse_period
 from fpanalysis.rules.frames import Memo, as_dates, let_go, sort_order
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
@@ -66,6 +66,7 @@ def compliance_detail(
     period = parse_period(period)
     own = not isinstance(tables, Memo)
     tables = Memo(tables) if own else tables  # keyed tables made once
+    _keep_dated_surveys(tables, params, period)
     blocks = []
     if period.half in (None, 1):
         blocks.append(_typed(baseline_rows(tables, params, period), period))
@@ -87,6 +88,23 @@ def compliance_detail(
     columns = {c: pd.concat([b.pop(c) for b in blocks], ignore_index=True) for c in DETAIL_COLUMNS}
     del blocks
     return _take_sorted(columns)
+
+
+def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:
+    """Tables handed over: only the surveys C1–C3 can look at (dated from the first day any of
+    them reads to the last: the period, and for C1 1 January to the baseline deadline) are kept,
+    the others let go before the couples in scope are found. The rules select the same surveys
+    in the same order from these as from the whole table."""
+    if not tables.handed_over or "surveys" not in tables:
+        return
+    first, last = period.start, period.end
+    if period.half in (None, 1):
+        jan1 = pd.Timestamp(period.year, 1, 1)
+        deadline = month_day_in(period.year, params.at("baseline_deadline", jan1))
+        first, last = min(first, jan1), max(last, deadline)
+    s = tables["surveys"]
+    d = as_dates(s["survey_date"])
+    tables["surveys"] = s[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
 
 
 def _typed(block: pd.DataFrame, period: Period) -> pd.DataFrame:
