@@ -274,3 +274,38 @@ def test_reasons_by_case_random(seed):
         lambda r: ("无" + ids[r] + "）", "none " + ids[r]),
     )
     assert fast[0].tolist() == zh.tolist() and fast[1].tolist() == en.tolist()
+
+
+def readable_reasons(conditions, makers, default):
+    """Each row's reasons made for it alone: the first case whose condition holds, else the
+    default (the rulebook's statement of :func:`reasons_by_case`)."""
+    n = len(conditions[0])
+    zh, en = [], []
+    for i in range(n):
+        row = np.zeros(n, dtype=bool)
+        row[i] = True
+        make = next((mk for c, mk in zip(conditions, makers, strict=True) if c[i]), default)
+        z, e = make(row)
+        zh.append(z if isinstance(z, str) else list(z)[0])
+        en.append(e if isinstance(e, str) else list(e)[0])
+    return zh, en
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_reasons_by_case_as_texts_random(seed):
+    from fpanalysis.rules.compliance.indicators import reasons_by_case
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    ids = pd.Series([f"S{i}" for i in rng.integers(0, 9, n)], dtype="str")
+    conditions = [rng.random(n) < 0.3 for _ in range(3)]
+    makers = [
+        lambda r: ("有 " + ids[r], "has " + ids[r]),
+        lambda r: ("一", "one"),  # one text for the case's rows
+        lambda r: (ids[r].to_numpy(dtype=object), ("x " + ids[r]).to_numpy(dtype=object)),
+    ]
+    zh, en = reasons_by_case(conditions, makers, lambda r: ("无", "none"))
+    assert (zh.tolist(), en.tolist()) == readable_reasons(
+        conditions, makers, lambda r: ("无", "none")
+    )
+    assert str(zh.dtype) == "str" and len(zh) == n

@@ -80,10 +80,13 @@ def reasons_by_case(
     conditions: list[Any],
     makers: list[Callable[[np.ndarray], tuple[Any, Any]]],
     default: Callable[[np.ndarray], tuple[Any, Any]],
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Any, Any]:
     """:func:`select_reasons` with each reason made only for the rows whose case it is: a row
     takes the first case whose condition holds, else the default; ``makers`` and ``default`` give
     the (Chinese, English) reasons of the rows of a mask (texts of those rows, or one text).
+
+    The reasons come back as text arrays (``str``): each case's texts stacked and taken into the
+    rows' order, never a Python object per row.
 
     Examples:
         >>> ids = pd.Series(["S1", "S2", "S3"])
@@ -99,14 +102,32 @@ def reasons_by_case(
     case = np.select(
         [np.asarray(c, dtype=bool) for c in conditions], list(range(len(makers))), len(makers)
     )
-    zh, en = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    at = np.zeros(n, dtype=np.intp)  # each row's place among the stacked texts of every case
+    zh: list[pd.Series] = []
+    en: list[pd.Series] = []
+    done = 0
     for k, make in enumerate([*makers, default]):
         rows = case == k
-        if rows.any():
+        m = int(rows.sum())
+        if m:
             z, e = make(rows)
-            zh[rows] = z.to_numpy(dtype=object) if isinstance(z, pd.Series) else z
-            en[rows] = e.to_numpy(dtype=object) if isinstance(e, pd.Series) else e
-    return zh, en
+            zh.append(_texts(z, m))
+            en.append(_texts(e, m))
+            at[rows] = np.arange(done, done + m)
+            done += m
+    if not done:
+        return pd.array([], dtype="str"), pd.array([], dtype="str")
+    return (
+        pd.concat(zh, ignore_index=True).array.take(at),
+        pd.concat(en, ignore_index=True).array.take(at),
+    )
+
+
+def _texts(v: Any, m: int) -> pd.Series:
+    """``m`` reasons as a ``str`` Series: the texts given (by position), or one text repeated."""
+    if isinstance(v, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
+        return pd.Series(pd.array(v, dtype="str"))
+    return pd.Series(pd.array([v], dtype="str").take(np.zeros(m, dtype=np.intp)))
 
 
 def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> pd.DataFrame:
@@ -448,8 +469,12 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
 
     # Attended inside the round's window.
     a = table_of(tables, "check_attendance")
+    a = a.loc[
+        a["round_id"].isin(w["round_id"].unique()).to_numpy(dtype=bool),
+        ["round_id", "person_id", "attended_date"],
+    ]  # the period's rounds: the rows the join can match, in their order
     att = w[["_k", "round_id", "wife_id", "_start", "_end"]].merge(
-        a[["round_id", "person_id", "attended_date"]],
+        a,
         left_on=["round_id", "wife_id"],
         right_on=["round_id", "person_id"],
     )
