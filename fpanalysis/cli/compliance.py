@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.record:  # only the units' names are read after the drill-down
             tables = Memo(dataset, handed_over=True)  # the rules let go of what they have read
             dataset = {k: dataset[k] for k in ("units",) if k in dataset}
-        detail = compliance_detail(tables, params, period)
+        detail = compliance_detail(  # no reason is written but in the drill-down and register
+            tables, params, period, reasons=args.detail is not None or bool(args.record)
+        )
         card = compliance_scorecard(tables, params, period, detail=detail)
         del tables
     when = period_text(period, args.lang)

@@ -215,6 +215,27 @@ def test_handed_over_tables_give_the_same_drill_down(sample_dir, period):
     assert list(shared) == TABLES_NEEDED
 
 
+@pytest.mark.parametrize(
+    "period",
+    [pytest.param("2024", id="year"), pytest.param("2024H2", id="second-half")],
+)
+def test_drill_down_without_reasons_scores_the_same(sample_dir, period):
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED, scorecard_from_detail
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    params = load_params()
+    whole = compliance_detail(ds, params, period)
+    bare = compliance_detail(ds, params, period, reasons=False)
+    assert bare["reason_zh"].isna().all() and bare["reason_en"].isna().all()
+    assert bare["reason_zh"].dtype == whole["reason_zh"].dtype
+    reasons = ["reason_zh", "reason_en"]
+    pd.testing.assert_frame_equal(bare.drop(columns=reasons), whole.drop(columns=reasons))
+    pd.testing.assert_frame_equal(
+        scorecard_from_detail(bare, params, period), scorecard_from_detail(whole, params, period)
+    )
+
+
 def readable_sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
     """The drill-down's order as the whole frame sorted by pandas (unit, C1..C8, part, ...)."""
     from fpanalysis.rules.compliance import DETAIL_COLUMNS, INDICATORS

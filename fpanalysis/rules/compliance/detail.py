@@ -5,7 +5,9 @@ the couples and events behind it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
@@ -45,7 +47,11 @@ _TEXT_COLUMNS = [
 
 
 def compliance_detail(
-    tables: Mapping[str, pd.DataFrame], params: Params, period: str | Period
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    period: str | Period,
+    *,
+    reasons: bool = True,
 ) -> pd.DataFrame:
     """The drill-down behind every figure of the scorecard (rulebook §3).
 
@@ -54,6 +60,9 @@ def compliance_detail(
             tables; absent event tables count as empty).
         params: parameters in force.
         period: ``2024``, ``2024H1``, ``2024H2`` or a :class:`Period`.
+        reasons: False leaves ``reason_zh`` and ``reason_en`` missing (for a
+            scorecard alone, which reads no reason): each block of rows then
+            waits for the others without its texts.
 
     Returns:
         Columns :data:`DETAIL_COLUMNS`, one row per couple / woman / event an
@@ -67,22 +76,23 @@ def compliance_detail(
     own = not isinstance(tables, Memo)
     tables = Memo(tables) if own else tables  # keyed tables made once
     _keep_dated_surveys(tables, params, period)
+    typed = partial(_typed, period=period, reasons=reasons)
     blocks = []
     if period.half in (None, 1):
-        blocks.append(_typed(baseline_rows(tables, params, period), period))
+        blocks.append(typed(baseline_rows(tables, params, period)))
     for h in period.halves:
-        blocks.append(_typed(followup_rows(tables, params, h), period))
-    blocks.append(_typed(feedback_rows(tables, params, period), period))
+        blocks.append(typed(followup_rows(tables, params, h)))
+    blocks.append(typed(feedback_rows(tables, params, period)))
     let_go(tables, ("surveys",))  # read by C1-C3 only
-    blocks.append(_typed(check_rows(tables, params, period), period))
+    blocks.append(typed(check_rows(tables, params, period)))
     let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
-    blocks.extend(_typed(b, period) for b in event_rows(tables, params, period))
+    blocks.extend(typed(b) for b in event_rows(tables, params, period))
     if own or tables.handed_over:
         tables.kept.clear()  # what the rules derived is not needed to stack and sort
     let_go(tables, tuple(t for t in tables if t != "units"))
     blocks = [b for b in blocks if len(b)]
     if not blocks:
-        return sort_detail(_typed(detail_rows(pd.RangeIndex(0)), period))
+        return sort_detail(typed(detail_rows(pd.RangeIndex(0))))
     # Stacked and sorted a column at a time, each block's column let go once stacked and each
     # stacked column once taken in order: one copy of the drill-down, not three.
     columns = {c: pd.concat([b.pop(c) for b in blocks], ignore_index=True) for c in DETAIL_COLUMNS}
@@ -107,12 +117,14 @@ def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:
     tables["surveys"] = s[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
 
 
-def _typed(block: pd.DataFrame, period: Period) -> pd.DataFrame:
+def _typed(block: pd.DataFrame, period: Period, reasons: bool = True) -> pd.DataFrame:
     """A block of drill-down rows with the drill-down's types (texts as ``str``, missing stays
     missing; dates; nullable flags; float penalties) and the period, typed as it is made so that
     the blocks wait to be stacked as compact columns rather than as Python objects."""
     out = block
     out["period"] = period.label
+    if not reasons:
+        out["reason_zh"] = out["reason_en"] = np.nan
     for c in _TEXT_COLUMNS:
         out[c] = out[c].astype("str").where(out[c].notna())
     out["date"] = as_dates(out["date"])
