@@ -330,3 +330,19 @@ def test_reasons_by_case_as_texts_random(seed):
         conditions, makers, lambda r: ("无", "none")
     )
     assert str(zh.dtype) == "str" and len(zh) == n
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param(["P1", "P2", "P3"], id="unique-keys"),
+        pytest.param(["P1", "P2", "P1"], id="repeated-key-first-kept"),
+        pytest.param(["P1", None, None], id="missing-keys"),
+    ],
+)
+def test_keyed_is_the_table_without_repeats_indexed(ids):
+    from fpanalysis.rules.frames import keyed
+
+    t = pd.DataFrame({"person_id": pd.Series(ids, dtype="str"), "v": [1, 2, 3]})
+    got = keyed(Memo({"persons": t}), "persons", "person_id")
+    pd.testing.assert_frame_equal(got, t.drop_duplicates("person_id").set_index("person_id"))
