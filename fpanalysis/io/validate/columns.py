@@ -258,7 +258,9 @@ def column_problems(table: str, df: pd.DataFrame) -> list[tuple[int, str | None,
         known = s.notna().to_numpy(dtype=bool)
         if t.key == (c.name,):
             dup = np.zeros(len(s), dtype=bool)
-            if known.any():
+            if known.all():  # the usual key column: no copy of it without its missing cells
+                dup = _duplicated(df, [c.name])
+            elif known.any():
                 dup[known] = _duplicated(df.loc[known, [c.name]], [c.name])
             add(dup, c.name, "unique")
         if c.required:

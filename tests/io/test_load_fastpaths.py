@@ -1,0 +1,93 @@
+"""The fast paths of loading and validating a province's tables against the plain statements
+they stand for: parsed values spread back over the rows by position (``cells._spread``) as
+pandas' ``reindex`` spreads them, a text column's parts joined in one Arrow array
+(``typed._one_chunk``) holding the same values, and the checks run over such columns and over
+chunked ones giving the same problems.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fpanalysis.io.cells import _spread
+from fpanalysis.io.typed import _one_chunk
+from fpanalysis.io.validate.columns import _duplicated, column_problems
+
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+@pytest.mark.parametrize(
+    ("values", "fill"),
+    [
+        pytest.param(pd.Series(["a", "b", None], dtype="str"), None, id="text"),
+        pytest.param(pd.Series(pd.to_datetime(["2024-01-02", None])), None, id="dates"),
+        pytest.param(pd.Series([True, False]), None, id="numpy-bool-upcast"),
+        pytest.param(pd.Series([True, False]), False, id="bad-mask"),
+        pytest.param(pd.Series([1, None], dtype="Int64"), None, id="nullable-int"),
+        pytest.param(pd.Series([True, None], dtype="boolean"), None, id="nullable-bool"),
+        pytest.param(pd.Series([1.5, np.nan]), None, id="float"),
+        pytest.param(pd.Series([], dtype="str"), None, id="no-values"),
+        pytest.param(pd.Series(["x", "y"], dtype="str", index=[5, 3]), None, id="other-index"),
+    ],
+)
+@pytest.mark.parametrize(
+    "codes",
+    [
+        pytest.param(np.array([0, 1, -1, 1, 0]), id="some-missing"),
+        pytest.param(np.array([-1, -1]), id="all-missing"),
+        pytest.param(np.array([], dtype=np.intp), id="no-rows"),
+    ],
+)
+def test_spread_is_reindex(values, fill, codes):
+    if len(values) == 0:
+        codes = np.full(len(codes), -1)
+    codes = codes[codes < len(values)]
+    got = _spread(values, codes, fill)
+    want = values.reindex(codes, fill_value=fill)
+    pd.testing.assert_series_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+
+
+def _chunked(values: list, pieces: int) -> pd.Series:
+    size = max(1, -(-len(values) // pieces))
+    parts = [pd.Series(values[i : i + size], dtype=STR) for i in range(0, len(values), size)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+@pytest.mark.parametrize(
+    ("values", "pieces"),
+    [
+        pytest.param(["a", "b", None, "a", "c", ""], 3, id="three-parts"),
+        pytest.param(["a", "b"], 1, id="one-part"),
+        pytest.param([None, None, None], 2, id="all-missing"),
+        pytest.param(["甲", "乙", " 丙 ", "甲"], 4, id="one-row-a-part"),
+    ],
+)
+def test_one_chunk_keeps_the_values(values, pieces):
+    s = _chunked(values, pieces)
+    s.index = pd.RangeIndex(2, 2 + len(s), name="row")
+    one = _one_chunk(s)
+    pd.testing.assert_series_equal(one, s)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param(["P1", "P2", "P1", None, None, "P3"], id="duplicates-and-missing"),
+        pytest.param(["P1", "P2", "P3", "P4"], id="none-duplicated"),
+        pytest.param([f"P{i % 7}" for i in range(40)], id="many-copies"),
+    ],
+)
+def test_checks_agree_over_chunks(keys):
+    chunked = pd.DataFrame({"unit_id": _chunked(keys, 3)})
+    one = pd.DataFrame({"unit_id": _one_chunk(_chunked(keys, 3))})
+    plain = pd.DataFrame({"unit_id": pd.Series(keys, dtype="str")})
+    want = plain["unit_id"].notna() & plain["unit_id"].duplicated(keep=False)
+    for df in (chunked, one, plain):
+        df.index = pd.RangeIndex(2, 2 + len(keys), name="row")
+        known = df["unit_id"].notna().to_numpy()
+        dup = np.zeros(len(df), dtype=bool)
+        dup[known] = _duplicated(df.loc[known], ["unit_id"])
+        assert dup.tolist() == want.tolist()
+        assert column_problems("units", df) == column_problems("units", plain.set_index(df.index))
