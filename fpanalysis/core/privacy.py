@@ -209,10 +209,23 @@ def id_shaped(s: pd.Series) -> pd.Series:
         [True, False, False]
     """
     if s.dtype == "str":  # vectorised: a province's key columns hold millions of values
-        return s.str.strip().str.fullmatch(ID_SHAPE).fillna(False).astype(bool)
+        # a cell of fewer than 15 characters is none (stripping only shortens it): only the
+        # others are matched, most key columns holding short codes
+        long = s.str.len().ge(15).fillna(False).to_numpy(dtype=bool)
+        if long.all():
+            return _text_id_shaped_cells(s)
+        out = pd.Series(False, index=s.index)
+        if long.any():
+            out[long] = _text_id_shaped_cells(s[long]).to_numpy(dtype=bool)
+        return out
     if not pd.api.types.is_object_dtype(s):
         return pd.Series(False, index=s.index)
     return s.map(looks_like_id).astype(bool)
+
+
+def _text_id_shaped_cells(s: pd.Series) -> pd.Series:
+    """:func:`id_shaped` of a text column, cell by cell (by pyarrow)."""
+    return s.str.strip().str.fullmatch(ID_SHAPE).fillna(False).astype(bool)
 
 
 def mask_text(text: Any) -> Any:

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fpanalysis.core.privacy import _text_id_shaped_cells, id_shaped
 from fpanalysis.io.cells import _spread
 from fpanalysis.io.typed import _one_chunk
 from fpanalysis.io.validate.columns import _duplicated, column_problems
+from fpanalysis.io.validate.idnumbers import _id_bytes
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -91,3 +93,40 @@ def test_checks_agree_over_chunks(keys):
         dup[known] = _duplicated(df.loc[known], ["unit_id"])
         assert dup.tolist() == want.tolist()
         assert column_problems("units", df) == column_problems("units", plain.set_index(df.index))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(["11010519491231002X", "130503670401001", "110105194912310021"], id="mixed"),
+        pytest.param(["130503670401001"], id="legacy-only"),
+        pytest.param(["11010519491231002X"] * 3, id="long-only"),
+        pytest.param(["H1", "11010519491231002X", "12"], id="other-lengths-left-out"),
+    ],
+)
+@pytest.mark.parametrize("chunks", [pytest.param(1, id="one-chunk"), pytest.param(2, id="chunks")])
+def test_id_bytes_are_the_numbers_as_bytes(values, chunks):
+    s = _chunked(values, chunks)
+    length = np.array([len(v) for v in values])
+    long, short = length == 18, length == 15
+    want = np.zeros((len(values), 18), dtype=np.uint8)
+    wanted = long | short
+    text = np.array([v for v, w in zip(values, wanted, strict=True) if w], dtype="S18")
+    want[wanted] = text.view(np.uint8).reshape(len(text), 18)
+    assert (_id_bytes(s, long, short) == want).all()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(["11010519491231002X", " 130503670401001 ", "H0001", None], id="plain"),
+        pytest.param(["\u3000" * 14 + "1", "1" * 14, "1" * 15, "x" * 20], id="lengths"),
+        pytest.param(["１３０５０３６７０４０１００１", "13050367040100１"], id="full-width"),
+        pytest.param(["11010519491231002x", "\t110105194912310021\n"], id="lower-x-and-tabs"),
+        pytest.param([None, None], id="all-missing"),
+        pytest.param(["P1", "P2"], id="all-short"),
+    ],
+)
+def test_id_shaped_is_every_cell_matched(values):
+    s = pd.Series(values, dtype="str")
+    assert id_shaped(s).tolist() == _text_id_shaped_cells(s).tolist()
