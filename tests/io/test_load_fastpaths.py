@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from fpanalysis.core.privacy import _text_id_shaped_cells, id_shaped
 from fpanalysis.io.cells import _spread
 from fpanalysis.io.typed import _one_chunk
-from fpanalysis.io.validate.columns import _duplicated, column_problems
+from fpanalysis.io.validate.columns import _duplicated, _strictly_increasing, column_problems
 from fpanalysis.io.validate.idnumbers import _id_bytes
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -125,8 +126,42 @@ def test_id_bytes_are_the_numbers_as_bytes(values, chunks):
         pytest.param(["11010519491231002x", "\t110105194912310021\n"], id="lower-x-and-tabs"),
         pytest.param([None, None], id="all-missing"),
         pytest.param(["P1", "P2"], id="all-short"),
+        pytest.param(["P00000_00000001", "x11010519491231002", "110105194912310021"], id="codes"),
+        pytest.param(["@110105194912310021", "[11010519491231002X", "é130503670401001"], id="odd"),
+        pytest.param(["", " ", "110105194912310021"], id="empty"),
     ],
 )
 def test_id_shaped_is_every_cell_matched(values):
     s = pd.Series(values, dtype="str")
     assert id_shaped(s).tolist() == _text_id_shaped_cells(s).tolist()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param([("P1", "a"), ("P2", "a"), ("P3", "b")], id="in-order"),
+        pytest.param([("P1", "a"), ("P1", "b"), ("P2", "a")], id="in-order-by-both"),
+        pytest.param([("P1", "a"), ("P1", "a"), ("P2", "a")], id="repeated-neighbours"),
+        pytest.param([("P2", "a"), ("P1", "a"), ("P2", "a")], id="out-of-order-repeat"),
+        pytest.param([("P1", "b"), ("P1", "a"), ("P3", "a")], id="second-out-of-order"),
+        pytest.param([("P1", None), ("P2", None), ("P2", None)], id="missing-equals-missing"),
+        pytest.param([("P1", "a"), (None, "a"), ("P3", "a")], id="missing-key"),
+    ],
+)
+@pytest.mark.parametrize("chunks", [pytest.param(1, id="one-chunk"), pytest.param(2, id="chunks")])
+def test_duplicated_is_pandas_duplicated(rows, chunks):
+    df = pd.DataFrame(
+        {
+            "a": _chunked([r[0] for r in rows], chunks),
+            "b": _chunked([r[1] for r in rows], chunks),
+        }
+    )
+    for columns in (["a"], ["a", "b"]):
+        want = df[columns].astype(object).fillna("\0missing").duplicated(keep=False)
+        assert _duplicated(df, columns).tolist() == want.tolist()
+        increasing = not df[columns].isna().any().any() and all(
+            tuple(x) < tuple(y)
+            for x, y in zip(df[columns].values[:-1], df[columns].values[1:], strict=True)
+        )
+        arrays = [pa.array(df[c].array) for c in columns]
+        assert _strictly_increasing(arrays) == increasing
