@@ -209,11 +209,10 @@ def id_shaped(s: pd.Series) -> pd.Series:
         [True, False, False]
     """
     if s.dtype == "str":  # vectorised: a province's key columns hold millions of values
-        # a cell of fewer than 15 characters is none (stripping only shortens it), nor one that
+        # a cell of fewer than 15 bytes is none (stripping only shortens it), nor one that
         # starts with a Latin letter (stripping keeps it, and a number starts with a digit):
         # only the others are matched, key columns holding codes like P00000_00000001
-        long = s.str.len().ge(15).fillna(False).to_numpy(dtype=bool)
-        long = long & ~_starts_with_latin_letter(s)
+        long = _may_be_id_shaped(s)
         if long.all():
             return _text_id_shaped_cells(s)
         out = pd.Series(False, index=s.index)
@@ -225,9 +224,9 @@ def id_shaped(s: pd.Series) -> pd.Series:
     return s.map(looks_like_id).astype(bool)
 
 
-def _starts_with_latin_letter(s: pd.Series):
-    """Which cells of a text column start with an ASCII letter (read from the first byte of
-    each value in the Arrow buffers; missing and empty cells: False)."""
+def _may_be_id_shaped(s: pd.Series):
+    """Which cells of a text column hold 15 bytes or more and do not start with an ASCII
+    letter (read from the offsets and first bytes in the Arrow buffers; missing: False)."""
     import numpy as np
     import pyarrow as pa
 
@@ -242,9 +241,9 @@ def _starts_with_latin_letter(s: pd.Series):
         arr.offset : arr.offset + len(arr) + 1
     ]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-    some = (offsets[1:] > offsets[:-1]) & ~arr.is_null().to_numpy(zero_copy_only=False)
+    some = (offsets[1:] - offsets[:-1] >= 15) & ~arr.is_null().to_numpy(zero_copy_only=False)
     first = data[offsets[:-1][some]] | 0x20  # lower case for an ASCII letter
-    out[some] = (first >= ord("a")) & (first <= ord("z"))
+    out[some] = (first < ord("a")) | (first > ord("z"))
     return out
 
 
