@@ -12,10 +12,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.privacy import _text_id_shaped_cells, id_shaped
 from fpanalysis.io.cells import _spread
 from fpanalysis.io.typed import _one_chunk
 from fpanalysis.io.validate.columns import _duplicated, _strictly_increasing, column_problems
+from fpanalysis.io.validate.findings import key_positions, shared_lookups
 from fpanalysis.io.validate.idnumbers import _id_bytes
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -165,3 +167,26 @@ def test_duplicated_is_pandas_duplicated(rows, chunks):
         )
         arrays = [pa.array(df[c].array) for c in columns]
         assert _strictly_increasing(arrays) == increasing
+
+
+@pytest.mark.parametrize(
+    ("values", "keys"),
+    [
+        pytest.param(["a", "c", "b", None], ["a", "b", "a", None], id="missing-finds-missing"),
+        pytest.param(["a", None], ["a", "b"], id="no-missing-key"),
+        pytest.param([], ["a"], id="no-values"),
+    ],
+)
+def test_shared_lookups_give_the_same_positions(values, keys):
+    v, k = pd.Series(values, dtype="str"), pd.Series(keys, dtype="str")
+    alone = key_positions(v, k)
+    with shared_lookups():
+        first, again = key_positions(v, k), key_positions(v, k)
+        other = pd.Series(values[::-1], dtype="str")  # other arrays: looked up afresh
+        reversed_ = key_positions(other, k)
+        again[:] = -7  # a caller's changes stay its own
+        third = key_positions(v, k)
+    assert first.tolist() == alone.tolist() == third.tolist()
+    assert reversed_.tolist() == key_positions(other, k).tolist()
+    isin = isin_keys(v, k).to_numpy()
+    assert isin.tolist() == ((alone >= 0) & v.notna().to_numpy()).tolist()

@@ -148,7 +148,8 @@ def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
             )
             continue
         v = df[c.name]
-        bad = v.notna() & ~isin_keys(v, ds[tt][tc])
+        # (the positions of a value in the keys: the checks across tables look them up again)
+        bad = v.notna() & ~pd.Series(key_positions(v, ds[tt][tc]) >= 0, index=v.index)
         if bad.any():
             findings.append(
                 Finding(
