@@ -18,7 +18,7 @@ from fpanalysis.io.cells import _spread
 from fpanalysis.io.typed import _one_chunk
 from fpanalysis.io.validate.columns import _duplicated, _strictly_increasing, column_problems
 from fpanalysis.io.validate.findings import key_positions, shared_lookups
-from fpanalysis.io.validate.idnumbers import _id_bytes
+from fpanalysis.io.validate.idnumbers import _duplicated_known, _id_bytes
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -190,3 +190,20 @@ def test_shared_lookups_give_the_same_positions(values, keys):
     assert reversed_.tolist() == key_positions(other, k).tolist()
     isin = isin_keys(v, k).to_numpy()
     assert isin.tolist() == ((alone >= 0) & v.notna().to_numpy()).tolist()
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        pytest.param(["1", "2", "1", None, None], id="repeats-and-missing"),
+        pytest.param(["1", "2", "3"], id="distinct"),
+        pytest.param([None, None], id="all-missing"),
+        pytest.param(["3", "3", "2", "1"], id="out-of-order"),
+        pytest.param([], id="none"),
+    ],
+)
+def test_duplicated_numbers_are_pandas_duplicated(numbers):
+    df = pd.DataFrame({"id_number": pd.Series(numbers, dtype="str")})
+    n = df["id_number"]
+    want = (n.notna() & n.duplicated(keep=False)).tolist()
+    assert _duplicated_known(df, "id_number").tolist() == want

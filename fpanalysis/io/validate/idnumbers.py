@@ -307,13 +307,27 @@ def _id_bytes(values: pd.Series, long: np.ndarray, short: np.ndarray) -> np.ndar
     return out
 
 
+def _duplicated_known(df: pd.DataFrame, column: str) -> np.ndarray:
+    """``df[column].notna() & df[column].duplicated(keep=False)``, by
+    :func:`~fpanalysis.io.validate.columns._duplicated` (pandas hashes millions of numbers
+    slowly)."""
+    from fpanalysis.io.validate.columns import _duplicated
+
+    known = df[column].notna().to_numpy(dtype=bool)
+    if known.all():
+        return _duplicated(df, [column])
+    dup = np.zeros(len(df), dtype=bool)
+    if known.any():
+        dup[known] = _duplicated(df.loc[known, [column]], [column])
+    return dup
+
+
 def id_number_findings(ds: Dataset) -> list[Finding]:
     out: list[Finding] = []
     if "persons" in ds:
         p = ds["persons"]
         out += _id_findings("persons", p, "id_number", p["birth_date"], p["sex"], ("", ""))
-        n = p["id_number"]
-        dup = n.notna() & n.duplicated(keep=False)
+        dup = _duplicated_known(p, "id_number")
         if dup.any():
             out.append(
                 Finding(
