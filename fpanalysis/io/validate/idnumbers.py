@@ -166,7 +166,7 @@ def _id_vectorised(
         buf[legacy, 6:8] = np.frombuffer(b"19", dtype=np.uint8)
         buf[legacy, 8:17] = old[:, 6:15]
     # one contiguous row per digit position (position-major), so each pass reads memory in order
-    digits = np.ascontiguousarray(buf[:, :17].T).astype(np.int32) - 48
+    digits = np.subtract(np.ascontiguousarray(buf[:, :17].T), 48, dtype=np.int32)
     expected = _ID_CHECK[ids.check_indices(digits)]
     buf[legacy, 17] = expected[legacy]
 
