@@ -245,7 +245,9 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
         s = _one_chunk(s.reset_index(drop=True).astype(c.dtype))
         s.index = index
         columns[c.name] = s
-    frame = pd.DataFrame(columns, index=index)
+    # the columns as they are (not stacked into one block per type: a copy of every date and
+    # number of the table, which the checks and rules, column by column, never need)
+    frame = pd.DataFrame(columns, index=index, copy=False)
     reader = ParquetRawReader(parts, raw_cols, index)
 
     # Cells that are no value of their type, named by row, with the text as the file shows it.
