@@ -12,6 +12,7 @@ import argparse
 from fpanalysis.cli.common import (
     add_path,
     add_recorded_analysis_options,
+    arrow_pool,
     book,
     check_dask_options,
     load,
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         card, detail, period = run_dask(args)
         dataset = None  # the units' names are read for a workbook only
     else:
+        arrow_pool()  # a province's columns are read, converted and let go one after another
         dataset, params = load(args, TABLES_NEEDED)
         period = period_of(args, dataset)
         release_memory()  # what the validation held

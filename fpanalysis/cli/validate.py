@@ -12,7 +12,15 @@ import argparse
 import os
 import sys
 
-from fpanalysis.cli.common import add_dataset, add_lang, add_out, add_path, option_help, parse_date
+from fpanalysis.cli.common import (
+    add_dataset,
+    add_lang,
+    add_out,
+    add_path,
+    arrow_pool,
+    option_help,
+    parse_date,
+)
 from fpanalysis.cli.outputs import guard_writes
 from fpanalysis.io import load_dataset, write_table
 from fpanalysis.io.guard import mark_written
@@ -59,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     lang = args.lang
     guard_writes(args, "--out", "--rejects", force=args.force)  # before any work
     as_of = parse_date(args.as_of)
+    arrow_pool()  # a province's columns are read, converted and let go one after another
     dataset = load_dataset(args.dataset)
     report = validate_dataset(dataset, as_of=as_of)
     # Files first, then the printout: a closed pipe (`| head`) must not lose the files.

@@ -209,10 +209,47 @@ def id_shaped(s: pd.Series) -> pd.Series:
         [True, False, False]
     """
     if s.dtype == "str":  # vectorised: a province's key columns hold millions of values
-        return s.str.strip().str.fullmatch(ID_SHAPE).fillna(False).astype(bool)
+        # a cell of fewer than 15 bytes is none (stripping only shortens it), nor one that
+        # starts with a Latin letter (stripping keeps it, and a number starts with a digit):
+        # only the others are matched, key columns holding codes like P00000_00000001
+        long = _may_be_id_shaped(s)
+        if long.all():
+            return _text_id_shaped_cells(s)
+        out = pd.Series(False, index=s.index)
+        if long.any():
+            out[long] = _text_id_shaped_cells(s[long]).to_numpy(dtype=bool)
+        return out
     if not pd.api.types.is_object_dtype(s):
         return pd.Series(False, index=s.index)
     return s.map(looks_like_id).astype(bool)
+
+
+def _may_be_id_shaped(s: pd.Series):
+    """Which cells of a text column hold 15 bytes or more and do not start with an ASCII
+    letter (read from the offsets and first bytes in the Arrow buffers; missing: False)."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = pa.array(s.astype(pd.StringDtype("pyarrow", na_value=float("nan"))).array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.cast(pa.large_string())
+    out = np.zeros(len(arr), dtype=bool)
+    if not len(arr) or arr.buffers()[2] is None:
+        return out
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    some = (offsets[1:] - offsets[:-1] >= 15) & ~arr.is_null().to_numpy(zero_copy_only=False)
+    first = data[offsets[:-1][some]] | 0x20  # lower case for an ASCII letter
+    out[some] = (first < ord("a")) | (first > ord("z"))
+    return out
+
+
+def _text_id_shaped_cells(s: pd.Series) -> pd.Series:
+    """:func:`id_shaped` of a text column, cell by cell (by pyarrow)."""
+    return s.str.strip().str.fullmatch(ID_SHAPE).fillna(False).astype(bool)
 
 
 def mask_text(text: Any) -> Any:

@@ -244,11 +244,23 @@ def parse_column(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Seri
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     values, bad = _parse_values(pd.Series(uniques, dtype="str"), col)
-    values = values.reindex(codes)
-    bad = bad.reindex(codes, fill_value=False)
+    values = _spread(values, codes, None)
+    bad = _spread(bad, codes, False)
     values.index = raw.index
     bad.index = raw.index
     return values.astype(col.dtype), bad.astype(bool)
+
+
+def _spread(values: pd.Series, codes: np.ndarray, fill) -> pd.Series:
+    """``values.reindex(codes, fill_value=fill)`` for ``values`` numbered 0, 1, ... as it is
+    after :func:`pandas.factorize`: taken by position (pandas' reindex builds an index of the
+    millions of codes first)."""
+    if not values.index.equals(pd.RangeIndex(len(values))):
+        return values.reindex(codes, fill_value=fill)
+    from pandas.api.extensions import ExtensionDtype, take
+
+    arr = values.array if isinstance(values.dtype, ExtensionDtype) else values.to_numpy()
+    return pd.Series(take(arr, codes, allow_fill=True, fill_value=fill), name=values.name)
 
 
 def _parse_values(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Series]:

@@ -206,11 +206,15 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
     blank = [np.ones(p.rows, dtype=bool) for p in parts]
     typed: dict[str, list[pd.Series]] = {}
     bad_of: dict[str, list[np.ndarray]] = {}
-    for j, name in enumerate(header):
-        rc = raw_cols[j]
-        col = next((table.column(k) for k, v in found.items() if v == rc), None)
-        for k, part in enumerate(parts):
-            arr = pq.read_table(part.path, columns=[name]).column(0)
+    cols = [next((table.column(k) for k, v in found.items() if v == rc), None) for rc in raw_cols]
+    for k, part in enumerate(parts):
+        # the part read once (its columns decoded on all cores), each column let go as soon as
+        # it is converted, so that a part is never held twice
+        whole = pq.ParquetFile(part.path).read(columns=header)
+        for name, col in zip(header, cols, strict=True):
+            at = whole.schema.get_field_index(name)
+            arr = whole.column(at)
+            whole = whole.remove_column(at)
             if blank[k].any():
                 blank[k] &= _blank(arr)
             if col is None:
@@ -238,10 +242,12 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
             v[kp] if not kp.all() else v for v, kp in zip(typed.pop(c.name), keep, strict=True)
         ]
         s = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
-        s = s.reset_index(drop=True).astype(c.dtype)
+        s = _one_chunk(s.reset_index(drop=True).astype(c.dtype))
         s.index = index
         columns[c.name] = s
-    frame = pd.DataFrame(columns, index=index)
+    # the columns as they are (not stacked into one block per type: a copy of every date and
+    # number of the table, which the checks and rules, column by column, never need)
+    frame = pd.DataFrame(columns, index=index, copy=False)
     reader = ParquetRawReader(parts, raw_cols, index)
 
     # Cells that are no value of their type, named by row, with the text as the file shows it.
@@ -289,6 +295,22 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
         ]
     spans = [(2 + p.offset, 1 + p.offset + p.rows, p.shown) for p in parts]
     return TypedTable(frame, reader, dict(found), problems, spans)
+
+
+def _one_chunk(s: pd.Series) -> pd.Series:
+    """A text column's pieces (one per part) as one Arrow array: pyarrow's sorts, takes and
+    lookups, which the checks run over whole key columns, are many times slower over chunks."""
+    import pyarrow as pa
+
+    if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
+        return s
+    arr = pa.array(s.array)
+    if not isinstance(arr, pa.ChunkedArray) or arr.num_chunks < 2:
+        return s
+    one = arr.combine_chunks()
+    out = pa.chunked_array([one]).to_pandas(types_mapper={one.type: s.dtype}.get)
+    out.index, out.name = s.index, s.name
+    return out
 
 
 def _blank(arr) -> np.ndarray:

@@ -22,7 +22,7 @@ from fpanalysis.io.validate.crossfield import (
     date_order,
     references,
 )
-from fpanalysis.io.validate.findings import Finding, fmt_date
+from fpanalysis.io.validate.findings import Finding, fmt_date, shared_lookups
 from fpanalysis.io.validate.idnumbers import id_number_findings, key_id_problems
 from fpanalysis.io.validate.report import ValidationReport
 
@@ -58,7 +58,7 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         >>> report.ok
         False
     """
-    with timings.phase("validate"):
+    with timings.phase("validate"), shared_lookups():
         return _validate(dataset, as_of=as_of)
 
 

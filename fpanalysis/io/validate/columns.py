@@ -204,6 +204,8 @@ def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     if n < 2:
         return np.zeros(n, dtype=bool)
     arrays = [arrow_text(df[c]) for c in columns]
+    if _strictly_increasing(arrays):  # keys written in order, as usual: none can repeat
+        return np.zeros(n, dtype=bool)
     table = pa.table({f"k{i}": a for i, a in enumerate(arrays)})
     order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(arrays))])
     same = np.ones(n - 1, dtype=bool)
@@ -223,6 +225,27 @@ def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     out[order.to_numpy(zero_copy_only=False)] = dup
     return out
+
+
+def _strictly_increasing(arrays: list) -> bool:
+    """Whether the rows of these columns (none missing) each come before the next, comparing
+    the first column, then the next where equal: then no two rows are equal."""
+    import pyarrow.compute as pc
+
+    n = len(arrays[0])
+    if any(a.null_count for a in arrays):
+        return False
+    before = equal = None
+    for i, a in enumerate(arrays):
+        earlier, later = a.slice(0, n - 1), a.slice(1)
+        less = pc.less(earlier, later)
+        before = less if before is None else pc.or_(before, pc.and_(equal, less))
+        if i == len(arrays) - 1:
+            break
+        equal = (
+            pc.equal(earlier, later) if equal is None else pc.and_(equal, pc.equal(earlier, later))
+        )
+    return bool(pc.all(before).as_py())
 
 
 def column_problems(table: str, df: pd.DataFrame) -> list[tuple[int, str | None, str, str, str]]:
@@ -258,7 +281,9 @@ def column_problems(table: str, df: pd.DataFrame) -> list[tuple[int, str | None,
         known = s.notna().to_numpy(dtype=bool)
         if t.key == (c.name,):
             dup = np.zeros(len(s), dtype=bool)
-            if known.any():
+            if known.all():  # the usual key column: no copy of it without its missing cells
+                dup = _duplicated(df, [c.name])
+            elif known.any():
                 dup[known] = _duplicated(df.loc[known, [c.name]], [c.name])
             add(dup, c.name, "unique")
         if c.required:

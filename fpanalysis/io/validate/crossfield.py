@@ -124,8 +124,26 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
     return out
 
 
+def _references_found(ds: Dataset) -> dict[tuple[str, str], np.ndarray]:
+    """(table, column) -> which of its values are among the keys it refers to (a missing value
+    finds a missing key), for every reference to a table present; the lookups run on two
+    threads (pyarrow's hash lookups let go of the interpreter), the longest first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = []
+    for table, df, c in loaded_columns(ds):
+        if c.references and c.references.split(".")[0] in ds:
+            tt, tc = c.references.split(".")
+            todo.append((table, c.name, df[c.name], ds[tt][tc]))
+    todo.sort(key=lambda x: -len(x[2]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = list(pool.map(lambda x: key_positions(x[2], x[3]) >= 0, todo))
+    return {(t, name): at for (t, name, _, _), at in zip(todo, found, strict=True)}
+
+
 def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
     findings, notes = [], []
+    known = _references_found(ds)
     for table, df, c in loaded_columns(ds):
         if not c.references:
             continue
@@ -148,7 +166,8 @@ def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
             )
             continue
         v = df[c.name]
-        bad = v.notna() & ~isin_keys(v, ds[tt][tc])
+        # (the positions of a value in the keys: the checks across tables look them up again)
+        bad = v.notna() & ~pd.Series(known.pop((table, c.name)), index=v.index)
         if bad.any():
             findings.append(
                 Finding(

@@ -6,6 +6,7 @@ rule, with the message (or a message per row), before it becomes one
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset
 
-__all__ = ["Finding", "fmt_date", "key_positions", "lookup", "map_values"]
+__all__ = ["Finding", "fmt_date", "key_positions", "lookup", "map_values", "shared_lookups"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,21 @@ def map_values(values: pd.Series, ref: pd.Series) -> pd.Series:
     return pd.Series(ref.reindex(values.to_numpy()).to_numpy(), index=values.index, dtype=ref.dtype)
 
 
+# The lookups of one validation (see :func:`shared_lookups`): (values, keys) -> positions.
+_SHARED: list[dict] = []
+
+
+@contextmanager
+def shared_lookups() -> Iterator[None]:
+    """Within: :func:`key_positions` of the same column in the same keys (the same arrays) is
+    looked up once, the checks across tables asking again for what the references found."""
+    _SHARED.append({})
+    try:
+        yield
+    finally:
+        _SHARED.pop()
+
+
 def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """The position of the first key equal to each value, -1 where none is (a missing value
     finds a missing key, as in pandas), as one hash lookup in pyarrow.
@@ -62,6 +78,19 @@ def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
         >>> key_positions(pd.Series(["a", "c", "b", None], dtype="str"), keys).tolist()
         [0, -1, 1, 3]
     """
+    if not _SHARED:
+        return _key_positions(values, keys)
+    memo, va, ka = _SHARED[-1], values.array, keys.array
+    found = memo.get((id(va), id(ka)))
+    if found is not None and found[0] is va and found[1] is ka:
+        return found[2].astype("int64")
+    at = _key_positions(values, keys)
+    small = at.astype("int32") if len(keys) < 2**31 else at  # held to the end of the check
+    memo[(id(va), id(ka))] = (va, ka, small)
+    return at
+
+
+def _key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     import pyarrow.compute as pc
 
     from fpanalysis.core.dataset import arrow_text

@@ -129,7 +129,6 @@ def _id_vectorised(
     if not pos.size:
         return
     sub = vals.iloc[pos]
-    text = sub.to_numpy(dtype=object)
     length = sub.str.len().to_numpy(dtype=np.int64)
     has_x = sub.str.contains("X", regex=False).to_numpy(dtype=bool)
     x_last_only = sub.str.fullmatch(r"[0-9]{17}X").to_numpy(dtype=bool)
@@ -159,9 +158,7 @@ def _id_vectorised(
     if not ok.any():
         return
     # 18-character form: a 15-digit number gets "19" before its year and a computed check character
-    raw = np.array(text[ok].tolist(), dtype="S18")
-    buf = np.zeros((raw.size, 18), dtype=np.uint8)
-    buf[:, :] = raw.view(np.uint8).reshape(raw.size, 18) if raw.size else buf
+    buf = _id_bytes(sub, is18, is15)[ok]
     legacy = is15[ok]
     if legacy.any():
         old = buf[legacy, :15].copy()
@@ -169,7 +166,7 @@ def _id_vectorised(
         buf[legacy, 6:8] = np.frombuffer(b"19", dtype=np.uint8)
         buf[legacy, 8:17] = old[:, 6:15]
     # one contiguous row per digit position (position-major), so each pass reads memory in order
-    digits = np.ascontiguousarray(buf[:, :17].T).astype(np.int32) - 48
+    digits = np.subtract(np.ascontiguousarray(buf[:, :17].T), 48, dtype=np.int32)
     expected = _ID_CHECK[ids.check_indices(digits)]
     buf[legacy, 17] = expected[legacy]
 
@@ -280,13 +277,57 @@ def _id_vectorised(
     )
 
 
+def _id_bytes(values: pd.Series, long: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """The numbers of ASCII characters as rows of 18 bytes, a 15-character number padded with
+    zeros (as ``np.array(values, dtype="S18")`` holds them), where ``long`` (18 characters) or
+    ``short`` (15); other rows zeros. Read from the Arrow buffers of each width at once: no
+    Python string per number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fpanalysis.core.dataset import arrow_text
+
+    arr = arrow_text(values)
+    out = np.zeros((len(values), 18), dtype=np.uint8)
+    for width, rows in ((18, long), (15, short)):
+        if not rows.any():
+            continue
+        part = pc.filter(arr, pa.array(rows))
+        if isinstance(part, pa.ChunkedArray):
+            part = part.combine_chunks()
+        part = part.cast(pa.large_string())
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)
+        offsets = offsets[part.offset : part.offset + len(part) + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if not (np.diff(offsets) == width).all():  # not one byte a character: one by one
+            text = np.array(values[rows].tolist(), dtype="S18")
+            out[rows] = text.view(np.uint8).reshape(len(text), 18)
+            continue
+        out[rows, :width] = data.reshape(len(part), width)
+    return out
+
+
+def _duplicated_known(df: pd.DataFrame, column: str) -> np.ndarray:
+    """``df[column].notna() & df[column].duplicated(keep=False)``, by
+    :func:`~fpanalysis.io.validate.columns._duplicated` (pandas hashes millions of numbers
+    slowly)."""
+    from fpanalysis.io.validate.columns import _duplicated
+
+    known = df[column].notna().to_numpy(dtype=bool)
+    if known.all():
+        return _duplicated(df, [column])
+    dup = np.zeros(len(df), dtype=bool)
+    if known.any():
+        dup[known] = _duplicated(df.loc[known, [column]], [column])
+    return dup
+
+
 def id_number_findings(ds: Dataset) -> list[Finding]:
     out: list[Finding] = []
     if "persons" in ds:
         p = ds["persons"]
         out += _id_findings("persons", p, "id_number", p["birth_date"], p["sex"], ("", ""))
-        n = p["id_number"]
-        dup = n.notna() & n.duplicated(keep=False)
+        dup = _duplicated_known(p, "id_number")
         if dup.any():
             out.append(
                 Finding(
