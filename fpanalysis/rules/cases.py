@@ -12,7 +12,7 @@ import pandas as pd
 
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
-from fpanalysis.rules.frames import as_dates, join_sorted, keyed, lookup, sort_rows, table_of
+from fpanalysis.rules.frames import as_dates, join_sorted, lookup, sort_rows, table_of
 from fpanalysis.rules.scope import responsible_units
 
 BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
@@ -95,12 +95,8 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     births = preg.loc[
         preg["outcome"] == "birth", ["pregnancy_id", "couple_id", "outcome_date", "child_id"]
     ]
-    # the first child of a repeated id; a table of unique ids is shared, not copied
-    kid_birth = (
-        keyed(tables, "children", "child_id")
-        if tables.get("children") is not None
-        else kids.set_index("child_id")
-    )["birth_date"]
+    # the birth dates by child id, not a copy of the table (the first of a repeated id wins)
+    kid_birth = pd.Series(kids["birth_date"].array, index=pd.Index(kids["child_id"].array))
     births = births.assign(
         named_birth=as_dates(lookup(births["child_id"], kid_birth)),
         date=as_dates(births["outcome_date"]),
