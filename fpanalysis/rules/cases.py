@@ -95,7 +95,8 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     births = preg.loc[
         preg["outcome"] == "birth", ["pregnancy_id", "couple_id", "outcome_date", "child_id"]
     ]
-    kid_birth = kids.drop_duplicates("child_id").set_index("child_id")["birth_date"]
+    # the birth dates by child id, not a copy of the table (the first of a repeated id wins)
+    kid_birth = pd.Series(kids["birth_date"].array, index=pd.Index(kids["child_id"].array))
     births = births.assign(
         named_birth=as_dates(lookup(births["child_id"], kid_birth)),
         date=as_dates(births["outcome_date"]),

@@ -386,3 +386,53 @@ def test_terminations_threshold_in_force_on_termination_date():
         ["G1", 16, False, True],
         ["G2", 14, True, False],
     ]
+
+
+@pytest.mark.parametrize(
+    ("children", "pregnancies", "expected"),
+    [
+        pytest.param(
+            [child("K1", "2024-05-01"), child("K2", "2025-06-01")],
+            [preg("G1", "2023-09-01", "birth", None, child_id="K1")],
+            [["G1", "2024-05-01", "K1"], ["K2", "2025-06-01", "K2"]],
+            id="unique-ids",
+        ),
+        pytest.param(
+            [child("K1", "2024-05-01"), child("K1", "2024-06-01"), child("K2", "2025-06-01")],
+            [preg("G1", "2023-09-01", "birth", None, child_id="K1")],
+            [["G1", "2024-05-01", "K1"], ["K2", "2025-06-01", "K2"]],
+            id="repeated-id-first-wins",
+        ),
+        pytest.param(
+            [child(None, "2024-06-01"), child("K1", "2024-05-01"), child(None, "2025-06-01")],
+            [
+                preg("G1", "2023-09-01", "birth", None, child_id="K1"),
+                preg("G2", "2024-09-01", "birth", None),
+            ],
+            # as a look-up by key: a pregnancy naming no child takes the first child of no id
+            [["G1", "2024-05-01", "K1"], ["G2", "2024-06-01", None], [None, "2025-06-01", None]],
+            id="missing-ids",
+        ),
+        pytest.param(
+            None,
+            [preg("G1", "2023-09-01", "birth", "2024-05-01", child_id="K1")],
+            [["G1", "2024-05-01", "K1"]],
+            id="no-children-table",
+        ),
+    ],
+)
+@pytest.mark.parametrize("kept", [pytest.param(False, id="plain"), pytest.param(True, id="memo")])
+def test_birth_events_named_child_first_of_its_id(children, pregnancies, expected, kept):
+    """A pregnancy without an outcome date takes the birth date of the child it names, the first
+    child of a repeated id; the children table is looked up as it is (plain or kept)."""
+    from fpanalysis.rules.frames import Memo
+
+    t = world(pregnancies=pregnancies, **({} if children is None else {"children": children}))
+    if kept:
+        t = Memo(t)
+    b = birth_events(t)
+    cols = b[["event_id", "date", "child_ids"]]
+    got = cols.astype(str).astype(object).where(cols.notna(), None).values.tolist()
+    assert got == expected
+    if children is not None:
+        assert len(t["children"]) == len(children)  # the table itself is left as it was

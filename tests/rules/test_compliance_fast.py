@@ -236,6 +236,29 @@ def test_drill_down_without_reasons_scores_the_same(sample_dir, period):
     )
 
 
+@pytest.mark.parametrize(
+    "period",
+    [
+        pytest.param("2024", id="year"),
+        pytest.param("2024H1", id="first-half"),
+        pytest.param("2024H2", id="second-half"),
+        pytest.param("2019", id="no-rounds"),
+    ],
+)
+def test_check_rows_without_reasons_are_its_rows_with_reasons_missing(sample_dir, period):
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED, parse_period
+    from fpanalysis.rules.compliance.indicators import check_rows
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    params, p = load_params(), parse_period(period)
+    whole = check_rows(ds, params, p)
+    bare = check_rows(ds, params, p, reasons=False)
+    reasons = ["reason_zh", "reason_en"]
+    assert bare[reasons].isna().all().all()
+    pd.testing.assert_frame_equal(bare.drop(columns=reasons), whole.drop(columns=reasons))
+
+
 def readable_sort_detail(detail: pd.DataFrame) -> pd.DataFrame:
     """The drill-down's order as the whole frame sorted by pandas (unit, C1..C8, part, ...)."""
     from fpanalysis.rules.compliance import DETAIL_COLUMNS, INDICATORS

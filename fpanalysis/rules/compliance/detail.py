@@ -84,7 +84,7 @@ def compliance_detail(
         blocks.append(typed(followup_rows(tables, params, h)))
     blocks.append(typed(feedback_rows(tables, params, period)))
     let_go(tables, ("surveys",))  # read by C1-C3 only
-    blocks.append(typed(check_rows(tables, params, period)))
+    blocks.append(typed(check_rows(tables, params, period, reasons=reasons)))
     let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
     blocks.extend(typed(b) for b in event_rows(tables, params, period))
     if own or tables.handed_over:

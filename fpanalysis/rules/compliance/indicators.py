@@ -401,7 +401,9 @@ def _round_wives(
     return w
 
 
-def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Period) -> pd.DataFrame:
+def check_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period, *, reasons: bool = True
+) -> pd.DataFrame:
     """C4 ``check_attendance`` (``part`` is the round).
 
     The rule: for each county round *starting* in the period, the wife of every childbearing-age
@@ -411,7 +413,8 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
     with no outcome before it, so one ending on the day itself exempts her); or a pregnancy that
     ended within ``check_exempt_after_outcome_days`` before the start. The required wives are the
     denominator; those who attended the round on a day inside its window (start to end, both
-    inclusive) are the numerator. A year pools its rounds.
+    inclusive) are the numerator. A year pools its rounds. ``reasons``: False leaves ``reason_zh``
+    and ``reason_en`` missing (not made).
 
     Examples:
         >>> from fpanalysis.core.params import load_params
@@ -494,6 +497,16 @@ def check_rows(tables: Mapping[str, pd.DataFrame], params: Params, period: Perio
     exempt = steril.notna() | preg_on.notna() | ended_id.notna()
     required = ~exempt
     attended = required & att_ok
+    if not reasons:
+        return couple_rows(
+            w,
+            "check_attendance",
+            w["round_id"],
+            event_id=w["round_id"],
+            date=att_date.where(att_ok),
+            in_denominator=required,
+            in_numerator=attended,
+        )
     win = date_text(start) + "～" + date_text(w["_end"])
     late = att_date.notna() & ~att_ok
     ended = ended_id.fillna("")
