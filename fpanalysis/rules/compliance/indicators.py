@@ -497,16 +497,33 @@ def check_rows(
     exempt = steril.notna() | preg_on.notna() | ended_id.notna()
     required = ~exempt
     attended = required & att_ok
-    if not reasons:
-        return couple_rows(
-            w,
-            "check_attendance",
-            w["round_id"],
-            event_id=w["round_id"],
-            date=att_date.where(att_ok),
-            in_denominator=required,
-            in_numerator=attended,
-        )
+    return couple_rows(
+        w,
+        "check_attendance",
+        w["round_id"],
+        event_id=w["round_id"],
+        date=att_date.where(att_ok),
+        in_denominator=required,
+        in_numerator=attended,
+        **(
+            _check_reasons(w, att_date, att_ok, steril, preg_on, ended_id, ended_on)
+            if reasons
+            else {}
+        ),
+    )
+
+
+def _check_reasons(
+    w: pd.DataFrame,
+    att_date: pd.Series,
+    att_ok: pd.Series,
+    steril: pd.Series,
+    preg_on: pd.Series,
+    ended_id: pd.Series,
+    ended_on: pd.Series,
+) -> dict[str, pd.Series]:
+    """C4's reasons for the rows of :func:`check_rows` (``reason_zh``, ``reason_en``)."""
+    start = w["_start"]
     win = date_text(start) + "～" + date_text(w["_end"])
     late = att_date.notna() & ~att_ok
     ended = ended_id.fillna("")
@@ -549,14 +566,4 @@ def check_rows(
         ],
         lambda r: ("应检未检（" + win[r] + "）", "required, did not attend (" + win[r] + ")"),
     )
-    return couple_rows(
-        w,
-        "check_attendance",
-        w["round_id"],
-        event_id=w["round_id"],
-        date=att_date.where(att_ok),
-        in_denominator=required,
-        in_numerator=attended,
-        reason_zh=reason_zh,
-        reason_en=reason_en,
-    )
+    return {"reason_zh": reason_zh, "reason_en": reason_en}
