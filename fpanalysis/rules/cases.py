@@ -109,7 +109,8 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
     # A child belongs to a pregnancy's birth when named by it, or born to the same couple on the
     # pregnancy's outcome day or on the named child's birth day (its twin).
-    named = set(preg.loc[preg["outcome"] == "birth", "child_id"].dropna())
+    # (the named ids as a column, not a Python set: one Arrow look-up rather than a set of objects)
+    named = preg.loc[preg["outcome"] == "birth", "child_id"].dropna()
     keys = pd.concat(
         [
             births[["couple_id", "date", "pregnancy_id"]],

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
-from fpanalysis.rules.frames import Memo, keyed, memo, sort_rows
+from fpanalysis.rules.frames import Memo, as_dates, keyed, memo, positions, sort_rows
 
 SCOPE_COLUMNS = [
     "couple_id",
@@ -122,18 +122,34 @@ def _take(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
     )
 
 
-def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
-    """For the keyed couples, where each spouse is in the keyed ``persons`` (``wife_id`` and
-    ``husband_id``: positions, -1 when not there), and the persons' :data:`_SPOUSE_COLUMNS` as
-    arrays to take from (made once per :class:`~fpanalysis.rules.frames.Memo`)."""
+def _person_flags(persons: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What decides the responsible unit, for every row of ``persons``, as plain arrays:
+    ``has_unit``, ``staff`` and ``floating`` (of that category) and the dates ``hire_date``,
+    ``leave_date`` and ``birth_date`` (``datetime64``, ``NaT`` when missing). The unit itself
+    stays in ``persons``: a couple's responsible unit is found as the position of the spouse
+    whose unit it is, and that one unit id taken at the end (no text handled per couple)."""
+    category = persons["category"]
+    out = {
+        "has_unit": persons["unit_id"].notna().to_numpy(dtype=bool),
+        "staff": (category == "staff").fillna(False).to_numpy(dtype=bool),
+        "floating": (category == "floating").fillna(False).to_numpy(dtype=bool),
+    }
+    for k in ("hire_date", "leave_date", "birth_date"):
+        out[k] = as_dates(persons[k]).to_numpy()
+    return out
 
-    def make() -> dict[str, np.ndarray]:
+
+def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """For the keyed couples, where each spouse is in the keyed ``persons`` (``wife_id`` and
+    ``husband_id``: positions, -1 when not there), the persons' :func:`_person_flags` and their
+    ``unit_id`` (made once per :class:`~fpanalysis.rules.frames.Memo`)."""
+
+    def make() -> dict[str, Any]:
         c = keyed(tables, "couples", "couple_id")
         persons = keyed(tables, "persons", "person_id")
-        out = {s: persons.index.get_indexer(c[s]) for s in ("wife_id", "husband_id")}
-        for k in _SPOUSE_COLUMNS:
-            v = persons[k]
-            out[k] = v.to_numpy(dtype=object, na_value=np.nan) if v.dtype == "str" else v.to_numpy()
+        out: dict[str, Any] = {s: positions(persons.index, c[s]) for s in ("wife_id", "husband_id")}
+        out["flags"] = _person_flags(persons)
+        out["unit_id"] = persons["unit_id"].array
         return out
 
     return memo(tables, "spouses", make)
@@ -181,32 +197,49 @@ def responsible_units(
         missing unit.
     """
     ev = events.copy()
-    dates = pd.to_datetime(ev[date_column]).astype("datetime64[ns]")
+    dates = as_dates(ev[date_column])
     return _responsible(params, ev, dates, _couple_parts(tables, ev["couple_id"], ev.index))
 
 
-def _couple_parts(
+def responsible_units_plain(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    events: pd.DataFrame,
+    date_column: str = "date",
+) -> pd.DataFrame:
+    """:func:`responsible_units` as the rule reads (§2), with the spouses' rows looked up as
+    frames and :func:`is_staff_on`, :func:`is_floating_on` and :func:`_pick` applied to their
+    unit ids: the statement the integer-keyed :func:`_responsible` is tested against."""
+    ev = events.copy()
+    dates = pd.to_datetime(ev[date_column]).astype("datetime64[ns]")
+    return _responsible_plain(
+        params, ev, dates, _couple_parts_plain(tables, ev["couple_id"], ev.index)
+    )
+
+
+def _couple_parts_plain(
     tables: Mapping[str, pd.DataFrame], couple_ids: pd.Series, index: pd.Index
 ) -> dict[str, Any]:
-    """What :func:`responsible_units` reads of each couple, whatever the date, on ``index``: its
-    spouses' ids, its marriage's dates and each spouse's deciding ``persons`` columns (missing
-    for an unknown couple or person)."""
+    """What :func:`responsible_units_plain` reads of each couple, whatever the date, on
+    ``index``: its spouses' ids, its marriage's dates and each spouse's deciding ``persons``
+    columns (missing for an unknown couple or person)."""
     c = keyed(tables, "couples", "couple_id")
     at = c.index.get_indexer(couple_ids)  # the couple's row, -1 for an unknown couple
+    persons = keyed(tables, "persons", "person_id")
 
     def spouse(col: str) -> pd.DataFrame:
-        if not isinstance(tables, Memo):  # one call: look up these couples' spouses only
-            persons = keyed(tables, "persons", "person_id")
-            pos = persons.index.get_indexer(_take(c[col], at, index))
-            return pd.DataFrame({k: _take(persons[k], pos, index) for k in _SPOUSE_COLUMNS})
-        spouses = _spouses(tables)  # every couple's spouses, found once per analysis
-        at_person = spouses[col]  # each couple's spouse in ``persons``, -1 when none
-        pos = np.where(at >= 0, at_person[np.maximum(at, 0)], -1)
-        return pd.DataFrame(
-            {k: pd.api.extensions.take(spouses[k], pos, allow_fill=True) for k in _SPOUSE_COLUMNS},
-            index=index,
-        )
+        pos = persons.index.get_indexer(_take(c[col], at, index))
+        return pd.DataFrame({k: _take(persons[k], pos, index) for k in _SPOUSE_COLUMNS})
 
+    return {
+        **_marriage_parts(c, at, index),
+        "wife": spouse("wife_id"),
+        "husband": spouse("husband_id"),
+    }
+
+
+def _marriage_parts(c: pd.DataFrame, at: np.ndarray, index: pd.Index) -> dict[str, Any]:
+    """The spouses' ids and the marriage's dates of the keyed couples ``c`` at ``at``."""
     return {
         "wife_id": _take(c["wife_id"], at, index),
         "husband_id": _take(c["husband_id"], at, index),
@@ -217,16 +250,174 @@ def _couple_parts(
             },
             index=index,
         ),
-        "wife": spouse("wife_id"),
-        "husband": spouse("husband_id"),
     }
+
+
+def _couple_parts(
+    tables: Mapping[str, pd.DataFrame], couple_ids: pd.Series, index: pd.Index
+) -> dict[str, Any]:
+    """What :func:`responsible_units` reads of each couple, whatever the date, on ``index``: its
+    spouses' ids and its marriage's dates (as :func:`_couple_parts_plain`), and for each spouse
+    its position in the keyed ``persons`` (``wife_pos``, ``husband_pos``: -1 for an unknown
+    couple or person) with the persons' :func:`_person_flags` and ``unit_id`` to read there."""
+    c = keyed(tables, "couples", "couple_id")
+    at = positions(c.index, couple_ids)  # the couple's row, -1 for an unknown couple
+    out = _marriage_parts(c, at, index)
+    if isinstance(tables, Memo):  # every couple's spouses, found once per analysis
+        spouses = _spouses(tables)
+        for col in ("wife_id", "husband_id"):
+            pos = spouses[col]
+            out[col[:-3] + "_pos"] = (
+                np.where(at >= 0, pos[np.maximum(at, 0)], -1) if len(pos) else np.full(len(at), -1)
+            )
+        out["flags"], out["unit_id"] = spouses["flags"], spouses["unit_id"]
+        return out
+    persons = keyed(tables, "persons", "person_id")  # one call: these couples' spouses only
+    for col in ("wife_id", "husband_id"):
+        out[col[:-3] + "_pos"] = positions(persons.index, out[col])
+    out["flags"], out["unit_id"] = _person_flags(persons), persons["unit_id"].array
+    return out
+
+
+def _spouse_on(flags: dict[str, np.ndarray], pos: np.ndarray, d: np.ndarray) -> dict[str, Any]:
+    """:func:`is_staff_on` and :func:`is_floating_on` of the persons at ``pos`` (-1: nobody,
+    neither) on the dates ``d``, and their birth dates (``NaT`` for nobody), on arrays."""
+    none = pos < 0
+    if len(flags["staff"]) == 0:  # no persons at all
+        return {
+            "staff": np.zeros(len(pos), dtype=bool),
+            "floating": np.zeros(len(pos), dtype=bool),
+            "birth_date": np.full(len(pos), np.datetime64("NaT"), dtype="datetime64[ns]"),
+        }
+    at = np.where(none, 0, pos)
+    hire, leave = flags["hire_date"][at], flags["leave_date"][at]
+    in_unit = flags["has_unit"][at] & ~none
+    not_left = np.isnat(leave) | (leave > d)  # NaT compares False, as pandas' missing does
+    birth = flags["birth_date"][at]
+    birth[none] = np.datetime64("NaT")
+    return {
+        "staff": flags["staff"][at] & in_unit & ~np.isnat(hire) & (hire <= d) & not_left,
+        "floating": flags["floating"][at] & in_unit & (np.isnat(hire) | (hire <= d)) & not_left,
+        "birth_date": birth,
+    }
+
+
+def _pick_pos(wife: np.ndarray, husband: np.ndarray, wife_first: np.ndarray) -> np.ndarray:
+    """:func:`_pick` on positions (-1: none): the wife's or the husband's by
+    ``responsible_spouse``, whichever exists."""
+    a = np.where(wife_first, wife, husband)
+    b = np.where(wife_first, husband, wife)
+    return np.where(a >= 0, a, b)
+
+
+#: ``basis`` spelt out from its code (0 staff, 1 floating; -1 missing).
+_BASES = ("staff", "floating")
 
 
 def _responsible(
     params: Params, ev: pd.DataFrame, dates: pd.Series, parts: dict[str, Any]
 ) -> pd.DataFrame:
     """:func:`responsible_units` of the events ``ev`` (a copy, given its columns here) on
-    ``dates``, their couples read as :func:`_couple_parts` (not changed)."""
+    ``dates``, their couples read as :func:`_couple_parts` (not changed).
+
+    :func:`_responsible_plain` on positions: each spouse's staff and floating status is a flag,
+    the responsible unit is the position (in ``persons``) of the spouse whose unit it is, picked
+    as :func:`_pick` picks, and only then spelt out as that person's ``unit_id``.
+    """
+    ev["wife_id"] = parts["wife_id"]
+    ev["husband_id"] = parts["husband_id"]
+    ev["married"] = is_married_on(parts["marriage"], dates)
+    d = as_dates(dates).to_numpy()
+    flags = parts["flags"]
+    wife = _spouse_on(flags, parts["wife_pos"], d)
+    husband = _spouse_on(flags, parts["husband_pos"], d)
+    resp = _on_dates(params, "responsible_spouse", dates)
+    wife_first = (resp != "husband").to_numpy(dtype=bool)
+    w_pos, h_pos = parts["wife_pos"], parts["husband_pos"]
+    staff = _pick_pos(
+        np.where(wife["staff"], w_pos, -1), np.where(husband["staff"], h_pos, -1), wife_first
+    )
+    floating = _pick_pos(
+        np.where(wife["floating"], w_pos, -1), np.where(husband["floating"], h_pos, -1), wife_first
+    )
+    unit_at = np.where(staff >= 0, staff, floating)
+    unit = pd.array(parts["unit_id"].take(unit_at, allow_fill=True), dtype="str")
+    ev["responsible_unit_id"] = pd.Series(unit, index=ev.index)
+    basis = np.where(staff >= 0, 0, np.where(floating >= 0, 1, -1))
+    ev["basis"] = pd.Series(
+        pd.array(list(_BASES), dtype="str").take(basis, allow_fill=True), index=ev.index
+    )
+    _ages(params, ev, dates, wife["birth_date"])
+    return ev
+
+
+def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of ``datetime64[D]`` values (none missing), as integer arrays."""
+    months = days.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def age_years(birth: np.ndarray, on: np.ndarray) -> pd.Series:
+    """:func:`age_on` on ``datetime64`` arrays: completed years as ``Int64`` (missing when
+    either date is), the same arithmetic on integers rather than through pandas' date fields.
+
+    Examples:
+        >>> b = np.array(["2000-02-29", "1975-06-30", "NaT"], dtype="datetime64[ns]")
+        >>> age_years(b, np.array(["2025-02-28"] * 3, dtype="datetime64[ns]")).tolist()
+        [25, 49, <NA>]
+    """
+    ok = ~np.isnat(birth) & ~np.isnat(on)
+    fill = np.datetime64("2000-01-01", "D")
+    by, bm, bd = _ymd(np.where(ok, birth.astype("datetime64[D]"), fill))
+    dy, dm, dd = _ymd(np.where(ok, on.astype("datetime64[D]"), fill))
+    leap = (dy % 4 == 0) & ((dy % 100 != 0) | (dy % 400 == 0))
+    bday = np.where((bm == 2) & (bd == 29) & ~leap, 28, bd)
+    before = (dm < bm) | ((dm == bm) & (dd < bday))
+    return pd.Series(pd.arrays.IntegerArray(dy - by - before, ~ok))
+
+
+def _bounds_on(params: Params, dates: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``childbearing_age`` in force on each of ``dates``: its bounds as integer arrays and
+    whether there is one (each distinct date looked up once)."""
+    codes, days = pd.factorize(dates)
+    each = [*params.at_many("childbearing_age", days), None]  # code -1 (no date) -> None
+    has = np.array([bool(b) for b in each])
+    lo = np.array([b[0] if b else 0 for b in each], dtype=np.int64)
+    hi = np.array([b[1] if b else 0 for b in each], dtype=np.int64)
+    return lo[codes], hi[codes], has[codes]
+
+
+def _ages(params: Params, ev: pd.DataFrame, dates: pd.Series, birth: np.ndarray) -> None:
+    """``wife_age`` and ``wife_childbearing`` of ``ev`` on ``dates`` from the wives' ``birth``:
+    :func:`_ages_plain` on integer arrays."""
+    age = age_years(birth, as_dates(dates).to_numpy())
+    ev["wife_age"] = age.set_axis(ev.index)
+    lo, hi, has = _bounds_on(params, dates)
+    known = ~age.isna().to_numpy()
+    years = age.to_numpy(dtype=np.int64, na_value=0)
+    ev["wife_childbearing"] = known & has & (years >= lo) & (years <= hi)
+
+
+def _ages_plain(params: Params, ev: pd.DataFrame, dates: pd.Series, birth: pd.Series) -> None:
+    """``wife_age`` and ``wife_childbearing`` of ``ev`` on ``dates`` from the wives' ``birth``,
+    as the rule reads: :func:`age_on`, within ``childbearing_age`` in force on the date."""
+    ev["wife_age"] = age_on(birth, dates)
+    lo = _on_dates(params, "childbearing_age", dates, lambda b: b[0] if b else None)
+    hi = _on_dates(params, "childbearing_age", dates, lambda b: b[1] if b else None)
+    lo, hi = lo.astype("Int64"), hi.astype("Int64")
+    ev["wife_childbearing"] = (
+        ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
+    )
+
+
+def _responsible_plain(
+    params: Params, ev: pd.DataFrame, dates: pd.Series, parts: dict[str, Any]
+) -> pd.DataFrame:
+    """:func:`responsible_units_plain` of the events ``ev`` (a copy, given its columns here) on
+    ``dates``, their couples read as :func:`_couple_parts_plain` (not changed)."""
     ev["wife_id"] = parts["wife_id"]
     ev["husband_id"] = parts["husband_id"]
     ev["married"] = is_married_on(parts["marriage"], dates)
@@ -249,14 +440,7 @@ def _responsible(
         index=ev.index,
     ).astype("str")
     ev.loc[ev["responsible_unit_id"].isna(), "basis"] = np.nan
-
-    ev["wife_age"] = age_on(wife["birth_date"], dates)
-    lo = _on_dates(params, "childbearing_age", dates, lambda b: b[0] if b else None)
-    hi = _on_dates(params, "childbearing_age", dates, lambda b: b[1] if b else None)
-    lo, hi = lo.astype("Int64"), hi.astype("Int64")
-    ev["wife_childbearing"] = (
-        ((ev["wife_age"] >= lo) & (ev["wife_age"] <= hi)).fillna(False).astype(bool)
-    )
+    _ages_plain(params, ev, dates, wife["birth_date"])
     return ev
 
 
@@ -296,7 +480,9 @@ def couples_in_scope(
         ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
         # what is read of every couple is the same on every day: read once per analysis
         parts = memo(
-            tables, "every couple", lambda: _couple_parts(tables, ev["couple_id"], ev.index)
+            tables,
+            "every couple",
+            lambda: _couple_parts(tables, couples["couple_id"].set_axis(ev.index), ev.index),
         )
         ev = _responsible(params, ev, ev["date"].astype("datetime64[ns]"), parts)
         keep = ev["married"] & ev["responsible_unit_id"].notna()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
+from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.events import event_rows
 from fpanalysis.rules.compliance.indicators import (
     DETAIL_COLUMNS,
@@ -79,14 +80,19 @@ def compliance_detail(
     typed = partial(_typed, period=period, reasons=reasons)
     blocks = []
     if period.half in (None, 1):
-        blocks.append(typed(baseline_rows(tables, params, period)))
-    for h in period.halves:
-        blocks.append(typed(followup_rows(tables, params, h)))
-    blocks.append(typed(feedback_rows(tables, params, period)))
+        with phase("rules C1 baseline coverage"):
+            blocks.append(typed(baseline_rows(tables, params, period, reasons=reasons)))
+    with phase("rules C2 follow-up coverage"):
+        for h in period.halves:
+            blocks.append(typed(followup_rows(tables, params, h, reasons=reasons)))
+    with phase("rules C3 feedback timeliness"):
+        blocks.append(typed(feedback_rows(tables, params, period)))
     let_go(tables, ("surveys",))  # read by C1-C3 only
-    blocks.append(typed(check_rows(tables, params, period, reasons=reasons)))
+    with phase("rules C4 check attendance"):
+        blocks.append(typed(check_rows(tables, params, period, reasons=reasons)))
     let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
-    blocks.extend(typed(b) for b in event_rows(tables, params, period))
+    with phase("rules C5-C8 events"):
+        blocks.extend(typed(b) for b in event_rows(tables, params, period))
     if own or tables.handed_over:
         tables.kept.clear()  # what the rules derived is not needed to stack and sort
     let_go(tables, tuple(t for t in tables if t != "units"))
@@ -95,9 +101,12 @@ def compliance_detail(
         return sort_detail(typed(detail_rows(pd.RangeIndex(0))))
     # Stacked and sorted a column at a time, each block's column let go once stacked and each
     # stacked column once taken in order: one copy of the drill-down, not three.
-    columns = {c: pd.concat([b.pop(c) for b in blocks], ignore_index=True) for c in DETAIL_COLUMNS}
-    del blocks
-    return _take_sorted(columns)
+    with phase("rules drill-down stacked and sorted"):
+        columns = {
+            c: pd.concat([b.pop(c) for b in blocks], ignore_index=True) for c in DETAIL_COLUMNS
+        }
+        del blocks
+        return _take_sorted(columns)
 
 
 def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:

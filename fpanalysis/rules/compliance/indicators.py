@@ -180,6 +180,9 @@ def _first_survey(
 
 # --------------------------------------------------------------------------- C1, C2
 
+#: No reason in either language (a drill-down made for a scorecard alone reads none).
+_NONE = (np.nan, np.nan)
+
 
 def _coverage_rows(
     couples: pd.DataFrame,
@@ -208,7 +211,7 @@ def _coverage_rows(
 
 
 def baseline_rows(
-    tables: Mapping[str, pd.DataFrame], params: Params, period: Period
+    tables: Mapping[str, pd.DataFrame], params: Params, period: Period, *, reasons: bool = True
 ) -> pd.DataFrame:
     """C1 ``baseline_coverage`` of the year of ``period``.
 
@@ -216,7 +219,7 @@ def baseline_rows(
     denominator; it is in the numerator when it has a ``baseline`` survey dated from 1 January to
     ``baseline_deadline`` (the one in force on 1 January), both inclusive; a deadline of 29
     February means 28 February in other years (rulebook G2). C1 belongs to the first half (a second
-    half has none).
+    half has none). ``reasons``: False leaves ``reason_zh`` and ``reason_en`` missing (not made).
     """
     jan1 = pd.Timestamp(period.year, 1, 1)
     deadline = month_day_in(period.year, params.at("baseline_deadline", jan1))
@@ -224,6 +227,8 @@ def baseline_rows(
     sc = sc[sc["basis"] == "staff"]
     sid, sdate = _first_survey(tables, sc, "baseline", jan1, deadline)
     dl = deadline.strftime("%m-%d")
+    if not reasons:
+        return _coverage_rows(sc, "baseline_coverage", "", sid, sdate, found=_NONE, missing=_NONE)
     return _coverage_rows(
         sc,
         "baseline_coverage",
@@ -238,13 +243,16 @@ def baseline_rows(
     )
 
 
-def followup_rows(tables: Mapping[str, pd.DataFrame], params: Params, half: Period) -> pd.DataFrame:
+def followup_rows(
+    tables: Mapping[str, pd.DataFrame], params: Params, half: Period, *, reasons: bool = True
+) -> pd.DataFrame:
     """C2 ``followup_coverage`` of one half-year (``part`` is ``H1`` or ``H2``).
 
     The rule: every staff or floating couple of childbearing age in scope on the half's first day
     is in the denominator; it is in the numerator when it has a ``followup`` survey dated inside
     the half (first and last day inclusive). A year is its two halves, each couple counted once in
-    each; the scorecard pools them (covered couples over couples in scope, added).
+    each; the scorecard pools them (covered couples over couples in scope, added). ``reasons``:
+    False leaves ``reason_zh`` and ``reason_en`` missing (not made).
 
     Examples:
         >>> from fpanalysis.core.params import load_params
@@ -266,11 +274,14 @@ def followup_rows(tables: Mapping[str, pd.DataFrame], params: Params, half: Peri
     """
     sc = couples_in_scope(tables, params, half.start, childbearing_only=True)
     sid, sdate = _first_survey(tables, sc, "followup", half.start, half.end)
+    part = f"H{half.half}"
+    if not reasons:
+        return _coverage_rows(sc, "followup_coverage", part, sid, sdate, found=_NONE, missing=_NONE)
     basis_zh = sc["basis"].map({"staff": "职工", "floating": "流动人口"})
     return _coverage_rows(
         sc,
         "followup_coverage",
-        f"H{half.half}",
+        part,
         sid,
         sdate,
         found=(

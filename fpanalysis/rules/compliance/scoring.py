@@ -5,6 +5,7 @@ a rate whose denominator is 0 counting as 1, ``score`` = 100 × Σ weight × rat
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
+from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.detail import compliance_detail
 from fpanalysis.rules.compliance.indicators import COUNT_INDICATORS, INDICATORS, RATE_INDICATORS
 from fpanalysis.rules.compliance.period import Period, parse_period
@@ -68,11 +70,15 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
     total: dict[tuple[str, str], Fraction] = {}
     for key in zip(pen["unit_id"], pen["indicator"], pen["penalty"], strict=True):
         total[key[:2]] = total.get(key[:2], Fraction(0)) + exact[key[2]]
-    out["penalty"] = pd.Series(
-        [total.get(k, Fraction(0)) for k in out.index] if total else Fraction(0),
-        index=out.index,
-        dtype="object",
-    )
+    # Every (unit, indicator) 0 but the few with penalty points, placed by one look-up.
+    points = np.empty(len(out), dtype=object)
+    points.fill(_ZERO)
+    if total:
+        at = out.index.get_indexer(list(total))
+        for i, v in zip(at, total.values(), strict=True):
+            if i >= 0:
+                points[i] = v
+    out["penalty"] = pd.Series(points, index=out.index, dtype="object")
     return out.reset_index()[SUMS_COLUMNS]
 
 
@@ -166,8 +172,14 @@ def round_half_up(x: Fraction | Decimal | int, places: int = 2) -> Decimal:
     return Decimal(x).quantize(q, rounding=ROUND_HALF_UP)
 
 
+#: Nought penalty points (a Fraction is immutable: one object serves every row).
+_ZERO = Fraction(0)
+
+
+@functools.lru_cache(maxsize=1024)
 def _exact(x: float) -> Fraction:
-    """A parameter's decimal value exactly as written (0.35 is 35/100, not the nearest float)."""
+    """A parameter's decimal value exactly as written (0.35 is 35/100, not the nearest float);
+    each value converted once (a scorecard reads a handful of weights and penalties)."""
     return Fraction(Decimal(str(x)))
 
 
@@ -232,7 +244,7 @@ def score_unit(
 def _unit_penalties(sums: pd.DataFrame, units: list[str]) -> list[Fraction]:
     """Each of ``units``' penalty points, the exact sum of its rows in ``sums`` (0 when none)."""
     pen = sums["penalty"].to_numpy(dtype=object)
-    has = np.fromiter((p != 0 for p in pen), dtype=bool, count=len(pen))
+    has = np.asarray(pen != 0, dtype=bool)
     total = dict.fromkeys(units, Fraction(0))
     for u, p in zip(sums["unit_id"].to_numpy(dtype=object)[has], pen[has], strict=True):
         if u in total:
@@ -388,7 +400,8 @@ def compliance_scorecard(
     if detail is None:
         detail = compliance_detail(tables, params, period)
     units = list(table_of(tables, "units")["unit_id"].dropna())
-    return scorecard_from_detail(detail, params, period, units)
+    with phase("rules scorecard"):
+        return scorecard_from_detail(detail, params, period, units)
 
 
 def half_year_trend(

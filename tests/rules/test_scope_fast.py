@@ -1,0 +1,220 @@
+"""The integer-keyed responsible unit (rulebook §2) agrees with the rule as it reads: each spouse's
+unit picked as a position in ``persons`` and spelt out at the end (``responsible_units``, with a
+:class:`Memo` or without) against the frames of unit ids picked by ``is_staff_on``,
+``is_floating_on`` and ``_pick`` (``responsible_units_plain``); the Arrow look-up of text keys
+(``positions``) against ``Index.get_indexer``; the scorecard's penalty points placed by look-up
+against a plain sum per unit and indicator. Small hand-checkable tables, then random ones."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_compliance import person
+from test_scope import COUPLES, PERSONS
+
+from fpanalysis.core.params import load_params
+from fpanalysis.core.schema import coerce
+from fpanalysis.rules.compliance.scoring import unit_sums
+from fpanalysis.rules.frames import Memo, positions
+from fpanalysis.rules.scope import (
+    age_on,
+    age_years,
+    couples_in_scope,
+    responsible_units,
+    responsible_units_plain,
+)
+
+DATES = ["2011-06-01", "2024-01-01", "2024-03-30", "2024-03-31", "2024-07-15", "2025-06-30"]
+
+
+def events_of(couples: list[str], dates: list[str | None]) -> pd.DataFrame:
+    """Every couple on every date (and an unknown couple, a missing one), on a shuffled index."""
+    rows = [(c, d) for c in [*couples, "CX", None] for d in dates]
+    return pd.DataFrame(
+        {
+            "couple_id": pd.Series([c for c, _ in rows], dtype="str"),
+            "date": pd.to_datetime([d for _, d in rows]),
+        },
+        index=np.arange(len(rows))[::-1] * 10,
+    )
+
+
+def assert_same_as_plain(tables, params, events):
+    plain = responsible_units_plain(tables, params, events)
+    pd.testing.assert_frame_equal(responsible_units(tables, params, events), plain)
+    pd.testing.assert_frame_equal(responsible_units(Memo(tables), params, events), plain)
+
+
+@pytest.mark.parametrize("override", [None, {"responsible_spouse": "husband"}])
+def test_responsible_units_as_the_rule_reads(override):
+    tables = {"persons": coerce("persons", PERSONS), "couples": coerce("couples", COUPLES)}
+    events = events_of([c["couple_id"] for c in COUPLES], [*DATES, None])
+    assert_same_as_plain(tables, load_params(override), events)
+
+
+def test_responsible_units_hand_checked():
+    """Both staff of different units (wife first; husband first by parameter), staff before
+    floating, a floating wife alone, and a wife who left: read off the table."""
+    tables = {"persons": coerce("persons", PERSONS), "couples": coerce("couples", COUPLES)}
+    events = pd.DataFrame(
+        {
+            "couple_id": ["C1", "C4", "C3", "C8", "C8"],
+            "date": pd.to_datetime(["2024-01-01"] * 3 + ["2024-03-30", "2024-03-31"]),
+        }
+    )
+    got = responsible_units(tables, load_params(), events)
+    assert got["responsible_unit_id"].tolist()[:4] == ["U1", "U2", "U1", "U1"]
+    assert got["basis"].tolist()[:4] == ["staff", "staff", "floating", "staff"]
+    assert got["responsible_unit_id"].isna().tolist() == [False] * 4 + [True]
+    husband = responsible_units(tables, load_params({"responsible_spouse": "husband"}), events)
+    assert husband["responsible_unit_id"].iloc[0] == "U2"
+
+
+def test_responsible_units_without_persons():
+    tables = {"persons": coerce("persons", []), "couples": coerce("couples", COUPLES)}
+    events = events_of(["C1", "C2"], DATES)
+    assert_same_as_plain(tables, load_params(), events)
+    assert responsible_units(Memo(tables), load_params(), events)["basis"].isna().all()
+
+
+def random_tables(rng: np.random.Generator, n: int):
+    """``n`` couples of random spouses: categories, units, hire and leave dates, some spouses
+    unknown or shared, some dates missing."""
+    day = pd.Timestamp("2020-01-01")
+
+    def date(p_missing):
+        if rng.random() < p_missing:
+            return None
+        return str((day + pd.Timedelta(days=int(rng.integers(0, 2000)))).date())
+
+    people = []
+    for i in range(2 * n):
+        cat = rng.choice(["staff", "floating", "outside"])
+        unit = None if rng.random() < 0.2 else f"U{rng.integers(1, 5)}"
+        birth = str(
+            (pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(rng.integers(0, 15000)))).date()
+        )
+        people.append(
+            person(f"P{i}", "F" if i % 2 else "M", birth, unit, cat, date(0.3), date(0.6))
+        )
+    couples = [
+        {
+            "couple_id": f"C{i}",
+            "wife_id": f"P{rng.integers(0, 2 * n + 3)}",  # now and then nobody known
+            "husband_id": f"P{rng.integers(0, 2 * n + 3)}",
+            "marriage_date": date(0.1),
+            "divorce_date": date(0.8),
+        }
+        for i in range(n)
+    ]
+    return {"persons": coerce("persons", people), "couples": coerce("couples", couples)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_responsible_units_random(seed):
+    rng = np.random.default_rng(seed)
+    tables = random_tables(rng, 30)
+    dates = [
+        str((pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(d))).date())
+        for d in rng.integers(0, 2000, 6)
+    ]
+    events = events_of([f"C{i}" for i in range(30)], dates).sample(frac=0.5, random_state=seed)
+    override = {"responsible_spouse": "husband"} if seed % 2 else None
+    assert_same_as_plain(tables, load_params(override), events)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_couples_in_scope_from_the_plain_rule(seed):
+    """The couples in scope are the married couples with a responsible unit, as the plain rule
+    finds them."""
+    rng = np.random.default_rng(seed)
+    tables = random_tables(rng, 40)
+    on = "2023-06-01"
+    got = couples_in_scope(Memo(tables), load_params(), on)
+    ev = pd.DataFrame({"couple_id": tables["couples"]["couple_id"], "date": pd.Timestamp(on)})
+    plain = responsible_units_plain(tables, load_params(), ev)
+    plain = plain[plain["married"] & plain["responsible_unit_id"].notna()]
+    assert got["couple_id"].tolist() == sorted(plain["couple_id"])
+    want = plain.set_index("couple_id").loc[got["couple_id"], "responsible_unit_id"]
+    assert got["responsible_unit_id"].tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_positions_is_get_indexer(seed):
+    rng = np.random.default_rng(seed)
+    ids = [f"K{i}" for i in rng.permutation(50)]
+    index = pd.Index(ids, dtype="str")
+    keys = pd.Series(
+        [None if rng.random() < 0.1 else f"K{rng.integers(0, 70)}" for _ in range(80)], dtype="str"
+    )
+    assert positions(index, keys).tolist() == index.get_indexer(keys).tolist()
+    assert positions(index, keys.astype(object)).tolist() == index.get_indexer(keys).tolist()
+    assert positions(index[:0], keys).tolist() == [-1] * len(keys)
+    assert positions(index, keys[:0]).tolist() == []
+
+
+def test_positions_hand():
+    index = pd.Index(["C1", "C2", "C3"], dtype="str")
+    got = positions(index, pd.Series(["C2", "C9", None, "C1"], dtype="str"))
+    assert got.tolist() == [1, -1, -1, 0]
+
+
+def test_unit_sums_penalties_hand():
+    """Penalty points of two units and two count indicators, exact: U1 falsifications 0.5 + 0.25,
+    U2 out-of-plan births 3; every other (unit, indicator) 0."""
+    d = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U1", "U2", "U2", "U1", "U2"],
+            "indicator": ["falsifications"] * 2
+            + ["out_of_plan_births", "followup_coverage", "followup_coverage", "falsifications"],
+            "in_denominator": pd.array([pd.NA, pd.NA, pd.NA, True, True, pd.NA], dtype="boolean"),
+            "in_numerator": pd.array([True, True, True, False, True, False], dtype="boolean"),
+            "penalty": [0.5, 0.25, 3.0, np.nan, np.nan, 0.0],
+            "veto": [False, False, True, False, False, False],
+        }
+    )
+    got = {(r.unit_id, r.indicator): r.penalty for r in unit_sums(d).itertuples()}
+    assert got == {
+        ("U1", "falsifications"): Fraction(3, 4),
+        ("U1", "followup_coverage"): 0,
+        ("U2", "falsifications"): 0,
+        ("U2", "followup_coverage"): 0,
+        ("U2", "out_of_plan_births"): Fraction(3),
+    }
+
+
+@pytest.mark.parametrize(
+    ("birth", "on", "age"),
+    [
+        ("2000-02-29", "2023-02-27", 22),  # 29 February: the birthday is 28 February in 2023
+        ("2000-02-29", "2023-02-28", 23),
+        ("2000-02-29", "2024-02-28", 23),  # a leap year: the birthday is 29 February
+        ("1975-06-30", "2025-06-29", 49),
+        ("1975-06-30", "2025-06-30", 50),
+        ("1990-12-31", "2024-01-01", 33),
+        (None, "2024-01-01", pd.NA),
+        ("1990-01-01", None, pd.NA),
+    ],
+)
+def test_age_years_hand(birth, on, age):
+    b = np.array([birth or "NaT"], dtype="datetime64[ns]")
+    d = np.array([on or "NaT"], dtype="datetime64[ns]")
+    got = age_years(b, d).tolist()
+    assert got == [age] if age is not pd.NA else got[0] is pd.NA
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_age_years_is_age_on(seed):
+    rng = np.random.default_rng(seed)
+    n = 2000
+    birth = pd.Series(
+        pd.to_datetime("1960-01-01") + pd.to_timedelta(rng.integers(0, 20000, n), "D")
+    )
+    on = pd.Series(pd.to_datetime("2000-01-01") + pd.to_timedelta(rng.integers(0, 12000, n), "D"))
+    birth[rng.random(n) < 0.05] = pd.NaT
+    on[rng.random(n) < 0.05] = pd.NaT
+    got = age_years(birth.to_numpy(), on.to_numpy())
+    pd.testing.assert_series_equal(got, age_on(birth, on), check_names=False)
