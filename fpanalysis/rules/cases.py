@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
 from fpanalysis.rules.frames import as_dates, join_sorted, lookup, sort_rows, table_of
@@ -131,7 +132,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     kid_lists = join_sorted(preg_kids, ["pregnancy_id"], "child_id").set_index("pregnancy_id")
     kid_lists = kid_lists["joined"]
 
-    lone = k[k["pregnancy_id"].isna() & ~k["child_id"].isin(named)]
+    lone = k[k["pregnancy_id"].isna() & ~isin_keys(k["child_id"], named)]
     lone = sort_rows(lone, ["couple_id", "date", "child_id"])
     # ``groupby(["couple_id", "date"])``: the first child and the children joined, by sorted runs
     lone_events = join_sorted(lone, ["couple_id", "date"], "child_id").rename(
@@ -145,7 +146,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             "couple_id": births["couple_id"],
             "date": births["date"],
             "pregnancy_id": births["pregnancy_id"],
-            "child_ids": births["pregnancy_id"].map(kid_lists),
+            "child_ids": lookup(births["pregnancy_id"], kid_lists),
         }
     )
     out = pd.concat([p_events, lone_events[BIRTH_EVENT_COLUMNS]], ignore_index=True)
@@ -308,12 +309,12 @@ def permit_status(
     m = sort_rows(m[m["date"] >= m["issue_date"]], ["permit_id", "date", "event_id"])
     first = m.drop_duplicates("permit_id").set_index("permit_id")
     base["used_on"] = as_dates(lookup(base["permit_id"], first["date"]))
-    base["used_by"] = base["permit_id"].map(first["event_id"])
+    base["used_by"] = lookup(base["permit_id"], first["event_id"])
 
     trig = _quota_triggers(tables, params, base).set_index("couple_id")
     t_date = as_dates(lookup(base["couple_id"], trig["date"]))
     held_ids = set(";".join(trig["held"]).split(";")) if len(trig) else set()
-    is_held = base["permit_id"].isin(held_ids)
+    is_held = isin_keys(base["permit_id"], pd.Series(sorted(held_ids), dtype="str"))
     issued_after = t_date.notna() & (base["issue_date"] > t_date)
     derived = pd.Series(pd.NaT, index=base.index, dtype="datetime64[ns]")
     derived = derived.mask(is_held, base["cancelled_date"].fillna(t_date))
@@ -331,8 +332,8 @@ def permit_status(
         "issued_after_cancellation",
     )
     base["cancel_basis"] = basis
-    base["trigger_pregnancy_id"] = (
-        base["couple_id"].map(trig["pregnancy_id"]).where(is_held | issued_after)
+    base["trigger_pregnancy_id"] = lookup(base["couple_id"], trig["pregnancy_id"]).where(
+        is_held | issued_after
     )
     return sort_rows(base, ["permit_id"]).reset_index(drop=True)
 

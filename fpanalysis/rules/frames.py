@@ -121,9 +121,23 @@ def positions(index: pd.Index, keys: Any) -> Any:
 
     keys = pd.Series(keys, copy=False)
     if len(keys) and len(index) and index.dtype == "str" and keys.dtype == "str":
-        at = pc.index_in(pa.array(keys.array), value_set=pa.array(index.array))
+        wanted, known = pa.array(keys.array), pa.array(index.array)
+        if (
+            len(wanted) == len(known)
+            and known.null_count == 0
+            and _chunked(wanted).equals(_chunked(known))
+        ):
+            return np.arange(len(known), dtype=np.intp)  # the index's own keys, in its order
+        at = pc.index_in(wanted, value_set=known)
         return at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return index.get_indexer(keys)
+
+
+def _chunked(values: Any) -> Any:
+    """An Arrow array as a chunked array (what ``equals`` compares with one another)."""
+    import pyarrow as pa
+
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
 
 
 def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:

@@ -147,7 +147,9 @@ def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     def make() -> dict[str, Any]:
         c = keyed(tables, "couples", "couple_id")
         persons = keyed(tables, "persons", "person_id")
-        out: dict[str, Any] = {s: positions(persons.index, c[s]) for s in ("wife_id", "husband_id")}
+        # wives and husbands found in one look-up (one hash table of the persons' ids)
+        both = positions(persons.index, pd.concat([c["wife_id"], c["husband_id"]]))
+        out: dict[str, Any] = {"wife_id": both[: len(c)], "husband_id": both[len(c) :]}
         out["flags"] = _person_flags(persons)
         out["unit_id"] = persons["unit_id"].array
         return out

@@ -153,6 +153,10 @@ def test_positions_is_get_indexer(seed):
     assert positions(index, keys).tolist() == index.get_indexer(keys).tolist()
     assert positions(index, keys.astype(object)).tolist() == index.get_indexer(keys).tolist()
     assert positions(index[:0], keys).tolist() == [-1] * len(keys)
+    own = pd.Series(index.array)  # the index's own keys in its order, and shuffled
+    assert positions(index, own).tolist() == list(range(50))
+    shuffled = own.sample(frac=1, random_state=seed)
+    assert positions(index, shuffled).tolist() == index.get_indexer(shuffled).tolist()
     assert positions(index, keys[:0]).tolist() == []
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.params import Params
 from fpanalysis.rules.compliance.period import Period, month_day_in
 from fpanalysis.rules.frames import as_dates, date_text, lookup, sort_rows, table_of
@@ -484,7 +485,7 @@ def check_rows(
     # Attended inside the round's window.
     a = table_of(tables, "check_attendance")
     a = a.loc[
-        a["round_id"].isin(w["round_id"].unique()).to_numpy(dtype=bool),
+        isin_keys(a["round_id"], pd.Series(w["round_id"].unique())).to_numpy(dtype=bool),
         ["round_id", "person_id", "attended_date"],
     ]  # the period's rounds: the rows the join can match, in their order
     att = w[["_k", "round_id", "wife_id", "_start", "_end"]].merge(
