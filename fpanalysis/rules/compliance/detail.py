@@ -135,7 +135,8 @@ def _typed(block: pd.DataFrame, period: Period, reasons: bool = True) -> pd.Data
     if not reasons:
         out["reason_zh"] = out["reason_en"] = np.nan
     for c in _TEXT_COLUMNS:
-        out[c] = out[c].astype("str").where(out[c].notna())
+        if out[c].dtype != "str":  # a text column already typed stays as it is (no copy)
+            out[c] = out[c].astype("str").where(out[c].notna())
     out["date"] = as_dates(out["date"])
     out["in_denominator"] = out["in_denominator"].astype("boolean")
     out["in_numerator"] = out["in_numerator"].astype("boolean").fillna(False)
