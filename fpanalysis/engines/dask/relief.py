@@ -48,6 +48,7 @@ from fpanalysis.engines.dask.common import (
 from fpanalysis.engines.dask.relief_keys import (
     KEY_COLUMNS,
     key_table,
+    release_memory,
     sort_partition,
 )
 from fpanalysis.rules import relief as rl
@@ -373,14 +374,17 @@ def rank_households(
 
     order = tuple(params.at("ranking_order", day))
     # Reduce: the households' keys merged into the round's order, each pool ranked and selected.
+    # What the driver holds grows with the province: the keys are handed over to key_table (which
+    # empties the list), and the key hashes, already checked, are not held through the ranking.
     keys = [p.keys for p in summaries]
     for p in summaries:
-        p.keys = None
+        p.keys = p.hashes = None
     kt = key_table(keys, order, quota=quota, budget_yuan=budget_yuan, pool=pool)
     del keys
     problems = pd.concat([p.problems for p in summaries], ignore_index=True)
     rows = total_rows(summaries)
     del summaries
+    release_memory()  # the ranking's working memory back to the system before the rows are written
 
     # Finish: every partition writes its rows, in the round's order.
     # The slices travel inside the tasks, NOT scattered: scattered data has no lineage, so a worker

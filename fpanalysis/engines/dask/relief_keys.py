@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.rules import relief as rl
+from fpanalysis.rules.relief.selection import SELECTION_INPUT_COLUMNS
 
 #: What a partition sends the driver of each household it lists, in its own order.
 KEY_COLUMNS = [
@@ -189,7 +190,8 @@ def key_table(
 
     Args:
         keys: per partition, :data:`KEY_COLUMNS` of the households it lists,
-            in its own order (:func:`sort_partition`).
+            in its own order (:func:`sort_partition`). A ``list`` is emptied
+            once its frames are merged: the driver does not hold the keys twice.
         order: the ranking order.
         quota, budget_yuan, pool: as :func:`fpanalysis.rules.relief.rank_households`.
 
@@ -198,25 +200,34 @@ def key_table(
     partitions' keys together gives the list the whole table gives); the
     households it does not rank follow by household id.
 
+    What the driver holds grows with the province (millions of households), so
+    each pool's selection is kept as compact columns (codes of its few texts)
+    as soon as it is made, and the memory its working columns held is handed
+    back before the next step (:func:`release_memory`).
+
     Raises:
         UsageError: separate pools without a limit for one of them.
     """
     lens = [len(k) for k in keys]
     part = np.repeat(np.arange(len(keys), dtype=np.int32), lens)
-    allkeys = pd.concat(list(keys), ignore_index=True) if keys else pd.DataFrame()
-    if allkeys.empty:
-        allkeys = pd.DataFrame({c: pd.Series(dtype=object) for c in KEY_COLUMNS})
-    pool_code, pool_names = pd.factorize(allkeys["pool"])
+    frames = list(keys)
+    if isinstance(keys, list):
+        keys.clear()  # merged below: the partitions' frames are not held as well
+    allkeys = merge_keys(frames)
+    pool_code, pool_names = pd.factorize(allkeys["pool"].cat.codes.to_numpy())
+    pool_names = allkeys["pool"].cat.categories[pool_names]
     order = list(order)
     notes: list[tuple[str, str]] = []
     # The round's order as blocks of positions in allkeys: per pool, its ranked households with
     # their selection, then the rest.
     blocks: list[tuple[np.ndarray, dict[str, Any] | None]] = []
+    inputs = allkeys[list(SELECTION_INPUT_COLUMNS)]  # what the selection reads (no copy)
     for p in sorted(pool_names):
         in_pool = np.flatnonzero(pool_code == pool_names.get_loc(p))
+        whole = len(in_pool) == len(allkeys)  # one pool: its keys as they are, not a copy
         with python_strings():
             sel, n = rl.rank_and_select(
-                allkeys.iloc[in_pool],
+                inputs if whole else inputs.iloc[in_pool],
                 order,
                 p,
                 quota=quota,
@@ -225,27 +236,116 @@ def key_table(
                 texts=False,
             )
             notes += n
-            ranked = sel.index.to_numpy()
+            ranked = sel.index.to_numpy()  # labels: positions in allkeys
             blocks.append((ranked, _selection(sel)))
             del sel
+        release_memory()
         rest = np.setdiff1d(in_pool, ranked)
         ids = allkeys["household_id"].iloc[rest].reset_index(drop=True)
         blocks.append((rest[ids.sort_values(kind="mergesort").index.to_numpy()], None))
+    del inputs
     where = np.concatenate([b for b, _ in blocks]) if blocks else np.zeros(0, np.int64)
     table = _assemble(allkeys, where, blocks)
-    return KeyTable(table, part[where], notes, len(keys))
+    return KeyTable(table, part[where], notes, len(lens))
+
+
+def merge_keys(keys: list[pd.DataFrame]) -> pd.DataFrame:
+    """The partitions' keys as one frame, :data:`CATEGORICAL` columns as categoricals.
+
+    The few-valued texts (``pool``, ``fp_type``) become categoricals before
+    the frames are joined (a byte a household instead of a string), on the
+    categories the joined column would have (its distinct values, sorted).
+    The list is emptied: each frame is replaced by its compact copy, then joined.
+
+    Examples:
+        >>> a = pd.DataFrame({"pool": ["rural"], "fp_type": ["only_son"]})
+        >>> b = pd.DataFrame({"pool": ["all", "rural"], "fp_type": [None, "only_son"]})
+        >>> m = merge_keys([a, b])
+        >>> list(m["pool"].cat.categories), m["fp_type"].astype(object).tolist()
+        (['all', 'rural'], ['only_son', nan, 'only_son'])
+    """
+    if not len(keys):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in KEY_COLUMNS}).astype(
+            {c: "category" for c in KEY_COLUMNS if c in CATEGORICAL}
+        )
+    few = [c for c in keys[0].columns if c in CATEGORICAL]
+    # each column's categories: what astype("category") of the joined column gives
+    cats = {c: pd.concat([k[c].drop_duplicates() for k in keys]).astype("category") for c in few}
+    dtypes = {c: pd.CategoricalDtype(cats[c].cat.categories) for c in few}
+    for i, k in enumerate(keys):
+        keys[i] = k.astype(dtypes)
+    out = pd.concat(keys, ignore_index=True)
+    keys.clear()
+    return out
+
+
+def release_memory() -> None:
+    """Hand back to the system the memory freed working columns held.
+
+    Arrow's pool keeps freed blocks for itself and the C heap keeps freed
+    pages (numpy's and Python's), so without this the driver's footprint is
+    the sum of every step's peak rather than the largest one.
+    """
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _selection(sel: pd.DataFrame) -> dict[str, Any]:
-    """The columns of a pool's ranking and selection (rows in rank order) the key table keeps."""
+    """The columns of a pool's ranking and selection (rows in rank order) the key table keeps.
+
+    The texts (a few distinct ones shared by most rows) as :func:`_text_codes`.
+    """
     return {
-        "decided_by": sel["decided_by"].to_numpy(dtype=object),
         "selected": sel["selected"].to_numpy(dtype=bool),
         "cumulative_fen": sel["cumulative_fen"].array,
         "selection": pd.Categorical(sel["selection"].to_numpy(dtype=object), SELECTION).codes,
-        "why_zh": sel["why_zh"].to_numpy(dtype=object),
-        "why_en": sel["why_en"].to_numpy(dtype=object),
+        **{c: _text_codes(sel[c]) for c in TEXTS},
     }
+
+
+#: The ranking's text columns the key table keeps, as categoricals.
+TEXTS = ("decided_by", "why_zh", "why_en")
+
+
+def _text_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column of texts as ``(codes, texts)``: int32 codes into its distinct texts (-1: missing).
+
+    Examples:
+        >>> codes, texts = _text_codes(pd.Series(["b", "a", None, "b"], dtype=object))
+        >>> codes.tolist(), texts.tolist()
+        ([0, 1, -1, 0], ['b', 'a'])
+    """
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
+
+
+def _texts_categorical(n: int, pieces: list[tuple[int, np.ndarray, np.ndarray]]) -> pd.Categorical:
+    """``n`` rows of texts from pieces ``(start, codes, texts)`` (:func:`_text_codes`), missing
+    elsewhere: what ``pd.Categorical`` of the texts written in place gives (the categories sorted).
+
+    Examples:
+        >>> one = (0, np.array([0, 1], np.int32), np.array(["b", "a"], object))
+        >>> two = (3, np.array([0], np.int32), np.array(["c"], object))
+        >>> t = _texts_categorical(4, [one, two])
+        >>> list(t.categories), t.astype(object).tolist()
+        (['a', 'b', 'c'], ['b', 'a', nan, 'c'])
+    """
+    everything = np.concatenate([t for _, _, t in pieces]) if pieces else np.zeros(0, object)
+    if not len(everything):  # no text at all: as the texts written in place give
+        return pd.Categorical(np.full(n, np.nan, dtype=object))
+    categories = pd.Categorical(everything).categories
+    codes = np.full(n, -1, np.int32)
+    for start, c, texts in pieces:
+        to_global = categories.get_indexer(texts).astype(np.int32)
+        codes[start : start + len(c)] = np.where(c < 0, -1, to_global[c])
+    return pd.Categorical.from_codes(codes, categories)
 
 
 def _assemble(
@@ -266,7 +366,7 @@ def _assemble(
     cum = np.zeros(n, np.int64)
     cum_na = np.ones(n, bool)
     selection = np.full(n, SELECTION.index("not_eligible"), np.int8)
-    texts = {c: np.full(n, np.nan, dtype=object) for c in ("decided_by", "why_zh", "why_en")}
+    texts: dict[str, list] = {c: [] for c in TEXTS}
     start = 0
     for at, one in blocks:
         stop = start + len(at)
@@ -278,15 +378,15 @@ def _assemble(
             cum[start:stop] = c.to_numpy(dtype=np.int64, na_value=0)
             cum_na[start:stop] = c.isna()
             selection[start:stop] = one["selection"]
-            for name, values in texts.items():
-                values[start:stop] = one[name]
+            for name, pieces in texts.items():
+                pieces.append((start, *one[name]))
         start = stop
     out["rank"] = pd.arrays.IntegerArray(rank, ~has_rank)
     out["selected"] = pd.array(selected, dtype="boolean")
     out["cumulative_fen"] = pd.arrays.IntegerArray(cum, cum_na)
     out["selection"] = pd.Categorical.from_codes(selection, SELECTION)
     for name in list(texts):
-        out[name] = pd.Categorical(texts.pop(name))
+        out[name] = _texts_categorical(n, texts.pop(name))
     table = pd.DataFrame(out)
     table["cumulative_yuan"] = table["cumulative_fen"] / 100
     return table[TABLE_COLUMNS]
