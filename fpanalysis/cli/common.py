@@ -448,10 +448,11 @@ def print_messages(lines: Iterable[str]) -> None:
         print(line, file=sys.stderr)
 
 
-def load_data(args: argparse.Namespace, tables: Sequence[str]):
-    """The validated dataset's ``tables``; prints what ``--skip-invalid`` left out."""
+def load_data(args: argparse.Namespace, tables: Sequence[str], keep=None):
+    """The validated dataset's ``tables``; prints what ``--skip-invalid`` left out. ``keep``:
+    table -> the rows of it the analysis can look at (:func:`fpanalysis.io.load_for_analysis`)."""
     dataset = load_for_analysis(
-        args.dataset, list(tables), skip_invalid=args.skip_invalid, lang=args.lang
+        args.dataset, list(tables), skip_invalid=args.skip_invalid, lang=args.lang, keep=keep
     )
     print_messages(getattr(dataset, "messages", []))
     return dataset

@@ -15,7 +15,7 @@ from fpanalysis.cli.common import (
     arrow_pool,
     book,
     check_dask_options,
-    load,
+    load_data,
     on_dask,
     option_help,
     release_memory,
@@ -80,6 +80,28 @@ def period_of(args: argparse.Namespace, dataset) -> str:
     return str(latest_complete_year(dataset))
 
 
+def surveys_window(params, period):
+    """The surveys C1-C3 can look at in ``period``: dated from the first day any of them reads
+    to the last (the period, and for C1 1 January to the baseline deadline), as the rules keep
+    them (the rules select from these the surveys they would select from the whole table)."""
+    import pandas as pd
+
+    from fpanalysis.rules.compliance.period import month_day_in
+    from fpanalysis.rules.frames import as_dates
+
+    first, last = period.start, period.end
+    if period.half in (None, 1):
+        jan1 = pd.Timestamp(period.year, 1, 1)
+        deadline = month_day_in(period.year, params.at("baseline_deadline", jan1))
+        first, last = min(first, jan1), max(last, deadline)
+
+    def keep(surveys: pd.DataFrame) -> pd.DataFrame:
+        d = as_dates(surveys["survey_date"])
+        return surveys[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
+
+    return keep
+
+
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io.workbooks import period_text
 
@@ -95,7 +117,13 @@ def run(args: argparse.Namespace) -> int:
         dataset = None  # the units' names are read for a workbook only
     else:
         arrow_pool()  # a province's columns are read, converted and let go one after another
-        dataset, params = load(args, TABLES_NEEDED)
+        params = load_params(args.params)
+        # Handed over to the rules (no --record), the surveys C1-C3 cannot look at are let go
+        # as each part is validated: the rules select the same ones again from those kept.
+        keep = None
+        if args.period and not args.record:
+            keep = {"surveys": surveys_window(params, parse_period(args.period))}
+        dataset = load_data(args, TABLES_NEEDED, keep=keep)
         period = period_of(args, dataset)
         release_memory()  # what the validation held
         tables = dataset

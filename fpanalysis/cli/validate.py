@@ -22,7 +22,7 @@ from fpanalysis.cli.common import (
     parse_date,
 )
 from fpanalysis.cli.outputs import guard_writes
-from fpanalysis.io import load_dataset, write_table
+from fpanalysis.io import load_by_part, write_table
 from fpanalysis.io.guard import mark_written
 from fpanalysis.io.validate import validate_dataset, write_rejects
 
@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     guard_writes(args, "--out", "--rejects", force=args.force)  # before any work
     as_of = parse_date(args.as_of)
     arrow_pool()  # a province's columns are read, converted and let go one after another
-    dataset = load_dataset(args.dataset)
-    report = validate_dataset(dataset, as_of=as_of)
+    # the largest tables (surveys, attendance) read and checked a part at a time, never whole
+    dataset, by_part = load_by_part(args.dataset)
+    report = validate_dataset(dataset, as_of=as_of, by_part=by_part)
     # Files first, then the printout: a closed pipe (`| head`) must not lose the files.
     written, removed, others = {}, [], []
     if args.rejects is not None:

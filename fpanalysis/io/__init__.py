@@ -25,6 +25,7 @@ from fpanalysis.io.cells import (
 from fpanalysis.io.load import (
     MAX_LISTED,
     MAX_WARNINGS_SHOWN,
+    load_by_part,
     load_dataset,
     load_for_analysis,
     load_table_file,
@@ -65,6 +66,7 @@ __all__ = [
     "Problem",
     "decode_csv_bytes",
     "isin_keys",
+    "load_by_part",
     "load_dataset",
     "load_for_analysis",
     "load_table_file",

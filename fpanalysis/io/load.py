@@ -8,7 +8,7 @@ rows that refer to them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,14 @@ from fpanalysis.io.read import (
     sha256_file,
     uncached_formulas,
 )
-from fpanalysis.io.typed import read_typed
+from fpanalysis.io.typed import TypedPlan, plan_typed
 from fpanalysis.io.validate import KEY_ID_RULE, ValidationReport, validate_dataset
+from fpanalysis.io.validate.byparts import BY_PART_TABLES
 
 __all__ = [
     "MAX_LISTED",
     "MAX_WARNINGS_SHOWN",
+    "load_by_part",
     "load_dataset",
     "load_for_analysis",
     "load_table_file",
@@ -99,6 +101,25 @@ def load_dataset(
         >>> ds["units"].loc[2, ["unit_id", "kind"]].tolist(), ds.absent[:2]
         (['U1', 'section'], ('persons', 'couples'))
     """
+    return _load(path, tables, typed=typed, by_part=False)[0]
+
+
+def load_by_part(
+    path: str | os.PathLike, tables: Iterable[str] | None = None
+) -> tuple[Dataset, dict[str, TypedPlan]]:
+    """:func:`load_dataset`, but the tables no other table refers to
+    (:data:`~fpanalysis.io.validate.byparts.BY_PART_TABLES`), when given as folders of Parquet
+    parts read typed, are left unread: their headers are checked (problems, headers, parts and
+    raw rows are in the dataset as usual) and their plans returned, {table: plan}, for
+    :func:`~fpanalysis.io.validate.validate_dataset` to read and check a part at a time
+    (``by_part=``). The dataset's frames hold the other tables."""
+    return _load(path, tables, typed=True, by_part=True)
+
+
+def _load(
+    path: str | os.PathLike, tables: Iterable[str] | None, *, typed: bool, by_part: bool
+) -> tuple[Dataset, dict[str, TypedPlan]]:
+    """The body of :func:`load_dataset` and :func:`load_by_part`."""
     path = Path(path)
     wanted = _requested(tables)
     if not path.exists():
@@ -198,6 +219,7 @@ def load_dataset(
 
     frames, raws, headers, files, readers = {}, {}, {}, {}, {}
     parts: dict[str, list[tuple[int, int, str]]] = {}
+    plans: dict[str, TypedPlan] = {}
     try:
         for name in wanted:  # schema order: deterministic
             if name not in sources:
@@ -206,9 +228,16 @@ def load_dataset(
             files[name] = shown
             table = schema.TABLES[name]
             with timings.phase(f"read {name}"):
-                got = (
-                    read_typed(table, typed_files[name]) if typed and name in typed_files else None
-                )
+                plan = None
+                if typed and name in typed_files:
+                    plan = plan_typed(table, typed_files[name])
+                if plan is not None and by_part and name in partitioned and name in BY_PART_TABLES:
+                    # read and checked a part at a time by the validation
+                    plans[name], readers[name], headers[name] = plan, plan.raw, dict(plan.found)
+                    problems.extend(p for ps in plan.header_problems for p in ps)
+                    parts[name] = plan.spans
+                    continue
+                got = plan.read() if plan is not None else None
                 if got is not None:
                     frames[name], readers[name], headers[name] = got.frame, got.raw, got.headers
                     problems.extend(got.problems)
@@ -247,7 +276,7 @@ def load_dataset(
             workbook.close()
 
     absent = tuple(t for t in wanted if t not in sources)
-    return Dataset(
+    dataset = Dataset(
         frames,
         source=path,
         files=files,
@@ -258,6 +287,7 @@ def load_dataset(
         absent=absent,
         parts=parts,
     )
+    return dataset, plans
 
 
 MAX_LISTED = 20
@@ -274,6 +304,7 @@ def load_for_analysis(
     *,
     skip_invalid: bool = False,
     lang: str = "zh",
+    keep: Mapping[str, Callable[[pd.DataFrame], pd.DataFrame]] | None = None,
 ) -> Dataset:
     """Load and validate the tables an analysis needs (rulebook, general conventions, G7, G8).
 
@@ -293,6 +324,14 @@ def load_for_analysis(
         lang: language of ``dataset.messages`` (the lines a command prints:
             rows left out, the first 5 warnings and how many more there are; a key
             column holding ID numbers is always among them).
+        keep: table -> the rows of it the analysis can look at (a window of dates its rules
+            select from, say): the rest are validated and then let go, a part at a time for a
+            table given as parts, so that they are never held together. Rows left out by
+            ``skip_invalid`` are counted over the whole table, before this.
+
+    The tables no other table refers to are read and validated a part at a time when given
+    as folders of Parquet parts (:func:`load_by_part`); only the rows the analysis keeps of
+    each part stay.
 
     The values, keys and messages of the problems it shows (the warnings, the
     errors of a refusal) are masked (:func:`fpanalysis.core.privacy.mask_problem`):
@@ -306,7 +345,16 @@ def load_for_analysis(
             column), which ``skip_invalid`` cannot mend.
     """
     wanted = _requested(tables)
-    ds = load_dataset(path, wanted)
+    keep = dict(keep or {})
+    ds, plans = load_by_part(path, wanted)
+    pieces: dict[str, list[pd.DataFrame]] = {t: [] for t in plans}
+
+    def kept_rows(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        return keep[table](frame) if table in keep else frame
+
+    def after_part(table: str, frame: pd.DataFrame) -> None:
+        pieces[table].append(kept_rows(table, frame))
+
     unusable = [
         p for p in ds.problems if p.severity == "error" and p.row is None and p.table in wanted
     ]
@@ -320,14 +368,26 @@ def load_for_analysis(
             file=str(ds.source),
             rule="missing_table",
         )
-    report = validate_dataset(ds, as_of=NO_CLOCK)
+    report = validate_dataset(ds, as_of=NO_CLOCK, by_part=plans, after_part=after_part)
     if unusable or (report.errors and not skip_invalid):
         raise _refusal(report, unusable_only=bool(unusable))
     with timings.phase("prepare (rows left out)"):
         kept, cascade = dict(ds), {}
+        skipped = {}
         if report.errors:  # without errors every reference resolves: nothing to leave out
             kept, cascade = _drop_dangling(report.valid_frames(ds))
-    skipped = {t: len(ds[t]) - len(kept[t]) for t in ds if len(ds[t]) != len(kept[t])}
+            skipped = {t: len(ds[t]) - len(kept[t]) for t in ds if len(ds[t]) != len(kept[t])}
+            for t in plans:  # read again: their rows left out are counted over every part
+                pieces[t] = []
+                left_out, refer = _valid_parts(plans[t], report, kept, pieces[t], kept_rows)
+                if left_out:
+                    skipped[t], cascade[t] = left_out, refer
+        for t in plans:
+            kept[t] = stack_parts(pieces.pop(t), plans[t].table)
+        # the tables in the order asked for, each with the rows the analysis keeps
+        order = [t for t in wanted if t in kept]
+        kept = {t: kept[t] if t in plans else kept_rows(t, kept[t]) for t in order}
+        skipped = {t: skipped[t] for t in kept if t in skipped}
     out = ds.replace_frames(kept)
     out.skipped = skipped
     zh = lang == "zh"
@@ -376,6 +436,54 @@ def _refusal(report: ValidationReport, unusable_only: bool = False) -> DataError
         + hint_en,
         rule="invalid_data",
     )
+
+
+def _valid_parts(
+    plan: TypedPlan,
+    report: ValidationReport,
+    frames: Mapping[str, pd.DataFrame],
+    pieces: list[pd.DataFrame],
+    kept_rows: Callable[[str, pd.DataFrame], pd.DataFrame],
+) -> tuple[int, int]:
+    """A table read a part at a time, again, without its rejected rows and the rows that refer
+    to a row left out of ``frames`` (what :func:`_drop_dangling` leaves of it: no other table
+    refers to it); the rows kept of each part go to ``pieces``. Returns (rows left out, of
+    them referring to a left-out row)."""
+    t = plan.table
+    rejected = pd.Index(report.rejected.get(t.name, []), dtype="int64")
+    left_out = refer = 0
+    for k in range(len(plan.parts)):
+        df = plan.read([k], header_problems=False).frame
+        valid = ~df.index.isin(rejected)
+        ok = valid.copy()
+        for c in t.columns:
+            if c.references and c.references.split(".")[0] in frames:
+                tt, tc = c.references.split(".")
+                v = df[c.name]
+                ok &= (v.isna() | isin_keys(v, frames[tt][tc])).to_numpy(dtype=bool)
+        left_out += int((~ok).sum())
+        refer += int((valid & ~ok).sum())
+        pieces.append(kept_rows(t.name, df[ok]))
+    return left_out, refer
+
+
+def stack_parts(pieces: list[pd.DataFrame], table: schema.Table) -> pd.DataFrame:
+    """The rows kept of a table's parts as one frame, as the table read whole holds them: a
+    text column as one Arrow array; each part's column let go once stacked."""
+    from fpanalysis.io.typed import _one_chunk
+
+    if not pieces:
+        return schema.empty_frame(table.name)
+    if len(pieces) == 1:
+        return pieces[0]
+    index = pieces[0].index.append([p.index for p in pieces[1:]])
+    columns = {}
+    for c in list(pieces[0].columns):
+        s = pd.concat([p.pop(c) for p in pieces], ignore_index=True)
+        s = _one_chunk(s)
+        s.index = index
+        columns[c] = s
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _drop_dangling(

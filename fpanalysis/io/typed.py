@@ -10,6 +10,7 @@ for (:class:`ParquetRawReader`). A file the typed path cannot read exactly as th
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from fpanalysis.io.frames import (
 )
 from fpanalysis.io.read import HEADER_SEARCH_ROWS, parquet_text
 
-__all__ = ["ParquetRawReader", "TypedTable", "read_typed"]
+__all__ = ["ParquetRawReader", "TypedPlan", "TypedTable", "plan_typed", "read_typed"]
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
 # A value that each cell parser leaves as it is: no edge character that a strip could remove
@@ -80,7 +81,7 @@ class ParquetRawReader:
     :func:`~fpanalysis.io.read.records_parquet` does.
     """
 
-    def __init__(self, parts: list[_Part], columns: list[str], index: pd.Index) -> None:
+    def __init__(self, parts: list[_Part], columns: list[str], index: pd.Index | None) -> None:
         self.parts = parts
         self.columns = columns
         self.index = index
@@ -156,6 +157,47 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
     parts before it``), problems name their part. Returns ``None`` when the files must go
     through the text path for the same result (see the module docstring).
     """
+    plan = plan_typed(table, files)
+    return None if plan is None else plan.read()
+
+
+@dataclass
+class TypedPlan:
+    """A table's Parquet parts whose headers were checked for the typed path, to be read whole
+    (:meth:`read`) or a part at a time (:meth:`read` of one part: its rows keep their numbers
+    in the whole table), so that a table larger than memory can be checked part by part."""
+
+    table: schema.Table
+    parts: list[_Part]
+    header: list[str]
+    found: dict[str, str]
+    raw_cols: list[str]
+    header_problems: list[list[Problem]]  # per part: what its header said
+
+    @property
+    def spans(self) -> list[tuple[int, int, str]]:
+        """[(first row, last row, part file), ...] as :class:`TypedTable` gives them."""
+        return [(2 + p.offset, 1 + p.offset + p.rows, p.shown) for p in self.parts]
+
+    def reader(self, index: pd.Index | None = None) -> ParquetRawReader:
+        """The raw rows of every part (``index``: the table's row numbers, when known)."""
+        return ParquetRawReader(self.parts, self.raw_cols, index)
+
+    @functools.cached_property
+    def raw(self) -> ParquetRawReader:
+        """The table's raw rows (its ``index`` set once every part has been read)."""
+        return self.reader(pd.Index([], dtype="int64", name="row"))
+
+    def read(self, which: list[int] | None = None, header_problems: bool = True) -> TypedTable:
+        """The parts ``which`` (default every part) read typed; ``header_problems``: with what
+        their headers said (else only the problems of their cells)."""
+        which = list(range(len(self.parts))) if which is None else which
+        return _read_parts(self, which, header_problems)
+
+
+def plan_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedPlan | None:
+    """The headers of ``table``'s Parquet ``files`` checked for the typed path (``None``: the
+    text path must read them, see the module docstring); no cell is read."""
     import pyarrow.parquet as pq
 
     parts: list[_Part] = []
@@ -163,7 +205,6 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
     header: list[str] | None = None
     found: dict[str, str] = {}
     raw_cols: list[str] = []
-    arrows = []
     offset = 0
     for path, shown in files:
         named = _names(path)
@@ -198,11 +239,19 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
             return None
         parts.append(_Part(path, shown, offset, n))
         problems_of.append(probs)
-        arrows.append(arrow)
         offset += n
     if header is None:
         return None
+    return TypedPlan(table, parts, header, dict(found), raw_cols, problems_of)
 
+
+def _read_parts(plan: TypedPlan, which: list[int], header_problems: bool) -> TypedTable:
+    """The body of :meth:`TypedPlan.read`."""
+    import pyarrow.parquet as pq
+
+    table, header, found, raw_cols = plan.table, plan.header, plan.found, plan.raw_cols
+    parts = [plan.parts[k] for k in which]
+    problems_of = [list(plan.header_problems[k]) if header_problems else [] for k in which]
     blank = [np.ones(p.rows, dtype=bool) for p in parts]
     typed: dict[str, list[pd.Series]] = {}
     bad_of: dict[str, list[np.ndarray]] = {}
@@ -219,10 +268,7 @@ def read_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedTable
                 blank[k] &= _blank(arr)
             if col is None:
                 continue
-            converted = _convert(arr, col, part.path, name)
-            if converted is None:
-                return None
-            values, bad = converted
+            values, bad = _convert(arr, col, part.path, name)
             typed.setdefault(col.name, []).append(values)
             bad_of.setdefault(col.name, []).append(bad)
             del arr

@@ -8,6 +8,7 @@ that cannot be parsed is reported once, as a type error.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import pandas as pd
@@ -15,6 +16,8 @@ import pandas as pd
 from fpanalysis.core import schema, timings
 from fpanalysis.core.dataset import Dataset, Problem, row_keys
 from fpanalysis.io.frames import CELL_RULES
+from fpanalysis.io.typed import TypedPlan
+from fpanalysis.io.validate.byparts import check_by_part
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
     conditional,
@@ -26,14 +29,20 @@ from fpanalysis.io.validate.findings import Finding, fmt_date, shared_lookups
 from fpanalysis.io.validate.idnumbers import id_number_findings, key_id_problems
 from fpanalysis.io.validate.report import ValidationReport
 
-__all__ = ["validate_dataset"]
+__all__ = ["drop_shadowed", "fill_keys_and_values", "finding_problems", "validate_dataset"]
 
 # Rules whose problem is "the cell is empty": not repeated for a cell that has a type error.
 _EMPTINESS_RULES = frozenset({"required", "hire_date_required", "outcome_date_required"})
 _TYPE_RULES = frozenset({"date", "bool", "int", "number"}) | CELL_RULES
 
 
-def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
+def validate_dataset(
+    dataset: Dataset,
+    *,
+    as_of=None,
+    by_part: Mapping[str, TypedPlan] | None = None,
+    after_part: Callable[[str, pd.DataFrame], None] | None = None,
+) -> ValidationReport:
     """Check every rule of the data dictionary over a loaded dataset; list every problem.
 
     Args:
@@ -43,6 +52,9 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
             date after it is an error (``date_in_future``). Default: today (UTC),
             the one thing a check may take from the clock, since a birth that
             has not happened yet is impossible whatever the data's extract date.
+        by_part: tables not in ``dataset``'s frames, to be read and checked a part at a time
+            (:func:`fpanalysis.io.load.load_by_part`): the same problems as when read whole.
+        after_part: called with (table, frame) for each part of those tables once checked.
 
     Returns:
         A :class:`ValidationReport`; ``report.ok`` is true when nothing is an
@@ -59,10 +71,16 @@ def validate_dataset(dataset: Dataset, *, as_of=None) -> ValidationReport:
         False
     """
     with timings.phase("validate"), shared_lookups():
-        return _validate(dataset, as_of=as_of)
+        return _validate(dataset, as_of=as_of, by_part=by_part or {}, after_part=after_part)
 
 
-def _validate(dataset: Dataset, *, as_of=None) -> ValidationReport:
+def _validate(
+    dataset: Dataset,
+    *,
+    as_of=None,
+    by_part: Mapping[str, TypedPlan],
+    after_part: Callable[[str, pd.DataFrame], None] | None,
+) -> ValidationReport:
     """The checks of :func:`validate_dataset`."""
     problems: list[Problem] = list(dataset.problems)
     if dataset.source is not None and not len(dataset) and not dataset.raw and not dataset.files:
@@ -96,31 +114,22 @@ def _validate(dataset: Dataset, *, as_of=None) -> ValidationReport:
     ).normalize()
     findings += ref_findings + date_order(dataset) + date_bounds(dataset, as_of)
     findings += conditional(dataset) + id_number_findings(dataset)
-    problems += notes + col_probs + key_id_problems(dataset)
-    for f in findings:
-        for row in f.rows:
-            file = dataset.file_of(f.table, int(row))  # a part file for partitioned tables
-            zh, en = f.zh, f.en
-            if f.messages is not None:
-                zh, en = f.messages.at[row, "message_zh"], f.messages.at[row, "message_en"]
-            elif f.detail is not None:
-                d = f.detail.get(row)
-                if d is not None and not (isinstance(d, float) and pd.isna(d)) and d != "":
-                    zh, en = f"{zh}（{d}）", f"{en} ({d})"
-            problems.append(
-                Problem(f.table, int(row), f.column, None, f.rule, zh, en, f.severity, None, file)
-            )
-
-    # One report per cell: a type error stands for the emptiness it causes.
-    typed_cells = {(p.table, p.row, p.column) for p in problems if p.rule in _TYPE_RULES}
-    problems = [
-        p
-        for p in problems
-        if not (p.rule in _EMPTINESS_RULES and (p.table, p.row, p.column) in typed_cells)
-        and not (p.rule == "date_order" and (p.table, p.row, p.column) in typed_cells)
-    ]
+    key_ids = key_id_problems(dataset)
+    found = finding_problems(dataset, findings)
+    # The tables checked a part at a time, each problem in its place among the others (the
+    # problems are sorted below; what a part finds is in the same order as when read whole).
+    for t in schema.TABLES:
+        if t in by_part:
+            got = check_by_part(dataset, t, by_part[t], as_of, after_part)
+            problems += got.reading
+            notes += got.notes
+            col_probs += got.columns
+            key_ids += got.key_ids
+            found += got.findings
+    problems += notes + col_probs + key_ids + found
+    problems = drop_shadowed(problems)
     # Fill in the key and the raw value as the clerk typed it.
-    filled = _fill_keys_and_values(dataset, problems)
+    filled = fill_keys_and_values(dataset, problems)
     order = {t: i for i, t in enumerate(schema.TABLES)}
     sev_order = {"error": 0, "warning": 1, "note": 2}
     colpos = {t.name: {c.name: i for i, c in enumerate(t.columns)} for t in schema.TABLES_LIST}
@@ -155,7 +164,38 @@ def _validate(dataset: Dataset, *, as_of=None) -> ValidationReport:
     return ValidationReport(filled, rows, rejected)
 
 
-def _fill_keys_and_values(dataset: Dataset, problems: list[Problem]) -> list[Problem]:
+def finding_problems(dataset: Dataset, findings: list[Finding]) -> list[Problem]:
+    """One problem per row of each finding, with its message (and the row's detail)."""
+    problems = []
+    for f in findings:
+        for row in f.rows:
+            file = dataset.file_of(f.table, int(row))  # a part file for partitioned tables
+            zh, en = f.zh, f.en
+            if f.messages is not None:
+                zh, en = f.messages.at[row, "message_zh"], f.messages.at[row, "message_en"]
+            elif f.detail is not None:
+                d = f.detail.get(row)
+                if d is not None and not (isinstance(d, float) and pd.isna(d)) and d != "":
+                    zh, en = f"{zh}（{d}）", f"{en} ({d})"
+            problems.append(
+                Problem(f.table, int(row), f.column, None, f.rule, zh, en, f.severity, None, file)
+            )
+    return problems
+
+
+def drop_shadowed(problems: list[Problem]) -> list[Problem]:
+    """One report per cell: a type error stands for the emptiness (and the date order) it
+    causes."""
+    typed_cells = {(p.table, p.row, p.column) for p in problems if p.rule in _TYPE_RULES}
+    return [
+        p
+        for p in problems
+        if not (p.rule in _EMPTINESS_RULES and (p.table, p.row, p.column) in typed_cells)
+        and not (p.rule == "date_order" and (p.table, p.row, p.column) in typed_cells)
+    ]
+
+
+def fill_keys_and_values(dataset: Dataset, problems: list[Problem]) -> list[Problem]:
     """Each problem of a row with the row's key and the cell's text as the clerk typed it.
 
     Keys and raw text are looked up only for the rows that have a problem (a table read typed
@@ -171,7 +211,7 @@ def _fill_keys_and_values(dataset: Dataset, problems: list[Problem]) -> list[Pro
         frame = dataset[t]
         present = sorted(r for r in rows if r in frame.index)
         keys[t] = row_keys(frame.loc[present], t)
-        if t in dataset.raw:
+        if t in list(dataset.raw):  # (membership by name: `in` would render the table)
             index = dataset.raw.index(t)
             in_raw = sorted(r for r in rows if r in index)
             raws[t] = dataset.raw.rows(t, in_raw)

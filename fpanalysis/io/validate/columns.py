@@ -248,8 +248,13 @@ def _strictly_increasing(arrays: list) -> bool:
     return bool(pc.all(before).as_py())
 
 
-def column_problems(table: str, df: pd.DataFrame) -> list[tuple[int, str | None, str, str, str]]:
+def column_problems(
+    table: str, df: pd.DataFrame, unique: bool = True
+) -> list[tuple[int, str | None, str, str, str]]:
     """Every failure of the per-column checks, vectorised: (row, column, rule, zh, en).
+
+    ``unique=False`` leaves out the duplicate keys (a table checked a part at a time: its keys
+    are compared across the parts at the end, by :func:`unique_problems`).
 
     The same failures as :func:`pandera_problems`: a missing value fails only ``required``;
     a duplicated key fails every copy (missing keys are not compared; a composite key is named by
@@ -279,7 +284,7 @@ def column_problems(table: str, df: pd.DataFrame) -> list[tuple[int, str | None,
             continue
         s = df[c.name]
         known = s.notna().to_numpy(dtype=bool)
-        if t.key == (c.name,):
+        if unique and t.key == (c.name,):
             dup = np.zeros(len(s), dtype=bool)
             if known.all():  # the usual key column: no copy of it without its missing cells
                 dup = _duplicated(df, [c.name])
@@ -308,7 +313,20 @@ def column_problems(table: str, df: pd.DataFrame) -> list[tuple[int, str | None,
                 if c.max is not None:
                     bad |= v > c.max
             add(known & bad, c.name, "range")
-    if len(t.key) > 1 and all(k in df.columns for k in t.key):
+    if unique and len(t.key) > 1 and all(k in df.columns for k in t.key):
         first = df[t.key[0]].notna().to_numpy(dtype=bool)
         add(_duplicated(df, list(t.key)) & first, t.key[0], "unique")
     return out
+
+
+def unique_problems(table: str, keys: pd.DataFrame) -> list[tuple[int, str | None, str, str, str]]:
+    """The duplicate keys :func:`column_problems` finds, from the key columns alone.
+
+    Examples:
+        >>> keys = pd.DataFrame({"unit_id": ["U1", "U2", "U1"]}, index=[2, 3, 4])
+        >>> [(row, rule) for row, _, rule, _, _ in unique_problems("units", keys)]
+        [(2, 'unique'), (4, 'unique')]
+    """
+    t = schema.TABLES[table]
+    found = column_problems(table, keys[list(t.key)], unique=True)
+    return [p for p in found if p[2] == "unique"]

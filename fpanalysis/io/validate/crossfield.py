@@ -39,10 +39,11 @@ DATE_ORDER = (
 )
 
 
-def date_order(ds: Dataset) -> list[Finding]:
+def date_order(ds: Dataset, only: str | None = None) -> list[Finding]:
+    """``only``: the checks of that table alone (a table checked a part at a time)."""
     out = []
     for table, later, earlier in DATE_ORDER:
-        if table not in ds:
+        if table not in ds or only not in (None, table):
             continue
         df = ds[table]
         bad = df[later] < df[earlier]
@@ -74,8 +75,9 @@ BIRTH_DATES = (
 )
 
 
-def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
-    """Impossible dates: any date before 1900-01-01; a birth after ``as_of``.
+def date_bounds(ds: Dataset, as_of: pd.Timestamp, only: str | None = None) -> list[Finding]:
+    """Impossible dates: any date before 1900-01-01; a birth after ``as_of`` (``only``: in
+    that table alone).
 
     Examples:
         >>> woman = {"sex": "F", "category": "outside"}
@@ -88,7 +90,7 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
     """
     out = []
     for table, df, c in loaded_columns(ds):
-        if c.type != "date":
+        if c.type != "date" or only not in (None, table):
             continue
         early = df[c.name] < EARLIEST_DATE
         if early.any():
@@ -105,7 +107,7 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
                 )
             )
     for table, col in BIRTH_DATES:
-        if table not in ds:
+        if table not in ds or only not in (None, table):
             continue
         df = ds[table]
         late = df[col] > as_of
@@ -124,7 +126,7 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp) -> list[Finding]:
     return out
 
 
-def _references_found(ds: Dataset) -> dict[tuple[str, str], np.ndarray]:
+def _references_found(ds: Dataset, only: str | None) -> dict[tuple[str, str], np.ndarray]:
     """(table, column) -> which of its values are among the keys it refers to (a missing value
     finds a missing key), for every reference to a table present; the lookups run on two
     threads (pyarrow's hash lookups let go of the interpreter), the longest first."""
@@ -132,6 +134,8 @@ def _references_found(ds: Dataset) -> dict[tuple[str, str], np.ndarray]:
 
     todo = []
     for table, df, c in loaded_columns(ds):
+        if only not in (None, table):
+            continue
         if c.references and c.references.split(".")[0] in ds:
             tt, tc = c.references.split(".")
             todo.append((table, c.name, df[c.name], ds[tt][tc]))
@@ -141,11 +145,13 @@ def _references_found(ds: Dataset) -> dict[tuple[str, str], np.ndarray]:
     return {(t, name): at for (t, name, _, _), at in zip(todo, found, strict=True)}
 
 
-def references(ds: Dataset) -> tuple[list[Finding], list[Problem]]:
+def references(ds: Dataset, only: str | None = None) -> tuple[list[Finding], list[Problem]]:
+    """References to rows of other tables that are not there, and a note for each reference
+    to a table not given (``only``: those of that table alone)."""
     findings, notes = [], []
-    known = _references_found(ds)
+    known = _references_found(ds, only)
     for table, df, c in loaded_columns(ds):
-        if not c.references:
+        if not c.references or only not in (None, table):
             continue
         tt, tc = c.references.split(".")
         if tt not in ds:
@@ -211,8 +217,13 @@ def _lookup(ds: Dataset, table: str, key: str, values: pd.Series, column: str) -
     return lookup(values, ds[table][key], ds[table][column])
 
 
-def conditional(ds: Dataset) -> list[Finding]:
+def conditional(ds: Dataset, only: str | None = None) -> list[Finding]:
+    """The conditional requirements and the checks across tables (``only``: of the rows of that
+    table alone)."""
     out: list[Finding] = []
+
+    def want(table: str) -> bool:
+        return table in ds and only in (None, table)
 
     def add(table, mask, column, rule, zh, en, severity="error", detail=None):
         mask = mask.fillna(False).astype(bool)
@@ -238,7 +249,7 @@ def conditional(ds: Dataset) -> list[Finding]:
         wrong = cc.notna() & df["couple_id"].notna() & cc.ne(df["couple_id"])
         add(table, wrong, "child_id", rule, zh, "the child belongs to another couple", detail=cc)
 
-    if "persons" in ds:
+    if want("persons"):
         p = ds["persons"]
         add(
             "persons",
@@ -248,7 +259,7 @@ def conditional(ds: Dataset) -> list[Finding]:
             "干部职工必须填写入职日期",
             "hire_date is required for staff",
         )
-    if "pregnancies" in ds:
+    if want("pregnancies"):
         g = ds["pregnancies"]
         ongoing = g["outcome"].eq("ongoing")
         add(
@@ -274,7 +285,7 @@ def conditional(ds: Dataset) -> list[Finding]:
             )
     if "persons" in ds:
         for table, column, sex, rule in WRONG_SEX:
-            if table in ds:
+            if want(table):
                 found = _lookup(ds, "persons", "person_id", ds[table][column], "sex")
                 add(table, found.eq(sex), column, rule, *MESSAGES[rule])
     if "couples" in ds:
@@ -287,9 +298,9 @@ def conditional(ds: Dataset) -> list[Finding]:
             return known & df[col].ne(wife) & df[col].ne(husband)
 
         for table, column, rule in NOT_SPOUSE:
-            if table in ds:
+            if want(table):
                 add(table, not_spouse(ds[table], column), column, rule, *MESSAGES[rule])
-    if "certificates" in ds and "children" in ds:
+    if want("certificates") and "children" in ds:
         ce = ds["certificates"]
         child_of_couple("certificates", "certificate_child_couple", "该子女不属于光荣证上的夫妻")
         born = _lookup(ds, "children", "child_id", ce["child_id"], "birth_date")
@@ -302,7 +313,7 @@ def conditional(ds: Dataset) -> list[Finding]:
             "issue_date is before the child's birth_date",
             detail=born.dt.strftime("%Y-%m-%d").fillna(""),
         )
-    if "households" in ds and "household_members" in ds:
+    if want("households") and "household_members" in ds:
         h = ds["households"]
         counts = ds["household_members"].groupby("household_id").size()
         at = key_positions(h["household_id"], pd.Series(counts.index, dtype="str"))
@@ -318,7 +329,7 @@ def conditional(ds: Dataset) -> list[Finding]:
             "size differs from the members listed",
             detail=listed.astype(str),
         )
-    if "households" in ds and "household_members" in ds:
+    if want("households") and "household_members" in ds:
         # rulebook §6: a declared FP type that the members contradict is a data error. It is
         # reported (naming the household) but does not reject the row: the members are the
         # evidence, so relief uses the derived type. The derivation is relief's.

@@ -375,25 +375,28 @@ def key_id_problems(ds: Dataset) -> list[Problem]:
         if c.type != "id" or c.name not in df:
             continue
         n = int(id_shaped(df[c.name]).sum())
-        if not n:
-            continue
-        total = int(df[c.name].notna().sum())
-        out.append(
-            Problem(
-                table,
-                None,
-                c.name,
-                None,
-                KEY_ID_RULE,
-                f"“{c.zh}”列的 {total} 个值中有 {n} 个是身份证号：身份证号是个人信息"
-                "（rulebook §7），所有输出中都脱敏，登记簿只存其密钥散列值；"
-                "建议改用不含个人信息的编号",
-                f"column {c.name} holds resident ID numbers ({n} of its {total} values): "
-                "personal information (rulebook §7), masked in every output and stored in "
-                "the register only as a keyed hash; better number them otherwise",
-                "warning",
-                None,
-                ds.file_of(table),
-            )
-        )
+        if n:
+            total = int(df[c.name].notna().sum())
+            out.append(key_id_problem(table, c, n, total, ds.file_of(table)))
     return out
+
+
+def key_id_problem(table: str, c, n: int, total: int, file: str | None) -> Problem:
+    """The warning of :func:`key_id_problems`: ``n`` of the ``total`` values of key column
+    ``c`` are shaped like ID numbers."""
+    return Problem(
+        table,
+        None,
+        c.name,
+        None,
+        KEY_ID_RULE,
+        f"“{c.zh}”列的 {total} 个值中有 {n} 个是身份证号：身份证号是个人信息"
+        "（rulebook §7），所有输出中都脱敏，登记簿只存其密钥散列值；"
+        "建议改用不含个人信息的编号",
+        f"column {c.name} holds resident ID numbers ({n} of its {total} values): "
+        "personal information (rulebook §7), masked in every output and stored in "
+        "the register only as a keyed hash; better number them otherwise",
+        "warning",
+        None,
+        file,
+    )

@@ -204,7 +204,7 @@ def write_rejects(
     out: dict[str, Path] = {}
     zh = lang == "zh"
     for t, rows in report.rejected.items():
-        if t not in dataset.raw:
+        if t not in list(dataset.raw):  # (by name: `in` would render the whole table)
             continue
         errs = [p for p in report.errors if p.table == t]
         reasons_zh: dict[int, list[str]] = {r: [] for r in rows}
