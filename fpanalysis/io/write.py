@@ -441,7 +441,9 @@ def write_table_chunks(
                     writer = pq.ParquetWriter(tmp, schema)
                 else:
                     t = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
-                writer.write_table(t)
+                # one chunk per column: the pages written do not depend on how the slice was
+                # stacked (the Dask engine's slices come from several workers' pieces)
+                writer.write_table(t.combine_chunks())
                 rows += len(df)
                 del df, out, t  # not held while the next slice is made
         finally:
