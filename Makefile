@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REPORT_DIR ?= reports
 PYTEST_ARGS ?=
+# pytest-xdist worker processes for `make test` (CI has 2 cores); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: report test venv sysdeps notebooks lint clean sample templates bench dashboard lab screenshots
 
@@ -28,7 +30,7 @@ report: venv
 	$(PY) -m fpanalysis report --out $(REPORT_DIR)
 
 test: venv sysdeps lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Re-execute the committed notebooks in place (defaults, cwd notebooks/) after an intended change;
 # nbval in `make test` then compares against these outputs.

@@ -549,6 +549,13 @@ class _Summary:
             for k in sorted(FIGURES):
                 terminalreporter.write_line(f"{k}: {FIGURES[k]}")
 
+    def pytest_sessionfinish(self, session):
+        # A pytest-xdist worker's summary is never shown: hand the figures to the controller,
+        # which prints them (tests/conftest.py, pytest_testnodedown).
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["fpanalysis_figures"] = dict(FIGURES)
+
 
 def record_figure(config, key: str, text: str) -> None:
     """Record a figure (fuzz examples run, outputs compared, bytes scanned) for the summary

@@ -101,3 +101,71 @@ SCORE_WEIGHTS = {
     "check_attendance": 0.35,
 }
 GRADE_THRESHOLDS = {"excellent": 90, "pass": 70}
+
+
+# --------------------------------------------------------------------------- pytest-xdist
+# `make test` runs the suite on two worker processes (`-n 2`, pyproject's `--dist loadfile`):
+# each test file goes whole to one worker, so its module fixtures (a Dask cluster, a Voilà
+# server, a generated dataset) are built once, and a notebook's cells run in order in one kernel.
+
+#: Files that share one per-process cache (tests/cmdruns.py: every command run twice, the
+#: slowest set-up of the suite): they go to the same worker, so the commands run once.
+SHARED_WORKER = {
+    "tests/system/test_determinism.py": "cmdruns",
+    "tests/system/test_pii_outputs.py": "cmdruns",
+    "tests/system/test_nothing_lost.py": "cmdruns",
+}
+
+#: Roughly how long the slowest files (or groups) take on one free core, in seconds (a run of
+#: `pytest -n 2 --junitxml` on a busy machine, scaled down): a free worker takes the longest one
+#: left first, so that no long file starts last and runs alone. Only the order depends on these
+#: figures; a file missing here starts after them, in collection order.
+SLOW_SECONDS: dict[str, float] = {
+    "cmdruns": 290,
+    "tests/engines/test_dask_relief_held.py": 220,
+    "tests/rules/test_compliance.py": 70,
+    "tests/report/test_report.py": 55,
+    "tests/system/test_write_guard.py": 50,
+    "tests/system/test_benchmarks.py": 50,
+    "tests/system/test_fuzz.py": 45,
+    "tests/rules/test_explain.py": 40,
+    "tests/report/test_browser.py": 35,
+    "tests/register/test_register.py": 30,
+    "tests/rules/test_relief_lean.py": 30,
+    "tests/system/test_bench_commands.py": 30,
+    "tests/io/test_workbooks.py": 27,
+    "tests/io/test_typed_load.py": 27,
+    "tests/synth/test_synth.py": 25,
+    "tests/cli/test_compliance_cli.py": 25,
+    "tests/engines/test_dask_relief.py": 22,
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` with the groups of :data:`SHARED_WORKER` and the longest file first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FileGroupScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_WORKER.get(path, path)
+
+        def _assign_work_unit(self, node) -> None:
+            # max() keeps the first of equals: files not in SLOW_SECONDS stay in collection order
+            longest = max(self.workqueue, key=lambda scope: SLOW_SECONDS.get(scope, 0.0))
+            self.workqueue.move_to_end(longest, last=False)
+            super()._assign_work_unit(node)
+
+    return FileGroupScheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # noqa: ARG001
+    """Print the workers' trust figures (tests/cmdruns.py) in the controller's summary."""
+    import cmdruns
+
+    for key, text in getattr(node, "workeroutput", {}).get("fpanalysis_figures", {}).items():
+        cmdruns.record_figure(node.config, key, text)
