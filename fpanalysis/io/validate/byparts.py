@@ -27,6 +27,7 @@ from fpanalysis.io.validate.columns import column_problems, unique_problems
 from fpanalysis.io.validate.crossfield import conditional, date_bounds, date_order, references
 from fpanalysis.io.validate.findings import shared_lookups
 from fpanalysis.io.validate.idnumbers import key_id_problem
+from fpanalysis.io.validate.problems import drop_shadowed, fill_keys_and_values, finding_problems
 
 __all__ = ["BY_PART_TABLES", "ROWS_AT_ONCE", "PartChecks", "check_by_part", "slices"]
 
@@ -70,12 +71,6 @@ def check_by_part(
 
     The raw reader of the table in ``dataset.raw`` gets the table's row numbers.
     """
-    from fpanalysis.io.validate.check import (
-        drop_shadowed,
-        fill_keys_and_values,
-        finding_problems,
-    )
-
     t = schema.TABLES[table]
     out = PartChecks()
     keys = _Keys(plan)
@@ -213,8 +208,6 @@ def _duplicates(
     dataset: Dataset, table: str, plan: TypedPlan, keys: list[pd.DataFrame]
 ) -> list[Problem]:
     """The duplicate keys across every part, with each row's key and key value as typed."""
-    from fpanalysis.io.validate.check import fill_keys_and_values
-
     if not keys:
         return []
     whole = _stacked(keys)
