@@ -20,12 +20,12 @@ from fpanalysis.cli.common import (
     on_dask,
     option_help,
     positive_int,
-    release_memory,
     say_written,
     uses_dask,
     write,
 )
 from fpanalysis.cli.outputs import guard_writes
+from fpanalysis.core.memory import release_memory
 from fpanalysis.core.params import load_params
 from fpanalysis.io.scenarios import load_scenarios
 from fpanalysis.rules import bonus

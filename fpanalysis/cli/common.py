@@ -425,23 +425,6 @@ def arrow_pool() -> None:
         pass
 
 
-def release_memory() -> None:
-    """Hand back to the system the memory that large temporaries held and freed (a province's
-    validation, a model's build): pyarrow's pool keeps freed blocks for itself and the C heap
-    keeps freed pages, which numpy and pyarrow then cannot lend each other."""
-    import ctypes
-    import gc
-
-    import pyarrow as pa
-
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
-
-
 def print_messages(lines: Iterable[str]) -> None:
     """What loading said (the rows ``--skip-invalid`` left out), on stderr."""
     for line in lines:

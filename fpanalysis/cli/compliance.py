@@ -18,13 +18,13 @@ from fpanalysis.cli.common import (
     load_data,
     on_dask,
     option_help,
-    release_memory,
     say_written,
     uses_dask,
     write,
 )
 from fpanalysis.cli.history import check_record_options, open_from_args, record_compliance
 from fpanalysis.cli.outputs import guard_writes
+from fpanalysis.core.memory import release_memory
 from fpanalysis.core.params import load_params
 from fpanalysis.rules.compliance import (
     TABLES_NEEDED,
@@ -33,6 +33,7 @@ from fpanalysis.rules.compliance import (
     latest_complete_year,
     parse_period,
 )
+from fpanalysis.rules.compliance.detail import surveys_in_view
 from fpanalysis.rules.frames import Memo
 
 HELP = (
@@ -80,28 +81,6 @@ def period_of(args: argparse.Namespace, dataset) -> str:
     return str(latest_complete_year(dataset))
 
 
-def surveys_window(params, period):
-    """The surveys C1-C3 can look at in ``period``: dated from the first day any of them reads
-    to the last (the period, and for C1 1 January to the baseline deadline), as the rules keep
-    them (the rules select from these the surveys they would select from the whole table)."""
-    import pandas as pd
-
-    from fpanalysis.rules.compliance.period import month_day_in
-    from fpanalysis.rules.frames import as_dates
-
-    first, last = period.start, period.end
-    if period.half in (None, 1):
-        jan1 = pd.Timestamp(period.year, 1, 1)
-        deadline = month_day_in(period.year, params.at("baseline_deadline", jan1))
-        first, last = min(first, jan1), max(last, deadline)
-
-    def keep(surveys: pd.DataFrame) -> pd.DataFrame:
-        d = as_dates(surveys["survey_date"])
-        return surveys[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
-
-    return keep
-
-
 def run(args: argparse.Namespace) -> int:
     from fpanalysis.io.workbooks import period_text
 
@@ -122,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         # as each part is validated: the rules select the same ones again from those kept.
         keep = None
         if args.period and not args.record:
-            keep = {"surveys": surveys_window(params, parse_period(args.period))}
+            keep = {"surveys": surveys_in_view(params, parse_period(args.period))}
         dataset = load_data(args, TABLES_NEEDED, keep=keep)
         period = period_of(args, dataset)
         release_memory()  # what the validation held

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.errors import DataError, FPError
+from fpanalysis.core.memory import release_memory
 from fpanalysis.core.params import Params
 from fpanalysis.engines.dask import common
 from fpanalysis.engines.dask.common import (
@@ -48,7 +49,6 @@ from fpanalysis.engines.dask.common import (
 from fpanalysis.engines.dask.relief_keys import (
     KEY_COLUMNS,
     key_table,
-    release_memory,
     sort_partition,
 )
 from fpanalysis.rules import relief as rl

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.memory import release_memory
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief.selection import SELECTION_INPUT_COLUMNS
 
@@ -277,24 +278,6 @@ def merge_keys(keys: list[pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(keys, ignore_index=True)
     keys.clear()
     return out
-
-
-def release_memory() -> None:
-    """Hand back to the system the memory freed working columns held.
-
-    Arrow's pool keeps freed blocks for itself and the C heap keeps freed
-    pages (numpy's and Python's), so without this the driver's footprint is
-    the sum of every step's peak rather than the largest one.
-    """
-    import ctypes
-    import gc
-
-    import pyarrow as pa
-
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _selection(sel: pd.DataFrame) -> dict[str, Any]:

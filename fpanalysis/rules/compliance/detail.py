@@ -4,7 +4,7 @@ the couples and events behind it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 
 import numpy as np
@@ -109,21 +109,30 @@ def compliance_detail(
         return _take_sorted(columns)
 
 
-def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:
-    """Tables handed over: only the surveys C1–C3 can look at (dated from the first day any of
-    them reads to the last: the period, and for C1 1 January to the baseline deadline) are kept,
-    the others let go before the couples in scope are found. The rules select the same surveys
-    in the same order from these as from the whole table."""
-    if not tables.handed_over or "surveys" not in tables:
-        return
+def surveys_in_view(params: Params, period: Period) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The rows of a surveys table C1–C3 can look at in ``period``: dated from the first day any
+    of them reads to the last (the period, and for C1 1 January to the baseline deadline). The
+    rules select the same surveys in the same order from these as from the whole table, so the
+    loader may keep only these (``load_for_analysis(keep=)``) and the rules let go of the rest."""
     first, last = period.start, period.end
     if period.half in (None, 1):
         jan1 = pd.Timestamp(period.year, 1, 1)
         deadline = month_day_in(period.year, params.at("baseline_deadline", jan1))
         first, last = min(first, jan1), max(last, deadline)
-    s = tables["surveys"]
-    d = as_dates(s["survey_date"])
-    tables["surveys"] = s[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
+
+    def keep(surveys: pd.DataFrame) -> pd.DataFrame:
+        d = as_dates(surveys["survey_date"])
+        return surveys[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
+
+    return keep
+
+
+def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:
+    """Tables handed over: only :func:`surveys_in_view` are kept, the others let go before the
+    couples in scope are found."""
+    if not tables.handed_over or "surveys" not in tables:
+        return
+    tables["surveys"] = surveys_in_view(params, period)(tables["surveys"])
 
 
 def _typed(block: pd.DataFrame, period: Period, reasons: bool = True) -> pd.DataFrame:
