@@ -285,3 +285,51 @@ def test_a_name_column_is_masked_as_each_name(dtype):
     ]
     assert got.isna().tolist() == [v is None for v in names]
     assert got.dtype == s.dtype or dtype is object
+
+
+# The byte sift of ID-shaped words (privacy._digit_run_bytes) against the readable regex sift:
+# every cell the regex finds is found; and masking through it changes what the readable
+# mask_text changes, cell for cell.
+_SIFT_CELLS = [
+    "户 11010519491231002X 与上一名相同",  # 18 with X, inside Chinese text
+    "上一名130503670401001相同",  # 15 digits, no spaces around
+    "身份证 110105194912310021 已核",  # 18 digits
+    "a12345678901234",  # 14 digits: near miss
+    "1234567890123456",  # 16
+    "12345678901234567",  # 17
+    "12345678901234567X",  # 17 and X
+    None,
+    "",
+    "无数字",
+    "申请日期：2021-10-10 对 2022-01-09，月保障金 1416 元",
+    "12345678901234",  # 14 digits, then a cell starting with a digit: a run across cells
+    "5",
+]
+
+
+def test_digit_run_byte_sift_finds_every_cell_the_regex_finds():
+    from fpanalysis.core import privacy
+
+    s = pd.Series(_SIFT_CELLS, dtype="str")
+    for part in (s, s.iloc[3:9], s.iloc[:1], s.iloc[0:0]):
+        readable = part.str.contains(privacy._DIGIT_RUN_RE.pattern, regex=True, na=False)
+        fast = privacy._digit_run_bytes(part)
+        assert fast is not None and len(fast) == len(part)
+        assert not (readable.to_numpy(bool) & ~fast).any()
+    fast = privacy._digit_run_bytes(s)
+    assert fast.tolist()[:3] == [True, True, True]
+    assert fast.tolist()[7:11] == [False, False, False, False]
+
+
+def test_masking_through_the_byte_sift_matches_mask_text():
+    from fpanalysis.core import privacy
+
+    s = pd.Series(_SIFT_CELLS, dtype="str")
+    got = privacy._mask_id_words(s)
+    assert got.dtype == s.dtype
+    want = [privacy.mask_text(v) if isinstance(v, str) else v for v in _SIFT_CELLS]
+    assert [None if pd.isna(v) else v for v in got] == want
+    assert got[0] == "户 110105********002X 与上一名相同"
+    assert got[1] == "上一名130503*****1001相同"
+    assert got[2] == "身份证 110105********0021 已核"
+    assert got[3] == "a12345678901234"
