@@ -236,6 +236,7 @@ def run_budget(client, data: Path, months: int, draws: int) -> tuple[dict, pd.Da
         t0 = time.perf_counter()
         res = db.budget(client, data, params, months=months, validate=False)
         t1 = time.perf_counter()
+        driver_before_project = _maxrss()
         table = res.model.project(params, months, draws, 0).table()
         t2 = time.perf_counter()
     pids1 = client.run(os.getpid)
@@ -256,6 +257,7 @@ def run_budget(client, data: Path, months: int, draws: int) -> tuple[dict, pd.Da
         "worker_peak_rss_gb": {w: round(v / 1e9, 3) for w, v in sorted(peaks.items())},
         "worker_polled_peak_rss_gb": {w: round(v / 1e9, 3) for w, v in sorted(poll.peak.items())},
         "workers_same_processes": pids0 == pids1,
+        "driver_peak_before_project_gb": round(driver_before_project / 1e9, 3),
         "driver_peak_rss_gb": round(_maxrss() / 1e9, 3),
         "committed_total_yuan": str(sum(table["committed_yuan"], start=0)),
     }
@@ -348,6 +350,7 @@ def main(argv=None) -> int:
         "project_s",
         "total_s",
         "certificates_per_s",
+        "driver_peak_before_project_gb",
         "driver_peak_rss_gb",
         "workers_same_processes",
     ):

@@ -21,6 +21,9 @@ from fpanalysis.rules.bonus.months import MAX_AGE_CAP, MonthlyParams
 COHORT_KEYS = ["mode", "unit_id", "share", "first_m", "end_m", "birth_m"]
 #: Largest dense count table the fold allocates (int64 cells).
 DENSE_MAX = 1 << 25
+#: Most cohorts :func:`project_cohorts` reads at once: its temporaries (~130 bytes a cohort) stay
+#: near 130 MB per thread however many cohorts a province has.
+PROJECT_SLICE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -372,7 +375,9 @@ def sum_by(codes: np.ndarray, values: np.ndarray, n: int, axis: int = 0) -> np.n
     return out
 
 
-def project_cohorts(cohorts: Cohorts, mp: MonthlyParams) -> np.ndarray:
+def project_cohorts(
+    cohorts: Cohorts, mp: MonthlyParams, slice_size: int = PROJECT_SLICE
+) -> np.ndarray:
     """Committed fen per unit and month: int64 array ``(len(cohorts.units), len(mp.months))``.
 
     The horizon is cut into runs of months with the same age cap and split
@@ -382,7 +387,9 @@ def project_cohorts(cohorts: Cohorts, mp: MonthlyParams) -> np.ndarray:
     its end; a cumulative sum over months then gives the certificates paid per
     unit, share and month, and the amount in force is applied per month. The
     cost is one pass over the cohorts per run, independent of the number of
-    months: this is what a widget re-runs on every slider move.
+    months: this is what a widget re-runs on every slider move. The cohorts
+    are read ``slice_size`` at a time (the counts are exact integers, so the
+    slicing does not change the result).
 
     Examples:
         >>> c = Cohorts(("U1",), np.array([0], np.int8), np.array([0]), np.array([0], np.int8),
@@ -440,19 +447,21 @@ def project_cohorts(cohorts: Cohorts, mp: MonthlyParams) -> np.ndarray:
             i1 = int(np.searchsorted(mode, sp, side="right"))
         else:
             i0, i1 = 0, len(mode)
-        # two halves in two threads for province-sized cohort sets (each adds its own array)
-        mid = (i0 + i1) // 2
-        pieces = (
-            [slice(i0, mid), slice(mid, i1)]
-            if i1 - i0 >= parallel.PARALLEL_MIN
-            else [slice(i0, i1)]
-        )
-        with parallel.pool(i1 - i0) as pool:
-            for job in [pool.submit(run_delta, sl, lo_m, hi_m, c, sp) for sl in pieces]:
-                if delta is None:
-                    delta = job.result()
-                else:
-                    delta += job.result()
+        # slices of at most slice_size cohorts; two at a time in two threads for province-sized
+        # cohort sets (each adds its own array)
+        n = i1 - i0
+        k = max(2 if n >= parallel.PARALLEL_MIN else 1, -(-n // max(1, slice_size)))
+        edges = [i0 + n * j // k for j in range(k + 1)]
+        pieces = [slice(p, q) for p, q in zip(edges[:-1], edges[1:], strict=True)]
+        with parallel.pool(n) as pool:
+            for j in range(0, len(pieces), 2):
+                for job in [
+                    pool.submit(run_delta, sl, lo_m, hi_m, c, sp) for sl in pieces[j : j + 2]
+                ]:
+                    if delta is None:
+                        delta = job.result()
+                    else:
+                        delta += job.result()
     assert delta is not None  # the horizon has at least one run
     # The count table (units x shares x months) is the size of a province's units: summed over
     # months in place, then turned into fen a block of units at a time.
