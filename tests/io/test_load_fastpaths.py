@@ -207,3 +207,58 @@ def test_duplicated_numbers_are_pandas_duplicated(numbers):
     n = df["id_number"]
     want = (n.notna() & n.duplicated(keep=False)).tolist()
     assert _duplicated_known(df, "id_number").tolist() == want
+
+
+from fpanalysis.io.validate.crossfield import _member_counts_readable, member_counts  # noqa: E402
+
+CASES = [
+    ["H001", "H002", "H001", None, "H003", "H001"],  # duplicates and a missing value
+    ["H009"],
+    [],
+    [None, None],
+    ["H002", "H001"],
+]
+
+
+@pytest.mark.parametrize("ids", CASES)
+def test_member_counts_equal_the_group_sizes(ids):
+    s = pd.Series(ids, dtype="str")
+    keys, counts = member_counts(s)
+    want_keys, want_counts = _member_counts_readable(s)
+    assert str(keys.dtype) == "str"
+    assert dict(zip(keys, counts.tolist(), strict=True)) == dict(
+        zip(want_keys, want_counts.tolist(), strict=True)
+    )
+
+
+def test_member_counts_by_hand():
+    keys, counts = member_counts(pd.Series(["H001", "H002", "H001", None], dtype="str"))
+    assert dict(zip(keys, counts.tolist(), strict=True)) == {"H001": 2, "H002": 1}
+
+
+DUPLICATE_CASES = [
+    ["P001", "P002", "P001", None, None, "P003"],  # a repeated id and two missing
+    ["P001", "P002", "P003"],
+    ["P002", "P001", None],  # one missing: not a duplicate
+    ["P001", "P001"],
+    [None, None, None],
+]
+
+
+@pytest.mark.parametrize("ids", DUPLICATE_CASES)
+def test_repeated_codes_equal_the_sorted_duplicates(ids):
+    import pyarrow as pa
+
+    from fpanalysis.io.validate.columns import _repeated_codes, _sorted_duplicates
+
+    a = pa.array(ids, type=pa.string())
+    assert _repeated_codes(a).tolist() == _sorted_duplicates([a]).tolist()
+    chunked = pa.chunked_array([a.slice(0, 1), a.slice(1)])
+    assert _repeated_codes(chunked).tolist() == _sorted_duplicates([a]).tolist()
+
+
+def test_duplicated_by_hand():
+    from fpanalysis.io.validate.columns import _duplicated
+
+    df = pd.DataFrame({"id": pd.Series(["P002", "P001", "P002", None, None], dtype="str")})
+    assert _duplicated(df, ["id"]).tolist() == [True, False, True, True, True]

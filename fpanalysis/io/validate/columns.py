@@ -187,17 +187,14 @@ def _messages(t: schema.Table, col: str, rule: str) -> tuple[str, str]:
 def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Rows whose values in ``columns`` appear in another row too (missing equals missing).
 
-    The rows are sorted by those columns (pyarrow), and equal neighbours are the duplicates:
-    faster than a hash table for millions of distinct keys, and keys usually come sorted.
+    Keys written in order cannot repeat; a single column is then checked by dictionary codes
+    (:func:`_repeated_codes`), a composite key by sorting (:func:`_sorted_duplicates`).
 
     Examples:
         >>> df = pd.DataFrame({"a": ["x", "y", "x", None, None], "b": ["1", "1", "1", "2", "2"]})
         >>> _duplicated(df, ["a"]).tolist(), _duplicated(df, ["a", "b"]).tolist()
         ([True, False, True, True, True], [True, False, True, True, True])
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     from fpanalysis.core.dataset import arrow_text
 
     n = len(df)
@@ -206,6 +203,39 @@ def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     arrays = [arrow_text(df[c]) for c in columns]
     if _strictly_increasing(arrays):  # keys written in order, as usual: none can repeat
         return np.zeros(n, dtype=bool)
+    if len(arrays) == 1:
+        return _repeated_codes(arrays[0])
+    return _sorted_duplicates(arrays)
+
+
+def _repeated_codes(array) -> np.ndarray:
+    """The rows of one text column whose value another row holds too (missing equals missing),
+    by dictionary codes (a hash of each value once, then a count per code): the same rows as
+    :func:`_sorted_duplicates`, without sorting millions of strings.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> _repeated_codes(pa.array(["x", "y", "x", None, None, "z"])).tolist()
+        [True, False, True, True, True, False]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    coded = pc.dictionary_encode(array, null_encoding="encode")
+    codes = coded.indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(codes, minlength=len(coded.dictionary))
+    return counts[codes] > 1
+
+
+def _sorted_duplicates(arrays: list) -> np.ndarray:
+    """The readable rule of :func:`_duplicated` on Arrow ``arrays`` (one per key column): the
+    rows sorted by the key, and equal neighbours are the duplicates."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(arrays[0])
     table = pa.table({f"k{i}": a for i, a in enumerate(arrays)})
     order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(arrays))])
     same = np.ones(n - 1, dtype=bool)
