@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.record:  # only the units' names are read after the drill-down
             tables = Memo(dataset, handed_over=True)  # the rules let go of what they have read
             dataset = {k: dataset[k] for k in ("units",) if k in dataset}
-        detail = compliance_detail(  # no reason is written but in the drill-down and register
-            tables, params, period, reasons=args.detail is not None or bool(args.record)
-        )
+        detail = None  # a scorecard alone adds each block of rows up, never the drill-down
+        if args.detail is not None or args.record:  # reasons are written there only
+            detail = compliance_detail(tables, params, period)
         card = compliance_scorecard(tables, params, period, detail=detail)
         del tables
     when = period_text(period, args.lang)
