@@ -33,7 +33,7 @@ from fpanalysis.rules.compliance import (
     latest_complete_year,
     parse_period,
 )
-from fpanalysis.rules.compliance.detail import surveys_in_view
+from fpanalysis.rules.compliance.detail import scorecard_columns, surveys_in_view
 from fpanalysis.rules.frames import Memo
 
 HELP = (
@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         keep = None
         if args.period and not args.record:
             keep = {"surveys": surveys_in_view(params, parse_period(args.period))}
+            if args.detail is None:  # a scorecard alone: only the columns its rules read
+                keep.update(scorecard_columns())
         dataset = load_data(args, TABLES_NEEDED, keep=keep)
         period = period_of(args, dataset)
         release_memory()  # what the validation held

@@ -39,6 +39,14 @@ TABLES_NEEDED = [
     "contraception",
 ]
 
+#: The columns of the largest tables a scorecard's rules read (C1-C8 without reasons; an
+#: accountability list reads the spouses' names as well): the loader may keep only these
+#: (:func:`scorecard_columns`), the names, ID numbers and sexes let go as they are validated.
+SCORECARD_COLUMNS_READ = {
+    "persons": ["person_id", "birth_date", "unit_id", "category", "hire_date", "leave_date"],
+    "children": ["child_id", "couple_id", "birth_date"],
+}
+
 #: The drill-down's text columns (the others are a date, flags and penalty points).
 _TEXT_COLUMNS = [
     c
@@ -108,13 +116,16 @@ def detail_blocks(
         with phase("rules C1 baseline coverage"):
             block = typed(baseline_rows(tables, params, period, reasons=reasons))
         yield block
+        del block  # each block let go before the next is made, not held while it is
     for h in period.halves:
         with phase("rules C2 follow-up coverage"):
             block = typed(followup_rows(tables, params, h, reasons=reasons))
         yield block
+        del block
     with phase("rules C3 feedback timeliness"):
         block = typed(feedback_rows(tables, params, period))
     yield block
+    del block
     let_go(tables, ("surveys",))  # read by C1-C3 only
     with phase("rules C4 check attendance"):
         block = typed(check_rows(tables, params, period, reasons=reasons))
@@ -146,6 +157,17 @@ def surveys_in_view(params: Params, period: Period) -> Callable[[pd.DataFrame], 
         return surveys[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
 
     return keep
+
+
+def scorecard_columns() -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
+    """Table -> the columns of it a scorecard's rules read (:data:`SCORECARD_COLUMNS_READ`), for
+    the loader to keep (``load_for_analysis(keep=)``) when no drill-down nor accountability list
+    is asked for: the same scorecard from a smaller dataset."""
+
+    def columns(names: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+        return lambda frame: frame[[c for c in names if c in frame.columns]]
+
+    return {t: columns(names) for t, names in SCORECARD_COLUMNS_READ.items()}
 
 
 def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:
