@@ -64,3 +64,22 @@ def test_sums_of_nothing():
     assert compliance_sums(t, params, "2024").empty
     card = compliance_scorecard(t, params, "2024")
     assert card["unit_id"].tolist() == ["U1", "U2"]
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_scorecard_from_the_columns_it_reads(sample_dir, period):
+    """Loaded with only the columns ``scorecard_columns`` keeps (no names, ID numbers nor sexes),
+    the sample's scorecard is the one of the whole tables."""
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+    from fpanalysis.rules.compliance.detail import SCORECARD_COLUMNS_READ, scorecard_columns
+
+    params = load_params()
+    whole = load_for_analysis(sample_dir, TABLES_NEEDED)
+    slim = load_for_analysis(sample_dir, TABLES_NEEDED, keep=scorecard_columns())
+    for t, names in SCORECARD_COLUMNS_READ.items():
+        assert list(slim[t].columns) == names
+        assert "name" not in slim[t].columns and "sex" not in slim[t].columns
+    pd.testing.assert_frame_equal(
+        compliance_scorecard(slim, params, period), compliance_scorecard(whole, params, period)
+    )
