@@ -126,7 +126,7 @@ def detail_blocks(
         block = typed(feedback_rows(tables, params, period))
     yield block
     del block
-    let_go(tables, ("surveys",))  # read by C1-C3 only
+    let_go(tables, ("surveys",), kept=("couples_in_scope",))  # read by C1-C3 only
     with phase("rules C4 check attendance"):
         block = typed(check_rows(tables, params, period, reasons=reasons))
     yield block
