@@ -33,7 +33,7 @@ from fpanalysis.rules.compliance import (
     latest_complete_year,
     parse_period,
 )
-from fpanalysis.rules.compliance.detail import surveys_in_view
+from fpanalysis.rules.compliance.detail import scorecard_columns, surveys_in_view
 from fpanalysis.rules.frames import Memo
 
 HELP = (
@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         keep = None
         if args.period and not args.record:
             keep = {"surveys": surveys_in_view(params, parse_period(args.period))}
+            if args.detail is None:  # a scorecard alone: only the columns its rules read
+                keep.update(scorecard_columns())
         dataset = load_data(args, TABLES_NEEDED, keep=keep)
         period = period_of(args, dataset)
         release_memory()  # what the validation held
@@ -109,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.record:  # only the units' names are read after the drill-down
             tables = Memo(dataset, handed_over=True)  # the rules let go of what they have read
             dataset = {k: dataset[k] for k in ("units",) if k in dataset}
-        detail = compliance_detail(  # no reason is written but in the drill-down and register
-            tables, params, period, reasons=args.detail is not None or bool(args.record)
-        )
+        detail = None  # a scorecard alone adds each block of rows up, never the drill-down
+        if args.detail is not None or args.record:  # reasons are written there only
+            detail = compliance_detail(tables, params, period)
         card = compliance_scorecard(tables, params, period, detail=detail)
         del tables
     when = period_text(period, args.lang)

@@ -4,7 +4,7 @@ the couples and events behind it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 
 import numpy as np
@@ -38,6 +38,14 @@ TABLES_NEEDED = [
     "check_attendance",
     "contraception",
 ]
+
+#: The columns of the largest tables a scorecard's rules read (C1-C8 without reasons; an
+#: accountability list reads the spouses' names as well): the loader may keep only these
+#: (:func:`scorecard_columns`), the names, ID numbers and sexes let go as they are validated.
+SCORECARD_COLUMNS_READ = {
+    "persons": ["person_id", "birth_date", "unit_id", "category", "hire_date", "leave_date"],
+    "children": ["child_id", "couple_id", "birth_date"],
+}
 
 #: The drill-down's text columns (the others are a date, flags and penalty points).
 _TEXT_COLUMNS = [
@@ -74,31 +82,10 @@ def compliance_detail(
         part, couple, event.
     """
     period = parse_period(period)
-    own = not isinstance(tables, Memo)
-    tables = Memo(tables) if own else tables  # keyed tables made once
-    _keep_dated_surveys(tables, params, period)
-    typed = partial(_typed, period=period, reasons=reasons)
-    blocks = []
-    if period.half in (None, 1):
-        with phase("rules C1 baseline coverage"):
-            blocks.append(typed(baseline_rows(tables, params, period, reasons=reasons)))
-    with phase("rules C2 follow-up coverage"):
-        for h in period.halves:
-            blocks.append(typed(followup_rows(tables, params, h, reasons=reasons)))
-    with phase("rules C3 feedback timeliness"):
-        blocks.append(typed(feedback_rows(tables, params, period)))
-    let_go(tables, ("surveys",))  # read by C1-C3 only
-    with phase("rules C4 check attendance"):
-        blocks.append(typed(check_rows(tables, params, period, reasons=reasons)))
-    let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
-    with phase("rules C5-C8 events"):
-        blocks.extend(typed(b) for b in event_rows(tables, params, period))
-    if own or tables.handed_over:
-        tables.kept.clear()  # what the rules derived is not needed to stack and sort
-    let_go(tables, tuple(t for t in tables if t != "units"))
+    blocks = list(detail_blocks(tables, params, period, reasons=reasons))
     blocks = [b for b in blocks if len(b)]
     if not blocks:
-        return sort_detail(typed(detail_rows(pd.RangeIndex(0))))
+        return sort_detail(_typed(detail_rows(pd.RangeIndex(0)), period=period, reasons=reasons))
     # Stacked and sorted a column at a time, each block's column let go once stacked and each
     # stacked column once taken in order: one copy of the drill-down, not three.
     with phase("rules drill-down stacked and sorted"):
@@ -107,6 +94,51 @@ def compliance_detail(
         }
         del blocks
         return _take_sorted(columns)
+
+
+def detail_blocks(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    period: str | Period,
+    *,
+    reasons: bool = True,
+) -> Iterator[pd.DataFrame]:
+    """The drill-down's blocks of rows (C1, C2 per half, C3, C4, C5-C8), typed, one after
+    another, unstacked and unsorted: :func:`compliance_detail` stacks and sorts them, a scorecard
+    alone adds each up as it comes (``scoring.compliance_sums``). Tables handed over are let go
+    as the rules are done with them, as in :func:`compliance_detail`."""
+    period = parse_period(period)
+    own = not isinstance(tables, Memo)
+    tables = Memo(tables) if own else tables  # keyed tables made once
+    _keep_dated_surveys(tables, params, period)
+    typed = partial(_typed, period=period, reasons=reasons)
+    if period.half in (None, 1):
+        with phase("rules C1 baseline coverage"):
+            block = typed(baseline_rows(tables, params, period, reasons=reasons))
+        yield block
+        del block  # each block let go before the next is made, not held while it is
+    for h in period.halves:
+        with phase("rules C2 follow-up coverage"):
+            block = typed(followup_rows(tables, params, h, reasons=reasons))
+        yield block
+        del block
+    with phase("rules C3 feedback timeliness"):
+        block = typed(feedback_rows(tables, params, period))
+    yield block
+    del block
+    let_go(tables, ("surveys",), kept=("couples_in_scope",))  # read by C1-C3 only
+    with phase("rules C4 check attendance"):
+        block = typed(check_rows(tables, params, period, reasons=reasons))
+    yield block
+    del block
+    let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
+    with phase("rules C5-C8 events"):
+        events = [typed(b) for b in event_rows(tables, params, period)]
+    if own or tables.handed_over:
+        tables.kept.clear()  # what the rules derived is not needed to stack and sort
+    let_go(tables, tuple(t for t in tables if t != "units"))
+    while events:
+        yield events.pop(0)
 
 
 def surveys_in_view(params: Params, period: Period) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -125,6 +157,17 @@ def surveys_in_view(params: Params, period: Period) -> Callable[[pd.DataFrame], 
         return surveys[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
 
     return keep
+
+
+def scorecard_columns() -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
+    """Table -> the columns of it a scorecard's rules read (:data:`SCORECARD_COLUMNS_READ`), for
+    the loader to keep (``load_for_analysis(keep=)``) when no drill-down nor accountability list
+    is asked for: the same scorecard from a smaller dataset."""
+
+    def columns(names: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+        return lambda frame: frame[[c for c in names if c in frame.columns]]
+
+    return {t: columns(names) for t, names in SCORECARD_COLUMNS_READ.items()}
 
 
 def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:

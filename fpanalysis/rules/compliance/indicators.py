@@ -14,7 +14,7 @@ import pandas as pd
 from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.params import Params
 from fpanalysis.rules.compliance.period import Period, month_day_in
-from fpanalysis.rules.frames import as_dates, date_text, lookup, sort_rows, table_of
+from fpanalysis.rules.frames import as_dates, date_text, let_go, lookup, sort_rows, table_of
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
 RATE_INDICATORS = [
@@ -366,11 +366,14 @@ def feedback_rows(
 # --------------------------------------------------------------------------- C4
 
 
+_STERILISATIONS = ["female_sterilization", "male_sterilization"]
+
+
 def _sterilised(tables: Mapping[str, pd.DataFrame], who: pd.DataFrame) -> pd.Series:
     """For rows of ``who`` (person_id, _date, _k), the first sterilisation record in force, else
     missing: started on or before the date, not ended and not found falsified by then."""
     c = table_of(tables, "contraception")
-    c = c[c["method"].isin(["female_sterilization", "male_sterilization"])]
+    c = c[c["method"].isin(_STERILISATIONS)]
     m = who.merge(
         c[["record_id", "person_id", "start_date", "end_date", "falsified_found_date"]],
         on="person_id",
@@ -409,6 +412,8 @@ def _round_wives(
     if not blocks:
         return None
     w = pd.concat(blocks, ignore_index=True)
+    del blocks, sc
+    let_go(tables, (), kept=("couples_in_scope",))  # the rounds' scopes are in w now
     w["_k"] = np.arange(len(w))
     return w
 
@@ -454,19 +459,27 @@ def check_rows(
         return detail_rows(pd.RangeIndex(0))
     start = w["_start"]
 
-    # Either spouse sterilised on the start day.
+    # Either spouse sterilised on the start day. Only the spouses with a sterilisation record are
+    # joined (a spouse without one has none in force): the same first record per row, from a
+    # join of those few rather than of every wife and husband of every round.
+    c = table_of(tables, "contraception")
+    sterile = c.loc[c["method"].isin(_STERILISATIONS), "person_id"]
     both = pd.concat(
         [
-            pd.DataFrame({"person_id": w["wife_id"], "_date": start, "_k": w["_k"]}),
-            pd.DataFrame({"person_id": w["husband_id"], "_date": start, "_k": w["_k"]}),
+            pd.DataFrame({"person_id": w[s], "_date": start, "_k": w["_k"]})[
+                isin_keys(w[s], sterile).to_numpy(dtype=bool)
+            ]
+            for s in ("wife_id", "husband_id")
         ],
         ignore_index=True,
     )
     steril = _sterilised(tables, both).reindex(w["_k"]).set_axis(w.index)
 
-    # Pregnant on the start, or a pregnancy that ended within N days before it (by the couple).
+    # Pregnant on the start, or a pregnancy that ended within N days before it (by the couple):
+    # only the couples with a pregnancy are joined (the others have none to look at).
     p = table_of(tables, "pregnancies")
-    m = w[["_k", "couple_id", "_start", "_exempt_days"]].merge(
+    pregnant = isin_keys(w["couple_id"], p["couple_id"]).to_numpy(dtype=bool)
+    m = w.loc[pregnant, ["_k", "couple_id", "_start", "_exempt_days"]].merge(
         p[["pregnancy_id", "couple_id", "detected_date", "outcome_date"]], on="couple_id"
     )
     ongoing = (m["detected_date"] <= m["_start"]) & (

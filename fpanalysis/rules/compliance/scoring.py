@@ -16,7 +16,7 @@ import pandas as pd
 
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
-from fpanalysis.rules.compliance.detail import compliance_detail
+from fpanalysis.rules.compliance.detail import detail_blocks
 from fpanalysis.rules.compliance.indicators import COUNT_INDICATORS, INDICATORS, RATE_INDICATORS
 from fpanalysis.rules.compliance.period import Period, parse_period
 from fpanalysis.rules.frames import table_of
@@ -313,6 +313,22 @@ def score_units(
     return score, grade
 
 
+def compliance_sums(
+    tables: Mapping[str, pd.DataFrame], params: Params, period: str | Period
+) -> pd.DataFrame:
+    """The per-unit sums of :func:`compliance_detail` without the drill-down: each block of rows
+    (:func:`~fpanalysis.rules.compliance.detail.detail_blocks`, no reasons) is added up as it
+    comes and let go, so the drill-down is never stacked nor sorted. Equal to
+    ``unit_sums(compliance_detail(tables, params, period))``: every figure is a sum over rows,
+    and sums of parts add up (:func:`add_unit_sums`)."""
+    parts = []
+    for block in detail_blocks(tables, params, period, reasons=False):
+        if len(block):
+            parts.append(unit_sums(block))
+        del block
+    return add_unit_sums(parts)
+
+
 def scorecard_from_detail(
     detail: pd.DataFrame, params: Params, period: str | Period, units: list[str] | None = None
 ) -> pd.DataFrame:
@@ -397,8 +413,11 @@ def compliance_scorecard(
         0      U1                NaN  100.0  excellent
     """
     period = parse_period(period)
-    if detail is None:
-        detail = compliance_detail(tables, params, period)
+    if detail is None:  # no drill-down asked: the blocks' sums, not the sorted drill-down
+        sums = compliance_sums(tables, params, period)
+        units = list(table_of(tables, "units")["unit_id"].dropna())
+        with phase("rules scorecard"):
+            return scorecard_from_sums(sums, params, period, units)
     units = list(table_of(tables, "units")["unit_id"].dropna())
     with phase("rules scorecard"):
         return scorecard_from_detail(detail, params, period, units)

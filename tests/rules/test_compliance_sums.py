@@ -1,0 +1,85 @@
+"""The scorecard without drill-down (``compliance_sums``: each block of rows added up as it comes)
+against the readable path (the whole drill-down, stacked, sorted and added up)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_compliance import world
+
+from fpanalysis.core.params import load_params
+from fpanalysis.rules.compliance import compliance_detail, compliance_scorecard
+from fpanalysis.rules.compliance.scoring import compliance_sums, unit_sums
+from fpanalysis.rules.frames import Memo
+
+PERIODS = ["2024", "2024H1", "2024H2", "2019"]
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_sums_equal_the_drill_downs_sums_on_the_sample(sample_dir, period):
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    params = load_params()
+    readable = compliance_detail(ds, params, period)
+    pd.testing.assert_frame_equal(compliance_sums(ds, params, period), unit_sums(readable))
+    pd.testing.assert_frame_equal(
+        compliance_scorecard(ds, params, period),
+        compliance_scorecard(ds, params, period, detail=readable),
+    )
+    handed = Memo({t: ds[t] for t in TABLES_NEEDED}, handed_over=True)
+    pd.testing.assert_frame_equal(
+        compliance_scorecard(handed, params, period),
+        compliance_scorecard(ds, params, period, detail=readable),
+    )
+    assert list(handed) == ["units"]  # let go of all it read
+
+
+def test_sums_by_hand():
+    """One staff couple of U1, surveyed at baseline in time: C1 1/1, U2 has nobody."""
+    s = {
+        "survey_id": "S1",
+        "couple_id": "C1",
+        "unit_id": "U1",
+        "kind": "baseline",
+        "survey_date": "2024-01-15",
+        "problem_found": False,
+        "reported_date": None,
+    }
+    t = world(surveys=[s])
+    params = load_params()
+    sums = compliance_sums(t, params, "2024").set_index(["unit_id", "indicator"])
+    assert sums.loc[("U1", "baseline_coverage"), ["numerator", "denominator"]].tolist() == [1, 1]
+    assert "U2" not in sums.index.get_level_values(0)
+    pd.testing.assert_frame_equal(
+        compliance_scorecard(t, params, "2024"),
+        compliance_scorecard(t, params, "2024", detail=compliance_detail(t, params, "2024")),
+    )
+
+
+def test_sums_of_nothing():
+    t = world(persons=[], couples=[])
+    params = load_params()
+    assert compliance_sums(t, params, "2024").empty
+    card = compliance_scorecard(t, params, "2024")
+    assert card["unit_id"].tolist() == ["U1", "U2"]
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_scorecard_from_the_columns_it_reads(sample_dir, period):
+    """Loaded with only the columns ``scorecard_columns`` keeps (no names, ID numbers nor sexes),
+    the sample's scorecard is the one of the whole tables."""
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+    from fpanalysis.rules.compliance.detail import SCORECARD_COLUMNS_READ, scorecard_columns
+
+    params = load_params()
+    whole = load_for_analysis(sample_dir, TABLES_NEEDED)
+    slim = load_for_analysis(sample_dir, TABLES_NEEDED, keep=scorecard_columns())
+    for t, names in SCORECARD_COLUMNS_READ.items():
+        assert list(slim[t].columns) == names
+        assert "name" not in slim[t].columns and "sex" not in slim[t].columns
+    pd.testing.assert_frame_equal(
+        compliance_scorecard(slim, params, period), compliance_scorecard(whole, params, period)
+    )
