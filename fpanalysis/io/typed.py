@@ -188,11 +188,15 @@ class TypedPlan:
         """The table's raw rows (its ``index`` set once every part has been read)."""
         return self.reader(pd.Index([], dtype="int64", name="row"))
 
-    def read(self, which: list[int] | None = None, header_problems: bool = True) -> TypedTable:
+    def read(
+        self, which: list[int] | None = None, header_problems: bool = True, one_chunk: bool = True
+    ) -> TypedTable:
         """The parts ``which`` (default every part) read typed; ``header_problems``: with what
-        their headers said (else only the problems of their cells)."""
+        their headers said (else only the problems of their cells); ``one_chunk``: each text
+        column as one Arrow array (:func:`_one_chunk`, a copy), else as the parts' pieces (for
+        a slice checked and let go, whose look-ups do not need one array: the same values)."""
         which = list(range(len(self.parts))) if which is None else which
-        return _read_parts(self, which, header_problems)
+        return _read_parts(self, which, header_problems, one_chunk)
 
 
 def plan_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedPlan | None:
@@ -245,7 +249,9 @@ def plan_typed(table: schema.Table, files: list[tuple[Path, str]]) -> TypedPlan 
     return TypedPlan(table, parts, header, dict(found), raw_cols, problems_of)
 
 
-def _read_parts(plan: TypedPlan, which: list[int], header_problems: bool) -> TypedTable:
+def _read_parts(
+    plan: TypedPlan, which: list[int], header_problems: bool, one_chunk: bool = True
+) -> TypedTable:
     """The body of :meth:`TypedPlan.read`."""
     import pyarrow.parquet as pq
 
@@ -288,7 +294,9 @@ def _read_parts(plan: TypedPlan, which: list[int], header_problems: bool) -> Typ
             v[kp] if not kp.all() else v for v, kp in zip(typed.pop(c.name), keep, strict=True)
         ]
         s = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
-        s = _one_chunk(s.reset_index(drop=True).astype(c.dtype))
+        s = s.reset_index(drop=True).astype(c.dtype)
+        if one_chunk:
+            s = _one_chunk(s)
         s.index = index
         columns[c.name] = s
     # the columns as they are (not stacked into one block per type: a copy of every date and

@@ -286,3 +286,19 @@ def test_duplicate_keys_whether_or_not_the_parts_are_in_order(tmp_path, parts, d
     (_, whole), (_, _, report) = _both(d)
     assert report.problems == whole.problems
     assert [p.row for p in report.problems if p.rule == "unique"] == duplicates
+
+
+def test_a_slice_read_in_pieces_holds_the_values_read_as_one_array(dataset):
+    """A slice checked and let go is read without joining each text column into one Arrow
+    array: the same values, dtypes and row numbers as the table read whole (one array)."""
+    from fpanalysis.core import schema
+    from fpanalysis.io.typed import plan_typed
+
+    files = [(p, p.name) for p in sorted((dataset / "surveys").glob("*.parquet"))]
+    plan = plan_typed(schema.TABLES["surveys"], files)
+    one = plan.read().frame
+    pieces = plan.read(one_chunk=False).frame
+    pd.testing.assert_frame_equal(pieces, one)
+    chunks = pd.Series({c: getattr(one[c].array, "_pa_array", None) for c in one.columns})
+    assert all(a.num_chunks == 1 for a in chunks.dropna())
+    assert pieces["survey_id"].array._pa_array.num_chunks == len(files) > 1

@@ -77,7 +77,7 @@ def check_by_part(
     indexes: list[pd.Index] = []
     id_counts = {c.name: [0, 0] for c in t.columns if c.type == "id"}
     for which in slices(plan, ROWS_AT_ONCE):
-        got = plan.read(which, header_problems=False)
+        got = plan.read(which, header_problems=False, one_chunk=False)
         frame = got.frame
         view = dataset.replace_frames({**dict(dataset), table: frame})
         with shared_lookups():  # the look-ups of one part, let go with it
@@ -164,7 +164,7 @@ class _Keys:
         if self.ordered:  # out of order: the keys of the slices before are needed after all
             self.ordered = False
             for earlier in self.read:
-                frame = self.plan.read(earlier, header_problems=False).frame
+                frame = self.plan.read(earlier, header_problems=False, one_chunk=False).frame
                 self.held.append(frame[self.columns])
                 del frame
         self.read.append(which)
