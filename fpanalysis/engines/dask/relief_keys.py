@@ -7,7 +7,6 @@ cluster."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ import pandas as pd
 
 from fpanalysis.core.memory import release_memory
 from fpanalysis.rules import relief as rl
-from fpanalysis.rules.relief.selection import SELECTION_INPUT_COLUMNS
+from fpanalysis.rules.relief.selection import SELECTION_INPUT_COLUMNS, rank_and_select_arrays
 
 #: What a partition sends the driver of each household it lists, in its own order.
 KEY_COLUMNS = [
@@ -73,21 +72,6 @@ RANKED_COLUMNS = [
 SELECTION = list(rl.SELECTION_CODES)
 #: The row above's values each ranked household's texts quote.
 ABOVE_KEYS = [rl.ABOVE_PREFIX + c for c in rl.ABOVE_COLUMNS]
-
-
-@contextlib.contextmanager
-def python_strings() -> Iterator[None]:
-    """New ``str`` columns stored as Python objects for the duration of the block.
-
-    The selection writes a reason text for every ranked household; most are
-    one of a few texts (every continuing household's, every household below
-    the cut's). Stored as Python objects, equal texts written from one
-    object share it (8 bytes a row) instead of a copy each (~110 bytes a row
-    in Arrow): at province scale, gigabytes less in the driver. The values
-    are the same; the key table keeps them as categoricals.
-    """
-    with pd.option_context("mode.string_storage", "python"):
-        yield
 
 
 def sort_partition(assessed: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -196,10 +180,13 @@ def key_table(
         order: the ranking order.
         quota, budget_yuan, pool: as :func:`fpanalysis.rules.relief.rank_households`.
 
-    Each pool's keys go through :func:`fpanalysis.rules.relief.rank_and_select`,
-    the pandas engine's own step (the order is total, so ranking the
-    partitions' keys together gives the list the whole table gives); the
-    households it does not rank follow by household id.
+    Each pool's keys go through
+    :func:`fpanalysis.rules.relief.selection.rank_and_select_arrays`, the pandas
+    engine's step (:func:`fpanalysis.rules.relief.rank_and_select`) on arrays:
+    the same ranking and selection, with no copy of the rows and no text a row
+    (the order is total, so ranking the partitions' keys together gives the
+    list the whole table gives); the households it does not rank follow by
+    household id.
 
     What the driver holds grows with the province (millions of households), so
     each pool's selection is kept as compact columns (codes of its few texts)
@@ -226,20 +213,18 @@ def key_table(
     for p in sorted(pool_names):
         in_pool = np.flatnonzero(pool_code == pool_names.get_loc(p))
         whole = len(in_pool) == len(allkeys)  # one pool: its keys as they are, not a copy
-        with python_strings():
-            sel, n = rl.rank_and_select(
-                inputs if whole else inputs.iloc[in_pool],
-                order,
-                p,
-                quota=quota,
-                budget_yuan=budget_yuan,
-                pool=pool,
-                texts=False,
-            )
-            notes += n
-            ranked = sel.index.to_numpy()  # labels: positions in allkeys
-            blocks.append((ranked, _selection(sel)))
-            del sel
+        at, one, n = rank_and_select_arrays(
+            inputs if whole else inputs.iloc[in_pool],
+            order,
+            p,
+            quota=quota,
+            budget_yuan=budget_yuan,
+            pool=pool,
+        )
+        notes += n
+        ranked = at if whole else in_pool[at]  # positions in allkeys
+        blocks.append((ranked, one))
+        del one
         release_memory()
         rest = np.setdiff1d(in_pool, ranked)
         ids = allkeys["household_id"].iloc[rest].reset_index(drop=True)
@@ -278,19 +263,6 @@ def merge_keys(keys: list[pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(keys, ignore_index=True)
     keys.clear()
     return out
-
-
-def _selection(sel: pd.DataFrame) -> dict[str, Any]:
-    """The columns of a pool's ranking and selection (rows in rank order) the key table keeps.
-
-    The texts (a few distinct ones shared by most rows) as :func:`_text_codes`.
-    """
-    return {
-        "selected": sel["selected"].to_numpy(dtype=bool),
-        "cumulative_fen": sel["cumulative_fen"].array,
-        "selection": pd.Categorical(sel["selection"].to_numpy(dtype=object), SELECTION).codes,
-        **{c: _text_codes(sel[c]) for c in TEXTS},
-    }
 
 
 #: The ranking's text columns the key table keeps, as categoricals.

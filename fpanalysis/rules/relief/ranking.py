@@ -102,3 +102,40 @@ def add_decided(
         for c in ABOVE_COLUMNS:
             e[ABOVE_PREFIX + c] = above[c]
     return e
+
+
+def rank_positions(assessed: pd.DataFrame, order: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rank_keys` as arrays: where the ranked rows are and which key decided each.
+
+    The same sort as :func:`rank_keys` (its key columns only), without taking
+    the rows: for a driver that holds a province's keys and needs no copy of them.
+
+    Returns:
+        ``(positions, decided)``: the eligible rows' positions in ``assessed``
+        in rank order, and per ranked row the index in ``order`` of the key that
+        separates it from the row above (``-1`` where :func:`rank_keys` gives
+        NaN: rank 1, or no key differs).
+
+    Examples:
+        >>> a = pd.DataFrame({"household_id": ["H3", "H1", "H2"],
+        ...     "eligible": pd.array([True, True, False]), "tier": [1, 1, 2],
+        ...     "fp_priority": [False] * 3, "pc_key": [1.0, 1.0, 2.0],
+        ...     "application_date": pd.to_datetime(["2025-01-01"] * 3)})
+        >>> pos, decided = rank_positions(a, ["tier", "household_id"])
+        >>> pos.tolist(), decided.tolist()
+        ([1, 0], [-1, 1])
+    """
+    order = list(order)
+    eligible = np.flatnonzero(assessed["eligible"].fillna(False).astype(bool).to_numpy())
+    keys = sort_frame(assessed.iloc[eligible]).reset_index(drop=True)
+    keys = keys.sort_values(order, kind="mergesort", na_position="last")
+    positions = eligible[keys.index.to_numpy()]
+    decided = np.full(len(keys), -1, np.int8)
+    for i in reversed(range(len(order))):  # the earliest differing key wins: assign from the last
+        k = keys[order[i]].reset_index(drop=True)
+        prev = k.shift()
+        differs = k.ne(prev) & ~(k.isna() & prev.isna())
+        differs = differs.to_numpy(dtype=bool, na_value=True)  # one missing: they differ
+        decided[differs] = i
+    decided[:1] = -1
+    return positions, decided

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.relief.assess import assess, value_fen
-from fpanalysis.rules.relief.ranking import rank_pool
-from fpanalysis.rules.relief.textcols import as_series, yuan_texts
+from fpanalysis.rules.relief.ranking import rank_pool, rank_positions
+from fpanalysis.rules.relief.textcols import as_series, cat, yuan_texts
 from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
 
 POOLS = ("all", "urban", "rural", "separate")
@@ -221,35 +221,8 @@ def select_pool(
     cum = cum.mask(inc, ent.where(inc, 0).cumsum())
     r["cumulative_fen"] = cum.astype("Int64")
 
-    notes: list[tuple[str, str]] = []
     waiting_n = int((r["selection"] == "waiting").sum())
-    inc_cost_txt = yuan_text(inc_cost)
-    if quota is not None and inc_n > quota:
-        notes.append(
-            (
-                f"在保户 {inc_n} 户已超过名额 {quota} 户：全部继续保障，本轮无新纳入",
-                f"the {inc_n} continuing households exceed the quota of {quota}: "
-                "all continue and nobody new enters",
-            )
-        )
-    elif quota is not None and 0 < inc_n == quota and waiting_n:
-        notes.append(
-            (
-                f"在保户 {inc_n} 户正好用完名额 {quota} 户：本轮无新纳入",
-                f"the {inc_n} continuing households use the whole quota of {quota}: "
-                "nobody new enters",
-            )
-        )
-    if budget_fen is not None and inc_cost > budget_fen:
-        notes.append(
-            (
-                f"在保户月保障金合计 {inc_cost_txt} 元已超过预算 {yuan_text(budget_fen, True)} 元："
-                "全部继续保障，本轮无新纳入",
-                f"the continuing households' entitlements, {inc_cost_txt} yuan a month, "
-                f"exceed the budget of {yuan_text(budget_fen, True)} yuan: "
-                "all continue and nobody new enters",
-            )
-        )
+    notes = _selection_notes(quota, budget_fen, inc_n, inc_cost, waiting_n)
 
     # Why each newcomer is in or out.
     why_zh = pd.Series("", index=r.index, dtype="str")
@@ -288,41 +261,8 @@ def select_pool(
         why_en[admitted] = "admitted: " + le
     first_out = new & ~ok & ~((new & ~ok).cumsum().shift(fill_value=0) > 0)
     for idx in r.index[first_out]:
-        reasons_zh, reasons_en = [], []
-        if slots is not None and pos[idx] > slots:
-            reasons_zh.append(f"名额 {quota} 户已用完（在保户 {inc_n} 户，新纳入 {slots} 户）")
-            reasons_en.append(
-                f"the quota of {quota} is used up ({inc_n} continuing, {slots} admitted)"
-            )
-        if budget_fen is not None and inc_cost + int(new_cost[idx]) > budget_fen:
-            left = budget_fen - (inc_cost + int(new_cost[idx]) - int(ent[idx]))
-            if inc_cost >= budget_fen:
-                reasons_zh.append(
-                    f"在保户月保障金合计 {yuan_text(inc_cost)} 元"
-                    f"已用完预算 {yuan_text(budget_fen, True)} 元"
-                )
-                reasons_en.append(
-                    f"the continuing households' {yuan_text(inc_cost)} yuan use up the budget of "
-                    f"{yuan_text(budget_fen, True)} yuan"
-                )
-            else:
-                reasons_zh.append(
-                    f"预算剩余 {yuan_text(left)} 元，不足本户月保障金 {yuan_text(ent[idx])} 元"
-                )
-                reasons_en.append(
-                    f"the budget has {yuan_text(left)} yuan left, "
-                    f"less than this household's {yuan_text(ent[idx])} yuan"
-                )
-        why_zh[idx] = (
-            "未纳入："
-            + "；".join(reasons_zh)
-            + "。按排序在此停止，其后各户均不纳入（跳过本户会打乱优先次序）"
-        )
-        why_en[idx] = (
-            "waiting: "
-            + "; ".join(reasons_en)
-            + ". Selection stops here in rank order; every household below waits too "
-            "(skipping this one would break the priority)"
+        why_zh[idx], why_en[idx] = _first_out_why(
+            quota, slots, budget_fen, inc_n, inc_cost, pos[idx], new_cost[idx], ent[idx]
         )
     if first_out.any():
         fo = r.index[first_out][0]
@@ -374,6 +314,46 @@ def rank_and_select(
     return sel, pool_notes(notes, p, pool)
 
 
+def rank_and_select_arrays(
+    keys: pd.DataFrame,
+    order: Iterable[str],
+    p: str,
+    *,
+    quota: Any = None,
+    budget_yuan: Any = None,
+    pool: str = "all",
+) -> tuple[np.ndarray, dict[str, Any], list[tuple[str, str]]]:
+    """:func:`rank_and_select` on a pool's keys (:data:`SELECTION_INPUT_COLUMNS`), as arrays.
+
+    The same ranking (:func:`~fpanalysis.rules.relief.ranking.rank_positions`)
+    and selection (:func:`select_arrays`), for a driver holding a province's
+    keys: no copy of the rows, no text a row.
+
+    Returns:
+        ``(positions, columns, notes)``: the ranked rows' positions in ``keys``
+        in rank order; :func:`select_arrays`'s columns plus ``decided_by`` as
+        ``(codes, texts)`` (-1: none); the pool's notes as :func:`rank_and_select`'s.
+
+    Raises:
+        UsageError: separate pools without a limit for this one.
+    """
+    order = list(order)
+    at, decided = rank_positions(keys, order)
+    cols, notes = select_arrays(
+        keys["household_id"].iloc[at].reset_index(drop=True),
+        keys["entitlement_yuan"].iloc[at].to_numpy(),
+        keys["incumbent"].iloc[at].fillna(False).astype(bool).to_numpy(),
+        quota=_limit_for(quota, p, "名额/quota"),
+        budget_yuan=_limit_for(budget_yuan, p, "预算/budget"),
+    )
+    used = np.unique(decided[decided >= 0])
+    renumber = np.full(len(order), -1, np.int32)
+    renumber[used] = np.arange(len(used), dtype=np.int32)
+    codes = np.where(decided >= 0, renumber[np.maximum(decided, 0)], -1).astype(np.int32)
+    cols["decided_by"] = (codes, np.array(order, dtype=object)[used])
+    return at, cols, pool_notes(notes, p, pool)
+
+
 def pool_notes(notes: list[tuple[str, str]], p: str, pool: str) -> list[tuple[str, str]]:
     """A pool's notes, prefixed with the pool's name when the pools run separately."""
     if pool != "separate":
@@ -393,3 +373,210 @@ def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
     for c in ("rank", "cumulative_fen", "above_rank"):
         rest[c] = pd.array([pd.NA] * len(rest), dtype="Int64")
     return rest
+
+
+#: The why-texts :func:`select_pool` gives every continuing household.
+CONTINUING_WHY = (
+    "在保户复核仍符合条件：继续保障（不与新申请户重新排序），保障金先行列支",
+    "receives relief now and is still eligible: continues "
+    "(re-checked, not re-ranked against newcomers), paid first",
+)
+
+
+def select_arrays(
+    household_id: np.ndarray,
+    entitlement_yuan: np.ndarray,
+    incumbent: np.ndarray,
+    *,
+    quota: int | None = None,
+    budget_yuan: Any = None,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """:func:`select_pool` on arrays: the same selection, its texts as codes (rulebook §6).
+
+    For a driver holding a province's keys: no frame, no text a row. The
+    readable statement is :func:`select_pool`; this gives the same values.
+
+    Args:
+        household_id: the ranked households' ids, in rank order (indexed by
+            position; only the first household that does not fit is read).
+        entitlement_yuan: their entitlements (whole yuan), in rank order.
+        incumbent: bool per ranked household (receiving now or selected last round).
+        quota, budget_yuan: as :func:`select_pool` (one pool's limits).
+
+    Returns:
+        ``(columns, notes)``: ``selected`` (bool), ``selection`` (int8 codes into
+        :data:`SELECTION_CODES`), ``cumulative_fen`` (Int64 array), and
+        ``why_zh``/``why_en`` as ``(codes, texts)``: int32 codes into an object
+        array of texts (every text used at least once); ``notes`` as :func:`select_pool`'s.
+    """
+    inc = np.asarray(incumbent, dtype=bool)
+    ent = np.asarray(entitlement_yuan).astype(np.int64) * 100
+    n = len(ent)
+    new = ~inc
+    inc_cost = int(ent[inc].sum())
+    inc_n = int(inc.sum())
+    pos = np.where(new, np.cumsum(new), 0)  # 1-based position among newcomers
+    new_cost = np.cumsum(np.where(new, ent, 0))
+    ok = np.ones(n, bool)
+    budget_fen = None if budget_yuan is None else value_fen(budget_yuan)
+    slots = None if quota is None else max(0, int(quota) - inc_n)
+    if slots is not None:
+        ok &= pos <= slots
+    if budget_fen is not None:
+        ok &= (inc_cost + new_cost) <= budget_fen
+    out = new & ~ok
+    first = int(np.argmax(out)) if out.any() else n  # the first newcomer that does not fit
+    admitted = new & ok
+    admitted[first:] = False  # everything after it waits too
+    selected = inc | admitted
+    selection = np.where(inc, 0, np.where(admitted, 1, 2)).astype(np.int8)
+    cum = np.where(
+        inc, np.cumsum(np.where(inc, ent, 0)), inc_cost + np.cumsum(np.where(admitted, ent, 0))
+    )
+    cumulative = pd.arrays.IntegerArray(np.where(selected, cum, 0).astype(np.int64), ~selected)
+
+    notes = _selection_notes(quota, budget_fen, inc_n, inc_cost, int((selection == 2).sum()))
+    lim_zh, lim_en = _limit_texts(quota if slots is not None else None, budget_fen)
+    lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
+    le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
+    # codes: 0 continuing, 1 the first that does not fit, 2 those below it, 3 none, 4+ admitted
+    fixed_zh = [CONTINUING_WHY[0], "", "", ""]
+    fixed_en = [CONTINUING_WHY[1], "", "", ""]
+    codes = np.full(n, 3, np.int32)
+    codes[inc] = 0
+    if first < n:
+        zh, en = _first_out_why(
+            quota, slots, budget_fen, inc_n, inc_cost, pos[first], new_cost[first], ent[first]
+        )
+        fixed_zh[1], fixed_en[1] = zh, en
+        fid, frank = household_id[first], first + 1
+        fixed_zh[2] = f"未纳入：排序在前的 {fid}（第 {frank} 名）未能纳入，按排序在该户处停止"
+        fixed_en[2] = f"waiting: selection stopped at {fid} (rank {frank}) above, which did not fit"
+        codes[(selection == 2)] = 2
+        codes[first] = 1
+    at = np.flatnonzero(admitted)
+    if lim_zh:
+        cum_txt = yuan_texts(cum[at])
+        adm_zh = cat("新纳入：按排序在" + lz + "之内（累计 ", cum_txt, " 元）")
+        adm_en = cat(
+            "admitted: within the " + le + " in rank order (cumulative ", cum_txt, " yuan)"
+        )
+        adm_zh = adm_zh.to_numpy(zero_copy_only=False)
+        adm_en = adm_en.to_numpy(zero_copy_only=False)
+        codes[at] = 4 + np.arange(len(at), dtype=np.int32)
+    else:
+        fixed_zh.append("新纳入：" + lz)
+        fixed_en.append("admitted: " + le)
+        adm_zh = adm_en = np.zeros(0, object)
+        codes[at] = 4
+    texts_zh = np.concatenate([np.array(fixed_zh, object), adm_zh.astype(object)])
+    texts_en = np.concatenate([np.array(fixed_en, object), adm_en.astype(object)])
+    cols = {
+        "selected": selected,
+        "selection": selection,
+        "cumulative_fen": cumulative,
+        "why_zh": _used(codes, texts_zh),
+        "why_en": _used(codes, texts_en),
+    }
+    return cols, notes
+
+
+def _used(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)`` keeping only the texts some code points at (codes renumbered)."""
+    used = np.zeros(len(texts), bool)
+    used[codes] = True
+    renumber = np.cumsum(used, dtype=np.int32) - 1
+    return renumber[codes], texts[used]
+
+
+def _limit_texts(quota: Any, budget_fen: int | None) -> tuple[list[str], list[str]]:
+    """The round's limits as :func:`select_pool` names them (``quota`` ``None``: no quota)."""
+    lim_zh, lim_en = [], []
+    if quota is not None:
+        lim_zh.append(f"名额 {quota} 户")
+        lim_en.append(f"quota {quota}")
+    if budget_fen is not None:
+        lim_zh.append(f"预算 {yuan_text(budget_fen, True)} 元")
+        lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
+    return lim_zh, lim_en
+
+
+def _selection_notes(
+    quota: Any, budget_fen: int | None, inc_n: int, inc_cost: int, waiting_n: int
+) -> list[tuple[str, str]]:
+    """A pool's ``(zh, en)`` notes: the continuing households alone fill its quota or budget."""
+    notes: list[tuple[str, str]] = []
+    inc_cost_txt = yuan_text(inc_cost)
+    if quota is not None and inc_n > quota:
+        notes.append(
+            (
+                f"在保户 {inc_n} 户已超过名额 {quota} 户：全部继续保障，本轮无新纳入",
+                f"the {inc_n} continuing households exceed the quota of {quota}: "
+                "all continue and nobody new enters",
+            )
+        )
+    elif quota is not None and 0 < inc_n == quota and waiting_n:
+        notes.append(
+            (
+                f"在保户 {inc_n} 户正好用完名额 {quota} 户：本轮无新纳入",
+                f"the {inc_n} continuing households use the whole quota of {quota}: "
+                "nobody new enters",
+            )
+        )
+    if budget_fen is not None and inc_cost > budget_fen:
+        notes.append(
+            (
+                f"在保户月保障金合计 {inc_cost_txt} 元已超过预算 {yuan_text(budget_fen, True)} 元："
+                "全部继续保障，本轮无新纳入",
+                f"the continuing households' entitlements, {inc_cost_txt} yuan a month, "
+                f"exceed the budget of {yuan_text(budget_fen, True)} yuan: "
+                "all continue and nobody new enters",
+            )
+        )
+    return notes
+
+
+def _first_out_why(
+    quota: Any,
+    slots: int | None,
+    budget_fen: int | None,
+    inc_n: int,
+    inc_cost: int,
+    pos: Any,
+    new_cost: Any,
+    ent: Any,
+) -> tuple[str, str]:
+    """Why the first newcomer that does not fit waits (``pos``: its place among newcomers,
+    ``new_cost``: the newcomers' cost down to it, ``ent``: its own, in fen)."""
+    reasons_zh, reasons_en = [], []
+    if slots is not None and pos > slots:
+        reasons_zh.append(f"名额 {quota} 户已用完（在保户 {inc_n} 户，新纳入 {slots} 户）")
+        reasons_en.append(f"the quota of {quota} is used up ({inc_n} continuing, {slots} admitted)")
+    if budget_fen is not None and inc_cost + int(new_cost) > budget_fen:
+        left = budget_fen - (inc_cost + int(new_cost) - int(ent))
+        if inc_cost >= budget_fen:
+            reasons_zh.append(
+                f"在保户月保障金合计 {yuan_text(inc_cost)} 元"
+                f"已用完预算 {yuan_text(budget_fen, True)} 元"
+            )
+            reasons_en.append(
+                f"the continuing households' {yuan_text(inc_cost)} yuan use up the budget of "
+                f"{yuan_text(budget_fen, True)} yuan"
+            )
+        else:
+            reasons_zh.append(
+                f"预算剩余 {yuan_text(left)} 元，不足本户月保障金 {yuan_text(ent)} 元"
+            )
+            reasons_en.append(
+                f"the budget has {yuan_text(left)} yuan left, "
+                f"less than this household's {yuan_text(ent)} yuan"
+            )
+    return (
+        "未纳入："
+        + "；".join(reasons_zh)
+        + "。按排序在此停止，其后各户均不纳入（跳过本户会打乱优先次序）",
+        "waiting: "
+        + "; ".join(reasons_en)
+        + ". Selection stops here in rank order; every household below waits too "
+        "(skipping this one would break the priority)",
+    )

@@ -1,0 +1,152 @@
+"""The selection on arrays (``select_arrays``, ``rank_and_select_arrays``: what the Dask driver
+runs on a province's keys) against the readable statement it stands beside (``select_pool``,
+``rank_and_select``): the same households selected, the same cumulative amounts, the same texts
+and notes. Hand-made pools with readable ids, and the sample's pools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fpanalysis.core.params import load_params
+from fpanalysis.io import load_for_analysis
+from fpanalysis.rules import relief as rl
+from fpanalysis.rules.relief import selection as sl
+from fpanalysis.rules.relief.ranking import rank_keys, rank_positions
+
+P = load_params()
+DAY = pd.Timestamp("2025-06-30")
+
+
+def decoded(codes, texts):
+    """``(codes, texts)`` as the texts a row (``None`` for -1)."""
+    return [None if c < 0 else texts[c] for c in codes]
+
+
+def readable(values):
+    return [None if pd.isna(v) else v for v in values]
+
+
+def assert_same_selection(cols, notes, sel, sel_notes):
+    assert cols["selected"].tolist() == sel["selected"].astype(bool).tolist()
+    assert [sl.SELECTION_CODES[c] for c in cols["selection"]] == sel["selection"].tolist()
+    assert readable(cols["cumulative_fen"]) == readable(sel["cumulative_fen"])
+    for c in ("why_zh", "why_en"):
+        codes, texts = cols[c]
+        assert decoded(codes, texts) == readable(sel[c]), c
+        assert len(set(codes.tolist())) == len(texts)  # every text used
+    assert notes == sel_notes
+
+
+def ranked(ents):
+    n = len(ents)
+    return pd.DataFrame(
+        {
+            "household_id": [f"H{i + 1}" for i in range(n)],
+            "rank": pd.array(np.arange(1, n + 1), dtype="Int64"),
+            "entitlement_yuan": pd.array(ents, dtype="Int64"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("ents", "incumbent", "limits"),
+    [
+        pytest.param([300, 200, 100, 50], [False] * 4, {"quota": 2}, id="quota-2"),
+        pytest.param(
+            [300, 200, 100, 50], [False, True, False, False], {"quota": 2}, id="quota-inc"
+        ),
+        pytest.param([300, 200, 100], [True, True, True], {"quota": 2}, id="inc-over-quota"),
+        pytest.param([300, 200, 100], [True, True, False], {"quota": 2}, id="inc-fill-quota"),
+        pytest.param([300, 200, 100], [False] * 3, {"quota": 0}, id="quota-0"),
+        pytest.param([300, 200, 100], [False] * 3, {"quota": 5}, id="quota-room"),
+        pytest.param([300, 200, 100, 50], [False] * 4, {"budget_yuan": 550}, id="budget"),
+        pytest.param(
+            [300, 200, 100], [True, False, False], {"budget_yuan": 250}, id="inc-over-budget"
+        ),
+        pytest.param(
+            [300, 200, 100], [True, False, False], {"budget_yuan": 300}, id="inc-use-budget"
+        ),
+        pytest.param([100, 900, 50], [False] * 3, {"budget_yuan": 500.5}, id="budget-stops-early"),
+        pytest.param(
+            [300, 200, 100, 50],
+            [False, False, True, False],
+            {"quota": 3, "budget_yuan": 560},
+            id="quota-and-budget",
+        ),
+        pytest.param([300, 0, 0, 100], [False] * 4, {"budget_yuan": 300}, id="free-households"),
+        pytest.param([300, 200], [False, True], {}, id="no-limit"),
+        pytest.param([], [], {"quota": 3}, id="nobody-ranked"),
+    ],
+)
+def test_select_arrays_is_select_pool(ents, incumbent, limits):
+    r = ranked(ents)
+    inc = pd.Series(incumbent, index=r.index, dtype=bool)
+    sel, sel_notes = sl.select_pool(r, inc, **limits)
+    cols, notes = sl.select_arrays(
+        r["household_id"], r["entitlement_yuan"].to_numpy(), np.array(incumbent, bool), **limits
+    )
+    assert_same_selection(cols, notes, sel, sel_notes)
+
+
+def test_the_stop_names_the_first_household_that_does_not_fit():
+    r = ranked([100, 900, 50])
+    cols, _ = sl.select_arrays(
+        r["household_id"], r["entitlement_yuan"].to_numpy(), np.zeros(3, bool), budget_yuan=500
+    )
+    why = decoded(*cols["why_en"])
+    assert why[1].startswith("waiting: the budget has 400.00 yuan left")
+    assert why[2] == "waiting: selection stopped at H2 (rank 2) above, which did not fit"
+    assert cols["selection"].tolist() == [1, 2, 2]
+
+
+@pytest.fixture(scope="module")
+def sample_assessed():
+    from fpanalysis.core.config import SAMPLE_DIR
+
+    ds = load_for_analysis(SAMPLE_DIR, list(rl.RELIEF_TABLES))
+    tables = {t: ds[t] for t in rl.RELIEF_TABLES}
+    a, _ = rl.prepare_round(tables, P, DAY, pool="separate", previous_round=None)
+    return a.reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        pytest.param({"quota": 5}, id="quota-under-incumbents"),
+        pytest.param({"quota": 100}, id="quota-admits"),
+        pytest.param({"budget_yuan": 60000}, id="budget-admits"),
+        pytest.param({"budget_yuan": 3000}, id="budget"),
+        pytest.param({"quota": 8, "budget_yuan": 5000}, id="both"),
+        pytest.param({}, id="none"),
+    ],
+)
+def test_rank_and_select_arrays_is_rank_and_select_on_the_sample(sample_assessed, limits):
+    order = P.at("ranking_order", DAY)
+    for p in sorted(sample_assessed["pool"].dropna().unique()):
+        keys = sample_assessed[sample_assessed["pool"].eq(p)][list(sl.SELECTION_INPUT_COLUMNS)]
+        keys = keys.reset_index(drop=True)
+        sel, sel_notes = rl.rank_and_select(keys, order, p, pool="separate", texts=False, **limits)
+        at, cols, notes = sl.rank_and_select_arrays(keys, order, p, pool="separate", **limits)
+        assert at.tolist() == sel.index.tolist()
+        assert_same_selection(cols, notes, sel, sel_notes)
+        assert decoded(*cols["decided_by"]) == readable(sel["decided_by"])
+
+
+def test_rank_positions_is_rank_keys_with_missing_keys():
+    a = pd.DataFrame(
+        {
+            "household_id": ["H1", "H2", "H3", "H4", "H5"],
+            "eligible": pd.array([True, True, True, None, True]),
+            "tier": pd.array([1, None, None, 1, 1], dtype="Int64"),
+            "fp_priority": [False, True, True, False, False],
+            "pc_key": [100.0, np.nan, np.nan, 1.0, 100.0],
+            "application_date": pd.to_datetime(["2025-01-01", None, None, None, "2025-01-02"]),
+        }
+    )
+    order = P.at("ranking_order", DAY)
+    e = rank_keys(a, order)
+    pos, decided = rank_positions(a, order)
+    assert pos.tolist() == e.index.tolist()
+    assert [None if d < 0 else order[d] for d in decided] == readable(e["decided_by"])
