@@ -20,9 +20,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from fpanalysis.core import schema
 
@@ -269,39 +267,6 @@ def mask_text(text: Any) -> Any:
 _DIGIT_RUN_RE = re.compile(r"[0-9]{15}")
 
 
-def _digit_run_bytes(s: pd.Series) -> np.ndarray | None:
-    """Cells that may hold a run of 15 ASCII digits, found on the UTF-8 bytes (or ``None``
-    when ``s`` is not backed by Arrow).
-
-    A superset of ``s.str.contains(_DIGIT_RUN_RE.pattern)``: UTF-8 has no digit byte inside
-    a longer character, so 15 digit bytes in a row of one cell are 15 digit characters. A run
-    that crosses from one cell into the next also marks a cell; it is only looked at again
-    by :func:`mask_text`, which changes nothing there.
-    """
-    try:
-        arr = pa.chunked_array(pa.array(s.array))
-    except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        return None
-    hit = np.zeros(len(s), dtype=bool)
-    start = 0
-    for chunk in arr.chunks:
-        chunk = chunk.cast(pa.large_string())
-        n = len(chunk)
-        _, off_buf, data_buf = chunk.buffers()
-        if n and data_buf is not None:
-            offsets = np.frombuffer(off_buf, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
-            data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
-            pos = np.flatnonzero((data - np.uint8(48)) < 10)  # where the digits are
-            if len(pos) >= 15:
-                first = pos[:-14][pos[14:] - pos[:-14] == 14] + offsets[0]
-                rows = np.searchsorted(offsets, first, side="right") - 1
-                hit[start + rows] = True
-        start += n
-    return hit
-
-
 def _mask_id_words(s: pd.Series) -> pd.Series:
     """A text column with every word shaped like an ID number masked (others untouched).
 
@@ -309,9 +274,7 @@ def _mask_id_words(s: pd.Series) -> pd.Series:
     column); only those are searched for ID-shaped words.
     """
     if s.dtype == "str":
-        hit = _digit_run_bytes(s)
-        if hit is None:  # not backed by Arrow: the readable sift
-            hit = s.str.contains(_DIGIT_RUN_RE.pattern, regex=True, na=False)
+        hit = s.str.contains(_DIGIT_RUN_RE.pattern, regex=True, na=False)
     elif pd.api.types.is_object_dtype(s):
         hit = s.map(lambda v: isinstance(v, str) and _DIGIT_RUN_RE.search(v) is not None)
     else:
