@@ -227,19 +227,8 @@ def select_pool(
     # Why each newcomer is in or out.
     why_zh = pd.Series("", index=r.index, dtype="str")
     why_en = pd.Series("", index=r.index, dtype="str")
-    why_zh[inc] = "在保户复核仍符合条件：继续保障（不与新申请户重新排序），保障金先行列支"
-    why_en[inc] = (
-        "receives relief now and is still eligible: continues "
-        "(re-checked, not re-ranked against newcomers), paid first"
-    )
-    lim_zh = []
-    lim_en = []
-    if slots is not None:
-        lim_zh.append(f"名额 {quota} 户")
-        lim_en.append(f"quota {quota}")
-    if budget_fen is not None:
-        lim_zh.append(f"预算 {yuan_text(budget_fen, True)} 元")
-        lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
+    why_zh[inc], why_en[inc] = CONTINUING_WHY
+    lim_zh, lim_en = _limit_texts(quota if slots is not None else None, budget_fen)
     lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
     le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
     cum = r["cumulative_fen"]
@@ -268,10 +257,7 @@ def select_pool(
         fo = r.index[first_out][0]
         later = (r["selection"] == "waiting") & ~first_out
         fo_id, fo_rank = r.at[fo, "household_id"], r.at[fo, "rank"]
-        why_zh[later] = f"未纳入：排序在前的 {fo_id}（第 {fo_rank} 名）未能纳入，按排序在该户处停止"
-        why_en[later] = (
-            f"waiting: selection stopped at {fo_id} (rank {fo_rank}) above, which did not fit"
-        )
+        why_zh[later], why_en[later] = _below_first_why(fo_id, fo_rank)
     r["why_zh"] = why_zh
     r["why_en"] = why_en
     return r, notes
@@ -450,8 +436,7 @@ def select_arrays(
         )
         fixed_zh[1], fixed_en[1] = zh, en
         fid, frank = household_id[first], first + 1
-        fixed_zh[2] = f"未纳入：排序在前的 {fid}（第 {frank} 名）未能纳入，按排序在该户处停止"
-        fixed_en[2] = f"waiting: selection stopped at {fid} (rank {frank}) above, which did not fit"
+        fixed_zh[2], fixed_en[2] = _below_first_why(fid, frank)
         codes[(selection == 2)] = 2
         codes[first] = 1
     at = np.flatnonzero(admitted)
@@ -499,6 +484,14 @@ def _limit_texts(quota: Any, budget_fen: int | None) -> tuple[list[str], list[st
         lim_zh.append(f"预算 {yuan_text(budget_fen, True)} 元")
         lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
     return lim_zh, lim_en
+
+
+def _below_first_why(first_id: Any, first_rank: Any) -> tuple[str, str]:
+    """Why a newcomer ranked below the first one that does not fit waits."""
+    return (
+        f"未纳入：排序在前的 {first_id}（第 {first_rank} 名）未能纳入，按排序在该户处停止",
+        f"waiting: selection stopped at {first_id} (rank {first_rank}) above, which did not fit",
+    )
 
 
 def _selection_notes(
