@@ -55,6 +55,7 @@ FULL = {
     "report": True,
     "command_sizes": [1_000_000, 2_000_000, 10_000_000],
     "dask_command_sizes": [20_000_000],
+    "dask_scale_certificates": 100_000_000,
 }
 QUICK = {
     "budget_sizes": [3_000],
@@ -66,6 +67,7 @@ QUICK = {
     "report": False,
     "command_sizes": [20_000],
     "dask_command_sizes": [20_000],
+    "dask_scale_certificates": 20_000,
 }
 
 
@@ -450,7 +452,7 @@ WORKERS = {
 
 
 #: The sections, in the order they run.
-SECTIONS = ["budget", "widget", "compliance", "relief", "report", "commands"]
+SECTIONS = ["budget", "widget", "compliance", "relief", "dask_scale", "report", "commands"]
 
 #: Runs after the first (cold) one, of which the best is reported as the warm time.
 WARM_RUNS = 2
@@ -676,6 +678,22 @@ def bench_commands_section(cfg: dict, args: argparse.Namespace, log) -> dict:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def bench_dask_scale(cfg: dict, scratch: Path, log) -> dict:
+    """The Dask budget out of core (``bench_dask_scale.py``, a process of its own): its data
+    generated in the workers, then the budget on a fresh 2 x 4 GB cluster; the driver's and each
+    worker's peak, and whether a worker was restarted."""
+    n = cfg["dask_scale_certificates"]
+    out = scratch / "dask_scale.json"
+    log(f"Dask budget out of core: {n:,} certificates ...")
+    cmd = [sys.executable, str(HERE / "bench_dask_scale.py"), "--certificates", str(n)]
+    cmd += ["--data", str(scratch / "dask_scale_data"), "--json", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode or not out.is_file():
+        return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-400:]}"}
+    res = json.loads(out.read_text(encoding="utf-8"))
+    return {"generate": res.get("generate", {}), "budget": res["budget"]}
+
+
 def bench_report(scratch: Path) -> dict:
     out = scratch / "report"
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1764288000"}
@@ -840,6 +858,28 @@ def table(results: dict) -> str:
                     + f"; identical to pandas: {row.get('agree_dask')}"
                 )
             add(f"  {name:<8} {_s(r.get('total_s')):>10}  peak {_mb(r.get('peak_mb')):>8}  {extra}")
+    ds = results.get("dask_scale")
+    if ds is not None:
+        add("")
+        if "error" in ds:
+            add(f"Dask budget out of core: failed: {ds['error'][-300:]}")
+        else:
+            b, g = ds["budget"], ds.get("generate", {})
+            workers = ", ".join(f"{v} GB" for v in b.get("worker_peak_rss_gb", {}).values())
+            add(
+                f"Dask budget out of core (bench_dask_scale): {b['certificates']:,} certificates, "
+                f"{b['partitions']} partitions, {b['cohorts']:,} cohorts, {b['units']:,} units; "
+                f"data generated in {_s(g.get('seconds'))} ({g.get('disk_gb')} GB of Parquet)"
+            )
+            add(_section_load(results, "dask_scale"))
+            add(
+                f"  map, reduce and projection {_s(b['total_s'])} "
+                f"({b['certificates_per_s']:,} certificates/s); "
+                f"driver peak {b['driver_peak_rss_gb']} GB "
+                f"({b.get('driver_peak_before_project_gb')} GB before the projection); "
+                f"worker peaks {workers} (2 workers x 4 GB); "
+                f"no worker restarted: {b['workers_same_processes']}"
+            )
     rep = results.get("report")
     if rep is not None:
         add("")
@@ -964,6 +1004,9 @@ def main(argv=None) -> int:
         "widget": widget,
         "compliance": lambda: bench_compliance(cfg, scratch, dask, log),
         "relief": lambda: bench_relief(cfg, scratch, dask, log),
+        "dask_scale": lambda: (
+            bench_dask_scale(cfg, scratch, log) if dask else {"error": "not measured (--no-dask)"}
+        ),
         "report": report,
         "commands": lambda: bench_commands_section(cfg, args, log),
     }

@@ -308,7 +308,7 @@ def test_sample_in_three_partitions_equals_pandas_engine(
 
 def test_csv_folder_is_split_by_couple_in_the_driver(client, sample_dir):
     params = load_params()
-    # 20 parts: more than FAN_IN, so the partial cohorts are merged in a tree of several levels
+    # 20 parts: more than FAN_IN, so the partial cohorts are merged into a running total
     res = db.budget(
         client, sample_dir, params, months=36, liability=True, outside=True, partitions=20
     )

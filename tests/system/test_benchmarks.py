@@ -64,6 +64,15 @@ def test_quick_run_measures_widget_compliance_relief(quick_run):
     assert "budget (committed payments" in stdout and "relief ranking" in stdout
 
 
+def test_quick_run_measures_the_dask_budget_out_of_core(quick_run):
+    results, stdout = quick_run
+    b = results["dask_scale"]["budget"]
+    assert b["certificates"] == 20_000 and b["cohorts"] > 0
+    assert b["driver_peak_rss_gb"] > 0 and len(b["worker_peak_rss_gb"]) == 2
+    assert b["workers_same_processes"] is True
+    assert "Dask budget out of core (bench_dask_scale): 20,000 certificates" in stdout
+
+
 @pytest.mark.parametrize(
     "script, args",
     [

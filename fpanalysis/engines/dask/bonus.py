@@ -1,12 +1,12 @@
 """The reward budget on Dask (rulebook §5), a map-reduce over aligned partitions: each worker turns
 its partition's certificates into cohorts and its childless couples into new-certificate groups with
 the functions of :mod:`fpanalysis.rules.bonus` (and, on request, liability cohorts and the
-certificates outside the budget); the partial cohort tables are merged in the workers, a few at a
-time, level by level (:func:`reduce_tree`, :func:`merge_cohorts`), so the driver receives only the
-final cohorts, adds up the small new-certificate groups (:func:`merge_groups`) and projects a
-:class:`~fpanalysis.rules.bonus.BonusModel` over them, exactly as the pandas engine does; a dataset
-that is not partitioned, or whose partitions split a couple, is loaded in the driver and split by
-couple (:func:`split_by_couple`)."""
+certificates outside the budget); the partial cohort tables are merged in the workers into a
+running total, a few at a time (:func:`reduce_chain`, :func:`merge_cohorts`), so the driver
+receives only the final cohorts, adds up the small new-certificate groups (:func:`merge_groups`)
+and projects a :class:`~fpanalysis.rules.bonus.BonusModel` over them, exactly as the pandas engine
+does; a dataset that is not partitioned, or whose partitions split a couple, is loaded in the
+driver and split by couple (:func:`split_by_couple`)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ COLUMNS_NEEDED: dict[str, list[str]] = {
     "children": ["child_id", "couple_id", "birth_date"],
     "certificates": ["cert_id", "couple_id", "child_id", "issue_date", "payee_id", "revoked_date"],
 }
-#: Partial cohort tables merged at once by a task of the reduce tree (its fan-in).
+#: Cohort tables merged at once by a task of the reduce (:func:`reduce_chain`).
 FAN_IN = 4
 #: Rows of the merged key order a merge handles at once (bounds its working memory).
 MERGE_CHUNK = 1 << 20
@@ -656,7 +656,7 @@ def _summary(part: Partial) -> Partial:
 
 
 def merge_task(name: str, *parts: Any, units: Sequence[str] = ()) -> bonus.Cohorts | None:
-    """Task of the reduce tree: :func:`merge_cohorts` of the parts' ``name`` tables.
+    """Task of the reduce: :func:`merge_cohorts` of the parts' ``name`` tables.
 
     A part is a partition's :class:`Partial` (its ``cohorts`` or ``liability``)
     or a table merged already; ``None`` when no part holds one (a partition
@@ -667,27 +667,39 @@ def merge_task(name: str, *parts: Any, units: Sequence[str] = ()) -> bonus.Cohor
     return merge_cohorts(tables, units) if tables else None
 
 
-def reduce_tree(items: Sequence[Any], merge: Any, fan_in: int = FAN_IN) -> list[Any]:
-    """``items`` merged ``fan_in`` at a time, level by level, until at most ``fan_in`` remain.
+def reduce_chain(items: Sequence[Any], merge: Any, fan_in: int = FAN_IN) -> list[Any]:
+    """``items`` merged into a running total, ``fan_in`` tables a merge: a left-deep tree.
 
     ``merge(group)`` combines a group of two or more (on Dask it submits a
-    :func:`merge_task`, so the tree runs in the workers); an item left alone
-    at the end of a level goes up as it is. Returns the root's inputs. Summing
-    counts over equal keys is associative and commutative, so every tree
-    gives the flat merge's cohorts.
+    :func:`merge_task`, so the merges run in the workers): the first ``fan_in``
+    items, then the running total with each next ``fan_in - 1``. Returns the
+    root's inputs: ``items`` themselves when there are at most ``fan_in``,
+    else the running total alone. Summing counts over equal keys is
+    associative and commutative, so this gives the flat merge's cohorts, as
+    any tree does.
+
+    Why a chain and not a balanced tree: the partitions' cohorts hardly
+    overlap until most are merged (at 100M certificates, four partitions of
+    1.87M cohorts merge to 6.58M; all 100 to 20M), so a balanced tree's
+    intermediate tables, waiting for their siblings level by level, add up to
+    several times the final table and pushed the workers past 4 GB. A running
+    total holds one table as large as the final one and the few partitions not
+    yet added.
 
     Examples:
-        >>> reduce_tree(list(range(10)), sum, 3)  # (0+1+2) (3+4+5) (6+7+8) 9, then (3+12+21) 9
-        [36, 9]
+        >>> reduce_chain(list(range(10)), sum, 3)  # ((0+1+2) + 3+4) + 5+6, + 7+8, + 9
+        [45]
+        >>> reduce_chain([1, 2], sum, 3)
+        [1, 2]
     """
     fan_in = max(2, int(fan_in))
-    level = list(items)
-    while len(level) > fan_in:
-        level = [
-            merge(level[i : i + fan_in]) if len(level[i : i + fan_in]) > 1 else level[i]
-            for i in range(0, len(level), fan_in)
-        ]
-    return level
+    items = list(items)
+    if len(items) <= fan_in:
+        return items
+    total = merge(items[:fan_in])
+    for i in range(fan_in, len(items), fan_in - 1):
+        total = merge([total, *items[i : i + fan_in - 1]])
+    return [total]
 
 
 def budget(
@@ -784,11 +796,11 @@ def budget(
             **opts,
         )
         futures = client.map(task, sources, pure=False)
-        # The reduce tree's lower levels run in the workers as the partitions finish (before the
-        # next partitions: higher priority); its root waits for the units, known from the
-        # partitions' summaries.
+        # The running total's merges run in the workers as the partitions finish (before the next
+        # partitions: higher priority); the root waits for the units, known from the partitions'
+        # summaries.
         tops = {
-            name: reduce_tree(
+            name: reduce_chain(
                 futures,
                 lambda group, name=name: client.submit(
                     merge_task, name, *group, pure=False, priority=1
@@ -804,9 +816,11 @@ def budget(
         except BaseException:
             client.cancel([*futures, *(f for top in tops.values() for f in top)])
             raise
-        # the partitions' futures are kept until the roots are submitted: with few partitions they
-        # are the roots' inputs
-        tops["held"] = futures
+        # Only the roots' inputs are held from here: a partition's cohorts stay in its worker until
+        # the merge that reads them (and its summary) has run, then are let go. (Holding every
+        # partition's future until the roots were submitted kept all of them in the workers: at
+        # 100M certificates, 100 partitions' cohorts, over the workers' 4 GB.) With FAN_IN
+        # partitions or fewer the roots' inputs are the partitions' own futures.
         return start_label, start_m, (partials, tops)
 
     names = ["cohorts", "liability"] if liability else ["cohorts"]
@@ -837,12 +851,10 @@ def budget(
     groups = merge_groups([p.groups for p in partials])
     extra = groups["payee_unit_id"].tolist() + groups["other_unit_id"].dropna().tolist()
     all_units = sorted(set(unit_ids) | set(extra))
-    # The root of each tree, in a worker, with the final unit list: only its result reaches here.
+    # The root of each reduce, in a worker, with the final unit list: only its result reaches here.
     roots = {"cohorts": _root(client, tops["cohorts"], "cohorts", all_units)}
     if liability:
         roots["liability"] = _root(client, tops["liability"], "liability", list(unit_ids))
-    for f in tops.pop("held"):
-        f.release()
     tops.clear()
     cohorts = _fetch(roots["cohorts"])
     model = bonus.BonusModel(start_m, cohorts, groups, cohorts.units)
@@ -868,7 +880,7 @@ def budget(
 
 
 def _root(client, top: list[Any], name: str, units: Sequence[str]) -> Any:
-    """The reduce tree's root: its inputs merged in a worker, with ``units`` (a future)."""
+    """The reduce's root: its inputs merged in a worker, with ``units`` (a future)."""
     task = functools.partial(merge_task, name, units=list(units))
     return client.submit(task, *top, pure=False, priority=1)
 

@@ -1,5 +1,5 @@
-"""The budget's reduce tree (rulebook §5): partial cohort tables merged a few at a time, level by
-level, in the workers.
+"""The budget's reduce (rulebook §5): partial cohort tables merged a few at a time into a running
+total, in the workers.
 
 Summing counts over equal keys is associative and commutative, so any tree over the partial tables
 (any fan-in, any grouping, any order) must give the flat merge's cohorts, and the flat merge must
@@ -124,7 +124,7 @@ def test_the_flat_merge_is_a_group_by(seed):
 def test_every_fan_in_gives_the_flat_merge(seed, fan_in):
     parts = random_parts(seed)
     flat = db.merge_cohorts(parts, units=["U9"])
-    top = db.reduce_tree(parts, db.merge_cohorts, fan_in)
+    top = db.reduce_chain(parts, db.merge_cohorts, fan_in)
     assert len(top) <= max(2, fan_in)
     assert_same(db.merge_cohorts(top, units=["U9"]), flat)
 
@@ -145,11 +145,20 @@ def test_the_merge_in_chunks_of_the_key_order_is_the_same(monkeypatch, chunk):
     pd.testing.assert_frame_equal(spelled(db.merge_cohorts(parts)), want)
 
 
-def test_a_tree_over_empty_and_missing_tables():
+def test_the_running_total_takes_the_next_parts_in_order():
+    """Merges of at most ``fan_in`` tables: the first ``fan_in``, then the total and the next."""
+    shown = lambda group: "(" + "+".join(group) + ")"  # noqa: E731
+    assert db.reduce_chain(list("abcdefg"), shown, 3) == ["(((a+b+c)+d+e)+f+g)"]
+    assert db.reduce_chain(list("abcde"), shown, 4) == ["((a+b+c+d)+e)"]
+    assert db.reduce_chain(list("abc"), shown, 3) == ["a", "b", "c"]  # the root merges these
+    assert db.reduce_chain([], shown, 3) == []
+
+
+def test_a_chain_over_empty_and_missing_tables():
     """A partition with no cohort, and a task whose parts hold none (a failed partition)."""
     parts = [cohorts([], []), *random_parts(5, 3), cohorts(["U1"], [])]
     assert_same(
-        db.merge_cohorts(db.reduce_tree(parts, db.merge_cohorts, 2)), db.merge_cohorts(parts)
+        db.merge_cohorts(db.reduce_chain(parts, db.merge_cohorts, 2)), db.merge_cohorts(parts)
     )
     assert db.merge_task("cohorts", db.Partial(), db.Partial()) is None
     merged = db.merge_task("cohorts", db.Partial(cohorts=parts[1]), None, parts[2], units=["U0"])
@@ -163,7 +172,7 @@ def test_hand_made_cohorts_merge_to_their_sums():
         ["U1", "U3"],
         [(0, "U1", 0, START, START + 9, START - 5, 1), (1, "U3", 1, START, START + 1, START, 4)],
     )
-    m = db.merge_cohorts(db.reduce_tree([a, b, c], db.merge_cohorts, 2))
+    m = db.merge_cohorts(db.reduce_chain([a, b, c], db.merge_cohorts, 2))
     assert m.units == ("U1", "U2", "U3")
     assert m.unit.tolist() == [0, 2] and m.count.tolist() == [3, 4]
 
@@ -179,11 +188,11 @@ def in_a_worker() -> bool:
 
 
 @pytest.mark.parametrize("fan_in", [2, 3, 64])
-def test_the_tree_on_dask_gives_the_pandas_budget(monkeypatch, sample_dir, fan_in, arrivals):
-    """The sample cut into 11 partitions: trees of one to four levels, in the workers.
+def test_the_reduce_on_dask_gives_the_pandas_budget(monkeypatch, sample_dir, fan_in, arrivals):
+    """The sample cut into 11 partitions: running totals of one to ten merges, in the workers.
 
     Every merge runs in a worker, and the driver receives the partitions'
-    summaries without their cohorts and one merged table per tree: a driver
+    summaries without their cohorts and one merged table per reduce: a driver
     that gathered the partial tables, or merged any, fails here.
     """
     monkeypatch.setattr(db, "FAN_IN", fan_in)
@@ -210,9 +219,9 @@ def test_the_tree_on_dask_gives_the_pandas_budget(monkeypatch, sample_dir, fan_i
     )
     pd.testing.assert_frame_equal(res.liability, bonus.liability(ds, params, start))
 
-    tree: list = []
-    db.reduce_tree(range(11), tree.append, fan_in)  # the tree's merges below the root
-    assert len(merges) == 2 * (len(tree) + 1)  # cohorts and liability, each with its root
+    below: list = []
+    db.reduce_chain(range(11), below.append, fan_in)  # the merges below the root
+    assert len(merges) == 2 * (len(below) + 1)  # cohorts and liability, each with its root
     assert all(worker for worker, _ in merges)
     assert max(n for _, n in merges) <= max(fan_in, 2)
     summaries = [o for o in arrivals if isinstance(o, db.Partial) and o.groups is not None]
