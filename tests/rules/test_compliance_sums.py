@@ -83,3 +83,28 @@ def test_scorecard_from_the_columns_it_reads(sample_dir, period):
     pd.testing.assert_frame_equal(
         compliance_scorecard(slim, params, period), compliance_scorecard(whole, params, period)
     )
+
+
+def test_adding_sums_of_parts_by_hand():
+    """Three parts' sums added: counts add up, penalty points add exactly (1/2 + 1/3 = 5/6), a
+    (unit, indicator) with none keeps nought, and the rows come out sorted by unit and indicator."""
+    from fractions import Fraction
+
+    from fpanalysis.rules.compliance.scoring import SUMS_COLUMNS, add_unit_sums
+
+    def part(rows):
+        return pd.DataFrame(rows, columns=SUMS_COLUMNS)
+
+    a = part([["U2", "falsifications", 1, 0, Fraction(1, 2), 0]])
+    b = part(
+        [
+            ["U1", "followup_coverage", 3, 4, Fraction(0), 0],
+            ["U2", "falsifications", 2, 0, Fraction(1, 3), 1],
+        ]
+    )
+    c = part([["U1", "followup_coverage", 1, 1, Fraction(0), 0]])
+    got = add_unit_sums([a, b, c, part([])]).values.tolist()
+    assert got == [
+        ["U1", "followup_coverage", 4, 5, Fraction(0), 0],
+        ["U2", "falsifications", 3, 0, Fraction(5, 6), 1],
+    ]
