@@ -486,10 +486,28 @@ def load_avg() -> list[float]:
 
 
 def _compare(command: str, ours: Path, theirs: Path) -> tuple[bool | None, str]:
+    """The contender's ``compare`` of the two outputs, in a process of its own: read here, the
+    outputs (gigabytes at 10M people) would stay in the harness's memory through the rows that
+    follow, and take page cache from them."""
     if not (ours.is_file() and theirs.is_file()):
         return None, "not compared: an output is missing"
-    mod = __import__(CONTENDERS[command].removesuffix(".py"))
-    return mod.compare(ours, theirs)
+    code = (
+        "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "mod = __import__(sys.argv[2]); same, detail = mod.compare(Path(sys.argv[3]), "
+        "Path(sys.argv[4])); print(json.dumps([bool(same), str(detail)]))"
+    )
+    name = CONTENDERS[command].removesuffix(".py")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(HERE), name, str(ours), str(theirs)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+    )
+    if proc.returncode:
+        return None, f"not compared: {proc.stderr.strip()[-300:]}"
+    same, detail = json.loads(proc.stdout.strip().splitlines()[-1])
+    return same, detail
 
 
 def bench_size(
