@@ -57,8 +57,9 @@ lint: venv
 	$(PY) -m ruff format --check fpanalysis tests benchmarks
 
 # Every benchmark in one run (budget vs Dask/DuckDB/naive/bandwidth floor, re-projection, compliance, relief,
-# make report, and the commands run as a user runs them on 1M/2M/10M-people datasets kept in benchmarks/data):
-# prints a table, writes benchmarks/results/bench_all.json. BENCH_ARGS=--quick for tiny sizes;
+# the Dask budget on 100M certificates out of core, make report, and the commands run as a user runs them on
+# 1M/2M/10M-people datasets kept in benchmarks/data, with Dask on 20M): about 45 minutes once the datasets
+# exist; prints a table, writes benchmarks/results/bench_all.json. BENCH_ARGS=--quick for tiny sizes;
 # BENCH_ARGS="--only commands --command-sizes 1M" for the commands on one size.
 BENCH_ARGS ?=
 bench: venv
