@@ -69,13 +69,6 @@ def test_texts_categorical_is_the_texts_written_in_place(n, pieces):
     pt.assert_series_equal(pd.Series(got), pd.Series(written_in_place(n, pieces)))
 
 
-def test_text_codes_give_back_the_texts():
-    s = pd.Series(["admitted: x", np.nan, "waiting: y", "admitted: x"], dtype=object)
-    codes, texts = rk._text_codes(s)
-    assert codes.tolist() == [0, -1, 1, 0]
-    assert texts.tolist() == ["admitted: x", "waiting: y"]
-
-
 def households():
     from fpanalysis.core.schema import coerce
 

@@ -269,20 +269,9 @@ def merge_keys(keys: list[pd.DataFrame]) -> pd.DataFrame:
 TEXTS = ("decided_by", "why_zh", "why_en")
 
 
-def _text_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A column of texts as ``(codes, texts)``: int32 codes into its distinct texts (-1: missing).
-
-    Examples:
-        >>> codes, texts = _text_codes(pd.Series(["b", "a", None, "b"], dtype=object))
-        >>> codes.tolist(), texts.tolist()
-        ([0, 1, -1, 0], ['b', 'a'])
-    """
-    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
-    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
-
-
 def _texts_categorical(n: int, pieces: list[tuple[int, np.ndarray, np.ndarray]]) -> pd.Categorical:
-    """``n`` rows of texts from pieces ``(start, codes, texts)`` (:func:`_text_codes`), missing
+    """``n`` rows of texts from pieces ``(start, codes, texts)`` (as
+    :func:`~fpanalysis.rules.relief.selection.select_arrays` gives them), missing
     elsewhere: what ``pd.Categorical`` of the texts written in place gives (the categories sorted).
 
     Examples:

@@ -228,26 +228,19 @@ def select_pool(
     why_zh = pd.Series("", index=r.index, dtype="str")
     why_en = pd.Series("", index=r.index, dtype="str")
     why_zh[inc], why_en[inc] = CONTINUING_WHY
-    lim_zh, lim_en = _limit_texts(quota if slots is not None else None, budget_fen)
-    lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
-    le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
-    cum = r["cumulative_fen"]
-    cum_txt = as_series(  # yuan_text of each amount, empty where none
-        pc.fill_null(yuan_texts(cum.to_numpy("int64", na_value=0), valid=cum.notna()), ""),
-        r.index,
+    (zh_head, zh_tail), (en_head, en_tail) = _admitted_why(
+        quota if slots is not None else None, budget_fen
     )
-    if lim_zh:
-        why_zh[admitted] = "新纳入：按排序在" + lz + "之内（累计 " + cum_txt[admitted] + " 元）"
-        why_en[admitted] = (
-            "admitted: within the "
-            + le
-            + " in rank order (cumulative "
-            + cum_txt[admitted]
-            + " yuan)"
+    if zh_tail is not None:
+        cum = r["cumulative_fen"]
+        cum_txt = as_series(  # yuan_text of each amount, empty where none
+            pc.fill_null(yuan_texts(cum.to_numpy("int64", na_value=0), valid=cum.notna()), ""),
+            r.index,
         )
+        why_zh[admitted] = zh_head + cum_txt[admitted] + zh_tail
+        why_en[admitted] = en_head + cum_txt[admitted] + en_tail
     else:
-        why_zh[admitted] = "新纳入：" + lz
-        why_en[admitted] = "admitted: " + le
+        why_zh[admitted], why_en[admitted] = zh_head, en_head
     first_out = new & ~ok & ~((new & ~ok).cumsum().shift(fill_value=0) > 0)
     for idx in r.index[first_out]:
         why_zh[idx], why_en[idx] = _first_out_why(
@@ -422,9 +415,9 @@ def select_arrays(
     cumulative = pd.arrays.IntegerArray(np.where(selected, cum, 0).astype(np.int64), ~selected)
 
     notes = _selection_notes(quota, budget_fen, inc_n, inc_cost, int((selection == 2).sum()))
-    lim_zh, lim_en = _limit_texts(quota if slots is not None else None, budget_fen)
-    lz = "、".join(lim_zh) or "不限名额和预算（应保尽保）"
-    le = ", ".join(lim_en) or "no quota or budget (all who qualify are covered)"
+    (zh_head, zh_tail), (en_head, en_tail) = _admitted_why(
+        quota if slots is not None else None, budget_fen
+    )
     # codes: 0 continuing, 1 the first that does not fit, 2 those below it, 3 none, 4+ admitted
     fixed_zh = [CONTINUING_WHY[0], "", "", ""]
     fixed_en = [CONTINUING_WHY[1], "", "", ""]
@@ -440,18 +433,14 @@ def select_arrays(
         codes[(selection == 2)] = 2
         codes[first] = 1
     at = np.flatnonzero(admitted)
-    if lim_zh:
+    if zh_tail is not None:
         cum_txt = yuan_texts(cum[at])
-        adm_zh = cat("新纳入：按排序在" + lz + "之内（累计 ", cum_txt, " 元）")
-        adm_en = cat(
-            "admitted: within the " + le + " in rank order (cumulative ", cum_txt, " yuan)"
-        )
-        adm_zh = adm_zh.to_numpy(zero_copy_only=False)
-        adm_en = adm_en.to_numpy(zero_copy_only=False)
+        adm_zh = cat(zh_head, cum_txt, zh_tail).to_numpy(zero_copy_only=False)
+        adm_en = cat(en_head, cum_txt, en_tail).to_numpy(zero_copy_only=False)
         codes[at] = 4 + np.arange(len(at), dtype=np.int32)
     else:
-        fixed_zh.append("新纳入：" + lz)
-        fixed_en.append("admitted: " + le)
+        fixed_zh.append(zh_head)
+        fixed_en.append(en_head)
         adm_zh = adm_en = np.zeros(0, object)
         codes[at] = 4
     texts_zh = np.concatenate([np.array(fixed_zh, object), adm_zh.astype(object)])
@@ -474,8 +463,19 @@ def _used(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return renumber[codes], texts[used]
 
 
-def _limit_texts(quota: Any, budget_fen: int | None) -> tuple[list[str], list[str]]:
-    """The round's limits as :func:`select_pool` names them (``quota`` ``None``: no quota)."""
+def _admitted_why(
+    quota: Any, budget_fen: int | None
+) -> tuple[tuple[str, str | None], tuple[str, str | None]]:
+    """Why a newcomer is admitted, ``(zh, en)``, each ``(head, tail)``: under a limit the text is
+    head + the cumulative yuan down to the household + tail; with no quota (``None``) and no
+    budget, ``tail`` is ``None`` and the text is head alone, the same for every household.
+
+    Examples:
+        >>> _admitted_why(3, None)[1]
+        ('admitted: within the quota 3 in rank order (cumulative ', ' yuan)')
+        >>> _admitted_why(None, None)[0]
+        ('新纳入：不限名额和预算（应保尽保）', None)
+    """
     lim_zh, lim_en = [], []
     if quota is not None:
         lim_zh.append(f"名额 {quota} 户")
@@ -483,7 +483,15 @@ def _limit_texts(quota: Any, budget_fen: int | None) -> tuple[list[str], list[st
     if budget_fen is not None:
         lim_zh.append(f"预算 {yuan_text(budget_fen, True)} 元")
         lim_en.append(f"budget {yuan_text(budget_fen, True)} yuan")
-    return lim_zh, lim_en
+    if not lim_zh:
+        return (
+            ("新纳入：不限名额和预算（应保尽保）", None),
+            ("admitted: no quota or budget (all who qualify are covered)", None),
+        )
+    return (
+        ("新纳入：按排序在" + "、".join(lim_zh) + "之内（累计 ", " 元）"),
+        ("admitted: within the " + ", ".join(lim_en) + " in rank order (cumulative ", " yuan)"),
+    )
 
 
 def _below_first_why(first_id: Any, first_rank: Any) -> tuple[str, str]:
