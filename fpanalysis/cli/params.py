@@ -231,25 +231,35 @@ def changes(before: Params, after: Params, label: str, lang: str) -> tuple[list[
     return lines, table
 
 
-_HEADERS_ZH = {
-    "parameter": "参数",
-    "value": "值",
-    "unit": "单位",
-    "effective_from": "生效日期",
-    "source": "来源",
-    "old": "原值",
-    "new": "新值",
+#: The headers of the table ``--out`` writes: column -> (Chinese, English).
+HEADERS = {
+    "parameter": ("参数", "parameter"),
+    "value": ("值", "value"),
+    "unit": ("单位", "unit"),
+    "effective_from": ("生效日期", "effective_from"),
+    "source": ("来源", "source"),
+    "old": ("原值", "old"),
+    "new": ("新值", "new"),
 }
 
 
-def _write(rows: list[dict], columns: list[str], path: Path, lang: str) -> None:
+def _write(rows: list[dict], columns: list[str], path: Path, lang: str, when: str) -> None:
+    """The rows to ``path``: a ``.csv`` or ``.parquet`` as a table (headers in ``lang``), an
+    ``.xlsx`` as a formatted workbook with a title saying ``when`` (the date in force, or the
+    parameter file compared)."""
     import pandas as pd
 
     from fpanalysis.io import write_table
 
     df = pd.DataFrame(rows, columns=columns, dtype="str")
+    if path.suffix.lower() == ".xlsx":
+        from fpanalysis.io.workbooks import Book, write_table_workbook
+
+        kind = "parameter_changes" if "old" in columns else "parameters"
+        write_table_workbook(df, path, Book(kind, when=when), lang=lang, headers=HEADERS)
+        return
     if lang == "zh":
-        df.columns = [_HEADERS_ZH[c] for c in columns]
+        df.columns = [HEADERS[c][0] for c in columns]
     write_table(df, path, lang="en", table="parameters")
 
 
@@ -329,12 +339,14 @@ def run(args: argparse.Namespace) -> int:
         after = with_override_file(params, args.diff)
         lines, rows = changes(params, after, str(args.diff), lang)
         columns = ["parameter", "effective_from", "old", "new", "unit"]
+        when = str(args.diff)
     else:
         day = latest_effective_date(params) if date is None else date.date()
         lines, rows = listing(params, day, lang, defaulted=date is None)
         columns = ["parameter", "value", "unit", "effective_from", "source"]
+        when = f"{day.isoformat()} 生效" if lang == "zh" else f"in force on {day.isoformat()}"
     if args.out is not None:
-        _write(rows, columns, args.out, lang)
+        _write(rows, columns, args.out, lang, when)
     print("\n".join(lines))
     if args.out is not None:
         print(("已写到 " if lang == "zh" else "written to ") + str(args.out))

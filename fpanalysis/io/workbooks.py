@@ -145,6 +145,12 @@ OUTPUTS: Mapping[str, Output] = {
         ("独生子女父母奖励金逐月预测明细", "Only-child parents' reward: projection by month"),
         totals=False,
     ),
+    "parameters": Output(("参数", "parameters"), ("现行参数", "Parameters in force"), totals=False),
+    "parameter_changes": Output(
+        ("参数变化", "parameter changes"),
+        ("参数文件改变的参数", "Changes made by a parameter file"),
+        totals=False,
+    ),
     "problems": Output(
         ("问题清单", "problems"),
         ("数据集校验问题清单", "Dataset problems"),
@@ -386,6 +392,7 @@ def table_workbook(
     lang: str = "zh",
     translate: bool = True,
     table: str | None = None,
+    headers: Mapping[str, tuple[str, str]] | None = None,
 ):
     """The formatted workbook of an output table (an ``openpyxl.Workbook``).
 
@@ -405,11 +412,14 @@ def table_workbook(
         translate: headers and labels translated (False: ``df`` is already in
             ``lang``, as the problem list is).
         table: the schema table headers are looked up in first (default: the kind's).
+        headers: column -> (zh, en) header for columns the schema does not name.
     """
     import openpyxl
 
     wb = openpyxl.Workbook()
-    title = fill_table(wb.active, df, book, lang=lang, translate=translate, table=table)
+    title = fill_table(
+        wb.active, df, book, lang=lang, translate=translate, table=table, headers=headers
+    )
     wb.properties.title = title
     return wb
 
@@ -533,6 +543,7 @@ def write_table_workbook(
     lang: str = "zh",
     translate: bool = True,
     table: str | None = None,
+    headers: Mapping[str, tuple[str, str]] | None = None,
 ) -> Path:
     """Write an output table as a formatted ``.xlsx`` (:func:`table_workbook`), atomically.
 
@@ -558,5 +569,5 @@ def write_table_workbook(
     """
     path = Path(path)
     check_xlsx_rows(len(df), path)
-    wb = table_workbook(df, book, lang=lang, translate=translate, table=table)
+    wb = table_workbook(df, book, lang=lang, translate=translate, table=table, headers=headers)
     return write_workbook(wb, path, title=wb.properties.title)

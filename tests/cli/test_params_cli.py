@@ -216,6 +216,53 @@ def test_listing_written_to_a_file_in_chinese(tmp_path, capsys, monkeypatch):
     assert row.tolist() == ["30", "yuan per month", "2025-07-01", f"{FIX}/rise.yaml 第 3 行"]
 
 
+@pytest.mark.parametrize(
+    "args, title, header, row",
+    [
+        pytest.param(
+            ["--params", f"{FIX}/rise.yaml", "--date", "2025-08-01"],
+            "现行参数（2025-08-01 生效）",
+            ["参数", "值", "单位", "生效日期", "来源"],
+            [
+                "reward_monthly_yuan",
+                "30",
+                "yuan per month",
+                "2025-07-01",
+                f"{FIX}/rise.yaml 第 3 行",
+            ],
+            id="listing-zh",
+        ),
+        pytest.param(
+            ["--diff", f"{FIX}/rise.yaml", "--lang", "en"],
+            f"Changes made by a parameter file ({FIX}/rise.yaml)",
+            ["parameter", "effective_from", "old", "new", "unit"],
+            ["reward_monthly_yuan", "2025-07-01", "20", "30", "yuan per month"],
+            id="diff-en",
+        ),
+    ],
+)
+def test_written_to_a_workbook_with_a_title(
+    args, title, header, row, tmp_path, capsys, monkeypatch
+):
+    """An .xlsx is a formatted workbook: a title saying what and when, headers in the
+    language asked for, the day a date cell, the header frozen; the .csv's rows."""
+    import openpyxl
+
+    out = tmp_path / "params.xlsx"
+    code, _, err = run("main", [*args, "--out", str(out)], capsys, monkeypatch)
+    assert (code, err) == (0, "")
+    ws = openpyxl.load_workbook(out).active
+    assert ws.cell(1, 1).value == title
+    assert [c.value for c in ws[2]] == header
+    rows = {r[0]: r for r in ws.iter_rows(min_row=3, values_only=True)}
+    day = header.index("生效日期" if "生效日期" in header else "effective_from")
+    got = list(rows[row[0]])
+    assert got[day].date().isoformat() == row[day]
+    got[day] = row[day]
+    assert got == row
+    assert ws.freeze_panes == "A3"
+
+
 # --------------------------------------------------------------------------- refusals
 
 ERRORS = [
