@@ -143,19 +143,41 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
         >>> neutralize_formulas(df).to_dict("list")
         {'a': ["'=1+1", 'ok', "'-x"], 'b': [-1, 2, 3]}
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # the columns changed are replaced, never written into
     for col in out.columns:
         s = out[col]
         if s.dtype == "str" or s.dtype == object:
-            risky = s.astype(object).map(
-                lambda v: isinstance(v, str) and v.startswith(FORMULA_START)
-            )
-            risky = risky.astype(bool)
+            risky = _text_test(s, lambda t: t.str.startswith(FORMULA_START), _is_formula)
             if risky.any():
                 out[col] = s.where(~risky, "'" + s.astype("str"))
     if not isinstance(out.columns, pd.MultiIndex):
         out.columns = [neutralize_text(c) for c in out.columns]
     return out
+
+
+def _is_formula(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith(FORMULA_START)
+
+
+def _has_cr(v: Any) -> bool:
+    return isinstance(v, str) and "\r" in v
+
+
+def _text_test(s: pd.Series, vectorised, one) -> np.ndarray:
+    """Which cells of a text column pass a test, as a numpy bool array (a missing cell never):
+    a ``str`` column at once (``vectorised`` over its ``.str``), a column of Python objects
+    (text beside numbers, say) a cell at a time (``one``).
+
+    Examples:
+        >>> s = pd.Series(["=1", None, "x"], dtype="str")
+        >>> _text_test(s, lambda t: t.str.startswith("="), _is_formula).tolist()
+        [True, False, False]
+        >>> _text_test(s.astype(object), None, _is_formula).tolist()
+        [True, False, False]
+    """
+    if s.dtype == "str":
+        return np.asarray(vectorised(s).fillna(False), dtype=bool)
+    return np.asarray(s.map(one), dtype=bool)
 
 
 def prepare_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -178,7 +200,7 @@ def _one_line_end(v: Any) -> Any:
 
 
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
+    out = df.copy(deep=False)  # the columns changed are replaced, never written into
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_datetime64_any_dtype(s):
@@ -188,7 +210,7 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
         elif s.dtype == "str" or s.dtype == object:
             # The csv module quotes a cell holding "\n" (our line end) but not one holding a
             # lone "\r", which Excel and csv readers take as a line break: the row would split.
-            cr = s.astype(object).map(lambda v: isinstance(v, str) and "\r" in v).astype(bool)
+            cr = _text_test(s, lambda t: t.str.contains("\r", regex=False), _has_cr)
             if cr.any():
                 out[col] = s.where(~cr, s.astype(object).map(_one_line_end))
     if not isinstance(out.columns, pd.MultiIndex):
@@ -197,7 +219,99 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
-    _csv_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    with _csv_file(tmp) as fh:
+        _csv_rows(_csv_frame(df), fh, header=True)
+
+
+#: Rows of a .csv made at a time by :func:`_csv_body` (bounds the text held at once).
+CSV_SLICE_ROWS = 1_000_000
+#: A cell holding one of these is quoted (its quotes doubled), as the csv module does for the
+#: dialect pandas writes with (delimiter ",", quote '"', line end "\n").
+_CSV_QUOTE = '[,"\n]'
+
+
+def _csv_rows(df: pd.DataFrame, fh, header: bool) -> None:
+    """``df``'s rows (and its header when ``header``) to the open text file ``fh``, the bytes
+    ``df.to_csv(fh, index=False, header=header, lineterminator="\\n")`` writes.
+
+    A table of text and whole-number columns only (what the large outputs are, once
+    :func:`_csv_frame` and :func:`_fen_as_text` have made their text) is joined into lines
+    column-wise by Arrow (:func:`_csv_body`), a slice at a time; anything else (numbers with
+    fractions, yes/no, a single column, a lone CR) is left to pandas, which formats a
+    Python object per cell."""
+    if _csv_body(df.head(0)) is None or df.shape[1] < 2:
+        df.to_csv(fh, index=False, header=header, lineterminator="\n")
+        return
+    if header:
+        df.head(0).to_csv(fh, index=False, lineterminator="\n")
+    fh.flush()
+    for start in range(0, len(df), CSV_SLICE_ROWS):
+        part = df.iloc[start : start + CSV_SLICE_ROWS]
+        body = _csv_body(part)
+        if body is None:  # a cell the csv module writes its own way: this slice by pandas
+            part.to_csv(fh, index=False, header=False, lineterminator="\n")
+            fh.flush()
+        else:
+            fh.buffer.write(body)
+
+
+def _csv_body(df: pd.DataFrame) -> bytes | None:
+    """The lines of ``df`` (no header) as UTF-8 bytes, as ``to_csv`` writes them, made by Arrow
+    column-wise; ``None`` when a column is not text or whole numbers, or a cell holds a CR.
+
+    Examples:
+        >>> df = pd.DataFrame({"a": pd.Series(["x", 'say "hi", then', None], dtype="str"),
+        ...                    "n": [1, -2, 3]})
+        >>> _csv_body(df).decode() == df.to_csv(index=False, header=False, lineterminator=chr(10))
+        True
+        >>> _csv_body(df.assign(n=[0.5, 1.0, 2.0])) is None
+        True
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(v: str):
+        return pa.scalar(v, pa.large_string())
+
+    cells = []
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        if s.dtype == "str":
+            a = pa.chunked_array([pa.array(s.array)]) if len(s) else pa.chunked_array([], "string")
+            a = a.cast(pa.large_string())
+            if len(a) and pc.any(pc.match_substring(a, "\r")).as_py():
+                return None
+            quote = pc.match_substring_regex(a, _CSV_QUOTE)
+            if len(a) and pc.any(quote).as_py():
+                quoted = pc.binary_join_element_wise(
+                    text('"'), pc.replace_substring(a, '"', '""'), text('"'), text("")
+                )
+                a = pc.if_else(quote, quoted, a)
+            cells.append(a.fill_null(""))
+        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+            cells.append(pc.cast(pa.array(s.to_numpy()), pa.large_string()))
+        else:
+            return None
+    if not len(df):
+        return b""
+    lines = pc.binary_join_element_wise(*cells, text(","))
+    lines = pc.binary_join_element_wise(lines, text(""), text("\n"))  # each line and its end
+    return _string_data(lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines)
+
+
+def _string_data(arr) -> bytes:
+    """The bytes of a ``large_string`` array's values, end to end (no nulls)."""
+    at = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    return bytes(memoryview(arr.buffers()[2])[int(at[0]) : int(at[-1])])
+
+
+def _csv_file(tmp: Path):
+    """``tmp`` open for text, its byte-order mark written: UTF-8 with BOM, as Excel opens it.
+    (The BOM by hand, the rest as plain UTF-8: Python's ``utf-8-sig`` encoder is called once
+    a row, several times slower on millions of rows than the built-in UTF-8.)"""
+    fh = tmp.open("w", encoding="utf-8", newline="")
+    fh.write("\ufeff")
+    return fh
 
 
 def xlsx_value(v: Any) -> Any:
@@ -412,10 +526,10 @@ def write_table_chunks(
 
     def write_csv(tmp: Path) -> None:
         nonlocal rows
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        with _csv_file(tmp) as fh:
             for k, df in enumerate(frames()):
                 out = neutralize_formulas(localize(prepare_frame(df), lang, table))
-                _csv_frame(out).to_csv(fh, index=False, header=k == 0, lineterminator="\n")
+                _csv_rows(_csv_frame(out), fh, header=k == 0)
                 rows += len(df)
                 del df, out  # not held while the next slice is made
 
@@ -512,10 +626,12 @@ def write_table(
         else:
             _atomic_write(path, lambda tmp: _write_fen_parquet(out, money, tmp))
         return path
-    out = neutralize_formulas(_fen_as_yuan(out, money))
     if ext == ".csv":
+        # fen as text after the formulas' check: "-0.05" is a number, not text to neutralize
+        out = _fen_as_text(neutralize_formulas(out), money)
         _atomic_write(path, lambda tmp: _write_csv(out, tmp))
     else:
+        out = neutralize_formulas(_fen_as_yuan(out, money))
         check_xlsx_rows(len(out), path)
         sheet = (
             (schema.TABLES[table].zh if lang == "zh" else table)
@@ -536,6 +652,42 @@ def _fen_as_yuan(df: pd.DataFrame, money: list[int]) -> pd.DataFrame:
     for j in money:
         out.isetitem(j, fen_to_yuan(out.iloc[:, j].to_numpy()))  # a list, as a frame takes it
     return out
+
+
+def _fen_as_text(df: pd.DataFrame, money: list[int]) -> pd.DataFrame:
+    """``df`` with the fen columns at positions ``money`` as the text a ``.csv`` shows for
+    their yuan Decimals (:func:`_fen_as_yuan`): :func:`fen_text` for whole-number columns
+    (no Decimal per cell), the Decimals themselves for any other."""
+    if not money:
+        return df
+    whole = [j for j in money if df.iloc[:, j].dtype.kind in "iu"]
+    out = _fen_as_yuan(df, [j for j in money if j not in whole])
+    if whole and out is df:
+        out = df.copy(deep=False)
+    for j in whole:
+        out.isetitem(j, fen_text(out.iloc[:, j].to_numpy()))
+    return out
+
+
+def fen_text(fen: np.ndarray) -> pd.Series:
+    """Whole fen as yuan text with two decimals, as ``str`` of the yuan Decimal shows it
+    (:func:`fpanalysis.rules.bonus.fen_to_yuan`), column-wise.
+
+    Examples:
+        >>> fen_text(np.array([1250, 0, -5, -1234567, 7])).tolist()
+        ['12.50', '0.00', '-0.05', '-12345.67', '0.07']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fen = np.asarray(fen, dtype=np.int64)
+    at, amounts = pd.factorize(fen)  # each distinct amount made once (a table repeats them)
+    size = np.abs(amounts)
+    whole = pc.cast(pa.array(size // 100), pa.string())
+    cents = pc.utf8_lpad(pc.cast(pa.array(size % 100), pa.string()), width=2, padding="0")
+    text = pc.binary_join_element_wise(whole, cents, ".")
+    text = pc.if_else(pa.array(amounts < 0), pc.binary_join_element_wise("-", text, ""), text)
+    return pd.Series(pd.array(text, dtype="str").take(at), dtype="str")
 
 
 def _fen_parquet_ok(df: pd.DataFrame, money: list[int]) -> bool:
