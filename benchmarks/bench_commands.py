@@ -10,7 +10,8 @@ Each size is a synthetic partitioned dataset, ``fpanalysis synth --people N
 --format parquet --seed 7``, generated once and kept under ``--data-dir``
 (default ``benchmarks/data/``, git-ignored). Each command runs as a user runs
 it, ``python -m fpanalysis CMD DATASET ... --out FILE.parquet`` in a fresh
-process (:data:`COMMANDS`), and so do the DuckDB contenders of ``compliance``
+process (:data:`COMMANDS`; ``bonus`` and ``relief`` once more with ``--out FILE.csv``,
+runner ``csv``, :data:`CSV_COMMANDS`), and so do the DuckDB contenders of ``compliance``
 and ``relief`` (``duckdb_compliance.py``, ``duckdb_relief.py``), whose output
 is compared with the command's.
 
@@ -81,6 +82,9 @@ DASK_SIZES = (20_000_000,)
 #: The Dask engine as the command line starts it on this machine: a local cluster of two
 #: worker processes of 4 GB each.
 DASK_ARGS = ("--engine", "dask", "--workers", "2", "--worker-memory", "4GB")
+#: The commands also run writing a ``.csv`` (runner ``csv``): the format a user opens in a
+#: spreadsheet, with the largest outputs (the budget's unit x month table, the relief list).
+CSV_COMMANDS = ("bonus", "relief")
 #: The DuckDB contender of a command: its script in this folder.
 CONTENDERS = {"compliance": "duckdb_compliance.py", "relief": "duckdb_relief.py"}
 SIZES = (1_000_000, 2_000_000, 10_000_000)
@@ -535,13 +539,16 @@ def bench_size(
     rows = []
     for command in everything:
         runs = [("fpanalysis", command_argv)] if command in commands else []
+        if command in CSV_COMMANDS and command in commands:
+            runs.append(("csv", command_argv))
         if contenders and command in CONTENDERS and command in commands:
             runs.append(("duckdb", contender_argv))
         if command in dask_commands:
             runs.append(("dask", dask_argv))
         outs = {}
         for runner, make in runs:
-            out = scratch / f"{label}-{command}-{runner}.parquet"
+            suffix = ".csv" if runner == "csv" else ".parquet"
+            out = scratch / f"{label}-{command}-{runner}{suffix}"
             out.unlink(missing_ok=True)
             log(f"{label} {command} ({runner}) ...")
             row = {"people": people, "size": label, "command": command, "runner": runner}

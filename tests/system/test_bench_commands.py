@@ -54,9 +54,11 @@ def test_quick_run_measures_every_command_and_contender(quick):
     assert {(r["command"], r["runner"]) for r in rows} == {
         ("validate", "fpanalysis"),
         ("bonus", "fpanalysis"),
+        ("bonus", "csv"),
         ("compliance", "fpanalysis"),
         ("compliance", "duckdb"),
         ("relief", "fpanalysis"),
+        ("relief", "csv"),
         ("relief", "duckdb"),
         ("compliance", "dask"),
         ("relief", "dask"),
@@ -69,6 +71,9 @@ def test_quick_run_measures_every_command_and_contender(quick):
         assert r["floor_s"] == pytest.approx(r["read_s"] + r["write_s"])
         assert r["ratio"] == pytest.approx(r["wall_s"] / r["floor_s"])
         assert r["read_rows"] > 0 and r["output_bytes"] > 0
+        if r["runner"] in ("fpanalysis", "csv"):  # the same command, to .parquet and to .csv
+            out = r["argv"][r["argv"].index("--out") + 1]
+            assert out.endswith(".csv" if r["runner"] == "csv" else ".parquet"), what
 
 
 def test_quick_run_dask_rows_name_driver_and_workers_and_match_pandas(quick):
@@ -103,9 +108,11 @@ def test_a_process_over_its_timeout_is_a_row_that_says_so(quick, data_dir):
     res = bench_commands.run(
         bench_commands.QUICK_SIZES, ["relief"], data_dir=data_dir, timeout=0.2, contenders=False
     )
-    (row,) = _rows(res)
-    assert row["status"] == "timeout" and row["exit_code"] < 0
-    assert row["write_s"] is None and row["floor_s"] == row["read_s"] > 0
+    rows = _rows(res)
+    assert [r["runner"] for r in rows] == ["fpanalysis", "csv"]
+    for row in rows:
+        assert row["status"] == "timeout" and row["exit_code"] < 0
+        assert row["write_s"] is None and row["floor_s"] == row["read_s"] > 0
     assert res["sizes"]["20k"]["dataset"]["generate_s"] is None  # the cached dataset
 
 
