@@ -224,7 +224,7 @@ def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
 
 
 #: Rows of a .csv made at a time by :func:`_csv_body` (bounds the text held at once).
-CSV_SLICE_ROWS = 1_000_000
+CSV_SLICE_ROWS = 25_000
 #: A cell holding one of these is quoted (its quotes doubled), as the csv module does for the
 #: dialect pandas writes with (delimiter ",", quote '"', line end "\n").
 _CSV_QUOTE = '[,"\n]'
@@ -234,11 +234,10 @@ def _csv_rows(df: pd.DataFrame, fh, header: bool) -> None:
     """``df``'s rows (and its header when ``header``) to the open text file ``fh``, the bytes
     ``df.to_csv(fh, index=False, header=header, lineterminator="\\n")`` writes.
 
-    A table of text and whole-number columns only (what the large outputs are, once
-    :func:`_csv_frame` and :func:`_fen_as_text` have made their text) is joined into lines
-    column-wise by Arrow (:func:`_csv_body`), a slice at a time; anything else (numbers with
-    fractions, yes/no, a single column, a lone CR) is left to pandas, which formats a
-    Python object per cell."""
+    A table of text, numbers and yes/no (what the large outputs are, once :func:`_csv_frame`
+    and :func:`_fen_as_text` have made their text) is joined into lines column-wise by Arrow
+    (:func:`_csv_body`), a slice at a time; anything else (a column of Python objects, a single
+    column, a lone CR) is left to pandas, which formats a Python object per cell."""
     if _csv_body(df.head(0)) is None or df.shape[1] < 2:
         df.to_csv(fh, index=False, header=header, lineterminator="\n")
         return
@@ -255,16 +254,18 @@ def _csv_rows(df: pd.DataFrame, fh, header: bool) -> None:
             fh.buffer.write(body)
 
 
-def _csv_body(df: pd.DataFrame) -> bytes | None:
+def _csv_body(df: pd.DataFrame) -> memoryview | None:
     """The lines of ``df`` (no header) as UTF-8 bytes, as ``to_csv`` writes them, made by Arrow
-    column-wise; ``None`` when a column is not text or whole numbers, or a cell holds a CR.
+    column-wise; ``None`` when a column is none of text, whole numbers, yes/no and numpy's
+    floats (a column of Python objects, say), a text cell holds a CR or a float is -0.0.
 
     Examples:
         >>> df = pd.DataFrame({"a": pd.Series(["x", 'say "hi", then', None], dtype="str"),
         ...                    "n": [1, -2, 3]})
-        >>> _csv_body(df).decode() == df.to_csv(index=False, header=False, lineterminator=chr(10))
+        >>> text = bytes(_csv_body(df)).decode()
+        >>> text == df.to_csv(index=False, header=False, lineterminator=chr(10))
         True
-        >>> _csv_body(df.assign(n=[0.5, 1.0, 2.0])) is None
+        >>> _csv_body(df.assign(n=pd.array([0.5, 1.0, 2.0], dtype="Float64"))) is None
         True
     """
     import pyarrow as pa
@@ -288,21 +289,35 @@ def _csv_body(df: pd.DataFrame) -> bytes | None:
                 )
                 a = pc.if_else(quote, quoted, a)
             cells.append(a.fill_null(""))
-        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
-            cells.append(pc.cast(pa.array(s.to_numpy()), pa.large_string()))
+        elif s.dtype.kind in "iub":  # whole numbers and yes/no, numpy's or nullable
+            values = pa.array(s.array) if not isinstance(s.dtype, np.dtype) else s.to_numpy()
+            if s.dtype.kind == "b":  # as Python writes them
+                yes_no = pa.array(["False", "True"], pa.large_string())
+                cells.append(yes_no.take(pc.cast(pa.array(values), pa.int8())).fill_null(""))
+            else:
+                cells.append(pc.cast(pa.array(values), pa.large_string()).fill_null(""))
+        elif isinstance(s.dtype, np.dtype) and s.dtype.kind == "f":
+            # each distinct number as pandas shows it (numpy's shortest text), missing as ""
+            v = s.to_numpy()
+            if np.any((v == 0) & np.signbit(v)):  # -0.0 and 0.0 are one value to a hash
+                return None
+            at, distinct = pd.factorize(v, use_na_sentinel=True)
+            shown = pa.array([*distinct.astype(str), ""], pa.large_string())
+            cells.append(shown.take(pa.array(np.where(at < 0, len(distinct), at))))
         else:
             return None
     if not len(df):
-        return b""
+        return memoryview(b"")
+    cells[-1] = pc.binary_join_element_wise(cells[-1], text(""), text("\n"))  # the line's end
     lines = pc.binary_join_element_wise(*cells, text(","))
-    lines = pc.binary_join_element_wise(lines, text(""), text("\n"))  # each line and its end
+    del cells
     return _string_data(lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines)
 
 
-def _string_data(arr) -> bytes:
-    """The bytes of a ``large_string`` array's values, end to end (no nulls)."""
+def _string_data(arr) -> memoryview:
+    """The bytes of a ``large_string`` array's values, end to end (no nulls), not copied."""
     at = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    return bytes(memoryview(arr.buffers()[2])[int(at[0]) : int(at[-1])])
+    return memoryview(arr.buffers()[2])[int(at[0]) : int(at[-1])]
 
 
 def _csv_file(tmp: Path):

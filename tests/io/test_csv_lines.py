@@ -103,9 +103,26 @@ def test_slices_give_the_same_bytes(monkeypatch):
 @pytest.mark.parametrize(
     "frame",
     [
-        pytest.param({"a": text("x"), "f": [0.1]}, id="fraction"),
-        pytest.param({"a": text("x"), "b": [True]}, id="yes-no"),
-        pytest.param({"a": text("x", "y"), "n": pd.array([1, None], dtype="Int64")}, id="int-na"),
+        pytest.param({"f": [0.1, 1416.0, 1e16, -2.5, np.nan, np.inf, 1 / 3, 0.0]}, id="fractions"),
+        pytest.param({"b": [True, False]}, id="yes-no"),
+        pytest.param({"b": pd.array([True, None, False], dtype="boolean")}, id="yes-no-missing"),
+        pytest.param({"n": pd.array([1, None, -3], dtype="Int64")}, id="int-missing"),
+        pytest.param({"n": pd.array([7, None], dtype="int64[pyarrow]")}, id="int-arrow"),
+        pytest.param({"n": np.array([1, 2, 250], dtype="uint8")}, id="small-unsigned"),
+    ],
+)
+def test_numbers_and_yes_no_as_pandas_shows_them(frame):
+    rows = len(next(iter(frame.values())))
+    df = pd.DataFrame({"a": text(*["x"] * rows), **frame})
+    assert w._csv_body(df) is not None  # the column-wise path
+    assert by_lines(df) == by_pandas(df)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param({"a": text("x", "y"), "f": [0.0, -0.0]}, id="negative-zero"),
+        pytest.param({"a": text("x"), "f": pd.array([0.5], dtype="Float64")}, id="float-nullable"),
         pytest.param({"a": text("")}, id="one-column"),
         pytest.param({"a": text("a\rb"), "n": [1]}, id="lone-cr"),
         pytest.param({"a": pd.Series(["x", 1], dtype=object), "n": [1, 2]}, id="objects"),
