@@ -13,7 +13,14 @@ import pandas as pd
 from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
-from fpanalysis.rules.frames import as_dates, join_sorted, lookup, sort_rows, table_of
+from fpanalysis.rules.frames import (
+    as_dates,
+    join_sorted,
+    lookup,
+    lookup_columns,
+    sort_rows,
+    table_of,
+)
 from fpanalysis.rules.scope import responsible_units
 
 BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
@@ -308,11 +315,13 @@ def permit_status(
     )
     m = sort_rows(m[m["date"] >= m["issue_date"]], ["permit_id", "date", "event_id"])
     first = m.drop_duplicates("permit_id").set_index("permit_id")
-    base["used_on"] = as_dates(lookup(base["permit_id"], first["date"]))
-    base["used_by"] = lookup(base["permit_id"], first["event_id"])
+    used_on, used_by = lookup_columns(base["permit_id"], first, ["date", "event_id"])
+    base["used_on"] = as_dates(used_on)
+    base["used_by"] = used_by
 
     trig = _quota_triggers(tables, params, base).set_index("couple_id")
-    t_date = as_dates(lookup(base["couple_id"], trig["date"]))
+    t_date, t_preg = lookup_columns(base["couple_id"], trig, ["date", "pregnancy_id"])
+    t_date = as_dates(t_date)
     held_ids = set(";".join(trig["held"]).split(";")) if len(trig) else set()
     is_held = isin_keys(base["permit_id"], pd.Series(sorted(held_ids), dtype="str"))
     issued_after = t_date.notna() & (base["issue_date"] > t_date)
@@ -332,9 +341,7 @@ def permit_status(
         "issued_after_cancellation",
     )
     base["cancel_basis"] = basis
-    base["trigger_pregnancy_id"] = lookup(base["couple_id"], trig["pregnancy_id"]).where(
-        is_held | issued_after
-    )
+    base["trigger_pregnancy_id"] = t_preg.where(is_held | issued_after)
     return sort_rows(base, ["permit_id"]).reset_index(drop=True)
 
 

@@ -157,6 +157,28 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     return pd.Series(got, index=keys.index, dtype=values.dtype)
 
 
+def lookup_columns(keys: pd.Series, frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
+    """:func:`lookup` of each of ``columns`` of ``frame`` (indexed by key) for the same ``keys``,
+    the keys found in ``frame``'s index once for all of them.
+
+    Examples:
+        >>> f = pd.DataFrame({"s": ["S1", "S2"], "u": ["U1", "U2"]}, index=["C1", "C2"])
+        >>> [c.tolist() for c in lookup_columns(pd.Series(["C2", "C9"]), f, ["s", "u"])]
+        [['S2', nan], ['U2', nan]]
+    """
+    if not frame.index.is_unique:
+        frame = frame[~frame.index.duplicated()]
+    at = positions(frame.index, keys)  # one look-up table for every column
+    return [
+        pd.Series(
+            pd.api.extensions.take(frame[c].array, at, allow_fill=True),
+            index=keys.index,
+            dtype=frame[c].dtype,
+        )
+        for c in columns
+    ]
+
+
 def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";") -> pd.DataFrame:
     """``frame.groupby(keys, sort=True)[column].agg(sep.join)`` and each group's first value, for
     a ``frame`` already sorted by ``keys`` (stable): one row per group in that order, columns
