@@ -18,8 +18,9 @@ from test_scope import COUPLES, PERSONS
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
 from fpanalysis.rules.compliance.scoring import unit_sums
-from fpanalysis.rules.frames import Memo, positions
+from fpanalysis.rules.frames import Memo, lookup, lookup_columns, positions, sort_rows
 from fpanalysis.rules.scope import (
+    SCOPE_COLUMNS,
     age_on,
     age_years,
     couples_in_scope,
@@ -222,3 +223,58 @@ def test_age_years_is_age_on(seed):
     on[rng.random(n) < 0.05] = pd.NaT
     got = age_years(birth.to_numpy(), on.to_numpy())
     pd.testing.assert_series_equal(got, age_on(birth, on), check_names=False)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_couples_in_scope_is_the_sorted_selection(seed):
+    """The couples in scope, taken in an order by id found once per analysis, are the rule's
+    selection sorted by ``sort_rows``: couples listed out of order, several days, one Memo."""
+    rng = np.random.default_rng(seed)
+    tables = random_tables(rng, 40)
+    tables["couples"] = tables["couples"].sample(frac=1, random_state=seed, ignore_index=True)
+    params = load_params()
+    memo = Memo(tables)
+    for on in ["2021-01-01", "2023-06-01", "2024-07-01"]:
+        ev = pd.DataFrame({"couple_id": tables["couples"]["couple_id"], "date": pd.Timestamp(on)})
+        r = responsible_units(tables, params, ev)
+        for childbearing in (False, True):
+            keep = r["married"] & r["responsible_unit_id"].notna()
+            if childbearing:
+                keep &= r["wife_childbearing"]
+            want = sort_rows(r.loc[keep, SCOPE_COLUMNS], ["couple_id"]).reset_index(drop=True)
+            got = couples_in_scope(memo, params, on, childbearing_only=childbearing)
+            pd.testing.assert_frame_equal(got, want)
+
+
+def test_couples_in_scope_order_hand():
+    """C10, C2 and C1 listed in that order come out as text sorts them: C1, C10, C2."""
+    persons = [person(p, "F", "1990-01-01", "U1", "staff", "2010-01-01", None) for p in "ABC"]
+    couples = [
+        {"couple_id": c, "wife_id": w, "marriage_date": "2015-01-01"}
+        for c, w in [("C10", "A"), ("C2", "B"), ("C1", "C")]
+    ]
+    tables = {"persons": coerce("persons", persons), "couples": coerce("couples", couples)}
+    got = couples_in_scope(Memo(tables), load_params(), "2024-01-01")
+    assert got["couple_id"].tolist() == ["C1", "C10", "C2"]
+    assert got["wife_id"].tolist() == ["C", "A", "B"]
+
+
+def test_lookup_columns_is_lookup():
+    """Several columns looked up with the keys found once, as each looked up alone: C2's
+    survey, nothing for C9 or a missing key, the first of a repeated C1."""
+    first = pd.DataFrame(
+        {
+            "survey_id": pd.array(["S1", "S2", "S3"], dtype="str"),
+            "survey_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-01"]),
+        },
+        index=pd.Index(["C1", "C2", "C1"], dtype="str"),
+    )
+    keys = pd.Series(["C2", "C9", None, "C1"], dtype="str", index=[7, 5, 3, 1])
+    sid, sdate = lookup_columns(keys, first, ["survey_id", "survey_date"])
+    assert sid.tolist() == ["S2", np.nan, np.nan, "S1"]
+    assert sdate.tolist()[0] == pd.Timestamp("2024-02-01") and sdate.isna().tolist()[1:3] == [
+        True,
+        True,
+    ]
+    for got, col in ((sid, "survey_id"), (sdate, "survey_date")):
+        pd.testing.assert_series_equal(got, lookup(keys, first[col]))
