@@ -278,3 +278,26 @@ def test_lookup_columns_is_lookup():
     ]
     for got, col in ((sid, "survey_id"), (sdate, "survey_date")):
         pd.testing.assert_series_equal(got, lookup(keys, first[col]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_positions_of_few_keys_is_get_indexer(seed):
+    """A few keys in a large index (the index looked up in the keys, not the keys in the index):
+    as ``Index.get_indexer``, missing and unknown keys -1, repeated keys each found."""
+    rng = np.random.default_rng(seed)
+    index = pd.Index([f"K{i}" for i in rng.permutation(400)], dtype="str")
+    keys = pd.Series(
+        [None if rng.random() < 0.1 else f"K{rng.integers(0, 500)}" for _ in range(40)],
+        dtype="str",
+    )
+    assert positions(index, keys).tolist() == index.get_indexer(keys).tolist()
+    assert positions(index, keys[keys.isna()]).tolist() == [-1] * int(keys.isna().sum())
+
+
+def test_positions_of_few_keys_hand():
+    """C3 twice, C9 unknown, a missing key; then an index holding C1 twice: the first C1."""
+    index = pd.Index([f"C{i}" for i in range(1, 41)], dtype="str")
+    got = positions(index, pd.Series(["C3", "C9", None, "C3", "C99"], dtype="str"))
+    assert got.tolist() == [2, 8, -1, 2, -1]
+    twice = pd.Index(["C1", *[f"C{i}" for i in range(2, 40)], "C1"], dtype="str")
+    assert positions(twice, pd.Series(["C1", "C5"], dtype="str")).tolist() == [0, 4]
