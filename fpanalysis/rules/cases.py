@@ -15,6 +15,7 @@ from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
 from fpanalysis.rules.frames import (
     as_dates,
+    first_of_runs,
     join_sorted,
     lookup,
     lookup_columns,
@@ -113,7 +114,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     births = births.dropna(subset=["date"])
     # Twins recorded as two pregnancies are one birth: keep the first per couple and day.
     births = sort_rows(births, ["couple_id", "date", "pregnancy_id"])
-    births = births.drop_duplicates(["couple_id", "date"])
+    births = first_of_runs(births, ["couple_id", "date"])
 
     # A child belongs to a pregnancy's birth when named by it, or born to the same couple on the
     # pregnancy's outcome day or on the named child's birth day (its twin).
@@ -314,7 +315,7 @@ def permit_status(
         births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
     )
     m = sort_rows(m[m["date"] >= m["issue_date"]], ["permit_id", "date", "event_id"])
-    first = m.drop_duplicates("permit_id").set_index("permit_id")
+    first = first_of_runs(m, ["permit_id"]).set_index("permit_id")
     used_on, used_by = lookup_columns(base["permit_id"], first, ["date", "event_id"])
     base["used_on"] = as_dates(used_on)
     base["used_by"] = used_by

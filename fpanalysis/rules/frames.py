@@ -218,6 +218,53 @@ def lookup_columns(keys: pd.Series, frame: pd.DataFrame, columns: list[str]) -> 
     ]
 
 
+def first_of_runs(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.drop_duplicates(keys)`` for a ``frame`` sorted by ``keys`` (as :func:`sort_rows`
+    leaves it: equal keys, missing ones too, in runs): the first row of each run, found by
+    comparing each row's keys with the row before rather than by hashing every key.
+
+    Examples:
+        >>> f = pd.DataFrame({"c": pd.array(["C1", "C1", "C2", None, None], dtype="str"),
+        ...                   "k": ["K1", "K2", "K3", "K4", "K5"]}, index=[9, 8, 7, 6, 5])
+        >>> first_of_runs(f, ["c"])["k"].tolist(), f.drop_duplicates(["c"])["k"].tolist()
+        (['K1', 'K3', 'K4'], ['K1', 'K3', 'K4'])
+    """
+    import numpy as np
+
+    n = len(frame)
+    if n < 2:
+        return frame.drop_duplicates(keys)
+    starts = np.zeros(n, dtype=bool)
+    starts[0] = True
+    for k in keys:
+        starts[1:] |= _differs_from_before(frame[k])
+    return frame[starts]
+
+
+def _differs_from_before(s: pd.Series) -> Any:
+    """For each row of ``s`` but the first: its value differs from the row before's (a missing
+    value equals a missing value, as ``drop_duplicates`` has it), as a numpy array."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if s.dtype == "str":
+        a = pa.array(s.array)
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        now, before = a[1:], a[:-1]
+        ne = pc.fill_null(pc.not_equal(now, before), False)
+        one_missing = pc.xor(pc.is_null(now), pc.is_null(before))
+        return pc.or_(ne, one_missing).to_numpy(zero_copy_only=False).astype(bool)
+    v = s.to_numpy()
+    if v.dtype.kind in "iub":
+        return v[1:] != v[:-1]
+    if v.dtype.kind in "mM":
+        missing = np.isnat(v)
+        return (v[1:] != v[:-1]) & ~(missing[1:] & missing[:-1])
+    codes, _ = pd.factorize(s)  # anything else: its values' codes (-1 for every missing one)
+    return codes[1:] != codes[:-1]
+
+
 def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";") -> pd.DataFrame:
     """``frame.groupby(keys, sort=True)[column].agg(sep.join)`` and each group's first value, for
     a ``frame`` already sorted by ``keys`` (stable): one row per group in that order, columns

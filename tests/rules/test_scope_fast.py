@@ -18,7 +18,14 @@ from test_scope import COUPLES, PERSONS
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
 from fpanalysis.rules.compliance.scoring import unit_sums
-from fpanalysis.rules.frames import Memo, lookup, lookup_columns, positions, sort_rows
+from fpanalysis.rules.frames import (
+    Memo,
+    first_of_runs,
+    lookup,
+    lookup_columns,
+    positions,
+    sort_rows,
+)
 from fpanalysis.rules.scope import (
     SCOPE_COLUMNS,
     age_on,
@@ -301,3 +308,45 @@ def test_positions_of_few_keys_hand():
     assert got.tolist() == [2, 8, -1, 2, -1]
     twice = pd.Index(["C1", *[f"C{i}" for i in range(2, 40)], "C1"], dtype="str")
     assert positions(twice, pd.Series(["C1", "C5"], dtype="str")).tolist() == [0, 4]
+
+
+def test_first_of_runs_hand():
+    """Rows sorted by couple and date: the first of C1 on 1 May (K1, not K2), of C1 on 2 May,
+    of C2 with no date (K4, not K5), and of the rows with no couple (K6, not K7)."""
+    f = pd.DataFrame(
+        {
+            "couple_id": pd.array(["C1", "C1", "C1", "C2", "C2", None, None], dtype="str"),
+            "date": pd.to_datetime(
+                ["2024-05-01", "2024-05-01", "2024-05-02", None, None, "2024-01-01", "2024-01-01"]
+            ),
+            "k": [f"K{i}" for i in range(1, 8)],
+        },
+        index=[70, 60, 50, 40, 30, 20, 10],
+    )
+    got = first_of_runs(f, ["couple_id", "date"])
+    assert got["k"].tolist() == ["K1", "K3", "K4", "K6"]
+    pd.testing.assert_frame_equal(got, f.drop_duplicates(["couple_id", "date"]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_of_runs_is_drop_duplicates(seed):
+    """Random sorted rows (texts, dates, integers, objects, missing values): as drop_duplicates."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    f = pd.DataFrame(
+        {
+            "a": pd.array(
+                [None if rng.random() < 0.1 else f"C{rng.integers(0, 9)}" for _ in range(n)],
+                dtype="str",
+            ),
+            "d": pd.to_datetime(
+                [None if rng.random() < 0.2 else f"2024-0{rng.integers(1, 4)}-01" for _ in range(n)]
+            ),
+            "i": rng.integers(0, 3, n),
+            "o": pd.Series([None if rng.random() < 0.2 else int(x) for x in rng.integers(0, 3, n)]),
+        }
+    )
+    for keys in (["a"], ["a", "d"], ["d", "i"], ["a", "o"], ["i"]):
+        s = sort_rows(f, keys)
+        pd.testing.assert_frame_equal(first_of_runs(s, keys), s.drop_duplicates(keys))
+    assert len(first_of_runs(f.iloc[:1], ["a"])) == 1 and len(first_of_runs(f.iloc[:0], ["a"])) == 0

@@ -17,6 +17,7 @@ from fpanalysis.rules.compliance.period import Period, month_day_in
 from fpanalysis.rules.frames import (
     as_dates,
     date_text,
+    first_of_runs,
     let_go,
     lookup_columns,
     sort_rows,
@@ -181,7 +182,7 @@ def _first_survey(
         lambda s: (s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end),
         ["survey_id", "couple_id", "survey_date"],
     )
-    first = s.drop_duplicates("couple_id").set_index("couple_id")
+    first = first_of_runs(s, ["couple_id"]).set_index("couple_id")  # s is sorted by couple
     sid, sdate = lookup_columns(couples["couple_id"], first, ["survey_id", "survey_date"])
     return sid, as_dates(sdate)
 
