@@ -381,7 +381,11 @@ def age_years(birth: np.ndarray, on: np.ndarray) -> pd.Series:
     ok = ~np.isnat(birth) & ~np.isnat(on)
     fill = np.datetime64("2000-01-01", "D")
     by, bm, bd = _ymd(np.where(ok, birth.astype("datetime64[D]"), fill))
-    dy, dm, dd = _ymd(np.where(ok, on.astype("datetime64[D]"), fill))
+    days = on.astype("datetime64[D]")
+    if len(days) and (days == days[0]).all():  # one day (a scope's): its fields found once
+        dy, dm, dd = (np.where(ok, a[0], a[1]) for a in _ymd(np.array([days[0], fill])))
+    else:
+        dy, dm, dd = _ymd(np.where(ok, days, fill))
     leap = (dy % 4 == 0) & ((dy % 100 != 0) | (dy % 400 == 0))
     bday = np.where((bm == 2) & (bd == 29) & ~leap, 28, bd)
     before = (dm < bm) | ((dm == bm) & (dd < bday))

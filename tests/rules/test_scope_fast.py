@@ -350,3 +350,14 @@ def test_first_of_runs_is_drop_duplicates(seed):
         s = sort_rows(f, keys)
         pd.testing.assert_frame_equal(first_of_runs(s, keys), s.drop_duplicates(keys))
     assert len(first_of_runs(f.iloc[:1], ["a"])) == 1 and len(first_of_runs(f.iloc[:0], ["a"])) == 0
+
+
+def test_age_years_on_one_day_hand():
+    """Every row on one day (a scope's), its fields found once: on 28 Feb 2025 one born on
+    29 Feb 2000 is 25 (28 Feb stands for it), one born on 1 Mar 2000 is 24; no birth: missing."""
+    birth = np.array(["2000-02-29", "2000-03-01", "NaT"], dtype="datetime64[ns]")
+    on = np.array(["2025-02-28"] * 3, dtype="datetime64[ns]")
+    assert age_years(birth, on).tolist() == [25, 24, pd.NA]
+    pd.testing.assert_series_equal(
+        age_years(birth, on), age_on(pd.Series(birth), "2025-02-28").astype("Int64")
+    )
