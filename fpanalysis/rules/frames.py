@@ -70,9 +70,31 @@ def keyed(tables: Mapping[str, pd.DataFrame], name: str, key: str) -> pd.DataFra
 
     def make() -> pd.DataFrame:
         t = tables[name]
-        return (t if t[key].is_unique else t.drop_duplicates(key)).set_index(key)
+        return (t if unique_keys(t[key]) else t.drop_duplicates(key)).set_index(key)
 
     return memo(tables, ("keyed", name, key), make)
+
+
+def unique_keys(values: pd.Series | pd.Index) -> bool:
+    """``values.is_unique``: text in strictly increasing order (ids as a table lists them, in
+    order) is seen to be unique by comparing each value with the one before; anything else is
+    left to pandas, which hashes every value.
+
+    Examples:
+        >>> [unique_keys(pd.Series(v, dtype="str")) for v in (["C1", "C2"], ["C2", "C1"])]
+        [True, True]
+        >>> [unique_keys(pd.Index(v, dtype="str")) for v in (["C1", "C1"], ["C1", None, None])]
+        [False, False]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(values) > 1 and values.dtype == "str":
+        a = pa.array(values.array)
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        if a.null_count == 0 and pc.all(pc.greater(a[1:], a[:-1])).as_py():
+            return True
+    return values.is_unique
 
 
 def table_of(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -189,7 +211,7 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
         >>> lookup(pd.Series(["C1", "C9"], index=[5, 6]), v).tolist()
         ['S1', nan]
     """
-    if not values.index.is_unique:
+    if not unique_keys(values.index):
         values = values[~values.index.duplicated()]
     at = positions(values.index, keys)  # one look-up table, -1 for a key not there
     got = pd.api.extensions.take(values.array, at, allow_fill=True)
@@ -205,7 +227,7 @@ def lookup_columns(keys: pd.Series, frame: pd.DataFrame, columns: list[str]) -> 
         >>> [c.tolist() for c in lookup_columns(pd.Series(["C2", "C9"]), f, ["s", "u"])]
         [['S2', nan], ['U2', nan]]
     """
-    if not frame.index.is_unique:
+    if not unique_keys(frame.index):
         frame = frame[~frame.index.duplicated()]
     at = positions(frame.index, keys)  # one look-up table for every column
     return [

@@ -25,6 +25,7 @@ from fpanalysis.rules.frames import (
     lookup_columns,
     positions,
     sort_rows,
+    unique_keys,
 )
 from fpanalysis.rules.scope import (
     SCOPE_COLUMNS,
@@ -361,3 +362,15 @@ def test_age_years_on_one_day_hand():
     pd.testing.assert_series_equal(
         age_years(birth, on), age_on(pd.Series(birth), "2025-02-28").astype("Int64")
     )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unique_keys_is_is_unique(seed):
+    """Ids in increasing order (seen by neighbours), shuffled, repeated or missing: as pandas."""
+    rng = np.random.default_rng(seed)
+    ids = [f"C{i:03d}" for i in range(60)]
+    cases = [ids, list(rng.permutation(ids)), [*ids, "C005"], sorted([*ids, "C005"])]
+    cases += [[*ids, None], [None, *ids], ids[:1], [], ["C2", "C10"], ["C10", "C2"]]
+    for v in cases:
+        for values in (pd.Series(v, dtype="str"), pd.Index(v, dtype="str")):
+            assert unique_keys(values) == values.is_unique, v
