@@ -13,7 +13,15 @@ import pandas as pd
 from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import TABLES
-from fpanalysis.rules.frames import as_dates, join_sorted, lookup, sort_rows, table_of
+from fpanalysis.rules.frames import (
+    as_dates,
+    first_of_runs,
+    join_sorted,
+    lookup,
+    lookup_columns,
+    sort_rows,
+    table_of,
+)
 from fpanalysis.rules.scope import responsible_units
 
 BIRTH_EVENT_COLUMNS = ["event_id", "couple_id", "date", "pregnancy_id", "child_ids"]
@@ -106,7 +114,7 @@ def birth_events(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     births = births.dropna(subset=["date"])
     # Twins recorded as two pregnancies are one birth: keep the first per couple and day.
     births = sort_rows(births, ["couple_id", "date", "pregnancy_id"])
-    births = births.drop_duplicates(["couple_id", "date"])
+    births = first_of_runs(births, ["couple_id", "date"])
 
     # A child belongs to a pregnancy's birth when named by it, or born to the same couple on the
     # pregnancy's outcome day or on the named child's birth day (its twin).
@@ -307,12 +315,14 @@ def permit_status(
         births[["couple_id", "date", "event_id"]], on="couple_id", how="inner"
     )
     m = sort_rows(m[m["date"] >= m["issue_date"]], ["permit_id", "date", "event_id"])
-    first = m.drop_duplicates("permit_id").set_index("permit_id")
-    base["used_on"] = as_dates(lookup(base["permit_id"], first["date"]))
-    base["used_by"] = lookup(base["permit_id"], first["event_id"])
+    first = first_of_runs(m, ["permit_id"]).set_index("permit_id")
+    used_on, used_by = lookup_columns(base["permit_id"], first, ["date", "event_id"])
+    base["used_on"] = as_dates(used_on)
+    base["used_by"] = used_by
 
     trig = _quota_triggers(tables, params, base).set_index("couple_id")
-    t_date = as_dates(lookup(base["couple_id"], trig["date"]))
+    t_date, t_preg = lookup_columns(base["couple_id"], trig, ["date", "pregnancy_id"])
+    t_date = as_dates(t_date)
     held_ids = set(";".join(trig["held"]).split(";")) if len(trig) else set()
     is_held = isin_keys(base["permit_id"], pd.Series(sorted(held_ids), dtype="str"))
     issued_after = t_date.notna() & (base["issue_date"] > t_date)
@@ -332,9 +342,7 @@ def permit_status(
         "issued_after_cancellation",
     )
     base["cancel_basis"] = basis
-    base["trigger_pregnancy_id"] = lookup(base["couple_id"], trig["pregnancy_id"]).where(
-        is_held | issued_after
-    )
+    base["trigger_pregnancy_id"] = t_preg.where(is_held | issued_after)
     return sort_rows(base, ["permit_id"]).reset_index(drop=True)
 
 

@@ -70,9 +70,31 @@ def keyed(tables: Mapping[str, pd.DataFrame], name: str, key: str) -> pd.DataFra
 
     def make() -> pd.DataFrame:
         t = tables[name]
-        return (t if t[key].is_unique else t.drop_duplicates(key)).set_index(key)
+        return (t if unique_keys(t[key]) else t.drop_duplicates(key)).set_index(key)
 
     return memo(tables, ("keyed", name, key), make)
+
+
+def unique_keys(values: pd.Series | pd.Index) -> bool:
+    """``values.is_unique``: text in strictly increasing order (ids as a table lists them, in
+    order) is seen to be unique by comparing each value with the one before; anything else is
+    left to pandas, which hashes every value.
+
+    Examples:
+        >>> [unique_keys(pd.Series(v, dtype="str")) for v in (["C1", "C2"], ["C2", "C1"])]
+        [True, True]
+        >>> [unique_keys(pd.Index(v, dtype="str")) for v in (["C1", "C1"], ["C1", None, None])]
+        [False, False]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(values) > 1 and values.dtype == "str":
+        a = pa.array(values.array)
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        if a.null_count == 0 and pc.all(pc.greater(a[1:], a[:-1])).as_py():
+            return True
+    return values.is_unique
 
 
 def table_of(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -128,9 +150,48 @@ def positions(index: pd.Index, keys: Any) -> Any:
             and _chunked(wanted).equals(_chunked(known))
         ):
             return np.arange(len(known), dtype=np.intp)  # the index's own keys, in its order
+        if len(wanted) * 8 <= len(known) and known.null_count == 0:
+            at = _positions_of_few(wanted, known)
+            if at is not None:
+                return at
         at = pc.index_in(wanted, value_set=known)
         return at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return index.get_indexer(keys)
+
+
+def _positions_of_few(wanted: Any, known: Any) -> Any:
+    """:func:`positions` of a few keys ``wanted`` in a large ``known`` (Arrow text arrays, no
+    missing value in ``known``): the index is looked up in the keys' distinct values rather than
+    the keys in the index, so that the hash table built is the keys' (small) and not the
+    index's; ``None`` when a key is found at more than one place (an index not unique: left to
+    :func:`positions`' own look-up, which finds the first).
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> ix = pa.array(["C1", "C2", "C3", "C4"])
+        >>> _positions_of_few(pa.array(["C3", None, "C9", "C3"]), ix).tolist()
+        [2, -1, -1, 2]
+        >>> _positions_of_few(pa.array([None], pa.string()), ix).tolist()
+        [-1]
+        >>> _positions_of_few(pa.array(["C1"]), pa.array(["C1", "C1"])) is None
+        True
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(wanted).drop_null()
+    if len(distinct) == 0:  # every key missing
+        return np.full(len(wanted), -1, dtype=np.intp)
+    hit = pc.index_in(known, value_set=distinct)  # each index row: which distinct key, if any
+    hit = hit.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    rows = np.flatnonzero(hit >= 0)
+    if len(rows) > len(distinct):  # a key at two places
+        return None
+    where = np.full(len(distinct), -1, dtype=np.intp)
+    where[hit[rows]] = rows  # each distinct key's place in the index, -1 when not there
+    key = pc.index_in(wanted, value_set=distinct).fill_null(-1)
+    key = key.to_numpy(zero_copy_only=False).astype(np.intp)
+    return np.where(key >= 0, where[key], -1)
 
 
 def _chunked(values: Any) -> Any:
@@ -150,11 +211,80 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
         >>> lookup(pd.Series(["C1", "C9"], index=[5, 6]), v).tolist()
         ['S1', nan]
     """
-    if not values.index.is_unique:
+    if not unique_keys(values.index):
         values = values[~values.index.duplicated()]
     at = positions(values.index, keys)  # one look-up table, -1 for a key not there
     got = pd.api.extensions.take(values.array, at, allow_fill=True)
     return pd.Series(got, index=keys.index, dtype=values.dtype)
+
+
+def lookup_columns(keys: pd.Series, frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
+    """:func:`lookup` of each of ``columns`` of ``frame`` (indexed by key) for the same ``keys``,
+    the keys found in ``frame``'s index once for all of them.
+
+    Examples:
+        >>> f = pd.DataFrame({"s": ["S1", "S2"], "u": ["U1", "U2"]}, index=["C1", "C2"])
+        >>> [c.tolist() for c in lookup_columns(pd.Series(["C2", "C9"]), f, ["s", "u"])]
+        [['S2', nan], ['U2', nan]]
+    """
+    if not unique_keys(frame.index):
+        frame = frame[~frame.index.duplicated()]
+    at = positions(frame.index, keys)  # one look-up table for every column
+    return [
+        pd.Series(
+            pd.api.extensions.take(frame[c].array, at, allow_fill=True),
+            index=keys.index,
+            dtype=frame[c].dtype,
+        )
+        for c in columns
+    ]
+
+
+def first_of_runs(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.drop_duplicates(keys)`` for a ``frame`` sorted by ``keys`` (as :func:`sort_rows`
+    leaves it: equal keys, missing ones too, in runs): the first row of each run, found by
+    comparing each row's keys with the row before rather than by hashing every key.
+
+    Examples:
+        >>> f = pd.DataFrame({"c": pd.array(["C1", "C1", "C2", None, None], dtype="str"),
+        ...                   "k": ["K1", "K2", "K3", "K4", "K5"]}, index=[9, 8, 7, 6, 5])
+        >>> first_of_runs(f, ["c"])["k"].tolist(), f.drop_duplicates(["c"])["k"].tolist()
+        (['K1', 'K3', 'K4'], ['K1', 'K3', 'K4'])
+    """
+    import numpy as np
+
+    n = len(frame)
+    if n < 2:
+        return frame.drop_duplicates(keys)
+    starts = np.zeros(n, dtype=bool)
+    starts[0] = True
+    for k in keys:
+        starts[1:] |= _differs_from_before(frame[k])
+    return frame[starts]
+
+
+def _differs_from_before(s: pd.Series) -> Any:
+    """For each row of ``s`` but the first: its value differs from the row before's (a missing
+    value equals a missing value, as ``drop_duplicates`` has it), as a numpy array."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if s.dtype == "str":
+        a = pa.array(s.array)
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        now, before = a[1:], a[:-1]
+        ne = pc.fill_null(pc.not_equal(now, before), False)
+        one_missing = pc.xor(pc.is_null(now), pc.is_null(before))
+        return pc.or_(ne, one_missing).to_numpy(zero_copy_only=False).astype(bool)
+    v = s.to_numpy()
+    if v.dtype.kind in "iub":
+        return v[1:] != v[:-1]
+    if v.dtype.kind in "mM":
+        missing = np.isnat(v)
+        return (v[1:] != v[:-1]) & ~(missing[1:] & missing[:-1])
+    codes, _ = pd.factorize(s)  # anything else: its values' codes (-1 for every missing one)
+    return codes[1:] != codes[:-1]
 
 
 def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";") -> pd.DataFrame:

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.params import Params
-from fpanalysis.rules.frames import Memo, as_dates, keyed, memo, positions, sort_rows
+from fpanalysis.rules.frames import (
+    Memo,
+    as_dates,
+    keyed,
+    memo,
+    positions,
+    sort_order,
+)
 
 SCOPE_COLUMNS = [
     "couple_id",
@@ -374,7 +381,11 @@ def age_years(birth: np.ndarray, on: np.ndarray) -> pd.Series:
     ok = ~np.isnat(birth) & ~np.isnat(on)
     fill = np.datetime64("2000-01-01", "D")
     by, bm, bd = _ymd(np.where(ok, birth.astype("datetime64[D]"), fill))
-    dy, dm, dd = _ymd(np.where(ok, on.astype("datetime64[D]"), fill))
+    days = on.astype("datetime64[D]")
+    if len(days) and (days == days[0]).all():  # one day (a scope's): its fields found once
+        dy, dm, dd = (np.where(ok, a[0], a[1]) for a in _ymd(np.array([days[0], fill])))
+    else:
+        dy, dm, dd = _ymd(np.where(ok, days, fill))
     leap = (dy % 4 == 0) & ((dy % 100 != 0) | (dy % 400 == 0))
     bday = np.where((bm == 2) & (bd == 29) & ~leap, 28, bd)
     before = (dm < bm) | ((dm == bm) & (dd < bday))
@@ -446,6 +457,13 @@ def _responsible_plain(
     return ev
 
 
+def _ids_in_order(couples: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Every couple's id (a text Series on positions) and the positions in :func:`sort_rows`'
+    order by ``couple_id``."""
+    ids = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy()})["couple_id"]
+    return ids, np.asarray(sort_order(ids.to_frame(), ["couple_id"]), dtype=np.intp)
+
+
 def couples_in_scope(
     tables: Mapping[str, pd.DataFrame], params: Params, on: Any, childbearing_only: bool = False
 ) -> pd.DataFrame:
@@ -479,7 +497,9 @@ def couples_in_scope(
 
     def scope() -> pd.DataFrame:
         couples = tables["couples"]
-        ev = pd.DataFrame({"couple_id": couples["couple_id"].to_numpy(), "date": _ts(on)})
+        # every couple's id and the couples' order by id, the same on every day: made once
+        ids, order = memo(tables, "every couple's id", lambda: _ids_in_order(couples))
+        ev = pd.DataFrame({"couple_id": ids, "date": _ts(on)})
         # what is read of every couple is the same on every day: read once per analysis
         parts = memo(
             tables,
@@ -490,8 +510,10 @@ def couples_in_scope(
         keep = ev["married"] & ev["responsible_unit_id"].notna()
         if childbearing_only:
             keep &= ev["wife_childbearing"]
-        ev = ev.loc[keep, SCOPE_COLUMNS]
-        return sort_rows(ev, ["couple_id"]).reset_index(drop=True)
+        # ``sort_rows(ev.loc[keep, SCOPE_COLUMNS], ["couple_id"])``: a stable sort of some rows
+        # is the stable sort of them all with the others left out
+        keep = keep.to_numpy(dtype=bool)
+        return ev[SCOPE_COLUMNS].take(order[keep[order]]).reset_index(drop=True)
 
     # C1 and C2's first half share 1 January: one scope per day and analysis
     return memo(tables, ("couples_in_scope", id(params), _ts(on), childbearing_only), scope)

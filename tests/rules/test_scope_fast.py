@@ -18,8 +18,17 @@ from test_scope import COUPLES, PERSONS
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
 from fpanalysis.rules.compliance.scoring import unit_sums
-from fpanalysis.rules.frames import Memo, positions
+from fpanalysis.rules.frames import (
+    Memo,
+    first_of_runs,
+    lookup,
+    lookup_columns,
+    positions,
+    sort_rows,
+    unique_keys,
+)
 from fpanalysis.rules.scope import (
+    SCOPE_COLUMNS,
     age_on,
     age_years,
     couples_in_scope,
@@ -222,3 +231,146 @@ def test_age_years_is_age_on(seed):
     on[rng.random(n) < 0.05] = pd.NaT
     got = age_years(birth.to_numpy(), on.to_numpy())
     pd.testing.assert_series_equal(got, age_on(birth, on), check_names=False)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_couples_in_scope_is_the_sorted_selection(seed):
+    """The couples in scope, taken in an order by id found once per analysis, are the rule's
+    selection sorted by ``sort_rows``: couples listed out of order, several days, one Memo."""
+    rng = np.random.default_rng(seed)
+    tables = random_tables(rng, 40)
+    tables["couples"] = tables["couples"].sample(frac=1, random_state=seed, ignore_index=True)
+    params = load_params()
+    memo = Memo(tables)
+    for on in ["2021-01-01", "2023-06-01", "2024-07-01"]:
+        ev = pd.DataFrame({"couple_id": tables["couples"]["couple_id"], "date": pd.Timestamp(on)})
+        r = responsible_units(tables, params, ev)
+        for childbearing in (False, True):
+            keep = r["married"] & r["responsible_unit_id"].notna()
+            if childbearing:
+                keep &= r["wife_childbearing"]
+            want = sort_rows(r.loc[keep, SCOPE_COLUMNS], ["couple_id"]).reset_index(drop=True)
+            got = couples_in_scope(memo, params, on, childbearing_only=childbearing)
+            pd.testing.assert_frame_equal(got, want)
+
+
+def test_couples_in_scope_order_hand():
+    """C10, C2 and C1 listed in that order come out as text sorts them: C1, C10, C2."""
+    persons = [person(p, "F", "1990-01-01", "U1", "staff", "2010-01-01", None) for p in "ABC"]
+    couples = [
+        {"couple_id": c, "wife_id": w, "marriage_date": "2015-01-01"}
+        for c, w in [("C10", "A"), ("C2", "B"), ("C1", "C")]
+    ]
+    tables = {"persons": coerce("persons", persons), "couples": coerce("couples", couples)}
+    got = couples_in_scope(Memo(tables), load_params(), "2024-01-01")
+    assert got["couple_id"].tolist() == ["C1", "C10", "C2"]
+    assert got["wife_id"].tolist() == ["C", "A", "B"]
+
+
+def test_lookup_columns_is_lookup():
+    """Several columns looked up with the keys found once, as each looked up alone: C2's
+    survey, nothing for C9 or a missing key, the first of a repeated C1."""
+    first = pd.DataFrame(
+        {
+            "survey_id": pd.array(["S1", "S2", "S3"], dtype="str"),
+            "survey_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-01"]),
+        },
+        index=pd.Index(["C1", "C2", "C1"], dtype="str"),
+    )
+    keys = pd.Series(["C2", "C9", None, "C1"], dtype="str", index=[7, 5, 3, 1])
+    sid, sdate = lookup_columns(keys, first, ["survey_id", "survey_date"])
+    assert sid.tolist() == ["S2", np.nan, np.nan, "S1"]
+    assert sdate.tolist()[0] == pd.Timestamp("2024-02-01") and sdate.isna().tolist()[1:3] == [
+        True,
+        True,
+    ]
+    for got, col in ((sid, "survey_id"), (sdate, "survey_date")):
+        pd.testing.assert_series_equal(got, lookup(keys, first[col]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_positions_of_few_keys_is_get_indexer(seed):
+    """A few keys in a large index (the index looked up in the keys, not the keys in the index):
+    as ``Index.get_indexer``, missing and unknown keys -1, repeated keys each found."""
+    rng = np.random.default_rng(seed)
+    index = pd.Index([f"K{i}" for i in rng.permutation(400)], dtype="str")
+    keys = pd.Series(
+        [None if rng.random() < 0.1 else f"K{rng.integers(0, 500)}" for _ in range(40)],
+        dtype="str",
+    )
+    assert positions(index, keys).tolist() == index.get_indexer(keys).tolist()
+    assert positions(index, keys[keys.isna()]).tolist() == [-1] * int(keys.isna().sum())
+
+
+def test_positions_of_few_keys_hand():
+    """C3 twice, C9 unknown, a missing key; then an index holding C1 twice: the first C1."""
+    index = pd.Index([f"C{i}" for i in range(1, 41)], dtype="str")
+    got = positions(index, pd.Series(["C3", "C9", None, "C3", "C99"], dtype="str"))
+    assert got.tolist() == [2, 8, -1, 2, -1]
+    twice = pd.Index(["C1", *[f"C{i}" for i in range(2, 40)], "C1"], dtype="str")
+    assert positions(twice, pd.Series(["C1", "C5"], dtype="str")).tolist() == [0, 4]
+
+
+def test_first_of_runs_hand():
+    """Rows sorted by couple and date: the first of C1 on 1 May (K1, not K2), of C1 on 2 May,
+    of C2 with no date (K4, not K5), and of the rows with no couple (K6, not K7)."""
+    f = pd.DataFrame(
+        {
+            "couple_id": pd.array(["C1", "C1", "C1", "C2", "C2", None, None], dtype="str"),
+            "date": pd.to_datetime(
+                ["2024-05-01", "2024-05-01", "2024-05-02", None, None, "2024-01-01", "2024-01-01"]
+            ),
+            "k": [f"K{i}" for i in range(1, 8)],
+        },
+        index=[70, 60, 50, 40, 30, 20, 10],
+    )
+    got = first_of_runs(f, ["couple_id", "date"])
+    assert got["k"].tolist() == ["K1", "K3", "K4", "K6"]
+    pd.testing.assert_frame_equal(got, f.drop_duplicates(["couple_id", "date"]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_of_runs_is_drop_duplicates(seed):
+    """Random sorted rows (texts, dates, integers, objects, missing values): as drop_duplicates."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    f = pd.DataFrame(
+        {
+            "a": pd.array(
+                [None if rng.random() < 0.1 else f"C{rng.integers(0, 9)}" for _ in range(n)],
+                dtype="str",
+            ),
+            "d": pd.to_datetime(
+                [None if rng.random() < 0.2 else f"2024-0{rng.integers(1, 4)}-01" for _ in range(n)]
+            ),
+            "i": rng.integers(0, 3, n),
+            "o": pd.Series([None if rng.random() < 0.2 else int(x) for x in rng.integers(0, 3, n)]),
+        }
+    )
+    for keys in (["a"], ["a", "d"], ["d", "i"], ["a", "o"], ["i"]):
+        s = sort_rows(f, keys)
+        pd.testing.assert_frame_equal(first_of_runs(s, keys), s.drop_duplicates(keys))
+    assert len(first_of_runs(f.iloc[:1], ["a"])) == 1 and len(first_of_runs(f.iloc[:0], ["a"])) == 0
+
+
+def test_age_years_on_one_day_hand():
+    """Every row on one day (a scope's), its fields found once: on 28 Feb 2025 one born on
+    29 Feb 2000 is 25 (28 Feb stands for it), one born on 1 Mar 2000 is 24; no birth: missing."""
+    birth = np.array(["2000-02-29", "2000-03-01", "NaT"], dtype="datetime64[ns]")
+    on = np.array(["2025-02-28"] * 3, dtype="datetime64[ns]")
+    assert age_years(birth, on).tolist() == [25, 24, pd.NA]
+    pd.testing.assert_series_equal(
+        age_years(birth, on), age_on(pd.Series(birth), "2025-02-28").astype("Int64")
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unique_keys_is_is_unique(seed):
+    """Ids in increasing order (seen by neighbours), shuffled, repeated or missing: as pandas."""
+    rng = np.random.default_rng(seed)
+    ids = [f"C{i:03d}" for i in range(60)]
+    cases = [ids, list(rng.permutation(ids)), [*ids, "C005"], sorted([*ids, "C005"])]
+    cases += [[*ids, None], [None, *ids], ids[:1], [], ["C2", "C10"], ["C10", "C2"]]
+    for v in cases:
+        for values in (pd.Series(v, dtype="str"), pd.Index(v, dtype="str")):
+            assert unique_keys(values) == values.is_unique, v

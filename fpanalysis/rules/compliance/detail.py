@@ -184,8 +184,10 @@ def _typed(block: pd.DataFrame, period: Period, reasons: bool = True) -> pd.Data
     the blocks wait to be stacked as compact columns rather than as Python objects."""
     out = block
     out["period"] = period.label
-    if not reasons:
-        out["reason_zh"] = out["reason_en"] = np.nan
+    if not reasons:  # missing texts typed at once (not 2 million NaN floats turned to text)
+        missing = pd.array([], dtype="str").take(np.full(len(out), -1, np.intp), allow_fill=True)
+        out["reason_zh"] = pd.Series(missing, index=out.index)
+        out["reason_en"] = pd.Series(missing.copy(), index=out.index)
     for c in _TEXT_COLUMNS:
         if out[c].dtype != "str":  # a text column already typed stays as it is (no copy)
             out[c] = out[c].astype("str").where(out[c].notna())

@@ -14,7 +14,15 @@ import pandas as pd
 from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.params import Params
 from fpanalysis.rules.compliance.period import Period, month_day_in
-from fpanalysis.rules.frames import as_dates, date_text, let_go, lookup, sort_rows, table_of
+from fpanalysis.rules.frames import (
+    as_dates,
+    date_text,
+    first_of_runs,
+    let_go,
+    lookup_columns,
+    sort_rows,
+    table_of,
+)
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
 RATE_INDICATORS = [
@@ -174,9 +182,9 @@ def _first_survey(
         lambda s: (s["kind"] == kind) & (s["survey_date"] >= start) & (s["survey_date"] <= end),
         ["survey_id", "couple_id", "survey_date"],
     )
-    first = s.drop_duplicates("couple_id").set_index("couple_id")
-    sid = lookup(couples["couple_id"], first["survey_id"])
-    return sid, as_dates(lookup(couples["couple_id"], first["survey_date"]))
+    first = first_of_runs(s, ["couple_id"]).set_index("couple_id")  # s is sorted by couple
+    sid, sdate = lookup_columns(couples["couple_id"], first, ["survey_id", "survey_date"])
+    return sid, as_dates(sdate)
 
 
 # --------------------------------------------------------------------------- C1, C2

@@ -132,12 +132,17 @@ def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out.reset_index()[SUMS_COLUMNS]
 
 
+def _units_in(sums: pd.DataFrame) -> set:
+    """The units of ``sums`` (each distinct id once, not one Python object per row)."""
+    return set(sums["unit_id"].dropna().unique().tolist())
+
+
 def summary_from_sums(
     sums: pd.DataFrame, units: list[str] | None = None, period: str = ""
 ) -> pd.DataFrame:
     """:func:`indicator_summary` from :func:`unit_sums` (or their total over partitions)."""
     if units is None:
-        units = sorted(set(sums["unit_id"].dropna()))
+        units = sorted(_units_in(sums))
     grid = pd.MultiIndex.from_product([units, INDICATORS], names=["unit_id", "indicator"])
     s = sums.set_index(["unit_id", "indicator"])
     out = pd.DataFrame(index=grid)
@@ -366,9 +371,9 @@ def scorecard_from_sums(
     """
     period = parse_period(period)
     if units is None:
-        units = sorted(set(sums["unit_id"].dropna()))
+        units = sorted(_units_in(sums))
     else:
-        units = sorted(set(units) | set(sums["unit_id"].dropna()))
+        units = sorted(set(units) | _units_in(sums))
     summ = summary_from_sums(sums, units, period.label)
     weights = params.at("compliance_weights", period.end)
     thresholds = params.at("grade_thresholds", period.end)
@@ -431,10 +436,10 @@ def compliance_scorecard(
     period = parse_period(period)
     if detail is None:  # no drill-down asked: the blocks' sums, not the sorted drill-down
         sums = compliance_sums(tables, params, period)
-        units = list(table_of(tables, "units")["unit_id"].dropna())
+        units = table_of(tables, "units")["unit_id"].dropna().tolist()
         with phase("rules scorecard"):
             return scorecard_from_sums(sums, params, period, units)
-    units = list(table_of(tables, "units")["unit_id"].dropna())
+    units = table_of(tables, "units")["unit_id"].dropna().tolist()
     with phase("rules scorecard"):
         return scorecard_from_detail(detail, params, period, units)
 
