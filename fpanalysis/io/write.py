@@ -124,8 +124,9 @@ def _relabel(s: pd.Series, labels: Mapping[str, str]) -> pd.Series:
         >>> _relabel(s, {"urban": "城镇"}).tolist()
         ['城镇', nan, 'moon', '城镇']
     """
-    codes, values = pd.factorize(s) if s.dtype == "str" else (None, ())
-    if not len(values):  # an object column, or no value (the map then gives floats)
+    arrow = s.dtype == "str" and getattr(s.dtype, "storage", None) == "pyarrow"
+    codes, values = pd.factorize(s) if arrow else (None, ())
+    if not len(values):  # not Arrow text (an object column), or no value (the map gives floats)
         return s.map(lambda v, lab=labels: lab.get(v, v), na_action="ignore")
     made = pd.array([labels.get(v, v) for v in values.tolist()], dtype="str")
     return pd.Series(made.take(codes, allow_fill=True), index=s.index, name=s.name)

@@ -279,7 +279,8 @@ def rank_and_select(
         texts: as :func:`rank_pool`.
 
     Returns:
-        ``(frame, notes)``: :func:`select_pool` of :func:`rank_pool` of ``assessed``.
+        ``(frame, notes)``: :func:`select_pool` of :func:`rank_pool` of ``assessed``
+        (made by :func:`select_frame`: the same frame).
 
     Raises:
         UsageError: separate pools without a limit for this one.
