@@ -298,6 +298,10 @@ def _may_hold_digit_run(s: pd.Series) -> bool:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # pragma: no cover - not Arrow text
         return True
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    # working arrays made once and written over block after block (fresh ones for each block
+    # would be memory mapped and faulted in each time: seconds of system time at 2M people)
+    codes = np.empty(_SIFT_BYTES + 14, np.uint8)
+    runs = np.empty((2, _SIFT_BYTES + 14), bool)
     for a in chunks:
         if pa.types.is_large_string(a.type):
             width = np.int64
@@ -313,12 +317,16 @@ def _may_hold_digit_run(s: pd.Series) -> bool:
         for start in range(0, len(data), _SIFT_BYTES):
             # each block with the 14 bytes after it: a run starting in the block is whole in it
             block = data[start : start + _SIFT_BYTES + 14]
-            if len(block) < 15:
+            n = len(block)
+            if n < 15:
                 break
-            run = np.subtract(block, ord("0"), dtype=np.uint8) < 10  # ASCII digits
+            np.subtract(block, ord("0"), out=codes[:n])
+            run = np.less(codes[:n], 10, out=runs[0, :n])  # ASCII digits
             # digits at i..i+1, then i..i+3, i..i+7, i..i+14: a run of 15 from i
-            for step in (1, 2, 4, 7):
-                run = run[:-step] & run[step:]
+            for k, step in enumerate((1, 2, 4, 7)):
+                run = np.logical_and(
+                    run[:-step], run[step:], out=runs[(k + 1) % 2, : len(run) - step]
+                )
             if run.any():
                 return True
     return False
