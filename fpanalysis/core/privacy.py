@@ -267,13 +267,82 @@ def mask_text(text: Any) -> Any:
 _DIGIT_RUN_RE = re.compile(r"[0-9]{15}")
 
 
+#: bytes of text sifted at a time by :func:`_may_hold_digit_run` (its working arrays stay in
+#: the processor's cache)
+_SIFT_BYTES = 1 << 18
+
+
+def _may_hold_digit_run(s: pd.Series) -> bool:
+    """Whether some cell of a ``str`` column may hold a run of 15 ASCII digits
+    (:data:`_DIGIT_RUN_RE`): ``False`` only when none does.
+
+    Read from the Arrow data buffers, all the cells' bytes one after another, a
+    block at a time: a run inside a cell is a run there (a run across two cells,
+    or in the bytes of a missing one, only says "maybe", and the cells are then
+    searched one by one). Several times faster than searching cell by cell for
+    a province's reasons (hundreds of megabytes of text).
+
+    Examples:
+        >>> _may_hold_digit_run(pd.Series(["户 H00001_00091357", None], dtype="str"))
+        False
+        >>> _may_hold_digit_run(pd.Series(["证件 110105194912310021 号"], dtype="str"))
+        True
+        >>> _may_hold_digit_run(pd.Series(["12345678", "9012345"], dtype="str"))  # across
+        True
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(s.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # pragma: no cover - not Arrow text
+        return True
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    # working arrays made once and written over block after block (fresh ones for each block
+    # would be memory mapped and faulted in each time: seconds of system time at 2M people)
+    codes = np.empty(_SIFT_BYTES + 14, np.uint8)
+    runs = np.empty((2, _SIFT_BYTES + 14), bool)
+    for a in chunks:
+        if pa.types.is_large_string(a.type):
+            width = np.int64
+        elif pa.types.is_string(a.type):
+            width = np.int32
+        else:  # pragma: no cover - another layout (a view type): searched cell by cell
+            return True
+        if not len(a) or a.buffers()[2] is None:
+            continue
+        offsets = np.frombuffer(a.buffers()[1], dtype=width)
+        lo, hi = int(offsets[a.offset]), int(offsets[a.offset + len(a)])
+        data = np.frombuffer(a.buffers()[2], dtype=np.uint8)[lo:hi]
+        for start in range(0, len(data), _SIFT_BYTES):
+            # each block with the 14 bytes after it: a run starting in the block is whole in it
+            block = data[start : start + _SIFT_BYTES + 14]
+            n = len(block)
+            if n < 15:
+                break
+            np.subtract(block, ord("0"), out=codes[:n])
+            run = np.less(codes[:n], 10, out=runs[0, :n])  # ASCII digits
+            # digits at i..i+1, then i..i+3, i..i+7, i..i+14: a run of 15 from i
+            for k, step in enumerate((1, 2, 4, 7)):
+                run = np.logical_and(
+                    run[:-step], run[step:], out=runs[(k + 1) % 2, : len(run) - step]
+                )
+            if run.any():
+                return True
+    return False
+
+
 def _mask_id_words(s: pd.Series) -> pd.Series:
     """A text column with every word shaped like an ID number masked (others untouched).
 
     Cells are first sifted for a run of 15 digits (vectorised on a string
-    column); only those are searched for ID-shaped words.
+    column: the whole column's bytes first, :func:`_may_hold_digit_run`, then
+    cell by cell); only those are searched for ID-shaped words
+    (:func:`mask_text`, the readable rule, on each).
     """
     if s.dtype == "str":
+        if not _may_hold_digit_run(s):  # the usual case: no cell holds 15 digits in a row
+            return s
         hit = s.str.contains(_DIGIT_RUN_RE.pattern, regex=True, na=False)
     elif pd.api.types.is_object_dtype(s):
         hit = s.map(lambda v: isinstance(v, str) and _DIGIT_RUN_RE.search(v) is not None)

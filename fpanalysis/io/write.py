@@ -105,13 +105,31 @@ def localize(df: pd.DataFrame, lang: str, table: str | None = None) -> pd.DataFr
                 joined = joined.reindex(pos.index).where(pos.notna())
                 out[col] = pd.Series(joined.to_numpy(), index=s.index, dtype="str")
             else:
-                out[col] = s.map(lambda v, lab=labels: lab.get(v, v), na_action="ignore")
+                out[col] = _relabel(s, labels)
         elif s.dtype == "boolean" or s.dtype == bool:
             out[col] = s.map({True: "是", False: "否"}).astype("str").where(s.notna())
     out.columns = [schema.zh_header(str(c), table) for c in out.columns]
     if out.index.name is not None:
         out.index.name = schema.zh_header(str(out.index.name), table)
     return out
+
+
+def _relabel(s: pd.Series, labels: Mapping[str, str]) -> pd.Series:
+    """Each value's label (a value with none kept; missing kept): the readable rule is
+    ``s.map(lambda v: labels.get(v, v), na_action="ignore")``, which an object column takes;
+    a ``str`` column's distinct values are looked up once each (a province's millions of rows).
+
+    Examples:
+        >>> s = pd.Series(["urban", None, "moon", "urban"], dtype="str", index=[3, 1, 2, 0])
+        >>> _relabel(s, {"urban": "城镇"}).tolist()
+        ['城镇', nan, 'moon', '城镇']
+    """
+    arrow = s.dtype == "str" and getattr(s.dtype, "storage", None) == "pyarrow"
+    codes, values = pd.factorize(s) if arrow else (None, ())
+    if not len(values):  # not Arrow text (an object column), or no value (the map gives floats)
+        return s.map(lambda v, lab=labels: lab.get(v, v), na_action="ignore")
+    made = pd.array([labels.get(v, v) for v in values.tolist()], dtype="str")
+    return pd.Series(made.take(codes, allow_fill=True), index=s.index, name=s.name)
 
 
 # OWASP's list (= + - @ tab CR), LF, and the full-width forms a Chinese input method

@@ -90,6 +90,42 @@ def test_select_arrays_is_select_pool(ents, incumbent, limits):
     assert_same_selection(cols, notes, sel, sel_notes)
 
 
+@pytest.mark.parametrize(
+    ("ents", "incumbent", "limits"),
+    [
+        pytest.param([300, 200, 100, 50], [False, True, False, False], {"quota": 2}, id="quota"),
+        pytest.param([300, 200, 100], [True, True, True], {"quota": 2}, id="inc-over-quota"),
+        pytest.param([100, 900, 50], [False] * 3, {"budget_yuan": 500.5}, id="budget"),
+        pytest.param(
+            [300, 200, 100, 50],
+            [False, False, True, False],
+            {"quota": 3, "budget_yuan": 560},
+            id="both",
+        ),
+        pytest.param([300, 200], [False, True], {}, id="no-limit"),
+        pytest.param([], [], {"quota": 3}, id="nobody-ranked"),
+    ],
+)
+def test_select_frame_is_select_pool(ents, incumbent, limits):
+    """What the pandas round uses (``select_frame``) is the readable statement's frame: the same
+    columns, values, types and row labels (here not numbered from 0)."""
+    r = ranked(ents).set_axis([10 * k + 5 for k in range(len(ents))])
+    inc = pd.Series(incumbent, index=r.index, dtype=bool)
+    sel, sel_notes = sl.select_pool(r, inc, **limits)
+    frame, notes = sl.select_frame(r, inc, **limits)
+    pd.testing.assert_frame_equal(frame, sel, check_exact=True)
+    assert notes == sel_notes
+
+
+def test_select_frame_with_repeated_labels_is_select_pool():
+    r = ranked([300, 200, 100]).set_axis([7, 7, 8])
+    inc = pd.Series([False, True, False], index=[7, 7, 8], dtype=bool)
+    sel, sel_notes = sl.select_pool(r, inc, quota=2)
+    frame, notes = sl.select_frame(r, inc, quota=2)
+    pd.testing.assert_frame_equal(frame, sel, check_exact=True)
+    assert notes == sel_notes
+
+
 def test_the_stop_names_the_first_household_that_does_not_fit():
     r = ranked([100, 900, 50])
     cols, _ = sl.select_arrays(
@@ -132,6 +168,10 @@ def test_rank_and_select_arrays_is_rank_and_select_on_the_sample(sample_assessed
         assert at.tolist() == sel.index.tolist()
         assert_same_selection(cols, notes, sel, sel_notes)
         assert decoded(*cols["decided_by"]) == readable(sel["decided_by"])
+        ranked_keys = rl.rank_pool(keys, order, texts=False)
+        frame, _ = sl.select_frame(ranked_keys, ranked_keys["incumbent"], **limits)
+        readable_frame, _ = sl.select_pool(ranked_keys, ranked_keys["incumbent"], **limits)
+        pd.testing.assert_frame_equal(frame, readable_frame, check_exact=True)
 
 
 def test_rank_positions_is_rank_keys_with_missing_keys():

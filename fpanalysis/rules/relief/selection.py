@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
 from fpanalysis.rules.relief.assess import assess, value_fen
 from fpanalysis.rules.relief.ranking import rank_pool, rank_positions
-from fpanalysis.rules.relief.textcols import as_series, cat, yuan_texts
+from fpanalysis.rules.relief.textcols import TEXT, as_series, cat, yuan_texts
 from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
 
 POOLS = ("all", "urban", "rural", "separate")
@@ -278,19 +279,51 @@ def rank_and_select(
         texts: as :func:`rank_pool`.
 
     Returns:
-        ``(frame, notes)``: :func:`select_pool` of :func:`rank_pool` of ``assessed``.
+        ``(frame, notes)``: :func:`select_pool` of :func:`rank_pool` of ``assessed``
+        (made by :func:`select_frame`: the same frame).
 
     Raises:
         UsageError: separate pools without a limit for this one.
     """
     ranked = rank_pool(assessed, order, texts=texts)
-    sel, notes = select_pool(
+    sel, notes = select_frame(
         ranked,
         ranked["incumbent"],
         quota=_limit_for(quota, p, "名额/quota"),
         budget_yuan=_limit_for(budget_yuan, p, "预算/budget"),
     )
     return sel, pool_notes(notes, p, pool)
+
+
+def select_frame(
+    ranked: pd.DataFrame, incumbent: pd.Series, *, quota: int | None = None, budget_yuan: Any = None
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """:func:`select_pool`'s frame and notes, the selection made on arrays (:func:`select_arrays`).
+
+    The same columns, values and types as the readable statement (:func:`select_pool`), without
+    its row-by-row assignments into text columns (a province's pool: seconds).
+    A frame whose row labels repeat goes to :func:`select_pool` itself.
+    """
+    if not ranked.index.is_unique:
+        return select_pool(ranked, incumbent, quota=quota, budget_yuan=budget_yuan)
+    r = ranked.copy(deep=False)
+    inc = incumbent.reindex(r.index).fillna(False).astype(bool)
+    cols, notes = select_arrays(
+        r["household_id"].reset_index(drop=True),
+        r["entitlement_yuan"].astype("int64").to_numpy(),
+        inc.to_numpy(),
+        quota=quota,
+        budget_yuan=budget_yuan,
+    )
+    r["incumbent"] = inc
+    r["selected"] = pd.array(cols["selected"], dtype="boolean")
+    r["selection"] = np.array(SELECTION_CODES[:3], dtype=object)[cols["selection"]].astype(str)
+    r["cumulative_fen"] = pd.Series(cols["cumulative_fen"], index=r.index)
+    for c in ("why_zh", "why_en"):
+        codes, texts = cols[c]
+        taken = pa.array(texts, TEXT).take(pa.array(codes.astype(np.int64)))
+        r[c] = as_series(taken, r.index)
+    return r, notes
 
 
 def rank_and_select_arrays(
