@@ -15,7 +15,15 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset
 
-__all__ = ["Finding", "fmt_date", "key_positions", "lookup", "map_values", "shared_lookups"]
+__all__ = [
+    "Finding",
+    "fmt_date",
+    "key_positions",
+    "key_positions_each",
+    "lookup",
+    "map_values",
+    "shared_lookups",
+]
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,62 @@ def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     small = at.astype("int32") if len(keys) < 2**31 else at  # held to the end of the check
     memo[(id(va), id(ka))] = (va, ka, small)
     return at
+
+
+def key_positions_each(columns: list[pd.Series], keys: pd.Series) -> list[np.ndarray]:
+    """:func:`key_positions` of each of ``columns`` in the same ``keys``, with one hash of the
+    keys for them all (building the hash of millions of keys takes longer than looking up a
+    column in it): the columns are looked up as one, and the positions cut back apart.
+
+    Examples:
+        >>> keys = pd.Series(["a", "b", "a", None], dtype="str")
+        >>> one, two = key_positions_each(
+        ...     [pd.Series(["b", "c"], dtype="str"), pd.Series([None, "a", "b"], dtype="str")],
+        ...     keys)
+        >>> one.tolist(), two.tolist()
+        ([1, -1], [3, 0, 1])
+    """
+    out: list[np.ndarray | None] = [None] * len(columns)
+    memo = _SHARED[-1] if _SHARED else None
+    todo = []
+    for i, values in enumerate(columns):
+        found = None if memo is None else memo.get((id(values.array), id(keys.array)))
+        if found is not None and found[0] is values.array and found[1] is keys.array:
+            out[i] = found[2].astype("int64")
+        else:
+            todo.append(i)
+    if len(todo) == 1:
+        out[todo[0]] = key_positions(columns[todo[0]], keys)
+    elif todo:
+        together = _key_positions_together([columns[i] for i in todo], keys)
+        for i, at in zip(todo, together, strict=True):
+            if memo is not None:
+                small = at.astype("int32") if len(keys) < 2**31 else at
+                memo[(id(columns[i].array), id(keys.array))] = (
+                    columns[i].array,
+                    keys.array,
+                    small,
+                )
+            out[i] = at
+    return out  # type: ignore[return-value]
+
+
+def _key_positions_together(columns: list[pd.Series], keys: pd.Series) -> list[np.ndarray]:
+    """The positions of :func:`_key_positions` of each column, by one lookup of their chunks
+    taken as one column (no copy of their text unless their Arrow types differ)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fpanalysis.core.dataset import arrow_text
+
+    arrays = [arrow_text(v) for v in columns]
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    whole = pa.chunked_array(chunks, type=arrays[0].type)
+    at = pc.index_in(whole, value_set=arrow_text(keys), skip_nulls=False)
+    at = at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    return np.split(at, np.cumsum([len(a) for a in arrays])[:-1])
 
 
 def _key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
