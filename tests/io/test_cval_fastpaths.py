@@ -1,6 +1,7 @@
 """The fast paths of reading and validating large tables, each against the readable rule it
-stands for: an enum column written in its codes taken as it is (``typed._parse_text``), and
-the columns referring to the same keys looked up together (``findings.key_positions_each``).
+stands for: an enum column written in its codes taken as it is (``typed._parse_text``), the
+columns referring to the same keys looked up together (``findings.key_positions_each``), and a
+few values looked up in many keys by hashing the values (``findings._positions_by_values``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import pytest
 
 from fpanalysis.core import schema
 from fpanalysis.io.typed import _fixed_words, _parse_readable, _parse_text
-from fpanalysis.io.validate.findings import key_positions, key_positions_each, shared_lookups
+from fpanalysis.io.validate import findings
+from fpanalysis.io.validate.findings import (
+    _positions_by_keys,
+    _positions_by_values,
+    key_positions,
+    key_positions_each,
+    shared_lookups,
+)
 
 SEX = schema.TABLES["persons"].column("sex")
 KIND = schema.TABLES["surveys"].column("kind")
@@ -90,3 +98,44 @@ def test_key_positions_each_is_each_alone(shared, large):
         got = key_positions_each(columns, keys)
     assert [g.tolist() for g in got] == want
     assert all(g.dtype == np.int64 for g in got)
+
+
+@pytest.mark.parametrize(
+    ("values", "keys"),
+    [
+        pytest.param(["c", "a", "x", None, "c"], ["a", None, "b", "a", "c", None], id="by-hand"),
+        pytest.param(["a", None], ["a", "b", "c"], id="no-missing-key"),
+        pytest.param([None, None], [None, "a", None], id="only-missing"),
+        pytest.param([], ["a", "b"], id="no-values"),
+        pytest.param(["a"], [], id="no-keys"),
+        pytest.param(["b", "b"], ["b", "b", "b"], id="repeated-keys"),
+    ],
+)
+@pytest.mark.parametrize("value_kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("key_kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_positions_by_values_are_by_keys(values, keys, value_kind, key_kind, chunks):
+    size = max(1, -(-len(values) // chunks))
+    v = pa.chunked_array(
+        [pa.array(values[i : i + size], value_kind) for i in range(0, len(values), size)] or [[]],
+        type=value_kind,
+    )
+    k = pa.chunked_array([pa.array(keys, key_kind)], type=key_kind)
+    want = _positions_by_keys(v, k)
+    assert _positions_by_values(v, k).tolist() == want.tolist()
+    if values and keys and "x" in values:
+        assert want.tolist() == [4, 0, -1, 1, 4]
+
+
+def test_few_values_go_the_other_way(monkeypatch):
+    calls = []
+    real = findings._positions_by_values
+    monkeypatch.setattr(
+        findings, "_positions_by_values", lambda v, k: calls.append(len(v)) or real(v, k)
+    )
+    keys = pd.Series([f"k{i}" for i in range(30)], dtype="str")
+    few = pd.Series(["k3", "k19", "zz", None], dtype="str")
+    assert key_positions(few, keys).tolist() == [3, 19, -1, -1]
+    assert calls == [4]
+    assert key_positions_each([few, few.iloc[:2]], keys)[1].tolist() == [3, 19]
+    assert calls == [4, 6]
