@@ -414,8 +414,10 @@ def _parse_text(arr, col: schema.Column) -> tuple[pd.Series, np.ndarray]:
     fixed = _fixed_words(col)
     if len(fixed) and not pa.types.is_dictionary(arr.type):
         held = pc.sum(pc.is_in(arr, value_set=fixed)).as_py() or 0
-        if held + arr.null_count == len(arr):
-            return _text_series(arr), np.zeros(len(arr), dtype=bool)
+        if held + arr.null_count == len(arr):  # (one piece, as a parsed column is: the
+            # checks and rules that take and look up rows are slower over many)
+            one = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+            return _text_series(one), np.zeros(len(arr), dtype=bool)
     return _parse_readable(arr, col)
 
 

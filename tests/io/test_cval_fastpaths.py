@@ -62,6 +62,7 @@ def test_parse_text_is_the_readable_parse(col, values, chunks, large):
     want, want_bad = _parse_readable(arr, col)
     pd.testing.assert_series_equal(got, want)
     assert got_bad.tolist() == want_bad.tolist()
+    assert got.array._pa_array.num_chunks == want.array._pa_array.num_chunks == 1
 
 
 def test_parse_text_by_hand():
