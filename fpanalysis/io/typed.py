@@ -400,6 +400,58 @@ def _text_series(arr) -> pd.Series:
     return arr.cast(pa.large_string()).to_pandas(types_mapper={pa.large_string(): STR}.get)
 
 
+def _parse_text(arr, col: schema.Column) -> tuple[pd.Series, np.ndarray]:
+    """A string column of another type than id or text, parsed (:func:`_parse_readable`).
+
+    A column whose every value is one that parses to itself (an enum column written in its
+    codes, as usual; :func:`_fixed_words`) is its own parse, none bad: a missing cell stays
+    missing, as the empty text it is read as parses to nothing. Such a column is found by one
+    lookup of its values among those few words, and is not parsed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fixed = _fixed_words(col)
+    if len(fixed) and not pa.types.is_dictionary(arr.type):
+        held = pc.sum(pc.is_in(arr, value_set=fixed)).as_py() or 0
+        if held + arr.null_count == len(arr):  # (one piece, as a parsed column is: the
+            # checks and rules that take and look up rows are slower over many)
+            one = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+            return _text_series(one), np.zeros(len(arr), dtype=bool)
+    return _parse_readable(arr, col)
+
+
+_FIXED: dict[int, tuple[schema.Column, object]] = {}
+
+
+def _fixed_words(col: schema.Column):
+    """The codes of an enum or set column that its parser gives back as they are, none bad
+    (as an Arrow array; empty for another type)."""
+    import pyarrow as pa
+
+    held = _FIXED.get(id(col))
+    if held is not None and held[0] is col:
+        return held[1]
+    words = list(col.labels) if col.type in ("enum", "set") else []
+    if words:
+        values, bad = parse_column(pd.Series(words, dtype=STR), col)
+        words = [
+            w
+            for w, v, b in zip(words, values.tolist(), bad.tolist(), strict=True)
+            if not b and v == w
+        ]
+    out = pa.array(words, pa.string())
+    _FIXED[id(col)] = (col, out)
+    return out
+
+
+def _parse_readable(arr, col: schema.Column) -> tuple[pd.Series, np.ndarray]:
+    """A string column's text, missing as empty, parsed by
+    :func:`~fpanalysis.io.cells.parse_column` (the readable rule of :func:`_parse_text`)."""
+    values, bad = parse_column(_text_series(arr).fillna(""), col)
+    return values.reset_index(drop=True), bad.to_numpy(dtype=bool)
+
+
 def _convert(arr, col: schema.Column, path: Path, name: str):
     """A part's column -> (typed values, bad mask), exactly as through text; None: not here."""
     import pyarrow as pa
@@ -422,8 +474,7 @@ def _convert(arr, col: schema.Column, path: Path, name: str):
             s = s.copy()
             s[~clean] = values
             return s, nobad
-        values, bad = parse_column(s.fillna(""), col)
-        return values.reset_index(drop=True), bad.to_numpy(dtype=bool)
+        return _parse_text(arr, col)
     if col.type == "bool" and pa.types.is_boolean(t):
         return arr.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get), nobad
     if col.type in ("int", "number") and pa.types.is_integer(t):

@@ -12,7 +12,14 @@ import pandas as pd
 
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, isin_keys
-from fpanalysis.io.validate.findings import Finding, fmt_date, key_positions, loaded_columns, lookup
+from fpanalysis.io.validate.findings import (
+    Finding,
+    fmt_date,
+    key_positions,
+    key_positions_each,
+    loaded_columns,
+    lookup,
+)
 from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
 
 __all__ = [
@@ -128,21 +135,32 @@ def date_bounds(ds: Dataset, as_of: pd.Timestamp, only: str | None = None) -> li
 
 def _references_found(ds: Dataset, only: str | None) -> dict[tuple[str, str], np.ndarray]:
     """(table, column) -> which of its values are among the keys it refers to (a missing value
-    finds a missing key), for every reference to a table present; the lookups run on two
-    threads (pyarrow's hash lookups let go of the interpreter), the longest first."""
+    finds a missing key), for every reference to a table present. The columns that refer to
+    the same keys are looked up together (:func:`key_positions_each`: the keys hashed once);
+    the lookups run on two threads (pyarrow's hash lookups let go of the interpreter), the
+    longest first."""
     from concurrent.futures import ThreadPoolExecutor
 
-    todo = []
+    by_keys: dict[str, list[tuple[str, str, pd.Series]]] = {}
     for table, df, c in loaded_columns(ds):
         if only not in (None, table):
             continue
         if c.references and c.references.split(".")[0] in ds:
-            tt, tc = c.references.split(".")
-            todo.append((table, c.name, df[c.name], ds[tt][tc]))
-    todo.sort(key=lambda x: -len(x[2]))
+            by_keys.setdefault(c.references, []).append((table, c.name, df[c.name]))
+    todo = [(ref, cols) for ref, cols in by_keys.items()]
+    todo.sort(key=lambda x: -sum(len(v) for _, _, v in x[1]))
+
+    def look_up(ref: str, cols: list[tuple[str, str, pd.Series]]) -> list[np.ndarray]:
+        tt, tc = ref.split(".")
+        return [at >= 0 for at in key_positions_each([v for _, _, v in cols], ds[tt][tc])]
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = list(pool.map(lambda x: key_positions(x[2], x[3]) >= 0, todo))
-    return {(t, name): at for (t, name, _, _), at in zip(todo, found, strict=True)}
+        found = list(pool.map(lambda x: look_up(*x), todo))
+    return {
+        (t, name): at
+        for (_, cols), ats in zip(todo, found, strict=True)
+        for (t, name, _), at in zip(cols, ats, strict=True)
+    }
 
 
 def references(ds: Dataset, only: str | None = None) -> tuple[list[Finding], list[Problem]]:

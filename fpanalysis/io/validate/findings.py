@@ -15,7 +15,15 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset
 
-__all__ = ["Finding", "fmt_date", "key_positions", "lookup", "map_values", "shared_lookups"]
+__all__ = [
+    "Finding",
+    "fmt_date",
+    "key_positions",
+    "key_positions_each",
+    "lookup",
+    "map_values",
+    "shared_lookups",
+]
 
 
 @dataclass(frozen=True)
@@ -90,13 +98,114 @@ def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     return at
 
 
-def _key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    import pyarrow.compute as pc
+def key_positions_each(columns: list[pd.Series], keys: pd.Series) -> list[np.ndarray]:
+    """:func:`key_positions` of each of ``columns`` in the same ``keys``, with one hash of the
+    keys for them all (building the hash of millions of keys takes longer than looking up a
+    column in it): the columns are looked up as one, and the positions cut back apart.
+
+    Examples:
+        >>> keys = pd.Series(["a", "b", "a", None], dtype="str")
+        >>> one, two = key_positions_each(
+        ...     [pd.Series(["b", "c"], dtype="str"), pd.Series([None, "a", "b"], dtype="str")],
+        ...     keys)
+        >>> one.tolist(), two.tolist()
+        ([1, -1], [3, 0, 1])
+    """
+    out: list[np.ndarray | None] = [None] * len(columns)
+    memo = _SHARED[-1] if _SHARED else None
+    todo = []
+    for i, values in enumerate(columns):
+        found = None if memo is None else memo.get((id(values.array), id(keys.array)))
+        if found is not None and found[0] is values.array and found[1] is keys.array:
+            out[i] = found[2].astype("int64")
+        else:
+            todo.append(i)
+    if len(todo) == 1:
+        out[todo[0]] = key_positions(columns[todo[0]], keys)
+    elif todo:
+        together = _key_positions_together([columns[i] for i in todo], keys)
+        for i, at in zip(todo, together, strict=True):
+            if memo is not None:
+                small = at.astype("int32") if len(keys) < 2**31 else at
+                memo[(id(columns[i].array), id(keys.array))] = (
+                    columns[i].array,
+                    keys.array,
+                    small,
+                )
+            out[i] = at
+    return out  # type: ignore[return-value]
+
+
+def _key_positions_together(columns: list[pd.Series], keys: pd.Series) -> list[np.ndarray]:
+    """The positions of :func:`_key_positions` of each column, by one lookup of their chunks
+    taken as one column (no copy of their text unless their Arrow types differ)."""
+    import pyarrow as pa
 
     from fpanalysis.core.dataset import arrow_text
 
-    at = pc.index_in(arrow_text(values), value_set=arrow_text(keys), skip_nulls=False)
+    arrays = [arrow_text(v) for v in columns]
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    whole = pa.chunked_array(chunks, type=arrays[0].type)
+    keyed = arrow_text(keys)
+    if FEW_VALUES * len(whole) < len(keys):
+        at = _positions_by_values(whole, keyed)
+    else:
+        at = _positions_by_keys(whole, keyed)
+    return np.split(at, np.cumsum([len(a) for a in arrays])[:-1])
+
+
+#: A column this many times shorter than the keys it is looked up in is looked up the other
+#: way round (:func:`_positions_by_values`): its own values hashed, not the keys.
+FEW_VALUES = 4
+
+
+def _key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    from fpanalysis.core.dataset import arrow_text
+
+    if FEW_VALUES * len(values) < len(keys):
+        return _positions_by_values(arrow_text(values), arrow_text(keys))
+    return _positions_by_keys(arrow_text(values), arrow_text(keys))
+
+
+def _positions_by_keys(values, keys) -> np.ndarray:
+    """The readable rule of :func:`key_positions` on Arrow arrays: each value looked up in a
+    hash of the keys."""
+    import pyarrow.compute as pc
+
+    at = pc.index_in(values, value_set=keys, skip_nulls=False)
     return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+
+
+def _positions_by_values(values, keys) -> np.ndarray:
+    """:func:`_positions_by_keys` for a few values in many keys (a certificate's payee among a
+    province's persons): the distinct values are hashed, each key looked up among them, and
+    each value takes the first key found equal to it (a missing value, the first missing key).
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> keys = pa.array(["a", None, "b", "a", "c", None])
+        >>> _positions_by_values(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
+        [4, 0, -1, 1, 4]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    coded = pc.dictionary_encode(values, null_encoding="encode")
+    chunks = coded.chunks if isinstance(coded, pa.ChunkedArray) else [coded]
+    if not chunks:
+        return np.zeros(0, dtype="int64")
+    distinct = chunks[0].dictionary
+    if any(not c.dictionary.equals(distinct) for c in chunks[1:]):  # pragma: no cover
+        return _positions_by_keys(values, keys)  # (Arrow's chunks share one dictionary)
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    among = pc.index_in(keys, value_set=distinct, skip_nulls=False)
+    among = among.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    hit = np.flatnonzero(among >= 0)
+    first = np.full(len(distinct), -1, dtype="int64")
+    first[among[hit][::-1]] = hit[::-1]  # written last to first: the first key stays
+    return first[codes.astype(np.intp)]
 
 
 def lookup(values: pd.Series, keys: pd.Series, column: pd.Series) -> pd.Series:
