@@ -50,36 +50,31 @@ def ranked(ents):
     )
 
 
-@pytest.mark.parametrize(
-    ("ents", "incumbent", "limits"),
-    [
-        pytest.param([300, 200, 100, 50], [False] * 4, {"quota": 2}, id="quota-2"),
-        pytest.param(
-            [300, 200, 100, 50], [False, True, False, False], {"quota": 2}, id="quota-inc"
-        ),
-        pytest.param([300, 200, 100], [True, True, True], {"quota": 2}, id="inc-over-quota"),
-        pytest.param([300, 200, 100], [True, True, False], {"quota": 2}, id="inc-fill-quota"),
-        pytest.param([300, 200, 100], [False] * 3, {"quota": 0}, id="quota-0"),
-        pytest.param([300, 200, 100], [False] * 3, {"quota": 5}, id="quota-room"),
-        pytest.param([300, 200, 100, 50], [False] * 4, {"budget_yuan": 550}, id="budget"),
-        pytest.param(
-            [300, 200, 100], [True, False, False], {"budget_yuan": 250}, id="inc-over-budget"
-        ),
-        pytest.param(
-            [300, 200, 100], [True, False, False], {"budget_yuan": 300}, id="inc-use-budget"
-        ),
-        pytest.param([100, 900, 50], [False] * 3, {"budget_yuan": 500.5}, id="budget-stops-early"),
-        pytest.param(
-            [300, 200, 100, 50],
-            [False, False, True, False],
-            {"quota": 3, "budget_yuan": 560},
-            id="quota-and-budget",
-        ),
-        pytest.param([300, 0, 0, 100], [False] * 4, {"budget_yuan": 300}, id="free-households"),
-        pytest.param([300, 200], [False, True], {}, id="no-limit"),
-        pytest.param([], [], {"quota": 3}, id="nobody-ranked"),
-    ],
-)
+#: Pools and limits, each one's outcome checkable by hand from its id.
+POOLS = [
+    pytest.param([300, 200, 100, 50], [False] * 4, {"quota": 2}, id="quota-2"),
+    pytest.param([300, 200, 100, 50], [False, True, False, False], {"quota": 2}, id="quota-inc"),
+    pytest.param([300, 200, 100], [True, True, True], {"quota": 2}, id="inc-over-quota"),
+    pytest.param([300, 200, 100], [True, True, False], {"quota": 2}, id="inc-fill-quota"),
+    pytest.param([300, 200, 100], [False] * 3, {"quota": 0}, id="quota-0"),
+    pytest.param([300, 200, 100], [False] * 3, {"quota": 5}, id="quota-room"),
+    pytest.param([300, 200, 100, 50], [False] * 4, {"budget_yuan": 550}, id="budget"),
+    pytest.param([300, 200, 100], [True, False, False], {"budget_yuan": 250}, id="inc-over-budget"),
+    pytest.param([300, 200, 100], [True, False, False], {"budget_yuan": 300}, id="inc-use-budget"),
+    pytest.param([100, 900, 50], [False] * 3, {"budget_yuan": 500.5}, id="budget-stops-early"),
+    pytest.param(
+        [300, 200, 100, 50],
+        [False, False, True, False],
+        {"quota": 3, "budget_yuan": 560},
+        id="quota-and-budget",
+    ),
+    pytest.param([300, 0, 0, 100], [False] * 4, {"budget_yuan": 300}, id="free-households"),
+    pytest.param([300, 200], [False, True], {}, id="no-limit"),
+    pytest.param([], [], {"quota": 3}, id="nobody-ranked"),
+]
+
+
+@pytest.mark.parametrize(("ents", "incumbent", "limits"), POOLS)
 def test_select_arrays_is_select_pool(ents, incumbent, limits):
     r = ranked(ents)
     inc = pd.Series(incumbent, index=r.index, dtype=bool)
@@ -90,22 +85,7 @@ def test_select_arrays_is_select_pool(ents, incumbent, limits):
     assert_same_selection(cols, notes, sel, sel_notes)
 
 
-@pytest.mark.parametrize(
-    ("ents", "incumbent", "limits"),
-    [
-        pytest.param([300, 200, 100, 50], [False, True, False, False], {"quota": 2}, id="quota"),
-        pytest.param([300, 200, 100], [True, True, True], {"quota": 2}, id="inc-over-quota"),
-        pytest.param([100, 900, 50], [False] * 3, {"budget_yuan": 500.5}, id="budget"),
-        pytest.param(
-            [300, 200, 100, 50],
-            [False, False, True, False],
-            {"quota": 3, "budget_yuan": 560},
-            id="both",
-        ),
-        pytest.param([300, 200], [False, True], {}, id="no-limit"),
-        pytest.param([], [], {"quota": 3}, id="nobody-ranked"),
-    ],
-)
+@pytest.mark.parametrize(("ents", "incumbent", "limits"), POOLS)
 def test_select_frame_is_select_pool(ents, incumbent, limits):
     """What the pandas round uses (``select_frame``) is the readable statement's frame: the same
     columns, values, types and row labels (here not numbered from 0)."""
