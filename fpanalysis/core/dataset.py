@@ -24,6 +24,7 @@ __all__ = [
     "Problem",
     "RawTables",
     "isin_keys",
+    "positions_by_values",
     "row_keys",
 ]
 
@@ -292,6 +293,43 @@ def arrow_text(s: pd.Series):
     if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
         s = s.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
     return pa.array(s.array)
+
+
+def positions_by_values(values, keys):
+    """Where the first key equal to each of ``values`` is (-1: none; a missing value finds the
+    first missing key), as an ``int64`` numpy array: ``pc.index_in(values, value_set=keys,
+    skip_nulls=False)``, the other way round. For a few values in many keys (a certificate's
+    payee among a province's persons; a handful of couples in a county's surveys) the distinct
+    values are hashed, each key looked up among them, and each value takes the first key found
+    equal to it: the hash table built is the values' (small), not the keys'. ``values`` and
+    ``keys``: Arrow text arrays, chunked or not, ``string`` or ``large_string``.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> keys = pa.array(["a", None, "b", "a", "c", None])
+        >>> positions_by_values(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
+        [4, 0, -1, 1, 4]
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    coded = pc.dictionary_encode(values, null_encoding="encode")
+    chunks = coded.chunks if isinstance(coded, pa.ChunkedArray) else [coded]
+    if not chunks:
+        return np.zeros(0, dtype="int64")
+    distinct = chunks[0].dictionary
+    if any(not c.dictionary.equals(distinct) for c in chunks[1:]):  # pragma: no cover
+        # (Arrow's chunks share one dictionary): the plain look-up
+        at = pc.index_in(values, value_set=keys, skip_nulls=False)
+        return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    among = pc.index_in(keys, value_set=distinct, skip_nulls=False)
+    among = among.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    hit = np.flatnonzero(among >= 0)
+    first = np.full(len(distinct), -1, dtype="int64")
+    first[among[hit][::-1]] = hit[::-1]  # written last to first: the first key stays
+    return first[codes.astype(np.intp)]
 
 
 def unit_ids(tables: Mapping[str, pd.DataFrame]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from fpanalysis.core.dataset import positions_by_values
 from fpanalysis.core.schema import empty_frame
 
 
@@ -151,47 +152,11 @@ def positions(index: pd.Index, keys: Any) -> Any:
         ):
             return np.arange(len(known), dtype=np.intp)  # the index's own keys, in its order
         if len(wanted) * 8 <= len(known) and known.null_count == 0:
-            at = _positions_of_few(wanted, known)
-            if at is not None:
-                return at
+            # a few keys: their own hash, not the index's (the first place of a repeated key)
+            return positions_by_values(wanted, known).astype(np.intp)
         at = pc.index_in(wanted, value_set=known)
         return at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return index.get_indexer(keys)
-
-
-def _positions_of_few(wanted: Any, known: Any) -> Any:
-    """:func:`positions` of a few keys ``wanted`` in a large ``known`` (Arrow text arrays, no
-    missing value in ``known``): the index is looked up in the keys' distinct values rather than
-    the keys in the index, so that the hash table built is the keys' (small) and not the
-    index's; ``None`` when a key is found at more than one place (an index not unique: left to
-    :func:`positions`' own look-up, which finds the first).
-
-    Examples:
-        >>> import pyarrow as pa
-        >>> ix = pa.array(["C1", "C2", "C3", "C4"])
-        >>> _positions_of_few(pa.array(["C3", None, "C9", "C3"]), ix).tolist()
-        [2, -1, -1, 2]
-        >>> _positions_of_few(pa.array([None], pa.string()), ix).tolist()
-        [-1]
-        >>> _positions_of_few(pa.array(["C1"]), pa.array(["C1", "C1"])) is None
-        True
-    """
-    import numpy as np
-    import pyarrow.compute as pc
-
-    distinct = pc.unique(wanted).drop_null()
-    if len(distinct) == 0:  # every key missing
-        return np.full(len(wanted), -1, dtype=np.intp)
-    hit = pc.index_in(known, value_set=distinct)  # each index row: which distinct key, if any
-    hit = hit.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    rows = np.flatnonzero(hit >= 0)
-    if len(rows) > len(distinct):  # a key at two places
-        return None
-    where = np.full(len(distinct), -1, dtype=np.intp)
-    where[hit[rows]] = rows  # each distinct key's place in the index, -1 when not there
-    key = pc.index_in(wanted, value_set=distinct).fill_null(-1)
-    key = key.to_numpy(zero_copy_only=False).astype(np.intp)
-    return np.where(key >= 0, where[key], -1)
 
 
 def _chunked(values: Any) -> Any:

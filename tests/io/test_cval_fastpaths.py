@@ -1,7 +1,8 @@
 """The fast paths of reading and validating large tables, each against the readable rule it
 stands for: an enum column written in its codes taken as it is (``typed._parse_text``), the
 columns referring to the same keys looked up together (``findings.key_positions_each``), and a
-few values looked up in many keys by hashing the values (``findings._positions_by_values``).
+few values looked up in many keys by hashing the values (``core.dataset.positions_by_values``,
+shared with the rules' ``frames.positions``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import pyarrow as pa
 import pytest
 
 from fpanalysis.core import schema
+from fpanalysis.core.dataset import positions_by_values
 from fpanalysis.io.typed import _fixed_words, _parse_readable, _parse_text
 from fpanalysis.io.validate import findings
 from fpanalysis.io.validate.findings import (
     _positions_by_keys,
-    _positions_by_values,
     key_positions,
     key_positions_each,
     shared_lookups,
@@ -123,16 +124,17 @@ def test_positions_by_values_are_by_keys(values, keys, value_kind, key_kind, chu
     )
     k = pa.chunked_array([pa.array(keys, key_kind)], type=key_kind)
     want = _positions_by_keys(v, k)
-    assert _positions_by_values(v, k).tolist() == want.tolist()
+    assert positions_by_values(v, k).tolist() == want.tolist()
     if values and keys and "x" in values:
         assert want.tolist() == [4, 0, -1, 1, 4]
 
 
 def test_few_values_go_the_other_way(monkeypatch):
     calls = []
-    real = findings._positions_by_values
     monkeypatch.setattr(
-        findings, "_positions_by_values", lambda v, k: calls.append(len(v)) or real(v, k)
+        findings,
+        "positions_by_values",
+        lambda v, k: calls.append(len(v)) or positions_by_values(v, k),
     )
     keys = pd.Series([f"k{i}" for i in range(30)], dtype="str")
     few = pd.Series(["k3", "k19", "zz", None], dtype="str")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import Dataset
+from fpanalysis.core.dataset import Dataset, positions_by_values
 
 __all__ = [
     "Finding",
@@ -150,14 +150,15 @@ def _key_positions_together(columns: list[pd.Series], keys: pd.Series) -> list[n
     whole = pa.chunked_array(chunks, type=arrays[0].type)
     keyed = arrow_text(keys)
     if FEW_VALUES * len(whole) < len(keys):
-        at = _positions_by_values(whole, keyed)
+        at = positions_by_values(whole, keyed)
     else:
         at = _positions_by_keys(whole, keyed)
     return np.split(at, np.cumsum([len(a) for a in arrays])[:-1])
 
 
 #: A column this many times shorter than the keys it is looked up in is looked up the other
-#: way round (:func:`_positions_by_values`): its own values hashed, not the keys.
+#: way round (:func:`~fpanalysis.core.dataset.positions_by_values`): its own values hashed,
+#: not the keys.
 FEW_VALUES = 4
 
 
@@ -165,7 +166,7 @@ def _key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     from fpanalysis.core.dataset import arrow_text
 
     if FEW_VALUES * len(values) < len(keys):
-        return _positions_by_values(arrow_text(values), arrow_text(keys))
+        return positions_by_values(arrow_text(values), arrow_text(keys))
     return _positions_by_keys(arrow_text(values), arrow_text(keys))
 
 
@@ -176,36 +177,6 @@ def _positions_by_keys(values, keys) -> np.ndarray:
 
     at = pc.index_in(values, value_set=keys, skip_nulls=False)
     return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
-
-
-def _positions_by_values(values, keys) -> np.ndarray:
-    """:func:`_positions_by_keys` for a few values in many keys (a certificate's payee among a
-    province's persons): the distinct values are hashed, each key looked up among them, and
-    each value takes the first key found equal to it (a missing value, the first missing key).
-
-    Examples:
-        >>> import pyarrow as pa
-        >>> keys = pa.array(["a", None, "b", "a", "c", None])
-        >>> _positions_by_values(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
-        [4, 0, -1, 1, 4]
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    coded = pc.dictionary_encode(values, null_encoding="encode")
-    chunks = coded.chunks if isinstance(coded, pa.ChunkedArray) else [coded]
-    if not chunks:
-        return np.zeros(0, dtype="int64")
-    distinct = chunks[0].dictionary
-    if any(not c.dictionary.equals(distinct) for c in chunks[1:]):  # pragma: no cover
-        return _positions_by_keys(values, keys)  # (Arrow's chunks share one dictionary)
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
-    among = pc.index_in(keys, value_set=distinct, skip_nulls=False)
-    among = among.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
-    hit = np.flatnonzero(among >= 0)
-    first = np.full(len(distinct), -1, dtype="int64")
-    first[among[hit][::-1]] = hit[::-1]  # written last to first: the first key stays
-    return first[codes.astype(np.intp)]
 
 
 def lookup(values: pd.Series, keys: pd.Series, column: pd.Series) -> pd.Series:
