@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from fpanalysis.core.memory import no_huge_pages
+
+    no_huge_pages()  # measured: numpy's huge pages cost seconds here (core.memory)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
