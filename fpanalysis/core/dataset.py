@@ -26,6 +26,7 @@ __all__ = [
     "isin_keys",
     "positions_by_values",
     "row_keys",
+    "text_bytes",
 ]
 
 #: Columns holding resident ID numbers: normalised on reading.
@@ -293,6 +294,41 @@ def arrow_text(s: pd.Series):
     if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
         s = s.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
     return pa.array(s.array)
+
+
+def text_bytes(s: pd.Series):
+    """The bytes of a ``str`` column's cells, one after another, as numpy ``uint8`` views of
+    its Arrow data buffers (one per chunk, not copied; a missing cell adds none, or the bytes
+    Arrow left under it, which a sift may take for a match); ``None`` when the column is not
+    held as Arrow text. For sifting a whole column at once (is there a CR, a run of digits
+    anywhere?) before searching its cells one by one.
+
+    Examples:
+        >>> [bytes(b) for b in text_bytes(pd.Series(["ab", None, "c"], dtype="str"))]
+        [b'abc']
+        >>> text_bytes(pd.Series(["ab"], dtype=object)) is None
+        True
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
+        return None
+    arr = pa.array(s.array)
+    out = []
+    for a in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if pa.types.is_large_string(a.type):
+            width = np.int64
+        elif pa.types.is_string(a.type):
+            width = np.int32
+        else:  # pragma: no cover - another layout (a view type)
+            return None
+        if not len(a) or a.buffers()[2] is None:
+            continue
+        offsets = np.frombuffer(a.buffers()[1], dtype=width)
+        lo, hi = int(offsets[a.offset]), int(offsets[a.offset + len(a)])
+        out.append(np.frombuffer(a.buffers()[2], dtype=np.uint8)[lo:hi])
+    return out
 
 
 def positions_by_values(values, keys):

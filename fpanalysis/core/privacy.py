@@ -291,29 +291,17 @@ def _may_hold_digit_run(s: pd.Series) -> bool:
         True
     """
     import numpy as np
-    import pyarrow as pa
 
-    try:
-        arr = pa.array(s.array)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # pragma: no cover - not Arrow text
+    from fpanalysis.core.dataset import text_bytes
+
+    pieces = text_bytes(s)
+    if pieces is None:  # pragma: no cover - not Arrow text: searched cell by cell
         return True
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     # working arrays made once and written over block after block (fresh ones for each block
     # would be memory mapped and faulted in each time: seconds of system time at 2M people)
     codes = np.empty(_SIFT_BYTES + 14, np.uint8)
     runs = np.empty((2, _SIFT_BYTES + 14), bool)
-    for a in chunks:
-        if pa.types.is_large_string(a.type):
-            width = np.int64
-        elif pa.types.is_string(a.type):
-            width = np.int32
-        else:  # pragma: no cover - another layout (a view type): searched cell by cell
-            return True
-        if not len(a) or a.buffers()[2] is None:
-            continue
-        offsets = np.frombuffer(a.buffers()[1], dtype=width)
-        lo, hi = int(offsets[a.offset]), int(offsets[a.offset + len(a)])
-        data = np.frombuffer(a.buffers()[2], dtype=np.uint8)[lo:hi]
+    for data in pieces:
         for start in range(0, len(data), _SIFT_BYTES):
             # each block with the 14 bytes after it: a run starting in the block is whole in it
             block = data[start : start + _SIFT_BYTES + 14]

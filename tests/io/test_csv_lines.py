@@ -142,3 +142,34 @@ def test_money_text_is_the_decimals_text():
     assert w.fen_text(fen).tolist()[:8] == [
         "0.00", "0.01", "0.07", "0.10", "0.99", "1.00", "12.50", "-0.05"
     ]  # fmt: skip
+
+
+def with_bytes_under_a_missing_cell() -> pd.Series:
+    """["a", missing, "b"] whose missing cell has "\\r,x" left under it in Arrow's buffers (as
+    Arrow allows): the column's bytes read "a\\r,xb", the cells do not hold a CR or a comma."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(np.array([0, 1, 4, 5], dtype=np.int32).tobytes())
+    data = pa.py_buffer(b"a\r,xb")
+    valid = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    arr = pa.Array.from_buffers(pa.string(), 3, [valid, offsets, data], null_count=1)
+    return pd.Series(pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+
+
+def test_a_cr_is_found_by_one_search_of_the_bytes():
+    """The CR sift (``_may_hold_cr``) against the cell-by-cell test, and the lines then written:
+    a CR in a cell, none at all, a missing cell with a CR left under it (a false alarm, which
+    the cells then clear), and in a chunk sliced out of a larger one."""
+    cr, plain, under = text("x", "a\rb"), text("x", "y", None), with_bytes_under_a_missing_cell()
+    assert under.tolist()[1] is np.nan or pd.isna(under.tolist()[1])
+    assert [w._may_hold_cr(s) for s in (cr, plain, under)] == [True, False, True]
+    assert [bool(s.str.contains("\r", regex=False).any()) for s in (cr, plain, under)] == [
+        True,
+        False,
+        False,
+    ]
+    assert not w._may_hold_cr(text("a\rb", "x", "y").iloc[1:])  # the CR is outside the slice
+    for s in (cr, plain, under):
+        df = pd.DataFrame({"a": s, "n": range(len(s))})
+        assert by_lines(w._csv_frame(df)) == by_pandas(w._csv_frame(df))
+        assert by_lines(w._csv_frame(df)).count(b"\r") == 0
