@@ -673,6 +673,7 @@ def bench_commands_section(cfg: dict, args: argparse.Namespace, log) -> dict:
             log=log,
             dask_sizes=[] if args.no_dask else cfg["dask_command_sizes"],
             dask_commands=[c for c in bench_commands.DASK_COMMANDS if c in (args.commands or [c])],
+            settle=0.0 if args.quick else bench_commands.SETTLE_S,
         )
     except Exception as exc:  # a failed section is reported in its place, like a failed worker
         return {"error": f"{type(exc).__name__}: {exc}"}

@@ -44,6 +44,13 @@ Per row:
   it just before the read (``fincore``) is reported, and is normally all of
   it, the command having just read the same files, so the floor is a warm read.
 - **x floor**: wall ÷ floor.
+- **settle**: every measured process (command, contender, floor) starts ``--settle`` seconds
+  (default 5) after the one before it ended. On the benchmark machine, a virtual machine,
+  memory the previous process has just freed is cheap to take again, and memory left free for
+  a few seconds is not: 1 GB written to a new file took 8.9 s after an idle spell and 0.25 s
+  right after another 1 GB file was deleted. Without the pause each process ran in the memory
+  its predecessor freed (the floor in the command's), so the measurements depended on their
+  order; with it, each starts in the same state. ``--quick`` does not pause.
 
 Which tables each command needs comes from the code: ``validate`` reads every
 table of the schema present in the dataset, ``bonus``
@@ -96,6 +103,8 @@ POLL_S = 0.1
 TIMEOUT_S = 3600.0
 #: GNU time: the command's own maximum resident set size, measured by a small parent.
 GNU_TIME = "/usr/bin/time"
+#: Seconds between one measured process's end and the next one's start (see the docstring).
+SETTLE_S = 5.0
 
 
 # --------------------------------------------------------------------------- sizes and datasets
@@ -296,8 +305,10 @@ def measure(
     mem_limit_mb: float | None = None,
     log_dir: Path,
     name: str,
+    settle: float = 0.0,
 ) -> dict:
-    """Run ``argv`` as a fresh process (its own process group) and measure it.
+    """Run ``argv`` as a fresh process (its own process group), ``settle`` seconds from now,
+    and measure it.
 
     Returns ``wall_s``, ``peak_rss_mb`` (the larger of ``max_process_mb``, the
     largest process's high-water mark, GNU time's ``%M`` or a polled ``VmHWM``,
@@ -314,6 +325,7 @@ def measure(
         argv_run = [GNU_TIME, "-f", "maxrss_kb=%M", "-o", str(time_path), *argv]
     else:
         argv_run = argv
+    time.sleep(settle)  # not timed: the machine's memory in the same state for every process
     with out_path.open("wb") as out, err_path.open("wb") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
@@ -382,6 +394,7 @@ def measure(
         "workers_mb": sorted((hwm_kb[p] / 1024 for p in workers), reverse=True),
         "argv": [Path(a).name if a == sys.executable else a for a in argv],
         "wall_s": wall,
+        "settle_s": settle,
         "peak_rss_mb": max(max_process_mb, tree_peak_kb / 1024),
         "max_process_mb": max_process_mb,
         "tree_rss_mb": tree_peak_kb / 1024,
@@ -463,7 +476,14 @@ def floor_worker(dataset: str, tables: list[str], outputs: list[str | None]) -> 
     }
 
 
-def measure_floor(dataset: Path, tables: list[str], outputs: list[Path], log_dir: Path, name: str):
+def measure_floor(
+    dataset: Path,
+    tables: list[str],
+    outputs: list[Path],
+    log_dir: Path,
+    name: str,
+    settle: float = 0.0,
+):
     """:func:`floor_worker` in a fresh process; its result, or ``{"error": ...}``."""
     spec = json.dumps(
         {"dataset": str(dataset), "tables": tables, "outputs": list(map(str, outputs))}
@@ -472,6 +492,7 @@ def measure_floor(dataset: Path, tables: list[str], outputs: list[Path], log_dir
         [sys.executable, str(Path(__file__).resolve()), "--floor-worker", spec],
         log_dir=log_dir,
         name=name,
+        settle=settle,
     )
     for line in Path(m["stdout"]).read_text(encoding="utf-8").splitlines():
         if line.startswith("FLOOR "):
@@ -525,6 +546,7 @@ def bench_size(
     contenders: bool,
     log,
     dask_commands: Sequence[str] = (),
+    settle: float = 0.0,
 ) -> dict:
     """Every command (and contender) on the dataset of ``people``: the dataset and the rows.
 
@@ -560,6 +582,7 @@ def bench_size(
                     mem_limit_mb=mem_limit_mb,
                     log_dir=scratch,
                     name=f"{label}-{command}-{runner}",
+                    settle=settle,
                 )
             )
             for k in ("stdout", "stderr"):  # in the scratch folder, removed at the end
@@ -573,6 +596,7 @@ def bench_size(
             [o for _, o in outs.values()],
             scratch,
             f"{label}-{command}-floor",
+            settle=settle,
         )
         for k, (row, _out) in enumerate(outs.values()):
             row["tables"] = tables_needed(command, path)
@@ -607,12 +631,14 @@ def run(
     log=None,
     dask_sizes: Sequence[int] = (),
     dask_commands: Sequence[str] = DASK_COMMANDS,
+    settle: float = SETTLE_S,
 ) -> dict:
     """The "commands" benchmark: every size, every command. What ``bench_all.py`` runs too.
 
     ``dask_commands`` also run with the Dask engine on ``dask_sizes`` (a size in both lists
     runs both engines, and the two outputs are compared byte for byte).
 
+    ``settle``: seconds of rest before each measured process (:data:`SETTLE_S`).
     ``mem_limit_mb`` defaults to 90 % of the machine's memory. Outputs go to
     ``scratch`` (default: a new folder under /tmp, removed at the end).
     """
@@ -635,6 +661,7 @@ def run(
             "dask_sizes": list(dask_sizes),
             "dask_commands": list(dask_commands),
             "dask_args": list(DASK_ARGS),
+            "settle_s": settle,
         },
         "load_before": load_avg(),
         "sizes": {},
@@ -651,6 +678,7 @@ def run(
                 mem_limit_mb=mem_limit_mb,
                 contenders=contenders,
                 log=log,
+                settle=settle,
             )
     finally:
         if own:
@@ -682,7 +710,9 @@ def table_lines(res: dict) -> list[str]:
     lines = [
         "commands (fresh processes on synthetic Parquet datasets; floor = pyarrow reads the "
         "tables the command needs + writes its output once)",
-        f"  load average before {res.get('load_before')}, after {res.get('load_after')}",
+        f"  load average before {res.get('load_before')}, after {res.get('load_after')}; "
+        f"each process started {res.get('config', {}).get('settle_s', 0):g} s after the one "
+        "before it ended",
         f"  {'people':>6} {'command':<11} {'runner':<10} {'exit':>4} {'wall':>8} {'peak RSS':>9} "
         f"{'read':>8} {'write':>8} {'floor':>8} {'x floor':>8}  notes",
     ]
@@ -753,6 +783,13 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where datasets are kept")
     ap.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help=f"seconds between one measured process and the next (default {SETTLE_S:g}; "
+        "--quick: 0)",
+    )
+    ap.add_argument(
         "--out", type=Path, default=RESULTS / "bench_commands.json", help="the JSON file written"
     )
     ap.add_argument("--floor-worker", help=argparse.SUPPRESS)
@@ -780,6 +817,7 @@ def main(argv=None) -> int:
             else (QUICK_SIZES if args.quick else DASK_SIZES)
         ),
         dask_commands=[c for c in DASK_COMMANDS if c in commands],
+        settle=args.settle if args.settle is not None else (0.0 if args.quick else SETTLE_S),
     )
     res["machine"] = m
     print(

@@ -185,3 +185,21 @@ def test_duckdb_relief_list_equals_fpanalysis_on_the_sample(sample_parquet, limi
     n = pd.read_parquet(tmp_path / "duckdb.parquet")["selection"].value_counts()
     assert n.get("continuing", 0) + n.get("admitted", 0) > 0
     assert n.get("waiting", 0) + n.get("not_eligible", 0) > 0
+
+
+def test_measure_starts_the_process_after_the_settle(tmp_path):
+    """The pause is taken before the process starts (it is not in its wall time)."""
+    import time
+
+    before = time.time()
+    argv = [sys.executable, "-c", "import time; print(time.time())"]
+    m = bench_commands.measure(argv, log_dir=tmp_path, name="p", settle=0.3)
+    started = float(Path(m["stdout"]).read_text(encoding="utf-8"))
+    assert m["status"] == "ok" and m["settle_s"] == 0.3
+    assert started - before >= 0.3
+
+
+def test_quick_run_does_not_settle_and_says_so(quick):
+    assert quick["config"]["settle_s"] == 0.0
+    assert all(r["settle_s"] == 0.0 for r in _rows(quick))
+    assert "started 0 s after the one before" in "\n".join(bench_commands.table_lines(quick))
