@@ -265,6 +265,11 @@ def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
 
 #: Rows of a .csv made at a time by :func:`_csv_body` (bounds the text held at once).
 CSV_SLICE_ROWS = 25_000
+#: Bytes handed to the system per write call. A slice's lines (tens of MB for the relief list)
+#: are written in pieces: measured on the benchmark machine, a 1 GB file written 27 MB a call
+#: took 8.0-10.7 s, and 1 MB a call 0.29 s (the kernel, given a large write, backs it with large
+#: pages, which that virtual machine is slow to provide; benchmarks/README.md).
+CSV_WRITE_BYTES = 1 << 20
 #: A cell holding one of these is quoted (its quotes doubled), as the csv module does for the
 #: dialect pandas writes with (delimiter ",", quote '"', line end "\n").
 _CSV_QUOTE = '[,"\n]'
@@ -291,7 +296,8 @@ def _csv_rows(df: pd.DataFrame, fh, header: bool) -> None:
             part.to_csv(fh, index=False, header=False, lineterminator="\n")
             fh.flush()
         else:
-            fh.buffer.write(body)
+            for at in range(0, len(body), CSV_WRITE_BYTES):
+                fh.buffer.write(body[at : at + CSV_WRITE_BYTES])
 
 
 def _csv_body(df: pd.DataFrame) -> memoryview | None:

@@ -100,6 +100,26 @@ def test_slices_give_the_same_bytes(monkeypatch):
     assert by_lines(df) == whole == by_pandas(df)
 
 
+def test_lines_are_handed_over_in_pieces(monkeypatch):
+    """No write call longer than ``CSV_WRITE_BYTES`` (here 5 bytes), and the same bytes."""
+
+    class Calls(io.BytesIO):
+        sizes: list[int] = []
+
+        def write(self, b):
+            self.sizes.append(len(b))
+            return super().write(b)
+
+    df = pd.DataFrame({"a": text("中文，逗号", 'say "hi"', "x" * 12), "n": range(3)})
+    monkeypatch.setattr(w, "CSV_WRITE_BYTES", 5)
+    raw = Calls()
+    fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    w._csv_rows(df, fh, header=False)
+    fh.flush()
+    assert raw.getvalue() == by_pandas(df, header=False)
+    assert max(raw.sizes) == 5 and len(raw.sizes) == -(-len(raw.getvalue()) // 5)
+
+
 @pytest.mark.parametrize(
     "frame",
     [
