@@ -91,6 +91,11 @@ def test_quick_run_measures_the_dask_budget_out_of_core(quick_run):
             ["--households", "1000", "--partition-people", "1500", "--no-dask"],
             id="relief",
         ),
+        pytest.param(
+            "bench_memory.py",
+            ["--gb", "0.02", "--rest", "0", "--out", "{tmp}/m.json"],
+            id="memory",
+        ),
     ],
 )
 def test_single_benchmark_scripts_run(script, args, tmp_path):
@@ -103,4 +108,10 @@ def test_single_benchmark_scripts_run(script, args, tmp_path):
         env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    if script == "bench_memory.py":  # its own table: every row measured
+        rows = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["rows"]
+        assert [r["what"].split(",")[0] for r in rows] == ["fill"] * 3 + ["write"] * 3
+        assert all(r["seconds"] > 0 for r in rows)
+        assert {r["bytes"] for r in rows if "bytes" in r} == {int(0.02 * 2**30)}
+        return
     assert "pandas" in proc.stdout or "fpanalysis" in proc.stdout
