@@ -267,7 +267,7 @@ def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
 CSV_SLICE_ROWS = 25_000
 #: Bytes handed to the system per write call. A slice's lines (tens of MB for the relief list)
 #: are written in pieces: measured on the benchmark machine, a 1 GB file written 27 MB a call
-#: took 8.0-10.7 s, and 1 MB a call 0.29 s (the kernel, given a large write, backs it with large
+#: took 8.0-10.7 s, and 1 MB a call 0.29 s (apparently the kernel backs a large write with large
 #: pages, which that virtual machine is slow to provide; benchmarks/README.md).
 CSV_WRITE_BYTES = 1 << 20
 #: A cell holding one of these is quoted (its quotes doubled), as the csv module does for the
