@@ -47,10 +47,11 @@ Per row:
 - **settle**: every measured process (command, contender, floor) starts ``--settle`` seconds
   (default 5) after the one before it ended. On the benchmark machine, a virtual machine,
   memory the previous process has just freed is cheap to take again, and memory left free for
-  a few seconds is not: 1 GB written to a new file took 8.9 s after an idle spell and 0.25 s
-  right after another 1 GB file was deleted. Without the pause each process ran in the memory
-  its predecessor freed (the floor in the command's), so the measurements depended on their
-  order; with it, each starts in the same state. ``--quick`` does not pause.
+  a few seconds is not: 1 GB of fresh numpy array in huge pages took 11.39 s after 12 s of rest
+  and 0.09 s at once after another process had freed as much (``bench_memory.py``). Without
+  the pause each process ran in the memory its predecessor freed (the floor in the command's),
+  so the measurements depended on their order; with it, each starts in the same state.
+  ``--quick`` does not pause.
 
 Which tables each command needs comes from the code: ``validate`` reads every
 table of the schema present in the dataset, ``bonus``

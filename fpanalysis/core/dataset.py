@@ -24,9 +24,11 @@ __all__ = [
     "Problem",
     "RawTables",
     "isin_keys",
+    "positions_by_keys",
     "positions_by_values",
     "row_keys",
     "text_bytes",
+    "text_positions",
 ]
 
 #: Columns holding resident ID numbers: normalised on reading.
@@ -331,10 +333,40 @@ def text_bytes(s: pd.Series):
     return out
 
 
-def positions_by_values(values, keys):
+#: Values this many times fewer than the keys they are looked up in are looked up the other
+#: way round (:func:`positions_by_values`): their own distinct values hashed, not the keys.
+FEW_VALUES = 4
+
+
+def text_positions(values, keys):
     """Where the first key equal to each of ``values`` is (-1: none; a missing value finds the
-    first missing key), as an ``int64`` numpy array: ``pc.index_in(values, value_set=keys,
-    skip_nulls=False)``, the other way round. For a few values in many keys (a certificate's
+    first missing key), as an ``int64`` numpy array, for Arrow text arrays: the keys hashed
+    (:func:`positions_by_keys`), or, for values :data:`FEW_VALUES` times fewer than the keys,
+    the values' distinct set (:func:`positions_by_values`). The one look-up of text in text
+    shared by validation's references and the rules' indexes; both ways give the same answer.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> keys = pa.array(["a", None, "b", "a", "c", None])
+        >>> text_positions(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
+        [4, 0, -1, 1, 4]
+    """
+    if FEW_VALUES * len(values) < len(keys):
+        return positions_by_values(values, keys)
+    return positions_by_keys(values, keys)
+
+
+def positions_by_keys(values, keys):
+    """The readable rule of :func:`text_positions`: each value looked up in a hash of the keys
+    (Arrow's ``index_in``, a missing value finding the first missing key)."""
+    import pyarrow.compute as pc
+
+    at = pc.index_in(values, value_set=keys, skip_nulls=False)
+    return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+
+
+def positions_by_values(values, keys):
+    """:func:`positions_by_keys` the other way round. For a few values in many keys (a certificate's
     payee among a province's persons; a handful of couples in a county's surveys) the distinct
     values are hashed, each key looked up among them, and each value takes the first key found
     equal to it: the hash table built is the values' (small), not the keys'. ``values`` and
@@ -356,9 +388,7 @@ def positions_by_values(values, keys):
         return np.zeros(0, dtype="int64")
     distinct = chunks[0].dictionary
     if any(not c.dictionary.equals(distinct) for c in chunks[1:]):  # pragma: no cover
-        # (Arrow's chunks share one dictionary): the plain look-up
-        at = pc.index_in(values, value_set=keys, skip_nulls=False)
-        return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+        return positions_by_keys(values, keys)  # (Arrow's chunks share one dictionary)
     codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
     among = pc.index_in(keys, value_set=distinct, skip_nulls=False)
     among = among.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")

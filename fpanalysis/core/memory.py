@@ -37,8 +37,8 @@ def no_huge_pages() -> None:
 
     numpy advises the kernel to back each large array with 2 MB pages. On the benchmark
     machine, a virtual machine, a huge page taken after a few idle seconds costs about 20 ms:
-    1 GB of fresh array took 10.3-11.4 s to fill with huge pages and 0.44 s without, with no
-    compaction stall counted (``benchmarks/README.md``). Where huge pages come cheaply they
+    1 GB of fresh array took 11.39 s to fill with huge pages and 0.44 s without, with no
+    compaction stall counted (``benchmarks/bench_memory.py``). Where huge pages come cheaply they
     save a fraction of a second per gigabyte. What numpy computes is the same either way.
     """
     import os

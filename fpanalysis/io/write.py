@@ -266,9 +266,9 @@ def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
 #: Rows of a .csv made at a time by :func:`_csv_body` (bounds the text held at once).
 CSV_SLICE_ROWS = 25_000
 #: Bytes handed to the system per write call. A slice's lines (tens of MB for the relief list)
-#: are written in pieces: measured on the benchmark machine, a 1 GB file written 27 MB a call
-#: took 8.0-10.7 s, and 1 MB a call 0.29 s (apparently the kernel backs a large write with large
-#: pages, which that virtual machine is slow to provide; benchmarks/README.md).
+#: are written in pieces: on the benchmark machine a 1 GB file written 27 MB a call took 10.03 s,
+#: and 1 MB a call 0.26 s (benchmarks/bench_memory.py; apparently the kernel backs a large write
+#: with large pages, which that virtual machine is slow to provide).
 CSV_WRITE_BYTES = 1 << 20
 #: A cell holding one of these is quoted (its quotes doubled), as the csv module does for the
 #: dialect pandas writes with (delimiter ",", quote '"', line end "\n").

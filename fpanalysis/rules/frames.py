@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.core.dataset import positions_by_values
+from fpanalysis.core.dataset import text_positions
 from fpanalysis.core.schema import empty_frame
 
 
@@ -130,8 +130,8 @@ def date_text(s: pd.Series) -> pd.Series:
 def positions(index: pd.Index, keys: Any) -> Any:
     """``index.get_indexer(keys)`` for a unique ``index``: where each of ``keys`` is (-1: not
     there), as a numpy array. Text keys in a text index are found by one Arrow hash look-up
-    (pandas hashes them as Python objects, several times slower on millions of ids); anything
-    else is left to pandas.
+    (:func:`~fpanalysis.core.dataset.text_positions`; pandas hashes them as Python objects,
+    several times slower on millions of ids); anything else is left to pandas.
 
     Examples:
         >>> ix = pd.Index(["C1", "C2", "C3"], dtype="str")
@@ -140,7 +140,6 @@ def positions(index: pd.Index, keys: Any) -> Any:
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     keys = pd.Series(keys, copy=False)
     if len(keys) and len(index) and index.dtype == "str" and keys.dtype == "str":
@@ -151,11 +150,7 @@ def positions(index: pd.Index, keys: Any) -> Any:
             and _chunked(wanted).equals(_chunked(known))
         ):
             return np.arange(len(known), dtype=np.intp)  # the index's own keys, in its order
-        if len(wanted) * 8 <= len(known) and known.null_count == 0:
-            # a few keys: their own hash, not the index's (the first place of a repeated key)
-            return positions_by_values(wanted, known).astype(np.intp)
-        at = pc.index_in(wanted, value_set=known)
-        return at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        return text_positions(wanted, known).astype(np.intp)
     return index.get_indexer(keys)
 
 

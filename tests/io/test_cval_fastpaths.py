@@ -12,12 +12,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from fpanalysis.core import schema
-from fpanalysis.core.dataset import positions_by_values
+from fpanalysis.core import dataset, schema
+from fpanalysis.core.dataset import positions_by_keys, positions_by_values
 from fpanalysis.io.typed import _fixed_words, _parse_readable, _parse_text
-from fpanalysis.io.validate import findings
 from fpanalysis.io.validate.findings import (
-    _positions_by_keys,
     key_positions,
     key_positions_each,
     shared_lookups,
@@ -123,7 +121,7 @@ def test_positions_by_values_are_by_keys(values, keys, value_kind, key_kind, chu
         type=value_kind,
     )
     k = pa.chunked_array([pa.array(keys, key_kind)], type=key_kind)
-    want = _positions_by_keys(v, k)
+    want = positions_by_keys(v, k)
     assert positions_by_values(v, k).tolist() == want.tolist()
     if values and keys and "x" in values:
         assert want.tolist() == [4, 0, -1, 1, 4]
@@ -132,7 +130,7 @@ def test_positions_by_values_are_by_keys(values, keys, value_kind, key_kind, chu
 def test_few_values_go_the_other_way(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        findings,
+        dataset,
         "positions_by_values",
         lambda v, k: calls.append(len(v)) or positions_by_values(v, k),
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import Dataset, positions_by_values
+from fpanalysis.core.dataset import Dataset, text_positions
 
 __all__ = [
     "Finding",
@@ -86,22 +86,14 @@ def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
         >>> key_positions(pd.Series(["a", "c", "b", None], dtype="str"), keys).tolist()
         [0, -1, 1, 3]
     """
-    if not _SHARED:
-        return _key_positions(values, keys)
-    memo, va, ka = _SHARED[-1], values.array, keys.array
-    found = memo.get((id(va), id(ka)))
-    if found is not None and found[0] is va and found[1] is ka:
-        return found[2].astype("int64")
-    at = _key_positions(values, keys)
-    small = at.astype("int32") if len(keys) < 2**31 else at  # held to the end of the check
-    memo[(id(va), id(ka))] = (va, ka, small)
-    return at
+    return key_positions_each([values], keys)[0]
 
 
 def key_positions_each(columns: list[pd.Series], keys: pd.Series) -> list[np.ndarray]:
     """:func:`key_positions` of each of ``columns`` in the same ``keys``, with one hash of the
     keys for them all (building the hash of millions of keys takes longer than looking up a
-    column in it): the columns are looked up as one, and the positions cut back apart.
+    column in it): the columns are looked up as one, and the positions cut back apart. Within
+    :func:`shared_lookups`, a column already looked up in the same keys is not looked up again.
 
     Examples:
         >>> keys = pd.Series(["a", "b", "a", None], dtype="str")
@@ -111,34 +103,27 @@ def key_positions_each(columns: list[pd.Series], keys: pd.Series) -> list[np.nda
         >>> one.tolist(), two.tolist()
         ([1, -1], [3, 0, 1])
     """
+    memo = _SHARED[-1] if _SHARED else {}
     out: list[np.ndarray | None] = [None] * len(columns)
-    memo = _SHARED[-1] if _SHARED else None
-    todo = []
     for i, values in enumerate(columns):
-        found = None if memo is None else memo.get((id(values.array), id(keys.array)))
+        found = memo.get((id(values.array), id(keys.array)))
         if found is not None and found[0] is values.array and found[1] is keys.array:
             out[i] = found[2].astype("int64")
-        else:
-            todo.append(i)
-    if len(todo) == 1:
-        out[todo[0]] = key_positions(columns[todo[0]], keys)
-    elif todo:
+    todo = [i for i, at in enumerate(out) if at is None]
+    if todo:
         together = _key_positions_together([columns[i] for i in todo], keys)
         for i, at in zip(todo, together, strict=True):
-            if memo is not None:
+            if _SHARED:  # held to the end of the check
                 small = at.astype("int32") if len(keys) < 2**31 else at
-                memo[(id(columns[i].array), id(keys.array))] = (
-                    columns[i].array,
-                    keys.array,
-                    small,
-                )
+                memo[(id(columns[i].array), id(keys.array))] = (columns[i].array, keys.array, small)
             out[i] = at
     return out  # type: ignore[return-value]
 
 
 def _key_positions_together(columns: list[pd.Series], keys: pd.Series) -> list[np.ndarray]:
-    """The positions of :func:`_key_positions` of each column, by one lookup of their chunks
-    taken as one column (no copy of their text unless their Arrow types differ)."""
+    """The positions of each column in ``keys``, by one lookup of their chunks taken as one
+    column (:func:`~fpanalysis.core.dataset.text_positions`; no copy of their text unless their
+    Arrow types differ)."""
     import pyarrow as pa
 
     from fpanalysis.core.dataset import arrow_text
@@ -148,35 +133,8 @@ def _key_positions_together(columns: list[pd.Series], keys: pd.Series) -> list[n
         arrays = [a.cast(pa.large_string()) for a in arrays]
     chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
     whole = pa.chunked_array(chunks, type=arrays[0].type)
-    keyed = arrow_text(keys)
-    if FEW_VALUES * len(whole) < len(keys):
-        at = positions_by_values(whole, keyed)
-    else:
-        at = _positions_by_keys(whole, keyed)
+    at = text_positions(whole, arrow_text(keys))
     return np.split(at, np.cumsum([len(a) for a in arrays])[:-1])
-
-
-#: A column this many times shorter than the keys it is looked up in is looked up the other
-#: way round (:func:`~fpanalysis.core.dataset.positions_by_values`): its own values hashed,
-#: not the keys.
-FEW_VALUES = 4
-
-
-def _key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    from fpanalysis.core.dataset import arrow_text
-
-    if FEW_VALUES * len(values) < len(keys):
-        return positions_by_values(arrow_text(values), arrow_text(keys))
-    return _positions_by_keys(arrow_text(values), arrow_text(keys))
-
-
-def _positions_by_keys(values, keys) -> np.ndarray:
-    """The readable rule of :func:`key_positions` on Arrow arrays: each value looked up in a
-    hash of the keys."""
-    import pyarrow.compute as pc
-
-    at = pc.index_in(values, value_set=keys, skip_nulls=False)
-    return at.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
 
 
 def lookup(values: pd.Series, keys: pd.Series, column: pd.Series) -> pd.Series:
