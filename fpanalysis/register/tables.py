@@ -6,10 +6,12 @@ append-only on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+
+from fpanalysis.core.numbers import half_up
 
 APP = "fpanalysis-register"
 #: the tables version 3 adds: the committee's decisions, the public notices, the objections
@@ -58,7 +60,6 @@ class ExactDecimal(sa.types.TypeDecorator):
     def __init__(self, scale: int = 2) -> None:
         super().__init__()
         self.scale = scale
-        self._q = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "postgresql":
@@ -66,12 +67,7 @@ class ExactDecimal(sa.types.TypeDecorator):
         return dialect.type_descriptor(sa.String(40))
 
     def _dec(self, value: Any) -> Decimal:
-        d = (
-            value
-            if isinstance(value, Decimal)
-            else Decimal(repr(float(value)) if isinstance(value, float) else str(value))
-        )
-        return d.quantize(self._q, rounding=ROUND_HALF_UP)
+        return half_up(value, self.scale)
 
     def process_bind_param(self, value, dialect):
         if value is None or (isinstance(value, float) and value != value):

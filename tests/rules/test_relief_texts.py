@@ -323,24 +323,3 @@ def test_by_value_computes_each_distinct_value_once():
     assert zh.to_pylist() == ["1-x", "2-y", "1-x", "1-z"]
     assert en.to_pylist() == ["x", "y", "x", "z"]
     assert sorted(calls) == [(1, "x"), (1, "z"), (2, "y")]
-
-
-def test_to_fen_is_the_decimal_rule():
-    import importlib
-    from decimal import ROUND_HALF_UP, Decimal
-
-    assess = importlib.import_module("fpanalysis.rules.relief.assess")
-
-    def one(v: float) -> int:
-        return int((Decimal(repr(float(v))) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-    rng = np.random.default_rng(10)
-    values = np.concatenate(
-        [
-            rng.integers(-(10**9), 10**9, 2000) / 100,
-            rng.random(200) * 1e4,
-            [0.1 + 0.2, 100.005, 1e-3, -0.0, 0.0, np.nan, 1e15, 2.675, 1.005, 1234.565, 5e-324],
-        ]
-    )
-    s = pd.Series(values, index=np.arange(len(values)) + 2)
-    pt.assert_series_equal(assess.to_fen(s), s.map(one, na_action="ignore").astype("Int64"))

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.dataset import unit_ids
+from fpanalysis.core.numbers import as_written
 from fpanalysis.core.params import Params
 from fpanalysis.rules.bonus.cohorts import Cohorts, compress, project_cohorts
 from fpanalysis.rules.bonus.model import DEFAULT_MONTHS
@@ -112,7 +113,7 @@ def liability_from_cohorts(
     months = _horizon(cohorts.first_m, cohorts.end_m, cohorts.birth_m, params, start_m)
     mp = MonthlyParams.of(params, start_m, months)
     fen = project_cohorts(cohorts, mp)  # (U, M)
-    r = Decimal(str(params.at("discount_rate", month_start(start_m))))
+    r = as_written(params.at("discount_rate", month_start(start_m)))
     # Discount factors exactly in Decimal on the unit-month totals (small), then one rounding per
     # unit.
     k = np.arange(months)

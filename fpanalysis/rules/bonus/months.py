@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fpanalysis.core.errors import UsageError
+from fpanalysis.core.numbers import yuan_to_fen
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import last_recorded_date
 from fpanalysis.rules.bonus import parallel
@@ -162,16 +163,6 @@ def month_label(m: int) -> str:
 def month_start(m: int) -> dt.date:
     """The first day of a month index."""
     return dt.date(m // 12, m % 12 + 1, 1)
-
-
-def yuan_to_fen(value: Any) -> int:
-    """Yuan (int, float or Decimal) to integer fen, half up, through the decimal text.
-
-    Examples:
-        >>> yuan_to_fen(20), yuan_to_fen(12.345), yuan_to_fen("0.1")
-        (2000, 1235, 10)
-    """
-    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def fen_to_yuan(values: Iterable[int]) -> list[Decimal]:

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.numbers import as_written
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.detail import detail_blocks
@@ -201,7 +202,7 @@ _ZERO = Fraction(0)
 def _exact(x: float) -> Fraction:
     """A parameter's decimal value exactly as written (0.35 is 35/100, not the nearest float);
     each value converted once (a scorecard reads a handful of weights and penalties)."""
-    return Fraction(Decimal(str(x)))
+    return Fraction(as_written(x))
 
 
 def score_unit(
@@ -253,9 +254,9 @@ def score_unit(
     score = round_half_up(raw)
     if veto:
         grade = "fail"
-    elif score >= Decimal(str(thresholds["excellent"])):
+    elif score >= as_written(thresholds["excellent"]):
         grade = "excellent"
-    elif score >= Decimal(str(thresholds["pass"])):
+    elif score >= as_written(thresholds["pass"]):
         grade = "pass"
     else:
         grade = "fail"
@@ -321,7 +322,7 @@ def score_units(
     n = np.floor(cents + 0.5)
     near = np.abs(cents - np.floor(cents) - 0.5) < _NEAR_HALF
     score = n / 100.0
-    cut = {g: math.ceil(Fraction(Decimal(str(thresholds[g]))) * 100) for g in ("excellent", "pass")}
+    cut = {g: math.ceil(Fraction(as_written(thresholds[g])) * 100) for g in ("excellent", "pass")}
     grade = np.where(n >= cut["excellent"], "excellent", np.where(n >= cut["pass"], "pass", "fail"))
     grade = np.where(veto, "fail", grade).astype(object)
     names = [f"r{i}" for i in range(len(weights))]

@@ -6,13 +6,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import pandas as pd
 
 from fpanalysis.core.errors import UsageError
+from fpanalysis.core.numbers import plain_text
 from fpanalysis.core.privacy import mask_id_number, mask_name
 
 
@@ -84,8 +84,7 @@ def number_text(value: Any) -> str:
     """
     if isinstance(value, Fraction):
         return exact_text(value)
-    d = Decimal(str(value)).normalize()
-    return format(d, "f")
+    return plain_text(value)
 
 
 def exact_text(value: Fraction, places: int = 6) -> str:

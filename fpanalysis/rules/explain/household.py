@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.numbers import plain_text, yuan_to_fen
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import OUTPUT_LABELS
 from fpanalysis.rules.explain.common import (
@@ -31,7 +32,6 @@ from fpanalysis.rules.relief import (
     ReliefResult,
     key_value_text,
     rank_households,
-    value_fen,
     yuan_text,
 )
 
@@ -274,7 +274,7 @@ def _tier(t: Trace, r: pd.Series, bands: tuple, inc: str, line_t: str, income: i
 
 
 def _band(b: float) -> str:
-    return format(Decimal(repr(float(b))).normalize(), "f")
+    return plain_text(float(b))
 
 
 def _ranking(t: Trace, r: pd.Series, result: ReliefResult) -> None:
@@ -370,7 +370,7 @@ def _limits(result: ReliefResult, pool: str) -> tuple[str, str]:
         zh.append(f"名额 {quota} 户")
         en.append(f"quota {quota} households")
     if budget is not None:
-        b = yuan_text(value_fen(budget), True)
+        b = yuan_text(yuan_to_fen(budget), True)
         zh.append(f"预算每月 {b} 元")
         en.append(f"budget {b} yuan a month")
     if not zh:

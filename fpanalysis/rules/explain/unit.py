@@ -7,13 +7,13 @@ reasons a couple is left out come from the scope rules (rulebook §2)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import pandas as pd
 
 from fpanalysis.core.labels import labels
+from fpanalysis.core.numbers import as_written
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import OUTPUT_LABELS, TABLES
 from fpanalysis.rules.compliance import (
@@ -514,7 +514,7 @@ class _UnitTrace:
                 self.event_step(r, "penalty", f"：扣 {pts} 分", f": {pts} points", r.penalty)
         weights = self.params.at("compliance_weights", p.end)
         used = [k for k in RATE_INDICATORS if rates[k] is not None]
-        w = {k: Fraction(Decimal(str(weights[k]))) for k in used}
+        w = {k: Fraction(as_written(weights[k])) for k in used}
         total_w = sum(w.values(), Fraction(0))
         part = Fraction(0)
         terms = []

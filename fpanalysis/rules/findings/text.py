@@ -5,10 +5,12 @@ of (:class:`Line`, :class:`Findings`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+
+from fpanalysis.core.numbers import half_up
 
 #: What an empty cell shows.
 BLANK = "—"
@@ -17,7 +19,7 @@ TONES = ("info", "good", "warn", "bad")
 
 
 def _dec(x: Any) -> Decimal:
-    return Decimal(str(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return half_up(x, 2)
 
 
 def money(x: Any, lang: str = "zh", *, sign: bool = False) -> str:

@@ -16,8 +16,6 @@ from fpanalysis.rules.relief.assess import (
     RELIEF_TABLES,
     assess,
     default_as_of,
-    to_fen,
-    value_fen,
 )
 from fpanalysis.rules.relief.committee import (
     DECIDED_COLUMNS,
@@ -154,8 +152,6 @@ __all__ = [
     "selected_ids",
     "sort_frame",
     "texts_for",
-    "to_fen",
-    "value_fen",
     "with_texts",
     "yuan_text",
 ]

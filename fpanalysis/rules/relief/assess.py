@@ -11,7 +11,6 @@ entitlement ``standard × size − income`` rounded up to whole yuan.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.errors import DataError
+from fpanalysis.core.numbers import as_written, yuan_to_fen, yuan_to_fen_column
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import last_recorded_date
 from fpanalysis.rules.relief.fp_types import derive_fp_types, fp_type_problems
@@ -26,49 +26,6 @@ from fpanalysis.rules.relief.fp_types import derive_fp_types, fp_type_problems
 RELIEF_TABLES = ("households", "household_members")
 #: the tables whose recorded dates (``schema.Column.recorded``) give the default as-of date
 RECORDED_TABLES = ("households",)
-
-
-def to_fen(yuan: pd.Series) -> pd.Series:
-    """Yuan amounts (float64) as integer fen, half up, through ``Decimal`` (exact).
-
-    ``repr`` of a float is the shortest text that reads back as it, so an
-    amount typed with two decimals converts without binary error.
-
-    Examples:
-        >>> to_fen(pd.Series([0.1 + 0.2, 1234.56, 100.005, 0.0])).tolist()
-        [30, 123456, 10001, 0]
-    """
-
-    def one(v: float) -> int:
-        return int((Decimal(repr(float(v))) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-    # Most amounts are whole fen: the float nearest ``fen / 100`` is the amount, and its
-    # shortest text has at most two decimals, which ``one`` gives back exactly. The rest
-    # (more decimals, huge, missing) go through ``one`` itself.
-    v = yuan.to_numpy(np.float64, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        small = np.isfinite(v) & (np.abs(v) < 1e12)
-        fen = np.where(small, np.round(v * 100), 0).astype(np.int64)
-        whole = small & (fen / 100 == v)
-    out = pd.array(fen, dtype="Int64")
-    rest = ~whole
-    if rest.any():
-        out[rest] = pd.array(yuan[rest].map(one, na_action="ignore").astype("Int64"), dtype="Int64")
-    return pd.Series(out, index=yuan.index, name=yuan.name)
-
-
-def value_fen(v: Any) -> int:
-    """One amount in yuan (a number or its text) as integer fen, half up, through ``Decimal``.
-
-    Examples:
-        >>> value_fen(770), value_fen(0.1 + 0.2), value_fen("1234.565")
-        (77000, 30, 123457)
-    """
-    return int(
-        (Decimal(repr(v) if isinstance(v, float) else str(v)) * 100).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP
-        )
-    )
 
 
 def default_as_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
@@ -94,7 +51,7 @@ def default_as_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
 def _standards(area: pd.Series, params: Params, as_of: pd.Timestamp) -> pd.Series:
     """The standard in force on ``as_of`` per household's area, in fen (Int64)."""
     codes, areas = pd.factorize(area)  # each area's standard once
-    fen = [value_fen(params.dibao_standard(a, as_of)) for a in areas.tolist()]
+    fen = [yuan_to_fen(params.dibao_standard(a, as_of)) for a in areas.tolist()]
     out = pd.array(np.take(np.asarray(fen + [0], dtype=np.int64), codes), dtype="Int64")
     out[codes < 0] = pd.NA
     return pd.Series(out, index=area.index, name=area.name)
@@ -123,7 +80,7 @@ def assess(
     problems = fp_type_problems(h, derived)
 
     size = h["size"].astype("int64")
-    income = to_fen(h["monthly_income"]).astype("int64")
+    income = yuan_to_fen_column(h["monthly_income"]).astype("int64")
     std = _standards(h["area"], params, as_of).astype("int64")
     line = std * size
     eligible = income < line
@@ -131,7 +88,7 @@ def assess(
     bands = params.at("tier_bands", as_of)
     reached = pd.Series(0, index=h.index, dtype="int64")
     for b in bands:
-        f = Fraction(Decimal(repr(float(b))))
+        f = Fraction(as_written(float(b)))
         reached += (income * f.denominator >= f.numerator * line).astype("int64")
     ratio_tier = (1 + reached).clip(upper=len(bands)).astype("Int64").where(eligible, pd.NA)
     assessed_tier = h["assessed_tier"].astype("Int64")

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from fpanalysis.core.labels import labels
+from fpanalysis.core.numbers import as_written
 from fpanalysis.core.privacy import find_unmasked_ids
 from fpanalysis.rules.findings import missing
 from fpanalysis.rules.relief.texts import AREA_LABELS
@@ -456,7 +457,7 @@ def limit_excess(
         if b is not None:
             spent = int(cont["entitlement_yuan"].fillna(0).astype("int64").sum())
             new_total = int(new["entitlement_yuan"].fillna(0).astype("int64").sum())
-            left_b = max(Decimal(0), Decimal(str(b)) - spent)
+            left_b = max(Decimal(0), as_written(b) - spent)
             if new_total > left_b:
                 out.append(
                     (

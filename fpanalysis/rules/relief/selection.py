@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fpanalysis.core.errors import UsageError
+from fpanalysis.core.numbers import yuan_to_fen
 from fpanalysis.core.params import Params
-from fpanalysis.rules.relief.assess import assess, value_fen
+from fpanalysis.rules.relief.assess import assess
 from fpanalysis.rules.relief.ranking import rank_pool, rank_positions
 from fpanalysis.rules.relief.textcols import TEXT, as_series, cat, yuan_texts
 from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
@@ -203,7 +204,7 @@ def select_pool(
     pos = new.cumsum().where(new, 0)  # 1-based position among newcomers
     new_cost = ent.where(new, 0).cumsum()
     ok = pd.Series(True, index=r.index)
-    budget_fen = None if budget_yuan is None else value_fen(budget_yuan)
+    budget_fen = None if budget_yuan is None else yuan_to_fen(budget_yuan)
     slots = None if quota is None else max(0, int(quota) - inc_n)
     if slots is not None:
         ok &= pos <= slots
@@ -430,7 +431,7 @@ def select_arrays(
     pos = np.where(new, np.cumsum(new), 0)  # 1-based position among newcomers
     new_cost = np.cumsum(np.where(new, ent, 0))
     ok = np.ones(n, bool)
-    budget_fen = None if budget_yuan is None else value_fen(budget_yuan)
+    budget_fen = None if budget_yuan is None else yuan_to_fen(budget_yuan)
     slots = None if quota is None else max(0, int(quota) - inc_n)
     if slots is not None:
         ok &= pos <= slots

@@ -16,7 +16,6 @@ write to the readable rule; the two agree on every row
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fpanalysis.core.labels import labels
+from fpanalysis.core.numbers import plain_text
 
 AREA_LABELS = {"urban": ("城镇", "urban"), "rural": ("农村", "rural")}
 TIER_LABELS = {1: ("一档", "tier 1"), 2: ("二档", "tier 2"), 3: ("三档", "tier 3")}
@@ -58,7 +58,7 @@ def _ratio_text(num: int, den: int) -> str:
 
 
 def _band_text(b: float) -> str:
-    return format(Decimal(repr(float(b))).normalize(), "f")
+    return plain_text(float(b))
 
 
 def date_text(d: Any) -> str:

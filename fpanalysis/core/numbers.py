@@ -1,0 +1,101 @@
+"""Numbers as they were written, and money to the fen: one copy of the rulebook's money
+convention (amounts are exact; yuan become whole fen half up, through ``Decimal``).
+
+A float read from a file or a parameter is the float nearest what was typed; its shortest
+text (``repr``) is what was typed whenever that had at most 17 significant digits. So every
+conversion goes through that text, never through the float's binary value: ``0.1 + 0.2`` is
+``0.30000000000000004`` and becomes 30 fen, ``100.005`` becomes 10,001 fen (half up), not
+10,000 (the float is a little below ``100.005``).
+
+Used by the budget (the reward in fen), relief (incomes, standards and budgets in fen, band
+texts), the findings' money texts, the explanations and the register's exact decimals.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["as_written", "half_up", "plain_text", "yuan_to_fen", "yuan_to_fen_column"]
+
+#: Below this, a float's ``round(v * 100)`` is exact and ``fen / 100 == v`` tells whether the
+#: amount was written with at most two decimals.
+_FAST_LIMIT = 1e12
+
+
+def as_written(value: Any) -> Decimal:
+    """The exact decimal of a number as it was written: a ``Decimal`` as it is, a float
+    (``numpy.float64`` too) through its shortest text, anything else (an int, a text, a
+    ``numpy.float32``, whose ``str`` is its own shortest text) through ``str``.
+
+    Examples:
+        >>> as_written(0.1), as_written(0.1 + 0.2), as_written("12.50"), as_written(7)
+        (Decimal('0.1'), Decimal('0.30000000000000004'), Decimal('12.50'), Decimal('7'))
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(float(value)))
+    return Decimal(str(value))
+
+
+def half_up(value: Any, places: int = 2) -> Decimal:
+    """:func:`as_written` rounded to ``places`` decimals, half up.
+
+    Examples:
+        >>> half_up(2309.995), half_up(-0.125), half_up("4800"), half_up(0.5, 0)
+        (Decimal('2310.00'), Decimal('-0.13'), Decimal('4800.00'), Decimal('1'))
+    """
+    return as_written(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def yuan_to_fen(value: Any) -> int:
+    """An amount in yuan (a number or its text) as whole fen, half up.
+
+    Examples:
+        >>> yuan_to_fen(20), yuan_to_fen(12.345), yuan_to_fen("0.1"), yuan_to_fen(0.1 + 0.2)
+        (2000, 1235, 10, 30)
+        >>> yuan_to_fen("1234.565"), yuan_to_fen(100.005), yuan_to_fen(-0.005)
+        (123457, 10001, -1)
+    """
+    return int(half_up(value, 2).scaleb(2))
+
+
+def yuan_to_fen_column(yuan: pd.Series) -> pd.Series:
+    """:func:`yuan_to_fen` of each amount of a column (nullable ``Int64``; missing stays
+    missing).
+
+    Most amounts are whole fen: the float nearest ``fen / 100`` is the amount, and its
+    shortest text has at most two decimals, which :func:`yuan_to_fen` gives back exactly; those
+    are converted with numpy. The rest (more decimals, huge) go through :func:`yuan_to_fen`
+    itself.
+
+    Examples:
+        >>> yuan_to_fen_column(pd.Series([0.1 + 0.2, 1234.56, 100.005, 0.0, None])).tolist()
+        [30, 123456, 10001, 0, <NA>]
+    """
+    v = yuan.to_numpy(np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        small = np.isfinite(v) & (np.abs(v) < _FAST_LIMIT)
+        fen = np.where(small, np.round(v * 100), 0).astype(np.int64)
+        whole = small & (fen / 100 == v)
+    out = pd.array(fen, dtype="Int64")
+    rest = ~whole
+    if rest.any():
+        out[rest] = pd.array(
+            yuan[rest].map(yuan_to_fen, na_action="ignore").astype("Int64"), dtype="Int64"
+        )
+    return pd.Series(out, index=yuan.index, name=yuan.name)
+
+
+def plain_text(value: Any) -> str:
+    """A number as written, without trailing zeros or an exponent (a band, a weight).
+
+    Examples:
+        >>> plain_text(0.25), plain_text(5.0), plain_text(1), plain_text(1e-7)
+        ('0.25', '5', '1', '0.0000001')
+    """
+    return format(as_written(value).normalize(), "f")
