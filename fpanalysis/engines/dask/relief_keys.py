@@ -18,20 +18,10 @@ from fpanalysis.core.memory import release_memory
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief.selection import SELECTION_INPUT_COLUMNS, rank_and_select_arrays
 
-#: What a partition sends the driver of each household it lists, in its own order.
-KEY_COLUMNS = [
-    "pool",
-    "household_id",
-    "eligible",
-    "tier",
-    "fp_type",
-    "fp_priority",
-    "pc_key",
-    "per_capita_income_yuan",
-    "application_date",
-    "entitlement_yuan",
-    "incumbent",
-]
+#: What a partition sends the driver of each household it lists, in its own order: what the
+#: selection reads (:data:`SELECTION_INPUT_COLUMNS`, one list shared with the pandas engine)
+#: and the FP type, which the key table keeps for the round's figures.
+KEY_COLUMNS = [*SELECTION_INPUT_COLUMNS, "fp_type"]
 #: The key table's columns, in the order the round's full table has them.
 TABLE_COLUMNS = [
     "household_id",
