@@ -45,6 +45,8 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 
+from fpanalysis.core.memory import HUGE_PAGES_SWITCH, no_huge_pages  # noqa: E402
+
 FULL = {
     "budget_sizes": [1_000_000, 10_000_000],
     "naive_sample": 5_000,
@@ -530,6 +532,7 @@ def machine() -> dict:
             info[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             info[pkg] = None
+    info["numpy_huge_pages"] = os.environ.get(HUGE_PAGES_SWITCH, "numpy's default")
     return info
 
 
@@ -731,7 +734,8 @@ def table(results: dict) -> str:
         f"machine: {m.get('Model name', '?')}, {m.get('CPU(s)', m['cpus'])} CPUs, "
         f"{m.get('ram_gb', '?')} GB RAM; "
         f"Python {m['python']}, numpy {m['numpy']}, pandas {m['pandas']}, pyarrow {m['pyarrow']}, "
-        f"duckdb {m['duckdb']}, dask {m['dask']}, distributed {m['distributed']}"
+        f"duckdb {m['duckdb']}, dask {m['dask']}, distributed {m['distributed']}; "
+        f"{HUGE_PAGES_SWITCH}={m.get('numpy_huge_pages', '?')}"
     )
     quick = " (QUICK: tiny sizes, workers in one process, peaks not isolated)"
     add(
@@ -911,6 +915,9 @@ def table(results: dict) -> str:
 
 
 def main(argv=None) -> int:
+    # The kernels run as the commands run them: ``cli.main`` asks numpy for no huge pages first
+    # (``fpanalysis.core.memory.no_huge_pages``); the processes started from here inherit it.
+    no_huge_pages()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--quick", action="store_true", help="tiny sizes (a smoke run of a few minutes)"

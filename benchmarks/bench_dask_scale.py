@@ -283,6 +283,11 @@ def check_pandas(data: Path, months: int, draws: int, table: pd.DataFrame) -> bo
 
 
 def main(argv=None) -> int:
+    # The kernels run as the commands run them: ``cli.main`` asks numpy for no huge pages first
+    # (``fpanalysis.core.memory.no_huge_pages``); the processes started from here inherit it.
+    from fpanalysis.core.memory import no_huge_pages
+
+    no_huge_pages()
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

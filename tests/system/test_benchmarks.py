@@ -22,15 +22,24 @@ BENCH = ROOT / "benchmarks"
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench_all.json"
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     proc = subprocess.run(
         [sys.executable, str(BENCH / "bench_all.py"), "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=600,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+
+
+def test_the_kernels_run_without_huge_pages_as_the_commands_do(quick_run):
+    """``bench_all`` asks numpy for no huge pages first, as ``cli.main`` does, and says so."""
+    results, stdout = quick_run
+    assert results["machine"]["numpy_huge_pages"] == "0"
+    assert "NUMPY_MADVISE_HUGEPAGE=0" in stdout.splitlines()[0]
 
 
 def test_quick_run_measures_every_budget_contender(quick_run):
