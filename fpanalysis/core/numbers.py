@@ -2,10 +2,11 @@
 convention (amounts are exact; yuan become whole fen half up, through ``Decimal``).
 
 A float read from a file or a parameter is the float nearest what was typed; its shortest
-text (``repr``) is what was typed whenever that had at most 17 significant digits. So every
-conversion goes through that text, never through the float's binary value: ``0.1 + 0.2`` is
-``0.30000000000000004`` and becomes 30 fen, ``100.005`` becomes 10,001 fen (half up), not
-10,000 (the float is a little below ``100.005``).
+text (``repr``) is what was typed whenever that had at most 15 significant digits (any
+amount to the fen below ten trillion yuan). So every conversion goes through that text, never
+through the float's binary value: ``0.1 + 0.2`` is ``0.30000000000000004`` and becomes 30
+fen, ``100.005`` becomes 10,001 fen (half up), not 10,000 (the float is a little below
+``100.005``).
 
 Used by the budget (the reward in fen), relief (incomes, standards and budgets in fen, band
 texts), the findings' money texts, the explanations and the register's exact decimals.
