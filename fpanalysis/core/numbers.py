@@ -20,11 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_written", "half_up", "plain_text", "yuan_to_fen", "yuan_to_fen_column"]
+__all__ = [
+    "as_written",
+    "half_up",
+    "plain_text",
+    "whole_fen",
+    "yuan_to_fen",
+    "yuan_to_fen_column",
+]
 
-#: Below this, a float's ``round(v * 100)`` is exact and ``fen / 100 == v`` tells whether the
-#: amount was written with at most two decimals.
-_FAST_LIMIT = 1e12
+#: Below this many fen (15 digits), an amount to the fen is the shortest text of the float
+#: nearest it, so the float shows its two decimals exactly.
+_EXACT_FEN = 10**15
 
 
 def as_written(value: Any) -> Decimal:
@@ -65,24 +72,38 @@ def yuan_to_fen(value: Any) -> int:
     return int(half_up(value, 2).scaleb(2))
 
 
+def whole_fen(yuan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts in yuan (float64) that are whole fen, with numpy: ``(fen, exact)``.
+
+    ``exact`` is where the amount is the float nearest ``fen / 100``, not a negative zero, and
+    below :data:`_EXACT_FEN` fen: there ``fen`` is :func:`yuan_to_fen` of the amount and
+    ``f"{v:.2f}"`` its text. Elsewhere ``fen`` means nothing.
+
+    Examples:
+        >>> fen, exact = whole_fen(np.array([1234.56, 0.1 + 0.2, -0.0, np.nan, 12.5]))
+        >>> fen.tolist(), exact.tolist()
+        ([123456, 30, 0, 0, 1250], [True, False, False, False, True])
+    """
+    v = np.asarray(yuan, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(v) & (np.abs(v) < _EXACT_FEN / 100)
+        fen = np.where(finite, np.round(v * 100), 0).astype(np.int64)
+        exact = finite & (fen / 100 == v) & ~((fen == 0) & np.signbit(v))
+    return fen, exact
+
+
 def yuan_to_fen_column(yuan: pd.Series) -> pd.Series:
     """:func:`yuan_to_fen` of each amount of a column (nullable ``Int64``; missing stays
     missing).
 
-    Most amounts are whole fen: the float nearest ``fen / 100`` is the amount, and its
-    shortest text has at most two decimals, which :func:`yuan_to_fen` gives back exactly; those
-    are converted with numpy. The rest (more decimals, huge) go through :func:`yuan_to_fen`
-    itself.
+    Most amounts are whole fen (:func:`whole_fen`), converted with numpy; the rest (more
+    decimals, huge, a negative zero) go through :func:`yuan_to_fen` itself.
 
     Examples:
         >>> yuan_to_fen_column(pd.Series([0.1 + 0.2, 1234.56, 100.005, 0.0, None])).tolist()
         [30, 123456, 10001, 0, <NA>]
     """
-    v = yuan.to_numpy(np.float64, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        small = np.isfinite(v) & (np.abs(v) < _FAST_LIMIT)
-        fen = np.where(small, np.round(v * 100), 0).astype(np.int64)
-        whole = small & (fen / 100 == v)
+    fen, whole = whole_fen(yuan.to_numpy(np.float64, na_value=np.nan))
     out = pd.array(fen, dtype="Int64")
     rest = ~whole
     if rest.any():

@@ -18,6 +18,7 @@ import pandas as pd
 import pandas.testing as pt
 import pytest
 
+from fpanalysis.core.numbers import whole_fen
 from fpanalysis.core.params import load_params
 from fpanalysis.core.schema import coerce
 from fpanalysis.rules import relief as rl
@@ -293,11 +294,11 @@ def test_ratio_texts_are_ratio_text():
 
 def test_cents_are_the_two_decimals_a_float_shows():
     rng = np.random.default_rng(9)
-    whole_fen = rng.integers(-(10**8), 10**8, 500)
+    amounts = rng.integers(-(10**8), 10**8, 500)
     values = np.concatenate(
-        [whole_fen / 100, [0.1 + 0.2, 100.005, 1e-3, -0.0, 0.0, np.nan, np.inf, 769.99, 1e15]]
+        [amounts / 100, [0.1 + 0.2, 100.005, 1e-3, -0.0, 0.0, np.nan, np.inf, 769.99, 1e15]]
     )
-    fen, exact = tc.cents_fen(values)
+    fen, exact = whole_fen(values)
     assert exact[:500].all()
     shown = tc.yuan_texts(fen).to_pylist()
     for v, ok, text in zip(values, exact, shown, strict=True):

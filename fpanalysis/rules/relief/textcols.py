@@ -20,8 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 TEXT = pa.large_string()
-#: Below this many fen (10^15), an amount in yuan as a float shows its two decimals exactly.
-_EXACT_FEN = 10**15
 
 
 def lit(text: str) -> pa.Scalar:
@@ -62,21 +60,6 @@ def yuan_texts(
     if neg.any():
         out = pc.if_else(pa.array(neg), cat("-", out), out)
     return out
-
-
-def cents_fen(yuan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Amounts in yuan (float64) that are whole fen: ``(fen, exact)``.
-
-    ``exact`` is where ``f"{v:.2f}"`` is :func:`.texts.yuan_text` of ``fen`` (the value is
-    the float nearest a whole number of fen, not a negative zero, and small enough);
-    elsewhere ``fen`` means nothing.
-    """
-    v = np.asarray(yuan, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(v) & (np.abs(v) < _EXACT_FEN / 100)
-        fen = np.where(finite, np.round(v * 100), 0).astype(np.int64)
-        exact = finite & (fen / 100 == v) & ~((fen == 0) & np.signbit(v))
-    return fen, exact
 
 
 def ratio_texts(num: np.ndarray, den: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fpanalysis.core.labels import labels
-from fpanalysis.core.numbers import plain_text
+from fpanalysis.core.numbers import plain_text, whole_fen
 
 AREA_LABELS = {"urban": ("城镇", "urban"), "rural": ("农村", "rural")}
 TIER_LABELS = {1: ("一档", "tier 1"), 2: ("二档", "tier 2"), 3: ("三档", "tier 3")}
@@ -276,7 +276,7 @@ def _key_texts(key: str, rows: pd.DataFrame) -> tuple[pa.Array, pa.Array, np.nda
         zh, en = tc.by_value(sub, lambda x: key_value_text(key, {key: x}))
         return _spread(zh, present), _spread(en, present), present
     if key == "per_capita_income_yuan":
-        fen, exact = tc.cents_fen(v.to_numpy(np.float64, na_value=np.nan))
+        fen, exact = whole_fen(v.to_numpy(np.float64, na_value=np.nan))
         t = tc.yuan_texts(np.where(exact, fen, 0))
         return tc.cat(t, " 元"), tc.cat(t, " yuan"), exact
     if key == "application_date":
@@ -474,7 +474,7 @@ def reason_texts(t: pd.DataFrame, bands: tuple) -> tuple[pd.Series, pd.Series]:
     line_fen = std_fen * size
     ok = has["eligible"] & has["area"] & has_size & has_std & has_inc & (line_fen != 0)
     elig = t["eligible"].fillna(False).to_numpy(bool)
-    pc_fen, exact = tc.cents_fen(t["per_capita_income_yuan"].to_numpy(np.float64, na_value=np.nan))
+    pc_fen, exact = whole_fen(t["per_capita_income_yuan"].to_numpy(np.float64, na_value=np.nan))
     ok_out = ok & ~elig & exact
     text_cols = ("fp_evidence_zh", "fp_evidence_en", "decided_zh", "decided_en", "why_zh", "why_en")
     ok_in = ok & elig & has_tier & has_rt & has_ent & has_rank & has["tier_basis"]
