@@ -11,7 +11,8 @@ Each size is a synthetic partitioned dataset, ``fpanalysis synth --people N
 (default ``benchmarks/data/``, git-ignored). Each command runs as a user runs
 it, ``python -m fpanalysis CMD DATASET ... --out FILE.parquet`` in a fresh
 process (:data:`COMMANDS`; ``bonus`` and ``relief`` once more with ``--out FILE.csv``,
-runner ``csv``, :data:`CSV_COMMANDS`), and so do the DuckDB contenders of ``compliance``
+runner ``csv``, :data:`CSV_COMMANDS`; ``bonus`` once more with every option at its default,
+runner ``defaults``, :data:`DEFAULTS_COMMANDS`), and so do the DuckDB contenders of ``compliance``
 and ``relief`` (``duckdb_compliance.py``, ``duckdb_relief.py``), whose output
 is compared with the command's.
 
@@ -93,6 +94,10 @@ DASK_ARGS = ("--engine", "dask", "--workers", "2", "--worker-memory", "4GB")
 #: The commands also run writing a ``.csv`` (runner ``csv``): the format a user opens in a
 #: spreadsheet, with the largest outputs (the budget's unit x month table, the relief list).
 CSV_COMMANDS = ("bonus", "relief")
+#: The commands also run with no option but ``--out`` (runner ``defaults``): what a user types
+#: first. For ``bonus`` that is 36 months from the month after the data's last date and 1,000
+#: Monte Carlo draws, where the other rows take :data:`BONUS_ARGS`' one draw over 120 months.
+DEFAULTS_COMMANDS = ("bonus",)
 #: The DuckDB contender of a command: its script in this folder.
 CONTENDERS = {"compliance": "duckdb_compliance.py", "relief": "duckdb_relief.py"}
 SIZES = (1_000_000, 2_000_000, 10_000_000)
@@ -226,6 +231,21 @@ def command_argv(command: str, dataset: Path, out: Path, quota: int | None = Non
         "relief": ["--quota", str(quota), "--lang", "en"],
     }[command]
     return [*argv, *extra, "--out", str(out)]
+
+
+def defaults_argv(command: str, dataset: Path, out: Path, quota: int | None = None) -> list[str]:
+    """The command line of ``command`` with every option left at its default (English headers)."""
+    return [
+        sys.executable,
+        "-m",
+        "fpanalysis",
+        command,
+        str(dataset),
+        "--lang",
+        "en",
+        "--out",
+        str(out),
+    ]
 
 
 def dask_argv(command: str, dataset: Path, out: Path, quota: int | None = None) -> list[str]:
@@ -564,6 +584,8 @@ def bench_size(
         runs = [("fpanalysis", command_argv)] if command in commands else []
         if command in CSV_COMMANDS and command in commands:
             runs.append(("csv", command_argv))
+        if command in DEFAULTS_COMMANDS and command in commands:
+            runs.append(("defaults", defaults_argv))
         if contenders and command in CONTENDERS and command in commands:
             runs.append(("duckdb", contender_argv))
         if command in dask_commands:

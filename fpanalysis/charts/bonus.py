@@ -147,15 +147,15 @@ def unit_frame(projection: BonusProjection) -> pd.DataFrame:
     y = projection.table(("year", "unit_id"))
     years = np.array([int(v) for v in y["year"]]) if len(y) else np.array([], int)
     # Mean of new over draws per unit-year: exact sums in fen, one division at the end.
-    n = projection.new_fen
     months = (
         np.arange(projection.start_m, projection.start_m + projection.committed_fen.shape[1]) // 12
     )
-    uy = np.unique(months)
-    mean = np.zeros((len(uy), len(projection.units)))
-    if n.shape[0]:
-        for i, yr in enumerate(uy):  # a handful of years
-            mean[i] = n[:, :, months == yr].sum(axis=2).sum(axis=0) / n.shape[0] / 100.0
+    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]][: len(months)])
+    mean = np.zeros((len(starts), len(projection.units)))
+    d = projection.new.n_draws
+    if d:
+        _, sums = projection.new.unit_periods(starts, qs=())  # (U, years)
+        mean = sums.T / d / 100.0
     out = pd.DataFrame(
         {
             "year": years,

@@ -30,6 +30,7 @@ from fpanalysis.io.sheets import (
 from fpanalysis.io.workbooks import Book, fill_table, sheet_name, title_text
 from fpanalysis.io.write import check_xlsx_rows, neutralize_text, write_workbook
 from fpanalysis.rules.bonus import BonusProjection, month_label, parse_month
+from fpanalysis.rules.bonus.draws import by_periods, percentiles
 
 __all__ = [
     "BudgetYear",
@@ -125,19 +126,9 @@ def scenario_label(name: str, lang: str = "zh") -> str:
     return name
 
 
-def _pct(x: np.ndarray, qs: Sequence[int], axis: int = 0) -> np.ndarray:
-    """Percentiles ``qs`` over ``axis`` as int64 fen (actual draws: ``inverted_cdf``)."""
-    if x.shape[axis] == 0:
-        shape = list(x.shape)
-        shape[axis] = len(qs)
-        return np.zeros(shape, np.int64)
-    return np.percentile(x, list(qs), axis=axis, method="inverted_cdf").astype(np.int64)
-
-
 def _by_year(a: np.ndarray, years: Sequence[BudgetYear], axis: int) -> np.ndarray:
     """``a`` summed over each budget year's months along ``axis``, then the whole horizon."""
-    per_year = np.add.reduceat(a, [y.first for y in years], axis=axis)
-    return np.concatenate([per_year, a.sum(axis=axis, keepdims=True)], axis=axis)
+    return by_periods(a, [y.first for y in years], True, axis=axis)
 
 
 def _yuan(fen: Any) -> float:
@@ -185,7 +176,7 @@ def _texts(lang: str) -> dict[str, str]:
 
 
 def _note(pr: BonusProjection, lang: str) -> str:
-    draws, seed = pr.meta.get("draws", pr.new_fen.shape[0]), pr.meta.get("seed", 0)
+    draws, seed = pr.meta.get("draws", pr.new.n_draws), pr.meta.get("seed", 0)
     if lang == "zh":
         return (
             "金额单位：元。已发证应付：现有光荣证按所列期间的参数应付的金额；"
@@ -236,10 +227,10 @@ def _scenario_sheet(
     label = scenario_label(pr.scenario, lang)
     ws.title = sheet_name(f"预算（{label}）" if zh else f"budget ({label})")
     committed = _by_year(pr.committed_fen, years, axis=1)  # (U, Y+1)
-    new = _by_year(pr.new_fen, years, axis=2)  # (D, U, Y+1)
-    unit_p = _pct(new, (50, 90), axis=0)  # (2, U, Y+1)
+    # each unit's P50 and P90 over its yearly sums of each draw, a block of units at a time
+    unit_p, _ = pr.new.unit_periods([y.first for y in years], True, (50, 90))  # (2, U, Y+1)
     county_c = committed.sum(axis=0)  # (Y+1,)
-    county_p = _pct(new.sum(axis=1), (50, 90), axis=0)  # (2, Y+1)
+    county_p = percentiles(_by_year(pr.new.month_totals(), years, axis=1), (50, 90))  # (2, Y+1)
     n_cols = 2 + 3 * len(periods)
     add_title_row(ws, title_text(t["what"], label, when, source, lang=lang), n_cols)
     head = [t["unit_id"], t["unit_name"]]
@@ -317,22 +308,22 @@ def _comparison_sheet(
 
     def spending(pr: BonusProjection) -> np.ndarray:  # (D, Y+1) fen: committed + each draw
         c = _by_year(pr.committed_fen.sum(axis=0), years, axis=0)
-        n = _by_year(pr.new_fen.sum(axis=1), years, axis=1)
+        n = _by_year(pr.new.month_totals(), years, axis=1)
         return c[None, :] + n
 
     base = projections[0]
     base_total = spending(base)
     draws = base_total.shape[0]
     rows: list[list[Any]] = [
-        [scenario_label(base.scenario, lang), t["spend"], *_pct(base_total, (50,))[0]]
+        [scenario_label(base.scenario, lang), t["spend"], *percentiles(base_total, (50,))[0]]
     ]
     for pr in projections[1:]:
         total = spending(pr)
         diff = total - base_total  # the same seed: each draw against its twin
         name = scenario_label(pr.scenario, lang)
-        rows.append([name, t["spend"], *_pct(total, (50,))[0]])
+        rows.append([name, t["spend"], *percentiles(total, (50,))[0]])
         if draws > 1:
-            p10, p50, p90 = _pct(diff, (10, 50, 90))
+            p10, p50, p90 = percentiles(diff, (10, 50, 90))
             rows += [
                 [name, t["diff50"], *p50],
                 [name, t["diff10"], *p10],

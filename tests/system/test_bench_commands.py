@@ -55,6 +55,7 @@ def test_quick_run_measures_every_command_and_contender(quick):
         ("validate", "fpanalysis"),
         ("bonus", "fpanalysis"),
         ("bonus", "csv"),
+        ("bonus", "defaults"),
         ("compliance", "fpanalysis"),
         ("compliance", "duckdb"),
         ("relief", "fpanalysis"),
@@ -74,6 +75,14 @@ def test_quick_run_measures_every_command_and_contender(quick):
         if r["runner"] in ("fpanalysis", "csv"):  # the same command, to .parquet and to .csv
             out = r["argv"][r["argv"].index("--out") + 1]
             assert out.endswith(".csv" if r["runner"] == "csv" else ".parquet"), what
+
+
+def test_quick_run_has_the_budget_as_a_user_first_runs_it(quick):
+    # no --start, --months or --draws: 36 months and 1,000 draws, as the command's help says
+    (row,) = [r for r in _rows(quick) if r["runner"] == "defaults"]
+    assert row["command"] == "bonus" and row["exit_code"] == 0
+    opts = [a for a in row["argv"] if a.startswith("--")]
+    assert opts == ["--lang", "--out"]
 
 
 def test_quick_run_dask_rows_name_driver_and_workers_and_match_pandas(quick):

@@ -11,8 +11,8 @@ from fpanalysis.rules.bonus.cohorts import (
     Cohorts,
     compress,
     project_cohorts,
-    sum_by,
 )
+from fpanalysis.rules.bonus.draws import DenseDraws, NewDraws, SimulatedDraws, percentiles
 from fpanalysis.rules.bonus.liabilities import (
     LIABILITY_COLUMNS,
     OUTSIDE_COLUMNS,
@@ -51,8 +51,10 @@ from fpanalysis.rules.bonus.new import (
     NEW_GROUP_COLUMNS,
     empty_groups,
     new_certificate_groups,
+    new_draws,
     project_new,
     simulate_new,
+    simulate_slots,
 )
 from fpanalysis.rules.bonus.reward import (
     Certificate,
@@ -95,8 +97,11 @@ __all__ = [
     "BonusProjection",
     "Certificate",
     "Cohorts",
+    "DenseDraws",
     "MonthlyParams",
+    "NewDraws",
     "Person",
+    "SimulatedDraws",
     "certificate_segments",
     "committed_payments",
     "compare_scenarios",
@@ -114,16 +119,18 @@ __all__ = [
     "month_paid",
     "month_start",
     "new_certificate_groups",
+    "new_draws",
     "outside_budget",
     "parse_month",
     "payment",
     "payments",
+    "percentiles",
     "project",
     "project_cohorts",
     "project_new",
     "scenario_overrides",
     "scenario_params",
     "simulate_new",
-    "sum_by",
+    "simulate_slots",
     "yuan_to_fen",
 ]

@@ -353,28 +353,6 @@ def _fold(columns, prepared, n: int, start_m: int, horizon_end: int | None, n_un
     return out_cols, count
 
 
-def sum_by(codes: np.ndarray, values: np.ndarray, n: int, axis: int = 0) -> np.ndarray:
-    """Sum ``values`` along ``axis`` into ``n`` groups given by ``codes`` (exact for integers).
-
-    Examples:
-        >>> sum_by(np.array([1, 0, 1]), np.array([5, 6, 7]), 3).tolist()
-        [6, 12, 0]
-    """
-    shape = list(values.shape)
-    shape[axis] = n
-    out = np.zeros(shape, dtype=values.dtype)
-    if values.shape[axis] == 0:
-        return out
-    order = np.argsort(codes, kind="stable")
-    sc = codes[order]
-    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
-    sums = np.add.reduceat(np.take(values, order, axis=axis), starts, axis=axis)
-    idx = [slice(None)] * values.ndim
-    idx[axis] = sc[starts]
-    out[tuple(idx)] = sums
-    return out
-
-
 def project_cohorts(
     cohorts: Cohorts, mp: MonthlyParams, slice_size: int = PROJECT_SLICE
 ) -> np.ndarray:

@@ -17,7 +17,8 @@ import pyarrow as pa
 from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import Params
-from fpanalysis.rules.bonus.cohorts import Cohorts, compress, project_cohorts, sum_by
+from fpanalysis.rules.bonus.cohorts import Cohorts, compress, project_cohorts
+from fpanalysis.rules.bonus.draws import DenseDraws, NewDraws, by_periods, percentiles
 from fpanalysis.rules.bonus.months import (
     MonthlyParams,
     fen_to_yuan,
@@ -25,7 +26,7 @@ from fpanalysis.rules.bonus.months import (
     month_start,
     parse_month,
 )
-from fpanalysis.rules.bonus.new import new_certificate_groups, project_new, simulate_new
+from fpanalysis.rules.bonus.new import new_certificate_groups, new_draws
 from fpanalysis.rules.bonus.segments import certificate_segments
 
 #: Default projection horizon in months (three budget years).
@@ -40,19 +41,6 @@ OUTPUT_COLUMNS = [
     "new_p50_yuan",
     "new_p90_yuan",
 ]
-
-
-def _pct(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """P10, P50, P90 over ``axis`` as int64 fen (actual draws: ``inverted_cdf``)."""
-    if x.shape[axis] == 0:
-        shape = list(x.shape)
-        shape[axis] = 3
-        return np.zeros(shape, np.int64)
-    if x.shape[axis] == 1 and x.dtype == np.int64:  # one draw is each percentile: no copies
-        shape = list(x.shape)
-        shape[axis] = 3
-        return np.broadcast_to(x, shape)
-    return np.percentile(x, [10, 50, 90], axis=axis, method="inverted_cdf").astype(np.int64)
 
 
 def _repeated(values: Sequence[Any], at: np.ndarray) -> Any:
@@ -75,35 +63,31 @@ class BonusProjection:
         start_m: first month (index).
         units: unit ids (rows of ``committed_fen``).
         committed_fen: int64 ``(units, months)``.
-        new_fen: int64 ``(draws, units, months)``: each draw kept, so that any
-            level's percentile is taken over that level's summed draws.
+        new: every draw of new fen, ``(draws, units, months)``: a :class:`NewDraws` (the
+            simulation's, kept small) or an int64 array, kept so that any level's percentile is
+            taken over that level's summed draws.
     """
 
     start_m: int
     units: tuple[str, ...]
     committed_fen: np.ndarray
-    new_fen: np.ndarray
+    new: NewDraws
     scenario: str = "baseline"
     meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.new, NewDraws):
+            self.new = DenseDraws(self.new)
+
+    @property
+    def new_fen(self) -> np.ndarray:
+        """Every draw as one int64 array ``(draws, units, months)``: a small projection's (a
+        province's is billions of numbers: the tables reduce :attr:`new` a block at a time)."""
+        return self.new.dense()
 
     @property
     def months(self) -> list[str]:
         return [month_label(self.start_m + i) for i in range(self.committed_fen.shape[1])]
-
-    def _frame(
-        self, labels: dict[str, Any], committed: np.ndarray, new: np.ndarray, fen: bool = False
-    ) -> pd.DataFrame:
-        p = (
-            _pct(new, axis=0)
-            if new.ndim and new.shape[0]
-            else np.zeros((3, *committed.shape), np.int64)
-        )
-        money = (lambda v: np.asarray(v, dtype=np.int64)) if fen else fen_to_yuan
-        df = pd.DataFrame(labels)
-        df["committed_yuan"] = money(committed.reshape(-1))
-        for i, q in enumerate(("p10", "p50", "p90")):
-            df[f"new_{q}_yuan"] = money(p[i].reshape(-1))
-        return df
 
     def table(self, by: Sequence[str] = ("month", "unit_id"), *, fen: bool = False) -> pd.DataFrame:
         """Totals at a level: ``by`` ⊆ {``month`` or ``year``, ``unit_id``}; ``()``: the horizon.
@@ -123,33 +107,40 @@ class BonusProjection:
             1  2025-02           1.50         0.10
         """
         by = tuple(by)
-        c, n = self.committed_fen, self.new_fen
-        if "unit_id" not in by:
-            c, n = c.sum(axis=0, keepdims=True), n.sum(axis=1, keepdims=True)
-        months = np.arange(self.start_m, self.start_m + c.shape[1])
+        n_m = self.committed_fen.shape[1]
+        months = np.arange(self.start_m, self.start_m + n_m)
         if "month" in by:
-            periods = [month_label(int(m)) for m in months]
-            pcol = "month"
+            starts = np.arange(n_m)
+            periods, pcol = [month_label(int(m)) for m in months], "month"
         elif "year" in by:
             years = months // 12
-            uy = np.unique(years)
-            code = np.searchsorted(uy, years)
-            c = sum_by(code, c, len(uy), axis=1)
-            n = sum_by(code, n, len(uy), axis=2)
-            periods, pcol = [int(y) for y in uy], "year"
+            starts = np.flatnonzero(np.r_[True, years[1:] != years[:-1]][:n_m])
+            periods, pcol = [int(y) for y in years[starts]], "year"
         else:
-            c, n = c.sum(axis=1, keepdims=True), n.sum(axis=2, keepdims=True)
+            starts = np.zeros(1 if n_m else 0, np.intp)
             periods, pcol = [None], None
-        units = list(self.units) if "unit_id" in by else [None]
+        c = by_periods(self.committed_fen, starts, False, axis=1)  # (U, P)
+        if "unit_id" in by:
+            p, _ = self.new.unit_periods(starts)  # (3, U, P)
+            units = list(self.units)
+        else:
+            c = c.sum(axis=0, keepdims=True)
+            p = percentiles(by_periods(self.new.month_totals(), starts, False, axis=1))[:, None]
+            units = [None]
+        if not len(starts):  # no month: one period of nothing, as ever
+            c = np.zeros((c.shape[0], len(periods)), np.int64)
+            p = np.zeros((3, c.shape[0], len(periods)), np.int64)
         # rows: period-major, then unit
-        cc = np.ascontiguousarray(c.T)  # (P, U)
-        nn = np.ascontiguousarray(np.transpose(n, (0, 2, 1)))  # (D, P, U)
         labels: dict[str, Any] = {}
         if pcol:
             labels[pcol] = _repeated(periods, np.repeat(np.arange(len(periods)), len(units)))
         if "unit_id" in by:
             labels["unit_id"] = _repeated(units, np.tile(np.arange(len(units)), len(periods)))
-        df = self._frame(labels, cc, nn, fen=fen)
+        money = (lambda v: np.asarray(v, dtype=np.int64)) if fen else fen_to_yuan
+        df = pd.DataFrame(labels)
+        df["committed_yuan"] = money(np.ascontiguousarray(c.T).reshape(-1))
+        for i, q in enumerate(("p10", "p50", "p90")):
+            df[f"new_{q}_yuan"] = money(np.ascontiguousarray(p[i].T).reshape(-1))
         if self.scenario != "baseline" or self.meta.get("show_scenario"):
             df.insert(0, "scenario", self.scenario)
         return df
@@ -220,8 +211,7 @@ class BonusModel:
         mp = MonthlyParams.of(params, self.start_m, months)
         committed = project_cohorts(self.cohorts, mp)
         lag = int(params.at("lag_months", month_start(self.start_m)))
-        issued = simulate_new(self.groups, mp, lag, draws, seed)
-        new = project_new(self.groups, issued, mp, lag, self.units)
+        new = new_draws(self.groups, mp, lag, draws, seed, self.units)
         return BonusProjection(
             self.start_m,
             self.units,

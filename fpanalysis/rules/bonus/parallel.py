@@ -29,6 +29,9 @@ class Serial:
         f.set_result(fn(*args))
         return f
 
+    def map(self, fn, *iterables):
+        return map(fn, *iterables)
+
 
 def pool(rows: int):
     """Two threads for province-sized work (machines have two cores or more), else :class:`Serial`.

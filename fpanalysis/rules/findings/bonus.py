@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fpanalysis.rules.bonus import BonusProjection
+from fpanalysis.rules.bonus import BonusProjection, percentiles
 from fpanalysis.rules.findings.text import Findings, Line, fen_money
 
 #: Readable names of the parameters a scenario or a slider changes (zh, en, unit).
@@ -25,13 +25,6 @@ PARAM_LABELS = {
 }
 
 
-def _pct(x: np.ndarray) -> np.ndarray:
-    """P10, P50, P90 of draws as whole fen (actual draws, like the projection's tables)."""
-    if x.size == 0:
-        return np.zeros(3, np.int64)
-    return np.percentile(x, [10, 50, 90], method="inverted_cdf").astype(np.int64)
-
-
 def _years(pr: BonusProjection) -> np.ndarray:
     return np.arange(pr.start_m, pr.start_m + pr.committed_fen.shape[1]) // 12
 
@@ -40,9 +33,9 @@ def draw_totals(pr: BonusProjection, year: int | None = None) -> np.ndarray:
     """Per draw, the bureau's total (committed + new) in fen over ``year`` (None: the horizon)."""
     keep = np.ones(pr.committed_fen.shape[1], bool) if year is None else _years(pr) == year
     committed = int(pr.committed_fen[:, keep].sum())
-    if pr.new_fen.shape[0] == 0:
+    if pr.new.n_draws == 0:
         return np.array([committed], np.int64)
-    return committed + pr.new_fen[:, :, keep].sum(axis=(1, 2)).astype(np.int64)
+    return committed + pr.new.month_totals()[:, keep].sum(axis=1).astype(np.int64)
 
 
 def year_totals(pr: BonusProjection) -> pd.DataFrame:
@@ -58,7 +51,7 @@ def year_totals(pr: BonusProjection) -> pd.DataFrame:
     years = _years(pr)
     rows = []
     for y in np.unique(years):
-        p = _pct(draw_totals(pr, int(y)))
+        p = percentiles(draw_totals(pr, int(y)))
         rows.append(
             {
                 "year": int(y),
@@ -122,11 +115,11 @@ def versus(base: BonusProjection, other: BonusProjection, year: int | None = Non
         raise ValueError("the projections must have the same number of draws")
     keep_b = np.ones(base.committed_fen.shape[1], bool) if year is None else _years(base) == year
     keep_o = np.ones(other.committed_fen.shape[1], bool) if year is None else _years(other) == year
-    d = _pct(b - a)
+    d = percentiles(b - a)
     return {
         "year": year,
-        "base_p50_fen": int(_pct(a)[1]),
-        "other_p50_fen": int(_pct(b)[1]),
+        "base_p50_fen": int(percentiles(a)[1]),
+        "other_p50_fen": int(percentiles(b)[1]),
         "diff_committed_fen": int(other.committed_fen[:, keep_o].sum())
         - int(base.committed_fen[:, keep_b].sum()),
         "diff_p10_fen": int(d[0]),
