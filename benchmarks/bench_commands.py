@@ -740,6 +740,8 @@ def table_lines(res: dict) -> list[str]:
         f"{'read':>8} {'write':>8} {'floor':>8} {'x floor':>8}  notes",
     ]
     for label, block in res.get("sizes", {}).items():
+        if not block["rows"]:  # a size kept for another engine's commands, none of them asked
+            continue
         d = block["dataset"]
         gen = d.get("generate_s")
         lines.append(

@@ -123,3 +123,29 @@ def test_a_table_takes_the_same_figures_from_either_form(n_draws):
     b = bonus.BonusProjection(bonus.parse_month("2025-07"), tuple(UNITS), committed, small.dense())
     for by in [("month", "unit_id"), ("year", "unit_id"), ("month",), ("year",), ()]:
         assert a.table(by).equals(b.table(by)), by
+
+
+def _model():
+    from tests.rules.test_bonus import childless, world
+
+    return bonus.BonusModel.build(world(extra_couples=childless(30)), P, "2025-01", 36)
+
+
+@pytest.mark.parametrize(
+    "overrides, same_draws",
+    [
+        pytest.param({"reward_monthly_yuan": 35}, True, id="amount-same-draws"),
+        pytest.param({"reward_age_cap": 1}, True, id="age-cap-same-draws"),
+        pytest.param({"reward_split": "half"}, True, id="split-same-draws"),
+        pytest.param({"uptake": 0.5}, False, id="uptake-drawn-again"),
+        pytest.param({"lag_months": 3}, False, id="lag-drawn-again"),
+    ],
+)
+def test_a_scenario_that_changes_only_the_pay_takes_the_same_draws(overrides, same_draws):
+    model = _model()
+    model.project(P, 36, 200, 5)
+    before = model._drawn[1]
+    scenario = P.with_overrides(overrides)
+    again = model.project(scenario, 36, 200, 5).table()
+    assert (model._drawn[1] is before) == same_draws
+    assert again.equals(_model().project(scenario, 36, 200, 5).table())  # as if drawn afresh

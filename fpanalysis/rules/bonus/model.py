@@ -26,7 +26,7 @@ from fpanalysis.rules.bonus.months import (
     month_start,
     parse_month,
 )
-from fpanalysis.rules.bonus.new import new_certificate_groups, new_draws
+from fpanalysis.rules.bonus.new import new_certificate_groups, new_draws, simulate_slots
 from fpanalysis.rules.bonus.segments import certificate_segments
 
 #: Default projection horizon in months (three budget years).
@@ -158,6 +158,19 @@ class BonusModel:
     cohorts: Cohorts
     groups: pd.DataFrame
     units: tuple[str, ...]
+    #: The last draws of new certificates and what they were drawn for: a scenario (or a
+    #: widget's slider) that changes only what a certificate pays (amount, age cap, split)
+    #: takes the same draws, so they are not drawn again.
+    _drawn: tuple[tuple, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def _slots(self, mp: MonthlyParams, lag: int, draws: int, seed: int) -> np.ndarray:
+        """:func:`simulate_slots` of this model's groups, or the same draws kept from before."""
+        # the draws depend on the groups (this model's), the horizon, the lag, the uptake of the
+        # issue months, the number of draws and the seed: nothing else
+        key = (len(mp.months), lag, draws, seed, mp.uptake[max(lag, 0) :].tobytes())
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, simulate_slots(self.groups, mp, lag, draws, seed))
+        return self._drawn[1]
 
     @classmethod
     def build(
@@ -211,7 +224,8 @@ class BonusModel:
         mp = MonthlyParams.of(params, self.start_m, months)
         committed = project_cohorts(self.cohorts, mp)
         lag = int(params.at("lag_months", month_start(self.start_m)))
-        new = new_draws(self.groups, mp, lag, draws, seed, self.units)
+        slots = self._slots(mp, lag, draws, seed)
+        new = new_draws(self.groups, mp, lag, draws, seed, self.units, slots=slots)
         return BonusProjection(
             self.start_m,
             self.units,

@@ -246,12 +246,15 @@ def new_draws(
     draws: int,
     seed: int,
     units: Sequence[str],
+    *,
+    slots: np.ndarray | None = None,
 ) -> SimulatedDraws:
     """Fen paid to new certificates in every draw, unit and month, kept small: what
-    :func:`project_new` of :func:`simulate_new` gives, made a block of units at a time."""
+    :func:`project_new` of :func:`simulate_new` gives, made a block of units at a time.
+    ``slots``: :func:`simulate_slots` of the same arguments, drawn before."""
     legs, kind_fen = _legs(groups, mp, units)
     return SimulatedDraws(
-        simulate_slots(groups, mp, lag_months, draws, seed),
+        simulate_slots(groups, mp, lag_months, draws, seed) if slots is None else slots,
         groups["couples"].to_numpy(np.int64),
         legs,
         kind_fen,
