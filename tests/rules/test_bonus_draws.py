@@ -149,3 +149,23 @@ def test_a_scenario_that_changes_only_the_pay_takes_the_same_draws(overrides, sa
     again = model.project(scenario, 36, 200, 5).table()
     assert (model._drawn[1] is before) == same_draws
     assert again.equals(_model().project(scenario, 36, 200, 5).table())  # as if drawn afresh
+
+
+def test_a_unit_whose_sums_could_pass_2_31_fen_is_summed_in_int64():
+    # 100,000 couples x 1,000 fen x 36 months = 3.6e9 fen could be reached: past int32
+    mp = bonus.MonthlyParams.of(P, bonus.parse_month("2025-07"), 36)
+    groups = pd.DataFrame(
+        {
+            "payee_unit_id": ["U00"],
+            "other_unit_id": pd.Series([None], dtype="str"),
+            "rate": [0.9],
+            "couples": [100_000],
+        }
+    )
+    small = bonus.new_draws(groups, mp, 0, 3, 1, UNITS)
+    ((units, fen),) = small.blocks()
+    assert fen.dtype == np.int64 and units.tolist() == [0]
+    dense = bonus.project_new(groups, bonus.simulate_new(groups, mp, 0, 3, 1), mp, 0, UNITS)
+    assert np.array_equal(small.dense(), dense)
+    pct, sums = small.unit_periods([0], total=False)  # the horizon: billions of fen
+    assert sums[0, 0] == dense[:, 0, :].sum() > 2**31

@@ -266,8 +266,8 @@ class SimulatedDraws(NewDraws):
         return [partial(self._block, l0, l1) for l0, l1 in zip([0, *ends[:-1]], ends, strict=True)]
 
     def _block(self, l0: int, l1: int) -> tuple[np.ndarray, np.ndarray]:
-        """Fen of legs ``l0..l1`` (whole units): their units and ``(units, draws, months)``,
-        int32 when no sum over the block's months and draws can reach 2^31 fen, else int64."""
+        """Fen of legs ``l0..l1`` (whole units): their units and ``(units, months, draws)``,
+        int32 when no unit's sum over the horizon can reach 2^31 fen, else int64."""
         g, u, kind = self.leg_g[l0:l1], self.leg_u[l0:l1], self.leg_kind[l0:l1]
         d, k_issue, n_m = self.n_draws, self.k_issue, self.n_months
         # a key per (unit, kind): the legs of one kind in one unit are summed first (the payment
