@@ -20,6 +20,7 @@ from fpanalysis.cli.common import (
     on_dask,
     option_help,
     positive_int,
+    print_messages,
     say_written,
     uses_dask,
     write,
@@ -222,7 +223,7 @@ def write_budget(out, model, params_by_scenario, args: argparse.Namespace, datas
     Each scenario is projected again (same draws and seed) to keep its draws,
     from which the yearly P50/P90 are taken; the monthly sheet holds ``out``.
     """
-    from fpanalysis.io.budget import write_budget_workbook
+    from fpanalysis.io.budget import monthly_elsewhere_text, monthly_fits, write_budget_workbook
 
     projections = [
         model.project(p, args.months, args.draws, args.seed, scenario=name)
@@ -238,3 +239,5 @@ def write_budget(out, model, params_by_scenario, args: argparse.Namespace, datas
         fiscal_year_start=args.fiscal_year_start,
         source=b.source,
     )
+    if not monthly_fits(len(out)):  # the budget sheets are written; the monthly rows are not
+        print_messages([monthly_elsewhere_text(len(out), args.lang)])

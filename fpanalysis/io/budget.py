@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core.errors import UsageError
+from fpanalysis.io import write as _write
 from fpanalysis.io.sheets import (
     add_title_row,
     money_format,
@@ -27,8 +28,8 @@ from fpanalysis.io.sheets import (
     style_header,
     style_total_row,
 )
-from fpanalysis.io.workbooks import Book, fill_table, sheet_name, title_text
-from fpanalysis.io.write import check_xlsx_rows, neutralize_text, write_workbook
+from fpanalysis.io.workbooks import OUTPUTS, Book, fill_table, sheet_name, title_text
+from fpanalysis.io.write import neutralize_text, write_workbook
 from fpanalysis.rules.bonus import BonusProjection, month_label, parse_month
 from fpanalysis.rules.bonus.draws import by_periods, percentiles
 
@@ -396,6 +397,12 @@ def budget_workbook(
         ws = wb.create_sheet()
         _comparison_sheet(ws, prs, years, lang=lang, when=when, source=source)
         ws.title = _unique(ws.title, taken)
+    if not monthly_fits(len(table)):  # a province's units x months: the budget sheets still fit
+        ws = wb.create_sheet()
+        _monthly_elsewhere(ws, len(table), lang=lang, when=when, source=source)
+        ws.title = _unique(ws.title, taken)
+        wb.properties.title = _texts(lang)["what"]
+        return wb
     monthly = table.copy()
     if "month" in monthly:
         idx = monthly["month"].map(parse_month)
@@ -417,6 +424,46 @@ def budget_workbook(
     ws.title = _unique(ws.title, taken)
     wb.properties.title = _texts(lang)["what"]
     return wb
+
+
+def monthly_fits(n_rows: int) -> bool:
+    """Whether the monthly table's ``n_rows`` fit one sheet (else the workbook says where)."""
+    return n_rows <= _write.XLSX_MAX_ROWS
+
+
+def monthly_elsewhere_text(n_rows: int, lang: str) -> str:
+    """Why the workbook has no monthly rows, and how to get them (a sheet holds too few).
+
+    Examples:
+        >>> monthly_elsewhere_text(2_181_888, "en")[:60]
+        'The monthly projection has 2,181,888 rows, more than an Exce'
+    """
+    if lang == "zh":
+        return (
+            f"逐月明细共 {n_rows:,} 行，超过 Excel 工作表的上限 {_write.XLSX_MAX_ROWS:,} 行，"
+            "未放入本工作簿；前面各表按预算年度汇总，完整。"
+            "逐月明细请用同一命令、--out 文件名.csv 或 .parquet 另行输出。"
+        )
+    return (
+        f"The monthly projection has {n_rows:,} rows, more than an Excel sheet holds "
+        f"({_write.XLSX_MAX_ROWS:,}), so it is not in this workbook; the sheets before this "
+        "one, by budget year, are complete. For the monthly rows, run the same command with "
+        "--out FILE.csv or .parquet."
+    )
+
+
+def _monthly_elsewhere(ws, n_rows: int, *, lang: str, when: str, source: str | None) -> None:
+    """The monthly sheet of a projection too long for one: its title and why it is empty."""
+    from openpyxl.styles import Alignment
+
+    kind = OUTPUTS["budget_monthly"]
+    zh = lang == "zh"
+    ws.title = sheet_name(kind.sheet[0 if zh else 1])
+    add_title_row(ws, title_text(kind.title[0 if zh else 1], when, source, lang=lang), 8)
+    ws.cell(row=3, column=1, value=monthly_elsewhere_text(n_rows, lang))
+    ws.merge_cells(start_row=3, start_column=1, end_row=3, end_column=8)
+    ws.cell(row=3, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[3].height = 48
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -441,6 +488,5 @@ def write_budget_workbook(
         The path written.
     """
     path = Path(path)
-    check_xlsx_rows(len(table), path)
     wb = budget_workbook(projections, table, **options)
     return write_workbook(wb, path, title=wb.properties.title)

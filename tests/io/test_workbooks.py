@@ -19,6 +19,7 @@ import pytest
 
 from fpanalysis.cli import main
 from fpanalysis.core import config
+from fpanalysis.io import write as fio_write
 from fpanalysis.io.budget import budget_workbook, budget_years, write_budget_workbook
 from fpanalysis.io.workbooks import Book, write_table_workbook
 from fpanalysis.rules.bonus import BonusProjection, parse_month
@@ -277,6 +278,32 @@ def test_fiscal_years_and_the_comparison_with_current_policy(tmp_path):
     p = write_budget_workbook(tmp_path / "a.xlsx", [base, double], table, fiscal_year_start=4)
     q = write_budget_workbook(tmp_path / "b.xlsx", [base, double], table, fiscal_year_start=4)
     assert p.read_bytes() == q.read_bytes()
+
+
+def test_a_projection_too_long_for_a_sheet_keeps_its_budget_sheets(tmp_path, monkeypatch):
+    # a province's units x months pass the 1,048,575 rows a sheet holds; here 24 rows pass 23
+    monkeypatch.setattr(fio_write, "XLSX_MAX_ROWS", 23)
+    base, double = two_scenarios()
+    table = pd.concat([base.table(), double.table()], ignore_index=True)  # 2 x 2 units x 6
+    p = write_budget_workbook(tmp_path / "a.xlsx", [base, double], table, lang="en")
+    wb = openpyxl.load_workbook(p)
+    assert wb.sheetnames == ["budget (current policy)", "budget (double)", "scenarios", "monthly"]
+    assert wb["budget (current policy)"].cell(row=4, column=1).value == "U1"
+    monthly = wb["monthly"]
+    assert monthly["A3"].value.startswith("The monthly projection has 24 rows, more than an")
+    assert "--out FILE.csv or .parquet" in monthly["A3"].value
+    assert monthly.max_row == 3  # no row of the table
+
+
+def test_the_command_says_where_the_monthly_rows_are(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fio_write, "XLSX_MAX_ROWS", 10)
+    out = tmp_path / "budget.xlsx"
+    argv = ["bonus", SAMPLE, "--draws", "20", "--months", "12", "--lang", "zh"]
+    assert main([*argv, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "超过 Excel 工作表的上限 10 行" in err and "--out 文件名.csv" in err
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0].startswith("预算") and wb["逐月明细"].max_row == 3
 
 
 def test_budget_years_calendar_and_fiscal():
