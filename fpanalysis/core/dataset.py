@@ -336,14 +336,27 @@ def text_bytes(s: pd.Series):
 #: Values this many times fewer than the keys they are looked up in are looked up the other
 #: way round (:func:`positions_by_values`): their own distinct values hashed, not the keys.
 FEW_VALUES = 4
+#: Fewer values than this are looked up by the keys (or by :data:`FEW_VALUES`) without asking
+#: whether they repeat: a county's look-ups take milliseconds either way.
+MANY_VALUES = 1 << 20
 
 
 def text_positions(values, keys):
     """Where the first key equal to each of ``values`` is (-1: none; a missing value finds the
-    first missing key), as an ``int64`` numpy array, for Arrow text arrays: the keys hashed
-    (:func:`positions_by_keys`), or, for values :data:`FEW_VALUES` times fewer than the keys,
-    the values' distinct set (:func:`positions_by_values`). The one look-up of text in text
-    shared by validation's references and the rules' indexes; both ways give the same answer.
+    first missing key), as an ``int64`` numpy array, for Arrow text arrays. The one look-up of
+    text in text shared by validation's references and the rules' indexes; every way below
+    gives the answer of :func:`positions_by_keys`, the readable rule.
+
+    - Values :data:`FEW_VALUES` times fewer than the keys: :func:`positions_by_values`.
+    - :data:`MANY_VALUES` values or more that repeat so much, as a sample of them suggests
+      (:func:`_few_distinct`), that finding their distinct values and looking each key up
+      among those costs less than hashing the keys (:func:`by_values_pays`): so, each value
+      then given its distinct value's position.
+    - Otherwise :func:`positions_by_keys`.
+
+    Measured on a 10M-person dataset (``benchmarks/README.md``, "Looking up text keys"): a
+    slice of 8M check attendances (a million women) among 10M persons in 1.66 s against 2.58 s
+    by the keys; 8M surveys (600,000 couples) among 4.5M couples 0.67 s against 1.11 s.
 
     Examples:
         >>> import pyarrow as pa
@@ -353,7 +366,70 @@ def text_positions(values, keys):
     """
     if FEW_VALUES * len(values) < len(keys):
         return positions_by_values(values, keys)
-    return positions_by_keys(values, keys)
+    if len(values) < MANY_VALUES or not _few_distinct(values, len(keys)):
+        return positions_by_keys(values, keys)
+    coded = _distinct_codes(values)
+    if coded is None:  # pragma: no cover - chunks that do not share a dictionary
+        return positions_by_keys(values, keys)
+    distinct, codes = coded
+    if by_values_pays(len(values), len(distinct), len(keys)):
+        return _first_key_of(distinct, keys)[codes]
+    return positions_by_keys(distinct, keys)[codes]  # the sample misled: the same answer
+
+
+def by_values_pays(values: int, distinct: int, keys: int) -> bool:
+    """Whether looking ``values`` up by their ``distinct`` values (hash the values, then look
+    each key up among the distinct ones) costs less than by ``keys`` (hash the keys, look each
+    value up). Hashing a text costs about two look-ups and finding a value's distinct value
+    about 1.2, so by values costs less when ``keys > 0.2 * values + 2 * distinct``; it is
+    taken when it costs a tenth less, so that a near tie (a 10M-person dataset's wives among
+    its persons) stays with the keys. The model orders the seven look-ups measured on that
+    dataset (``benchmarks/bench_lookups.py``, ``benchmarks/README.md``).
+
+    Examples:
+        >>> by_values_pays(8_000_000, 983_086, 10_000_000)  # check attendances, persons
+        True
+        >>> by_values_pays(8_000_000, 2_495_870, 4_545_440)  # household members, households
+        False
+    """
+    return keys > 1.1 * (0.2 * values + 2 * distinct)
+
+
+#: Values sampled by :func:`_few_distinct`.
+DISTINCT_SAMPLE = 1 << 16
+
+
+def _few_distinct(values, keys: int) -> bool:
+    """Whether ``values`` seem to hold few enough distinct values for :func:`by_values_pays`
+    against ``keys`` (a number of keys): the distinct values of :data:`DISTINCT_SAMPLE` values
+    drawn at random (a fixed seed: the same values give the same answer; not at even steps,
+    which would miss the repeats of values kept together, a couple's surveys one after
+    another) fewer than as many draws from the most equally common values that pay would
+    give. Only the speed of :func:`text_positions` depends on the answer.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> repeated = pa.array([f"p{i % 1000}" for i in range(200_000)])
+        >>> _few_distinct(repeated, 1_000_000), _few_distinct(repeated, 10_000)
+        (True, False)
+        >>> _few_distinct(pa.array([f"p{i}" for i in range(200_000)]), 300_000)
+        False
+    """
+    import math
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(values)
+    most = (keys / 1.1 - 0.2 * n) / 2  # the most distinct values for which by values pays
+    if most < 1:
+        return False
+    if n <= DISTINCT_SAMPLE:
+        return pc.count_distinct(values, mode="all").as_py() < most
+    at = np.random.default_rng(0).integers(0, n, DISTINCT_SAMPLE, dtype=np.int64)
+    seen = pc.count_distinct(values.take(pa.array(at)), mode="all").as_py()
+    return seen < most * -math.expm1(-DISTINCT_SAMPLE / most)
 
 
 def positions_by_keys(values, keys):
@@ -379,23 +455,45 @@ def positions_by_values(values, keys):
         [4, 0, -1, 1, 4]
     """
     import numpy as np
+
+    coded = _distinct_codes(values)
+    if coded is None:
+        return np.zeros(0, dtype="int64") if not len(values) else positions_by_keys(values, keys)
+    distinct, codes = coded
+    return _first_key_of(distinct, keys)[codes]
+
+
+def _distinct_codes(values):
+    """``values``' distinct values (a missing value among them when there is one) and the
+    position of each value among them (numpy ``intp``); ``None`` when there are no chunks, or
+    chunks whose dictionaries differ (Arrow's chunks share one)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     coded = pc.dictionary_encode(values, null_encoding="encode")
     chunks = coded.chunks if isinstance(coded, pa.ChunkedArray) else [coded]
     if not chunks:
-        return np.zeros(0, dtype="int64")
+        return None
     distinct = chunks[0].dictionary
     if any(not c.dictionary.equals(distinct) for c in chunks[1:]):  # pragma: no cover
-        return positions_by_keys(values, keys)  # (Arrow's chunks share one dictionary)
+        return None
     codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    return distinct, codes.astype(np.intp)
+
+
+def _first_key_of(distinct, keys):
+    """For each of the ``distinct`` values, the position of the first key equal to it (-1:
+    none): each key looked up among the distinct values (their hash, not the keys')."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     among = pc.index_in(keys, value_set=distinct, skip_nulls=False)
     among = among.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
     hit = np.flatnonzero(among >= 0)
     first = np.full(len(distinct), -1, dtype="int64")
     first[among[hit][::-1]] = hit[::-1]  # written last to first: the first key stays
-    return first[codes.astype(np.intp)]
+    return first
 
 
 def unit_ids(tables: Mapping[str, pd.DataFrame]) -> list[str]:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
+from fpanalysis.core.ahead import read_ahead
 from fpanalysis.core.clock import document_time
 from fpanalysis.core.errors import UsageError
 from fpanalysis.io.guard import atomic_file
@@ -526,7 +527,8 @@ def write_table_chunks(
 ) -> tuple[Path, int]:
     """:func:`write_table` for a table that comes a slice at a time (too large to hold whole).
 
-    The slices are written as they come, so only one is in memory. The file
+    The slices are written as they come, each next one made on another thread while the
+    last is written (:func:`fpanalysis.core.ahead.read_ahead`), so two are in memory. The file
     is the one :func:`write_table` writes for the slices joined: identical
     bytes for ``.csv`` (one header, then every slice's rows) and for a single
     slice in any format; ``.parquet`` from several slices holds one row group
@@ -554,7 +556,7 @@ def write_table_chunks(
     """
     path = Path(path)
     ext = path.suffix.lower()
-    it = iter(chunks)
+    it = read_ahead(chunks)
     first = next(it, None)
     if first is None:
         raise ValueError(

@@ -2,7 +2,8 @@
 stands for: an enum column written in its codes taken as it is (``typed._parse_text``), the
 columns referring to the same keys looked up together (``findings.key_positions_each``), and a
 few values looked up in many keys by hashing the values (``core.dataset.positions_by_values``,
-shared with the rules' ``frames.positions``).
+shared with the rules' ``frames.positions``), and many values that repeat looked up the same way
+(``core.dataset.text_positions``, when ``by_values_pays``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import pyarrow as pa
 import pytest
 
 from fpanalysis.core import dataset, schema
-from fpanalysis.core.dataset import positions_by_keys, positions_by_values
+from fpanalysis.core.dataset import (
+    by_values_pays,
+    positions_by_keys,
+    positions_by_values,
+    text_positions,
+)
 from fpanalysis.io.typed import _fixed_words, _parse_readable, _parse_text
 from fpanalysis.io.validate.findings import (
     key_positions,
@@ -140,3 +146,51 @@ def test_few_values_go_the_other_way(monkeypatch):
     assert calls == [4]
     assert key_positions_each([few, few.iloc[:2]], keys)[1].tolist() == [3, 19]
     assert calls == [4, 6]
+
+
+def _keys_and_values(distinct: int, repeats: int, keys: int):
+    """``keys`` keys k0, k1, ... (every 7th missing, k3 twice) and ``distinct`` values each
+    repeated ``repeats`` times, among them a missing one and one that no key holds."""
+    k = [None if i % 7 == 6 else f"k{i}" for i in range(keys)] + ["k3"]
+    v = (["k3", None, "zz"] + [f"k{i}" for i in range(10, 10 + distinct - 3)]) * repeats
+    return pa.chunked_array([pa.array(v[:5]), pa.array(v[5:])]), pa.array(k)
+
+
+@pytest.mark.parametrize(
+    ("distinct", "repeats", "keys", "way"),
+    [
+        # 40 values 100 times among 5,001 keys: 5,001 > 0.2 * 4,000 + 2 * 40, by values
+        pytest.param(40, 100, 5_000, "by values", id="repeats-among-many-keys"),
+        # 3,000 values twice among 5,001 keys: 5,001 > 1,200 + 6,000 is false, by keys
+        pytest.param(3_000, 2, 5_000, "by keys", id="few-repeats"),
+        # 40 values 100 times among 501 keys: 501 > 800 + 80 is false, by keys
+        pytest.param(40, 100, 500, "by keys", id="few-keys"),
+    ],
+)
+def test_text_positions_are_by_keys(monkeypatch, distinct, repeats, keys, way):
+    monkeypatch.setattr(dataset, "MANY_VALUES", 0)  # (a province's sizes, here by hand)
+    v, k = _keys_and_values(distinct, repeats, keys)
+    assert by_values_pays(len(v), distinct, len(k)) == (way == "by values")
+    ways = []
+    monkeypatch.setattr(
+        dataset, "_first_key_of", lambda d, k, f=dataset._first_key_of: ways.append(1) or f(d, k)
+    )
+    got = text_positions(v, k)
+    assert got.tolist() == positions_by_keys(v, k).tolist()
+    assert got[:3].tolist() == [3, 6, -1]  # k3 first at 3, the first missing key at 6, no zz
+    assert ("by values" if ways else "by keys") == way
+
+
+def test_a_county_is_looked_up_by_the_keys(monkeypatch):
+    """Below ``MANY_VALUES`` values nobody asks whether they repeat."""
+    monkeypatch.setattr(dataset, "_few_distinct", lambda values, keys: pytest.fail("asked"))
+    v, k = _keys_and_values(40, 100, 5_000)
+    assert text_positions(v, k).tolist() == positions_by_keys(v, k).tolist()
+
+
+def test_a_misleading_sample_gives_the_same_positions(monkeypatch):
+    """The sample says the values repeat; they do not: the keys are hashed after all."""
+    monkeypatch.setattr(dataset, "MANY_VALUES", 0)
+    monkeypatch.setattr(dataset, "_few_distinct", lambda values, keys: True)
+    v, k = _keys_and_values(3_000, 2, 5_000)
+    assert text_positions(v, k).tolist() == positions_by_keys(v, k).tolist()

@@ -101,6 +101,11 @@ def test_quick_run_measures_the_dask_budget_out_of_core(quick_run):
             id="relief",
         ),
         pytest.param(
+            "bench_lookups.py",
+            ["--people", "20000", "--rows", "20000", "--repeat", "1", "--data-dir", "{tmp}/d"],
+            id="lookups",
+        ),
+        pytest.param(
             "bench_memory.py",
             ["--gb", "0.02", "--rest", "0", "--out", "{tmp}/m.json"],
             id="memory",
@@ -122,5 +127,13 @@ def test_single_benchmark_scripts_run(script, args, tmp_path):
         assert [r["what"].split(",")[0] for r in rows] == ["fill"] * 3 + ["write"] * 3
         assert all(r["seconds"] > 0 for r in rows)
         assert {r["bytes"] for r in rows if "bytes" in r} == {int(0.02 * 2**30)}
+        return
+    if script == "bench_lookups.py":  # a row per reference, both ways agreeing (else it fails)
+        rows = [r for r in proc.stdout.splitlines() if r.startswith("| ") and " s | " in r]
+        assert [r.split(" | ")[0] for r in rows][:2] == [
+            "| check_attendance.person_id",
+            "| surveys.couple_id",
+        ]
+        assert len(rows) == 7
         return
     assert "pandas" in proc.stdout or "fpanalysis" in proc.stdout

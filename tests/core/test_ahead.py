@@ -1,0 +1,106 @@
+"""``core.ahead.read_ahead``: the slices of an output made on another thread while the last is
+written, in their order, with what making one raises raised in its place."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from fpanalysis.core.ahead import read_ahead
+from fpanalysis.io import write_table, write_table_chunks
+
+
+def _until(test, seconds: float = 10.0) -> bool:
+    """Whether ``test()`` comes true within ``seconds`` (polled: the thread's pace is the
+    machine's)."""
+    end = time.monotonic() + seconds
+    while not test():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _making() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "fpanalysis-read-ahead"]
+
+
+def test_the_items_come_in_their_order():
+    assert list(read_ahead(iter(range(50)))) == list(range(50))
+    assert list(read_ahead([])) == []
+
+
+def test_at_most_one_item_waits():
+    made: list[int] = []
+
+    def slices():
+        for k in range(5):
+            made.append(k)
+            yield k
+
+    got = read_ahead(slices())
+    assert next(got) == 0
+    # slice 0 taken, slice 1 waiting in the queue, slice 2 made and waiting to be put
+    assert _until(lambda: len(made) == 3)
+    time.sleep(0.2)
+    assert made == [0, 1, 2]
+    assert list(got) == [1, 2, 3, 4]
+
+
+def test_an_error_is_raised_in_its_place():
+    def slices():
+        yield "first"
+        raise KeyError("the second slice")
+
+    got = read_ahead(slices())
+    assert next(got) == "first"
+    with pytest.raises(KeyError, match="the second slice"):
+        next(got)
+
+
+def test_a_caller_that_stops_stops_the_making():
+    made: list[int] = []
+
+    def slices():
+        for k in range(1000):
+            made.append(k)
+            yield k
+
+    got = read_ahead(slices())
+    assert next(got) == 0
+    got.close()  # the writer failed: the round's slices are not all made
+    assert _until(lambda: not _making())
+    assert len(made) <= 3
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_slices_written_ahead_are_the_bytes_written_in_turn(tmp_path, ext):
+    df = pd.DataFrame({"household_id": [f"H{k:03d}" for k in range(7)], "size": range(7)})
+    slices = [df.iloc[:3], df.iloc[3:5], df.iloc[5:]]
+    write_table_chunks(iter(slices), tmp_path / f"ahead{ext}", lang="en")
+    if ext == ".csv":  # the file of the slices joined
+        write_table(df, tmp_path / "whole.csv", lang="en")
+        assert (tmp_path / "ahead.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    got = (
+        pd.read_csv(tmp_path / f"ahead{ext}", dtype=str, encoding="utf-8-sig")
+        if ext == ".csv"
+        else pd.read_parquet(tmp_path / f"ahead{ext}").astype(str)
+    )
+    assert got["household_id"].tolist() == df["household_id"].tolist()
+
+
+def test_a_slice_that_fails_leaves_the_old_file(tmp_path):
+    out = tmp_path / "round.csv"
+    out.write_text("the last round\n", encoding="utf-8")
+
+    def slices():
+        yield pd.DataFrame({"household_id": ["H001"]})
+        yield pd.DataFrame({"household_id": ["H002"]})
+        raise ValueError("the third slice")
+
+    with pytest.raises(ValueError, match="the third slice"):
+        write_table_chunks(slices(), out, lang="en")
+    assert out.read_text(encoding="utf-8") == "the last round\n"
