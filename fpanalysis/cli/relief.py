@@ -290,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
             result = run_dask(
                 client, args, as_of, round_keywords(args, quota, budget, previous_round)
             )
-            write_outputs(result, args)
+            write_outputs(result, args, ahead=False)  # the driver's memory is the bound
     else:
         arrow_pool()
         dataset, params = load(args, RELIEF_TABLES)
@@ -363,14 +363,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_outputs(result, args: argparse.Namespace) -> None:
+def write_outputs(result, args: argparse.Namespace, *, ahead: bool = True) -> None:
     """The problems, the table (``--out``) and the meeting workbook (``--meeting``) of a round.
 
     With ``--record`` the meeting workbook is written once the round is recorded (it names
     the round, for ``fpanalysis decide``).
 
     The table is written a slice at a time (:func:`fpanalysis.io.write_table_chunks`):
-    a lean round's reasons are written per slice and never all held at once.
+    a lean round's reasons are written per slice and never all held at once; with ``ahead``
+    the next slice is made while the last is written (one more slice held). The Dask engine
+    writes without: its workers make the reasons, and its driver, which would hold the
+    slice, has little room under its 4 GB (``benchmarks/README.md``).
     """
     print_problems(result.problems, args.lang, args.reveal_pii)
     chunks = (mask_frame(c, reveal=args.reveal_pii) for c in result.output_chunks())
@@ -382,7 +385,7 @@ def write_outputs(result, args: argparse.Namespace) -> None:
         b = book("relief", args, args.out, when=when, tables={})
         write_table_workbook(joined(chunks, args.out), args.out, b, lang=args.lang)
     else:
-        write_table_chunks(chunks, args.out, lang=args.lang, table="households")
+        write_table_chunks(chunks, args.out, lang=args.lang, table="households", ahead=ahead)
     if args.meeting is not None and not getattr(args, "record", False):
         export_meeting_xlsx(
             result.with_texts(), args.meeting, lang=args.lang, reveal_pii=args.reveal_pii

@@ -524,11 +524,13 @@ def write_table_chunks(
     *,
     lang: str = "en",
     table: str | None = None,
+    ahead: bool = True,
 ) -> tuple[Path, int]:
     """:func:`write_table` for a table that comes a slice at a time (too large to hold whole).
 
-    The slices are written as they come, each next one made on another thread while the
-    last is written (:func:`fpanalysis.core.ahead.read_ahead`), so two are in memory. The file
+    The slices are written as they come; with ``ahead`` each next one is made on another
+    thread while the last is written (:func:`fpanalysis.core.ahead.read_ahead`), so two are
+    in memory, else one. The file
     is the one :func:`write_table` writes for the slices joined: identical
     bytes for ``.csv`` (one header, then every slice's rows) and for a single
     slice in any format; ``.parquet`` from several slices holds one row group
@@ -540,6 +542,7 @@ def write_table_chunks(
     Args:
         chunks: frames with the same columns, in order; at least one.
         path, lang, table: as :func:`write_table`.
+        ahead: make the next slice while the last is written (default), or not.
 
     Returns:
         ``(path, rows written)``.
@@ -556,7 +559,7 @@ def write_table_chunks(
     """
     path = Path(path)
     ext = path.suffix.lower()
-    it = read_ahead(chunks)
+    it = read_ahead(chunks) if ahead else iter(chunks)
     first = next(it, None)
     if first is None:
         raise ValueError(

@@ -81,6 +81,8 @@ def test_slices_written_ahead_are_the_bytes_written_in_turn(tmp_path, ext):
     df = pd.DataFrame({"household_id": [f"H{k:03d}" for k in range(7)], "size": range(7)})
     slices = [df.iloc[:3], df.iloc[3:5], df.iloc[5:]]
     write_table_chunks(iter(slices), tmp_path / f"ahead{ext}", lang="en")
+    write_table_chunks(iter(slices), tmp_path / f"in-turn{ext}", lang="en", ahead=False)
+    assert (tmp_path / f"ahead{ext}").read_bytes() == (tmp_path / f"in-turn{ext}").read_bytes()
     if ext == ".csv":  # the file of the slices joined
         write_table(df, tmp_path / "whole.csv", lang="en")
         assert (tmp_path / "ahead.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
