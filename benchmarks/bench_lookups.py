@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     import pyarrow.compute as pc
     from bench_commands import ensure_dataset, parse_size
 
-    from fpanalysis.core.dataset import _few_distinct, positions_by_keys, text_positions
+    from fpanalysis.core.dataset import (
+        by_values_pays,
+        lookup_way,
+        positions_by_keys,
+        text_positions,
+    )
     from fpanalysis.core.memory import no_huge_pages
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -90,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         got, mine = fastest(text_positions, values, keys, repeat=args.repeat)
         if not np.array_equal(want, got):
             raise SystemExit(f"{ref} in {key}: text_positions differs from positions_by_keys")
-        way = "by values" if _few_distinct(values, len(keys)) else "by keys"
         distinct = pc.count_distinct(values, mode="all").as_py()
+        way = lookup_way(values, len(keys))  # the way text_positions took, as it decides
+        if way == "repeats":
+            pays = by_values_pays(len(values), distinct, len(keys))
+            way = "by values" if pays else "by keys (after the distinct values)"
         print(
             f"| {ref} | {key} | {len(keys):,} | {len(values):,} | {distinct:,} | {way} "
             f"| {base:.2f} s | {mine:.2f} s | {base / mine:.2f} |"

@@ -344,15 +344,15 @@ MANY_VALUES = 1 << 20
 def text_positions(values, keys):
     """Where the first key equal to each of ``values`` is (-1: none; a missing value finds the
     first missing key), as an ``int64`` numpy array, for Arrow text arrays. The one look-up of
-    text in text shared by validation's references and the rules' indexes; every way below
-    gives the answer of :func:`positions_by_keys`, the readable rule.
+    text in text shared by validation's references and the rules' indexes; every way gives the
+    answer of :func:`positions_by_keys`, the readable rule. The way is :func:`lookup_way`'s:
 
-    - Values :data:`FEW_VALUES` times fewer than the keys: :func:`positions_by_values`.
-    - :data:`MANY_VALUES` values or more that repeat so much, as a sample of them suggests
-      (:func:`_few_distinct`), that finding their distinct values and looking each key up
-      among those costs less than hashing the keys (:func:`by_values_pays`): so, each value
-      then given its distinct value's position.
-    - Otherwise :func:`positions_by_keys`.
+    - ``few values``: :func:`positions_by_values`;
+    - ``repeats``: the values' distinct values found (one hash of the values); if there are as
+      few as the sample suggested (:func:`by_values_pays`), each key is looked up among them,
+      else the keys are hashed and only the distinct values looked up; either way each value
+      is then given its distinct value's position;
+    - ``by keys``: :func:`positions_by_keys`.
 
     Measured on a 10M-person dataset (``benchmarks/README.md``, "Looking up text keys"): a
     slice of 8M check attendances (a million women) among 10M persons in 1.66 s against 2.58 s
@@ -364,12 +364,11 @@ def text_positions(values, keys):
         >>> text_positions(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
         [4, 0, -1, 1, 4]
     """
-    if FEW_VALUES * len(values) < len(keys):
+    way = lookup_way(values, len(keys))
+    if way == "few values":
         return positions_by_values(values, keys)
-    if len(values) < MANY_VALUES or not _few_distinct(values, len(keys)):
-        return positions_by_keys(values, keys)
-    coded = _distinct_codes(values)
-    if coded is None:  # pragma: no cover - chunks that do not share a dictionary
+    coded = _distinct_codes(values) if way == "repeats" else None
+    if coded is None:
         return positions_by_keys(values, keys)
     distinct, codes = coded
     if by_values_pays(len(values), len(distinct), len(keys)):
@@ -377,14 +376,44 @@ def text_positions(values, keys):
     return positions_by_keys(distinct, keys)[codes]  # the sample misled: the same answer
 
 
+def lookup_way(values, keys: int) -> str:
+    """How :func:`text_positions` looks ``values`` up among ``keys`` keys (a number):
+    ``few values`` (:data:`FEW_VALUES` times fewer than the keys), ``repeats``
+    (:data:`MANY_VALUES` or more that, by a sample of them, repeat enough for
+    :func:`by_values_pays`: :func:`_few_distinct`) or ``by keys``.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> lookup_way(pa.array(["a", "b"]), 100), lookup_way(pa.array(["a", "b"]), 2)
+        ('few values', 'by keys')
+    """
+    if FEW_VALUES * len(values) < keys:
+        return "few values"
+    if len(values) >= MANY_VALUES and _few_distinct(values, keys):
+        return "repeats"
+    return "by keys"
+
+
+def most_distinct(values: int, keys: int) -> float:
+    """How many distinct values ``values`` values may hold for looking them up by their
+    distinct values (hash the values, then look each key up among the distinct ones) to cost
+    clearly less than by ``keys`` keys (hash the keys, look each value up). Hashing a text
+    costs about two look-ups and finding a value's distinct value about 1.2, so by values
+    costs less when ``keys > 0.2 * values + 2 * distinct``; it is taken when it costs a tenth
+    less, so that a near tie (a 10M-person dataset's wives among its persons) stays with the
+    keys. The model orders the seven look-ups measured on that dataset
+    (``benchmarks/bench_lookups.py``, ``benchmarks/README.md``).
+
+    Examples:
+        >>> round(most_distinct(8_000_000, 10_000_000))  # check attendances, persons
+        3745455
+    """
+    return (keys / 1.1 - 0.2 * values) / 2
+
+
 def by_values_pays(values: int, distinct: int, keys: int) -> bool:
-    """Whether looking ``values`` up by their ``distinct`` values (hash the values, then look
-    each key up among the distinct ones) costs less than by ``keys`` (hash the keys, look each
-    value up). Hashing a text costs about two look-ups and finding a value's distinct value
-    about 1.2, so by values costs less when ``keys > 0.2 * values + 2 * distinct``; it is
-    taken when it costs a tenth less, so that a near tie (a 10M-person dataset's wives among
-    its persons) stays with the keys. The model orders the seven look-ups measured on that
-    dataset (``benchmarks/bench_lookups.py``, ``benchmarks/README.md``).
+    """Whether ``values`` values holding ``distinct`` distinct ones are looked up by those
+    among ``keys`` keys: fewer than :func:`most_distinct`.
 
     Examples:
         >>> by_values_pays(8_000_000, 983_086, 10_000_000)  # check attendances, persons
@@ -392,7 +421,7 @@ def by_values_pays(values: int, distinct: int, keys: int) -> bool:
         >>> by_values_pays(8_000_000, 2_495_870, 4_545_440)  # household members, households
         False
     """
-    return keys > 1.1 * (0.2 * values + 2 * distinct)
+    return distinct < most_distinct(values, keys)
 
 
 #: Values sampled by :func:`_few_distinct`.
@@ -400,12 +429,12 @@ DISTINCT_SAMPLE = 1 << 16
 
 
 def _few_distinct(values, keys: int) -> bool:
-    """Whether ``values`` seem to hold few enough distinct values for :func:`by_values_pays`
-    against ``keys`` (a number of keys): the distinct values of :data:`DISTINCT_SAMPLE` values
-    drawn at random (a fixed seed: the same values give the same answer; not at even steps,
-    which would miss the repeats of values kept together, a couple's surveys one after
-    another) fewer than as many draws from the most equally common values that pay would
-    give. Only the speed of :func:`text_positions` depends on the answer.
+    """Whether ``values`` seem to hold fewer distinct values than :func:`most_distinct` against
+    ``keys`` (a number of keys): the distinct values of :data:`DISTINCT_SAMPLE` values drawn
+    at random (a fixed seed: the same values give the same answer; not at even steps, which
+    would miss the repeats of values kept together, a couple's surveys one after another)
+    fewer than as many draws from that many equally common values would give. Only the speed
+    of :func:`text_positions` depends on the answer.
 
     Examples:
         >>> import pyarrow as pa
@@ -421,13 +450,10 @@ def _few_distinct(values, keys: int) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = len(values)
-    most = (keys / 1.1 - 0.2 * n) / 2  # the most distinct values for which by values pays
+    most = most_distinct(len(values), keys)
     if most < 1:
         return False
-    if n <= DISTINCT_SAMPLE:
-        return pc.count_distinct(values, mode="all").as_py() < most
-    at = np.random.default_rng(0).integers(0, n, DISTINCT_SAMPLE, dtype=np.int64)
+    at = np.random.default_rng(0).integers(0, len(values), DISTINCT_SAMPLE, dtype=np.int64)
     seen = pc.count_distinct(values.take(pa.array(at)), mode="all").as_py()
     return seen < most * -math.expm1(-DISTINCT_SAMPLE / most)
 
@@ -454,27 +480,25 @@ def positions_by_values(values, keys):
         >>> positions_by_values(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
         [4, 0, -1, 1, 4]
     """
-    import numpy as np
-
     coded = _distinct_codes(values)
-    if coded is None:
-        return np.zeros(0, dtype="int64") if not len(values) else positions_by_keys(values, keys)
+    if coded is None:  # pragma: no cover - chunks that do not share a dictionary
+        return positions_by_keys(values, keys)
     distinct, codes = coded
     return _first_key_of(distinct, keys)[codes]
 
 
 def _distinct_codes(values):
     """``values``' distinct values (a missing value among them when there is one) and the
-    position of each value among them (numpy ``intp``); ``None`` when there are no chunks, or
-    chunks whose dictionaries differ (Arrow's chunks share one)."""
+    position of each value among them (numpy ``intp``); ``None`` for chunks whose dictionaries
+    differ (Arrow's chunks share one)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     coded = pc.dictionary_encode(values, null_encoding="encode")
     chunks = coded.chunks if isinstance(coded, pa.ChunkedArray) else [coded]
-    if not chunks:
-        return None
+    if not chunks:  # (a chunked array of no chunks)
+        return pa.array([], type=values.type), np.zeros(0, dtype=np.intp)
     distinct = chunks[0].dictionary
     if any(not c.dictionary.equals(distinct) for c in chunks[1:]):  # pragma: no cover
         return None

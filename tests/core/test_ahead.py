@@ -28,20 +28,26 @@ def _making() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "fpanalysis-read-ahead"]
 
 
+def _counted(n: int) -> tuple[list[int], object]:
+    """Slices 0 .. n-1, and the list of those made so far."""
+    made: list[int] = []
+
+    def slices():
+        for k in range(n):
+            made.append(k)
+            yield k
+
+    return made, slices()
+
+
 def test_the_items_come_in_their_order():
     assert list(read_ahead(iter(range(50)))) == list(range(50))
     assert list(read_ahead([])) == []
 
 
 def test_at_most_one_item_waits():
-    made: list[int] = []
-
-    def slices():
-        for k in range(5):
-            made.append(k)
-            yield k
-
-    got = read_ahead(slices())
+    made, slices = _counted(5)
+    got = read_ahead(slices)
     assert next(got) == 0
     # slice 0 taken, slice 1 waiting in the queue, slice 2 made and waiting to be put
     assert _until(lambda: len(made) == 3)
@@ -62,14 +68,8 @@ def test_an_error_is_raised_in_its_place():
 
 
 def test_a_caller_that_stops_stops_the_making():
-    made: list[int] = []
-
-    def slices():
-        for k in range(1000):
-            made.append(k)
-            yield k
-
-    got = read_ahead(slices())
+    made, slices = _counted(1000)
+    got = read_ahead(slices)
     assert next(got) == 0
     got.close()  # the writer failed: the round's slices are not all made
     assert _until(lambda: not _making())
