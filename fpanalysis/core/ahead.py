@@ -1,20 +1,33 @@
-"""Making the next slice of an output while the last one is written (:func:`read_ahead`): a
-relief round's reasons are made a slice at a time (pyarrow's text kernels) and each slice is
-written as it comes (pyarrow's CSV and Parquet writers); both let go of the interpreter for
-most of their work, so on two cores the one waits less for the other. The slices and their
-order are the same as without it, so the file is the same bytes.
+"""Work done on a second thread beside the caller's, on machines of two cores or more.
+
+- :func:`read_ahead`: making the next slice of an output while the last one is written. A
+  relief round's reasons are made a slice at a time (pyarrow's text kernels) and each slice is
+  written as it comes (pyarrow's CSV and Parquet writers); both let go of the interpreter for
+  most of their work, so on two cores the one waits less for the other. The slices and their
+  order are the same as without it, so the file is the same bytes.
+- :func:`beside`: one piece of work started now and waited for later: validation's checks
+  (``fpanalysis.io.validate.check``) and compliance's C5-C8 beside C1-C4
+  (``fpanalysis.rules.compliance.detail``), up to :data:`TWO_THREADS_ROWS`.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["read_ahead"]
+__all__ = ["TWO_THREADS_ROWS", "beside", "read_ahead"]
 
 T = TypeVar("T")
+
+#: Up to this many rows in the tables at hand, validation's checks and compliance's rules run
+#: on two threads: a county's to a city's data (about 2M people's whole dataset holds 22M rows).
+#: Most of their work is in pyarrow's kernels and the Parquet reader, which let go of the
+#: interpreter. Beyond it (a province, whose large tables are read in slices to stay within
+#: memory) they run one after another: measured on 10M people, validation's peak rose by 0.8 GB
+#: on two threads, to near the 8 GB target, and no time was saved (benchmarks/README.md).
+TWO_THREADS_ROWS = 24_000_000
 
 _DONE = object()
 
@@ -83,3 +96,41 @@ def read_ahead(items: Iterable[T], *, ahead: int = 1) -> Iterator[T]:
             del item  # not held while the next one is waited for
     finally:
         stop.set()  # the thread ends at its next item
+
+
+def beside(work: Callable[[], T]) -> Callable[[], T]:
+    """Start ``work()`` on another thread now; the function returned waits for it to end and
+    returns what it returned, or raises what it raised (in the caller's thread).
+
+    The thread is a daemon: a caller that stops on an error of its own (or Ctrl-C) does not wait
+    for it, and what it would have returned is let go with the process.
+
+    Examples:
+        >>> result = beside(lambda: sum(range(10)))
+        >>> result()
+        45
+        >>> failed = beside(lambda: 1 / 0)
+        >>> failed()
+        Traceback (most recent call last):
+        ...
+        ZeroDivisionError: division by zero
+    """
+    out: list = []
+
+    def run() -> None:
+        try:
+            out.append((True, work()))
+        except BaseException as error:  # noqa: BLE001 - raised again by the caller
+            out.append((False, error))
+
+    thread = threading.Thread(target=run, name="fpanalysis-beside", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        ok, value = out[0]
+        if not ok:
+            raise value
+        return value
+
+    return result

@@ -10,6 +10,7 @@ import contextlib
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -26,7 +27,10 @@ def enabled() -> bool:
 
 @contextlib.contextmanager
 def phase(name: str) -> Iterator[None]:
-    """Time the block; print ``[timings] NAME: S s, peak M MB`` to stderr when enabled."""
+    """Time the block; print ``[timings] NAME: S s, peak M MB`` to stderr when enabled.
+
+    A phase on a thread other than the main one (work done beside it) is shown as such and
+    not added to the summary's sums, which split the main thread's wall time."""
     if not enabled():
         yield
         return
@@ -36,8 +40,11 @@ def phase(name: str) -> Iterator[None]:
     finally:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         secs = time.perf_counter() - t0
-        kind = name.split()[0]
-        _TOTALS[kind] = _TOTALS.get(kind, 0.0) + secs
+        if threading.current_thread() is threading.main_thread():
+            kind = name.split()[0]
+            _TOTALS[kind] = _TOTALS.get(kind, 0.0) + secs
+        else:  # beside the main thread's phases: shown, but its time is not theirs to add up
+            name += " (second thread)"
         print(f"[timings] {name}: {secs:.2f} s, peak {peak:.0f} MB", file=sys.stderr, flush=True)
 
 

@@ -4,6 +4,7 @@ derives from its tables kept while it runs (:class:`Memo`); they import only ``f
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,15 @@ class Memo(dict):
         super().__init__(tables)
         self.kept: dict[Any, Any] = {}
         self.handed_over = handed_over
+        self._making: dict[Any, threading.RLock] = {}
+        self._lock = threading.Lock()
+
+    def making(self, key: Any) -> threading.RLock:
+        """The lock held while the frame kept under ``key`` is made: rules run on two threads
+        (:func:`~fpanalysis.rules.compliance.detail.detail_blocks`) make each frame once, the
+        second asking waiting for the first."""
+        with self._lock:
+            return self._making.setdefault(key, threading.RLock())
 
 
 def let_go(tables: Mapping[str, pd.DataFrame], names: tuple[str, ...], kept: tuple[str, ...] = ()):
@@ -56,9 +66,14 @@ def memo(tables: Mapping[str, pd.DataFrame], key: Any, make: Callable[[], Any]) 
     """``make()``, kept under ``key`` when ``tables`` is a :class:`Memo` (else made each time)."""
     if not isinstance(tables, Memo):
         return make()
-    if key not in tables.kept:
-        tables.kept[key] = make()
-    return tables.kept[key]
+    with tables.making(key):
+        found = tables.kept.get(key, _NONE)
+        if found is _NONE:  # (what is returned is what was found or made: a frame let go by
+            found = tables.kept[key] = make()  # another thread meanwhile is still returned)
+        return found
+
+
+_NONE = object()
 
 
 def keyed(tables: Mapping[str, pd.DataFrame], name: str, key: str) -> pd.DataFrame:

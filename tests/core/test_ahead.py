@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from fpanalysis.core.ahead import read_ahead
+from fpanalysis.core.ahead import beside, read_ahead
 from fpanalysis.io import write_table, write_table_chunks
 
 
@@ -106,3 +106,45 @@ def test_a_slice_that_fails_leaves_the_old_file(tmp_path):
     with pytest.raises(ValueError, match="the third slice"):
         write_table_chunks(slices(), out, lang="en")
     assert out.read_text(encoding="utf-8") == "the last round\n"
+
+
+def test_beside_runs_at_once_and_returns_what_the_work_returned():
+    """The work starts before the result is asked for (it has run while the caller worked)."""
+    started = threading.Event()
+    result = beside(lambda: (started.set(), "done")[1])
+    assert _until(started.is_set)
+    assert result() == "done"
+    assert result() == "done"  # asked again: the same answer, no second run
+
+
+def test_beside_raises_the_work_s_error_in_the_caller():
+    def work():
+        raise KeyError("part 3")
+
+    result = beside(work)
+    with pytest.raises(KeyError, match="part 3"):
+        result()
+
+
+def test_the_shared_lookups_of_one_thread_are_not_another_s():
+    """Validation's memo of look-ups is kept per thread: the checks on the second thread neither
+    see nor empty the caller's."""
+    from fpanalysis.io.validate import findings
+
+    keys = pd.Series(["a", "b"], dtype="str")
+    values = pd.Series(["b", "c"], dtype="str")
+    with findings.shared_lookups():
+        assert findings.key_positions(values, keys).tolist() == [1, -1]
+        mine = findings._shared()[-1]
+        assert len(mine) == 1
+
+        def other():
+            before = list(findings._shared())
+            with findings.shared_lookups():
+                findings.key_positions(values, keys)
+                inner = len(findings._shared()[-1])
+            return before, inner
+
+        before, inner = beside(other)()
+        assert before == [] and inner == 1
+        assert findings._shared()[-1] is mine and len(mine) == 1

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from fpanalysis import io
-from fpanalysis.io.validate import byparts, validate_dataset, write_rejects
+from fpanalysis.core import ahead
+from fpanalysis.io.validate import byparts, check, validate_dataset, write_rejects
 from fpanalysis.io.validate.byparts import BY_PART_TABLES
 
 AS_OF = "2026-01-01"
@@ -24,6 +25,98 @@ def rows_at_once(request, monkeypatch):
     """Each part checked alone; parts taken together until 3 rows are held; every part at once."""
     monkeypatch.setattr(byparts, "ROWS_AT_ONCE", request.param)
     return request.param
+
+
+@pytest.fixture(autouse=True, params=[10**9, 0], ids=["beside", "after"])
+def beside_rows(request, monkeypatch):
+    """The tables read by parts checked on a second thread beside the others (as at a county's
+    scale), or after them in the caller's thread (as at a province's)."""
+    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", request.param)
+    return request.param
+
+
+def test_the_parts_are_checked_beside_the_others_only_up_to_the_limit(dataset, beside_rows):
+    """The second thread checks parts exactly when the parts' rows are within the limit (so
+    both ways above are really taken; it starts before the caller's thread has checked the
+    tables held whole, so it takes a table first), and each table's parts are all checked by
+    one thread, in their order."""
+    import threading
+
+    seen: list[tuple[str, str, int]] = []
+    parted, plans = io.load_by_part(dataset)
+
+    def after_part(table, frame):
+        seen.append((table, threading.current_thread().name, int(frame.index[0])))
+
+    validate_dataset(parted, as_of=AS_OF, by_part=plans, after_part=after_part)
+    me = threading.current_thread().name
+    if beside_rows:
+        assert "fpanalysis-beside" in {s[1] for s in seen}
+    else:
+        assert {s[1] for s in seen} == {me}
+        assert list(dict.fromkeys(s[0] for s in seen)) == ["surveys", "check_attendance"]
+    for table in ("surveys", "check_attendance"):
+        mine = [s for s in seen if s[0] == table]
+        assert len({s[1] for s in mine}) == 1
+        assert [s[2] for s in mine] == sorted(s[2] for s in mine)
+
+
+HELD = ["columns", "references", "dates", "conditional", "id_numbers", "key_ids"]
+
+
+def _pieces(log: list, wait_for: dict | None = None):
+    """Work for ``check._run_checks``: each piece records (its name, its thread) and returns its
+    name; a piece in ``wait_for`` first waits (at most 10 s) for that event."""
+    import threading
+
+    def piece(name):
+        def work():
+            if wait_for and name in wait_for:
+                log.append((name, "waited", wait_for[name][0].wait(10)))
+            log.append((name, threading.current_thread().name))
+            if wait_for:
+                for event, after in wait_for.values():
+                    if after == name:
+                        event.set()
+            return name.upper()
+
+        return work
+
+    held = {n: piece(n) for n in HELD}
+    parts = {t: piece(t) for t in ["permits", "surveys", "pregnancies"]}
+    return held, parts
+
+
+ROWS = {"permits": 5, "surveys": 8, "pregnancies": 1}
+
+
+def test_on_one_thread_the_checks_run_in_their_order():
+    """The tables held whole first, then those read by parts in schema order (a province)."""
+    import threading
+
+    log: list = []
+    held, parts = _pieces(log)
+    done = check._run_checks(held, parts, two=False, rows=ROWS)
+    me = threading.current_thread().name
+    assert log == [(n, me) for n in [*HELD, "permits", "surveys", "pregnancies"]]
+    assert done == {n: n.upper() for n in [*HELD, *parts]}
+
+
+def test_on_two_threads_the_largest_table_and_the_quickest_check_go_first():
+    """The second thread starts with the largest table read by parts while the caller starts
+    with the quickest check of the tables held whole: "surveys" waits until "dates" has run,
+    which only ends if both run at once; every piece runs once, its result under its name."""
+    import threading
+
+    log: list = []
+    held, parts = _pieces(log, wait_for={"surveys": (threading.Event(), "dates")})
+    done = check._run_checks(held, parts, two=True, rows=ROWS)
+    assert ("surveys", "waited", True) in log
+    ran = dict(e for e in log if len(e) == 2)
+    assert ran["surveys"] == "fpanalysis-beside"
+    assert ran["dates"] == threading.current_thread().name
+    assert sorted(ran) == sorted([*HELD, *parts])
+    assert done == {n: n.upper() for n in [*HELD, *parts]}
 
 
 def _write(folder: Path, parts: list[list[dict]]) -> None:

@@ -108,3 +108,40 @@ def test_adding_sums_of_parts_by_hand():
         ["U1", "followup_coverage", 4, 5, Fraction(0), 0],
         ["U2", "falsifications", 3, 0, Fraction(5, 6), 1],
     ]
+
+
+@pytest.mark.parametrize("period", ["2024", "2024H2"])
+def test_one_thread_and_two_give_the_same_drill_down_and_scorecard(sample_dir, period, monkeypatch):
+    """C5-C8 made on a second thread beside C1-C4 (a county's tables, the default) or after them
+    in one (a province's): the same blocks in the same order, so the same frames; handed-over
+    tables are let go either way."""
+    import threading
+
+    from fpanalysis.core import ahead
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+    from fpanalysis.rules.compliance import events as events_module
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    params = load_params()
+    threads: list[str] = []
+    real = events_module.event_rows
+
+    def event_rows(*a, **k):
+        threads.append(threading.current_thread().name)
+        return real(*a, **k)
+
+    monkeypatch.setattr("fpanalysis.rules.compliance.detail.event_rows", event_rows)
+    got = {}
+    for rows in (10**9, 0):
+        monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", rows)
+        handed = Memo({t: ds[t] for t in TABLES_NEEDED}, handed_over=True)
+        got[rows] = (
+            compliance_detail(ds, params, period),
+            compliance_scorecard(handed, params, period),
+        )
+        assert list(handed) == ["units"]
+    me = threading.current_thread().name
+    assert threads == ["fpanalysis-beside"] * 2 + [me] * 2  # so both ways were taken
+    for one, two in zip(got[0], got[10**9], strict=True):
+        pd.testing.assert_frame_equal(one, two)

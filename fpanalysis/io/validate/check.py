@@ -7,15 +7,16 @@ that cannot be parsed is reported once, as a type error.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from fpanalysis.core import schema, timings
+from fpanalysis.core import ahead, schema, timings
 from fpanalysis.core.dataset import Dataset, Problem
 from fpanalysis.io.typed import TypedPlan
-from fpanalysis.io.validate.byparts import check_by_part
+from fpanalysis.io.validate.byparts import PartChecks, check_by_part
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
     conditional,
@@ -23,7 +24,7 @@ from fpanalysis.io.validate.crossfield import (
     date_order,
     references,
 )
-from fpanalysis.io.validate.findings import Finding, shared_lookups
+from fpanalysis.io.validate.findings import Finding, current_lookups, shared_lookups
 from fpanalysis.io.validate.idnumbers import id_number_findings, key_id_problems
 from fpanalysis.io.validate.problems import drop_shadowed, fill_keys_and_values, finding_problems
 from fpanalysis.io.validate.report import ValidationReport
@@ -94,33 +95,48 @@ def _validate(
                 str(dataset.source),
             )
         )
-    findings: list[Finding] = []
-    col_probs: list[Problem] = []
-
-    for t in schema.TABLES:
-        if t in dataset:
-            for row, col, rule, zh, en in column_problems(t, dataset[t]):
-                col_probs.append(
-                    Problem(t, row, col, None, rule, zh, en, "error", None, dataset.file_of(t, row))
-                )
-    ref_findings, notes = references(dataset)
     as_of = (
         pd.Timestamp(dt.datetime.now(dt.UTC).date()) if as_of is None else pd.Timestamp(as_of)
     ).normalize()
-    findings += ref_findings + date_order(dataset) + date_bounds(dataset, as_of)
-    findings += conditional(dataset) + id_number_findings(dataset)
-    key_ids = key_id_problems(dataset)
+
+    def columns() -> list[Problem]:
+        return [
+            Problem(t, row, col, None, rule, zh, en, "error", None, dataset.file_of(t, row))
+            for t in schema.TABLES
+            if t in dataset
+            for row, col, rule, zh, en in column_problems(t, dataset[t])
+        ]
+
+    # The checks of the tables held whole, then each table read by parts: independent pieces
+    # of work, each result kept under its name and gathered below in this order.
+    held: dict[str, Callable[[], object]] = {
+        "columns": columns,
+        "references": lambda: references(dataset),
+        "dates": lambda: date_order(dataset) + date_bounds(dataset, as_of),
+        "conditional": lambda: conditional(dataset),
+        "id_numbers": lambda: id_number_findings(dataset),
+        "key_ids": lambda: key_id_problems(dataset),
+    }
+    parted = [t for t in schema.TABLES if t in by_part]
+    done = _run_checks(
+        held,
+        {t: _part_check(dataset, t, by_part[t], as_of, after_part) for t in parted},
+        two=_rows_checked(dataset, by_part) <= ahead.TWO_THREADS_ROWS,
+        rows={t: _rows(by_part[t]) for t in parted},
+    )
+    ref_findings, notes = done["references"]
+    col_probs, key_ids = done["columns"], done["key_ids"]
+    findings: list[Finding] = ref_findings + done["dates"]
+    findings += done["conditional"] + done["id_numbers"]
     found = finding_problems(dataset, findings)
     # The tables checked a part at a time, each problem in its place among the others (the
     # problems are sorted below; what a part finds is in the same order as when read whole).
-    for t in schema.TABLES:
-        if t in by_part:
-            got = check_by_part(dataset, t, by_part[t], as_of, after_part)
-            problems += got.reading
-            notes += got.notes
-            col_probs += got.columns
-            key_ids += got.key_ids
-            found += got.findings
+    for got in (done[t] for t in parted):
+        problems += got.reading
+        notes += got.notes
+        col_probs += got.columns
+        key_ids += got.key_ids
+        found += got.findings
     problems += notes + col_probs + key_ids + found
     problems = drop_shadowed(problems)
     # Fill in the key and the raw value as the clerk typed it.
@@ -157,3 +173,70 @@ def _validate(
         if rej:
             rejected[t] = sorted(int(r) for r in rej)
     return ValidationReport(filled, rows, rejected)
+
+
+def _part_check(
+    dataset: Dataset,
+    table: str,
+    plan: TypedPlan,
+    as_of: pd.Timestamp,
+    after_part: Callable[[str, pd.DataFrame], None] | None,
+) -> Callable[[], PartChecks]:
+    """The check of ``table``, read by parts, as a piece of work for :func:`_run_checks`."""
+    return lambda: check_by_part(dataset, table, plan, as_of, after_part)
+
+
+def _run_checks(
+    held: dict[str, Callable[[], object]],
+    parts: dict[str, Callable[[], object]],
+    *,
+    two: bool,
+    rows: Mapping[str, int],
+) -> dict[str, object]:
+    """Run every piece of work of ``held`` and ``parts`` (name -> work) once; their results by
+    name.
+
+    On one thread (``two`` false: a province, so that no two pieces are held at once) the
+    pieces run in their order, the tables held whole first. On two, the second thread takes
+    the tables read by parts from the front, largest first, while the caller's thread takes
+    the checks of the tables held whole from the back, the quickest first; each then goes on
+    from its end to what the other has not begun. Each piece runs in one thread, the same
+    code either way, so the results are the same.
+    """
+    if not two:
+        return {name: work() for name, work in (held | parts).items()}
+    order = sorted(parts, key=lambda t: -rows[t]) + sorted(held, key=_HELD_COST.index)
+    todo = collections.deque((name, (held | parts)[name]) for name in order)
+    out: dict[str, object] = {}
+    memo = current_lookups()
+
+    def take(pop: Callable[[], tuple[str, Callable[[], object]]]) -> None:
+        while True:
+            try:
+                name, work = pop()
+            except IndexError:  # every piece begun
+                return
+            out[name] = work()
+
+    def second() -> None:
+        with shared_lookups(memo):  # the caller's look-ups, shared (they are the same keys)
+            take(todo.popleft)
+
+    waiting = ahead.beside(second)
+    take(todo.pop)
+    waiting()
+    return out
+
+
+#: The checks of the tables held whole, the slowest first (as measured on 2M people).
+_HELD_COST = ["id_numbers", "conditional", "references", "columns", "key_ids", "dates"]
+
+
+def _rows_checked(dataset: Dataset, by_part: Mapping[str, TypedPlan]) -> int:
+    """The rows of every table checked: those held whole and those read by parts."""
+    return sum(len(df) for _, df in dataset.items()) + sum(map(_rows, by_part.values()))
+
+
+def _rows(plan: TypedPlan) -> int:
+    """The rows of a table read by parts."""
+    return sum(p.rows for p in plan.parts)

@@ -5,6 +5,7 @@ rule, with the message (or a message per row), before it becomes one
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,19 +63,39 @@ def map_values(values: pd.Series, ref: pd.Series) -> pd.Series:
     return pd.Series(ref.reindex(values.to_numpy()).to_numpy(), index=values.index, dtype=ref.dtype)
 
 
-# The lookups of one validation (see :func:`shared_lookups`): (values, keys) -> positions.
-_SHARED: list[dict] = []
+# The lookups of one validation (see :func:`shared_lookups`): (values, keys) -> positions, a
+# stack per thread (the tables checked a part at a time may be checked on a thread of their own
+# beside the others, :func:`~fpanalysis.io.validate.check.validate_dataset`).
+_LOCAL = threading.local()
+
+
+def _shared() -> list[dict]:
+    """This thread's stack of look-ups."""
+    stack = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    return stack
 
 
 @contextmanager
-def shared_lookups() -> Iterator[None]:
+def shared_lookups(memo: dict | None = None) -> Iterator[None]:
     """Within: :func:`key_positions` of the same column in the same keys (the same arrays) is
-    looked up once, the checks across tables asking again for what the references found."""
-    _SHARED.append({})
+    looked up once, the checks across tables asking again for what the references found.
+
+    ``memo``: another thread's look-ups (:func:`current_lookups`), shared with it (a lookup
+    stored or read is one step of a dict); default: new ones, this thread's own."""
+    stack = _shared()
+    stack.append({} if memo is None else memo)
     try:
         yield
     finally:
-        _SHARED.pop()
+        stack.pop()
+
+
+def current_lookups() -> dict | None:
+    """This thread's look-ups of the innermost :func:`shared_lookups` (``None``: outside one)."""
+    stack = _shared()
+    return stack[-1] if stack else None
 
 
 def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
@@ -103,7 +124,8 @@ def key_positions_each(columns: list[pd.Series], keys: pd.Series) -> list[np.nda
         >>> one.tolist(), two.tolist()
         ([1, -1], [3, 0, 1])
     """
-    memo = _SHARED[-1] if _SHARED else {}
+    stack = _shared()
+    memo = stack[-1] if stack else {}
     out: list[np.ndarray | None] = [None] * len(columns)
     for i, values in enumerate(columns):
         found = memo.get((id(values.array), id(keys.array)))
@@ -113,7 +135,7 @@ def key_positions_each(columns: list[pd.Series], keys: pd.Series) -> list[np.nda
     if todo:
         together = _key_positions_together([columns[i] for i in todo], keys)
         for i, at in zip(todo, together, strict=True):
-            if _SHARED:  # held to the end of the check
+            if stack:  # held to the end of the check
                 small = at.astype("int32") if len(keys) < 2**31 else at
                 memo[(id(columns[i].array), id(keys.array))] = (columns[i].array, keys.array, small)
             out[i] = at

@@ -10,6 +10,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core import ahead
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.events import event_rows
@@ -106,12 +107,27 @@ def detail_blocks(
     """The drill-down's blocks of rows (C1, C2 per half, C3, C4, C5-C8), typed, one after
     another, unstacked and unsorted: :func:`compliance_detail` stacks and sorts them, a scorecard
     alone adds each up as it comes (``scoring.compliance_sums``). Tables handed over are let go
-    as the rules are done with them, as in :func:`compliance_detail`."""
+    as the rules are done with them, as in :func:`compliance_detail`. Up to
+    :data:`~fpanalysis.core.ahead.TWO_THREADS_ROWS` rows in all, C5-C8 are made on a second
+    thread while C1-C4 are (the same blocks, in the same order), and the tables are let go once
+    both are done."""
     period = parse_period(period)
     own = not isinstance(tables, Memo)
     tables = Memo(tables) if own else tables  # keyed tables made once
     _keep_dated_surveys(tables, params, period)
     typed = partial(_typed, period=period, reasons=reasons)
+
+    def events() -> list[pd.DataFrame]:
+        with phase("rules C5-C8 events"):
+            return [typed(b) for b in event_rows(tables, params, period)]
+
+    # Up to a city's tables, C5-C8 are made on a second thread while C1-C4 are (the frames both
+    # derive, such as the couples' spouses, made once: :func:`~fpanalysis.rules.frames.memo`),
+    # and nothing is let go before both are done; a province's, one after the other, each table
+    # let go once read.
+    two = sum(len(t) for t in tables.values()) <= ahead.TWO_THREADS_ROWS
+    events_made = ahead.beside(events) if two else None
+    done_with = partial(let_go, tables) if not two else lambda *a, **k: None
     if period.half in (None, 1):
         with phase("rules C1 baseline coverage"):
             block = typed(baseline_rows(tables, params, period, reasons=reasons))
@@ -126,19 +142,22 @@ def detail_blocks(
         block = typed(feedback_rows(tables, params, period))
     yield block
     del block
-    let_go(tables, ("surveys",), kept=("couples_in_scope",))  # read by C1-C3 only
+    done_with(("surveys",), kept=("couples_in_scope",))  # read by C1-C3 only
     with phase("rules C4 check attendance"):
         block = typed(check_rows(tables, params, period, reasons=reasons))
     yield block
     del block
-    let_go(tables, ("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
-    with phase("rules C5-C8 events"):
-        events = [typed(b) for b in event_rows(tables, params, period)]
+    done_with(("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
+    if events_made is None:
+        blocks = events()
+    else:
+        with phase("rules C5-C8 events (waited for)"):
+            blocks = events_made()
     if own or tables.handed_over:
         tables.kept.clear()  # what the rules derived is not needed to stack and sort
     let_go(tables, tuple(t for t in tables if t != "units"))
-    while events:
-        yield events.pop(0)
+    while blocks:
+        yield blocks.pop(0)
 
 
 def surveys_in_view(params: Params, period: Period) -> Callable[[pd.DataFrame], pd.DataFrame]:
