@@ -5,19 +5,22 @@
   written as it comes (pyarrow's CSV and Parquet writers); both let go of the interpreter for
   most of their work, so on two cores the one waits less for the other. The slices and their
   order are the same as without it, so the file is the same bytes.
-- :func:`beside`: one piece of work started now and waited for later: validation's checks
-  (``fpanalysis.io.validate.check``) and compliance's C5-C8 beside C1-C4
-  (``fpanalysis.rules.compliance.detail``), up to :data:`TWO_THREADS_ROWS`.
+- :func:`beside`: one piece of work started now and waited for later (compliance's C5-C8
+  beside C1-C4, ``fpanalysis.rules.compliance.detail``), and :func:`both_ends`: a list of pieces
+  shared by two threads (the tables read typed, ``fpanalysis.io.load``; validation's checks,
+  ``fpanalysis.io.validate.check``); each up to :data:`TWO_THREADS_ROWS`.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["TWO_THREADS_ROWS", "beside", "read_ahead"]
+__all__ = ["TWO_THREADS_ROWS", "beside", "both_ends", "read_ahead"]
 
 T = TypeVar("T")
 
@@ -134,3 +137,50 @@ def beside(work: Callable[[], T]) -> Callable[[], T]:
         return value
 
     return result
+
+
+def both_ends(
+    pieces: list[tuple[str, Callable[[], Any]]],
+    *,
+    second: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> dict[str, Any]:
+    """Run each of ``pieces`` ([(name, work)], names distinct) once on two threads; their
+    results by name.
+
+    A second thread takes pieces from the front of the list while the caller's takes them from
+    the back, each until none is left: put the largest first, so that the second thread starts
+    with it while the caller gets through the small ones. Each piece runs whole in one thread,
+    so its result is the same either way. The second thread's work runs within ``second()``
+    (a context of the caller's it must share). What a piece raises is raised here, once both
+    threads have stopped taking pieces.
+
+    Examples:
+        >>> done = both_ends([(n, lambda n=n: n * 2) for n in ("a", "b", "c")])
+        >>> sorted(done.items())
+        [('a', 'aa'), ('b', 'bb'), ('c', 'cc')]
+    """
+    todo = collections.deque(pieces)
+    out: dict[str, Any] = {}
+
+    def take(pop: Callable[[], tuple[str, Callable[[], Any]]]) -> None:
+        while True:
+            try:
+                name, work = pop()
+            except IndexError:  # every piece begun
+                return
+            out[name] = work()
+
+    def front() -> None:
+        with second():
+            take(todo.popleft)
+
+    waiting = beside(front)
+    try:
+        take(todo.pop)
+    except BaseException:
+        todo.clear()  # the second thread takes no more; the caller's error is the one raised
+        with contextlib.suppress(BaseException):
+            waiting()
+        raise
+    waiting()
+    return out

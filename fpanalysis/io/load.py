@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fpanalysis.core import schema, timings
+from fpanalysis.core import ahead, schema, timings
 from fpanalysis.core.dataset import Dataset, Problem, RawTables, isin_keys
 from fpanalysis.core.errors import DataError, UsageError
 from fpanalysis.core.privacy import mask_problem
@@ -30,7 +31,7 @@ from fpanalysis.io.read import (
     sha256_file,
     uncached_formulas,
 )
-from fpanalysis.io.typed import TypedPlan, plan_typed
+from fpanalysis.io.typed import TypedPlan, TypedTable, plan_typed
 from fpanalysis.io.validate import KEY_ID_RULE, ValidationReport, validate_dataset
 from fpanalysis.io.validate.byparts import BY_PART_TABLES
 
@@ -220,6 +221,18 @@ def _load(
     frames, raws, headers, files, readers = {}, {}, {}, {}, {}
     parts: dict[str, list[tuple[int, int, str]]] = {}
     plans: dict[str, TypedPlan] = {}
+    planned: dict[str, TypedPlan | None] = {}
+    if typed:  # headers checked for the typed path (no cell read)
+        for name in wanted:
+            if name in sources and name in typed_files:
+                planned[name] = plan_typed(schema.TABLES[name], typed_files[name])
+    read_before = _read_typed_before(
+        {
+            name: plan
+            for name, plan in planned.items()
+            if plan is not None and not (by_part and name in partitioned and name in BY_PART_TABLES)
+        }
+    )
     try:
         for name in wanted:  # schema order: deterministic
             if name not in sources:
@@ -228,16 +241,17 @@ def _load(
             files[name] = shown
             table = schema.TABLES[name]
             with timings.phase(f"read {name}"):
-                plan = None
-                if typed and name in typed_files:
-                    plan = plan_typed(table, typed_files[name])
+                plan = planned.get(name)
                 if plan is not None and by_part and name in partitioned and name in BY_PART_TABLES:
                     # read and checked a part at a time by the validation
                     plans[name], readers[name], headers[name] = plan, plan.raw, dict(plan.found)
                     problems.extend(p for ps in plan.header_problems for p in ps)
                     parts[name] = plan.spans
                     continue
-                got = plan.read() if plan is not None else None
+                if name in read_before:
+                    got = read_before.pop(name)()  # (what reading it raised, raised here)
+                else:
+                    got = plan.read() if plan is not None else None
                 if got is not None:
                     frames[name], readers[name], headers[name] = got.frame, got.raw, got.headers
                     problems.extend(got.problems)
@@ -288,6 +302,35 @@ def _load(
         parts=parts,
     )
     return dataset, plans
+
+
+def _read_typed_before(plans: dict[str, TypedPlan]) -> dict[str, Callable[[], TypedTable]]:
+    """The tables of ``plans`` (read whole and typed) read two at a time, the largest first,
+    when there are two or more within :data:`~fpanalysis.core.ahead.TWO_THREADS_ROWS` rows in
+    all (each read alone, as before, otherwise: empty). Each table's outcome is kept for the
+    loader to take in its order: the table, or what reading it raised, raised when it is taken
+    (so the first table in schema order that fails to read is the one reported, as on one
+    thread)."""
+    rows = {name: sum(p.rows for p in plan.parts) for name, plan in plans.items()}
+    if len(plans) < 2 or sum(rows.values()) > ahead.TWO_THREADS_ROWS:
+        return {}
+
+    def outcome(plan: TypedPlan) -> Callable[[], TypedTable]:
+        try:
+            got = plan.read()
+        except Exception as error:  # noqa: BLE001 - raised when the table is taken
+            caught = error
+
+            def failed() -> TypedTable:
+                raise caught
+
+            return failed
+        return lambda: got
+
+    with timings.phase("read the tables read whole, two at a time"):
+        return ahead.both_ends(
+            [(n, partial(outcome, plans[n])) for n in sorted(plans, key=lambda n: -rows[n])]
+        )
 
 
 MAX_LISTED = 20

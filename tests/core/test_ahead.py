@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from fpanalysis.core.ahead import beside, read_ahead
+from fpanalysis.core.ahead import beside, both_ends, read_ahead
 from fpanalysis.io import write_table, write_table_chunks
 
 
@@ -148,3 +148,50 @@ def test_the_shared_lookups_of_one_thread_are_not_another_s():
         before, inner = beside(other)()
         assert before == [] and inner == 1
         assert findings._shared()[-1] is mine and len(mine) == 1
+
+
+def _pieces(n: int, log: list, fail: str | None = None):
+    def piece(name):
+        def work():
+            log.append((name, threading.current_thread().name))
+            if name == fail:
+                raise ValueError(name)
+            return name.upper()
+
+        return work
+
+    return [(f"p{k}", piece(f"p{k}")) for k in range(n)]
+
+
+def test_both_ends_runs_each_piece_once_from_both_ends():
+    """The second thread starts at the front, the caller at the back; every piece once."""
+    log: list = []
+    done = both_ends(_pieces(6, log))
+    assert done == {f"p{k}": f"P{k}" for k in range(6)}
+    assert sorted(n for n, _ in log) == [f"p{k}" for k in range(6)]
+    me = threading.current_thread().name
+    mine = [n for n, t in log if t == me]
+    theirs = [n for n, t in log if t == "fpanalysis-beside"]
+    assert mine == sorted(mine, reverse=True) and theirs == sorted(theirs)  # each from its end
+    assert not mine or not theirs or max(theirs) < min(mine)  # they met, never crossed
+
+
+@pytest.mark.parametrize("fail", ["p0", "p5"])
+def test_both_ends_raises_what_a_piece_raised(fail):
+    """Whichever thread ran the failing piece, its error reaches the caller."""
+    with pytest.raises(ValueError, match=fail):
+        both_ends(_pieces(6, [], fail=fail))
+
+
+def test_both_ends_gives_the_second_thread_the_caller_s_context():
+    import contextlib
+
+    seen: list = []
+
+    @contextlib.contextmanager
+    def shared():
+        seen.append(threading.current_thread().name)
+        yield
+
+    both_ends(_pieces(2, []), second=shared)
+    assert seen == ["fpanalysis-beside"]

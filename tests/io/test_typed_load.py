@@ -411,3 +411,50 @@ def test_timestamps_read_as_their_days(days):
     want = np.where(ok, general.astype("datetime64[ns]"), np.datetime64("NaT"))
     assert got.to_numpy().tolist() == want.tolist()
     assert np.asarray(bad).tolist() == (~np.isnat(general) & ~ok).tolist()
+
+
+# --------------------------------------------------------------------------- two at a time
+
+
+def _plan(rows: int, read):
+    from types import SimpleNamespace as N
+
+    return N(parts=[N(rows=rows)], read=read)
+
+
+def test_tables_read_two_at_a_time_keep_what_reading_each_raised_for_its_turn(monkeypatch):
+    """Each table's outcome waits for the loader to take it in schema order: a table that
+    failed to read raises only when taken, so the first failing table in schema order is the
+    one reported, as on one thread."""
+    from fpanalysis.core import ahead
+    from fpanalysis.io import load
+
+    def broken():
+        raise OSError("part 2 is truncated")
+
+    plans = {"persons": _plan(5, lambda: "PERSONS"), "couples": _plan(3, broken)}
+    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", 10**9)
+    got = load._read_typed_before(plans)
+    assert sorted(got) == ["couples", "persons"]
+    assert got["persons"]() == "PERSONS"
+    with pytest.raises(OSError, match="truncated"):
+        got["couples"]()
+    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", 7)  # 8 rows: read one at a time, later
+    assert load._read_typed_before(plans) == {}
+    assert load._read_typed_before({"persons": plans["persons"]}) == {}  # one table: nothing
+
+
+def test_the_faults_read_the_same_two_tables_at_a_time_or_one(tmp_path, monkeypatch):
+    """The fault-injected dataset as Parquet: the same frames and problems either way."""
+    from fpanalysis.core import ahead
+
+    path = _faults(tmp_path / "ds", "en")
+    got = {}
+    for rows in (10**9, 0):
+        monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", rows)
+        got[rows] = load_dataset(path)
+    two, one = got[10**9], got[0]
+    assert len(two.problems) > 0 and len(two) > 5
+    assert one.problems == two.problems and list(one) == list(two)
+    for t in two:
+        pd.testing.assert_frame_equal(one[t], two[t], check_exact=True)

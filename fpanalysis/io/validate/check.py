@@ -7,7 +7,6 @@ that cannot be parsed is reported once, as a type error.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 from collections.abc import Callable, Mapping
 
@@ -197,35 +196,19 @@ def _run_checks(
     name.
 
     On one thread (``two`` false: a province, so that no two pieces are held at once) the
-    pieces run in their order, the tables held whole first. On two, the second thread takes
-    the tables read by parts from the front, largest first, while the caller's thread takes
-    the checks of the tables held whole from the back, the quickest first; each then goes on
-    from its end to what the other has not begun. Each piece runs in one thread, the same
-    code either way, so the results are the same.
+    pieces run in their order, the tables held whole first. On two
+    (:func:`~fpanalysis.core.ahead.both_ends`), the second thread takes the tables read by
+    parts, largest first, while the caller's thread takes the checks of the tables held whole,
+    the quickest first; each then goes on to what the other has not begun. The second thread
+    shares the caller's look-ups (:func:`shared_lookups`: they are of the same keys).
     """
     if not two:
         return {name: work() for name, work in (held | parts).items()}
     order = sorted(parts, key=lambda t: -rows[t]) + sorted(held, key=_HELD_COST.index)
-    todo = collections.deque((name, (held | parts)[name]) for name in order)
-    out: dict[str, object] = {}
     memo = current_lookups()
-
-    def take(pop: Callable[[], tuple[str, Callable[[], object]]]) -> None:
-        while True:
-            try:
-                name, work = pop()
-            except IndexError:  # every piece begun
-                return
-            out[name] = work()
-
-    def second() -> None:
-        with shared_lookups(memo):  # the caller's look-ups, shared (they are the same keys)
-            take(todo.popleft)
-
-    waiting = ahead.beside(second)
-    take(todo.pop)
-    waiting()
-    return out
+    return ahead.both_ends(
+        [(name, (held | parts)[name]) for name in order], second=lambda: shared_lookups(memo)
+    )
 
 
 #: The checks of the tables held whole, the slowest first (as measured on 2M people).
