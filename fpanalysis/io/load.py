@@ -226,12 +226,14 @@ def _load(
         for name in wanted:
             if name in sources and name in typed_files:
                 planned[name] = plan_typed(schema.TABLES[name], typed_files[name])
+    typed_plans = {name: plan for name, plan in planned.items() if plan is not None}
     read_before = _read_typed_before(
         {
             name: plan
-            for name, plan in planned.items()
-            if plan is not None and not (by_part and name in partitioned and name in BY_PART_TABLES)
-        }
+            for name, plan in typed_plans.items()
+            if not (by_part and name in partitioned and name in BY_PART_TABLES)
+        },
+        sum(p.rows for plan in typed_plans.values() for p in plan.parts),
     )
     try:
         for name in wanted:  # schema order: deterministic
@@ -304,15 +306,17 @@ def _load(
     return dataset, plans
 
 
-def _read_typed_before(plans: dict[str, TypedPlan]) -> dict[str, Callable[[], TypedTable]]:
+def _read_typed_before(
+    plans: dict[str, TypedPlan], rows_in_all: int
+) -> dict[str, Callable[[], TypedTable]]:
     """The tables of ``plans`` (read whole and typed) read two at a time, the largest first,
-    when there are two or more within :data:`~fpanalysis.core.ahead.TWO_THREADS_ROWS` rows in
-    all (each read alone, as before, otherwise: empty). Each table's outcome is kept for the
-    loader to take in its order: the table, or what reading it raised, raised when it is taken
-    (so the first table in schema order that fails to read is the one reported, as on one
-    thread)."""
+    when there are two or more and the dataset's typed tables (``rows_in_all`` rows, those read
+    by parts too) are within :data:`~fpanalysis.core.ahead.TWO_THREADS_ROWS` (else each is read
+    alone, as before: empty). Each table's outcome is kept for the loader to take in its order:
+    the table, or what reading it raised, raised when it is taken (so the first table in schema
+    order that fails to read is the one reported, as on one thread)."""
     rows = {name: sum(p.rows for p in plan.parts) for name, plan in plans.items()}
-    if len(plans) < 2 or sum(rows.values()) > ahead.TWO_THREADS_ROWS:
+    if len(plans) < 2 or rows_in_all > ahead.TWO_THREADS_ROWS:
         return {}
 
     def outcome(plan: TypedPlan) -> Callable[[], TypedTable]:

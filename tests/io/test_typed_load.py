@@ -433,15 +433,15 @@ def test_tables_read_two_at_a_time_keep_what_reading_each_raised_for_its_turn(mo
         raise OSError("part 2 is truncated")
 
     plans = {"persons": _plan(5, lambda: "PERSONS"), "couples": _plan(3, broken)}
-    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", 10**9)
-    got = load._read_typed_before(plans)
+    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", 20)
+    got = load._read_typed_before(plans, 20)
     assert sorted(got) == ["couples", "persons"]
     assert got["persons"]() == "PERSONS"
     with pytest.raises(OSError, match="truncated"):
         got["couples"]()
-    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", 7)  # 8 rows: read one at a time, later
-    assert load._read_typed_before(plans) == {}
-    assert load._read_typed_before({"persons": plans["persons"]}) == {}  # one table: nothing
+    # 21 rows in the dataset (its tables read by parts too): each read alone, later
+    assert load._read_typed_before(plans, 21) == {}
+    assert load._read_typed_before({"persons": plans["persons"]}, 5) == {}  # one table
 
 
 def test_the_faults_read_the_same_two_tables_at_a_time_or_one(tmp_path, monkeypatch):

@@ -1086,3 +1086,31 @@ def test_load_for_analysis_shows_five_warnings_and_counts_the_rest(tmp_path):
     assert len(ds.messages) == 6
     assert all("id_unknown_region" in m for m in ds.messages[:5])
     assert ds.messages[5] == "... and 2 more warnings; run `fpanalysis validate` to see them all"
+
+
+def test_the_checks_across_tables_reuse_the_references_look_ups(sample_dir, monkeypatch):
+    """The references look up their keys on a pool's threads, which store what they found in
+    the caller's shared look-ups: the checks across tables after them look nothing up again
+    (on 10M people, 5.5 s of a validation when the pool's threads kept their own)."""
+    from fpanalysis.io import load_dataset
+    from fpanalysis.io.validate import crossfield, findings
+
+    ds = load_dataset(sample_dir)
+    calls: list[int] = []
+    real = findings._key_positions_together
+
+    def counted(columns, keys):
+        calls.append(len(columns))
+        return real(columns, keys)
+
+    monkeypatch.setattr(findings, "_key_positions_together", counted)
+    with findings.shared_lookups():  # alone: it looks up everything for itself, once
+        crossfield.conditional(ds)
+    alone = len(calls)
+    calls.clear()
+    with findings.shared_lookups():
+        crossfield.references(ds)
+        assert calls
+        calls.clear()
+        crossfield.conditional(ds)
+    assert len(calls) < alone, (len(calls), alone)  # what the references found, not again

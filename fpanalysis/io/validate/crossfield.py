@@ -7,6 +7,8 @@ that the members contradict.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -14,11 +16,13 @@ from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, isin_keys
 from fpanalysis.io.validate.findings import (
     Finding,
+    current_lookups,
     fmt_date,
     key_positions,
     key_positions_each,
     loaded_columns,
     lookup,
+    shared_lookups,
 )
 from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
 
@@ -150,9 +154,12 @@ def _references_found(ds: Dataset, only: str | None) -> dict[tuple[str, str], np
     todo = [(ref, cols) for ref, cols in by_keys.items()]
     todo.sort(key=lambda x: -sum(len(v) for _, _, v in x[1]))
 
+    memo = current_lookups()  # the pool's threads store their look-ups in the caller's
+
     def look_up(ref: str, cols: list[tuple[str, str, pd.Series]]) -> list[np.ndarray]:
         tt, tc = ref.split(".")
-        return [at >= 0 for at in key_positions_each([v for _, _, v in cols], ds[tt][tc])]
+        with shared_lookups(memo) if memo is not None else contextlib.nullcontext():
+            return [at >= 0 for at in key_positions_each([v for _, _, v in cols], ds[tt][tc])]
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         found = list(pool.map(lambda x: look_up(*x), todo))
