@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["TWO_THREADS_ROWS", "beside", "both_ends", "read_ahead"]
+__all__ = ["TWO_THREADS_ROWS", "beside", "both_ends", "outcome_of", "read_ahead"]
 
 T = TypeVar("T")
 
@@ -28,8 +28,9 @@ T = TypeVar("T")
 #: on two threads: a county's to a city's data (about 2M people's whole dataset holds 22M rows).
 #: Most of their work is in pyarrow's kernels and the Parquet reader, which let go of the
 #: interpreter. Beyond it (a province, whose large tables are read in slices to stay within
-#: memory) they run one after another: measured on 10M people, validation's peak rose by 0.8 GB
-#: on two threads, to near the 8 GB target, and no time was saved (benchmarks/README.md).
+#: memory) they run one after another: on 10M people, validation with its tables read by parts
+#: checked on a second thread saved no time and its peak rose by 0.8 GB, to near the 8 GB
+#: target (measured before this limit was set; benchmarks/README.md, "Tried and dropped").
 TWO_THREADS_ROWS = 24_000_000
 
 _DONE = object()
@@ -101,6 +102,32 @@ def read_ahead(items: Iterable[T], *, ahead: int = 1) -> Iterator[T]:
         stop.set()  # the thread ends at its next item
 
 
+def outcome_of(work: Callable[[], T]) -> Callable[[], T]:
+    """Run ``work()`` now; the function returned gives what it returned, or raises what it
+    raised, each time it is called: an outcome kept to be taken later, in the taker's order
+    (or in another thread: :func:`beside`).
+
+    Examples:
+        >>> later = outcome_of(lambda: 1 / 0)
+        >>> later()
+        Traceback (most recent call last):
+        ...
+        ZeroDivisionError: division by zero
+        >>> outcome_of(lambda: 42)()
+        42
+    """
+    try:
+        value = work()
+    except BaseException as error:  # noqa: BLE001 - raised when the outcome is taken
+        caught = error
+
+        def failed() -> T:
+            raise caught
+
+        return failed
+    return lambda: value
+
+
 def beside(work: Callable[[], T]) -> Callable[[], T]:
     """Start ``work()`` on another thread now; the function returned waits for it to end and
     returns what it returned, or raises what it raised (in the caller's thread).
@@ -118,23 +145,15 @@ def beside(work: Callable[[], T]) -> Callable[[], T]:
         ...
         ZeroDivisionError: division by zero
     """
-    out: list = []
-
-    def run() -> None:
-        try:
-            out.append((True, work()))
-        except BaseException as error:  # noqa: BLE001 - raised again by the caller
-            out.append((False, error))
-
-    thread = threading.Thread(target=run, name="fpanalysis-beside", daemon=True)
+    out: list[Callable[[], T]] = []
+    thread = threading.Thread(
+        target=lambda: out.append(outcome_of(work)), name="fpanalysis-beside", daemon=True
+    )
     thread.start()
 
     def result() -> T:
         thread.join()
-        ok, value = out[0]
-        if not ok:
-            raise value
-        return value
+        return out[0]()
 
     return result
 

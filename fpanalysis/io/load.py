@@ -227,13 +227,13 @@ def _load(
             if name in sources and name in typed_files:
                 planned[name] = plan_typed(schema.TABLES[name], typed_files[name])
     typed_plans = {name: plan for name, plan in planned.items() if plan is not None}
+    # read and checked a part at a time by the validation
+    left_to_validation = {
+        name for name in typed_plans if by_part and name in partitioned and name in BY_PART_TABLES
+    }
     read_before = _read_typed_before(
-        {
-            name: plan
-            for name, plan in typed_plans.items()
-            if not (by_part and name in partitioned and name in BY_PART_TABLES)
-        },
-        sum(p.rows for plan in typed_plans.values() for p in plan.parts),
+        {name: plan for name, plan in typed_plans.items() if name not in left_to_validation},
+        sum(plan.rows for plan in typed_plans.values()),
     )
     try:
         for name in wanted:  # schema order: deterministic
@@ -244,8 +244,7 @@ def _load(
             table = schema.TABLES[name]
             with timings.phase(f"read {name}"):
                 plan = planned.get(name)
-                if plan is not None and by_part and name in partitioned and name in BY_PART_TABLES:
-                    # read and checked a part at a time by the validation
+                if plan is not None and name in left_to_validation:
                     plans[name], readers[name], headers[name] = plan, plan.raw, dict(plan.found)
                     problems.extend(p for ps in plan.header_problems for p in ps)
                     parts[name] = plan.spans
@@ -315,25 +314,14 @@ def _read_typed_before(
     alone, as before: empty). Each table's outcome is kept for the loader to take in its order:
     the table, or what reading it raised, raised when it is taken (so the first table in schema
     order that fails to read is the one reported, as on one thread)."""
-    rows = {name: sum(p.rows for p in plan.parts) for name, plan in plans.items()}
     if len(plans) < 2 or rows_in_all > ahead.TWO_THREADS_ROWS:
         return {}
-
-    def outcome(plan: TypedPlan) -> Callable[[], TypedTable]:
-        try:
-            got = plan.read()
-        except Exception as error:  # noqa: BLE001 - raised when the table is taken
-            caught = error
-
-            def failed() -> TypedTable:
-                raise caught
-
-            return failed
-        return lambda: got
-
     with timings.phase("read the tables read whole, two at a time"):
         return ahead.both_ends(
-            [(n, partial(outcome, plans[n])) for n in sorted(plans, key=lambda n: -rows[n])]
+            [
+                (n, partial(ahead.outcome_of, plans[n].read))
+                for n in sorted(plans, key=lambda n: -plans[n].rows)
+            ]
         )
 
 

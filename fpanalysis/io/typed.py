@@ -175,6 +175,11 @@ class TypedPlan:
     header_problems: list[list[Problem]]  # per part: what its header said
 
     @property
+    def rows(self) -> int:
+        """The table's rows, every part's counted from its metadata (no cell read)."""
+        return sum(p.rows for p in self.parts)
+
+    @property
     def spans(self) -> list[tuple[int, int, str]]:
         """[(first row, last row, part file), ...] as :class:`TypedTable` gives them."""
         return [(2 + p.offset, 1 + p.offset + p.rows, p.shown) for p in self.parts]

@@ -419,7 +419,7 @@ def test_timestamps_read_as_their_days(days):
 def _plan(rows: int, read):
     from types import SimpleNamespace as N
 
-    return N(parts=[N(rows=rows)], read=read)
+    return N(parts=[N(rows=rows)], rows=rows, read=read)
 
 
 def test_tables_read_two_at_a_time_keep_what_reading_each_raised_for_its_turn(monkeypatch):
@@ -449,10 +449,16 @@ def test_the_faults_read_the_same_two_tables_at_a_time_or_one(tmp_path, monkeypa
     from fpanalysis.core import ahead
 
     path = _faults(tmp_path / "ds", "en")
+    shared: list[int] = []  # the tables each load handed to two threads
+    real = ahead.both_ends
+    monkeypatch.setattr(
+        ahead, "both_ends", lambda pieces, **k: shared.append(len(pieces)) or real(pieces, **k)
+    )
     got = {}
     for rows in (10**9, 0):
         monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", rows)
         got[rows] = load_dataset(path)
+    assert shared == [13]  # every table two at a time, then none: both ways were taken
     two, one = got[10**9], got[0]
     assert len(two.problems) > 0 and len(two) > 5
     assert one.problems == two.problems and list(one) == list(two)

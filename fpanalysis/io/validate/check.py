@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import pandas as pd
 
 from fpanalysis.core import ahead, schema, timings
 from fpanalysis.core.dataset import Dataset, Problem
 from fpanalysis.io.typed import TypedPlan
-from fpanalysis.io.validate.byparts import PartChecks, check_by_part
+from fpanalysis.io.validate.byparts import check_by_part
 from fpanalysis.io.validate.columns import column_problems
 from fpanalysis.io.validate.crossfield import (
     conditional,
@@ -23,7 +24,7 @@ from fpanalysis.io.validate.crossfield import (
     date_order,
     references,
 )
-from fpanalysis.io.validate.findings import Finding, current_lookups, shared_lookups
+from fpanalysis.io.validate.findings import Finding, callers_lookups, shared_lookups
 from fpanalysis.io.validate.idnumbers import id_number_findings, key_id_problems
 from fpanalysis.io.validate.problems import drop_shadowed, fill_keys_and_values, finding_problems
 from fpanalysis.io.validate.report import ValidationReport
@@ -119,9 +120,9 @@ def _validate(
     parted = [t for t in schema.TABLES if t in by_part]
     done = _run_checks(
         held,
-        {t: _part_check(dataset, t, by_part[t], as_of, after_part) for t in parted},
+        {t: partial(check_by_part, dataset, t, by_part[t], as_of, after_part) for t in parted},
         two=_rows_checked(dataset, by_part) <= ahead.TWO_THREADS_ROWS,
-        rows={t: _rows(by_part[t]) for t in parted},
+        rows={t: by_part[t].rows for t in parted},
     )
     ref_findings, notes = done["references"]
     col_probs, key_ids = done["columns"], done["key_ids"]
@@ -174,17 +175,6 @@ def _validate(
     return ValidationReport(filled, rows, rejected)
 
 
-def _part_check(
-    dataset: Dataset,
-    table: str,
-    plan: TypedPlan,
-    as_of: pd.Timestamp,
-    after_part: Callable[[str, pd.DataFrame], None] | None,
-) -> Callable[[], PartChecks]:
-    """The check of ``table``, read by parts, as a piece of work for :func:`_run_checks`."""
-    return lambda: check_by_part(dataset, table, plan, as_of, after_part)
-
-
 def _run_checks(
     held: dict[str, Callable[[], object]],
     parts: dict[str, Callable[[], object]],
@@ -205,10 +195,8 @@ def _run_checks(
     if not two:
         return {name: work() for name, work in (held | parts).items()}
     order = sorted(parts, key=lambda t: -rows[t]) + sorted(held, key=_HELD_COST.index)
-    memo = current_lookups()
-    return ahead.both_ends(
-        [(name, (held | parts)[name]) for name in order], second=lambda: shared_lookups(memo)
-    )
+    every = held | parts
+    return ahead.both_ends([(name, every[name]) for name in order], second=callers_lookups())
 
 
 #: The checks of the tables held whole, the slowest first (as measured on 2M people).
@@ -217,9 +205,4 @@ _HELD_COST = ["id_numbers", "conditional", "references", "columns", "key_ids", "
 
 def _rows_checked(dataset: Dataset, by_part: Mapping[str, TypedPlan]) -> int:
     """The rows of every table checked: those held whole and those read by parts."""
-    return sum(len(df) for _, df in dataset.items()) + sum(map(_rows, by_part.values()))
-
-
-def _rows(plan: TypedPlan) -> int:
-    """The rows of a table read by parts."""
-    return sum(p.rows for p in plan.parts)
+    return sum(len(df) for _, df in dataset.items()) + sum(p.rows for p in by_part.values())

@@ -7,8 +7,6 @@ that the members contradict.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pandas as pd
 
@@ -16,13 +14,12 @@ from fpanalysis.core import schema
 from fpanalysis.core.dataset import Dataset, Problem, isin_keys
 from fpanalysis.io.validate.findings import (
     Finding,
-    current_lookups,
+    callers_lookups,
     fmt_date,
     key_positions,
     key_positions_each,
     loaded_columns,
     lookup,
-    shared_lookups,
 )
 from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
 
@@ -154,11 +151,11 @@ def _references_found(ds: Dataset, only: str | None) -> dict[tuple[str, str], np
     todo = [(ref, cols) for ref, cols in by_keys.items()]
     todo.sort(key=lambda x: -sum(len(v) for _, _, v in x[1]))
 
-    memo = current_lookups()  # the pool's threads store their look-ups in the caller's
+    shared = callers_lookups()  # the pool's threads store their look-ups in the caller's
 
     def look_up(ref: str, cols: list[tuple[str, str, pd.Series]]) -> list[np.ndarray]:
         tt, tc = ref.split(".")
-        with shared_lookups(memo) if memo is not None else contextlib.nullcontext():
+        with shared():
             return [at >= 0 for at in key_positions_each([v for _, _, v in cols], ds[tt][tc])]
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -6,8 +6,8 @@ rule, with the message (or a message per row), before it becomes one
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +82,7 @@ def shared_lookups(memo: dict | None = None) -> Iterator[None]:
     """Within: :func:`key_positions` of the same column in the same keys (the same arrays) is
     looked up once, the checks across tables asking again for what the references found.
 
-    ``memo``: another thread's look-ups (:func:`current_lookups`), shared with it (a lookup
+    ``memo``: another thread's look-ups (:func:`callers_lookups`), shared with it (a lookup
     stored or read is one step of a dict); default: new ones, this thread's own."""
     stack = _shared()
     stack.append({} if memo is None else memo)
@@ -92,10 +92,13 @@ def shared_lookups(memo: dict | None = None) -> Iterator[None]:
         stack.pop()
 
 
-def current_lookups() -> dict | None:
-    """This thread's look-ups of the innermost :func:`shared_lookups` (``None``: outside one)."""
+def callers_lookups() -> Callable[[], AbstractContextManager[None]]:
+    """For work handed to another thread (a pool's, the second thread of validation's checks):
+    a context in which that thread shares this thread's look-ups, those of its innermost
+    :func:`shared_lookups` (outside one: the other thread's own, let go at the end)."""
     stack = _shared()
-    return stack[-1] if stack else None
+    memo = stack[-1] if stack else None
+    return lambda: shared_lookups(memo)
 
 
 def key_positions(values: pd.Series, keys: pd.Series) -> np.ndarray:

@@ -123,8 +123,9 @@ def detail_blocks(
 
     # Up to a city's tables, C5-C8 are made on a second thread while C1-C4 are (the frames both
     # derive, such as the couples' spouses, made once: :func:`~fpanalysis.rules.frames.memo`),
-    # and nothing is let go before both are done; a province's, one after the other, each table
-    # let go once read.
+    # and no table is let go before both are done (C1-C4 still let go of their own days'
+    # scopes, which C5-C8 never read); a province's, one after the other, each table let go
+    # once read.
     two = sum(len(t) for t in tables.values()) <= ahead.TWO_THREADS_ROWS
     events_made = ahead.beside(events) if two else None
     done_with = partial(let_go, tables) if not two else lambda *a, **k: None
