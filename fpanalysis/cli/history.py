@@ -60,6 +60,10 @@ OPTIONS = option_help(
     --rounds
         登记簿中的所有轮次 /
         every recorded round
+    --dataset
+        单位名称所取自的数据集（--unit、--units；默认登记簿记录的最近一轮考核的数据集） /
+        the dataset the units' names are read from (--unit, --units; default: the one the
+        newest compliance round recorded)
     """
 )
 
@@ -222,6 +226,57 @@ def verified(reg: Any) -> Any:
     return reg
 
 
+def unit_names(reg: Any, dataset: Path | None, out: Path | None, *, lang: str) -> dict[str, str]:
+    """Unit id -> name, for the register's tables of units (rulebook §3).
+
+    A round records what it scored (ids, rates, grades), not the units' names, so the names are
+    read from a dataset's ``units`` table: ``dataset`` when given (an error when it cannot be
+    read), else the dataset the newest compliance round recorded (``inputs_json``'s
+    ``source``). That one may have moved or gone since: the names are then left out, with a
+    line on stderr saying why and how to give them. ``out`` is refused where it would overwrite
+    the dataset read (:func:`fpanalysis.io.guard.check_writes`). Which dataset the names came
+    from is said on stderr: a name is a label, read as it is there today.
+    """
+    import json
+
+    from fpanalysis.cli.outputs import OUTPUTS
+    from fpanalysis.core.errors import FPError
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.io.guard import Target, check_writes
+    from fpanalysis.io.workbooks import unit_names_of
+
+    zh = lang == "zh"
+    if dataset is None:
+        rounds = reg.rounds("compliance")
+        source = (
+            json.loads(rounds["inputs_json"].iloc[-1] or "{}").get("source")
+            if len(rounds)
+            else None
+        )
+        if not source:
+            return {}
+        try:
+            ds = load_for_analysis(source, ["units"], lang=lang)
+        except FPError as exc:
+            print(
+                f"注意：未列单位名称：最近一轮考核的数据集 {source} 无法读取（{exc.message_zh}）；"
+                "可用 --dataset 指明"
+                if zh
+                else f"note: no unit names: the newest compliance round's dataset {source} "
+                f"cannot be read ({exc.message_en}); give one with --dataset",
+                file=sys.stderr,
+            )
+            return {}
+    else:
+        ds = load_for_analysis(dataset, ["units"], lang=lang)
+    if out is not None:
+        _, kind, suffixes = OUTPUTS["--out"]
+        check_writes([Target("--out", Path(out), kind, suffixes)], [("--dataset", ds.source)])
+    names = unit_names_of(ds)
+    print(f"单位名称取自 {ds.source}" if zh else f"unit names from {ds.source}", file=sys.stderr)
+    return names
+
+
 # --------------------------------------------------------------------------- history
 
 
@@ -233,6 +288,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--unit", metavar="UNIT_ID", help=OPTIONS["--unit"])
     group.add_argument("--units", action="store_true", help=OPTIONS["--units"])
     group.add_argument("--rounds", action="store_true", help=OPTIONS["--rounds"])
+    parser.add_argument("--dataset", type=Path, metavar="PATH", help=OPTIONS["--dataset"])
     add_register_option(parser)
     add_lang(parser)
     add_out(parser)
@@ -245,6 +301,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "请给出户编号，或 --unit / --units / --rounds 之一",
             "give a household id, or one of --unit / --units / --rounds",
+            rule="history-mode",
+        )
+    if args.dataset is not None and not (args.unit or args.units):
+        raise UsageError(
+            "--dataset 只用于 --unit 或 --units（单位名称）",
+            "--dataset is for --unit or --units only (the units' names)",
             rule="history-mode",
         )
     from fpanalysis.core.privacy import mask_frame, mask_text
@@ -268,11 +330,17 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         elif args.rounds:
-            df = reg.rounds()
+            # the round's kind, not a unit's (units.kind, 单位类型) in the headers
+            df = reg.rounds().rename(columns={"kind": "round_kind"})
             msg = f"登记簿共 {len(df)} 轮" if zh else f"{len(df)} rounds recorded"
         else:
-            df = reg.unit_grades(args.unit)
+            from fpanalysis.io.workbooks import with_unit_names
+
+            names = unit_names(reg, args.dataset, args.out, lang=args.lang)
+            df = with_unit_names(reg.unit_grades(args.unit), names)
             who = args.unit or ("所有单位" if zh else "every unit")
+            if args.unit and names.get(args.unit):
+                who += f"（{names[args.unit]}）" if zh else f" ({names[args.unit]})"
             n = df["round_id"].nunique()
             msg = (
                 f"{who}：{n} 轮考核，{len(df)} 行"

@@ -8,7 +8,8 @@ date with ``--register PATH|URL`` (its tiers and incomes make ``tier_change`` an
 changed" known), else ``--previous-round FILE`` (the last round's relief output), else the
 ``--previous`` dataset's ``receiving`` households, else this dataset's. ``--units --register``
 compares each unit's grade between the register's last two compliance rounds in force
-(``improved``, ``declined``, ``unchanged``, ``new``, ``dropped``) and reads no dataset."""
+(``improved``, ``declined``, ``unchanged``, ``new``, ``dropped``); the units' names come from
+``DATASET`` when given, else from the dataset the newest compliance round recorded."""
 
 from __future__ import annotations
 
@@ -65,9 +66,10 @@ OPTIONS = option_help(
         上期基准日（默认：上期数据中最近的申请或复核日期） /
         the previous period's as-of date (default: its last recorded date)
     --units
-        比较登记簿最近两轮考核中各单位的等次（须 --register；不读数据集） /
-        each unit's grade between the register's last two compliance rounds (needs --register; reads
-        no dataset)
+        比较登记簿最近两轮考核中各单位的等次（须 --register；单位名称取自 DATASET，
+        默认最近一轮考核记录的数据集） /
+        each unit's grade between the register's last two compliance rounds (needs --register;
+        the units' names from DATASET, default the dataset the newest compliance round recorded)
     """
 )
 
@@ -93,11 +95,16 @@ def run_units(args: argparse.Namespace) -> int:
         raise UsageError(
             "--units 须与 --register 一起使用", "--units needs --register", rule="units"
         )
-    from fpanalysis.cli.history import verified
+    from fpanalysis.cli.history import unit_names, verified
+    from fpanalysis.core import config
+    from fpanalysis.io.workbooks import with_unit_names
 
     reg = verified(open_from_args(args, create=False))
     try:
         out = unit_transitions(reg)
+        # the units' names: from DATASET when one is given, else from the newest round's
+        given = None if args.dataset == config.SAMPLE_DIR else args.dataset
+        out = with_unit_names(out, unit_names(reg, given, args.out, lang=args.lang))
     finally:
         reg.close()
     if args.out.suffix.lower() == ".xlsx":

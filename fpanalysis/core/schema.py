@@ -690,13 +690,37 @@ OUTPUT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "passes_over": "越过的户",
         "category": "类别",
         "approved_on": "审批日期",
+        "register_key": "登记簿户键",
+        # the register's rounds and histories (history, review --units)
+        "round_kind": "轮次类型",
+        "seq": "记录序号",
+        "as_of": "基准日",
+        "recorded_at": "记录时间（UTC）",
+        "package_version": "程序版本",
+        "params_sha256": "参数摘要（SHA-256）",
+        "supersedes": "取代的轮次",
+        "superseded_by": "被此轮次取代",
+        "note": "备注",
+        "params_json": "参数（JSON）",
+        "override_text": "参数覆盖文件内容",
+        "inputs_json": "输入文件（JSON）",
+        "options_json": "选项（JSON）",
+        "listed": "本轮列有此户",
+        "previous_round_id": "上期轮次编号",
+        "previous_period": "上期考核期",
+        "previous_grade": "上期等次",
+        "previous_score": "上期得分",
     }
 )
+
+_GRADES = MappingProxyType({"excellent": "优秀", "pass": "合格", "fail": "不合格"})
 
 # Chinese labels of enum values that only outputs have.
 OUTPUT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
-        "grade": MappingProxyType({"excellent": "优秀", "pass": "合格", "fail": "不合格"}),
+        "grade": _GRADES,
+        "previous_grade": _GRADES,
+        "round_kind": MappingProxyType({"compliance": "单位考核", "relief": "低保评议"}),
         # compliance indicators and accountability rules (rulebook §3, §4)
         "indicator": MappingProxyType(
             {
@@ -730,7 +754,19 @@ OUTPUT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             }
         ),
         "transition": MappingProxyType(
-            {"enter": "新纳入", "continue": "继续", "exit": "退出", "tier_change": "档次变动"}
+            {
+                # a household between relief rounds (review)
+                "enter": "新纳入",
+                "continue": "继续",
+                "exit": "退出",
+                "tier_change": "档次变动",
+                # a unit between compliance rounds (review --units)
+                "improved": "等次上升",
+                "declined": "等次下降",
+                "unchanged": "等次未变",
+                "new": "新列入考核",
+                "dropped": "不再考核",
+            }
         ),
         # relief (rulebook §6)
         "selection": MappingProxyType(

@@ -21,7 +21,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.privacy import mask_frame
-from fpanalysis.io.meeting import add_committee_parts
+from fpanalysis.io.meeting import KEY_COLUMN, add_committee_parts
 from fpanalysis.io.sheets import fit_row_heights, money_format, print_setup
 from fpanalysis.io.write import neutralize_text, write_workbook
 from fpanalysis.rules.relief import (
@@ -79,8 +79,11 @@ def export_meeting_xlsx(
 
     ``keys``: a recorded round's household ids as the register stores them (an ID number as
     its keyed hash, rulebook §7): the proposal's SHA-256 is computed over them, as over the
-    recorded rows, and unless ``reveal_pii`` the household column shows them, so that
+    recorded rows. When any of them is not the household's id (a household numbered by an ID
+    number), a hidden column after the household's (:data:`KEY_COLUMN`) holds them, so that
     ``fpanalysis decide`` finds each household again without the workbook holding its number.
+    The household column shows the number masked (``110105********0016``) unless
+    ``reveal_pii``: the committee reads what every other output shows, never the hash.
 
     Returns:
         The path written.
@@ -107,18 +110,17 @@ def export_meeting_xlsx(
     waiting = waiting.sort_values(["pool", "rank"], kind="mergesort")[wait_cols]
     digest = None
     if keys:
-        table = t.assign(household_id=_stored(t["household_id"], keys))
-        digest = proposal_digest(table)
-        if not reveal_pii:
-            sel = sel.assign(household_id=_stored(sel["household_id"], keys))
-            waiting = waiting.assign(household_id=_stored(waiting["household_id"], keys))
+        stored = _stored(t["household_id"], keys)
+        digest = proposal_digest(t.assign(household_id=stored))
+        if not stored.equals(t["household_id"].astype(str).astype("object")):
+            sel, waiting = _keyed(sel, keys), _keyed(waiting, keys)
     if not reveal_pii:
         sel = mask_frame(sel)
         waiting = mask_frame(waiting)
     zh = lang == "zh"
     if title is None:
         title = _title(result, len(sel), zh)
-    wb = _workbook(sel, cols, title, zh)
+    wb = _workbook(sel, list(sel.columns), title, zh)
     add_committee_parts(
         wb, result, waiting, title, zh, fill_sheet=fill_sheet, round_id=round_id, digest=digest
     )
@@ -128,6 +130,16 @@ def export_meeting_xlsx(
 
 def _stored(ids: pd.Series, keys: Mapping[str, Any]) -> pd.Series:
     return ids.map(lambda h: keys.get(str(h), h)).astype("object")
+
+
+def _keyed(rows: pd.DataFrame, keys: Mapping[str, Any]) -> pd.DataFrame:
+    """``rows`` with the register's key of each household in a column after its id
+    (:data:`KEY_COLUMN`, hidden in the sheet)."""
+    out = rows.copy()
+    out.insert(
+        out.columns.get_loc("household_id") + 1, KEY_COLUMN, _stored(rows["household_id"], keys)
+    )
+    return out
 
 
 def _title(result: ReliefResult, n: int, zh: bool) -> str:
@@ -209,6 +221,8 @@ def fill_sheet(ws, rows: pd.DataFrame, cols: list[str], title: str, zh: bool) ->
         ws.append(row)
     for j, c in enumerate(cols, start=1):
         ws.column_dimensions[openpyxl.utils.get_column_letter(j)].width = WIDTHS.get(c, 11)
+        if c == KEY_COLUMN:
+            ws.column_dimensions[openpyxl.utils.get_column_letter(j)].hidden = True
         if c.startswith("reason"):
             for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")

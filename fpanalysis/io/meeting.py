@@ -51,6 +51,10 @@ LIST_DECISION_COLUMNS = {
 ROUND_KEYS = ("round_id", "proposal_sha256", "as_of", "pool", "quota", "budget_yuan")
 NOT_RECORDED = ("（未记入登记簿）", "(not recorded)")
 WIDTHS = {"decision": 12, "decision_reason": 40, "decided_tier": 11}
+#: A recorded round's column of the households' keys as the register stores them (an ID number
+#: as its keyed hash, rulebook §7): hidden, and read back by ``fpanalysis decide``, so that the
+#: household column shows the number masked, as the committee reads it everywhere else.
+KEY_COLUMN = "register_key"
 
 
 #: the instructions' parts, (zh, en): what to choose ({} the choices), what a change of tier
@@ -283,13 +287,17 @@ def _text(v: Any) -> str:
 
 
 def _header_columns(ws) -> dict[str, int]:
-    """Column numbers of the household id and the decision columns, by header (zh or en)."""
-    hid = {schema.zh_header("household_id", "households"), "household_id"}
+    """Column numbers of the household id, the register's key (a recorded round's, hidden) and
+    the decision columns, by header (zh or en)."""
+    named = {
+        name: {schema.zh_header(name, "households"), name} for name in ("household_id", KEY_COLUMN)
+    }
     out = {}
     for cell in ws[2]:
         v = _text(cell.value).strip()
-        if v in hid:
-            out["household_id"] = cell.column
+        for name, headers in named.items():
+            if v in headers:
+                out[name] = cell.column
         for name, labels in DECISION_COLUMNS.items():
             if v in labels:
                 out[name] = cell.column
@@ -384,13 +392,16 @@ def read_meeting_workbook(path: str | Path) -> MeetingWorkbook:
             )
         skip = {cols[n] for n in LIST_DECISION_COLUMNS[key]}
         problems += _compare(ws, hidden, skip, ws.title)
+        # the household as the register stores it: the hidden key when the workbook has it
+        # (a recorded round's), else the household column (an older workbook's)
+        hid = KEY_COLUMN if KEY_COLUMN in cols else "household_id"
         for r in range(3, ws.max_row + 1):
             get = {n: ws.cell(row=r, column=cols[n]) for n in cols}
             if all(_text(c.value).strip() == "" for c in get.values()):
                 continue
             marks.append(
                 {
-                    "household_id": _text(get["household_id"].value).strip(),
+                    "household_id": _text(get[hid].value).strip(),
                     "sheet": key,
                     "row": r,
                     "decision": get["decision"].value,

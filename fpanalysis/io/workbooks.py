@@ -59,6 +59,7 @@ __all__ = [
     "table_workbook",
     "title_text",
     "unit_names_of",
+    "with_unit_names",
     "write_table_workbook",
 ]
 
@@ -338,7 +339,7 @@ def _number_format(name: str, s: pd.Series, lang: str, month: bool) -> str | Non
     return None
 
 
-def _with_unit_names(df: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+def with_unit_names(df: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     """``unit_name`` right after ``unit_id`` (when the table has the one and not the other)."""
     if not names or "unit_id" not in df.columns or "unit_name" in df.columns:
         return df
@@ -447,7 +448,7 @@ def fill_table(
     out_kind = OUTPUTS[book.kind]
     zh = lang == "zh"
     table = table if table is not None else out_kind.table
-    df = _with_unit_names(prepare_frame(df), book.unit_names)
+    df = with_unit_names(prepare_frame(df), book.unit_names)
     names = [str(c) for c in df.columns]
     month_cols = set()
     for c in names if out_kind.dates else []:

@@ -671,7 +671,7 @@ def write_table(
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
         >>> _ = write_table(pd.DataFrame({"sex": ["F"], "note": ["=cmd"]}), p, lang="zh")
         >>> p.read_bytes().decode("utf-8")
-        "\\ufeff性别,note\\n女,'=cmd\\n"
+        "\\ufeff性别,备注\\n女,'=cmd\\n"
     """
     path = Path(path)
     ext = path.suffix.lower()

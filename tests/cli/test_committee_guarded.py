@@ -48,16 +48,19 @@ def work(proposed, tmp_path):
     return tmp_path / "w", rid, keys
 
 
-def _fill_first(meeting: Path, decision: str, reason: str) -> str:
-    """Mark the first household of the selected list; return the key the workbook shows."""
+def _fill_first(meeting: Path, decision: str, reason: str) -> tuple[str, str, bool]:
+    """Mark the first household of the selected list; return the household the workbook shows,
+    the register's key beside it and whether that key's column is hidden."""
     wb = openpyxl.load_workbook(meeting)
     ws = wb["拟纳入名单"]
     cols = {c.value: c.column for c in ws[2]}
     shown = ws.cell(row=3, column=cols["户编号"]).value
+    key = ws.cell(row=3, column=cols["登记簿户键"])
+    hidden = ws.column_dimensions[key.column_letter].hidden
     ws.cell(row=3, column=cols["评议意见"], value=decision)
     ws.cell(row=3, column=cols["评议理由"], value=reason)
     wb.save(meeting)
-    return shown
+    return shown, key.value, hidden
 
 
 def _dump(path: Path) -> str:
@@ -77,8 +80,12 @@ def test_the_procedure_on_households_numbered_by_id_numbers(work, capsys):
     folder, rid, keys = work
     reg_path, meeting = folder / "register.sqlite", folder / "m.xlsx"
     reg = ["--register", str(reg_path)]
-    shown = _fill_first(meeting, "不同意", "入户调查发现有未申报的经营收入")
-    assert shown.startswith("id#")  # the workbook shows the register's key, not the number
+    shown, key, hidden = _fill_first(meeting, "不同意", "入户调查发现有未申报的经营收入")
+    # the committee reads the number masked, as every output shows it; the register's key
+    # (never the number) is beside it in a hidden column, for decide to read back
+    assert shown[6:14] == "********" and find_unmasked_ids(shown) == []
+    assert [k for k in keys if k[:6] + "********" + k[-4:] == shown]
+    assert key.startswith("id#") and hidden
     capsys.readouterr()
     assert main(["decide", str(meeting), "--round", rid, *reg]) == 0
     decided = R.open_register(str(reg_path)).rounds("relief")["round_id"].iloc[-1]
@@ -101,6 +108,9 @@ def test_the_procedure_on_households_numbered_by_id_numbers(work, capsys):
     assert household[:6] + "********" + household[-4:] in logs  # the objection, masked
     r = R.open_register(str(reg_path))
     assert r.decisions(decided)["household_id"].str.startswith("id#").all()
+    # the household marked in the workbook is the one the register records as rejected
+    rejected = r.decisions(decided).query("decision == 'reject'")["household_id"]
+    assert rejected.tolist() == [key]
     assert r.objections(decided)["household_id"].str.startswith("id#").all()
     found = r.check_seals()
     assert found.ok, [p.message_en for p in found.problems]

@@ -382,7 +382,7 @@ def test_csv_bytes_bom_lf_zh_labels_and_formula_neutralised(tmp_path):
         {
             "sex": ["F", "M"],
             "grade": ["pass", None],
-            "note": ['=HYPERLINK("x")', "-3"],
+            "remark": ['=HYPERLINK("x")', "-3"],
             "amount": [-3, 4],
             "date": pd.to_datetime(["2024-03-01", None]),
             "veto": pd.array([True, None], dtype="boolean"),
@@ -390,7 +390,7 @@ def test_csv_bytes_bom_lf_zh_labels_and_formula_neutralised(tmp_path):
     )
     p = io.write_table(df, tmp_path / "o.csv", lang="zh")
     assert p.read_bytes() == (
-        "\ufeff性别,等次,note,amount,日期,一票否决\n"
+        "\ufeff性别,等次,remark,amount,日期,一票否决\n"
         '女,合格,"\'=HYPERLINK(""x"")",-3,2024-03-01,是\n'
         "男,,'-3,4,,\n"
     ).encode("utf-8")
