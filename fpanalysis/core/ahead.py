@@ -8,30 +8,101 @@
 - :func:`beside`: one piece of work started now and waited for later (compliance's C5-C8
   beside C1-C4, ``fpanalysis.rules.compliance.detail``), and :func:`both_ends`: a list of pieces
   shared by two threads (the tables read typed, ``fpanalysis.io.load``; validation's checks,
-  ``fpanalysis.io.validate.check``); each up to :data:`TWO_THREADS_ROWS`.
+  ``fpanalysis.io.validate.check``); each when :func:`two_threads` says the dataset is small
+  enough.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["TWO_THREADS_ROWS", "beside", "both_ends", "outcome_of", "read_ahead"]
+__all__ = [
+    "TWO_THREADS_BYTES_PER_ROW",
+    "TWO_THREADS_ROWS",
+    "beside",
+    "both_ends",
+    "memory_for_us",
+    "outcome_of",
+    "read_ahead",
+    "two_threads",
+]
 
 T = TypeVar("T")
 
-#: Up to this many rows in the tables at hand, validation's checks and compliance's rules run
-#: on two threads: a county's to a city's data (about 2M people's whole dataset holds 22M rows).
-#: Most of their work is in pyarrow's kernels and the Parquet reader, which let go of the
-#: interpreter. Beyond it (a province, whose large tables are read in slices to stay within
-#: memory) they run one after another: on 10M people, validation with its tables read by parts
-#: checked on a second thread saved no time and its peak rose by 0.8 GB, to near the 8 GB
-#: target (measured before this limit was set; benchmarks/README.md, "Tried and dropped").
-TWO_THREADS_ROWS = 24_000_000
+#: Up to this many rows in the whole dataset, the tables read whole are read two at a time, and
+#: validation's checks and compliance's rules run on two threads: a county's to a large city's
+#: data (2M people's dataset holds 22M rows, 5M people's 56M). Most of their work is in
+#: pyarrow's kernels and the Parquet reader, which let go of the interpreter. On 5M people
+#: (measured in turns, benchmarks/README.md) validation took 30-31 s instead of 44-45 s and
+#: compliance 45-48 s instead of 56-63 s, their peaks 4.7-4.9 GB and 5.3 GB instead of 4.1 GB
+#: and 3.8-4.0 GB. Beyond it (a province, whose large tables are read in slices to stay
+#: within memory) they run one after another, so that 10M people stay within the 8 GB target:
+#: compliance there peaks at 7.2 GB on one thread.
+TWO_THREADS_ROWS = 60_000_000
+#: What two threads' peak comes to, in bytes per row of the dataset: the 5M people's peaks
+#: above over their 56M rows are 87 (validation) and 95 (compliance) bytes a row.
+TWO_THREADS_BYTES_PER_ROW = 100
+
+
+def two_threads(rows: int) -> bool:
+    """Whether work over a dataset of ``rows`` rows is shared by two threads: ``rows`` within
+    :data:`TWO_THREADS_ROWS`, and two threads' peak (``rows`` x
+    :data:`TWO_THREADS_BYTES_PER_ROW`) within the memory this process can have
+    (:func:`memory_for_us`; unknown: the rows decide alone). The answer is the same bytes either
+    way; only the time and the peak differ.
+
+    Examples:
+        >>> two_threads(1_000), two_threads(TWO_THREADS_ROWS + 1)
+        (True, False)
+    """
+    if rows > TWO_THREADS_ROWS:
+        return False
+    room = memory_for_us()
+    return room is None or rows * TWO_THREADS_BYTES_PER_ROW <= room
+
+
+#: Where :func:`memory_for_us` reads the machine's memory, the process's and its cgroup's
+#: (module constants, so that a test can point them at files of its own).
+MEMINFO = Path("/proc/meminfo")
+STATM = Path("/proc/self/statm")
+CGROUP_MAX = Path("/sys/fs/cgroup/memory.max")
+CGROUP_CURRENT = Path("/sys/fs/cgroup/memory.current")
+
+
+def memory_for_us() -> int | None:
+    """The bytes this process could hold: what it holds now (``statm``'s resident pages) and
+    what the machine has left (Linux's ``MemAvailable``), within its cgroup's limit when one is
+    set (the limit less what the group holds, page cache too, plus what this process holds);
+    None where this cannot be read (not Linux).
+
+    Examples:
+        >>> room = memory_for_us()
+        >>> room is None or room > 0
+        True
+    """
+    try:
+        meminfo = MEMINFO.read_text(encoding="ascii").splitlines()
+        free = next(int(x.split()[1]) * 1024 for x in meminfo if x.startswith("MemAvailable:"))
+        held = int(STATM.read_text(encoding="ascii").split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, StopIteration, IndexError):
+        return None
+    room = free + held
+    try:
+        limit = CGROUP_MAX.read_text(encoding="ascii").strip()
+        if limit != "max":
+            current = int(CGROUP_CURRENT.read_text(encoding="ascii").strip())
+            room = min(room, int(limit) - current + held)
+    except (OSError, ValueError):
+        pass
+    return room
+
 
 _DONE = object()
 

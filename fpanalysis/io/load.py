@@ -309,12 +309,12 @@ def _read_typed_before(
     plans: dict[str, TypedPlan], rows_in_all: int
 ) -> dict[str, Callable[[], TypedTable]]:
     """The tables of ``plans`` (read whole and typed) read two at a time, the largest first,
-    when there are two or more and the dataset's typed tables (``rows_in_all`` rows, those read
-    by parts too) are within :data:`~fpanalysis.core.ahead.TWO_THREADS_ROWS` (else each is read
+    when there are two or more and :func:`~fpanalysis.core.ahead.two_threads` allows the
+    dataset's typed tables (``rows_in_all`` rows, those read by parts too) (else each is read
     alone, as before: empty). Each table's outcome is kept for the loader to take in its order:
     the table, or what reading it raised, raised when it is taken (so the first table in schema
     order that fails to read is the one reported, as on one thread)."""
-    if len(plans) < 2 or rows_in_all > ahead.TWO_THREADS_ROWS:
+    if len(plans) < 2 or not ahead.two_threads(rows_in_all):
         return {}
     with timings.phase("read the tables read whole, two at a time"):
         return ahead.both_ends(

@@ -195,3 +195,84 @@ def test_both_ends_gives_the_second_thread_the_caller_s_context():
 
     both_ends(_pieces(2, []), second=shared)
     assert seen == ["fpanalysis-beside"]
+
+
+# --------------------------------------------------------------------------- two threads or one
+
+GB = 1024**3
+
+
+def _machine(tmp_path, monkeypatch, *, available_kb, resident_pages, limit=None, current=None):
+    """Point ``memory_for_us`` at files of the test's own: ``MemAvailable`` in kB, the
+    process's resident pages and, when given, a cgroup's limit and what it holds (bytes)."""
+    from fpanalysis.core import ahead
+
+    (tmp_path / "meminfo").write_text(
+        f"MemTotal:       25000000 kB\nMemAvailable:   {available_kb} kB\n", encoding="ascii"
+    )
+    (tmp_path / "statm").write_text(f"900000 {resident_pages} 1000 1 0 2000 0\n", "ascii")
+    monkeypatch.setattr(ahead, "MEMINFO", tmp_path / "meminfo")
+    monkeypatch.setattr(ahead, "STATM", tmp_path / "statm")
+    monkeypatch.setattr(ahead, "CGROUP_MAX", tmp_path / "memory.max")
+    monkeypatch.setattr(ahead, "CGROUP_CURRENT", tmp_path / "memory.current")
+    if limit is not None:
+        (tmp_path / "memory.max").write_text(f"{limit}\n", "ascii")
+        (tmp_path / "memory.current").write_text(f"{current}\n", "ascii")
+    monkeypatch.setattr("os.sysconf", lambda name: 4096)
+    return ahead
+
+
+@pytest.mark.parametrize(
+    ("available_kb", "resident_pages", "limit", "current", "room"),
+    [
+        # 4 GB left on the machine, 1 GB (262,144 pages of 4 kB) held: 5 GB
+        pytest.param(4 * 1024**2, 262_144, None, None, 5 * GB, id="machine"),
+        # a cgroup of 3 GB holding 2.5 GB: 0.5 GB left, plus the 1 GB held
+        pytest.param(4 * 1024**2, 262_144, 3 * GB, GB * 5 // 2, GB * 3 // 2, id="cgroup"),
+        # a cgroup with no limit: the machine's
+        pytest.param(4 * 1024**2, 262_144, "max", 0, 5 * GB, id="cgroup-max"),
+    ],
+)
+def test_the_memory_a_process_can_have(
+    tmp_path, monkeypatch, available_kb, resident_pages, limit, current, room
+):
+    ahead = _machine(
+        tmp_path,
+        monkeypatch,
+        available_kb=available_kb,
+        resident_pages=resident_pages,
+        limit=limit,
+        current=current,
+    )
+    assert ahead.memory_for_us() == room
+
+
+def test_memory_unknown_where_it_cannot_be_read(tmp_path, monkeypatch):
+    from fpanalysis.core import ahead
+
+    monkeypatch.setattr(ahead, "MEMINFO", tmp_path / "no-such-file")
+    assert ahead.memory_for_us() is None
+    assert ahead.two_threads(ahead.TWO_THREADS_ROWS)  # the rows decide alone
+    assert not ahead.two_threads(ahead.TWO_THREADS_ROWS + 1)
+
+
+@pytest.mark.parametrize(
+    ("rows", "room_gb", "two"),
+    [
+        # 100 bytes a row: 20M rows want 2 GB
+        pytest.param(20_000_000, 5, True, id="county-ample-memory"),
+        pytest.param(20_000_000, 1, False, id="county-1-GB-machine"),
+        # 56M rows (5M people) want 5.6 GB
+        pytest.param(56_000_000, 24, True, id="city-24-GB"),
+        pytest.param(56_000_000, 5, False, id="city-5-GB"),
+        # beyond the rows' limit, one thread whatever the memory
+        pytest.param(60_000_001, 1000, False, id="province"),
+    ],
+)
+def test_two_threads_when_the_rows_and_their_memory_allow(
+    tmp_path, monkeypatch, rows, room_gb, two
+):
+    # room: room_gb GB left on the machine, nothing held
+    ahead = _machine(tmp_path, monkeypatch, available_kb=room_gb * 1024**2, resident_pages=0)
+    assert ahead.TWO_THREADS_ROWS == 60_000_000 and ahead.TWO_THREADS_BYTES_PER_ROW == 100
+    assert ahead.two_threads(rows) is two

@@ -121,7 +121,7 @@ def _validate(
     done = _run_checks(
         held,
         {t: partial(check_by_part, dataset, t, by_part[t], as_of, after_part) for t in parted},
-        two=_rows_checked(dataset, by_part) <= ahead.TWO_THREADS_ROWS,
+        two=ahead.two_threads(_rows_checked(dataset, by_part)),
         rows={t: by_part[t].rows for t in parted},
     )
     ref_findings, notes = done["references"]

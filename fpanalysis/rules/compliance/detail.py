@@ -107,8 +107,8 @@ def detail_blocks(
     """The drill-down's blocks of rows (C1, C2 per half, C3, C4, C5-C8), typed, one after
     another, unstacked and unsorted: :func:`compliance_detail` stacks and sorts them, a scorecard
     alone adds each up as it comes (``scoring.compliance_sums``). Tables handed over are let go
-    as the rules are done with them, as in :func:`compliance_detail`. Up to
-    :data:`~fpanalysis.core.ahead.TWO_THREADS_ROWS` rows in all, C5-C8 are made on a second
+    as the rules are done with them, as in :func:`compliance_detail`. When
+    :func:`~fpanalysis.core.ahead.two_threads` allows the rows in all, C5-C8 are made on a second
     thread while C1-C4 are (the same blocks, in the same order), and the tables are let go once
     both are done."""
     period = parse_period(period)
@@ -126,7 +126,7 @@ def detail_blocks(
     # and no table is let go before both are done (C1-C4 still let go of their own days'
     # scopes, which C5-C8 never read); a province's, one after the other, each table let go
     # once read.
-    two = sum(len(t) for t in tables.values()) <= ahead.TWO_THREADS_ROWS
+    two = ahead.two_threads(sum(len(t) for t in tables.values()))
     events_made = ahead.beside(events) if two else None
     done_with = partial(let_go, tables) if not two else lambda *a, **k: None
     if period.half in (None, 1):
