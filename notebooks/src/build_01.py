@@ -233,10 +233,13 @@ With `register` set: each unit's grades over the recorded rounds, and the change
     code(
         """
 if register:
+    from fpanalysis.io.workbooks import with_unit_names
     from fpanalysis.register import GRADE_LABELS, RegisterError, open_register, unit_transitions
 
     reg = open_register(register, create=False)
-    grades = mine(reg.unit_grades(unit or None))
+    # the register keeps no names: each unit's as this dataset has it ("" for one it lacks)
+    grades = with_unit_names(mine(reg.unit_grades(unit or None)), names)
+    grades["unit_name"] = grades["unit_name"].fillna("")
     views.note(f"登记簿 {reg.where}：考核轮次 {grades['round_id'].nunique()}。",
                f"Register {reg.where}: {grades['round_id'].nunique()} compliance rounds.", lang)
     if len(grades):
@@ -244,15 +247,15 @@ if register:
         wide = grades[grades["superseded_by"].isna()].assign(
             label=lambda g: g["grade"].map(lambda x: GRADE_LABELS[x][k]) + " " + g["score"].map("{:.2f}".format)
             + g["veto"].map({True: " ×", False: ""})
-        ).pivot(index="unit_id", columns="period", values="label")
+        ).pivot(index=["unit_id", "unit_name"], columns="period", values="label")
         wide.columns.name = None
         views.table(wide.reset_index(), lang)
     try:
-        changes = mine(unit_transitions(reg))
+        changes = with_unit_names(mine(unit_transitions(reg)), names)
     except RegisterError as e:  # fewer than two rounds in force
         views.note(e.text("zh"), e.text("en"), lang)
     else:
-        views.table(changes[["unit_id", "previous_period", "period", "previous_grade", "grade", "transition",
+        views.table(changes[["unit_id", "unit_name", "previous_period", "period", "previous_grade", "grade", "transition",
                              "reason_zh" if lang == "zh" else "reason_en"]], lang)
 else:
     views.note("未给出登记簿（参数 register），不显示历次考核。",

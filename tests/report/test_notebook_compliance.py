@@ -71,3 +71,28 @@ def test_notebook_runs_and_masks(tmp_path, params, units):
         assert "To do" in text or "Nothing left to do" in text  # the unit's to-do list
     else:
         assert len(shown) == 20
+
+
+def test_notebook_shows_the_registers_grades_with_the_units_names(tmp_path):
+    """With ``register``: each unit's grades over the recorded rounds and the change between the
+    last two, each unit named as this dataset names it (the register keeps no names)."""
+    import html
+    import json
+
+    from fpanalysis.cli import main
+
+    url = str(tmp_path / "register.sqlite")
+    for period in ("2023", "2024"):
+        argv = ["compliance", "--period", period, "--record", "--register", url]
+        assert main([*argv, "--out", str(tmp_path / f"c{period}.csv")]) == 0
+    nb = run_notebook(NOTEBOOK, tmp_path, lang="en", register=url)
+    assert '"output_type": "error"' not in outputs_text(nb)
+    cell = next(
+        c for c in nb.cells if c.cell_type == "code" and "unit_transitions(reg)" in c.source
+    )
+    out = html.unescape(json.dumps(cell.outputs, ensure_ascii=False))
+    assert "2 compliance rounds" in out
+    units = pd.read_csv(config.SAMPLE_DIR / "units.csv", encoding="utf-8-sig", dtype=str)
+    # every unit's name, in the grades over the rounds and in the change between them
+    for name in units["name"]:
+        assert out.count(f"<td>{name}</td>") == 2, name
