@@ -166,16 +166,26 @@ def run(args: argparse.Namespace) -> int:
             {"over_quota_reason": reason, "over_quota": [e for _, e in excess]} if excess else {}
         )
         rid = reg.record_decision(args.round, decided, options=extra, note=note)
-        _print_summary(args, reg, rid, decided, proposal, excess)
+        # each household as the workbook showed it to the committee (an ID number masked,
+        # never the register's hash)
+        shown = dict(zip(marks["household_id"], marks["household_shown"], strict=True))
+        _print_summary(args, reg, rid, decided, excess, shown)
     finally:
         reg.close()
     return 0
 
 
-def _print_summary(args, reg, rid, decided, proposal, excess) -> None:
-    """What was decided: the counts, each departure with its reason, the new list's size (an ID
-    number in a line masked, rulebook §7)."""
+def _print_summary(args, reg, rid, decided, excess, shown) -> None:
+    """What was decided: the counts, each departure with its reason, the new list's size.
+
+    ``shown``: each household's key as the register stores it -> as the meeting workbook shows
+    it, so that a household numbered by an ID number is named by the number masked, not by its
+    hash (rulebook §7); any ID number left in a line is masked too.
+    """
     from fpanalysis.core.privacy import mask_text
+
+    def name(key: str) -> str:
+        return shown.get(key) or key
 
     zh = args.lang == "zh"
     n = decided["decision"].value_counts()
@@ -199,14 +209,15 @@ def _print_summary(args, reg, rid, decided, proposal, excess) -> None:
         )
     for d in decided[~decided["decision"].eq("confirm")].to_dict("records"):
         rank = "" if d["rank"] is None else d["rank"]
-        over = d["passes_over"] or ""
+        over = " ".join(name(k) for k in (d["passes_over"] or "").split())
+        who = name(d["household_id"])
         if zh:
             what = {
                 "reject": "不同意",
                 "change_tier": f"档次 {d['proposed_tier']} → {d['decided_tier']}",
                 "admit": "补充纳入" + (f"，越过 {over.replace(' ', '、')}" if over else ""),
             }[d["decision"]]
-            print(mask_text(f"  {d['household_id']}（第 {rank} 名）：{what}；理由：{d['reason']}"))
+            print(mask_text(f"  {who}（第 {rank} 名）：{what}；理由：{d['reason']}"))
         else:
             what = {
                 "reject": "rejected",
@@ -214,7 +225,7 @@ def _print_summary(args, reg, rid, decided, proposal, excess) -> None:
                 "admit": "admitted out of order"
                 + (f", passing over {over.replace(' ', ', ')}" if over else ""),
             }[d["decision"]]
-            print(mask_text(f"  {d['household_id']} (rank {rank}): {what}; reason: {d['reason']}"))
+            print(mask_text(f"  {who} (rank {rank}): {what}; reason: {d['reason']}"))
     for z, e in excess:
         print(
             ("注意：超出名额或预算（--over-quota）：" + z)

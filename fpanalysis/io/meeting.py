@@ -261,8 +261,10 @@ class MeetingWorkbook:
     Attributes:
         round_id, digest: the round's sheet's values (None when absent).
         round_cells: ``{key: (sheet, cell)}`` of those values.
-        marks: one row per listed household: ``household_id``, ``sheet`` (``selected`` or
-            ``waiting``), ``decision``, ``reason``, ``decided_tier`` and their cells.
+        marks: one row per listed household: ``household_id`` (as the register stores it:
+            the hidden key when the workbook has one), ``household_shown`` (as the household
+            column shows it: an ID number masked), ``sheet`` (``selected`` or ``waiting``),
+            ``decision``, ``reason``, ``decided_tier`` and their cells.
         sheets: each list's sheet name as the workbook shows it.
         problems: protected cells that no longer match the proposal as written.
     """
@@ -402,6 +404,7 @@ def read_meeting_workbook(path: str | Path) -> MeetingWorkbook:
             marks.append(
                 {
                     "household_id": _text(get[hid].value).strip(),
+                    "household_shown": _text(get["household_id"].value).strip(),
                     "sheet": key,
                     "row": r,
                     "decision": get["decision"].value,
@@ -424,6 +427,7 @@ def read_meeting_workbook(path: str | Path) -> MeetingWorkbook:
             marks,
             columns=[
                 "household_id",
+                "household_shown",
                 "sheet",
                 "row",
                 "decision",

@@ -88,6 +88,9 @@ def test_the_procedure_on_households_numbered_by_id_numbers(work, capsys):
     assert key.startswith("id#") and hidden
     capsys.readouterr()
     assert main(["decide", str(meeting), "--round", rid, *reg]) == 0
+    said = capsys.readouterr()
+    # the secretary's console names the rejected household as the workbook did, not by hash
+    assert f"  {shown}（第 " in said.out and "id#" not in said.out + said.err
     decided = R.open_register(str(reg_path)).rounds("relief")["round_id"].iloc[-1]
     notice = folder / "notice.html"
     argv = ["notice", "--round", decided, *reg, "--out", str(notice)]
@@ -101,7 +104,7 @@ def test_the_procedure_on_households_numbered_by_id_numbers(work, capsys):
         main(["approve", "--round", decided, *reg, "--by", "王主任", "--date", "2025-11-27"]) == 0
     )
     out = capsys.readouterr()
-    logs = out.out + out.err
+    logs = said.out + said.err + out.out + out.err
     for text, where in ((logs, "the console"), (html, "the notice"), (_dump(reg_path), "register")):
         assert find_unmasked_ids(text) == [], where
         assert not [k for k in keys if k in text], where
