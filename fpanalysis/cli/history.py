@@ -232,8 +232,10 @@ def unit_names(reg: Any, dataset: Path | None, out: Path | None, *, lang: str) -
     A round records what it scored (ids, rates, grades), not the units' names, so the names are
     read from a dataset's ``units`` table: ``dataset`` when given (an error when it cannot be
     read), else the dataset the newest compliance round recorded (``inputs_json``'s
-    ``source``). That one may have moved or gone since: the names are then left out, with a
-    line on stderr saying why and how to give them. ``out`` is refused where it would overwrite
+    ``source``, as that command was given it, perhaps relative to where it ran). That one may
+    have moved, gone or changed since (its units file is compared with the SHA-256 the round
+    recorded): the names are then left out, with a line on stderr saying why and how to give
+    them. ``out`` is refused where it would overwrite
     the dataset read (:func:`fpanalysis.io.guard.check_writes`). Which dataset the names came
     from is said on stderr: a name is a label, read as it is there today.
     """
@@ -248,25 +250,34 @@ def unit_names(reg: Any, dataset: Path | None, out: Path | None, *, lang: str) -
     zh = lang == "zh"
     if dataset is None:
         rounds = reg.rounds("compliance")
-        source = (
-            json.loads(rounds["inputs_json"].iloc[-1] or "{}").get("source")
-            if len(rounds)
-            else None
-        )
+        inputs = json.loads(rounds["inputs_json"].iloc[-1] or "{}") if len(rounds) else {}
+        source = inputs.get("source")
         if not source:
             return {}
-        try:
-            ds = load_for_analysis(source, ["units"], lang=lang)
-        except FPError as exc:
+
+        def left_out(zh_why: str, en_why: str) -> dict[str, str]:
             print(
-                f"注意：未列单位名称：最近一轮考核的数据集 {source} 无法读取（{exc.message_zh}）；"
-                "可用 --dataset 指明"
+                f"注意：未列单位名称：最近一轮考核的数据集 {source} {zh_why}；可用 --dataset 指明"
                 if zh
                 else f"note: no unit names: the newest compliance round's dataset {source} "
-                f"cannot be read ({exc.message_en}); give one with --dataset",
+                f"{en_why}; give one with --dataset",
                 file=sys.stderr,
             )
             return {}
+
+        try:
+            ds = load_for_analysis(source, ["units"], lang=lang)
+        except FPError as exc:
+            return left_out(f"无法读取（{exc.message_zh}）", f"cannot be read ({exc.message_en})")
+        # the path as recorded (relative to where that command ran, perhaps): the names are
+        # that round's only when its units file is the one the round read
+        name = inputs.get("files", {}).get("units")
+        was = inputs.get("sha256", {}).get(name) if name else None
+        if was is not None and ds.sha256.get(ds.files.get("units", "")) != was:
+            return left_out(
+                f"的 {name} 已不是该轮读取的文件（SHA-256 不同）",
+                f"no longer holds the {name} that round read (its SHA-256 differs)",
+            )
     else:
         ds = load_for_analysis(dataset, ["units"], lang=lang)
     if out is not None:

@@ -182,3 +182,53 @@ def test_history_dataset_errors(recorded, tmp_path, capsys, argv, code, text):
     assert main([*argv, *reg, "--out", str(out)]) == code
     assert text.replace("MISSING", str(tmp_path / "missing")) in capsys.readouterr().err
     assert not out.exists()
+
+
+def _recorded_from(folder: Path) -> Path:
+    """Record compliance for 2023 and 2024 from ``folder`` (as given, relative or not)."""
+    reg = folder.parent / "reg.sqlite"
+    for period in ("2023", "2024"):
+        argv = ["compliance", str(folder), "--period", period, "--register", str(reg), "--record"]
+        assert main([*argv, "--out", str(folder.parent / f"c{period}.csv")]) == 0
+    return reg
+
+
+def test_a_recorded_dataset_changed_since_leaves_the_names_out(tmp_path, capsys):
+    shutil.copytree(config.SAMPLE_DIR, tmp_path / "ds")
+    reg = _recorded_from(tmp_path / "ds")
+    units = read(tmp_path / "ds" / "units.csv")
+    units.loc[units["unit_id"].eq("U01"), "name"] = "改名后的办公室"
+    units.to_csv(tmp_path / "ds" / "units.csv", index=False, encoding="utf-8")
+    capsys.readouterr()
+    out = tmp_path / "h.csv"
+    assert main(["history", "--units", "--register", str(reg), "--out", str(out)]) == 0
+    assert "单位名称" not in read(out).columns
+    err = capsys.readouterr().err
+    assert "的 units.csv 已不是该轮读取的文件（SHA-256 不同）；可用 --dataset 指明" in err
+    # given as today's dataset, its names are used as they are now
+    argv = ["history", "--units", "--register", str(reg), "--dataset", str(tmp_path / "ds")]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "改名后的办公室" in set(read(out)["单位名称"])
+
+
+def test_a_dataset_recorded_by_a_relative_path_is_not_another_folders(
+    tmp_path, monkeypatch, capsys
+):
+    """Recorded as ``ds`` in one folder, read from another that has a different ``ds``."""
+    (tmp_path / "a").mkdir()
+    shutil.copytree(config.SAMPLE_DIR, tmp_path / "a" / "ds")
+    monkeypatch.chdir(tmp_path / "a")
+    reg = _recorded_from(Path("ds"))
+    assert main(["history", "--units", "--register", str(reg), "--out", "h.csv"]) == 0
+    assert "单位名称" in read(tmp_path / "a" / "h.csv").columns  # from where it was recorded
+    other = tmp_path / "b" / "ds"
+    shutil.copytree(config.SAMPLE_DIR, other)
+    units = read(other / "units.csv")
+    units["name"] = "别处的单位"
+    units.to_csv(other / "units.csv", index=False, encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "b")
+    capsys.readouterr()
+    argv = ["history", "--units", "--register", str(tmp_path / "a" / reg), "--out", "h.csv"]
+    assert main(argv) == 0
+    assert "单位名称" not in read(tmp_path / "b" / "h.csv").columns
+    assert "SHA-256" in capsys.readouterr().err
