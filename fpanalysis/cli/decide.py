@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from fpanalysis.cli.common import option_help
 from fpanalysis.core.errors import UsageError
@@ -138,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
         # a household numbered by an ID number: the register's keyed hash (rulebook §7)
         marks = wb.marks.assign(round_id=args.round)
         marks["household_id"] = reg.stored_keys(marks["household_id"])
+        # each household as the workbook showed it to the committee (an ID number masked,
+        # never the register's hash), for the problems and the summary
+        shown = dict(zip(marks["household_id"], marks["household_shown"], strict=True))
         decided, found = apply_decisions(proposal, marks, n_tiers=n_tiers(row), sheets=wb.sheets)
         listed = {"household-not-in-round", "household-twice", "wrong-list", "rows-missing"}
         problems += [p for p in found if p.rule in listed]
@@ -161,18 +165,39 @@ def run(args: argparse.Namespace) -> int:
                 )
                 for zh, en in excess
             ]
-        report_problems(problems, file=str(args.workbook), lang=args.lang)
+        report_problems(_as_shown(problems, shown), file=str(args.workbook), lang=args.lang)
         extra = (
             {"over_quota_reason": reason, "over_quota": [e for _, e in excess]} if excess else {}
         )
         rid = reg.record_decision(args.round, decided, options=extra, note=note)
-        # each household as the workbook showed it to the committee (an ID number masked,
-        # never the register's hash)
-        shown = dict(zip(marks["household_id"], marks["household_shown"], strict=True))
         _print_summary(args, reg, rid, decided, excess, shown)
     finally:
         reg.close()
     return 0
+
+
+def _as_shown(problems: list[Any], shown: dict[str, str]) -> list[Any]:
+    """``problems`` with each register key they name (``id#`` and 24 hex digits) replaced by the
+    household as the workbook showed it, where it did (a household missing from the workbook
+    keeps its key: there is nothing else to name it by)."""
+    import dataclasses
+    import re
+
+    from fpanalysis.register.keys import PREFIX
+
+    key = re.compile(re.escape(PREFIX) + "[0-9a-f]{24}")
+
+    def named(v: Any) -> Any:
+        return (
+            key.sub(lambda m: shown.get(m.group(0)) or m.group(0), v) if isinstance(v, str) else v
+        )
+
+    return [
+        dataclasses.replace(
+            p, message_zh=named(p.message_zh), message_en=named(p.message_en), value=named(p.value)
+        )
+        for p in problems
+    ]
 
 
 def _print_summary(args, reg, rid, decided, excess, shown) -> None:

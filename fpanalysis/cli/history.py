@@ -369,7 +369,8 @@ def run(args: argparse.Namespace) -> int:
         elif args.rounds:
             kind, when = "rounds", None
         else:
-            kind, when = "unit_grades", args.unit and ("单位 " if zh else "unit ") + args.unit
+            # the unit with its name, as the line printed says it
+            kind, when = "unit_grades", args.unit and ("单位 " if zh else "unit ") + who
         b = Book(kind, when=when, source=register_text(reg.where, args.lang))
         write_table_workbook(df, args.out, b, lang=args.lang)
     else:

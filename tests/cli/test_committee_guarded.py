@@ -201,3 +201,23 @@ def test_committee_outputs_are_guarded(work, setup, rule, says):
     assert kept.read_bytes() == before  # nothing written over it
     assert not (folder / "ds" / "notice.html").exists()
     assert len(R.open_register(str(folder / "register.sqlite")).rounds()) == n_rounds
+
+
+def test_decide_names_households_in_its_problems_as_the_workbook_showed_them():
+    from fpanalysis.cli.decide import _as_shown
+    from fpanalysis.rules.relief import Problem
+
+    known, unknown = "id#" + "a" * 24, "id#" + "b" * 24
+    shown = {known: "110105********002X"}
+    found = _as_shown(
+        [
+            Problem(f"户 {known} 重复列出", f"household {known} is listed twice", "x", known),
+            Problem(f"缺少本轮方案中的 1 户：{unknown}", f"missing: {unknown}", "y", unknown),
+        ],
+        shown,
+    )
+    assert [(p.message_zh, p.value) for p in found] == [
+        ("户 110105********002X 重复列出", "110105********002X"),
+        (f"缺少本轮方案中的 1 户：{unknown}", unknown),  # not in the workbook: its key
+    ]
+    assert found[0].message_en == "household 110105********002X is listed twice"

@@ -111,6 +111,12 @@ def test_one_unit_is_named_in_the_line_printed(recorded, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "g.csv")]) == 0
     name = names_of(recorded / "ds" / "units.csv")["U03"]
     assert capsys.readouterr().out.startswith(f"U03（{name}）：2 轮考核，2 行")
+    # and in the workbook's title
+    import openpyxl
+
+    assert main([*argv, "--out", str(tmp_path / "g.xlsx")]) == 0
+    title = openpyxl.load_workbook(tmp_path / "g.xlsx").worksheets[0]["A1"].value
+    assert f"单位 U03（{name}）" in title
 
 
 def test_dataset_given_names_the_units_as_it_does_today(recorded, tmp_path):
