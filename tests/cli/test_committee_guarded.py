@@ -221,3 +221,56 @@ def test_decide_names_households_in_its_problems_as_the_workbook_showed_them():
         (f"缺少本轮方案中的 1 户：{unknown}", unknown),  # not in the workbook: its key
     ]
     assert found[0].message_en == "household 110105********002X is listed twice"
+
+
+def _without_a_selected_household(src: Path, dst: Path, listed: Path) -> str:
+    """A copy of ``src`` without the first household the round ``listed`` selected; returns its
+    number masked, as the round's table shows it."""
+    import pandas as pd
+
+    shutil.copytree(src, dst)
+    (dst / ".fpanalysis.json").unlink(missing_ok=True)
+    read = lambda name: pd.read_csv(dst / name, dtype=str, keep_default_na=False)  # noqa: E731
+    r = pd.read_csv(listed, dtype=str, keep_default_na=False)
+    masked = r.loc[r["拟纳入"].eq("是"), "户编号"].iloc[0]
+    hh, members = read("households.csv"), read("household_members.csv")
+    gone = [h for h in hh["household_id"] if h[:6] == masked[:6] and h[-4:] == masked[-4:]]
+    assert len(gone) == 1
+    hh[hh["household_id"] != gone[0]].to_csv(dst / "households.csv", index=False)
+    members[members["household_id"] != gone[0]].to_csv(dst / "household_members.csv", index=False)
+    return masked
+
+
+def test_review_names_a_household_that_left_by_its_number_masked(proposed, tmp_path, capsys):
+    """An exit is named by the number the previous round's dataset gives it, masked (rulebook
+    §7), not by the register's hash."""
+    root, _, _ = proposed
+    masked = _without_a_selected_household(root / "ds", tmp_path / "now", root / "r.csv")
+    out = tmp_path / "rev.csv"
+    argv = ["review", str(tmp_path / "now"), "--register", str(root / "register.sqlite")]
+    assert main([*argv, "--as-of", "2025-12-31", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    exits = [line for line in text.splitlines() if ",退出," in line]
+    assert len(exits) == 1 and exits[0].startswith(masked + ",")
+    assert "id#" not in text and find_unmasked_ids(text) == []
+
+
+def test_review_keeps_the_key_when_the_previous_dataset_has_changed(tmp_path, capsys):
+    ids = cmdruns.make_pii_dataset(tmp_path / "then")
+    reg = ["--register", str(tmp_path / "register.sqlite")]
+    argv = ["relief", str(tmp_path / "then"), "--quota", "40", "--record", *reg]
+    assert main([*argv, "--out", str(tmp_path / "r.csv")]) == 0
+    _without_a_selected_household(tmp_path / "then", tmp_path / "now", tmp_path / "r.csv")
+    # the previous dataset edited since the round read it
+    with (tmp_path / "then" / "households.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    capsys.readouterr()
+    out = tmp_path / "rev.csv"
+    argv = ["review", str(tmp_path / "now"), *reg, "--as-of", "2025-12-31", "--lang", "en"]
+    assert main([*argv, "--out", str(out)]) == 0
+    exits = [line for line in out.read_text(encoding="utf-8-sig").splitlines() if ",exit," in line]
+    assert len(exits) == 1 and exits[0].startswith("id#")  # nothing else to name it by
+    err = capsys.readouterr().err
+    assert "note: households no longer listed are shown by their key: the previous round's " in err
+    assert "no longer holds the households.csv that round read (its SHA-256 differs)" in err
+    assert not [k for k in ids["keys"].split(";") if k in out.read_text(encoding="utf-8-sig")]
