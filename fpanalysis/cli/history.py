@@ -226,70 +226,21 @@ def verified(reg: Any) -> Any:
     return reg
 
 
-def recorded_dataset(
-    inputs_json: str | None,
-    table: str,
-    *,
-    lang: str,
-    what: tuple[str, str],
-    whose: tuple[str, str],
-    hint: tuple[str, str] = ("", ""),
-) -> Any | None:
-    """The dataset a recorded round read (its ``inputs_json``'s ``source``, as that command was
-    given it, perhaps relative to where it ran), loaded for ``table`` alone, when that table's
-    file is still the one the round read (the SHA-256 it recorded).
-
-    Else None, with a line on stderr (``what`` is left out, ``whose`` dataset, why: it cannot be
-    read, or its file differs, and the ``hint``), each (Chinese, English): the dataset may have
-    moved, gone or changed since, or the path may name another folder from here.
-    """
-    import json
-
-    from fpanalysis.core.errors import FPError
-    from fpanalysis.io import load_for_analysis
-
-    inputs = json.loads(inputs_json or "{}")
-    source = inputs.get("source")
-    if not source:
-        return None
-    zh = lang == "zh"
-
-    def left_out(zh_why: str, en_why: str) -> None:
-        print(
-            f"注意：{what[0]}：{whose[0]} {source} {zh_why}{hint[0]}"
-            if zh
-            else f"note: {what[1]}: {whose[1]} {source} {en_why}{hint[1]}",
-            file=sys.stderr,
-        )
-
-    try:
-        ds = load_for_analysis(source, [table], lang=lang)
-    except FPError as exc:
-        return left_out(f"无法读取（{exc.message_zh}）", f"cannot be read ({exc.message_en})")
-    name = inputs.get("files", {}).get(table)
-    was = inputs.get("sha256", {}).get(name) if name else None
-    if was is not None and ds.sha256.get(ds.files.get(table, "")) != was:
-        return left_out(
-            f"的 {name} 已不是该轮读取的文件（SHA-256 不同）",
-            f"no longer holds the {name} that round read (its SHA-256 differs)",
-        )
-    return ds
-
-
 def unit_names(reg: Any, dataset: Path | None, out: Path | None, *, lang: str) -> dict[str, str]:
     """Unit id -> name, for the register's tables of units (rulebook §3).
 
     A round records what it scored (ids, rates, grades), not the units' names, so the names are
     read from a dataset's ``units`` table: ``dataset`` when given (an error when it cannot be
     read), else the dataset the newest compliance round recorded, while its units file is the
-    one that round read (:func:`recorded_dataset`; else the names are left out, with a line on
-    stderr saying why and how to give them). ``out`` is refused where it would overwrite the
-    dataset read (:func:`fpanalysis.io.guard.check_writes`). Which dataset the names came from
-    is said on stderr: a name is a label, read as it is there today.
+    one that round read (:func:`fpanalysis.io.recorded.recorded_dataset`; else the names are
+    left out, with a line on stderr saying why and how to give them). ``out`` is refused where
+    it would overwrite the dataset read (:func:`fpanalysis.io.guard.check_writes`). Which
+    dataset the names came from is said on stderr: a name is a label, read as it is today.
     """
     from fpanalysis.cli.outputs import OUTPUTS
     from fpanalysis.io import load_for_analysis
     from fpanalysis.io.guard import Target, check_writes
+    from fpanalysis.io.recorded import recorded_dataset
     from fpanalysis.io.workbooks import unit_names_of
 
     zh = lang == "zh"

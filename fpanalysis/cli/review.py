@@ -128,37 +128,6 @@ def run_units(args: argparse.Namespace) -> int:
     return 0
 
 
-def _named_as_before(reg, previous_round, round_id: str, dataset, day, *, lang: str):
-    """The previous round with the households no longer listed named by their ids again.
-
-    The register stores a household numbered by an ID number as its keyed hash (rulebook §7),
-    and gives back the ids of this round's households only: one that left (an exit) would be
-    named by its hash, which nobody can read. Its id is in the dataset the previous round read
-    (:func:`fpanalysis.cli.history.recorded_dataset`: only while its households file is the one
-    that round read); every output then masks it, as any other ID number.
-    """
-    from fpanalysis.cli.history import recorded_dataset
-    from fpanalysis.register.keys import PREFIX
-
-    if not previous_round["household_id"].astype(str).str.startswith(PREFIX).any():
-        return previous_round
-    row = reg.rounds("relief").set_index("round_id").loc[round_id]
-    before = recorded_dataset(
-        row["inputs_json"],
-        "households",
-        lang=lang,
-        what=("不再列出的户以登记簿键显示", "households no longer listed are shown by their key"),
-        whose=("上期轮次的数据集", "the previous round's dataset"),
-    )
-    if before is None:
-        return previous_round
-    import pandas as pd
-
-    known = pd.concat([dataset["households"]["household_id"], before["households"]["household_id"]])
-    named, _ = reg.previous_selection(as_of=day, known=known)
-    return named
-
-
 def run(args: argparse.Namespace) -> int:
     guard_writes(args, "--out")  # before any work
     if args.units:
@@ -182,13 +151,16 @@ def run(args: argparse.Namespace) -> int:
     if args.register is not None:
         # "Before" is the last round recorded for an earlier date than this review's.
         day = default_as_of(dataset) if as_of is None else as_of
+        # the households that left since get their ids back from the previous round's dataset
+        from functools import partial
+
+        from fpanalysis.io.recorded import recorded_households
+
         previous_round, previous_round_id = reg.previous_selection(
-            as_of=day, known=dataset["households"]["household_id"]
+            as_of=day,
+            known=dataset["households"]["household_id"],
+            more_known=partial(recorded_households, lang=args.lang),
         )
-        if previous_round is not None:
-            previous_round = _named_as_before(
-                reg, previous_round, previous_round_id, dataset, day, lang=args.lang
-            )
         reg.close()
         if previous_round is None:
             from fpanalysis.register import RegisterError

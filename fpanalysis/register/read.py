@@ -7,7 +7,7 @@ ID number is looked up by its keyed hash (rulebook §7)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from fpanalysis.register.connection import Database
 from fpanalysis.register.errors import RegisterError, no_round
-from fpanalysis.register.keys import protect, register_key, reveal
+from fpanalysis.register.keys import PREFIX, protect, register_key, reveal
 from fpanalysis.register.keys import stored_keys as keys_as_stored
 from fpanalysis.register.seals import Verification, verify
 from fpanalysis.register.tables import INDICATOR_COUNTS, INDICATOR_RATES, T
@@ -426,6 +426,7 @@ def previous_selection(
     before: str | None = None,
     as_of: Any = None,
     known: Iterable[Any] | None = None,
+    more_known: Callable[[str | None], Iterable[Any]] | None = None,
 ) -> tuple[pd.DataFrame | None, str | None]:
     """The last relief round in force (see :func:`last_round`) as a review's previous round.
 
@@ -433,7 +434,11 @@ def previous_selection(
     ``selected``, ``tier``, ``income_fen``, ``area``, ``township``) and its round id;
     ``(None, None)`` when none is recorded. ``known``: this round's household ids; a
     household stored as the keyed hash of its ID number gets its id back when it is
-    among them (the others keep the hash).
+    among them (the others keep the hash). ``more_known``: called with the round's
+    ``inputs_json`` when some keep it after ``known`` (households that have left since), it
+    gives more ids (those of the dataset the round read:
+    :func:`fpanalysis.io.recorded.recorded_households`); called outside the register's
+    transaction.
     """
     last = last_round(db, "relief", before=before, as_of=as_of)
     if last is None:
@@ -444,8 +449,13 @@ def previous_selection(
             sa.select(t).where(t.c.round_id == last["round_id"]).order_by(t.c.household_id)
         )
         rows = _typed_relief(pd.DataFrame([tuple(x) for x in res.all()], columns=list(res.keys())))
-        if known is not None:
-            rows["household_id"] = reveal(rows["household_id"], known, register_key(conn))
+        key = register_key(conn)
+    if known is not None:
+        rows["household_id"] = reveal(rows["household_id"], known, key)
+    if more_known is not None and rows["household_id"].astype(str).str.startswith(PREFIX).any():
+        rows["household_id"] = reveal(
+            rows["household_id"], more_known(last.get("inputs_json")), key
+        )
     cols = ["household_id", "selected", "tier", "income_fen", "area", "township"]
     return rows[cols].reset_index(drop=True), last["round_id"]
 

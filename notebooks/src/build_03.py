@@ -262,10 +262,17 @@ departures from the rank order and their reasons, and one household's history.
     code(
         """
 if register:
+    from functools import partial
+
+    from fpanalysis.io.recorded import recorded_households
     from fpanalysis.register import open_register
 
     reg = open_register(register, create=False)
-    prev_round, prev_id = reg.previous_selection(as_of=result.as_of)
+    # households numbered by an ID number get their ids back: this period's from this dataset,
+    # those that have left from the dataset the previous round read
+    prev_round, prev_id = reg.previous_selection(
+        as_of=result.as_of, known=ds["households"]["household_id"],
+        more_known=partial(recorded_households, lang=lang))
     rounds = reg.rounds("relief")
     views.note(f"登记簿 {reg.where}：低保轮次 {len(rounds)}。", f"Register {reg.where}: {len(rounds)} relief rounds.", lang)
     views.table(rounds[["round_id", "as_of", "stage", "recorded_at", "supersedes", "superseded_by", "note"]], lang)
@@ -284,7 +291,10 @@ if register:
         views.table(moved[["household_id", "head_name", "transition", "previous_tier", "tier", "review_due", reason]],
                     lang, table="households", reveal=reveal_pii, top=20)
         who = moved["household_id"].iloc[0] if len(moved) else since["household_id"].iloc[0]
-        views.heading(f"户 {who} 的历次记录 / household {who} over the recorded rounds", 3)
+        from fpanalysis.core.privacy import mask_text
+
+        named = who if reveal_pii else mask_text(str(who))  # an ID number masked (rulebook §7)
+        views.heading(f"户 {named} 的历次记录 / household {named} over the recorded rounds", 3)
         hist = reg.household_history(who)
         views.table(hist[["round_id", "as_of", "listed", "rank", "tier", "fp_type", "selected", "entitlement_yuan",
                           reason]], lang, table="households", reveal=reveal_pii)

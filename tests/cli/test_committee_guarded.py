@@ -274,3 +274,34 @@ def test_review_keeps_the_key_when_the_previous_dataset_has_changed(tmp_path, ca
     assert "note: households no longer listed are shown by their key: the previous round's " in err
     assert "no longer holds the households.csv that round read (its SHA-256 differs)" in err
     assert not [k for k in ids["keys"].split(";") if k in out.read_text(encoding="utf-8-sig")]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_the_relief_notebook_reads_id_numbered_households_against_the_register(proposed, tmp_path):
+    """notebooks/03 with ``register``: this period's households are matched with the register's
+    (their ids given back), and the one that left is named by its number masked."""
+    import html
+    import json
+
+    from nbrun import outputs_text, run_notebook
+
+    from fpanalysis.core import config
+
+    root, _, _ = proposed
+    masked = _without_a_selected_household(root / "ds", tmp_path / "now", root / "r.csv")
+    nb = run_notebook(
+        config.NOTEBOOKS_DIR / "03_relief_ranking.ipynb",
+        tmp_path,
+        dataset=str(tmp_path / "now"),
+        as_of="2025-12-31",
+        quota=40,
+        lang="en",
+        register=str(root / "register.sqlite"),
+    )
+    text = html.unescape(outputs_text(nb))
+    assert '"output_type": "error"' not in text
+    assert "id#" not in text and find_unmasked_ids(text) == []
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "previous_selection(" in c.source)
+    out = html.unescape(json.dumps(cell.outputs, ensure_ascii=False))
+    assert f"<td>{masked}</td>" in out
