@@ -181,15 +181,14 @@ def _as_shown(problems: list[Any], shown: dict[str, str]) -> list[Any]:
     household as the workbook showed it, where it did (a household missing from the workbook
     keeps its key: there is nothing else to name it by)."""
     import dataclasses
-    import re
 
-    from fpanalysis.register.keys import PREFIX
-
-    key = re.compile(re.escape(PREFIX) + "[0-9a-f]{24}")
+    from fpanalysis.register.keys import STORED_KEY
 
     def named(v: Any) -> Any:
         return (
-            key.sub(lambda m: shown.get(m.group(0)) or m.group(0), v) if isinstance(v, str) else v
+            STORED_KEY.sub(lambda m: shown.get(m.group(0)) or m.group(0), v)
+            if isinstance(v, str)
+            else v
         )
 
     return [

@@ -75,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _dataset(args: argparse.Namespace, row: dict[str, Any]):
     """The round's dataset, refused when its files are not the ones the round recorded."""
     from fpanalysis.io import load_for_analysis
+    from fpanalysis.io.recorded import changed_file
     from fpanalysis.rules.relief import RELIEF_TABLES
 
     inputs = json.loads(row.get("inputs_json") or "{}")
@@ -86,14 +87,10 @@ def _dataset(args: argparse.Namespace, row: dict[str, Any]):
             rule="dataset",
         )
     ds = load_for_analysis(path, list(RELIEF_TABLES), lang=args.lang)
-    files, hashes = inputs.get("files", {}), inputs.get("sha256", {})
     for table in RELIEF_TABLES:
-        name = files.get(table)
-        if name is None:
-            continue
-        now = ds.sha256.get(ds.files.get(table, ""), None)
-        if now != hashes.get(name):
-            was, now = str(hashes.get(name))[:12], str(now)[:12]
+        changed = changed_file(ds, inputs, table)
+        if changed is not None:
+            name, was, now = changed[0], str(changed[1])[:12], str(changed[2])[:12]
             raise DataError(
                 f"数据集与本轮记录的不一致：{name} 的 SHA-256 已变（本轮 {was}…，现为 {now}…）；"
                 "请用本轮的数据集（--dataset）",

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from fpanalysis.core.errors import FPError
 
-__all__ = ["recorded_dataset", "recorded_households"]
+__all__ = ["changed_file", "recorded_dataset", "recorded_households"]
 
 
 def recorded_dataset(
@@ -55,14 +56,28 @@ def recorded_dataset(
         ds = load_for_analysis(source, [table], lang=lang)
     except FPError as exc:
         return left_out(f"无法读取（{exc.message_zh}）", f"cannot be read ({exc.message_en})")
-    name = inputs.get("files", {}).get(table)
-    was = inputs.get("sha256", {}).get(name) if name else None
-    if was is not None and ds.sha256.get(ds.files.get(table, "")) != was:
+    changed = changed_file(ds, inputs, table)
+    if changed is not None and changed[1] is not None:
+        name = changed[0]
         return left_out(
             f"的 {name} 已不是该轮读取的文件（SHA-256 不同）",
             f"no longer holds the {name} that round read (its SHA-256 differs)",
         )
     return ds
+
+
+def changed_file(
+    ds: Any, inputs: Mapping[str, Any], table: str
+) -> tuple[str, str | None, str | None] | None:
+    """``(file, SHA-256 recorded, SHA-256 now)`` of ``table`` when the dataset ``ds`` no longer
+    holds the file a round read (``inputs``: its ``inputs_json`` read), else None (the file is
+    the same, or the round read no such table)."""
+    name = inputs.get("files", {}).get(table)
+    if name is None:
+        return None
+    was = inputs.get("sha256", {}).get(name)
+    now = ds.sha256.get(ds.files.get(table, ""), None)
+    return None if now == was else (name, was, now)
 
 
 def recorded_households(inputs_json: str | None, *, lang: str = "zh") -> list[Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -33,6 +34,9 @@ from fpanalysis.register.tables import T
 
 KEY_META = "pii_key"
 PREFIX = "id#"
+#: How many hex digits of the HMAC a stored key keeps, and a stored key as a pattern (in a text).
+DIGEST_CHARS = 24
+STORED_KEY = re.compile(re.escape(PREFIX) + f"[0-9a-f]{{{DIGEST_CHARS}}}")
 
 
 def new_key() -> str:
@@ -60,7 +64,7 @@ def protect(value: Any, key: bytes) -> Any:
     if not looks_like_id(value):
         return value
     digest = hmac.new(key, value.strip().upper().encode("ascii"), hashlib.sha256)
-    return PREFIX + digest.hexdigest()[:24]
+    return PREFIX + digest.hexdigest()[:DIGEST_CHARS]
 
 
 def protect_text(text: Any) -> Any:
