@@ -38,6 +38,7 @@ from fpanalysis.core.errors import UsageError
 from fpanalysis.core.params import load_params
 from fpanalysis.core.privacy import mask_frame
 from fpanalysis.core.schema import OUTPUT_COLUMNS, OUTPUT_LABELS, TABLES
+from fpanalysis.core.timings import phase
 from fpanalysis.io import parse_bools, write_table_chunks
 from fpanalysis.io.exports import export_meeting_xlsx
 from fpanalysis.rules.relief import RELIEF_TABLES, cut_line, rank_households
@@ -385,7 +386,8 @@ def write_outputs(result, args: argparse.Namespace, *, ahead: bool = True) -> No
         b = book("relief", args, args.out, when=when, tables={})
         write_table_workbook(joined(chunks, args.out), args.out, b, lang=args.lang)
     else:
-        write_table_chunks(chunks, args.out, lang=args.lang, table="households", ahead=ahead)
+        with phase("write the table, its reasons made a slice at a time"):
+            write_table_chunks(chunks, args.out, lang=args.lang, table="households", ahead=ahead)
     if args.meeting is not None and not getattr(args, "record", False):
         export_meeting_xlsx(
             result.with_texts(), args.meeting, lang=args.lang, reveal_pii=args.reveal_pii

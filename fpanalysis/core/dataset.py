@@ -289,6 +289,44 @@ def isin_keys(values: pd.Series, keys: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index)
 
 
+def text_in_order(values: pd.Series | pd.Index, *, strict: bool = False) -> bool:
+    """Whether ``values`` are texts (``str``), none missing, each after the one before in
+    increasing order (``strict``) or not before it: one comparison of each with the one before,
+    no hashing and no sort (ids as an export lists them).
+
+    Examples:
+        >>> s = pd.Series(["M1", "M2", "M2"], dtype="str")
+        >>> text_in_order(s), text_in_order(s, strict=True), text_in_order(s[::-1])
+        (True, False, False)
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.dtype != "str":
+        return False
+    a = pa.array(values.array)
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    if a.null_count:
+        return False
+    after = pc.greater if strict else pc.greater_equal
+    return len(a) < 2 or bool(pc.all(after(a[1:], a[:-1])).as_py())
+
+
+def same_texts(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two text columns (``str``) hold the same texts in the same order, none missing.
+
+    Examples:
+        >>> s = pd.Series(["H1", "H2"], dtype="str")
+        >>> same_texts(s, s.copy()), same_texts(s, s[::-1]), same_texts(s, s[:1])
+        (True, False, False)
+    """
+    import pyarrow.compute as pc
+
+    if a.dtype != "str" or b.dtype != "str" or len(a) != len(b) or a.isna().any() or b.isna().any():
+        return False
+    return bool(pc.all(pc.equal(arrow_text(a), arrow_text(b))).as_py()) if len(a) else True
+
+
 def arrow_text(s: pd.Series):
     """A text column as pyarrow strings (no copy for pandas' pyarrow-backed ``str``)."""
     import pyarrow as pa

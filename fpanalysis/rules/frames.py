@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.core.dataset import text_positions
+from fpanalysis.core.dataset import text_in_order, text_positions
 from fpanalysis.core.schema import empty_frame
 
 
@@ -102,14 +102,8 @@ def unique_keys(values: pd.Series | pd.Index) -> bool:
         >>> [unique_keys(pd.Index(v, dtype="str")) for v in (["C1", "C1"], ["C1", None, None])]
         [False, False]
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if len(values) > 1 and values.dtype == "str":
-        a = pa.array(values.array)
-        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-        if a.null_count == 0 and pc.all(pc.greater(a[1:], a[:-1])).as_py():
-            return True
+    if len(values) > 1 and text_in_order(values, strict=True):
+        return True
     return values.is_unique
 
 

@@ -3,13 +3,14 @@ written, in their order, with what making one raises raised in its place."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 import pandas as pd
 import pytest
 
-from fpanalysis.core.ahead import beside, both_ends, read_ahead
+from fpanalysis.core.ahead import beside, both_ends, in_order, read_ahead
 from fpanalysis.io import write_table, write_table_chunks
 
 
@@ -276,3 +277,45 @@ def test_two_threads_when_the_rows_and_their_memory_allow(
     ahead = _machine(tmp_path, monkeypatch, available_kb=room_gb * 1024**2, resident_pages=0)
     assert ahead.TWO_THREADS_ROWS == 60_000_000 and ahead.TWO_THREADS_BYTES_PER_ROW == 100
     assert ahead.two_threads(rows) is two
+
+
+# --------------------------------------------------------------------------- in_order
+def _pool_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("fpanalysis-in-order")]
+
+
+def test_in_order_gives_the_work_of_each_item_in_the_items_order():
+    def slow_first(k: int) -> int:
+        if k == 0:
+            time.sleep(0.2)  # the second thread finishes item 1 first: still given second
+        return k * 10
+
+    assert list(in_order(slow_first, range(6))) == [0, 10, 20, 30, 40, 50]
+    assert list(in_order(slow_first, [])) == []
+    assert list(in_order(slow_first, range(3), workers=1)) == [0, 10, 20]
+
+
+def test_in_order_makes_at_most_two_ahead():
+    made, items = _counted(10)
+    got = in_order(lambda k: k, items)
+    assert next(got) == 0
+    time.sleep(0.2)
+    two = (os.cpu_count() or 1) >= 2  # one core: one item at a time, as map() makes them
+    assert made == ([0, 1] if two else [0])  # item 1 made ahead of the caller, no more taken
+    assert list(got) == list(range(1, 10))
+
+
+def test_in_order_raises_an_item_s_error_in_its_place():
+    got = in_order(lambda k: 10 // k, [5, 0, 1])
+    assert next(got) == 2
+    with pytest.raises(ZeroDivisionError):
+        next(got)
+
+
+def test_in_order_stops_when_its_caller_stops():
+    made, items = _counted(1000)
+    got = in_order(lambda k: k, items)
+    assert next(got) == 0
+    got.close()
+    assert _until(lambda: not _pool_threads())
+    assert len(made) <= 3

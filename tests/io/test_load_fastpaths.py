@@ -217,6 +217,9 @@ CASES = [
     [],
     [None, None],
     ["H002", "H001"],
+    ["H001", "H001", "H002", "H003", "H003", "H003"],  # listed by household: runs counted
+    ["H001", "H001"],
+    ["H001", "H002", "H002", "H001"],  # in order, then not: hashed
 ]
 
 
@@ -234,6 +237,9 @@ def test_member_counts_equal_the_group_sizes(ids):
 def test_member_counts_by_hand():
     keys, counts = member_counts(pd.Series(["H001", "H002", "H001", None], dtype="str"))
     assert dict(zip(keys, counts.tolist(), strict=True)) == {"H001": 2, "H002": 1}
+    # members listed by household: the runs, in order of first appearance (as value_counts)
+    keys, counts = member_counts(pd.Series(["H1", "H1", "H2", "H3", "H3"], dtype="str"))
+    assert (keys.tolist(), counts.tolist()) == (["H1", "H2", "H3"], [2, 1, 2])
 
 
 DUPLICATE_CASES = [

@@ -691,6 +691,59 @@ def test_household_size_equals_members(name, size, relations, expected):
     assert _rules({"households": h, "household_members": m}) == expected
 
 
+@pytest.mark.parametrize(
+    ("sizes", "listed", "expected_rows"),
+    [
+        # every household listed, in order: the members' runs are the households
+        pytest.param(
+            {"H1": 2, "H2": 1, "H3": 3},
+            ["H1", "H1", "H2", "H3", "H3", "H3"],
+            [],
+            id="all-listed-in-order",
+        ),
+        pytest.param(
+            {"H1": 2, "H2": 2, "H3": 3},
+            ["H1", "H1", "H2", "H3", "H3", "H3"],
+            [3],
+            id="in-order-one-short",
+        ),
+        # H2 has no member: the runs are not the households, looked up one by one
+        pytest.param({"H1": 2, "H2": 1, "H3": 1}, ["H1", "H1", "H3"], [3], id="one-unlisted"),
+        # listed out of order: counted by hashing
+        pytest.param({"H1": 2, "H2": 1, "H3": 1}, ["H1", "H3", "H2", "H1"], [], id="out-of-order"),
+    ],
+)
+def test_household_sizes_against_members_listed(sizes, listed, expected_rows):
+    h = schema.coerce(
+        "households",
+        [
+            {
+                "household_id": k,
+                "head_name": "a",
+                "area": "urban",
+                "size": n,
+                "monthly_income": 100.0,
+                "application_date": "2024-01-01",
+            }
+            for k, n in sizes.items()
+        ],
+    )
+    m = schema.coerce(
+        "household_members",
+        [
+            {
+                "member_id": f"M{i}",
+                "household_id": k,
+                "relation": "head" if i == 0 else "child",
+                "sex": "F",
+            }
+            for i, k in enumerate(listed)
+        ],
+    )
+    want = [("households", r, "size", "household_size") for r in expected_rows]
+    assert _rules({"households": h, "household_members": m}) == want
+
+
 def test_head_id_number_against_head_member():
     # 420106 1960-02-02 seq 005 (odd: a man), check character computed by hand:
     # see make_fixtures.rid

@@ -13,7 +13,13 @@ from fpanalysis.core.params import load_params
 from fpanalysis.io import load_for_analysis
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief import selection as sl
-from fpanalysis.rules.relief.ranking import rank_keys, rank_positions
+from fpanalysis.rules.relief.ranking import (
+    decided_by,
+    rank_keys,
+    rank_positions,
+    sort_frame,
+    sorted_order,
+)
 
 P = load_params()
 DAY = pd.Timestamp("2025-06-30")
@@ -170,3 +176,99 @@ def test_rank_positions_is_rank_keys_with_missing_keys():
     pos, decided = rank_positions(a, order)
     assert pos.tolist() == e.index.tolist()
     assert [None if d < 0 else order[d] for d in decided] == readable(e["decided_by"])
+    # the readable statement, on the keys sorted: the same words
+    keys = sort_frame(a).loc[e.index]
+    assert readable(decided_by(keys, order)) == readable(e["decided_by"])
+    # H1, H5 (a later application), H2 (no tier), H3 (every key missing as H2's: by id)
+    assert readable(e["decided_by"]) == [None, "application_date", "tier", "household_id"]
+
+
+def test_the_decided_keys_are_the_readable_statement_on_the_sample(sample_assessed):
+    order = list(P.at("ranking_order", DAY))
+    e = rank_keys(sample_assessed, order)
+    keys = sort_frame(sample_assessed).loc[e.index]
+    assert readable(decided_by(keys, order)) == readable(e["decided_by"])
+    assert e["decided_by"].notna().sum() == len(e) - 1
+
+
+def _keys(ids, tier, fp, pc, day):
+    return pd.DataFrame(
+        {
+            "tier": pd.array(tier, dtype="Int64"),
+            "fp_priority": np.asarray(fp, dtype="int64"),
+            "per_capita_income_yuan": np.asarray(pc, dtype="float64"),
+            "application_date": pd.to_datetime(day).astype("datetime64[ns]"),
+            "household_id": pd.array(ids, dtype="str"),
+        }
+    )
+
+
+ORDER = ["tier", "fp_priority", "per_capita_income_yuan", "application_date", "household_id"]
+
+
+@pytest.mark.parametrize(
+    ("keys", "order", "expected"),
+    [
+        pytest.param(
+            _keys(["H1", "H2", "H3"], [2, 1, 1], [0, 1, 0], [5, 5, 5], ["2025-01-01"] * 3),
+            ORDER,
+            [2, 1, 0],
+            id="tier-then-priority",
+        ),
+        pytest.param(
+            _keys(["H1", "H2", "H3"], [None, 1, None], [0, 0, 0], [1, 2, 0], ["2025-01-01"] * 3),
+            ORDER,
+            [1, 2, 0],
+            id="missing-tier-last-then-income",
+        ),
+        pytest.param(
+            _keys(
+                ["H1", "H2", "H3"],
+                [1, 1, 1],
+                [0, 0, 0],
+                [np.nan, 3, 3],
+                [None, "2025-02-01", "2025-01-01"],
+            ),
+            ORDER,
+            [2, 1, 0],
+            id="missing-income-last-then-date",
+        ),
+        pytest.param(
+            _keys(["H1", "H2", "H3"], [1, 1, 1], [0, 0, 0], [3, 3, 3], [None, None, "2025-01-01"]),
+            ORDER,
+            [2, 0, 1],
+            id="missing-date-last-then-id",
+        ),
+        pytest.param(
+            _keys(["H2", "H1", "H3"], [1, 1, 1], [0, 0, 0], [3, 3, 3], ["2025-01-01"] * 3),
+            ORDER,
+            [1, 0, 2],
+            id="ids-out-of-order-readable-sort",
+        ),
+        pytest.param(
+            _keys(["H1", "H2", "H3"], [1, 2, 1], [0, 0, 1], [9, 1, 3], ["2025-01-01"] * 3),
+            ["per_capita_income_yuan", "tier", "household_id"],
+            [1, 2, 0],
+            id="another-order",
+        ),
+    ],
+)
+def test_sorted_order_is_the_readable_sort(keys, order, expected):
+    """The ranking's lexsort over integers (ids listed in order) is the readable sort_values."""
+    readable_order = keys.sort_values(order, kind="mergesort", na_position="last").index
+    assert sorted_order(keys, order).tolist() == readable_order.tolist() == expected
+
+
+def test_sorted_order_is_the_readable_sort_on_many_ties():
+    rng = np.random.default_rng(7)
+    n = 5000
+    tier = rng.integers(1, 4, n).astype(object)
+    tier[rng.random(n) < 0.1] = None
+    pc = rng.integers(0, 5, n).astype(float)
+    pc[rng.random(n) < 0.1] = np.nan
+    day = pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 3, n), unit="D")
+    day = day.where(rng.random(n) >= 0.1)
+    keys = _keys([f"H{i:05d}" for i in range(n)], tier, rng.integers(0, 2, n), pc, day)
+    for order in (ORDER, ORDER[::-1], ["application_date", "tier", "household_id"]):
+        readable_order = keys.sort_values(order, kind="mergesort", na_position="last").index
+        assert sorted_order(keys, order).tolist() == readable_order.tolist()

@@ -24,6 +24,7 @@ from fpanalysis.core.schema import coerce
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief import textcols as tc
 from fpanalysis.rules.relief import texts
+from fpanalysis.rules.relief.fp_types import fp_types
 
 P = load_params()
 ORDER = list(P.at("ranking_order", pd.Timestamp("2025-06-30")))
@@ -170,6 +171,17 @@ def test_derive_fp_types_is_the_groupby_rule_on_a_synthetic_county(synth_tables)
     h, m = synth_tables["households"], synth_tables["household_members"]
     for part in (h, h.iloc[::3], h.iloc[0:0]):
         pt.assert_frame_equal(rl.derive_fp_types(part, m), _derive_by_groupby(part, m))
+
+
+def test_the_types_alone_are_the_derived_types(synth_tables):
+    """What validation compares a declared type with (``fp_types``, no evidence) is the type
+    the relief round derives, on a county and on households listed twice or missing."""
+    h, m = synth_tables["households"], synth_tables["household_members"]
+    for part in (h, h.iloc[::3], h.iloc[0:0], pd.concat([h.iloc[:50], h.iloc[[3, 1]]])):
+        pt.assert_series_equal(
+            fp_types(part, m), rl.derive_fp_types(part, m)["fp_type"], check_names=False
+        )
+    assert fp_types(h, m).notna().any()
 
 
 def test_derive_fp_types_hand_cases():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import Dataset, Problem, isin_keys
+from fpanalysis.core.dataset import Dataset, Problem, isin_keys, same_texts
 from fpanalysis.io.validate.findings import (
     Finding,
     callers_lookups,
@@ -22,6 +22,7 @@ from fpanalysis.io.validate.findings import (
     lookup,
 )
 from fpanalysis.rules.relief import derive_fp_types, fp_type_problems
+from fpanalysis.rules.relief.fp_types import fp_types
 
 __all__ = [
     "BIRTH_DATES",
@@ -338,7 +339,11 @@ def conditional(ds: Dataset, only: str | None = None) -> list[Finding]:
     if want("households") and "household_members" in ds:
         h = ds["households"]
         ids, sizes = member_counts(ds["household_members"]["household_id"])
-        at = key_positions(h["household_id"], ids)
+        at = (  # every household listed, in the members' order (the usual export): no look-up
+            np.arange(len(h))
+            if same_texts(h["household_id"], ids)
+            else key_positions(h["household_id"], ids)
+        )
         listed = pd.Series(np.append(sizes, 0)[at], index=h.index, dtype="int64")
         add(
             "households",
@@ -358,6 +363,9 @@ def conditional(ds: Dataset, only: str | None = None) -> list[Finding]:
         h = ds["households"]
         h = h[h["declared_fp_type"].notna()]
         m = ds["household_members"]
+        m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
+        # the types alone first; the evidence (the problem's words) only where one differs
+        h = h[h["declared_fp_type"].ne(fp_types(h, m).fillna("")).to_numpy()]
         m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
         probs = fp_type_problems(h, derive_fp_types(h, m))
         if len(probs):
@@ -387,13 +395,23 @@ def member_counts(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
         >>> keys.tolist(), n.tolist()
         (['h2', 'h1'], [2, 1])
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    from fpanalysis.core.dataset import arrow_text
+    from fpanalysis.core.dataset import arrow_text, text_in_order
 
-    vc = pc.value_counts(pc.drop_null(arrow_text(ids)))
-    values = vc.field("values")
+    a = arrow_text(ids)
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
     text = pd.StringDtype("pyarrow", na_value=np.nan)
+    if len(a) > 1 and text_in_order(ids):  # each value one run (members listed by household)
+        starts = np.flatnonzero(
+            np.r_[True, pc.not_equal(a[1:], a[:-1]).to_numpy(zero_copy_only=False)]
+        )
+        values = a.take(pa.array(starts))  # in order of first appearance, as value_counts
+        keys = pd.Series(values.to_pandas(types_mapper={values.type: text}.get), dtype=text)
+        return keys, np.diff(np.append(starts, len(a))).astype("int64")
+    vc = pc.value_counts(pc.drop_null(a))
+    values = vc.field("values")
     keys = pd.Series(values.to_pandas(types_mapper={values.type: text}.get), dtype=text)
     return keys, vc.field("counts").to_numpy(zero_copy_only=False).astype("int64")
 

@@ -77,40 +77,18 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         [{'household_id': 'H1', 'fp_type': nan, 'n_children': 2},
          {'household_id': 'H2', 'fp_type': 'only_daughter', 'n_children': 1}]
     """
+    from fpanalysis.core.ahead import beside, outcome_of, two_threads
     from fpanalysis.rules.relief import textcols as tc
 
-    hid = households["household_id"]
-    # each household row's key, and each member's household among those keys (one hash join)
-    hcode, keys = pd.factorize(hid)
-    nk = len(keys)
-    at = _positions(members["household_id"], keys)
-    relation = members["relation"]
-    kid = (relation.eq("child").fillna(False).to_numpy(bool)) & (at >= 0)
-    parent = relation.isin(["head", "spouse"]).to_numpy(bool) & (at >= 0)
-    parent &= members["sterilized"].fillna(False).astype(bool).to_numpy()
-    daughter = members["sex"].eq("F").fillna(False).to_numpy(bool)
-
+    hid, hcode, nk, at, kid, parent, daughter = _members_of(households, members)
     n_children = np.bincount(at[kid], minlength=nk)
     n_daughters = np.bincount(at[kid & daughter], minlength=nk)
     # each group's members in id order; ``at``: the member's household
     cols = ["member_id", "sex"]
-    kids = members.loc[kid, cols].assign(at=at[kid]).sort_values("member_id", kind="mergesort")
-    sex = kids["sex"]
-    kid_zh = tc.cat(
-        tc.texts_of(kids["member_id"]),
-        "（",
-        tc.texts_of(sex.map({"F": "女", "M": "男"}).fillna("性别不详")),
-        "）",
-    )
-    kid_en = tc.cat(
-        tc.texts_of(kids["member_id"]),
-        " (",
-        tc.texts_of(sex.map({"F": "F", "M": "M"}).fillna("?")),
-        ")",
-    )
+    kids = _by_member(members.loc[kid, cols].assign(at=at[kid]))
+    ids, sex = tc.texts_of(kids["member_id"]), kids["sex"]
     kat = kids["at"].to_numpy()
-    parents = members.loc[parent, ["member_id"]].assign(at=at[parent])
-    parents = parents.sort_values("member_id", kind="mergesort")
+    parents = _by_member(members.loc[parent, ["member_id"]].assign(at=at[parent]))
     st_groups = _join_codes(parents["at"].to_numpy(), tc.texts_of(parents["member_id"]), nk, "、")
 
     # per household row (a household id not listed: none)
@@ -133,18 +111,11 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
             out = pc.if_else(pa.array(present), out, pa.scalar(None, tc.TEXT))
         return out if fill is None else pc.fill_null(out, tc.lit(fill))
 
-    ktz = texts_per_row(_join_codes(kat, kid_zh, nk, "、"), "")
-    kte = texts_per_row(_join_codes(kat, kid_en, nk, ", "), "")
     st = texts_per_row(st_groups, None)
     has_st = pc.is_valid(st).to_numpy(zero_copy_only=False)
     stz = pc.fill_null(st, tc.lit(""))
-    infertile = households["infertile"].fillna(False).astype(bool).to_numpy()
-
-    only_daughter = (nc_a == 1) & (nd_a == 1)
-    two_daughters = (nc_a == 2) & (nd_a == 2) & has_st
-    infert = (nc_a == 0) & infertile
-    fp_codes = np.select([only_daughter, two_daughters, infert], [0, 1, 2], default=-1)
-    fp_type = pa.array(list(FP_TYPES), tc.TEXT).take(pa.array(fp_codes, mask=fp_codes < 0))
+    only_daughter, two_daughters, infert, fp_codes = _type_codes(households, nc_a, nd_a, has_st)
+    fp_type = _type_texts(fp_codes)
 
     # Evidence: why the type holds, or the near miss that keeps it from holding.
     branch = np.select(
@@ -163,88 +134,111 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     def when(k: int, cond: np.ndarray, yes: str, no: str) -> pa.Array:
         return pc.if_else(pa.array(cond[parts[k]]), tc.lit(yes), tc.lit(no))
 
-    kids_listed = pc.not_equal(ktz, tc.lit("")).to_numpy(zero_copy_only=False)
-    zh = tc.assemble(
-        n,
-        [
-            (parts[0], tc.cat("独女户：唯一子女 ", of(0, ktz), " 为女儿")),
-            (
-                parts[1],
-                tc.cat(
-                    "二女结扎户：两个子女 ", of(1, ktz), " 均为女儿，且 ", of(1, stz), " 已结扎"
+    def children(sep: str, brackets: tuple[str, str], sexes: dict, unknown: str) -> pa.Array:
+        """Each household's children as the evidence lists them (``""`` for none)."""
+        labels = tc.texts_of(sex.map(sexes).fillna(unknown))
+        kid_texts = tc.cat(ids, brackets[0], labels, brackets[1])
+        return texts_per_row(_join_codes(kat, kid_texts, nk, sep), "")
+
+    def evidence_zh() -> pa.Array:
+        ktz = children("、", ("（", "）"), {"F": "女", "M": "男"}, "性别不详")
+        listed = pc.not_equal(ktz, tc.lit("")).to_numpy(zero_copy_only=False)
+        return tc.assemble(
+            n,
+            [
+                (parts[0], tc.cat("独女户：唯一子女 ", of(0, ktz), " 为女儿")),
+                (
+                    parts[1],
+                    tc.cat(
+                        "二女结扎户：两个子女 ", of(1, ktz), " 均为女儿，且 ", of(1, stz), " 已结扎"
+                    ),
                 ),
-            ),
-            (parts[2], tc.repeat("不育户：无子女，且登记为不育", len(parts[2]))),
-            (parts[3], tc.repeat("非计生优先户：无子女，但未登记不育", len(parts[3]))),
-            (
-                parts[4],
-                tc.cat("非计生优先户：两个子女 ", of(4, ktz), " 均为女儿，但户主夫妻均未登记结扎"),
-            ),
-            (
-                parts[5],
-                tc.cat(
-                    "非计生优先户：子女 ",
-                    of(5, nc_t),
-                    " 人（",
-                    of(5, nd_t),
-                    " 女）",
-                    when(5, kids_listed, "：", ""),
-                    of(5, ktz),
+                (parts[2], tc.repeat("不育户：无子女，且登记为不育", len(parts[2]))),
+                (parts[3], tc.repeat("非计生优先户：无子女，但未登记不育", len(parts[3]))),
+                (
+                    parts[4],
+                    tc.cat(
+                        "非计生优先户：两个子女 ", of(4, ktz), " 均为女儿，但户主夫妻均未登记结扎"
+                    ),
                 ),
-            ),
-        ],
-    )
-    en = tc.assemble(
-        n,
-        [
-            (
-                parts[0],
-                tc.cat("only-daughter household: the only child ", of(0, kte), " is a daughter"),
-            ),
-            (
-                parts[1],
-                tc.cat(
-                    "two-daughters-sterilised household: both children ",
-                    of(1, kte),
-                    " are daughters and ",
-                    pc.replace_substring(of(1, stz), "、", ", "),
-                    " sterilised",
+                (
+                    parts[5],
+                    tc.cat(
+                        "非计生优先户：子女 ",
+                        of(5, nc_t),
+                        " 人（",
+                        of(5, nd_t),
+                        " 女）",
+                        when(5, listed, "：", ""),
+                        of(5, ktz),
+                    ),
                 ),
-            ),
-            (
-                parts[2],
-                tc.repeat(
-                    "infertile household: no children and infertility recorded", len(parts[2])
+            ],
+        )
+
+    def evidence_en() -> pa.Array:
+        kte = children(", ", (" (", ")"), {"F": "F", "M": "M"}, "?")
+        listed = pc.not_equal(kte, tc.lit("")).to_numpy(zero_copy_only=False)
+        return tc.assemble(
+            n,
+            [
+                (
+                    parts[0],
+                    tc.cat(
+                        "only-daughter household: the only child ", of(0, kte), " is a daughter"
+                    ),
                 ),
-            ),
-            (
-                parts[3],
-                tc.repeat(
-                    "no FP priority type: no children, but infertility not recorded", len(parts[3])
+                (
+                    parts[1],
+                    tc.cat(
+                        "two-daughters-sterilised household: both children ",
+                        of(1, kte),
+                        " are daughters and ",
+                        pc.replace_substring(of(1, stz), "、", ", "),
+                        " sterilised",
+                    ),
                 ),
-            ),
-            (
-                parts[4],
-                tc.cat(
-                    "no FP priority type: both children ",
-                    of(4, kte),
-                    " are daughters, but neither head nor spouse is recorded sterilised",
+                (
+                    parts[2],
+                    tc.repeat(
+                        "infertile household: no children and infertility recorded", len(parts[2])
+                    ),
                 ),
-            ),
-            (
-                parts[5],
-                tc.cat(
-                    "no FP priority type: ",
-                    of(5, nc_t),
-                    when(5, nc_a == 1, " child (", " children ("),
-                    of(5, nd_t),
-                    when(5, nd_a == 1, " daughter)", " daughters)"),
-                    when(5, kids_listed, ": ", ""),
-                    of(5, kte),
+                (
+                    parts[3],
+                    tc.repeat(
+                        "no FP priority type: no children, but infertility not recorded",
+                        len(parts[3]),
+                    ),
                 ),
-            ),
-        ],
-    )
+                (
+                    parts[4],
+                    tc.cat(
+                        "no FP priority type: both children ",
+                        of(4, kte),
+                        " are daughters, but neither head nor spouse is recorded sterilised",
+                    ),
+                ),
+                (
+                    parts[5],
+                    tc.cat(
+                        "no FP priority type: ",
+                        of(5, nc_t),
+                        when(5, nc_a == 1, " child (", " children ("),
+                        of(5, nd_t),
+                        when(5, nd_a == 1, " daughter)", " daughters)"),
+                        when(5, listed, ": ", ""),
+                        of(5, kte),
+                    ),
+                ),
+            ],
+        )
+
+    # the two languages' texts are independent: on two cores, made side by side (pyarrow's text
+    # kernels let go of the interpreter), the same texts
+    en_later = beside(evidence_en) if two_threads(n + len(members)) else outcome_of(evidence_en)
+    zh = evidence_zh()
+    en = en_later()
     index = households.index
     return pd.DataFrame(
         {
@@ -258,6 +252,83 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         },
         index=index,
     )
+
+
+def fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
+    """``derive_fp_types(households, members)["fp_type"]`` without the evidence's texts: what
+    validation compares each declared type with (rulebook §6). The same counts, the same rule
+    (:func:`_type_codes`).
+
+    Examples:
+        >>> from fpanalysis.core.schema import coerce
+        >>> hh = coerce("households", [{"household_id": "H1"}, {"household_id": "H2"}])
+        >>> mm = coerce("household_members", [
+        ...     {"member_id": "A", "household_id": "H2", "relation": "child", "sex": "F"}])
+        >>> fp_types(hh, mm).tolist()
+        [nan, 'only_daughter']
+    """
+    hid, hcode, nk, at, kid, parent, daughter = _members_of(households, members)
+    present = hcode >= 0
+    take = np.where(present, hcode, 0)
+
+    def per_row(counts: np.ndarray) -> np.ndarray:
+        return np.where(present, counts[take] if nk else 0, 0).astype("int64")
+
+    nc_a = per_row(np.bincount(at[kid], minlength=nk))
+    nd_a = per_row(np.bincount(at[kid & daughter], minlength=nk))
+    has_st = per_row(np.bincount(at[parent], minlength=nk)) > 0
+    codes = _type_codes(households, nc_a, nd_a, has_st)[3]
+    return pd.Series(_type_texts(codes), index=households.index, dtype="str")
+
+
+def _members_of(households: pd.DataFrame, members: pd.DataFrame) -> tuple:
+    """What both derivations read of the members: ``(household ids, each row's group code
+    (-1: a missing id), the number of groups, each member's group (-1: none), the children,
+    the sterilised head or spouse, the daughters)``, the last three as boolean arrays."""
+    from fpanalysis.rules.frames import unique_keys
+
+    hid = households["household_id"]
+    # each household row's key, and each member's household among those keys (one hash join)
+    if len(hid) and unique_keys(hid) and hid.notna().all():  # a validated table: no hashing
+        hcode, keys = np.arange(len(hid)), pd.Index(hid)  # what factorize gives distinct ids
+    else:
+        hcode, keys = pd.factorize(hid)
+    at = _positions(members["household_id"], keys)
+    relation = members["relation"]
+    kid = (relation.eq("child").fillna(False).to_numpy(bool)) & (at >= 0)
+    parent = relation.isin(["head", "spouse"]).to_numpy(bool) & (at >= 0)
+    parent &= members["sterilized"].fillna(False).astype(bool).to_numpy()
+    daughter = members["sex"].eq("F").fillna(False).to_numpy(bool)
+    return hid, hcode, len(keys), at, kid, parent, daughter
+
+
+def _type_codes(
+    households: pd.DataFrame, nc: np.ndarray, nd: np.ndarray, has_st: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rule of the three types on each household's counts: ``(only daughter, two daughters
+    sterilised, infertile, code)``, the code an index into :data:`FP_TYPES` (-1: none)."""
+    infertile = households["infertile"].fillna(False).astype(bool).to_numpy()
+    only_daughter = (nc == 1) & (nd == 1)
+    two_daughters = (nc == 2) & (nd == 2) & has_st
+    infert = (nc == 0) & infertile
+    codes = np.select([only_daughter, two_daughters, infert], [0, 1, 2], default=-1)
+    return only_daughter, two_daughters, infert, codes
+
+
+def _type_texts(codes: np.ndarray) -> pa.Array:
+    from fpanalysis.rules.relief import textcols as tc
+
+    return pa.array(list(FP_TYPES), tc.TEXT).take(pa.array(codes, mask=codes < 0))
+
+
+def _by_member(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows.sort_values("member_id", kind="mergesort")``: ``rows`` as they are when their ids
+    are already in order (a members table as exported), which that stable sort keeps."""
+    from fpanalysis.core.dataset import text_in_order
+
+    if text_in_order(rows["member_id"]):
+        return rows
+    return rows.sort_values("member_id", kind="mergesort")
 
 
 def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:

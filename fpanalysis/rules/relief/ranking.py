@@ -30,6 +30,89 @@ def sort_frame(a: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def sorted_order(keys: pd.DataFrame, order: list[str]) -> np.ndarray:
+    """The rows of ``keys`` (:func:`sort_frame`, numbered from 0) in ranking order: the
+    permutation ``keys.sort_values(order, kind="mergesort", na_position="last")`` gives.
+
+    That readable statement hashes every key (a province's millions of household ids, too);
+    where the ids are listed in increasing order, as a validated table lists them, a row's
+    position is its id's place, and the same stable sort is one ``numpy.lexsort`` over
+    integers: each key as (missing, value), a missing key after every present one.
+
+    Examples:
+        >>> k = pd.DataFrame({"tier": pd.array([2, None, 1], dtype="Int64"),
+        ...                   "household_id": pd.array(["H1", "H2", "H3"], dtype="str")})
+        >>> sorted_order(k, ["tier", "household_id"]).tolist()
+        [2, 0, 1]
+    """
+    arrays = _lexsort_arrays(keys, order)
+    if arrays is None:
+        return keys.sort_values(order, kind="mergesort", na_position="last").index.to_numpy()
+    return np.lexsort(arrays) if arrays else np.arange(len(keys))
+
+
+def _lexsort_arrays(keys: pd.DataFrame, order: list[str]) -> list[np.ndarray] | None:
+    """``numpy.lexsort``'s keys for :func:`sorted_order` (the last the first sorted on), or
+    None where a key is not one of :func:`sort_frame`'s kinds or the ids are not in order.
+
+    A key with a missing value is two (missing, then the value); without, one. The ids, in
+    order, need no key of their own when they come last: the sort is stable, and the rows
+    are in id order already."""
+    from fpanalysis.core.dataset import text_in_order
+
+    out: list[np.ndarray] = []
+    for i, k in enumerate(reversed(order)):
+        s = keys[k]
+        if k == "household_id":
+            if not text_in_order(s, strict=True):
+                return None
+            if i:  # not the last key: the rows' places are the ids' order
+                out.append(np.arange(len(s)))
+            continue
+        missing = s.isna().to_numpy(bool)
+        if pd.api.types.is_datetime64_dtype(s.dtype):
+            values = s.to_numpy("datetime64[ns]").view(np.int64)
+        elif pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
+            values = s.to_numpy(np.float64 if s.dtype.kind == "f" else np.int64, na_value=0)
+        else:
+            return None
+        out += [np.where(missing, 0, values), missing] if missing.any() else [values]
+    return out
+
+
+def decided_codes(keys: pd.DataFrame, order: list[str]) -> np.ndarray:
+    """Per row of ``keys`` sorted in ranking order, the place in ``order`` of the first key that
+    separates it from the row above (-1: the first row, or no key differs); a key missing in
+    one of the two rows differs. :func:`decided_by` says the same in words.
+
+    Examples:
+        >>> k = pd.DataFrame({"tier": [1, 1, 2], "household_id": ["H1", "H2", "H3"]})
+        >>> decided_codes(k, ["tier", "household_id"]).tolist()
+        [-1, 1, 0]
+    """
+    decided = np.full(len(keys), -1, np.int8)
+    for i in reversed(range(len(order))):  # the earliest differing key wins: assign from the last
+        k = keys[order[i]].reset_index(drop=True)
+        prev = k.shift()
+        differs = k.ne(prev) & ~(k.isna() & prev.isna())
+        differs = differs.to_numpy(dtype=bool, na_value=True)  # one missing: they differ
+        decided[differs] = i
+    decided[:1] = -1
+    return decided
+
+
+def decided_by(keys: pd.DataFrame, order: list[str]) -> pd.Series:
+    """The readable statement of :func:`decided_codes`: per sorted row, the name of the first key
+    that separates it from the row above (NaN for the first row)."""
+    decided = pd.Series(np.nan, index=keys.index, dtype="str")
+    for k in reversed(order):  # the earliest differing key wins: assign from the last
+        prev = keys[k].shift()
+        differs = keys[k].ne(prev) & ~(keys[k].isna() & prev.isna())
+        decided = decided.mask(differs, k)
+    decided.iloc[:1] = np.nan
+    return decided
+
+
 def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     """The eligible rows of one pool sorted in the declared order, with ``rank`` and ``decided_by``.
 
@@ -46,17 +129,12 @@ def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     eligible = np.flatnonzero(assessed["eligible"].fillna(False).astype(bool).to_numpy())
     # the keys sorted, then the rows taken once in that order (a province's wide rows)
     keys = sort_frame(assessed.iloc[eligible]).reset_index(drop=True)
-    keys = keys.sort_values(order, kind="mergesort", na_position="last")
+    keys = keys.take(sorted_order(keys, order))
     e = assessed.iloc[eligible[keys.index.to_numpy()]]  # a new frame (copy on write)
     keys = keys.set_axis(e.index)
     e["rank"] = pd.array(np.arange(1, len(e) + 1), dtype="Int64")
-    decided = pd.Series(np.nan, index=e.index, dtype="str")
-    for k in reversed(order):  # the earliest differing key wins: assign from the last
-        prev = keys[k].shift()
-        differs = keys[k].ne(prev) & ~(keys[k].isna() & prev.isna())
-        decided = decided.mask(differs, k)
-    decided.iloc[:1] = np.nan
-    e["decided_by"] = decided
+    names = np.array([*order, np.nan], dtype=object)  # code -1: none
+    e["decided_by"] = pd.Series(names[decided_codes(keys, order)], index=e.index, dtype="str")
     e["above_id"] = e["household_id"].shift()
     e["above_rank"] = e["rank"].shift()
     return e
@@ -128,14 +206,6 @@ def rank_positions(assessed: pd.DataFrame, order: Iterable[str]) -> tuple[np.nda
     order = list(order)
     eligible = np.flatnonzero(assessed["eligible"].fillna(False).astype(bool).to_numpy())
     keys = sort_frame(assessed.iloc[eligible]).reset_index(drop=True)
-    keys = keys.sort_values(order, kind="mergesort", na_position="last")
+    keys = keys.take(sorted_order(keys, order))
     positions = eligible[keys.index.to_numpy()]
-    decided = np.full(len(keys), -1, np.int8)
-    for i in reversed(range(len(order))):  # the earliest differing key wins: assign from the last
-        k = keys[order[i]].reset_index(drop=True)
-        prev = k.shift()
-        differs = k.ne(prev) & ~(k.isna() & prev.isna())
-        differs = differs.to_numpy(dtype=bool, na_value=True)  # one missing: they differ
-        decided[differs] = i
-    decided[:1] = -1
-    return positions, decided
+    return positions, decided_codes(keys, order)

@@ -13,15 +13,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core import ahead
+from fpanalysis.core.ahead import in_order
 from fpanalysis.core.params import Params
+from fpanalysis.core.timings import phase
 from fpanalysis.rules.relief.assess import default_as_of
 from fpanalysis.rules.relief.selection import (
     SELECTION_INPUT_COLUMNS,
+    absent,
     check_round_options,
     not_ranked,
     prepare_round,
@@ -238,8 +243,10 @@ def with_texts(
 def _texts_here(
     slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str]
 ) -> Iterator[pd.DataFrame]:
-    for sl in slices:
-        yield texts_for(sl, bands, order)
+    """Each slice's texts (:func:`texts_for`), two slices made at once on two cores (pyarrow's
+    text kernels let go of the interpreter): the same texts, in the same order."""
+    order = tuple(order)
+    yield from in_order(lambda sl: texts_for(sl, bands, order), slices)
 
 
 def rank_households(
@@ -306,32 +313,35 @@ def rank_households(
     check_round_options(quota, budget_yuan, pool)
     as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     order = tuple(params.at("ranking_order", as_of))
-    assessed, problems = prepare_round(
-        tables, params, as_of, pool=pool, previous_round=previous_round
-    )
+    with phase("rules relief assessed"):
+        assessed, problems = prepare_round(
+            tables, params, as_of, pool=pool, previous_round=previous_round
+        )
     # The pools are ranked and selected on their keys alone; the table's other columns are
     # then taken from the assessed rows a column at a time (a province's wide rows, copied
     # once). Rows are found by their labels: distinct ones (a table's row numbers).
     narrow = assessed.index.is_unique
     keys = assessed[[c for c in assessed.columns if c in SELECTION_INPUT_COLUMNS]]
-    parts, notes = _rank_pools(
-        keys if narrow else assessed,
-        order,
-        quota=quota,
-        budget_yuan=budget_yuan,
-        pool=pool,
-        texts=texts,
-    )
+    with phase("rules relief ranked and selected"):
+        parts, notes = _rank_pools(
+            keys if narrow else assessed,
+            order,
+            quota=quota,
+            budget_yuan=budget_yuan,
+            pool=pool,
+            texts=texts,
+        )
     del keys
-    if narrow and parts:
-        sizes = [len(p_) for p_ in parts]
-        table = _stack(parts, assessed)
-        parts.clear()  # the keys' parts, stacked: not held while the wide table is built
-        table = _widen(table, sizes, assessed)
-        del assessed
-        table = _with_reasons(table, params, as_of, texts=texts)
-    else:
-        table = finish_table(parts, assessed, params, as_of, texts=texts)
+    with phase("rules relief table"):
+        if narrow and parts:
+            sizes = [len(p_) for p_ in parts]
+            table = _stack(parts, assessed)
+            parts.clear()  # the keys' parts, stacked: not held while the wide table is built
+            table = _widen(table, sizes, assessed)
+            del assessed
+            table = _with_reasons(table, params, as_of, texts=texts)
+        else:
+            table = finish_table(parts, assessed, params, as_of, texts=texts)
     return ReliefResult.of_round(
         table, problems, notes, params, as_of, pool=pool, quota=quota, budget_yuan=budget_yuan
     )
@@ -360,19 +370,30 @@ def _widen(narrow: pd.DataFrame, sizes: list[int], assessed: pd.DataFrame) -> pd
     ``sizes``: the rows of each part, in order. Each column is taken from ``assessed`` once,
     part by part as the whole rows' stacking takes it (the same pieces: a text column's
     Arrow chunks, where a Parquet file's pages are cut, are the same), and dropped from
-    ``assessed`` (which is left without them).
+    ``assessed`` (which is left without them). The columns are taken by two threads where
+    :func:`~fpanalysis.core.ahead.two_threads` allows (Arrow's take lets go of the
+    interpreter; a province's texts are most of this step), each column whole by one.
     """
     positions = assessed.index.get_indexer(narrow.index)
     ends = np.cumsum(sizes)
     pieces = list(zip(ends - np.asarray(sizes), ends, strict=True))
-    out = pd.DataFrame(index=narrow.index)
     columns = list(assessed.columns) + [c for c in narrow.columns if c not in assessed.columns]
+    sources = {c: assessed.pop(c).array for c in columns if c not in narrow.columns}
+
+    def taken(c: str) -> Any:
+        arr = sources.pop(c)  # let go once taken
+        got = [arr.take(positions[s:e]) for s, e in pieces]
+        return got[0] if len(got) == 1 else type(arr)._concat_same_type(got)
+
+    # the largest first: the second thread starts with it (both_ends)
+    work = [(c, partial(taken, c)) for c in sorted(sources, key=lambda c: -sources[c].nbytes)]
+    if ahead.two_threads(len(narrow)):
+        done = ahead.both_ends(work)
+    else:
+        done = {c: w() for c, w in work}
+    out = pd.DataFrame(index=narrow.index)
     for c in columns:
-        if c in narrow.columns:
-            out[c] = narrow[c]
-            continue
-        col = assessed.pop(c)
-        out[c] = pd.concat([col.iloc[positions[s:e]] for s, e in pieces]).set_axis(narrow.index)
+        out[c] = narrow[c] if c in narrow.columns else pd.Series(done.pop(c), index=out.index)
     return out
 
 
@@ -409,7 +430,7 @@ def _typed_gaps(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
             continue
         for k, p_ in enumerate(out):
             if c not in p_.columns:
-                gap = pd.Series(pd.array([None] * len(p_), dtype=dtype), index=p_.index)
+                gap = pd.Series(absent(len(p_), dtype), index=p_.index)
                 out[k] = p_.assign(**{c: gap})
     return out
 

@@ -281,7 +281,8 @@ def rank_and_select(
 
     Returns:
         ``(frame, notes)``: :func:`select_pool` of :func:`rank_pool` of ``assessed``
-        (made by :func:`select_frame`: the same frame).
+        (made by :func:`select_frame`: the same frame, its ``why_zh``/``why_en`` the Python
+        texts the round's table stacks them as, each text once).
 
     Raises:
         UsageError: separate pools without a limit for this one.
@@ -292,18 +293,29 @@ def rank_and_select(
         ranked["incumbent"],
         quota=_limit_for(quota, p, "名额/quota"),
         budget_yuan=_limit_for(budget_yuan, p, "预算/budget"),
+        shared=True,
     )
     return sel, pool_notes(notes, p, pool)
 
 
 def select_frame(
-    ranked: pd.DataFrame, incumbent: pd.Series, *, quota: int | None = None, budget_yuan: Any = None
+    ranked: pd.DataFrame,
+    incumbent: pd.Series,
+    *,
+    quota: int | None = None,
+    budget_yuan: Any = None,
+    shared: bool = False,
 ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """:func:`select_pool`'s frame and notes, the selection made on arrays (:func:`select_arrays`).
 
     The same columns, values and types as the readable statement (:func:`select_pool`), without
     its row-by-row assignments into text columns (a province's pool: seconds).
     A frame whose row labels repeat goes to :func:`select_pool` itself.
+
+    ``shared``: ``why_zh``/``why_en`` as Python texts, each of the few texts once (object
+    columns), which is what the round's table makes of them when it stacks the ranked rows
+    with the unranked ones (``result._shared_texts``). Made that way here, a province's
+    millions of reasons are never written out as Arrow texts only to be folded back.
     """
     if not ranked.index.is_unique:
         return select_pool(ranked, incumbent, quota=quota, budget_yuan=budget_yuan)
@@ -322,8 +334,14 @@ def select_frame(
     r["cumulative_fen"] = pd.Series(cols["cumulative_fen"], index=r.index)
     for c in ("why_zh", "why_en"):
         codes, texts = cols[c]
-        taken = pa.array(texts, TEXT).take(pa.array(codes.astype(np.int64)))
-        r[c] = as_series(taken, r.index)
+        if shared:  # equal texts are one object; a missing one is NaN, as stacking gives it
+            once: dict[Any, Any] = {}
+            each = np.empty(len(texts), dtype=object)
+            each[:] = [np.nan if t is None else once.setdefault(t, t) for t in texts]
+            r[c] = pd.Series(each.take(codes.astype(np.int64)), index=r.index, dtype=object)
+        else:
+            taken = pa.array(texts, TEXT).take(pa.array(codes.astype(np.int64)))
+            r[c] = as_series(taken, r.index)
     return r, notes
 
 
@@ -381,11 +399,31 @@ def not_ranked(a: pd.DataFrame, sel: pd.DataFrame) -> pd.DataFrame:
     # by id: the ids sorted, then the rows taken once in that order (a province's wide rows)
     ids = a[["household_id"]].iloc[at].reset_index(drop=True)
     rest = a.iloc[at[ids.sort_values("household_id", kind="mergesort").index.to_numpy()]]
-    rest["selected"] = pd.array([False] * len(rest), dtype="boolean")
+    n = len(rest)
+    rest["selected"] = pd.arrays.BooleanArray(np.zeros(n, bool), np.zeros(n, bool))
     rest["selection"] = "not_eligible"
     for c in ("rank", "cumulative_fen", "above_rank"):
-        rest[c] = pd.array([pd.NA] * len(rest), dtype="Int64")
+        rest[c] = absent(n, "Int64")
     return rest
+
+
+def absent(n: int, dtype: str) -> Any:
+    """``pd.array([pd.NA] * n, dtype=dtype)`` made without a Python list (a province's rows):
+    ``Int64``, ``boolean``, ``str`` or ``datetime64[ns]``.
+
+    Examples:
+        >>> [absent(2, t).tolist() for t in ("Int64", "boolean")]
+        [[<NA>, <NA>], [<NA>, <NA>]]
+        >>> absent(2, "str").dtype == pd.array([None, None], dtype="str").dtype
+        True
+    """
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
+    if dtype == "datetime64[ns]":
+        return pd.array(np.full(n, np.datetime64("NaT"), "datetime64[ns]"))
+    return pd.array(np.full(n, None, dtype=object), dtype=dtype)
 
 
 #: The why-texts :func:`select_pool` gives every continuing household.
