@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io as _io
+import os
 
 import pandas as pd
 import pandas.testing as pt
@@ -425,3 +426,36 @@ def test_a_dask_lean_round_writes_its_texts_in_the_workers_then_here_once_closed
         in_workers = pd.concat(list(lean.chunks(rows=40))).reset_index(drop=True)
     pt.assert_frame_equal(in_workers, full.table)
     pt.assert_frame_equal(lean.output(), full.output())  # the client is closed now
+
+
+@pytest.mark.parametrize(
+    ("limit", "threads"), [pytest.param(10**9, True, id="two"), pytest.param(0, False, id="one")]
+)
+def test_the_reasons_are_made_two_slices_at_once_where_two_threads_allow(
+    sample_tables, monkeypatch, limit, threads
+):
+    """Where ``two_threads`` allows the round's rows, two slices' reasons are made at once (on
+    the in-order pool's threads); otherwise one at a time, in the caller's thread. The same
+    slices either way."""
+    import threading
+    import time
+
+    from fpanalysis.core import ahead
+
+    def pool_threads() -> bool:
+        return any(t.name.startswith("fpanalysis-in-order") for t in threading.enumerate())
+
+    deadline = time.monotonic() + 10  # an earlier round's threads end once idle
+    while pool_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", limit)
+    lean = rl.rank_households(sample_tables, P, quota=5, texts=False)
+    seen = set()
+    pieces = []
+    for piece in lean.output_chunks(rows=7):
+        seen |= {t.name for t in threading.enumerate()}
+        pieces.append(piece)
+    pooled = any(name.startswith("fpanalysis-in-order") for name in seen)
+    assert pooled is (threads and (os.cpu_count() or 1) >= 2)
+    full = rl.rank_households(sample_tables, P, quota=5)
+    pt.assert_frame_equal(pd.concat(pieces, ignore_index=True), full.output())

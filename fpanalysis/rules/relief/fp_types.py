@@ -95,10 +95,7 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     present = hcode >= 0
     take = np.where(present, hcode, 0)
 
-    def per_row(a: np.ndarray) -> np.ndarray:
-        return np.where(present, a[take] if nk else 0, 0).astype("int64")
-
-    nc_a, nd_a = per_row(n_children), per_row(n_daughters)
+    nc_a, nd_a = _per_row(n_children, hcode), _per_row(n_daughters, hcode)
     rows = pa.array(take) if nk else None
     # distinct ids, every one present: each row is its own group (the usual households table)
     own = nk == len(hid) and bool((hcode == np.arange(nk)).all())
@@ -268,15 +265,9 @@ def fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
         [nan, 'only_daughter']
     """
     hid, hcode, nk, at, kid, parent, daughter = _members_of(households, members)
-    present = hcode >= 0
-    take = np.where(present, hcode, 0)
-
-    def per_row(counts: np.ndarray) -> np.ndarray:
-        return np.where(present, counts[take] if nk else 0, 0).astype("int64")
-
-    nc_a = per_row(np.bincount(at[kid], minlength=nk))
-    nd_a = per_row(np.bincount(at[kid & daughter], minlength=nk))
-    has_st = per_row(np.bincount(at[parent], minlength=nk)) > 0
+    nc_a = _per_row(np.bincount(at[kid], minlength=nk), hcode)
+    nd_a = _per_row(np.bincount(at[kid & daughter], minlength=nk), hcode)
+    has_st = _per_row(np.bincount(at[parent], minlength=nk), hcode) > 0
     codes = _type_codes(households, nc_a, nd_a, has_st)[3]
     return pd.Series(_type_texts(codes), index=households.index, dtype="str")
 
@@ -300,6 +291,14 @@ def _members_of(households: pd.DataFrame, members: pd.DataFrame) -> tuple:
     parent &= members["sterilized"].fillna(False).astype(bool).to_numpy()
     daughter = members["sex"].eq("F").fillna(False).to_numpy(bool)
     return hid, hcode, len(keys), at, kid, parent, daughter
+
+
+def _per_row(counts: np.ndarray, hcode: np.ndarray) -> np.ndarray:
+    """Each household row's count from its group's (0 for a row with no group: a missing id)."""
+    present = hcode >= 0
+    if not len(counts):
+        return np.zeros(len(hcode), "int64")
+    return np.where(present, counts[np.where(present, hcode, 0)], 0).astype("int64")
 
 
 def _type_codes(

@@ -187,7 +187,8 @@ class ReliefResult:
             return
         slices = (t.iloc[s : s + rows] for s in starts)
         inputs = (sl[[c for c in TEXT_INPUT_COLUMNS if c in sl.columns]] for sl in slices)
-        run = self.runner or _texts_here
+        # two slices' texts made at once where two threads' memory allows the round's rows
+        run = self.runner or partial(_texts_here, workers=2 if ahead.two_threads(n) else 1)
         for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
             yield with_texts(t.iloc[s : s + rows], texts, columns)
 
@@ -241,12 +242,13 @@ def with_texts(
 
 
 def _texts_here(
-    slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str]
+    slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str], *, workers: int = 2
 ) -> Iterator[pd.DataFrame]:
-    """Each slice's texts (:func:`texts_for`), two slices made at once on two cores (pyarrow's
-    text kernels let go of the interpreter): the same texts, in the same order."""
+    """Each slice's texts (:func:`texts_for`), ``workers`` slices made at once (pyarrow's text
+    kernels let go of the interpreter; :func:`~fpanalysis.core.ahead.in_order`): the same
+    texts, in the same order."""
     order = tuple(order)
-    yield from in_order(lambda sl: texts_for(sl, bands, order), slices)
+    yield from in_order(lambda sl: texts_for(sl, bands, order), slices, workers=workers)
 
 
 def rank_households(
