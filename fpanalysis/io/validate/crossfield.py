@@ -363,8 +363,8 @@ def conditional(ds: Dataset, only: str | None = None) -> list[Finding]:
         h = ds["households"]
         h = h[h["declared_fp_type"].notna()]
         m = ds["household_members"]
-        m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
-        # the types alone first; the evidence (the problem's words) only where one differs
+        # the types alone first (another household's members count for none); the evidence,
+        # the problem's words, only where one differs
         h = h[h["declared_fp_type"].ne(fp_types(h, m).fillna("")).to_numpy()]
         m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
         probs = fp_type_problems(h, derive_fp_types(h, m))

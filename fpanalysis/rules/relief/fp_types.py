@@ -80,9 +80,7 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     from fpanalysis.core.ahead import beside, outcome_of, two_threads
     from fpanalysis.rules.relief import textcols as tc
 
-    hid, hcode, nk, at, kid, parent, daughter = _members_of(households, members)
-    n_children = np.bincount(at[kid], minlength=nk)
-    n_daughters = np.bincount(at[kid & daughter], minlength=nk)
+    (hid, hcode, nk, at, kid, parent, _), nc_a, nd_a, has_st = _counted(households, members)
     # each group's members in id order; ``at``: the member's household
     cols = ["member_id", "sex"]
     kids = _by_member(members.loc[kid, cols].assign(at=at[kid]))
@@ -94,8 +92,6 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     # per household row (a household id not listed: none)
     present = hcode >= 0
     take = np.where(present, hcode, 0)
-
-    nc_a, nd_a = _per_row(n_children, hcode), _per_row(n_daughters, hcode)
     rows = pa.array(take) if nk else None
     # distinct ids, every one present: each row is its own group (the usual households table)
     own = nk == len(hid) and bool((hcode == np.arange(nk)).all())
@@ -109,7 +105,6 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         return out if fill is None else pc.fill_null(out, tc.lit(fill))
 
     st = texts_per_row(st_groups, None)
-    has_st = pc.is_valid(st).to_numpy(zero_copy_only=False)
     stz = pc.fill_null(st, tc.lit(""))
     only_daughter, two_daughters, infert, fp_codes = _type_codes(households, nc_a, nd_a, has_st)
     fp_type = _type_texts(fp_codes)
@@ -264,10 +259,7 @@ def fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
         >>> fp_types(hh, mm).tolist()
         [nan, 'only_daughter']
     """
-    hid, hcode, nk, at, kid, parent, daughter = _members_of(households, members)
-    nc_a = _per_row(np.bincount(at[kid], minlength=nk), hcode)
-    nd_a = _per_row(np.bincount(at[kid & daughter], minlength=nk), hcode)
-    has_st = _per_row(np.bincount(at[parent], minlength=nk), hcode) > 0
+    _, nc_a, nd_a, has_st = _counted(households, members)
     codes = _type_codes(households, nc_a, nd_a, has_st)[3]
     return pd.Series(_type_texts(codes), index=households.index, dtype="str")
 
@@ -293,12 +285,22 @@ def _members_of(households: pd.DataFrame, members: pd.DataFrame) -> tuple:
     return hid, hcode, len(keys), at, kid, parent, daughter
 
 
-def _per_row(counts: np.ndarray, hcode: np.ndarray) -> np.ndarray:
-    """Each household row's count from its group's (0 for a row with no group: a missing id)."""
+def _counted(households: pd.DataFrame, members: pd.DataFrame) -> tuple:
+    """:func:`_members_of`, and per household row what the rule counts: its children, its
+    daughters, and whether its head or spouse is sterilised (0 and false for a row with no
+    group: a missing id)."""
+    read = _members_of(households, members)
+    _, hcode, nk, at, kid, parent, daughter = read
     present = hcode >= 0
-    if not len(counts):
-        return np.zeros(len(hcode), "int64")
-    return np.where(present, counts[np.where(present, hcode, 0)], 0).astype("int64")
+    at_row = np.where(present, hcode, 0)
+
+    def per_row(who: np.ndarray) -> np.ndarray:
+        counts = np.bincount(at[who], minlength=nk)
+        if not nk:  # no group at all
+            return np.zeros(len(hcode), "int64")
+        return np.where(present, counts[at_row], 0).astype("int64")
+
+    return read, per_row(kid), per_row(kid & daughter), per_row(parent) > 0
 
 
 def _type_codes(

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import ahead
-from fpanalysis.core.ahead import in_order
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.relief.assess import default_as_of
@@ -248,7 +247,7 @@ def _texts_here(
     kernels let go of the interpreter; :func:`~fpanalysis.core.ahead.in_order`): the same
     texts, in the same order."""
     order = tuple(order)
-    yield from in_order(lambda sl: texts_for(sl, bands, order), slices, workers=workers)
+    yield from ahead.in_order(lambda sl: texts_for(sl, bands, order), slices, workers=workers)
 
 
 def rank_households(
