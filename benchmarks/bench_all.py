@@ -390,6 +390,17 @@ def w_compliance_pandas(d: Path) -> dict:
     return {**out, "peak_mb": peak.mb(), "input_mb": peak.input_mb, "peak_isolated": peak.isolated}
 
 
+def w_compliance_duckdb(d: Path, period: str | None = None) -> dict:
+    """DuckDB's scorecard query on the same typed frames in memory (2 threads; query timed)."""
+    import bench_compliance as bc
+
+    peak = Peak()
+    out, card = bc.run_duckdb(d / "data", period, threads=2)
+    peak_mb = peak.mb()
+    _dump(card, d / "card_duckdb.pkl")
+    return {**out, "peak_mb": peak_mb, "input_mb": peak.input_mb, "peak_isolated": peak.isolated}
+
+
 def w_compliance_dask(d: Path, period: str) -> dict:
     import bench_compliance as bc
 
@@ -415,8 +426,21 @@ def w_relief_pandas(d: Path) -> dict:
     import bench_relief as br
 
     peak = Peak()
-    out = br.run_pandas(d / "data", d / "relief_pandas.parquet")
-    return {**out, "peak_mb": peak.mb(), "input_mb": peak.input_mb, "peak_isolated": peak.isolated}
+    out, lean = br.run_pandas(d / "data", d / "relief_pandas.parquet", with_table=True)
+    peak_mb = peak.mb()
+    _dump(lean, d / "relief_pandas.pkl")  # the lean round's table, for DuckDB's agreement
+    return {**out, "peak_mb": peak_mb, "input_mb": peak.input_mb, "peak_isolated": peak.isolated}
+
+
+def w_relief_duckdb(d: Path) -> dict:
+    """DuckDB's round query on the same typed frames in memory (2 threads; query timed)."""
+    import bench_relief as br
+
+    peak = Peak()
+    out, listed = br.run_duckdb(d / "data", threads=2)
+    peak_mb = peak.mb()
+    _dump(listed, d / "relief_duckdb.pkl")
+    return {**out, "peak_mb": peak_mb, "input_mb": peak.input_mb, "peak_isolated": peak.isolated}
 
 
 def w_relief_dask(d: Path) -> dict:
@@ -443,9 +467,11 @@ WORKERS = {
     "widget": w_widget,
     "prepare-compliance": w_prepare_compliance,
     "compliance-pandas": w_compliance_pandas,
+    "compliance-duckdb": w_compliance_duckdb,
     "compliance-dask": w_compliance_dask,
     "prepare-relief": w_prepare_relief,
     "relief-pandas": w_relief_pandas,
+    "relief-duckdb": w_relief_duckdb,
     "relief-dask": w_relief_dask,
 }
 
@@ -562,6 +588,24 @@ def _equal_frames(d: Path, a: str, b: str) -> bool | None:
     return bool(x.astype(str).equals(y.astype(str))) and bool((x.dtypes == y.dtypes).all())
 
 
+def _agree_frames(d: Path, a: str, b: str, compare) -> bool | None:
+    """Whether two pickled results agree by ``compare`` (a ``compare_frames``; dtypes differ)."""
+    pa, pb = d / a, d / b
+    if not (pa.exists() and pb.exists()):
+        return None
+    return bool(compare(_load(pa), _load(pb))[0])
+
+
+def _duckdb_row(row: dict, d: Path, run, pandas_key: str, names: tuple[str, str], compare) -> None:
+    """The DuckDB row of a section: run it, its ratio to the pandas kernel, their agreement."""
+    row["duckdb"] = r = run()
+    pandas_s = row.get("pandas", {}).get(pandas_key)
+    if pandas_s and r.get("query_s") is not None:
+        r["over_pandas"] = r["query_s"] / pandas_s
+        r["pandas_key"] = pandas_key
+    row["agree_duckdb"] = _agree_frames(d, *names, compare)
+
+
 def _ms(x) -> str:
     return "-" if x is None else f"{x:.1f} ms"
 
@@ -627,6 +671,17 @@ def bench_compliance(cfg: dict, scratch: Path, dask: bool, log) -> dict:
     if "error" not in prep:
         log("compliance: pandas ...")
         row["pandas"] = run_worker("compliance-pandas", d)
+        log("compliance: duckdb (the same frames in memory) ...")
+        from duckdb_compliance import compare_frames
+
+        _duckdb_row(
+            row,
+            d,
+            lambda: run_worker("compliance-duckdb", d, period=row["pandas"].get("period")),
+            "compute_s",
+            ("card_pandas.pkl", "card_duckdb.pkl"),
+            compare_frames,
+        )
         if dask and "period" in row["pandas"]:
             log("compliance: dask ...")
             row["dask"] = run_worker("compliance-dask", d, period=row["pandas"]["period"])
@@ -651,6 +706,18 @@ def bench_relief(cfg: dict, scratch: Path, dask: bool, log) -> dict:
     if "error" not in prep:
         log("relief: pandas ...")
         row["pandas"] = run_worker("relief-pandas", d)
+        log("relief: duckdb (the same frames in memory) ...")
+        from duckdb_relief import compare_frames
+
+        # DuckDB writes no reasons: against the lean round (rank_s), list against its table
+        _duckdb_row(
+            row,
+            d,
+            lambda: run_worker("relief-duckdb", d),
+            "rank_s",
+            ("relief_pandas.pkl", "relief_duckdb.pkl"),
+            compare_frames,
+        )
         if dask:
             log("relief: dask ...")
             row["dask"] = run_worker("relief-dask", d)
@@ -863,6 +930,22 @@ def table(results: dict) -> str:
                     + f"; identical to pandas: {row.get('agree_dask')}"
                 )
             add(f"  {name:<8} {_s(r.get('total_s')):>10}  peak {_mb(r.get('peak_mb')):>8}  {extra}")
+        r = row.get("duckdb")
+        if r is None:
+            pass
+        elif "error" in r:
+            add(f"  {'duckdb':<8} failed: ...{r['error'][-200:]}")
+        else:
+            what = "ranking" if key == "relief" else "compute"
+            ratio = r.get("over_pandas")
+            add(
+                f"  {'duckdb':<8} {_s(r.get('query_s')):>10}  peak {_mb(r.get('peak_mb')):>8}  "
+                + ("-" if ratio is None else f"{ratio:.2f}")
+                + f" x pandas {what}; the same frames in memory (load {_s(r.get('load_s'))} "
+                f"not included), threads={r.get('threads')}"
+                + ("; no reasons" if key == "relief" else "")
+                + f"; agrees: {row.get('agree_duckdb')}"
+            )
     ds = results.get("dask_scale")
     if ds is not None:
         add("")

@@ -45,6 +45,14 @@ Per row:
   it just before the read (``fincore``) is reported, and is normally all of
   it, the command having just read the same files, so the floor is a warm read.
 - **x floor**: wall ÷ floor.
+- **phases**: where a command's wall time goes. Every measured process runs with
+  ``FPANALYSIS_TIMINGS=1`` (``fpanalysis.core.timings``: a line on stderr per phase, nothing
+  else changed), and the row keeps the command's own summary of its main thread: ``read``
+  (the tables read whole), ``validate`` (with the tables read and checked a part at a time),
+  ``prepare``, ``rules``, ``write`` (a table written a slice at a time, its texts made as it
+  goes), and ``analysis and outputs`` (the rest of the command); ``start and exit`` is the wall
+  time outside the command (interpreter start-up, imports, exit). A DuckDB contender's row
+  keeps the time it reports itself from connecting to its output written (``in process``).
 - **settle**: every measured process (command, contender, floor) starts ``--settle`` seconds
   (default 5) after the one before it ended. On the benchmark machine, a virtual machine,
   memory the previous process has just freed is cheap to take again, and memory left free for
@@ -135,8 +143,10 @@ def size_label(n: int) -> str:
 
 
 def child_env() -> dict:
-    """The environment of every measured process: this worktree's ``fpanalysis`` first."""
+    """The environment of every measured process: this worktree's ``fpanalysis`` first, and its
+    phases timed (``FPANALYSIS_TIMINGS=1``: see :func:`phases`)."""
     env = dict(os.environ)
+    env["FPANALYSIS_TIMINGS"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
     )
@@ -428,6 +438,53 @@ def measure(
     }
 
 
+def phases(stderr: str, wall_s: float | None = None) -> dict[str, float]:
+    """Where a command's time went, from the lines ``FPANALYSIS_TIMINGS=1`` makes it print:
+    its summary's seconds by kind of phase (the main thread's), ``command`` (the command as a
+    whole) and, given the process's ``wall_s``, ``start and exit`` (the rest). Empty when the
+    command printed no summary (it failed, or is not ``fpanalysis``).
+
+    Examples:
+        >>> err = ("[timings] command relief: 6.83 s, peak 1944 MB\\n"
+        ...        "[timings] summary: read 1.01 s, validate 0.97 s, rules 2.24 s, "
+        ...        "analysis and outputs 0.44 s\\n")
+        >>> phases(err, wall_s=7.5)  # doctest: +NORMALIZE_WHITESPACE
+        {'read': 1.01, 'validate': 0.97, 'rules': 2.24, 'analysis and outputs': 0.44,
+         'command': 6.83, 'start and exit': 0.67}
+    """
+    out: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if line.startswith("[timings] summary: "):
+            for part in line[len("[timings] summary: ") :].split(", "):
+                m = re.fullmatch(r"(.+) (\d+(?:\.\d+)?) s", part.strip())
+                if m:
+                    out[m.group(1)] = float(m.group(2))
+    whole = re.findall(r"^\[timings\] command \S+: (\d+(?:\.\d+)?) s", stderr, re.M)
+    if not out or not whole:
+        return {}
+    out["command"] = float(whole[-1])
+    if wall_s is not None:
+        out["start and exit"] = round(max(0.0, wall_s - out["command"]), 2)
+    return out
+
+
+def contender_seconds(stdout: str) -> float | None:
+    """The seconds a DuckDB contender reports for its own work (``... in 1.35 s; OUT``)."""
+    found = re.findall(r" in (\d+(?:\.\d+)?) s;", stdout)
+    return float(found[-1]) if found else None
+
+
+def phases_text(r: dict) -> str:
+    """A row's phases as printed: ``start and exit 0.67 s, read 1.01 s, ...`` (empty: none)."""
+    ph = r.get("phases") or {}
+    if ph:
+        order = ["start and exit", *[k for k in ph if k not in ("command", "start and exit")]]
+        return "phases: " + ", ".join(f"{k} {ph[k]:.2f} s" for k in order if k in ph)
+    if r.get("in_process_s") is not None:
+        return f"in process {r['in_process_s']:.2f} s"
+    return ""
+
+
 # --------------------------------------------------------------------------- the I/O floor
 
 
@@ -608,6 +665,11 @@ def bench_size(
                     settle=settle,
                 )
             )
+            err = Path(row["stderr"]).read_text(encoding="utf-8", errors="replace")
+            row["phases"] = phases(err, row["wall_s"]) if row["status"] == "ok" else {}
+            if runner == "duckdb":
+                text = Path(row["stdout"]).read_text(encoding="utf-8", errors="replace")
+                row["in_process_s"] = contender_seconds(text)
             for k in ("stdout", "stderr"):  # in the scratch folder, removed at the end
                 row.pop(k)
             rows.append(row)
@@ -767,6 +829,8 @@ def table_lines(res: dict) -> list[str]:
                     notes.append(r.get("agreement", "")[:80])
             if r.get("floor_error"):
                 notes.append(r["floor_error"][:80])
+            if phases_text(r):
+                notes.append(phases_text(r))
             ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.1f}"
             lines.append(
                 f"  {label:>6} {r['command']:<11} {r['runner']:<10} {r['exit_code']:>4} "

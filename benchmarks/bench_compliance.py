@@ -1,5 +1,5 @@
-"""Benchmark the compliance scorecard (rulebook §3) at province scale: pandas engine and Dask
-engine.
+"""Benchmark the compliance scorecard (rulebook §3) at province scale: pandas engine, DuckDB and
+Dask engine.
 
 Run (from the repository root)::
 
@@ -14,8 +14,12 @@ validated, like the Dask engine with ``validate=False``) and runs
 :func:`fpanalysis.rules.compliance.compliance_scorecard`; the Dask engine
 (:func:`fpanalysis.engines.dask.compliance.compliance`, ``validate=False``)
 reads each partition in its worker, sums per unit and scores in the driver.
-Both scorecards must be identical. ``benchmarks/bench_all.py`` runs the same
-functions, each engine in its own process.
+Both scorecards must be identical. DuckDB runs the scorecard query of
+``duckdb_compliance.py`` on the same typed frames in memory (registered, not
+copied; 2 threads; only the query timed, as the budget's DuckDB row), for the
+same period; its scorecard must agree with the pandas engine's
+(``duckdb_compliance.compare_frames``). ``benchmarks/bench_all.py`` runs the
+same functions, each engine in its own process.
 """
 
 from __future__ import annotations
@@ -92,6 +96,34 @@ def run_pandas(data: Path):
     }, card
 
 
+def run_duckdb(data: Path, period: str | None = None, *, threads: int = 2):
+    """DuckDB's scorecard query on the same typed frames in memory: (figures, scorecard).
+
+    The frames are read as :func:`run_pandas` reads them; ``query_s`` is
+    :func:`duckdb_compliance.run_frames`' time (after registering the frames),
+    on ``period`` (default: the latest complete year, as :func:`run_pandas`).
+    """
+    from duckdb_compliance import run_frames
+
+    from fpanalysis.engines.dask.cluster import partition_paths
+    from fpanalysis.engines.dask.compliance import read_partition_fast
+
+    params = load_params()
+    t0 = time.perf_counter()
+    tables = read_partition_fast(partition_paths(data))
+    t1 = time.perf_counter()
+    period = period or str(compliance.latest_complete_year(tables))
+    query_s, card = run_frames(tables, params, period, threads=threads)
+    return {
+        "load_s": t1 - t0,
+        "query_s": query_s,
+        "total_s": time.perf_counter() - t0,
+        "threads": threads,
+        "period": period,
+        "units": len(card),
+    }, card
+
+
 def run_dask(data: Path, period: str, n_workers: int = 2, processes: bool = True):
     """The Dask engine on a fresh LocalCluster: (figures, scorecard, per-worker peak RSS in MB)."""
     from fpanalysis.engines.dask.cluster import dask_client
@@ -137,6 +169,15 @@ def main(argv=None) -> int:
         print(
             f"pandas: load {out['load_s']:.2f} s + scorecard {out['compute_s']:.2f} s "
             f"({out['units']} units)"
+        )
+        from duckdb_compliance import compare_frames
+
+        qout, qcard = run_duckdb(scratch / "data", out["period"])
+        same, _ = compare_frames(qcard, card)
+        print(
+            f"duckdb: load {qout['load_s']:.2f} s + scorecard {qout['query_s']:.2f} s "
+            f"({qout['threads']} threads, {qout['units']} units); "
+            f"x pandas {qout['query_s'] / out['compute_s']:.2f}; agrees: {same}"
         )
         if not args.no_dask:
             dout, dcard, workers = run_dask(scratch / "data", out["period"])

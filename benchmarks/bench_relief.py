@@ -1,4 +1,5 @@
-"""Benchmark the relief ranking (rulebook §6) at province scale: pandas engine and Dask engine.
+"""Benchmark the relief ranking (rulebook §6) at province scale: pandas engine, DuckDB and Dask
+engine.
 
 Run (from the repository root)::
 
@@ -25,6 +26,12 @@ driver for pandas, by the workers for Dask. The output is Parquet (a CSV of 5M
 households' reasons is ~7 GB); both engines' files must be byte-identical
 (SHA-256 compared). ``rank_s`` is the round without texts, ``write_s`` the
 texts and the file.
+
+DuckDB runs the round query of ``duckdb_relief.py`` on the same typed frames
+in memory (registered, not copied; 2 threads; only the query timed, as the
+budget's DuckDB row), on the same as-of date with the same quota. It writes no
+reasons, so it is compared with ``rank_s``, and its list with the lean round's
+table (``duckdb_relief.compare_frames``).
 """
 
 from __future__ import annotations
@@ -86,9 +93,9 @@ def write_round(result, path: Path) -> dict:
     }
 
 
-def run_pandas(data: Path, out: Path):
+def run_pandas(data: Path, out: Path, *, with_table: bool = False):
     """Read the typed Parquet parts (not validated), rank with the pandas engine, write ``out``:
-    figures."""
+    figures; with ``with_table``, (figures, the lean round's table) to compare with DuckDB's."""
     from fpanalysis.engines.dask.cluster import partition_paths
     from fpanalysis.engines.dask.relief import read_partition_fast
 
@@ -106,7 +113,7 @@ def run_pandas(data: Path, out: Path):
     del tables
     written = write_round(res, out)
     t3 = time.perf_counter()
-    return {
+    figures = {
         "load_s": t1 - t0,
         "rank_s": t2 - t1,
         "write_s": t3 - t2,
@@ -116,6 +123,38 @@ def run_pandas(data: Path, out: Path):
         "selected": int(res.table["selected"].sum()),
         **written,
     }
+    return (figures, res.table) if with_table else figures
+
+
+def run_duckdb(data: Path, *, threads: int = 2):
+    """DuckDB's round query on the same typed frames in memory: (figures, the list).
+
+    The frames are read as :func:`run_pandas` reads them; the round is on the
+    same as-of date (the households' last recorded date) with the same quota;
+    ``query_s`` is :func:`duckdb_relief.run_frames`' time (after registering
+    the frames). DuckDB writes no reasons: compare it with ``rank_s``.
+    """
+    from duckdb_relief import run_frames
+
+    from fpanalysis.engines.dask.cluster import partition_paths
+    from fpanalysis.engines.dask.relief import read_partition_fast
+
+    params = load_params()
+    t0 = time.perf_counter()
+    tables = read_partition_fast(partition_paths(data))
+    t1 = time.perf_counter()
+    as_of = relief.default_as_of(tables)
+    n = len(tables["households"])
+    query_s, listed = run_frames(tables, params, as_of, quota=quota_for(n), threads=threads)
+    return {
+        "load_s": t1 - t0,
+        "query_s": query_s,
+        "total_s": time.perf_counter() - t0,
+        "threads": threads,
+        "as_of": as_of.date().isoformat(),
+        "households": n,
+        "selected": int(listed["selected"].sum()),
+    }, listed
 
 
 def run_dask(data: Path, out: Path, n_workers: int = 2, processes: bool = True):
@@ -168,12 +207,22 @@ def main(argv=None) -> int:
     try:
         prep = prepare(scratch / "data", args.households, partition_people=args.partition_people)
         print(prep["rows"], f"generated in {prep['generate_s']:.1f} s")
-        out = run_pandas(scratch / "data", scratch / "pandas.parquet")
+        out, lean = run_pandas(scratch / "data", scratch / "pandas.parquet", with_table=True)
         print(
             f"pandas: load {out['load_s']:.2f} s + ranking {out['rank_s']:.2f} s + reasons and "
             "file "
             f"{out['write_s']:.2f} s ({out['households']:,} households, {out['selected']:,} "
             "selected)"
+        )
+        from duckdb_relief import compare_frames
+
+        qout, listed = run_duckdb(scratch / "data")
+        same, _ = compare_frames(listed, lean)
+        del lean, listed
+        print(
+            f"duckdb: load {qout['load_s']:.2f} s + ranking {qout['query_s']:.2f} s, no reasons "
+            f"({qout['threads']} threads, {qout['selected']:,} selected); "
+            f"x pandas ranking {qout['query_s'] / out['rank_s']:.2f}; agrees: {same}"
         )
         if not args.no_dask:
             dout, workers = run_dask(scratch / "data", scratch / "dask.parquet")

@@ -62,3 +62,27 @@ def scaled(x, scale: int, what: str) -> int:
     if v.denominator != 1:
         raise ValueError(f"{what} = {x}: more decimals than this query computes exactly")
     return int(v)
+
+
+def views_from_parquet(con, dataset: Path, views: dict[str, str]) -> None:
+    """Each table of ``views`` (table -> its columns and casts) as a view over the dataset's
+    Parquet files."""
+    for t, cols in views.items():
+        con.execute(
+            f"CREATE VIEW {t} AS SELECT {cols} "
+            f"FROM read_parquet({sql_text(table_source(dataset, t))})"
+        )
+
+
+def register_frames(con, tables, views: dict[str, str]) -> None:
+    """Each table of ``views``' in-memory frame of ``tables`` as ``{table}_frame`` (no copy:
+    DuckDB scans the frame)."""
+    for t in views:
+        con.register(f"{t}_frame", tables[t])
+
+
+def views_from_frames(con, views: dict[str, str]) -> None:
+    """Each table of ``views`` as a view over its registered frame (:func:`register_frames`),
+    with the Parquet views' columns and casts."""
+    for t, cols in views.items():
+        con.execute(f"CREATE VIEW {t} AS SELECT {cols} FROM {t}_frame")

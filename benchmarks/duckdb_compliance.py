@@ -40,6 +40,11 @@ date each is taken on (the event's date, or the fixed date); the yearly ones
 query reads the files as they are: it does not validate them as
 ``fpanalysis compliance`` does (the synthetic data is valid), and writes the
 scorecard only (no drill-down).
+
+The same query runs on frames in memory (:func:`run_frames`, the kernel rows of
+``bench_compliance.py`` and ``bench_all.py``): the frames are registered and
+the same views (columns and casts) put over them; :func:`compare_frames`
+compares two scorecards whatever their dtypes.
 """
 
 from __future__ import annotations
@@ -52,7 +57,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from duckdb_common import connect, last_recorded_sql, scaled, sql_text, table_source
+from duckdb_common import (
+    connect,
+    last_recorded_sql,
+    register_frames,
+    scaled,
+    sql_text,
+    views_from_frames,
+    views_from_parquet,
+)
 
 from fpanalysis.rules.compliance import COUNT_INDICATORS, RATE_INDICATORS, RECORDED_TABLES
 
@@ -414,28 +427,8 @@ SELECT unit_id, {sql_text(label)} AS period,
 FROM sc ORDER BY unit_id"""
 
 
-def run(
-    dataset: Path,
-    out: Path,
-    period: str | None = None,
-    *,
-    params=None,
-    threads: int | None = None,
-) -> dict:
-    """Compute the scorecard of ``period`` (default: the latest complete year) into ``out``."""
-    from fpanalysis.core.params import load_params
-
-    params = params or load_params()
-    t0 = time.perf_counter()
-    con = connect(threads)
-    for t, cols in VIEWS.items():
-        con.execute(
-            f"CREATE VIEW {t} AS SELECT {cols} "
-            f"FROM read_parquet({sql_text(table_source(dataset, t))})"
-        )
-    if period is None:
-        last = con.execute(last_recorded_sql(dataset, RECORDED_TABLES)).fetchone()[0]
-        period = str(last.year if (last.month, last.day) == (12, 31) else last.year - 1)
+def _scorecard_query(con, params, period: str) -> tuple[str, str]:
+    """The period's working tables made on ``con`` (its views in place): (label, scorecard SQL)."""
     label, year, half = parse_period(period)
     jan1 = dt.date(year, 1, 1)
     mm, dd = (int(x) for x in params.at("baseline_deadline", jan1).split("-"))
@@ -472,18 +465,59 @@ def run(
         params.at("compliance_weights", end),
         params.at("grade_thresholds", end),
     )
+    return label, sql
+
+
+def run(
+    dataset: Path,
+    out: Path,
+    period: str | None = None,
+    *,
+    params=None,
+    threads: int | None = None,
+) -> dict:
+    """Compute the scorecard of ``period`` (default: the latest complete year) into ``out``."""
+    from fpanalysis.core.params import load_params
+
+    params = params or load_params()
+    t0 = time.perf_counter()
+    con = connect(threads)
+    views_from_parquet(con, dataset, VIEWS)
+    if period is None:
+        last = con.execute(last_recorded_sql(dataset, RECORDED_TABLES)).fetchone()[0]
+        period = str(last.year if (last.month, last.day) == (12, 31) else last.year - 1)
+    label, sql = _scorecard_query(con, params, period)
     con.execute(f"COPY ({sql}) TO {sql_text(out)} (FORMAT parquet)")
     units = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(out)})").fetchone()[0]
     return {"period": label, "units": int(units), "total_s": time.perf_counter() - t0}
 
 
-def compare(ours: Path, theirs: Path) -> tuple[bool, str]:
-    """Whether two scorecard files agree: same units in order, counts, rates, score to the cent.
+def run_frames(
+    tables: dict[str, pd.DataFrame], params, period: str, *, threads: int = 2
+) -> tuple[float, pd.DataFrame]:
+    """The same query on in-memory frames (``tables``: the typed frames an engine reads).
 
-    ``theirs`` is ``fpanalysis compliance --lang en``'s output. Returns
+    Each frame is registered with DuckDB (``{table}_frame``) and viewed with
+    the Parquet views' columns and casts. Returns (seconds of the query work
+    after registering: the views, the macros, the working tables and the
+    scorecard fetched as a frame; the scorecard).
+    """
+    con = connect(threads)
+    register_frames(con, tables, VIEWS)
+    t0 = time.perf_counter()
+    views_from_frames(con, VIEWS)
+    _, sql = _scorecard_query(con, params, period)
+    card = con.execute(sql).df()
+    return time.perf_counter() - t0, card
+
+
+def compare_frames(a: pd.DataFrame, b: pd.DataFrame) -> tuple[bool, str]:
+    """Whether two scorecards agree: same units in order, counts, rates, score to the cent.
+
+    The frames may differ in dtypes (DuckDB's, the pandas engine's). Returns
     ``(equal, what differs)``.
     """
-    a, b = pd.read_parquet(ours), pd.read_parquet(theirs)
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
     if list(a["unit_id"]) != list(b["unit_id"]):
         return False, f"units differ: {len(a)} against {len(b)} rows"
     if set(a["period"].astype(str)) != set(b["period"].astype(str)):
@@ -504,6 +538,15 @@ def compare(ours: Path, theirs: Path) -> tuple[bool, str]:
         if list(a[k].astype(str)) != list(b[k].astype(str)):
             bad.append(k)
     return (not bad), ("equal" if not bad else "differ: " + ", ".join(bad))
+
+
+def compare(ours: Path, theirs: Path) -> tuple[bool, str]:
+    """Whether two scorecard files agree (:func:`compare_frames`).
+
+    ``theirs`` is ``fpanalysis compliance --lang en``'s output. Returns
+    ``(equal, what differs)``.
+    """
+    return compare_frames(pd.read_parquet(ours), pd.read_parquet(theirs))
 
 
 def main(argv=None) -> int:

@@ -35,6 +35,12 @@ name, which ``fpanalysis relief`` also writes, and it does not validate the
 files (the synthetic data is valid). The as-of date defaults to the
 households' last recorded date, as the command's does; the households'
 application dates are not filtered against it, as the command does not.
+
+The same query runs on frames in memory (:func:`run_frames`, the kernel rows of
+``bench_relief.py`` and ``bench_all.py``): the two frames are registered and
+the same views (columns and casts) put over them; :func:`compare_frames`
+compares two lists whatever their dtypes (a round's table may hold more
+columns).
 """
 
 from __future__ import annotations
@@ -46,7 +52,15 @@ from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
-from duckdb_common import connect, exact, last_recorded_sql, sql_text, table_source
+from duckdb_common import (
+    connect,
+    exact,
+    last_recorded_sql,
+    register_frames,
+    sql_text,
+    views_from_frames,
+    views_from_parquet,
+)
 
 from fpanalysis.rules.relief import CLI_COLUMNS, RECORDED_TABLES, RELIEF_TABLES
 
@@ -161,6 +175,39 @@ FROM c LEFT JOIN selected s ON s.household_id = c.household_id
 ORDER BY c.pool, s.rank NULLS LAST, c.household_id"""
 
 
+#: Each table's columns as the views give them (the same from Parquet and from frames).
+VIEWS = {
+    HOUSEHOLDS: "household_id, area, township, size, monthly_income, assessed_tier, infertile, "
+    "CAST(application_date AS DATE) AS application_date, receiving",
+    MEMBERS: "household_id, relation, sex, sterilized",
+}
+
+
+def _round_query(con, params, as_of, quota, budget_yuan, pool: str) -> str:
+    """The round's SQL on ``as_of`` (the views in place): standards of the areas, limits, order."""
+    areas = [r[0] for r in con.execute(f"SELECT DISTINCT area FROM {HOUSEHOLDS}").fetchall()]
+    standards = {a: _fen(params.dibao_standard(a, as_of)) for a in sorted(x for x in areas if x)}
+    pools = sorted(standards) if pool == "separate" else [pool]
+
+    def limit(value, p):
+        return value.get(p) if isinstance(value, dict) else value
+
+    limits = {
+        p: (
+            limit(quota, p),
+            None if limit(budget_yuan, p) is None else _fen(limit(budget_yuan, p)),
+        )
+        for p in pools
+    }
+    return round_sql(
+        standards,
+        list(params.at("tier_bands", as_of)),
+        list(params.at("ranking_order", as_of)),
+        limits,
+        pool,
+    )
+
+
 def run(
     dataset: Path,
     out: Path,
@@ -182,40 +229,11 @@ def run(
     params = params or load_params()
     t0 = time.perf_counter()
     con = connect(threads)
-    con.execute(
-        f"""CREATE VIEW {HOUSEHOLDS} AS
-        SELECT household_id, area, township, size, monthly_income, assessed_tier, infertile,
-               CAST(application_date AS DATE) AS application_date, receiving
-        FROM read_parquet({sql_text(table_source(dataset, HOUSEHOLDS))})"""
-    )
-    con.execute(
-        f"""CREATE VIEW {MEMBERS} AS SELECT household_id, relation, sex, sterilized
-        FROM read_parquet({sql_text(table_source(dataset, MEMBERS))})"""
-    )
+    views_from_parquet(con, dataset, VIEWS)
     if as_of is None:
         as_of = con.execute(last_recorded_sql(dataset, RECORDED_TABLES)).fetchone()[0]
     as_of = pd.Timestamp(as_of).normalize()
-    areas = [r[0] for r in con.execute(f"SELECT DISTINCT area FROM {HOUSEHOLDS}").fetchall()]
-    standards = {a: _fen(params.dibao_standard(a, as_of)) for a in sorted(x for x in areas if x)}
-    pools = sorted(standards) if pool == "separate" else [pool]
-
-    def limit(value, p):
-        return value.get(p) if isinstance(value, dict) else value
-
-    limits = {
-        p: (
-            limit(quota, p),
-            None if limit(budget_yuan, p) is None else _fen(limit(budget_yuan, p)),
-        )
-        for p in pools
-    }
-    sql = round_sql(
-        standards,
-        list(params.at("tier_bands", as_of)),
-        list(params.at("ranking_order", as_of)),
-        limits,
-        pool,
-    )
+    sql = _round_query(con, params, as_of, quota, budget_yuan, pool)
     con.execute(f"COPY ({sql}) TO {sql_text(out)} (FORMAT parquet)")
     n, chosen = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE selected) FROM read_parquet({sql_text(out)})"
@@ -226,6 +244,34 @@ def run(
         "selected": int(chosen),
         "total_s": time.perf_counter() - t0,
     }
+
+
+def run_frames(
+    tables: dict[str, pd.DataFrame],
+    params,
+    as_of,
+    *,
+    quota=None,
+    budget_yuan=None,
+    pool: str = "all",
+    threads: int = 2,
+) -> tuple[float, pd.DataFrame]:
+    """The same round on in-memory frames (``tables``: the typed frames an engine reads).
+
+    The two frames are registered with DuckDB (``{table}_frame``) and viewed
+    with the Parquet views' columns and casts; ``quota``, ``budget_yuan`` and
+    ``pool`` as for :func:`run`. Returns (seconds of the query work after
+    registering: the views, the areas' standards and the round fetched as a
+    frame; the list, with the columns :func:`run` writes).
+    """
+    con = connect(threads)
+    register_frames(con, tables, VIEWS)
+    t0 = time.perf_counter()
+    views_from_frames(con, VIEWS)
+    as_of = pd.Timestamp(as_of).normalize()
+    sql = _round_query(con, params, as_of, quota, budget_yuan, pool)
+    round_ = con.execute(sql).df()
+    return time.perf_counter() - t0, round_
 
 
 _TYPES = {
@@ -239,12 +285,13 @@ _TYPES = {
 }
 
 
-def compare(ours: Path, theirs: Path) -> tuple[bool, str]:
+def compare_frames(a: pd.DataFrame, b: pd.DataFrame) -> tuple[bool, str]:
     """Whether two relief lists agree: household order, rank, selection, entitlement and figures.
 
-    ``theirs`` is ``fpanalysis relief --lang en``'s output. Returns ``(equal, what differs)``.
+    The frames may differ in dtypes (DuckDB's, the pandas engine's) and hold
+    other columns too; :data:`OUTPUT_COLUMNS` are compared. Returns
+    ``(equal, what differs)``.
     """
-    a, b = pd.read_parquet(ours), pd.read_parquet(theirs)
     if len(a) != len(b):
         return False, f"{len(a)} households against {len(b)}"
     bad = []
@@ -257,6 +304,14 @@ def compare(ours: Path, theirs: Path) -> tuple[bool, str]:
             first = int((x.fillna(-1).astype(str) != y.fillna(-1).astype(str)).to_numpy().argmax())
             bad.append(f"{c} (first at row {first}: {x.iloc[first]!r} against {y.iloc[first]!r})")
     return (not bad), ("equal" if not bad else "differ: " + "; ".join(bad))
+
+
+def compare(ours: Path, theirs: Path) -> tuple[bool, str]:
+    """Whether two relief list files agree (:func:`compare_frames`).
+
+    ``theirs`` is ``fpanalysis relief --lang en``'s output. Returns ``(equal, what differs)``.
+    """
+    return compare_frames(pd.read_parquet(ours), pd.read_parquet(theirs))
 
 
 def _limit_arg(text: str | None, whole: bool):

@@ -457,6 +457,40 @@ def _parse_readable(arr, col: schema.Column) -> tuple[pd.Series, np.ndarray]:
     return values.reset_index(drop=True), bad.to_numpy(dtype=bool)
 
 
+#: Decimal places tried by :func:`_as_fifteen_digits` before formatting a value.
+_FEW_DECIMALS = (1, 2, 3, 4)
+
+
+def _as_fifteen_digits(values: np.ndarray) -> np.ndarray:
+    """``float(float_text(x))`` of each of ``values`` (finite, under 1e15): the number its text
+    of 15 significant digits says.
+
+    A value that is the nearest float to a decimal of a few places (``k / 10**d`` with ``k``
+    whole, as a sum of money is) and of at most 15 significant digits is already that number
+    (a decimal of up to 15 digits survives the round trip through a float): it is kept as it
+    is, found for whole arrays at once. Only the others (``0.1 + 0.2``, more digits than a
+    float keeps) are formatted one by one, the readable rule.
+
+    Examples:
+        >>> _as_fifteen_digits(np.array([2309.99, 0.1 + 0.2, 1234.5, 2309.995, 1 / 3])).tolist()
+        [2309.99, 0.3, 1234.5, 2309.995, 0.333333333333333]
+    """
+    out = values.astype(np.float64, copy=True)
+    todo = np.arange(len(out))
+    for d in _FEW_DECIMALS:
+        if not len(todo):
+            break
+        scale = 10.0**d
+        whole = np.rint(out[todo] * scale)
+        # whole / 10**d: at most 15 significant digits (|whole| < 10**15), and the float
+        # nearest to it (a whole number under 2**53 divided by a power of ten, rounded once)
+        same = (np.abs(whole) < 1e15) & (whole / scale == out[todo])
+        todo = todo[~same]
+    if len(todo):
+        out[todo] = [float(float_text(float(x))) for x in out[todo]]
+    return out
+
+
 def _convert(arr, col: schema.Column, path: Path, name: str):
     """A part's column -> (typed values, bad mask), exactly as through text; None: not here."""
     import pyarrow as pa
@@ -499,7 +533,7 @@ def _convert(arr, col: schema.Column, path: Path, name: str):
                 out = np.where(ok, v + 0.0, np.nan)
                 frac = ok & (out != np.floor(out))
                 if frac.any():
-                    out[frac] = [float(float_text(float(x))) for x in out[frac]]
+                    out[frac] = _as_fifteen_digits(out[frac])
                 return pd.Series(out), ~np.isnan(v) & ~ok
             ok = finite & (np.abs(np.where(finite, v, 0)) < 1e15) & (v == np.floor(v))
         out = pd.Series(pd.NA, index=range(n), dtype="Int64")

@@ -14,11 +14,12 @@ import pytest
 
 from fpanalysis.core.dataset import isin_keys
 from fpanalysis.core.privacy import _text_id_shaped_cells, id_shaped
-from fpanalysis.io.cells import _spread
-from fpanalysis.io.typed import _one_chunk
+from fpanalysis.io.cells import _spread, float_text
+from fpanalysis.io.typed import _as_fifteen_digits, _one_chunk
+from fpanalysis.io.validate import idnumbers
 from fpanalysis.io.validate.columns import _duplicated, _strictly_increasing, column_problems
 from fpanalysis.io.validate.findings import key_positions, shared_lookups
-from fpanalysis.io.validate.idnumbers import _duplicated_known, _id_bytes
+from fpanalysis.io.validate.idnumbers import _duplicated_known, _id_bytes, _regions_known, _shapes
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -268,3 +269,76 @@ def test_duplicated_by_hand():
 
     df = pd.DataFrame({"id": pd.Series(["P002", "P001", "P002", None, None], dtype="str")})
     assert _duplicated(df, ["id"]).tolist() == [True, False, True, True, True]
+
+
+SHAPE_VALUES = [
+    "11010519491231002X",  # 17 digits then X
+    "110105194912310021",
+    "110105491231002",  # 15 digits
+    "",
+    "X",
+    "12X3",
+    "110105194912310X2X",  # X inside
+    "１１０１０５",  # full-width digits
+    "12 3",
+    "x12",  # lowercase x
+    "\u3000",
+    "12\n",
+    "ÿ12",
+    "",
+    "7",
+    "",  # empty values last: the last non-empty value's bytes run to the end
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1_000_000])
+@pytest.mark.parametrize("start", [0, 1, 4])  # a slice: Arrow offsets not from zero
+def test_shapes_are_the_regular_expressions(monkeypatch, chunk, start):
+    monkeypatch.setattr(idnumbers, "_CHUNK", chunk)
+    s = pd.Series(SHAPE_VALUES, dtype="str").iloc[start:]
+    got = _shapes(s)
+    assert got.plain.tolist() == s.str.fullmatch(r"[0-9X]+").tolist()
+    assert got.length.tolist() == s.str.len().tolist()
+    plain = got.plain
+    assert got.has_x[plain].tolist() == s[plain].str.contains("X", regex=False).tolist()
+    assert got.x_last[plain].tolist() == s[plain].str.fullmatch(r"[0-9]{17}X").tolist()
+    assert not got.has_x[~plain].any() and not got.x_last[~plain].any()
+
+
+def test_shapes_of_fixed_width_values_by_hand():
+    # every value 18 characters: read as a grid of bytes
+    s = pd.Series(["11010519491231002X", "110105194912310021", "11010519491231002x"], dtype="str")
+    got = _shapes(s)
+    assert got.plain.tolist() == [True, True, False]
+    assert got.has_x.tolist() == [True, False, False]
+    assert got.x_last.tolist() == [True, False, False]
+
+
+def test_regions_known_ask_each_code_once(monkeypatch):
+    asked = []
+
+    def known(code):
+        asked.append(code)
+        return code == "110105"
+
+    monkeypatch.setattr(idnumbers.ids, "region_known", known)
+    got = _regions_known(np.array([110105, 999999, 110105, 0]))
+    assert got.tolist() == [True, False, True, False]
+    assert asked == ["000000", "110105", "999999"]
+
+
+def test_fifteen_digits_are_the_text_of_each_value():
+    rng = np.random.default_rng(7)
+    money = np.round(rng.uniform(0, 100_000, 5_000), 2)
+    values = np.concatenate(
+        [
+            money,
+            -money[:100],
+            rng.uniform(1e-4, 1e14, 2_000),  # all their digits
+            np.array([0.1 + 0.2, 2309.995, 1 / 3, 99999999999999.9, 0.0001, 123456789.123456789]),
+            np.round(rng.uniform(0, 10, 500), 4),
+            np.round(rng.uniform(1e12, 1e13, 500), 3),  # 16 digits: more than 15 kept
+        ]
+    )
+    want = [float(float_text(float(x))) for x in values]
+    assert _as_fifteen_digits(values).tolist() == want

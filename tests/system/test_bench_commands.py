@@ -5,8 +5,10 @@ people dataset, with its I/O floor and the DuckDB contenders of compliance
 and relief (whose outputs must equal the commands'); a process that times out
 is a row that says so. The contenders are also checked, in this process, on
 the sample-size synthetic dataset (the realistic generator: twins, scripted
-§4 cases, cancelled permits) for several periods and rounds. No timing is
-asserted.
+§4 cases, cancelled permits) for several periods and rounds, from Parquet and
+on frames in memory (``run_frames``, what the kernel rows of ``bench_all``
+run), and on the benchmarks' typed frames against the pandas engine. No
+timing is asserted.
 """
 
 from __future__ import annotations
@@ -113,6 +115,52 @@ def test_floor_reads_the_tables_each_command_names(quick):
     assert sorted(tables["validate"]) == sorted(block["dataset"]["rows"])
 
 
+def test_quick_run_says_where_each_command_spent_its_time(quick):
+    # every fpanalysis row: the command's own phases (FPANALYSIS_TIMINGS), adding up to the
+    # command, and the start-up and exit outside it making up the process's wall time
+    for r in _rows(quick):
+        what = (r["command"], r["runner"])
+        if r["runner"] == "duckdb":
+            assert r["phases"] == {} and 0 < r["in_process_s"] <= r["wall_s"], what
+            continue
+        ph = r["phases"]
+        # (the Dask engine reads and validates in its workers: the driver's phases are fewer)
+        driver_only = r["runner"] == "dask"
+        needed = {"command", "start and exit"} | (set() if driver_only else {"read", "validate"})
+        assert needed <= set(ph), what
+        inside = sum(v for k, v in ph.items() if k not in ("command", "start and exit"))
+        assert inside == pytest.approx(ph["command"], abs=0.02 * len(ph)), what
+        assert ph["command"] + ph["start and exit"] == pytest.approx(r["wall_s"], abs=0.01)
+    lines = "\n".join(bench_commands.table_lines(quick))
+    assert "phases: start and exit" in lines and "in process" in lines
+
+
+@pytest.mark.parametrize(
+    ("stderr", "want"),
+    [
+        pytest.param(
+            "[timings] read persons: 0.10 s, peak 9 MB\n"
+            "[timings] command validate: 2.50 s, peak 90 MB\n"
+            "[timings] summary: read 1.00 s, validate 1.20 s, analysis and outputs 0.30 s\n",
+            {"read": 1.0, "validate": 1.2, "analysis and outputs": 0.3, "command": 2.5},
+            id="summary",
+        ),
+        pytest.param("错误: 数据集缺少本分析需要的表\n", {}, id="failed-no-summary"),
+        pytest.param(
+            "[timings] summary: read 1.00 s, analysis and outputs 0.30 s\n", {}, id="no-command"
+        ),
+    ],
+)
+def test_phases_read_the_commands_summary(stderr, want):
+    assert bench_commands.phases(stderr) == want
+
+
+def test_contender_seconds_are_what_it_printed():
+    out = "as of 2025-11-18: 909088 households, 545452 selected in 1.35 s; /tmp/r.parquet\n"
+    assert bench_commands.contender_seconds(out) == 1.35
+    assert bench_commands.contender_seconds("nothing timed\n") is None
+
+
 def test_a_process_over_its_timeout_is_a_row_that_says_so(quick, data_dir):
     res = bench_commands.run(
         bench_commands.QUICK_SIZES, ["relief"], data_dir=data_dir, timeout=0.2, contenders=False
@@ -165,16 +213,15 @@ def test_duckdb_scorecard_equals_fpanalysis_on_the_sample(sample_parquet, period
     assert ok, msg
 
 
-@pytest.mark.parametrize(
-    "limits",
-    [
-        pytest.param({"quota": 180}, id="quota"),
-        pytest.param({"budget_yuan": 210000}, id="budget"),
-        pytest.param(
-            {"pool": "separate", "quota": {"urban": 60, "rural": 60}}, id="separate-pools"
-        ),
-    ],
-)
+#: Relief rounds checked against the contender: a quota, a budget, two pools each with its own.
+RELIEF_LIMITS = [
+    pytest.param({"quota": 180}, id="quota"),
+    pytest.param({"budget_yuan": 210000}, id="budget"),
+    pytest.param({"pool": "separate", "quota": {"urban": 60, "rural": 60}}, id="separate-pools"),
+]
+
+
+@pytest.mark.parametrize("limits", RELIEF_LIMITS)
 def test_duckdb_relief_list_equals_fpanalysis_on_the_sample(sample_parquet, limits, tmp_path):
     tables = load_for_analysis(sample_parquet, relief.RELIEF_TABLES)
     res = relief.rank_households(tables, load_params(), texts=False, **limits)
@@ -194,6 +241,85 @@ def test_duckdb_relief_list_equals_fpanalysis_on_the_sample(sample_parquet, limi
     n = pd.read_parquet(tmp_path / "duckdb.parquet")["selection"].value_counts()
     assert n.get("continuing", 0) + n.get("admitted", 0) > 0
     assert n.get("waiting", 0) + n.get("not_eligible", 0) > 0
+
+
+# --------------------------------------------------------------------------- on frames in memory
+
+
+@pytest.mark.parametrize("period", ["2022", "2023H1", "2024H2"])
+def test_duckdb_scorecard_on_frames_equals_fpanalysis_on_the_sample(sample_parquet, period):
+    """The same query on frames in memory (``run_frames``), as the kernel rows run it."""
+    tables = load_for_analysis(sample_parquet, compliance.TABLES_NEEDED)
+    card = compliance.compliance_scorecard(tables, load_params(), period)
+    secs, theirs = duckdb_compliance.run_frames(tables, load_params(), period, threads=2)
+    assert secs >= 0
+    ok, msg = duckdb_compliance.compare_frames(theirs, card)
+    assert ok, msg
+    assert set(theirs["period"]) == {card["period"].iloc[0]}
+
+
+@pytest.mark.parametrize("limits", RELIEF_LIMITS)
+def test_duckdb_relief_on_frames_equals_fpanalysis_on_the_sample(sample_parquet, limits):
+    tables = load_for_analysis(sample_parquet, relief.RELIEF_TABLES)
+    as_of = relief.default_as_of(tables)
+    res = relief.rank_households(tables, load_params(), as_of, texts=False, **limits)
+    secs, theirs = duckdb_relief.run_frames(
+        tables,
+        load_params(),
+        as_of,
+        quota=limits.get("quota"),
+        budget_yuan=limits.get("budget_yuan"),
+        pool=limits.get("pool", "all"),
+        threads=2,
+    )
+    assert secs >= 0
+    columns = (["pool"] if limits.get("pool") == "separate" else []) + duckdb_relief.OUTPUT_COLUMNS
+    assert list(theirs.columns) == columns  # the columns the Parquet contender writes
+    ok, msg = duckdb_relief.compare_frames(theirs, res.table)
+    assert ok, msg
+    n = theirs["selection"].value_counts()
+    assert n.get("continuing", 0) + n.get("admitted", 0) > 0
+    assert n.get("waiting", 0) + n.get("not_eligible", 0) > 0
+
+
+def test_compare_frames_say_where_results_differ(sample_parquet):
+    params = load_params()
+    tables = load_for_analysis(sample_parquet, compliance.TABLES_NEEDED)
+    _, card = duckdb_compliance.run_frames(tables, params, "2023")
+    other = card.copy()
+    other.loc[0, "score"] += 0.01
+    ok, msg = duckdb_compliance.compare_frames(other, card)
+    assert not ok and "score (1 units)" in msg
+    tables = load_for_analysis(sample_parquet, relief.RELIEF_TABLES)
+    _, listed = duckdb_relief.run_frames(tables, params, relief.default_as_of(tables), quota=180)
+    other = listed.copy()
+    other.loc[0, "entitlement_yuan"] += 1
+    ok, msg = duckdb_relief.compare_frames(other, listed)
+    assert not ok and msg.startswith("differ: entitlement_yuan (first at row 0")
+    assert duckdb_relief.compare_frames(listed.iloc[1:], listed)[0] is False
+
+
+def test_duckdb_kernel_rows_agree_with_pandas_on_the_benchmark_frames(tmp_path):
+    """``bench_compliance`` / ``bench_relief``'s DuckDB rows: the typed frames
+    (``read_partition_fast``) of ``generate_partitioned``, the same period, as-of and quota."""
+    import bench_compliance
+    import bench_relief
+
+    bench_compliance.prepare(tmp_path / "c", 4000, partition_people=2000)
+    out, card = bench_compliance.run_pandas(tmp_path / "c")
+    figures, theirs = bench_compliance.run_duckdb(tmp_path / "c", out["period"])
+    assert figures["period"] == out["period"] and figures["threads"] == 2
+    assert figures["query_s"] >= 0 and figures["units"] == len(card) > 0
+    ok, msg = duckdb_compliance.compare_frames(theirs, card)
+    assert ok, msg
+
+    bench_relief.prepare(tmp_path / "r", 2000, partition_people=2000)
+    out, lean = bench_relief.run_pandas(tmp_path / "r", tmp_path / "p.parquet", with_table=True)
+    figures, theirs = bench_relief.run_duckdb(tmp_path / "r")
+    assert figures["households"] == out["households"] == len(theirs)
+    assert figures["selected"] == out["selected"]  # the same quota on the same as-of date
+    ok, msg = duckdb_relief.compare_frames(theirs, lean)
+    assert ok, msg
 
 
 def test_measure_starts_the_process_after_the_settle(tmp_path):

@@ -64,6 +64,13 @@ def test_quick_run_measures_widget_compliance_relief(quick_run):
         assert "error" not in row["pandas"], row["pandas"]
         assert "error" not in row["dask"], row["dask"]
         assert row["agree_dask"] is True, key
+        # DuckDB on the same frames in memory: its query time against the pandas kernel's
+        assert "error" not in row["duckdb"], row["duckdb"]
+        assert row["agree_duckdb"] is True, key
+        assert row["duckdb"]["query_s"] >= 0 and row["duckdb"]["threads"] == 2
+        assert row["duckdb"]["over_pandas"] >= 0
+    assert results["compliance"]["duckdb"]["period"] == results["compliance"]["pandas"]["period"]
+    assert results["relief"]["duckdb"]["selected"] == results["relief"]["pandas"]["selected"]
     assert results["compliance"]["prepare"]["rows"]["couples"] > 0
     relief = results["relief"]["pandas"]
     assert (
@@ -71,6 +78,9 @@ def test_quick_run_measures_widget_compliance_relief(quick_run):
     )  # continuing households plus a quota of new ones
     assert results["report"] == {"skipped": "--quick"}
     assert "budget (committed payments" in stdout and "relief ranking" in stdout
+    duckdb_rows = [line for line in stdout.splitlines() if line.startswith("  duckdb ")]
+    assert len(duckdb_rows) == 2  # compliance and relief (the budget's rows are numbered)
+    assert all("x pandas" in line and line.endswith("agrees: True") for line in duckdb_rows)
 
 
 def test_quick_run_measures_the_dask_budget_out_of_core(quick_run):
@@ -137,3 +147,6 @@ def test_single_benchmark_scripts_run(script, args, tmp_path):
         assert len(rows) == 7
         return
     assert "pandas" in proc.stdout or "fpanalysis" in proc.stdout
+    if script in ("bench_compliance.py", "bench_relief.py"):  # DuckDB on the same frames
+        (line,) = [x for x in proc.stdout.splitlines() if x.startswith("duckdb:")]
+        assert "x pandas" in line and line.endswith("agrees: True"), line

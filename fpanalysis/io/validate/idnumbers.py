@@ -9,6 +9,8 @@ column (rulebook §7).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -53,7 +55,12 @@ def _id_findings(
     b = births[has]
     if not pd.api.types.is_datetime64_any_dtype(b):
         b = pd.to_datetime(b, errors="coerce")
-    sx = sexes[has].astype(object).to_numpy()
+    sx = sexes[has]
+    # the recorded sex as a code (1 M, 0 F, -1 anything else or missing): no Python object
+    # per person for the numbers checked by whole columns
+    sex_code = np.where(
+        sx.eq("M").fillna(False).to_numpy(bool), 1, np.where(sx.eq("F").fillna(False), 0, -1)
+    ).astype(np.int8)
     found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
     def add(sev: str, code: str, where: np.ndarray, zh, en) -> None:
@@ -66,11 +73,12 @@ def _id_findings(
                 )
             )
 
-    plain = vals.str.fullmatch(r"[0-9X]+").fillna(False).to_numpy(dtype=bool)
+    shapes = _shapes(vals)
+    plain = shapes.plain
     _id_rowwise(np.flatnonzero(~plain), vals, b, sx, add)
     plain_pos = np.flatnonzero(plain)
     for start in range(0, len(plain_pos), _CHUNK):  # bounded temporaries on a province
-        _id_vectorised(plain_pos[start : start + _CHUNK], vals, b, sx, add)
+        _id_vectorised(plain_pos[start : start + _CHUNK], vals, b, sex_code, add, shapes)
 
     out = []
     for (sev, code), chunks in found.items():
@@ -100,13 +108,11 @@ def _id_findings(
     return out
 
 
-def _id_rowwise(
-    pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
-) -> None:
+def _id_rowwise(pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: pd.Series, add) -> None:
     """The unusual values: :func:`fpanalysis.core.ids.check_id_number` row by row (few rows)."""
 
     for i in pos:
-        bb, s = births.iloc[i], sexes[i]
+        bb, s = births.iloc[i], sexes.iloc[i]
         res = ids.check_id_number(
             vals.iloc[i],
             birth_date=None if pd.isna(bb) else pd.Timestamp(bb).date(),
@@ -122,16 +128,23 @@ _SEX_ZH = {"F": "女", "M": "男"}
 
 
 def _id_vectorised(
-    pos: np.ndarray, vals: pd.Series, births: pd.Series, sexes: np.ndarray, add
+    pos: np.ndarray,
+    vals: pd.Series,
+    births: pd.Series,
+    sexes: np.ndarray,
+    add,
+    shapes: _Shapes | None = None,
 ) -> None:
-    """Numbers of ASCII digits and ``X``: the rules of ``check_id_number`` by whole columns."""
+    """Numbers of ASCII digits and ``X``: the rules of ``check_id_number`` by whole columns.
+    ``sexes``: the recorded sex of each of ``vals`` as a code (1 M, 0 F, -1 none);
+    ``shapes``: :func:`_shapes` of ``vals`` (found here when not given)."""
 
     if not pos.size:
         return
     sub = vals.iloc[pos]
-    length = sub.str.len().to_numpy(dtype=np.int64)
-    has_x = sub.str.contains("X", regex=False).to_numpy(dtype=bool)
-    x_last_only = sub.str.fullmatch(r"[0-9]{17}X").to_numpy(dtype=bool)
+    shapes = _shapes(vals) if shapes is None else shapes
+    length, has_x = shapes.length[pos], shapes.has_x[pos]
+    x_last_only = shapes.x_last[pos]
     is15 = (length == 15) & ~has_x
     is18 = (length == 18) & (~has_x | x_last_only)
     bad_len = (length != 15) & (length != 18)
@@ -183,7 +196,7 @@ def _id_vectorised(
             [f"15 位旧身份证号，已升级为 18 位：{n}" for n in up],
             [f"15-digit legacy ID number, upgraded to 18 characters: {n}" for n in up],
         )
-    sex_id = np.where(digits[16] % 2 == 1, "M", "F")
+    sex_id = (digits[16] % 2).astype(np.int8)  # 1 M, 0 F, as the codes of ``sexes``
     y = (digits[6] * 1000 + digits[7] * 100 + digits[8] * 10 + digits[9]).astype(np.int64)
     m = (digits[10] * 10 + digits[11]).astype(np.int64)
     d = (digits[12] * 10 + digits[13]).astype(np.int64)
@@ -237,20 +250,20 @@ def _id_vectorised(
             for a, r in zip(born, recorded, strict=True)
         ],
     )
-    rs = sexes[at]
-    rec_sex = np.where(rs == "F", "F", np.where(rs == "M", "M", ""))
-    sex_bad = (rec_sex != "") & (rec_sex != sex_id)
+    rec_sex = sexes[at]
+    sex_bad = (rec_sex >= 0) & (rec_sex != sex_id)
+    letters = np.array(["F", "M"])
     add(
         "error",
         "sex_mismatch",
         at[sex_bad],
         [
             f"身份证号表示性别为{_SEX_ZH[a]}，登记为{_SEX_ZH[r]}"
-            for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)
+            for a, r in zip(letters[sex_id[sex_bad]], letters[rec_sex[sex_bad]], strict=True)
         ],
         [
             f"the ID number says sex {a}; the record says {r}"
-            for a, r in zip(sex_id[sex_bad], rec_sex[sex_bad], strict=True)
+            for a, r in zip(letters[sex_id[sex_bad]], letters[rec_sex[sex_bad]], strict=True)
         ],
     )
     region = (
@@ -261,9 +274,7 @@ def _id_vectorised(
         + digits[4] * 10
         + digits[5]
     )
-    codes, inverse = np.unique(region, return_inverse=True)
-    known_code = np.array([ids.region_known(f"{c:06d}") for c in codes], dtype=bool)
-    unknown = ~known_code[inverse.ravel()]
+    unknown = ~_regions_known(region)
     regs = [f"{c:06d}" for c in region[unknown]]
     add(
         "warning",
@@ -275,6 +286,110 @@ def _id_vectorised(
             for r in regs
         ],
     )
+
+
+def _regions_known(region: np.ndarray) -> np.ndarray:
+    """Whether each region code (six digits as a number, 0 to 999999) is in the code list:
+    each code present asked once (:func:`fpanalysis.core.ids.region_known`), through a table
+    of every six-digit code rather than a sort of the column.
+
+    Examples:
+        >>> _regions_known(np.array([110105, 999999, 110105])).tolist()
+        [True, False, True]
+    """
+    seen = np.zeros(_REGIONS, dtype=bool)
+    seen[region] = True
+    codes = np.flatnonzero(seen)
+    known = np.zeros(_REGIONS, dtype=bool)
+    known[codes[[ids.region_known(f"{c:06d}") for c in codes]]] = True
+    return known[region]
+
+
+#: Region codes: six digits.
+_REGIONS = 1_000_000
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    """What :func:`_shapes` reads off each value's bytes."""
+
+    length: np.ndarray  # int64: characters (bytes; the same for the plain values)
+    plain: np.ndarray  # ASCII digits and X only, at least one: ``[0-9X]+``
+    has_x: np.ndarray  # an X somewhere
+    x_last: np.ndarray  # 17 digits then X: ``[0-9]{17}X``
+
+
+def _shapes(values: pd.Series) -> _Shapes:
+    """For each of ``values`` (text, none missing) what the regular expressions ``[0-9X]+``,
+    ``X`` and ``[0-9]{17}X`` (whole value) find and its length, read off the Arrow bytes of
+    :data:`_CHUNK` values at a time (a count per value of its other bytes and of its Xs; no
+    regular expression run per value). A value with any byte other than an ASCII digit or X
+    (a space, a full-width digit, a lowercase x, any other script) is not plain; its length
+    is then its characters, as ``str.len`` counts them.
+
+    Examples:
+        >>> s = _shapes(pd.Series(["11010519491231002X", "", "1X", "１2", "12 ", "7", ""],
+        ...                       dtype="str"))
+        >>> s.plain.tolist()
+        [True, False, True, False, False, True, False]
+        >>> s.has_x.tolist()
+        [True, False, True, False, False, False, False]
+        >>> s.x_last.tolist()[:3], s.length.tolist()
+        ([True, False, False], [18, 0, 2, 2, 3, 1, 0])
+    """
+    import pyarrow as pa
+
+    from fpanalysis.core.dataset import arrow_text
+
+    arr = arrow_text(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    out = _Shapes(np.zeros(n, np.int64), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
+    for start in range(0, n, _CHUNK):
+        part = arr.slice(start, _CHUNK)
+        _shapes_of(part, out, start)
+    if not out.plain.all():  # characters, not bytes, of the values with other bytes
+        other = ~out.plain
+        out.length[other] = values[other].str.len().to_numpy(dtype=np.int64)
+    return out
+
+
+def _shapes_of(part, out: _Shapes, start: int) -> None:
+    """:func:`_shapes` of one slice of an Arrow ``large_string`` array, written into ``out``
+    from row ``start``."""
+    k = len(part)
+    if not k:
+        return
+    offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + k + 1]
+    length = np.diff(offsets)
+    at = slice(start, start + k)
+    out.length[at] = length
+    buf = part.buffers()[2]
+    if buf is None or offsets[-1] == offsets[0]:
+        return  # every value empty: none plain
+    data = np.frombuffer(buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    some = length > 0
+    is_x = data == ord("X")
+    other = ~(((data - np.uint8(ord("0"))) < 10) | is_x)
+    width = int(length[0])
+    if width and (length == width).all():  # every value as long (as ID numbers are): a grid
+        others = other.reshape(k, width).sum(axis=1, dtype=np.int64)
+        xs = is_x.reshape(k, width).sum(axis=1, dtype=np.int64)
+    else:
+        # each non-empty value's bytes run from its first to the next one's (an empty value
+        # has none, so the starts strictly increase and the last runs to the end of the data)
+        firsts = (offsets[:-1] - offsets[0])[some]
+        others = np.ones(k, dtype=np.int64)
+        others[some] = np.add.reduceat(other, firsts, dtype=np.int64)
+        xs = np.zeros(k, dtype=np.int64)
+        xs[some] = np.add.reduceat(is_x, firsts, dtype=np.int64)
+    last = data[np.maximum(offsets[1:] - offsets[0] - 1, 0)]
+    plain = some & (others == 0)
+    out.plain[at] = plain
+    out.has_x[at] = plain & (xs > 0)
+    out.x_last[at] = plain & (length == 18) & (xs == 1) & (last == ord("X"))
 
 
 def _id_bytes(values: pd.Series, long: np.ndarray, short: np.ndarray) -> np.ndarray:
