@@ -21,13 +21,22 @@ class Memo(dict):
     (a table keyed by its id, the couples in scope on a day) for the rules called after, so that
     one call of an analysis derives it once. Made anew for each call: the tables do not change
     while it runs. ``handed_over``: the caller keeps no other hold on the tables, so that the
-    analysis may let go of those it has finished with (:func:`let_go`).
+    analysis may let go of those it has finished with (:func:`let_go`). ``rows_read``: the rows
+    of the tables as they were read, before the analysis kept only some of them (a window of
+    surveys), if the caller knows (:func:`rows_read`).
     """
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame], *, handed_over: bool = False) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        handed_over: bool = False,
+        rows_read: int | None = None,
+    ) -> None:
         super().__init__(tables)
         self.kept: dict[Any, Any] = {}
         self.handed_over = handed_over
+        self.rows_read = rows_read
         self._making: dict[Any, threading.RLock] = {}
         self._lock = threading.Lock()
 
@@ -37,6 +46,29 @@ class Memo(dict):
         second asking waiting for the first."""
         with self._lock:
             return self._making.setdefault(key, threading.RLock())
+
+
+def rows_read(tables: Mapping[str, pd.DataFrame]) -> int:
+    """The rows of the tables as they were read: a :class:`Memo`'s ``rows_read``, or those a
+    loaded dataset's validation counted (``load_for_analysis`` keeps its report), before the
+    analysis kept only some of them; else the rows held. What decides whether an analysis's
+    rules share two threads (:func:`~fpanalysis.core.ahead.two_threads`), as it decided for the
+    validation of the same tables: a province's data read is a province's, however few of its
+    rows a period keeps.
+
+    Examples:
+        >>> t = {"surveys": pd.DataFrame({"a": [1, 2]})}
+        >>> rows_read(t), rows_read(Memo(t, rows_read=5))
+        (2, 5)
+    """
+    given = getattr(tables, "rows_read", None)
+    if given is not None:
+        return int(given)
+    report = getattr(tables, "report", None)
+    counted = getattr(report, "rows", None)
+    if counted:
+        return int(sum(counted.values()))
+    return sum(len(t) for t in tables.values())
 
 
 def let_go(tables: Mapping[str, pd.DataFrame], names: tuple[str, ...], kept: tuple[str, ...] = ()):

@@ -145,3 +145,36 @@ def test_one_thread_and_two_give_the_same_drill_down_and_scorecard(sample_dir, p
     assert threads == ["fpanalysis-beside"] * 2 + [me] * 2  # so both ways were taken
     for one, two in zip(got[0], got[10**9], strict=True):
         pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.parametrize(
+    ("given", "rows_weighed"),
+    [
+        pytest.param("memo-as-read", 5_000_000, id="memo-told-the-rows-read"),
+        pytest.param("dataset", "report", id="dataset-its-validation-counted"),
+        pytest.param("plain", "held", id="plain-mapping-the-rows-held"),
+    ],
+)
+def test_the_rules_weigh_the_tables_as_read(sample_dir, given, rows_weighed, monkeypatch):
+    """Whether C5-C8 go on a second thread is weighed on the tables as they were read, as their
+    validation weighed them, not on the rows a period keeps of them (10M people's surveys,
+    kept for 2024 only, came under the limit and two threads held 9.4 GB)."""
+    from fpanalysis.core import ahead
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+
+    # a window of the surveys kept, as a period keeps them: fewer rows held than read
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED, keep={"surveys": lambda f: f.iloc[:10]})
+    held = sum(len(ds[t]) for t in TABLES_NEEDED)
+    assert held < sum(ds.report.rows.values())
+    tables = {
+        "memo-as-read": Memo({t: ds[t] for t in TABLES_NEEDED}, rows_read=5_000_000),
+        "dataset": ds,
+        "plain": {t: ds[t] for t in TABLES_NEEDED},
+    }[given]
+    weighed: list[int] = []
+    real = ahead.two_threads
+    monkeypatch.setattr(ahead, "two_threads", lambda rows: weighed.append(rows) or real(rows))
+    compliance_scorecard(tables, load_params(), "2024")
+    want = {"report": sum(ds.report.rows.values()), "held": held}.get(rows_weighed, rows_weighed)
+    assert weighed[:1] == [want]
