@@ -34,7 +34,7 @@ from fpanalysis.rules.compliance import (
     parse_period,
 )
 from fpanalysis.rules.compliance.detail import scorecard_columns, surveys_in_view
-from fpanalysis.rules.frames import Memo, rows_read
+from fpanalysis.rules.frames import Memo
 
 HELP = (
     "单位计生工作考核（C1–C8、得分、等次、一票否决） / "
@@ -109,8 +109,7 @@ def run(args: argparse.Namespace) -> int:
         release_memory()  # what the validation held
         tables = dataset
         if not args.record:  # only the units' names are read after the drill-down
-            # the rules let go of what they have read; they weigh the tables as read
-            tables = Memo(dataset, handed_over=True, rows_read=rows_read(dataset))
+            tables = Memo(dataset, handed_over=True)  # the rules let go of what they have read
             dataset = {k: dataset[k] for k in ("units",) if k in dataset}
         detail = None  # a scorecard alone adds each block of rows up, never the drill-down
         if args.detail is not None or args.record:  # reasons are written there only

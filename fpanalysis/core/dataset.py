@@ -28,6 +28,7 @@ __all__ = [
     "positions_by_values",
     "row_keys",
     "text_bytes",
+    "text_layout",
     "text_positions",
 ]
 
@@ -334,6 +335,35 @@ def arrow_text(s: pd.Series):
     if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
         s = s.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
     return pa.array(s.array)
+
+
+def text_layout(arr):
+    """An Arrow text array (chunked or not, ``string`` or ``large_string``) as numpy arrays:
+    ``(offsets, data)``, each value being ``data[offsets[i]:offsets[i + 1]]`` (``len(arr) + 1``
+    int64 offsets from 0; a missing value's bytes are what Arrow left under it, normally none)
+    and ``data`` the values' bytes end to end (``uint8``). Not copied for one ``large_string``
+    chunk; several chunks are joined and a ``string`` array's offsets widened first. For reading
+    a whole column's bytes at once (its lengths, its first bytes, its digits).
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> offsets, data = text_layout(pa.chunked_array([["ab", None], ["", "c"]]).slice(1))
+        >>> offsets.tolist(), bytes(data)
+        ([0, 0, 0, 1], b'c')
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    if not len(arr):
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    at = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    buf = arr.buffers()[2]
+    data = np.zeros(0, np.uint8) if buf is None else np.frombuffer(buf, dtype=np.uint8)
+    return at - at[0], data[int(at[0]) : int(at[-1])]
 
 
 def text_bytes(s: pd.Series):

@@ -230,18 +230,14 @@ def _may_be_id_shaped(s: pd.Series):
     import numpy as np
     import pyarrow as pa
 
+    from fpanalysis.core.dataset import text_layout
+
     arr = pa.array(s.astype(pd.StringDtype("pyarrow", na_value=float("nan"))).array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
     out = np.zeros(len(arr), dtype=bool)
-    if not len(arr) or arr.buffers()[2] is None:
+    offsets, data = text_layout(arr)
+    if not len(data):
         return out
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
-        arr.offset : arr.offset + len(arr) + 1
-    ]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-    some = (offsets[1:] - offsets[:-1] >= 15) & ~arr.is_null().to_numpy(zero_copy_only=False)
+    some = (offsets[1:] - offsets[:-1] >= 15) & s.notna().to_numpy(dtype=bool)
     first = data[offsets[:-1][some]] | 0x20  # lower case for an ASCII letter
     out[some] = (first < ord("a")) | (first > ord("z"))
     return out

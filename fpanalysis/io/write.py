@@ -24,6 +24,7 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.ahead import read_ahead
 from fpanalysis.core.clock import document_time
+from fpanalysis.core.dataset import text_layout
 from fpanalysis.core.errors import UsageError
 from fpanalysis.io.guard import atomic_file
 
@@ -358,13 +359,7 @@ def _csv_body(df: pd.DataFrame) -> memoryview | None:
     cells[-1] = pc.binary_join_element_wise(cells[-1], text(""), text("\n"))  # the line's end
     lines = pc.binary_join_element_wise(*cells, text(","))
     del cells
-    return _string_data(lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines)
-
-
-def _string_data(arr) -> memoryview:
-    """The bytes of a ``large_string`` array's values, end to end (no nulls), not copied."""
-    at = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    return memoryview(arr.buffers()[2])[int(at[0]) : int(at[-1])]
+    return memoryview(text_layout(lines)[1])  # the lines' bytes end to end (no nulls)
 
 
 def _csv_file(tmp: Path):

@@ -23,7 +23,8 @@ class Memo(dict):
     while it runs. ``handed_over``: the caller keeps no other hold on the tables, so that the
     analysis may let go of those it has finished with (:func:`let_go`). ``rows_read``: the rows
     of the tables as they were read, before the analysis kept only some of them (a window of
-    surveys), if the caller knows (:func:`rows_read`).
+    surveys); by default what :func:`rows_read` finds of ``tables`` when the Memo is made (a
+    loaded dataset's count, else the rows held), kept as tables are let go.
     """
 
     def __init__(
@@ -36,7 +37,7 @@ class Memo(dict):
         super().__init__(tables)
         self.kept: dict[Any, Any] = {}
         self.handed_over = handed_over
-        self.rows_read = rows_read
+        self.rows_read = _rows_counted(tables) if rows_read is None else rows_read
         self._making: dict[Any, threading.RLock] = {}
         self._lock = threading.Lock()
 
@@ -62,8 +63,12 @@ def rows_read(tables: Mapping[str, pd.DataFrame]) -> int:
         (2, 5)
     """
     given = getattr(tables, "rows_read", None)
-    if given is not None:
-        return int(given)
+    return _rows_counted(tables) if given is None else int(given)
+
+
+def _rows_counted(tables: Mapping[str, pd.DataFrame]) -> int:
+    """:func:`rows_read` of tables that were not told it: a loaded dataset's validation count,
+    else the rows held."""
     report = getattr(tables, "report", None)
     counted = getattr(report, "rows", None)
     if counted:

@@ -131,6 +131,7 @@ def test_quick_run_says_where_each_command_spent_its_time(quick):
         inside = sum(v for k, v in ph.items() if k not in ("command", "start and exit"))
         assert inside == pytest.approx(ph["command"], abs=0.02 * len(ph)), what
         assert ph["command"] + ph["start and exit"] == pytest.approx(r["wall_s"], abs=0.01)
+        assert 0 < ph["start and exit"] < r["wall_s"], what  # Python starts before the command
     lines = "\n".join(bench_commands.table_lines(quick))
     assert "phases: start and exit" in lines and "in process" in lines
 

@@ -69,6 +69,9 @@ def test_quick_run_measures_widget_compliance_relief(quick_run):
         assert row["agree_duckdb"] is True, key
         assert row["duckdb"]["query_s"] >= 0 and row["duckdb"]["threads"] == 2
         assert row["duckdb"]["over_pandas"] >= 0
+        pandas_s = row["pandas"][row["duckdb"]["pandas_key"]]  # compute_s, or relief's rank_s
+        assert row["duckdb"]["over_pandas"] == pytest.approx(row["duckdb"]["query_s"] / pandas_s)
+        assert row["duckdb"]["pandas_key"] == ("rank_s" if key == "relief" else "compute_s")
     assert results["compliance"]["duckdb"]["period"] == results["compliance"]["pandas"]["period"]
     assert results["relief"]["duckdb"]["selected"] == results["relief"]["pandas"]["selected"]
     assert results["compliance"]["prepare"]["rows"]["couples"] > 0

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import ids
-from fpanalysis.core.dataset import Dataset, Problem
+from fpanalysis.core.dataset import Dataset, Problem, text_layout
 from fpanalysis.core.privacy import id_shaped
 from fpanalysis.io.validate.findings import Finding, loaded_columns, map_values
 
@@ -58,9 +58,8 @@ def _id_findings(
     sx = sexes[has]
     # the recorded sex as a code (1 M, 0 F, -1 anything else or missing): no Python object
     # per person for the numbers checked by whole columns
-    sex_code = np.where(
-        sx.eq("M").fillna(False).to_numpy(bool), 1, np.where(sx.eq("F").fillna(False), 0, -1)
-    ).astype(np.int8)
+    male, female = (sx.eq(c).fillna(False).to_numpy(dtype=bool) for c in ("M", "F"))
+    sex_code = np.select([male, female], [1, 0], -1).astype(np.int8)
     found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
     def add(sev: str, code: str, where: np.ndarray, zh, en) -> None:
@@ -133,16 +132,15 @@ def _id_vectorised(
     births: pd.Series,
     sexes: np.ndarray,
     add,
-    shapes: _Shapes | None = None,
+    shapes: _Shapes,
 ) -> None:
     """Numbers of ASCII digits and ``X``: the rules of ``check_id_number`` by whole columns.
     ``sexes``: the recorded sex of each of ``vals`` as a code (1 M, 0 F, -1 none);
-    ``shapes``: :func:`_shapes` of ``vals`` (found here when not given)."""
+    ``shapes``: :func:`_shapes` of ``vals``."""
 
     if not pos.size:
         return
     sub = vals.iloc[pos]
-    shapes = _shapes(vals) if shapes is None else shapes
     length, has_x = shapes.length[pos], shapes.has_x[pos]
     x_last_only = shapes.x_last[pos]
     is15 = (length == 15) & ~has_x
@@ -337,39 +335,28 @@ def _shapes(values: pd.Series) -> _Shapes:
         >>> s.x_last.tolist()[:3], s.length.tolist()
         ([True, False, False], [18, 0, 2, 2, 3, 1, 0])
     """
-    import pyarrow as pa
-
     from fpanalysis.core.dataset import arrow_text
 
-    arr = arrow_text(values)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    arr = arr.cast(pa.large_string())
+    arr = arrow_text(values)  # (a slice of its chunks is joined by text_layout)
     n = len(arr)
     out = _Shapes(np.zeros(n, np.int64), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
     for start in range(0, n, _CHUNK):
-        part = arr.slice(start, _CHUNK)
-        _shapes_of(part, out, start)
+        _shapes_of(*text_layout(arr.slice(start, _CHUNK)), out, start)
     if not out.plain.all():  # characters, not bytes, of the values with other bytes
         other = ~out.plain
         out.length[other] = values[other].str.len().to_numpy(dtype=np.int64)
     return out
 
 
-def _shapes_of(part, out: _Shapes, start: int) -> None:
-    """:func:`_shapes` of one slice of an Arrow ``large_string`` array, written into ``out``
-    from row ``start``."""
-    k = len(part)
-    if not k:
-        return
-    offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + k + 1]
+def _shapes_of(offsets: np.ndarray, data: np.ndarray, out: _Shapes, start: int) -> None:
+    """:func:`_shapes` of one slice of values given by their bytes
+    (:func:`~fpanalysis.core.dataset.text_layout`), written into ``out`` from row ``start``."""
+    k = len(offsets) - 1
     length = np.diff(offsets)
     at = slice(start, start + k)
     out.length[at] = length
-    buf = part.buffers()[2]
-    if buf is None or offsets[-1] == offsets[0]:
+    if not len(data):
         return  # every value empty: none plain
-    data = np.frombuffer(buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
     some = length > 0
     is_x = data == ord("X")
     other = ~(((data - np.uint8(ord("0"))) < 10) | is_x)
@@ -380,12 +367,12 @@ def _shapes_of(part, out: _Shapes, start: int) -> None:
     else:
         # each non-empty value's bytes run from its first to the next one's (an empty value
         # has none, so the starts strictly increase and the last runs to the end of the data)
-        firsts = (offsets[:-1] - offsets[0])[some]
+        firsts = offsets[:-1][some]
         others = np.ones(k, dtype=np.int64)
         others[some] = np.add.reduceat(other, firsts, dtype=np.int64)
         xs = np.zeros(k, dtype=np.int64)
         xs[some] = np.add.reduceat(is_x, firsts, dtype=np.int64)
-    last = data[np.maximum(offsets[1:] - offsets[0] - 1, 0)]
+    last = data[np.maximum(offsets[1:] - 1, 0)]
     plain = some & (others == 0)
     out.plain[at] = plain
     out.has_x[at] = plain & (xs > 0)
@@ -407,18 +394,12 @@ def _id_bytes(values: pd.Series, long: np.ndarray, short: np.ndarray) -> np.ndar
     for width, rows in ((18, long), (15, short)):
         if not rows.any():
             continue
-        part = pc.filter(arr, pa.array(rows))
-        if isinstance(part, pa.ChunkedArray):
-            part = part.combine_chunks()
-        part = part.cast(pa.large_string())
-        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)
-        offsets = offsets[part.offset : part.offset + len(part) + 1]
-        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        offsets, data = text_layout(pc.filter(arr, pa.array(rows)))
         if not (np.diff(offsets) == width).all():  # not one byte a character: one by one
             text = np.array(values[rows].tolist(), dtype="S18")
             out[rows] = text.view(np.uint8).reshape(len(text), 18)
             continue
-        out[rows, :width] = data.reshape(len(part), width)
+        out[rows, :width] = data.reshape(len(offsets) - 1, width)
     return out
 
 

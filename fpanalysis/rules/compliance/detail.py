@@ -24,7 +24,7 @@ from fpanalysis.rules.compliance.indicators import (
     followup_rows,
 )
 from fpanalysis.rules.compliance.period import Period, month_day_in, parse_period
-from fpanalysis.rules.frames import Memo, as_dates, let_go, rows_read, sort_order
+from fpanalysis.rules.frames import Memo, as_dates, let_go, sort_order
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
 TABLES_NEEDED = [
@@ -113,8 +113,7 @@ def detail_blocks(
     both are done."""
     period = parse_period(period)
     own = not isinstance(tables, Memo)
-    rows = rows_read(tables)  # the tables as read, before the window kept of them
-    tables = Memo(tables) if own else tables  # keyed tables made once
+    tables = Memo(tables) if own else tables  # keyed tables made once; their rows as read
     _keep_dated_surveys(tables, params, period)
     typed = partial(_typed, period=period, reasons=reasons)
 
@@ -128,7 +127,7 @@ def detail_blocks(
     # scopes, which C5-C8 never read); a province's, one after the other, each table let go
     # once read. The tables are weighed as read, as their validation weighed them: a period
     # keeps a part of a province's surveys, and two threads over it held 9.4 GB on 10M people.
-    two = ahead.two_threads(rows)
+    two = ahead.two_threads(tables.rows_read)
     events_made = ahead.beside(events) if two else None
     done_with = partial(let_go, tables) if not two else lambda *a, **k: None
     if period.half in (None, 1):
