@@ -150,9 +150,14 @@ def test_the_not_eligible_row_gets_its_reason_and_no_ranking_text():
 def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows):
     full = rl.rank_households(sample_tables, P, pool=pool, **limits)
     lean = rl.rank_households(sample_tables, P, pool=pool, texts=False, **limits)
-    # everything but the texts is already in the lean table
-    same = [c for c in full.table.columns if c not in rl.TEXT_COLUMNS]
+    # everything but the texts (the FP evidence's too) is already in the lean table
+    later = [*rl.TEXT_COLUMNS, *rl.EVIDENCE_COLUMNS]
+    same = [c for c in full.table.columns if c not in later]
     pt.assert_frame_equal(lean.table[same], full.table[same])
+    # what the evidence is written from, where the full table has it
+    at = list(full.table.columns).index("fp_evidence_zh")
+    assert list(lean.table.columns)[at : at + 2] == ["fp_branch", "children_at"]
+    assert set(rl.EVIDENCE_INPUT_COLUMNS) <= set(lean.table.columns)
     pieces = list(lean.chunks(rows=rows))
     assert [len(p) for p in pieces[:-1]] == [rows] * (len(pieces) - 1)
     pt.assert_frame_equal(pd.concat(pieces).reset_index(drop=True), full.table)
@@ -168,7 +173,10 @@ def whole_rows_round(tables, pool, texts, limits):
     workers stack theirs): what ranking on the keys alone must give."""
     as_of = rl.default_as_of(tables)
     order = tuple(P.at("ranking_order", as_of))
-    a, _ = rl.prepare_round(tables, P, as_of, pool=pool, previous_round=None)
+    if texts:
+        a, _ = rl.prepare_round(tables, P, as_of, pool=pool, previous_round=None)
+    else:  # a lean round leaves the FP evidence for later too
+        a, _, _ = rl.prepare_lean_round(tables, P, as_of, pool=pool, previous_round=None)
     parts = []
     for p in sorted(a["pool"].dropna().unique()):
         ap = a[a["pool"].eq(p)]
@@ -420,9 +428,10 @@ def test_a_dask_lean_round_writes_its_texts_in_the_workers_then_here_once_closed
             client, None, P, quota=180, tables=sample_tables, partitions=3, texts=False
         ).result
         assert lean.runner is not None
-        pt.assert_frame_equal(
-            lean.table, rl.rank_households(sample_tables, P, quota=180, texts=False).table
-        )
+        # the workers write the FP evidence with the assessment; a round made here, with the
+        # reasons
+        here = rl.rank_households(sample_tables, P, quota=180, texts=False)
+        pt.assert_frame_equal(lean.table, rl.fp_types.with_evidence(here.table, here.children))
         in_workers = pd.concat(list(lean.chunks(rows=40))).reset_index(drop=True)
     pt.assert_frame_equal(in_workers, full.table)
     pt.assert_frame_equal(lean.output(), full.output())  # the client is closed now

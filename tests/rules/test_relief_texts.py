@@ -13,6 +13,8 @@ The column formatters are checked value for value against the one-value ones, an
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pandas.testing as pt
@@ -32,7 +34,11 @@ BANDS = tuple(P.at("tier_bands", pd.Timestamp("2025-06-30")))
 
 
 def _lean(tables, as_of="2025-06-30", **kw):
-    return rl.rank_households(tables, P, as_of, texts=False, **kw)
+    """A lean round with its FP evidence written (what its slices' texts quote; the round made
+    here leaves it for later too), as the Dask engine's lean round has it."""
+    r = rl.rank_households(tables, P, as_of, texts=False, **kw)
+    table = rl.fp_types.with_evidence(r.table, r.children)
+    return dataclasses.replace(r, table=table, children=None)
 
 
 def _hand_round():
@@ -150,7 +156,7 @@ def test_the_sample_agrees_with_the_readable_rule(kw):
 
     ds = load_for_analysis(SAMPLE_DIR, list(rl.RELIEF_TABLES))
     tables = {t: ds[t] for t in rl.RELIEF_TABLES}
-    assert_texts_agree(rl.rank_households(tables, P, None, texts=False, **kw).table)
+    assert_texts_agree(_lean(tables, None, **kw).table)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +168,7 @@ def synth_tables():
 
 
 def test_a_synthetic_county_agrees_with_the_readable_rule(synth_tables):
-    r = rl.rank_households(synth_tables, P, None, texts=False, quota=500)
+    r = _lean(synth_tables, None, quota=500)
     assert r.table["selection"].eq("waiting").any()
     assert_texts_agree(r.table, r.bands, list(r.order))
 
@@ -218,6 +224,53 @@ def test_derive_fp_types_hand_cases():
     assert got.loc["H5", "fp_evidence_en"] == (
         "no FP priority type: no children, but infertility not recorded"
     )
+
+
+def test_the_evidence_left_for_later_is_written_for_any_rows_in_any_order():
+    """A lean round keeps what the FP evidence is written from (the case, the counts, where a
+    household's children start) and the children listed; any rows of it, in any order (a slice
+    in rank order), get the evidence the whole derivation gives them."""
+    hh = coerce(
+        "households",
+        [{"household_id": h} for h in ("H1", "H2", "H3", "H4")],
+    )
+    mm = coerce(
+        "household_members",
+        [
+            {"member_id": "M4", "household_id": "H3", "relation": "child", "sex": "F"},
+            {"member_id": "M2", "household_id": "H1", "relation": "child", "sex": "M"},
+            {"member_id": "M1", "household_id": "H1", "relation": "child"},
+            {"member_id": "M3", "household_id": "H3", "relation": "head"},
+        ],
+    )
+    frame, children = rl.fp_types.derive_without_evidence(hh, mm)
+    # H1's children M1, M2 (member-id order) first, then H3's M4; H2 and H4 have none
+    assert children.ids.to_pylist() == ["M1", "M2", "M4"]
+    assert children.sex.tolist() == [2, 1, 0]  # none, M, F
+    assert frame["children_at"].tolist() == [0, -1, 2, -1]
+    assert frame["fp_branch"].tolist() == [5, 3, 0, 3]  # other, no child, only daughter, none
+    whole = rl.derive_fp_types(hh, mm)
+    assert (
+        whole["fp_evidence_zh"].iloc[0]
+        == "非计生优先户：子女 2 人（0 女）：M1（性别不详）、M2（男）"
+    )
+    assert whole["fp_evidence_en"].iloc[2] == (
+        "only-daughter household: the only child M4 (F) is a daughter"
+    )
+    for rows in ([2, 0], [3], [1, 2, 0, 3], []):
+        got = rl.fp_types.with_evidence(frame.iloc[rows], children)
+        pt.assert_frame_equal(got, whole.iloc[rows])
+
+
+def test_a_lean_assessment_with_its_evidence_is_the_assessment(synth_tables):
+    as_of = rl.default_as_of(synth_tables)
+    full, problems = rl.prepare_round(synth_tables, P, as_of, pool="all", previous_round=None)
+    lean, lean_problems, children = rl.prepare_lean_round(
+        synth_tables, P, as_of, pool="all", previous_round=None
+    )
+    assert not set(rl.EVIDENCE_COLUMNS) & set(lean.columns)
+    pt.assert_frame_equal(rl.fp_types.with_evidence(lean, children), full)
+    pt.assert_frame_equal(lean_problems, problems)  # the contradicted types' words too
 
 
 def _derive_by_groupby(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:

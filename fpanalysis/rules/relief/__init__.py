@@ -41,6 +41,8 @@ from fpanalysis.rules.relief.committee import (
 )
 from fpanalysis.rules.relief.cutline import CUT_COLUMNS, cut_line
 from fpanalysis.rules.relief.fp_types import (
+    EVIDENCE_COLUMNS,
+    EVIDENCE_INPUT_COLUMNS,
     FP_LABELS,
     FP_TYPES,
     PROBLEM_COLUMNS,
@@ -65,6 +67,7 @@ from fpanalysis.rules.relief.selection import (
     check_round_options,
     not_ranked,
     pool_notes,
+    prepare_lean_round,
     prepare_round,
     rank_and_select,
     select_pool,
@@ -97,6 +100,8 @@ __all__ = [
     "DECISIONS",
     "DECISION_LABELS",
     "DIGEST_COLUMNS",
+    "EVIDENCE_COLUMNS",
+    "EVIDENCE_INPUT_COLUMNS",
     "FP_LABELS",
     "FP_TYPES",
     "KEY_LABELS",
@@ -140,6 +145,7 @@ __all__ = [
     "notice_period",
     "objection_problems",
     "pool_notes",
+    "prepare_lean_round",
     "prepare_round",
     "proposal_digest",
     "rank_and_select",

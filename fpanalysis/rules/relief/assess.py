@@ -21,7 +21,12 @@ from fpanalysis.core.errors import DataError
 from fpanalysis.core.numbers import as_written, yuan_to_fen, yuan_to_fen_column
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import last_recorded_date
-from fpanalysis.rules.relief.fp_types import derive_fp_types, fp_type_problems
+from fpanalysis.rules.relief.fp_types import (
+    Children,
+    derive_without_evidence,
+    fp_type_problems,
+    with_evidence,
+)
 
 RELIEF_TABLES = ("households", "household_members")
 #: the tables whose recorded dates (``schema.Column.recorded``) give the default as-of date
@@ -73,11 +78,22 @@ def assess(
         ``entitlement_yuan`` (whole yuan, rounded up; eligible only), and the
         FP evidence; ``problems`` as :func:`fp_type_problems`.
     """
+    assessed, problems, children = assess_lean(tables, params, as_of)
+    return with_evidence(assessed, children), problems
+
+
+def assess_lean(
+    tables: Mapping[str, pd.DataFrame], params: Params, as_of: Any
+) -> tuple[pd.DataFrame, pd.DataFrame, Children]:
+    """:func:`assess` with the FP evidence's texts left for later (a lean round's): the
+    frame has :data:`~.fp_types.EVIDENCE_INPUT_COLUMNS` where it would have ``fp_evidence_zh``
+    and ``fp_evidence_en``, and the children they list come third;
+    :func:`~.fp_types.with_evidence` of any of its rows writes them."""
     as_of = pd.Timestamp(as_of).normalize()
     # its own columns; the households' data shared with the table given (copy on write)
     h = tables["households"].copy(deep=False)
-    derived = derive_fp_types(h, tables["household_members"])
-    problems = fp_type_problems(h, derived)
+    derived, children = derive_without_evidence(h, tables["household_members"])
+    problems = fp_type_problems(h, derived, children)
 
     size = h["size"].astype("int64")
     income = yuan_to_fen_column(h["monthly_income"]).astype("int64")
@@ -118,8 +134,8 @@ def assess(
         "n_children",
         "n_daughters",
         "sterilized_members",
-        "fp_evidence_zh",
-        "fp_evidence_en",
+        "fp_branch",
+        "children_at",
     ):
         h[c] = derived[c]
-    return h, problems
+    return h, problems, children

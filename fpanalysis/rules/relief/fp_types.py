@@ -7,6 +7,8 @@ types the members contradict, reported as data problems.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -48,6 +50,51 @@ def join_per_group(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
     return pd.Series(joined.to_numpy(zero_copy_only=False), index=pd.Index(uniques), dtype="str")
 
 
+#: The FP evidence's texts, which a lean round writes with its reasons (:func:`with_evidence`).
+EVIDENCE_COLUMNS = ("fp_evidence_zh", "fp_evidence_en")
+#: What a household's FP evidence is written from (:func:`evidence_texts`), with the
+#: :class:`Children` listed: the columns a round that leaves the evidence for later keeps in its
+#: place (``fp_branch``: which of the evidence's six cases; ``children_at``: where the
+#: household's children start in :class:`Children`, -1: none).
+EVIDENCE_INPUT_COLUMNS = (
+    "fp_branch",
+    "n_children",
+    "n_daughters",
+    "sterilized_members",
+    "children_at",
+)
+
+
+@dataclass(frozen=True)
+class Children:
+    """Every listed household's ``child`` members, a household's together in member-id order:
+    what the evidence lists (``id（女）``). ``sex``: 0 for ``F``, 1 for ``M``, 2 for any other
+    value or none."""
+
+    ids: pa.Array
+    sex: np.ndarray
+
+    def listed(
+        self, at: np.ndarray, count: np.ndarray, sep: str, brackets: tuple[str, str], sexes: tuple
+    ) -> pa.Array:
+        """Per row, its ``count`` children from ``at`` (-1: none) as the evidence lists them,
+        joined by ``sep`` (``""`` for none; ``sexes``: the labels of the three sex codes)."""
+        from fpanalysis.rules.relief import textcols as tc
+
+        count = np.where(at >= 0, count, 0).astype(np.int64)
+        offsets = np.zeros(len(count) + 1, np.int64)
+        np.cumsum(count, out=offsets[1:])
+        # child j of row i is at[i] + j
+        idx = np.repeat(at - offsets[:-1], count) + np.arange(offsets[-1], dtype=np.int64)
+        labels = pa.array(list(sexes), tc.TEXT).take(pa.array(self.sex[idx]))
+        texts = tc.cat(self.ids.take(pa.array(idx)), brackets[0], labels, brackets[1])
+        joined = pc.binary_join(
+            pa.LargeListArray.from_arrays(pa.array(offsets), texts.cast(pa.large_string())),
+            pa.scalar(sep, pa.large_string()),
+        )
+        return pc.fill_null(joined, tc.lit(""))  # a child without an id: none listed, as before
+
+
 def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Each household's FP priority type from its members (rulebook §6).
 
@@ -77,46 +124,99 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         [{'household_id': 'H1', 'fp_type': nan, 'n_children': 2},
          {'household_id': 'H2', 'fp_type': 'only_daughter', 'n_children': 1}]
     """
-    from fpanalysis.core.ahead import beside, outcome_of, two_threads
+    return with_evidence(*derive_without_evidence(households, members))
+
+
+def derive_without_evidence(
+    households: pd.DataFrame, members: pd.DataFrame
+) -> tuple[pd.DataFrame, Children]:
+    """:func:`derive_fp_types` with the evidence's texts left for later: the frame has
+    :data:`EVIDENCE_INPUT_COLUMNS` where it would have ``fp_evidence_zh`` and ``fp_evidence_en``,
+    and the children they list come beside it (:func:`with_evidence` of any of its rows writes
+    them: a province's round writes them a slice at a time)."""
     from fpanalysis.rules.relief import textcols as tc
 
     (hid, hcode, nk, at, kid, parent, _), nc_a, nd_a, has_st = _counted(households, members)
-    # each group's members in id order; ``at``: the member's household
-    cols = ["member_id", "sex"]
-    kids = _by_member(members.loc[kid, cols].assign(at=at[kid]))
-    ids, sex = tc.texts_of(kids["member_id"]), kids["sex"]
+    # each household's children together, in member-id order; ``at``: the member's household
+    kids = _by_member(members.loc[kid, ["member_id", "sex"]].assign(at=at[kid]))
     kat = kids["at"].to_numpy()
+    grouped = np.argsort(kat, kind="stable")  # stable: each household keeps its ids' order
+    sex = kids["sex"]
+    codes = np.select(
+        [sex.eq("F").fillna(False).to_numpy(bool), sex.eq("M").fillna(False).to_numpy(bool)],
+        [0, 1],
+        default=2,
+    ).astype(np.int8)
+    children = Children(tc.texts_of(kids["member_id"]).take(pa.array(grouped)), codes[grouped])
+    counts = np.bincount(kat, minlength=nk)
+    starts = np.cumsum(counts) - counts
     parents = _by_member(members.loc[parent, ["member_id"]].assign(at=at[parent]))
     st_groups = _join_codes(parents["at"].to_numpy(), tc.texts_of(parents["member_id"]), nk, "、")
 
     # per household row (a household id not listed: none)
     present = hcode >= 0
     take = np.where(present, hcode, 0)
-    rows = pa.array(take) if nk else None
-    # distinct ids, every one present: each row is its own group (the usual households table)
-    own = nk == len(hid) and bool((hcode == np.arange(nk)).all())
-
-    def texts_per_row(groups: pa.Array, fill: str | None) -> pa.Array:
-        if not nk:
-            return pa.nulls(len(hid), tc.TEXT) if fill is None else tc.repeat(fill, len(hid))
-        out = groups if own else groups.take(rows)
+    if nk:
+        # distinct ids, every one present: each row is its own group (the usual households table)
+        own = nk == len(hid) and bool((hcode == np.arange(nk)).all())
+        st = st_groups if own else st_groups.take(pa.array(take))
         if not present.all():
-            out = pc.if_else(pa.array(present), out, pa.scalar(None, tc.TEXT))
-        return out if fill is None else pc.fill_null(out, tc.lit(fill))
-
-    st = texts_per_row(st_groups, None)
-    stz = pc.fill_null(st, tc.lit(""))
+            st = pc.if_else(pa.array(present), st, pa.scalar(None, tc.TEXT))
+        children_at = np.where(present & (counts[take] > 0), starts[take], -1)
+    else:
+        st = pa.nulls(len(hid), tc.TEXT)
+        children_at = np.full(len(hid), -1, np.int64)
     only_daughter, two_daughters, infert, fp_codes = _type_codes(households, nc_a, nd_a, has_st)
-    fp_type = _type_texts(fp_codes)
-
-    # Evidence: why the type holds, or the near miss that keeps it from holding.
+    # which of the evidence's cases: why the type holds, or the near miss that keeps it from
+    # holding
     branch = np.select(
         [only_daughter, two_daughters, infert, nc_a == 0, (nc_a == 2) & (nd_a == 2)],
         [0, 1, 2, 3, 4],
         default=5,
+    ).astype(np.int8)
+    index = households.index
+    frame = pd.DataFrame(
+        {
+            "household_id": hid,
+            "fp_type": tc.as_series(_type_texts(fp_codes), index),
+            "n_children": pd.Series(nc_a, index=index),
+            "n_daughters": pd.Series(nd_a, index=index),
+            "sterilized_members": tc.as_series(st, index),
+            "fp_branch": pd.Series(branch, index=index),
+            "children_at": pd.Series(children_at.astype(np.int64), index=index),
+        },
+        index=index,
     )
+    return frame, children
 
-    n = len(hid)
+
+def with_evidence(rows: pd.DataFrame, children: Children, *, threads: bool = True) -> pd.DataFrame:
+    """``rows`` (any rows of a frame with :data:`EVIDENCE_INPUT_COLUMNS`) with ``fp_evidence_zh``
+    and ``fp_evidence_en`` (:func:`evidence_texts`) in the place of ``fp_branch`` and
+    ``children_at``."""
+    zh, en = evidence_texts(rows, children, threads=threads)
+    at = rows.columns.get_loc("fp_branch")
+    out = rows.drop(columns=["fp_branch", "children_at"])
+    out.insert(at, "fp_evidence_zh", zh)
+    out.insert(at + 1, "fp_evidence_en", en)
+    return out
+
+
+def evidence_texts(
+    rows: pd.DataFrame, children: Children, *, threads: bool = True
+) -> tuple[pd.Series, pd.Series]:
+    """The FP evidence of each of ``rows`` (:data:`EVIDENCE_INPUT_COLUMNS`), in Chinese and in
+    English: the members that establish the household's type, or the near miss that keeps it
+    from holding. ``threads``: the two languages made side by side where memory allows."""
+    from fpanalysis.core.ahead import beside, outcome_of, two_threads
+    from fpanalysis.rules.relief import textcols as tc
+
+    n = len(rows)
+    branch = rows["fp_branch"].to_numpy(np.int64)
+    nc_a = rows["n_children"].to_numpy(np.int64)
+    nd_a = rows["n_daughters"].to_numpy(np.int64)
+    at = rows["children_at"].to_numpy(np.int64)
+    stz = pc.fill_null(tc.texts_of(rows["sterilized_members"]), tc.lit(""))
     nc_t, nd_t = tc.int_texts(nc_a), tc.int_texts(nd_a)
     parts = {k: np.flatnonzero(branch == k) for k in range(6)}
 
@@ -126,14 +226,8 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     def when(k: int, cond: np.ndarray, yes: str, no: str) -> pa.Array:
         return pc.if_else(pa.array(cond[parts[k]]), tc.lit(yes), tc.lit(no))
 
-    def children(sep: str, brackets: tuple[str, str], sexes: dict, unknown: str) -> pa.Array:
-        """Each household's children as the evidence lists them (``""`` for none)."""
-        labels = tc.texts_of(sex.map(sexes).fillna(unknown))
-        kid_texts = tc.cat(ids, brackets[0], labels, brackets[1])
-        return texts_per_row(_join_codes(kat, kid_texts, nk, sep), "")
-
     def evidence_zh() -> pa.Array:
-        ktz = children("、", ("（", "）"), {"F": "女", "M": "男"}, "性别不详")
+        ktz = children.listed(at, nc_a, "、", ("（", "）"), ("女", "男", "性别不详"))
         listed = pc.not_equal(ktz, tc.lit("")).to_numpy(zero_copy_only=False)
         return tc.assemble(
             n,
@@ -169,7 +263,7 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
         )
 
     def evidence_en() -> pa.Array:
-        kte = children(", ", (" (", ")"), {"F": "F", "M": "M"}, "?")
+        kte = children.listed(at, nc_a, ", ", (" (", ")"), ("F", "M", "?"))
         listed = pc.not_equal(kte, tc.lit("")).to_numpy(zero_copy_only=False)
         return tc.assemble(
             n,
@@ -228,22 +322,11 @@ def derive_fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
 
     # the two languages' texts are independent: on two cores, made side by side (pyarrow's text
     # kernels let go of the interpreter), the same texts
-    en_later = beside(evidence_en) if two_threads(n + len(members)) else outcome_of(evidence_en)
+    side = threads and two_threads(n + len(children.ids))
+    en_later = beside(evidence_en) if side else outcome_of(evidence_en)
     zh = evidence_zh()
     en = en_later()
-    index = households.index
-    return pd.DataFrame(
-        {
-            "household_id": hid,
-            "fp_type": tc.as_series(fp_type, index),
-            "n_children": pd.Series(nc_a, index=index),
-            "n_daughters": pd.Series(nd_a, index=index),
-            "sterilized_members": tc.as_series(st, index),
-            "fp_evidence_zh": tc.as_series(zh, index),
-            "fp_evidence_en": tc.as_series(en, index),
-        },
-        index=index,
-    )
+    return tc.as_series(zh, rows.index), tc.as_series(en, rows.index)
 
 
 def fp_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
@@ -369,12 +452,15 @@ PROBLEM_COLUMNS = [
 ]
 
 
-def fp_type_problems(households: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+def fp_type_problems(
+    households: pd.DataFrame, derived: pd.DataFrame, children: Children | None = None
+) -> pd.DataFrame:
     """Declared FP types the members contradict: one problem per household (rulebook §6).
 
     Args:
         households: the households table.
-        derived: :func:`derive_fp_types` of it.
+        derived: :func:`derive_fp_types` of it, or :func:`derive_without_evidence`'s frame
+            with its ``children`` (the evidence is then written for the contradicted only).
 
     Returns:
         ``table, row, household_id, column, value, rule, message_zh, message_en``;
@@ -384,6 +470,8 @@ def fp_type_problems(households: pd.DataFrame, derived: pd.DataFrame) -> pd.Data
     bad = declared.notna() & declared.ne(derived["fp_type"].fillna(""))
     h = households[bad]
     d = derived[bad]
+    if "fp_evidence_zh" not in d.columns:
+        d = with_evidence(d, children, threads=False)
     dz = h["declared_fp_type"].map(lambda v: FP_LABELS.get(v, (v, v))[0])
     de = h["declared_fp_type"].map(lambda v: FP_LABELS.get(v, (v, v))[1])
     uz = (

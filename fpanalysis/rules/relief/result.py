@@ -23,11 +23,13 @@ from fpanalysis.core import ahead
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.relief.assess import default_as_of
+from fpanalysis.rules.relief.fp_types import EVIDENCE_INPUT_COLUMNS, Children, with_evidence
 from fpanalysis.rules.relief.selection import (
     SELECTION_INPUT_COLUMNS,
     absent,
     check_round_options,
     not_ranked,
+    prepare_lean_round,
     prepare_round,
     rank_and_select,
 )
@@ -119,6 +121,11 @@ class ReliefResult:
     runner: Callable[..., Iterator[pd.DataFrame]] | None = field(
         default=None, repr=False, compare=False
     )
+    #: A lean round made here leaves its FP evidence for later too: the table has
+    #: :data:`EVIDENCE_INPUT_COLUMNS` in its place, and these are the children it lists (its
+    #: slices' texts are then written here, whatever ``runner``). ``None``: the table has the
+    #: evidence.
+    children: Children | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of_round(
@@ -133,6 +140,7 @@ class ReliefResult:
         quota: Any,
         budget_yuan: Any,
         runner: Callable[..., Iterator[pd.DataFrame]] | None = None,
+        children: Children | None = None,
     ) -> ReliefResult:
         """The result of a round on ``as_of``, with the ranking order and bands in force then."""
         return cls(
@@ -146,6 +154,7 @@ class ReliefResult:
             order=tuple(params.at("ranking_order", as_of)),
             bands=tuple(params.at("tier_bands", as_of)),
             runner=runner,
+            children=children,
         )
 
     @property
@@ -185,9 +194,14 @@ class ReliefResult:
                 yield piece if columns is None else piece[columns]
             return
         slices = (t.iloc[s : s + rows] for s in starts)
-        inputs = (sl[[c for c in TEXT_INPUT_COLUMNS if c in sl.columns]] for sl in slices)
+        wanted = [*TEXT_INPUT_COLUMNS, *EVIDENCE_INPUT_COLUMNS]
+        inputs = (sl[[c for c in wanted if c in sl.columns]] for sl in slices)
         # two slices' texts made at once where two threads' memory allows the round's rows
-        run = self.runner or partial(_texts_here, workers=2 if ahead.two_threads(n) else 1)
+        here = partial(_texts_here, workers=2 if ahead.two_threads(n) else 1)
+        if self.children is not None:  # the evidence too, from the children held here
+            run = partial(here, children=self.children)
+        else:
+            run = self.runner or here
         for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
             yield with_texts(t.iloc[s : s + rows], texts, columns)
 
@@ -196,7 +210,9 @@ class ReliefResult:
         if not self.lean:
             return self
         table = pd.concat(list(self.chunks()))
-        return dataclasses.replace(self, table=table.reset_index(drop=True), runner=None)
+        return dataclasses.replace(
+            self, table=table.reset_index(drop=True), runner=None, children=None
+        )
 
     def output(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The table with the CLI's columns (:data:`CLI_COLUMNS`), unmasked."""
@@ -217,10 +233,13 @@ def with_texts(
     """Rows of a lean table with their texts, in the columns and order of the full table.
 
     ``decided_zh``/``decided_en`` take the place of the ``above__`` columns
-    (where :func:`rank_pool` writes them); ``reason_zh``/``reason_en`` come last.
+    (where :func:`rank_pool` writes them), ``fp_evidence_zh``/``fp_evidence_en`` that of
+    ``fp_branch`` and ``children_at`` where the texts bring them (a round that left the
+    evidence for later); ``reason_zh``/``reason_en`` come last.
     ``columns``: only these, in this order (the full table's ``[columns]``).
     """
-    if columns is not None and not {"decided_zh", "decided_en"} & set(columns):
+    placed = {"decided_zh", "decided_en", "fp_evidence_zh", "fp_evidence_en"}
+    if columns is not None and not placed & set(columns):
         out = lean[[c for c in columns if c in lean.columns]].copy()
         for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
             out[c] = texts[c].astype("str").array
@@ -235,19 +254,40 @@ def with_texts(
             out.insert(
                 at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object)
             )
+    if "fp_evidence_zh" in texts.columns and "fp_branch" in out.columns:
+        at = out.columns.get_loc("fp_branch")
+        out = out.drop(columns=["fp_branch", "children_at"])
+        for k, c in enumerate(("fp_evidence_zh", "fp_evidence_en")):
+            out.insert(at + k, c, texts[c])
     for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
         out[c] = texts[c].astype("str").array
     return out if columns is None else out[columns]
 
 
 def _texts_here(
-    slices: Iterable[pd.DataFrame], bands: tuple, order: Iterable[str], *, workers: int = 2
+    slices: Iterable[pd.DataFrame],
+    bands: tuple,
+    order: Iterable[str],
+    *,
+    workers: int = 2,
+    children: Children | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Each slice's texts (:func:`texts_for`), ``workers`` slices made at once (pyarrow's text
     kernels let go of the interpreter; :func:`~fpanalysis.core.ahead.in_order`): the same
-    texts, in the same order."""
+    texts, in the same order. With ``children``, each slice's FP evidence is written first
+    (:func:`~.fp_types.with_evidence`) and comes with its texts."""
     order = tuple(order)
-    yield from ahead.in_order(lambda sl: texts_for(sl, bands, order), slices, workers=workers)
+
+    def texts(sl: pd.DataFrame) -> pd.DataFrame:
+        if children is None:
+            return texts_for(sl, bands, order)
+        sl = with_evidence(sl, children, threads=False)
+        out = texts_for(sl, bands, order)
+        out["fp_evidence_zh"] = sl["fp_evidence_zh"]
+        out["fp_evidence_en"] = sl["fp_evidence_en"]
+        return out
+
+    yield from ahead.in_order(texts, slices, workers=workers)
 
 
 def rank_households(
@@ -315,9 +355,15 @@ def rank_households(
     as_of = default_as_of(tables) if as_of is None else pd.Timestamp(as_of).normalize()
     order = tuple(params.at("ranking_order", as_of))
     with phase("rules relief assessed"):
-        assessed, problems = prepare_round(
-            tables, params, as_of, pool=pool, previous_round=previous_round
-        )
+        if texts:
+            assessed, problems = prepare_round(
+                tables, params, as_of, pool=pool, previous_round=previous_round
+            )
+            children = None
+        else:  # the FP evidence, texts too, is written with the reasons, a slice at a time
+            assessed, problems, children = prepare_lean_round(
+                tables, params, as_of, pool=pool, previous_round=previous_round
+            )
     # The pools are ranked and selected on their keys alone; the table's other columns are
     # then taken from the assessed rows a column at a time (a province's wide rows, copied
     # once). Rows are found by their labels: distinct ones (a table's row numbers).
@@ -344,7 +390,15 @@ def rank_households(
         else:
             table = finish_table(parts, assessed, params, as_of, texts=texts)
     return ReliefResult.of_round(
-        table, problems, notes, params, as_of, pool=pool, quota=quota, budget_yuan=budget_yuan
+        table,
+        problems,
+        notes,
+        params,
+        as_of,
+        pool=pool,
+        quota=quota,
+        budget_yuan=budget_yuan,
+        children=children,
     )
 
 

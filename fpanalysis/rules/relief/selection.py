@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.numbers import yuan_to_fen
 from fpanalysis.core.params import Params
-from fpanalysis.rules.relief.assess import assess
+from fpanalysis.rules.relief.assess import assess_lean
+from fpanalysis.rules.relief.fp_types import Children, with_evidence
 from fpanalysis.rules.relief.ranking import rank_pool, rank_positions
 from fpanalysis.rules.relief.textcols import TEXT, as_series, cat, yuan_texts
 from fpanalysis.rules.relief.texts import AREA_LABELS, yuan_text
@@ -159,7 +160,23 @@ def prepare_round(
     runs on any part of a dataset holding whole households. ``previous_round``
     may be a frame, ids, or a set of ids.
     """
-    assessed, problems = assess(applied_by(tables, as_of), params, as_of)
+    assessed, problems, children = prepare_lean_round(
+        tables, params, as_of, pool=pool, previous_round=previous_round
+    )
+    return with_evidence(assessed, children), problems
+
+
+def prepare_lean_round(
+    tables: Mapping[str, pd.DataFrame],
+    params: Params,
+    as_of: pd.Timestamp,
+    *,
+    pool: str,
+    previous_round: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame, Children]:
+    """:func:`prepare_round` with the FP evidence's texts left for later (:func:`assess_lean`):
+    ``(assessed, problems, children)``."""
+    assessed, problems, children = assess_lean(applied_by(tables, as_of), params, as_of)
     assessed["incumbent"] = _incumbents(assessed, previous_round)
     if pool in ("urban", "rural"):
         assessed = assessed[assessed["area"].eq(pool)]
@@ -171,7 +188,7 @@ def prepare_round(
         assessed["pool"] = assessed["area"]
     else:
         assessed["pool"] = "all"
-    return assessed, problems
+    return assessed, problems, children
 
 
 def select_pool(
