@@ -263,11 +263,17 @@ def test_the_evidence_left_for_later_is_written_for_any_rows_in_any_order():
 
 
 def test_a_lean_assessment_with_its_evidence_is_the_assessment(synth_tables):
-    as_of = rl.default_as_of(synth_tables)
-    full, problems = rl.prepare_round(synth_tables, P, as_of, pool="all", previous_round=None)
+    # every tenth household declares itself infertile: those with children are contradicted,
+    # and the problem's words quote the evidence
+    h = synth_tables["households"].copy()
+    h.loc[h.index[::10], "declared_fp_type"] = "infertile"
+    tables = {**synth_tables, "households": h}
+    as_of = rl.default_as_of(tables)
+    full, problems = rl.prepare_round(tables, P, as_of, pool="all", previous_round=None)
     lean, lean_problems, children = rl.prepare_lean_round(
-        synth_tables, P, as_of, pool="all", previous_round=None
+        tables, P, as_of, pool="all", previous_round=None
     )
+    assert len(problems) > 0
     assert not set(rl.EVIDENCE_COLUMNS) & set(lean.columns)
     pt.assert_frame_equal(rl.fp_types.with_evidence(lean, children), full)
     pt.assert_frame_equal(lean_problems, problems)  # the contradicted types' words too

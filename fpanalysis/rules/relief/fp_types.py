@@ -194,11 +194,16 @@ def with_evidence(rows: pd.DataFrame, children: Children, *, threads: bool = Tru
     """``rows`` (any rows of a frame with :data:`EVIDENCE_INPUT_COLUMNS`) with ``fp_evidence_zh``
     and ``fp_evidence_en`` (:func:`evidence_texts`) in the place of ``fp_branch`` and
     ``children_at``."""
-    zh, en = evidence_texts(rows, children, threads=threads)
+    return put_evidence(rows, *evidence_texts(rows, children, threads=threads))
+
+
+def put_evidence(rows: pd.DataFrame, zh: pd.Series, en: pd.Series) -> pd.DataFrame:
+    """``rows`` with the evidence ``zh``, ``en`` (:data:`EVIDENCE_COLUMNS`) where ``fp_branch``
+    and ``children_at`` stand, those two dropped: the columns of the full derivation."""
     at = rows.columns.get_loc("fp_branch")
     out = rows.drop(columns=["fp_branch", "children_at"])
-    out.insert(at, "fp_evidence_zh", zh)
-    out.insert(at + 1, "fp_evidence_en", en)
+    for k, (c, texts) in enumerate(zip(EVIDENCE_COLUMNS, (zh, en), strict=True)):
+        out.insert(at + k, c, texts)
     return out
 
 

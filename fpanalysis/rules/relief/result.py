@@ -23,7 +23,12 @@ from fpanalysis.core import ahead
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.relief.assess import default_as_of
-from fpanalysis.rules.relief.fp_types import EVIDENCE_INPUT_COLUMNS, Children, with_evidence
+from fpanalysis.rules.relief.fp_types import (
+    EVIDENCE_INPUT_COLUMNS,
+    Children,
+    put_evidence,
+    with_evidence,
+)
 from fpanalysis.rules.relief.selection import (
     SELECTION_INPUT_COLUMNS,
     absent,
@@ -194,14 +199,15 @@ class ReliefResult:
                 yield piece if columns is None else piece[columns]
             return
         slices = (t.iloc[s : s + rows] for s in starts)
-        wanted = [*TEXT_INPUT_COLUMNS, *EVIDENCE_INPUT_COLUMNS]
-        inputs = (sl[[c for c in wanted if c in sl.columns]] for sl in slices)
         # two slices' texts made at once where two threads' memory allows the round's rows
         here = partial(_texts_here, workers=2 if ahead.two_threads(n) else 1)
+        wanted = list(TEXT_INPUT_COLUMNS)
         if self.children is not None:  # the evidence too, from the children held here
+            wanted += EVIDENCE_INPUT_COLUMNS
             run = partial(here, children=self.children)
-        else:
+        else:  # (an engine's runner is sent only what the texts need)
             run = self.runner or here
+        inputs = (sl[[c for c in wanted if c in sl.columns]] for sl in slices)
         for s, texts in zip(starts, run(inputs, self.bands, self.order), strict=True):
             yield with_texts(t.iloc[s : s + rows], texts, columns)
 
@@ -255,10 +261,7 @@ def with_texts(
                 at + k, c, pd.Series(texts[c].to_numpy(object), index=out.index, dtype=object)
             )
     if "fp_evidence_zh" in texts.columns and "fp_branch" in out.columns:
-        at = out.columns.get_loc("fp_branch")
-        out = out.drop(columns=["fp_branch", "children_at"])
-        for k, c in enumerate(("fp_evidence_zh", "fp_evidence_en")):
-            out.insert(at + k, c, texts[c])
+        out = put_evidence(out, texts["fp_evidence_zh"], texts["fp_evidence_en"])
     for c in ("reason_zh", "reason_en"):  # texts (``str``), as written
         out[c] = texts[c].astype("str").array
     return out if columns is None else out[columns]
