@@ -29,7 +29,10 @@ sysdeps:
 report: venv
 	$(PY) -m fpanalysis report --out $(REPORT_DIR)
 
+# The package is compiled first: with PYTHONDONTWRITEBYTECODE set (as on CI), every command and
+# notebook kernel the tests start would otherwise compile it again.
 test: venv sysdeps lint
+	$(PY) -m compileall -q fpanalysis > /dev/null
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Re-execute the committed notebooks in place (defaults, cwd notebooks/) after an intended change;

@@ -122,7 +122,7 @@ SHARED_WORKER = {
 #: figures; a file missing here starts after them, in collection order.
 SLOW_SECONDS: dict[str, float] = {
     "cmdruns": 290,
-    "tests/engines/test_dask_relief_held.py": 220,
+    "tests/engines/test_dask_relief_held.py": 60,
     "tests/rules/test_compliance.py": 70,
     "tests/report/test_report.py": 55,
     "tests/system/test_write_guard.py": 50,

@@ -138,7 +138,7 @@ def test_the_not_eligible_row_gets_its_reason_and_no_ranking_text():
 @pytest.mark.parametrize(
     ("pool", "limits", "rows"),
     [
-        pytest.param("all", {"quota": 5}, 1, id="all-quota-rows1"),
+        pytest.param("all", {"quota": 5}, 3, id="all-quota-rows3"),
         pytest.param("all", {"quota": 5}, 7, id="all-quota-rows7"),
         pytest.param("all", {"budget_yuan": 20000}, 64, id="all-budget-rows64"),
         pytest.param("all", {}, 299, id="all-nolimit-rows299"),
@@ -166,6 +166,17 @@ def test_the_slices_joined_are_the_full_round(sample_tables, pool, limits, rows)
     )
     pt.assert_frame_equal(lean.with_texts().table, full.table)
     pt.assert_frame_equal(rl.cut_line(lean), rl.cut_line(full))
+
+
+def test_one_row_slices_joined_are_the_full_round():
+    """Slices of one row (each slice's texts have a fixed cost: on the hand round,
+    not the sample's 300)."""
+    full = rl.rank_households(round_tables(), P, AS_OF, quota=2)
+    lean = rl.rank_households(round_tables(), P, AS_OF, quota=2, texts=False)
+    pieces = list(lean.chunks(rows=1))
+    assert [len(p) for p in pieces] == [1] * len(full.table)
+    pt.assert_frame_equal(pd.concat(pieces).reset_index(drop=True), full.table)
+    pt.assert_frame_equal(pd.concat(list(lean.output_chunks(1)), ignore_index=True), full.output())
 
 
 def whole_rows_round(tables, pool, texts, limits):

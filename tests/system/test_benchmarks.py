@@ -24,7 +24,10 @@ def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench_all.json"
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "bench_all.py"), "--quick", "--out", str(out)],
+        # every section but the commands', which is bench_commands.run: run --quick by
+        # tests/system/test_bench_commands.py (its wiring here: the test after the next)
+        [sys.executable, str(BENCH / "bench_all.py"), "--quick", "--out", str(out), "--only"]
+        + ["budget", "widget", "compliance", "relief", "dask_scale", "report"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -40,6 +43,32 @@ def test_the_kernels_run_without_huge_pages_as_the_commands_do(quick_run):
     results, stdout = quick_run
     assert results["machine"]["numpy_huge_pages"] == "0"
     assert "NUMPY_MADVISE_HUGEPAGE=0" in stdout.splitlines()[0]
+
+
+def test_the_commands_section_is_the_commands_benchmark_at_the_quick_sizes(monkeypatch, tmp_path):
+    """``bench_all --quick``'s commands section calls ``bench_commands.run`` with the quick
+    sizes, every command, the Dask rows and no settle; what it raises is the section's error."""
+    sys.path.insert(0, str(BENCH))
+    import bench_all
+    import bench_commands
+
+    seen = {}
+
+    def run(sizes, commands, **kw):
+        seen.update(sizes=sizes, commands=commands, **kw)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(bench_commands, "run", run)
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", os.environ.get("NUMPY_MADVISE_HUGEPAGE", ""))
+    out = tmp_path / "b.json"
+    assert bench_all.main(["--quick", "--only", "commands", "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["commands"] == {
+        "error": "RuntimeError: recorded"
+    }
+    assert seen["sizes"] == [20_000] == seen["dask_sizes"]
+    assert list(seen["commands"]) == list(bench_commands.COMMANDS)
+    assert list(seen["dask_commands"]) == list(bench_commands.DASK_COMMANDS)
+    assert seen["settle"] == 0.0
 
 
 def test_quick_run_measures_every_budget_contender(quick_run):
