@@ -93,9 +93,20 @@ def survey(sid, kind, date, couple="C1", unit="U1", problem=False, reported=None
     }
 
 
+_LAST: list = []  # [(tables, params, period), detail]: the last computation, for a second unit
+
+
 def fig(t, period, unit, indicator, params=None):
-    """(numerator, denominator) of a rate, or the count, for one unit."""
-    d = compliance_detail(t, params or load_params(), period)
+    """(numerator, denominator) of a rate, or the count, for one unit.
+
+    A test asking about both units of the same tables, parameters and period gets the one
+    computation (the same objects, compared by identity: each test builds its own)."""
+    key = (t, params, period)
+    if _LAST and all(a is b for a, b in zip(_LAST[0], key, strict=True)):
+        d = _LAST[1]
+    else:
+        d = compliance_detail(t, params or load_params(), period)
+        _LAST[:] = [key, d]
     s = indicator_summary(d, ["U1", "U2"], parse_period(period).label).set_index(
         ["unit_id", "indicator"]
     )
