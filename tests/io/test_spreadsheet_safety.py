@@ -381,15 +381,14 @@ def _bomb_workbook(path: Path, where: str, dtd: str, payload: str = "&lol9;") ->
 def test_xml_bomb_refused_quickly_in_bounded_memory(capsys, tmp_path, where, dtd):
     book = _bomb_workbook(tmp_path / "bomb.xlsx", where, dtd)
     tracemalloc.start()
-    t0 = time.perf_counter()
     try:
         with pytest.raises(DataError) as e:
             io.load_dataset(book)
-        elapsed = time.perf_counter() - t0
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 5 and peak < 50 * 2**20, (elapsed, peak)
+    # refused before the entities expand: the memory shows it (no timing: a busy machine varies)
+    assert peak < 50 * 2**20, peak
     assert (e.value.rule, e.value.file) == ("unsafe_xml", "bomb.xlsx")
     assert "XML 炸弹" in e.value.message_zh and "XML bomb" in e.value.message_en
     rc = main(["validate", str(book)])

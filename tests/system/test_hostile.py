@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -585,14 +584,12 @@ def write_million_persons(folder: Path, n: int) -> None:
 
 
 @pytest.mark.slow
-def test_a_million_rows_load_and_validate_in_bounded_time_and_memory(tmp_path):
-    """1,000,000 persons: measured in a child process (wall time and peak RSS).
+def test_a_million_rows_load_and_validate_in_bounded_memory(tmp_path):
+    """1,000,000 persons in a child process: every row read and validated, the peak RSS bounded.
 
-    Measured here (2 cores, shared): load about 10 s, validate about 11 s, peak
-    RSS about 1.3 GB; the bounds below are generous so that a busy machine
-    passes, yet a quadratic step or a per-row Python loop over the ID check
-    would not.
-    """
+    Measured here (2 cores, shared): load about 10 s, validate about 11 s, peak RSS about
+    1.3 GB. The times are printed, not asserted (a busy machine varies; the commands'
+    benchmark, ``benchmarks/bench_commands.py``, measures ``validate`` at 1M people)."""
     n = 1_000_000
     d = tmp_path / "big"
     d.mkdir()
@@ -614,20 +611,16 @@ def test_a_million_rows_load_and_validate_in_bounded_time_and_memory(tmp_path):
     rows, errors, warnings, load_s, validate_s, peak_mb = proc.stdout.split()
     print(f"1M rows: load {load_s} s, validate {validate_s} s, peak RSS {peak_mb} MB")
     assert (int(rows), int(errors), int(warnings)) == (n, 0, 0)
-    assert float(load_s) + float(validate_s) < 180
     assert int(peak_mb) < 4000
 
 
-def test_fifty_thousand_rows_validate_clean_and_fast(tmp_path):
-    """The fast guard of the 1M test: 50,000 persons in a few seconds."""
+def test_fifty_thousand_rows_validate_clean(tmp_path):
+    """The 1M test's rows at 50,000 persons, in this process: every row read, none in error."""
     d = tmp_path / "mid"
     d.mkdir()
     write_million_persons(d, 50_000)
-    t0 = time.perf_counter()
     report = validate_dataset(load_dataset(d), as_of=AS_OF)
-    elapsed = time.perf_counter() - t0
     assert report.ok and report.rows == {"persons": 50_000}
-    assert elapsed < 60, elapsed
 
 
 # --------------------------------------------------------------------------- a real process
