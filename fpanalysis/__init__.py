@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 def _skip_iri_grammars() -> None:
     """Keep ``jsonschema`` from importing ``rfc3987_syntax`` in this process.
 
-    Jupyter's packages install ``jsonschema[format-nongpl]``, whose ``rfc3987_syntax`` builds some
-    thirty Earley parsers for the ``iri`` formats when ``jsonschema`` is first imported (by
+    Jupyter's packages install ``jsonschema[format-nongpl]``, whose ``rfc3987_syntax`` (1.1) builds
+    39 Earley parsers for the ``iri`` formats when ``jsonschema`` is first imported (by
     altair and papermill): 3 of the 4 seconds ``import altair`` took on a 2-core machine, paid by
     every command that draws or runs a notebook and by every notebook kernel. No schema this
     package validates against names an ``iri`` format (altair's Vega-Lite schema names ``uri``,

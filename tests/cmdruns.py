@@ -311,12 +311,10 @@ def committee_steps(pii_ds: Path) -> list[tuple[str, list[str]]]:
 
 
 def pre_steps(name: str, csv_ds: Path, pii_ds: Path | None = None) -> list[list[str]]:
-    """Commands run before ``name`` in the same folder (the register must hold a round first)."""
-    if pii_ds is not None:
-        steps = committee_steps(pii_ds)
-        names = [n for n, _ in steps]
-        if name in names:
-            return [argv for _, argv in steps[: names.index(name)]]
+    """Commands run before ``name`` in the same folder (the register must hold a round first).
+
+    The committee's steps have none here: :func:`run_chain` runs each in a copy of the folder of
+    the step before it."""
     if name == "history-pii" and pii_ds is not None:
         return [
             [
@@ -395,9 +393,9 @@ def run_command(
 
 def run_chain(steps: list[tuple[str, list[str]]], root: Path, hash_seed: str) -> list[CommandRun]:
     """Run ``steps`` (name, argv) in order, each in ``root / name``: a copy of the folder the
-    step before it ran in, so that it finds what its :func:`pre_steps` would have made there.
-    Each result's logs and exit code hold its predecessors' too, as :func:`run_command` with
-    ``pre`` gives them."""
+    step before it ran in, so that it finds the register and files its predecessors made there
+    (each step run once). Each result's logs and exit code hold its predecessors' too, as
+    :func:`run_command` with ``pre`` gives them."""
     out: list[CommandRun] = []
     for name, argv in steps:
         folder = root / name
@@ -432,7 +430,8 @@ def command_runs() -> Runs:
     before = _input_hashes(inputs)
     sample_before = tree_hashes(config.SAMPLE_DIR)
     cmds = commands(inputs["csv"], inputs["xlsx"], inputs["pii"])
-    chain = [n for n, _ in committee_steps(inputs["pii"])]
+    steps = committee_steps(inputs["pii"])
+    chain = {n for n, _ in steps}
     jobs = [(run, name, argv) for run in HASH_SEEDS for name, argv in cmds if name not in chain]
     # the two report runs first, then the committee's two chains, so that they overlap the many
     # short commands (2 cores)
@@ -444,10 +443,8 @@ def command_runs() -> Runs:
             return pool.submit(run_command, name, argv, root / run / name, HASH_SEEDS[run], pre)
 
         futures = {(run, name): submit(run, name, argv) for run, name, argv in reports}
-        # the committee's steps, each run once: what pre_steps would run again is copied
         chains = {
-            run: pool.submit(run_chain, committee_steps(inputs["pii"]), root / run, seed)
-            for run, seed in HASH_SEEDS.items()
+            run: pool.submit(run_chain, steps, root / run, seed) for run, seed in HASH_SEEDS.items()
         }
         futures |= {(r, n): submit(r, n, argv) for r, n, argv in jobs if n != "report"}
     done = {key: f.result() for key, f in futures.items()}

@@ -116,28 +116,31 @@ SHARED_WORKER = {
     "tests/system/test_nothing_lost.py": "cmdruns",
 }
 
-#: Roughly how long the slowest files (or groups) take on one free core, in seconds (a run of
-#: `pytest -n 2 --junitxml` on a busy machine, scaled down): a free worker takes the longest one
-#: left first, so that no long file starts last and runs alone. Only the order depends on these
-#: figures; a file missing here starts after them, in collection order.
+#: How long the slowest files (or groups) took, in seconds: the junit file of one
+#: `pytest -n 2 --junitxml` run on a 2-core machine (5 December 2026; test_compliance's while a
+#: second run of it shared the machine). A free worker takes the longest one left first, so
+#: that no long file starts last and runs alone. Only the order depends on these figures; a
+#: file missing here starts after them, in collection order.
 SLOW_SECONDS: dict[str, float] = {
-    "cmdruns": 290,
-    "tests/engines/test_dask_relief_held.py": 60,
-    "tests/rules/test_compliance.py": 70,
-    "tests/report/test_report.py": 55,
-    "tests/system/test_write_guard.py": 50,
-    "tests/system/test_benchmarks.py": 50,
-    "tests/system/test_fuzz.py": 45,
-    "tests/rules/test_explain.py": 40,
-    "tests/report/test_browser.py": 35,
-    "tests/register/test_register.py": 30,
-    "tests/rules/test_relief_lean.py": 30,
-    "tests/system/test_bench_commands.py": 30,
-    "tests/io/test_workbooks.py": 27,
-    "tests/io/test_typed_load.py": 27,
-    "tests/synth/test_synth.py": 25,
-    "tests/cli/test_compliance_cli.py": 25,
-    "tests/engines/test_dask_relief.py": 22,
+    "cmdruns": 576,  # test_determinism 388 (the commands' runs), test_pii_outputs, nothing_lost
+    "tests/rules/test_compliance.py": 285,
+    "tests/engines/test_dask_relief_held.py": 203,
+    "tests/system/test_write_guard.py": 94,
+    "tests/rules/test_explain.py": 91,
+    "tests/system/test_fuzz.py": 88,
+    "tests/system/test_bench_commands.py": 81,
+    "tests/io/test_validate_by_part.py": 72,
+    "tests/rules/test_relief_lean.py": 71,
+    "tests/report/test_report.py": 69,
+    "tests/report/test_browser.py": 69,
+    "tests/report/test_notebook_compliance.py": 69,
+    "tests/report/test_report_pages.py": 67,
+    "tests/io/test_typed_load.py": 65,
+    "tests/register/test_register.py": 63,
+    "tests/cli/test_committee_cli.py": 57,
+    "tests/rules/test_compliance_sums.py": 55,
+    "tests/engines/test_dask_bonus.py": 53,
+    "tests/cli/test_committee_guarded.py": 50,
 }
 
 

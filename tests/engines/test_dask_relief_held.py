@@ -120,7 +120,8 @@ def test_sample_in_four_partitions_writes_the_pandas_files(client, sample_dir, k
     )
     assert got.partitions == 4
     want = rl.rank_households(ds, P, texts=False, **opts)
-    same_round(got.result, want, tmp_path, (5, 50, 1000) if kw == ROUNDS[0].values[0] else (50,))
+    first = kw == ROUNDS[0].values[0]  # 5-row slices (a task each) on one round only
+    same_round(got.result, want, tmp_path, (5, 50, 1000) if first else (50,))
 
 
 @pytest.fixture(scope="module")

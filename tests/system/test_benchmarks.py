@@ -48,7 +48,7 @@ def test_the_kernels_run_without_huge_pages_as_the_commands_do(quick_run):
 def test_the_commands_section_is_the_commands_benchmark_at_the_quick_sizes(monkeypatch, tmp_path):
     """``bench_all --quick``'s commands section calls ``bench_commands.run`` with the quick
     sizes, every command, the Dask rows and no settle; what it raises is the section's error."""
-    sys.path.insert(0, str(BENCH))
+    monkeypatch.syspath_prepend(str(BENCH))
     import bench_all
     import bench_commands
 
@@ -59,6 +59,7 @@ def test_the_commands_section_is_the_commands_benchmark_at_the_quick_sizes(monke
         raise RuntimeError("recorded")
 
     monkeypatch.setattr(bench_commands, "run", run)
+    # main() sets it for the processes it starts: put back as it was afterwards
     monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", os.environ.get("NUMPY_MADVISE_HUGEPAGE", ""))
     out = tmp_path / "b.json"
     assert bench_all.main(["--quick", "--only", "commands", "--out", str(out)]) == 0
