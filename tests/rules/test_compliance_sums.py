@@ -112,26 +112,29 @@ def test_adding_sums_of_parts_by_hand():
 
 @pytest.mark.parametrize("period", ["2024", "2024H2"])
 def test_one_thread_and_two_give_the_same_drill_down_and_scorecard(sample_dir, period, monkeypatch):
-    """C5-C8 made on a second thread beside C1-C4 (a county's tables, the default) or after them
-    in one (a province's): the same blocks in the same order, so the same frames; handed-over
-    tables are let go either way."""
+    """C5-C8 and then C4 made on a second thread beside C1-C3 (a county's tables, the default)
+    or all after one another in one (a province's): the same blocks in the same order, so the
+    same frames; handed-over tables are let go either way."""
     import threading
 
     from fpanalysis.core import ahead
     from fpanalysis.io import load_for_analysis
     from fpanalysis.rules.compliance import TABLES_NEEDED
-    from fpanalysis.rules.compliance import events as events_module
+    from fpanalysis.rules.compliance import detail as detail_module
 
     ds = load_for_analysis(sample_dir, TABLES_NEEDED)
     params = load_params()
-    threads: list[str] = []
-    real = events_module.event_rows
+    threads: list[tuple[str, str]] = []
 
-    def event_rows(*a, **k):
-        threads.append(threading.current_thread().name)
-        return real(*a, **k)
+    def recorded(name, real):
+        def made(*a, **k):
+            threads.append((name, threading.current_thread().name))
+            return real(*a, **k)
 
-    monkeypatch.setattr("fpanalysis.rules.compliance.detail.event_rows", event_rows)
+        return made
+
+    for name in ("event_rows", "check_rows"):
+        monkeypatch.setattr(detail_module, name, recorded(name, getattr(detail_module, name)))
     got = {}
     for rows in (10**9, 0):
         monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", rows)
@@ -142,7 +145,9 @@ def test_one_thread_and_two_give_the_same_drill_down_and_scorecard(sample_dir, p
         )
         assert list(handed) == ["units"]
     me = threading.current_thread().name
-    assert threads == ["fpanalysis-beside"] * 2 + [me] * 2  # so both ways were taken
+    second = [("event_rows", "fpanalysis-beside"), ("check_rows", "fpanalysis-beside")]
+    first = [("check_rows", me), ("event_rows", me)]
+    assert threads == second * 2 + first * 2  # so both ways were taken, in their orders
     for one, two in zip(got[0], got[10**9], strict=True):
         pd.testing.assert_frame_equal(one, two)
 

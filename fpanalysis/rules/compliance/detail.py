@@ -108,9 +108,9 @@ def detail_blocks(
     another, unstacked and unsorted: :func:`compliance_detail` stacks and sorts them, a scorecard
     alone adds each up as it comes (``scoring.compliance_sums``). Tables handed over are let go
     as the rules are done with them, as in :func:`compliance_detail`. When
-    :func:`~fpanalysis.core.ahead.two_threads` allows the rows in all, C5-C8 are made on a second
-    thread while C1-C4 are (the same blocks, in the same order), and the tables are let go once
-    both are done."""
+    :func:`~fpanalysis.core.ahead.two_threads` allows the rows in all, C5-C8 and then C4 are made
+    on a second thread while C1-C3 are (the same blocks, in the same order), and the tables are
+    let go once both are done."""
     period = parse_period(period)
     own = not isinstance(tables, Memo)
     tables = Memo(tables) if own else tables  # keyed tables made once; their rows as read
@@ -121,14 +121,20 @@ def detail_blocks(
         with phase("rules C5-C8 events"):
             return [typed(b) for b in event_rows(tables, params, period)]
 
-    # Up to a city's tables, C5-C8 are made on a second thread while C1-C4 are (the frames both
-    # derive, such as the couples' spouses, made once: :func:`~fpanalysis.rules.frames.memo`),
-    # and no table is let go before both are done (C1-C4 still let go of their own days'
-    # scopes, which C5-C8 never read); a province's, one after the other, each table let go
-    # once read. The tables are weighed as read, as their validation weighed them: a period
-    # keeps a part of a province's surveys, and two threads over it held 9.4 GB on 10M people.
+    def check() -> pd.DataFrame:
+        with phase("rules C4 check attendance"):
+            return typed(check_rows(tables, params, period, reasons=reasons))
+
+    # Up to a city's tables, C5-C8 and then C4 are made on a second thread while C1-C3 are
+    # (the frames they derive alike, such as the couples' spouses, made once:
+    # :func:`~fpanalysis.rules.frames.memo`), and no table is let go before both threads are
+    # done (C4 still lets go of its own days' scopes, which the others never read); a
+    # province's, one after the other, each table let go once read. The two threads' shares
+    # are near even: at 2M people C1-C3 took 7-8 s, C5-C8 5 s and C4 4-5 s. The tables are
+    # weighed as read, as their validation weighed them: a period keeps a part of a province's
+    # surveys, and two threads over it held 9.4 GB on 10M people.
     two = ahead.two_threads(tables.rows_read)
-    events_made = ahead.beside(events) if two else None
+    later = ahead.beside(lambda: (events(), check())) if two else None
     done_with = partial(let_go, tables) if not two else lambda *a, **k: None
     if period.half in (None, 1):
         with phase("rules C1 baseline coverage"):
@@ -145,16 +151,17 @@ def detail_blocks(
     yield block
     del block
     done_with(("surveys",), kept=("couples_in_scope",))  # read by C1-C3 only
-    with phase("rules C4 check attendance"):
-        block = typed(check_rows(tables, params, period, reasons=reasons))
-    yield block
-    del block
-    done_with(("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
-    if events_made is None:
+    if later is None:
+        block = check()
+        yield block
+        del block
+        done_with(("check_rounds", "check_attendance"), kept=("couples_in_scope",))  # C4 only
         blocks = events()
     else:
-        with phase("rules C5-C8 events (waited for)"):
-            blocks = events_made()
+        with phase("rules C4-C8 (waited for)"):
+            blocks, block = later()
+        yield block
+        del block
     if own or tables.handed_over:
         tables.kept.clear()  # what the rules derived is not needed to stack and sort
     let_go(tables, tuple(t for t in tables if t != "units"))

@@ -52,26 +52,44 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
         ['U1', 'falsifications', 1, 0, Fraction(1, 2), 0]
         ['U1', 'followup_coverage', 1, 2, Fraction(0, 1), 0]
     """
-    d = detail[detail["unit_id"].notna()]
-    g = pd.DataFrame(
+    keep = detail["unit_id"].notna().to_numpy()
+    # Each row's group as one integer: its unit's place among the units sorted, times the
+    # indicators, plus its indicator's place (what ``groupby([...], sort=True)`` orders by),
+    # and the sums counted per group by numpy rather than grouped by the texts.
+    units, unit_names = pd.factorize(detail["unit_id"].astype("str")[keep], sort=True)
+    kinds, kind_names = pd.factorize(detail["indicator"].astype("str")[keep], sort=True)
+    width = max(len(kind_names), 1)
+    group = units.astype(np.int64) * width + kinds
+    groups = len(unit_names) * width
+    numerator = detail["in_numerator"].fillna(False) & detail["in_denominator"].fillna(True)
+    denominator = detail["in_denominator"].fillna(False)
+    veto = detail["veto"].astype(bool)
+
+    def count(flags: pd.Series) -> np.ndarray:
+        return np.bincount(group[flags.to_numpy(dtype=bool)[keep]], minlength=groups)
+
+    present = np.flatnonzero(np.bincount(group, minlength=groups))
+    out = pd.DataFrame(
         {
-            "unit_id": d["unit_id"].astype("str"),
-            "indicator": d["indicator"].astype("str"),
-            "numerator": (
-                d["in_numerator"].fillna(False) & d["in_denominator"].fillna(True)
-            ).astype("int64"),
-            "denominator": d["in_denominator"].fillna(False).astype("int64"),
-            "veto": d["veto"].astype(bool).astype("int64"),
+            "unit_id": pd.Series(unit_names.take(present // width), dtype="str"),
+            "indicator": pd.Series(kind_names.take(present % width), dtype="str"),
+            "numerator": count(numerator)[present].astype("int64"),
+            "denominator": count(denominator)[present].astype("int64"),
         }
     )
-    out = g.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]].sum()
     # Penalty points exactly as written (0.5 is 1/2): a handful of event rows, not every couple.
-    pen = d.loc[d["penalty"] > 0, ["unit_id", "indicator", "penalty"]]
-    exact = {v: _exact(v) for v in pen["penalty"].unique()}
-    out["penalty"] = _points_by_key(
-        out.index, pen["unit_id"], pen["indicator"], (exact[v] for v in pen["penalty"])
-    )
-    return out.reset_index()[SUMS_COLUMNS]
+    points = detail["penalty"].to_numpy(dtype="float64")[keep]
+    some = np.flatnonzero(points > 0)
+    exact = {v: _exact(v) for v in np.unique(points[some]).tolist()}
+    penalty = np.empty(len(present), dtype=object)
+    penalty.fill(_ZERO)
+    for at, v in zip(
+        np.searchsorted(present, group[some]).tolist(), points[some].tolist(), strict=True
+    ):
+        penalty[at] = penalty[at] + exact[v]
+    out["penalty"] = pd.Series(penalty, dtype="object")
+    out["veto"] = count(veto)[present].astype("int64")
+    return out[SUMS_COLUMNS]
 
 
 def _points_by_key(index: pd.MultiIndex, units, indicators, points) -> pd.Series:
@@ -127,8 +145,13 @@ def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
     )
     # The exact sum per (unit, indicator) of sum(points, Fraction(0)), without a Python call per
     # group: at 2M people a group-by with a lambda took seconds over 131k groups of noughts.
+    points = s["penalty"].to_numpy(dtype=object)
+    some = np.flatnonzero(points.astype(bool))  # the few rows with points, each asked once
     out["penalty"] = _points_by_key(
-        out.index, s["unit_id"].to_numpy(), s["indicator"].to_numpy(), s["penalty"].to_numpy()
+        out.index,
+        s["unit_id"].to_numpy()[some],
+        s["indicator"].to_numpy()[some],
+        points[some],
     )
     return out.reset_index()[SUMS_COLUMNS]
 
@@ -263,15 +286,23 @@ def score_unit(
     return score, grade
 
 
-def _unit_penalties(sums: pd.DataFrame, units: list[str]) -> list[Fraction]:
-    """Each of ``units``' penalty points, the exact sum of its rows in ``sums`` (0 when none)."""
+def _unit_penalties(sums: pd.DataFrame, units: list[str]) -> tuple[list[Fraction], np.ndarray]:
+    """Each of ``units``' penalty points, the exact sum of its rows in ``sums`` (0 when none),
+    and the same as floats (each unit's sum turned to a float once, only where it has points)."""
     pen = sums["penalty"].to_numpy(dtype=object)
-    has = np.asarray(pen != 0, dtype=bool)
-    total = dict.fromkeys(units, Fraction(0))
+    has = np.flatnonzero(pen.astype(bool))  # the few rows with points
+    at = dict(zip(units, range(len(units)), strict=True))
+    out = [_ZERO] * len(units)
+    touched = set()
     for u, p in zip(sums["unit_id"].to_numpy(dtype=object)[has], pen[has], strict=True):
-        if u in total:
-            total[u] += p
-    return [total[u] for u in units]
+        i = at.get(u)
+        if i is not None:
+            out[i] += p
+            touched.add(i)
+    floats = np.zeros(len(units), dtype="float64")
+    for i in touched:
+        floats[i] = float(out[i])
+    return out, floats
 
 
 #: A score this close to a half cent, in cents, is computed exactly (:func:`score_unit`).
@@ -285,6 +316,7 @@ def score_units(
     weights: list[float],
     thresholds: Mapping[str, float],
     veto: np.ndarray,
+    floats: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`score_unit` of many units at once: ``(score, grade)`` arrays, the score as a float.
 
@@ -294,6 +326,7 @@ def score_units(
         penalties: each unit's exact penalty points.
         thresholds: ``grade_thresholds``.
         veto: each unit's veto.
+        floats: the penalties as floats, when the caller has them (else made here).
 
     The sum is taken in floating point, and only a score within a millionth of a cent of a half
     cent (where rounding could go either way) is computed in exact fractions by
@@ -317,7 +350,9 @@ def score_units(
         rate_part = 100.0 * (rates @ w) / float(total_w)
     else:
         rate_part = np.full(n_units, 100.0)
-    pen = np.array([float(p) for p in penalties], dtype="float64")
+    if floats is None:
+        floats = np.fromiter((float(p) for p in penalties), dtype="float64", count=n_units)
+    pen = floats
     cents = np.maximum(rate_part - pen, 0.0) * 100.0
     n = np.floor(cents + 0.5)
     near = np.abs(cents - np.floor(cents) - 0.5) < _NEAR_HALF
@@ -326,12 +361,17 @@ def score_units(
     grade = np.where(n >= cut["excellent"], "excellent", np.where(n >= cut["pass"], "pass", "fail"))
     grade = np.where(veto, "fail", grade).astype(object)
     names = [f"r{i}" for i in range(len(weights))]
+    named_weights = dict(zip(names, weights, strict=True))
+    done: dict[tuple, tuple[float, str]] = {}  # units alike (small units often are) scored once
     for i in np.flatnonzero(near):  # a half cent, or too close to tell: the readable rule
-        rates_i = {k: (int(nums[i, j]), int(dens[i, j])) for j, k in enumerate(names)}
-        exact_score, grade[i] = score_unit(
-            rates_i, penalties[i], dict(zip(names, weights, strict=True)), thresholds, bool(veto[i])
-        )
-        score[i] = float(exact_score)
+        case = (*nums[i].tolist(), *dens[i].tolist(), penalties[i], bool(veto[i]))
+        if case not in done:
+            rates_i = {k: (int(nums[i, j]), int(dens[i, j])) for j, k in enumerate(names)}
+            exact_score, g = score_unit(
+                rates_i, penalties[i], named_weights, thresholds, bool(veto[i])
+            )
+            done[case] = (float(exact_score), g)
+        score[i], grade[i] = done[case]
     return score, grade
 
 
@@ -378,21 +418,29 @@ def scorecard_from_sums(
     summ = summary_from_sums(sums, units, period.label)
     weights = params.at("compliance_weights", period.end)
     thresholds = params.at("grade_thresholds", period.end)
-    pen = _unit_penalties(sums, units)
+    pen, pen_floats = _unit_penalties(sums, units)
     veto = sums.groupby("unit_id")["veto"].sum().reindex(units, fill_value=0).to_numpy() > 0
-    wide = summ.pivot(index="unit_id", columns="indicator", values="value").reindex(
-        index=units, columns=INDICATORS
+
+    # The summary is the whole grid, a row per unit (in ``units``' order) and indicator (in
+    # :data:`INDICATORS`' order): its columns as units x indicators at once, not pivoted.
+    def grid(column: str, dtype: str) -> np.ndarray:
+        return summ[column].to_numpy(dtype=dtype, na_value=0).reshape(len(units), len(INDICATORS))
+
+    wide = pd.DataFrame(
+        summ["value"].to_numpy(dtype="float64").reshape(len(units), len(INDICATORS)),
+        index=pd.Index(units, name="unit_id"),
+        columns=pd.Index(INDICATORS, name="indicator"),
     )
-    nums = summ.pivot(index="unit_id", columns="indicator", values="numerator")
-    dens = summ.pivot(index="unit_id", columns="indicator", values="denominator")
     used = [k for k in RATE_INDICATORS if not (k == "baseline_coverage" and period.half == 2)]
+    cols = [INDICATORS.index(k) for k in used]
     score, grade = score_units(
-        nums.reindex(index=units, columns=used).to_numpy(dtype="int64"),
-        dens.reindex(index=units, columns=used).to_numpy(dtype="int64"),
+        grid("numerator", "int64")[:, cols],
+        grid("denominator", "int64")[:, cols],
         pen,
         [weights[k] for k in used],
         thresholds,
         veto,
+        pen_floats,
     )
     sc = pd.DataFrame({"unit_id": units, "score": score, "grade": grade, "veto": veto})
     out = wide.reset_index()
