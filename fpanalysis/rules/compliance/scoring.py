@@ -329,8 +329,8 @@ def score_units(
         floats: the penalties as floats, when the caller has them (else made here).
 
     The sum is taken in floating point, and only a score within a millionth of a cent of a half
-    cent (where rounding could go either way) is computed in exact fractions by
-    :func:`score_unit`; elsewhere the rounded score is the same.
+    cent (where rounding could go either way) is computed exactly, as :func:`score_unit` does,
+    on integers (:func:`_exact_cents`); elsewhere the rounded score is the same.
 
     Examples:
         >>> w = [0.25, 0.25, 0.15, 0.35]
@@ -360,19 +360,54 @@ def score_units(
     cut = {g: math.ceil(Fraction(as_written(thresholds[g])) * 100) for g in ("excellent", "pass")}
     grade = np.where(n >= cut["excellent"], "excellent", np.where(n >= cut["pass"], "pass", "fail"))
     grade = np.where(veto, "fail", grade).astype(object)
-    names = [f"r{i}" for i in range(len(weights))]
-    named_weights = dict(zip(names, weights, strict=True))
-    done: dict[tuple, tuple[float, str]] = {}  # units alike (small units often are) scored once
-    for i in np.flatnonzero(near):  # a half cent, or too close to tell: the readable rule
-        case = (*nums[i].tolist(), *dens[i].tolist(), penalties[i], bool(veto[i]))
-        if case not in done:
-            rates_i = {k: (int(nums[i, j]), int(dens[i, j])) for j, k in enumerate(names)}
-            exact_score, g = score_unit(
-                rates_i, penalties[i], named_weights, thresholds, bool(veto[i])
-            )
-            done[case] = (float(exact_score), g)
-        score[i], grade[i] = done[case]
+    # A half cent, or too close to tell: :func:`score_unit`'s exact arithmetic, on integers.
+    for i in np.flatnonzero(near):
+        n[i] = _exact_cents(nums[i].tolist(), dens[i].tolist(), penalties[i], exact_w)
+        score[i] = n[i] / 100.0
+        grade[i] = (
+            "fail"
+            if veto[i]
+            else "excellent"
+            if n[i] >= cut["excellent"]
+            else "pass"
+            if n[i] >= cut["pass"]
+            else "fail"
+        )
     return score, grade
+
+
+def _exact_cents(
+    nums: list[int], dens: list[int], penalty: Fraction | Decimal | float, weights: list[Fraction]
+) -> int:
+    """:func:`score_unit`'s score in whole cents (rounded half up, floored at 0), the same exact
+    arithmetic on integers: every fraction over one common denominator, one division at the end
+    (a :class:`~fractions.Fraction` reduces itself at every step).
+
+    Examples:
+        >>> w = [Fraction(1, 4), Fraction(1, 4), Fraction(3, 20), Fraction(7, 20)]
+        >>> _exact_cents([1, 1, 1, 1], [8, 1, 1, 1], Fraction(0), w)  # 78.125: up
+        7813
+        >>> _exact_cents([3, 1, 0, 2], [4, 1, 0, 3], Fraction(5), w)
+        7708
+    """
+    scale = math.lcm(*(w.denominator for w in weights)) if weights else 1
+    a = [int(w * scale) for w in weights]  # the weights as integers over ``scale``
+    total = sum(a)
+    pen = penalty if isinstance(penalty, Fraction) else _exact(penalty)
+    if total:
+        common = math.prod(d for d in dens if d)  # every rate over one denominator
+        rates = sum(
+            w * (n * (common // d) if d else common) for w, n, d in zip(a, nums, dens, strict=True)
+        )
+        # 100 x rates / (total x common) - pen, over total x common x pen's denominator
+        den = total * common * pen.denominator
+        num = 100 * rates * pen.denominator - pen.numerator * total * common
+    else:  # no weight left: the rate part counts as 100
+        den = pen.denominator
+        num = 100 * den - pen.numerator
+    if num <= 0:
+        return 0
+    return (2 * 100 * num + den) // (2 * den)
 
 
 def compliance_sums(
