@@ -369,3 +369,30 @@ def test_keyed_is_the_table_without_repeats_indexed(ids):
     t = pd.DataFrame({"person_id": pd.Series(ids, dtype="str"), "v": [1, 2, 3]})
     got = keyed(Memo({"persons": t}), "persons", "person_id")
     pd.testing.assert_frame_equal(got, t.drop_duplicates("person_id").set_index("person_id"))
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(4)])
+def test_unit_penalties_random(seed):
+    """Each unit's points added as integers over one denominator: the exact sums of its rows'
+    points (Fractions added one by one), and those as floats; a unit listed with no row gets 0,
+    a row of a unit not listed is left out."""
+    from fpanalysis.rules.compliance.scoring import _unit_penalties
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    steps = [Fraction(0), Fraction(1, 2), Fraction(3), Fraction(7, 20), Fraction(1, 3)]
+    names = ["U1", "U2", "U10", "单位甲", "U9"]
+    sums = pd.DataFrame(
+        {
+            "unit_id": pd.array(rng.choice(names, n), dtype="str"),
+            "penalty": pd.Series([steps[i] for i in rng.integers(0, len(steps), n)], dtype=object),
+        }
+    )
+    units = sorted(names[:4])  # U9's rows belong to no unit listed
+    exact, floats = _unit_penalties(sums, units)
+    want = {u: Fraction(0) for u in units}
+    for u, p in zip(sums["unit_id"], sums["penalty"], strict=True):
+        if u in want:
+            want[u] += p
+    assert exact == [want[u] for u in units]
+    assert floats.tolist() == [float(want[u]) for u in units]

@@ -20,7 +20,7 @@ from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.detail import detail_blocks
 from fpanalysis.rules.compliance.indicators import COUNT_INDICATORS, INDICATORS, RATE_INDICATORS
 from fpanalysis.rules.compliance.period import Period, parse_period
-from fpanalysis.rules.frames import table_of
+from fpanalysis.rules.frames import positions, table_of
 
 SCORECARD_COLUMNS = ["unit_id", "period", *INDICATORS, "score", "grade", "veto"]
 SUMMARY_COLUMNS = ["unit_id", "period", "indicator", "numerator", "denominator", "value"]
@@ -168,10 +168,18 @@ def summary_from_sums(
     if units is None:
         units = sorted(_units_in(sums))
     grid = pd.MultiIndex.from_product([units, INDICATORS], names=["unit_id", "indicator"])
-    s = sums.set_index(["unit_id", "indicator"])
+    # Each row of ``sums`` at its place in the grid (unit by unit, the indicators in order),
+    # found by the unit's position among ``units`` and the indicator's among the eight.
+    unit_at = positions(pd.Index(units), sums["unit_id"]) if len(units) else np.full(len(sums), -1)
+    kind_at = pd.Index(INDICATORS).get_indexer(sums["indicator"])
+    found = (unit_at >= 0) & (kind_at >= 0)
+    at = unit_at[found] * len(INDICATORS) + kind_at[found]
     out = pd.DataFrame(index=grid)
-    out["numerator"] = s["numerator"].reindex(grid).fillna(0).astype("int64")
-    out["denominator"] = s["denominator"].reindex(grid).fillna(0).astype("int64").astype("Int64")
+    for column in ("numerator", "denominator"):
+        values = np.zeros(len(grid), dtype="int64")
+        values[at] = sums[column].to_numpy(dtype="int64")[found]
+        out[column] = values
+    out["denominator"] = out["denominator"].astype("Int64")
     is_rate = out.index.get_level_values("indicator").isin(RATE_INDICATORS)
     out.loc[~is_rate, "denominator"] = pd.NA
     rate = out["numerator"] / out["denominator"].astype("float64").where(
@@ -288,19 +296,22 @@ def score_unit(
 
 def _unit_penalties(sums: pd.DataFrame, units: list[str]) -> tuple[list[Fraction], np.ndarray]:
     """Each of ``units``' penalty points, the exact sum of its rows in ``sums`` (0 when none),
-    and the same as floats (each unit's sum turned to a float once, only where it has points)."""
+    and the same as floats. The few distinct point totals of the rows are put over one common
+    denominator and added per unit as integers; only a unit with points gets a Fraction."""
     pen = sums["penalty"].to_numpy(dtype=object)
     has = np.flatnonzero(pen.astype(bool))  # the few rows with points
-    at = dict(zip(units, range(len(units)), strict=True))
-    out = [_ZERO] * len(units)
-    touched = set()
-    for u, p in zip(sums["unit_id"].to_numpy(dtype=object)[has], pen[has], strict=True):
-        i = at.get(u)
-        if i is not None:
-            out[i] += p
-            touched.add(i)
+    out: list[Fraction] = [_ZERO] * len(units)
     floats = np.zeros(len(units), dtype="float64")
-    for i in touched:
+    if not len(has) or not units:
+        return out, floats
+    unit_at = positions(pd.Index(units), sums["unit_id"].iloc[has])
+    values = [Fraction(v) for v in pen[has]]
+    scale = math.lcm(*{v.denominator for v in values})
+    scaled = np.array([v.numerator * (scale // v.denominator) for v in values], dtype=object)
+    totals = np.zeros(len(units), dtype=object)  # Python integers: exact whatever their size
+    np.add.at(totals, unit_at[unit_at >= 0], scaled[unit_at >= 0])
+    for i in np.flatnonzero(totals.astype(bool)).tolist():
+        out[i] = Fraction(totals[i], scale)
         floats[i] = float(out[i])
     return out, floats
 
@@ -361,8 +372,9 @@ def score_units(
     grade = np.where(n >= cut["excellent"], "excellent", np.where(n >= cut["pass"], "pass", "fail"))
     grade = np.where(veto, "fail", grade).astype(object)
     # A half cent, or too close to tell: :func:`score_unit`'s exact arithmetic, on integers.
+    a, total = _integer_weights(exact_w)
     for i in np.flatnonzero(near):
-        n[i] = _exact_cents(nums[i].tolist(), dens[i].tolist(), penalties[i], exact_w)
+        n[i] = _exact_cents(nums[i].tolist(), dens[i].tolist(), penalties[i], a, total)
         score[i] = n[i] / 100.0
         grade[i] = (
             "fail"
@@ -376,23 +388,29 @@ def score_units(
     return score, grade
 
 
+def _integer_weights(weights: list[Fraction]) -> tuple[list[int], int]:
+    """Exact weights as integers over one common denominator, and their sum over it."""
+    scale = math.lcm(*(w.denominator for w in weights)) if weights else 1
+    a = [int(w * scale) for w in weights]
+    return a, sum(a)
+
+
 def _exact_cents(
-    nums: list[int], dens: list[int], penalty: Fraction | Decimal | float, weights: list[Fraction]
+    nums: list[int], dens: list[int], penalty: Fraction | Decimal | float, a: list[int], total: int
 ) -> int:
     """:func:`score_unit`'s score in whole cents (rounded half up, floored at 0), the same exact
     arithmetic on integers: every fraction over one common denominator, one division at the end
-    (a :class:`~fractions.Fraction` reduces itself at every step).
+    (a :class:`~fractions.Fraction` reduces itself at every step). ``a``, ``total``: the weights
+    by :func:`_integer_weights`.
 
     Examples:
-        >>> w = [Fraction(1, 4), Fraction(1, 4), Fraction(3, 20), Fraction(7, 20)]
-        >>> _exact_cents([1, 1, 1, 1], [8, 1, 1, 1], Fraction(0), w)  # 78.125: up
+        >>> a, total = _integer_weights([Fraction(1, 4), Fraction(1, 4), Fraction(3, 20),
+        ...                              Fraction(7, 20)])
+        >>> _exact_cents([1, 1, 1, 1], [8, 1, 1, 1], Fraction(0), a, total)  # 78.125: up
         7813
-        >>> _exact_cents([3, 1, 0, 2], [4, 1, 0, 3], Fraction(5), w)
+        >>> _exact_cents([3, 1, 0, 2], [4, 1, 0, 3], Fraction(5), a, total)
         7708
     """
-    scale = math.lcm(*(w.denominator for w in weights)) if weights else 1
-    a = [int(w * scale) for w in weights]  # the weights as integers over ``scale``
-    total = sum(a)
     pen = penalty if isinstance(penalty, Fraction) else _exact(penalty)
     if total:
         common = math.prod(d for d in dens if d)  # every rate over one denominator
