@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
-from test_compliance import C1, H1, W1, person, world
+from test_compliance import C1, H1, W1, person, preg, world
 
 from fpanalysis.core.params import load_params
 from fpanalysis.rules.compliance import compliance_detail, parse_period
@@ -65,17 +65,6 @@ C2 = {"couple_id": "C2", "wife_id": "W2", "husband_id": "H2", "marriage_date": "
 C3 = {"couple_id": "C3", "wife_id": "W3", "husband_id": "H3", "marriage_date": "2016-01-01"}
 
 
-def pregnancy(gid, couple, detected, outcome=None, outcome_date=None, child=None):
-    return {
-        "pregnancy_id": gid,
-        "couple_id": couple,
-        "detected_date": detected,
-        "outcome": outcome,
-        "outcome_date": outcome_date,
-        "child_id": child,
-    }
-
-
 def child(kid, couple, born, sex="F"):
     return {"child_id": kid, "couple_id": couple, "birth_date": born, "sex": sex}
 
@@ -94,18 +83,28 @@ def bureau(**tables):
     return world(persons=[W1, H1, W2, H2, W3, H3], couples=[C1, C2, C3], **tables)
 
 
+def check(t, period, counted, monkeypatch, kept=None):
+    """C6 of ``period`` is ``counted`` ((couple, event, counted) triples) both ways, every block
+    the same; ``kept``: (table, ids) the couples' history holds."""
+    fast, readable = both_ways(t, period, monkeypatch)
+    assert c6(fast) == counted
+    assert_same_blocks(fast, readable)
+    if kept:
+        table, ids = kept
+        history = events_module.couples_history(t, parse_period(period))
+        assert history[table].iloc[:, 0].tolist() == ids
+
+
 def test_a_birth_dated_by_another_couples_child_is_in_the_period(monkeypatch):
     """C1's pregnancy G1 ended in a birth with no outcome date and names K1, a child recorded
     under C2 and born on 2024-05-01: C1's birth is dated 2024-05-01, inside 2024, and C1's
     permit P1 (2023) makes it planned. C2's own child K1 is named, so not a birth of C2's."""
     t = bureau(
-        pregnancies=[pregnancy("G1", "C1", "2023-09-01", "birth", None, "K1")],
+        pregnancies=[preg("G1", "2023-09-01", "birth", None, couple="C1", child_id="K1")],
         children=[child("K1", "C2", "2024-05-01")],
         permits=[permit("P1", "C1", "2023-01-01")],
     )
-    fast, readable = both_ways(t, "2024", monkeypatch)
-    assert c6(fast) == [("C1", "G1", False)]
-    assert_same_blocks(fast, readable)
+    check(t, "2024", [("C1", "G1", False)], monkeypatch)
 
 
 def test_a_child_named_by_a_couple_outside_the_period_is_not_a_birth_of_its_own(monkeypatch):
@@ -113,17 +112,11 @@ def test_a_child_named_by_a_couple_outside_the_period_is_not_a_birth_of_its_own(
     K2 is G2's child, so C3 has no birth of its own in 2024 (none to count), and G2's birth is
     in 2019. G2 is read for 2024 because it names a child born in 2024."""
     t = bureau(
-        pregnancies=[pregnancy("G2", "C2", "2018-05-01", "birth", "2019-01-01", "K2")],
+        pregnancies=[preg("G2", "2018-05-01", "birth", "2019-01-01", couple="C2", child_id="K2")],
         children=[child("K2", "C3", "2024-03-01")],
     )
-    fast, readable = both_ways(t, "2024", monkeypatch)
-    assert c6(fast) == []
-    assert_same_blocks(fast, readable)
-    history = events_module.couples_history(t, parse_period("2024"))
-    assert history["pregnancies"]["pregnancy_id"].tolist() == ["G2"]
-    fast, readable = both_ways(t, "2019", monkeypatch)
-    assert c6(fast) == [("C2", "G2", True)]  # no permit: out of plan
-    assert_same_blocks(fast, readable)
+    check(t, "2024", [], monkeypatch, kept=("pregnancies", ["G2"]))
+    check(t, "2019", [("C2", "G2", True)], monkeypatch)  # no permit: out of plan
 
 
 def test_a_permit_used_before_the_period_is_not_valid_in_it(monkeypatch):
@@ -133,11 +126,7 @@ def test_a_permit_used_before_the_period_is_not_valid_in_it(monkeypatch):
         children=[child("K1", "C1", "2021-04-01"), child("K2", "C1", "2024-06-01")],
         permits=[permit("P1", "C1", "2020-01-01"), permit("P3", "C3", "2020-01-01")],
     )
-    fast, readable = both_ways(t, "2024", monkeypatch)
-    assert c6(fast) == [("C1", "K2", True)]
-    assert_same_blocks(fast, readable)
-    history = events_module.couples_history(t, parse_period("2024"))
-    assert history["permits"]["permit_id"].tolist() == ["P1"]
+    check(t, "2024", [("C1", "K2", True)], monkeypatch, kept=("permits", ["P1"]))
 
 
 def test_a_child_named_by_a_couple_without_events_does_not_use_its_parents_permit(monkeypatch):
@@ -145,15 +134,11 @@ def test_a_child_named_by_a_couple_without_events_does_not_use_its_parents_permi
     pregnancy G2 (a birth in 2021; C2 has no event in 2024), so K1 is G2's birth, not C1's:
     P1 is first used by K2, which is planned. G2 must be read for C1's history."""
     t = bureau(
-        pregnancies=[pregnancy("G2", "C2", "2020-06-01", "birth", "2021-02-01", "K1")],
+        pregnancies=[preg("G2", "2020-06-01", "birth", "2021-02-01", couple="C2", child_id="K1")],
         children=[child("K1", "C1", "2021-02-01"), child("K2", "C1", "2024-06-01")],
         permits=[permit("P1", "C1", "2020-01-01")],
     )
-    fast, readable = both_ways(t, "2024", monkeypatch)
-    assert c6(fast) == [("C1", "K2", False)]
-    assert_same_blocks(fast, readable)
-    history = events_module.couples_history(t, parse_period("2024"))
-    assert history["pregnancies"]["pregnancy_id"].tolist() == ["G2"]
+    check(t, "2024", [("C1", "K2", False)], monkeypatch, kept=("pregnancies", ["G2"]))
 
 
 def test_a_birth_dated_by_a_child_of_a_couple_without_events_uses_the_permit(monkeypatch):
@@ -161,15 +146,11 @@ def test_a_birth_dated_by_a_child_of_a_couple_without_events_uses_the_permit(mon
     and born in 2021: G1 is C1's birth of 2021 and uses C1's permit P1 (2020), so C1's K2,
     born in 2024, is out of plan. K9 must be read for C1's history though C3 has no event."""
     t = bureau(
-        pregnancies=[pregnancy("G1", "C1", "2020-06-01", "birth", None, "K9")],
+        pregnancies=[preg("G1", "2020-06-01", "birth", None, couple="C1", child_id="K9")],
         children=[child("K9", "C3", "2021-02-01"), child("K2", "C1", "2024-06-01")],
         permits=[permit("P1", "C1", "2020-01-01")],
     )
-    fast, readable = both_ways(t, "2024", monkeypatch)
-    assert c6(fast) == [("C1", "K2", True)]
-    assert_same_blocks(fast, readable)
-    history = events_module.couples_history(t, parse_period("2024"))
-    assert history["children"]["child_id"].tolist() == ["K9", "K2"]
+    check(t, "2024", [("C1", "K2", True)], monkeypatch, kept=("children", ["K9", "K2"]))
 
 
 def test_repeated_ids_read_the_whole_tables(monkeypatch):
@@ -178,17 +159,13 @@ def test_repeated_ids_read_the_whole_tables(monkeypatch):
     by the first K1 (2020), and C1's K1 is named, so 2024 has no birth to count."""
     kids = [child("K1", "C3", "2020-01-01"), child("K1", "C1", "2024-06-01")]
     t = bureau(
-        pregnancies=[pregnancy("G1", "C1", "2023-09-01", "birth", None, "K1")],
+        pregnancies=[preg("G1", "2023-09-01", "birth", None, couple="C1", child_id="K1")],
         children=kids,
     )
     history = events_module.couples_history(t, parse_period("2024"))
     assert all(history[n] is t[n] for n in ("pregnancies", "children"))
-    fast, readable = both_ways(t, "2024", monkeypatch)
-    assert c6(fast) == []
-    assert_same_blocks(fast, readable)
-    fast, readable = both_ways(t, "2020", monkeypatch)
-    assert c6(fast) == [("C1", "G1", True)]
-    assert_same_blocks(fast, readable)
+    check(t, "2024", [], monkeypatch)
+    check(t, "2020", [("C1", "G1", True)], monkeypatch)
 
 
 # --------------------------------------------------------------------------- unit sums
