@@ -123,8 +123,7 @@ def couples_history(tables: Mapping[str, pd.DataFrame], period: Period) -> dict[
     """
     whole = {t: table_of(tables, t) for t in _HISTORY_TABLES}
     preg, kids, permits = (whole[t] for t in _HISTORY_TABLES)
-    ids = {"pregnancies": "pregnancy_id", "children": "child_id", "permits": "permit_id"}
-    if not all(unique_keys(whole[t][c]) for t, c in ids.items()):
+    if not all(unique_keys(whole[t][TABLES[t].key[0]]) for t in _HISTORY_TABLES):
         return whole
     born = kids.loc[period.contains(as_dates(kids["birth_date"])), ["couple_id", "child_id"]]
     in_period = (

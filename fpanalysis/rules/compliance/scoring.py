@@ -81,38 +81,45 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
     points = detail["penalty"].to_numpy(dtype="float64")[keep]
     some = np.flatnonzero(points > 0)
     exact = {v: _exact(v) for v in np.unique(points[some]).tolist()}
-    penalty = np.empty(len(present), dtype=object)
-    penalty.fill(_ZERO)
-    for at, v in zip(
-        np.searchsorted(present, group[some]).tolist(), points[some].tolist(), strict=True
-    ):
-        penalty[at] = penalty[at] + exact[v]
-    out["penalty"] = pd.Series(penalty, dtype="object")
+    out["penalty"] = pd.Series(
+        _exact_totals(
+            np.searchsorted(present, group[some]),
+            [exact[v] for v in points[some].tolist()],
+            len(present),
+        ),
+        dtype="object",
+    )
     out["veto"] = count(veto)[present].astype("int64")
     return out[SUMS_COLUMNS]
 
 
-def _points_by_key(index: pd.MultiIndex, units, indicators, points) -> pd.Series:
-    """Penalty points summed exactly per (unit, indicator) of ``index``: nought but where a
-    non-nought point of ``points`` (row by row with ``units`` and ``indicators``) falls.
+def _exact_totals(at: np.ndarray, points: list[Fraction], size: int) -> np.ndarray:
+    """The exact sums of ``points`` at ``size`` places (``at``: each point's place; -1: none,
+    left out as a group-by leaves out a missing unit): Fractions in an object array, the one
+    nought :class:`~fractions.Fraction` where no point falls.
 
-    Penalty points are few (an event row here and there, not every couple), so
-    they are added in a dict and placed by one look-up, and every other row
-    shares one nought :class:`~fractions.Fraction`; a key not in ``index`` (a
-    missing unit) is left out, as a group-by leaves it out.
+    Penalty points are few (an event row here and there, not every couple) and take a handful
+    of values: they are put over one common denominator and added as integers, and only a
+    place with points gets a Fraction of its own (a Fraction reduces itself at every addition).
+
+    Examples:
+        >>> _exact_totals(np.array([1, 1, -1]), [Fraction(1, 2), Fraction(7, 20), Fraction(3)], 3)
+        array([Fraction(0, 1), Fraction(17, 20), Fraction(0, 1)], dtype=object)
     """
-    total: dict[tuple, Fraction] = {}
-    for u, i, v in zip(units, indicators, points, strict=True):
-        if v:
-            total[u, i] = total.get((u, i), Fraction(0)) + v
-    out = np.empty(len(index), dtype=object)
+    out = np.empty(size, dtype=object)
     out.fill(_ZERO)
-    if total:
-        at = index.get_indexer(list(total))
-        for i, v in zip(at, total.values(), strict=True):
-            if i >= 0:
-                out[i] = v
-    return pd.Series(out, index=index, dtype="object")
+    at = np.asarray(at, dtype=np.intp)
+    found = at >= 0
+    values = [Fraction(p) for p, f in zip(points, found.tolist(), strict=True) if f]
+    if not values:
+        return out
+    scale = math.lcm(*{v.denominator for v in values})
+    scaled = np.array([v.numerator * (scale // v.denominator) for v in values], dtype=object)
+    totals = np.zeros(size, dtype=object)  # Python integers: exact whatever their size
+    np.add.at(totals, at[found], scaled)
+    for i in np.flatnonzero(totals.astype(bool)).tolist():
+        out[i] = Fraction(totals[i], scale)
+    return out
 
 
 def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -147,11 +154,11 @@ def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
     # group: at 2M people a group-by with a lambda took seconds over 131k groups of noughts.
     points = s["penalty"].to_numpy(dtype=object)
     some = np.flatnonzero(points.astype(bool))  # the few rows with points, each asked once
-    out["penalty"] = _points_by_key(
-        out.index,
-        s["unit_id"].to_numpy()[some],
-        s["indicator"].to_numpy()[some],
-        points[some],
+    keys = pd.MultiIndex.from_arrays([s["unit_id"].iloc[some], s["indicator"].iloc[some]])
+    out["penalty"] = pd.Series(
+        _exact_totals(out.index.get_indexer(keys), points[some].tolist(), len(out)),
+        index=out.index,
+        dtype="object",
     )
     return out.reset_index()[SUMS_COLUMNS]
 
@@ -295,25 +302,18 @@ def score_unit(
 
 
 def _unit_penalties(sums: pd.DataFrame, units: list[str]) -> tuple[list[Fraction], np.ndarray]:
-    """Each of ``units``' penalty points, the exact sum of its rows in ``sums`` (0 when none),
-    and the same as floats. The few distinct point totals of the rows are put over one common
-    denominator and added per unit as integers; only a unit with points gets a Fraction."""
+    """Each of ``units``' penalty points, the exact sum of its rows in ``sums`` (0 when none,
+    :func:`_exact_totals`), and the same as floats (made only where a unit has points)."""
     pen = sums["penalty"].to_numpy(dtype=object)
     has = np.flatnonzero(pen.astype(bool))  # the few rows with points
-    out: list[Fraction] = [_ZERO] * len(units)
     floats = np.zeros(len(units), dtype="float64")
     if not len(has) or not units:
-        return out, floats
-    unit_at = positions(pd.Index(units), sums["unit_id"].iloc[has])
-    values = [Fraction(v) for v in pen[has]]
-    scale = math.lcm(*{v.denominator for v in values})
-    scaled = np.array([v.numerator * (scale // v.denominator) for v in values], dtype=object)
-    totals = np.zeros(len(units), dtype=object)  # Python integers: exact whatever their size
-    np.add.at(totals, unit_at[unit_at >= 0], scaled[unit_at >= 0])
-    for i in np.flatnonzero(totals.astype(bool)).tolist():
-        out[i] = Fraction(totals[i], scale)
+        return [_ZERO] * len(units), floats
+    at = positions(pd.Index(units), sums["unit_id"].iloc[has])
+    out = _exact_totals(at, pen[has].tolist(), len(units))
+    for i in np.flatnonzero(out.astype(bool)).tolist():
         floats[i] = float(out[i])
-    return out, floats
+    return out.tolist(), floats
 
 
 #: A score this close to a half cent, in cents, is computed exactly (:func:`score_unit`).
@@ -363,28 +363,17 @@ def score_units(
         rate_part = np.full(n_units, 100.0)
     if floats is None:
         floats = np.fromiter((float(p) for p in penalties), dtype="float64", count=n_units)
-    pen = floats
-    cents = np.maximum(rate_part - pen, 0.0) * 100.0
+    cents = np.maximum(rate_part - floats, 0.0) * 100.0
     n = np.floor(cents + 0.5)
     near = np.abs(cents - np.floor(cents) - 0.5) < _NEAR_HALF
-    score = n / 100.0
-    cut = {g: math.ceil(Fraction(as_written(thresholds[g])) * 100) for g in ("excellent", "pass")}
-    grade = np.where(n >= cut["excellent"], "excellent", np.where(n >= cut["pass"], "pass", "fail"))
-    grade = np.where(veto, "fail", grade).astype(object)
     # A half cent, or too close to tell: :func:`score_unit`'s exact arithmetic, on integers.
     a, total = _integer_weights(exact_w)
     for i in np.flatnonzero(near):
         n[i] = _exact_cents(nums[i].tolist(), dens[i].tolist(), penalties[i], a, total)
-        score[i] = n[i] / 100.0
-        grade[i] = (
-            "fail"
-            if veto[i]
-            else "excellent"
-            if n[i] >= cut["excellent"]
-            else "pass"
-            if n[i] >= cut["pass"]
-            else "fail"
-        )
+    score = n / 100.0
+    cut = {g: math.ceil(Fraction(as_written(thresholds[g])) * 100) for g in ("excellent", "pass")}
+    grade = np.where(n >= cut["excellent"], "excellent", np.where(n >= cut["pass"], "pass", "fail"))
+    grade = np.where(veto, "fail", grade).astype(object)
     return score, grade
 
 
