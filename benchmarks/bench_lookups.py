@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench_commands import ensure_dataset, parse_size
 
     from fpanalysis.core.dataset import (
+        _HELD,
+        SORTED_MOST,
+        SortedKeys,
         by_values_pays,
         lookup_way,
         positions_by_keys,
@@ -89,14 +92,22 @@ def main(argv: list[str] | None = None) -> int:
         "| values | keys | keys | values | distinct | way | by the keys | text_positions | ratio |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
+
+    def cold(values, keys):
+        """text_positions with nothing made before (SortedKeys.held keeps what it made)."""
+        _HELD.clear()
+        return text_positions(values, keys)
+
     for ref, key in REFERENCES:
         values, keys = column(dataset, ref, args.rows), column(dataset, key)
         want, base = fastest(positions_by_keys, values, keys, repeat=args.repeat)
-        got, mine = fastest(text_positions, values, keys, repeat=args.repeat)
+        got, mine = fastest(cold, values, keys, repeat=args.repeat)
         if not np.array_equal(want, got):
             raise SystemExit(f"{ref} in {key}: text_positions differs from positions_by_keys")
         distinct = pc.count_distinct(values, mode="all").as_py()
         way = lookup_way(values, len(keys))  # the way text_positions took, as it decides
+        if way != "few values" and len(values) <= SORTED_MOST * len(keys):
+            way = "sorted keys" if SortedKeys.of(keys) is not None else way
         if way == "repeats":
             pays = by_values_pays(len(values), distinct, len(keys))
             way = "by values" if pays else "by keys (after the distinct values)"

@@ -11,7 +11,9 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
@@ -407,15 +409,25 @@ FEW_VALUES = 4
 #: Fewer values than this are looked up by the keys (or by :data:`FEW_VALUES`) without asking
 #: whether they repeat: a county's look-ups take milliseconds either way.
 MANY_VALUES = 1 << 20
+#: Values at most this many per key are looked up among keys that :class:`SortedKeys` holds by
+#: a binary search of their numbers, not a hash of the keys. Measured on 2M people's references
+#: (``benchmarks/bench_lookups.py``, nothing made before each run): 0.9M wives among 2M persons
+#: 0.27 s against 0.52 s by the hash; 4M check attendances among 2M persons 0.70 s against
+#: 0.86 s; near even at 3.2 a key (2.9M household members among 0.9M households: 0.36-0.45 s
+#: either way, run to run); 8.3M surveys among 0.9M couples 0.91 s against 0.41 s.
+SORTED_MOST = 2.5
 
 
 def text_positions(values, keys):
     """Where the first key equal to each of ``values`` is (-1: none; a missing value finds the
     first missing key), as an ``int64`` numpy array, for Arrow text arrays. The one look-up of
     text in text shared by validation's references and the rules' indexes; every way gives the
-    answer of :func:`positions_by_keys`, the readable rule. The way is :func:`lookup_way`'s:
+    answer of :func:`positions_by_keys`, the readable rule. The ways, in the order they are
+    asked for (:func:`lookup_way` decides between the first and the last two):
 
     - ``few values``: :func:`positions_by_values`;
+    - ``sorted keys`` (ids as an export lists them, at most :data:`SORTED_MOST` values each):
+      :meth:`SortedKeys.positions`, a binary search of the keys as numbers;
     - ``repeats``: the values' distinct values found (one hash of the values); if there are as
       few as the sample suggested (:func:`by_values_pays`), each key is looked up among them,
       else the keys are hashed and only the distinct values looked up; either way each value
@@ -432,9 +444,12 @@ def text_positions(values, keys):
         >>> text_positions(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
         [4, 0, -1, 1, 4]
     """
-    way = lookup_way(values, len(keys))
-    if way == "few values":
+    if FEW_VALUES * len(values) < len(keys):
         return positions_by_values(values, keys)
+    held = SortedKeys.held(keys) if len(values) <= SORTED_MOST * len(keys) else None
+    if held is not None:
+        return held.positions(values)
+    way = lookup_way(values, len(keys))
     coded = _distinct_codes(values) if way == "repeats" else None
     if coded is None:
         return positions_by_keys(values, keys)
@@ -442,6 +457,113 @@ def text_positions(values, keys):
     if by_values_pays(len(values), len(distinct), len(keys)):
         return _first_key_of(distinct, keys)[codes]
     return positions_by_keys(distinct, keys)[codes]  # the sample misled: the same answer
+
+
+#: :meth:`SortedKeys.held`'s keys: id -> (a weak reference to them, what :meth:`SortedKeys.of`
+#: made of them), let go with them.
+_HELD: dict[int, tuple[Any, Any]] = {}
+
+
+@dataclass(frozen=True)
+class SortedKeys:
+    """Keys (an Arrow text array) that are ids as an export lists them, each as one integer:
+    every key there, each of the same number of bytes, in increasing order (bytewise, as Arrow
+    orders texts), and few enough values at each byte's place that a key read as a number whose
+    digit at each place is its byte less the place's ``low``est (``radix``: how many bytes that
+    place spans) fits in 63 bits: ``codes``, in the keys' order and increasing as they do.
+    ``P00000_00000001`` to ``P00007_00250000`` (2M persons): five places of one byte, then
+    digits and ``_``, 30 bits.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> held = SortedKeys.of(pa.array(["C1", "C2", "C9"]))
+        >>> held.radix.tolist(), held.codes.tolist()
+        ([1, 9], [0, 1, 8])
+        >>> held.positions(pa.array(["C9", None, "C3", "C10", "D1", "C1"])).tolist()
+        [2, -1, -1, -1, -1, 0]
+        >>> [SortedKeys.of(pa.array(k)) for k in (["C2", "C1"], ["C1", "C10"], ["C1", None])]
+        [None, None, None]
+    """
+
+    low: np.ndarray  # uint8, one per place
+    radix: np.ndarray  # int64, one per place
+    codes: np.ndarray  # int64, one per key
+
+    @staticmethod
+    def held(keys) -> SortedKeys | None:
+        """:meth:`of`, made once for as long as the same Arrow array of keys lives (the parts
+        of a province's table are each looked up among the same persons)."""
+        import weakref
+
+        got = _HELD.get(id(keys))
+        if got is not None and got[0]() is keys:
+            return got[1]
+        made = SortedKeys.of(keys)
+        key = id(keys)
+        try:
+            ref = weakref.ref(keys, lambda _: _HELD.pop(key, None))
+        except TypeError:  # (an array that cannot be referred to weakly: made each time)
+            return made
+        _HELD[key] = (ref, made)
+        return made
+
+    @staticmethod
+    def of(keys) -> SortedKeys | None:
+        """The keys held so, or ``None`` when they are not ids as described above."""
+        if not len(keys) or keys.null_count:
+            return None
+        offsets, data = text_layout(keys)
+        width = int(offsets[1])
+        if width == 0 or len(data) != width * len(keys) or not (np.diff(offsets) == width).all():
+            return None
+        grid = data.reshape(len(keys), width)
+        places = np.ascontiguousarray(grid.T)  # (each place's span: quicker along rows)
+        low, high = places.min(axis=1), places.max(axis=1)
+        radix = high.astype(np.int64) - low + 1
+        if np.log2(radix).sum() >= 63:
+            return None
+        held = SortedKeys(low, radix, np.zeros(0, dtype=np.int64))
+        codes, _ = held._numbers(grid, spans=False)
+        if not (codes[1:] > codes[:-1]).all():  # out of order, or a key twice
+            return None
+        return SortedKeys(low, radix, codes)
+
+    def _numbers(self, grid: np.ndarray, spans: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Each row of bytes ``grid`` (of the keys' width) as its number, and whether each of
+        its bytes lies in its place's span (where one does not, the number means nothing;
+        ``spans`` false: not asked, the keys' own bytes)."""
+        codes = np.zeros(len(grid), dtype=np.int64)
+        inside = np.ones(len(grid), dtype=bool)
+        for j, (low, radix) in enumerate(zip(self.low, self.radix.tolist(), strict=True)):
+            digit = grid[:, j] - low  # (bytes below the lowest wrap round, above the span)
+            if spans:
+                inside &= digit < radix
+            if radix > 1:
+                codes *= radix
+                codes += digit
+        return codes, inside
+
+    def positions(self, values) -> np.ndarray:
+        """:func:`positions_by_keys` of ``values`` (an Arrow text array) among these keys: a
+        value missing, of another width or with a byte outside its place's span is no key
+        (-1); the others are found by a binary search of their numbers."""
+        width = len(self.low)
+        offsets, data = text_layout(values)
+        ok = np.diff(offsets) == width
+        if values.null_count:
+            ok &= values.is_valid().to_numpy(zero_copy_only=False)
+        out = np.full(len(values), -1, dtype=np.int64)
+        if not ok.any():
+            return out
+        if ok.all() and len(data) == width * len(values):
+            grid = data.reshape(len(values), width)
+        else:  # the bytes of the values of the keys' width, gathered
+            grid = data[offsets[:-1][ok][:, None] + np.arange(width)]
+        codes, inside = self._numbers(grid)
+        at = np.searchsorted(self.codes, codes)
+        np.minimum(at, len(self.codes) - 1, out=at)
+        out[ok] = np.where(inside & (self.codes[at] == codes), at, -1)
+        return out
 
 
 def lookup_way(values, keys: int) -> str:

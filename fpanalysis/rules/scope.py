@@ -164,11 +164,37 @@ def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     return memo(tables, "spouses", make)
 
 
+def _day_codes(dates: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(dates)``: each date's code among the distinct dates (-1: missing), and
+    those dates. A scope's rows all share one day: that is seen in one comparison, and nothing
+    is hashed.
+
+    Examples:
+        >>> d = pd.Series(pd.to_datetime(["2024-01-01"] * 3))
+        >>> codes, days = _day_codes(d)
+        >>> codes.tolist(), [str(x.date()) for x in days]
+        ([0, 0, 0], ['2024-01-01'])
+    """
+    d = dates.to_numpy()
+    if len(d) and d.dtype.kind == "M" and not np.isnat(d[0]) and (d == d[0]).all():
+        return np.zeros(len(d), dtype=np.intp), pd.DatetimeIndex(d[:1])
+    return pd.factorize(dates)
+
+
+def _wife_first(params: Params, dates: pd.Series) -> np.ndarray:
+    """Whether ``responsible_spouse`` in force on each of ``dates`` is not the husband (a
+    missing date: no parameter, the wife), as flags: each distinct date looked up once and its
+    answer spread by code, no text compared per row (:func:`_on_dates`, then ``!= "husband"``)."""
+    codes, days = _day_codes(dates)
+    first = np.array([v != "husband" for v in [*params.at_many("responsible_spouse", days), None]])
+    return first[codes]
+
+
 def _on_dates(params: Params, name: str, dates: pd.Series, part=None) -> pd.Series:
     """``params.at_many(name, dates)`` (``part`` of each value, a missing value or date giving
     ``None``) on ``dates``' index, each distinct date looked up once (a scope's rows share a
     handful of dates)."""
-    codes, days = pd.factorize(dates)
+    codes, days = _day_codes(dates)
     values = [*params.at_many(name, days), None]  # code -1 (no date) -> None
     if part is not None:
         values = [None if v is None else part(v) for v in values]
@@ -340,8 +366,7 @@ def _responsible(
     flags = parts["flags"]
     wife = _spouse_on(flags, parts["wife_pos"], d)
     husband = _spouse_on(flags, parts["husband_pos"], d)
-    resp = _on_dates(params, "responsible_spouse", dates)
-    wife_first = (resp != "husband").to_numpy(dtype=bool)
+    wife_first = _wife_first(params, dates)
     w_pos, h_pos = parts["wife_pos"], parts["husband_pos"]
     staff = _pick_pos(
         np.where(wife["staff"], w_pos, -1), np.where(husband["staff"], h_pos, -1), wife_first
@@ -395,7 +420,7 @@ def age_years(birth: np.ndarray, on: np.ndarray) -> pd.Series:
 def _bounds_on(params: Params, dates: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``childbearing_age`` in force on each of ``dates``: its bounds as integer arrays and
     whether there is one (each distinct date looked up once)."""
-    codes, days = pd.factorize(dates)
+    codes, days = _day_codes(dates)
     each = [*params.at_many("childbearing_age", days), None]  # code -1 (no date) -> None
     has = np.array([bool(b) for b in each])
     lo = np.array([b[0] if b else 0 for b in each], dtype=np.int64)

@@ -194,3 +194,66 @@ def test_a_misleading_sample_gives_the_same_positions(monkeypatch):
     monkeypatch.setattr(dataset, "_few_distinct", lambda values, keys: True)
     v, k = _keys_and_values(3_000, 2, 5_000)
     assert text_positions(v, k).tolist() == positions_by_keys(v, k).tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "keys"),
+    [
+        pytest.param(["C3", "C1", "C9", "C2"], ["C1", "C2", "C3"], id="found-and-not"),
+        pytest.param(["C1", None, "C10", "", "C"], ["C1", "C2"], id="missing-and-other-widths"),
+        pytest.param(["C\x00", "C1\x00"[:2]], ["C1", "C2"], id="a-zero-byte-in-a-value"),
+        pytest.param(["C1", "C2"], ["C2", "C1"], id="keys-out-of-order"),
+        pytest.param(["C1"], ["C1", "C1"], id="a-key-twice"),
+        pytest.param(["C1"], ["C1", None], id="a-key-missing"),
+        pytest.param(["C1", "C10"], ["C1", "C10"], id="keys-of-two-widths"),
+        pytest.param(["a\x00", "ab"], ["a\x00", "ab"], id="a-zero-byte-in-a-key"),
+        pytest.param(["D1", "C1", "CA"], ["C1", "C2"], id="another-prefix-or-byte"),
+        pytest.param(["ab", "az", "ba"], ["aa", "ab", "ba"], id="no-prefix"),
+        pytest.param(["P1"] * 3, ["P1"], id="one-key"),
+        pytest.param(["张三", "李四"], ["张三", "李四"], id="several-bytes-a-character"),
+        pytest.param([], ["C1"], id="no-values"),
+    ],
+)
+@pytest.mark.parametrize("value_kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_sorted_keys_are_searched_as_hashed(values, keys, value_kind, chunks):
+    size = max(1, -(-len(values) // chunks))
+    v = pa.chunked_array(
+        [pa.array(values[i : i + size], value_kind) for i in range(0, len(values), size)] or [[]],
+        type=value_kind,
+    )
+    k = pa.array(keys)
+    want = positions_by_keys(v, k).tolist()
+    assert text_positions(v, k).tolist() == want
+    held = dataset.SortedKeys.of(k)
+    if held is not None:
+        assert held.positions(v).tolist() == want
+
+
+def test_sorted_keys_random_against_the_hash():
+    rng = np.random.default_rng(7)
+    ids = np.unique(rng.integers(0, 10**6, 5_000))
+    keys = pa.array([f"P{i:07d}" for i in ids])  # sorted, one width
+    pool = [f"P{i:07d}" for i in rng.choice(ids, 2_000)]  # keys
+    pool += [f"P{i:07d}" for i in rng.integers(0, 10**6, 1_000)]  # mostly not
+    pool += [f"P{i}" for i in ids[:50]]  # another width
+    values = [pool[i] if i < len(pool) else None for i in rng.integers(0, len(pool) + 40, 6_000)]
+    v = pa.chunked_array([pa.array(values[:2_500]), pa.array(values[2_500:])])
+    held = dataset.SortedKeys.of(keys)
+    assert held is not None
+    want = positions_by_keys(v, keys)
+    assert (want >= 0).sum() > 1_000 and (want < 0).sum() > 1_000
+    assert held.positions(v).tolist() == want.tolist()
+    assert text_positions(v, keys).tolist() == want.tolist()
+
+
+def test_sorted_keys_are_made_once_while_they_live():
+    keys = pa.array([f"P{i:03d}" for i in range(100)])
+    held = dataset.SortedKeys.held(keys)
+    assert held is not None and dataset.SortedKeys.held(keys) is held
+    assert dataset.SortedKeys.held(pa.array([f"P{i:03d}" for i in range(100)])) is not held
+    mixed = pa.array(["P2", "P1"])
+    assert dataset.SortedKeys.held(mixed) is None and id(mixed) in dataset._HELD
+    gone = id(keys)
+    del keys
+    assert gone not in dataset._HELD

@@ -386,6 +386,74 @@ def test_blank_characters_are_every_space_python_strips():
     assert _SPACES == every
 
 
+# Cells the bytes decide and cells they leave to the regular expressions: (id, cells).
+_CELLS = [
+    ("plain-ids", ["C1", "P00000_00000001", "a-b.c", "~"]),
+    ("missing-and-empty", [None, "", "C1", None]),
+    ("spaces-at-the-ends", [" C1", "C1 ", " ", "   ", "C 1"]),
+    ("other-spaces", ["\u3000", "\xa0C1", "C1\u3000", "\x85", "\t", "\x1c", "\u2028x"]),
+    ("control-and-format", ["\x00", "C\x7f", "\x7fC", "\u200bC", "C\u200b", "\ufeffC1"]),
+    ("chinese", ["张三", "办公室 ", "　李四", "王\n五", "赵"]),
+    ("beyond-the-plane", ["\U0001f600", "a\U0001f600", "\U000e0001a"]),
+    (
+        "id-numbers",
+        [
+            "110102200302145265",
+            "11010220030214526X",
+            "11010220030214526x",
+            "1101022003021452",
+            "1101022003021452651",
+            "１１０１０２２００３０２１４５２６５",
+            "11010220030214526\n",
+            None,
+        ],
+    ),
+]
+
+
+def _hidden_bytes_under_a_missing_cell(hidden: bytes):
+    """["AB", missing over the two bytes ``hidden``, "D"]: a missing cell that spans bytes."""
+    data = pa.py_buffer(b"AB" + hidden + b"D")
+    offsets = pa.py_buffer(np.array([0, 2, 4, 5], dtype=np.int64).tobytes())
+    validity = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    return pa.Array.from_buffers(pa.large_string(), 3, [validity, offsets, data], null_count=1)
+
+
+@pytest.mark.parametrize(("cells"), [pytest.param(c, id=i) for i, c in _CELLS])
+@pytest.mark.parametrize("column", ["couples.couple_id", "persons.name", "persons.id_number"])
+def test_cells_decided_by_their_bytes_as_by_the_kernels(cells, column):
+    from fpanalysis.io.typed import _BLANK, _blank, _clean, _clean_by_kernels
+
+    col = schema.TABLES[column.split(".")[0]].column(column.split(".")[1])
+    for arr in (
+        pa.chunked_array([pa.array(cells[:2], pa.string()), pa.array(cells[2:], pa.string())]),
+        pa.array(cells, pa.large_string()),
+        pa.array(cells, pa.large_string()).slice(1),
+    ):
+        wide = arr.cast(pa.large_string())
+        assert _clean(wide, col).tolist() == _clean_by_kernels(wide, col).tolist()
+        regex = pa.compute.match_substring_regex(wide, _BLANK).fill_null(True)
+        assert _blank(arr).tolist() == regex.to_pylist()
+
+
+@pytest.mark.parametrize("hidden", [b"C\x01", b" D"], ids=["a-control", "printable"])
+@pytest.mark.parametrize("column", ["couples.couple_id", "persons.name", "persons.id_number"])
+def test_bytes_under_a_missing_cell_decide_nothing(column, hidden):
+    from fpanalysis.io.typed import _blank, _clean, _clean_by_kernels
+
+    col = schema.TABLES[column.split(".")[0]].column(column.split(".")[1])
+    arr = _hidden_bytes_under_a_missing_cell(hidden)
+    assert _clean(arr, col).tolist() == _clean_by_kernels(arr, col).tolist()
+    assert _blank(arr).tolist() == [False, True, False]
+
+
+def test_most_cells_undecided_are_read_in_one_pass():
+    from fpanalysis.io.typed import _blank
+
+    cells = ["张三", "李四", "王五", "A"] * 50 + ["\u3000", None]
+    assert _blank(pa.array(cells)).tolist() == [False] * 200 + [True, True]
+
+
 @pytest.mark.parametrize(
     "days",
     [
