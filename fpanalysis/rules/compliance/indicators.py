@@ -428,6 +428,16 @@ def _round_wives(
     return w
 
 
+def _on_rows(found: pd.Series, w: pd.DataFrame) -> pd.Series:
+    """``found`` (indexed by ``_k``, each row number of ``w`` at most once) on every row of
+    ``w``, missing where it has nothing: ``found.reindex(w["_k"]).set_axis(w.index)``, by
+    positions (``w["_k"]`` numbers the rows 0, 1, ...: no index of row numbers is hashed)."""
+    at = np.full(len(w), -1, dtype=np.intp)
+    at[found.index.to_numpy(dtype=np.intp)] = np.arange(len(found))
+    taken = pd.api.extensions.take(found.array, at, allow_fill=True)
+    return pd.Series(taken, index=w.index, name=found.name)
+
+
 def check_rows(
     tables: Mapping[str, pd.DataFrame], params: Params, period: Period, *, reasons: bool = True
 ) -> pd.DataFrame:
@@ -483,7 +493,7 @@ def check_rows(
         ],
         ignore_index=True,
     )
-    steril = _sterilised(tables, both).reindex(w["_k"]).set_axis(w.index)
+    steril = _on_rows(_sterilised(tables, both), w)
 
     # Pregnant on the start, or a pregnancy that ended within N days before it (by the couple):
     # only the couples with a pregnancy are joined (the others have none to look at).
@@ -499,11 +509,11 @@ def check_rows(
     recent = (gap >= 0) & (gap <= m["_exempt_days"])
     preg_on = sort_rows(m[ongoing.fillna(False).astype(bool)], ["_k", "pregnancy_id"])
     preg_on = preg_on.drop_duplicates("_k")
-    preg_on = preg_on.set_index("_k")["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
+    preg_on = _on_rows(preg_on.set_index("_k")["pregnancy_id"], w)
     ended = m[recent.fillna(False).astype(bool) & ~ongoing.fillna(False).astype(bool)]
     ended = sort_rows(ended, ["_k", "pregnancy_id"]).drop_duplicates("_k").set_index("_k")
-    ended_id = ended["pregnancy_id"].reindex(w["_k"]).set_axis(w.index)
-    ended_on = as_dates(ended["outcome_date"].reindex(w["_k"]).set_axis(w.index))
+    ended_id = _on_rows(ended["pregnancy_id"], w)
+    ended_on = as_dates(_on_rows(ended["outcome_date"], w))
 
     # Attended inside the round's window.
     a = table_of(tables, "check_attendance")
@@ -521,13 +531,10 @@ def check_rows(
         .fillna(False)
         .astype(bool)
     )
-    att_date = as_dates(
-        att.drop_duplicates("_k")
-        .set_index("_k")["attended_date"]
-        .reindex(w["_k"])
-        .set_axis(w.index)
-    )
-    att_ok = pd.Series(w["_k"].isin(att.loc[inside, "_k"]).to_numpy(), index=w.index)
+    att_date = as_dates(_on_rows(att.drop_duplicates("_k").set_index("_k")["attended_date"], w))
+    att_ok = np.zeros(len(w), dtype=bool)
+    att_ok[att.loc[inside, "_k"].to_numpy(dtype=np.intp)] = True  # (``_k``: w's row numbers)
+    att_ok = pd.Series(att_ok, index=w.index)
 
     exempt = steril.notna() | preg_on.notna() | ended_id.notna()
     required = ~exempt
