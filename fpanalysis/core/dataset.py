@@ -472,9 +472,9 @@ class SortedKeys:
     every key there, each of the same number of bytes, in increasing order (bytewise, as Arrow
     orders texts), and few enough values at each byte's place that a key read as a number whose
     digit at each place is its byte less the place's ``low``est (``radix``: how many bytes that
-    place spans) fits in 63 bits: ``codes``, in the keys' order and increasing as they do.
-    ``P00000_00000001`` to ``P00007_00250000`` (2M persons): five places of one byte, then
-    digits and ``_``, 30 bits.
+    place spans) fits in 62 bits: ``codes``, in the keys' order and increasing as they do.
+    ``P00000_00000001`` to ``P00007_00250000`` (2M persons): eight places of one byte value,
+    one of 8 (the part), one of 3 and five of 10: 21 bits.
 
     Examples:
         >>> import pyarrow as pa
@@ -522,7 +522,7 @@ class SortedKeys:
         places = np.ascontiguousarray(grid.T)  # (each place's span: quicker along rows)
         low, high = places.min(axis=1), places.max(axis=1)
         radix = high.astype(np.int64) - low + 1
-        if np.log2(radix).sum() >= 63:
+        if np.log2(radix).sum() >= 62:  # (a bit to spare for rounding: no overflow)
             return None
         held = SortedKeys(low, radix, np.zeros(0, dtype=np.int64))
         codes, _ = held._numbers(grid, spans=False)

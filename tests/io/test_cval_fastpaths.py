@@ -257,3 +257,17 @@ def test_sorted_keys_are_made_once_while_they_live():
     gone = id(keys)
     del keys
     assert gone not in dataset._HELD
+
+
+def test_keys_too_varied_for_a_number_are_hashed():
+    # 16 places of 16 byte values each: 2^64 numbers, more than an int64 holds
+    digits = "0123456789abcdef"
+    keys = pa.array(
+        sorted(
+            {"".join(digits[(i * 7 + j * 5) % 16] for j in range(16)) for i in range(16)}
+            | {"0" * 16, "f" * 16}
+        )
+    )
+    assert dataset.SortedKeys.of(keys) is None
+    values = pa.array(["f" * 16, "0" * 16, "x" * 16])
+    assert text_positions(values, keys).tolist() == positions_by_keys(values, keys).tolist()
