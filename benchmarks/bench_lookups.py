@@ -67,9 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     from bench_commands import ensure_dataset, parse_size
 
     from fpanalysis.core.dataset import (
-        _HELD,
-        SORTED_MOST,
-        SortedKeys,
         by_values_pays,
         lookup_way,
         positions_by_keys,
@@ -94,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
 
     def cold(values, keys):
-        """text_positions with nothing made before (SortedKeys.held keeps what it made)."""
-        _HELD.clear()
-        return text_positions(values, keys)
+        """text_positions with nothing made before: SortedKeys.held keeps what it made of an
+        array while that array lives, so each run is given a new array of the same keys."""
+        return text_positions(values, keys.slice(0))
 
     for ref, key in REFERENCES:
         values, keys = column(dataset, ref, args.rows), column(dataset, key)
@@ -105,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if not np.array_equal(want, got):
             raise SystemExit(f"{ref} in {key}: text_positions differs from positions_by_keys")
         distinct = pc.count_distinct(values, mode="all").as_py()
-        way = lookup_way(values, len(keys))  # the way text_positions took, as it decides
-        if way != "few values" and len(values) <= SORTED_MOST * len(keys):
-            way = "sorted keys" if SortedKeys.of(keys) is not None else way
+        way = lookup_way(values, keys)  # the way text_positions took, as it decides
         if way == "repeats":
             pays = by_values_pays(len(values), distinct, len(keys))
             way = "by values" if pays else "by keys (after the distinct values)"

@@ -423,7 +423,7 @@ def text_positions(values, keys):
     first missing key), as an ``int64`` numpy array, for Arrow text arrays. The one look-up of
     text in text shared by validation's references and the rules' indexes; every way gives the
     answer of :func:`positions_by_keys`, the readable rule. The ways, in the order they are
-    asked for (:func:`lookup_way` decides between the first and the last two):
+    asked for (:func:`lookup_way` decides):
 
     - ``few values``: :func:`positions_by_values`;
     - ``sorted keys`` (ids as an export lists them, at most :data:`SORTED_MOST` values each):
@@ -446,12 +446,11 @@ def text_positions(values, keys):
         >>> text_positions(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
         [4, 0, -1, 1, 4]
     """
-    if FEW_VALUES * len(values) < len(keys):
+    way = lookup_way(values, keys)
+    if way == "few values":
         return positions_by_values(values, keys)
-    held = SortedKeys.held(keys) if len(values) <= SORTED_MOST * len(keys) else None
-    if held is not None:
-        return held.positions(values)
-    way = lookup_way(values, len(keys))
+    if way == "sorted keys":
+        return SortedKeys.held(keys).positions(values)  # (made once, by lookup_way)
     coded = _distinct_codes(values) if way == "repeats" else None
     if coded is None:
         return positions_by_keys(values, keys)
@@ -568,20 +567,26 @@ class SortedKeys:
         return out
 
 
-def lookup_way(values, keys: int) -> str:
-    """How :func:`text_positions` looks ``values`` up among ``keys`` keys (a number):
-    ``few values`` (:data:`FEW_VALUES` times fewer than the keys), ``repeats``
+def lookup_way(values, keys) -> str:
+    """How :func:`text_positions` looks ``values`` up among ``keys`` (Arrow text arrays):
+    ``few values`` (:data:`FEW_VALUES` times fewer than the keys), ``sorted keys`` (keys that
+    :meth:`SortedKeys.held` holds, at most :data:`SORTED_MOST` values each), ``repeats``
     (:data:`MANY_VALUES` or more that, by a sample of them, repeat enough for
     :func:`by_values_pays`: :func:`_few_distinct`) or ``by keys``.
 
     Examples:
         >>> import pyarrow as pa
-        >>> lookup_way(pa.array(["a", "b"]), 100), lookup_way(pa.array(["a", "b"]), 2)
+        >>> few, two = pa.array(["a", "b"]), pa.array(["b", "a"])
+        >>> lookup_way(few, pa.array([f"k{i:03d}" for i in range(100)])), lookup_way(few, two)
         ('few values', 'by keys')
+        >>> lookup_way(few, pa.array(["a", "b"]))
+        'sorted keys'
     """
-    if FEW_VALUES * len(values) < keys:
+    if FEW_VALUES * len(values) < len(keys):
         return "few values"
-    if len(values) >= MANY_VALUES and _few_distinct(values, keys):
+    if len(values) <= SORTED_MOST * len(keys) and SortedKeys.held(keys) is not None:
+        return "sorted keys"
+    if len(values) >= MANY_VALUES and _few_distinct(values, len(keys)):
         return "repeats"
     return "by keys"
 

@@ -411,43 +411,31 @@ def _edges(arr) -> _Edges:
     return _Edges(valid, length, first, offsets, data)
 
 
-def _graphic(b: np.ndarray) -> np.ndarray:
-    """Which bytes are printable ASCII other than the space (``!`` to ``~``): a character that
-    no strip removes and that is neither a separator nor a control character."""
-    return (b > 0x20) & (b < 0x7F)
-
-
-def _regex_where(arr, undecided: np.ndarray, pattern: str, out: np.ndarray) -> np.ndarray:
-    """``out``, with the ``undecided`` cells of ``arr`` set to whether they match ``pattern``
-    (a missing cell: True). All of them by one pass when most are undecided."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not undecided.any():
-        return out
-    if undecided.mean() > 0.5:
-        return pc.match_substring_regex(arr, pattern).fill_null(True).to_numpy(zero_copy_only=False)
-    at = np.flatnonzero(undecided)
-    some = pc.match_substring_regex(arr.take(pa.array(at)), pattern)
-    out[at] = some.fill_null(True).to_numpy(zero_copy_only=False)
-    return out
-
-
 def _blank(arr) -> np.ndarray:
     """Which cells of a column are blank as the text path sees them (missing, or spaces only).
 
-    A cell that begins with printable ASCII other than the space is not blank: it is decided
-    from its first byte. The others (missing, empty, or beginning with a space or any other
-    character) are matched against the spaces that ``str.strip()`` removes.
+    A cell that begins with printable ASCII other than the space (``!`` to ``~``, a character
+    no strip removes) is not blank: it is decided from its first byte. The others (missing,
+    empty, or beginning with a space or any other character) are matched against the spaces
+    that ``str.strip()`` removes; all of the column at once when they are most of it.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    if _is_string(arr.type):
-        arr = arr.cast(pa.large_string())
-        e = _edges(arr)
-        kept = e.valid & _graphic(e.first)
-        return _regex_where(arr, ~kept, _BLANK, np.zeros(len(arr), dtype=bool))
-    return arr.is_null().to_numpy(zero_copy_only=False)
+    if not _is_string(arr.type):
+        return arr.is_null().to_numpy(zero_copy_only=False)
+    arr = arr.cast(pa.large_string())
+    e = _edges(arr)
+    undecided = ~(e.valid & (e.first > 0x20) & (e.first < 0x7F))
+    if 2 * undecided.sum() > len(arr):
+        undecided[:] = True
+    blank = np.zeros(len(arr), dtype=bool)
+    at = np.flatnonzero(undecided)
+    if len(at):
+        some = arr if len(at) == len(arr) else arr.take(pa.array(at))
+        found = pc.match_substring_regex(some, _BLANK).fill_null(True)
+        blank[at] = found.to_numpy(zero_copy_only=False)
+    return blank
 
 
 def _clean(arr, col: schema.Column) -> np.ndarray:

@@ -224,6 +224,19 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     return pd.Series(got, index=keys.index, dtype=values.dtype)
 
 
+def take_at(values: pd.Series, at: Any, index: pd.Index) -> pd.Series:
+    """``values`` at the positions ``at`` (-1: missing), on ``index``: a look-up by key whose
+    positions were found once for several columns, or a reindex by row number.
+
+    Examples:
+        >>> take_at(pd.Series(["a", "b"], name="x"), [1, -1], pd.Index([7, 8])).tolist()
+        ['b', nan]
+    """
+    return pd.Series(
+        pd.api.extensions.take(values.array, at, allow_fill=True), index=index, name=values.name
+    )
+
+
 def lookup_columns(keys: pd.Series, frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
     """:func:`lookup` of each of ``columns`` of ``frame`` (indexed by key) for the same ``keys``,
     the keys found in ``frame``'s index once for all of them.

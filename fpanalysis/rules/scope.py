@@ -18,6 +18,7 @@ from fpanalysis.rules.frames import (
     memo,
     positions,
     sort_order,
+    take_at,
 )
 
 SCOPE_COLUMNS = [
@@ -119,14 +120,6 @@ def _pick(first: pd.Series, second: pd.Series, wife_first: pd.Series) -> pd.Seri
 
 #: The columns of a spouse's ``persons`` row that decide the couple's responsible unit.
 _SPOUSE_COLUMNS = ["unit_id", "category", "hire_date", "leave_date", "birth_date"]
-
-
-def _take(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values`` at the positions ``at`` (-1: missing), on ``index``: a look-up by key whose
-    positions were found once for several columns."""
-    return pd.Series(
-        pd.api.extensions.take(values.array, at, allow_fill=True), index=index, name=values.name
-    )
 
 
 def _person_flags(persons: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -263,8 +256,8 @@ def _couple_parts_plain(
     persons = keyed(tables, "persons", "person_id")
 
     def spouse(col: str) -> pd.DataFrame:
-        pos = persons.index.get_indexer(_take(c[col], at, index))
-        return pd.DataFrame({k: _take(persons[k], pos, index) for k in _SPOUSE_COLUMNS})
+        pos = persons.index.get_indexer(take_at(c[col], at, index))
+        return pd.DataFrame({k: take_at(persons[k], pos, index) for k in _SPOUSE_COLUMNS})
 
     return {
         **_marriage_parts(c, at, index),
@@ -276,12 +269,12 @@ def _couple_parts_plain(
 def _marriage_parts(c: pd.DataFrame, at: np.ndarray, index: pd.Index) -> dict[str, Any]:
     """The spouses' ids and the marriage's dates of the keyed couples ``c`` at ``at``."""
     return {
-        "wife_id": _take(c["wife_id"], at, index),
-        "husband_id": _take(c["husband_id"], at, index),
+        "wife_id": take_at(c["wife_id"], at, index),
+        "husband_id": take_at(c["husband_id"], at, index),
         "marriage": pd.DataFrame(
             {
-                "marriage_date": _take(c["marriage_date"], at, index),
-                "divorce_date": _take(c["divorce_date"], at, index),
+                "marriage_date": take_at(c["marriage_date"], at, index),
+                "divorce_date": take_at(c["divorce_date"], at, index),
             },
             index=index,
         ),

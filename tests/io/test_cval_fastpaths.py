@@ -201,7 +201,7 @@ def test_a_misleading_sample_gives_the_same_positions(monkeypatch):
     [
         pytest.param(["C3", "C1", "C9", "C2"], ["C1", "C2", "C3"], id="found-and-not"),
         pytest.param(["C1", None, "C10", "", "C"], ["C1", "C2"], id="missing-and-other-widths"),
-        pytest.param(["C\x00", "C1\x00"[:2]], ["C1", "C2"], id="a-zero-byte-in-a-value"),
+        pytest.param(["C\x00", "C1"], ["C1", "C2"], id="a-zero-byte-in-a-value"),
         pytest.param(["C1", "C2"], ["C2", "C1"], id="keys-out-of-order"),
         pytest.param(["C1"], ["C1", "C1"], id="a-key-twice"),
         pytest.param(["C1"], ["C1", None], id="a-key-missing"),

@@ -130,7 +130,7 @@ def detail_blocks(
     # :func:`~fpanalysis.rules.frames.memo`), and no table is let go before both threads are
     # done (C4 still lets go of its own days' scopes, which the others never read); a
     # province's, one after the other, each table let go once read. The two threads' shares
-    # are near even: at 2M people C1-C3 took 6.1-6.5 s, C5-C8 2.8-3.1 s and C4 3.6 s. The tables are
+    # are near even at 2M people (``benchmarks/README.md``: 6.9 s against 6.3 s). The tables are
     # weighed as read, as their validation weighed them: a period keeps a part of a province's
     # surveys, and two threads over it held 9.4 GB on 10M people.
     two = ahead.two_threads(tables.rows_read)

@@ -22,6 +22,7 @@ from fpanalysis.rules.frames import (
     lookup_columns,
     sort_rows,
     table_of,
+    take_at,
 )
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
@@ -434,8 +435,7 @@ def _on_rows(found: pd.Series, w: pd.DataFrame) -> pd.Series:
     positions (``w["_k"]`` numbers the rows 0, 1, ...: no index of row numbers is hashed)."""
     at = np.full(len(w), -1, dtype=np.intp)
     at[found.index.to_numpy(dtype=np.intp)] = np.arange(len(found))
-    taken = pd.api.extensions.take(found.array, at, allow_fill=True)
-    return pd.Series(taken, index=w.index, name=found.name)
+    return take_at(found, at, w.index)
 
 
 def check_rows(
