@@ -61,7 +61,7 @@ lint: venv
 
 # Every benchmark in one run (budget vs Dask/DuckDB/naive/bandwidth floor, re-projection, compliance, relief,
 # the Dask budget on 100M certificates out of core, make report, and the commands run as a user runs them on
-# 1M/2M/10M-people datasets kept in benchmarks/data, with Dask on 20M): about 45 minutes once the datasets
+# 1M/2M/10M-people datasets kept in benchmarks/data, with Dask on 20M): 51 minutes, 85 on a day this host ran twice as slow, once the datasets
 # exist; prints a table, writes benchmarks/results/bench_all.json. BENCH_ARGS=--quick for tiny sizes;
 # BENCH_ARGS="--only commands --command-sizes 1M" for the commands on one size.
 BENCH_ARGS ?=
