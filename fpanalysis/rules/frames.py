@@ -160,6 +160,22 @@ def as_dates(s: Any) -> pd.Series:
     return pd.to_datetime(s).astype("datetime64[ns]")
 
 
+def texts_at(names: Any, codes: Any) -> Any:
+    """The texts ``names`` taken at ``codes`` (-1: missing), as a ``str`` array: a column of a
+    few distinct texts made without a Python object per row (a numpy array of 2M texts turned
+    into ``str`` took a third of a second, this a fiftieth).
+
+    Examples:
+        >>> texts_at(["staff", "floating"], [1, -1, 0]).tolist()
+        ['floating', nan, 'staff']
+    """
+    import numpy as np
+
+    return pd.array(list(names), dtype="str").take(
+        np.asarray(codes, dtype=np.intp), allow_fill=True
+    )
+
+
 def date_text(s: pd.Series) -> pd.Series:
     """Dates as ``YYYY-MM-DD``; a missing date is ``""``.
 
@@ -351,9 +367,12 @@ def sort_order(frame: pd.DataFrame, keys: list[str]) -> Any:
         >>> sort_order(f, ["a", "b"]).tolist()
         [3, 2, 0, 1]
     """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if len(keys) == 1 and text_in_order(frame[keys[0]]):  # ids as listed: one comparison each
+        return np.arange(len(frame))
     if len(frame) >= 2 and not any(isinstance(frame[k].dtype, pd.CategoricalDtype) for k in keys):
         try:
             table = pa.table({f"k{i}": pa.Array.from_pandas(frame[k]) for i, k in enumerate(keys)})

@@ -2,8 +2,9 @@
 stands for: an enum column written in its codes taken as it is (``typed._parse_text``), the
 columns referring to the same keys looked up together (``findings.key_positions_each``), and a
 few values looked up in many keys by hashing the values (``core.dataset.positions_by_values``,
-shared with the rules' ``frames.positions``), and many values that repeat looked up the same way
-(``core.dataset.text_positions``, when ``by_values_pays``).
+shared with the rules' ``frames.positions``), many values that repeat looked up the same way
+(``core.dataset.text_positions``, when ``by_values_pays``), and values in runs of equal ones
+looked up a run at a time (``core.dataset.positions_by_runs``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import pytest
 from fpanalysis.core import dataset, schema
 from fpanalysis.core.dataset import (
     by_values_pays,
+    lookup_way,
     positions_by_keys,
+    positions_by_runs,
     positions_by_values,
     text_positions,
 )
@@ -271,3 +274,68 @@ def test_keys_too_varied_for_a_number_are_hashed():
     assert dataset.SortedKeys.of(keys) is None
     values = pa.array(["f" * 16, "0" * 16, "x" * 16])
     assert text_positions(values, keys).tolist() == positions_by_keys(values, keys).tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "want"),
+    [
+        # keys: H1 H2 H3 (missing) H1: the first H1 is found, a missing value finds the missing key
+        pytest.param(["H1", "H1", "H1", "H2"], [0, 0, 0, 1], id="a-household-its-members"),
+        pytest.param(["H2", "H1", "H2"], [1, 0, 1], id="a-run-of-one-each"),
+        pytest.param(["H3", "H9", "H9", "H3"], [2, -1, -1, 2], id="a-run-no-key-holds"),
+        pytest.param([None, None, "H2", None], [3, 3, 1, 3], id="missing-values-run-alone"),
+        pytest.param(["H1"], [0], id="one-value"),
+        pytest.param([], [], id="no-values"),
+    ],
+)
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_runs_are_looked_up_once_each(values, want, chunks):
+    size = max(1, -(-len(values) // chunks))
+    v = pa.chunked_array(
+        [pa.array(values[i : i + size], pa.string()) for i in range(0, len(values), size)] or [[]],
+        type=pa.string(),
+    )
+    keys = pa.array(["H1", "H2", "H3", None, "H1"])
+    assert positions_by_keys(v, keys).tolist() == want
+    assert positions_by_runs(v, keys).tolist() == want
+
+
+def _members(households: int, each: int, chunks: int = 3):
+    """``each`` members a household, listed household by household (a few ids no household
+    holds and a few missing among them), in ``chunks`` chunks; the households' ids, sorted."""
+    ids = [f"H{i:06d}" for i in range(households)]
+    v = [h for h in ids for _ in range(each)]
+    v[5:7] = [None, None]
+    v[-3:] = ["H999999"] * 3
+    size = -(-len(v) // chunks)
+    return pa.chunked_array([pa.array(v[i : i + size]) for i in range(0, len(v), size)]), pa.array(
+        ids
+    )
+
+
+def test_members_listed_by_household_are_looked_up_by_runs():
+    values, keys = _members(3_000, 3)  # 9,000 values, 2 of 3 equal to the one before
+    assert len(values) > dataset.RUNS_WINDOWS * dataset.RUNS_WIDTH
+    assert lookup_way(values, keys) == "runs"
+    assert lookup_way(values, keys, runs=False) != "runs"
+    got = text_positions(values, keys)
+    assert got.tolist() == positions_by_keys(values, keys).tolist()
+    assert got[:8].tolist() == [0, 0, 0, 1, 1, -1, -1, 2]
+
+
+def test_values_not_in_runs_are_not_looked_up_by_runs():
+    values, keys = _members(3_000, 3)
+    shuffled = values.take(pa.array(np.random.default_rng(1).permutation(len(values))))
+    assert lookup_way(shuffled, keys) != "runs"
+    assert text_positions(shuffled, keys).tolist() == positions_by_keys(shuffled, keys).tolist()
+    one_each, keys = _members(9_000, 1)  # sorted, but no two alike: sorted keys, not runs
+    assert lookup_way(one_each, keys) == "sorted keys"
+
+
+def test_a_misjudged_run_gives_the_same_positions(monkeypatch):
+    """The windows say the values come in runs; they do not: each is a run of its own."""
+    monkeypatch.setattr(dataset, "_in_runs", lambda values: True)
+    values, keys = _members(9_000, 1)
+    shuffled = values.take(pa.array(np.random.default_rng(2).permutation(len(values))))
+    assert lookup_way(shuffled, keys) == "runs"
+    assert text_positions(shuffled, keys).tolist() == positions_by_keys(shuffled, keys).tolist()

@@ -31,6 +31,7 @@ from fpanalysis.rules.scope import (
     SCOPE_COLUMNS,
     age_on,
     age_years,
+    birth_keys,
     couples_in_scope,
     responsible_units,
     responsible_units_plain,
@@ -229,8 +230,18 @@ def test_age_years_is_age_on(seed):
     on = pd.Series(pd.to_datetime("2000-01-01") + pd.to_timedelta(rng.integers(0, 12000, n), "D"))
     birth[rng.random(n) < 0.05] = pd.NaT
     on[rng.random(n) < 0.05] = pd.NaT
+    birth[:2] = pd.to_datetime(["1996-02-29", "1964-02-29"])  # born on a leap day
     got = age_years(birth.to_numpy(), on.to_numpy())
     pd.testing.assert_series_equal(got, age_on(birth, on), check_names=False)
+    # the births' numbers found once (as a Memo's spouses keep them) give the same ages
+    keys = birth_keys(birth.to_numpy())
+    got = age_years(birth.to_numpy(), on.to_numpy(), keys)
+    pd.testing.assert_series_equal(got, age_on(birth, on), check_names=False)
+    # and on one day for all (a scope's), 29 February's birthdays in a year without one
+    for day in ("2023-02-28", "2024-02-28", "2024-02-29", "2025-03-01"):
+        one = pd.Series(pd.to_datetime([day] * n))
+        got = age_years(birth.to_numpy(), one.to_numpy(), keys)
+        pd.testing.assert_series_equal(got, age_on(birth, one), check_names=False)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -21,6 +21,7 @@ from fpanalysis.core.errors import DataError
 from fpanalysis.core.numbers import as_written, yuan_to_fen, yuan_to_fen_column
 from fpanalysis.core.params import Params
 from fpanalysis.core.schema import last_recorded_date
+from fpanalysis.rules.frames import texts_at
 from fpanalysis.rules.relief.fp_types import (
     Children,
     derive_without_evidence,
@@ -110,8 +111,12 @@ def assess_lean(
     assessed_tier = h["assessed_tier"].astype("Int64")
     tier = assessed_tier.where(assessed_tier.notna(), ratio_tier)
     basis = pd.Series(
-        np.where(assessed_tier.notna(), "assessed", "ratio"), index=h.index, dtype="str"
-    ).where(tier.notna())
+        texts_at(
+            ("assessed", "ratio"),
+            np.where(tier.notna(), np.where(assessed_tier.notna(), 0, 1), -1),
+        ),
+        index=h.index,
+    )
 
     ent_fen = (line - income).astype("Int64").where(eligible)
     ent_yuan = -((-ent_fen) // 100)  # ceiling to whole yuan, in integers

@@ -356,7 +356,7 @@ def _members_of(households: pd.DataFrame, members: pd.DataFrame) -> tuple:
     """What both derivations read of the members: ``(household ids, each row's group code
     (-1: a missing id), the number of groups, each member's group (-1: none), the children,
     the sterilised head or spouse, the daughters)``, the last three as boolean arrays."""
-    from fpanalysis.rules.frames import unique_keys
+    from fpanalysis.rules.frames import positions, unique_keys
 
     hid = households["household_id"]
     # each household row's key, and each member's household among those keys (one hash join)
@@ -364,7 +364,7 @@ def _members_of(households: pd.DataFrame, members: pd.DataFrame) -> tuple:
         hcode, keys = np.arange(len(hid)), pd.Index(hid)  # what factorize gives distinct ids
     else:
         hcode, keys = pd.factorize(hid)
-    at = _positions(members["household_id"], keys)
+    at = positions(keys, members["household_id"])  # (runs of a household's members found once)
     relation = members["relation"]
     kid = (relation.eq("child").fillna(False).to_numpy(bool)) & (at >= 0)
     parent = relation.isin(["head", "spouse"]).to_numpy(bool) & (at >= 0)
@@ -418,15 +418,6 @@ def _by_member(rows: pd.DataFrame) -> pd.DataFrame:
     if text_in_order(rows["member_id"]):
         return rows
     return rows.sort_values("member_id", kind="mergesort")
-
-
-def _positions(values: pd.Series, keys: pd.Index) -> np.ndarray:
-    """Each value's position among ``keys`` (distinct), -1 when absent: ``get_indexer``,
-    with Arrow's hash table for texts."""
-    if values.dtype == "str" and keys.dtype == "str":
-        found = pc.index_in(pa.array(values), value_set=pa.array(keys))
-        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
-    return pd.Index(keys).get_indexer(values)
 
 
 def _join_codes(codes: np.ndarray, values: pa.Array, n: int, sep: str) -> pa.Array:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from fpanalysis.rules.frames import texts_at
 from fpanalysis.rules.relief.texts import ABOVE_COLUMNS, ABOVE_PREFIX, decided_texts
 
 
@@ -133,8 +134,7 @@ def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     e = assessed.iloc[eligible[keys.index.to_numpy()]]  # a new frame (copy on write)
     keys = keys.set_axis(e.index)
     e["rank"] = pd.array(np.arange(1, len(e) + 1), dtype="Int64")
-    names = np.array([*order, np.nan], dtype=object)  # code -1: none
-    e["decided_by"] = pd.Series(names[decided_codes(keys, order)], index=e.index, dtype="str")
+    e["decided_by"] = pd.Series(texts_at(order, decided_codes(keys, order)), index=e.index)
     e["above_id"] = e["household_id"].shift()
     e["above_rank"] = e["rank"].shift()
     return e

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.numbers import yuan_to_fen
 from fpanalysis.core.params import Params
+from fpanalysis.rules.frames import texts_at
 from fpanalysis.rules.relief.assess import assess_lean
 from fpanalysis.rules.relief.fp_types import Children, with_evidence
 from fpanalysis.rules.relief.ranking import rank_pool, rank_positions
@@ -440,7 +441,7 @@ def absent(n: int, dtype: str) -> Any:
         return pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
     if dtype == "datetime64[ns]":
         return pd.array(np.full(n, np.datetime64("NaT"), "datetime64[ns]"))
-    return pd.array(np.full(n, None, dtype=object), dtype=dtype)
+    return texts_at([], np.full(n, -1))
 
 
 #: The why-texts :func:`select_pool` gives every continuing household.
