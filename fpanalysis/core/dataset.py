@@ -574,8 +574,8 @@ class SortedKeys:
 def lookup_way(values, keys, *, runs: bool = True) -> str:
     """How :func:`text_positions` looks ``values`` up among ``keys`` (Arrow text arrays):
     ``few values`` (:data:`FEW_VALUES` times fewer than the keys), ``runs`` (more than
-    :data:`RUNS_WINDOWS` x :data:`RUNS_WIDTH` values, seen in runs by :func:`_in_runs`; not
-    asked with ``runs`` false), ``sorted keys`` (keys that
+    :data:`RUNS_WINDOWS` x :data:`RUNS_WIDTH` values among :data:`RUNS_KEYS` keys or more, seen
+    in runs by :func:`_in_runs`; not asked with ``runs`` false), ``sorted keys`` (keys that
     :meth:`SortedKeys.held` holds, at most :data:`SORTED_MOST` values each), ``repeats``
     (:data:`MANY_VALUES` or more that, by a sample of them, repeat enough for
     :func:`by_values_pays`: :func:`_few_distinct`) or ``by keys``.
@@ -590,7 +590,12 @@ def lookup_way(values, keys, *, runs: bool = True) -> str:
     """
     if FEW_VALUES * len(values) < len(keys):
         return "few values"
-    if runs and len(values) > RUNS_WINDOWS * RUNS_WIDTH and _in_runs(values):
+    if (
+        runs
+        and len(keys) >= RUNS_KEYS
+        and len(values) > RUNS_WINDOWS * RUNS_WIDTH
+        and _in_runs(values)
+    ):
         return "runs"
     if len(values) <= SORTED_MOST * len(keys) and SortedKeys.held(keys) is not None:
         return "sorted keys"
@@ -664,11 +669,15 @@ def _few_distinct(values, keys: int) -> bool:
 
 
 #: The least share of values equal to the value before them for :func:`text_positions` to look
-#: up each run of equal values once: a half, two values a run on average. Measured on 2M
-#: people (``benchmarks/README.md``, "Runs of equal values looked up once"): 6.4M household
-#: members among 2M households 0.35 s against 0.66 s by the keys and 0.68 s by sorted keys;
-#: every other value of them (1.6 a run) 0.23 s against 0.27 s by sorted keys.
+#: up each run of equal values once: a half, two values a run on average.
 RUNS_LEAST = 0.5
+#: The fewest keys among which runs are looked up once each: among fewer, each value's look-up
+#: in their hash costs little, and finding the runs more than it saves. Measured by
+#: ``benchmarks/bench_lookups.py`` (``benchmarks/README.md``, "Runs of equal values looked up
+#: once"): the first 8M of 10M people's surveys among their 303,040 units, 6.8 values a run,
+#: took 0.32 s by runs against 0.27 s by the keys; 8M household members among 4.5M households,
+#: 3.2 a run, 0.96 s against 1.16 s, and 8M surveys among 4.5M couples 0.75 s against 1.03 s.
+RUNS_KEYS = 1 << 19
 #: :func:`_in_runs` compares each value with the one before it in this many windows of this
 #: many values, spread evenly (4,096 pairs of neighbours: a share estimated within 2% either
 #: way, in milliseconds where 4,096 values drawn at random from 2M people's chunked members

@@ -313,9 +313,11 @@ def _members(households: int, each: int, chunks: int = 3):
     )
 
 
-def test_members_listed_by_household_are_looked_up_by_runs():
+def test_members_listed_by_household_are_looked_up_by_runs(monkeypatch):
     values, keys = _members(3_000, 3)  # 9,000 values, 2 of 3 equal to the one before
     assert len(values) > dataset.RUNS_WINDOWS * dataset.RUNS_WIDTH
+    assert lookup_way(values, keys) != "runs"  # 3,000 households: their hash costs little
+    monkeypatch.setattr(dataset, "RUNS_KEYS", 3_000)  # (a province's households, by hand)
     assert lookup_way(values, keys) == "runs"
     assert lookup_way(values, keys, runs=False) != "runs"
     got = text_positions(values, keys)
@@ -323,7 +325,8 @@ def test_members_listed_by_household_are_looked_up_by_runs():
     assert got[:8].tolist() == [0, 0, 0, 1, 1, -1, -1, 2]
 
 
-def test_values_not_in_runs_are_not_looked_up_by_runs():
+def test_values_not_in_runs_are_not_looked_up_by_runs(monkeypatch):
+    monkeypatch.setattr(dataset, "RUNS_KEYS", 0)
     values, keys = _members(3_000, 3)
     shuffled = values.take(pa.array(np.random.default_rng(1).permutation(len(values))))
     assert lookup_way(shuffled, keys) != "runs"
@@ -335,6 +338,7 @@ def test_values_not_in_runs_are_not_looked_up_by_runs():
 def test_a_misjudged_run_gives_the_same_positions(monkeypatch):
     """The windows say the values come in runs; they do not: each is a run of its own."""
     monkeypatch.setattr(dataset, "_in_runs", lambda values: True)
+    monkeypatch.setattr(dataset, "RUNS_KEYS", 0)
     values, keys = _members(9_000, 1)
     shuffled = values.take(pa.array(np.random.default_rng(2).permutation(len(values))))
     assert lookup_way(shuffled, keys) == "runs"
