@@ -436,11 +436,14 @@ def text_positions(values, keys, *, runs: bool = True):
       is then given its distinct value's position;
     - ``by keys``: :func:`positions_by_keys`.
 
+    ``runs``: False leaves the runs out of the choice (the first values of runs, which
+    :func:`positions_by_runs` looks up, are no runs).
+
     Measured on a 10M-person dataset (``benchmarks/README.md``, "Looking up text keys"), by
     their repeats before sorted keys were searched: a slice of 8M check attendances (a million
     women) among 10M persons in 1.66 s against 2.58 s by the keys; 8M surveys (600,000 couples)
     among 4.5M couples 0.67 s against 1.11 s. Sorted keys: ``benchmarks/README.md``, "Sorted ids
-    looked up as numbers".
+    looked up as numbers"; runs (the surveys since): "Runs of equal values looked up once".
 
     Examples:
         >>> import pyarrow as pa
@@ -679,9 +682,8 @@ RUNS_LEAST = 0.5
 #: 3.2 a run, 0.96 s against 1.16 s, and 8M surveys among 4.5M couples 0.75 s against 1.03 s.
 RUNS_KEYS = 1 << 19
 #: :func:`_in_runs` compares each value with the one before it in this many windows of this
-#: many values, spread evenly (4,096 pairs of neighbours: a share estimated within 2% either
-#: way, in milliseconds where 4,096 values drawn at random from 2M people's chunked members
-#: took 40 ms).
+#: many values, spread evenly: 4,096 pairs of neighbours, read in milliseconds (4,096 values
+#: drawn at random from 2M people's members, in chunks as read, took 40 ms).
 RUNS_WINDOWS = RUNS_WIDTH = 64
 
 

@@ -441,7 +441,9 @@ def absent(n: int, dtype: str) -> Any:
         return pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
     if dtype == "datetime64[ns]":
         return pd.array(np.full(n, np.datetime64("NaT"), "datetime64[ns]"))
-    return texts_at([], np.full(n, -1))
+    if dtype == "str":  # taken, not converted from a Python object per row
+        return texts_at([], np.full(n, -1))
+    return pd.array(np.full(n, None, dtype=object), dtype=dtype)
 
 
 #: The why-texts :func:`select_pool` gives every continuing household.
