@@ -678,12 +678,12 @@ RUNS_LEAST = 0.5
 #: in their hash costs little, and finding the runs more than it saves. Measured by
 #: ``benchmarks/bench_lookups.py`` (``benchmarks/README.md``, "Runs of equal values looked up
 #: once"): the first 8M of 10M people's surveys among their 303,040 units, 6.8 values a run,
-#: took 0.32 s by runs against 0.27 s by the keys; 8M household members among 4.5M households,
-#: 3.2 a run, 0.96 s against 1.16 s, and 8M surveys among 4.5M couples 0.75 s against 1.03 s.
+#: took 0.32 s by runs against 0.27 s by the keys; among 4.5M keys runs paid, 8M household
+#: members in 0.86 s against 1.05 s and 8M surveys among the couples in 0.61 s against 0.89 s.
 RUNS_KEYS = 1 << 19
 #: :func:`_in_runs` compares each value with the one before it in this many windows of this
-#: many values, spread evenly: 4,096 pairs of neighbours, read in milliseconds (4,096 values
-#: drawn at random from 2M people's members, in chunks as read, took 40 ms).
+#: many values, spread evenly: 4,096 pairs of neighbours, each window a slice (values drawn at
+#: random would be taken one by one across a table's chunks).
 RUNS_WINDOWS = RUNS_WIDTH = 64
 
 
@@ -712,6 +712,27 @@ def _in_runs(values) -> bool:
     return same >= RUNS_LEAST * RUNS_WINDOWS * RUNS_WIDTH
 
 
+def run_starts(values):
+    """Where each run of equal values starts (numpy ``int64`` positions; a missing value is a run
+    of its own), found by comparing each value with the one before: the households of a members
+    table listed by household, one position each.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> run_starts(pa.array(["h1", "h1", "h2", None, None, "h1"])).tolist()
+        [0, 2, 3, 4, 5]
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype="int64")
+    differs = pc.fill_null(pc.not_equal(values.slice(1), values.slice(0, n - 1)), True)
+    differs = np.asarray(differs.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.flatnonzero(np.concatenate([[True], differs]))
+
+
 def positions_by_runs(values, keys):
     """:func:`positions_by_keys` of values that come in runs of equal values (a members table
     listed by household): the first value of each run looked up (in the way
@@ -726,18 +747,13 @@ def positions_by_runs(values, keys):
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    n = len(values)
-    if n == 0:
+    starts = run_starts(values)
+    if not len(starts):
         return np.zeros(0, dtype="int64")
-    differs = pc.fill_null(pc.not_equal(values.slice(1), values.slice(0, n - 1)), True)
-    starts = np.flatnonzero(
-        np.concatenate([[True], np.asarray(differs.to_numpy(zero_copy_only=False), dtype=bool)])
-    )
     # the heads of the runs are no runs: their way is asked without looking for runs again
     heads = text_positions(values.take(pa.array(starts)), keys, runs=False)
-    return np.repeat(heads, np.diff(np.append(starts, n)))
+    return np.repeat(heads, np.diff(np.append(starts, len(values))))
 
 
 def positions_by_keys(values, keys):

@@ -154,7 +154,7 @@ def _spouses(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         out["flags"] = _person_flags(persons)
         out["unit_id"] = persons["unit_id"].array
         # each couple's wife's birth date as a number, for her age on any day: found once
-        # rather than on every day a scope is made (a third of a scope's time at 2M people)
+        # rather than split into year, month and day again on every day a scope is made
         wife, born = out["wife_id"], out["flags"]["birth_date"]
         births = born[np.maximum(wife, 0)] if len(born) else np.full(len(wife), None, "M8[ns]")
         births[wife < 0] = np.datetime64("NaT")

@@ -398,15 +398,13 @@ def member_counts(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from fpanalysis.core.dataset import arrow_text, text_in_order
+    from fpanalysis.core.dataset import arrow_text, run_starts, text_in_order
 
     a = arrow_text(ids)
     a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     if len(a) > 1 and text_in_order(ids):  # each value one run (members listed by household)
-        starts = np.flatnonzero(
-            np.r_[True, pc.not_equal(a[1:], a[:-1]).to_numpy(zero_copy_only=False)]
-        )
+        starts = run_starts(a)
         values = a.take(pa.array(starts))  # in order of first appearance, as value_counts
         keys = pd.Series(values.to_pandas(types_mapper={values.type: text}.get), dtype=text)
         return keys, np.diff(np.append(starts, len(a))).astype("int64")

@@ -24,7 +24,7 @@ from fpanalysis.rules.compliance.indicators import (
     followup_rows,
 )
 from fpanalysis.rules.compliance.period import Period, month_day_in, parse_period
-from fpanalysis.rules.frames import Memo, as_dates, let_go, sort_order
+from fpanalysis.rules.frames import Memo, as_dates, let_go, sort_order, texts_at
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
 TABLES_NEEDED = [
@@ -213,7 +213,7 @@ def _typed(block: pd.DataFrame, period: Period, reasons: bool = True) -> pd.Data
     out = block
     out["period"] = period.label
     if not reasons:  # missing texts typed at once (not 2 million NaN floats turned to text)
-        missing = pd.array([], dtype="str").take(np.full(len(out), -1, np.intp), allow_fill=True)
+        missing = texts_at([], np.full(len(out), -1))
         out["reason_zh"] = pd.Series(missing, index=out.index)
         out["reason_en"] = pd.Series(missing.copy(), index=out.index)
     for c in _TEXT_COLUMNS:

@@ -23,6 +23,7 @@ from fpanalysis.rules.frames import (
     sort_rows,
     table_of,
     take_at,
+    texts_at,
 )
 from fpanalysis.rules.scope import couples_in_scope, responsible_units
 
@@ -137,7 +138,7 @@ def _texts(v: Any, m: int) -> pd.Series:
     """``m`` reasons as a ``str`` Series: the texts given (by position), or one text repeated."""
     if isinstance(v, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
         return pd.Series(pd.array(v, dtype="str"))
-    return pd.Series(pd.array([v], dtype="str").take(np.zeros(m, dtype=np.intp)))
+    return pd.Series(texts_at([v], np.zeros(m)))
 
 
 def couple_rows(frame: pd.DataFrame, indicator: str, part: Any, **cols: Any) -> pd.DataFrame:

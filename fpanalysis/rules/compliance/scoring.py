@@ -149,7 +149,7 @@ def _with_points(points: np.ndarray) -> np.ndarray:
     """The places of an object array of exact points (:func:`_exact_totals`) that are not
     nought. The one nought :data:`_ZERO` is known at once by identity; any other value is asked
     (a part made in another process holds noughts of its own). ``points.astype(bool)`` called
-    a Fraction's ``__bool__`` for each of 2M people's 300,000 sums, a quarter of a second.
+    a Fraction's ``__bool__`` for each of 2M people's 300,000 sums.
 
     Examples:
         >>> _with_points(np.array([_ZERO, Fraction(1, 2), Fraction(0), 3], dtype=object)).tolist()
