@@ -322,6 +322,141 @@ def _differs_from_before(s: pd.Series) -> Any:
     return codes[1:] != codes[:-1]
 
 
+def rows_where(frame: pd.DataFrame, mask: Any) -> pd.DataFrame:
+    """``frame.loc[mask]`` for a numpy mask of its rows, its text columns filtered by Arrow a
+    chunk at a time: pandas turns the mask into positions and takes them, and Arrow's take of
+    positions from a text column read in many chunks joins the chunks into one first.
+
+    Examples:
+        >>> import numpy as np
+        >>> f = pd.DataFrame({"a": pd.array(["x", None, "z"], dtype="str"), "b": [1, 2, 3]},
+        ...                  index=[7, 8, 9])
+        >>> rows_where(f, np.array([True, True, False]))
+             a  b
+        7    x  1
+        8  NaN  2
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    mask = np.asarray(mask, dtype=bool)
+    keep = pa.array(mask)
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].array
+        if isinstance(values, pd.arrays.ArrowStringArray):
+            columns[name] = pd.arrays.ArrowStringArray(
+                values._pa_array.filter(keep), dtype=values.dtype
+            )
+        else:
+            columns[name] = values[mask]
+    return pd.DataFrame(columns, index=frame.index[mask], copy=False)
+
+
+def dense_ranks(values: pd.Series) -> Any:
+    """Each value's rank among the distinct values in :func:`sort_rows`' order (0 for the least;
+    equal values share a rank, missing ones too, ranked last), as a numpy ``int64`` array: the
+    order of ``values`` as a sort by them would leave it, read as numbers.
+
+    Examples:
+        >>> dense_ranks(pd.Series(["b", None, "a", "b"], dtype="str")).tolist()
+        [1, 2, 0, 1]
+    """
+    import numpy as np
+
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    flat = values.reset_index(drop=True)
+    at = np.asarray(sort_order(flat.to_frame("v"), ["v"]), dtype=np.intp)
+    step = np.zeros(n, dtype=np.int64)
+    step[1:] = _differs_from_before(flat.take(at))
+    out = np.empty(n, dtype=np.int64)
+    out[at] = np.cumsum(step)
+    return out
+
+
+class GroupedRows:
+    """The rows of an event table grouped by an integer key (a person's or a couple's position in
+    its keyed table; -1: none, never found), each group's rows in the order of ``rank`` (ties:
+    the table's order): a join of events to many rows by binary search of the keys as numbers,
+    where a merge hashes the texts of both sides.
+
+    :meth:`first` gives, for each row looking, the first of its group's rows that satisfy a
+    condition; :meth:`any` whether one does. ``size``: the keys are below it (positions in a
+    table of that many rows), and each key's span is read from an array of where each starts
+    rather than found by a binary search.
+
+    Examples:
+        >>> import numpy as np
+        >>> g = GroupedRows(np.array([7, 3, 7, 7]), rank=np.array([2, 0, 1, 0]))
+        >>> lo, hi = g.ranges(np.array([7, 3, 5, -1]))
+        >>> g.first(np.array([True, True, True, False]), lo, hi).tolist()
+        [2, 1, -1, -1]
+        >>> g.any(np.array([False, False, False, True]), lo, hi).tolist()
+        [True, False, False, False]
+        >>> h = GroupedRows(np.array([7, 3, 7, 7]), rank=np.array([2, 0, 1, 0]), size=8)
+        >>> span = h.ranges(np.array([7, 3, 5, -1]))
+        >>> h.first(np.array([True, True, True, False]), *span).tolist()
+        [2, 1, -1, -1]
+    """
+
+    def __init__(self, keys: Any, rank: Any = None, size: int | None = None) -> None:
+        import numpy as np
+
+        keys = np.asarray(keys, dtype=np.int64)
+        if rank is None:
+            self.order = np.argsort(keys, kind="stable")
+        else:  # by key, then rank, then the table's order
+            self.order = np.lexsort((np.arange(len(keys)), np.asarray(rank), keys))
+        self.keys = keys[self.order]
+        # keys below ``size``: where each key's rows start, read at once rather than searched for
+        self.starts = None
+        if size is not None:
+            found = self.keys[self.keys >= 0]
+            counts = np.bincount(found, minlength=size)
+            self.starts = np.empty(size + 1, dtype=np.int64)  # one array of ``size``, no copies
+            self.starts[0] = len(keys) - len(found)  # the rows of no key come first
+            np.cumsum(counts, out=self.starts[1:])
+            self.starts[1:] += self.starts[0]
+
+    def ranges(self, wanted: Any) -> tuple[Any, Any]:
+        """For each of ``wanted`` (-1: none; below ``size`` when it was given), its group's span
+        ``lo:hi`` in :attr:`order` (empty when it has none)."""
+        import numpy as np
+
+        wanted = np.asarray(wanted, dtype=np.int64)
+        none = wanted < 0
+        if self.starts is not None:
+            at = np.where(none, 0, wanted)
+            lo, hi = self.starts[at], self.starts[at + 1]
+        else:
+            lo = np.searchsorted(self.keys, wanted, "left")
+            hi = np.searchsorted(self.keys, wanted, "right")
+        hi[none] = lo[none]
+        return lo, hi
+
+    def first(self, ok: Any, lo: Any, hi: Any) -> Any:
+        """The table position of the first row of each span with ``ok`` (flags in the table's
+        order), -1 where none has."""
+        import numpy as np
+
+        n = len(self.order)
+        flags = np.asarray(ok, dtype=bool)[self.order]
+        nxt = np.where(flags, np.arange(n), n)  # the next row with ok, at or after each
+        nxt = np.append(np.minimum.accumulate(nxt[::-1])[::-1], n)
+        at = nxt[lo]
+        found = at < hi
+        return np.where(found, self.order[np.minimum(at, max(n - 1, 0))] if n else -1, -1)
+
+    def any(self, ok: Any, lo: Any, hi: Any) -> Any:
+        """Whether a row of each span has ``ok`` (flags in the table's order)."""
+        import numpy as np
+
+        counted = np.concatenate([[0], np.cumsum(np.asarray(ok, dtype=bool)[self.order])])
+        return counted[hi] > counted[lo]
+
+
 def join_sorted(frame: pd.DataFrame, keys: list[str], column: str, sep: str = ";") -> pd.DataFrame:
     """``frame.groupby(keys, sort=True)[column].agg(sep.join)`` and each group's first value, for
     a ``frame`` already sorted by ``keys`` (stable): one row per group in that order, columns

@@ -298,6 +298,7 @@ def _couple_parts(
     c = keyed(tables, "couples", "couple_id")
     at = positions(c.index, couple_ids)  # the couple's row, -1 for an unknown couple
     out = _marriage_parts(c, at, index)
+    out["couple_pos"] = at
     if isinstance(tables, Memo):  # every couple's spouses, found once per analysis
         spouses = _spouses(tables)
         for col in ("wife_id", "husband_id"):
@@ -567,7 +568,28 @@ def couples_in_scope(
         # ``sort_rows(ev.loc[keep, SCOPE_COLUMNS], ["couple_id"])``: a stable sort of some rows
         # is the stable sort of them all with the others left out
         keep = keep.to_numpy(dtype=bool)
-        return ev[SCOPE_COLUMNS].take(order[keep[order]]).reset_index(drop=True)
+        rows = order[keep[order]]
+        if isinstance(tables, Memo):  # (kept and let go with the scope: its kind is the same)
+            tables.kept[("couples_in_scope", "rows", *key[1:])] = rows
+        return ev[SCOPE_COLUMNS].take(rows).reset_index(drop=True)
 
     # C1 and C2's first half share 1 January: one scope per day and analysis
-    return memo(tables, ("couples_in_scope", id(params), _ts(on), childbearing_only), scope)
+    key = ("couples_in_scope", id(params), _ts(on), childbearing_only)
+    return memo(tables, key, scope)
+
+
+def scope_positions(
+    tables: Mapping[str, pd.DataFrame], params: Params, on: Any, childbearing_only: bool = False
+) -> dict[str, np.ndarray] | None:
+    """For the rows of :func:`couples_in_scope` (the same arguments, called first), where each
+    couple is in the keyed ``couples`` and its wife and husband in the keyed ``persons``
+    (``couple``, ``wife``, ``husband``: positions, -1 for none), as the scope found them: no id
+    looked up again. None when ``tables`` is no :class:`~fpanalysis.rules.frames.Memo` or the
+    scope is no longer kept."""
+    if not isinstance(tables, Memo):
+        return None
+    rows = tables.kept.get(("couples_in_scope", "rows", id(params), _ts(on), childbearing_only))
+    parts = tables.kept.get("every couple")
+    if rows is None or parts is None or "wife_pos" not in parts:
+        return None
+    return {k: parts[k + "_pos"][rows] for k in ("couple", "wife", "husband")}

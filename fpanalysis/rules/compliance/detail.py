@@ -24,7 +24,7 @@ from fpanalysis.rules.compliance.indicators import (
     followup_rows,
 )
 from fpanalysis.rules.compliance.period import Period, month_day_in, parse_period
-from fpanalysis.rules.frames import Memo, as_dates, let_go, sort_order, texts_at
+from fpanalysis.rules.frames import Memo, as_dates, let_go, rows_where, sort_order, texts_at
 
 #: The tables an analysis of rulebook §3 reads (the CLI loads these).
 TABLES_NEEDED = [
@@ -182,7 +182,7 @@ def surveys_in_view(params: Params, period: Period) -> Callable[[pd.DataFrame], 
 
     def keep(surveys: pd.DataFrame) -> pd.DataFrame:
         d = as_dates(surveys["survey_date"])
-        return surveys[((d >= first) & (d <= last)).to_numpy(dtype=bool)]
+        return rows_where(surveys, ((d >= first) & (d <= last)).to_numpy(dtype=bool))
 
     return keep
 
