@@ -23,6 +23,10 @@ TIMEOUT_RETRIES = 1
 #: Seconds a notebook kernel may take to start: papermill's 60 s default was seen to run out on
 #: 2 busy cores (CI runs two reports beside other commands), failing a report that had no fault.
 KERNEL_START_TIMEOUT = 240
+#: What jupyter_client says of a kernel that died while starting. Seen once in CI: two kernels
+#: started at once by the parallel tests, and one found the port it had been given taken
+#: (``zmq.error.ZMQError: Address already in use``); a new start picks new ports.
+KERNEL_DIED = "Kernel died before replying to kernel_info"
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ARROW_RE = re.compile(r"^\s*-+>\s*(\d+)\s?(.*)$")
 
@@ -87,6 +91,10 @@ def _execute_one(
                 "line": "",
                 "exec_count": None,
             }
+        except RuntimeError as exc:  # a kernel that died while starting is started once more
+            if KERNEL_DIED in str(exc) and attempt < TIMEOUT_RETRIES:
+                continue
+            raise
         except PapermillExecutionError as exc:
             return {
                 "source": exc.source,
