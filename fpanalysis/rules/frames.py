@@ -346,7 +346,7 @@ def rows_where(frame: pd.DataFrame, mask: Any) -> pd.DataFrame:
         values = frame[name].array
         if isinstance(values, pd.arrays.ArrowStringArray):
             columns[name] = pd.arrays.ArrowStringArray(
-                values._pa_array.filter(keep), dtype=values.dtype
+                pa.array(values).filter(keep), dtype=values.dtype
             )
         else:
             columns[name] = values[mask]

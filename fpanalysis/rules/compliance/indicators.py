@@ -622,6 +622,7 @@ def _found_by_positions(
     code = np.full(int(rounds.max()) + 1 if len(rounds) else 0, -1, dtype=np.intp)
     code[rounds] = np.arange(len(rounds))
     r = code[r]  # each row's round among ``rounds``
+    in_round = [np.flatnonzero(r == i) for i in range(len(rounds))]  # w's rows of each round
 
     persons = keyed(tables, "persons", "person_id")
     c = table_of(tables, "contraception")
@@ -651,8 +652,7 @@ def _found_by_positions(
     rank_of = np.append(rank, np.iinfo(np.int64).max)  # at -1 (no record): after every rank
     c_start, c_end, c_false = (as_dates(c[k]).to_numpy() for k in _STERILE_DATES)
     steril = np.full(len(w), -1, dtype=np.intp)
-    for i, day in enumerate(starts):
-        rows = np.flatnonzero(r == i)
+    for day, rows in zip(starts, in_round, strict=True):
         ok = (
             (c_start <= day)
             & (np.isnat(c_end) | (c_end > day))
@@ -677,8 +677,7 @@ def _found_by_positions(
     preg_on = np.full(len(w), -1, dtype=np.intp)
     ended = np.full(len(w), -1, dtype=np.intp)
     ns, day_ns = outcome.astype(np.int64), 86_400 * 10**9
-    for i, day in enumerate(starts):
-        rows = np.flatnonzero(r == i)
+    for i, (day, rows) in enumerate(zip(starts, in_round, strict=True)):
         ongoing = (detected <= day) & (np.isnat(outcome) | (outcome >= day))
         # whole days, floored (``.dt.days``), from the nanoseconds (NaT: no gap, no warning)
         gap = (day.astype(np.int64) - ns) // day_ns
@@ -694,8 +693,8 @@ def _found_by_positions(
     inside = (attended >= starts[a_round]) & (attended <= ends[a_round])
     att_at = np.full(len(w), -1, dtype=np.intp)
     att_ok = np.zeros(len(w), dtype=bool)
-    for i in range(len(starts)):
-        rows, mine = np.flatnonzero(r == i), np.flatnonzero(a_round == i)
+    for i, rows in enumerate(in_round):
+        mine = np.flatnonzero(a_round == i)
         if not len(mine):
             continue
         by_wife = GroupedRows(a_person[mine], size=people)
