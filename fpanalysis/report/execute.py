@@ -17,8 +17,9 @@ from fpanalysis.report.plan import Run
 
 #: seconds one cell may run before the run is stopped as hung (a report cell takes seconds).
 CELL_TIMEOUT = int(os.environ.get("FPANALYSIS_CELL_TIMEOUT", "120"))
-#: a run whose cell timed out is retried this many times: seen here, a widget cell of the
-#: compliance notebook sometimes never reports "idle" to papermill (~1 run in 10).
+#: a run whose cell timed out, or whose kernel died while starting (:data:`KERNEL_DIED`), is
+#: retried this many times in all: seen here, a widget cell of the compliance notebook sometimes
+#: never reports "idle" to papermill (~1 run in 10).
 TIMEOUT_RETRIES = 1
 #: Seconds a notebook kernel may take to start: papermill's 60 s default was seen to run out on
 #: 2 busy cores (CI runs two reports beside other commands), failing a report that had no fault.

@@ -570,12 +570,23 @@ def couples_in_scope(
         keep = keep.to_numpy(dtype=bool)
         rows = order[keep[order]]
         if isinstance(tables, Memo):  # (kept and let go with the scope: its kind is the same)
-            tables.kept[("couples_in_scope", "rows", *key[1:])] = rows
+            tables.kept[_rows_key(params, on, childbearing_only)] = rows
         return ev[SCOPE_COLUMNS].take(rows).reset_index(drop=True)
 
     # C1 and C2's first half share 1 January: one scope per day and analysis
-    key = ("couples_in_scope", id(params), _ts(on), childbearing_only)
-    return memo(tables, key, scope)
+    return memo(tables, ("couples_in_scope", *_scope_args(params, on, childbearing_only)), scope)
+
+
+def _scope_args(params: Params, on: Any, childbearing_only: bool) -> tuple:
+    """What tells one scope of :func:`couples_in_scope` from another in a
+    :class:`~fpanalysis.rules.frames.Memo`: the parameters, the day and the age filter."""
+    return (id(params), _ts(on), childbearing_only)
+
+
+def _rows_key(params: Params, on: Any, childbearing_only: bool) -> tuple:
+    """Where a scope's rows (their positions among every couple) are kept in a ``Memo``,
+    under the scope's kind, so that they are let go with it."""
+    return ("couples_in_scope", "rows", *_scope_args(params, on, childbearing_only))
 
 
 def scope_positions(
@@ -588,7 +599,7 @@ def scope_positions(
     scope is no longer kept."""
     if not isinstance(tables, Memo):
         return None
-    rows = tables.kept.get(("couples_in_scope", "rows", id(params), _ts(on), childbearing_only))
+    rows = tables.kept.get(_rows_key(params, on, childbearing_only))
     parts = tables.kept.get("every couple")
     if rows is None or parts is None or "wife_pos" not in parts:
         return None

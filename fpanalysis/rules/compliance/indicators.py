@@ -658,8 +658,9 @@ def _found_by_positions(
             & (np.isnat(c_end) | (c_end > day))
             & (np.isnat(c_false) | (c_false > day))
         )
-        hers = by_person.first(ok, *by_person.ranges(wife[rows]))
-        his = by_person.first(ok, *by_person.ranges(husband[rows]))
+        # the wives' and the husbands' spans in one look-up (one pass over the flags)
+        both = by_person.first(ok, *by_person.ranges(np.concatenate([wife[rows], husband[rows]])))
+        hers, his = both[: len(rows)], both[len(rows) :]
         his_first = (his >= 0) & (rank_of[his] < rank_of[hers])
         steril[rows] = np.where(his_first, his, hers)
     del by_person
