@@ -45,7 +45,11 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 
-from fpanalysis.core.memory import HUGE_PAGES_SWITCH, no_huge_pages  # noqa: E402
+from fpanalysis.core.memory import (  # noqa: E402
+    HUGE_PAGES_SWITCH,
+    keep_freed_memory,
+    no_huge_pages,
+)
 
 FULL = {
     "budget_sizes": [1_000_000, 10_000_000],
@@ -1048,6 +1052,11 @@ def main(argv=None) -> int:
     ap.add_argument("--kwargs", default="{}", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
+        # a worker runs its kernel as a command on the pandas engine runs it (``cli.main``
+        # keeps freed memory for the next arrays), whichever contender it times; a Dask row's
+        # worker is the Dask engine's driver, for which the command does not
+        if "dask" not in args.worker:
+            keep_freed_memory()
         out = WORKERS[args.worker](args.dir, **json.loads(args.kwargs))
         print("RESULT " + json.dumps(out, default=float), flush=True)
         return 0

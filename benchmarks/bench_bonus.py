@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fpanalysis.core.memory import no_huge_pages
+from fpanalysis.core.memory import keep_freed_memory, no_huge_pages
 from fpanalysis.core.params import load_params
 from fpanalysis.rules import bonus
 
@@ -290,6 +290,7 @@ def main(argv=None) -> int:
     # The kernels run as the commands run them: ``cli.main`` asks numpy for no huge pages first
     # (``fpanalysis.core.memory.no_huge_pages``); the processes started from here inherit it.
     no_huge_pages()
+    keep_freed_memory()  # as a command on the pandas engine (``cli.main``)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--naive-sample", type=int, default=5000)

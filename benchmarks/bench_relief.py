@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fpanalysis.core.memory import no_huge_pages
+from fpanalysis.core.memory import keep_freed_memory, no_huge_pages
 from fpanalysis.core.params import load_params
 from fpanalysis.rules import relief
 
@@ -198,6 +198,7 @@ def main(argv=None) -> int:
     # The kernels run as the commands run them: ``cli.main`` asks numpy for no huge pages first
     # (``fpanalysis.core.memory.no_huge_pages``); the processes started from here inherit it.
     no_huge_pages()
+    keep_freed_memory()  # as a command on the pandas engine (``cli.main``)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=5_000_000)
     ap.add_argument("--partition-people", type=int, default=500_000)

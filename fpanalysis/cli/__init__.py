@@ -90,11 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from fpanalysis.core.memory import no_huge_pages
+    from fpanalysis.core.memory import keep_freed_memory, no_huge_pages
 
     no_huge_pages()  # measured: numpy's huge pages cost seconds here (core.memory)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "engine", None) != "dask":  # measured: fresh pages cost seconds here too
+        keep_freed_memory()
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

@@ -215,6 +215,23 @@ def test_handed_over_tables_give_the_same_drill_down(sample_dir, period):
     assert list(shared) == TABLES_NEEDED
 
 
+def test_what_was_made_of_every_survey_is_let_go_when_a_period_keeps_some(sample_dir):
+    """A handed-over Memo keeps only the period's surveys; the surveys' dates and kinds it had
+    already made of every survey (other rows, in other positions) are let go, not read."""
+    from fpanalysis.io import load_for_analysis
+    from fpanalysis.rules.compliance import TABLES_NEEDED
+    from fpanalysis.rules.compliance.indicators import _of_kind, _survey_dates
+
+    ds = load_for_analysis(sample_dir, TABLES_NEEDED)
+    params = load_params()
+    handed = Memo({t: ds[t] for t in TABLES_NEEDED}, handed_over=True)
+    _survey_dates(handed), _of_kind(handed, "baseline")  # made of every survey
+    assert sum(k[:2] == ("keyed", "surveys") for k in handed.kept if isinstance(k, tuple)) == 2
+    pd.testing.assert_frame_equal(
+        compliance_detail(handed, params, "2024H2"), compliance_detail(ds, params, "2024H2")
+    )
+
+
 @pytest.mark.parametrize(
     "period",
     [pytest.param("2024", id="year"), pytest.param("2024H2", id="second-half")],
