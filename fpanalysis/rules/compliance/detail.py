@@ -201,12 +201,12 @@ def scorecard_columns() -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
 def _keep_dated_surveys(tables: Memo, params: Params, period: Period) -> None:
     """Tables handed over: only :func:`surveys_in_view` are kept, the others let go before the
     couples in scope are found. What the Memo made of the surveys before (keyed, their dates,
-    their kinds' codes) was made of other rows, and is let go too."""
+    their kinds' codes) was made of other rows: :func:`let_go` lets it go with them."""
     if not tables.handed_over or "surveys" not in tables:
         return
-    tables["surveys"] = surveys_in_view(params, period)(tables["surveys"])
-    for key in [k for k in tables.kept if isinstance(k, tuple) and k[:2] == ("keyed", "surveys")]:
-        del tables.kept[key]
+    view = surveys_in_view(params, period)(tables["surveys"])
+    let_go(tables, ("surveys",))
+    tables["surveys"] = view
 
 
 def _typed(block: pd.DataFrame, period: Period, reasons: bool = True) -> pd.DataFrame:
