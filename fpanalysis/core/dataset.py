@@ -8,6 +8,7 @@ file: :mod:`fpanalysis.io` does.
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,13 +331,58 @@ def same_texts(a: pd.Series, b: pd.Series) -> bool:
     return bool(pc.all(pc.equal(arrow_text(a), arrow_text(b))).as_py()) if len(a) else True
 
 
+#: :func:`arrow_text`'s arrays of one chunk: id of pandas' array -> (a weak reference to it,
+#: one to its chunked array, the chunk), let go with pandas' array.
+_ONE_CHUNK: dict[int, tuple[Any, Any, Any]] = {}
+
+
 def arrow_text(s: pd.Series):
-    """A text column as pyarrow strings (no copy for pandas' pyarrow-backed ``str``)."""
+    """A text column as pyarrow strings (no copy for pandas' pyarrow-backed ``str``): its chunked
+    array, or its one chunk. The one chunk is the same Arrow object each time it is asked for
+    the same pandas array and data (pyarrow makes a new one otherwise), so that what is made of
+    a column once (:meth:`SortedKeys.held`) is found again.
+
+    Examples:
+        >>> s = pd.Series(["P1", "P2"], dtype="str")
+        >>> arrow_text(s) is arrow_text(s), arrow_text(s).to_pylist()
+        (True, ['P1', 'P2'])
+    """
     import pyarrow as pa
 
     if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
         s = s.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
-    return pa.array(s.array)
+    array = s.array
+    chunked = array.__arrow_array__()
+    if not isinstance(chunked, pa.ChunkedArray) or chunked.num_chunks != 1:
+        return pa.array(array)
+    key = id(array)
+    got = _ONE_CHUNK.get(key)
+    # (the same pandas array, with the same data: a value set since gives another chunked array)
+    if got is not None and got[0]() is array and got[1]() is chunked:
+        return got[2]
+    one = chunked.chunk(0)
+    try:
+        ref = weakref.ref(array, lambda _: _ONE_CHUNK.pop(key, None))
+        _ONE_CHUNK[key] = (ref, weakref.ref(chunked), one)
+    except TypeError:  # pragma: no cover - (an array that cannot be referred to weakly)
+        pass
+    return one
+
+
+def one_array(arr):
+    """An Arrow array, its chunks (if it has them) joined: one chunk is taken as it is.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> c = pa.array(["c"])
+        >>> one_array(pa.chunked_array([["a"], ["b"]])).to_pylist(), one_array(c) is c
+        (['a', 'b'], True)
+    """
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr
 
 
 def text_layout(arr):
@@ -356,8 +402,7 @@ def text_layout(arr):
     import numpy as np
     import pyarrow as pa
 
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    arr = one_array(arr)
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
     if not len(arr):
@@ -501,8 +546,6 @@ class SortedKeys:
     def held(keys) -> SortedKeys | None:
         """:meth:`of`, made once for as long as the same Arrow array of keys lives (the parts
         of a province's table are each looked up among the same persons)."""
-        import weakref
-
         got = _HELD.get(id(keys))
         if got is not None and got[0]() is keys:
             return got[1]
@@ -518,37 +561,40 @@ class SortedKeys:
     @staticmethod
     def of(keys) -> SortedKeys | None:
         """The keys held so, or ``None`` when they are not ids as described above."""
-        if not len(keys) or keys.null_count:
+        numbered = _fixed_width_numbers(keys)
+        if numbered is None:
             return None
-        offsets, data = text_layout(keys)
-        width = int(offsets[1])
-        if width == 0 or len(data) != width * len(keys) or not (np.diff(offsets) == width).all():
-            return None
-        grid = data.reshape(len(keys), width)
-        places = np.ascontiguousarray(grid.T)  # (each place's span: quicker along rows)
-        low, high = places.min(axis=1), places.max(axis=1)
-        radix = high.astype(np.int64) - low + 1
-        if np.log2(radix).sum() >= 62:  # (a bit to spare for rounding: no overflow)
-            return None
-        held = SortedKeys(low, radix, np.zeros(0, dtype=np.int64))
-        codes, _ = held._numbers(grid, spans=False)
+        held, codes = numbered
         if not (codes[1:] > codes[:-1]).all():  # out of order, or a key twice
             return None
-        return SortedKeys(low, radix, codes)
+        return SortedKeys(held.low, held.radix, codes)
 
     def _numbers(self, grid: np.ndarray, spans: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Each row of bytes ``grid`` (of the keys' width) as its number, and whether each of
         its bytes lies in its place's span (where one does not, the number means nothing;
-        ``spans`` false: not asked, the keys' own bytes)."""
-        codes = np.zeros(len(grid), dtype=np.int64)
+        ``spans`` false: not asked, the keys' own bytes). Read :data:`BLOCK_ROWS` rows at a
+        time, each block's places side by side (a place's bytes one after another, in the
+        cache), not a place down the whole column (every ``width``-th byte of it)."""
+        codes = np.empty(len(grid), dtype=np.int64)
         inside = np.ones(len(grid), dtype=bool)
-        for j, (low, radix) in enumerate(zip(self.low, self.radix.tolist(), strict=True)):
-            digit = grid[:, j] - low  # (bytes below the lowest wrap round, above the span)
-            if spans:
-                inside &= digit < radix
-            if radix > 1:
-                codes *= radix
-                codes += digit
+        places = [
+            (j, int(low), int(radix))
+            for j, (low, radix) in enumerate(
+                zip(self.low.tolist(), self.radix.tolist(), strict=True)
+            )
+        ]
+        for start in range(0, len(grid), BLOCK_ROWS):
+            block = np.ascontiguousarray(grid[start : start + BLOCK_ROWS].T)
+            number = np.zeros(block.shape[1], dtype=np.int64)
+            ok = inside[start : start + BLOCK_ROWS]
+            for j, low, radix in places:
+                digit = block[j] - np.uint8(low)  # (below the lowest wraps round, above the span)
+                if spans:
+                    ok &= digit < radix
+                if radix > 1:
+                    number *= radix
+                    number += digit
+            codes[start : start + BLOCK_ROWS] = number
         return codes, inside
 
     def positions(self, values) -> np.ndarray:
@@ -572,6 +618,105 @@ class SortedKeys:
         np.minimum(at, len(self.codes) - 1, out=at)
         out[ok] = np.where(inside & (self.codes[at] == codes), at, -1)
         return out
+
+
+#: Rows of a text column's bytes read at a time by :meth:`SortedKeys._numbers` and
+#: :func:`_place_spans` (64K rows of 15-byte ids: a megabyte).
+BLOCK_ROWS = 1 << 16
+
+
+def _place_spans(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest byte at each place (column) of ``grid`` (``uint8``, a row of
+    bytes per value), :data:`BLOCK_ROWS` rows at a time, each block read as rows of 16 values
+    (a place down a narrow grid is every ``width``-th byte: slow to reduce).
+
+    Examples:
+        >>> low, high = _place_spans(np.frombuffer(b"C1C9B5", dtype=np.uint8).reshape(3, 2))
+        >>> bytes(low), bytes(high)
+        (b'B1', b'C9')
+    """
+    n, width = grid.shape
+    low = np.full(width, 255, dtype=np.uint8)
+    high = np.zeros(width, dtype=np.uint8)
+    for start in range(0, n, BLOCK_ROWS):
+        block = grid[start : start + BLOCK_ROWS]
+        whole = len(block) - len(block) % 16
+        if whole:
+            wide = block[:whole].reshape(whole // 16, 16 * width)
+            np.minimum(low, wide.min(axis=0).reshape(16, width).min(axis=0), out=low)
+            np.maximum(high, wide.max(axis=0).reshape(16, width).max(axis=0), out=high)
+        if whole < len(block):
+            np.minimum(low, block[whole:].min(axis=0), out=low)
+            np.maximum(high, block[whole:].max(axis=0), out=high)
+    return low, high
+
+
+def _fixed_width_numbers(arr) -> tuple[SortedKeys, np.ndarray] | None:
+    """Each value of an Arrow text array (chunked or not: the chunks are read in turn, not
+    joined) read as one number, as :class:`SortedKeys` reads its keys (the places' lowest
+    bytes and spans, without the keys' order asked): equal values and only they have equal
+    numbers. ``None`` when a value is missing, the values are not all of one width, or the
+    spans need 62 bits or more.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> held, codes = _fixed_width_numbers(pa.chunked_array([["C2", "C1"], ["C9", "C2"]]))
+        >>> held.radix.tolist(), codes.tolist()
+        ([1, 9], [1, 0, 8, 1])
+        >>> [_fixed_width_numbers(pa.array(k)) for k in (["C1", "C10"], ["C1", None], [])]
+        [None, None, None]
+    """
+    import pyarrow as pa
+
+    if not len(arr) or arr.null_count:
+        return None
+    grids = []
+    width = None
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not len(chunk):
+            continue
+        offsets, data = text_layout(chunk)
+        width = int(offsets[1]) if width is None else width
+        if width == 0 or len(data) != width * len(chunk):
+            return None
+        if not (np.diff(offsets) == width).all():
+            return None
+        grids.append(data.reshape(len(chunk), width))
+    spans = [_place_spans(g) for g in grids]
+    low = np.min([lo for lo, _ in spans], axis=0)
+    high = np.max([hi for _, hi in spans], axis=0)
+    radix = high.astype(np.int64) - low + 1
+    if np.log2(radix).sum() >= 62:  # (a bit to spare for rounding: no overflow)
+        return None
+    held = SortedKeys(low, radix, np.zeros(0, dtype=np.int64))
+    codes = [held._numbers(g, spans=False)[0] for g in grids]
+    return held, codes[0] if len(codes) == 1 else np.concatenate(codes)
+
+
+def text_numbers(arr) -> tuple[np.ndarray, int]:
+    """Each value of an Arrow text array (chunked or not) as an ``int64`` number below a
+    bound, equal values and only they having equal numbers (a missing value equals a missing
+    one): ``(numbers, bound)``. Values of one width are read as :class:`SortedKeys` reads ids
+    (no hash: ids, ID numbers); others are numbered by a dictionary of their distinct values.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> numbers, bound = text_numbers(pa.array(["C2", "C1", "C9", "C2"]))
+        >>> numbers.tolist(), bound
+        ([1, 0, 8, 1], 9)
+        >>> numbers, bound = text_numbers(pa.chunked_array([["b", None], ["a", "bb", None]]))
+        >>> numbers.tolist(), bound
+        ([0, 1, 2, 3, 1], 4)
+    """
+    import pyarrow.compute as pc
+
+    numbered = _fixed_width_numbers(arr)
+    if numbered is not None:
+        held, codes = numbered
+        return codes, int(np.prod(held.radix.astype(object)))
+    arr = one_array(arr)
+    coded = pc.dictionary_encode(arr, null_encoding="encode")
+    return coded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(coded.dictionary)
 
 
 def lookup_way(values, keys, *, runs: bool = True) -> str:

@@ -262,6 +262,50 @@ def test_sorted_keys_are_made_once_while_they_live():
     assert gone not in dataset._HELD
 
 
+def test_a_columns_sorted_keys_are_made_once_however_often_it_is_read():
+    # pyarrow gives a new array for a column of one chunk each time it is asked for one: the
+    # same pandas column must give the same Arrow array, so that its keys are held, not remade
+    frame = pd.DataFrame({"person_id": pd.Series([f"P{i:03d}" for i in range(100)], dtype="str")})
+    first = dataset.arrow_text(frame["person_id"])
+    assert dataset.arrow_text(frame["person_id"]) is first
+    assert dataset.SortedKeys.held(dataset.arrow_text(frame["person_id"])) is (
+        dataset.SortedKeys.held(first)
+    )
+    frame.loc[0, "person_id"] = "P000"  # a value set: another array, read afresh
+    again = dataset.arrow_text(frame["person_id"])
+    assert again.to_pylist() == first.to_pylist() and frame["person_id"].iloc[0] == "P000"
+    frame.loc[1, "person_id"] = "P999"
+    assert dataset.arrow_text(frame["person_id"]).to_pylist()[1] == "P999"
+    held = dict(dataset._ONE_CHUNK)
+    del frame, first, again
+    assert len(dataset._ONE_CHUNK) < len(held)  # let go with the column
+
+
+@pytest.mark.parametrize("block", [1, 3, 16, 17, 1 << 16])
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_ids_read_as_numbers_a_block_at_a_time(monkeypatch, block, chunks):
+    monkeypatch.setattr(dataset, "BLOCK_ROWS", block)
+    rng = np.random.default_rng(11)
+    ids = [
+        f"P{int(i):05d}-{int(j)}"
+        for i, j in zip(rng.integers(0, 99_999, 50), rng.integers(0, 9, 50), strict=True)
+    ]
+    size = -(-len(ids) // chunks)
+    arr = pa.chunked_array([pa.array(ids[i : i + size]) for i in range(0, len(ids), size)])
+    held, numbers = dataset._fixed_width_numbers(arr)
+    # the readable rule: equal ids, equal numbers; the numbers in the ids' order
+    order = sorted(range(len(ids)), key=lambda k: ids[k])
+    assert [numbers[k] for k in order] == sorted(numbers.tolist())
+    assert len(set(numbers.tolist())) == len(set(ids))
+    low, high = dataset._place_spans(np.frombuffer("".join(ids).encode(), np.uint8).reshape(50, 8))
+    assert [chr(b) for b in low] == [min(i[p] for i in ids) for p in range(8)]
+    assert [chr(b) for b in high] == [max(i[p] for i in ids) for p in range(8)]
+    keys = pa.array(sorted(set(ids)))
+    assert dataset.SortedKeys.of(keys).positions(arr).tolist() == (
+        positions_by_keys(arr, keys).tolist()
+    )
+
+
 def test_keys_too_varied_for_a_number_are_hashed():
     # 16 places of 16 byte values each: 2^64 numbers, more than an int64 holds
     digits = "0123456789abcdef"

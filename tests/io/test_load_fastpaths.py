@@ -134,9 +134,18 @@ def test_id_bytes_are_the_numbers_as_bytes(values, chunks):
         pytest.param(["", " ", "110105194912310021"], id="empty"),
     ],
 )
-def test_id_shaped_is_every_cell_matched(values):
-    s = pd.Series(values, dtype="str")
+@pytest.mark.parametrize("pieces", [pytest.param(1, id="one-chunk"), pytest.param(2, id="chunks")])
+def test_id_shaped_is_every_cell_matched(values, pieces):
+    s = _chunked(values, pieces)
     assert id_shaped(s).tolist() == _text_id_shaped_cells(s).tolist()
+    tail = s.iloc[1:]  # a slice: its chunk's offsets start after the first cell
+    assert id_shaped(tail).tolist() == _text_id_shaped_cells(tail).tolist()
+
+
+def test_id_shaped_by_hand_across_chunks():
+    s = _chunked(["P00000_00000001", "110105194912310021", None, "11010519491231002X", "H1"], 2)
+    assert pa.array(s.array).num_chunks == 2
+    assert id_shaped(s).tolist() == [False, True, False, True, False]
 
 
 @pytest.mark.parametrize(
@@ -252,16 +261,59 @@ DUPLICATE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("ids", DUPLICATE_CASES)
-def test_repeated_codes_equal_the_sorted_duplicates(ids):
-    import pyarrow as pa
+def _repeated(arrays):
+    from fpanalysis.io.validate.columns import _repeated_numbers, _row_numbers
 
-    from fpanalysis.io.validate.columns import _repeated_codes, _sorted_duplicates
+    return _repeated_numbers(_row_numbers(arrays))
+
+
+@pytest.mark.parametrize("ids", DUPLICATE_CASES)
+def test_repeated_numbers_equal_the_sorted_duplicates(ids):
+    from fpanalysis.io.validate.columns import _sorted_duplicates
 
     a = pa.array(ids, type=pa.string())
-    assert _repeated_codes(a).tolist() == _sorted_duplicates([a]).tolist()
+    assert _repeated([a]).tolist() == _sorted_duplicates([a]).tolist()
     chunked = pa.chunked_array([a.slice(0, 1), a.slice(1)])
-    assert _repeated_codes(chunked).tolist() == _sorted_duplicates([a]).tolist()
+    assert _repeated([chunked]).tolist() == _sorted_duplicates([a]).tolist()
+
+
+# (first key, second key) rows, by hand: which rows another row repeats
+KEY_CASES = {
+    "ids-of-one-width-repeated": (
+        [("R2018-1", "P00001"), ("R2018-2", "P00001"), ("R2018-1", "P00001")],
+        [True, False, True],
+    ),
+    "widths-differ": (
+        [("R1", "P1"), ("R1", "P10"), ("R10", "P1"), ("R1", "P1")],
+        [True, False, False, True],
+    ),
+    "missing-equals-missing": ([("R1", None), ("R1", None), (None, "P1")], [True, True, False]),
+    "the-same-text-split-differently": ([("ab", "c"), ("a", "bc")], [False, False]),
+    "id-numbers": (
+        [("R1", "11010519491231002X"), ("R1", "110105194912310021"), ("R1", "11010519491231002X")],
+        [True, False, True],
+    ),
+}
+
+
+@pytest.mark.parametrize(("rows", "want"), KEY_CASES.values(), ids=KEY_CASES.keys())
+def test_keys_read_as_numbers_repeat_where_the_texts_do(rows, want):
+    from fpanalysis.io.validate.columns import _sorted_duplicates
+
+    arrays = [pa.array([r[i] for r in rows], type=pa.string()) for i in range(2)]
+    assert _repeated(arrays).tolist() == want
+    assert _sorted_duplicates(arrays).tolist() == want
+
+
+def test_keys_too_varied_for_one_number_are_sorted_as_text():
+    from fpanalysis.io.validate.columns import _row_numbers
+
+    # two columns of 18 digits each spanning 0-9: 10**18 numbers each, 10**36 side by side
+    digits = pa.array(["000000000000000000", "999999999999999999", "000000000000000000"])
+    assert _row_numbers([digits]) is not None
+    assert _row_numbers([digits] * 2) is None
+    df = pd.DataFrame({f"k{i}": pd.Series(digits.to_pylist(), dtype="str") for i in range(2)})
+    assert _duplicated(df, list(df.columns)).tolist() == [True, False, True]
 
 
 def test_duplicated_by_hand():

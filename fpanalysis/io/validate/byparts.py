@@ -229,13 +229,11 @@ def _duplicates(
 
 
 def _stacked(keys: list[pd.DataFrame]) -> pd.DataFrame:
-    """The parts' key columns as one frame, a text column as one Arrow array (as the table read
-    whole holds it), each part's columns let go once stacked."""
-    from fpanalysis.io.typed import _one_chunk
-
+    """The parts' key columns as one frame, each part's columns let go once stacked. A text
+    column keeps its parts' Arrow chunks (not joined: the duplicates are found chunk by chunk,
+    :func:`~fpanalysis.io.validate.columns._duplicated`)."""
     columns = {}
     for c in list(keys[0].columns):
-        s = pd.concat([k.pop(c) for k in keys]) if len(keys) > 1 else keys[0].pop(c)
-        columns[c] = _one_chunk(s)
+        columns[c] = pd.concat([k.pop(c) for k in keys]) if len(keys) > 1 else keys[0].pop(c)
     index = columns[next(iter(columns))].index
     return pd.DataFrame(columns, index=index, copy=False)

@@ -187,15 +187,17 @@ def _messages(t: schema.Table, col: str, rule: str) -> tuple[str, str]:
 def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Rows whose values in ``columns`` appear in another row too (missing equals missing).
 
-    Keys written in order cannot repeat; a single column is then checked by dictionary codes
-    (:func:`_repeated_codes`), a composite key by sorting (:func:`_sorted_duplicates`).
+    Keys written in order cannot repeat; otherwise each row's key is read as one number
+    (:func:`_row_numbers`) and the numbers that repeat are found by sorting them
+    (:func:`_repeated_numbers`): the rows :func:`_sorted_duplicates`, the readable rule,
+    finds by sorting the texts.
 
     Examples:
         >>> df = pd.DataFrame({"a": ["x", "y", "x", None, None], "b": ["1", "1", "1", "2", "2"]})
         >>> _duplicated(df, ["a"]).tolist(), _duplicated(df, ["a", "b"]).tolist()
         ([True, False, True, True, True], [True, False, True, True, True])
     """
-    from fpanalysis.core.dataset import arrow_text
+    from fpanalysis.core.dataset import arrow_text, one_array
 
     n = len(df)
     if n < 2:
@@ -203,30 +205,54 @@ def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     arrays = [arrow_text(df[c]) for c in columns]
     if _strictly_increasing(arrays):  # keys written in order, as usual: none can repeat
         return np.zeros(n, dtype=bool)
-    if len(arrays) == 1:
-        return _repeated_codes(arrays[0])
-    return _sorted_duplicates(arrays)
+    numbers = _row_numbers(arrays)
+    if numbers is None:  # too many distinct values for one 63-bit number a row
+        return _sorted_duplicates([one_array(a) for a in arrays])  # (sorted quicker unchunked)
+    return _repeated_numbers(numbers)
 
 
-def _repeated_codes(array) -> np.ndarray:
-    """The rows of one text column whose value another row holds too (missing equals missing),
-    by dictionary codes (a hash of each value once, then a count per code): the same rows as
-    :func:`_sorted_duplicates`, without sorting millions of strings.
+def _row_numbers(arrays: list) -> np.ndarray | None:
+    """Each row's values in Arrow text ``arrays`` as one ``int64`` number, equal rows and only
+    they having equal numbers: each column's numbers
+    (:func:`~fpanalysis.core.dataset.text_numbers`: ids read as numbers, other text by a
+    dictionary of its values) side by side, as the digits of a number whose places span each
+    column's bound. ``None`` when those bounds multiplied reach 2**63.
 
     Examples:
         >>> import pyarrow as pa
-        >>> _repeated_codes(pa.array(["x", "y", "x", None, None, "z"])).tolist()
-        [True, False, True, True, True, False]
+        >>> _row_numbers([pa.array(["R1", "R2", "R1"]), pa.array(["P7", "P7", "P8"])]).tolist()
+        [0, 2, 1]
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from fpanalysis.core.dataset import text_numbers
 
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    coded = pc.dictionary_encode(array, null_encoding="encode")
-    codes = coded.indices.to_numpy(zero_copy_only=False)
-    counts = np.bincount(codes, minlength=len(coded.dictionary))
-    return counts[codes] > 1
+    out = None
+    bound = 1
+    for a in arrays:
+        numbers, size = text_numbers(a)
+        bound *= max(size, 1)
+        if bound >= 2**63:
+            return None
+        if out is None:
+            out = numbers
+        else:
+            out *= size
+            out += numbers
+    return out
+
+
+def _repeated_numbers(numbers: np.ndarray) -> np.ndarray:
+    """Which of ``numbers`` another one equals: sorted, equal neighbours are the repeats, and a
+    row is marked when its number is among them (none sought when none repeats, as usual).
+
+    Examples:
+        >>> _repeated_numbers(np.array([5, 3, 5, 9, 3, 1])).tolist()
+        [True, True, True, False, True, False]
+    """
+    ordered = np.sort(numbers)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return np.zeros(len(numbers), dtype=bool)
+    return np.isin(numbers, ordered[1:][same])
 
 
 def _sorted_duplicates(arrays: list) -> np.ndarray:
