@@ -470,7 +470,8 @@ def text_positions(values, keys, *, runs: bool = True):
     answer of :func:`positions_by_keys`, the readable rule. The ways, in the order they are
     asked for (:func:`lookup_way` decides):
 
-    - ``few values``: :func:`positions_by_values`;
+    - ``few values`` (among keys that are not sorted ids; among sorted ids, ``sorted keys``):
+      :func:`positions_by_values`;
     - ``runs`` (values that come in runs of equal ones, a household's members or a couple's
       surveys one after another): :func:`positions_by_runs`, each run looked up once;
     - ``sorted keys`` (ids as an export lists them, at most :data:`SORTED_MOST` values each):
@@ -721,7 +722,10 @@ def text_numbers(arr) -> tuple[np.ndarray, int]:
 
 def lookup_way(values, keys, *, runs: bool = True) -> str:
     """How :func:`text_positions` looks ``values`` up among ``keys`` (Arrow text arrays):
-    ``few values`` (:data:`FEW_VALUES` times fewer than the keys), ``runs`` (more than
+    ``sorted keys`` or else ``few values`` when the values are :data:`FEW_VALUES` times fewer
+    than the keys (a binary search of keys already numbered costs less than reading every key
+    once; numbering them costs about that, once: ``benchmarks/README.md``, "Validation's
+    duplicate keys by numbers"), ``runs`` (more than
     :data:`RUNS_WINDOWS` x :data:`RUNS_WIDTH` values among :data:`RUNS_KEYS` keys or more, seen
     in runs by :func:`_in_runs`; not asked with ``runs`` false), ``sorted keys`` (keys that
     :meth:`SortedKeys.held` holds, at most :data:`SORTED_MOST` values each), ``repeats``
@@ -731,13 +735,14 @@ def lookup_way(values, keys, *, runs: bool = True) -> str:
     Examples:
         >>> import pyarrow as pa
         >>> few, two = pa.array(["a", "b"]), pa.array(["b", "a"])
-        >>> lookup_way(few, pa.array([f"k{i:03d}" for i in range(100)])), lookup_way(few, two)
-        ('few values', 'by keys')
+        >>> sorted_ids = pa.array([f"k{i:03d}" for i in range(100)])
+        >>> lookup_way(few, sorted_ids), lookup_way(few, sorted_ids[::-1]), lookup_way(few, two)
+        ('sorted keys', 'few values', 'by keys')
         >>> lookup_way(few, pa.array(["a", "b"]))
         'sorted keys'
     """
     if FEW_VALUES * len(values) < len(keys):
-        return "few values"
+        return "sorted keys" if SortedKeys.held(keys) is not None else "few values"
     if (
         runs
         and len(keys) >= RUNS_KEYS
