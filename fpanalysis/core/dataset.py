@@ -331,16 +331,43 @@ def same_texts(a: pd.Series, b: pd.Series) -> bool:
     return bool(pc.all(pc.equal(arrow_text(a), arrow_text(b))).as_py()) if len(a) else True
 
 
-#: :func:`arrow_text`'s arrays of one chunk: id of pandas' array -> (a weak reference to it,
-#: one to its chunked array, the chunk), let go with pandas' array.
-_ONE_CHUNK: dict[int, tuple[Any, Any, Any]] = {}
+def _made_once(cache: dict[int, tuple[Any, Any]], obj, make):
+    """``make(obj)``, made once for as long as ``obj`` (an Arrow array: immutable) lives:
+    ``cache`` holds id -> (a weak reference to ``obj``, what was made), let go with ``obj``.
+    An object that cannot be referred to weakly has it made each time.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> cache, a = {}, pa.array(["x"])
+        >>> _made_once(cache, a, len), id(a) in cache, _made_once(cache, a, lambda _: 7)
+        (1, True, 1)
+        >>> key = id(a)
+        >>> del a
+        >>> key in cache
+        False
+    """
+    key = id(obj)
+    got = cache.get(key)
+    if got is not None and got[0]() is obj:
+        return got[1]
+    made = make(obj)
+    try:
+        ref = weakref.ref(obj, lambda _: cache.pop(key, None))
+    except TypeError:
+        return made
+    cache[key] = (ref, made)
+    return made
+
+
+#: :func:`arrow_text`'s chunked arrays of one chunk: id -> (a weak reference, the chunk).
+_ONE_CHUNK: dict[int, tuple[Any, Any]] = {}
 
 
 def arrow_text(s: pd.Series):
     """A text column as pyarrow strings (no copy for pandas' pyarrow-backed ``str``): its chunked
     array, or its one chunk. The one chunk is the same Arrow object each time it is asked for
-    the same pandas array and data (pyarrow makes a new one otherwise), so that what is made of
-    a column once (:meth:`SortedKeys.held`) is found again.
+    the same chunked array, which pandas holds until a value is set (pyarrow makes a new one
+    otherwise), so that what is made of a column once (:meth:`SortedKeys.held`) is found again.
 
     Examples:
         >>> s = pd.Series(["P1", "P2"], dtype="str")
@@ -351,22 +378,10 @@ def arrow_text(s: pd.Series):
 
     if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
         s = s.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
-    array = s.array
-    chunked = array.__arrow_array__()
+    chunked = s.array.__arrow_array__()
     if not isinstance(chunked, pa.ChunkedArray) or chunked.num_chunks != 1:
-        return pa.array(array)
-    key = id(array)
-    got = _ONE_CHUNK.get(key)
-    # (the same pandas array, with the same data: a value set since gives another chunked array)
-    if got is not None and got[0]() is array and got[1]() is chunked:
-        return got[2]
-    one = chunked.chunk(0)
-    try:
-        ref = weakref.ref(array, lambda _: _ONE_CHUNK.pop(key, None))
-        _ONE_CHUNK[key] = (ref, weakref.ref(chunked), one)
-    except TypeError:  # pragma: no cover - (an array that cannot be referred to weakly)
-        pass
-    return one
+        return pa.array(s.array)
+    return _made_once(_ONE_CHUNK, chunked, lambda c: c.chunk(0))
 
 
 def one_array(arr):
@@ -547,17 +562,7 @@ class SortedKeys:
     def held(keys) -> SortedKeys | None:
         """:meth:`of`, made once for as long as the same Arrow array of keys lives (the parts
         of a province's table are each looked up among the same persons)."""
-        got = _HELD.get(id(keys))
-        if got is not None and got[0]() is keys:
-            return got[1]
-        made = SortedKeys.of(keys)
-        key = id(keys)
-        try:
-            ref = weakref.ref(keys, lambda _: _HELD.pop(key, None))
-        except TypeError:  # (an array that cannot be referred to weakly: made each time)
-            return made
-        _HELD[key] = (ref, made)
-        return made
+        return _made_once(_HELD, keys, SortedKeys.of)
 
     @staticmethod
     def of(keys) -> SortedKeys | None:

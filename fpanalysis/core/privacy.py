@@ -226,23 +226,23 @@ def id_shaped(s: pd.Series) -> pd.Series:
 
 def _may_be_id_shaped(s: pd.Series):
     """Which cells of a text column hold 15 bytes or more and do not start with an ASCII
-    letter (read from the offsets and first bytes in each Arrow chunk's buffers, neither joined
-    nor copied; missing: False)."""
+    letter (read from the offsets and first bytes of each Arrow chunk in turn, the chunks not
+    joined; missing: False)."""
     import numpy as np
     import pyarrow as pa
+
+    from fpanalysis.core.dataset import text_layout
 
     arr = pa.array(s.astype(pd.StringDtype("pyarrow", na_value=float("nan"))).array)
     out = np.zeros(len(arr), dtype=bool)
     start = 0
-    for a in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
-        n = len(a)
-        if n and a.buffers()[2] is not None:
-            width = np.int64 if pa.types.is_large_string(a.type) else np.int32
-            offsets = np.frombuffer(a.buffers()[1], dtype=width)[a.offset : a.offset + n + 1]
-            data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        offsets, data = text_layout(chunk)
+        n = len(chunk)
+        if len(data):
             some = offsets[1:] - offsets[:-1] >= 15
-            if a.null_count:
-                some &= a.is_valid().to_numpy(zero_copy_only=False)
+            if chunk.null_count:
+                some &= chunk.is_valid().to_numpy(zero_copy_only=False)
             first = data[offsets[:-1][some]] | 0x20  # lower case for an ASCII letter
             out[start : start + n][some] = (first < ord("a")) | (first > ord("z"))
         start += n
