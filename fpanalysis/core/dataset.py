@@ -308,8 +308,7 @@ def text_in_order(values: pd.Series | pd.Index, *, strict: bool = False) -> bool
 
     if values.dtype != "str":
         return False
-    a = pa.array(values.array)
-    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    a = one_array(pa.array(values.array))
     if a.null_count:
         return False
     after = pc.greater if strict else pc.greater_equal

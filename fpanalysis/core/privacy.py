@@ -143,9 +143,9 @@ def _mask_names_arrow(s: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    a = pa.array(s)
-    if isinstance(a, pa.ChunkedArray):  # in one piece, as a column made from Python texts is
-        a = a.combine_chunks()
+    from fpanalysis.core.dataset import one_array
+
+    a = one_array(pa.array(s))  # in one piece, as a column made from Python texts is
     text = a.type
     n = pc.utf8_length(a)
     rest = pc.max_element_wise(pc.subtract(n, 1), 0)

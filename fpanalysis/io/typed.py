@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import ID_NUMBER_COLUMNS, Problem, row_keys, text_layout
+from fpanalysis.core.dataset import (
+    ID_NUMBER_COLUMNS,
+    Problem,
+    one_array,
+    row_keys,
+    text_layout,
+)
 from fpanalysis.io.cells import MONEY_MAX_YUAN, TYPE_MESSAGES, float_text, parse_column
 from fpanalysis.io.frames import (
     _header_row,
@@ -502,8 +508,7 @@ def _parse_text(arr, col: schema.Column) -> tuple[pd.Series, np.ndarray]:
         held = pc.sum(pc.is_in(arr, value_set=fixed)).as_py() or 0
         if held + arr.null_count == len(arr):  # (one piece, as a parsed column is: the
             # checks and rules that take and look up rows are slower over many)
-            one = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-            return _text_series(one), np.zeros(len(arr), dtype=bool)
+            return _text_series(one_array(arr)), np.zeros(len(arr), dtype=bool)
     return _parse_readable(arr, col)
 
 

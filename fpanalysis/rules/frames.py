@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.core.dataset import text_in_order, text_positions
+from fpanalysis.core.dataset import one_array, text_in_order, text_positions
 from fpanalysis.core.schema import empty_frame
 
 
@@ -306,8 +306,7 @@ def _differs_from_before(s: pd.Series) -> Any:
     import pyarrow.compute as pc
 
     if s.dtype == "str":
-        a = pa.array(s.array)
-        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        a = one_array(pa.array(s.array))
         now, before = a[1:], a[:-1]
         ne = pc.fill_null(pc.not_equal(now, before), False)
         one_missing = pc.xor(pc.is_null(now), pc.is_null(before))

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import unit_ids
+from fpanalysis.core.dataset import one_array, unit_ids
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
 from fpanalysis.engines.dask import common
@@ -324,7 +324,7 @@ def _arrow(s: pd.Series):
         a = pa.array(s.astype("str"), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: go through Python strings
         a = pa.array(s.astype(object).where(s.notna(), None).map(str, na_action="ignore"))
-    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    return one_array(a)
 
 
 def _positions_in(values: pd.Series, keys: pd.Series) -> np.ndarray:

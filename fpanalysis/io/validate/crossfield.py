@@ -398,10 +398,9 @@ def member_counts(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from fpanalysis.core.dataset import arrow_text, run_starts, text_in_order
+    from fpanalysis.core.dataset import arrow_text, one_array, run_starts, text_in_order
 
-    a = arrow_text(ids)
-    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    a = one_array(arrow_text(ids))
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     if len(a) > 1 and text_in_order(ids):  # each value one run (members listed by household)
         starts = run_starts(a)

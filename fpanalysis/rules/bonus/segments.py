@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fpanalysis.core.dataset import arrow_text
+from fpanalysis.core.dataset import arrow_text, one_array
 from fpanalysis.rules.bonus import parallel
 from fpanalysis.rules.bonus.months import FAR_FUTURE, FAR_PAST, MODES, SHARES, month_or
 
@@ -91,8 +91,7 @@ def lookup(keys: Any, values: Any) -> np.ndarray:
     if _is_text(k) and _is_text(v):
         # text keys hashed by pyarrow: the first position of each value, as below (a missing
         # value finds a missing key, as pandas' hashing finds NaN)
-        if isinstance(k, pa.ChunkedArray):
-            k = k.combine_chunks()
+        k = one_array(k)
         if k.type != v.type:
             k = k.cast(v.type)
         found = pc.index_in(v, value_set=k).fill_null(-1)

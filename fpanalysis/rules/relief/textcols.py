@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fpanalysis.core.dataset import one_array
+
 TEXT = pa.large_string()
 
 
@@ -121,7 +123,7 @@ def ints(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def texts_of(s: pd.Series) -> pa.Array:
     """A column of texts as an Arrow array, missing values null (the caller sets them aside)."""
     if s.dtype == "str":
-        return _one_chunk(pa.array(s)).cast(TEXT)  # the Arrow data itself
+        return one_array(pa.array(s)).cast(TEXT)  # the Arrow data itself
     try:
         return pa.array(s.to_numpy(object), TEXT, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not only texts: as an f-string shows them
@@ -160,11 +162,7 @@ def combine(
     return out
 
 
-def _one_chunk(a: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-
-
 def as_series(texts: pa.Array, index: pd.Index) -> pd.Series:
     """Arrow texts as a ``str`` column, in one piece (as a column made from Python texts is:
     a Parquet file's pages are cut where its pieces end)."""
-    return pd.Series(_one_chunk(texts).cast(TEXT), index=index, dtype="str")
+    return pd.Series(one_array(texts).cast(TEXT), index=index, dtype="str")
