@@ -157,7 +157,7 @@ def compile_package() -> bool:
     """Byte-compile this worktree's ``fpanalysis`` before anything is measured, as ``pip install``
     does for an installed package. Under ``PYTHONDONTWRITEBYTECODE`` (set on CI and on this host)
     no process writes the bytecode it makes, so without this every measured process compiled
-    about 110 modules again at its start: 0.35 s of a command's wall time that a user's
+    about 110 modules again at its start: 0.3-0.4 s of a command's wall time that a user's
     installed copy never spends (``python -m fpanalysis --help``: 0.93-1.05 s without the
     bytecode, 0.62-0.65 s with it). ``make test`` compiles first for the same reason."""
     import compileall

@@ -150,7 +150,7 @@ def factorize_units(units: pd.Series) -> tuple[np.ndarray, pd.Index]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        enc = pc.dictionary_encode(pa_arr).combine_chunks()
+        enc = one_array(pc.dictionary_encode(pa_arr))
         if pa.types.is_string(enc.type.value_type) or pa.types.is_large_string(enc.type.value_type):
             ind = enc.indices if enc.null_count == 0 else enc.indices.fill_null(-1)
             codes = np.asarray(ind.to_numpy(zero_copy_only=False))
