@@ -293,6 +293,22 @@ def isin_keys(values: pd.Series, keys: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index)
 
 
+def text_equals(values: pd.Series, text: str) -> np.ndarray:
+    """Whether each of ``values`` (text) is ``text``, as flags (missing: False): one comparison of
+    the Arrow texts, chunk by chunk, without joining the chunks first.
+
+    Examples:
+        >>> text_equals(pd.Series(["baseline", None, "followup"], dtype="str"), "baseline").tolist()
+        [True, False, False]
+    """
+    import pyarrow.compute as pc
+
+    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+        values = values.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
+    same = pc.equal(values.array.__arrow_array__(), text).fill_null(False)
+    return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def text_in_order(values: pd.Series | pd.Index, *, strict: bool = False) -> bool:
     """Whether ``values`` are texts (``str``), none missing, each after the one before in
     increasing order (``strict``) or not before it: one comparison of each with the one before,
