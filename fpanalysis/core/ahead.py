@@ -28,6 +28,7 @@ __all__ = [
     "TWO_THREADS_ROWS",
     "beside",
     "both_ends",
+    "fits_beside",
     "in_order",
     "memory_for_us",
     "outcome_of",
@@ -63,8 +64,21 @@ def two_threads(rows: int) -> bool:
         >>> two_threads(1_000), two_threads(TWO_THREADS_ROWS + 1)
         (True, False)
     """
-    if rows > TWO_THREADS_ROWS:
-        return False
+    return rows <= TWO_THREADS_ROWS and fits_beside(rows)
+
+
+def fits_beside(rows: int) -> bool:
+    """Whether a second thread's work over tables of ``rows`` rows held in memory fits beside
+    the caller's: ``rows`` x :data:`TWO_THREADS_BYTES_PER_ROW` within the memory this process
+    can have (:func:`memory_for_us`; unknown: it fits). With no limit on the rows: a
+    province's validation checks the tables it holds whole on a second thread while the
+    caller's reads its largest tables a part at a time (``io.validate.check``), and only one
+    part is held at once either way.
+
+    Examples:
+        >>> fits_beside(1_000)
+        True
+    """
     room = memory_for_us()
     return room is None or rows * TWO_THREADS_BYTES_PER_ROW <= room
 

@@ -279,6 +279,27 @@ def test_two_threads_when_the_rows_and_their_memory_allow(
     assert ahead.two_threads(rows) is two
 
 
+@pytest.mark.parametrize(
+    ("rows", "room_gb", "fits"),
+    [
+        # 100 bytes a row: a province's 25M rows held whole want 2.5 GB, whatever the rows
+        pytest.param(25_000_000, 24, True, id="province-24-GB"),
+        pytest.param(25_000_000, 2, False, id="province-2-GB"),
+        pytest.param(600_000_000, 100, True, id="beyond-two-threads-rows"),
+    ],
+)
+def test_work_beside_the_parts_when_its_memory_allows(tmp_path, monkeypatch, rows, room_gb, fits):
+    ahead = _machine(tmp_path, monkeypatch, available_kb=room_gb * 1024**2, resident_pages=0)
+    assert ahead.fits_beside(rows) is fits
+
+
+def test_beside_the_parts_when_memory_cannot_be_read(tmp_path, monkeypatch):
+    from fpanalysis.core import ahead
+
+    monkeypatch.setattr(ahead, "MEMINFO", tmp_path / "no-such-file")
+    assert ahead.fits_beside(10**12)
+
+
 # --------------------------------------------------------------------------- in_order
 def _pool_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("fpanalysis-in-order")]

@@ -119,6 +119,38 @@ def test_on_two_threads_the_largest_table_and_the_quickest_check_go_first():
     assert done == {n: n.upper() for n in [*HELD, *parts]}
 
 
+def test_a_province_checks_the_tables_held_whole_beside_its_parts():
+    """With ``held_beside`` (a province whose memory allows it) the caller's thread checks the
+    tables read by parts in schema order while a second thread runs the checks of the tables
+    held whole in their order: "surveys" waits until "dates" has run, which only ends if both
+    run at once; every piece runs once, its result under its name."""
+    import threading
+
+    log: list = []
+    held, parts = _pieces(log, wait_for={"surveys": (threading.Event(), "dates")})
+    done = check._run_checks(held, parts, two=False, rows=ROWS, held_beside=True)
+    assert ("surveys", "waited", True) in log
+    me = threading.current_thread().name
+    ran = [e for e in log if len(e) == 2]
+    assert [n for n, t in ran if t == me] == ["permits", "surveys", "pregnancies"]
+    assert [n for n, t in ran if t == "fpanalysis-beside"] == HELD
+    assert done == {n: n.upper() for n in [*HELD, *parts]}
+
+
+def test_a_part_that_fails_beside_the_held_checks_is_the_error_raised():
+    """The caller's error is raised once the second thread has ended, not one of its own."""
+    log: list = []
+    held, parts = _pieces(log)
+
+    def broken():
+        raise OSError("part-00001.parquet: unreadable")
+
+    parts["surveys"] = broken
+    with pytest.raises(OSError, match="unreadable"):
+        check._run_checks(held, parts, two=False, rows=ROWS, held_beside=True)
+    assert sorted(n for n, *_ in log if n in HELD) == sorted(HELD)
+
+
 def _write(folder: Path, parts: list[list[dict]]) -> None:
     folder.mkdir(parents=True)
     for k, rows in enumerate(parts):

@@ -112,9 +112,10 @@ def test_adding_sums_of_parts_by_hand():
 
 @pytest.mark.parametrize("period", ["2024", "2024H2"])
 def test_one_thread_and_two_give_the_same_drill_down_and_scorecard(sample_dir, period, monkeypatch):
-    """C5-C8 and then C4 made on a second thread beside C1-C3 (a county's tables, the default)
-    or all after one another in one (a province's): the same blocks in the same order, so the
-    same frames; handed-over tables are let go either way."""
+    """C5-C8 and then C4 made on a second thread beside C1-C3 (a county's tables, the default);
+    C5-C8 alone beside C1-C3 and C4 after them (a province's, where its memory allows); or all
+    after one another on one thread (a province's without the memory): the same blocks in the
+    same order, so the same frames; handed-over tables are let go every way."""
     import threading
 
     from fpanalysis.core import ahead
@@ -135,21 +136,31 @@ def test_one_thread_and_two_give_the_same_drill_down_and_scorecard(sample_dir, p
 
     for name in ("event_rows", "check_rows"):
         monkeypatch.setattr(detail_module, name, recorded(name, getattr(detail_module, name)))
+    me, beside = threading.current_thread().name, "fpanalysis-beside"
+    ways = {  # way: (ahead.TWO_THREADS_ROWS, whether the memory allows work beside, threads)
+        "county": (10**9, True, [("event_rows", beside), ("check_rows", beside)]),
+        "province": (0, True, [("check_rows", me), ("event_rows", beside)]),
+        "province-no-room": (0, False, [("check_rows", me), ("event_rows", me)]),
+    }
     got = {}
-    for rows in (10**9, 0):
+    for way, (rows, room, want) in ways.items():
         monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", rows)
+        monkeypatch.setattr(ahead, "fits_beside", lambda n, room=room: room)
+        threads.clear()
         handed = Memo({t: ds[t] for t in TABLES_NEEDED}, handed_over=True)
-        got[rows] = (
+        got[way] = (
             compliance_detail(ds, params, period),
             compliance_scorecard(handed, params, period),
         )
         assert list(handed) == ["units"]
-    me = threading.current_thread().name
-    second = [("event_rows", "fpanalysis-beside"), ("check_rows", "fpanalysis-beside")]
-    first = [("check_rows", me), ("event_rows", me)]
-    assert threads == second * 2 + first * 2  # so both ways were taken, in their orders
-    for one, two in zip(got[0], got[10**9], strict=True):
-        pd.testing.assert_frame_equal(one, two)
+        # so each way was taken (the two threads of a province's may begin in either order)
+        if way == "province":
+            assert sorted(threads) == sorted(want * 2)
+        else:
+            assert threads == want * 2
+    for way in ("province", "province-no-room"):
+        for one, other in zip(got[way], got["county"], strict=True):
+            pd.testing.assert_frame_equal(one, other)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ that cannot be parsed is reported once, as a type error.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -118,11 +119,13 @@ def _validate(
         "key_ids": lambda: key_id_problems(dataset),
     }
     parted = [t for t in schema.TABLES if t in by_part]
+    two = ahead.two_threads(_rows_checked(dataset, by_part))
     done = _run_checks(
         held,
         {t: partial(check_by_part, dataset, t, by_part[t], as_of, after_part) for t in parted},
-        two=ahead.two_threads(_rows_checked(dataset, by_part)),
+        two=two,
         rows={t: by_part[t].rows for t in parted},
+        held_beside=not two and ahead.fits_beside(sum(len(df) for _, df in dataset.items())),
     )
     ref_findings, notes = done["references"]
     col_probs, key_ids = done["columns"], done["key_ids"]
@@ -181,22 +184,41 @@ def _run_checks(
     *,
     two: bool,
     rows: Mapping[str, int],
+    held_beside: bool = False,
 ) -> dict[str, object]:
     """Run every piece of work of ``held`` and ``parts`` (name -> work) once; their results by
     name.
 
-    On one thread (``two`` false: a province, so that no two pieces are held at once) the
-    pieces run in their order, the tables held whole first. On two
-    (:func:`~fpanalysis.core.ahead.both_ends`), the second thread takes the tables read by
-    parts, largest first, while the caller's thread takes the checks of the tables held whole,
-    the quickest first; each then goes on to what the other has not begun. The second thread
-    shares the caller's look-ups (:func:`shared_lookups`: they are of the same keys).
+    On two threads (``two``, :func:`~fpanalysis.core.ahead.both_ends`), the second thread takes
+    the tables read by parts, largest first, while the caller's thread takes the checks of the
+    tables held whole, the quickest first; each then goes on to what the other has not begun.
+    Otherwise (a province, where no two parts may be held at once) the caller's thread checks
+    the tables read by parts one after another; with ``held_beside``
+    (:func:`~fpanalysis.core.ahead.fits_beside`) a second thread meanwhile runs the checks of
+    the tables held whole, in their order, and without it they run first on the caller's. The
+    second thread shares the caller's look-ups (:func:`shared_lookups`: they are of the same
+    keys). Each piece runs whole on one thread, so its result is the same either way.
     """
-    if not two:
+    if two:
+        order = sorted(parts, key=lambda t: -rows[t]) + sorted(held, key=_HELD_COST.index)
+        every = held | parts
+        return ahead.both_ends([(name, every[name]) for name in order], second=callers_lookups())
+    if not (held_beside and held and parts):
         return {name: work() for name, work in (held | parts).items()}
-    order = sorted(parts, key=lambda t: -rows[t]) + sorted(held, key=_HELD_COST.index)
-    every = held | parts
-    return ahead.both_ends([(name, every[name]) for name in order], second=callers_lookups())
+    lookups = callers_lookups()
+
+    def held_checks() -> dict[str, object]:
+        with lookups():
+            return {name: work() for name, work in held.items()}
+
+    waiting = ahead.beside(held_checks)
+    try:
+        done = {name: work() for name, work in parts.items()}
+    except BaseException:
+        with contextlib.suppress(BaseException):  # the caller's error is the one raised
+            waiting()
+        raise
+    return waiting() | done
 
 
 #: The checks of the tables held whole, the slowest first (as measured on 2M people).
