@@ -45,8 +45,10 @@ T = TypeVar("T")
 #: (measured in turns, benchmarks/README.md) validation took 30-31 s instead of 44-45 s and
 #: compliance 45-48 s instead of 56-63 s, their peaks 4.7-4.9 GB and 5.3 GB instead of 4.1 GB
 #: and 3.8-4.0 GB. Beyond it (a province, whose large tables are read in slices to stay
-#: within memory) they run one after another, so that 10M people stay within the 8 GB target:
-#: compliance there peaks at 7.2 GB on one thread.
+#: within memory) they run one after another, so that 10M people stay within the 8 GB target,
+#: but for what :func:`fits_beside` lets a second thread take while the caller reads a part at
+#: a time: the checks of the tables held whole (up to ``io.validate.check.HELD_BESIDE_ROWS``)
+#: and compliance's C5-C8. Compliance there peaks at 7.2-7.4 GB.
 TWO_THREADS_ROWS = 60_000_000
 #: What two threads' peak comes to, in bytes per row of the dataset: the 5M people's peaks
 #: above over their 56M rows are 87 (validation) and 95 (compliance) bytes a row.

@@ -125,7 +125,7 @@ def _validate(
         {t: partial(check_by_part, dataset, t, by_part[t], as_of, after_part) for t in parted},
         two=two,
         rows={t: by_part[t].rows for t in parted},
-        held_beside=not two and ahead.fits_beside(sum(len(df) for _, df in dataset.items())),
+        held_beside=_held_beside(sum(len(df) for _, df in dataset.items()), two=two),
     )
     ref_findings, notes = done["references"]
     col_probs, key_ids = done["columns"], done["key_ids"]
@@ -219,6 +219,28 @@ def _run_checks(
             waiting()
         raise
     return waiting() | done
+
+
+#: A province's tables held whole are checked on a second thread beside its parts up to this
+#: many rows of them. At 10M people, beside the parts, the checks of the 20M rows that
+#: ``compliance`` holds whole raised validation's peak by 0.2-0.3 GB (its validation took
+#: 31-37 s instead of 34-45 s), and those of the 39M rows that ``validate`` holds whole (the
+#: households and their members too) by 1.0-1.4 GB, to 7.3-7.75 GB against the 8 GB target
+#: (``benchmarks/README.md``): beyond this they run first, on the caller's thread.
+HELD_BESIDE_ROWS = 30_000_000
+
+
+def _held_beside(held_rows: int, *, two: bool) -> bool:
+    """Whether the checks of the tables held whole (``held_rows`` rows) run on a second thread
+    beside a province's parts (:func:`_run_checks`): not where two threads share every check
+    (``two``), within :data:`HELD_BESIDE_ROWS`, and where the memory allows
+    (:func:`~fpanalysis.core.ahead.fits_beside`).
+
+    Examples:
+        >>> _held_beside(30_000_000, two=True), _held_beside(HELD_BESIDE_ROWS + 1, two=False)
+        (False, False)
+    """
+    return not two and held_rows <= HELD_BESIDE_ROWS and ahead.fits_beside(held_rows)
 
 
 #: The checks of the tables held whole, the slowest first (as measured on 2M people).
