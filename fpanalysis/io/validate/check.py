@@ -223,9 +223,9 @@ def _run_checks(
 
 #: A province's tables held whole are checked on a second thread beside its parts up to this
 #: many rows of them. At 10M people, beside the parts, the checks of the 20M rows that
-#: ``compliance`` holds whole raised validation's peak by 0.2-0.3 GB (its validation took
+#: ``compliance`` holds whole raised validation's peak by 0.16-0.27 GB (its validation took
 #: 31-37 s instead of 34-45 s), and those of the 39M rows that ``validate`` holds whole (the
-#: households and their members too) by 1.0-1.4 GB, to 7.3-7.75 GB against the 8 GB target
+#: households and their members too) by 0.9-1.3 GB, to 7.3-7.75 GB against the 8 GB target
 #: (``benchmarks/README.md``): beyond this they run first, on the caller's thread.
 HELD_BESIDE_ROWS = 30_000_000
 
