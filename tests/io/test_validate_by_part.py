@@ -27,17 +27,25 @@ def rows_at_once(request, monkeypatch):
     return request.param
 
 
-@pytest.fixture(autouse=True, params=[10**9, 0], ids=["beside", "after"])
+@pytest.fixture(
+    autouse=True,
+    params=[(10**9, 10**9), (0, 10**9), (0, -1)],
+    ids=["beside", "held-beside", "after"],
+)
 def beside_rows(request, monkeypatch):
     """The tables read by parts checked on a second thread beside the others (as at a county's
-    scale), or after them in the caller's thread (as at a province's)."""
-    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", request.param)
-    return request.param
+    scale); in the caller's thread while a second checks the tables held whole (a province's,
+    within ``check.HELD_BESIDE_ROWS``); or after them in the caller's thread (a province's
+    beyond it). Returns whether the parts may go on the second thread."""
+    two_rows, held_rows = request.param
+    monkeypatch.setattr(ahead, "TWO_THREADS_ROWS", two_rows)
+    monkeypatch.setattr(check, "HELD_BESIDE_ROWS", held_rows)
+    return bool(two_rows)
 
 
 def test_the_parts_are_checked_beside_the_others_only_up_to_the_limit(dataset, beside_rows):
     """The second thread checks parts exactly when the parts' rows are within the limit (so
-    both ways above are really taken; it starts before the caller's thread has checked the
+    the ways above are really taken; it starts before the caller's thread has checked the
     tables held whole, so it takes a table first), and each table's parts are all checked by
     one thread, in their order."""
     import threading
@@ -59,6 +67,32 @@ def test_the_parts_are_checked_beside_the_others_only_up_to_the_limit(dataset, b
         mine = [s for s in seen if s[0] == table]
         assert len({s[1] for s in mine}) == 1
         assert [s[2] for s in mine] == sorted(s[2] for s in mine)
+
+
+def test_a_province_checks_its_tables_held_whole_beside_only_within_the_limit(
+    dataset, beside_rows, monkeypatch
+):
+    """Where two threads do not share the checks, the checks of the tables held whole run on
+    the second thread within ``check.HELD_BESIDE_ROWS`` and on the caller's beyond it."""
+    import threading
+
+    from fpanalysis.io.validate import idnumbers
+
+    ran: list[str] = []
+    real = check.id_number_findings
+
+    def recorded(ds):
+        ran.append(threading.current_thread().name)
+        return real(ds)
+
+    monkeypatch.setattr(check, "id_number_findings", recorded)
+    assert idnumbers.id_number_findings is not recorded  # only validation's use is recorded
+    parted, plans = io.load_by_part(dataset)
+    validate_dataset(parted, as_of=AS_OF, by_part=plans)
+    assert len(ran) == 1  # once, on either thread where two share every check
+    if not beside_rows:
+        me = threading.current_thread().name
+        assert ran == ["fpanalysis-beside" if check.HELD_BESIDE_ROWS > 0 else me]
 
 
 HELD = ["columns", "references", "dates", "conditional", "id_numbers", "key_ids"]
