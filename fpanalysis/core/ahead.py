@@ -72,10 +72,10 @@ def two_threads(rows: int) -> bool:
 def fits_beside(rows: int) -> bool:
     """Whether a second thread's work over tables of ``rows`` rows held in memory fits beside
     the caller's: ``rows`` x :data:`TWO_THREADS_BYTES_PER_ROW` within the memory this process
-    can have (:func:`memory_for_us`; unknown: it fits). With no limit on the rows: a
-    province's validation checks the tables it holds whole on a second thread while the
-    caller's reads its largest tables a part at a time (``io.validate.check``), and only one
-    part is held at once either way.
+    can have (:func:`memory_for_us`; unknown: it fits). With no limit on the rows: work that
+    holds no part of a province's largest tables, which the caller reads a part at a time, so
+    that only one part is held at once either way (validation's checks of the tables held
+    whole, ``io.validate.check``; compliance's C5-C8, ``rules.compliance.detail``).
 
     Examples:
         >>> fits_beside(1_000)

@@ -295,7 +295,7 @@ def isin_keys(values: pd.Series, keys: pd.Series) -> pd.Series:
 
 def text_equals(values: pd.Series, text: str) -> np.ndarray:
     """Whether each of ``values`` (text) is ``text``, as flags (missing: False): one comparison of
-    the Arrow texts, chunk by chunk, without joining the chunks first.
+    the Arrow texts (:func:`arrow_text`: chunk by chunk, without joining the chunks first).
 
     Examples:
         >>> text_equals(pd.Series(["baseline", None, "followup"], dtype="str"), "baseline").tolist()
@@ -303,9 +303,7 @@ def text_equals(values: pd.Series, text: str) -> np.ndarray:
     """
     import pyarrow.compute as pc
 
-    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
-        values = values.astype(pd.StringDtype("pyarrow", na_value=float("nan")))
-    same = pc.equal(values.array.__arrow_array__(), text).fill_null(False)
+    same = pc.equal(arrow_text(values), text).fill_null(False)
     return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -119,13 +119,14 @@ def _validate(
         "key_ids": lambda: key_id_problems(dataset),
     }
     parted = [t for t in schema.TABLES if t in by_part]
-    two = ahead.two_threads(_rows_checked(dataset, by_part))
+    held_rows = sum(len(df) for _, df in dataset.items())  # the tables held whole
+    two = ahead.two_threads(held_rows + sum(plan.rows for plan in by_part.values()))
     done = _run_checks(
         held,
         {t: partial(check_by_part, dataset, t, by_part[t], as_of, after_part) for t in parted},
         two=two,
         rows={t: by_part[t].rows for t in parted},
-        held_beside=_held_beside(sum(len(df) for _, df in dataset.items()), two=two),
+        held_beside=_held_beside(held_rows, two=two),
     )
     ref_findings, notes = done["references"]
     col_probs, key_ids = done["columns"], done["key_ids"]
@@ -245,8 +246,3 @@ def _held_beside(held_rows: int, *, two: bool) -> bool:
 
 #: The checks of the tables held whole, the slowest first (as measured on 2M people).
 _HELD_COST = ["id_numbers", "conditional", "references", "columns", "key_ids", "dates"]
-
-
-def _rows_checked(dataset: Dataset, by_part: Mapping[str, TypedPlan]) -> int:
-    """The rows of every table checked: those held whole and those read by parts."""
-    return sum(len(df) for _, df in dataset.items()) + sum(p.rows for p in by_part.values())

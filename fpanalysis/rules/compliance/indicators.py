@@ -203,7 +203,7 @@ def _dated_within(tables: Mapping[str, pd.DataFrame], start: Any, end: Any) -> n
         [True, False, False]
     """
     dates = _survey_dates(tables).to_numpy(dtype="datetime64[ns]")
-    lo, hi = (np.datetime64(pd.Timestamp(d).as_unit("ns").to_datetime64()) for d in (start, end))
+    lo, hi = (pd.Timestamp(d).to_datetime64() for d in (start, end))
     return (dates >= lo) & (dates <= hi)
 
 
