@@ -387,3 +387,57 @@ def test_a_misjudged_run_gives_the_same_positions(monkeypatch):
     shuffled = values.take(pa.array(np.random.default_rng(2).permutation(len(values))))
     assert lookup_way(shuffled, keys) == "runs"
     assert text_positions(shuffled, keys).tolist() == positions_by_keys(shuffled, keys).tolist()
+
+
+@pytest.mark.parametrize(
+    ("table_values", "way"),
+    [
+        pytest.param(0.25, "table", id="read-in-the-table"),
+        pytest.param(float("inf"), "search", id="searched-for"),
+    ],
+)
+def test_dense_ids_read_in_their_table_as_searched_for(monkeypatch, table_values, way):
+    """A province's ids spell few more numbers than there are ids: each value's key is read
+    in a table of them, with the same answer as the binary search and the hash (the readable
+    rule), for values in and out of the keys, of other widths, with bytes outside a place's
+    span, and missing."""
+    monkeypatch.setattr(dataset, "TABLE_VALUES", table_values)
+    rng = np.random.default_rng(17)
+    ids = np.sort(rng.choice(2_000, 1_500, replace=False))  # 2,000 numbers for 1,500 keys
+    keys = pa.array([f"P{i // 1000:02d}_{i % 1000:03d}" for i in ids])
+    held = dataset.SortedKeys.of(keys)
+    assert held is not None and held.table is not None and len(held.table) <= 4 * len(keys)
+    pool = [f"P{i // 1000:02d}_{i % 1000:03d}" for i in rng.integers(0, 2_000, 2_000)]
+    pool += ["P02_000", "Q00_001", "P00-001", "P0_001", "", "P00_0010"]  # out of span, widths
+    values = [pool[i] if i < len(pool) else None for i in rng.integers(0, len(pool) + 30, 3_000)]
+    v = pa.chunked_array([pa.array(values[:1_000]), pa.array(values[1_000:])])
+    want = positions_by_keys(v, keys)
+    assert (want >= 0).sum() > 1_000 and (want < 0).sum() > 500
+    called = []
+    monkeypatch.setattr(np, "searchsorted", lambda *a, **k: called.append(1) or _SEARCH(*a, **k))
+    assert held.positions(v).tolist() == want.tolist()
+    assert bool(called) == (way == "search")
+
+
+_SEARCH = np.searchsorted
+
+
+def test_sparse_ids_have_no_table():
+    keys = pa.array(["C1", "C9"])  # 9 numbers for 2 keys: searched for
+    held = dataset.SortedKeys.of(keys)
+    assert held.table is None
+    assert held.positions(pa.array(["C9", "C5", "C1"])).tolist() == [1, -1, 0]
+
+
+@pytest.mark.parametrize("sizes", [[7], [3, 0, 4], [0, 0, 7], [1, 1, 1, 1, 1, 1, 1], [6, 1, 0]])
+@pytest.mark.parametrize("at", [[], [0], [6], [0, 2, 3, 6], [1, 1, 4], list(range(7))])
+def test_values_taken_chunk_by_chunk_as_taken_whole(sizes, at):
+    cells = ["a", None, "b", "b", "c", None, "d"]
+    chunks, start = [], 0
+    for size in sizes:
+        chunks.append(pa.array(cells[start : start + size], pa.string()))
+        start += size
+    values = pa.chunked_array(chunks, type=pa.string())
+    got = dataset.take_in_order(values, np.array(at, dtype=np.int64))
+    assert got.type == values.type
+    assert got.to_pylist() == [cells[i] for i in at]
