@@ -744,6 +744,41 @@ def _fixed_width_numbers(arr) -> tuple[SortedKeys, np.ndarray] | None:
     return held, codes[0] if len(codes) == 1 else np.concatenate(codes)
 
 
+def sorted_text_codes(arr, *, span: int = 4) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(values, sort=True)`` of an Arrow text array (chunked or not) of ids of one
+    width, none missing, read as numbers (:func:`_fixed_width_numbers`, which increase as the
+    texts do, bytewise, as Python orders them): ``(codes, first)``, each value's place among the
+    distinct values sorted, and where each distinct value is first. ``None`` where the values are
+    not such ids, or spell more than ``span`` times as many numbers as there are values (no
+    table of every number is then made). No hash and no sort of the texts: a province's 4.5M
+    couples' units, in a table of 320,000 numbers.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> codes, first = sorted_text_codes(pa.chunked_array([["U3", "U1"], ["U3", "U2"]]))
+        >>> codes.tolist(), first.tolist()
+        ([2, 0, 2, 1], [1, 3, 0])
+        >>> no_ids, too_sparse = pa.array(["U1", None]), pa.array(["U1", "U9"])
+        >>> sorted_text_codes(no_ids), sorted_text_codes(too_sparse, span=2)
+        (None, None)
+    """
+    numbered = _fixed_width_numbers(arr)
+    if numbered is None:
+        return None
+    held, numbers = numbered
+    bound = int(np.prod(held.radix.astype(object)))
+    if bound > span * len(numbers):
+        return None
+    seen = np.zeros(bound, dtype=bool)
+    seen[numbers] = True
+    present = np.flatnonzero(seen)
+    place = np.zeros(bound, dtype=np.intp)
+    place[present] = np.arange(len(present), dtype=np.intp)
+    first = np.zeros(bound, dtype=np.intp)
+    first[numbers[::-1]] = np.arange(len(numbers) - 1, -1, -1, dtype=np.intp)  # the first wins
+    return place[numbers], first[present]
+
+
 def text_numbers(arr) -> tuple[np.ndarray, int]:
     """Each value of an Arrow text array (chunked or not) as an ``int64`` number below a
     bound, equal values and only they having equal numbers (a missing value equals a missing

@@ -441,3 +441,26 @@ def test_values_taken_chunk_by_chunk_as_taken_whole(sizes, at):
     got = dataset.take_in_order(values, np.array(at, dtype=np.int64))
     assert got.type == values.type
     assert got.to_pylist() == [cells[i] for i in at]
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_ids_coded_in_order_as_factorized(chunks):
+    """Ids of one width coded by their numbers: pandas' sorted factorization, codes and the
+    distinct values in order, whatever the order and chunks of the values."""
+    rng = np.random.default_rng(23)
+    ids = [f"U{int(i):02d}_{int(j):03d}" for i, j in rng.integers(0, [5, 200], (3_000, 2))]
+    size = -(-len(ids) // chunks)
+    arr = pa.chunked_array([pa.array(ids[i : i + size]) for i in range(0, len(ids), size)])
+    coded = dataset.sorted_text_codes(arr)
+    assert coded is not None
+    codes, first = coded
+    want_codes, want_names = pd.factorize(pd.Series(ids, dtype="str"), sort=True)
+    assert codes.tolist() == want_codes.tolist()
+    assert [ids[i] for i in first] == list(want_names)
+    assert all(ids.index(ids[i]) == i for i in first)  # each where it is first
+
+
+def test_ids_too_sparse_or_not_ids_are_not_coded():
+    assert dataset.sorted_text_codes(pa.array(["U1", "U9"]), span=4) is None  # 9 numbers, 2 ids
+    assert dataset.sorted_text_codes(pa.array(["U1", "U10"])) is None  # two widths
+    assert dataset.sorted_text_codes(pa.array(["U1", None])) is None

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from fpanalysis.core.dataset import arrow_text, sorted_text_codes
 from fpanalysis.core.numbers import as_written
 from fpanalysis.core.params import Params
 from fpanalysis.core.timings import phase
@@ -95,8 +96,9 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``pd.factorize(values, sort=True)`` of texts with none missing; a column holding one
-    text throughout (a block of one indicator) is known by one comparison, not hashed row by
-    row.
+    text throughout (a block of one indicator) is known by one comparison, and ids of one width
+    (the units) are read as numbers (:func:`~fpanalysis.core.dataset.sorted_text_codes`), not
+    hashed row by row.
 
     Examples:
         >>> codes, names = _sorted_codes(pd.Series(["b", "a", "b"], dtype="str"))
@@ -108,6 +110,10 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """
     if len(values) and bool((values == values.iloc[0]).all()):
         return np.zeros(len(values), dtype=np.intp), pd.Index(values.iloc[:1], dtype="str")
+    coded = sorted_text_codes(arrow_text(values)) if len(values) else None
+    if coded is not None:  # ids of one width (the units): read as numbers, not hashed
+        codes, first = coded
+        return codes, pd.Index(values.iloc[first], dtype="str")
     codes, names = pd.factorize(values, sort=True)
     return codes, pd.Index(names, dtype="str")
 
