@@ -194,3 +194,48 @@ def test_the_rules_weigh_the_tables_as_read(sample_dir, given, rows_weighed, mon
     compliance_scorecard(tables, load_params(), "2024")
     want = {"report": sum(ds.report.rows.values()), "held": held}.get(rows_weighed, rows_weighed)
     assert weighed[:1] == [want]
+
+
+@pytest.mark.parametrize("ids", ["one-width", "mixed-widths"])
+def test_sums_added_by_codes_as_by_the_group_by(ids):
+    """The reduce's way for parts with every unit given (each (unit, indicator) as an integer,
+    the counts added by numpy) gives the readable group-by's frame: the same rows in the same
+    order, the same counts, the same exact penalties and the same types."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from fpanalysis.rules.compliance import scoring
+
+    rng = np.random.default_rng(5)
+    unit = (lambda i: f"U{i:03d}") if ids == "one-width" else (lambda i: f"U{i}")
+    kinds = ["baseline_coverage", "falsifications", "followup_coverage", "pregnancy_checks"]
+    parts = []
+    for _ in range(3):
+        n = 400
+        picks = [Fraction(0), Fraction(1, 2), Fraction(7, 20), Fraction(3)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unit_id": pd.Series(
+                        [unit(int(i)) for i in rng.integers(0, 150, n)], dtype="str"
+                    ),
+                    "indicator": pd.Series(
+                        [kinds[int(i)] for i in rng.integers(0, 4, n)], dtype="str"
+                    ),
+                    "numerator": rng.integers(0, 5, n).astype("int64"),
+                    "denominator": rng.integers(0, 9, n).astype("int64"),
+                    "penalty": pd.Series(
+                        [picks[int(i)] if i < 4 else scoring._ZERO for i in rng.integers(0, 40, n)],
+                        dtype="object",
+                    ),
+                    "veto": rng.integers(0, 2, n).astype("int64"),
+                }
+            )
+        )
+    stacked = pd.concat(parts, ignore_index=True)
+    want = scoring._added_by_groups(stacked)
+    got = scoring.add_unit_sums(parts)
+    pd.testing.assert_frame_equal(got, want)
+    assert got["penalty"].map(type).eq(Fraction).all()
+    assert (want["penalty"] != 0).sum() > 50  # points added, not only noughts

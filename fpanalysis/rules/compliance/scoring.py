@@ -190,6 +190,14 @@ def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
             }
         )
     s = pd.concat(parts, ignore_index=True)
+    if not (s["unit_id"].isna().any() or s["indicator"].isna().any()):
+        return _added_by_codes(s)
+    return _added_by_groups(s)
+
+
+def _added_by_groups(s: pd.DataFrame) -> pd.DataFrame:
+    """:func:`add_unit_sums` of the parts stacked (``s``) by a group-by of the texts: the
+    readable rule (a row without a unit or an indicator is left out, as a group-by leaves it)."""
     out = (
         s.groupby(["unit_id", "indicator"], sort=True)[["numerator", "denominator", "veto"]]
         .sum()
@@ -206,6 +214,40 @@ def add_unit_sums(parts: list[pd.DataFrame]) -> pd.DataFrame:
         dtype="object",
     )
     return out.reset_index()[SUMS_COLUMNS]
+
+
+def _added_by_codes(s: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_added_by_groups` of parts with every unit and indicator given, as :func:`unit_sums`
+    adds rows up: each (unit, indicator) as one integer from their sorted codes, the counts
+    added by numpy, not grouped by the texts (a province's 303,040 units' sums, block by block:
+    millions of rows)."""
+    units, unit_names = _sorted_codes(s["unit_id"].astype("str"))
+    kinds, kind_names = _sorted_codes(s["indicator"].astype("str"))
+    width = max(len(kind_names), 1)
+    group = units.astype(np.int64) * width + kinds
+    groups = len(unit_names) * width
+    present = np.flatnonzero(np.bincount(group, minlength=groups))
+    at = np.searchsorted(present, group)
+
+    def added(column: str) -> np.ndarray:
+        return np.bincount(at, weights=s[column].to_numpy(dtype=np.float64), minlength=len(present))
+
+    points = s["penalty"].to_numpy(dtype=object)
+    some = _with_points(points)  # the few rows with points
+    out = pd.DataFrame(
+        {
+            "unit_id": pd.Series(unit_names.take(present // width), dtype="str"),
+            "indicator": pd.Series(kind_names.take(present % width), dtype="str"),
+            # (counts of rows: exact as float64 far beyond any dataset's rows)
+            "numerator": added("numerator").astype("int64"),
+            "denominator": added("denominator").astype("int64"),
+            "penalty": pd.Series(
+                _exact_totals(at[some], points[some].tolist(), len(present)), dtype="object"
+            ),
+            "veto": added("veto").astype("int64"),
+        }
+    )
+    return out[SUMS_COLUMNS]
 
 
 def _units_in(sums: pd.DataFrame) -> set:
