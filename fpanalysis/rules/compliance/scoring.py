@@ -54,44 +54,58 @@ def unit_sums(detail: pd.DataFrame) -> pd.DataFrame:
         ['U1', 'followup_coverage', 1, 2, Fraction(0, 1), 0]
     """
     keep = detail["unit_id"].notna().to_numpy()
-    # Each row's group as one integer: its unit's place among the units sorted, times the
-    # indicators, plus its indicator's place (what ``groupby([...], sort=True)`` orders by),
-    # and the sums counted per group by numpy rather than grouped by the texts.
-    units, unit_names = _sorted_codes(detail["unit_id"].astype("str")[keep])
-    kinds, kind_names = _sorted_codes(detail["indicator"].astype("str")[keep])
-    width = max(len(kind_names), 1)
-    group = units.astype(np.int64) * width + kinds
-    groups = len(unit_names) * width
+    g = _UnitGroups(detail["unit_id"][keep], detail["indicator"][keep])
     numerator = detail["in_numerator"].fillna(False) & detail["in_denominator"].fillna(True)
     denominator = detail["in_denominator"].fillna(False)
     veto = detail["veto"].astype(bool)
 
     def count(flags: pd.Series) -> np.ndarray:
-        return np.bincount(group[flags.to_numpy(dtype=bool)[keep]], minlength=groups)
+        return np.bincount(g.at[flags.to_numpy(dtype=bool)[keep]], minlength=len(g.present))
 
-    present = np.flatnonzero(np.bincount(group, minlength=groups))
-    out = pd.DataFrame(
-        {
-            "unit_id": pd.Series(unit_names.take(present // width), dtype="str"),
-            "indicator": pd.Series(kind_names.take(present % width), dtype="str"),
-            "numerator": count(numerator)[present].astype("int64"),
-            "denominator": count(denominator)[present].astype("int64"),
-        }
-    )
+    out = g.frame()
+    out["numerator"] = count(numerator).astype("int64")
+    out["denominator"] = count(denominator).astype("int64")
     # Penalty points exactly as written (0.5 is 1/2): a handful of event rows, not every couple.
     points = detail["penalty"].to_numpy(dtype="float64")[keep]
     some = np.flatnonzero(points > 0)
     exact = {v: _exact(v) for v in np.unique(points[some]).tolist()}
     out["penalty"] = pd.Series(
-        _exact_totals(
-            np.searchsorted(present, group[some]),
-            [exact[v] for v in points[some].tolist()],
-            len(present),
-        ),
+        _exact_totals(g.at[some], [exact[v] for v in points[some].tolist()], len(g.present)),
         dtype="object",
     )
-    out["veto"] = count(veto)[present].astype("int64")
+    out["veto"] = count(veto).astype("int64")
     return out[SUMS_COLUMNS]
+
+
+class _UnitGroups:
+    """The (unit, indicator) groups of rows with every unit and indicator given, as
+    ``groupby(["unit_id", "indicator"], sort=True)`` finds them, without grouping the texts:
+    each row's group as one integer, its unit's place among the units sorted times the
+    indicators plus its indicator's place (:func:`_sorted_codes`); ``present``: the groups
+    with rows, in order; ``at``: each row's group's place among them. The sums are then
+    counted per group by numpy (:func:`unit_sums`, :func:`_added_by_codes`)."""
+
+    def __init__(self, unit_id: pd.Series, indicator: pd.Series) -> None:
+        units, self.unit_names = _sorted_codes(unit_id.astype("str"))
+        kinds, self.kind_names = _sorted_codes(indicator.astype("str"))
+        self.width = max(len(self.kind_names), 1)
+        group = units.astype(np.int64) * self.width + kinds
+        groups = len(self.unit_names) * self.width
+        self.present = np.flatnonzero(np.bincount(group, minlength=groups))
+        place = np.zeros(groups, dtype=np.intp)  # each group's place among those present
+        place[self.present] = np.arange(len(self.present), dtype=np.intp)
+        self.at = place[group]
+
+    def frame(self) -> pd.DataFrame:
+        """The groups' units and indicators, a row per group with rows, in order."""
+        return pd.DataFrame(
+            {
+                "unit_id": pd.Series(self.unit_names.take(self.present // self.width), dtype="str"),
+                "indicator": pd.Series(
+                    self.kind_names.take(self.present % self.width), dtype="str"
+                ),
+            }
+        )
 
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -221,32 +235,21 @@ def _added_by_codes(s: pd.DataFrame) -> pd.DataFrame:
     adds rows up: each (unit, indicator) as one integer from their sorted codes, the counts
     added by numpy, not grouped by the texts (a province's 303,040 units' sums, block by block:
     millions of rows)."""
-    units, unit_names = _sorted_codes(s["unit_id"].astype("str"))
-    kinds, kind_names = _sorted_codes(s["indicator"].astype("str"))
-    width = max(len(kind_names), 1)
-    group = units.astype(np.int64) * width + kinds
-    groups = len(unit_names) * width
-    present = np.flatnonzero(np.bincount(group, minlength=groups))
-    at = np.searchsorted(present, group)
+    g = _UnitGroups(s["unit_id"], s["indicator"])
 
     def added(column: str) -> np.ndarray:
-        return np.bincount(at, weights=s[column].to_numpy(dtype=np.float64), minlength=len(present))
+        # (counts of rows: exact as float64 far beyond any dataset's rows)
+        weights = s[column].to_numpy(dtype=np.float64)
+        return np.bincount(g.at, weights=weights, minlength=len(g.present)).astype("int64")
 
     points = s["penalty"].to_numpy(dtype=object)
     some = _with_points(points)  # the few rows with points
-    out = pd.DataFrame(
-        {
-            "unit_id": pd.Series(unit_names.take(present // width), dtype="str"),
-            "indicator": pd.Series(kind_names.take(present % width), dtype="str"),
-            # (counts of rows: exact as float64 far beyond any dataset's rows)
-            "numerator": added("numerator").astype("int64"),
-            "denominator": added("denominator").astype("int64"),
-            "penalty": pd.Series(
-                _exact_totals(at[some], points[some].tolist(), len(present)), dtype="object"
-            ),
-            "veto": added("veto").astype("int64"),
-        }
+    out = g.frame()
+    out["numerator"], out["denominator"] = added("numerator"), added("denominator")
+    out["penalty"] = pd.Series(
+        _exact_totals(g.at[some], points[some].tolist(), len(g.present)), dtype="object"
     )
+    out["veto"] = added("veto")
     return out[SUMS_COLUMNS]
 
 
