@@ -143,7 +143,7 @@ def _mask_names_arrow(s: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from fpanalysis.core.dataset import one_array
+    from fpanalysis.core.textnumbers import one_array
 
     a = one_array(pa.array(s))  # in one piece, as a column made from Python texts is
     text = a.type
@@ -231,7 +231,7 @@ def _may_be_id_shaped(s: pd.Series):
     import numpy as np
     import pyarrow as pa
 
-    from fpanalysis.core.dataset import text_layout
+    from fpanalysis.core.textnumbers import text_layout
 
     arr = pa.array(s.astype(pd.StringDtype("pyarrow", na_value=float("nan"))).array)
     out = np.zeros(len(arr), dtype=bool)

@@ -18,13 +18,8 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import (
-    ID_NUMBER_COLUMNS,
-    Problem,
-    one_array,
-    row_keys,
-    text_layout,
-)
+from fpanalysis.core.dataset import ID_NUMBER_COLUMNS, Problem, row_keys
+from fpanalysis.core.textnumbers import one_array, text_layout
 from fpanalysis.io.cells import MONEY_MAX_YUAN, TYPE_MESSAGES, float_text, parse_column
 from fpanalysis.io.frames import (
     _header_row,
@@ -382,7 +377,7 @@ def _one_chunk(s: pd.Series) -> pd.Series:
 class _Edges:
     """A text column's cells by their bytes (:func:`_edges`): ``valid`` (not missing),
     ``length`` (bytes), ``first`` (their first byte, 0 for an empty cell), and ``offsets`` and
-    ``data`` (every cell's bytes end to end, as :func:`~fpanalysis.core.dataset.text_layout`
+    ``data`` (every cell's bytes end to end, as :func:`~fpanalysis.core.textnumbers.text_layout`
     gives them)."""
 
     valid: np.ndarray

@@ -24,8 +24,8 @@ import pandas as pd
 from fpanalysis.core import schema
 from fpanalysis.core.ahead import read_ahead
 from fpanalysis.core.clock import document_time
-from fpanalysis.core.dataset import text_layout
 from fpanalysis.core.errors import UsageError
+from fpanalysis.core.textnumbers import text_layout
 from fpanalysis.io.guard import atomic_file
 
 if TYPE_CHECKING:

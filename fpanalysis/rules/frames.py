@@ -10,8 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from fpanalysis.core.dataset import one_array, text_in_order, text_positions
+from fpanalysis.core.dataset import text_in_order, text_positions
 from fpanalysis.core.schema import empty_frame
+from fpanalysis.core.textnumbers import one_array
 
 
 class Memo(dict):

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from fpanalysis.core import dataset, schema
+from fpanalysis.core import dataset, schema, textnumbers
 from fpanalysis.core.dataset import (
     by_values_pays,
     lookup_way,
@@ -228,7 +228,7 @@ def test_sorted_keys_are_searched_as_hashed(values, keys, value_kind, chunks):
     k = pa.array(keys)
     want = positions_by_keys(v, k).tolist()
     assert text_positions(v, k).tolist() == want
-    held = dataset.SortedKeys.of(k)
+    held = textnumbers.SortedKeys.of(k)
     if held is not None:
         assert held.positions(v).tolist() == want
 
@@ -242,7 +242,7 @@ def test_sorted_keys_random_against_the_hash():
     pool += [f"P{i}" for i in ids[:50]]  # another width
     values = [pool[i] if i < len(pool) else None for i in rng.integers(0, len(pool) + 40, 6_000)]
     v = pa.chunked_array([pa.array(values[:2_500]), pa.array(values[2_500:])])
-    held = dataset.SortedKeys.of(keys)
+    held = textnumbers.SortedKeys.of(keys)
     assert held is not None
     want = positions_by_keys(v, keys)
     assert (want >= 0).sum() > 1_000 and (want < 0).sum() > 1_000
@@ -252,14 +252,14 @@ def test_sorted_keys_random_against_the_hash():
 
 def test_sorted_keys_are_made_once_while_they_live():
     keys = pa.array([f"P{i:03d}" for i in range(100)])
-    held = dataset.SortedKeys.held(keys)
-    assert held is not None and dataset.SortedKeys.held(keys) is held
-    assert dataset.SortedKeys.held(pa.array([f"P{i:03d}" for i in range(100)])) is not held
+    held = textnumbers.SortedKeys.held(keys)
+    assert held is not None and textnumbers.SortedKeys.held(keys) is held
+    assert textnumbers.SortedKeys.held(pa.array([f"P{i:03d}" for i in range(100)])) is not held
     mixed = pa.array(["P2", "P1"])
-    assert dataset.SortedKeys.held(mixed) is None and id(mixed) in dataset._HELD
+    assert textnumbers.SortedKeys.held(mixed) is None and id(mixed) in textnumbers._HELD
     gone = id(keys)
     del keys
-    assert gone not in dataset._HELD
+    assert gone not in textnumbers._HELD
 
 
 def test_a_columns_sorted_keys_are_made_once_however_often_it_is_read():
@@ -268,8 +268,8 @@ def test_a_columns_sorted_keys_are_made_once_however_often_it_is_read():
     frame = pd.DataFrame({"person_id": pd.Series([f"P{i:03d}" for i in range(100)], dtype="str")})
     first = dataset.arrow_text(frame["person_id"])
     assert dataset.arrow_text(frame["person_id"]) is first
-    assert dataset.SortedKeys.held(dataset.arrow_text(frame["person_id"])) is (
-        dataset.SortedKeys.held(first)
+    assert textnumbers.SortedKeys.held(dataset.arrow_text(frame["person_id"])) is (
+        textnumbers.SortedKeys.held(first)
     )
     frame.loc[0, "person_id"] = "P000"  # a value set: another array, read afresh
     again = dataset.arrow_text(frame["person_id"])
@@ -284,7 +284,7 @@ def test_a_columns_sorted_keys_are_made_once_however_often_it_is_read():
 @pytest.mark.parametrize("block", [1, 3, 16, 17, 1 << 16])
 @pytest.mark.parametrize("chunks", [1, 3])
 def test_ids_read_as_numbers_a_block_at_a_time(monkeypatch, block, chunks):
-    monkeypatch.setattr(dataset, "BLOCK_ROWS", block)
+    monkeypatch.setattr(textnumbers, "BLOCK_ROWS", block)
     rng = np.random.default_rng(11)
     ids = [
         f"P{int(i):05d}-{int(j)}"
@@ -292,16 +292,18 @@ def test_ids_read_as_numbers_a_block_at_a_time(monkeypatch, block, chunks):
     ]
     size = -(-len(ids) // chunks)
     arr = pa.chunked_array([pa.array(ids[i : i + size]) for i in range(0, len(ids), size)])
-    held, numbers = dataset._fixed_width_numbers(arr)
+    held, numbers = textnumbers._fixed_width_numbers(arr)
     # the readable rule: equal ids, equal numbers; the numbers in the ids' order
     order = sorted(range(len(ids)), key=lambda k: ids[k])
     assert [numbers[k] for k in order] == sorted(numbers.tolist())
     assert len(set(numbers.tolist())) == len(set(ids))
-    low, high = dataset._place_spans(np.frombuffer("".join(ids).encode(), np.uint8).reshape(50, 8))
+    low, high = textnumbers._place_spans(
+        np.frombuffer("".join(ids).encode(), np.uint8).reshape(50, 8)
+    )
     assert [chr(b) for b in low] == [min(i[p] for i in ids) for p in range(8)]
     assert [chr(b) for b in high] == [max(i[p] for i in ids) for p in range(8)]
     keys = pa.array(sorted(set(ids)))
-    assert dataset.SortedKeys.of(keys).positions(arr).tolist() == (
+    assert textnumbers.SortedKeys.of(keys).positions(arr).tolist() == (
         positions_by_keys(arr, keys).tolist()
     )
 
@@ -315,7 +317,7 @@ def test_keys_too_varied_for_a_number_are_hashed():
             | {"0" * 16, "f" * 16}
         )
     )
-    assert dataset.SortedKeys.of(keys) is None
+    assert textnumbers.SortedKeys.of(keys) is None
     values = pa.array(["f" * 16, "0" * 16, "x" * 16])
     assert text_positions(values, keys).tolist() == positions_by_keys(values, keys).tolist()
 
@@ -401,11 +403,11 @@ def test_dense_ids_read_in_their_table_as_searched_for(monkeypatch, table_values
     in a table of them, with the same answer as the binary search and the hash (the readable
     rule), for values in and out of the keys, of other widths, with bytes outside a place's
     span, and missing."""
-    monkeypatch.setattr(dataset, "TABLE_VALUES", table_values)
+    monkeypatch.setattr(textnumbers, "TABLE_VALUES", table_values)
     rng = np.random.default_rng(17)
     ids = np.sort(rng.choice(2_000, 1_500, replace=False))  # 2,000 numbers for 1,500 keys
     keys = pa.array([f"P{i // 1000:02d}_{i % 1000:03d}" for i in ids])
-    held = dataset.SortedKeys.of(keys)
+    held = textnumbers.SortedKeys.of(keys)
     assert held is not None and held.table is not None and len(held.table) <= 4 * len(keys)
     pool = [f"P{i // 1000:02d}_{i % 1000:03d}" for i in rng.integers(0, 2_000, 2_000)]
     pool += ["P02_000", "Q00_001", "P00-001", "P0_001", "", "P00_0010"]  # out of span, widths
@@ -424,7 +426,7 @@ _SEARCH = np.searchsorted
 
 def test_sparse_ids_have_no_table():
     keys = pa.array(["C1", "C9"])  # 9 numbers for 2 keys: searched for
-    held = dataset.SortedKeys.of(keys)
+    held = textnumbers.SortedKeys.of(keys)
     assert held.table is None
     assert held.positions(pa.array(["C9", "C5", "C1"])).tolist() == [1, -1, 0]
 
@@ -451,7 +453,7 @@ def test_ids_coded_in_order_as_factorized(chunks):
     ids = [f"U{int(i):02d}_{int(j):03d}" for i, j in rng.integers(0, [5, 200], (3_000, 2))]
     size = -(-len(ids) // chunks)
     arr = pa.chunked_array([pa.array(ids[i : i + size]) for i in range(0, len(ids), size)])
-    coded = dataset.sorted_text_codes(arr)
+    coded = textnumbers.sorted_text_codes(arr)
     assert coded is not None
     codes, first = coded
     want_codes, want_names = pd.factorize(pd.Series(ids, dtype="str"), sort=True)
@@ -461,6 +463,6 @@ def test_ids_coded_in_order_as_factorized(chunks):
 
 
 def test_ids_too_sparse_or_not_ids_are_not_coded():
-    assert dataset.sorted_text_codes(pa.array(["U1", "U9"]), span=4) is None  # 9 numbers, 2 ids
-    assert dataset.sorted_text_codes(pa.array(["U1", "U10"])) is None  # two widths
-    assert dataset.sorted_text_codes(pa.array(["U1", None])) is None
+    assert textnumbers.sorted_text_codes(pa.array(["U1", "U9"]), span=4) is None  # 9 numbers, 2 ids
+    assert textnumbers.sorted_text_codes(pa.array(["U1", "U10"])) is None  # two widths
+    assert textnumbers.sorted_text_codes(pa.array(["U1", None])) is None

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import schema
-from fpanalysis.core.dataset import one_array, unit_ids
+from fpanalysis.core.dataset import unit_ids
 from fpanalysis.core.errors import FPError
 from fpanalysis.core.params import Params
+from fpanalysis.core.textnumbers import one_array
 from fpanalysis.engines.dask import common
 from fpanalysis.engines.dask.common import (
     PartitionSpec,

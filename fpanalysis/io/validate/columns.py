@@ -197,7 +197,8 @@ def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
         >>> _duplicated(df, ["a"]).tolist(), _duplicated(df, ["a", "b"]).tolist()
         ([True, False, True, True, True], [True, False, True, True, True])
     """
-    from fpanalysis.core.dataset import arrow_text, one_array
+    from fpanalysis.core.dataset import arrow_text
+    from fpanalysis.core.textnumbers import one_array
 
     n = len(df)
     if n < 2:
@@ -214,7 +215,7 @@ def _duplicated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
 def _row_numbers(arrays: list) -> np.ndarray | None:
     """Each row's values in Arrow text ``arrays`` as one ``int64`` number, equal rows and only
     they having equal numbers: each column's numbers
-    (:func:`~fpanalysis.core.dataset.text_numbers`: ids read as numbers, other text by a
+    (:func:`~fpanalysis.core.textnumbers.text_numbers`: ids read as numbers, other text by a
     dictionary of its values) side by side, as the digits of a number whose places span each
     column's bound. ``None`` when those bounds multiplied reach 2**63.
 
@@ -223,7 +224,7 @@ def _row_numbers(arrays: list) -> np.ndarray | None:
         >>> _row_numbers([pa.array(["R1", "R2", "R1"]), pa.array(["P7", "P7", "P8"])]).tolist()
         [0, 2, 1]
     """
-    from fpanalysis.core.dataset import text_numbers
+    from fpanalysis.core.textnumbers import text_numbers
 
     out = None
     bound = 1

@@ -398,7 +398,8 @@ def member_counts(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from fpanalysis.core.dataset import arrow_text, one_array, run_starts, text_in_order
+    from fpanalysis.core.dataset import arrow_text, run_starts, text_in_order
+    from fpanalysis.core.textnumbers import one_array
 
     a = one_array(arrow_text(ids))
     text = pd.StringDtype("pyarrow", na_value=np.nan)

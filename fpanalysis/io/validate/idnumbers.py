@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from fpanalysis.core import ids
-from fpanalysis.core.dataset import Dataset, Problem, text_layout
+from fpanalysis.core.dataset import Dataset, Problem
 from fpanalysis.core.privacy import id_shaped
+from fpanalysis.core.textnumbers import text_layout
 from fpanalysis.io.validate.findings import Finding, loaded_columns, map_values
 
 __all__ = ["KEY_ID_RULE", "id_number_findings", "key_id_problems"]
@@ -350,7 +351,7 @@ def _shapes(values: pd.Series) -> _Shapes:
 
 def _shapes_of(offsets: np.ndarray, data: np.ndarray, out: _Shapes, start: int) -> None:
     """:func:`_shapes` of one slice of values given by their bytes
-    (:func:`~fpanalysis.core.dataset.text_layout`), written into ``out`` from row ``start``."""
+    (:func:`~fpanalysis.core.textnumbers.text_layout`), written into ``out`` from row ``start``."""
     k = len(offsets) - 1
     length = np.diff(offsets)
     at = slice(start, start + k)

@@ -13,7 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fpanalysis.core.dataset import arrow_text, one_array
+from fpanalysis.core.dataset import arrow_text
+from fpanalysis.core.textnumbers import one_array
 from fpanalysis.rules.bonus import parallel
 from fpanalysis.rules.bonus.months import FAR_FUTURE, FAR_PAST, MODES, SHARES, month_or
 

@@ -14,9 +14,10 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from fpanalysis.core.dataset import arrow_text, sorted_text_codes
+from fpanalysis.core.dataset import arrow_text
 from fpanalysis.core.numbers import as_written
 from fpanalysis.core.params import Params
+from fpanalysis.core.textnumbers import sorted_text_codes
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.detail import detail_blocks
 from fpanalysis.rules.compliance.indicators import COUNT_INDICATORS, INDICATORS, RATE_INDICATORS
@@ -111,7 +112,7 @@ class _UnitGroups:
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``pd.factorize(values, sort=True)`` of texts with none missing; a column holding one
     text throughout (a block of one indicator) is known by one comparison, and ids of one width
-    (the units) are read as numbers (:func:`~fpanalysis.core.dataset.sorted_text_codes`), not
+    (the units) are read as numbers (:func:`~fpanalysis.core.textnumbers.sorted_text_codes`), not
     hashed row by row.
 
     Examples:

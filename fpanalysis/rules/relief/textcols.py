@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fpanalysis.core.dataset import one_array
+from fpanalysis.core.textnumbers import one_array
 
 TEXT = pa.large_string()
 
