@@ -18,6 +18,7 @@ __all__ = [
     "TABLE_SPAN",
     "TABLE_VALUES",
     "SortedKeys",
+    "dense_codes",
     "one_array",
     "sorted_text_codes",
     "text_layout",
@@ -174,6 +175,11 @@ class SortedKeys:
             codes[start : start + BLOCK_ROWS] = number
         return codes, inside
 
+    @property
+    def span(self) -> int:
+        """How many numbers the places can spell: the numbers are below it."""
+        return int(np.prod(self.radix.astype(object)))
+
     @cached_property
     def table(self) -> np.ndarray | None:
         """Each number the keys' places can spell, the position of the key that is it (-1:
@@ -181,10 +187,9 @@ class SortedKeys:
         many as the keys. A province's ids are numbered densely (10M persons' ids spell 12M
         numbers: a table of 48 MB), and a value's key is then read at its number, where a
         binary search of the keys reads two dozen."""
-        span = int(np.prod(self.radix))
-        if span > TABLE_SPAN * len(self.codes) or len(self.codes) >= 2**31:
+        if self.span > TABLE_SPAN * len(self.codes) or len(self.codes) >= 2**31:
             return None
-        table = np.full(span, -1, dtype=np.int32)
+        table = np.full(self.span, -1, dtype=np.int32)
         table[self.codes] = np.arange(len(self.codes), dtype=np.int32)
         return table
 
@@ -321,17 +326,28 @@ def sorted_text_codes(arr, *, span: int = 4) -> tuple[np.ndarray, np.ndarray] | 
     if numbered is None:
         return None
     held, numbers = numbered
-    bound = int(np.prod(held.radix.astype(object)))
-    if bound > span * len(numbers):
+    if held.span > span * len(numbers):
         return None
-    seen = np.zeros(bound, dtype=bool)
-    seen[numbers] = True
-    present = np.flatnonzero(seen)
+    codes, present = dense_codes(numbers, held.span)
+    first = np.zeros(held.span, dtype=np.intp)
+    first[numbers[::-1]] = np.arange(len(numbers) - 1, -1, -1, dtype=np.intp)  # the first wins
+    return codes, first[present]
+
+
+def dense_codes(numbers: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integers below ``bound`` renumbered densely, in their order: ``(codes, present)``, each
+    number's place among the distinct numbers, and those numbers, increasing. By a table of
+    every number below ``bound``, not a sort: for numbers that fill much of their range.
+
+    Examples:
+        >>> codes, present = dense_codes(np.array([7, 2, 7, 5]), 8)
+        >>> codes.tolist(), present.tolist()
+        ([2, 0, 2, 1], [2, 5, 7])
+    """
+    present = np.flatnonzero(np.bincount(numbers, minlength=bound))
     place = np.zeros(bound, dtype=np.intp)
     place[present] = np.arange(len(present), dtype=np.intp)
-    first = np.zeros(bound, dtype=np.intp)
-    first[numbers[::-1]] = np.arange(len(numbers) - 1, -1, -1, dtype=np.intp)  # the first wins
-    return place[numbers], first[present]
+    return place[numbers], present
 
 
 def text_numbers(arr) -> tuple[np.ndarray, int]:
@@ -354,7 +370,7 @@ def text_numbers(arr) -> tuple[np.ndarray, int]:
     numbered = _fixed_width_numbers(arr)
     if numbered is not None:
         held, codes = numbered
-        return codes, int(np.prod(held.radix.astype(object)))
+        return codes, held.span
     arr = one_array(arr)
     coded = pc.dictionary_encode(arr, null_encoding="encode")
     return coded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(coded.dictionary)

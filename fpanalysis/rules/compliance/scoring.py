@@ -17,7 +17,7 @@ import pandas as pd
 from fpanalysis.core.dataset import arrow_text
 from fpanalysis.core.numbers import as_written
 from fpanalysis.core.params import Params
-from fpanalysis.core.textnumbers import sorted_text_codes
+from fpanalysis.core.textnumbers import dense_codes, sorted_text_codes
 from fpanalysis.core.timings import phase
 from fpanalysis.rules.compliance.detail import detail_blocks
 from fpanalysis.rules.compliance.indicators import COUNT_INDICATORS, INDICATORS, RATE_INDICATORS
@@ -91,11 +91,7 @@ class _UnitGroups:
         kinds, self.kind_names = _sorted_codes(indicator.astype("str"))
         self.width = max(len(self.kind_names), 1)
         group = units.astype(np.int64) * self.width + kinds
-        groups = len(self.unit_names) * self.width
-        self.present = np.flatnonzero(np.bincount(group, minlength=groups))
-        place = np.zeros(groups, dtype=np.intp)  # each group's place among those present
-        place[self.present] = np.arange(len(self.present), dtype=np.intp)
-        self.at = place[group]
+        self.at, self.present = dense_codes(group, len(self.unit_names) * self.width)
 
     def frame(self) -> pd.DataFrame:
         """The groups' units and indicators, a row per group with rows, in order."""
