@@ -159,6 +159,8 @@ def _load(
     workbook = None
     partitioned: dict[str, list[Path]] = {}
     typed_files: dict[str, list[tuple[Path, str]]] = {}
+    part_files: list[tuple[str, Path]] = []  # hashed beside the reading (hashlib lets go of
+    # the interpreter): a province's parts are hundreds of MB
     if path.is_dir():
         layout = part_layout(path)  # a table given both as a file and as a folder is refused
         for f in sorted(path.iterdir()):
@@ -166,8 +168,7 @@ def _load(
                 continue
             if f.is_dir() and f.name in layout:
                 t = schema.table_for_name(f.name)
-                for part in layout[f.name]:
-                    sha[f"{f.name}/{part.name}"] = sha256_file(part)
+                part_files += [(f"{f.name}/{part.name}", part) for part in layout[f.name]]
                 if t.name in wanted:
                     sources[t.name] = (f"{f.name}/", None)
                     partitioned[t.name] = layout[f.name]
@@ -218,6 +219,9 @@ def _load(
             rule="no_dataset",
         )
 
+    parts_hashed = (
+        ahead.beside(lambda: {key: sha256_file(f) for key, f in part_files}) if part_files else dict
+    )
     frames, raws, headers, files, readers = {}, {}, {}, {}, {}
     parts: dict[str, list[tuple[int, int, str]]] = {}
     plans: dict[str, TypedPlan] = {}
@@ -290,6 +294,7 @@ def _load(
         if workbook is not None:
             workbook.close()
 
+    sha.update(parts_hashed())
     absent = tuple(t for t in wanted if t not in sources)
     dataset = Dataset(
         frames,

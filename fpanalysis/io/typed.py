@@ -259,6 +259,7 @@ def _read_parts(
     plan: TypedPlan, which: list[int], header_problems: bool, one_chunk: bool = True
 ) -> TypedTable:
     """The body of :meth:`TypedPlan.read`."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table, header, found, raw_cols = plan.table, plan.header, plan.found, plan.raw_cols
@@ -276,6 +277,8 @@ def _read_parts(
             at = whole.schema.get_field_index(name)
             arr = whole.column(at)
             whole = whole.remove_column(at)
+            if _is_string(arr.type):  # cast once (a copy of a part's column of ``string``): the
+                arr = arr.cast(pa.large_string())  # steps below each cast it, then at no cost
             if blank[k].any():
                 blank[k] &= _blank(arr)
             if col is None:

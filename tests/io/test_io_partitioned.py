@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,9 @@ def test_rows_are_numbered_on_across_parts(two_parts):
     assert ds.file_of("persons", 4) == "persons/part-00001.parquet"
     assert ds.file_of("persons") == "persons/"
     assert set(ds.sha256) == {"persons/part-00000.parquet", "persons/part-00001.parquet"}
+    # each part's own hash (made beside the reading), as hashlib gives it for its bytes
+    for name, digest in ds.sha256.items():
+        assert digest == hashlib.sha256((two_parts / name).read_bytes()).hexdigest()
 
 
 def test_a_problem_names_the_part_file_and_the_row(two_parts):
