@@ -277,7 +277,7 @@ def _read_parts(
             at = whole.schema.get_field_index(name)
             arr = whole.column(at)
             whole = whole.remove_column(at)
-            if _is_string(arr.type):  # cast once (a copy of a part's column of ``string``): the
+            if _is_string(arr.type):  # cast once (its offsets widened, its bytes shared): the
                 arr = arr.cast(pa.large_string())  # steps below each cast it, then at no cost
             if blank[k].any():
                 blank[k] &= _blank(arr)
