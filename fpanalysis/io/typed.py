@@ -278,7 +278,7 @@ def _read_parts(
             arr = whole.column(at)
             whole = whole.remove_column(at)
             if _is_string(arr.type):  # cast once (its offsets widened, its bytes shared): the
-                arr = arr.cast(pa.large_string())  # steps below each cast it, then at no cost
+                arr = arr.cast(pa.large_string())  # steps below read large_string as it is
             if blank[k].any():
                 blank[k] &= _blank(arr)
             if col is None:
@@ -589,7 +589,7 @@ def _convert(arr, col: schema.Column, path: Path, name: str):
     if _is_string(t):
         s = _text_series(arr)
         if col.type in ("id", "text"):
-            clean = _clean(arr.cast(pa.large_string()), col)
+            clean = _clean(arr, col)
             if clean.all():
                 return s, nobad
             other = s[~clean].fillna("")
