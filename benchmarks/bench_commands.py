@@ -45,6 +45,10 @@ Per row:
   it just before the read (``fincore``) is reported, and is normally all of
   it, the command having just read the same files, so the floor is a warm read.
 - **x floor**: wall ÷ floor.
+- **CPU**: the user and system time the kernel counted for the process and every descendant it
+  reaped (``os.wait4``'s usage; GNU time reaps the command, a Dask driver its workers), the
+  system's share in the notes. CPU over wall is the cores the command kept busy; CPU over the
+  machine's cores is the least wall time the same work could take here.
 - **phases**: where a command's wall time goes. Every measured process runs with
   ``FPANALYSIS_TIMINGS=1`` (``fpanalysis.core.timings``: a line on stderr per phase, nothing
   else changed), and the row keeps the command's own summary of its main thread: ``read``
@@ -353,8 +357,10 @@ def measure(
     """Run ``argv`` as a fresh process (its own process group), ``settle`` seconds from now,
     and measure it.
 
-    Returns ``wall_s``, ``peak_rss_mb`` (the larger of ``max_process_mb``, the
-    largest process's high-water mark, GNU time's ``%M`` or a polled ``VmHWM``,
+    Returns ``wall_s``, ``cpu_s`` (``user_s`` + ``system_s``: the CPU the kernel counted for
+    the process and the descendants it reaped), ``peak_rss_mb`` (the larger of
+    ``max_process_mb``, the largest process's high-water mark, GNU time's ``%M`` or a polled
+    ``VmHWM``,
     and ``tree_rss_mb``, the sampled sum over the process tree),
     ``exit_code`` (negative: the signal), ``status`` (``ok``, ``failed``,
     ``timeout``, ``memory limit`` or ``killed``), the tail of its stderr and
@@ -380,7 +386,7 @@ def measure(
             pass
         tree_peak_kb, hwm_kb, cmds, parents, verdict = 0, {}, {}, {}, None
         while True:
-            pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             pids = _tree(proc.pid)
@@ -437,6 +443,11 @@ def measure(
         "workers_mb": sorted((hwm_kb[p] / 1024 for p in workers), reverse=True),
         "argv": [Path(a).name if a == sys.executable else a for a in argv],
         "wall_s": wall,
+        # the tree's CPU as the kernel reports it on reaping the process: its own and that of
+        # every descendant reaped before it (GNU time's child, a Dask driver's workers)
+        "user_s": usage.ru_utime,
+        "system_s": usage.ru_stime,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "settle_s": settle,
         "peak_rss_mb": max(max_process_mb, tree_peak_kb / 1024),
         "max_process_mb": max_process_mb,
@@ -812,8 +823,8 @@ def table_lines(res: dict) -> list[str]:
         f"  load average before {res.get('load_before')}, after {res.get('load_after')}; "
         f"each process started {res.get('config', {}).get('settle_s', 0):g} s after the one "
         "before it ended",
-        f"  {'people':>6} {'command':<11} {'runner':<10} {'exit':>4} {'wall':>8} {'peak RSS':>9} "
-        f"{'read':>8} {'write':>8} {'floor':>8} {'x floor':>8}  notes",
+        f"  {'people':>6} {'command':<11} {'runner':<10} {'exit':>4} {'wall':>8} {'CPU':>8} "
+        f"{'peak RSS':>9} {'read':>8} {'write':>8} {'floor':>8} {'x floor':>8}  notes",
     ]
     for label, block in res.get("sizes", {}).items():
         if not block["rows"]:  # a size kept for another engine's commands, none of them asked
@@ -843,12 +854,15 @@ def table_lines(res: dict) -> list[str]:
                     notes.append(r.get("agreement", "")[:80])
             if r.get("floor_error"):
                 notes.append(r["floor_error"][:80])
+            if r.get("cpu_s") is not None:
+                notes.append(f"system {_s(r['system_s'])} of the CPU")
             if phases_text(r):
                 notes.append(phases_text(r))
             ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.1f}"
             lines.append(
                 f"  {label:>6} {r['command']:<11} {r['runner']:<10} {r['exit_code']:>4} "
-                f"{_s(r['wall_s']):>8} {_mb(r['peak_rss_mb']):>9} {_s(r.get('read_s')):>8} "
+                f"{_s(r['wall_s']):>8} {_s(r.get('cpu_s')):>8} {_mb(r['peak_rss_mb']):>9} "
+                f"{_s(r.get('read_s')):>8} "
                 f"{_s(r.get('write_s')):>8} {_s(r.get('floor_s')):>8} {ratio:>8}  "
                 + "; ".join(notes)
                 + f" (load {r['load_before'][0] if r.get('load_before') else '?'})"

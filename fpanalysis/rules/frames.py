@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fpanalysis.core.dataset import text_in_order, text_positions
@@ -131,17 +132,28 @@ def keyed(tables: Mapping[str, pd.DataFrame], name: str, key: str) -> pd.DataFra
 
 def unique_keys(values: pd.Series | pd.Index) -> bool:
     """``values.is_unique``: text in strictly increasing order (ids as a table lists them, in
-    order) is seen to be unique by comparing each value with the one before; anything else is
-    left to pandas, which hashes every value.
+    order) is seen to be unique by comparing each value with the one before; row numbers (``int64``
+    from 0 to a few times their count, a table's rows taken in another order) by marking each
+    number in an array of flags; anything else is left to pandas, which hashes every value (a
+    province's 3.3M ranked households: 0.66 s in a sampling profile of ``relief`` at 10M people).
 
     Examples:
         >>> [unique_keys(pd.Series(v, dtype="str")) for v in (["C1", "C2"], ["C2", "C1"])]
         [True, True]
         >>> [unique_keys(pd.Index(v, dtype="str")) for v in (["C1", "C1"], ["C1", None, None])]
         [False, False]
+        >>> [unique_keys(pd.Index(v)) for v in ([5, 0, 2], [2, 0, 2], [0, 10**12])]
+        [True, False, True]
     """
     if len(values) > 1 and text_in_order(values, strict=True):
         return True
+    if len(values) > 1 and values.dtype == np.int64:
+        numbers = values.to_numpy()
+        least, most = numbers.min(), numbers.max()
+        if least >= 0 and most < 4 * len(numbers):  # flags no larger than the numbers' bytes
+            flags = np.zeros(most + 1, dtype=bool)
+            flags[numbers] = True
+            return int(np.count_nonzero(flags)) == len(numbers)
     return values.is_unique
 
 

@@ -14,6 +14,7 @@ from fpanalysis.io import load_for_analysis
 from fpanalysis.rules import relief as rl
 from fpanalysis.rules.relief import selection as sl
 from fpanalysis.rules.relief.ranking import (
+    _narrowed,
     decided_by,
     rank_keys,
     rank_positions,
@@ -257,6 +258,62 @@ def test_sorted_order_is_the_readable_sort(keys, order, expected):
     """The ranking's lexsort over integers (ids listed in order) is the readable sort_values."""
     readable_order = keys.sort_values(order, kind="mergesort", na_position="last").index
     assert sorted_order(keys, order).tolist() == readable_order.tolist() == expected
+
+
+DAY_NS = 86_400 * 10**9
+
+
+@pytest.mark.parametrize(
+    ("values", "missing", "unit", "expected", "dtype"),
+    [
+        pytest.param([3, 1, 2], [False] * 3, 1, [2, 0, 1], np.uint8, id="tiers-from-the-least"),
+        pytest.param([7, 0, 9], [False, True, False], 1, [0, 0, 2], np.uint8, id="missing-as-0"),
+        pytest.param([0, 300], [False] * 2, 1, [0, 300], np.uint16, id="over-8-bits"),
+        pytest.param(
+            [5, 5 + 70_000], [False] * 2, 1, [5, 70_005], np.int64, id="over-16-bits-as-is"
+        ),
+        pytest.param(
+            [3 * DAY_NS, DAY_NS, 400 * DAY_NS],
+            [False] * 3,
+            DAY_NS,
+            [2, 0, 399],
+            np.uint16,
+            id="dates-as-days",
+        ),
+        pytest.param(
+            [DAY_NS, DAY_NS + 1],
+            [False] * 2,
+            DAY_NS,
+            [DAY_NS, DAY_NS + 1],
+            np.int64,
+            id="not-whole-days-as-is",
+        ),
+        pytest.param([4, 4], [True, True], 1, [4, 4], np.int64, id="all-missing-as-is"),
+    ],
+)
+def test_a_key_narrowed_keeps_its_order(values, missing, unit, expected, dtype):
+    """A key in 8 or 16 bits where its span allows: the distances from the least present value
+    (in days for dates), a missing row 0 (the missing key sorts it apart)."""
+    got = _narrowed(np.asarray(values, np.int64), np.asarray(missing), unit)
+    assert got.dtype == dtype
+    assert got.tolist() == expected
+
+
+def test_sorted_order_on_wide_spans_is_the_readable_sort():
+    """Keys too wide for 16 bits (dates 200 years apart, tiers 100,000 apart, times of day) keep
+    the merge sort: the same order as the readable sort."""
+    keys = _keys(
+        ["H1", "H2", "H3", "H4"],
+        [100_000, 1, 1, 100_000],
+        [0, 0, 0, 0],
+        [1, 1, 1, 1],
+        pd.to_datetime(
+            ["2210-01-01", "2010-01-01", "2010-01-01 12:00", "2010-01-01"], format="ISO8601"
+        ),
+    )
+    for order in (ORDER, ["application_date", "tier", "household_id"]):
+        readable_order = keys.sort_values(order, kind="mergesort", na_position="last").index
+        assert sorted_order(keys, order).tolist() == readable_order.tolist()
 
 
 def test_sorted_order_is_the_readable_sort_on_many_ties():

@@ -385,3 +385,16 @@ def test_unique_keys_is_is_unique(seed):
     for v in cases:
         for values in (pd.Series(v, dtype="str"), pd.Index(v, dtype="str")):
             assert unique_keys(values) == values.is_unique, v
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unique_keys_of_row_numbers_is_is_unique(seed):
+    """Row numbers (a table's rows taken in another order, some twice, far apart or negative)
+    marked in flags where they are few enough: as pandas."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(200)[:150]
+    cases = [rows, np.r_[rows, rows[7]], rows[:1], np.array([3, 3]), np.array([0, 599, 2])]
+    cases += [np.array([0, 10**12]), np.array([-1, 4, 2]), np.array([5, -1, 5])]
+    for v in cases:
+        for values in (pd.Index(v.astype(np.int64)), pd.Series(v.astype(np.int64))):
+            assert unique_keys(values) == values.is_unique, v

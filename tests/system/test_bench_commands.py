@@ -14,6 +14,7 @@ timing is asserted.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -74,6 +75,10 @@ def test_quick_run_measures_every_command_and_contender(quick):
         assert r["floor_s"] == pytest.approx(r["read_s"] + r["write_s"])
         assert r["ratio"] == pytest.approx(r["wall_s"] / r["floor_s"])
         assert r["read_rows"] > 0 and r["output_bytes"] > 0
+        # the CPU the kernel counted for the tree: some, and no more than its cores could give
+        assert r["cpu_s"] == pytest.approx(r["user_s"] + r["system_s"]), what
+        assert 0 < r["user_s"] and 0 <= r["system_s"], what
+        assert r["cpu_s"] <= r["wall_s"] * os.cpu_count() + 0.5, what
         if r["runner"] in ("fpanalysis", "csv"):  # the same command, to .parquet and to .csv
             out = r["argv"][r["argv"].index("--out") + 1]
             assert out.endswith(".csv" if r["runner"] == "csv" else ".parquet"), what

@@ -72,13 +72,43 @@ def _lexsort_arrays(keys: pd.DataFrame, order: list[str]) -> list[np.ndarray] | 
             continue
         missing = s.isna().to_numpy(bool)
         if pd.api.types.is_datetime64_dtype(s.dtype):
-            values = s.to_numpy("datetime64[ns]").view(np.int64)
-        elif pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
-            values = s.to_numpy(np.float64 if s.dtype.kind == "f" else np.int64, na_value=0)
+            values = _narrowed(s.to_numpy("datetime64[ns]").view(np.int64), missing, _DAY_NS)
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            values = _narrowed(s.to_numpy(np.int64, na_value=0), missing, 1)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            values = s.to_numpy(np.float64, na_value=0)
         else:
             return None
         out += [np.where(missing, 0, values), missing] if missing.any() else [values]
     return out
+
+
+#: A day in nanoseconds: the unit of application dates (days, as validated).
+_DAY_NS = 86_400 * 10**9
+
+
+def _narrowed(values: np.ndarray, missing: np.ndarray, unit: int) -> np.ndarray:
+    """An integer key (``int64``; where ``missing``, any value) in as few bits as keep its order
+    and its ties: each present value's distance from the least, in ``unit``s where every
+    distance is a whole number of them, as ``uint8`` or ``uint16`` where it fits; else
+    ``values`` as they are. numpy sorts integers of 16 bits or fewer stably by their digits
+    (a radix sort) and wider ones by merging, so the sort of a tier or a date (days
+    within 179 years) is one pass over the rows, not a merge sort's many: for the 3,292,805
+    eligible households of 10M people the sort took 1.31 s against 1.74 s (``docs/design.md``,
+    "Relief's rules without wasted work")."""
+    present = values[~missing] if missing.any() else values
+    if not len(present):
+        return values
+    least, most = int(present.min()), int(present.max())
+    if (most - least) // unit >= 1 << 16:
+        return values
+    distance = values - least
+    if unit > 1:
+        if (distance[~missing] % unit).any():
+            return values  # not whole units: as it is (a wider span, a merge sort)
+        distance //= unit
+    narrow = np.uint8 if (most - least) // unit < 1 << 8 else np.uint16
+    return np.where(missing, 0, distance).astype(narrow)
 
 
 def decided_codes(keys: pd.DataFrame, order: list[str]) -> np.ndarray:

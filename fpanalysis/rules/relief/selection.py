@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from fpanalysis.core.errors import UsageError
 from fpanalysis.core.numbers import yuan_to_fen
 from fpanalysis.core.params import Params
-from fpanalysis.rules.frames import texts_at
+from fpanalysis.rules.frames import texts_at, unique_keys
 from fpanalysis.rules.relief.assess import assess_lean
 from fpanalysis.rules.relief.fp_types import Children, with_evidence
 from fpanalysis.rules.relief.ranking import rank_pool, rank_positions
@@ -316,6 +316,10 @@ def rank_and_select(
     return sel, pool_notes(notes, p, pool)
 
 
+#: The selection codes of ranked rows as Arrow texts, taken by :func:`select_arrays`' codes.
+_SELECTION_TEXTS = pa.array(SELECTION_CODES[:3], TEXT)
+
+
 def select_frame(
     ranked: pd.DataFrame,
     incumbent: pd.Series,
@@ -335,7 +339,7 @@ def select_frame(
     with the unranked ones (``result._shared_texts``). Made that way here, a province's
     millions of reasons are never written out as Arrow texts only to be folded back.
     """
-    if not ranked.index.is_unique:
+    if not unique_keys(ranked.index):
         return select_pool(ranked, incumbent, quota=quota, budget_yuan=budget_yuan)
     r = ranked.copy(deep=False)
     inc = incumbent.reindex(r.index).fillna(False).astype(bool)
@@ -348,7 +352,7 @@ def select_frame(
     )
     r["incumbent"] = inc
     r["selected"] = pd.array(cols["selected"], dtype="boolean")
-    r["selection"] = np.array(SELECTION_CODES[:3], dtype=object)[cols["selection"]].astype(str)
+    r["selection"] = as_series(_SELECTION_TEXTS.take(pa.array(cols["selection"])), r.index)
     r["cumulative_fen"] = pd.Series(cols["cumulative_fen"], index=r.index)
     for c in ("why_zh", "why_en"):
         codes, texts = cols[c]
