@@ -648,9 +648,40 @@ def positions_by_runs(values, keys):
     starts = run_starts(values)
     if not len(starts):
         return np.zeros(0, dtype="int64")
-    # the heads of the runs are no runs: their way is asked without looking for runs again
-    heads = text_positions(take_in_order(values, starts), keys, runs=False)
+    first = take_in_order(values, starts)
+    if listed_as_keys(first, keys):  # the runs are the keys, in their order: nothing to look up
+        heads = np.arange(len(keys), dtype=np.int64)
+    else:  # the heads of the runs are no runs: their way is asked without looking for runs again
+        heads = text_positions(first, keys, runs=False)
     return np.repeat(heads, np.diff(np.append(starts, len(values))))
+
+
+def listed_as_keys(values, keys) -> bool:
+    """Whether Arrow texts ``values`` are ``keys`` themselves, in the same order, none missing,
+    with the keys in strictly increasing order (so each key is the first of its text): then each
+    value is found at its own place. Two comparisons of neighbouring bytes, no hashing: a members
+    table listed household by household, every household with members, as a validated export
+    lists them. At 10M people the 4.5M households' runs were seen to be the households in
+    0.02 s; looking them up took 0.69-1.12 s (a scratch timer, two runs).
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> keys = pa.array(["H1", "H2", "H3"])
+        >>> listed_as_keys(pa.chunked_array([["H1"], ["H2", "H3"]]), keys)
+        True
+        >>> listed_as_keys(pa.array(["H1", "H3"]), keys), listed_as_keys(keys[::-1], keys[::-1])
+        (False, False)
+    """
+    import pyarrow.compute as pc
+
+    if len(values) != len(keys) or values.null_count or keys.null_count:
+        return False
+    if len(keys) < 2:
+        return bool(len(keys) == 0 or pc.all(pc.equal(values, keys)).as_py())
+    k = one_array(keys)
+    return bool(
+        pc.all(pc.greater(k[1:], k[:-1])).as_py() and pc.all(pc.equal(values, keys)).as_py()
+    )
 
 
 def take_in_order(values, at):

@@ -346,6 +346,31 @@ def test_runs_are_looked_up_once_each(values, want, chunks):
     assert positions_by_runs(v, keys).tolist() == want
 
 
+@pytest.mark.parametrize(
+    ("values", "keys", "want"),
+    [
+        # the runs' heads are the keys in increasing order: each run at its head's own place
+        pytest.param(
+            ["H1", "H1", "H2", "H3", "H3"],
+            ["H1", "H2", "H3"],
+            [0, 0, 1, 2, 2],
+            id="runs-are-the-keys-in-order",
+        ),
+        # the same texts, a key repeated: the first of its text is found, not its own place
+        pytest.param(["H1", "H2", "H1"], ["H1", "H2", "H1"], [0, 1, 0], id="a-key-repeated"),
+        # the same texts, keys not in order (unique): looked up, the same places
+        pytest.param(["H2", "H2", "H1"], ["H2", "H1"], [0, 0, 1], id="keys-out-of-order"),
+        # a household with no members: fewer heads than keys, looked up
+        pytest.param(["H1", "H3", "H3"], ["H1", "H2", "H3"], [0, 2, 2], id="a-key-without-run"),
+        pytest.param(["H1", None], ["H1", None], [0, 1], id="a-missing-key-looked-up"),
+    ],
+)
+def test_runs_listed_as_the_keys_are_their_places(values, keys, want):
+    v, k = pa.array(values, pa.string()), pa.array(keys, pa.large_string())
+    assert positions_by_keys(v, k).tolist() == want
+    assert positions_by_runs(v, k).tolist() == want
+
+
 def _members(households: int, each: int, chunks: int = 3):
     """``each`` members a household, listed household by household (a few ids no household
     holds and a few missing among them), in ``chunks`` chunks; the households' ids, sorted."""

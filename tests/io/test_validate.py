@@ -1126,6 +1126,47 @@ def test_declared_fp_type_against_members(name, declared, children, infertile, e
         assert "H1" in problems.warnings[0].message_en and problems.warnings[0].value == declared
 
 
+def test_declared_fp_types_among_households_that_declare_none():
+    """Each household's type is its own members': H2 declares none and has a son, H3 declares
+    only-daughter and has a son, H1 declares only-daughter and has a daughter; the members are
+    listed out of household order. Only H3 (row 4: the header is row 1) is contradicted."""
+    rows = [("H1", "only_daughter"), ("H2", None), ("H3", "only_daughter")]
+    h = schema.coerce(
+        "households",
+        [
+            {
+                "household_id": hid,
+                "head_name": "a",
+                "area": "rural",
+                "size": 2,
+                "monthly_income": 100.0,
+                "application_date": "2024-01-01",
+                "declared_fp_type": declared,
+                "infertile": False,
+            }
+            for hid, declared in rows
+        ],
+    )
+    members = [
+        {"member_id": m, "household_id": hid, "relation": rel, "sex": sex}
+        for m, hid, rel, sex in [
+            ("M1", "H3", "child", "M"),
+            ("M2", "H1", "head", "M"),
+            ("M3", "H2", "child", "M"),
+            ("M4", "H1", "child", "F"),
+            ("M5", "H3", "head", "F"),
+            ("M6", "H2", "head", "F"),
+        ]
+    ]
+    problems = validate_dataset(
+        Dataset({"households": h, "household_members": schema.coerce("household_members", members)})
+    )
+    assert problems.errors == []
+    got = [(p.table, p.row, p.column, p.rule) for p in problems.warnings]
+    assert got == [("households", 4, "declared_fp_type", "fp_type_contradicted")]
+    assert "H3" in problems.warnings[0].message_en
+
+
 def test_load_for_analysis_shows_five_warnings_and_counts_the_rest(tmp_path):
     from fixtures.bad.make_fixtures import rid
 

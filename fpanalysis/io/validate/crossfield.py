@@ -361,11 +361,14 @@ def conditional(ds: Dataset, only: str | None = None) -> list[Finding]:
         # Only a declared type can be contradicted, and a household's type is its members':
         # derive it for the households that declare one.
         h = ds["households"]
-        h = h[h["declared_fp_type"].notna()]
         m = ds["household_members"]
-        # the types alone first (another household's members count for none); the evidence,
-        # the problem's words, only where one differs
-        h = h[h["declared_fp_type"].ne(fp_types(h, m).fillna("")).to_numpy()]
+        # the types alone first, of every household (each its own members'; members listed by
+        # household are found without a look-up, where those of the households that declare
+        # one would be looked up among them: 1.25 s at 10M people); the evidence, the
+        # problem's words, only where one differs
+        derived = fp_types(h, m).fillna("")
+        declared = h["declared_fp_type"].notna().to_numpy()
+        h = h[declared & h["declared_fp_type"].ne(derived).fillna(False).to_numpy()]
         m = m[isin_keys(m["household_id"], h["household_id"]).to_numpy()]
         probs = fp_type_problems(h, derive_fp_types(h, m))
         if len(probs):

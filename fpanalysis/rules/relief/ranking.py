@@ -158,11 +158,11 @@ def rank_keys(assessed: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     """
     order = list(order)
     eligible = np.flatnonzero(assessed["eligible"].fillna(False).astype(bool).to_numpy())
-    # the keys sorted, then the rows taken once in that order (a province's wide rows)
+    # the keys sorted, then the rows taken once in that order (a province's wide rows), and
+    # the keys read again from the rows taken (not taken a second time themselves)
     keys = sort_frame(assessed.iloc[eligible]).reset_index(drop=True)
-    keys = keys.take(sorted_order(keys, order))
-    e = assessed.iloc[eligible[keys.index.to_numpy()]]  # a new frame (copy on write)
-    keys = keys.set_axis(e.index)
+    e = assessed.iloc[eligible[sorted_order(keys, order)]]  # a new frame (copy on write)
+    keys = sort_frame(e)
     e["rank"] = pd.array(np.arange(1, len(e) + 1), dtype="Int64")
     e["decided_by"] = pd.Series(texts_at(order, decided_codes(keys, order)), index=e.index)
     e["above_id"] = e["household_id"].shift()
