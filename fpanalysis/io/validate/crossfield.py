@@ -358,14 +358,14 @@ def conditional(ds: Dataset, only: str | None = None) -> list[Finding]:
         # rulebook §6: a declared FP type that the members contradict is a data error. It is
         # reported (naming the household) but does not reject the row: the members are the
         # evidence, so relief uses the derived type. The derivation is relief's.
-        # Only a declared type can be contradicted, and a household's type is its members':
-        # derive it for the households that declare one.
+        # Only a declared type can be contradicted, and a household's type is its members'
+        # alone (another household's members count for none).
         h = ds["households"]
         m = ds["household_members"]
-        # the types alone first, of every household (each its own members'; members listed by
-        # household are found without a look-up, where those of the households that declare
-        # one would be looked up among them: 1.25 s at 10M people); the evidence, the
-        # problem's words, only where one differs
+        # the types alone first, of every household: members listed by household are then
+        # found without a look-up (``core.dataset.listed_as_keys``), where among the households
+        # that declare one they were looked up (1.25 s at 10M people); the evidence, the
+        # problem's words, only where a declared type differs
         derived = fp_types(h, m).fillna("")
         declared = h["declared_fp_type"].notna().to_numpy()
         h = h[declared & h["declared_fp_type"].ne(derived).fillna(False).to_numpy()]
