@@ -317,11 +317,24 @@ def text_in_order(values: pd.Series | pd.Index, *, strict: bool = False) -> bool
         (True, False, False)
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if values.dtype != "str":
         return False
-    a = one_array(pa.array(values.array))
+    return arrow_in_order(one_array(pa.array(values.array)), strict=strict)
+
+
+def arrow_in_order(a, *, strict: bool = False) -> bool:
+    """:func:`text_in_order` of Arrow texts in one array: none missing, each after the one
+    before (``strict``) or not before it.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> ids = pa.array(["a", "b", "b"])
+        >>> arrow_in_order(ids), arrow_in_order(ids, strict=True), arrow_in_order(ids[::-1])
+        (True, False, False)
+    """
+    import pyarrow.compute as pc
+
     if a.null_count:
         return False
     after = pc.greater if strict else pc.greater_equal
@@ -422,8 +435,10 @@ def text_positions(values, keys, *, runs: bool = True):
     """Where the first key equal to each of ``values`` is (-1: none; a missing value finds the
     first missing key), as an ``int64`` numpy array, for Arrow text arrays. The one look-up of
     text in text shared by validation's references and the rules' indexes; every way gives the
-    answer of :func:`positions_by_keys`, the readable rule. The ways, in the order they are
-    asked for (:func:`lookup_way` decides):
+    answer of :func:`positions_by_keys`, the readable rule. Values that are the keys
+    themselves, listed as they are (:func:`listed_as_keys`: the first values of a members
+    table's runs, every household with members), are each at their own place, found without a
+    look-up. Otherwise the ways, in the order they are asked for (:func:`lookup_way` decides):
 
     - ``few values`` (among keys that are not sorted ids; among sorted ids, ``sorted keys``):
       :func:`positions_by_values`;
@@ -452,6 +467,8 @@ def text_positions(values, keys, *, runs: bool = True):
         >>> text_positions(pa.array(["c", "a", "x", None, "c"]), keys).tolist()
         [4, 0, -1, 1, 4]
     """
+    if listed_as_keys(values, keys):  # the keys themselves, in their order: nothing to look up
+        return np.arange(len(keys), dtype=np.int64)
     way = lookup_way(values, keys, runs=runs)
     if way == "few values":
         return positions_by_values(values, keys)
@@ -648,11 +665,8 @@ def positions_by_runs(values, keys):
     starts = run_starts(values)
     if not len(starts):
         return np.zeros(0, dtype="int64")
-    first = take_in_order(values, starts)
-    if listed_as_keys(first, keys):  # the runs are the keys, in their order: nothing to look up
-        heads = np.arange(len(keys), dtype=np.int64)
-    else:  # the heads of the runs are no runs: their way is asked without looking for runs again
-        heads = text_positions(first, keys, runs=False)
+    # the heads of the runs are no runs: their way is asked without looking for runs again
+    heads = text_positions(take_in_order(values, starts), keys, runs=False)
     return np.repeat(heads, np.diff(np.append(starts, len(values))))
 
 
@@ -674,13 +688,11 @@ def listed_as_keys(values, keys) -> bool:
     """
     import pyarrow.compute as pc
 
-    if len(values) != len(keys) or values.null_count or keys.null_count:
+    if len(values) != len(keys) or values.null_count:
         return False
-    if len(keys) < 2:
-        return bool(len(keys) == 0 or pc.all(pc.equal(values, keys)).as_py())
-    k = one_array(keys)
-    return bool(
-        pc.all(pc.greater(k[1:], k[:-1])).as_py() and pc.all(pc.equal(values, keys)).as_py()
+    return not len(keys) or (
+        arrow_in_order(one_array(keys), strict=True)
+        and bool(pc.all(pc.equal(values, keys)).as_py())
     )
 
 
